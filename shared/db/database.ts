@@ -1,0 +1,236 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import { TransientError } from '../errors/index.js';
+
+/** A row as the driver returns it: int8 → bigint, numeric → decimal string, timestamptz → Date. */
+export type Row = Record<string, unknown>;
+
+export interface QueryResult<R> {
+  rows: R[];
+  /** Rows returned or affected by the statement. */
+  rowCount: number;
+}
+
+/** Anything that runs SQL: the database itself or an open transaction. */
+export interface Queryable {
+  query<R = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+/** An open transaction. Functions that must run inside one take `tx: Tx` as their first parameter. */
+export interface Tx extends Queryable {
+  readonly inTransaction: true;
+}
+
+export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /**
+   * Runs `work` in one transaction: commit when it resolves, roll back when it throws.
+   * Serialization failures and deadlocks are retried (up to 3 attempts), so `work` must only touch
+   * the database — provider calls and publishing refuse to run inside it (see `assertNoOpenTransaction`).
+   */
+  transaction<T>(work: (tx: Tx) => Promise<T>, options?: { isolation?: IsolationLevel }): Promise<T>;
+  close(): Promise<void>;
+}
+
+const openTransaction = new AsyncLocalStorage<{ label: string }>();
+
+/**
+ * Throws when called inside `Db.transaction`. Network calls (provider APIs, publishing) call this
+ * first: a transaction held open across a network call holds row locks for as long as the remote
+ * takes, and its effect could commit while the remote call failed (or the reverse).
+ */
+export function assertNoOpenTransaction(operation: string): void {
+  if (openTransaction.getStore()) {
+    throw new Error(`${operation} must not run inside a database transaction; do it after commit (outbox) or before`);
+  }
+}
+
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+const MAX_TRANSACTION_ATTEMPTS = 3;
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True for a unique-constraint violation, optionally of the named constraint. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (sqlState(error) !== '23505') return false;
+  return constraint === undefined || (error as { constraint?: string }).constraint === constraint;
+}
+
+/** Connection-level failures are transient: the same statement may succeed on a fresh connection. */
+function toDatabaseError(error: unknown): unknown {
+  const state = sqlState(error);
+  const isConnectionFailure =
+    state === undefined
+      ? /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect/i.test(
+          String((error as Error | null)?.message ?? ''),
+        )
+      : state.startsWith('08') || state === '57P01' || state === '57P03' || state === '53300';
+  if (isConnectionFailure) return new TransientError('database_unavailable', 'The database is unreachable', {}, error);
+  return error;
+}
+
+async function withTransactionRetry<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const state = sqlState(error);
+      if (attempt >= MAX_TRANSACTION_ATTEMPTS || state === undefined || !RETRYABLE_SQLSTATES.has(state)) {
+        throw toDatabaseError(error);
+      }
+    }
+  }
+}
+
+function isolationStatement(isolation: IsolationLevel | undefined): string | undefined {
+  return isolation ? `SET TRANSACTION ISOLATION LEVEL ${isolation.toUpperCase()}` : undefined;
+}
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Pool size per instance; keep max × instances below the server's max_connections. Default 5. */
+  maxConnections?: number;
+  /** Aborts statements running longer than this. Default 30 s. */
+  statementTimeoutMs?: number;
+}
+
+// int8 → bigint (money in base units, Telegram ids); numeric stays a decimal string.
+const postgresTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export function createPostgresDatabase(options: PostgresOptions): Db {
+  const statementTimeout = options.statementTimeoutMs ?? 30_000;
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 5,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    types: postgresTypes,
+    statement_timeout: statementTimeout,
+    // A transaction left open (a bug, a crash between statements) must not hold locks for long.
+    idle_in_transaction_session_timeout: 60_000,
+    application_name: 'paygateprime',
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+
+  const query = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) => {
+    try {
+      const result = await client.query(text, params as unknown[] | undefined);
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
+  };
+
+  const exec = async (client: pg.Pool | pg.PoolClient, script: string) => {
+    await query(client, script); // no parameters: the simple protocol runs every statement
+  };
+
+  return {
+    kind: 'postgres',
+    query: (text, params) => query(pool, text, params),
+    exec: (script) => exec(pool, script),
+    transaction: (work, txOptions) =>
+      withTransactionRetry(async () => {
+        const client = await pool.connect().catch((error: unknown) => {
+          throw toDatabaseError(error);
+        });
+        let isBroken = false;
+        try {
+          await client.query('BEGIN');
+          const setIsolation = isolationStatement(txOptions?.isolation);
+          if (setIsolation) await client.query(setIsolation);
+          const tx: Tx = {
+            inTransaction: true,
+            query: (text, params) => query(client, text, params),
+            exec: (script) => exec(client, script),
+          };
+          const result = await openTransaction.run({ label: 'postgres' }, () => work(tx));
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            isBroken = true;
+          }
+          throw error;
+        } finally {
+          client.release(isBroken);
+        }
+      }),
+    close: () => pool.end(),
+  };
+}
+
+export interface EmbeddedOptions {
+  /** Folder to persist the database in; in memory when omitted (tests). */
+  dataDir?: string;
+}
+
+/**
+ * PGlite: real PostgreSQL compiled to WASM, single connection. Transactions are serialized, so it is
+ * right for tests of behaviour and for the sandbox, not for tests of lock contention (those run
+ * against `DATABASE_URL`).
+ */
+export async function createEmbeddedDatabase(options: EmbeddedOptions = {}): Promise<Db> {
+  // Imported lazily: deployed functions always use PostgreSQL and do not ship the WASM build.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const lite = options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create();
+  await lite.exec(`SET TIME ZONE 'UTC'`);
+
+  type LiteQueryable = Pick<typeof lite, 'query' | 'exec'>;
+  const exec = async (target: LiteQueryable, script: string) => {
+    await target.exec(script);
+  };
+  const query = async <R>(target: LiteQueryable, text: string, params?: readonly unknown[]) => {
+    const result = await target.query<R>(text, params as unknown[] | undefined);
+    return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
+  };
+
+  return {
+    kind: 'pglite',
+    query: (text, params) => query(lite, text, params),
+    exec: (script) => exec(lite, script),
+    transaction: (work, txOptions) =>
+      withTransactionRetry(() =>
+        lite.transaction(async (liteTx) => {
+          const setIsolation = isolationStatement(txOptions?.isolation);
+          if (setIsolation) await liteTx.query(setIsolation);
+          const tx: Tx = {
+            inTransaction: true,
+            query: (text, params) => query(liteTx, text, params),
+            exec: (script) => exec(liteTx, script),
+          };
+          return openTransaction.run({ label: 'pglite' }, () => work(tx));
+        }),
+      ),
+    close: () => lite.close(),
+  };
+}
+
+export interface DatabaseSettings {
+  /** PostgreSQL URL; when absent an embedded PGlite database is used. */
+  databaseUrl?: string;
+  /** Where the embedded database persists; in memory when absent. */
+  embeddedDataDir?: string;
+  maxConnections?: number;
+}
+
+/** The one way to open the database: PostgreSQL when a URL is configured, embedded PGlite otherwise. */
+export async function openDatabase(settings: DatabaseSettings): Promise<Db> {
+  if (settings.databaseUrl) {
+    return createPostgresDatabase({ connectionString: settings.databaseUrl, maxConnections: settings.maxConnections });
+  }
+  return createEmbeddedDatabase({ dataDir: settings.embeddedDataDir });
+}

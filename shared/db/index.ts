@@ -1,0 +1,15 @@
+export {
+  type Db,
+  type Tx,
+  type Queryable,
+  type QueryResult,
+  type Row,
+  type IsolationLevel,
+  type DatabaseSettings,
+  openDatabase,
+  createPostgresDatabase,
+  createEmbeddedDatabase,
+  assertNoOpenTransaction,
+  isUniqueViolation,
+} from './database.js';
+export { type Migration, type MigrationReport, MigrationError, readMigrations, migrate, migrateToLatest, sqlDirectory } from './migrations.js';

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { type Db, createEmbeddedDatabase, createPostgresDatabase, migrateToLatest } from '../db/index.js';
+
+export interface TestDatabase {
+  db: Db;
+  /** 'postgres' when DATABASE_URL points at a server, else 'pglite'. */
+  kind: Db['kind'];
+  /** Closes the connection and drops the throw-away database. */
+  dispose(): Promise<void>;
+}
+
+/** True when tests run against a real PostgreSQL server (DATABASE_URL set). */
+export const hasPostgresServer = Boolean(process.env.DATABASE_URL);
+
+/**
+ * A fresh, migrated database per test file: a throw-away database on the server named by
+ * DATABASE_URL (so test files can run in parallel and never see each other's rows), or an
+ * in-memory PGlite when DATABASE_URL is unset.
+ */
+export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  let db: Db;
+  let dispose: () => Promise<void>;
+  if (serverUrl) {
+    const name = `pgp_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    db = createPostgresDatabase({ connectionString: url.toString(), maxConnections: 10 });
+    dispose = async () => {
+      await db.close();
+      const cleanup = new pg.Client({ connectionString: serverUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.end();
+    };
+  } else {
+    db = await createEmbeddedDatabase();
+    dispose = () => db.close();
+  }
+  if (options.migrate !== false) await migrateToLatest(db);
+  return { db, kind: db.kind, dispose };
+}
