@@ -17,6 +17,9 @@ CREATE TABLE outbox (
   created_at          timestamptz NOT NULL,
   published_at        timestamptz,
   publish_attempts    integer NOT NULL DEFAULT 0 CHECK (publish_attempts >= 0),
+  -- A relay claims rows for a short lease, publishes outside any transaction, then marks them.
+  -- Another relay skips leased rows; an expired lease (crashed relay) makes the row eligible again.
+  leased_until        timestamptz,
   last_error          text,
   provider_message_id text,
   CHECK ((published_at IS NULL) = (provider_message_id IS NULL))

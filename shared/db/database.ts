@@ -133,7 +133,11 @@ export function createPostgresDatabase(options: PostgresOptions): Db {
   };
 
   const exec = async (client: pg.Pool | pg.PoolClient, script: string) => {
-    await query(client, script); // no parameters: the simple protocol runs every statement
+    try {
+      await client.query(script); // no parameters: the simple protocol runs every statement
+    } catch (error) {
+      throw toDatabaseError(error);
+    }
   };
 
   return {

@@ -4,6 +4,8 @@ import { type Db, createEmbeddedDatabase, createPostgresDatabase, migrateToLates
 
 export interface TestDatabase {
   db: Db;
+  /** Connection URL of the throw-away server database; undefined for PGlite. */
+  url: string | undefined;
   /** 'postgres' when DATABASE_URL points at a server, else 'pglite'. */
   kind: Db['kind'];
   /** Closes the connection and drops the throw-away database. */
@@ -21,6 +23,7 @@ export const hasPostgresServer = Boolean(process.env.DATABASE_URL);
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   let db: Db;
+  let url: string | undefined;
   let dispose: () => Promise<void>;
   if (serverUrl) {
     const name = `pgp_test_${randomBytes(6).toString('hex')}`;
@@ -28,9 +31,10 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    db = createPostgresDatabase({ connectionString: url.toString(), maxConnections: 10 });
+    const databaseUrl = new URL(serverUrl);
+    databaseUrl.pathname = `/${name}`;
+    url = databaseUrl.toString();
+    db = createPostgresDatabase({ connectionString: url, maxConnections: 10 });
     dispose = async () => {
       await db.close();
       const cleanup = new pg.Client({ connectionString: serverUrl });
@@ -43,5 +47,5 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     dispose = () => db.close();
   }
   if (options.migrate !== false) await migrateToLatest(db);
-  return { db, kind: db.kind, dispose };
+  return { db, url, kind: db.kind, dispose };
 }

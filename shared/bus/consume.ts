@@ -1,0 +1,142 @@
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import { errorCode, isRetryable, PermanentError } from '../errors/index.js';
+import { cloudTraceFields, type Logger } from '../logging/index.js';
+import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
+import { assertServicesConfigured, getServices, type Services } from '../runtime/index.js';
+import { decodePubSubCloudEvent, type PubSubMessage } from './cloud-event.js';
+import { recordDeadLetter } from './dead-letters.js';
+import { relayOutbox } from './outbox.js';
+
+export interface Delivery<M> {
+  consumer: string;
+  topic: string;
+  /** The de-duplication id: pass it to `handleOnce`. */
+  messageId: string;
+  pubsubMessageId: string;
+  publishTime: Date;
+  attributes: Record<string, string>;
+  message: M;
+  /** A logger carrying consumer, topic, messageId and the trace. */
+  logger: Logger;
+}
+
+export interface ConsumeOptions<T extends TopicName> {
+  /** The function's name, also the idempotency namespace in processed_messages. */
+  consumer: string;
+  topic: T;
+  /** Acknowledge without effect a message published longer ago than this (scheduler ticks). */
+  maxAgeSeconds?: number;
+  handle: (delivery: Delivery<TopicMessage<T>>, services: Services) => Promise<void>;
+}
+
+/**
+ * Turns a stage into a CloudEvent function with the project's delivery rules:
+ * - an envelope or message that cannot be decoded or fails its schema is recorded as a dead letter
+ *   and acknowledged (retrying cannot fix it);
+ * - a `PermanentError` from the stage likewise;
+ * - anything else is thrown, so Pub/Sub redelivers within the subscription's retry policy and
+ *   dead-letters it after the maximum attempts;
+ * - after the stage succeeds, outbox rows it wrote are published right away (the scheduled relay
+ *   catches any this misses).
+ */
+export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event: CloudEvent<unknown>) => Promise<void> {
+  assertServicesConfigured();
+  return async (event) => {
+    const services = await getServices();
+    let envelope: PubSubMessage | undefined;
+    try {
+      envelope = decodePubSubCloudEvent(event);
+    } catch (error) {
+      await deadLetter(services, options, undefined, error, JSON.stringify(event.data ?? null), event.id);
+      services.logger.error('message.malformed', { consumer: options.consumer, topic: options.topic, ceId: event.id, error });
+      return;
+    }
+    const logger = services.logger.child({
+      consumer: options.consumer,
+      topic: options.topic,
+      messageId: envelope.messageId,
+      ...cloudTraceFields((event as { traceparent?: string }).traceparent, services.projectId),
+    });
+
+    const ageSeconds = (services.clock.now().getTime() - envelope.publishTime.getTime()) / 1000;
+    if (options.maxAgeSeconds !== undefined && ageSeconds > options.maxAgeSeconds) {
+      logger.warn('message.too_old', { ageSeconds: Math.floor(ageSeconds), maxAgeSeconds: options.maxAgeSeconds });
+      return;
+    }
+
+    let message: TopicMessage<T>;
+    try {
+      message = parseMessage(options.topic, envelope.data);
+    } catch (error) {
+      await deadLetter(services, options, envelope, error, envelope.data);
+      logger.error('message.invalid', { error });
+      return;
+    }
+
+    try {
+      await options.handle(
+        {
+          consumer: options.consumer,
+          topic: options.topic,
+          messageId: envelope.messageId,
+          pubsubMessageId: envelope.pubsubMessageId,
+          publishTime: envelope.publishTime,
+          attributes: envelope.attributes,
+          message,
+          logger,
+        },
+        services,
+      );
+    } catch (error) {
+      if (isRetryable(error)) {
+        logger.error('message.failed', { error, willRetry: true });
+        throw error;
+      }
+      await deadLetter(services, options, envelope, error, envelope.data);
+      logger.error('message.rejected', { error, code: errorCode(error) });
+      return;
+    }
+
+    try {
+      await relayOutbox(services, { limit: 50 });
+    } catch (error) {
+      logger.warn('outbox.relay_after_commit_failed', { error });
+    }
+  };
+}
+
+function parseMessage<T extends TopicName>(topic: T, data: string): TopicMessage<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    throw new PermanentError('invalid_message', `The ${topic} message is not JSON`);
+  }
+  const parsed = TOPIC_SCHEMAS[topic].safeParse(json);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+    throw new PermanentError('invalid_message', `The ${topic} message does not match its schema: ${fields}`);
+  }
+  return parsed.data as TopicMessage<T>;
+}
+
+async function deadLetter(
+  services: Services,
+  options: { consumer: string; topic: string },
+  envelope: PubSubMessage | undefined,
+  error: unknown,
+  data: string,
+  fallbackMessageId?: string,
+): Promise<void> {
+  // If this write fails the error propagates: the delivery is retried rather than lost.
+  await recordDeadLetter(services.db, {
+    source: options.consumer,
+    topic: options.topic,
+    messageId: envelope?.messageId ?? fallbackMessageId,
+    reasonCode: errorCode(error) === 'unexpected_error' ? 'invalid_message' : errorCode(error),
+    reason: error instanceof Error ? error.message : String(error),
+    data,
+    attributes: envelope?.attributes,
+    at: services.clock.now(),
+  });
+}

@@ -1,0 +1,26 @@
+export { type Publisher, type PublishOptions, createPubSubPublisher } from './publisher.js';
+export {
+  type PubSubMessage,
+  type BinaryCloudEventRequest,
+  MESSAGE_ID_ATTRIBUTE,
+  MESSAGE_PUBLISHED_TYPE,
+  buildPubSubCloudEvent,
+  decodePubSubCloudEvent,
+} from './cloud-event.js';
+export { type EnqueueOptions, type EnqueuedMessage, type RelayDeps, type RelayReport, enqueueMessage, relayOutbox } from './outbox.js';
+export { type MessageKey, type HandleOnceResult, claimMessage, handleOnce } from './handle-once.js';
+export { type DeadLetter, recordDeadLetter } from './dead-letters.js';
+export { type Delivery, type ConsumeOptions, consume } from './consume.js';
+export { deadLetterSink } from './dead-letter-sink.js';
+export {
+  type Topology,
+  type TopicSpec,
+  type Subscription,
+  type SchedulerJob,
+  TopologyError,
+  parseTopology,
+  loadTopology,
+  subscriptionsOf,
+  subscriptionId,
+  repositoryRoot,
+} from './topology.js';

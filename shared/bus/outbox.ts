@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock/index.js';
+import type { Db, Tx } from '../db/index.js';
+import { errorCode } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
+import { MESSAGE_ID_ATTRIBUTE } from './cloud-event.js';
+import type { Publisher } from './publisher.js';
+
+export interface EnqueueOptions {
+  /** One message per logical event, e.g. `payment-settled:<payment id>`; a repeat enqueues nothing. */
+  dedupeKey?: string;
+  attributes?: Record<string, string>;
+  /** When the message was written (from the stage's clock). */
+  at: Date;
+}
+
+export interface EnqueuedMessage {
+  outboxId: bigint;
+  messageId: string;
+}
+
+/**
+ * Writes a message to the outbox inside the caller's transaction: it is published only if that
+ * transaction commits, and it is never lost once it has. Returns undefined when `dedupeKey` was
+ * already enqueued. An invalid message is a bug in the caller and throws before anything is written.
+ */
+export async function enqueueMessage<T extends TopicName>(
+  tx: Tx,
+  topic: T,
+  message: TopicMessage<T>,
+  options: EnqueueOptions,
+): Promise<EnqueuedMessage | undefined> {
+  const payload = TOPIC_SCHEMAS[topic].parse(message);
+  const messageId = randomUUID();
+  const { rows } = await tx.query<{ id: bigint }>(
+    `INSERT INTO outbox (message_id, topic, payload, attributes, dedupe_key, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING id`,
+    [messageId, topic, JSON.stringify(payload), JSON.stringify(options.attributes ?? {}), options.dedupeKey ?? null, options.at],
+  );
+  const row = rows[0];
+  return row ? { outboxId: row.id, messageId } : undefined;
+}
+
+export interface RelayDeps {
+  db: Db;
+  publisher: Publisher;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface RelayOptions {
+  /** Most rows to publish in this run. Default 100. */
+  limit?: number;
+  /** How long a claimed row is reserved for this relay before another may take it. Default 60 s. */
+  leaseSeconds?: number;
+}
+
+export interface RelayReport {
+  published: number;
+  failed: number;
+}
+
+interface OutboxRow {
+  id: bigint;
+  message_id: string;
+  topic: string;
+  payload: unknown;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Publishes outbox rows not yet published, oldest first. Rows are claimed with a lease in a short
+ * transaction, published with no transaction open, then marked. Concurrent relays skip each other's
+ * rows; a relay that dies after publishing but before marking leaves the row to be published again
+ * after its lease, which consumers absorb because they de-duplicate on `pgp_message_id`.
+ */
+export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): Promise<RelayReport> {
+  const now = deps.clock.now();
+  const leaseUntil = new Date(now.getTime() + (options.leaseSeconds ?? 60) * 1000);
+  const claimed = await deps.db.transaction(async (tx) => {
+    const { rows } = await tx.query<OutboxRow>(
+      `UPDATE outbox SET leased_until = $1, publish_attempts = publish_attempts + 1
+       WHERE id IN (
+         SELECT id FROM outbox
+         WHERE published_at IS NULL AND (leased_until IS NULL OR leased_until < $2)
+         ORDER BY id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED)
+       RETURNING id, message_id, topic, payload, attributes`,
+      [leaseUntil, now, options.limit ?? 100],
+    );
+    return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+  });
+
+  const report: RelayReport = { published: 0, failed: 0 };
+  for (const row of claimed) {
+    try {
+      const providerMessageId = await deps.publisher.publish(row.topic, row.payload, {
+        attributes: { ...row.attributes, [MESSAGE_ID_ATTRIBUTE]: row.message_id },
+      });
+      await deps.db.query(
+        `UPDATE outbox SET published_at = $2, provider_message_id = $3, leased_until = NULL, last_error = NULL
+         WHERE id = $1`,
+        [row.id, deps.clock.now(), providerMessageId],
+      );
+      report.published++;
+      deps.logger.debug('outbox.published', { outboxId: row.id, messageId: row.message_id, topic: row.topic, providerMessageId });
+    } catch (error) {
+      report.failed++;
+      // Release the lease so the next relay run retries it; the error stays on the row for operators.
+      await deps.db
+        .query('UPDATE outbox SET leased_until = NULL, last_error = $2 WHERE id = $1', [row.id, errorCode(error)])
+        .catch(() => undefined);
+      deps.logger.warn('outbox.publish_failed', { outboxId: row.id, messageId: row.message_id, topic: row.topic, error });
+    }
+  }
+  return report;
+}

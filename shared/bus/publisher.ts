@@ -1,0 +1,67 @@
+import type { PubSub, Topic } from '@google-cloud/pubsub';
+import { assertNoOpenTransaction } from '../db/index.js';
+import { PermanentError, TransientError } from '../errors/index.js';
+
+export interface PublishOptions {
+  attributes?: Record<string, string>;
+}
+
+/**
+ * Publishes one JSON message to a topic and returns the provider's message id. Never called inside a
+ * database transaction: stages write to the outbox instead, and the relay publishes after commit.
+ */
+export interface Publisher {
+  publish(topic: string, message: unknown, options?: PublishOptions): Promise<string>;
+}
+
+// gRPC status codes that mean "this publish can never succeed": INVALID_ARGUMENT (schema
+// rejection), NOT_FOUND (no such topic), PERMISSION_DENIED, FAILED_PRECONDITION.
+const PERMANENT_GRPC_CODES = new Set([3, 5, 7, 9]);
+
+/** The production adapter (and the emulator's, when PUBSUB_EMULATOR_HOST is set). */
+export function createPubSubPublisher(options: { pubsub: PubSub; /** Give up (transient) after this long. Default 10 s. */ timeoutMs?: number }): Publisher {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const topics = new Map<string, Topic>();
+  const topicFor = (name: string) => {
+    let topic = topics.get(name);
+    if (!topic) {
+      // Stages publish one message at a time right after commit: send it now, don't batch.
+      topic = options.pubsub.topic(name, {
+        batching: { maxMessages: 1, maxMilliseconds: 0 },
+        gaxOpts: { timeout: timeoutMs, retry: { backoffSettings: { totalTimeoutMillis: timeoutMs } } as never },
+      });
+      topics.set(name, topic);
+    }
+    return topic;
+  };
+  return {
+    async publish(topic, message, publishOptions) {
+      assertNoOpenTransaction(`publish to ${topic}`);
+      try {
+        // The client retries internally; this bound keeps a stage from hanging on an unreachable
+        // Pub/Sub. A publish that still lands later is a duplicate, which consumers absorb.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`publish timed out after ${timeoutMs} ms`)), timeoutMs);
+        });
+        try {
+          return await Promise.race([
+            topicFor(topic).publishMessage({
+              data: Buffer.from(JSON.stringify(message), 'utf8'),
+              attributes: publishOptions?.attributes ?? {},
+            }),
+            timeout,
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === 'number' && PERMANENT_GRPC_CODES.has(code)) {
+          throw new PermanentError('publish_rejected', `Pub/Sub refused the message for ${topic}`, { topic, grpcCode: code }, error);
+        }
+        throw new TransientError('publish_failed', `Could not publish to ${topic}`, { topic }, error);
+      }
+    },
+  };
+}

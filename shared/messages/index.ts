@@ -1,0 +1,17 @@
+export {
+  TOPIC_SCHEMAS,
+  type TopicName,
+  type TopicMessage,
+  isTopicName,
+  avroSchemaFile,
+  PaymentSettledSchema,
+  type PaymentSettled,
+  InviteRequestedSchema,
+  type InviteRequested,
+  PayoutRequestedSchema,
+  type PayoutRequested,
+  OwnerNotificationRequestedSchema,
+  type OwnerNotificationRequested,
+  ScheduledTickSchema,
+  type ScheduledTick,
+} from './topics.js';

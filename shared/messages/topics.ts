@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * One zod schema per Pub/Sub topic: the runtime source of truth for what a message holds.
+ * `schemas/<topic>.avsc` is the same shape in Avro (flat, required fields, decimals as strings) so
+ * Pub/Sub rejects a malformed publish; `topics.test.ts` proves the two agree.
+ *
+ * Messages carry ids, not authority: a consumer re-reads amounts, addresses and state from the
+ * database and acts only if the row is in the state it expects.
+ */
+
+const Id = z.uuid();
+
+/** A NowPayments payment became settled (finished, or within the channel's underpayment tolerance). */
+export const PaymentSettledSchema = z.object({ paymentId: Id });
+export type PaymentSettled = z.infer<typeof PaymentSettledSchema>;
+
+/** A settled payment needs its one-time invite link delivered to the subscriber. */
+export const InviteRequestedSchema = z.object({ paymentId: Id });
+export type InviteRequested = z.infer<typeof InviteRequestedSchema>;
+
+/** A payout row was created and waits for a quote. */
+export const PayoutRequestedSchema = z.object({ payoutId: Id });
+export type PayoutRequested = z.infer<typeof PayoutRequestedSchema>;
+
+/** Something the channel owner should be told about; the consumer reads details by `subjectId`. */
+export const OwnerNotificationRequestedSchema = z.object({
+  kind: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  channelId: Id,
+  subjectId: z.string().min(1).max(128),
+});
+export type OwnerNotificationRequested = z.infer<typeof OwnerNotificationRequestedSchema>;
+
+/** The body every Cloud Scheduler job publishes: which job ticked. */
+export const ScheduledTickSchema = z.object({ job: z.string().regex(/^[a-z][a-z0-9-]*$/) });
+export type ScheduledTick = z.infer<typeof ScheduledTickSchema>;
+
+/**
+ * Topic name → message schema. Adding a topic means: a schema here, `schemas/<name>.avsc`, an entry
+ * in `pubsub-topics.yaml`, and a fixture in `topics.test.ts`.
+ */
+export const TOPIC_SCHEMAS = {
+  'payment-settled': PaymentSettledSchema,
+  'invite-requested': InviteRequestedSchema,
+  'payout-requested': PayoutRequestedSchema,
+  'owner-notification-requested': OwnerNotificationRequestedSchema,
+  'outbox-relay-requested': ScheduledTickSchema,
+} as const;
+
+export type TopicName = keyof typeof TOPIC_SCHEMAS;
+export type TopicMessage<T extends TopicName> = z.infer<(typeof TOPIC_SCHEMAS)[T]>;
+
+export function isTopicName(name: string): name is TopicName {
+  return Object.hasOwn(TOPIC_SCHEMAS, name);
+}
+
+/** The Avro schema name registered in Pub/Sub for a topic (`gcloud pubsub schemas create`). */
+export function avroSchemaFile(topic: TopicName): string {
+  return `schemas/${topic}.avsc`;
+}

@@ -1,0 +1,1 @@
+export { type Services, provideServices, resetServices, getServices, assertServicesConfigured } from './services.js';

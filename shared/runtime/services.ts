@@ -1,0 +1,75 @@
+import { PubSub } from '@google-cloud/pubsub';
+import { createPubSubPublisher, type Publisher } from '../bus/publisher.js';
+import { type Clock, systemClock } from '../clock/index.js';
+import { ConfigError, configVars, loadConfig } from '../config/index.js';
+import { type Db, openDatabase } from '../db/index.js';
+import { type Logger, logger as rootLogger } from '../logging/index.js';
+
+/**
+ * What every stage needs, built once per instance (cold start): one pool, one publisher, one
+ * logger, one clock. Production builds them from the environment; the local runtime and tests
+ * provide their own (embedded database, in-process bus, fake clock) before any function runs.
+ */
+export interface Services {
+  db: Db;
+  publisher: Publisher;
+  logger: Logger;
+  clock: Clock;
+  projectId: string;
+}
+
+let provided: Promise<Services> | undefined;
+
+/** Composition root override: the local runtime and tests call this before invoking functions. */
+export function provideServices(services: Services | (() => Promise<Services>)): void {
+  provided = typeof services === 'function' ? services() : Promise.resolve(services);
+}
+
+/** Forgets provided or built services (tests). Does not close them. */
+export function resetServices(): void {
+  provided = undefined;
+}
+
+/**
+ * Validates the variables the shared services need; call at module scope of a function so a bad
+ * configuration stops the cold start with the variable's name. A no-op once services are provided.
+ */
+export function assertServicesConfigured(env: NodeJS.ProcessEnv = process.env): void {
+  if (provided) return;
+  readServicesConfig(env);
+}
+
+function readServicesConfig(env: NodeJS.ProcessEnv) {
+  const config = loadConfig(
+    {
+      DATABASE_URL: configVars.DATABASE_URL.optional(),
+      DB_POOL_MAX: configVars.DB_POOL_MAX,
+      GOOGLE_CLOUD_PROJECT: configVars.GOOGLE_CLOUD_PROJECT,
+    },
+    env,
+  );
+  // On Cloud Run (K_SERVICE is set by the platform) an embedded database would silently lose data.
+  if (!config.DATABASE_URL && env.K_SERVICE) {
+    throw new ConfigError(['DATABASE_URL'], 'DATABASE_URL: required when running on Google Cloud');
+  }
+  return config;
+}
+
+export function getServices(): Promise<Services> {
+  if (!provided) {
+    const config = readServicesConfig(process.env);
+    const projectId = config.GOOGLE_CLOUD_PROJECT ?? 'paygateprime-local';
+    provided = (async () => ({
+      db: await openDatabase({ databaseUrl: config.DATABASE_URL, maxConnections: config.DB_POOL_MAX }),
+      publisher: createPubSubPublisher({ pubsub: new PubSub({ projectId }), timeoutMs: 10_000 }),
+      logger: rootLogger,
+      clock: systemClock,
+      projectId,
+    }))();
+    // A failed build (database unreachable at cold start) is retried on the next invocation.
+    provided.catch(() => {
+      provided = undefined;
+    });
+  }
+  return provided;
+}

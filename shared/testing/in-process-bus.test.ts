@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPubSubCloudEvent, loadTopology, type Topology } from '../bus/index.js';
+import { createLogger } from '../logging/index.js';
+import { provideServices, resetServices, type Services } from '../runtime/index.js';
+import { type BusHarness, CONTRACT_CONSUMER, createEffectsTable, defineBusContract, registerContractFunction } from './bus-contract.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { type FunctionHost, startFunctionHost } from './function-host.js';
+import { createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
+
+const MAX_ATTEMPTS = 5;
+
+function contractTopology(): Topology {
+  const topology = loadTopology();
+  topology.subscriptions.push({
+    function: CONTRACT_CONSUMER,
+    topic: 'payment-settled',
+    deadLetterTopic: 'payment-settled-dlq',
+    maxDeliveryAttempts: MAX_ATTEMPTS,
+    minBackoffSeconds: 10,
+    maxBackoffSeconds: 600,
+    timeoutSeconds: 60,
+  });
+  return topology;
+}
+
+async function startHarness(options: { deliverTwice: boolean }) {
+  const testDb = await createTestDatabase();
+  await createEffectsTable(testDb.db);
+  let hostUrl = '';
+  const bus = createInProcessBus({
+    topology: contractTopology(),
+    invoke: (name, request) => createHttpInvoker(hostUrl)(name, request),
+    backoffScale: 0,
+    deliverTwice: options.deliverTwice,
+  });
+  const lines: string[] = [];
+  const services: Services = {
+    db: testDb.db,
+    publisher: bus,
+    logger: createLogger({ write: (line) => lines.push(line), minSeverity: 'DEBUG' }),
+    clock: { now: () => new Date() },
+    projectId: 'paygateprime-test',
+  };
+  provideServices(services);
+  registerContractFunction();
+  const host = await startFunctionHost({ functions: ['relay-outbox', 'record-dead-letter'], preloaded: [CONTRACT_CONSUMER] });
+  hostUrl = host.url;
+  const harness: BusHarness = {
+    services,
+    settle: () => bus.drain(),
+    publishTick: async (topic, body) => {
+      await bus.publish(topic, body);
+    },
+    maxDeliveryAttempts: MAX_ATTEMPTS,
+  };
+  return { testDb, bus, host, harness, lines };
+}
+
+describe('in-process bus', () => {
+  let context: Awaited<ReturnType<typeof startHarness>>;
+  beforeAll(async () => {
+    context = await startHarness({ deliverTwice: false });
+  });
+  afterAll(async () => {
+    await context.bus.close();
+    await context.host.close();
+    await context.testDb.dispose();
+    resetServices();
+  });
+
+  defineBusContract(() => context.harness);
+
+  it('delivers the binary CloudEvent a gen2 function receives', async () => {
+    const published = context.bus.events.find((event) => event.type === 'delivered');
+    expect(published).toMatchObject({ topic: expect.any(String), isAck: expect.any(Boolean) });
+  });
+
+  it('rejects at publish a message that does not match the topic Avro schema, as Pub/Sub does', async () => {
+    await expect(context.bus.publish('payment-settled', { paymentId: 42 })).rejects.toMatchObject({ code: 'publish_rejected' });
+    await expect(context.bus.publish('no-such-topic', {})).rejects.toMatchObject({ code: 'publish_rejected' });
+  });
+
+  it('acknowledges and dead-letters a delivery whose data fails the message schema', async () => {
+    const request = buildPubSubCloudEvent({
+      projectId: 'paygateprime-test',
+      topic: 'payment-settled',
+      subscription: 'payment-settled--test',
+      pubsubMessageId: 'schema-invalid-1',
+      publishTime: new Date(),
+      data: JSON.stringify({ paymentId: 'not-a-uuid' }),
+      attributes: {},
+    });
+    const response = await fetch(`${context.host.url}/${CONTRACT_CONSUMER}`, { method: 'POST', headers: request.headers, body: request.body });
+    expect(response.status).toBe(204);
+    const { rows } = await context.testDb.db.query(`SELECT reason_code FROM dead_letters WHERE message_id = 'schema-invalid-1'`);
+    expect(rows).toEqual([{ reason_code: 'invalid_message' }]);
+  });
+
+  it('acknowledges and dead-letters a request that is not a Pub/Sub CloudEvent at all', async () => {
+    const response = await fetch(`${context.host.url}/${CONTRACT_CONSUMER}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'ce-id': 'garbage-1',
+        'ce-specversion': '1.0',
+        'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+        'ce-source': '//pubsub.googleapis.com/projects/p/topics/payment-settled',
+      },
+      body: JSON.stringify({ hello: 'world' }),
+    });
+    expect(response.status).toBe(204);
+    const { rows } = await context.testDb.db.query(`SELECT reason_code FROM dead_letters WHERE message_id = 'garbage-1'`);
+    expect(rows).toEqual([{ reason_code: 'malformed_envelope' }]);
+  });
+});
+
+describe('in-process bus in duplicate-delivery mode', () => {
+  let context: Awaited<ReturnType<typeof startHarness>>;
+  beforeAll(async () => {
+    context = await startHarness({ deliverTwice: true });
+  });
+  afterAll(async () => {
+    await context.bus.close();
+    await context.host.close();
+    await context.testDb.dispose();
+    resetServices();
+  });
+
+  defineBusContract(() => context.harness);
+
+  it('delivered every acknowledged message a second time with the same ids', () => {
+    const duplicates = context.bus.events.filter((event) => event.type === 'delivered' && event.isDuplicate);
+    expect(duplicates.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import avro from 'avsc';
+import {
+  type BinaryCloudEventRequest,
+  buildPubSubCloudEvent,
+  type Publisher,
+  repositoryRoot,
+  type Subscription,
+  subscriptionId,
+  subscriptionsOf,
+  type Topology,
+} from '../bus/index.js';
+import { type Clock, systemClock } from '../clock/index.js';
+import { assertNoOpenTransaction } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+
+/** Sends one CloudEvent to a function and returns the HTTP status (2xx = ack). */
+export type FunctionInvoker = (functionName: string, request: BinaryCloudEventRequest) => Promise<number>;
+
+/** Invokes functions served by a function host (`/<name>`), the way Eventarc pushes to Cloud Run. */
+export function createHttpInvoker(baseUrl: string): FunctionInvoker {
+  return async (functionName, request) => {
+    try {
+      const response = await fetch(`${baseUrl}/${functionName}`, { method: 'POST', headers: request.headers, body: request.body });
+      await response.arrayBuffer();
+      return response.status;
+    } catch {
+      return 503; // unreachable: nack, like a push endpoint that refuses the connection
+    }
+  };
+}
+
+export type BusEvent =
+  | { type: 'published'; topic: string; pubsubMessageId: string; attributes: Record<string, string>; data: string }
+  | {
+      type: 'delivered';
+      topic: string;
+      function: string;
+      pubsubMessageId: string;
+      attempt: number;
+      status: number;
+      isAck: boolean;
+      isDuplicate: boolean;
+    }
+  | { type: 'dead-lettered'; topic: string; function: string; deadLetterTopic: string; pubsubMessageId: string; attempts: number }
+  | { type: 'abandoned'; topic: string; function: string; pubsubMessageId: string; attempts: number };
+
+export interface InProcessBusOptions {
+  topology: Topology;
+  invoke: FunctionInvoker;
+  projectId?: string;
+  clock?: Clock;
+  /** Multiplies the topology's retry backoff; 0 retries at once (tests). Default 1. */
+  backoffScale?: number;
+  /** Delivers every message a second time, with the same ids, after the first delivery is acked. */
+  deliverTwice?: boolean;
+  /** Validate published messages against the topic's Avro schema, as Pub/Sub does. Default true. */
+  validateSchemas?: boolean;
+  logger?: Logger;
+  onEvent?: (event: BusEvent) => void;
+}
+
+export interface InProcessBus extends Publisher {
+  /** Resolves once nothing is in flight or waiting for a retry (including messages published meanwhile). */
+  drain(): Promise<void>;
+  /** Everything that happened, in order (tests assert on it). */
+  readonly events: readonly BusEvent[];
+  /** Stops retries; deliveries in flight finish. */
+  close(): Promise<void>;
+}
+
+interface Published {
+  topic: string;
+  pubsubMessageId: string;
+  publishTime: Date;
+  data: string;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Pub/Sub + Eventarc on one machine: a publish fans out to every subscriber listed in the topology
+ * as the binary CloudEvent a gen2 function receives; a non-2xx answer is retried with the
+ * subscription's exponential backoff; after maxDeliveryAttempts the message is forwarded to the
+ * dead-letter topic with Pub/Sub's dead-letter attributes. At least once, like the real thing.
+ */
+export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
+  const projectId = options.projectId ?? 'paygateprime-local';
+  const clock = options.clock ?? systemClock;
+  const backoffScale = options.backoffScale ?? 1;
+  const events: BusEvent[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const timers = new Map<NodeJS.Timeout, () => void>();
+  const avroTypes = new Map<string, avro.Type>();
+  let isClosed = false;
+
+  const emit = (event: BusEvent) => {
+    events.push(event);
+    options.onEvent?.(event);
+  };
+
+  const avroTypeFor = (topic: string): avro.Type | undefined => {
+    const spec = options.topology.topics.find((candidate) => candidate.name === topic);
+    if (!spec?.schemaFile) return undefined;
+    let type = avroTypes.get(topic);
+    if (!type) {
+      type = avro.Type.forSchema(JSON.parse(readFileSync(path.join(repositoryRoot(), spec.schemaFile), 'utf8')));
+      avroTypes.set(topic, type);
+    }
+    return type;
+  };
+
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (ms <= 0) return setImmediate(resolve);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.set(timer, resolve);
+    });
+
+  const backoffMs = (subscription: Subscription, failedAttempts: number) =>
+    Math.min(subscription.minBackoffSeconds * 2 ** (failedAttempts - 1), subscription.maxBackoffSeconds) * 1000 * backoffScale;
+
+  const deliverOnce = async (subscription: Subscription, message: Published, attempt: number, isDuplicate: boolean) => {
+    const request = buildPubSubCloudEvent({
+      projectId,
+      topic: message.topic,
+      subscription: subscriptionId(subscription),
+      pubsubMessageId: message.pubsubMessageId,
+      publishTime: message.publishTime,
+      data: message.data,
+      attributes: message.attributes,
+    });
+    const status = await options.invoke(subscription.function, request);
+    const isAck = status >= 200 && status < 300;
+    emit({
+      type: 'delivered',
+      topic: message.topic,
+      function: subscription.function,
+      pubsubMessageId: message.pubsubMessageId,
+      attempt,
+      status,
+      isAck,
+      isDuplicate,
+    });
+    return isAck;
+  };
+
+  const deliver = async (subscription: Subscription, message: Published) => {
+    for (let attempt = 1; attempt <= subscription.maxDeliveryAttempts; attempt++) {
+      if (isClosed) return;
+      if (await deliverOnce(subscription, message, attempt, false)) {
+        if (options.deliverTwice) await deliverOnce(subscription, message, attempt + 1, true);
+        return;
+      }
+      if (attempt < subscription.maxDeliveryAttempts) await sleep(backoffMs(subscription, attempt));
+    }
+    const attempts = subscription.maxDeliveryAttempts;
+    if (!subscription.deadLetterTopic) {
+      emit({ type: 'abandoned', topic: message.topic, function: subscription.function, pubsubMessageId: message.pubsubMessageId, attempts });
+      options.logger?.critical('bus.delivery_abandoned', { topic: message.topic, function: subscription.function, attempts });
+      return;
+    }
+    emit({
+      type: 'dead-lettered',
+      topic: message.topic,
+      function: subscription.function,
+      deadLetterTopic: subscription.deadLetterTopic,
+      pubsubMessageId: message.pubsubMessageId,
+      attempts,
+    });
+    publishRaw(subscription.deadLetterTopic, message.data, {
+      ...message.attributes,
+      CloudPubSubDeadLetterSourceDeliveryCount: String(attempts),
+      CloudPubSubDeadLetterSourceSubscription: `projects/${projectId}/subscriptions/${subscriptionId(subscription)}`,
+      CloudPubSubDeadLetterSourceSubscriptionProject: projectId,
+      CloudPubSubDeadLetterSourceTopicPublishTime: message.publishTime.toISOString(),
+    });
+  };
+
+  const publishRaw = (topic: string, data: string, attributes: Record<string, string>) => {
+    if (!options.topology.topics.some((candidate) => candidate.name === topic)) {
+      throw new PermanentError('publish_rejected', `Topic ${topic} does not exist`, { topic });
+    }
+    const message: Published = { topic, pubsubMessageId: randomUUID(), publishTime: clock.now(), data, attributes };
+    emit({ type: 'published', topic, pubsubMessageId: message.pubsubMessageId, attributes, data });
+    for (const subscription of subscriptionsOf(options.topology, topic)) track(deliver(subscription, message));
+    return message.pubsubMessageId;
+  };
+
+  return {
+    async publish(topic, message, publishOptions) {
+      assertNoOpenTransaction(`publish to ${topic}`);
+      const data = JSON.stringify(message);
+      const type = options.validateSchemas === false ? undefined : avroTypeFor(topic);
+      if (type && !type.isValid(message)) {
+        throw new PermanentError('publish_rejected', `The message does not match the Avro schema of ${topic}`, { topic });
+      }
+      return publishRaw(topic, data, publishOptions?.attributes ?? {});
+    },
+    async drain() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    get events() {
+      return events;
+    },
+    async close() {
+      isClosed = true;
+      // Wake every delivery waiting for a retry; each sees isClosed and stops.
+      for (const [timer, wake] of timers) {
+        clearTimeout(timer);
+        wake();
+      }
+      timers.clear();
+    },
+  };
+}

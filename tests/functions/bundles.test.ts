@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFunction } from '../../scripts/build.js';
+import { buildPubSubCloudEvent, loadTopology, repositoryRoot } from '../../shared/bus/index.js';
+import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../../shared/testing/database.js';
+import { discoverFunctions } from '../../shared/testing/function-host.js';
+
+const root = repositoryRoot();
+const functionNames = discoverFunctions();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Served {
+  url: string;
+  output: () => string;
+  stop: () => void;
+}
+
+/** Runs exactly the documented command: npx functions-framework --source=dist/<name> --target=<name>. */
+async function serveBundle(name: string, env: NodeJS.ProcessEnv): Promise<Served> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    path.join(root, 'node_modules/.bin/functions-framework'),
+    [`--source=dist/${name}`, `--target=${name}`, `--port=${port}`],
+    { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 20_000;
+  while (!output.includes('Serving function')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`functions-framework did not serve ${name}:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url: `http://127.0.0.1:${port}`, output: () => output, stop: () => child.kill('SIGTERM') };
+}
+
+function tick(topic: string, body: unknown, attributes: Record<string, string> = {}) {
+  return buildPubSubCloudEvent({
+    projectId: 'paygateprime-test',
+    topic,
+    subscription: `${topic}--test`,
+    pubsubMessageId: `bundle-${Math.random().toString(36).slice(2)}`,
+    publishTime: new Date(),
+    data: JSON.stringify(body),
+    attributes,
+  });
+}
+
+describe('function bundles (npm run build)', () => {
+  beforeAll(async () => {
+    for (const name of functionNames) await buildFunction(name);
+  });
+
+  it('builds every function folder, and every subscriber in pubsub-topics.yaml has a folder', () => {
+    expect(functionNames.length).toBeGreaterThan(0);
+    for (const name of loadTopology().eventFunctions) expect(functionNames).toContain(name);
+  });
+
+  it.each(functionNames)('writes dist/%s/package.json with pinned runtime dependencies only', async (name) => {
+    const manifest = JSON.parse(await readFile(path.join(root, 'dist', name, 'package.json'), 'utf8'));
+    const rootManifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+    expect(manifest.main).toBe('index.js');
+    expect(manifest.dependencies['@google-cloud/functions-framework']).toBe(rootManifest.dependencies['@google-cloud/functions-framework']);
+    for (const [dependency, version] of Object.entries(manifest.dependencies)) {
+      expect(rootManifest.dependencies[dependency], dependency).toBe(version);
+    }
+  });
+
+  it.each(functionNames)('serves %s under exactly its name with the functions-framework CLI', async (name) => {
+    const served = await serveBundle(name, {});
+    try {
+      expect(served.output()).toContain(`Function: ${name}`);
+      const response = await fetch(served.url, { method: 'GET' });
+      expect(response.status).toBeGreaterThanOrEqual(200);
+    } finally {
+      served.stop();
+    }
+  });
+
+  describe.skipIf(!hasPostgresServer)('against PostgreSQL [skipped: needs DATABASE_URL]', () => {
+    let testDb: TestDatabase;
+    beforeAll(async () => {
+      testDb = await createTestDatabase();
+    });
+    afterAll(() => testDb?.dispose());
+
+    it('record-dead-letter stores a message forwarded to a dead-letter topic and acknowledges it', async () => {
+      const served = await serveBundle('record-dead-letter', { DATABASE_URL: testDb.url });
+      try {
+        const event = tick('payment-settled-dlq', { paymentId: '5d6c4f0e-8a7b-4c3d-9e2f-1a2b3c4d5e6f' }, {
+          CloudPubSubDeadLetterSourceDeliveryCount: '10',
+          CloudPubSubDeadLetterSourceSubscription: 'projects/p/subscriptions/payment-settled--settle-payment',
+          pgp_message_id: 'bundle-dead-letter-1',
+        });
+        const response = await fetch(served.url, { method: 'POST', headers: event.headers, body: event.body });
+        expect(response.status).toBe(204);
+        const { rows } = await testDb.db.query(`SELECT source, topic, reason_code, delivery_attempt FROM dead_letters WHERE message_id = 'bundle-dead-letter-1'`);
+        expect(rows).toEqual([{ source: 'payment-settled--settle-payment', topic: 'payment-settled', reason_code: 'max_delivery_attempts', delivery_attempt: 10 }]);
+      } finally {
+        served.stop();
+      }
+    });
+
+    it('relay-outbox acknowledges a tick and leaves a row it could not publish for the next run', async () => {
+      await testDb.db.query(
+        `INSERT INTO outbox (message_id, topic, payload, created_at) VALUES (gen_random_uuid(), 'payment-settled', '{"paymentId":"5d6c4f0e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"}', now())`,
+      );
+      // No Pub/Sub is reachable here (an unroutable emulator address): the publish fails transiently.
+      const served = await serveBundle('relay-outbox', { DATABASE_URL: testDb.url, PUBSUB_EMULATOR_HOST: '127.0.0.1:9', GOOGLE_CLOUD_PROJECT: 'paygateprime-test' });
+      try {
+        const event = tick('outbox-relay-requested', { job: 'relay-outbox' });
+        const response = await fetch(served.url, { method: 'POST', headers: event.headers, body: event.body });
+        expect(response.status).toBe(204);
+        const { rows } = await testDb.db.query<{ published_at: Date | null; publish_attempts: number; last_error: string | null }>(
+          'SELECT published_at, publish_attempts, last_error FROM outbox',
+        );
+        expect(rows[0]).toMatchObject({ published_at: null, last_error: 'publish_failed' });
+        expect(rows[0]?.publish_attempts).toBeGreaterThanOrEqual(1);
+      } finally {
+        served.stop();
+      }
+    }, 60_000);
+  });
+});
