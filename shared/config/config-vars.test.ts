@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { booleanVar, ConfigError, configVars, integerVar, loadConfig } from './index.js';
+
+type VarName = keyof typeof configVars;
+
+/** The value loadConfig returns for one standard variable, or the ConfigError message. */
+function load(name: VarName, value: string | undefined): unknown {
+  try {
+    return loadConfig({ [name]: configVars[name] }, { [name]: value })[name];
+  } catch (error) {
+    if (error instanceof ConfigError) return `error: ${error.message.replace(`Invalid configuration: ${name}: `, '')}`;
+    throw error;
+  }
+}
+
+const walletKey = `0x${createHash('sha256').update('config-vars fixture').digest('hex')}`;
+const HTTPS_ONLY = 'error: must be an https:// URL (http:// only for localhost or 127.0.0.1)';
+
+const cases: [VarName, string | undefined, unknown][] = [
+  ['DATABASE_URL', undefined, undefined],
+  ['DATABASE_URL', 'postgres://app:pw@localhost:5432/pgp', 'postgres://app:pw@localhost:5432/pgp'],
+  ['DATABASE_URL', 'postgresql://app:pw@/pgp?host=/cloudsql/proj:us-central1:db', 'postgresql://app:pw@/pgp?host=/cloudsql/proj:us-central1:db'],
+  ['DATABASE_URL', 'mysql://app@db/x', 'error: must be a postgres:// or postgresql:// URL'],
+  ['DB_POOL_MAX', undefined, 5],
+  ['DB_POOL_MAX', '50', 50],
+  ['DB_POOL_MAX', '0', 'error: must be an integer 1..50'],
+  ['DB_POOL_MAX', '5.5', 'error: must be an integer 1..50'],
+
+  ['NOWPAYMENTS_API_URL', 'https://api.nowpayments.io/v1/', 'https://api.nowpayments.io/v1'],
+  ['NOWPAYMENTS_API_URL', 'http://localhost:4010/v1', 'http://localhost:4010/v1'],
+  ['NOWPAYMENTS_API_URL', 'http://127.0.0.1:4010', 'http://127.0.0.1:4010'],
+  ['NOWPAYMENTS_API_URL', 'http://api.nowpayments.io/v1', HTTPS_ONLY],
+  ['NOWPAYMENTS_API_URL', 'http://localhost.evil.example/v1', HTTPS_ONLY],
+  ['NOWPAYMENTS_API_URL', 'api.nowpayments.io', HTTPS_ONLY],
+  ['NOWPAYMENTS_API_URL', undefined, 'error: required'],
+  ['NOWPAYMENTS_API_KEY', 'NP-SANDBOX-KEY', 'NP-SANDBOX-KEY'],
+  ['NOWPAYMENTS_API_KEY', 'two words', 'error: must not contain whitespace'],
+  ['NOWPAYMENTS_IPN_SECRET', 'ipn-sandbox-secret', 'ipn-sandbox-secret'],
+  ['NOWPAYMENTS_IPN_ALLOWED_IPS', undefined, []],
+  ['NOWPAYMENTS_IPN_ALLOWED_IPS', '52.29.216.31, 18.157.160.115,', ['52.29.216.31', '18.157.160.115']],
+  ['NOWPAYMENTS_IPN_ALLOWED_IPS', '149.154.160.0/20,2001:db8::/32,::1', ['149.154.160.0/20', '2001:db8::/32', '::1']],
+  [
+    'NOWPAYMENTS_IPN_ALLOWED_IPS',
+    '1.2.3.4,10.0.0.0/33',
+    'error: must be a comma-separated list of IP addresses or CIDR ranges (entry 2 is not one)',
+  ],
+  ['NOWPAYMENTS_IPN_ALLOWED_IPS', 'example.com', 'error: must be a comma-separated list of IP addresses or CIDR ranges (entry 1 is not one)'],
+
+  ['CHANGENOW_API_URL', 'https://api.changenow.io/v2', 'https://api.changenow.io/v2'],
+  ['CHANGENOW_API_URL', 'http://changenow.io', HTTPS_ONLY],
+  ['CHANGENOW_API_KEY', 'cn-sandbox-key', 'cn-sandbox-key'],
+
+  ['TELEGRAM_BOT_TOKEN', '123456:sandbox_Token-1', '123456:sandbox_Token-1'],
+  ['TELEGRAM_BOT_TOKEN', 'sandbox-token', 'error: must look like a @BotFather token: digits, a colon, then letters, digits, _ or -'],
+  ['TELEGRAM_API_ROOT', undefined, 'https://api.telegram.org'],
+  ['TELEGRAM_API_ROOT', 'http://localhost:8081/', 'http://localhost:8081'],
+  ['TELEGRAM_API_ROOT', 'http://api.telegram.org', HTTPS_ONLY],
+  ['TELEGRAM_WEBHOOK_SECRET', 'a', 'a'],
+  ['TELEGRAM_WEBHOOK_SECRET', 'x'.repeat(257), 'error: must be 1-256 characters of A-Z, a-z, 0-9, _ or -'],
+  ['TELEGRAM_WEBHOOK_SECRET', 'has.dot', 'error: must be 1-256 characters of A-Z, a-z, 0-9, _ or -'],
+  ['TELEGRAM_BOT_USERNAME', '@PayGatePrimeBot', 'PayGatePrimeBot'],
+  ['TELEGRAM_BOT_USERNAME', 'sandbox_bot', 'sandbox_bot'],
+  ['TELEGRAM_BOT_USERNAME', 'PayGatePrime', 'error: must be a Telegram bot username (5-32 letters, digits or _, ending in "bot")'],
+
+  ['ETH_RPC_URL', 'https://eth.example/v3/key', 'https://eth.example/v3/key'],
+  ['ETH_RPC_URL', 'wss://eth.example/ws', 'wss://eth.example/ws'],
+  ['ETH_RPC_URL', 'http://127.0.0.1:8545', 'http://127.0.0.1:8545'],
+  ['ETH_RPC_URL', 'http://eth.example', 'error: must be an https:// or wss:// URL (http:// or ws:// only for localhost or 127.0.0.1)'],
+  ['ETH_CHAIN_ID', '31337', 31337],
+  ['ETH_CHAIN_ID', '0', 'error: must be a positive integer chain id'],
+  ['HOST_WALLET_PRIVATE_KEY', walletKey, walletKey],
+  ['HOST_WALLET_PRIVATE_KEY', walletKey.slice(2), 'error: must be 0x followed by 64 hex digits'],
+  ['HOST_WALLET_PRIVATE_KEY', `0x${'0'.repeat(64)}`, 'error: must be a valid secp256k1 private key'],
+  ['HOST_WALLET_PRIVATE_KEY', `0x${'f'.repeat(64)}`, 'error: must be a valid secp256k1 private key'],
+
+  ['PLATFORM_FEE_BPS', '0', 0],
+  ['PLATFORM_FEE_BPS', '10000', 10000],
+  ['PLATFORM_FEE_BPS', undefined, 'error: required'],
+  ['PLATFORM_FEE_BPS', '10001', 'error: must be an integer 0..10000'],
+  ['PLATFORM_FEE_BPS', '-1', 'error: must be an integer 0..10000'],
+  ['PLATFORM_FEE_BPS', '3%', 'error: must be an integer 0..10000'],
+  ['JWT_SECRET', 'j'.repeat(32), 'j'.repeat(32)],
+  ['JWT_SECRET', 'j'.repeat(31), 'error: must be at least 32 characters'],
+  ['PUBLIC_BASE_URL', 'https://pay.example.com/', 'https://pay.example.com'],
+  ['PUBLIC_BASE_URL', 'http://localhost:8080', 'http://localhost:8080'],
+  ['PUBLIC_BASE_URL', 'http://pay.example.com', HTTPS_ONLY],
+
+  ['GOOGLE_CLOUD_PROJECT', undefined, undefined],
+  ['GOOGLE_CLOUD_PROJECT', 'pgp-live', 'pgp-live'],
+  ['GOOGLE_CLOUD_PROJECT', 'PGP_Live', 'error: must be a Google Cloud project id (6-30 lowercase letters, digits or hyphens)'],
+  ['PUBSUB_EMULATOR_HOST', 'localhost:8085', 'localhost:8085'],
+  ['FIRESTORE_EMULATOR_HOST', '[::1]:8080', '[::1]:8080'],
+  ['FIRESTORE_EMULATOR_HOST', 'localhost', 'error: must be host:port with a port 1..65535'],
+  ['PUBSUB_EMULATOR_HOST', 'localhost:70000', 'error: must be host:port with a port 1..65535'],
+  ['PORT', undefined, 8080],
+  ['PORT', '3000', 3000],
+  ['PORT', '65536', 'error: must be an integer 1..65535'],
+  ['LOG_LEVEL', undefined, undefined],
+  ['LOG_LEVEL', 'warning', 'WARNING'],
+  ['LOG_LEVEL', 'verbose', 'error: must be one of DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT'],
+];
+
+describe('configVars', () => {
+  for (const [name, value, expected] of cases) {
+    it(`${name}=${value === undefined ? '(unset)' : JSON.stringify(value.length > 40 ? `${value.slice(0, 12)}…` : value)} → ${JSON.stringify(expected)}`, () => {
+      expect(load(name, value)).toEqual(expected);
+    });
+  }
+
+  it('documents every standard variable in .env.example', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const example = await readFile(new URL('../../.env.example', import.meta.url), 'utf8');
+    const declared = new Set([...example.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]));
+    expect([...Object.keys(configVars)].filter((name) => !declared.has(name))).toEqual([]);
+  });
+
+  it('accepts every example value in .env.example', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const example = await readFile(new URL('../../.env.example', import.meta.url), 'utf8');
+    const env = Object.fromEntries([...example.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [match[1], match[2]]));
+    const optionalShape = Object.fromEntries(Object.entries(configVars).map(([name, schema]) => [name, schema.optional()]));
+    expect(() => loadConfig(optionalShape, env)).not.toThrow();
+  });
+});
+
+describe('booleanVar', () => {
+  it("accepts only 'true' and 'false'", () => {
+    const shape = { FLAG: booleanVar() };
+    expect(loadConfig(shape, { FLAG: 'true' }).FLAG).toBe(true);
+    expect(loadConfig(shape, { FLAG: 'false\n' }).FLAG).toBe(false);
+    for (const bad of ['1', 'yes', 'TRUE']) {
+      expect(() => loadConfig(shape, { FLAG: bad })).toThrow("FLAG: must be 'true' or 'false'");
+    }
+    expect(loadConfig({ FLAG: booleanVar().default(false) }, {}).FLAG).toBe(false);
+  });
+});
+
+describe('integerVar', () => {
+  it('states its range and rejects unsafe integers', () => {
+    const shape = { LIMIT: integerVar(1, 100) };
+    expect(loadConfig(shape, { LIMIT: '100' }).LIMIT).toBe(100);
+    expect(() => loadConfig(shape, { LIMIT: '99999999999999999999' })).toThrow('LIMIT: must be an integer 1..100');
+  });
+});

@@ -1,0 +1,164 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { SEVERITIES } from '../logging/index.js';
+import { secret } from './load-config.js';
+
+// Every schema receives a trimmed, non-empty string (`loadConfig` turns '' into unset).
+
+const LOCAL_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function urlWithSchemes(secure: readonly string[], local: readonly string[], message: string) {
+  return z.string().refine((value) => {
+    if (!URL.canParse(value)) return false;
+    const url = new URL(value);
+    return secure.includes(url.protocol) || (local.includes(url.protocol) && LOCAL_HOSTNAMES.has(url.hostname));
+  }, message);
+}
+
+/**
+ * An https:// URL; http:// only for localhost, 127.0.0.1 or [::1] (simulators). Returned without
+ * trailing slashes, so `${base}/path` is always right.
+ */
+export function httpsUrlVar() {
+  return urlWithSchemes(['https:'], ['http:'], 'must be an https:// URL (http:// only for localhost or 127.0.0.1)').transform(
+    (value) => value.replace(/\/+$/, ''),
+  );
+}
+
+/** A base-10 integer in `min..max`; the message names the range, never the value. */
+export function integerVar(min: number, max: number, message = `must be an integer ${min}..${max}`) {
+  return z
+    .string()
+    .regex(/^-?\d+$/, message)
+    .transform(Number)
+    .pipe(z.number().int(message).min(min, message).max(max, message));
+}
+
+/** Exactly `true` or `false` (no `1`, `yes` or `TRUE`: a typo must fail, not silently mean false). */
+export function booleanVar() {
+  return z.enum(['true', 'false'], { message: "must be 'true' or 'false'" }).transform((value) => value === 'true');
+}
+
+/** A value with no whitespace inside (API keys, shared secrets). */
+function opaqueKey() {
+  return z.string().regex(/^\S+$/, 'must not contain whitespace');
+}
+
+function isIpOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+function hostPort() {
+  const message = 'must be host:port with a port 1..65535';
+  return z
+    .string()
+    .regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, message)
+    .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, message);
+}
+
+/** secp256k1 group order: a private key must lie in 1..n-1. */
+const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/**
+ * Schemas for the standard variables. A function declares only what it uses:
+ * `loadConfig({ DATABASE_URL: configVars.DATABASE_URL, PLATFORM_FEE_BPS: configVars.PLATFORM_FEE_BPS })`.
+ * Variables without a stated default are required; a caller that can do without one (the sandbox
+ * uses simulators for unset providers) chains `.optional()`.
+ */
+export const configVars = {
+  /** PostgreSQL URL (`postgres://` or `postgresql://`, Cloud SQL socket form included). Secret. Optional: unset means embedded PGlite; `.unwrap()` for required. */
+  DATABASE_URL: secret(z.string().regex(/^postgres(?:ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL')).optional(),
+  /** Connections per instance in the pool, 1..50. Default 5. */
+  DB_POOL_MAX: integerVar(1, 50).default(5),
+
+  /** NowPayments API base, e.g. `https://api.nowpayments.io/v1` (sandbox: `https://api-sandbox.nowpayments.io/v1`). */
+  NOWPAYMENTS_API_URL: httpsUrlVar(),
+  /** NowPayments API key (`x-api-key`). Secret. */
+  NOWPAYMENTS_API_KEY: secret(opaqueKey()),
+  /** NowPayments IPN secret: HMAC-SHA512 key for `x-nowpayments-sig`. Secret. */
+  NOWPAYMENTS_IPN_SECRET: secret(opaqueKey()),
+  /** IPs or CIDR ranges allowed to call the IPN webhook, comma-separated → `string[]`. Default `[]` (no IP filter; the signature is always checked). */
+  NOWPAYMENTS_IPN_ALLOWED_IPS: z
+    .string()
+    .transform((value, ctx) => {
+      const entries = value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '');
+      const bad = entries.findIndex((entry) => !isIpOrCidr(entry));
+      if (bad === -1) return entries;
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a comma-separated list of IP addresses or CIDR ranges (entry ${bad + 1} is not one)`,
+      });
+      return z.NEVER;
+    })
+    .default(() => []),
+
+  /** ChangeNow API base, e.g. `https://api.changenow.io/v2`. */
+  CHANGENOW_API_URL: httpsUrlVar(),
+  /** ChangeNow API key (`x-changenow-api-key`). Secret. */
+  CHANGENOW_API_KEY: secret(opaqueKey()),
+
+  /** Bot token from @BotFather, `<digits>:<letters, digits, _ or ->`. Secret (it is also in every Bot API URL). */
+  TELEGRAM_BOT_TOKEN: secret(
+    z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'must look like a @BotFather token: digits, a colon, then letters, digits, _ or -'),
+  ),
+  /** Bot API root; a local Bot API server or the simulator may replace it. Default `https://api.telegram.org`. */
+  TELEGRAM_API_ROOT: httpsUrlVar().default('https://api.telegram.org'),
+  /** `secret_token` given to setWebhook and checked on `X-Telegram-Bot-Api-Secret-Token`: 1–256 of A-Z a-z 0-9 _ -. Secret. */
+  TELEGRAM_WEBHOOK_SECRET: secret(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ or -')),
+  /** The bot's username (5–32 characters ending in `bot`), with or without `@`; returned without it. Used for botInfo and t.me links. */
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .regex(/^@?[A-Za-z][A-Za-z0-9_]{1,28}bot$/i, 'must be a Telegram bot username (5-32 letters, digits or _, ending in "bot")')
+    .transform((value) => value.replace(/^@/, '')),
+
+  /** Ethereum JSON-RPC endpoint: https:// or wss:// (http/ws only for localhost, e.g. anvil). Secret: provider URLs embed an API key. */
+  ETH_RPC_URL: secret(
+    urlWithSchemes(['https:', 'wss:'], ['http:', 'ws:'], 'must be an https:// or wss:// URL (http:// or ws:// only for localhost or 127.0.0.1)'),
+  ),
+  /** EIP-155 chain id the wallet signs for (1 mainnet, 11155111 Sepolia, 31337 anvil); a mismatch with the RPC is a startup error elsewhere. */
+  ETH_CHAIN_ID: integerVar(1, Number.MAX_SAFE_INTEGER, 'must be a positive integer chain id'),
+  /** Hot wallet private key, `0x` + 64 hex, a valid secp256k1 key. Secret; only the transfer stage declares it. */
+  HOST_WALLET_PRIVATE_KEY: secret(
+    z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x followed by 64 hex digits')
+      .refine((value) => {
+        // zod runs every check even after the regex failed; BigInt() of a non-hex value would throw.
+        if (!/^0x[0-9a-fA-F]{64}$/.test(value)) return true;
+        const key = BigInt(value);
+        return key > 0n && key < SECP256K1_ORDER;
+      }, 'must be a valid secp256k1 private key'),
+  ),
+
+  /** Platform fee in basis points (300 = 3 %), integer 0..10000. No default: a fee must be stated. */
+  PLATFORM_FEE_BPS: integerVar(0, 10000),
+  /** HMAC key for dashboard JWTs, at least 32 characters (e.g. `openssl rand -base64 48`). Secret. */
+  JWT_SECRET: secret(z.string().min(32, 'must be at least 32 characters')),
+  /** Public origin of the gateway (IPN callback, dashboard links), https:// (http only for localhost); no trailing slash. */
+  PUBLIC_BASE_URL: httpsUrlVar(),
+
+  /** Google Cloud project id. Optional: unset locally. Set explicitly at deploy (current Node runtimes do not set it). */
+  GOOGLE_CLOUD_PROJECT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id (6-30 lowercase letters, digits or hyphens)')
+    .optional(),
+  /** Pub/Sub emulator `host:port`. Optional: when set, Pub/Sub clients talk to the emulator. */
+  PUBSUB_EMULATOR_HOST: hostPort().optional(),
+  /** Firestore emulator `host:port`. Optional: when set, Firestore clients talk to the emulator. */
+  FIRESTORE_EMULATOR_HOST: hostPort().optional(),
+  /** HTTP port of the local runner (Cloud Run sets it in production), 1..65535. Default 8080. */
+  PORT: integerVar(1, 65535).default(8080),
+  /** Minimum log severity (any case), e.g. `DEBUG`. Optional; the root logger reads it itself and defaults to INFO. */
+  LOG_LEVEL: z
+    .string()
+    .transform((value) => value.toUpperCase())
+    .pipe(z.enum(SEVERITIES, { message: `must be one of ${SEVERITIES.join(', ')}` }))
+    .optional(),
+};
