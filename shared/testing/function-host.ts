@@ -36,6 +36,8 @@ export interface FunctionHostOptions {
   host?: string;
   /** Extra handlers by first path segment (simulators, the sandbox page). */
   routes?: Record<string, http.RequestListener>;
+  /** Extra checks for `GET /healthz` (e.g. a database ping); a throw answers 503 without details. */
+  healthCheck?: () => Promise<void>;
 }
 
 /**
@@ -54,8 +56,18 @@ export async function startFunctionHost(options: FunctionHostOptions = {}): Prom
     const url = new URL(request.url ?? '/', 'http://localhost');
     const [, first = '', ...rest] = url.pathname.split('/');
     if (first === 'healthz') {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ status: 'ok', functions: names }));
+      const check = options.healthCheck ?? (async () => undefined);
+      check().then(
+        () => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ status: 'ok', functions: names }));
+        },
+        () => {
+          // Never echo the error: it may hold a connection string.
+          response.writeHead(503, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ status: 'unavailable' }));
+        },
+      );
       return;
     }
     const target = servers.get(first);

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repositoryRoot } from '../../shared/bus/index.js';
+
+describe('npm start', () => {
+  let child: ChildProcess | undefined;
+  let dataDir = '';
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('comes up with no configuration, answers /healthz, and stops cleanly on Ctrl-C', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-start-'));
+    const env = { ...process.env };
+    delete env.DATABASE_URL; // the zero-configuration path: embedded database
+    child = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir, '--reset'], {
+      cwd: repositoryRoot(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+    const deadline = Date.now() + 90_000;
+    let healthUrl: string | undefined;
+    while (!healthUrl) {
+      healthUrl = /Health:\s+(http:\/\/\S+)/.exec(output)?.[1];
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const response = await fetch(healthUrl);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', functions: expect.arrayContaining(['relay-outbox', 'record-dead-letter']) });
+    expect(output).toContain('relay-outbox-every-minute');
+
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child?.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    process.kill(-(child.pid as number), 'SIGINT'); // what Ctrl-C sends to the terminal's process group
+    const { code, signal } = await exited;
+    // npm itself may report the interrupt as its own exit signal; the gateway must stop cleanly.
+    expect(code === 0 || signal === 'SIGINT').toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(output).toContain('runtime.stopping');
+    expect(output).not.toMatch(/Error|ERROR/);
+    expect(() => process.kill(-(child?.pid as number), 0)).toThrow(); // the whole group is gone
+  }, 120_000);
+});
