@@ -1,0 +1,1 @@
+export { type FunctionDeploySettings, type DeployTarget, readDeploySettings, secretIdFor, renderDeploymentPlan } from './deployment-plan.js';
