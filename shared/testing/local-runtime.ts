@@ -73,7 +73,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   let bus: InProcessBus | undefined;
   let publisher: Publisher;
   if (options.pubsubEmulatorHost) {
-    publisher = createPubSubPublisher({ pubsub: new PubSub({ projectId, apiEndpoint: options.pubsubEmulatorHost }) });
+    publisher = createPubSubPublisher({
+      pubsub: new PubSub({ projectId, apiEndpoint: options.pubsubEmulatorHost, emulatorMode: true, universeDomain: 'googleapis.com' }),
+    });
   } else {
     bus = createInProcessBus({
       topology,

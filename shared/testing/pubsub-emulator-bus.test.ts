@@ -6,7 +6,7 @@ import { provideServices, resetServices, type Services } from '../runtime/index.
 import { type BusHarness, CONTRACT_CONSUMER, createEffectsTable, defineBusContract, registerContractFunction } from './bus-contract.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
-import { hasGcloud, type RunningEmulator, startPubsubEmulator } from './gcloud-emulators.js';
+import { hasGcloud, pubsubEmulatorSettings, type RunningEmulator, startPubsubEmulator } from './gcloud-emulators.js';
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
 
 const MAX_ATTEMPTS = 5;
@@ -23,7 +23,7 @@ describe.skipIf(!hasGcloud)('Pub/Sub emulator bus (push subscriptions to the fun
     emulator = await startPubsubEmulator({ projectId: 'paygateprime-bus-contract' });
     testDb = await createTestDatabase();
     await createEffectsTable(testDb.db);
-    const pubsub = new PubSub({ projectId: emulator.projectId, apiEndpoint: emulator.host });
+    const pubsub = new PubSub(pubsubEmulatorSettings(emulator));
     const services: Services = {
       db: testDb.db,
       publisher: createPubSubPublisher({ pubsub }),
