@@ -58,6 +58,8 @@ export interface BusHarness {
   publishTick(topic: string, body: Record<string, unknown>): Promise<void>;
   /** The maximum delivery attempts configured for the contract subscription. */
   maxDeliveryAttempts: number;
+  /** How often the bus delivers an acknowledged message: 2 in duplicate-delivery mode, else 1. */
+  deliveriesPerMessage: number;
 }
 
 /** Polls an assertion until it holds (emulator pushes are asynchronous). */
@@ -146,6 +148,7 @@ export function defineBusContract(getHarness: () => BusHarness): void {
     await settle();
     const [letter] = await deadLettersFor(services.db, paymentId);
     expect(letter).toMatchObject({ source: CONTRACT_CONSUMER, reason_code: 'unknown_payment', topic: 'payment-settled' });
+    expect(attemptsFor(paymentId)).toBe(getHarness().deliveriesPerMessage); // acknowledged, so not redelivered
     expect(await effectsFor(services.db, paymentId)).toBe(0);
     expect(await deadLettersFor(services.db, paymentId)).toHaveLength(1);
   });

@@ -52,6 +52,7 @@ async function startHarness(options: { deliverTwice: boolean }) {
       await bus.publish(topic, body);
     },
     maxDeliveryAttempts: MAX_ATTEMPTS,
+    deliveriesPerMessage: options.deliverTwice ? 2 : 1,
   };
   return { testDb, bus, host, harness, lines };
 }
@@ -70,9 +71,35 @@ describe('in-process bus', () => {
 
   defineBusContract(() => context.harness);
 
-  it('delivers the binary CloudEvent a gen2 function receives', async () => {
-    const published = context.bus.events.find((event) => event.type === 'delivered');
-    expect(published).toMatchObject({ topic: expect.any(String), isAck: expect.any(Boolean) });
+  it('delivers the binary CloudEvent a gen2 function receives (MessagePublishedData, base64 data, both id spellings)', async () => {
+    const captured: { name: string; headers: Record<string, string>; body: string }[] = [];
+    const topology = loadTopology();
+    const capturing = createInProcessBus({
+      topology,
+      projectId: 'demo',
+      invoke: async (name, request) => {
+        captured.push({ name, ...request });
+        return 204;
+      },
+    });
+    await capturing.publish('outbox-relay-requested', { job: 'relay-outbox' }, { attributes: { pgp_message_id: 'm-1' } });
+    await capturing.drain();
+    expect(captured).toHaveLength(1);
+    const [request] = captured;
+    expect(request?.name).toBe('relay-outbox');
+    expect(request?.headers).toMatchObject({
+      'ce-specversion': '1.0',
+      'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+      'ce-source': '//pubsub.googleapis.com/projects/demo/topics/outbox-relay-requested',
+      'content-type': 'application/json',
+    });
+    const body = JSON.parse(request?.body ?? '{}');
+    expect(body.subscription).toBe('projects/demo/subscriptions/outbox-relay-requested--relay-outbox');
+    expect(body.message.messageId).toBe(request?.headers['ce-id']);
+    expect(body.message.message_id).toBe(body.message.messageId);
+    expect(body.message.attributes).toEqual({ pgp_message_id: 'm-1' });
+    expect(JSON.parse(Buffer.from(body.message.data, 'base64').toString('utf8'))).toEqual({ job: 'relay-outbox' });
+    await capturing.close();
   });
 
   it('rejects at publish a message that does not match the topic Avro schema, as Pub/Sub does', async () => {

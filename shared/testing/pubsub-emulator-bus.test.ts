@@ -58,6 +58,7 @@ describe.skipIf(!hasGcloud)('Pub/Sub emulator bus (push subscriptions to the fun
         await services.publisher.publish(topic, body);
       },
       maxDeliveryAttempts: MAX_ATTEMPTS,
+      deliveriesPerMessage: 1,
     };
   }, 180_000);
 
