@@ -1,0 +1,1 @@
+export { type PublicIdKind, PUBLIC_ID_PREFIXES, formatPublicId, parsePublicId } from './public-id.js';

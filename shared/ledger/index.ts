@@ -1,0 +1,22 @@
+export {
+  type LedgerAccountType,
+  type LedgerAccountSpec,
+  ledgerAccountCodes,
+  describeAccountCode,
+} from './account-codes.js';
+export {
+  type LedgerTransactionKind,
+  type LedgerEntryInput,
+  type LedgerEntry,
+  type LedgerTransaction,
+  LEDGER_TRANSACTION_KINDS,
+} from './ledger-types.js';
+export {
+  type PostLedgerTransactionInput,
+  type ReverseLedgerTransactionInput,
+  postLedgerTransaction,
+  reverseLedgerTransaction,
+} from './ledger-transaction.js';
+export { retrieveLedgerTransaction } from './ledger-reads.js';
+export { balanceOf, sumLedgerByAsset } from './balances.js';
+export { type LedgerErrorCode } from './ledger-error.js';

@@ -1,0 +1,270 @@
+import type { Tx } from '../db/index.js';
+import { type LedgerAccountSpec, normalSign } from './account-codes.js';
+import { findTransaction, retrieveLedgerTransaction } from './ledger-reads.js';
+import { ledgerError } from './ledger-error.js';
+import type { LedgerEntryInput, LedgerTransaction, LedgerTransactionKind } from './ledger-types.js';
+import { type TransactionDraft, validateDraft } from './transaction-draft.js';
+
+export interface PostLedgerTransactionInput {
+  kind: Exclude<LedgerTransactionKind, 'reversal'>;
+  /**
+   * Names the one logical effect this transaction records, e.g. `settle:<payment id>`. Posting the
+   * same key again returns the first transaction's id without posting.
+   */
+  idempotencyKey: string;
+  /** When the effect happened, from the injected clock. */
+  occurredAt: Date;
+  paymentId?: string;
+  payoutId?: string;
+  conversionBatchId?: string;
+  /** Free text for people (required for 'adjustment'), at most 500 characters. */
+  description?: string;
+  /** At least two entries, summing to zero per asset. */
+  entries: readonly LedgerEntryInput[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Deferred constraint triggers of sql/007: checked right after the inserts so that a failure surfaces
+// here, with a ledger error code, instead of at the caller's COMMIT.
+const LEDGER_CHECKS = 'ledger_transactions_balanced, ledger_entries_balanced';
+// Unique indexes that allow an effect once per payment, payout or batch, whatever its key.
+const ONCE_PER_EFFECT = new Set([
+  'ledger_transactions_one_settlement_idx',
+  'ledger_transactions_one_payout_effect_idx',
+  'ledger_transactions_one_conversion_idx',
+  'ledger_transactions_reverses_transaction_id_key',
+]);
+
+/**
+ * Posts a balanced ledger transaction in `tx` and returns its id. Accounts are created on first use
+ * from their codes. Idempotent: when `idempotencyKey` was posted before, returns that transaction's
+ * id and posts nothing.
+ *
+ * Run it in a READ COMMITTED (default) or SERIALIZABLE transaction: the check that owner balances
+ * stay ≥ 0 relies on one of them to see a concurrent claim.
+ *
+ * @throws PermanentError `ledger_invalid_transaction`, `ledger_invalid_account`, `ledger_unbalanced`
+ *   (input), `ledger_idempotency_conflict` (key reused for other entries or links),
+ *   `ledger_duplicate_effect` (the payment, payout or batch already has this effect under another key),
+ *   `ledger_insufficient_balance` (an owner balance would go negative), `ledger_unknown_reference`.
+ */
+export async function postLedgerTransaction(tx: Tx, input: PostLedgerTransactionInput): Promise<string> {
+  if ((input.kind as string) === 'reversal') {
+    throw ledgerError('ledger_invalid_transaction', 'Post reversals with reverseLedgerTransaction', {
+      idempotencyKey: input.idempotencyKey,
+    });
+  }
+  return insertTransaction(tx, {
+    kind: input.kind,
+    idempotencyKey: input.idempotencyKey,
+    occurredAt: input.occurredAt,
+    paymentId: input.paymentId ?? null,
+    payoutId: input.payoutId ?? null,
+    conversionBatchId: input.conversionBatchId ?? null,
+    reversesTransactionId: null,
+    description: input.description ?? null,
+    entries: input.entries,
+  });
+}
+
+export interface ReverseLedgerTransactionInput {
+  transactionId: string;
+  occurredAt: Date;
+  /** Why; shown to operators. */
+  description: string;
+  /** Defaults to `reversal:<transaction id>`; a transaction can be reversed once. */
+  idempotencyKey?: string;
+}
+
+/**
+ * Corrects a posted transaction by posting its exact negation (kind 'reversal'), linked to it and
+ * to its payment, payout and batch. Returns the reversal's id; idempotent like `postLedgerTransaction`.
+ *
+ * @throws PermanentError `ledger_transaction_not_found`, `ledger_duplicate_effect` (already reversed
+ *   under another key), `ledger_insufficient_balance` (e.g. the owner balance was already paid out),
+ *   and the input errors of `postLedgerTransaction`.
+ */
+export async function reverseLedgerTransaction(tx: Tx, input: ReverseLedgerTransactionInput): Promise<string> {
+  if (typeof input.transactionId !== 'string' || !UUID.test(input.transactionId)) {
+    throw ledgerError('ledger_transaction_not_found', 'Transaction ids are lower-case uuids', {
+      transactionId: String(input.transactionId),
+    });
+  }
+  const original = await retrieveLedgerTransaction(tx, input.transactionId);
+  if (!original) {
+    throw ledgerError('ledger_transaction_not_found', 'No ledger transaction with this id', {
+      transactionId: input.transactionId,
+    });
+  }
+  return insertTransaction(tx, {
+    kind: 'reversal',
+    idempotencyKey: input.idempotencyKey ?? `reversal:${original.id}`,
+    occurredAt: input.occurredAt,
+    paymentId: original.paymentId,
+    payoutId: original.payoutId,
+    conversionBatchId: original.conversionBatchId,
+    reversesTransactionId: original.id,
+    description: input.description,
+    entries: original.entries.map((entry) => ({ account: entry.account, asset: entry.asset, amount: -entry.amount })),
+  });
+}
+
+async function insertTransaction(tx: Tx, draft: TransactionDraft): Promise<string> {
+  const specs = validateDraft(draft);
+  const existing = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
+  if (existing) return sameEffectOrThrow(existing, draft);
+
+  const accountIds = await ensureAccounts(tx, specs, draft.entries);
+  const inserted = await tx
+    .query<{ id: string }>(
+      `INSERT INTO ledger_transactions
+         (kind, idempotency_key, occurred_at, entry_count, payment_id, payout_id, conversion_batch_id,
+          reverses_transaction_id, description)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING id`,
+      [
+        draft.kind,
+        draft.idempotencyKey,
+        draft.occurredAt,
+        draft.entries.length,
+        draft.paymentId,
+        draft.payoutId,
+        draft.conversionBatchId,
+        draft.reversesTransactionId,
+        draft.description,
+      ],
+    )
+    .catch((error: unknown) => {
+      throw toLedgerError(error, draft);
+    });
+  const id = inserted.rows[0]?.id;
+  if (id === undefined) {
+    // A concurrent transaction posted the same key first and committed.
+    const winner = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
+    if (!winner) throw new Error(`ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
+    return sameEffectOrThrow(winner, draft);
+  }
+
+  const values: unknown[] = [id];
+  const rows = draft.entries.map((entry, index) => {
+    values.push(index + 1, accountIds.get(entry.account), entry.asset, entry.amount.toString());
+    const at = values.length - 3;
+    return `($1, $${at}, $${at + 1}, $${at + 2}, $${at + 3}::numeric)`;
+  });
+  try {
+    await tx.query(
+      `INSERT INTO ledger_entries (transaction_id, line, account_id, asset, amount) VALUES ${rows.join(', ')}`,
+      values,
+    );
+    await tx.query(`SET CONSTRAINTS ${LEDGER_CHECKS} IMMEDIATE`);
+    await tx.query(`SET CONSTRAINTS ${LEDGER_CHECKS} DEFERRED`);
+  } catch (error) {
+    throw toLedgerError(error, draft);
+  }
+  return id;
+}
+
+/** Creates missing accounts, locks the owner balances this transaction lowers, returns code → id. */
+async function ensureAccounts(
+  tx: Tx,
+  specs: Map<string, LedgerAccountSpec>,
+  entries: readonly LedgerEntryInput[],
+): Promise<Map<string, string>> {
+  const list = [...specs.values()].sort((a, b) => (a.code < b.code ? -1 : 1));
+  const values: unknown[] = [];
+  const rows = list.map((spec) => {
+    values.push(spec.code, spec.asset, spec.type, spec.channelId, spec.isNegativeBalanceAllowed);
+    const at = values.length - 4;
+    return `($${at}, $${at + 1}, $${at + 2}, $${at + 3}::uuid, $${at + 4})`;
+  });
+  await tx
+    .query(
+      `INSERT INTO ledger_accounts (code, asset, type, channel_id, is_negative_balance_allowed)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (code) DO NOTHING`,
+      values,
+    )
+    .catch((error: unknown) => {
+      throw toLedgerError(error, null);
+    });
+
+  const codes = list.map((spec) => spec.code);
+  const placeholders = codes.map((_code, index) => `$${index + 1}`).join(', ');
+  const { rows: accounts } = await tx.query<{ id: string; code: string; asset: string; type: string }>(
+    `SELECT id, code, asset, type FROM ledger_accounts WHERE code IN (${placeholders}) ORDER BY code`,
+    codes,
+  );
+  const ids = new Map<string, string>();
+  for (const account of accounts) {
+    const spec = specs.get(account.code);
+    if (!spec || spec.asset !== account.asset || spec.type !== account.type) {
+      throw ledgerError('ledger_invalid_account', 'The stored account differs from what its code implies', {
+        account: account.code,
+        asset: account.asset,
+        type: account.type,
+      });
+    }
+    ids.set(account.code, account.id);
+  }
+
+  // Lock, in code order, every no-overdraft account this transaction lowers, so that concurrent
+  // claims on one balance queue here instead of deadlocking in the commit-time check.
+  const lowered = list.filter(
+    (spec) =>
+      !spec.isNegativeBalanceAllowed &&
+      entries.some((entry) => entry.account === spec.code && entry.amount * normalSign(spec.type) < 0n),
+  );
+  for (const spec of lowered) {
+    await tx.query('SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE', [ids.get(spec.code)]);
+  }
+  return ids;
+}
+
+function entryKey(entry: { account: string; asset: string; amount: bigint }): string {
+  return `${entry.account}|${entry.asset}|${entry.amount}`;
+}
+
+/** A repeated post must describe the same effect: same kind, links and entries (in any order). */
+function sameEffectOrThrow(existing: LedgerTransaction, draft: TransactionDraft): string {
+  const sameLinks =
+    existing.kind === draft.kind &&
+    existing.paymentId === draft.paymentId &&
+    existing.payoutId === draft.payoutId &&
+    existing.conversionBatchId === draft.conversionBatchId &&
+    existing.reversesTransactionId === draft.reversesTransactionId;
+  const before = existing.entries.map(entryKey).sort();
+  const now = draft.entries.map(entryKey).sort();
+  const sameEntries = before.length === now.length && before.every((key, index) => key === now[index]);
+  if (!sameLinks || !sameEntries) {
+    throw ledgerError('ledger_idempotency_conflict', 'This idempotency key was posted with other entries or links', {
+      idempotencyKey: draft.idempotencyKey,
+      transactionId: existing.id,
+    });
+  }
+  return existing.id;
+}
+
+function toLedgerError(error: unknown, draft: TransactionDraft | null): unknown {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  const context = draft ? { idempotencyKey: draft.idempotencyKey, kind: draft.kind } : {};
+  if (code === '23514' && constraint === 'ledger_accounts_no_overdraft') {
+    return ledgerError('ledger_insufficient_balance', 'An owner balance would go below zero', context);
+  }
+  if (code === '23514' && constraint === 'ledger_transactions_balanced') {
+    return ledgerError('ledger_unbalanced', 'The database refused an unbalanced transaction', context);
+  }
+  if (code === '23505' && typeof constraint === 'string' && ONCE_PER_EFFECT.has(constraint)) {
+    return ledgerError('ledger_duplicate_effect', 'This effect was already posted under another key', {
+      ...context,
+      constraint,
+    });
+  }
+  if (code === '23503') {
+    return ledgerError('ledger_unknown_reference', 'A referenced payment, payout, batch, transaction or channel does not exist', {
+      ...context,
+      constraint: typeof constraint === 'string' ? constraint : undefined,
+    });
+  }
+  return error;
+}
