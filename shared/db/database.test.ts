@@ -16,6 +16,8 @@ describe('database', () => {
       [9_007_199_254_740_993n, '123456789012345678901234567890'],
     );
     expect(rows[0]).toEqual({ id: 9_007_199_254_740_993n, amount: '123456789012345678901234567890' });
+    const small = await testDb.db.query<{ five: bigint; count: bigint }>('SELECT 5::int8 AS five, count(*) AS count FROM things');
+    expect(small.rows[0]).toEqual({ five: 5n, count: 1n });
   });
 
   it('rolls back every statement of a transaction that throws', async () => {

@@ -190,7 +190,9 @@ export interface EmbeddedOptions {
 export async function createEmbeddedDatabase(options: EmbeddedOptions = {}): Promise<Db> {
   // Imported lazily: deployed functions always use PostgreSQL and do not ship the WASM build.
   const { PGlite } = await import('@electric-sql/pglite');
-  const lite = options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create();
+  // PGlite returns int8 as a JS number when it fits; we want bigint always, like the pg pool.
+  const liteOptions = { parsers: { 20: (value: string) => BigInt(value) } };
+  const lite = options.dataDir ? await PGlite.create(options.dataDir, liteOptions) : await PGlite.create(liteOptions);
   await lite.exec(`SET TIME ZONE 'UTC'`);
 
   type LiteQueryable = Pick<typeof lite, 'query' | 'exec'>;
