@@ -1,25 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../db/index.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, creditOwner, insertChannel } from '../testing/fixtures.js';
 
 // These tests bypass shared/ledger and write SQL directly: the guarantees must hold for any writer.
 
-interface DbError {
-  code?: string;
-  constraint?: string;
-  message?: string;
-}
-
-async function dbErrorOf(promise: Promise<unknown>): Promise<DbError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error, 'expected the database to refuse').toBeDefined();
-  return error as DbError;
-}
 
 describe('ledger tables', () => {
   let testDb: TestDatabase;
@@ -83,7 +69,7 @@ describe('ledger tables', () => {
   });
 
   it('rejects an unbalanced transaction at commit', async () => {
-    const error = await dbErrorOf(
+    const error = await databaseRefusalOf(
       insertRaw([
         [accounts.hotEth, 'ETH', '100'],
         [accounts.capitalEth, 'ETH', '-99'],
@@ -93,7 +79,7 @@ describe('ledger tables', () => {
   });
 
   it('rejects a transaction balanced in total but not per asset', async () => {
-    const error = await dbErrorOf(
+    const error = await databaseRefusalOf(
       insertRaw([
         [accounts.hotEth, 'ETH', '100'],
         [accounts.capitalUsdt, 'USDT_ERC20', '-100'],
@@ -103,12 +89,12 @@ describe('ledger tables', () => {
   });
 
   it('rejects a transaction without entries', async () => {
-    const error = await dbErrorOf(insertRaw([], 2));
+    const error = await databaseRefusalOf(insertRaw([], 2));
     expect(error).toMatchObject({ code: '23514', constraint: 'ledger_transactions_complete' });
   });
 
   it('rejects a transaction with fewer entries than it declares', async () => {
-    const error = await dbErrorOf(
+    const error = await databaseRefusalOf(
       insertRaw(
         [
           [accounts.hotEth, 'ETH', '100'],
@@ -125,7 +111,7 @@ describe('ledger tables', () => {
       [accounts.hotEth, 'ETH', '7'],
       [accounts.capitalEth, 'ETH', '-7'],
     ]);
-    const error = await dbErrorOf(
+    const error = await databaseRefusalOf(
       testDb.db.transaction((tx) =>
         insertEntries(
           tx,
@@ -142,7 +128,7 @@ describe('ledger tables', () => {
   });
 
   it('rejects an entry whose asset is not its account’s asset', async () => {
-    const error = await dbErrorOf(
+    const error = await databaseRefusalOf(
       insertRaw([
         [accounts.hotEth, 'USDT_ERC20', '100'],
         [accounts.capitalUsdt, 'USDT_ERC20', '-100'],
@@ -152,7 +138,7 @@ describe('ledger tables', () => {
   });
 
   it('rejects a zero amount', async () => {
-    const error = await dbErrorOf(
+    const error = await databaseRefusalOf(
       insertRaw([
         [accounts.hotEth, 'ETH', '0'],
         [accounts.capitalEth, 'ETH', '0'],
@@ -168,7 +154,7 @@ describe('ledger tables', () => {
       `owner:${channel.id}:eth`,
     ]);
     const owner = rows[0]?.id ?? '';
-    const error = await dbErrorOf(
+    const error = await databaseRefusalOf(
       insertRaw([
         [owner, 'ETH', '11'],
         [accounts.capitalEth, 'ETH', '-11'],
@@ -178,14 +164,14 @@ describe('ledger tables', () => {
   });
 
   it('rejects account codes that do not end in their asset or name an unknown channel', async () => {
-    const suffix = await dbErrorOf(
+    const suffix = await databaseRefusalOf(
       testDb.db.query(
         `INSERT INTO ledger_accounts (code, asset, type, is_negative_balance_allowed) VALUES ('hot_wallet:btc', 'ETH', 'asset', true)`,
       ),
     );
     expect(suffix.code).toBe('23514');
     const channelId = randomUUID();
-    const ghost = await dbErrorOf(
+    const ghost = await databaseRefusalOf(
       testDb.db.query(
         `INSERT INTO ledger_accounts (code, asset, type, channel_id, is_negative_balance_allowed)
          VALUES ($1, 'ETH', 'liability', $2, false)`,
@@ -193,7 +179,7 @@ describe('ledger tables', () => {
       ),
     );
     expect(ghost.code).toBe('23503');
-    const overdraft = await dbErrorOf(
+    const overdraft = await databaseRefusalOf(
       testDb.db.query(
         `INSERT INTO ledger_accounts (code, asset, type, channel_id, is_negative_balance_allowed)
          VALUES ($1, 'ETH', 'liability', $2, true)`,
@@ -219,7 +205,7 @@ describe('ledger tables', () => {
       ['deleting a transaction', 'DELETE FROM ledger_transactions WHERE id = $1'],
       ['updating an account', `UPDATE ledger_accounts SET type = 'income' WHERE id IN (SELECT account_id FROM ledger_entries WHERE transaction_id = $1)`],
     ])('refuses %s', async (_name, sql) => {
-      const error = await dbErrorOf(testDb.db.query(sql, [transactionId]));
+      const error = await databaseRefusalOf(testDb.db.query(sql, [transactionId]));
       expect(error.code).toBe('23001');
       const { rows } = await testDb.db.query<{ amount: string }>(
         'SELECT amount::text AS amount FROM ledger_entries WHERE transaction_id = $1 ORDER BY line',
@@ -229,7 +215,7 @@ describe('ledger tables', () => {
     });
 
     it.each(['ledger_entries', 'ledger_transactions', 'ledger_accounts'])('refuses to truncate %s', async (table) => {
-      const error = await dbErrorOf(testDb.db.query(`TRUNCATE ${table} CASCADE`));
+      const error = await databaseRefusalOf(testDb.db.query(`TRUNCATE ${table} CASCADE`));
       expect(error.code).toBe('23001');
     });
   });

@@ -49,3 +49,20 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   if (options.migrate !== false) await migrateToLatest(db);
   return { db, url, kind: db.kind, dispose };
 }
+
+/** What a refused statement carries: the SQLSTATE and the violated constraint's name. */
+export interface DatabaseRefusal {
+  code?: string;
+  constraint?: string;
+  message?: string;
+}
+
+/** Awaits a statement that must fail and returns the database's error (fails the test if it succeeded). */
+export async function databaseRefusalOf(statement: Promise<unknown>): Promise<DatabaseRefusal> {
+  const error = await statement.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (error === undefined) throw new Error('expected the database to refuse the statement');
+  return error as DatabaseRefusal;
+}

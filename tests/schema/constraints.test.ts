@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../shared/db/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../../shared/ledger/index.js';
-import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
+import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../../shared/testing/database.js';
 import {
   FIXTURE_NOW,
   creditOwner,
@@ -24,19 +24,6 @@ import {
 // Each row here is a way the legacy system lost money or data (reference F §1, §5; B §11; C §9),
 // and the database itself must refuse it, whatever code writes the row.
 
-interface DbError {
-  code?: string;
-  constraint?: string;
-}
-
-async function dbErrorOf(promise: Promise<unknown>): Promise<DbError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error, 'expected the database to refuse').toBeDefined();
-  return error as DbError;
-}
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 const DAY_MS = 86_400_000;
@@ -654,7 +641,7 @@ describe('constraints', () => {
 
   describe('refuse', () => {
     it.each(refusals)('$name', async ({ run, code, constraint }) => {
-      const error = await dbErrorOf(run(testDb.db));
+      const error = await databaseRefusalOf(run(testDb.db));
       expect(error.code).toBe(code);
       if (constraint) expect(error.constraint).toBe(constraint);
     });
