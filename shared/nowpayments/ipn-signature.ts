@@ -1,0 +1,124 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { TransientError } from '../errors/index.js';
+import { parseJsonPreservingNumbers } from './json-preserving-numbers.js';
+
+/** The header NowPayments puts the signature in. */
+export const IPN_SIGNATURE_HEADER = 'x-nowpayments-sig';
+
+export type IpnVerification =
+  | { isValid: true; payload: Record<string, unknown> }
+  | { isValid: false; reason: 'missing_signature' | 'malformed_json' | 'signature_mismatch' | 'not_an_object' };
+
+/** An HMAC-SHA512 as lower-case hex is 128 characters. */
+const SIGNATURE_HEX = /^[0-9a-f]{128}$/;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Sets an own property even for the key "__proto__" (plain assignment would change the prototype instead). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * NowPayments' documented Node.js `sortObject`, copied in behaviour: keys sorted at every level, and (a quirk of that
+ * example: `typeof [] === 'object'`) arrays turned into objects keyed "0", "1", ….
+ */
+function sortLikeNodeExample(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const source = value as Record<string, unknown>;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(source).sort()) {
+    setOwn(sorted, key, sortLikeNodeExample(source[key]));
+  }
+  return sorted;
+}
+
+/** Keys sorted at every level, arrays kept as arrays: what the documented PHP (`tksort`) and Python (`sort_keys`) do. */
+function sortKeepingArrays(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeepingArrays);
+  if (!isPlainObject(value)) return value;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    setOwn(sorted, key, sortKeepingArrays(value[key]));
+  }
+  return sorted;
+}
+
+function hmacHex(secret: string, text: string): string {
+  return createHmac('sha512', secret).update(text, 'utf8').digest('hex');
+}
+
+function assertSecret(secret: string): void {
+  if (typeof secret !== 'string' || secret === '') {
+    // Our configuration is broken, not the sender's request: transient, so the provider retries once it is fixed.
+    throw new TransientError('ipn_secret_missing', 'The NowPayments IPN secret is empty; set NOWPAYMENTS_IPN_SECRET.');
+  }
+}
+
+/**
+ * Signs an IPN body the way NowPayments does: hex HMAC-SHA512, keyed by the IPN secret, over
+ * `JSON.stringify(sortObject(payload))` with the recursive `sortObject` of their documented Node.js example.
+ * The signer beside {@link verifyIpnSignature}, for tests and the simulator.
+ *
+ * @returns 128 lower-case hex characters, the value of the `x-nowpayments-sig` header.
+ * @throws TransientError `ipn_secret_missing` for an empty secret.
+ */
+export function signIpnPayload(payload: Record<string, unknown>, secret: string): string {
+  assertSecret(secret);
+  return hmacHex(secret, JSON.stringify(sortLikeNodeExample(payload)));
+}
+
+/**
+ * Checks an IPN's `x-nowpayments-sig` header against its body, in constant time per candidate.
+ *
+ * NowPayments signs `JSON.stringify(sortObject(params))` (hex HMAC-SHA512 with the IPN secret; keys sorted at every
+ * level). We rebuild that text from `JSON.parse(rawBody)`, so a body whose keys arrive in any order still verifies.
+ * Also accepted, each being an HMAC with our secret over the whole payload: the raw body exactly as received (older
+ * docs; and the one form immune to re-serialisation differences), and the sorted form with arrays kept as arrays
+ * (the documented PHP and Python examples; the Node example turns arrays into index-keyed objects).
+ * The header is compared case-insensitively.
+ *
+ * On success `payload` is the body read by `parseJsonPreservingNumbers`: amounts are exact decimal text, never doubles.
+ *
+ * @param rawBody the request body exactly as received (not a re-serialised object).
+ * @param signature the `x-nowpayments-sig` header; `undefined` when absent.
+ * @returns `{ isValid: false, reason }` for `missing_signature`, `malformed_json`, `not_an_object` (a JSON array or
+ *   scalar) or `signature_mismatch` (wrong secret, altered body, or a header that is not 128 hex characters).
+ * @throws TransientError `ipn_secret_missing` for an empty secret (our configuration, not the request).
+ */
+export function verifyIpnSignature(input: {
+  rawBody: string;
+  signature: string | undefined;
+  secret: string;
+}): IpnVerification {
+  assertSecret(input.secret);
+  const header = typeof input.signature === 'string' ? input.signature.trim().toLowerCase() : '';
+  if (header === '') return { isValid: false, reason: 'missing_signature' };
+
+  let parsed: unknown;
+  let payload: unknown;
+  try {
+    parsed = JSON.parse(input.rawBody);
+    payload = parseJsonPreservingNumbers(input.rawBody);
+  } catch {
+    return { isValid: false, reason: 'malformed_json' };
+  }
+  if (!isPlainObject(parsed) || !isPlainObject(payload)) return { isValid: false, reason: 'not_an_object' };
+  if (!SIGNATURE_HEX.test(header)) return { isValid: false, reason: 'signature_mismatch' };
+
+  const received = Buffer.from(header, 'hex');
+  const candidates = [
+    JSON.stringify(sortLikeNodeExample(parsed)),
+    input.rawBody,
+    JSON.stringify(sortKeepingArrays(parsed)),
+  ];
+  let isMatch = false;
+  for (const text of new Set(candidates)) {
+    // Every candidate is compared (no early exit), each in constant time on equal-length buffers.
+    const expected = Buffer.from(hmacHex(input.secret, text), 'hex');
+    if (timingSafeEqual(expected, received)) isMatch = true;
+  }
+  return isMatch ? { isValid: true, payload } : { isValid: false, reason: 'signature_mismatch' };
+}
