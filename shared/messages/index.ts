@@ -12,6 +12,8 @@ export {
   type PayoutRequested,
   OwnerNotificationRequestedSchema,
   type OwnerNotificationRequested,
+  SubscriberNotificationRequestedSchema,
+  type SubscriberNotificationRequested,
   ScheduledTickSchema,
   type ScheduledTick,
 } from './topics.js';

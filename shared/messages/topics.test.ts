@@ -27,9 +27,21 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     valid: [{ kind: 'payment_received', channelId: CHANNEL_ID, subjectId: PAYMENT_ID }],
     invalid: [{ kind: 'payment_received', channelId: CHANNEL_ID }, { kind: 1, channelId: CHANNEL_ID, subjectId: 'x' }],
   },
+  'subscriber-notification-requested': {
+    valid: [{ kind: 'payment_underpaid', subjectId: PAYMENT_ID }],
+    invalid: [{ kind: 'payment_underpaid' }, { kind: 3, subjectId: PAYMENT_ID }],
+  },
   'outbox-relay-requested': {
     valid: [{ job: 'relay-outbox' }],
     invalid: [{}, { job: 7 }],
+  },
+  'subscription-expiry-requested': {
+    valid: [{ job: 'expire-subscriptions' }],
+    invalid: [{}, { job: null }],
+  },
+  'reconciliation-requested': {
+    valid: [{ job: 'reconcile' }],
+    invalid: [{}, { job: false }],
   },
 };
 

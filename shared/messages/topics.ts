@@ -31,6 +31,14 @@ export const OwnerNotificationRequestedSchema = z.object({
 });
 export type OwnerNotificationRequested = z.infer<typeof OwnerNotificationRequestedSchema>;
 
+/** Something the subscriber should be told (payment problem, subscription ended). */
+export const SubscriberNotificationRequestedSchema = z.object({
+  kind: z.enum(['payment_underpaid', 'payment_expired', 'payment_failed', 'payment_refunded', 'subscription_expired']),
+  /** The payment, or for subscription_expired the subscription, the notification is about. */
+  subjectId: Id,
+});
+export type SubscriberNotificationRequested = z.infer<typeof SubscriberNotificationRequestedSchema>;
+
 /** The body every Cloud Scheduler job publishes: which job ticked. */
 export const ScheduledTickSchema = z.object({ job: z.string().regex(/^[a-z][a-z0-9-]*$/) });
 export type ScheduledTick = z.infer<typeof ScheduledTickSchema>;
@@ -44,7 +52,10 @@ export const TOPIC_SCHEMAS = {
   'invite-requested': InviteRequestedSchema,
   'payout-requested': PayoutRequestedSchema,
   'owner-notification-requested': OwnerNotificationRequestedSchema,
+  'subscriber-notification-requested': SubscriberNotificationRequestedSchema,
   'outbox-relay-requested': ScheduledTickSchema,
+  'subscription-expiry-requested': ScheduledTickSchema,
+  'reconciliation-requested': ScheduledTickSchema,
 } as const;
 
 export type TopicName = keyof typeof TOPIC_SCHEMAS;

@@ -38,6 +38,11 @@ export interface FunctionHostOptions {
   routes?: Record<string, http.RequestListener>;
   /** Extra checks for `GET /healthz` (e.g. a database ping); a throw answers 503 without details. */
   healthCheck?: () => Promise<void>;
+  /**
+   * Runs once the port is known and before any function module loads (functions read their
+   * configuration at load): the local runtime sets simulator URLs and PUBLIC_BASE_URL here.
+   */
+  beforeLoad?: (url: string) => void | Promise<void>;
 }
 
 /**
@@ -46,10 +51,8 @@ export interface FunctionHostOptions {
  */
 export async function startFunctionHost(options: FunctionHostOptions = {}): Promise<FunctionHost> {
   const loaded = options.functions ?? discoverFunctions();
-  for (const name of loaded) await loadFunction(name);
   const names = [...loaded, ...(options.preloaded ?? [])];
   const servers = new Map<string, http.Server>();
-  for (const name of names) servers.set(name, getTestServer(name));
   const routes = options.routes ?? {};
 
   const server = http.createServer((request, response) => {
@@ -90,8 +93,17 @@ export async function startFunctionHost(options: FunctionHostOptions = {}): Prom
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  try {
+    await options.beforeLoad?.(url);
+    for (const name of loaded) await loadFunction(name);
+    for (const name of names) servers.set(name, getTestServer(name));
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url,
     port,
     functions: names,
     close: () =>

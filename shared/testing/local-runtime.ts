@@ -3,13 +3,15 @@ import path from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { Cron } from 'croner';
 import { createPubSubPublisher, loadTopology, type Publisher, repositoryRoot } from '../bus/index.js';
-import { systemClock } from '../clock/index.js';
+import { type Clock, systemClock } from '../clock/index.js';
 import { type Db, migrateToLatest, openDatabase } from '../db/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { provideServices } from '../runtime/index.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
 import { type BusEvent, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
+import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
+import { startTelegramSimulator, type TelegramSimulator } from './telegram-simulator.js';
 
 export interface LocalRuntimeOptions {
   /** HTTP port for every function (`/<name>`) and `/healthz`. 0 picks a free one. */
@@ -20,11 +22,23 @@ export interface LocalRuntimeOptions {
   reset?: boolean;
   /** Use this PostgreSQL server instead of the embedded database. */
   databaseUrl?: string;
+  /** An already open database (tests); it is migrated but not closed by stop(). */
+  db?: Db;
+  /** In-process bus: deliver every message twice (tests). */
+  deliverTwice?: boolean;
+  /** In-process bus: multiplier of the topology's retry backoff. Default 0.1. */
+  backoffScale?: number;
+  clock?: Clock;
   /** Deliver through the Pub/Sub emulator at this host:port instead of the in-process bus. */
   pubsubEmulatorHost?: string;
   projectId?: string;
   /** Run the Cloud Scheduler jobs from pubsub-topics.yaml on their cron. Default true. */
   runScheduler?: boolean;
+  /**
+   * The environment functions read their configuration from; provider variables left unset are
+   * pointed at built-in simulators (written into it before any function loads). Default process.env.
+   */
+  env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
 
@@ -36,6 +50,8 @@ export interface LocalRuntime {
   /** The in-process bus, unless the Pub/Sub emulator is used. */
   bus: InProcessBus | undefined;
   host: FunctionHost;
+  /** Simulators started for providers that were not configured. */
+  simulators: Simulators;
   stop(): Promise<void>;
 }
 
@@ -64,7 +80,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   if (options.reset) await rm(options.dataDir, { recursive: true, force: true });
   await mkdir(options.dataDir, { recursive: true });
 
-  const db = await openDatabase({ databaseUrl: options.databaseUrl, embeddedDataDir: options.databaseUrl ? undefined : path.join(options.dataDir, 'pglite') });
+  const ownsDb = !options.db;
+  const db =
+    options.db ??
+    (await openDatabase({ databaseUrl: options.databaseUrl, embeddedDataDir: options.databaseUrl ? undefined : path.join(options.dataDir, 'pglite') }));
+  const clock = options.clock ?? systemClock;
   const migrations = await migrateToLatest(db);
   logger.info('runtime.migrated', { applied: migrations.applied.length, alreadyApplied: migrations.alreadyApplied });
 
@@ -82,7 +102,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       projectId,
       invoke: (name, request) => createHttpInvoker(hostUrl)(name, request),
       // Production waits 10 s..10 min between retries; locally a tenth of that keeps demos moving.
-      backoffScale: 0.1,
+      backoffScale: options.backoffScale ?? 0.1,
+      deliverTwice: options.deliverTwice,
+      clock,
       logger,
       onEvent: (event) => {
         const line = describeBusEvent(event);
@@ -92,11 +114,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     publisher = bus;
   }
 
-  provideServices({ db, publisher, logger, clock: systemClock, projectId });
+  provideServices({ db, publisher, logger, clock, projectId });
+  const env = options.env ?? process.env;
+  let simulators: Simulators = {};
   const host = await startFunctionHost({
     port: options.port,
     healthCheck: async () => {
       await db.query('SELECT 1');
+    },
+    beforeLoad: async (url) => {
+      simulators = await startMissingProviders(env, url);
     },
   });
   hostUrl = host.url;
@@ -126,15 +153,51 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     publisher,
     bus,
     host,
+    simulators,
     async stop() {
       if (isStopped) return;
       isStopped = true;
       for (const job of jobs) job.stop();
       await host.close();
       await bus?.close();
-      await db.close();
+      await simulators.nowpayments?.close();
+      await simulators.telegram?.close();
+      if (ownsDb) await db.close();
     },
   };
+}
+
+export interface Simulators {
+  nowpayments?: NowPaymentsSimulator;
+  telegram?: TelegramSimulator;
+}
+
+// Fixed sandbox credentials: they only open the local simulators.
+const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
+const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
+
+/**
+ * Points every provider whose variables are unset at a local simulator, and fills the sandbox
+ * defaults (platform fee, public URL). Configured providers are left alone: that is how a provider
+ * is swapped for the real one.
+ */
+async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string): Promise<Simulators> {
+  const simulators: Simulators = {};
+  env.PUBLIC_BASE_URL ||= hostUrl;
+  env.PLATFORM_FEE_BPS ||= '300';
+  if (!env.NOWPAYMENTS_API_URL) {
+    simulators.nowpayments = await startNowPaymentsSimulator({ apiKey: SANDBOX_NOWPAYMENTS_API_KEY, ipnSecret: SANDBOX_IPN_SECRET });
+    env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;
+    env.NOWPAYMENTS_API_KEY = SANDBOX_NOWPAYMENTS_API_KEY;
+    env.NOWPAYMENTS_IPN_SECRET = SANDBOX_IPN_SECRET;
+  }
+  if (!env.TELEGRAM_BOT_TOKEN) {
+    simulators.telegram = await startTelegramSimulator();
+    env.TELEGRAM_BOT_TOKEN = simulators.telegram.token;
+    env.TELEGRAM_API_ROOT = simulators.telegram.apiRoot;
+    env.TELEGRAM_BOT_USERNAME = simulators.telegram.botInfo.username;
+  }
+  return simulators;
 }
 
 /** The default local data folder: `.data/` at the repository root (git-ignored). */

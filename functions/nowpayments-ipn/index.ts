@@ -1,0 +1,41 @@
+import * as ff from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { relayOutbox } from '../../shared/bus/index.js';
+import { configVars, loadConfig } from '../../shared/config/index.js';
+import { clientIpOf, createIpAllowlist, errorResult } from '../../shared/http-entry/index.js';
+import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
+import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
+
+const config = loadConfig({
+  NOWPAYMENTS_IPN_SECRET: configVars.NOWPAYMENTS_IPN_SECRET,
+  NOWPAYMENTS_IPN_ALLOWED_IPS: configVars.NOWPAYMENTS_IPN_ALLOWED_IPS,
+  K_SERVICE: z.string().optional(), // set by Cloud Run: requests arrive through Google's front end
+});
+assertServicesConfigured();
+const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
+
+/** NowPayments IPN webhook (public). */
+ff.http('nowpayments-ipn', async (req, res) => {
+  if (req.method !== 'POST') {
+    res.status(405).set('allow', 'POST').json(errorResult(new Error('method')).body);
+    return;
+  }
+  const services = await getServices().catch((error: unknown) => error as Error);
+  if (services instanceof Error) {
+    const result = errorResult(services);
+    res.status(result.status === 500 ? 503 : result.status).json(result.body);
+    return;
+  }
+  const result = await receiveIpn(
+    { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
+    {
+      rawBody: (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '',
+      signature: req.get('x-nowpayments-sig'),
+      clientIp: clientIpOf(req, Boolean(config.K_SERVICE)),
+      headers: keptIpnHeaders(req.headers),
+    },
+  );
+  // Publish the settlement before answering: gen2 may throttle CPU once the response is sent.
+  if (result.isSettledNow) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
+  res.status(result.status).json(result.body);
+});

@@ -1,0 +1,176 @@
+import type { Clock } from '../clock/index.js';
+import type { Db, Tx } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import { formatPublicId } from '../ids/index.js';
+import { formatUsdCents } from '../money/index.js';
+import type { NowPaymentsClient } from '../nowpayments/index.js';
+
+/** A Telegram user as the bot sees them; upserted so payments can name their subscriber. */
+export interface TelegramUserProfile {
+  id: bigint;
+  username?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  languageCode?: string | null;
+}
+
+export type CheckoutRequest =
+  | { kind: 'subscription'; user: TelegramUserProfile; channelId: string; tierNumber: number }
+  | { kind: 'donation'; user: TelegramUserProfile; channelId: string; amountCents: bigint };
+
+export interface Checkout {
+  id: string;
+  /** The opaque id sent to NowPayments as `order_id` and shown to people (`chk_…`). */
+  publicId: string;
+  kind: 'subscription' | 'donation';
+  priceCents: bigint;
+  durationDays: number | null;
+  invoiceUrl: string;
+  expiresAt: Date;
+  /** True when an open checkout with a still-valid invoice was reused instead of creating one. */
+  isReused: boolean;
+}
+
+export interface CheckoutDeps {
+  db: Db;
+  clock: Clock;
+  nowpayments: NowPaymentsClient;
+  /** Public base URL of the gateway: the IPN callback is `<base>/nowpayments-ipn`. */
+  publicBaseUrl: string;
+  /** Where NowPayments sends the payer back after paying (the bot's chat). */
+  returnUrl: string;
+  /** How long a checkout's invoice is offered before a new one is made. Default 60 minutes. */
+  validityMinutes?: number;
+}
+
+interface CheckoutRow {
+  id: string;
+  kind: 'subscription' | 'donation';
+  price_cents: bigint;
+  duration_days: number | null;
+  provider_invoice_url: string | null;
+  expires_at: Date;
+}
+
+export async function upsertTelegramUser(tx: Tx, user: TelegramUserProfile): Promise<void> {
+  await tx.query(
+    `INSERT INTO telegram_users (id, username, first_name, last_name, language_code)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO UPDATE SET
+       username = EXCLUDED.username, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
+       language_code = coalesce(EXCLUDED.language_code, telegram_users.language_code), updated_at = now()`,
+    [user.id, user.username ?? null, user.firstName ?? null, user.lastName ?? null, user.languageCode ?? null],
+  );
+}
+
+/** Price and duration come from the database, never from the caller: a deep link cannot set a price. */
+async function offerFor(tx: Tx, request: CheckoutRequest): Promise<{ tierId: string | null; priceCents: bigint; durationDays: number | null }> {
+  const { rows } = await tx.query<{
+    status: string;
+    donations_enabled: boolean;
+    donation_min_cents: bigint | null;
+    donation_max_cents: bigint | null;
+  }>(`SELECT status, donations_enabled, donation_min_cents, donation_max_cents FROM channels WHERE id = $1 AND deleted_at IS NULL`, [
+    request.channelId,
+  ]);
+  const channel = rows[0];
+  if (!channel || channel.status !== 'active') {
+    throw new PermanentError('channel_unavailable', 'This channel does not accept payments right now', { channelId: request.channelId });
+  }
+  if (request.kind === 'donation') {
+    const { donation_min_cents: min, donation_max_cents: max } = channel;
+    if (!channel.donations_enabled || min === null || max === null) {
+      throw new PermanentError('donations_disabled', 'This channel does not accept donations', { channelId: request.channelId });
+    }
+    if (request.amountCents < min || request.amountCents > max) {
+      throw new PermanentError('donation_out_of_bounds', `Donations must be between $${formatUsdCents(min)} and $${formatUsdCents(max)}`, {
+        channelId: request.channelId,
+        amountCents: request.amountCents.toString(),
+      });
+    }
+    return { tierId: null, priceCents: request.amountCents, durationDays: null };
+  }
+  const tiers = await tx.query<{ id: string; price_cents: bigint; duration_days: number }>(
+    `SELECT id, price_cents, duration_days FROM channel_tiers WHERE channel_id = $1 AND tier_number = $2 AND is_active`,
+    [request.channelId, request.tierNumber],
+  );
+  const tier = tiers.rows[0];
+  if (!tier) throw new PermanentError('tier_unavailable', 'This subscription option is no longer offered', { channelId: request.channelId });
+  return { tierId: tier.id, priceCents: tier.price_cents, durationDays: tier.duration_days };
+}
+
+function toCheckout(row: CheckoutRow, isReused: boolean): Checkout {
+  if (!row.provider_invoice_url) throw new Error('checkout has no invoice yet');
+  return {
+    id: row.id,
+    publicId: formatPublicId('checkout', row.id),
+    kind: row.kind,
+    priceCents: row.price_cents,
+    durationDays: row.duration_days,
+    invoiceUrl: row.provider_invoice_url,
+    expiresAt: row.expires_at,
+    isReused,
+  };
+}
+
+/**
+ * Opens (or reuses) the checkout for a subscriber's choice and makes sure it has a NowPayments
+ * invoice whose `order_id` is the checkout's public id. One open checkout per user × channel × tier:
+ * while its invoice is valid it is reused; once past its validity it is expired and a new one made.
+ * The invoice is created outside any transaction; if that call fails the checkout stays open
+ * without an invoice and the next attempt retries the call for the same checkout.
+ */
+export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest): Promise<Checkout> {
+  const validityMs = (deps.validityMinutes ?? 60) * 60_000;
+  const prepared = await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    await upsertTelegramUser(tx, request.user);
+    const offer = await offerFor(tx, request);
+    const existing = await tx.query<CheckoutRow & { tier_id: string | null }>(
+      `SELECT id, kind, tier_id, price_cents, duration_days, provider_invoice_url, expires_at FROM checkouts
+       WHERE telegram_user_id = $1 AND channel_id = $2 AND tier_id IS NOT DISTINCT FROM $3 AND status = 'open'
+       FOR UPDATE`,
+      [request.user.id, request.channelId, offer.tierId],
+    );
+    const open = existing.rows[0];
+    const isStillValid =
+      open && open.expires_at > now && open.price_cents === offer.priceCents && open.duration_days === offer.durationDays;
+    if (open && isStillValid) return { row: open, isReused: open.provider_invoice_url !== null };
+    if (open) {
+      // Past its validity, or the owner changed the price: a new checkout replaces it.
+      await tx.query(`UPDATE checkouts SET status = 'expired', closed_at = $2, updated_at = $2 WHERE id = $1 AND status = 'open'`, [open.id, now]);
+    }
+    const inserted = await tx.query<CheckoutRow>(
+      `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
+       RETURNING id, kind, price_cents, duration_days, provider_invoice_url, expires_at`,
+      [request.kind, request.user.id, request.channelId, offer.tierId, offer.priceCents, offer.durationDays, now, new Date(now.getTime() + validityMs)],
+    );
+    return { row: inserted.rows[0] as CheckoutRow, isReused: false };
+  });
+  if (prepared.row.provider_invoice_url) return toCheckout(prepared.row, prepared.isReused);
+
+  const publicId = formatPublicId('checkout', prepared.row.id);
+  const invoice = await deps.nowpayments.createInvoice({
+    priceCents: prepared.row.price_cents,
+    orderId: publicId,
+    orderDescription:
+      prepared.row.kind === 'donation' ? 'Donation' : `Subscription - ${prepared.row.duration_days} days`,
+    ipnCallbackUrl: `${deps.publicBaseUrl}/nowpayments-ipn`,
+    successUrl: deps.returnUrl,
+    cancelUrl: deps.returnUrl,
+  });
+  const { rows } = await deps.db.query<CheckoutRow>(
+    `UPDATE checkouts SET provider_invoice_id = $2, provider_invoice_url = $3, updated_at = $4
+     WHERE id = $1 AND provider_invoice_id IS NULL
+     RETURNING id, kind, price_cents, duration_days, provider_invoice_url, expires_at`,
+    [prepared.row.id, invoice.invoiceId, invoice.invoiceUrl, deps.clock.now()],
+  );
+  if (rows[0]) return toCheckout(rows[0], false);
+  // A concurrent request attached its invoice first: offer that one (ours is never paid).
+  const { rows: current } = await deps.db.query<CheckoutRow>(
+    'SELECT id, kind, price_cents, duration_days, provider_invoice_url, expires_at FROM checkouts WHERE id = $1',
+    [prepared.row.id],
+  );
+  return toCheckout(current[0] as CheckoutRow, true);
+}

@@ -1,0 +1,2 @@
+export { type ErrorBody, type HttpResult, errorResult, clientIpOf } from './responses.js';
+export { createIpAllowlist } from './ip-allowlist.js';

@@ -1,0 +1,142 @@
+import type { Api } from 'grammy';
+import type { Clock } from '../clock/index.js';
+import type { Db } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import { ledgerAccountCodes } from '../ledger/index.js';
+import type { Logger } from '../logging/index.js';
+import type { OwnerNotificationRequested } from '../messages/index.js';
+import { type AssetCode, formatUnits, formatUsdCents, getAsset } from '../money/index.js';
+import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { formatUtc } from '../subscriptions/index.js';
+
+export interface NotificationDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  telegram: Api;
+}
+
+interface PaymentFacts {
+  channel_id: string;
+  closed_title: string;
+  kind: 'subscription' | 'donation';
+  tier_number: number | null;
+  duration_days: number | null;
+  price_amount_cents: bigint;
+  pay_amount: string | null;
+  actually_paid: string | null;
+  pay_currency: string | null;
+  outcome_asset: AssetCode | null;
+  owner_net: string | null;
+  username: string | null;
+  first_name: string | null;
+  telegram_user_id: bigint;
+  expires_at: Date | null;
+}
+
+async function paymentFacts(db: Db, paymentId: string): Promise<PaymentFacts | undefined> {
+  const { rows } = await db.query<PaymentFacts>(
+    `SELECT k.channel_id, c.closed_title, k.kind, t.tier_number, k.duration_days, p.price_amount_cents, p.pay_amount::text,
+            p.actually_paid::text, p.pay_currency, p.outcome_asset, u.username, u.first_name, u.id AS telegram_user_id,
+            sp.ends_at AS expires_at,
+            (SELECT (-sum(e.amount))::text FROM ledger_entries e
+               JOIN ledger_transactions lt ON lt.id = e.transaction_id
+               JOIN ledger_accounts a ON a.id = e.account_id
+             WHERE lt.payment_id = p.id AND lt.kind = 'payment_settled' AND a.code = 'owner:' || k.channel_id::text || ':' || lower(p.outcome_asset)) AS owner_net
+     FROM payments p
+     JOIN checkouts k ON k.id = p.checkout_id
+     JOIN channels c ON c.id = k.channel_id
+     JOIN telegram_users u ON u.id = k.telegram_user_id
+     LEFT JOIN channel_tiers t ON t.id = k.tier_id
+     LEFT JOIN subscription_periods sp ON sp.payment_id = p.id
+     WHERE p.id = $1`,
+    [paymentId],
+  );
+  return rows[0];
+}
+
+function subscriberName(facts: PaymentFacts): string {
+  if (facts.username) return `@${escapeHtml(facts.username)}`;
+  return `${escapeHtml(facts.first_name ?? 'Subscriber')} (id ${facts.telegram_user_id})`;
+}
+
+export function ownerPaymentText(facts: PaymentFacts): string {
+  const paid = facts.actually_paid && facts.pay_currency ? `${facts.actually_paid} ${facts.pay_currency.toUpperCase()}` : '—';
+  const net =
+    facts.owner_net && facts.outcome_asset
+      ? `${formatUnits(BigInt(facts.owner_net), getAsset(facts.outcome_asset).decimals)} ${getAsset(facts.outcome_asset).symbol}`
+      : '—';
+  const lines =
+    facts.kind === 'subscription'
+      ? [
+          `💰 <b>New subscription</b> to <b>${escapeHtml(facts.closed_title)}</b>`,
+          `Tier ${facts.tier_number ?? '?'} · ${facts.duration_days} days · $${formatUsdCents(facts.price_amount_cents)}`,
+        ]
+      : [`💝 <b>Donation</b> to <b>${escapeHtml(facts.closed_title)}</b>`, `Amount: $${formatUsdCents(facts.price_amount_cents)}`];
+  lines.push(`Paid: ${escapeHtml(paid)}`, `Your share after fees: ${escapeHtml(net)}`, `From: ${subscriberName(facts)}`);
+  if (facts.expires_at) lines.push(`Access until: ${formatUtc(facts.expires_at)}`);
+  return lines.join('\n');
+}
+
+/**
+ * The notify-owner stage: one DM per event to the channel's notification chat, when the owner has
+ * notifications on. The owner_notifications row (unique dedupe key) makes a redelivery a no-op once
+ * sent; an owner who blocked the bot is recorded as failed, not retried.
+ */
+export async function notifyOwner(deps: NotificationDeps, request: OwnerNotificationRequested): Promise<'sent' | 'skipped' | 'already_done'> {
+  if (request.kind !== 'payment_received' && request.kind !== 'donation_received') {
+    throw new PermanentError('unsupported_notification', `No owner notification is defined for ${request.kind}`, { kind: request.kind });
+  }
+  const now = deps.clock.now();
+  const dedupeKey = `${request.kind}:${request.subjectId}`;
+  const { rows: channels } = await deps.db.query<{ notifications_enabled: boolean; notification_chat_id: bigint | null }>(
+    'SELECT notifications_enabled, notification_chat_id FROM channels WHERE id = $1',
+    [request.channelId],
+  );
+  const channel = channels[0];
+  if (!channel) throw new PermanentError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
+  if (!channel.notification_chat_id) {
+    deps.logger.info('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
+    return 'skipped';
+  }
+  await deps.db.query(
+    `INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [request.channelId, request.kind, dedupeKey, channel.notification_chat_id, request.subjectId, channel.notifications_enabled ? 'pending' : 'skipped', now],
+  );
+  const { rows } = await deps.db.query<{ id: string; status: string; chat_id: bigint }>(
+    'SELECT id, status, chat_id FROM owner_notifications WHERE dedupe_key = $1',
+    [dedupeKey],
+  );
+  const notification = rows[0] as { id: string; status: string; chat_id: bigint };
+  if (notification.status !== 'pending') return notification.status === 'skipped' ? 'skipped' : 'already_done';
+
+  const facts = await paymentFacts(deps.db, request.subjectId);
+  if (!facts) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
+  try {
+    const message = await deps.telegram.sendMessage(Number(notification.chat_id), ownerPaymentText(facts), { parse_mode: 'HTML' });
+    await deps.db.query(
+      `UPDATE owner_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, attempts = attempts + 1, updated_at = $2
+       WHERE id = $1 AND status = 'pending'`,
+      [notification.id, deps.clock.now(), message.message_id],
+    );
+    deps.logger.info('owner_notification.sent', { channelId: request.channelId, kind: request.kind, paymentId: request.subjectId });
+    return 'sent';
+  } catch (error) {
+    const failure = toTelegramError(error, { channelId: request.channelId });
+    if (isTelegramUserUnreachable(error) || !failure.isRetryable) {
+      await deps.db.query(
+        `UPDATE owner_notifications SET status = 'failed', last_error = $2, attempts = attempts + 1, updated_at = $3 WHERE id = $1 AND status = 'pending'`,
+        [notification.id, failure.code, deps.clock.now()],
+      );
+      deps.logger.warn('owner_notification.undeliverable', { channelId: request.channelId, code: failure.code });
+      return 'skipped';
+    }
+    await deps.db.query('UPDATE owner_notifications SET attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $1', [
+      notification.id,
+      failure.code,
+      deps.clock.now(),
+    ]);
+    throw failure;
+  }
+}

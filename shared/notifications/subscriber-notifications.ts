@@ -1,0 +1,129 @@
+import type { Api } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
+import { PermanentError } from '../errors/index.js';
+import { formatPublicId } from '../ids/index.js';
+import type { SubscriberNotificationRequested } from '../messages/index.js';
+import { formatUnits, parseUnits } from '../money/index.js';
+import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { formatUtc } from '../subscriptions/index.js';
+import type { NotificationDeps } from './owner-notifications.js';
+
+export interface SubscriberNotificationDeps extends NotificationDeps {
+  /** The bot's username, for the renew deep link (`https://t.me/<bot>?start=c_<channel>`). */
+  botUsername?: string;
+}
+
+interface Composed {
+  telegramUserId: bigint;
+  paymentId: string | null;
+  subscriptionId: string | null;
+  text: string;
+  replyMarkup?: InlineKeyboardMarkup;
+}
+
+const SHORTFALL_DECIMALS = 18;
+
+function renewButton(deps: SubscriberNotificationDeps, channelId: string): InlineKeyboardMarkup | undefined {
+  if (!deps.botUsername) return undefined;
+  const startParameter = `c_${formatPublicId('channel', channelId)}`;
+  return { inline_keyboard: [[{ text: '🔄 Renew', url: `https://t.me/${deps.botUsername}?start=${startParameter}` }]] };
+}
+
+async function compose(deps: SubscriberNotificationDeps, request: SubscriberNotificationRequested): Promise<Composed> {
+  if (request.kind === 'subscription_expired') {
+    const { rows } = await deps.db.query<{ telegram_user_id: bigint; channel_id: string; closed_title: string; expires_at: Date }>(
+      `SELECT s.telegram_user_id, s.channel_id, c.closed_title, s.expires_at FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE s.id = $1`,
+      [request.subjectId],
+    );
+    const row = rows[0];
+    if (!row) throw new PermanentError('unknown_subscription', 'No subscription has this id', { subscriptionId: request.subjectId });
+    return {
+      telegramUserId: row.telegram_user_id,
+      paymentId: null,
+      subscriptionId: request.subjectId,
+      text: `⌛ Your subscription to <b>${escapeHtml(row.closed_title)}</b> ended on ${formatUtc(row.expires_at)}. Renew any time to get back in.`,
+      replyMarkup: renewButton(deps, row.channel_id),
+    };
+  }
+  const { rows } = await deps.db.query<{
+    telegram_user_id: bigint;
+    channel_id: string;
+    closed_title: string;
+    pay_amount: string | null;
+    actually_paid: string | null;
+    pay_currency: string | null;
+  }>(
+    `SELECT k.telegram_user_id, k.channel_id, c.closed_title, p.pay_amount::text, p.actually_paid::text, p.pay_currency
+     FROM payments p JOIN checkouts k ON k.id = p.checkout_id JOIN channels c ON c.id = k.channel_id WHERE p.id = $1`,
+    [request.subjectId],
+  );
+  const row = rows[0];
+  if (!row) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
+  const title = escapeHtml(row.closed_title);
+  const currency = (row.pay_currency ?? '').toUpperCase();
+  let text: string;
+  switch (request.kind) {
+    case 'payment_underpaid': {
+      const expected = parseUnits(row.pay_amount ?? '0', SHORTFALL_DECIMALS, 'ceil');
+      const paid = parseUnits(row.actually_paid ?? '0', SHORTFALL_DECIMALS, 'floor');
+      const shortfall = expected > paid ? formatUnits(expected - paid, SHORTFALL_DECIMALS) : '0';
+      text =
+        `⚠️ Your payment for <b>${title}</b> arrived incomplete: ${escapeHtml(row.actually_paid ?? '0')} of ${escapeHtml(row.pay_amount ?? '?')} ${escapeHtml(currency)}.\n` +
+        `Missing: ${escapeHtml(shortfall)} ${escapeHtml(currency)}. Access is granted once the full amount is paid; contact NowPayments support about the partial payment.`;
+      break;
+    }
+    case 'payment_expired':
+      text = `⌛ Your payment for <b>${title}</b> expired before funds arrived. Nothing was charged; start again to get a new invoice.`;
+      break;
+    case 'payment_failed':
+      text = `❌ Your payment for <b>${title}</b> failed. Nothing was granted; please try again.`;
+      break;
+    case 'payment_refunded':
+      text = `↩️ Your payment for <b>${title}</b> was refunded.`;
+      break;
+  }
+  return { telegramUserId: row.telegram_user_id, paymentId: request.subjectId, subscriptionId: null, text, replyMarkup: renewButton(deps, row.channel_id) };
+}
+
+/**
+ * The notify-subscriber stage: tells the subscriber about a payment problem or the end of their
+ * subscription, once per event. `dedupeKey` is the message's de-duplication id (one outbox message
+ * per logical event), stored unique in subscriber_notifications. A user who blocked the bot is
+ * recorded as failed and not retried.
+ */
+export async function notifySubscriber(deps: SubscriberNotificationDeps, request: SubscriberNotificationRequested, dedupeKey: string): Promise<'sent' | 'already_done' | 'unreachable'> {
+  const composed = await compose(deps, request);
+  const now = deps.clock.now();
+  await deps.db.query(
+    `INSERT INTO subscriber_notifications (telegram_user_id, kind, dedupe_key, payment_id, subscription_id, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [composed.telegramUserId, request.kind, dedupeKey, composed.paymentId, composed.subscriptionId, now],
+  );
+  const { rows } = await deps.db.query<{ id: string; status: string }>('SELECT id, status FROM subscriber_notifications WHERE dedupe_key = $1', [dedupeKey]);
+  const notification = rows[0] as { id: string; status: string };
+  if (notification.status !== 'pending') return 'already_done';
+  try {
+    const message = await deps.telegram.sendMessage(Number(composed.telegramUserId), composed.text, {
+      parse_mode: 'HTML',
+      ...(composed.replyMarkup ? { reply_markup: composed.replyMarkup } : {}),
+    });
+    await deps.db.query(
+      `UPDATE subscriber_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, updated_at = $2 WHERE id = $1 AND status = 'pending'`,
+      [notification.id, deps.clock.now(), message.message_id],
+    );
+    deps.logger.info('subscriber_notification.sent', { kind: request.kind, subjectId: request.subjectId });
+    return 'sent';
+  } catch (error) {
+    const failure = toTelegramError(error, { kind: request.kind });
+    if (isTelegramUserUnreachable(error) || !failure.isRetryable) {
+      await deps.db.query(`UPDATE subscriber_notifications SET status = 'failed', last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`, [
+        notification.id,
+        failure.code,
+        deps.clock.now(),
+      ]);
+      deps.logger.warn('subscriber_notification.undeliverable', { kind: request.kind, code: failure.code });
+      return 'unreachable';
+    }
+    throw failure;
+  }
+}

@@ -1,0 +1,122 @@
+import { recordDeadLetter } from '../bus/index.js';
+import type { Clock } from '../clock/index.js';
+import type { Db } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import { errorResult, type HttpResult } from '../http-entry/index.js';
+import type { Logger } from '../logging/index.js';
+import { type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
+import { applyPaymentUpdate } from './payment-updates.js';
+
+/** NowPayments IPN bodies are a few KiB; anything near this is not one. */
+export const MAX_IPN_BODY_BYTES = 64 * 1024;
+
+export interface IpnDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  ipnSecret: string;
+  isAllowedIp: (ip: string | undefined) => boolean;
+}
+
+export interface IpnRequest {
+  rawBody: string;
+  signature: string | undefined;
+  clientIp: string | undefined;
+  /** Headers worth keeping with the raw event (never authorization or cookies). */
+  headers: Record<string, string>;
+}
+
+const KEPT_HEADERS = ['content-type', 'user-agent', 'x-forwarded-for', 'x-nowpayments-sig'];
+
+export function keptIpnHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = headers[name];
+    if (typeof value === 'string') kept[name] = value.slice(0, 512);
+  }
+  return kept;
+}
+
+/**
+ * The IPN webhook: authenticate (optional IP allowlist, then the HMAC signature: 401 and nothing
+ * stored when it fails), store the raw event, apply the payment update, answer quickly. Every
+ * authentic IPN gets 200, duplicates and stale statuses included; malformed input gets 400 with a
+ * reason; only our own transient trouble (database down) answers 503 so NowPayments retries.
+ */
+export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<HttpResult & { isSettledNow?: boolean }> {
+  if (!deps.isAllowedIp(request.clientIp)) {
+    deps.logger.warn('ipn.ip_refused', { clientIp: request.clientIp });
+    return errorResult(new PermanentError('ip_not_allowed', 'This address may not send payment notifications'));
+  }
+  if (Buffer.byteLength(request.rawBody, 'utf8') > MAX_IPN_BODY_BYTES) {
+    return errorResult(new PermanentError('payload_too_large', `IPN bodies are limited to ${MAX_IPN_BODY_BYTES} bytes`));
+  }
+  const verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: deps.ipnSecret });
+  if (!verification.isValid) {
+    deps.logger.warn('ipn.signature_invalid', { reason: verification.reason, clientIp: request.clientIp });
+    return errorResult(new PermanentError('invalid_signature', 'The x-nowpayments-sig signature does not match this body'));
+  }
+
+  let payment: NowPaymentsPayment | undefined;
+  let parseError: unknown;
+  try {
+    payment = parseNowPaymentsPayment(verification.payload);
+  } catch (error) {
+    parseError = error;
+  }
+  const payload = verification.payload;
+  const text = (key: string) => {
+    const value = payload[key];
+    return typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, 200) : null;
+  };
+
+  try {
+    const result = await deps.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status)
+         VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6)`,
+        [deps.clock.now(), JSON.stringify(request.headers), request.rawBody, text('payment_id'), text('order_id'), text('payment_status')?.slice(0, 64) ?? null],
+      );
+      return payment ? applyPaymentUpdate(tx, deps, payment, 'ipn') : undefined;
+    });
+    if (!payment) {
+      deps.logger.error('ipn.malformed', { error: parseError });
+      return errorResult(parseError instanceof PermanentError ? parseError : new PermanentError('invalid_ipn', 'The IPN body is not a NowPayments payment'));
+    }
+    return {
+      status: 200,
+      body: { status: 'ok', outcome: result?.outcome },
+      isSettledNow: result?.outcome === 'updated' && result.isSettledNow,
+    };
+  } catch (error) {
+    if (isRejectedByConstraints(error)) {
+      // Authentic but impossible values (the database's checks refused them): keep the evidence,
+      // tell an operator, and answer 400 so the provider does not loop on it.
+      await deps.db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status)
+           VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6)`,
+          [deps.clock.now(), JSON.stringify(request.headers), request.rawBody, text('payment_id'), text('order_id'), text('payment_status')?.slice(0, 64) ?? null],
+        );
+        await recordDeadLetter(tx, {
+          source: 'nowpayments-ipn',
+          messageId: `nowpayments:${text('payment_id') ?? 'unknown'}:${text('payment_status') ?? 'unknown'}`,
+          reasonCode: 'ipn_values_rejected',
+          reason: (error as { constraint?: string }).constraint ?? 'a database check refused the IPN values',
+          data: request.rawBody,
+          at: deps.clock.now(),
+        });
+      });
+      deps.logger.critical('ipn.values_rejected', { constraint: (error as { constraint?: string }).constraint });
+      return errorResult(new PermanentError('invalid_ipn', 'The IPN holds values this gateway cannot accept'));
+    }
+    deps.logger.error('ipn.failed', { error });
+    return errorResult(error);
+  }
+}
+
+/** SQLSTATE class 22 (data exception) or 23514 (check violation): the values, not the database, are at fault. */
+function isRejectedByConstraints(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === '23514' || code.startsWith('22'));
+}

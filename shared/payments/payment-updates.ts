@@ -1,0 +1,153 @@
+import type { Clock } from '../clock/index.js';
+import { enqueueMessage, recordDeadLetter } from '../bus/index.js';
+import type { Tx } from '../db/index.js';
+import { parsePublicId } from '../ids/index.js';
+import type { Logger } from '../logging/index.js';
+import { isAtLeastFraction, parseUnits, parseUsdCents } from '../money/index.js';
+import type { NowPaymentsPayment } from '../nowpayments/index.js';
+import { outcomeAmountOf } from './outcome-asset.js';
+
+/** What applying a provider's view of a payment did. */
+export type PaymentUpdateResult =
+  | { outcome: 'orphan'; reason: string }
+  | { outcome: 'unchanged'; paymentId: string; status: string }
+  | { outcome: 'updated'; paymentId: string; status: string; isSettledNow: boolean };
+
+export interface PaymentUpdateDeps {
+  clock: Clock;
+  logger: Logger;
+}
+
+// Precision used to compare two amounts of the same pay currency exactly.
+const COMPARISON_DECIMALS = 36;
+
+/**
+ * Settled means `finished`, or `partially_paid` with actually_paid / pay_amount at or above the
+ * channel's tolerance (basis points, default 9800 = 0.98), both in the pay currency so the
+ * processor's fees do not enter the comparison.
+ */
+export function isSettledStatus(payment: Pick<NowPaymentsPayment, 'status' | 'payAmount' | 'actuallyPaid'>, toleranceBps: number): boolean {
+  if (payment.status === 'finished') return true;
+  if (payment.status !== 'partially_paid' || payment.payAmount === null || payment.actuallyPaid === null) return false;
+  const expected = parseUnits(payment.payAmount, COMPARISON_DECIMALS, 'floor');
+  if (expected === 0n) return false;
+  return isAtLeastFraction(parseUnits(payment.actuallyPaid, COMPARISON_DECIMALS, 'floor'), expected, toleranceBps);
+}
+
+const SUBSCRIBER_NOTICE: Partial<Record<string, 'payment_underpaid' | 'payment_expired' | 'payment_failed' | 'payment_refunded'>> = {
+  partially_paid: 'payment_underpaid',
+  expired: 'payment_expired',
+  failed: 'payment_failed',
+  refunded: 'payment_refunded',
+};
+
+/**
+ * Applies one authentic report of a NowPayments payment (an IPN, or a reconciliation read) inside
+ * the caller's transaction: upserts the payment with a forward-only status (an older status that
+ * arrives late changes nothing), and on the first transition to settled stamps `settled_at`, marks
+ * the checkout paid and writes `payment-settled` to the outbox. Problems the subscriber should hear
+ * about (underpaid below tolerance, expired, failed, refunded) are queued as notifications. An
+ * unknown `order_id` is recorded as an orphan dead letter for an operator.
+ */
+export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, payment: NowPaymentsPayment, source: string): Promise<PaymentUpdateResult> {
+  const now = deps.clock.now();
+  let checkoutId: string | undefined;
+  try {
+    checkoutId = parsePublicId('checkout', payment.orderId);
+  } catch {
+    checkoutId = undefined;
+  }
+  const checkout = checkoutId
+    ? (
+        await tx.query<{ id: string; channel_id: string; telegram_user_id: bigint; tolerance_bps: number }>(
+          `SELECT k.id, k.channel_id, k.telegram_user_id, c.underpayment_tolerance_bps AS tolerance_bps
+           FROM checkouts k JOIN channels c ON c.id = k.channel_id WHERE k.id = $1 FOR UPDATE OF k`,
+          [checkoutId],
+        )
+      ).rows[0]
+    : undefined;
+  if (!payment.status || payment.status === 'unknown' || !checkout) {
+    const reason = checkout ? `unknown payment status "${payment.rawStatus}"` : 'no checkout has this order_id';
+    await recordDeadLetter(tx, {
+      source: `nowpayments-${source}`,
+      messageId: `nowpayments:${payment.paymentId}:${payment.rawStatus}`,
+      reasonCode: checkout ? 'unknown_payment_status' : 'orphan_payment',
+      reason,
+      data: JSON.stringify({ paymentId: payment.paymentId, orderId: payment.orderId, status: payment.rawStatus }),
+      at: now,
+    });
+    deps.logger.critical('payment.orphan', { providerPaymentId: payment.paymentId, orderId: payment.orderId, status: payment.rawStatus, reason });
+    return { outcome: 'orphan', reason };
+  }
+
+  const outcome = outcomeAmountOf(payment.outcomeCurrency, payment.outcomeAmount);
+  const { rows } = await tx.query<{ id: string; status: string }>(
+    `INSERT INTO payments (provider, provider_payment_id, checkout_id, status, pay_currency, pay_amount, actually_paid,
+                           actually_paid_fiat, pay_address, price_amount_cents, price_currency, outcome_currency, outcome_amount,
+                           outcome_asset, outcome_units, provider_created_at, provider_updated_at, created_at, updated_at)
+     VALUES ('nowpayments', $1, $2, $3, $4, $5, $6, $7, $8, $9, 'usd', $10, $11, $12, $13, $14, $15, $16, $16)
+     ON CONFLICT (provider, provider_payment_id) DO UPDATE SET
+       status = EXCLUDED.status,
+       pay_currency = coalesce(EXCLUDED.pay_currency, payments.pay_currency),
+       pay_amount = coalesce(EXCLUDED.pay_amount, payments.pay_amount),
+       actually_paid = coalesce(EXCLUDED.actually_paid, payments.actually_paid),
+       actually_paid_fiat = coalesce(EXCLUDED.actually_paid_fiat, payments.actually_paid_fiat),
+       pay_address = coalesce(EXCLUDED.pay_address, payments.pay_address),
+       outcome_currency = coalesce(EXCLUDED.outcome_currency, payments.outcome_currency),
+       outcome_amount = coalesce(EXCLUDED.outcome_amount, payments.outcome_amount),
+       outcome_asset = coalesce(EXCLUDED.outcome_asset, payments.outcome_asset),
+       outcome_units = coalesce(EXCLUDED.outcome_units, payments.outcome_units),
+       provider_updated_at = coalesce(EXCLUDED.provider_updated_at, payments.provider_updated_at),
+       updated_at = EXCLUDED.updated_at
+     WHERE payment_status_can_advance(payments.status, EXCLUDED.status)
+     RETURNING id, status`,
+    [
+      payment.paymentId,
+      checkout.id,
+      payment.status,
+      payment.payCurrency,
+      payment.payAmount,
+      payment.actuallyPaid,
+      payment.actuallyPaidAtFiat,
+      payment.payAddress,
+      parseUsdCents(payment.priceAmount, 'half-up'),
+      payment.outcomeCurrency,
+      payment.outcomeAmount,
+      outcome?.asset ?? null,
+      outcome?.units ?? null,
+      payment.createdAt,
+      payment.updatedAt,
+      now,
+    ],
+  );
+  const row = rows[0];
+  if (!row) {
+    const current = await tx.query<{ id: string; status: string }>(
+      `SELECT id, status FROM payments WHERE provider = 'nowpayments' AND provider_payment_id = $1`,
+      [payment.paymentId],
+    );
+    const existing = current.rows[0] as { id: string; status: string };
+    deps.logger.info('payment.update_ignored', { paymentId: existing.id, status: existing.status, reported: payment.status, source });
+    return { outcome: 'unchanged', paymentId: existing.id, status: existing.status };
+  }
+
+  let isSettledNow = false;
+  if (isSettledStatus(payment, checkout.tolerance_bps)) {
+    const settled = await tx.query('UPDATE payments SET settled_at = $2 WHERE id = $1 AND settled_at IS NULL', [row.id, now]);
+    isSettledNow = settled.rowCount === 1;
+    if (isSettledNow) {
+      await tx.query(
+        `UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status <> 'paid'`,
+        [checkout.id, now],
+      );
+      await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-settled:${row.id}` });
+    }
+  } else {
+    const notice = SUBSCRIBER_NOTICE[payment.status];
+    if (notice) {
+      await enqueueMessage(tx, 'subscriber-notification-requested', { kind: notice, subjectId: row.id }, { at: now, dedupeKey: `${notice}:${row.id}` });
+    }
+  }
+  deps.logger.info('payment.updated', { paymentId: row.id, providerPaymentId: payment.paymentId, status: row.status, isSettledNow, source });
+  return { outcome: 'updated', paymentId: row.id, status: row.status, isSettledNow };
+}

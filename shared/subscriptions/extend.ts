@@ -1,0 +1,49 @@
+import type { Tx } from '../db/index.js';
+
+const DAY_MS = 86_400_000;
+
+export interface SubscriptionExtension {
+  subscriptionId: string;
+  startsAt: Date;
+  expiresAt: Date;
+  /** True when the subscription was active and the new period stacks on its expiry. */
+  isRenewal: boolean;
+}
+
+/**
+ * Grants `durationDays` of access for one settled payment. A renewal while the subscription is
+ * still running stacks on its current expiry; otherwise the period starts now. Runs in the
+ * settlement transaction, holding the subscription row lock; the payment's period is recorded once
+ * (subscription_periods.payment_id is unique), so a repeated settlement cannot extend twice.
+ */
+export async function extendSubscription(
+  tx: Tx,
+  input: { telegramUserId: bigint; channelId: string; paymentId: string; durationDays: number; now: Date },
+): Promise<SubscriptionExtension> {
+  await tx.query(
+    `INSERT INTO subscriptions (telegram_user_id, channel_id, status, expires_at, created_at, updated_at, expired_at)
+     VALUES ($1, $2, 'expired', $3, $3, $3, $3)
+     ON CONFLICT (telegram_user_id, channel_id) DO NOTHING`,
+    [input.telegramUserId, input.channelId, input.now],
+  );
+  const { rows } = await tx.query<{ id: string; status: string; expires_at: Date }>(
+    'SELECT id, status, expires_at FROM subscriptions WHERE telegram_user_id = $1 AND channel_id = $2 FOR UPDATE',
+    [input.telegramUserId, input.channelId],
+  );
+  const current = rows[0] as { id: string; status: string; expires_at: Date };
+  const isRenewal = current.status === 'active' && current.expires_at > input.now;
+  const startsAt = isRenewal ? current.expires_at : input.now;
+  const expiresAt = new Date(startsAt.getTime() + input.durationDays * DAY_MS);
+  await tx.query(
+    `INSERT INTO subscription_periods (subscription_id, payment_id, starts_at, ends_at, duration_days, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [current.id, input.paymentId, startsAt, expiresAt, input.durationDays, input.now],
+  );
+  await tx.query(
+    `UPDATE subscriptions SET status = 'active', expires_at = $2, last_payment_id = $3, expired_at = NULL, removed_at = NULL,
+       removal_attempts = 0, last_removal_error = NULL, next_removal_attempt_at = NULL, updated_at = $4
+     WHERE id = $1`,
+    [current.id, expiresAt, input.paymentId, input.now],
+  );
+  return { subscriptionId: current.id, startsAt, expiresAt, isRenewal };
+}

@@ -1,0 +1,4 @@
+export { type SubscriptionExtension, extendSubscription } from './extend.js';
+export { type InviteDeps, type InviteOutcome, sendInvite } from './invites.js';
+export { type ExpiryDeps, type ExpiryReport, expireDueSubscriptions, removalRetryDelayMs } from './expiry.js';
+export { formatUtc } from './format.js';

@@ -1,0 +1,147 @@
+import type { Api } from 'grammy';
+import type { Clock } from '../clock/index.js';
+import type { Db } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { formatUtc } from './format.js';
+
+export interface InviteDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  telegram: Api;
+  /** How long a one-time link stays valid. Default 1 hour. */
+  linkValiditySeconds?: number;
+}
+
+interface InviteContext {
+  payment_id: string;
+  settled_at: Date | null;
+  telegram_user_id: bigint;
+  subscription_id: string;
+  subscription_status: string;
+  expires_at: Date;
+  closed_chat_id: bigint;
+  closed_title: string;
+  link_id: string | null;
+  invite_link: string | null;
+  link_expires_at: Date | null;
+  sent_at: Date | null;
+  joined_at: Date | null;
+}
+
+export type InviteOutcome = 'sent' | 'already_sent' | 'subscription_inactive';
+
+/** Telegram link names are at most 32 characters: 'pay:' and 28 hex digits of the payment id. */
+function linkNameFor(paymentId: string): string {
+  return `pay:${paymentId.replaceAll('-', '').slice(0, 28)}`;
+}
+
+async function loadContext(db: Db, paymentId: string): Promise<InviteContext> {
+  const { rows } = await db.query<InviteContext>(
+    `SELECT p.id AS payment_id, p.settled_at, s.telegram_user_id, s.id AS subscription_id, s.status AS subscription_status,
+            s.expires_at, c.closed_chat_id, c.closed_title,
+            l.id AS link_id, l.invite_link, l.expires_at AS link_expires_at, l.sent_at, l.joined_at
+     FROM payments p
+     JOIN subscription_periods sp ON sp.payment_id = p.id
+     JOIN subscriptions s ON s.id = sp.subscription_id
+     JOIN channels c ON c.id = s.channel_id
+     LEFT JOIN invite_links l ON l.payment_id = p.id
+     WHERE p.id = $1`,
+    [paymentId],
+  );
+  const context = rows[0];
+  if (!context) throw new PermanentError('unknown_payment', 'No settled subscription payment has this id', { paymentId });
+  return context;
+}
+
+/**
+ * The send-invite stage: one invite link per payment (member_limit 1, short expiry, named after
+ * the payment), stored before it is sent and reused on every redelivery; a replacement (with the
+ * old one revoked) only when the stored link expired unused. Then the subscriber's DM with the link
+ * and their expiry. A user who blocked the bot is recorded and the message dead-lettered, never
+ * retried.
+ */
+export async function sendInvite(deps: InviteDeps, paymentId: string): Promise<InviteOutcome> {
+  let context = await loadContext(deps.db, paymentId);
+  const now = deps.clock.now();
+  if (context.subscription_status !== 'active' || context.expires_at <= now) {
+    deps.logger.warn('invite.subscription_inactive', { paymentId, subscriptionId: context.subscription_id });
+    return 'subscription_inactive';
+  }
+  const isExpiredUnused = context.link_expires_at !== null && context.link_expires_at <= now && context.joined_at === null;
+  if (context.sent_at && !isExpiredUnused) return 'already_sent';
+
+  if (!context.invite_link || isExpiredUnused) {
+    context = await issueLink(deps, context, now);
+  }
+  await deliverInvite(deps, context);
+  return 'sent';
+}
+
+async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): Promise<InviteContext> {
+  const chatId = Number(context.closed_chat_id);
+  const expiresAt = new Date(now.getTime() + (deps.linkValiditySeconds ?? 3600) * 1000);
+  if (context.invite_link) {
+    await deps.telegram.revokeChatInviteLink(chatId, context.invite_link).catch((error: unknown) => {
+      deps.logger.warn('invite.revoke_failed', { paymentId: context.payment_id, error: toTelegramError(error) });
+    });
+  }
+  let created;
+  try {
+    created = await deps.telegram.createChatInviteLink(chatId, {
+      name: linkNameFor(context.payment_id),
+      expire_date: Math.floor(expiresAt.getTime() / 1000),
+      member_limit: 1,
+    });
+  } catch (error) {
+    throw toTelegramError(error, { paymentId: context.payment_id, operation: 'createChatInviteLink' });
+  }
+  const stored = await deps.db.transaction(async (tx) => {
+    if (context.link_id) {
+      const { rowCount } = await tx.query(
+        `UPDATE invite_links SET invite_link = $2, name = $3, created_at = $4, expires_at = $5, sent_at = NULL, revoked_at = NULL
+         WHERE id = $1 AND joined_at IS NULL AND invite_link = $6`,
+        [context.link_id, created.invite_link, created.name ?? linkNameFor(context.payment_id), now, expiresAt, context.invite_link],
+      );
+      return rowCount === 1;
+    }
+    const { rowCount } = await tx.query(
+      `INSERT INTO invite_links (payment_id, subscription_id, chat_id, invite_link, name, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING`,
+      [context.payment_id, context.subscription_id, context.closed_chat_id, created.invite_link, created.name ?? linkNameFor(context.payment_id), now, expiresAt],
+    );
+    return rowCount === 1;
+  });
+  if (!stored) {
+    // A concurrent delivery stored its link first: ours must not stay usable.
+    await deps.telegram.revokeChatInviteLink(chatId, created.invite_link).catch(() => undefined);
+  }
+  deps.logger.info('invite.link_created', { paymentId: context.payment_id, isStored: stored });
+  return loadContext(deps.db, context.payment_id);
+}
+
+async function deliverInvite(deps: InviteDeps, context: InviteContext): Promise<void> {
+  if (!context.invite_link || !context.link_expires_at) throw new Error('invite link missing after issue');
+  const text = [
+    `🎉 Your access to <b>${escapeHtml(context.closed_title)}</b> is ready.`,
+    '',
+    `Join with this one-time link (valid until ${formatUtc(context.link_expires_at)}):`,
+    context.invite_link,
+    '',
+    `Your subscription runs until ${formatUtc(context.expires_at)}.`,
+  ].join('\n');
+  try {
+    await deps.telegram.sendMessage(Number(context.telegram_user_id), text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+  } catch (error) {
+    const failure = toTelegramError(error, { paymentId: context.payment_id, operation: 'sendMessage' });
+    if (isTelegramUserUnreachable(error)) {
+      await deps.db.query('UPDATE telegram_users SET dm_blocked_at = $2, updated_at = $2 WHERE id = $1', [context.telegram_user_id, deps.clock.now()]);
+      deps.logger.warn('invite.user_unreachable', { paymentId: context.payment_id });
+    }
+    throw failure;
+  }
+  await deps.db.query('UPDATE invite_links SET sent_at = $2 WHERE payment_id = $1 AND sent_at IS NULL', [context.payment_id, deps.clock.now()]);
+  deps.logger.info('invite.sent', { paymentId: context.payment_id, subscriptionId: context.subscription_id });
+}

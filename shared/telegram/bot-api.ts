@@ -1,0 +1,35 @@
+import { Api, type Transformer } from 'grammy';
+import { assertNoOpenTransaction } from '../db/index.js';
+
+/** Where grammY sends Bot API calls unless told otherwise. */
+const TELEGRAM_API_ROOT = 'https://api.telegram.org';
+
+export interface BotApiOptions {
+  /** The bot token from @BotFather. It sits in every request URL, so never log it nor any Bot API URL. */
+  token: string;
+  /** Bot API server without a trailing slash. Default `https://api.telegram.org`; tests pass a simulator's `apiRoot`. */
+  apiRoot?: string;
+}
+
+/**
+ * A grammY transformer that refuses any Bot API call made inside `Db.transaction`: a transaction held
+ * open across a network call holds its row locks as long as Telegram takes, and its rows could commit
+ * while the message was never sent (or the reverse). `createBotApi` installs it; install it on a
+ * `Bot`'s own `bot.api` too. The refusal is a plain `Error` (a bug to fix, not a Telegram failure).
+ */
+export const refuseCallsInTransaction: Transformer = (prev, method, payload, signal) => {
+  assertNoOpenTransaction(`telegram.${method}`);
+  return prev(method, payload, signal);
+};
+
+/**
+ * A grammY `Api` for pipeline stages (send-invite, notify-owner, expire-subscriptions), with
+ * `refuseCallsInTransaction` installed. Failures are grammY's `GrammyError` (Telegram said no) and
+ * `HttpError` (no answer); turn them into our errors with `toTelegramError`. No retries happen here:
+ * a stage throws the transient error and Pub/Sub redelivers.
+ */
+export function createBotApi(options: BotApiOptions): Api {
+  const api = new Api(options.token, { apiRoot: options.apiRoot ?? TELEGRAM_API_ROOT });
+  api.config.use(refuseCallsInTransaction);
+  return api;
+}

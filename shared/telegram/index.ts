@@ -1,0 +1,16 @@
+/**
+ * The Telegram Bot API for pipeline stages: a grammY `Api` that refuses calls inside a database
+ * transaction, one translation of its failures into our errors, and HTML escaping for messages.
+ *
+ *   const api = createBotApi({ token: config.telegramBotToken });
+ *   try {
+ *     await api.sendMessage(chatId, `Welcome to <b>${escapeHtml(title)}</b>`, { parse_mode: 'HTML' });
+ *   } catch (error) {
+ *     throw toTelegramError(error, { subscriptionId });
+ *   }
+ *
+ * Tests point `apiRoot` at `startTelegramSimulator()` from `shared/testing/telegram-simulator.ts`.
+ */
+export { type BotApiOptions, createBotApi, refuseCallsInTransaction } from './bot-api.js';
+export { type TelegramErrorCode, toTelegramError, isTelegramUserUnreachable } from './telegram-errors.js';
+export { escapeHtml } from './html.js';

@@ -1,0 +1,70 @@
+import { GrammyError, HttpError } from 'grammy';
+import { AppError, type ErrorContext, PermanentError, TransientError } from '../errors/index.js';
+
+/** The codes `toTelegramError` produces. */
+export type TelegramErrorCode =
+  | 'telegram_user_unreachable'
+  | 'telegram_forbidden'
+  | 'telegram_bad_request'
+  | 'telegram_rate_limited'
+  | 'telegram_unavailable'
+  | 'telegram_unexpected_error';
+
+/**
+ * 403 descriptions that mean this one user cannot get messages from the bot, as opposed to the bot
+ * lacking rights in a chat. "can't initiate conversation" is the owner who never pressed Start.
+ */
+const USER_UNREACHABLE = [
+  'bot was blocked by the user',
+  'user is deactivated',
+  "bot can't initiate conversation with a user",
+];
+
+/**
+ * Translates a failed Bot API call into our error vocabulary (STYLE rule 9), keeping "Telegram said
+ * no" (`GrammyError`) apart from "Telegram could not be reached" (`HttpError`):
+ *
+ * | failure                                                   | result                                                    |
+ * |-----------------------------------------------------------|-----------------------------------------------------------|
+ * | 403 blocked / deactivated / never started the bot         | `PermanentError('telegram_user_unreachable')`             |
+ * | any other 403 (bot kicked, not a member)                  | `PermanentError('telegram_forbidden')`                    |
+ * | 400                                                       | `PermanentError('telegram_bad_request', { description })` |
+ * | 429                                                       | `TransientError('telegram_rate_limited', { retryAfterSeconds })` |
+ * | 5xx, `HttpError` (network, timeout)                       | `TransientError('telegram_unavailable')`                  |
+ * | anything else (401 bad token, 409, unknown exceptions)    | `TransientError('telegram_unexpected_error')`             |
+ *
+ * An `AppError` passes through unchanged. Context gets `method`, `errorCode` and `description`
+ * (Telegram's text, which never contains the token); `context` from the caller is merged in first.
+ * The original error is kept as `cause`; its own message never goes into ours, because a network
+ * error's message can contain the request URL and with it the token.
+ */
+export function toTelegramError(error: unknown, context: ErrorContext = {}): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof GrammyError) {
+    const details = { ...context, method: error.method, errorCode: error.error_code, description: error.description };
+    const refused = `Telegram refused ${error.method}: ${error.description}`;
+    if (error.error_code === 403) {
+      return USER_UNREACHABLE.some((text) => error.description.includes(text))
+        ? new PermanentError('telegram_user_unreachable', `${refused}; record the user as unreachable`, details, error)
+        : new PermanentError('telegram_forbidden', `${refused}; check the bot is an administrator of the chat`, details, error);
+    }
+    if (error.error_code === 400) return new PermanentError('telegram_bad_request', refused, details, error);
+    if (error.error_code === 429) {
+      const retryAfterSeconds = error.parameters.retry_after;
+      return new TransientError('telegram_rate_limited', refused, { ...details, retryAfterSeconds }, error);
+    }
+    if (error.error_code >= 500) return new TransientError('telegram_unavailable', refused, details, error);
+    return new TransientError('telegram_unexpected_error', refused, details, error);
+  }
+  if (error instanceof HttpError) {
+    // error.message names the method only; error.error (from fetch) may quote the URL, token included.
+    const method = /'([^']+)'/.exec(error.message)?.[1];
+    return new TransientError('telegram_unavailable', `The Telegram Bot API could not be reached${method ? ` for ${method}` : ''}`, { ...context, method }, error);
+  }
+  return new TransientError('telegram_unexpected_error', 'A Telegram call failed unexpectedly', context, error);
+}
+
+/** True when `error` (raw or translated) says this user blocked the bot, was deleted or never started it. */
+export function isTelegramUserUnreachable(error: unknown): boolean {
+  return toTelegramError(error).code === 'telegram_user_unreachable';
+}

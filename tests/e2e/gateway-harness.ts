@@ -1,0 +1,114 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { systemClock } from '../../shared/clock/index.js';
+import { type Checkout, openCheckout } from '../../shared/checkout/index.js';
+import { createLogger } from '../../shared/logging/index.js';
+import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
+import { resetServices } from '../../shared/runtime/index.js';
+import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
+import { insertChannel, insertTier } from '../../shared/testing/fixtures.js';
+import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local-runtime.js';
+import type { NowPaymentsSimulator } from '../../shared/testing/nowpayments-simulator.js';
+import type { TelegramSimulator } from '../../shared/testing/telegram-simulator.js';
+
+export interface TestGateway {
+  runtime: LocalRuntime;
+  testDb: TestDatabase;
+  telegram: TelegramSimulator;
+  nowpayments: NowPaymentsSimulator;
+  logLines: string[];
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole gateway as `npm start` runs it (every function, the in-process bus, the NowPayments and
+ * Telegram simulators), on a throw-away database, delivering every message twice by default.
+ */
+export async function startTestGateway(options: { deliverTwice?: boolean } = {}): Promise<TestGateway> {
+  const testDb = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-e2e-'));
+  const logLines: string[] = [];
+  for (const name of ['NOWPAYMENTS_API_URL', 'TELEGRAM_BOT_TOKEN', 'PUBLIC_BASE_URL']) delete process.env[name];
+  process.env.PLATFORM_FEE_BPS = '300';
+  const runtime = await startLocalRuntime({
+    port: 0,
+    dataDir,
+    db: testDb.db,
+    deliverTwice: options.deliverTwice ?? true,
+    backoffScale: 0,
+    runScheduler: false,
+    logger: createLogger({ write: (line) => logLines.push(line) }),
+  });
+  const { telegram, nowpayments } = runtime.simulators;
+  if (!telegram || !nowpayments) throw new Error('the runtime did not start the simulators');
+  return {
+    runtime,
+    testDb,
+    telegram,
+    nowpayments,
+    logLines,
+    settle: async () => {
+      await runtime.bus?.drain();
+      await telegram.flush();
+      await runtime.bus?.drain();
+    },
+    stop: async () => {
+      await runtime.stop();
+      await testDb.dispose();
+      await rm(dataDir, { recursive: true, force: true });
+      resetServices();
+    },
+  };
+}
+
+let nextUserId = 7_000_000_000;
+
+export interface SeededChannel {
+  channelId: string;
+  closedChatId: number;
+  ownerTelegramId: number;
+  tierPriceCents: bigint;
+  tierDays: number;
+}
+
+/** An active channel with one tier, its closed chat in the Telegram simulator with the bot as admin, and owner notifications on. */
+export async function seedChannel(gateway: TestGateway, options: { strategy?: 'instant' | 'threshold'; priceCents?: bigint; days?: number; toleranceBps?: number } = {}): Promise<SeededChannel> {
+  const db = gateway.testDb.db;
+  const channel = await insertChannel(db, { payoutStrategy: options.strategy ?? 'instant', underpaymentToleranceBps: options.toleranceBps });
+  const tier = await insertTier(db, { channelId: channel.id, tierNumber: 1, priceCents: options.priceCents ?? 1999n, durationDays: options.days ?? 30 });
+  const ownerTelegramId = nextUserId++;
+  gateway.telegram.addUser({ id: ownerTelegramId, first_name: 'Owner', username: `owner${ownerTelegramId}` });
+  await db.query(`UPDATE channels SET notifications_enabled = true, notification_chat_id = $2, closed_title = 'Premium <Club>' WHERE id = $1`, [
+    channel.id,
+    ownerTelegramId,
+  ]);
+  const closedChatId = Number(channel.closedChatId);
+  gateway.telegram.addChat({ id: closedChatId, type: 'channel', title: 'Premium <Club>' });
+  gateway.telegram.setBotMembership(closedChatId, 'administrator', { can_invite_users: true, can_restrict_members: true });
+  return { channelId: channel.id, closedChatId, ownerTelegramId, tierPriceCents: tier.priceCents, tierDays: tier.durationDays };
+}
+
+export function newSubscriber(gateway: TestGateway, options: { username?: string } = {}): { id: number; username: string } {
+  const id = nextUserId++;
+  const username = options.username ?? `fan${id}`;
+  gateway.telegram.addUser({ id, first_name: 'Fan', username });
+  return { id, username };
+}
+
+/** What the bot does when a subscriber picks tier 1: a checkout with a NowPayments invoice. */
+export async function checkoutFor(gateway: TestGateway, channel: SeededChannel, subscriber: { id: number; username: string }): Promise<Checkout & { invoiceId: string }> {
+  const checkout = await openCheckout(
+    {
+      db: gateway.testDb.db,
+      clock: systemClock,
+      nowpayments: createNowPaymentsClient({ apiUrl: process.env.NOWPAYMENTS_API_URL ?? '', apiKey: process.env.NOWPAYMENTS_API_KEY ?? '' }),
+      publicBaseUrl: gateway.runtime.url,
+      returnUrl: 'https://t.me/PayGatePrimeSandboxBot',
+    },
+    { kind: 'subscription', user: { id: BigInt(subscriber.id), username: subscriber.username, firstName: 'Fan' }, channelId: channel.channelId, tierNumber: 1 },
+  );
+  const { rows } = await gateway.testDb.db.query<{ provider_invoice_id: string }>('SELECT provider_invoice_id FROM checkouts WHERE id = $1', [checkout.id]);
+  return { ...checkout, invoiceId: rows[0]?.provider_invoice_id ?? '' };
+}
