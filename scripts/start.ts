@@ -41,6 +41,8 @@ const lines = [
   `  Health:      ${runtime.url}/healthz`,
   `  Database:    ${config.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : `embedded PGlite in ${values['data-dir'] ?? defaultDataDir()}`}`,
   `  Pub/Sub:     ${config.PUBSUB_EMULATOR_HOST ? `emulator at ${config.PUBSUB_EMULATOR_HOST}` : 'in-process bus (gen2 CloudEvents, retries, dead letters)'}`,
+  `  NowPayments: ${runtime.simulators.nowpayments ? `simulator at ${runtime.simulators.nowpayments.apiUrl} (invoice pages: ${runtime.simulators.nowpayments.url}/invoice/<id>)` : 'configured provider (NOWPAYMENTS_API_URL)'}`,
+  `  Telegram:    ${runtime.simulators.telegram ? `Bot API simulator at ${runtime.simulators.telegram.apiRoot} (bot @${runtime.simulators.telegram.botInfo.username})` : 'configured bot (TELEGRAM_BOT_TOKEN)'}`,
   '  Functions:',
   ...runtime.host.functions.map((name) => `    ${runtime.url}/${name}`),
   '  Scheduled jobs:',

@@ -11,6 +11,18 @@ import { discoverFunctions } from '../../shared/testing/function-host.js';
 const root = repositoryRoot();
 const functionNames = discoverFunctions();
 
+/** A complete, valid configuration (values are placeholders: nothing here reaches a provider). */
+const SANDBOX_ENV: NodeJS.ProcessEnv = {
+  NOWPAYMENTS_API_URL: 'http://127.0.0.1:9/v1',
+  NOWPAYMENTS_API_KEY: 'bundle-test-nowpayments-key',
+  NOWPAYMENTS_IPN_SECRET: 'bundle-test-ipn-secret',
+  TELEGRAM_BOT_TOKEN: '123456789:AAbundle-test-token-abcdefghijklmnopqrstu',
+  TELEGRAM_API_ROOT: 'http://127.0.0.1:9',
+  TELEGRAM_BOT_USERNAME: 'PayGatePrimeTestBot',
+  PLATFORM_FEE_BPS: '300',
+  PUBLIC_BASE_URL: 'http://localhost:8080',
+};
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -79,7 +91,7 @@ describe('function bundles (npm run build)', () => {
   });
 
   it.each(functionNames)('serves %s under exactly its name with the functions-framework CLI', async (name) => {
-    const served = await serveBundle(name, {});
+    const served = await serveBundle(name, SANDBOX_ENV);
     try {
       expect(served.output()).toContain(`Function: ${name}`);
       const response = await fetch(served.url, { method: 'GET' });
@@ -87,6 +99,23 @@ describe('function bundles (npm run build)', () => {
     } finally {
       served.stop();
     }
+  });
+
+  it('stops a function at start-up when a variable it needs is missing, naming the variable but not the values', async () => {
+    const env = { ...process.env, ...SANDBOX_ENV };
+    delete env.PLATFORM_FEE_BPS;
+    const child = spawn(path.join(root, 'node_modules/.bin/functions-framework'), ['--source=dist/settle-payment', '--target=settle-payment', '--port=0'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(output).toContain('PLATFORM_FEE_BPS');
+    expect(output).not.toContain('bundle-test-ipn-secret');
   });
 
   describe.skipIf(!hasPostgresServer)('against PostgreSQL [skipped: needs DATABASE_URL]', () => {
@@ -97,7 +126,7 @@ describe('function bundles (npm run build)', () => {
     afterAll(() => testDb?.dispose());
 
     it('record-dead-letter stores a message forwarded to a dead-letter topic and acknowledges it', async () => {
-      const served = await serveBundle('record-dead-letter', { DATABASE_URL: testDb.url });
+      const served = await serveBundle('record-dead-letter', { ...SANDBOX_ENV, DATABASE_URL: testDb.url });
       try {
         const event = tick('payment-settled-dlq', { paymentId: '5d6c4f0e-8a7b-4c3d-9e2f-1a2b3c4d5e6f' }, {
           CloudPubSubDeadLetterSourceDeliveryCount: '10',
@@ -118,7 +147,7 @@ describe('function bundles (npm run build)', () => {
         `INSERT INTO outbox (message_id, topic, payload, created_at) VALUES (gen_random_uuid(), 'payment-settled', '{"paymentId":"5d6c4f0e-8a7b-4c3d-9e2f-1a2b3c4d5e6f"}', now())`,
       );
       // No Pub/Sub is reachable here (an unroutable emulator address): the publish fails transiently.
-      const served = await serveBundle('relay-outbox', { DATABASE_URL: testDb.url, PUBSUB_EMULATOR_HOST: '127.0.0.1:9', GOOGLE_CLOUD_PROJECT: 'paygateprime-test' });
+      const served = await serveBundle('relay-outbox', { ...SANDBOX_ENV, DATABASE_URL: testDb.url, PUBSUB_EMULATOR_HOST: '127.0.0.1:9', GOOGLE_CLOUD_PROJECT: 'paygateprime-test' });
       try {
         const event = tick('outbox-relay-requested', { job: 'relay-outbox' });
         const response = await fetch(served.url, { method: 'POST', headers: event.headers, body: event.body });

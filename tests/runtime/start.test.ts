@@ -16,7 +16,8 @@ describe('npm start', () => {
   it('comes up with no configuration, answers /healthz, and stops cleanly on Ctrl-C', async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-start-'));
     const env = { ...process.env };
-    delete env.DATABASE_URL; // the zero-configuration path: embedded database
+    // The zero-configuration path: embedded database, simulators for every provider.
+    for (const name of ['DATABASE_URL', 'NOWPAYMENTS_API_URL', 'TELEGRAM_BOT_TOKEN', 'PUBLIC_BASE_URL', 'PLATFORM_FEE_BPS']) delete env[name];
     child = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir, '--reset'], {
       cwd: repositoryRoot(),
       env,
@@ -38,6 +39,11 @@ describe('npm start', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: 'ok', functions: expect.arrayContaining(['relay-outbox', 'record-dead-letter']) });
     expect(output).toContain('relay-outbox-every-minute');
+    // With no provider configured, the NowPayments and Telegram simulators answer their real APIs.
+    const nowpaymentsApi = /NowPayments: simulator at (http:\/\/\S+)/.exec(output)?.[1];
+    expect(await (await fetch(`${nowpaymentsApi}/status`)).json()).toEqual({ message: 'OK' });
+    const telegramRoot = /Bot API simulator at (http:\/\/\S+)/.exec(output)?.[1];
+    expect(telegramRoot).toBeDefined();
 
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
       child?.once('exit', (code, signal) => resolve({ code, signal })),
