@@ -2,14 +2,10 @@ import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { notifySubscriber } from '../../shared/notifications/index.js';
-import { createBotApi } from '../../shared/telegram/index.js';
+import { loadBotApi } from '../../shared/telegram/index.js';
 
-const config = loadConfig({
-  TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN,
-  TELEGRAM_API_ROOT: configVars.TELEGRAM_API_ROOT,
-  TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional(),
-});
-const telegram = createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
+const config = loadConfig({ TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional() });
+const telegram = loadBotApi();
 
 /** On subscriber-notification-requested: payment problems and expiry, told once. */
 ff.cloudEvent(

@@ -1,4 +1,5 @@
 import { Api, type Transformer } from 'grammy';
+import { configVars, loadConfig } from '../config/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
 
 /** Where grammY sends Bot API calls unless told otherwise. */
@@ -32,4 +33,13 @@ export function createBotApi(options: BotApiOptions): Api {
   const api = new Api(options.token, { apiRoot: options.apiRoot ?? TELEGRAM_API_ROOT });
   api.config.use(refuseCallsInTransaction);
   return api;
+}
+
+/**
+ * The stages' Bot API from TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT (validated; a missing token
+ * stops the cold start with its name). Call once at module scope.
+ */
+export function loadBotApi(env: NodeJS.ProcessEnv = process.env): Api {
+  const config = loadConfig({ TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT: configVars.TELEGRAM_API_ROOT }, env);
+  return createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT });
 }

@@ -11,6 +11,6 @@
  *
  * Tests point `apiRoot` at `startTelegramSimulator()` from `shared/testing/telegram-simulator.ts`.
  */
-export { type BotApiOptions, createBotApi, refuseCallsInTransaction } from './bot-api.js';
+export { type BotApiOptions, createBotApi, loadBotApi, refuseCallsInTransaction } from './bot-api.js';
 export { type TelegramErrorCode, toTelegramError, isTelegramUserUnreachable } from './telegram-errors.js';
 export { escapeHtml } from './html.js';
