@@ -3,6 +3,7 @@ import { createPubSubPublisher, type Publisher } from '../bus/publisher.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { ConfigError, configVars, loadConfig } from '../config/index.js';
 import { type Db, openDatabase } from '../db/index.js';
+import { createFirestoreKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { type Logger, logger as rootLogger } from '../logging/index.js';
 
 /**
@@ -12,6 +13,8 @@ import { type Logger, logger as rootLogger } from '../logging/index.js';
  */
 export interface Services {
   db: Db;
+  /** Non-financial, short-lived state: sessions, rate limits, update de-duplication. */
+  kv: KeyValueStore;
   publisher: Publisher;
   logger: Logger;
   clock: Clock;
@@ -55,12 +58,22 @@ function readServicesConfig(env: NodeJS.ProcessEnv) {
   return config;
 }
 
+/** The collection every key-value entry lives in (its TTL policy is in firestore.indexes.json). */
+export const KEY_VALUE_COLLECTION = 'kv_entries';
+
+async function createProductionKeyValueStore(projectId: string): Promise<KeyValueStore> {
+  const { Firestore } = await import('@google-cloud/firestore');
+  return createFirestoreKeyValueStore({ firestore: new Firestore({ projectId }), collection: KEY_VALUE_COLLECTION });
+}
+
 export function getServices(): Promise<Services> {
   if (!provided) {
     const config = readServicesConfig(process.env);
     const projectId = config.GOOGLE_CLOUD_PROJECT ?? 'paygateprime-local';
     provided = (async () => ({
       db: await openDatabase({ databaseUrl: config.DATABASE_URL, maxConnections: config.DB_POOL_MAX }),
+      // Loaded on first use: only the functions that keep such state pay for the Firestore client.
+      kv: await createProductionKeyValueStore(projectId),
       publisher: createPubSubPublisher({ pubsub: new PubSub({ projectId }), timeoutMs: 10_000 }),
       logger: rootLogger,
       clock: systemClock,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPubSubCloudEvent, loadTopology, type Topology } from '../bus/index.js';
+import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { provideServices, resetServices, type Services } from '../runtime/index.js';
 import { type BusHarness, CONTRACT_CONSUMER, createEffectsTable, defineBusContract, registerContractFunction } from './bus-contract.js';
@@ -36,6 +37,7 @@ async function startHarness(options: { deliverTwice: boolean }) {
   const lines: string[] = [];
   const services: Services = {
     db: testDb.db,
+    kv: createMemoryKeyValueStore(),
     publisher: bus,
     logger: createLogger({ write: (line) => lines.push(line), minSeverity: 'DEBUG' }),
     clock: { now: () => new Date() },

@@ -5,6 +5,7 @@ import { Cron } from 'croner';
 import { createPubSubPublisher, loadTopology, type Publisher, repositoryRoot } from '../bus/index.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { type Db, migrateToLatest, openDatabase } from '../db/index.js';
+import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { provideServices } from '../runtime/index.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
@@ -29,6 +30,8 @@ export interface LocalRuntimeOptions {
   /** In-process bus: multiplier of the topology's retry backoff. Default 0.1. */
   backoffScale?: number;
   clock?: Clock;
+  /** Key-value store for sessions and rate limits. Default in memory. */
+  kv?: KeyValueStore;
   /** Deliver through the Pub/Sub emulator at this host:port instead of the in-process bus. */
   pubsubEmulatorHost?: string;
   projectId?: string;
@@ -46,6 +49,7 @@ export interface LocalRuntime {
   url: string;
   port: number;
   db: Db;
+  kv: KeyValueStore;
   publisher: Publisher;
   /** The in-process bus, unless the Pub/Sub emulator is used. */
   bus: InProcessBus | undefined;
@@ -114,7 +118,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     publisher = bus;
   }
 
-  provideServices({ db, publisher, logger, clock, projectId });
+  // The sandbox keeps sessions and rate limits in memory (Firestore in production).
+  const kv = options.kv ?? createMemoryKeyValueStore({ clock });
+  provideServices({ db, kv, publisher, logger, clock, projectId });
   const env = options.env ?? process.env;
   let simulators: Simulators = {};
   const host = await startFunctionHost({
@@ -127,6 +133,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     },
   });
   hostUrl = host.url;
+  if (simulators.telegram && host.functions.includes('telegram-webhook')) {
+    // What the deploy does with setWebhook: updates reach the webhook function, joins included.
+    await fetch(`${simulators.telegram.apiRoot}/bot${simulators.telegram.token}/setWebhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        url: `${host.url}/telegram-webhook`,
+        secret_token: SANDBOX_WEBHOOK_SECRET,
+        allowed_updates: ['message', 'callback_query', 'chat_member', 'my_chat_member'],
+        drop_pending_updates: true,
+      }),
+    });
+  }
   if (options.pubsubEmulatorHost) {
     await provisionEmulatorTopology({ emulatorHost: options.pubsubEmulatorHost, projectId, topology, pushBaseUrl: host.url });
   }
@@ -150,6 +169,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     url: host.url,
     port: host.port,
     db,
+    kv,
     publisher,
     bus,
     host,
@@ -175,6 +195,7 @@ export interface Simulators {
 // Fixed sandbox credentials: they only open the local simulators.
 const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
 const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
+const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
 
 /**
  * Points every provider whose variables are unset at a local simulator, and fills the sandbox
@@ -196,6 +217,7 @@ async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string): P
     env.TELEGRAM_BOT_TOKEN = simulators.telegram.token;
     env.TELEGRAM_API_ROOT = simulators.telegram.apiRoot;
     env.TELEGRAM_BOT_USERNAME = simulators.telegram.botInfo.username;
+    env.TELEGRAM_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET;
   }
   return simulators;
 }

@@ -1,6 +1,7 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createPubSubPublisher, loadTopology, type Topology } from '../bus/index.js';
+import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { provideServices, resetServices, type Services } from '../runtime/index.js';
 import { type BusHarness, CONTRACT_CONSUMER, createEffectsTable, defineBusContract, registerContractFunction } from './bus-contract.js';
@@ -26,6 +27,7 @@ describe.skipIf(!hasGcloud)('Pub/Sub emulator bus (push subscriptions to the fun
     const pubsub = new PubSub(pubsubEmulatorSettings(emulator));
     const services: Services = {
       db: testDb.db,
+      kv: createMemoryKeyValueStore(),
       publisher: createPubSubPublisher({ pubsub }),
       logger: createLogger({ write: () => undefined }),
       clock: { now: () => new Date() },

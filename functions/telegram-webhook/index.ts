@@ -1,0 +1,33 @@
+import * as ff from '@google-cloud/functions-framework';
+import { configVars, loadConfig } from '../../shared/config/index.js';
+import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
+import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
+import { botFeatures, botInfoFromConfig, createBot, handleWebhookUpdate, SECRET_TOKEN_HEADER } from '../../shared/telegram/bot/index.js';
+
+const config = loadConfig({
+  TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN,
+  TELEGRAM_API_ROOT: configVars.TELEGRAM_API_ROOT,
+  TELEGRAM_WEBHOOK_SECRET: configVars.TELEGRAM_WEBHOOK_SECRET,
+  TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME,
+  NOWPAYMENTS_API_URL: configVars.NOWPAYMENTS_API_URL,
+  NOWPAYMENTS_API_KEY: configVars.NOWPAYMENTS_API_KEY,
+  PUBLIC_BASE_URL: configVars.PUBLIC_BASE_URL,
+});
+assertServicesConfigured();
+const nowpayments = createNowPaymentsClient({ apiUrl: config.NOWPAYMENTS_API_URL, apiKey: config.NOWPAYMENTS_API_KEY });
+const bot = getServices().then((services) =>
+  createBot(
+    { ...services, nowpayments, publicBaseUrl: config.PUBLIC_BASE_URL, returnUrl: `https://t.me/${config.TELEGRAM_BOT_USERNAME}` },
+    { token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT, botInfo: botInfoFromConfig(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_BOT_USERNAME), features: botFeatures() },
+  ),
+);
+
+/** Telegram webhook (public, authenticated by the secret token). */
+ff.http('telegram-webhook', async (req, res) => {
+  const services = await getServices();
+  const result = await handleWebhookUpdate(
+    { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
+    { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body },
+  );
+  res.status(result.status).json(result.body);
+});

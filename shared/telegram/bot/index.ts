@@ -1,0 +1,5 @@
+export { type BotDeps, type BotContext, type SessionData } from './context.js';
+export { type BotOptions, createBot, botInfoFromConfig } from './bot.js';
+export { type WebhookDeps, type WebhookResult, SECRET_TOKEN_HEADER, handleWebhookUpdate } from './webhook.js';
+export { type Language, type MessageKey, languageOf, translate, formatPrice, formatDate } from './messages/index.js';
+export { botFeatures } from './features/index.js';

@@ -1,0 +1,43 @@
+import { formatUsdCents } from '../../../money/index.js';
+import { escapeHtml } from '../../html.js';
+import { commonMessages } from './common.js';
+import { ownerMessages } from './owner.js';
+import { subscriberMessages } from './subscriber.js';
+
+/**
+ * Every text the bot sends, in English and Russian, in one catalogue. Each entry is a function of
+ * typed parameters; user-provided text (titles, names, descriptions) must be passed through `esc`.
+ * Adding a message: add it to the feature's part (common, subscriber, owner) in both languages —
+ * the types refuse a message missing in one of them.
+ */
+export const LANGUAGES = ['en', 'ru'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+const catalogue = { ...commonMessages, ...subscriberMessages, ...ownerMessages };
+type Catalogue = typeof catalogue;
+export type MessageKey = keyof Catalogue;
+export type MessageParams<K extends MessageKey> = Parameters<Catalogue[K]['en']>;
+
+/** The user's Telegram `language_code` ('ru', 'ru-RU', 'en-GB', …) mapped to a language we speak. */
+export function languageOf(languageCode: string | undefined | null): Language {
+  const primary = (languageCode ?? '').toLowerCase().split('-')[0];
+  return (LANGUAGES as readonly string[]).includes(primary ?? '') ? (primary as Language) : 'en';
+}
+
+export function translate<K extends MessageKey>(language: Language, key: K, ...params: MessageParams<K>): string {
+  const entry = catalogue[key] as unknown as Record<Language, (...args: MessageParams<K>) => string>;
+  return entry[language](...params);
+}
+
+/** '$19.99' in every language: prices are USD. */
+export function formatPrice(cents: bigint): string {
+  return `$${formatUsdCents(cents)}`;
+}
+
+/** '2026-12-29 14:05 UTC' in every language: unambiguous for subscribers anywhere. */
+export function formatDate(date: Date): string {
+  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** HTML-escapes user content for parse_mode HTML. */
+export const esc = escapeHtml;
