@@ -2,6 +2,7 @@ import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { relayOutbox } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
+import { PermanentError } from '../../shared/errors/index.js';
 import { clientIpOf, createIpAllowlist, errorResult } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
@@ -17,7 +18,7 @@ const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 /** NowPayments IPN webhook (public). */
 ff.http('nowpayments-ipn', async (req, res) => {
   if (req.method !== 'POST') {
-    res.status(405).set('allow', 'POST').json(errorResult(new Error('method')).body);
+    res.status(405).set('allow', 'POST').json(errorResult(new PermanentError('method_not_allowed', 'Send IPNs with POST')).body);
     return;
   }
   const services = await getServices().catch((error: unknown) => error as Error);
@@ -35,7 +36,7 @@ ff.http('nowpayments-ipn', async (req, res) => {
       headers: keptIpnHeaders(req.headers),
     },
   );
-  // Publish the settlement before answering: gen2 may throttle CPU once the response is sent.
-  if (result.isSettledNow) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
+  // Publish what the update queued before answering: gen2 may throttle CPU once the response is sent.
+  if (result.hasQueuedMessages) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
   res.status(result.status).json(result.body);
 });

@@ -17,6 +17,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   ip_not_allowed: 403,
   payload_too_large: 413,
   not_found: 404,
+  method_not_allowed: 405,
 };
 
 /**

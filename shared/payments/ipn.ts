@@ -43,7 +43,7 @@ export function keptIpnHeaders(headers: Record<string, string | string[] | undef
  * authentic IPN gets 200, duplicates and stale statuses included; malformed input gets 400 with a
  * reason; only our own transient trouble (database down) answers 503 so NowPayments retries.
  */
-export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<HttpResult & { isSettledNow?: boolean }> {
+export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<HttpResult & { isSettledNow?: boolean; hasQueuedMessages?: boolean }> {
   if (!deps.isAllowedIp(request.clientIp)) {
     deps.logger.warn('ipn.ip_refused', { clientIp: request.clientIp });
     return errorResult(new PermanentError('ip_not_allowed', 'This address may not send payment notifications'));
@@ -65,9 +65,14 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     parseError = error;
   }
   const payload = verification.payload;
+  // The event's lookup columns hold 1..200 characters of text; a value they cannot hold (empty, or with a NUL,
+  // which PostgreSQL text refuses) stays only in the raw body. Otherwise the insert fails, and so would the
+  // evidence-keeping retry below, which repeats it: an authentic IPN would get a 500.
   const text = (key: string) => {
     const value = payload[key];
-    return typeof value === 'string' || typeof value === 'number' ? String(value).slice(0, 200) : null;
+    if (typeof value !== 'string' && typeof value !== 'number') return null;
+    const kept = String(value).slice(0, 200);
+    return kept === '' || kept.includes('\u0000') ? null : kept;
   };
 
   try {
@@ -87,6 +92,8 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
       status: 200,
       body: { status: 'ok', outcome: result?.outcome },
       isSettledNow: result?.outcome === 'updated' && result.isSettledNow,
+      // A status change may have queued messages (settlement, the subscriber's notice).
+      hasQueuedMessages: result?.outcome === 'updated',
     };
   } catch (error) {
     if (isRejectedByConstraints(error)) {

@@ -100,6 +100,9 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
        provider_updated_at = coalesce(EXCLUDED.provider_updated_at, payments.provider_updated_at),
        updated_at = EXCLUDED.updated_at
      WHERE payment_status_can_advance(payments.status, EXCLUDED.status)
+        -- A partial payment topped up: same status, more paid (it may now be within tolerance).
+        OR (payments.status = 'partially_paid' AND EXCLUDED.status = 'partially_paid'
+            AND EXCLUDED.actually_paid > coalesce(payments.actually_paid, 0))
      RETURNING id, status`,
     [
       payment.paymentId,

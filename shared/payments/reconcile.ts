@@ -66,6 +66,8 @@ export async function reconcilePayments(deps: ReconcileDeps): Promise<PaymentRec
       }
     } catch (error) {
       report.failed++;
+      // Space out a payment that cannot be read, so it does not crowd the front of every batch.
+      await deps.db.query('UPDATE payments SET updated_at = $2 WHERE id = $1', [stuck.id, deps.clock.now()]).catch(() => undefined);
       deps.logger.warn('reconcile.payment_failed', { paymentId: stuck.id, code: errorCode(error), error });
     }
   }
