@@ -77,10 +77,18 @@ export async function expireDueSubscriptions(deps: ExpiryDeps): Promise<ExpiryRe
     if (failure) {
       report.failed++;
       const attempts = subscription.removal_attempts + 1;
+      // Only the period we tried to end: a renewal since the claim reset the removal state, keep it so.
       await deps.db.query(
         `UPDATE subscriptions SET removal_attempts = $2, last_removal_error = $3, next_removal_attempt_at = $4, updated_at = $5
-         WHERE id = $1 AND status = 'active'`,
-        [subscription.id, attempts, failure.slice(0, 1000), new Date(deps.clock.now().getTime() + removalRetryDelayMs(attempts)), deps.clock.now()],
+         WHERE id = $1 AND status = 'active' AND expires_at = $6`,
+        [
+          subscription.id,
+          attempts,
+          failure.slice(0, 1000),
+          new Date(deps.clock.now().getTime() + removalRetryDelayMs(attempts)),
+          deps.clock.now(),
+          subscription.expires_at,
+        ],
       );
       deps.logger.warn('subscription.removal_failed', { subscriptionId: subscription.id, attempts, error: failure });
       continue;

@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../testing/database.js';
+import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
+import { extendSubscription } from './extend.js';
+
+const DAY_MS = 86_400_000;
+
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(() => testDb?.dispose());
+
+const daysAfter = (date: Date, days: number) => new Date(date.getTime() + days * DAY_MS);
+
+/** A subscriber and a channel with a 30-day tier; `pay()` makes another settled payment of theirs. */
+async function subscriberOfChannel() {
+  const user = await insertTelegramUser(testDb.db);
+  const channel = await insertChannel(testDb.db);
+  const tier = await insertTier(testDb.db, { channelId: channel.id, durationDays: 30 });
+  return {
+    telegramUserId: user.id,
+    channelId: channel.id,
+    async pay(): Promise<string> {
+      const checkout = await insertCheckout(testDb.db, { telegramUserId: user.id, channelId: channel.id, tierId: tier.id, status: 'paid' });
+      return (await insertPayment(testDb.db, { checkoutId: checkout.id, status: 'finished', isSettled: true })).id;
+    },
+  };
+}
+
+function extend(input: { telegramUserId: bigint; channelId: string; paymentId: string; durationDays: number; now: Date }) {
+  return testDb.db.transaction((tx) => extendSubscription(tx, input));
+}
+
+async function subscriptionOf(telegramUserId: bigint, channelId: string) {
+  const { rows } = await testDb.db.query<{
+    id: string;
+    status: string;
+    expires_at: Date;
+    last_payment_id: string | null;
+    expired_at: Date | null;
+    removed_at: Date | null;
+    removal_attempts: number;
+    next_removal_attempt_at: Date | null;
+  }>(
+    `SELECT id, status, expires_at, last_payment_id, expired_at, removed_at, removal_attempts, next_removal_attempt_at
+     FROM subscriptions WHERE telegram_user_id = $1 AND channel_id = $2`,
+    [telegramUserId, channelId],
+  );
+  return rows;
+}
+
+async function periodsOf(subscriptionId: string) {
+  const { rows } = await testDb.db.query<{ payment_id: string; starts_at: Date; ends_at: Date; duration_days: number }>(
+    'SELECT payment_id, starts_at, ends_at, duration_days FROM subscription_periods WHERE subscription_id = $1 ORDER BY starts_at',
+    [subscriptionId],
+  );
+  return rows;
+}
+
+describe('extendSubscription', () => {
+  it('activates a first payment for its days, starting now', async () => {
+    const subscriber = await subscriberOfChannel();
+    const paymentId = await subscriber.pay();
+    const now = FIXTURE_NOW;
+
+    const extension = await extend({ ...subscriber, paymentId, durationDays: 30, now });
+
+    expect(extension).toMatchObject({ startsAt: now, expiresAt: daysAfter(now, 30), isRenewal: false });
+    const [subscription] = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+    expect(subscription).toMatchObject({ id: extension.subscriptionId, status: 'active', expires_at: daysAfter(now, 30), last_payment_id: paymentId, expired_at: null });
+    expect(await periodsOf(extension.subscriptionId)).toEqual([{ payment_id: paymentId, starts_at: now, ends_at: daysAfter(now, 30), duration_days: 30 }]);
+  });
+
+  it('stacks a renewal made while active on the current expiry', async () => {
+    const subscriber = await subscriberOfChannel();
+    const first = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW });
+    const renewedAt = daysAfter(FIXTURE_NOW, 20);
+    const paymentId = await subscriber.pay();
+
+    const renewal = await extend({ ...subscriber, paymentId, durationDays: 90, now: renewedAt });
+
+    expect(renewal).toEqual({ subscriptionId: first.subscriptionId, startsAt: first.expiresAt, expiresAt: daysAfter(first.expiresAt, 90), isRenewal: true });
+    const subscriptions = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+    expect(subscriptions).toHaveLength(1);
+    expect(subscriptions[0]).toMatchObject({ status: 'active', expires_at: daysAfter(FIXTURE_NOW, 120), last_payment_id: paymentId });
+  });
+
+  it('starts a renewal made after the expiry now, even before the expiry job has run', async () => {
+    const subscriber = await subscriberOfChannel();
+    const first = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW });
+    const renewedAt = daysAfter(first.expiresAt, 3);
+
+    const renewal = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: renewedAt });
+
+    expect(renewal).toMatchObject({ startsAt: renewedAt, expiresAt: daysAfter(renewedAt, 30), isRenewal: false });
+    const [subscription] = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+    expect(subscription).toMatchObject({ status: 'active', expires_at: daysAfter(renewedAt, 30) });
+  });
+
+  it('reactivates a subscription the expiry job ended, clearing its removal state', async () => {
+    const subscriber = await subscriberOfChannel();
+    const first = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW });
+    await testDb.db.query(
+      `UPDATE subscriptions SET status = 'expired', expired_at = $2, removed_at = $2, removal_attempts = 2, last_removal_error = 'telegram_unavailable: x'
+       WHERE id = $1`,
+      [first.subscriptionId, first.expiresAt],
+    );
+    const renewedAt = daysAfter(first.expiresAt, 10);
+
+    const renewal = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 7, now: renewedAt });
+
+    expect(renewal).toMatchObject({ subscriptionId: first.subscriptionId, startsAt: renewedAt, expiresAt: daysAfter(renewedAt, 7), isRenewal: false });
+    const [subscription] = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+    expect(subscription).toMatchObject({ status: 'active', expired_at: null, removed_at: null, removal_attempts: 0, next_removal_attempt_at: null });
+  });
+
+  it('refuses to extend twice for the same payment and leaves the expiry as it was', async () => {
+    const subscriber = await subscriberOfChannel();
+    const paymentId = await subscriber.pay();
+    const first = await extend({ ...subscriber, paymentId, durationDays: 30, now: FIXTURE_NOW });
+
+    const refusal = await databaseRefusalOf(extend({ ...subscriber, paymentId, durationDays: 30, now: daysAfter(FIXTURE_NOW, 1) }));
+
+    expect(refusal.code).toBe('23505'); // unique_violation on subscription_periods.payment_id
+    const [subscription] = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+    expect(subscription?.expires_at).toEqual(first.expiresAt);
+    expect(await periodsOf(first.subscriptionId)).toHaveLength(1);
+  });
+
+  it('records periods that never overlap, whatever order renewals and gaps come in', async () => {
+    const subscriber = await subscriberOfChannel();
+    const renewals = [
+      { at: FIXTURE_NOW, days: 30 },
+      { at: daysAfter(FIXTURE_NOW, 1), days: 30 }, // early: stacks
+      { at: daysAfter(FIXTURE_NOW, 59), days: 7 }, // just before expiry: stacks
+      { at: daysAfter(FIXTURE_NOW, 100), days: 30 }, // after a gap: starts then
+      { at: daysAfter(FIXTURE_NOW, 100), days: 1 }, // twice the same instant: stacks
+    ];
+    let subscriptionId = '';
+    for (const renewal of renewals) {
+      subscriptionId = (await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: renewal.days, now: renewal.at })).subscriptionId;
+    }
+
+    const periods = await periodsOf(subscriptionId);
+    expect(periods.map((period) => [period.starts_at, period.ends_at])).toEqual([
+      [FIXTURE_NOW, daysAfter(FIXTURE_NOW, 30)],
+      [daysAfter(FIXTURE_NOW, 30), daysAfter(FIXTURE_NOW, 60)],
+      [daysAfter(FIXTURE_NOW, 60), daysAfter(FIXTURE_NOW, 67)],
+      [daysAfter(FIXTURE_NOW, 100), daysAfter(FIXTURE_NOW, 130)],
+      [daysAfter(FIXTURE_NOW, 130), daysAfter(FIXTURE_NOW, 131)],
+    ]);
+    for (const [index, period] of periods.entries()) {
+      if (index > 0) expect(period.starts_at.getTime()).toBeGreaterThanOrEqual(periods[index - 1]!.ends_at.getTime());
+    }
+    const [subscription] = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+    expect(subscription?.expires_at).toEqual(daysAfter(FIXTURE_NOW, 131));
+  });
+
+  it('is backed by the database: an overlapping period is refused whoever writes it', async () => {
+    const subscriber = await subscriberOfChannel();
+    const first = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW });
+    const paymentId = await subscriber.pay();
+
+    const refusal = await databaseRefusalOf(
+      testDb.db.query(
+        `INSERT INTO subscription_periods (subscription_id, payment_id, starts_at, ends_at, duration_days, created_at)
+         VALUES ($1, $2, $3, $4, 30, $3)`,
+        [first.subscriptionId, paymentId, daysAfter(FIXTURE_NOW, 29), daysAfter(FIXTURE_NOW, 59)],
+      ),
+    );
+    expect(refusal.constraint).toBe('subscription_periods_no_overlap');
+  });
+
+  it('keeps one subscription per channel: the same user’s other channel is untouched', async () => {
+    const subscriber = await subscriberOfChannel();
+    const other = await insertChannel(testDb.db);
+    const otherTier = await insertTier(testDb.db, { channelId: other.id });
+    await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW });
+    const otherCheckout = await insertCheckout(testDb.db, { telegramUserId: subscriber.telegramUserId, channelId: other.id, tierId: otherTier.id, status: 'paid' });
+    const otherPayment = await insertPayment(testDb.db, { checkoutId: otherCheckout.id, status: 'finished', isSettled: true });
+
+    const elsewhere = await extend({ telegramUserId: subscriber.telegramUserId, channelId: other.id, paymentId: otherPayment.id, durationDays: 7, now: daysAfter(FIXTURE_NOW, 5) });
+
+    expect(elsewhere.isRenewal).toBe(false);
+    expect((await subscriptionOf(subscriber.telegramUserId, subscriber.channelId))[0]?.expires_at).toEqual(daysAfter(FIXTURE_NOW, 30));
+    expect((await subscriptionOf(subscriber.telegramUserId, other.id))[0]?.expires_at).toEqual(daysAfter(FIXTURE_NOW, 12));
+  });
+});
