@@ -1,5 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
+import { withLease } from '../../shared/kv/index.js';
 import { notifyOwner } from '../../shared/notifications/index.js';
 import { loadBotApi } from '../../shared/telegram/index.js';
 
@@ -12,7 +13,10 @@ ff.cloudEvent(
     consumer: 'notify-owner',
     topic: 'owner-notification-requested',
     handle: async (delivery, services) => {
-      await notifyOwner({ ...services, logger: delivery.logger, telegram }, delivery.message);
+      // A concurrent duplicate waits for this one instead of sending a second DM.
+      await withLease(services.kv, `notify-owner:${delivery.messageId}`, 120, () =>
+        notifyOwner({ ...services, logger: delivery.logger, telegram }, delivery.message),
+      );
     },
   }),
 );

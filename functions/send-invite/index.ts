@@ -1,5 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
+import { withLease } from '../../shared/kv/index.js';
 import { sendInvite } from '../../shared/subscriptions/index.js';
 import { loadBotApi } from '../../shared/telegram/index.js';
 
@@ -12,7 +13,10 @@ ff.cloudEvent(
     consumer: 'send-invite',
     topic: 'invite-requested',
     handle: async (delivery, services) => {
-      await sendInvite({ ...services, logger: delivery.logger, telegram }, delivery.message.paymentId);
+      // A concurrent duplicate waits for this one instead of sending a second DM.
+      await withLease(services.kv, `send-invite:${delivery.message.paymentId}`, 120, () =>
+        sendInvite({ ...services, logger: delivery.logger, telegram }, delivery.message.paymentId),
+      );
     },
   }),
 );

@@ -1,4 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
+import { relayOutbox } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
@@ -29,5 +30,7 @@ ff.http('telegram-webhook', async (req, res) => {
     { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
     { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body },
   );
+  // Publish what the update queued (owner alerts) before answering: gen2 may throttle CPU after the response.
+  if (result.status === 200) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
   res.status(result.status).json(result.body);
 });

@@ -2,3 +2,4 @@ export { type SubscriptionExtension, extendSubscription } from './extend.js';
 export { type InviteDeps, type InviteOutcome, sendInvite } from './invites.js';
 export { type ExpiryDeps, type ExpiryReport, expireDueSubscriptions, removalRetryDelayMs } from './expiry.js';
 export { formatUtc } from './format.js';
+export { type ResendInviteOutcome, resendInvite } from './resend-invite.js';

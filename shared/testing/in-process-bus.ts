@@ -55,8 +55,11 @@ export interface InProcessBusOptions {
   clock?: Clock;
   /** Multiplies the topology's retry backoff; 0 retries at once (tests). Default 1. */
   backoffScale?: number;
-  /** Delivers every message a second time, with the same ids, after the first delivery is acked. */
-  deliverTwice?: boolean;
+  /**
+   * Delivers every message a second time with the same ids: after the first delivery is acked
+   * (true / 'after-ack'), or at the same moment as the first ('concurrently').
+   */
+  deliverTwice?: boolean | 'after-ack' | 'concurrently';
   /** Validate published messages against the topic's Avro schema, as Pub/Sub does. Default true. */
   validateSchemas?: boolean;
   logger?: Logger;
@@ -158,7 +161,17 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
   const deliver = async (subscription: Subscription, message: Published) => {
     for (let attempt = 1; attempt <= subscription.maxDeliveryAttempts; attempt++) {
       if (isClosed) return;
-      if (await deliverOnce(subscription, message, attempt, false)) {
+      if (options.deliverTwice === 'concurrently') {
+        const [first, second] = await Promise.all([
+          deliverOnce(subscription, message, attempt, false),
+          deliverOnce(subscription, message, attempt, true),
+        ]);
+        // Pub/Sub acks one of the two; a nacked twin is redelivered like any nack.
+        if (first || second) {
+          if (!(first && second)) await deliverOnce(subscription, message, attempt + 1, true);
+          return;
+        }
+      } else if (await deliverOnce(subscription, message, attempt, false)) {
         if (options.deliverTwice) await deliverOnce(subscription, message, attempt + 1, true);
         return;
       }

@@ -26,7 +26,7 @@ export interface LocalRuntimeOptions {
   /** An already open database (tests); it is migrated but not closed by stop(). */
   db?: Db;
   /** In-process bus: deliver every message twice (tests). */
-  deliverTwice?: boolean;
+  deliverTwice?: boolean | 'after-ack' | 'concurrently';
   /** In-process bus: multiplier of the topology's retry backoff. Default 0.1. */
   backoffScale?: number;
   clock?: Clock;

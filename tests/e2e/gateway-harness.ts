@@ -25,8 +25,9 @@ export interface TestGateway {
 /**
  * The whole gateway as `npm start` runs it (every function, the in-process bus, the NowPayments and
  * Telegram simulators), on a throw-away database, delivering every message twice by default.
+ * One gateway per test file: functions read their configuration (simulator URLs) when first loaded.
  */
-export async function startTestGateway(options: { deliverTwice?: boolean } = {}): Promise<TestGateway> {
+export async function startTestGateway(options: { deliverTwice?: boolean | 'after-ack' | 'concurrently' } = {}): Promise<TestGateway> {
   const testDb = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-e2e-'));
   const logLines: string[] = [];

@@ -19,6 +19,7 @@ const SANDBOX_ENV: NodeJS.ProcessEnv = {
   TELEGRAM_BOT_TOKEN: '123456789:AAbundle-test-token-abcdefghijklmnopqrstu',
   TELEGRAM_API_ROOT: 'http://127.0.0.1:9',
   TELEGRAM_BOT_USERNAME: 'PayGatePrimeTestBot',
+  TELEGRAM_WEBHOOK_SECRET: 'bundle-test-webhook-secret',
   PLATFORM_FEE_BPS: '300',
   PUBLIC_BASE_URL: 'http://localhost:8080',
 };

@@ -1,5 +1,5 @@
 import { autoRetry } from '@grammyjs/auto-retry';
-import { Bot, BotError, type Composer, session } from 'grammy';
+import { Bot, type Composer, session } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { AppError } from '../../errors/index.js';
 import { refuseCallsInTransaction } from '../bot-api.js';
@@ -35,7 +35,15 @@ export function createBot(deps: BotDeps, options: BotOptions): Bot<BotContext> {
     ctx.deps = deps;
     ctx.language = languageOf(ctx.from?.language_code);
     ctx.t = (key, ...params) => translate(ctx.language, key, ...params);
-    await next();
+    try {
+      await next();
+    } catch (cause) {
+      deps.logger.error('bot.update_failed', { updateId: ctx.update.update_id, error: cause });
+      // Known transient trouble (database down): rethrow so the webhook answers 5xx and Telegram
+      // redelivers. Anything else is answered politely and not redelivered: a bug must not loop.
+      if (cause instanceof AppError && cause.isRetryable) throw cause;
+      await politeFailure(ctx).catch(() => undefined);
+    }
   });
   bot.use(
     session<SessionData, BotContext>({
@@ -47,15 +55,6 @@ export function createBot(deps: BotDeps, options: BotOptions): Bot<BotContext> {
   );
   bot.use(rateLimit(options.rateLimit));
   for (const feature of options.features) bot.use(feature);
-
-  bot.catch(async (error: BotError<BotContext>) => {
-    const cause = error.error;
-    deps.logger.error('bot.update_failed', { updateId: error.ctx.update.update_id, error: cause });
-    // Known transient trouble (database down): let the webhook answer 5xx so Telegram redelivers.
-    // Anything else is answered politely and not redelivered: a bug must not loop.
-    if (cause instanceof AppError && cause.isRetryable) throw cause;
-    await politeFailure(error.ctx).catch(() => undefined);
-  });
   return bot;
 }
 

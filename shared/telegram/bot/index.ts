@@ -3,3 +3,4 @@ export { type BotOptions, createBot, botInfoFromConfig } from './bot.js';
 export { type WebhookDeps, type WebhookResult, SECRET_TOKEN_HEADER, handleWebhookUpdate } from './webhook.js';
 export { type Language, type MessageKey, languageOf, translate, formatPrice, formatDate } from './messages/index.js';
 export { botFeatures } from './features/index.js';
+export { type BotRightName, type ChatRole, type IntruderRemoval } from './messages/owner.js';

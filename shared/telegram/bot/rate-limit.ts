@@ -18,7 +18,10 @@ export function rateLimit(options: RateLimitOptions = {}): MiddlewareFn<BotConte
   return async (ctx, next) => {
     const userId = ctx.from?.id;
     const isUserAction = ctx.message !== undefined || ctx.callbackQuery !== undefined;
-    if (!userId || !isUserAction) return next();
+    // Keypad presses only edit the user's own session; counting them would throttle a donor
+    // correcting an amount.
+    const isKeypadPress = ctx.callbackQuery?.data?.startsWith('d1:') === true;
+    if (!userId || !isUserAction || isKeypadPress) return next();
     const { count } = await ctx.deps.kv.increment(`rate:${userId}`, { windowSeconds });
     if (count <= limit) return next();
     ctx.deps.logger.warn('bot.rate_limited', { userId, count });

@@ -1,7 +1,18 @@
 import type { Composer } from 'grammy';
 import type { BotContext } from '../context.js';
+import { donationsFeature } from './donations.js';
+import { membershipFeature } from './membership.js';
+import { ownerFeature } from './owner.js';
+import { fallbackFeature, subscriberFeature } from './subscriber.js';
 
 /** Every feature module the bot installs, in order. */
 export function botFeatures(): Composer<BotContext>[] {
-  return [];
+  return [
+    subscriberFeature(),
+    donationsFeature(),
+    ownerFeature(),
+    membershipFeature(),
+    // Keep last: answers the /start payloads and buttons no feature above recognised.
+    fallbackFeature(),
+  ];
 }

@@ -1,2 +1,185 @@
-/** Owner journey messages (filled by the owner feature). */
-export const ownerMessages = {} as const;
+import { escapeHtml as esc } from '../../html.js';
+
+/**
+ * Owner journey messages: account linking, /channels, /notifications, and the alerts the
+ * notify-owner stage sends (bot rights, misused invite links). Every parameter that comes from a
+ * person (titles, names, emails) is escaped here; amounts arrive already formatted.
+ */
+
+/** A right the bot needs in a chat, or `membership` when it is not in the chat at all. */
+export type BotRightName = 'membership' | 'administrator' | 'can_invite_users' | 'can_restrict_members' | 'can_post_messages' | 'can_send_messages';
+
+/** Whether an intruder is out of the closed chat, as Telegram said when the owner is told. */
+export type IntruderRemoval = 'removed' | 'still_member' | 'unknown';
+
+/** Which of a channel's two chats: the public one with tier posts, or the paid one. */
+export type ChatRole = 'open' | 'closed';
+
+export interface ChannelSummaryLine {
+  title: string;
+  activeSubscribers: number;
+  /** Formatted, e.g. '$39.98'. */
+  revenue30Days: string;
+  /** Formatted per asset, e.g. ['0.0029 ETH']; empty when nothing is owed. */
+  balances: readonly string[];
+}
+
+const RIGHT_NAMES: Record<'en' | 'ru', Record<BotRightName, string>> = {
+  en: {
+    membership: 'be in the chat',
+    administrator: 'be an administrator',
+    can_invite_users: 'Invite users via link',
+    can_restrict_members: 'Ban users',
+    can_post_messages: 'Post messages',
+    can_send_messages: 'Send messages',
+  },
+  ru: {
+    membership: 'состоять в чате',
+    administrator: 'быть администратором',
+    can_invite_users: 'Приглашать по ссылке',
+    can_restrict_members: 'Блокировать пользователей',
+    can_post_messages: 'Публиковать сообщения',
+    can_send_messages: 'Отправлять сообщения',
+  },
+};
+
+/** The rights to switch on, without the "be in the chat / be an administrator" preconditions. */
+const grantable = (missing: readonly BotRightName[]) => missing.filter((right) => right !== 'membership' && right !== 'administrator');
+
+const rights = (language: 'en' | 'ru', missing: readonly BotRightName[]) => missing.map((right) => `• ${RIGHT_NAMES[language][right]}`).join('\n');
+
+function channelBlock(line: ChannelSummaryLine, labels: { subscribers: string; revenue: string; balance: string; none: string }): string {
+  return [
+    `<b>${esc(line.title)}</b>`,
+    `${labels.subscribers}: ${line.activeSubscribers}`,
+    `${labels.revenue}: ${line.revenue30Days}`,
+    `${labels.balance}: ${line.balances.length > 0 ? line.balances.join(', ') : labels.none}`,
+  ].join('\n');
+}
+
+export const ownerMessages = {
+  linkSuccess: {
+    en: (email: string) => `✅ Your Telegram account is now linked to the dashboard account <b>${esc(email)}</b>.\nTry /channels and /notifications.`,
+    ru: (email: string) => `✅ Ваш Telegram привязан к аккаунту панели <b>${esc(email)}</b>.\nПопробуйте /channels и /notifications.`,
+  },
+  linkCodeUnknown: {
+    en: () => '❌ This link code is not valid. Create a new one in the dashboard (Settings → Telegram) and open its link.',
+    ru: () => '❌ Этот код привязки недействителен. Создайте новый в панели (Настройки → Telegram) и откройте его ссылку.',
+  },
+  linkCodeExpired: {
+    en: () => '❌ This link code has expired. Create a new one in the dashboard (Settings → Telegram).',
+    ru: () => '❌ Срок действия кода истёк. Создайте новый в панели (Настройки → Telegram).',
+  },
+  linkCodeUsed: {
+    en: () => '❌ This link code was already used or replaced by a newer one. Create a new one in the dashboard if you need to link again.',
+    ru: () => '❌ Этот код уже использован или заменён более новым. Если нужно привязать снова, создайте новый код в панели.',
+  },
+  linkAccountInactive: {
+    en: () => '❌ The dashboard account for this code is disabled. Contact support.',
+    ru: () => '❌ Аккаунт панели для этого кода отключён. Обратитесь в поддержку.',
+  },
+  linkTelegramTaken: {
+    en: () => '❌ This Telegram account is already linked to another dashboard account. Unlink it there first.',
+    ru: () => '❌ Этот Telegram уже привязан к другому аккаунту панели. Сначала отвяжите его там.',
+  },
+  ownerNotLinked: {
+    en: () => 'This command is for channel owners. Link your account first: in the dashboard open Settings → Telegram and press the link.',
+    ru: () => 'Эта команда для владельцев каналов. Сначала привяжите аккаунт: в панели откройте Настройки → Telegram и нажмите на ссылку.',
+  },
+  ownerNoChannels: {
+    en: () => 'You have no channels yet. Add one in the dashboard.',
+    ru: () => 'У вас пока нет каналов. Добавьте канал в панели.',
+  },
+  ownerChannels: {
+    en: (lines: readonly ChannelSummaryLine[]) =>
+      [
+        '📊 <b>Your channels</b>',
+        ...lines.map((line) => channelBlock(line, { subscribers: 'Active subscribers', revenue: 'Revenue, last 30 days', balance: 'Pending balance', none: 'none' })),
+      ].join('\n\n'),
+    ru: (lines: readonly ChannelSummaryLine[]) =>
+      [
+        '📊 <b>Ваши каналы</b>',
+        ...lines.map((line) => channelBlock(line, { subscribers: 'Активные подписчики', revenue: 'Выручка за 30 дней', balance: 'Ожидает выплаты', none: 'нет' })),
+      ].join('\n\n'),
+  },
+  notificationsTurnedOn: {
+    en: (channelCount: number) => `🔔 Payment notifications are on for ${channelCount} channel(s). They come to this chat.`,
+    ru: (channelCount: number) => `🔔 Уведомления о платежах включены для каналов: ${channelCount}. Они будут приходить в этот чат.`,
+  },
+  notificationsTurnedOff: {
+    en: (channelCount: number) =>
+      `🔕 Payment notifications are off for ${channelCount} channel(s). Warnings about the bot's rights and misused invite links still reach you.`,
+    ru: (channelCount: number) =>
+      `🔕 Уведомления о платежах выключены для каналов: ${channelCount}. Предупреждения о правах бота и чужих входах по ссылкам всё равно придут.`,
+  },
+  notificationsState: {
+    en: (states: readonly { title: string; isOn: boolean }[]) =>
+      [
+        '<b>Payment notifications</b>',
+        ...states.map((state) => `${state.isOn ? '🔔 on' : '🔕 off'} — ${esc(state.title)}`),
+        '',
+        'Change with /notifications on or /notifications off.',
+      ].join('\n'),
+    ru: (states: readonly { title: string; isOn: boolean }[]) =>
+      [
+        '<b>Уведомления о платежах</b>',
+        ...states.map((state) => `${state.isOn ? '🔔 вкл' : '🔕 выкл'} — ${esc(state.title)}`),
+        '',
+        'Изменить: /notifications on или /notifications off.',
+      ].join('\n'),
+  },
+  notificationsUsage: {
+    en: () => 'Use /notifications on, /notifications off, or /notifications to see the current state.',
+    ru: () => 'Используйте /notifications on, /notifications off или /notifications, чтобы увидеть текущее состояние.',
+  },
+  botRightsMissing: {
+    en: (role: ChatRole, chatTitle: string, missing: readonly BotRightName[]) => {
+      const where = role === 'closed' ? 'the paid channel' : 'the public channel';
+      const effect =
+        role === 'closed'
+          ? 'Until this is fixed, new subscribers cannot get invite links and expired members are not removed.'
+          : 'Until this is fixed, the bot cannot post your tier buttons there.';
+      const fix = missing.includes('membership')
+        ? 'Add the bot back as an administrator with these rights:'
+        : missing.includes('administrator')
+          ? 'Make the bot an administrator with these rights:'
+          : 'Open the chat settings → Administrators → the bot, and turn on:';
+      return [`⚠️ <b>The bot lacks rights in ${where} ${esc(chatTitle)}</b>`, effect, '', fix, rights('en', grantable(missing))].join('\n');
+    },
+    ru: (role: ChatRole, chatTitle: string, missing: readonly BotRightName[]) => {
+      const where = role === 'closed' ? 'платном канале' : 'открытом канале';
+      const effect =
+        role === 'closed'
+          ? 'Пока это не исправлено, новые подписчики не получат ссылки-приглашения, а истёкшие не будут удалены.'
+          : 'Пока это не исправлено, бот не сможет публиковать там кнопки тарифов.';
+      const fix = missing.includes('membership')
+        ? 'Добавьте бота обратно администратором с правами:'
+        : missing.includes('administrator')
+          ? 'Сделайте бота администратором с правами:'
+          : 'Откройте настройки чата → Администраторы → бот и включите:';
+      return [`⚠️ <b>Боту не хватает прав в ${where} ${esc(chatTitle)}</b>`, effect, '', fix, rights('ru', grantable(missing))].join('\n');
+    },
+  },
+  inviteLinkMisused: {
+    en: (chatTitle: string, intruder: string, removal: IntruderRemoval) =>
+      [
+        `🚫 <b>Someone else used a subscriber's invite link</b> to <b>${esc(chatTitle)}</b>.`,
+        `Who: ${esc(intruder)}`,
+        removal === 'removed'
+          ? 'They were removed and the link revoked. The subscriber can ask the bot for a new link.'
+          : removal === 'still_member'
+            ? 'The bot could not remove them: check that it may ban users, and remove them yourself.'
+            : 'The link was revoked, but the bot could not confirm they are gone: please check the member list.',
+      ].join('\n'),
+    ru: (chatTitle: string, intruder: string, removal: IntruderRemoval) =>
+      [
+        `🚫 <b>Чужой человек вошёл по ссылке подписчика</b> в <b>${esc(chatTitle)}</b>.`,
+        `Кто: ${esc(intruder)}`,
+        removal === 'removed'
+          ? 'Он удалён, ссылка отозвана. Подписчик может попросить у бота новую ссылку.'
+          : removal === 'still_member'
+            ? 'Бот не смог его удалить: проверьте право блокировать пользователей и удалите его вручную.'
+            : 'Ссылка отозвана, но бот не смог проверить, что он удалён: проверьте список участников.',
+      ].join('\n'),
+  },
+} as const;

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { PermanentError } from '../errors/index.js';
+import type { OwnerNotificationRequested } from '../messages/index.js';
+import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../telegram/bot/index.js';
+import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import type { NotificationDeps } from './owner-notifications.js';
+
+/**
+ * Alerts about a channel's health, as opposed to payment news: the bot lacks rights it needs
+ * (`bot_rights_missing`, subject `<open|closed>:<update date>`), or someone joined the closed chat
+ * through another person's invite link (`invite_link_misused`, subject `<invite link id>:<user id>`).
+ *
+ * They reach the owner even with payment notifications off: to the notification chat when
+ * notifications are on, else the owner's linked Telegram account, else the configured notification
+ * chat. Text is in the owner's language. Each is sent once per dedupe key, like payment news.
+ */
+export const OWNER_ALERT_KINDS = ['bot_rights_missing', 'invite_link_misused'] as const;
+export type OwnerAlertKind = (typeof OWNER_ALERT_KINDS)[number];
+
+export function isOwnerAlertKind(kind: string): kind is OwnerAlertKind {
+  return (OWNER_ALERT_KINDS as readonly string[]).includes(kind);
+}
+
+const BOT_RIGHT_NAMES = ['membership', 'administrator', 'can_invite_users', 'can_restrict_members', 'can_post_messages', 'can_send_messages'] as const satisfies readonly BotRightName[];
+const StoredRightsSchema = z.object({ missing: z.array(z.enum(BOT_RIGHT_NAMES)) });
+const RightsSubjectSchema = z.string().regex(/^(open|closed):\d{1,12}$/);
+const MisuseSubjectSchema = z.string().regex(/^[0-9a-f-]{36}:\d{1,20}$/);
+
+interface ChannelFacts {
+  open_title: string;
+  closed_title: string;
+  closed_chat_id: bigint;
+  bot_rights: Record<string, unknown> | null;
+  destination: bigint | null;
+  language_code: string | null;
+}
+
+interface Composed {
+  /** Undefined when the situation resolved itself before we got to tell the owner. */
+  text: string | undefined;
+  paymentId: string | null;
+}
+
+async function channelFacts(deps: NotificationDeps, channelId: string): Promise<ChannelFacts> {
+  const { rows } = await deps.db.query<ChannelFacts>(
+    `SELECT c.open_title, c.closed_title, c.closed_chat_id, c.bot_rights, d.destination, u.language_code
+     FROM channels c
+     JOIN accounts a ON a.id = c.owner_account_id
+     CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN c.notifications_enabled THEN c.notification_chat_id END,
+                                         a.telegram_user_id, c.notification_chat_id) AS destination) d
+     LEFT JOIN telegram_users u ON u.id = d.destination
+     WHERE c.id = $1`,
+    [channelId],
+  );
+  const channel = rows[0];
+  if (!channel) throw new PermanentError('unknown_channel', 'No channel has this id', { channelId });
+  return channel;
+}
+
+function composeRightsAlert(facts: ChannelFacts, request: OwnerNotificationRequested): Composed {
+  const subject = RightsSubjectSchema.safeParse(request.subjectId);
+  if (!subject.success) throw new PermanentError('invalid_notification_subject', 'bot_rights_missing needs <open|closed>:<date>', { subjectId: request.subjectId });
+  const role = subject.data.startsWith('closed') ? 'closed' : 'open';
+  const stored = StoredRightsSchema.safeParse(facts.bot_rights?.[role]);
+  // Re-read now: rights fixed since the warning was queued need no warning.
+  if (!stored.success || stored.data.missing.length === 0) return { text: undefined, paymentId: null };
+  const title = role === 'closed' ? facts.closed_title : facts.open_title;
+  return { text: translate(languageOf(facts.language_code), 'botRightsMissing', role, title, stored.data.missing), paymentId: null };
+}
+
+async function composeMisuseAlert(deps: NotificationDeps, facts: ChannelFacts, request: OwnerNotificationRequested): Promise<Composed> {
+  const subject = MisuseSubjectSchema.safeParse(request.subjectId);
+  if (!subject.success) throw new PermanentError('invalid_notification_subject', 'invite_link_misused needs <link id>:<user id>', { subjectId: request.subjectId });
+  const [linkId, userId] = subject.data.split(':') as [string, string];
+  const { rows } = await deps.db.query<{ payment_id: string; username: string | null; first_name: string | null; last_name: string | null }>(
+    `SELECT l.payment_id, u.username, u.first_name, u.last_name
+     FROM invite_links l LEFT JOIN telegram_users u ON u.id = $2
+     WHERE l.id = $1`,
+    [linkId, userId],
+  );
+  const link = rows[0];
+  if (!link) throw new PermanentError('unknown_invite_link', 'No invite link has this id', { linkId });
+  const name = [link.first_name, link.last_name].filter(Boolean).join(' ') || 'Unknown user';
+  const intruder = link.username ? `@${link.username} (${name}, id ${userId})` : `${name} (id ${userId})`;
+  let removal: IntruderRemoval = 'unknown';
+  try {
+    const member = await deps.telegram.getChatMember(Number(facts.closed_chat_id), Number(userId));
+    const isIn = member.status === 'member' || member.status === 'administrator' || member.status === 'creator' || (member.status === 'restricted' && member.is_member);
+    removal = isIn ? 'still_member' : 'removed';
+  } catch (error) {
+    deps.logger.warn('owner_notification.membership_unknown', { channelId: request.channelId, error: toTelegramError(error) });
+  }
+  return { text: translate(languageOf(facts.language_code), 'inviteLinkMisused', facts.closed_title, intruder, removal), paymentId: link.payment_id };
+}
+
+/** The notify-owner stage for alert kinds; same outcomes as `notifyOwner`. */
+export async function notifyOwnerAlert(deps: NotificationDeps, request: OwnerNotificationRequested & { kind: OwnerAlertKind }): Promise<'sent' | 'skipped' | 'already_done'> {
+  const dedupeKey = `${request.kind}:${request.channelId}:${request.subjectId}`;
+  const { rows: existing } = await deps.db.query<{ status: string }>('SELECT status FROM owner_notifications WHERE dedupe_key = $1', [dedupeKey]);
+  if (existing[0] && existing[0].status !== 'pending') return existing[0].status === 'skipped' ? 'skipped' : 'already_done';
+
+  const facts = await channelFacts(deps, request.channelId);
+  if (!facts.destination) {
+    deps.logger.warn('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
+    return 'skipped';
+  }
+  const composed = request.kind === 'bot_rights_missing' ? composeRightsAlert(facts, request) : await composeMisuseAlert(deps, facts, request);
+  const now = deps.clock.now();
+  await deps.db.query(
+    `INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [request.channelId, request.kind, dedupeKey, facts.destination, composed.paymentId, composed.text === undefined ? 'skipped' : 'pending', now],
+  );
+  const { rows } = await deps.db.query<{ id: string; status: string; chat_id: bigint }>('SELECT id, status, chat_id FROM owner_notifications WHERE dedupe_key = $1', [dedupeKey]);
+  const notification = rows[0]!;
+  if (notification.status !== 'pending' || composed.text === undefined) return notification.status === 'skipped' ? 'skipped' : 'already_done';
+
+  try {
+    const message = await deps.telegram.sendMessage(Number(notification.chat_id), composed.text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+    await deps.db.query(
+      `UPDATE owner_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, attempts = attempts + 1, updated_at = $2
+       WHERE id = $1 AND status = 'pending'`,
+      [notification.id, deps.clock.now(), message.message_id],
+    );
+    deps.logger.info('owner_notification.sent', { channelId: request.channelId, kind: request.kind, subjectId: request.subjectId });
+    return 'sent';
+  } catch (error) {
+    const failure = toTelegramError(error, { channelId: request.channelId, kind: request.kind });
+    const isFinal = isTelegramUserUnreachable(error) || !failure.isRetryable;
+    await deps.db.query(
+      `UPDATE owner_notifications SET status = CASE WHEN $4 THEN 'failed' ELSE status END, attempts = attempts + 1, last_error = $2, updated_at = $3
+       WHERE id = $1 AND status = 'pending'`,
+      [notification.id, failure.code, deps.clock.now(), isFinal],
+    );
+    if (!isFinal) throw failure;
+    deps.logger.warn('owner_notification.undeliverable', { channelId: request.channelId, kind: request.kind, code: failure.code });
+    return 'skipped';
+  }
+}

@@ -1,0 +1,173 @@
+import { Composer } from 'grammy';
+import type { User } from 'grammy/types';
+import { type LinkRefusal, redeemLinkCode } from '../../../accounts/index.js';
+import type { TelegramUserProfile } from '../../../checkout/index.js';
+import type { Clock } from '../../../clock/index.js';
+import type { Db, Queryable } from '../../../db/index.js';
+import { balanceOf, ledgerAccountCodes } from '../../../ledger/index.js';
+import { formatUnits } from '../../../money/index.js';
+import type { BotContext } from '../context.js';
+import { formatPrice, type MessageKey } from '../messages/index.js';
+import type { ChannelSummaryLine } from '../messages/owner.js';
+import { featureBoundary } from './feature-boundary.js';
+
+const DAY_MS = 86_400_000;
+/** The revenue window of /channels. */
+const REVENUE_DAYS = 30;
+
+const REFUSAL_MESSAGES = {
+  unknown: 'linkCodeUnknown',
+  expired: 'linkCodeExpired',
+  used: 'linkCodeUsed',
+  account_inactive: 'linkAccountInactive',
+  telegram_taken: 'linkTelegramTaken',
+} as const satisfies Record<LinkRefusal, MessageKey>;
+
+/** The sender as we store Telegram users. */
+export function profileOf(user: User): TelegramUserProfile {
+  return {
+    id: BigInt(user.id),
+    username: user.username ?? null,
+    firstName: user.first_name,
+    lastName: user.last_name ?? null,
+    languageCode: user.language_code ?? null,
+  };
+}
+
+/** The active dashboard account linked to this Telegram user, if any. */
+export async function findOwnerAccount(q: Queryable, telegramUserId: number): Promise<string | undefined> {
+  const { rows } = await q.query<{ id: string }>(`SELECT id FROM accounts WHERE telegram_user_id = $1 AND status = 'active'`, [telegramUserId]);
+  return rows[0]?.id;
+}
+
+export interface OwnerChannelSummary {
+  channelId: string;
+  title: string;
+  activeSubscribers: number;
+  /** USD cents of settled, not refunded payments (subscriptions and donations) in the last 30 days. */
+  revenue30DaysCents: bigint;
+  /** What we owe the owner, per asset with a non-zero balance. */
+  balances: { asset: string; symbol: string; decimals: number; units: bigint }[];
+  isNotifying: boolean;
+}
+
+/** The figures /channels shows, per live channel of the account, oldest channel first. */
+export async function summarizeOwnerChannels(deps: { db: Db; clock: Clock }, accountId: string): Promise<OwnerChannelSummary[]> {
+  const now = deps.clock.now();
+  const since = new Date(now.getTime() - REVENUE_DAYS * DAY_MS);
+  const { rows } = await deps.db.query<{ id: string; closed_title: string; notifications_enabled: boolean; active_subscribers: number; revenue_cents: string }>(
+    `SELECT c.id, c.closed_title, c.notifications_enabled,
+            (SELECT count(*) FROM subscriptions s
+              WHERE s.channel_id = c.id AND s.status = 'active' AND s.expires_at > $2)::int AS active_subscribers,
+            (SELECT coalesce(sum(p.price_amount_cents), 0) FROM payments p JOIN checkouts k ON k.id = p.checkout_id
+              WHERE k.channel_id = c.id AND p.settled_at > $3 AND p.settled_at <= $2 AND p.status <> 'refunded')::text AS revenue_cents
+     FROM channels c
+     WHERE c.owner_account_id = $1 AND c.deleted_at IS NULL
+     ORDER BY c.created_at, c.id`,
+    [accountId, now, since],
+  );
+  const summaries: OwnerChannelSummary[] = [];
+  for (const row of rows) {
+    const { rows: accounts } = await deps.db.query<{ asset: string; symbol: string; decimals: number }>(
+      `SELECT la.asset, a.symbol, a.decimals FROM ledger_accounts la JOIN assets a ON a.code = la.asset
+       WHERE la.channel_id = $1 ORDER BY la.asset`,
+      [row.id],
+    );
+    const balances: OwnerChannelSummary['balances'] = [];
+    for (const account of accounts) {
+      const units = await balanceOf(deps.db, ledgerAccountCodes.owner(row.id, account.asset), account.asset);
+      if (units !== 0n) balances.push({ asset: account.asset, symbol: account.symbol, decimals: Number(account.decimals), units });
+    }
+    summaries.push({
+      channelId: row.id,
+      title: row.closed_title,
+      activeSubscribers: Number(row.active_subscribers),
+      revenue30DaysCents: BigInt(row.revenue_cents),
+      balances,
+      isNotifying: row.notifications_enabled,
+    });
+  }
+  return summaries;
+}
+
+/** The message line of one channel: price and amounts formatted, title raw (the message escapes it). */
+export function channelSummaryLine(summary: OwnerChannelSummary): ChannelSummaryLine {
+  return {
+    title: summary.title,
+    activeSubscribers: summary.activeSubscribers,
+    revenue30Days: formatPrice(summary.revenue30DaysCents),
+    balances: summary.balances.map((balance) => `${formatUnits(balance.units, balance.decimals)} ${balance.symbol}`),
+  };
+}
+
+/**
+ * Turns payment notifications on or off for every live channel of the account. Turning on sends
+ * them to `chatId` (the owner's own chat with the bot). Returns how many channels changed.
+ */
+export async function setOwnerNotifications(
+  deps: { db: Db; clock: Clock },
+  input: { accountId: string; isOn: boolean; chatId: number },
+): Promise<number> {
+  const now = deps.clock.now();
+  const { rowCount } = input.isOn
+    ? await deps.db.query(
+        `UPDATE channels SET notifications_enabled = true, notification_chat_id = $2, updated_at = $3
+         WHERE owner_account_id = $1 AND deleted_at IS NULL`,
+        [input.accountId, input.chatId, now],
+      )
+    : await deps.db.query(
+        `UPDATE channels SET notifications_enabled = false, updated_at = $2 WHERE owner_account_id = $1 AND deleted_at IS NULL`,
+        [input.accountId, now],
+      );
+  return rowCount;
+}
+
+/**
+ * The owner journey in private chats: `/start link_<code>` links the dashboard account,
+ * `/channels` shows subscribers, revenue and balance, `/notifications on|off` switches payment DMs.
+ * Other /start payloads fall through to the subscriber feature.
+ */
+export function ownerFeature(): Composer<BotContext> {
+  const composer = new Composer<BotContext>();
+  const dm = composer.errorBoundary(featureBoundary('owner')).chatType('private');
+
+  dm.command('start', async (ctx, next) => {
+    const payload = ctx.match.trim();
+    if (!payload.startsWith('link_')) return next();
+    const result = await redeemLinkCode(ctx.deps, { code: payload.slice('link_'.length), user: profileOf(ctx.from) });
+    if (result.outcome === 'linked') {
+      ctx.deps.logger.info('owner.telegram_linked', { accountId: result.accountId, telegramUserId: ctx.from.id });
+      await ctx.reply(ctx.t('linkSuccess', result.email), { parse_mode: 'HTML' });
+      return;
+    }
+    ctx.deps.logger.warn('owner.link_refused', { reason: result.reason, telegramUserId: ctx.from.id });
+    await ctx.reply(ctx.t(REFUSAL_MESSAGES[result.reason]));
+  });
+
+  dm.command('channels', async (ctx) => {
+    const accountId = await findOwnerAccount(ctx.deps.db, ctx.from.id);
+    if (!accountId) return void (await ctx.reply(ctx.t('ownerNotLinked')));
+    const summaries = await summarizeOwnerChannels(ctx.deps, accountId);
+    if (summaries.length === 0) return void (await ctx.reply(ctx.t('ownerNoChannels')));
+    await ctx.reply(ctx.t('ownerChannels', summaries.map(channelSummaryLine)), { parse_mode: 'HTML' });
+  });
+
+  dm.command('notifications', async (ctx) => {
+    const accountId = await findOwnerAccount(ctx.deps.db, ctx.from.id);
+    if (!accountId) return void (await ctx.reply(ctx.t('ownerNotLinked')));
+    const argument = ctx.match.trim().toLowerCase();
+    if (argument === 'on' || argument === 'off') {
+      const count = await setOwnerNotifications(ctx.deps, { accountId, isOn: argument === 'on', chatId: ctx.from.id });
+      if (count === 0) return void (await ctx.reply(ctx.t('ownerNoChannels')));
+      ctx.deps.logger.info('owner.notifications_set', { accountId, isOn: argument === 'on', channels: count });
+      await ctx.reply(ctx.t(argument === 'on' ? 'notificationsTurnedOn' : 'notificationsTurnedOff', count));
+      return;
+    }
+    if (argument !== '') return void (await ctx.reply(ctx.t('notificationsUsage')));
+    const summaries = await summarizeOwnerChannels(ctx.deps, accountId);
+    if (summaries.length === 0) return void (await ctx.reply(ctx.t('ownerNoChannels')));
+    await ctx.reply(ctx.t('notificationsState', summaries.map((s) => ({ title: s.title, isOn: s.isNotifying }))), { parse_mode: 'HTML' });
+  });
+
+  return composer;
+}

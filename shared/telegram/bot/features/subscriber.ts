@@ -1,0 +1,349 @@
+import { type BotError, Composer, InlineKeyboard } from 'grammy';
+import type { User } from 'grammy/types';
+import { z } from 'zod';
+import { type Checkout, type CheckoutDeps, type TelegramUserProfile, openCheckout } from '../../../checkout/index.js';
+import { AppError } from '../../../errors/index.js';
+import { type PublicIdKind, formatPublicId, parsePublicId } from '../../../ids/index.js';
+import { type ResendInviteOutcome, resendInvite } from '../../../subscriptions/index.js';
+import { defineCallbackData } from '../callback-data.js';
+import type { BotContext, BotDeps } from '../context.js';
+import type { MessageKey } from '../messages/index.js';
+
+/** What Telegram allows in a `/start` payload. */
+export const START_PAYLOAD_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const SUBSCRIBE_PREFIX = 'c_';
+
+const publicIdField = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{22}$`));
+
+/** A tier button: the channel and the tier number. The price is looked up when it is pressed. */
+export const chooseTierData = defineCallbackData(
+  't1',
+  ['channel', 'tier'],
+  z.object({ channel: publicIdField('ch'), tier: z.coerce.number().int().min(1).max(3) }),
+);
+/** "Check payment" under a checkout. */
+export const checkPaymentData = defineCallbackData('k1', ['checkout'], z.object({ checkout: publicIdField('chk') }));
+/** "Renew" in /subscriptions: shows the channel's tiers again. */
+export const renewData = defineCallbackData('r1', ['channel'], z.object({ channel: publicIdField('ch') }));
+/** "Send my link again" in /subscriptions. */
+export const resendInviteData = defineCallbackData('l1', ['subscription'], z.object({ subscription: publicIdField('sub') }));
+
+/** The `/start` payload of a channel's subscribe link: `c_ch_…` (27 characters). */
+export function subscribeStartPayload(channelId: string): string {
+  return `${SUBSCRIBE_PREFIX}${formatPublicId('channel', channelId)}`;
+}
+
+/** The uuid a public id names, or `undefined` for anything malformed or of another kind. */
+export function parseRef(kind: PublicIdKind, text: string): string | undefined {
+  try {
+    return parsePublicId(kind, text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function profileOf(user: User): TelegramUserProfile {
+  return {
+    id: BigInt(user.id),
+    username: user.username ?? null,
+    firstName: user.first_name,
+    lastName: user.last_name ?? null,
+    languageCode: user.language_code ?? null,
+  };
+}
+
+export function checkoutDeps(deps: BotDeps): CheckoutDeps {
+  return { db: deps.db, clock: deps.clock, nowpayments: deps.nowpayments, publicBaseUrl: deps.publicBaseUrl, returnUrl: deps.returnUrl };
+}
+
+/** The Pay (invoice URL) and "Check payment" buttons of a checkout message. */
+export function paymentKeyboard(ctx: BotContext, checkout: Checkout): InlineKeyboard {
+  return new InlineKeyboard()
+    .url(ctx.t('payButton', checkout.priceCents), checkout.invoiceUrl)
+    .row()
+    .text(ctx.t('checkPaymentButton'), checkPaymentData.encode({ checkout: checkout.publicId }));
+}
+
+/** True for the checkout refusals that mean "this button's offer is gone", answered as a stale button. */
+export function isOfferGone(error: unknown): boolean {
+  return error instanceof AppError && !error.isRetryable && ['channel_unavailable', 'tier_unavailable'].includes(error.code);
+}
+
+export async function answerStale(ctx: BotContext): Promise<void> {
+  await ctx.answerCallbackQuery({ text: ctx.t('staleButton'), show_alert: true });
+}
+
+/**
+ * A feature's error boundary: logs the failure; database or provider trouble (a retryable
+ * `AppError`) goes on to the bot's handler so the webhook answers 5xx and Telegram redelivers the
+ * update (checkouts are reused, so a redelivery cannot charge twice); anything else gets a polite
+ * answer and is not redelivered.
+ */
+export function featureErrorHandler(feature: string) {
+  return async (error: BotError<BotContext>): Promise<void> => {
+    const { ctx } = error;
+    const cause = error.error;
+    ctx.deps.logger.error('bot.feature_failed', { feature, updateId: ctx.update.update_id, error: cause });
+    if (cause instanceof AppError && cause.isRetryable) throw cause;
+    try {
+      if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: ctx.t('somethingWentWrong') });
+      else if (ctx.chat?.type === 'private') await ctx.reply(ctx.t('somethingWentWrong'));
+    } catch {
+      // The polite answer itself failed (callback already answered, chat gone): nothing more to do.
+    }
+  };
+}
+
+/**
+ * The answer to a command in a group: never a keypad or a price there, only a way into the
+ * private chat. Nothing at all is posted into a channel.
+ */
+export async function replyOpenPrivately(ctx: BotContext, payload: string): Promise<void> {
+  if (ctx.chat?.type !== 'group' && ctx.chat?.type !== 'supergroup') return;
+  const link = `https://t.me/${ctx.me.username}${payload === '' ? '' : `?start=${payload}`}`;
+  await ctx.reply(ctx.t('openPrivately'), { reply_markup: new InlineKeyboard().url(ctx.t('openPrivatelyButton'), link) });
+}
+
+interface ChannelOffer {
+  title: string;
+  description: string;
+  tiers: { tier_number: number; price_cents: bigint; duration_days: number }[];
+}
+
+async function loadOffer(deps: BotDeps, channelId: string): Promise<ChannelOffer | undefined> {
+  const { rows } = await deps.db.query<{ closed_title: string; closed_description: string }>(
+    `SELECT closed_title, closed_description FROM channels WHERE id = $1 AND status = 'active' AND deleted_at IS NULL`,
+    [channelId],
+  );
+  const channel = rows[0];
+  if (!channel) return undefined;
+  const tiers = await deps.db.query<{ tier_number: number; price_cents: bigint; duration_days: number }>(
+    'SELECT tier_number, price_cents, duration_days FROM channel_tiers WHERE channel_id = $1 AND is_active ORDER BY tier_number',
+    [channelId],
+  );
+  return { title: channel.closed_title, description: channel.closed_description, tiers: tiers.rows };
+}
+
+/** Sends the channel's title, description and one button per active tier; 'unavailable' when the channel takes no subscribers. */
+async function showOffer(ctx: BotContext, channelId: string): Promise<'shown' | 'unavailable'> {
+  const offer = await loadOffer(ctx.deps, channelId);
+  if (!offer) return 'unavailable';
+  if (offer.tiers.length === 0) {
+    await ctx.reply(ctx.t('channelNoTiers', offer.title), { parse_mode: 'HTML' });
+    return 'shown';
+  }
+  const channel = formatPublicId('channel', channelId);
+  const keyboard = new InlineKeyboard();
+  for (const tier of offer.tiers) {
+    keyboard
+      .text(ctx.t('tierButton', Number(tier.tier_number), tier.duration_days, BigInt(tier.price_cents)), chooseTierData.encode({ channel, tier: Number(tier.tier_number) }))
+      .row();
+  }
+  await ctx.reply(ctx.t('channelOffer', offer.title, offer.description), { parse_mode: 'HTML', reply_markup: keyboard });
+  return 'shown';
+}
+
+export interface PaymentStatusRow {
+  kind: 'subscription' | 'donation';
+  checkout_status: string;
+  checkout_expires_at: Date;
+  payment_status: string | null;
+  settled_at: Date | null;
+}
+
+/** What "Check payment" says: the checkout's most advanced payment as recorded from NowPayments. */
+export function paymentStatusMessage(row: PaymentStatusRow, now: Date): MessageKey {
+  if (row.payment_status === 'refunded') return 'paymentRefunded';
+  if (row.settled_at !== null || row.checkout_status === 'paid') return row.kind === 'donation' ? 'paymentPaidDonation' : 'paymentPaidSubscription';
+  switch (row.payment_status) {
+    case 'waiting':
+      return 'paymentWaiting';
+    case 'confirming':
+    case 'confirmed':
+    case 'sending':
+    case 'finished': // recorded, settlement on its way
+      return 'paymentConfirming';
+    case 'partially_paid':
+      return 'paymentUnderpaid';
+    case 'failed':
+    case 'expired':
+      return 'paymentExpired';
+    case null:
+      return row.checkout_status !== 'open' || row.checkout_expires_at <= now ? 'paymentExpired' : 'paymentNone';
+    default:
+      return 'paymentConfirming';
+  }
+}
+
+async function loadPaymentStatus(deps: BotDeps, checkoutId: string, telegramUserId: bigint): Promise<PaymentStatusRow | undefined> {
+  const { rows } = await deps.db.query<PaymentStatusRow>(
+    `SELECT c.kind, c.status AS checkout_status, c.expires_at AS checkout_expires_at, p.status AS payment_status, p.settled_at
+     FROM checkouts c
+     LEFT JOIN LATERAL (
+       SELECT status, settled_at FROM payments WHERE checkout_id = c.id
+       ORDER BY settled_at IS NOT NULL DESC, status_rank DESC, updated_at DESC LIMIT 1
+     ) p ON true
+     WHERE c.id = $1 AND c.telegram_user_id = $2`,
+    [checkoutId, telegramUserId],
+  );
+  return rows[0];
+}
+
+interface SubscriptionRow {
+  id: string;
+  channel_id: string;
+  closed_title: string;
+  is_channel_live: boolean;
+  status: string;
+  expires_at: Date;
+  has_link: boolean;
+  joined_at: Date | null;
+  last_payment_id: string | null;
+}
+
+async function listSubscriptions(deps: BotDeps, telegramUserId: bigint): Promise<SubscriptionRow[]> {
+  const { rows } = await deps.db.query<SubscriptionRow>(
+    `SELECT s.id, s.channel_id, c.closed_title, (c.status = 'active' AND c.deleted_at IS NULL) AS is_channel_live,
+            s.status, s.expires_at, s.last_payment_id, l.id IS NOT NULL AS has_link, l.joined_at
+     FROM subscriptions s
+     JOIN channels c ON c.id = s.channel_id
+     LEFT JOIN invite_links l ON l.payment_id = s.last_payment_id
+     WHERE s.telegram_user_id = $1
+     ORDER BY (s.status = 'active') DESC, s.expires_at DESC
+     LIMIT 20`,
+    [telegramUserId],
+  );
+  return rows;
+}
+
+async function showSubscriptions(ctx: BotContext & { from: User }): Promise<void> {
+  const now = ctx.deps.clock.now();
+  const rows = await listSubscriptions(ctx.deps, BigInt(ctx.from.id));
+  if (rows.length === 0) {
+    await ctx.reply(ctx.t('subscriptionsNone'));
+    return;
+  }
+  const lines = [ctx.t('subscriptionsHeader'), ''];
+  const keyboard = new InlineKeyboard();
+  for (const row of rows) {
+    const isActive = row.status === 'active' && row.expires_at > now;
+    lines.push(isActive ? ctx.t('subscriptionActiveLine', row.closed_title, row.expires_at) : ctx.t('subscriptionEndedLine', row.closed_title, row.expires_at));
+    if (isActive && row.last_payment_id !== null && row.joined_at === null) {
+      keyboard.text(ctx.t('resendInviteButton', row.closed_title), resendInviteData.encode({ subscription: formatPublicId('subscription', row.id) })).row();
+    }
+    if (row.is_channel_live) {
+      keyboard.text(ctx.t('renewButton', row.closed_title), renewData.encode({ channel: formatPublicId('channel', row.channel_id) })).row();
+    }
+  }
+  await ctx.reply(lines.join('\n'), { parse_mode: 'HTML', reply_markup: keyboard });
+}
+
+const RESEND_ANSWERS: Record<Exclude<ResendInviteOutcome, 'not_found'>, MessageKey> = {
+  sent: 'inviteResent',
+  inactive: 'subscriptionNotActive',
+  already_joined: 'inviteAlreadyJoined',
+  unavailable: 'inviteUnavailable',
+};
+
+/**
+ * The subscriber journey: `/start c_<channel>` shows the channel's tiers (from the database), a
+ * tier button opens (or reuses) a checkout with a Pay button and a "Check payment" button,
+ * `/subscriptions` lists the user's subscriptions with Renew and "Send my link again". Everything
+ * happens in the private chat; a button that names something gone or someone else's gets a polite
+ * answer.
+ */
+export function subscriberFeature(): Composer<BotContext> {
+  const composer = new Composer<BotContext>();
+  const feature = composer.errorBoundary(featureErrorHandler('subscriber'));
+
+  feature.command('start', async (ctx, next) => {
+    const payload = ctx.match.trim();
+    if (payload === '') {
+      if (ctx.chat.type === 'private') await ctx.reply(ctx.t('welcome'));
+      return;
+    }
+    if (!payload.startsWith(SUBSCRIBE_PREFIX)) return next();
+    if (ctx.chat.type !== 'private') {
+      if (START_PAYLOAD_PATTERN.test(payload)) await replyOpenPrivately(ctx, payload);
+      return;
+    }
+    const channelId = START_PAYLOAD_PATTERN.test(payload) ? parseRef('channel', payload.slice(SUBSCRIBE_PREFIX.length)) : undefined;
+    if (!channelId) {
+      await ctx.reply(ctx.t('startInvalidLink'));
+      return;
+    }
+    if ((await showOffer(ctx, channelId)) === 'unavailable') await ctx.reply(ctx.t('channelUnavailable'));
+  });
+
+  feature.command('subscriptions', async (ctx) => {
+    if (ctx.chat.type !== 'private') return replyOpenPrivately(ctx, '');
+    if (!ctx.from) return;
+    await showSubscriptions(ctx as BotContext & { from: User });
+  });
+
+  feature.callbackQuery(chooseTierData.trigger, async (ctx) => {
+    const choice = chooseTierData.decode(ctx.callbackQuery.data);
+    const channelId = choice && parseRef('channel', choice.channel);
+    if (!choice || !channelId || ctx.chat?.type !== 'private') return answerStale(ctx);
+    let checkout: Checkout;
+    try {
+      checkout = await openCheckout(checkoutDeps(ctx.deps), { kind: 'subscription', user: profileOf(ctx.from), channelId, tierNumber: choice.tier });
+    } catch (error) {
+      if (isOfferGone(error)) return answerStale(ctx);
+      throw error;
+    }
+    const { rows } = await ctx.deps.db.query<{ closed_title: string }>('SELECT closed_title FROM channels WHERE id = $1', [channelId]);
+    const title = rows[0]?.closed_title ?? '';
+    await ctx.reply(ctx.t('subscriptionCheckout', title, choice.tier, checkout.durationDays ?? 0, checkout.priceCents, checkout.expiresAt), {
+      parse_mode: 'HTML',
+      reply_markup: paymentKeyboard(ctx, checkout),
+    });
+    await ctx.answerCallbackQuery();
+  });
+
+  feature.callbackQuery(checkPaymentData.trigger, async (ctx) => {
+    const ref = checkPaymentData.decode(ctx.callbackQuery.data);
+    const checkoutId = ref && parseRef('checkout', ref.checkout);
+    const row = checkoutId ? await loadPaymentStatus(ctx.deps, checkoutId, BigInt(ctx.from.id)) : undefined;
+    if (!row) return answerStale(ctx);
+    await ctx.answerCallbackQuery({ text: ctx.t(paymentStatusMessage(row, ctx.deps.clock.now())), show_alert: true });
+  });
+
+  feature.callbackQuery(renewData.trigger, async (ctx) => {
+    const ref = renewData.decode(ctx.callbackQuery.data);
+    const channelId = ref && parseRef('channel', ref.channel);
+    if (!channelId || ctx.chat?.type !== 'private') return answerStale(ctx);
+    if ((await showOffer(ctx, channelId)) === 'unavailable') {
+      await ctx.answerCallbackQuery({ text: ctx.t('channelUnavailable'), show_alert: true });
+      return;
+    }
+    await ctx.answerCallbackQuery();
+  });
+
+  feature.callbackQuery(resendInviteData.trigger, async (ctx) => {
+    const ref = resendInviteData.decode(ctx.callbackQuery.data);
+    const subscriptionId = ref && parseRef('subscription', ref.subscription);
+    if (!subscriptionId || ctx.chat?.type !== 'private') return answerStale(ctx);
+    const { db, clock, logger } = ctx.deps;
+    const outcome = await resendInvite({ db, clock, logger, telegram: ctx.api }, subscriptionId, BigInt(ctx.from.id));
+    if (outcome === 'not_found') return answerStale(ctx);
+    await ctx.answerCallbackQuery({ text: ctx.t(RESEND_ANSWERS[outcome]), show_alert: outcome !== 'sent' });
+  });
+
+  return composer;
+}
+
+/**
+ * What no feature handled, installed last: a `/start` payload nobody recognised gets a friendly
+ * "this link doesn't look right" (in the private chat only) and a button nobody recognised (old,
+ * tampered) gets a polite answer instead of a spinning button.
+ */
+export function fallbackFeature(): Composer<BotContext> {
+  const composer = new Composer<BotContext>();
+  const feature = composer.errorBoundary(featureErrorHandler('fallback'));
+  feature.command('start', async (ctx) => {
+    if (ctx.chat.type === 'private') await ctx.reply(ctx.t(ctx.match.trim() === '' ? 'welcome' : 'startInvalidLink'));
+  });
+  feature.on('callback_query', (ctx) => answerStale(ctx));
+  return composer;
+}
