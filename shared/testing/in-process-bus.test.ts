@@ -12,6 +12,8 @@ const MAX_ATTEMPTS = 5;
 
 function contractTopology(): Topology {
   const topology = loadTopology();
+  // The contract's own consumer is the only subscriber of payment-settled here.
+  topology.subscriptions = topology.subscriptions.filter((subscription) => subscription.topic !== 'payment-settled');
   topology.subscriptions.push({
     function: CONTRACT_CONSUMER,
     topic: 'payment-settled',

@@ -45,7 +45,6 @@ describe(`payment to channel access, every message delivered twice (${mode})`, (
     expect((periods[0]?.ends_at.getTime() ?? 0) - (periods[0]?.starts_at.getTime() ?? 0)).toBe(30 * DAY_MS);
     expect(subscriptions[0]?.expires_at).toEqual(periods[0]?.ends_at);
 
-    console.log('DEBUGLINES', gateway.logLines.filter((l) => /ERROR|WARN|CRIT/.test(l)).slice(0, 8).join('\n'));
     // One invite link, DM'd once, and it admits the subscriber.
     const links = gateway.telegram.callsTo('createChatInviteLink').filter((call) => call.ok);
     expect(links).toHaveLength(1);
