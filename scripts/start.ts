@@ -31,6 +31,7 @@ const runtime = await startLocalRuntime({
   databaseUrl: config.DATABASE_URL,
   pubsubEmulatorHost: config.PUBSUB_EMULATOR_HOST,
   projectId: config.GOOGLE_CLOUD_PROJECT,
+  seedDemo: true,
   logger,
 });
 
@@ -47,9 +48,25 @@ const lines = [
   ...runtime.host.functions.map((name) => `    ${runtime.url}/${name}`),
   '  Scheduled jobs:',
   ...topology.schedulerJobs.map((job) => `    ${job.name.padEnd(28)} ${job.schedule.padEnd(12)} → ${job.topic}`),
+  ...demoGuide(),
   '  Stop with Ctrl-C.',
   '',
 ];
+
+function demoGuide(): string[] {
+  const telegram = runtime.simulators.telegram;
+  if (!telegram || runtime.demoChannels.length === 0) return [];
+  const api = `${telegram.apiRoot}/sandbox`;
+  return [
+    '  Demo channels (owner: Telegram user 1000, subscriber: Alice, user 1001):',
+    ...runtime.demoChannels.map((channel) => `    ${channel.title.padEnd(14)} ${channel.strategy.padEnd(9)} /start ${channel.startPayload}`),
+    '  Play Alice with curl against the Telegram simulator:',
+    `    curl -s -XPOST ${api}/users/1001/messages -H 'content-type: application/json' -d '{"text":"/start ${runtime.demoChannels[0]?.startPayload}"}'`,
+    `    curl -s ${api}/chats/1001/messages            # the bot's replies and their buttons`,
+    `    curl -s -XPOST ${api}/users/1001/clicks -H 'content-type: application/json' -d '{"messageId":1,"data":"<button data>"}'`,
+    '    then open the Pay button\'s invoice URL and pay; the invite DM arrives in /chats/1001/messages.',
+  ];
+}
 process.stdout.write(`${lines.join('\n')}\n`);
 
 let isStopping = false;

@@ -8,6 +8,7 @@ import { type Db, migrateToLatest, openDatabase } from '../db/index.js';
 import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { provideServices } from '../runtime/index.js';
+import { type DemoChannel, seedDemo } from './demo-seed.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
 import { type BusEvent, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
 import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
@@ -32,6 +33,8 @@ export interface LocalRuntimeOptions {
   clock?: Clock;
   /** Key-value store for sessions and rate limits. Default in memory. */
   kv?: KeyValueStore;
+  /** Create the demo owner and channels (and their chats in the Telegram simulator). Default false. */
+  seedDemo?: boolean;
   /** Deliver through the Pub/Sub emulator at this host:port instead of the in-process bus. */
   pubsubEmulatorHost?: string;
   projectId?: string;
@@ -56,6 +59,8 @@ export interface LocalRuntime {
   host: FunctionHost;
   /** Simulators started for providers that were not configured. */
   simulators: Simulators;
+  /** The demo channels, when seeded. */
+  demoChannels: DemoChannel[];
   stop(): Promise<void>;
 }
 
@@ -146,6 +151,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }),
     });
   }
+  const demoChannels = options.seedDemo ? await seedDemo(db, simulators.telegram, clock.now()) : [];
+  await simulators.telegram?.flush();
   if (options.pubsubEmulatorHost) {
     await provisionEmulatorTopology({ emulatorHost: options.pubsubEmulatorHost, projectId, topology, pushBaseUrl: host.url });
   }
@@ -174,6 +181,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     bus,
     host,
     simulators,
+    demoChannels,
     async stop() {
       if (isStopped) return;
       isStopped = true;

@@ -1,5 +1,6 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleSandboxRequest } from './telegram-simulator-sandbox.js';
 import type { ChatAdministratorRights, ChatInviteLink, Update, UserFromGetMe } from 'grammy/types';
 import { type Clock, systemClock } from '../clock/index.js';
 import { TelegramFailure, createChatMethods, readBool, readInt, readJson, readString } from './telegram-simulator-methods.js';
@@ -381,8 +382,11 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
 
   // ---- the HTTP server ----
 
+  let simulator: TelegramSimulator | undefined;
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (simulator && (await handleSandboxRequest(simulator, request, response, url.pathname))) return;
     const route = /^\/bot([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (!route) return send(response, 404, { ok: false, error_code: 404, description: 'Not Found' });
     if (decodeURIComponent(route[1]!) !== token) return send(response, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
@@ -427,7 +431,7 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
     while (inFlight.size > 0) await Promise.all([...inFlight]);
   }
 
-  return {
+  simulator = {
     apiRoot,
     token,
     botInfo,
@@ -512,4 +516,5 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
 
     deliverUpdate: (update) => deliver(update),
   };
+  return simulator;
 }
