@@ -208,6 +208,8 @@ describe('owner journey and membership guard through the telegram-webhook functi
 
       // Another change that leaves the same right missing: no second warning. Restored: none either.
       gateway.telegram.setBotMembership(channel.closedChatId, 'administrator', { can_invite_users: false, can_pin_messages: false });
+      // Telegram sends one chat's updates in order; let this one land before the next (same second).
+      await gateway.settle();
       gateway.telegram.setBotMembership(channel.closedChatId, 'administrator', {});
       await gateway.settle();
       expect(gateway.telegram.messagesTo(channel.ownerTelegramId)).toHaveLength(before + 1);
