@@ -178,6 +178,21 @@ export function renderDeploymentPlan(input: {
     }
   }
 
+  if (input.functions.includes('telegram-webhook')) {
+    // setWebhook with the secret token and the update types the bot needs (chat_member is opt-in).
+    // The secrets are read by gcloud when the script runs; nothing secret is printed here.
+    commands.push('# Point Telegram at the webhook function.');
+    commands.push(
+      [
+        `WEBHOOK_URL=$(gcloud functions describe telegram-webhook --project=${projectId} --region=${region} --format='value(serviceConfig.uri)')`,
+        `curl -sf "https://api.telegram.org/bot$(gcloud secrets versions access latest --project=${projectId} --secret=${secretIdFor('TELEGRAM_BOT_TOKEN')})/setWebhook" \\`,
+        '    --data-urlencode "url=$WEBHOOK_URL" \\',
+        `    --data-urlencode "secret_token=$(gcloud secrets versions access latest --project=${projectId} --secret=${secretIdFor('TELEGRAM_WEBHOOK_SECRET')})" \\`,
+        `    --data-urlencode 'allowed_updates=["message","callback_query","chat_member","my_chat_member"]' > /dev/null`,
+      ].join('\n'),
+    );
+  }
+
   commands.push('# Cloud Scheduler jobs publish to topics (no HTTP invoker needed).');
   for (const job of topology.schedulerJobs) {
     commands.push(
