@@ -52,7 +52,8 @@ async function serveBundle(name: string, env: NodeJS.ProcessEnv): Promise<Served
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 20_000;
-  while (!output.includes('Serving function')) {
+  // The banner ends with the URL line; the lines before it may arrive in separate chunks.
+  while (!/URL: http/.test(output)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`functions-framework did not serve ${name}:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
