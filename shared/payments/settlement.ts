@@ -5,7 +5,7 @@ import type { Db, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
-import { type AssetCode, formatUsdCents, splitFee } from '../money/index.js';
+import { type AssetCode, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
 import { extendSubscription } from '../subscriptions/index.js';
 
 export interface SettlementDeps {
@@ -124,7 +124,9 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Settle
   );
 
   if (payment.payout_strategy === 'instant' && net > 0n) {
-    result.payoutId = await claimInstantPayout(tx, payment, asset, net, now);
+    // The owner's share of the invoice, in USD, for outflow limits and display.
+    const netUsdCents = mulDiv(payment.price_amount_cents, net, gross, 'floor');
+    result.payoutId = await claimInstantPayout(tx, payment, asset, net, netUsdCents, now);
     await enqueueMessage(tx, 'payout-requested', { payoutId: result.payoutId }, { at: now, dedupeKey: `payout-requested:${result.payoutId}` });
   }
   return result;
@@ -135,7 +137,7 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Settle
  * (owner balance → payouts in flight) and the payout row with the destination copied from the
  * channel now, so a later wallet edit cannot redirect it. One instant payout per payment.
  */
-async function claimInstantPayout(tx: Tx, payment: SettlementRow, asset: AssetCode, net: bigint, now: Date): Promise<string> {
+async function claimInstantPayout(tx: Tx, payment: SettlementRow, asset: AssetCode, net: bigint, netUsdCents: bigint, now: Date): Promise<string> {
   const payoutId = randomUUID();
   const claimId = await postLedgerTransaction(tx, {
     kind: 'payout_claimed',
@@ -152,8 +154,8 @@ async function claimInstantPayout(tx: Tx, payment: SettlementRow, asset: AssetCo
     `INSERT INTO payouts (id, kind, channel_id, owner_account_id, payment_id, state, asset, amount_units, amount_usd_cents,
                           destination_currency, destination_network, destination_wallet, destination_extra_id,
                           claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
-     VALUES ($1, 'instant', $2, $3, $4, 'requested', $5, $6, NULL, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
-    [payoutId, payment.channel_id, payment.owner_account_id, payment.id, asset, net, payment.payout_currency, payment.payout_network, payment.payout_wallet, payment.payout_extra_id, claimId, now],
+     VALUES ($1, 'instant', $2, $3, $4, 'requested', $5, $6, $13, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
+    [payoutId, payment.channel_id, payment.owner_account_id, payment.id, asset, net, payment.payout_currency, payment.payout_network, payment.payout_wallet, payment.payout_extra_id, claimId, now, netUsdCents],
   );
   return payoutId;
 }

@@ -1,0 +1,97 @@
+import { enqueueMessage } from '../bus/index.js';
+import type { Db, Tx } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { transitionPayout } from './payout-state.js';
+
+export interface OutflowLimits {
+  /** Largest single payout sent without an operator's approval, USD cents. */
+  perPayoutMaxUsdCents: bigint;
+  /** Most the hot wallet sends in any 24 hours without approval, USD cents. */
+  dailyCapUsdCents: bigint;
+}
+
+export type LimitVerdict = { isWithinLimits: true } | { isWithinLimits: false; reason: 'over_payout_limit' | 'over_daily_limit' | 'unknown_usd_value' };
+
+// States in which a payout's value has left, or is committed to leave, the hot wallet.
+const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'completed'];
+
+/**
+ * Whether a payout may go out without an operator: within the per-payout maximum and, together
+ * with everything sent in the last 24 hours, within the daily cap. A payout an operator approved is
+ * not checked again; one whose USD value is unknown is held rather than guessed.
+ */
+export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: OutflowLimits, now: Date): Promise<LimitVerdict> {
+  const { rows } = await tx.query<{ amount_usd_cents: bigint | null; approved_at: Date | null }>(
+    'SELECT amount_usd_cents, approved_at FROM payouts WHERE id = $1',
+    [payoutId],
+  );
+  const payout = rows[0];
+  if (!payout) throw new PermanentError('unknown_payout', 'No payout has this id', { payoutId });
+  if (payout.approved_at) return { isWithinLimits: true };
+  if (payout.amount_usd_cents === null) return { isWithinLimits: false, reason: 'unknown_usd_value' };
+  if (payout.amount_usd_cents > limits.perPayoutMaxUsdCents) return { isWithinLimits: false, reason: 'over_payout_limit' };
+  const { rows: sent } = await tx.query<{ total: bigint | null }>(
+    `SELECT sum(amount_usd_cents)::int8 AS total FROM payouts
+     WHERE id <> $1 AND state = ANY($2) AND state_changed_at > $3`,
+    [payoutId, OUTFLOW_STATES, new Date(now.getTime() - 86_400_000)],
+  );
+  if ((sent[0]?.total ?? 0n) + payout.amount_usd_cents > limits.dailyCapUsdCents) return { isWithinLimits: false, reason: 'over_daily_limit' };
+  return { isWithinLimits: true };
+}
+
+/** Holds a requested payout for an operator, with an audit entry. */
+export async function holdPayout(tx: Tx, payoutId: string, reason: string, at: Date): Promise<boolean> {
+  const isHeld = await transitionPayout(tx, { payoutId, from: 'requested', to: 'held', at, heldReason: reason });
+  if (isHeld) {
+    await tx.query(
+      `INSERT INTO audit_log (occurred_at, actor_type, action, subject_type, subject_id, details) VALUES ($1, 'system', 'payout.held', 'payout', $2, $3)`,
+      [at, payoutId, JSON.stringify({ reason })],
+    );
+  }
+  return isHeld;
+}
+
+/** An operator releases a held payout: it re-enters the pipeline and skips the limits once. */
+export async function approvePayout(db: Db, input: { payoutId: string; operator: string; at: Date }): Promise<void> {
+  await db.transaction(async (tx) => {
+    const isApproved = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'requested', at: input.at, approvedBy: input.operator });
+    if (!isApproved) throw new PermanentError('payout_not_held', 'Only a held payout can be approved', { payoutId: input.payoutId });
+    await tx.query(
+      `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id) VALUES ($1, 'operator', $2, 'payout.approved', 'payout', $3)`,
+      [input.at, input.operator, input.payoutId],
+    );
+    await enqueueMessage(tx, 'payout-requested', { payoutId: input.payoutId }, { at: input.at, dedupeKey: `payout-approved:${input.payoutId}` });
+  });
+}
+
+/** An operator refuses a held payout: it is cancelled and the amount returns to the owner's balance. */
+export async function rejectPayout(db: Db, input: { payoutId: string; operator: string; reason: string; at: Date }): Promise<void> {
+  await db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ channel_id: string | null; asset: string; amount_units: string }>(
+      'SELECT channel_id, asset, amount_units::text FROM payouts WHERE id = $1',
+      [input.payoutId],
+    );
+    const payout = rows[0];
+    const isCancelled = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'cancelled', at: input.at });
+    if (!payout || !isCancelled) throw new PermanentError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
+    if (payout.channel_id) {
+      const amount = BigInt(payout.amount_units);
+      await postLedgerTransaction(tx, {
+        kind: 'payout_returned',
+        idempotencyKey: `return:${input.payoutId}`,
+        occurredAt: input.at,
+        payoutId: input.payoutId,
+        description: `Rejected by ${input.operator}`,
+        entries: [
+          { account: ledgerAccountCodes.payoutsInFlight(payout.asset), asset: payout.asset, amount },
+          { account: ledgerAccountCodes.owner(payout.channel_id, payout.asset), asset: payout.asset, amount: -amount },
+        ],
+      });
+    }
+    await tx.query(
+      `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id, details) VALUES ($1, 'operator', $2, 'payout.rejected', 'payout', $3, $4)`,
+      [input.at, input.operator, input.payoutId, JSON.stringify({ reason: input.reason.slice(0, 500) })],
+    );
+  });
+}

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
+import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import { insertPayout } from '../testing/fixtures.js';
+import { approvePayout, canTransitionPayout, checkOutflowLimits, holdPayout, PAYOUT_STATES, rejectPayout, transitionPayout } from './index.js';
+
+const NOW = new Date('2026-12-01T12:00:00Z');
+const LIMITS = { perPayoutMaxUsdCents: 100_000n, dailyCapUsdCents: 250_000n };
+
+describe('payouts', () => {
+  let testDb: TestDatabase;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(() => testDb.dispose());
+
+  const setUsd = (payoutId: string, cents: bigint | null) =>
+    testDb.db.query('UPDATE payouts SET amount_usd_cents = $2 WHERE id = $1', [payoutId, cents]);
+
+  it('allows exactly the transitions the database allows', async () => {
+    for (const from of PAYOUT_STATES) {
+      for (const to of PAYOUT_STATES) {
+        const { rows } = await testDb.db.query<{ allowed: boolean }>('SELECT payout_state_can_advance($1, $2) AS allowed', [from, to]);
+        expect(canTransitionPayout(from, to), `${from} → ${to}`).toBe(rows[0]?.allowed);
+      }
+    }
+  });
+
+  it('moves a payout only from the state it is in (a stale or forged message changes nothing)', async () => {
+    const payout = await insertPayout(testDb.db);
+    const move = (from: 'requested' | 'quoted') => testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from, to: 'deferred', at: NOW, deferredUntil: NOW }));
+    expect(await move('quoted')).toBe(false);
+    expect(await move('requested')).toBe(true);
+    expect(await move('requested')).toBe(false);
+  });
+
+  it('holds a payout over the per-payout maximum, and one that would pass the daily cap', async () => {
+    const big = await insertPayout(testDb.db);
+    await setUsd(big.id, 100_001n);
+    expect(await testDb.db.transaction((tx) => checkOutflowLimits(tx, big.id, LIMITS, NOW))).toEqual({ isWithinLimits: false, reason: 'over_payout_limit' });
+
+    const sent = await insertPayout(testDb.db);
+    await setUsd(sent.id, 90_000n);
+    await testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: sent.id, from: 'requested', to: 'quoted', at: NOW }));
+    const sentToo = await insertPayout(testDb.db);
+    await setUsd(sentToo.id, 90_000n);
+    await testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: sentToo.id, from: 'requested', to: 'quoted', at: NOW }));
+    const next = await insertPayout(testDb.db);
+    await setUsd(next.id, 80_000n);
+    expect(await testDb.db.transaction((tx) => checkOutflowLimits(tx, next.id, LIMITS, NOW))).toEqual({ isWithinLimits: false, reason: 'over_daily_limit' });
+    // A day later the earlier outflow no longer counts.
+    expect(await testDb.db.transaction((tx) => checkOutflowLimits(tx, next.id, LIMITS, new Date(NOW.getTime() + 86_400_001)))).toEqual({ isWithinLimits: true });
+
+    const unknown = await insertPayout(testDb.db);
+    await setUsd(unknown.id, null);
+    expect(await testDb.db.transaction((tx) => checkOutflowLimits(tx, unknown.id, LIMITS, NOW))).toEqual({ isWithinLimits: false, reason: 'unknown_usd_value' });
+  });
+
+  it('releases an approved held payout into the pipeline, where limits no longer stop it', async () => {
+    const payout = await insertPayout(testDb.db);
+    await setUsd(payout.id, 500_000n);
+    expect(await testDb.db.transaction((tx) => holdPayout(tx, payout.id, 'over_payout_limit', NOW))).toBe(true);
+    await approvePayout(testDb.db, { payoutId: payout.id, operator: 'ops@example.com', at: NOW });
+    const { rows } = await testDb.db.query<{ state: string; approved_by: string }>('SELECT state, approved_by FROM payouts WHERE id = $1', [payout.id]);
+    expect(rows[0]).toEqual({ state: 'requested', approved_by: 'ops@example.com' });
+    expect(await testDb.db.transaction((tx) => checkOutflowLimits(tx, payout.id, LIMITS, NOW))).toEqual({ isWithinLimits: true });
+    const { rows: outbox } = await testDb.db.query(`SELECT 1 FROM outbox WHERE dedupe_key = $1`, [`payout-approved:${payout.id}`]);
+    expect(outbox).toHaveLength(1);
+    const { rows: audit } = await testDb.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE subject_id = $1 ORDER BY id`, [payout.id]);
+    expect(audit.map((row) => row.action)).toEqual(['payout.held', 'payout.approved']);
+    await expect(approvePayout(testDb.db, { payoutId: payout.id, operator: 'ops@example.com', at: NOW })).rejects.toMatchObject({ code: 'payout_not_held' });
+  });
+
+  it('returns a rejected held payout to the owner balance, once', async () => {
+    const payout = await insertPayout(testDb.db);
+    const owner = ledgerAccountCodes.owner(payout.channelId as string, 'ETH');
+    const before = await balanceOf(testDb.db, owner, 'ETH');
+    await testDb.db.transaction((tx) => holdPayout(tx, payout.id, 'over_daily_limit', NOW));
+    await rejectPayout(testDb.db, { payoutId: payout.id, operator: 'ops@example.com', reason: 'looks wrong', at: NOW });
+    expect(await balanceOf(testDb.db, owner, 'ETH')).toBe(before + payout.amountUnits);
+    await expect(rejectPayout(testDb.db, { payoutId: payout.id, operator: 'ops@example.com', reason: 'again', at: NOW })).rejects.toMatchObject({ code: 'payout_not_held' });
+    expect(await balanceOf(testDb.db, owner, 'ETH')).toBe(before + payout.amountUnits);
+  });
+});
