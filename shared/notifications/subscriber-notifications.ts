@@ -4,8 +4,8 @@ import { PermanentError } from '../errors/index.js';
 import { formatPublicId } from '../ids/index.js';
 import type { SubscriberNotificationRequested } from '../messages/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
-import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
-import { formatUtc } from '../subscriptions/index.js';
+import { type Language, languageOf, translate } from '../telegram/bot/messages/index.js';
+import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
 
 export interface SubscriberNotificationDeps extends NotificationDeps {
@@ -23,26 +23,28 @@ interface Composed {
 
 const SHORTFALL_DECIMALS = 18;
 
-function renewButton(deps: SubscriberNotificationDeps, channelId: string): InlineKeyboardMarkup | undefined {
+function renewButton(deps: SubscriberNotificationDeps, channelId: string, language: Language): InlineKeyboardMarkup | undefined {
   if (!deps.botUsername) return undefined;
   const startParameter = `c_${formatPublicId('channel', channelId)}`;
-  return { inline_keyboard: [[{ text: '🔄 Renew', url: `https://t.me/${deps.botUsername}?start=${startParameter}` }]] };
+  return { inline_keyboard: [[{ text: translate(language, 'dmRenewButton'), url: `https://t.me/${deps.botUsername}?start=${startParameter}` }]] };
 }
 
 async function compose(deps: SubscriberNotificationDeps, request: SubscriberNotificationRequested): Promise<Composed> {
   if (request.kind === 'subscription_expired') {
-    const { rows } = await deps.db.query<{ telegram_user_id: bigint; channel_id: string; closed_title: string; expires_at: Date }>(
-      `SELECT s.telegram_user_id, s.channel_id, c.closed_title, s.expires_at FROM subscriptions s JOIN channels c ON c.id = s.channel_id WHERE s.id = $1`,
+    const { rows } = await deps.db.query<{ telegram_user_id: bigint; channel_id: string; closed_title: string; expires_at: Date; language_code: string | null }>(
+      `SELECT s.telegram_user_id, s.channel_id, c.closed_title, s.expires_at, u.language_code
+       FROM subscriptions s JOIN channels c ON c.id = s.channel_id JOIN telegram_users u ON u.id = s.telegram_user_id WHERE s.id = $1`,
       [request.subjectId],
     );
     const row = rows[0];
     if (!row) throw new PermanentError('unknown_subscription', 'No subscription has this id', { subscriptionId: request.subjectId });
+    const language = languageOf(row.language_code);
     return {
       telegramUserId: row.telegram_user_id,
       paymentId: null,
       subscriptionId: request.subjectId,
-      text: `⌛ Your subscription to <b>${escapeHtml(row.closed_title)}</b> ended on ${formatUtc(row.expires_at)}. Renew any time to get back in.`,
-      replyMarkup: renewButton(deps, row.channel_id),
+      text: translate(language, 'dmSubscriptionEnded', row.closed_title, row.expires_at),
+      replyMarkup: renewButton(deps, row.channel_id, language),
     };
   }
   const { rows } = await deps.db.query<{
@@ -52,14 +54,16 @@ async function compose(deps: SubscriberNotificationDeps, request: SubscriberNoti
     pay_amount: string | null;
     actually_paid: string | null;
     pay_currency: string | null;
+    language_code: string | null;
   }>(
-    `SELECT k.telegram_user_id, k.channel_id, c.closed_title, p.pay_amount::text, p.actually_paid::text, p.pay_currency
-     FROM payments p JOIN checkouts k ON k.id = p.checkout_id JOIN channels c ON c.id = k.channel_id WHERE p.id = $1`,
+    `SELECT k.telegram_user_id, k.channel_id, c.closed_title, p.pay_amount::text, p.actually_paid::text, p.pay_currency, u.language_code
+     FROM payments p JOIN checkouts k ON k.id = p.checkout_id JOIN channels c ON c.id = k.channel_id
+     JOIN telegram_users u ON u.id = k.telegram_user_id WHERE p.id = $1`,
     [request.subjectId],
   );
   const row = rows[0];
   if (!row) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
-  const title = escapeHtml(row.closed_title);
+  const language = languageOf(row.language_code);
   const currency = (row.pay_currency ?? '').toUpperCase();
   let text: string;
   switch (request.kind) {
@@ -67,22 +71,20 @@ async function compose(deps: SubscriberNotificationDeps, request: SubscriberNoti
       const expected = parseUnits(row.pay_amount ?? '0', SHORTFALL_DECIMALS, 'ceil');
       const paid = parseUnits(row.actually_paid ?? '0', SHORTFALL_DECIMALS, 'floor');
       const shortfall = expected > paid ? formatUnits(expected - paid, SHORTFALL_DECIMALS) : '0';
-      text =
-        `⚠️ Your payment for <b>${title}</b> arrived incomplete: ${escapeHtml(row.actually_paid ?? '0')} of ${escapeHtml(row.pay_amount ?? '?')} ${escapeHtml(currency)}.\n` +
-        `Missing: ${escapeHtml(shortfall)} ${escapeHtml(currency)}. Access is granted once the full amount is paid; contact NowPayments support about the partial payment.`;
+      text = translate(language, 'dmPaymentUnderpaid', row.closed_title, row.actually_paid ?? '0', row.pay_amount ?? '?', shortfall, currency);
       break;
     }
     case 'payment_expired':
-      text = `⌛ Your payment for <b>${title}</b> expired before funds arrived. Nothing was charged; start again to get a new invoice.`;
+      text = translate(language, 'dmPaymentExpired', row.closed_title);
       break;
     case 'payment_failed':
-      text = `❌ Your payment for <b>${title}</b> failed. Nothing was granted; please try again.`;
+      text = translate(language, 'dmPaymentFailed', row.closed_title);
       break;
     case 'payment_refunded':
-      text = `↩️ Your payment for <b>${title}</b> was refunded.`;
+      text = translate(language, 'dmPaymentRefunded', row.closed_title);
       break;
   }
-  return { telegramUserId: row.telegram_user_id, paymentId: request.subjectId, subscriptionId: null, text, replyMarkup: renewButton(deps, row.channel_id) };
+  return { telegramUserId: row.telegram_user_id, paymentId: request.subjectId, subscriptionId: null, text, replyMarkup: renewButton(deps, row.channel_id, language) };
 }
 
 /**

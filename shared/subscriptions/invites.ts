@@ -3,8 +3,8 @@ import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
-import { formatUtc } from './format.js';
+import { languageOf, translate } from '../telegram/bot/messages/index.js';
+import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 
 export interface InviteDeps {
   db: Db;
@@ -19,6 +19,7 @@ interface InviteContext {
   payment_id: string;
   settled_at: Date | null;
   telegram_user_id: bigint;
+  language_code: string | null;
   subscription_id: string;
   subscription_status: string;
   expires_at: Date;
@@ -40,13 +41,14 @@ function linkNameFor(paymentId: string): string {
 
 async function loadContext(db: Db, paymentId: string): Promise<InviteContext> {
   const { rows } = await db.query<InviteContext>(
-    `SELECT p.id AS payment_id, p.settled_at, s.telegram_user_id, s.id AS subscription_id, s.status AS subscription_status,
+    `SELECT p.id AS payment_id, p.settled_at, s.telegram_user_id, u.language_code, s.id AS subscription_id, s.status AS subscription_status,
             s.expires_at, c.closed_chat_id, c.closed_title,
             l.id AS link_id, l.invite_link, l.expires_at AS link_expires_at, l.sent_at, l.joined_at
      FROM payments p
      JOIN subscription_periods sp ON sp.payment_id = p.id
      JOIN subscriptions s ON s.id = sp.subscription_id
      JOIN channels c ON c.id = s.channel_id
+     JOIN telegram_users u ON u.id = s.telegram_user_id
      LEFT JOIN invite_links l ON l.payment_id = p.id
      WHERE p.id = $1`,
     [paymentId],
@@ -124,14 +126,7 @@ async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): P
 
 async function deliverInvite(deps: InviteDeps, context: InviteContext): Promise<void> {
   if (!context.invite_link || !context.link_expires_at) throw new Error('invite link missing after issue');
-  const text = [
-    `🎉 Your access to <b>${escapeHtml(context.closed_title)}</b> is ready.`,
-    '',
-    `Join with this one-time link (valid until ${formatUtc(context.link_expires_at)}):`,
-    context.invite_link,
-    '',
-    `Your subscription runs until ${formatUtc(context.expires_at)}.`,
-  ].join('\n');
+  const text = translate(languageOf(context.language_code), 'dmInviteReady', context.closed_title, context.invite_link, context.link_expires_at, context.expires_at);
   try {
     await deps.telegram.sendMessage(Number(context.telegram_user_id), text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
   } catch (error) {

@@ -2,6 +2,7 @@ import { formatUsdCents } from '../../../money/index.js';
 import { escapeHtml } from '../../html.js';
 import { commonMessages } from './common.js';
 import { ownerMessages } from './owner.js';
+import { stageMessages } from './stages.js';
 import { subscriberMessages } from './subscriber.js';
 
 /**
@@ -13,7 +14,7 @@ import { subscriberMessages } from './subscriber.js';
 export const LANGUAGES = ['en', 'ru'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const catalogue = { ...commonMessages, ...subscriberMessages, ...ownerMessages };
+const catalogue = { ...commonMessages, ...subscriberMessages, ...ownerMessages, ...stageMessages };
 type Catalogue = typeof catalogue;
 export type MessageKey = keyof Catalogue;
 export type MessageParams<K extends MessageKey> = Parameters<Catalogue[K]['en']>;
