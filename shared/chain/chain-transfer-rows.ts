@@ -1,0 +1,89 @@
+import type { Queryable } from '../db/index.js';
+
+export type ChainTransferStatus = 'signed' | 'broadcast' | 'confirmed' | 'failed';
+
+/** A payout's one signed on-chain transfer (`chain_transfers`). Addresses lower-case, amounts in base units. */
+export interface ChainTransfer {
+  id: string;
+  payoutId: string;
+  chainId: bigint;
+  fromAddress: string;
+  /** The asset's recipient: the swap deposit address, or the payout destination. */
+  toAddress: string;
+  /** ERC-20 contract called; null for ETH. */
+  tokenContract: string | null;
+  asset: string;
+  amountUnits: bigint;
+  nonce: bigint;
+  gasLimit: bigint;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  /** The serialized signed transaction; every broadcast sends exactly these bytes. */
+  signedTx: string;
+  txHash: string;
+  status: ChainTransferStatus;
+  broadcastAttempts: number;
+  lastBroadcastError: string | null;
+  blockNumber: bigint | null;
+  gasUsed: bigint | null;
+  effectiveGasPrice: bigint | null;
+  /** Wei paid for gas: gasUsed × effectiveGasPrice, once mined (also for a reverted transfer). */
+  feeUnits: bigint | null;
+  failureReason: string | null;
+  signedAt: Date;
+  broadcastAt: Date | null;
+  confirmedAt: Date | null;
+}
+
+export const CHAIN_TRANSFER_COLUMNS = `id, payout_id, chain_id, from_address, to_address, token_contract, asset, amount_units,
+  nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, status, broadcast_attempts,
+  last_broadcast_error, block_number, gas_used, effective_gas_price, fee_units, failure_reason, signed_at,
+  broadcast_at, confirmed_at`;
+
+function big(value: unknown): bigint {
+  return BigInt(value as bigint | number | string);
+}
+
+function bigOrNull(value: unknown): bigint | null {
+  return value === null || value === undefined ? null : big(value);
+}
+
+function dateOrNull(value: unknown): Date | null {
+  return value === null || value === undefined ? null : new Date(value as Date | string);
+}
+
+export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
+  return {
+    id: row.id as string,
+    payoutId: row.payout_id as string,
+    chainId: big(row.chain_id),
+    fromAddress: row.from_address as string,
+    toAddress: row.to_address as string,
+    tokenContract: (row.token_contract as string | null) ?? null,
+    asset: row.asset as string,
+    amountUnits: big(row.amount_units),
+    nonce: big(row.nonce),
+    gasLimit: big(row.gas_limit),
+    maxFeePerGas: big(row.max_fee_per_gas),
+    maxPriorityFeePerGas: big(row.max_priority_fee_per_gas),
+    signedTx: row.signed_tx as string,
+    txHash: row.tx_hash as string,
+    status: row.status as ChainTransferStatus,
+    broadcastAttempts: Number(row.broadcast_attempts),
+    lastBroadcastError: (row.last_broadcast_error as string | null) ?? null,
+    blockNumber: bigOrNull(row.block_number),
+    gasUsed: bigOrNull(row.gas_used),
+    effectiveGasPrice: bigOrNull(row.effective_gas_price),
+    feeUnits: bigOrNull(row.fee_units),
+    failureReason: (row.failure_reason as string | null) ?? null,
+    signedAt: new Date(row.signed_at as Date | string),
+    broadcastAt: dateOrNull(row.broadcast_at),
+    confirmedAt: dateOrNull(row.confirmed_at),
+  };
+}
+
+/** The payout's transfer, or undefined when none was signed yet. */
+export async function retrieveChainTransfer(q: Queryable, payoutId: string): Promise<ChainTransfer | undefined> {
+  const { rows } = await q.query(`SELECT ${CHAIN_TRANSFER_COLUMNS} FROM chain_transfers WHERE payout_id = $1`, [payoutId]);
+  return rows[0] ? toChainTransfer(rows[0]) : undefined;
+}

@@ -1,0 +1,94 @@
+import { assertNoOpenTransaction, type Tx } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
+import type { TransferDeps } from './transfer-deps.js';
+
+export type ConfirmResult =
+  /** Not mined yet, or mined with fewer confirmations than required (`confirmations` so far). */
+  | { state: 'pending'; confirmations: bigint; transfer: ChainTransfer }
+  /** Mined and buried deep enough; `transfer.feeUnits` is the gas paid in wei. */
+  | { state: 'confirmed'; transfer: ChainTransfer }
+  /** Mined but reverted: the asset did not move, the gas was still paid (`transfer.feeUnits`). */
+  | { state: 'reverted'; transfer: ChainTransfer };
+
+export interface ConfirmOptions {
+  /** Blocks required including the transaction's own (1 = mined). Configured per chain. */
+  confirmations: number;
+  /** Runs in the transaction that records the final receipt, e.g. to post the ledger's gas entry. */
+  onSettled?: (tx: Tx, transfer: ChainTransfer) => Promise<void>;
+}
+
+/**
+ * Checks the payout's transaction on chain and, once it has `confirmations` blocks, records block
+ * number, gas used, effective gas price and the fee (gasUsed × effectiveGasPrice, wei) with status
+ * `confirmed`, or `failed` (failure_reason 'reverted') when the receipt says it reverted. Repeating
+ * it after that returns the stored result without asking the node.
+ *
+ * A transfer still `signed` whose hash is found mined (we crashed between broadcast and recording it)
+ * is recorded as broadcast and confirmed in one go.
+ *
+ * @throws PermanentError `transfer_not_found`; TransientError `chain_unavailable`.
+ */
+export async function confirmTransfer(deps: TransferDeps, payoutId: string, options: ConfirmOptions): Promise<ConfirmResult> {
+  assertNoOpenTransaction('confirmTransfer');
+  if (!Number.isInteger(options.confirmations) || options.confirmations < 1) {
+    throw new PermanentError('invalid_confirmations', 'Confirmations must be a whole number of at least 1.');
+  }
+  const stored = await retrieveChainTransfer(deps.db, payoutId);
+  if (!stored) throw new PermanentError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
+  const settled = settledResult(stored);
+  if (settled) return settled;
+
+  const lookup = await deps.chain.lookupTransaction(stored.txHash);
+  if (lookup.state !== 'mined') return { state: 'pending', confirmations: 0n, transfer: stored };
+  if (lookup.confirmations < BigInt(options.confirmations)) {
+    return { state: 'pending', confirmations: lookup.confirmations, transfer: stored };
+  }
+
+  const now = deps.clock.now();
+  const feeUnits = lookup.gasUsed * lookup.effectiveGasPrice;
+  const recorded = await deps.db.transaction(async (tx) => {
+    await tx.query(
+      `UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2, updated_at = $2 WHERE payout_id = $1 AND status = 'signed'`,
+      [payoutId, now],
+    );
+    const { rows } = await tx.query(
+      `UPDATE chain_transfers
+          SET status = $2, block_number = $3, gas_used = $4, effective_gas_price = $5, fee_units = $6,
+              failure_reason = $7, confirmed_at = $8, updated_at = $8
+        WHERE payout_id = $1 AND status = 'broadcast'
+        RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
+      [
+        payoutId,
+        lookup.isSuccess ? 'confirmed' : 'failed',
+        lookup.blockNumber.toString(),
+        lookup.gasUsed.toString(),
+        lookup.effectiveGasPrice.toString(),
+        feeUnits.toString(),
+        lookup.isSuccess ? null : 'reverted',
+        now,
+      ],
+    );
+    if (!rows[0]) return undefined; // another worker recorded it first
+    const transfer = toChainTransfer(rows[0]);
+    await options.onSettled?.(tx, transfer);
+    return transfer;
+  });
+  const transfer = recorded ?? (await retrieveChainTransfer(deps.db, payoutId));
+  if (!transfer) throw new Error('confirmTransfer: the transfer row disappeared');
+  const result = settledResult(transfer);
+  if (!result) throw new Error('confirmTransfer: the transfer was not recorded as settled');
+  if (recorded) {
+    const event = result.state === 'confirmed' ? 'payout.transfer_confirmed' : 'payout.transfer_reverted';
+    const context = { payoutId, txHash: transfer.txHash, blockNumber: lookup.blockNumber.toString(), feeUnits: feeUnits.toString() };
+    if (result.state === 'confirmed') deps.log?.info(event, context);
+    else deps.log?.critical(event, context);
+  }
+  return result;
+}
+
+function settledResult(transfer: ChainTransfer): ConfirmResult | undefined {
+  if (transfer.status === 'confirmed') return { state: 'confirmed', transfer };
+  if (transfer.status === 'failed') return { state: 'reverted', transfer };
+  return undefined;
+}

@@ -1,0 +1,32 @@
+/**
+ * The hot wallet on an EVM chain: one signed transaction per payout, stored before it is broadcast,
+ * re-broadcast byte for byte on retry, confirmed by receipt. Nonces come from `wallet_nonces`.
+ */
+export {
+  type Chain,
+  type HotWallet,
+  type AccountState,
+  type SendRawOutcome,
+  type TransactionLookup,
+  createChainProvider,
+  createChain,
+  createHotWallet,
+  normalizeEvmAddress,
+} from './chain-provider.js';
+export { type ChainErrorCode, toChainError } from './chain-errors.js';
+export {
+  type TransferAsset,
+  type TransferInput,
+  type TransferCall,
+  type FeeChoice,
+  buildTransfer,
+  chooseFees,
+  isTransferAsset,
+  withGasMargin,
+} from './transfer-request.js';
+export { allocateNonce } from './wallet-nonces.js';
+export { type ChainTransfer, type ChainTransferStatus, retrieveChainTransfer } from './chain-transfer-rows.js';
+export { type ChainSettings, type TransferDeps, type SigningDeps } from './transfer-deps.js';
+export { type SignTransferInput, signAndStoreTransfer } from './sign-transfer.js';
+export { type BroadcastOptions, type BroadcastResult, broadcastStoredTransfer } from './broadcast-transfer.js';
+export { type ConfirmOptions, type ConfirmResult, confirmTransfer } from './confirm-transfer.js';

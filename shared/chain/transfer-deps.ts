@@ -1,0 +1,28 @@
+import type { Clock } from '../clock/index.js';
+import type { Db } from '../db/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Chain, HotWallet } from './chain-provider.js';
+
+export interface ChainSettings {
+  /** EIP-155 chain id the wallet signs for (`ETH_CHAIN_ID`); the node must report the same. */
+  chainId: bigint;
+  /** Highest maxFeePerGas we sign, in wei per gas. Above it payouts are deferred (`gas_price_above_cap`). */
+  maxFeePerGasCapWei: bigint;
+  /** ERC-20 contract per token asset; a USDT_ERC20 payout without one is refused. */
+  tokenContracts: { USDT_ERC20?: string };
+  /** Gas limit = estimate × (1 + margin). Basis points, default 2000 (20 %). */
+  gasLimitMarginBps?: number;
+}
+
+/** What the transfer functions need. `log` is optional so unit tests can leave it out. */
+export interface TransferDeps {
+  db: Db;
+  chain: Chain;
+  clock: Clock;
+  settings: ChainSettings;
+  log?: Logger;
+}
+
+export interface SigningDeps extends TransferDeps {
+  wallet: HotWallet;
+}

@@ -1,0 +1,27 @@
+import type { Tx } from '../db/index.js';
+
+/**
+ * Takes the next nonce of a hot wallet, inside the caller's transaction: the `wallet_nonces` row
+ * stays locked until it commits, so concurrent signers for one wallet take distinct, consecutive
+ * nonces, and a rolled-back signing gives its nonce back.
+ *
+ * The nonce is max(stored next nonce, the network's pending nonce): the network wins when something
+ * outside this database spent from the wallet, the table wins for our own signed transactions that
+ * are not broadcast yet.
+ */
+export async function allocateNonce(
+  tx: Tx,
+  input: { chainId: bigint; address: string; networkNonce: bigint; now: Date },
+): Promise<bigint> {
+  const { rows } = await tx.query<{ nonce: unknown }>(
+    `INSERT INTO wallet_nonces (chain_id, address, next_nonce, updated_at)
+     VALUES ($1, $2, $3::bigint + 1, $4)
+     ON CONFLICT (chain_id, address) DO UPDATE
+       SET next_nonce = GREATEST(wallet_nonces.next_nonce, $3::bigint) + 1, updated_at = EXCLUDED.updated_at
+     RETURNING next_nonce - 1 AS nonce`,
+    [input.chainId.toString(), input.address.toLowerCase(), input.networkNonce.toString(), input.now],
+  );
+  const nonce = rows[0]?.nonce;
+  if (nonce === undefined) throw new Error('allocateNonce: the upsert returned no row');
+  return BigInt(nonce as bigint | number | string);
+}

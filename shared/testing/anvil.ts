@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { HDNodeWallet, Mnemonic } from 'ethers';
+
+/**
+ * A local Ethereum node for tests and the sandbox: anvil from the npm package `@foundry-rs/anvil`,
+ * run offline on 127.0.0.1 with the default `test test … junk` mnemonic (chain id 31337, ten
+ * accounts with 10 000 ETH each).
+ */
+export interface Anvil {
+  /** `http://127.0.0.1:<port>`. */
+  rpcUrl: string;
+  chainId: 31337;
+  /** The default mnemonic's first ten accounts (`m/44'/60'/0'/0/i`), checksummed addresses. */
+  accounts: ReadonlyArray<{ address: string; privateKey: string }>;
+  /** Kills the node; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartAnvilOptions {
+  /** Port to listen on; a free port is picked when omitted. */
+  port?: number;
+  /** Mine a block every N seconds instead of one per transaction (automine, the default). */
+  blockTimeSeconds?: number;
+  /** How long to wait for `eth_chainId` to answer. Default 20 s. */
+  startTimeoutMs?: number;
+}
+
+export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
+export const ANVIL_CHAIN_ID = 31337;
+
+const require = createRequire(import.meta.url);
+
+/** The platform binary itself, so `stop()` kills anvil and not only the npm `bin.mjs` wrapper. */
+function anvilCommand(): { command: string; prefixArgs: string[] } {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  const platformPackage = `@foundry-rs/anvil-${process.platform}-${arch}`;
+  try {
+    const packageDir = dirname(require.resolve(`${platformPackage}/package.json`));
+    const binary = join(packageDir, 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
+    if (existsSync(binary)) return { command: binary, prefixArgs: [] };
+  } catch {
+    // fall through to the wrapper
+  }
+  const wrapper = join(dirname(require.resolve('@foundry-rs/anvil/package.json')), 'bin.mjs');
+  return { command: process.execPath, prefixArgs: [wrapper] };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function answersChainId(rpcUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      signal: AbortSignal.timeout(1_000),
+    });
+    const body = (await response.json()) as { result?: string };
+    return body.result !== undefined && Number.parseInt(body.result, 16) === ANVIL_CHAIN_ID;
+  } catch {
+    return false;
+  }
+}
+
+const running = new Set<ChildProcess>();
+let isExitHookInstalled = false;
+
+function installExitHook(): void {
+  if (isExitHookInstalled) return;
+  isExitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+let cachedAccounts: ReadonlyArray<{ address: string; privateKey: string }> | undefined;
+
+function defaultAccounts(): ReadonlyArray<{ address: string; privateKey: string }> {
+  if (!cachedAccounts) {
+    const mnemonic = Mnemonic.fromPhrase(ANVIL_MNEMONIC);
+    cachedAccounts = Array.from({ length: 10 }, (_, index) => {
+      const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${index}`);
+      return { address: wallet.address, privateKey: wallet.privateKey };
+    });
+  }
+  return cachedAccounts;
+}
+
+/**
+ * Spawns anvil on 127.0.0.1 and resolves once `eth_chainId` answers 31337.
+ *
+ * @throws Error when anvil exits early or does not answer within `startTimeoutMs` (stderr attached).
+ */
+export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil> {
+  const port = options.port ?? (await freePort());
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const { command, prefixArgs } = anvilCommand();
+  const args = [
+    ...prefixArgs,
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--chain-id', String(ANVIL_CHAIN_ID),
+    '--mnemonic', ANVIL_MNEMONIC,
+    '--accounts', '10',
+    '--silent',
+  ];
+  if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds));
+
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  installExitHook();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4_000);
+  });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code) => {
+      exitCode = code;
+      running.delete(child);
+      resolve();
+    });
+  });
+
+  const stop = async (): Promise<void> => {
+    if (exitCode !== undefined) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+  while (!(await answersChainId(rpcUrl))) {
+    if (exitCode !== undefined) throw new Error(`anvil exited with code ${exitCode} before answering: ${stderr.trim()}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`anvil did not answer eth_chainId on ${rpcUrl} in time: ${stderr.trim()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  return { rpcUrl, chainId: ANVIL_CHAIN_ID, accounts: defaultAccounts(), stop };
+}
