@@ -137,6 +137,19 @@ export const configVars = {
       }, 'must be a valid secp256k1 private key'),
   ),
 
+  /** The hot wallet's public address (`0x` + 40 hex): ChangeNow's refund address for swaps. Not secret; must be HOST_WALLET_PRIVATE_KEY's address. */
+  HOT_WALLET_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be 0x followed by 40 hex digits'),
+  /** Address of the USDT ERC-20 contract on the configured chain (`0x` + 40 hex). Optional: without it USDT_ERC20 payouts are refused. */
+  USDT_ERC20_CONTRACT: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be 0x followed by 40 hex digits').optional(),
+  /** Highest maxFeePerGas the hot wallet signs, in gwei (integer 1..10000); above it transfers wait. Default 200. */
+  MAX_FEE_PER_GAS_GWEI: integerVar(1, 10_000).default(200),
+  /** Blocks a payout transfer needs (its own included) before it counts as final, 1..100. Default 1. */
+  PAYOUT_CONFIRMATIONS: integerVar(1, 100).default(1),
+  /** Largest single payout sent without an operator's approval, USD cents. No default: a limit must be stated. */
+  PAYOUT_MAX_USD_CENTS: integerVar(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents'),
+  /** Most the hot wallet sends in any 24 hours without approval, USD cents. No default: a limit must be stated. */
+  PAYOUT_DAILY_CAP_USD_CENTS: integerVar(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents'),
+
   /** Platform fee in basis points (300 = 3 %), integer 0..10000. No default: a fee must be stated. */
   PLATFORM_FEE_BPS: integerVar(0, 10000),
   /** HMAC key for dashboard JWTs, at least 32 characters (e.g. `openssl rand -base64 48`). Secret. */

@@ -23,6 +23,14 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     valid: [{ payoutId: PAYMENT_ID }],
     invalid: [{}, { payoutId: true }],
   },
+  'payout-quoted': {
+    valid: [{ payoutId: PAYMENT_ID }],
+    invalid: [{}, { payoutId: false }],
+  },
+  'transfer-requested': {
+    valid: [{ payoutId: PAYMENT_ID }],
+    invalid: [{}, { payoutId: 12 }],
+  },
   'owner-notification-requested': {
     valid: [{ kind: 'payment_received', channelId: CHANNEL_ID, subjectId: PAYMENT_ID }],
     invalid: [{ kind: 'payment_received', channelId: CHANNEL_ID }, { kind: 1, channelId: CHANNEL_ID, subjectId: 'x' }],
@@ -42,6 +50,10 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
   'reconciliation-requested': {
     valid: [{ job: 'reconcile' }],
     invalid: [{}, { job: false }],
+  },
+  'payout-tracking-requested': {
+    valid: [{ job: 'track-payouts' }],
+    invalid: [{}, { job: 3 }],
   },
 };
 

@@ -23,6 +23,14 @@ export type InviteRequested = z.infer<typeof InviteRequestedSchema>;
 export const PayoutRequestedSchema = z.object({ payoutId: Id });
 export type PayoutRequested = z.infer<typeof PayoutRequestedSchema>;
 
+/** A payout was quoted for a swap and needs its ChangeNow exchange created. */
+export const PayoutQuotedSchema = z.object({ payoutId: Id });
+export type PayoutQuoted = z.infer<typeof PayoutQuotedSchema>;
+
+/** A payout is ready for its one on-chain transfer (to the owner, or to the stored swap deposit address). */
+export const TransferRequestedSchema = z.object({ payoutId: Id });
+export type TransferRequested = z.infer<typeof TransferRequestedSchema>;
+
 /** Something the channel owner should be told about; the consumer reads details by `subjectId`. */
 export const OwnerNotificationRequestedSchema = z.object({
   kind: z.string().regex(/^[a-z][a-z0-9_]*$/),
@@ -51,11 +59,14 @@ export const TOPIC_SCHEMAS = {
   'payment-settled': PaymentSettledSchema,
   'invite-requested': InviteRequestedSchema,
   'payout-requested': PayoutRequestedSchema,
+  'payout-quoted': PayoutQuotedSchema,
+  'transfer-requested': TransferRequestedSchema,
   'owner-notification-requested': OwnerNotificationRequestedSchema,
   'subscriber-notification-requested': SubscriberNotificationRequestedSchema,
   'outbox-relay-requested': ScheduledTickSchema,
   'subscription-expiry-requested': ScheduledTickSchema,
   'reconciliation-requested': ScheduledTickSchema,
+  'payout-tracking-requested': ScheduledTickSchema,
 } as const;
 
 export type TopicName = keyof typeof TOPIC_SCHEMAS;

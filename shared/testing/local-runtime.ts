@@ -8,12 +8,15 @@ import { type Db, migrateToLatest, openDatabase } from '../db/index.js';
 import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { provideServices } from '../runtime/index.js';
+import { type Anvil, startAnvil } from './anvil.js';
+import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-simulator.js';
 import { type DemoChannel, seedDemo } from './demo-seed.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
 import { type BusEvent, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
 import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
 import { startTelegramSimulator, type TelegramSimulator } from './telegram-simulator.js';
+import { deployUsdtLikeToken } from './usdt-token.js';
 
 export interface LocalRuntimeOptions {
   /** HTTP port for every function (`/<name>`) and `/healthz`. 0 picks a free one. */
@@ -190,6 +193,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await bus?.close();
       await simulators.nowpayments?.close();
       await simulators.telegram?.close();
+      await simulators.changenow?.close();
+      await simulators.anvil?.stop();
       if (ownsDb) await db.close();
     },
   };
@@ -198,10 +203,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 export interface Simulators {
   nowpayments?: NowPaymentsSimulator;
   telegram?: TelegramSimulator;
+  /** The local chain, with the hot wallet = account 0 and a USDT-like token deployed from it. */
+  anvil?: Anvil;
+  changenow?: ChangeNowSimulator;
 }
 
 // Fixed sandbox credentials: they only open the local simulators.
 const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
+const SANDBOX_CHANGENOW_API_KEY = 'sandbox-changenow-api-key';
 const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
 const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
 
@@ -214,6 +223,8 @@ async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string): P
   const simulators: Simulators = {};
   env.PUBLIC_BASE_URL ||= hostUrl;
   env.PLATFORM_FEE_BPS ||= '300';
+  env.PAYOUT_MAX_USD_CENTS ||= '100000';
+  env.PAYOUT_DAILY_CAP_USD_CENTS ||= '1000000';
   if (!env.NOWPAYMENTS_API_URL) {
     simulators.nowpayments = await startNowPaymentsSimulator({ apiKey: SANDBOX_NOWPAYMENTS_API_KEY, ipnSecret: SANDBOX_IPN_SECRET });
     env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;
@@ -226,6 +237,34 @@ async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string): P
     env.TELEGRAM_API_ROOT = simulators.telegram.apiRoot;
     env.TELEGRAM_BOT_USERNAME = simulators.telegram.botInfo.username;
     env.TELEGRAM_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET;
+  }
+  if (!env.ETH_RPC_URL) {
+    // The hot wallet is anvil account 0 (10 000 ETH); the token is deployed from it, nothing else is funded.
+    simulators.anvil = await startAnvil();
+    const hotWallet = simulators.anvil.accounts[0];
+    const operator = simulators.anvil.accounts[9];
+    if (!hotWallet || !operator) throw new Error('anvil has fewer than ten accounts');
+    const token = await deployUsdtLikeToken(simulators.anvil.rpcUrl, hotWallet.privateKey);
+    env.ETH_RPC_URL = simulators.anvil.rpcUrl;
+    env.ETH_CHAIN_ID = String(simulators.anvil.chainId);
+    env.HOST_WALLET_PRIVATE_KEY = hotWallet.privateKey;
+    env.HOT_WALLET_ADDRESS = hotWallet.address;
+    env.USDT_ERC20_CONTRACT = token.address;
+    if (!env.CHANGENOW_API_URL) {
+      simulators.changenow = await startChangeNowSimulator({
+        apiKey: SANDBOX_CHANGENOW_API_KEY,
+        rpcUrl: simulators.anvil.rpcUrl,
+        operatorKey: operator.privateKey,
+        tokens: { usdt: token.address },
+      });
+    }
+  }
+  if (!env.CHANGENOW_API_URL && !simulators.changenow) {
+    simulators.changenow = await startChangeNowSimulator({ apiKey: SANDBOX_CHANGENOW_API_KEY });
+  }
+  if (simulators.changenow) {
+    env.CHANGENOW_API_URL = simulators.changenow.apiUrl;
+    env.CHANGENOW_API_KEY = SANDBOX_CHANGENOW_API_KEY;
   }
   return simulators;
 }

@@ -31,7 +31,7 @@ export async function startTestGateway(options: { deliverTwice?: boolean | 'afte
   const testDb = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-e2e-'));
   const logLines: string[] = [];
-  for (const name of ['NOWPAYMENTS_API_URL', 'TELEGRAM_BOT_TOKEN', 'PUBLIC_BASE_URL']) delete process.env[name];
+  for (const name of ['NOWPAYMENTS_API_URL', 'TELEGRAM_BOT_TOKEN', 'PUBLIC_BASE_URL', 'ETH_RPC_URL', 'CHANGENOW_API_URL']) delete process.env[name];
   process.env.PLATFORM_FEE_BPS = '300';
   const runtime = await startLocalRuntime({
     port: 0,

@@ -76,9 +76,10 @@ describe(`payment to channel access, every message delivered twice (${mode})`, (
     expect(-amountOf('platform:fees:')).toBe((outcome * 300n) / 10_000n);
     expect(-amountOf(`owner:${channel.channelId}:`)).toBe(outcome - (outcome * 300n) / 10_000n);
 
-    // Instant channel: the owner's net is claimed into one payout, destination snapshotted.
+    // Instant channel: the owner's net is claimed into one payout, destination snapshotted, and sent
+    // on the local chain (ETH to an ETH/ETH wallet: no swap); track-payouts, a scheduled tick, confirms it.
     const { rows: payouts } = await db.query<{ state: string; amount_units: string }>('SELECT state, amount_units::text FROM payouts');
-    expect(payouts).toEqual([{ state: 'requested', amount_units: (outcome - (outcome * 300n) / 10_000n).toString() }]);
+    expect(payouts).toEqual([{ state: 'transfer_broadcast', amount_units: (outcome - (outcome * 300n) / 10_000n).toString() }]);
 
     // Each stage ran its effect once although every message arrived twice.
     const { rows: counts } = await db.query<{ topic: string; count: bigint }>('SELECT topic, count(*) AS count FROM outbox GROUP BY topic ORDER BY topic');
@@ -87,6 +88,7 @@ describe(`payment to channel access, every message delivered twice (${mode})`, (
       'owner-notification-requested': 1,
       'payment-settled': 1,
       'payout-requested': 1,
+      'transfer-requested': 1,
     });
     const duplicates = gateway.runtime.bus?.events.filter((event) => event.type === 'delivered' && event.isDuplicate) ?? [];
     expect(duplicates.length).toBeGreaterThanOrEqual(3);

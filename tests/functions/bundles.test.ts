@@ -22,6 +22,15 @@ const SANDBOX_ENV: NodeJS.ProcessEnv = {
   TELEGRAM_WEBHOOK_SECRET: 'bundle-test-webhook-secret',
   PLATFORM_FEE_BPS: '300',
   PUBLIC_BASE_URL: 'http://localhost:8080',
+  CHANGENOW_API_URL: 'http://127.0.0.1:9/v2',
+  CHANGENOW_API_KEY: 'bundle-test-changenow-key',
+  ETH_RPC_URL: 'http://127.0.0.1:9',
+  ETH_CHAIN_ID: '31337',
+  // anvil's well-known account 0: public test key, never funded outside a local chain.
+  HOST_WALLET_PRIVATE_KEY: '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
+  HOT_WALLET_ADDRESS: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+  PAYOUT_MAX_USD_CENTS: '100000',
+  PAYOUT_DAILY_CAP_USD_CENTS: '1000000',
 };
 
 async function freePort(): Promise<number> {

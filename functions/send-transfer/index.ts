@@ -1,0 +1,32 @@
+import * as ff from '@google-cloud/functions-framework';
+import { consume } from '../../shared/bus/index.js';
+import { createChain, createChainProvider, createHotWallet } from '../../shared/chain/index.js';
+import { configVars, loadConfig } from '../../shared/config/index.js';
+import { sendTransfer } from '../../shared/payouts/index.js';
+
+const config = loadConfig({
+  ETH_RPC_URL: configVars.ETH_RPC_URL,
+  ETH_CHAIN_ID: configVars.ETH_CHAIN_ID,
+  HOST_WALLET_PRIVATE_KEY: configVars.HOST_WALLET_PRIVATE_KEY,
+  USDT_ERC20_CONTRACT: configVars.USDT_ERC20_CONTRACT,
+  MAX_FEE_PER_GAS_GWEI: configVars.MAX_FEE_PER_GAS_GWEI,
+});
+const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
+const wallet = createHotWallet(config.HOST_WALLET_PRIVATE_KEY);
+const settings = {
+  chainId: BigInt(config.ETH_CHAIN_ID),
+  maxFeePerGasCapWei: BigInt(config.MAX_FEE_PER_GAS_GWEI) * 1_000_000_000n,
+  tokenContracts: config.USDT_ERC20_CONTRACT ? { USDT_ERC20: config.USDT_ERC20_CONTRACT } : {},
+};
+
+/** On transfer-requested: sign and store the payout's one transaction, then broadcast those bytes. */
+ff.cloudEvent(
+  'send-transfer',
+  consume({
+    consumer: 'send-transfer',
+    topic: 'transfer-requested',
+    handle: async (delivery, services) => {
+      await sendTransfer({ ...services, log: delivery.logger, chain, wallet, settings }, delivery.message.payoutId);
+    },
+  }),
+);

@@ -1,0 +1,32 @@
+import * as ff from '@google-cloud/functions-framework';
+import { consume } from '../../shared/bus/index.js';
+import { createChain, createChainProvider } from '../../shared/chain/index.js';
+import { createChangeNowClient } from '../../shared/changenow/index.js';
+import { configVars, loadConfig } from '../../shared/config/index.js';
+import { trackPayouts } from '../../shared/payouts/index.js';
+
+const config = loadConfig({
+  ETH_RPC_URL: configVars.ETH_RPC_URL,
+  ETH_CHAIN_ID: configVars.ETH_CHAIN_ID,
+  CHANGENOW_API_URL: configVars.CHANGENOW_API_URL,
+  CHANGENOW_API_KEY: configVars.CHANGENOW_API_KEY,
+  PAYOUT_CONFIRMATIONS: configVars.PAYOUT_CONFIRMATIONS,
+});
+const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
+const changenow = createChangeNowClient({ apiUrl: config.CHANGENOW_API_URL, apiKey: config.CHANGENOW_API_KEY });
+// Tracking never signs: the fee cap and token contracts only matter to send-transfer.
+const settings = { chainId: BigInt(config.ETH_CHAIN_ID), maxFeePerGasCapWei: 1n, tokenContracts: {} };
+
+/** Scheduled every minute: confirm broadcast transfers, follow swaps until finished, failed or refunded. */
+ff.cloudEvent(
+  'track-payouts',
+  consume({
+    consumer: 'track-payouts',
+    topic: 'payout-tracking-requested',
+    maxAgeSeconds: 120,
+    handle: async (delivery, services) => {
+      const report = await trackPayouts({ ...services, log: delivery.logger, chain, changenow, settings, confirmations: config.PAYOUT_CONFIRMATIONS });
+      if (report.checked > 0) delivery.logger.info('payouts.tracking_run', { ...report });
+    },
+  }),
+);

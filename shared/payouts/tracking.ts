@@ -1,0 +1,202 @@
+import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/index.js';
+import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
+import type { Tx } from '../db/index.js';
+import { errorCode, PermanentError } from '../errors/index.js';
+import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
+import { transitionPayout } from './payout-state.js';
+import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
+import { broadcastPayoutTransfer } from './transfer.js';
+
+export interface TrackPayoutsDeps extends TransferDeps {
+  changenow: ChangeNowClient;
+  /** Blocks a transfer needs, its own included (`PAYOUT_CONFIRMATIONS`). */
+  confirmations: number;
+}
+
+export interface TrackPayoutsReport {
+  checked: number;
+  completed: number;
+  failed: number;
+  errors: number;
+}
+
+/** Most payouts looked at per tick; the rest wait for the next minute. */
+const BATCH_SIZE = 100;
+
+/**
+ * `track-payouts` (every minute): moves every payout whose transfer is out there towards a final state.
+ *
+ * - `transfer_signed`: re-broadcasts the stored bytes (a crash between signing and broadcasting).
+ * - `transfer_broadcast`: once the transfer has `confirmations` blocks, books its gas as `network_fee`
+ *   (expense:network_fees / hot_wallet, in ETH); a direct payout is then `completed`, a swap payout
+ *   `awaiting_swap`. A reverted transfer fails the payout and gives the owner the amount back (it never
+ *   left the hot wallet), with a CRITICAL alert.
+ * - `awaiting_swap`: asks ChangeNow; `finished` records what the owner received and the payout hash and
+ *   completes the payout; `failed`/`refunded` return the amount to the owner (what ChangeNow refunded
+ *   back into the hot wallet, the rest as a swap loss) and alert the operator.
+ *
+ * One payout's failure does not stop the others; it is logged and retried on the next tick.
+ */
+export async function trackPayouts(deps: TrackPayoutsDeps): Promise<TrackPayoutsReport> {
+  const { rows } = await deps.db.query<{ id: string }>(
+    `SELECT id FROM payouts WHERE state IN ('transfer_signed', 'transfer_broadcast', 'awaiting_swap')
+      ORDER BY state_changed_at LIMIT ${BATCH_SIZE}`,
+  );
+  const report: TrackPayoutsReport = { checked: 0, completed: 0, failed: 0, errors: 0 };
+  for (const { id } of rows) {
+    report.checked += 1;
+    try {
+      const state = await trackPayout(deps, id);
+      if (state === 'completed') report.completed += 1;
+      if (state === 'failed' || state === 'refunded') report.failed += 1;
+    } catch (error) {
+      report.errors += 1;
+      deps.log?.warn('payout.tracking_failed', { payoutId: id, code: errorCode(error), error });
+    }
+  }
+  return report;
+}
+
+/** One tracking step for one payout; returns the state it is left in. */
+export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Promise<string> {
+  let payout = await retrievePayout(deps.db, payoutId);
+  if (payout.state === 'transfer_signed') {
+    await broadcastPayoutTransfer(deps, payoutId);
+    payout = await retrievePayout(deps.db, payoutId);
+  }
+  if (payout.state === 'transfer_broadcast') {
+    await confirmPayoutTransfer(deps, payout);
+    payout = await retrievePayout(deps.db, payoutId);
+  }
+  if (payout.state === 'awaiting_swap') {
+    await followSwap(deps, payout);
+    payout = await retrievePayout(deps.db, payoutId);
+  }
+  return payout.state;
+}
+
+async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<void> {
+  const result = await confirmTransfer(deps, payout.id, { confirmations: deps.confirmations });
+  if (result.state === 'pending') return;
+  const at = deps.clock.now();
+  await deps.db.transaction(async (tx) => {
+    await postNetworkFee(tx, result.transfer, at);
+    if (result.state === 'confirmed') {
+      const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
+      await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at });
+      return;
+    }
+    const isFailed = await transitionPayout(tx, {
+      payoutId: payout.id,
+      from: 'transfer_broadcast',
+      to: 'failed',
+      at,
+      failureCode: 'transfer_reverted',
+      failureReason: `Transfer ${result.transfer.txHash} reverted on chain`,
+    });
+    // The asset never left the hot wallet: book it back there and owe it to the owner again.
+    if (isFailed) await returnToOwner(tx, payout, at, payout.amountUnits, 'payout_returned', 'Transfer reverted');
+  });
+  if (result.state === 'reverted') deps.log?.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
+  else deps.log?.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });
+}
+
+async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promise<void> {
+  if (transfer.feeUnits === null) throw new Error('postNetworkFee: a settled transfer has no fee');
+  if (transfer.feeUnits === 0n) return;
+  await postLedgerTransaction(tx, {
+    kind: 'network_fee',
+    idempotencyKey: `gas:${transfer.payoutId}`,
+    occurredAt: at,
+    payoutId: transfer.payoutId,
+    description: `Gas of ${transfer.txHash}`,
+    entries: [
+      { account: ledgerAccountCodes.networkFees('ETH'), asset: 'ETH', amount: transfer.feeUnits },
+      { account: ledgerAccountCodes.hotWallet('ETH'), asset: 'ETH', amount: -transfer.feeUnits },
+    ],
+  });
+}
+
+/**
+ * Owes `payout.amountUnits` to the owner again: `backInHotWallet` of it is back in the hot wallet,
+ * the rest is a swap loss. Once per payout.
+ */
+async function returnToOwner(
+  tx: Tx,
+  payout: PayoutRow,
+  at: Date,
+  backInHotWallet: bigint,
+  kind: 'payout_returned' | 'swap_refunded',
+  description: string,
+): Promise<void> {
+  if (!payout.channelId) return;
+  const back = backInHotWallet > payout.amountUnits ? payout.amountUnits : backInHotWallet;
+  const entries = [{ account: ledgerAccountCodes.owner(payout.channelId, payout.asset), asset: payout.asset, amount: -payout.amountUnits }];
+  if (back > 0n) entries.push({ account: ledgerAccountCodes.hotWallet(payout.asset), asset: payout.asset, amount: back });
+  if (payout.amountUnits - back > 0n) {
+    entries.push({ account: ledgerAccountCodes.swapLosses(payout.asset), asset: payout.asset, amount: payout.amountUnits - back });
+  }
+  await postLedgerTransaction(tx, { kind, idempotencyKey: `return:${payout.id}`, occurredAt: at, payoutId: payout.id, description, entries });
+}
+
+const SWAP_ROW_STATUS: Record<ChangeNowExchangeStatus['status'], string | null> = {
+  awaiting_deposit: 'waiting',
+  confirming: 'confirming',
+  exchanging: 'exchanging',
+  sending: 'sending',
+  verifying: 'verifying',
+  finished: 'finished',
+  failed: 'failed',
+  refunded: 'refunded',
+  unknown: null,
+};
+
+async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<void> {
+  const { rows } = await deps.db.query<{ provider_exchange_id: string }>('SELECT provider_exchange_id FROM swaps WHERE payout_id = $1', [payout.id]);
+  const exchangeId = rows[0]?.provider_exchange_id;
+  if (!exchangeId) throw new PermanentError('swap_not_found', 'The payout awaits a swap it does not have.', { payoutId: payout.id });
+  const exchange = await deps.changenow.retrieveExchange(exchangeId);
+  const at = deps.clock.now();
+  const rowStatus = SWAP_ROW_STATUS[exchange.status];
+  if (rowStatus === null) deps.log?.warn('payout.swap_status_unknown', { payoutId: payout.id, providerStatus: exchange.providerStatus });
+
+  await deps.db.transaction(async (tx) => {
+    await tx.query(
+      `UPDATE swaps SET status = coalesce($2, status), received_to_amount = coalesce($3, received_to_amount),
+              payin_hash = coalesce($4, payin_hash), payout_hash = coalesce($5, payout_hash),
+              finished_at = CASE WHEN $2 = 'finished' THEN coalesce(finished_at, $6) ELSE finished_at END,
+              status_checked_at = $6, updated_at = $6
+        WHERE payout_id = $1`,
+      [payout.id, rowStatus, exchange.status === 'finished' ? exchange.amountTo : null, exchange.payinHash, exchange.payoutHash, at],
+    );
+    if (exchange.status === 'finished') {
+      if (exchange.amountTo === null) return; // not final yet: look again next tick
+      await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'completed', at });
+      return;
+    }
+    if (exchange.status === 'refunded') {
+      const refunded = exchange.refundAmount !== null && isAssetCode(payout.asset) ? parseUnits(exchange.refundAmount, getAsset(payout.asset).decimals, 'floor') : 0n;
+      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'refunded', at });
+      if (isMoved) await returnToOwner(tx, payout, at, refunded, 'swap_refunded', `ChangeNow refunded exchange ${exchangeId}`);
+      return;
+    }
+    if (exchange.status === 'failed') {
+      const isMoved = await transitionPayout(tx, {
+        payoutId: payout.id,
+        from: 'awaiting_swap',
+        to: 'failed',
+        at,
+        failureCode: 'swap_failed',
+        failureReason: `ChangeNow exchange ${exchangeId} failed`,
+      });
+      if (isMoved) await returnToOwner(tx, payout, at, 0n, 'payout_returned', `ChangeNow exchange ${exchangeId} failed`);
+    }
+  });
+  if (exchange.status === 'finished' && exchange.amountTo !== null) {
+    deps.log?.info('payout.completed', { payoutId: payout.id, exchangeId, amountTo: exchange.amountTo, payoutHash: exchange.payoutHash });
+  }
+  if (exchange.status === 'failed' || exchange.status === 'refunded') {
+    deps.log?.critical('payout.swap_failed', { payoutId: payout.id, exchangeId, status: exchange.providerStatus, refundAmount: exchange.refundAmount });
+  }
+}

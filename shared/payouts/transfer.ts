@@ -1,0 +1,75 @@
+import {
+  broadcastStoredTransfer,
+  type ChainTransfer,
+  retrieveChainTransfer,
+  signAndStoreTransfer,
+  type SigningDeps,
+  type TransferDeps,
+} from '../chain/index.js';
+import type { Tx } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { transitionPayout } from './payout-state.js';
+import { isDirectPayout, retrievePayout } from './payout-row.js';
+
+export type SendTransferOutcome = 'skipped' | 'broadcast';
+
+/**
+ * `send-transfer`: signs the payout's one transaction (stored before broadcast, `→ transfer_signed`
+ * in the same database transaction) and broadcasts the stored bytes (`→ transfer_broadcast` with the
+ * `payout_funded` ledger transaction). Amount and recipient come from the database: the swap's deposit
+ * address when the payout has a swap, else the destination.
+ *
+ * Acts only on a direct payout in `quoted`, a payout in `swap_created`, or one already signed (a
+ * retry re-broadcasts the same bytes). Anything else — e.g. a forged message for a swap payout that
+ * has no exchange yet — changes nothing.
+ *
+ * @throws TransientError `gas_price_above_cap`, `hot_wallet_insufficient_funds`, `chain_unavailable`, …: redelivered.
+ */
+export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise<SendTransferOutcome> {
+  const payout = await retrievePayout(deps.db, payoutId);
+  const stored = await retrieveChainTransfer(deps.db, payoutId);
+  if (!stored) {
+    const isReady = payout.state === 'swap_created' || (payout.state === 'quoted' && isDirectPayout(payout));
+    if (!isReady) return 'skipped';
+    await signAndStoreTransfer(deps, {
+      payoutId,
+      onSigned: async (tx) => {
+        const from = payout.state === 'swap_created' ? 'swap_created' : 'quoted';
+        const isSigned = await transitionPayout(tx, { payoutId, from, to: 'transfer_signed', at: deps.clock.now() });
+        if (!isSigned) throw new PermanentError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
+      },
+    });
+  } else if (payout.state !== 'transfer_signed' && payout.state !== 'transfer_broadcast') {
+    return 'skipped';
+  }
+  await broadcastPayoutTransfer(deps, payoutId);
+  return 'broadcast';
+}
+
+/**
+ * Broadcasts the stored transfer (again) and records it: `transfer_signed → transfer_broadcast` and
+ * `payout_funded` (payouts in flight → out of the hot wallet), once. When the transfer was already
+ * settled on chain (we crashed after broadcasting), the same bookkeeping runs without sending anything.
+ */
+export async function broadcastPayoutTransfer(deps: TransferDeps, payoutId: string): Promise<void> {
+  const result = await broadcastStoredTransfer(deps, payoutId, { onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer) });
+  if (result.outcome === 'settled') await deps.db.transaction((tx) => recordBroadcast(deps, tx, result.transfer));
+}
+
+async function recordBroadcast(deps: TransferDeps, tx: Tx, transfer: ChainTransfer): Promise<void> {
+  const at = deps.clock.now();
+  const isMoved = await transitionPayout(tx, { payoutId: transfer.payoutId, from: 'transfer_signed', to: 'transfer_broadcast', at });
+  if (!isMoved) return;
+  await postLedgerTransaction(tx, {
+    kind: 'payout_funded',
+    idempotencyKey: `funded:${transfer.payoutId}`,
+    occurredAt: at,
+    payoutId: transfer.payoutId,
+    description: `Transfer ${transfer.txHash}`,
+    entries: [
+      { account: ledgerAccountCodes.payoutsInFlight(transfer.asset), asset: transfer.asset, amount: transfer.amountUnits },
+      { account: ledgerAccountCodes.hotWallet(transfer.asset), asset: transfer.asset, amount: -transfer.amountUnits },
+    ],
+  });
+}
