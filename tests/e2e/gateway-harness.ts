@@ -88,6 +88,7 @@ export async function seedChannel(gateway: TestGateway, options: { strategy?: 'i
   const closedChatId = Number(channel.closedChatId);
   gateway.telegram.addChat({ id: closedChatId, type: 'channel', title: 'Premium <Club>' });
   gateway.telegram.setBotMembership(closedChatId, 'administrator', { can_invite_users: true, can_restrict_members: true });
+  await gateway.telegram.flush(); // the bot learns its rights before the test acts
   return { channelId: channel.id, closedChatId, ownerTelegramId, tierPriceCents: tier.priceCents, tierDays: tier.durationDays };
 }
 

@@ -94,6 +94,19 @@ describe('with a database and the Telegram simulator', () => {
     );
 
   describe('recordBotRights', () => {
+    it('orders two changes made in the same second by update id, whatever order they arrive in', async () => {
+      const channel = await insertChannel(testDb.db);
+      const chat = { id: Number(channel.closedChatId), type: 'channel', title: 'Closed' } as Chat;
+      const date = Math.floor(clock.now().getTime() / 1000);
+      // Update 11 (invite right taken away) arrives before update 10 (full rights), same second.
+      expect(await recordBotRights(deps(), { chat, member: admin({ can_invite_users: false }), date, updateId: 11 })).toMatchObject([
+        { missing: ['can_invite_users'], isOwnerAlerted: true },
+      ]);
+      expect(await recordBotRights(deps(), { chat, member: admin(), date, updateId: 10 })).toEqual([]);
+      const { rows } = await testDb.db.query<{ missing: string[] }>(`SELECT bot_rights->'closed'->'missing' AS missing FROM channels WHERE id = $1`, [channel.id]);
+      expect(rows[0]?.missing).toEqual(['can_invite_users']);
+    });
+
     it('alerts when a right goes missing, not again for the same gap, and ignores an older update', async () => {
       const channel = await insertChannel(testDb.db);
       const chat = { id: Number(channel.closedChatId), type: 'channel', title: 'Closed' } as Chat;

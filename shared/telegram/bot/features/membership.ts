@@ -32,6 +32,11 @@ export const StoredChatRightsSchema = z.object({
   missing: z.array(z.string()),
   /** Unix seconds of the `my_chat_member` update: an older update never overwrites a newer one. */
   date: z.number().int(),
+  /**
+   * The update's id, which Telegram increases by one per update: it orders two changes made in the
+   * same second, which Telegram may deliver concurrently (webhook max_connections > 1).
+   */
+  updateId: z.number().int().optional(),
 });
 export type StoredChatRights = z.infer<typeof StoredChatRightsSchema>;
 
@@ -78,7 +83,7 @@ export interface RecordedRights {
  * the owner (kind `bot_rights_missing`, through the outbox in the same transaction). Stale updates
  * (older than the stored one) change nothing.
  */
-export async function recordBotRights(deps: MembershipDeps, input: { chat: Chat; member: ChatMember; date: number }): Promise<RecordedRights[]> {
+export async function recordBotRights(deps: MembershipDeps, input: { chat: Chat; member: ChatMember; date: number; updateId?: number }): Promise<RecordedRights[]> {
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     const { rows } = await tx.query<{ id: string; role: ChatRole; bot_rights: Record<string, unknown> | null }>(
@@ -90,9 +95,16 @@ export async function recordBotRights(deps: MembershipDeps, input: { chat: Chat;
     const recorded: RecordedRights[] = [];
     for (const channel of rows) {
       const previous = StoredChatRightsSchema.safeParse(channel.bot_rights?.[channel.role]);
-      if (previous.success && previous.data.date > input.date) continue;
+      if (previous.success && isNewerThan(previous.data, input)) continue;
       const missing = missingBotRights(channel.role, input.chat.type, input.member);
-      const stored: StoredChatRights = { status: input.member.status, chatType: input.chat.type, rights: rightsOf(input.member), missing, date: input.date };
+      const stored: StoredChatRights = {
+        status: input.member.status,
+        chatType: input.chat.type,
+        rights: rightsOf(input.member),
+        missing,
+        date: input.date,
+        ...(input.updateId === undefined ? {} : { updateId: input.updateId }),
+      };
       await tx.query(
         `UPDATE channels SET bot_rights = coalesce(bot_rights, '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb),
            bot_rights_checked_at = $4, updated_at = $4
@@ -112,6 +124,12 @@ export async function recordBotRights(deps: MembershipDeps, input: { chat: Chat;
     }
     return recorded;
   });
+}
+
+/** True when the stored rights come from a later update than `input` (update ids order same-second changes). */
+function isNewerThan(stored: { date: number; updateId?: number }, input: { date: number; updateId?: number }): boolean {
+  if (stored.date !== input.date) return stored.date > input.date;
+  return stored.updateId !== undefined && input.updateId !== undefined && stored.updateId > input.updateId;
 }
 
 // ---- the leak guard (chat_member) ----
@@ -222,7 +240,7 @@ export function membershipFeature(): Composer<BotContext> {
   guarded.on('my_chat_member', async (ctx, next) => {
     const update = ctx.myChatMember;
     if (update.chat.type === 'private') return next();
-    const recorded = await recordBotRights(ctx.deps, { chat: update.chat, member: update.new_chat_member, date: update.date });
+    const recorded = await recordBotRights(ctx.deps, { chat: update.chat, member: update.new_chat_member, date: update.date, updateId: ctx.update.update_id });
     if (recorded.length === 0) ctx.deps.logger.info('bot_rights.unknown_chat', { chatId: update.chat.id, status: update.new_chat_member.status });
     for (const entry of recorded) ctx.deps.logger.info('bot_rights.recorded', { chatId: update.chat.id, ...entry });
   });
