@@ -89,7 +89,7 @@ describe('with a database and the Telegram simulator', () => {
   const deps = () => ({ db: testDb.db, clock, logger: createLogger({ write: () => undefined }) });
   const api = () => createBotApi({ token: telegram.token, apiRoot: telegram.apiRoot });
   const outbox = async (kind: string) =>
-    (await testDb.db.query<{ payload: { kind: string; subjectId: string } }>(`SELECT payload FROM outbox WHERE payload->>'kind' = $1 ORDER BY id`, [kind])).rows.map(
+    (await testDb.db.query<{ payload: { kind: string; subjectId: string; channelId: string } }>(`SELECT payload FROM outbox WHERE payload->>'kind' = $1 ORDER BY id`, [kind])).rows.map(
       (row) => row.payload,
     );
 
@@ -123,7 +123,7 @@ describe('with a database and the Telegram simulator', () => {
       expect(await recordBotRights(deps(), { chat, member: admin(), date })).toEqual([]);
       const { rows } = await testDb.db.query<{ missing: string[] }>(`SELECT bot_rights->'closed'->'missing' AS missing FROM channels WHERE id = $1`, [channel.id]);
       expect(rows[0]?.missing).toEqual(['can_restrict_members']);
-      const alerts = (await outbox('bot_rights_missing')).filter((payload) => payload.subjectId.startsWith('closed:'));
+      const alerts = (await outbox('bot_rights_missing')).filter((payload) => payload.channelId === channel.id && payload.subjectId.startsWith('closed:'));
       expect(alerts.map((payload) => payload.subjectId)).toEqual([`closed:${date + 10}`]);
     });
 
