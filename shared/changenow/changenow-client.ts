@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
-import { requestJson } from '../http/index.js';
+import { type ProviderClientOptions, requestJson } from '../http/index.js';
 import type { Logger } from '../logging/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
 import { canonicalAmount } from './decimal-amount.js';
@@ -138,20 +138,7 @@ export interface ChangeNowClient {
   retrieveExchange(id: string): Promise<ChangeNowExchangeStatus>;
 }
 
-export interface ChangeNowClientOptions {
-  /** API base including the version, no trailing slash: `https://api.changenow.io/v2` (CHANGENOW_API_URL). */
-  apiUrl: string;
-  /** Sent as `x-changenow-api-key`; never logged, never copied into errors. */
-  apiKey: string;
-  /** Per-attempt limit in milliseconds. Default 10 000. */
-  timeoutMs?: number;
-  /** Attempts per call, the first included. Default 3. */
-  maxAttempts?: number;
-  fetch?: typeof fetch;
-  /** Waits between attempts. Default a real timer; tests pass an instant one. */
-  sleep?: (ms: number) => Promise<void>;
-  logger?: Logger;
-}
+export type ChangeNowClientOptions = ProviderClientOptions;
 
 const SERVICE = 'changenow';
 /** ChangeNow ids are short alphanumeric strings (14 characters today); we keep them whole. */

@@ -18,3 +18,4 @@ export {
   backoffDelayMs,
   parseRetryAfter,
 } from './retry-policy.js';
+export { type ProviderClientOptions } from './provider-client-options.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
-import { requestJson } from '../http/index.js';
+import { type ProviderClientOptions, requestJson } from '../http/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatUnits } from '../money/index.js';
 import { parseJsonPreservingNumbers } from './json-preserving-numbers.js';
@@ -53,20 +53,7 @@ export interface NowPaymentsClient {
   retrievePayment(paymentId: string): Promise<NowPaymentsPayment>;
 }
 
-export interface NowPaymentsClientOptions {
-  /** API base including the version, no trailing slash: `https://api.nowpayments.io/v1` (NOWPAYMENTS_API_URL). */
-  apiUrl: string;
-  /** Sent as `x-api-key`; never logged, never copied into errors. */
-  apiKey: string;
-  /** Per-attempt limit in milliseconds. Default 10 000. */
-  timeoutMs?: number;
-  /** Attempts per call, the first included. Default 3. */
-  maxAttempts?: number;
-  fetch?: typeof fetch;
-  /** Waits between attempts. Default a real timer; tests pass an instant one. */
-  sleep?: (ms: number) => Promise<void>;
-  logger?: Logger;
-}
+export type NowPaymentsClientOptions = ProviderClientOptions;
 
 const SERVICE = 'nowpayments';
 const DIGITS = /^\d{1,30}$/;

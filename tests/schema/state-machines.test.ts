@@ -1,35 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
+import { canTransitionPayout, PAYOUT_STATES, type PayoutState } from '../../shared/payouts/index.js';
+import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../../shared/testing/database.js';
 import { insertPayout } from '../../shared/testing/fixtures.js';
 
-async function dbErrorOf(promise: Promise<unknown>): Promise<{ code?: string; constraint?: string }> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error, 'expected the database to refuse').toBeDefined();
-  return error as { code?: string; constraint?: string };
-}
-
-// The payout lifecycle is enforced by the database; this walks every pair of states.
-const PAYOUT_STATES = [
-  'requested', 'held', 'deferred', 'quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap',
-  'completed', 'failed', 'refunded', 'cancelled',
-] as const;
-const PAYOUT_EDGES: Record<(typeof PAYOUT_STATES)[number], readonly string[]> = {
-  requested: ['quoted', 'held', 'deferred', 'failed', 'cancelled'],
-  held: ['requested', 'cancelled'],
-  deferred: ['requested', 'failed', 'cancelled'],
-  quoted: ['requested', 'swap_created', 'transfer_signed', 'held', 'deferred', 'failed', 'cancelled'],
-  swap_created: ['transfer_signed', 'failed', 'cancelled'],
-  transfer_signed: ['transfer_broadcast'],
-  transfer_broadcast: ['awaiting_swap', 'completed', 'failed'],
-  awaiting_swap: ['completed', 'refunded', 'failed'],
-  completed: [],
-  failed: [],
-  refunded: [],
-  cancelled: [],
-};
+// The payout lifecycle is enforced by the database; this walks every pair of states against the
+// one table the stages use (shared/payouts).
 const PAYMENT_STATUSES = ['waiting', 'confirming', 'confirmed', 'sending', 'partially_paid', 'finished', 'failed', 'refunded', 'expired'];
 const PAYMENT_FORWARD: Record<string, readonly string[]> = {
   waiting: ['confirming', 'confirmed', 'sending', 'partially_paid', 'finished', 'failed', 'refunded', 'expired'],
@@ -58,7 +33,7 @@ describe('state machines', () => {
     );
     expect(rows).toHaveLength(PAYOUT_STATES.length ** 2);
     for (const row of rows) {
-      const expected = PAYOUT_EDGES[row.from_state as (typeof PAYOUT_STATES)[number]].includes(row.to_state);
+      const expected = canTransitionPayout(row.from_state as PayoutState, row.to_state as PayoutState);
       expect({ ...row, allowed: row.allowed }).toEqual({ ...row, allowed: expected });
     }
   });
@@ -80,7 +55,7 @@ describe('state machines', () => {
       await testDb.db.query(`UPDATE payouts SET state = $1, state_changed_at = now() WHERE id = $2`, [state, payout.id]);
     }
     await testDb.db.query(`UPDATE payouts SET state = 'completed', completed_at = now() WHERE id = $1`, [payout.id]);
-    const error = await dbErrorOf(testDb.db.query(`UPDATE payouts SET state = 'failed', failure_code = 'late' WHERE id = $1`, [payout.id]));
+    const error = await databaseRefusalOf(testDb.db.query(`UPDATE payouts SET state = 'failed', failure_code = 'late' WHERE id = $1`, [payout.id]));
     expect(error).toMatchObject({ code: '23514', constraint: 'payouts_state_transition' });
   });
 });
