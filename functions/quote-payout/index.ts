@@ -1,26 +1,35 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
+import { createChain, createChainProvider, expectedTransferFeeWei } from '../../shared/chain/index.js';
 import { createChangeNowClient } from '../../shared/changenow/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { quotePayout } from '../../shared/payouts/index.js';
+import { type NetworkFeeGuard, quotePayout } from '../../shared/payouts/index.js';
 
 const config = loadConfig({
   CHANGENOW_API_URL: configVars.CHANGENOW_API_URL,
   CHANGENOW_API_KEY: configVars.CHANGENOW_API_KEY,
+  ETH_RPC_URL: configVars.ETH_RPC_URL,
+  ETH_CHAIN_ID: configVars.ETH_CHAIN_ID,
   PAYOUT_MAX_USD_CENTS: configVars.PAYOUT_MAX_USD_CENTS,
   PAYOUT_DAILY_CAP_USD_CENTS: configVars.PAYOUT_DAILY_CAP_USD_CENTS,
+  PAYOUT_MAX_NETWORK_FEE_BPS: configVars.PAYOUT_MAX_NETWORK_FEE_BPS,
 });
 const changenow = createChangeNowClient({ apiUrl: config.CHANGENOW_API_URL, apiKey: config.CHANGENOW_API_KEY });
+const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
 const limits = { perPayoutMaxUsdCents: BigInt(config.PAYOUT_MAX_USD_CENTS), dailyCapUsdCents: BigInt(config.PAYOUT_DAILY_CAP_USD_CENTS) };
+const networkFee: NetworkFeeGuard = {
+  estimateFeeWei: async (asset) => expectedTransferFeeWei(asset, await chain.estimateFees()),
+  maxShareBps: BigInt(config.PAYOUT_MAX_NETWORK_FEE_BPS),
+};
 
-/** On payout-requested: limits, destination check, then a direct transfer or a ChangeNow quote. */
+/** On payout-requested: limits, destination check, gas share, then a direct transfer or a ChangeNow quote. */
 ff.cloudEvent(
   'quote-payout',
   consume({
     consumer: 'quote-payout',
     topic: 'payout-requested',
     handle: async (delivery, services) => {
-      await quotePayout({ ...services, log: delivery.logger, changenow, limits }, delivery.message.payoutId);
+      await quotePayout({ ...services, log: delivery.logger, changenow, limits, networkFee }, delivery.message.payoutId);
     },
   }),
 );

@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
-import { createChain, createChainProvider, createHotWallet } from '../../shared/chain/index.js';
+import { assertHotWalletAddress, createChain, createChainProvider, createHotWallet } from '../../shared/chain/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { sendTransfer } from '../../shared/payouts/index.js';
 
@@ -8,11 +8,13 @@ const config = loadConfig({
   ETH_RPC_URL: configVars.ETH_RPC_URL,
   ETH_CHAIN_ID: configVars.ETH_CHAIN_ID,
   HOST_WALLET_PRIVATE_KEY: configVars.HOST_WALLET_PRIVATE_KEY,
+  HOT_WALLET_ADDRESS: configVars.HOT_WALLET_ADDRESS,
   USDT_ERC20_CONTRACT: configVars.USDT_ERC20_CONTRACT,
   MAX_FEE_PER_GAS_GWEI: configVars.MAX_FEE_PER_GAS_GWEI,
 });
 const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
 const wallet = createHotWallet(config.HOST_WALLET_PRIVATE_KEY);
+assertHotWalletAddress(wallet, config.HOT_WALLET_ADDRESS); // the refund address create-swap gives ChangeNow
 const settings = {
   chainId: BigInt(config.ETH_CHAIN_ID),
   maxFeePerGasCapWei: BigInt(config.MAX_FEE_PER_GAS_GWEI) * 1_000_000_000n,

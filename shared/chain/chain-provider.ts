@@ -50,6 +50,20 @@ export function createHotWallet(privateKeyHex: string): HotWallet {
   });
 }
 
+/**
+ * Refuses a hot wallet whose key is not the configured `HOT_WALLET_ADDRESS`: that address is where
+ * ChangeNow refunds failed swaps, so a mismatch would send refunds to a wallet we may not control.
+ * @throws PermanentError `hot_wallet_mismatch`.
+ */
+export function assertHotWalletAddress(wallet: HotWallet, configuredAddress: string): void {
+  if (wallet.address.toLowerCase() !== configuredAddress.toLowerCase()) {
+    throw new PermanentError(
+      'hot_wallet_mismatch',
+      `HOT_WALLET_ADDRESS ${configuredAddress} is not the address of HOST_WALLET_PRIVATE_KEY (${wallet.address}); swap refunds would go to the wrong wallet.`,
+    );
+  }
+}
+
 /** A transaction as the chain knows it, by hash. */
 export type TransactionLookup =
   | { state: 'unknown' }

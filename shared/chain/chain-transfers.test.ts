@@ -7,6 +7,7 @@ import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import { type PayoutFixture, insertChannel, insertPayout, insertSwap, randomEvmAddress } from '../testing/fixtures.js';
 import { USDT_LIKE_TOKEN_ABI, deployUsdtLikeToken } from '../testing/usdt-token.js';
 import {
+  assertHotWalletAddress,
   type Chain,
   type HotWallet,
   type SigningDeps,
@@ -390,6 +391,13 @@ describe('chain transfers on anvil', () => {
     expect(Object.values(wallet).map(String).join(' ')).not.toContain(key.slice(2));
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.join('\n')).not.toContain(key.slice(2));
+  });
+
+  it('refuses a HOT_WALLET_ADDRESS that is not the key’s address (swap refunds would go astray), in any letter case', async () => {
+    const { key } = await freshHotWallet();
+    const wallet = createHotWallet(key);
+    expect(() => assertHotWalletAddress(wallet, wallet.address.toLowerCase())).not.toThrow();
+    expect(() => assertHotWalletAddress(wallet, randomEvmAddress())).toThrow(expect.objectContaining({ code: 'hot_wallet_mismatch' }));
   });
 
   // On PGlite transactions are serialized; with DATABASE_URL these signers overlap for real.

@@ -11,6 +11,7 @@ export {
   createChainProvider,
   createChain,
   createHotWallet,
+  assertHotWalletAddress,
   normalizeEvmAddress,
 } from './chain-provider.js';
 export { type ChainErrorCode, toChainError } from './chain-errors.js';
@@ -21,6 +22,7 @@ export {
   type FeeChoice,
   buildTransfer,
   chooseFees,
+  expectedTransferFeeWei,
   isTransferAsset,
   withGasMargin,
 } from './transfer-request.js';

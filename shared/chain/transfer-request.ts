@@ -105,3 +105,15 @@ export function withGasMargin(estimate: bigint, marginBps: number): bigint {
   const factor = 10_000n + BigInt(marginBps);
   return (estimate * factor + 9_999n) / 10_000n;
 }
+
+/** Gas a plain ETH transfer uses; an ERC-20 `transfer` to an address that already holds the token uses about 35–55k. */
+const TRANSFER_GAS: Record<TransferAsset, bigint> = { ETH: 21_000n, USDT_ERC20: 65_000n };
+
+/**
+ * What sending `asset` from the hot wallet would cost now, in wei: the typical gas of the call at
+ * the current base fee plus tip. An estimate for deciding whether a payout is worth sending, not
+ * the fee cap a transaction is signed with.
+ */
+export function expectedTransferFeeWei(asset: TransferAsset, fees: { baseFeePerGas: bigint; maxPriorityFeePerGas: bigint }): bigint {
+  return TRANSFER_GAS[asset] * (fees.baseFeePerGas + fees.maxPriorityFeePerGas);
+}

@@ -26,7 +26,7 @@ const StoredRightsSchema = z.object({ missing: z.array(z.enum(BOT_RIGHT_NAMES)) 
 const RightsSubjectSchema = z.string().regex(/^(open|closed):\d{1,12}$/);
 const MisuseSubjectSchema = z.string().regex(/^[0-9a-f-]{36}:\d{1,20}$/);
 
-interface ChannelFacts {
+export interface ChannelFacts {
   open_title: string;
   closed_title: string;
   closed_chat_id: bigint;
@@ -41,7 +41,7 @@ interface Composed {
   paymentId: string | null;
 }
 
-async function channelFacts(deps: NotificationDeps, channelId: string): Promise<ChannelFacts> {
+export async function channelFacts(deps: NotificationDeps, channelId: string): Promise<ChannelFacts> {
   const { rows } = await deps.db.query<ChannelFacts>(
     `SELECT c.open_title, c.closed_title, c.closed_chat_id, c.bot_rights, d.destination, u.language_code
      FROM channels c
@@ -96,31 +96,50 @@ async function composeMisuseAlert(deps: NotificationDeps, facts: ChannelFacts, r
 /** The notify-owner stage for alert kinds; same outcomes as `notifyOwner`. */
 export async function notifyOwnerAlert(deps: NotificationDeps, request: OwnerNotificationRequested & { kind: OwnerAlertKind }): Promise<'sent' | 'skipped' | 'already_done'> {
   const dedupeKey = `${request.kind}:${request.channelId}:${request.subjectId}`;
-  const { rows: existing } = await deps.db.query<{ status: string }>('SELECT status FROM owner_notifications WHERE dedupe_key = $1', [dedupeKey]);
-  if (existing[0] && existing[0].status !== 'pending') return existing[0].status === 'skipped' ? 'skipped' : 'already_done';
-
+  const done = await finishedOutcome(deps, dedupeKey);
+  if (done) return done;
   const facts = await channelFacts(deps, request.channelId);
   if (!facts.destination) {
     deps.logger.warn('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
     return 'skipped';
   }
   const composed = request.kind === 'bot_rights_missing' ? composeRightsAlert(facts, request) : await composeMisuseAlert(deps, facts, request);
+  return deliverOwnerMessage(deps, request, { dedupeKey, chatId: facts.destination, text: composed.text, paymentId: composed.paymentId });
+}
+
+/** The outcome of a notification already sent or given up on; undefined while it is still to do. */
+export async function finishedOutcome(deps: NotificationDeps, dedupeKey: string): Promise<'skipped' | 'already_done' | undefined> {
+  const { rows } = await deps.db.query<{ status: string }>('SELECT status FROM owner_notifications WHERE dedupe_key = $1', [dedupeKey]);
+  if (!rows[0] || rows[0].status === 'pending') return undefined;
+  return rows[0].status === 'skipped' ? 'skipped' : 'already_done';
+}
+
+/**
+ * Records the notification under its dedupe key (once) and sends it, unless it was sent already.
+ * `text` undefined records it as skipped (the situation resolved itself). A user who blocked the bot,
+ * or any permanent Telegram refusal, ends it as failed; a transient one is thrown for a retry.
+ */
+export async function deliverOwnerMessage(
+  deps: NotificationDeps,
+  request: OwnerNotificationRequested,
+  message: { dedupeKey: string; chatId: bigint; text: string | undefined; paymentId?: string | null; payoutId?: string | null },
+): Promise<'sent' | 'skipped' | 'already_done'> {
   const now = deps.clock.now();
   await deps.db.query(
-    `INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [request.channelId, request.kind, dedupeKey, facts.destination, composed.paymentId, composed.text === undefined ? 'skipped' : 'pending', now],
+    `INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, payout_id, status, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
+    [request.channelId, request.kind, message.dedupeKey, message.chatId, message.paymentId ?? null, message.payoutId ?? null, message.text === undefined ? 'skipped' : 'pending', now],
   );
-  const { rows } = await deps.db.query<{ id: string; status: string; chat_id: bigint }>('SELECT id, status, chat_id FROM owner_notifications WHERE dedupe_key = $1', [dedupeKey]);
+  const { rows } = await deps.db.query<{ id: string; status: string; chat_id: bigint }>('SELECT id, status, chat_id FROM owner_notifications WHERE dedupe_key = $1', [message.dedupeKey]);
   const notification = rows[0]!;
-  if (notification.status !== 'pending' || composed.text === undefined) return notification.status === 'skipped' ? 'skipped' : 'already_done';
+  if (notification.status !== 'pending' || message.text === undefined) return notification.status === 'skipped' ? 'skipped' : 'already_done';
 
   try {
-    const message = await deps.telegram.sendMessage(Number(notification.chat_id), composed.text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+    const sent = await deps.telegram.sendMessage(Number(notification.chat_id), message.text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
     await deps.db.query(
       `UPDATE owner_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, attempts = attempts + 1, updated_at = $2
        WHERE id = $1 AND status = 'pending'`,
-      [notification.id, deps.clock.now(), message.message_id],
+      [notification.id, deps.clock.now(), sent.message_id],
     );
     deps.logger.info('owner_notification.sent', { channelId: request.channelId, kind: request.kind, subjectId: request.subjectId });
     return 'sent';

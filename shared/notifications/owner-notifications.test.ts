@@ -203,8 +203,12 @@ describe('notifyOwner', () => {
 
   it('refuses a kind it has no message for, and an unknown channel, permanently', async () => {
     const paid = await settledPayment();
-    await expect(notifyOwner(deps, { kind: 'payout_completed', channelId: paid.channelId, subjectId: paid.paymentId })).rejects.toMatchObject({
+    await expect(notifyOwner(deps, { kind: 'threshold_progress', channelId: paid.channelId, subjectId: paid.paymentId })).rejects.toMatchObject({
       code: 'unsupported_notification',
+    });
+    // A payout notice naming something that is not a payout of the channel is refused, not guessed at.
+    await expect(notifyOwner(deps, { kind: 'payout_completed', channelId: paid.channelId, subjectId: paid.paymentId })).rejects.toMatchObject({
+      code: 'unknown_payout',
     });
     const unknown = notifyOwner(deps, { kind: 'payment_received', channelId: randomUUID(), subjectId: paid.paymentId });
     await expect(unknown).rejects.toBeInstanceOf(PermanentError);

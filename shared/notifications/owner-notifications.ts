@@ -9,6 +9,7 @@ import { type AssetCode, formatUnits, formatUsdCents, getAsset } from '../money/
 import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import { formatUtc } from '../subscriptions/index.js';
 import { isOwnerAlertKind, notifyOwnerAlert } from './owner-alerts.js';
+import { isPayoutNoticeKind, notifyOwnerOfPayout } from './payout-notifications.js';
 
 export interface NotificationDeps {
   db: Db;
@@ -83,11 +84,13 @@ export function ownerPaymentText(facts: PaymentFacts): string {
  * The notify-owner stage: one DM per event to the channel's notification chat, when the owner has
  * notifications on. The owner_notifications row (unique dedupe key) makes a redelivery a no-op once
  * sent; an owner who blocked the bot is recorded as failed, not retried. Alert kinds
- * (`bot_rights_missing`, `invite_link_misused`) go to `notifyOwnerAlert`.
+ * (`bot_rights_missing`, `invite_link_misused`) go to `notifyOwnerAlert`, payout news
+ * (`payout_completed`, `payout_failed`, `payout_held`) to `notifyOwnerOfPayout`.
  */
 export async function notifyOwner(deps: NotificationDeps, request: OwnerNotificationRequested): Promise<'sent' | 'skipped' | 'already_done'> {
   // Channel-health alerts (bot rights, misused invite links) have their own reading and destination.
   if (isOwnerAlertKind(request.kind)) return notifyOwnerAlert(deps, { ...request, kind: request.kind });
+  if (isPayoutNoticeKind(request.kind)) return notifyOwnerOfPayout(deps, { ...request, kind: request.kind });
   if (request.kind !== 'payment_received' && request.kind !== 'donation_received') {
     throw new PermanentError('unsupported_notification', `No owner notification is defined for ${request.kind}`, { kind: request.kind });
   }

@@ -2,6 +2,7 @@ import { enqueueMessage } from '../bus/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { queuePayoutNotice } from './payout-notices.js';
 import { transitionPayout } from './payout-state.js';
 
 export interface OutflowLimits {
@@ -31,6 +32,10 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
   if (payout.approved_at) return { isWithinLimits: true };
   if (payout.amount_usd_cents === null) return { isWithinLimits: false, reason: 'unknown_usd_value' };
   if (payout.amount_usd_cents > limits.perPayoutMaxUsdCents) return { isWithinLimits: false, reason: 'over_payout_limit' };
+  // One checker at a time: two payouts checked concurrently would each miss the other's outflow and
+  // could pass the cap together. The lock lasts until the caller's transaction ends, so the final
+  // check belongs in the transaction that moves the payout to `quoted` (then it counts as outflow).
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:daily_outflow_cap'))`);
   const { rows: sent } = await tx.query<{ total: bigint | null }>(
     `SELECT sum(amount_usd_cents)::int8 AS total FROM payouts
      WHERE id <> $1 AND state = ANY($2) AND state_changed_at > $3`,
@@ -48,6 +53,8 @@ export async function holdPayout(tx: Tx, payoutId: string, reason: string, at: D
       `INSERT INTO audit_log (occurred_at, actor_type, action, subject_type, subject_id, details) VALUES ($1, 'system', 'payout.held', 'payout', $2, $3)`,
       [at, payoutId, JSON.stringify({ reason })],
     );
+    const { rows } = await tx.query<{ channel_id: string | null }>('SELECT channel_id FROM payouts WHERE id = $1', [payoutId]);
+    await queuePayoutNotice(tx, { id: payoutId, channelId: rows[0]?.channel_id ?? null }, 'payout_held', at);
   }
   return isHeld;
 }
@@ -93,5 +100,6 @@ export async function rejectPayout(db: Db, input: { payoutId: string; operator: 
       `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id, details) VALUES ($1, 'operator', $2, 'payout.rejected', 'payout', $3, $4)`,
       [input.at, input.operator, input.payoutId, JSON.stringify({ reason: input.reason.slice(0, 500) })],
     );
+    await queuePayoutNotice(tx, { id: input.payoutId, channelId: payout.channel_id }, 'payout_failed', input.at);
   });
 }

@@ -36,6 +36,7 @@ export interface PayoutTransitionFields {
   heldReason?: string | null;
   approvedBy?: string | null;
   deferredUntil?: Date | null;
+  deferredReason?: string | null;
   failureCode?: string | null;
   failureReason?: string | null;
 }
@@ -55,6 +56,7 @@ export async function transitionPayout(
        approved_by = CASE WHEN $6::text IS NOT NULL THEN $6 ELSE approved_by END,
        approved_at = CASE WHEN $6::text IS NOT NULL THEN $4 ELSE approved_at END,
        deferred_until = CASE WHEN $3 = 'deferred' THEN $7 ELSE deferred_until END,
+       deferred_reason = CASE WHEN $3 = 'deferred' THEN $10 ELSE deferred_reason END,
        failure_code = CASE WHEN $3 = 'failed' THEN $8 ELSE failure_code END,
        failure_reason = CASE WHEN $3 = 'failed' THEN $9 ELSE failure_reason END,
        completed_at = CASE WHEN $3 = 'completed' THEN $4 ELSE completed_at END
@@ -69,6 +71,7 @@ export async function transitionPayout(
       input.deferredUntil ?? null,
       input.failureCode ?? null,
       input.failureReason ?? null,
+      input.deferredReason ?? null,
     ],
   );
   return rowCount === 1;

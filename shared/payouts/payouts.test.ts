@@ -28,7 +28,7 @@ describe('payouts', () => {
 
   it('moves a payout only from the state it is in (a stale or forged message changes nothing)', async () => {
     const payout = await insertPayout(testDb.db);
-    const move = (from: 'requested' | 'quoted') => testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from, to: 'deferred', at: NOW, deferredUntil: NOW }));
+    const move = (from: 'requested' | 'quoted') => testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from, to: 'deferred', at: NOW, deferredUntil: NOW, deferredReason: 'below_swap_minimum' }));
     expect(await move('quoted')).toBe(false);
     expect(await move('requested')).toBe(true);
     expect(await move('requested')).toBe(false);
@@ -54,6 +54,28 @@ describe('payouts', () => {
     const unknown = await insertPayout(testDb.db);
     await setUsd(unknown.id, null);
     expect(await testDb.db.transaction((tx) => checkOutflowLimits(tx, unknown.id, LIMITS, NOW))).toEqual({ isWithinLimits: false, reason: 'unknown_usd_value' });
+  });
+
+  it('checks the daily cap one payout at a time: two checked at once cannot pass it together', async () => {
+    const capped = { perPayoutMaxUsdCents: 10_000_000n, dailyCapUsdCents: 10_000_000n };
+    const { rows } = await testDb.db.query<{ total: bigint | null }>(
+      `SELECT sum(amount_usd_cents)::int8 AS total FROM payouts WHERE state IN ('quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'completed')`,
+    );
+    const room = 60_000n; // each payout fits under the cap alone, the two together do not
+    const limits = { ...capped, dailyCapUsdCents: (rows[0]?.total ?? 0n) + room };
+    const first = await insertPayout(testDb.db);
+    const second = await insertPayout(testDb.db);
+    await setUsd(first.id, 40_000n);
+    await setUsd(second.id, 40_000n);
+    // Each transaction checks, then quotes (counts as outflow) before it commits, as quote-payout does.
+    const checkAndQuote = (payoutId: string) =>
+      testDb.db.transaction(async (tx) => {
+        const verdict = await checkOutflowLimits(tx, payoutId, limits, NOW);
+        if (verdict.isWithinLimits) await transitionPayout(tx, { payoutId, from: 'requested', to: 'quoted', at: NOW });
+        return verdict.isWithinLimits;
+      });
+    const verdicts = await Promise.all([checkAndQuote(first.id), checkAndQuote(second.id)]);
+    expect(verdicts.filter(Boolean)).toHaveLength(1);
   });
 
   it('releases an approved held payout into the pipeline, where limits no longer stop it', async () => {

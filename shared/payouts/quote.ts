@@ -4,10 +4,11 @@ import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { AppError, errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import { formatUnits, getAsset, isAssetCode, parseUnits } from '../money/index.js';
+import { BPS_PER_WHOLE, formatUnits, getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { assertPayoutAddress } from '../wallets/index.js';
 import { checkOutflowLimits, holdPayout, type OutflowLimits } from './limits.js';
 import { transitionPayout } from './payout-state.js';
+import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnUnsentPayout } from './payout-row.js';
 
 export interface QuotePayoutDeps {
@@ -15,8 +16,19 @@ export interface QuotePayoutDeps {
   clock: Clock;
   changenow: ChangeNowClient;
   limits: OutflowLimits;
+  /** Defers an ETH payout whose gas would take more than `maxShareBps` of it. Absent: no check. */
+  networkFee?: NetworkFeeGuard;
   log?: Logger;
 }
+
+export interface NetworkFeeGuard {
+  /** What sending `asset` from the hot wallet costs now, in wei (see `expectedTransferFeeWei`). */
+  estimateFeeWei(asset: 'ETH'): Promise<bigint>;
+  /** Largest share of a payout the network fee may take, in basis points (`PAYOUT_MAX_NETWORK_FEE_BPS`). */
+  maxShareBps: bigint;
+}
+
+export type DeferralReason = 'below_swap_minimum' | 'network_fee_too_high';
 
 export type QuotePayoutOutcome = 'skipped' | 'held' | 'failed' | 'deferred' | 'direct' | 'quoted';
 
@@ -54,8 +66,11 @@ function decimalsOf(asset: string): number {
  * 1. Over the per-payout maximum or the daily cap → `held` (audit entry), nothing else.
  * 2. A destination that fails wallet validation → `failed`, the amount returned to the owner.
  * 3. Paid in the held asset on Ethereum → `quoted` (to-amount = the amount) and `transfer-requested`.
+ * 3a. An ETH payout whose gas would take more than the configured share → `deferred` for an hour.
  * 4. Otherwise ChangeNow's minimum and estimate (network calls outside any transaction): below the
  *    minimum → `deferred` for an hour; else `quoted` with the estimate and `payout-quoted`.
+ * The limits are checked again, under their lock, in the transaction that quotes (see `markQuoted`).
+ * A deferred payout keeps its claimed amount; track-payouts re-queues it when the hour is up.
  *
  * A payout in any other state is left alone (`skipped`): a redelivered or forged message does nothing.
  *
@@ -88,11 +103,18 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   }
 
   const now = deps.clock.now();
+  if (deps.networkFee && payout.asset === 'ETH') {
+    const feeWei = await deps.networkFee.estimateFeeWei('ETH');
+    if (feeWei * BPS_PER_WHOLE > payout.amountUnits * deps.networkFee.maxShareBps) {
+      return deferPayout(deps, payout, 'network_fee_too_high', { feeWei: feeWei.toString(), amountUnits: payout.amountUnits.toString() });
+    }
+  }
+
   if (isDirectPayout(payout)) {
     const toAmount = formatUnits(payout.amountUnits, decimalsOf(payout.asset));
-    const isQuoted = await markQuoted(deps, payout, toAmount, now, 'transfer-requested');
-    if (isQuoted) deps.log?.info('payout.quoted', { payoutId, route: 'direct' });
-    return isQuoted ? 'direct' : 'skipped';
+    const outcome = await markQuoted(deps, payout, toAmount, now, 'transfer-requested');
+    if (outcome === 'quoted') deps.log?.info('payout.quoted', { payoutId, route: 'direct' });
+    return outcome === 'quoted' ? 'direct' : outcome;
   }
 
   const pair = swapPairFor(payout);
@@ -101,17 +123,20 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   const fromAmount = formatUnits(payout.amountUnits, decimals);
   const minimum = await deps.changenow.minAmount(pair);
   const minUnits = parseUnits(minimum.minAmount, decimals, 'ceil');
-  if (payout.amountUnits < minUnits) {
-    const isDeferred = await deps.db.transaction((tx) =>
-      transitionPayout(tx, { payoutId, from: 'requested', to: 'deferred', at: now, deferredUntil: new Date(now.getTime() + DEFERRAL_MS) }),
-    );
-    if (isDeferred) deps.log?.info('payout.deferred', { payoutId, reason: 'below_swap_minimum', minAmount: minimum.minAmount, fromAmount });
-    return isDeferred ? 'deferred' : 'skipped';
-  }
+  if (payout.amountUnits < minUnits) return deferPayout(deps, payout, 'below_swap_minimum', { minAmount: minimum.minAmount, fromAmount });
   const estimate = await deps.changenow.estimate(pair, fromAmount);
-  const isQuoted = await markQuoted(deps, payout, estimate.toAmount, deps.clock.now(), 'payout-quoted');
-  if (isQuoted) deps.log?.info('payout.quoted', { payoutId, route: 'swap', fromAmount, toAmount: estimate.toAmount });
-  return isQuoted ? 'quoted' : 'skipped';
+  const outcome = await markQuoted(deps, payout, estimate.toAmount, deps.clock.now(), 'payout-quoted');
+  if (outcome === 'quoted') deps.log?.info('payout.quoted', { payoutId, route: 'swap', fromAmount, toAmount: estimate.toAmount });
+  return outcome;
+}
+
+async function deferPayout(deps: QuotePayoutDeps, payout: PayoutRow, reason: DeferralReason, details: Record<string, string>): Promise<'deferred' | 'skipped'> {
+  const at = deps.clock.now();
+  const isDeferred = await deps.db.transaction((tx) =>
+    transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'deferred', at, deferredUntil: new Date(at.getTime() + DEFERRAL_MS), deferredReason: reason }),
+  );
+  if (isDeferred) deps.log?.info('payout.deferred', { payoutId: payout.id, reason, ...details });
+  return isDeferred ? 'deferred' : 'skipped';
 }
 
 async function markQuoted(
@@ -120,13 +145,20 @@ async function markQuoted(
   toAmount: string,
   at: Date,
   next: 'transfer-requested' | 'payout-quoted',
-): Promise<boolean> {
+): Promise<'quoted' | 'held' | 'skipped'> {
   return deps.db.transaction(async (tx) => {
+    // Again, under the cap's lock: another payout may have been quoted since the first check.
+    const verdict = await checkOutflowLimits(tx, payout.id, deps.limits, at);
+    if (!verdict.isWithinLimits) {
+      const isHeld = await holdPayout(tx, payout.id, verdict.reason, at);
+      if (isHeld) deps.log?.warn('payout.held', { payoutId: payout.id, reason: verdict.reason });
+      return isHeld ? 'held' : 'skipped';
+    }
     const isQuoted = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at });
-    if (!isQuoted) return false;
+    if (!isQuoted) return 'skipped';
     await tx.query('UPDATE payouts SET quoted_to_amount = $2, quoted_at = $3 WHERE id = $1', [payout.id, toAmount, at]);
     await enqueueMessage(tx, next, { payoutId: payout.id }, { at, dedupeKey: `${next}:${payout.id}` });
-    return true;
+    return 'quoted';
   });
 }
 
@@ -134,7 +166,10 @@ async function failPayoutBeforeSending(deps: QuotePayoutDeps, payout: PayoutRow,
   const at = deps.clock.now();
   const isFailed = await deps.db.transaction(async (tx) => {
     const moved = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at, failureCode: code, failureReason: reason.slice(0, 1000) });
-    if (moved) await returnUnsentPayout(tx, payout, at, `Payout failed: ${code}`);
+    if (moved) {
+      await returnUnsentPayout(tx, payout, at, `Payout failed: ${code}`);
+      await queuePayoutNotice(tx, payout, 'payout_failed', at);
+    }
     return moved;
   });
   if (isFailed) deps.log?.warn('payout.failed', { payoutId: payout.id, code });

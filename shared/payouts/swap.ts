@@ -6,6 +6,7 @@ import { AppError, errorCode, PermanentError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset, isAssetCode } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
+import { queuePayoutNotice } from './payout-notices.js';
 import { type PayoutRow, retrievePayout, returnUnsentPayout } from './payout-row.js';
 import { swapPairFor } from './quote.js';
 
@@ -113,10 +114,12 @@ async function failQuotedPayout(deps: CreateSwapDeps, payout: PayoutRow, code: s
   const at = deps.clock.now();
   const isFailed = await deps.db.transaction(async (tx) => {
     const moved = await transitionPayout(tx, { payoutId: payout.id, from: 'quoted', to: 'failed', at, failureCode: code, failureReason: reason.slice(0, 1000) });
-    if (moved) await returnUnsentPayout(tx, payout, at, `Swap refused: ${code}`);
+    if (moved) {
+      await returnUnsentPayout(tx, payout, at, `Swap refused: ${code}`);
+      await queuePayoutNotice(tx, payout, 'payout_failed', at);
+    }
     return moved;
   });
-  // The owner is not messaged yet: notify-owner has no 'payout_failed' text (see docs/payouts.md).
   if (isFailed) deps.log?.warn('payout.failed', { payoutId: payout.id, code });
   return isFailed ? 'failed' : 'skipped';
 }

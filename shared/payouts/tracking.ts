@@ -1,3 +1,4 @@
+import { enqueueMessage } from '../bus/index.js';
 import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
@@ -5,6 +6,7 @@ import { errorCode, PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
+import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
 import { broadcastPayoutTransfer } from './transfer.js';
 
@@ -15,6 +17,8 @@ export interface TrackPayoutsDeps extends TransferDeps {
 }
 
 export interface TrackPayoutsReport {
+  /** Deferred payouts whose wait was over, sent back to quote-payout. */
+  requeued: number;
   checked: number;
   completed: number;
   failed: number;
@@ -39,11 +43,12 @@ const BATCH_SIZE = 100;
  * One payout's failure does not stop the others; it is logged and retried on the next tick.
  */
 export async function trackPayouts(deps: TrackPayoutsDeps): Promise<TrackPayoutsReport> {
+  const requeued = await requeueDeferredPayouts(deps);
   const { rows } = await deps.db.query<{ id: string }>(
     `SELECT id FROM payouts WHERE state IN ('transfer_signed', 'transfer_broadcast', 'awaiting_swap')
       ORDER BY state_changed_at LIMIT ${BATCH_SIZE}`,
   );
-  const report: TrackPayoutsReport = { checked: 0, completed: 0, failed: 0, errors: 0 };
+  const report: TrackPayoutsReport = { requeued, checked: 0, completed: 0, failed: 0, errors: 0 };
   for (const { id } of rows) {
     report.checked += 1;
     try {
@@ -56,6 +61,34 @@ export async function trackPayouts(deps: TrackPayoutsDeps): Promise<TrackPayouts
     }
   }
   return report;
+}
+
+/**
+ * Deferred payouts whose `deferred_until` has passed go back to `requested` and to quote-payout,
+ * which decides afresh (the minimum or the gas price may have changed). Conditional, so two
+ * overlapping ticks re-queue a payout once; the dedupe key names the deferral it ends.
+ */
+async function requeueDeferredPayouts(deps: TrackPayoutsDeps): Promise<number> {
+  const now = deps.clock.now();
+  const { rows } = await deps.db.query<{ id: string; deferred_until: Date }>(
+    `SELECT id, deferred_until FROM payouts WHERE state = 'deferred' AND deferred_until <= $1 ORDER BY deferred_until LIMIT ${BATCH_SIZE}`,
+    [now],
+  );
+  let requeued = 0;
+  for (const row of rows) {
+    const isRequeued = await deps.db.transaction(async (tx) => {
+      const isMoved = await transitionPayout(tx, { payoutId: row.id, from: 'deferred', to: 'requested', at: now });
+      if (isMoved) {
+        await enqueueMessage(tx, 'payout-requested', { payoutId: row.id }, { at: now, dedupeKey: `payout-requeued:${row.id}:${row.deferred_until.toISOString()}` });
+      }
+      return isMoved;
+    });
+    if (isRequeued) {
+      requeued += 1;
+      deps.log?.info('payout.requeued', { payoutId: row.id });
+    }
+  }
+  return requeued;
 }
 
 /** One tracking step for one payout; returns the state it is left in. */
@@ -84,7 +117,8 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
     await postNetworkFee(tx, result.transfer, at);
     if (result.state === 'confirmed') {
       const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
-      await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at });
+      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at });
+      if (isMoved && to === 'completed') await queuePayoutNotice(tx, payout, 'payout_completed', at);
       return;
     }
     const isFailed = await transitionPayout(tx, {
@@ -96,7 +130,10 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
       failureReason: `Transfer ${result.transfer.txHash} reverted on chain`,
     });
     // The asset never left the hot wallet: book it back there and owe it to the owner again.
-    if (isFailed) await returnToOwner(tx, payout, at, payout.amountUnits, 'payout_returned', 'Transfer reverted');
+    if (isFailed) {
+      await returnToOwner(tx, payout, at, payout.amountUnits, 'payout_returned', 'Transfer reverted');
+      await queuePayoutNotice(tx, payout, 'payout_failed', at);
+    }
   });
   if (result.state === 'reverted') deps.log?.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
   else deps.log?.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });
@@ -172,13 +209,17 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<vo
     );
     if (exchange.status === 'finished') {
       if (exchange.amountTo === null) return; // not final yet: look again next tick
-      await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'completed', at });
+      const isCompleted = await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'completed', at });
+      if (isCompleted) await queuePayoutNotice(tx, payout, 'payout_completed', at);
       return;
     }
     if (exchange.status === 'refunded') {
       const refunded = exchange.refundAmount !== null && isAssetCode(payout.asset) ? parseUnits(exchange.refundAmount, getAsset(payout.asset).decimals, 'floor') : 0n;
       const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'refunded', at });
-      if (isMoved) await returnToOwner(tx, payout, at, refunded, 'swap_refunded', `ChangeNow refunded exchange ${exchangeId}`);
+      if (isMoved) {
+        await returnToOwner(tx, payout, at, refunded, 'swap_refunded', `ChangeNow refunded exchange ${exchangeId}`);
+        await queuePayoutNotice(tx, payout, 'payout_failed', at);
+      }
       return;
     }
     if (exchange.status === 'failed') {
@@ -190,7 +231,10 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<vo
         failureCode: 'swap_failed',
         failureReason: `ChangeNow exchange ${exchangeId} failed`,
       });
-      if (isMoved) await returnToOwner(tx, payout, at, 0n, 'payout_returned', `ChangeNow exchange ${exchangeId} failed`);
+      if (isMoved) {
+        await returnToOwner(tx, payout, at, 0n, 'payout_returned', `ChangeNow exchange ${exchangeId} failed`);
+        await queuePayoutNotice(tx, payout, 'payout_failed', at);
+      }
     }
   });
   if (exchange.status === 'finished' && exchange.amountTo !== null) {

@@ -9,6 +9,20 @@ describe('owner messages', () => {
     expect(translate(language, 'notificationsState', [{ title: '<i>', isOn: true }])).toContain('&lt;i&gt;');
     expect(translate(language, 'botRightsMissing', 'closed', 'T&C', ['can_invite_users'])).toContain('T&amp;C');
     expect(translate(language, 'inviteLinkMisused', 'VIP', '<Eve>', 'removed')).toContain('&lt;Eve&gt;');
+    const payout = { channelTitle: '<VIP>', amount: '0.1 ETH', received: null, wallet: '0xabc<def>', txHash: '0x12' };
+    for (const text of [translate(language, 'payoutCompleted', payout), translate(language, 'payoutFailed', payout, 'wallet'), translate(language, 'payoutHeld', payout)]) {
+      expect(text).toContain('&lt;VIP&gt;');
+      expect(text).toContain('0xabc&lt;def&gt;');
+    }
+  });
+
+  it('says why a payout was not sent, and that the amount is back on the balance', () => {
+    const payout = { channelTitle: 'VIP', amount: '0.1 ETH', received: null, wallet: '0xabc', txHash: null };
+    const reasons = ['wallet', 'amount', 'pair', 'exchange', 'chain', 'rejected', 'other'] as const;
+    const texts = reasons.map((reason) => translate('en', 'payoutFailed', payout, reason));
+    expect(new Set(texts).size).toBe(reasons.length);
+    for (const text of texts) expect(text).toContain('back on your balance');
+    expect(translate('en', 'payoutCompleted', { ...payout, received: '301.5 USDT', txHash: '0xfeed' })).toContain('301.5 USDT');
   });
 
   it('lists only the rights to switch on, not the preconditions', () => {

@@ -12,6 +12,19 @@ export type BotRightName = 'membership' | 'administrator' | 'can_invite_users' |
 /** Whether an intruder is out of the closed chat, as Telegram said when the owner is told. */
 export type IntruderRemoval = 'removed' | 'still_member' | 'unknown';
 
+/** Why a payout did not reach the owner, in words an owner can act on. */
+export type PayoutFailureReason = 'wallet' | 'amount' | 'pair' | 'exchange' | 'chain' | 'rejected' | 'other';
+
+/** A payout as the owner sees it; amounts arrive formatted ('0.0061 ETH'). */
+export interface PayoutNoticeFacts {
+  channelTitle: string;
+  amount: string;
+  /** What arrived, when known ('12.34 USDT'). */
+  received: string | null;
+  wallet: string;
+  txHash: string | null;
+}
+
 /** Which of a channel's two chats: the public one with tier posts, or the paid one. */
 export type ChatRole = 'open' | 'closed';
 
@@ -180,6 +193,68 @@ export const ownerMessages = {
           : removal === 'still_member'
             ? 'Бот не смог его удалить: проверьте право блокировать пользователей и удалите его вручную.'
             : 'Ссылка отозвана, но бот не смог проверить, что он удалён: проверьте список участников.',
+      ].join('\n'),
+  },
+  payoutCompleted: {
+    en: (facts: PayoutNoticeFacts) =>
+      [
+        `✅ <b>Payout sent</b> for <b>${esc(facts.channelTitle)}</b>`,
+        `Amount: ${esc(facts.received ?? facts.amount)}`,
+        `To: <code>${esc(facts.wallet)}</code>`,
+        ...(facts.txHash ? [`Transaction: <code>${esc(facts.txHash)}</code>`] : []),
+      ].join('\n'),
+    ru: (facts: PayoutNoticeFacts) =>
+      [
+        `✅ <b>Выплата отправлена</b> по каналу <b>${esc(facts.channelTitle)}</b>`,
+        `Сумма: ${esc(facts.received ?? facts.amount)}`,
+        `Кошелёк: <code>${esc(facts.wallet)}</code>`,
+        ...(facts.txHash ? [`Транзакция: <code>${esc(facts.txHash)}</code>`] : []),
+      ].join('\n'),
+  },
+  payoutFailed: {
+    en: (facts: PayoutNoticeFacts, reason: PayoutFailureReason) =>
+      [
+        `❌ <b>Payout not sent</b> for <b>${esc(facts.channelTitle)}</b>`,
+        `${esc(facts.amount)} to <code>${esc(facts.wallet)}</code>: ${
+          {
+            wallet: 'the exchange refused this wallet address. Check the payout wallet and network in the dashboard.',
+            amount: 'the amount is outside what the exchange converts right now.',
+            pair: 'the exchange does not convert to this currency and network right now. Consider another payout currency.',
+            exchange: 'the exchange could not complete the conversion.',
+            chain: 'the transfer failed on chain.',
+            rejected: 'the payout was declined in review.',
+            other: 'it could not be completed.',
+          }[reason]
+        }`,
+        'The amount is back on your balance; nothing was lost.',
+      ].join('\n'),
+    ru: (facts: PayoutNoticeFacts, reason: PayoutFailureReason) =>
+      [
+        `❌ <b>Выплата не отправлена</b> по каналу <b>${esc(facts.channelTitle)}</b>`,
+        `${esc(facts.amount)} на <code>${esc(facts.wallet)}</code>: ${
+          {
+            wallet: 'обменник отклонил адрес кошелька. Проверьте кошелёк и сеть выплат в панели управления.',
+            amount: 'сумма вне пределов, которые обменник сейчас принимает.',
+            pair: 'обменник сейчас не меняет в эту валюту и сеть. Выберите другую валюту выплат.',
+            exchange: 'обменник не смог завершить обмен.',
+            chain: 'перевод не прошёл в блокчейне.',
+            rejected: 'выплата отклонена при проверке.',
+            other: 'её не удалось завершить.',
+          }[reason]
+        }`,
+        'Сумма возвращена на ваш баланс, ничего не потеряно.',
+      ].join('\n'),
+  },
+  payoutHeld: {
+    en: (facts: PayoutNoticeFacts) =>
+      [
+        `⏸ <b>Payout under review</b> for <b>${esc(facts.channelTitle)}</b>`,
+        `${esc(facts.amount)} to <code>${esc(facts.wallet)}</code> is above the automatic limit and waits for the operator's approval. You do not need to do anything.`,
+      ].join('\n'),
+    ru: (facts: PayoutNoticeFacts) =>
+      [
+        `⏸ <b>Выплата на проверке</b> по каналу <b>${esc(facts.channelTitle)}</b>`,
+        `${esc(facts.amount)} на <code>${esc(facts.wallet)}</code> превышает автоматический лимит и ждёт подтверждения оператора. Ничего делать не нужно.`,
       ].join('\n'),
   },
 } as const;

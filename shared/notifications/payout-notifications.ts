@@ -1,0 +1,103 @@
+import type { OwnerNotificationRequested } from '../messages/index.js';
+import { formatUnits, getAsset, isAssetCode } from '../money/index.js';
+import { PermanentError } from '../errors/index.js';
+import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, translate } from '../telegram/bot/index.js';
+import { channelFacts, deliverOwnerMessage, finishedOutcome } from './owner-alerts.js';
+import type { NotificationDeps } from './owner-notifications.js';
+
+export const PAYOUT_NOTICE_KINDS = ['payout_completed', 'payout_failed', 'payout_held'] as const;
+type PayoutNoticeKind = (typeof PAYOUT_NOTICE_KINDS)[number];
+
+export function isPayoutNoticeKind(kind: string): kind is PayoutNoticeKind {
+  return (PAYOUT_NOTICE_KINDS as readonly string[]).includes(kind);
+}
+
+interface PayoutFacts {
+  channel_id: string | null;
+  state: string;
+  asset: string;
+  amount_units: string;
+  destination_currency: string;
+  destination_wallet: string;
+  failure_code: string | null;
+  received_to_amount: string | null;
+  payout_hash: string | null;
+  tx_hash: string | null;
+}
+
+const FAILURE_REASONS: Record<string, PayoutFailureReason> = {
+  changenow_invalid_address: 'wallet',
+  invalid_wallet_address: 'wallet',
+  invalid_payout_extra_id: 'wallet',
+  changenow_exchange_mismatch: 'exchange',
+  changenow_amount_out_of_range: 'amount',
+  changenow_pair_inactive: 'pair',
+  unsupported_payout_option: 'pair',
+  unsupported_payout_asset: 'pair',
+  swap_failed: 'exchange',
+  transfer_reverted: 'chain',
+};
+
+function failureReasonOf(payout: PayoutFacts): PayoutFailureReason {
+  if (payout.state === 'cancelled') return 'rejected';
+  if (payout.state === 'refunded') return 'exchange';
+  return FAILURE_REASONS[payout.failure_code ?? ''] ?? 'other';
+}
+
+function formatAmount(asset: string, units: string): string {
+  if (!isAssetCode(asset)) return `${units} ${asset}`;
+  return `${formatUnits(BigInt(units), getAsset(asset).decimals)} ${getAsset(asset).symbol}`;
+}
+
+/**
+ * The owner's message about a payout, composed from the payout row when it is sent (not from the
+ * message): sent, not sent (and why, with the amount back on the balance), or held for review.
+ * A failed or held payout reaches the owner even with payment notifications off (it is about their
+ * money and may need them to fix the wallet); a completed one follows the notifications setting.
+ */
+export async function notifyOwnerOfPayout(
+  deps: NotificationDeps,
+  request: OwnerNotificationRequested & { kind: PayoutNoticeKind },
+): Promise<'sent' | 'skipped' | 'already_done'> {
+  const dedupeKey = `${request.kind}:${request.subjectId}`;
+  const done = await finishedOutcome(deps, dedupeKey);
+  if (done) return done;
+  const { rows } = await deps.db.query<PayoutFacts>(
+    `SELECT p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.failure_code,
+            s.received_to_amount::text, s.payout_hash, t.tx_hash
+     FROM payouts p
+     LEFT JOIN swaps s ON s.payout_id = p.id
+     LEFT JOIN chain_transfers t ON t.payout_id = p.id
+     WHERE p.id = $1`,
+    [request.subjectId],
+  );
+  const payout = rows[0];
+  if (!payout || payout.channel_id !== request.channelId) {
+    throw new PermanentError('unknown_payout', 'No payout of this channel has this id', { payoutId: request.subjectId, channelId: request.channelId });
+  }
+  const channel = await channelFacts(deps, request.channelId);
+  const { rows: settings } = await deps.db.query<{ notifications_enabled: boolean }>('SELECT notifications_enabled FROM channels WHERE id = $1', [request.channelId]);
+  const isWanted = request.kind !== 'payout_completed' || settings[0]?.notifications_enabled === true;
+  if (!channel.destination) {
+    deps.logger.warn('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
+    return 'skipped';
+  }
+
+  const isSwap = payout.received_to_amount !== null || payout.payout_hash !== null;
+  const facts: PayoutNoticeFacts = {
+    channelTitle: channel.closed_title,
+    amount: formatAmount(payout.asset, payout.amount_units),
+    received: payout.received_to_amount === null ? null : `${payout.received_to_amount} ${payout.destination_currency}`,
+    wallet: payout.destination_wallet,
+    txHash: isSwap ? payout.payout_hash : payout.tx_hash,
+  };
+  const language = languageOf(channel.language_code);
+  const text = !isWanted
+    ? undefined
+    : request.kind === 'payout_completed'
+      ? translate(language, 'payoutCompleted', facts)
+      : request.kind === 'payout_failed'
+        ? translate(language, 'payoutFailed', facts, failureReasonOf(payout))
+        : translate(language, 'payoutHeld', facts);
+  return deliverOwnerMessage(deps, request, { dedupeKey, chatId: channel.destination, text, payoutId: request.subjectId });
+}
