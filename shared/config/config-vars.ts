@@ -149,6 +149,8 @@ export const configVars = {
   PAYOUT_MAX_USD_CENTS: integerVar(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents'),
   /** Largest share of an ETH payout its network fee may take, in basis points (1..10000); above it the payout waits an hour. Default 1000 (10 %). */
   PAYOUT_MAX_NETWORK_FEE_BPS: integerVar(1, 10_000).default(1000),
+  /** Smallest parking batch (threshold owners' ETH converted to USDT in one swap), USD cents valued at ChangeNow's estimate. Default 5000 ($50): smaller batches wait for the next tick. */
+  CONVERSION_MIN_BATCH_USD_CENTS: integerVar(1, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents').default(5000),
   /** Most the hot wallet sends in any 24 hours without approval, USD cents. No default: a limit must be stated. */
   PAYOUT_DAILY_CAP_USD_CENTS: integerVar(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents'),
 

@@ -55,6 +55,14 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     valid: [{ job: 'track-payouts' }],
     invalid: [{}, { job: 3 }],
   },
+  'conversion-requested': {
+    valid: [{ job: 'convert-accumulated' }],
+    invalid: [{}, { job: 3 }],
+  },
+  'threshold-payouts-requested': {
+    valid: [{ job: 'run-threshold-payouts' }],
+    invalid: [{}, { job: 3 }],
+  },
 };
 
 function avroType(topic: TopicName): avro.Type {

@@ -67,6 +67,8 @@ export const TOPIC_SCHEMAS = {
   'subscription-expiry-requested': ScheduledTickSchema,
   'reconciliation-requested': ScheduledTickSchema,
   'payout-tracking-requested': ScheduledTickSchema,
+  'conversion-requested': ScheduledTickSchema,
+  'threshold-payouts-requested': ScheduledTickSchema,
 } as const;
 
 export type TopicName = keyof typeof TOPIC_SCHEMAS;

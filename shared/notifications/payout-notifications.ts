@@ -1,11 +1,12 @@
 import type { OwnerNotificationRequested } from '../messages/index.js';
-import { formatUnits, getAsset, isAssetCode } from '../money/index.js';
+import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../money/index.js';
+import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { PermanentError } from '../errors/index.js';
 import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, translate } from '../telegram/bot/index.js';
 import { channelFacts, deliverOwnerMessage, finishedOutcome } from './owner-alerts.js';
 import type { NotificationDeps } from './owner-notifications.js';
 
-export const PAYOUT_NOTICE_KINDS = ['payout_completed', 'payout_failed', 'payout_held'] as const;
+export const PAYOUT_NOTICE_KINDS = ['payout_completed', 'payout_failed', 'payout_held', 'balance_parked'] as const;
 type PayoutNoticeKind = (typeof PAYOUT_NOTICE_KINDS)[number];
 
 export function isPayoutNoticeKind(kind: string): kind is PayoutNoticeKind {
@@ -59,6 +60,7 @@ export async function notifyOwnerOfPayout(
   deps: NotificationDeps,
   request: OwnerNotificationRequested & { kind: PayoutNoticeKind },
 ): Promise<'sent' | 'skipped' | 'already_done'> {
+  if (request.kind === 'balance_parked') return notifyOwnerOfParking(deps, request);
   const dedupeKey = `${request.kind}:${request.subjectId}`;
   const done = await finishedOutcome(deps, dedupeKey);
   if (done) return done;
@@ -100,4 +102,37 @@ export async function notifyOwnerOfPayout(
         ? translate(language, 'payoutFailed', facts, failureReasonOf(payout))
         : translate(language, 'payoutHeld', facts);
   return deliverOwnerMessage(deps, request, { dedupeKey, chatId: channel.destination, text, payoutId: request.subjectId });
+}
+
+/**
+ * "Your ETH was parked in USDT": the owner's share of a distributed conversion batch, with their
+ * USDT balance against their threshold. Follows the payment notifications setting.
+ */
+async function notifyOwnerOfParking(deps: NotificationDeps, request: OwnerNotificationRequested): Promise<'sent' | 'skipped' | 'already_done'> {
+  const dedupeKey = `balance_parked:${request.subjectId}:${request.channelId}`;
+  const done = await finishedOutcome(deps, dedupeKey);
+  if (done) return done;
+  const { rows } = await deps.db.query<{ from_units: string; to_units: string | null; state: string; notifications_enabled: boolean; payout_threshold_cents: bigint | null }>(
+    `SELECT s.from_units::text, s.to_units::text, b.state, c.notifications_enabled, c.payout_threshold_cents
+       FROM conversion_batch_shares s JOIN conversion_batches b ON b.id = s.batch_id JOIN channels c ON c.id = s.channel_id
+      WHERE s.batch_id = $1 AND s.channel_id = $2`,
+    [request.subjectId, request.channelId],
+  );
+  const share = rows[0];
+  if (!share || share.state !== 'distributed' || share.to_units === null) {
+    throw new PermanentError('unknown_conversion_share', 'No distributed conversion share for this channel and batch', { batchId: request.subjectId, channelId: request.channelId });
+  }
+  const channel = await channelFacts(deps, request.channelId);
+  if (!channel.destination) return 'skipped';
+  const balance = await balanceOf(deps.db, ledgerAccountCodes.owner(request.channelId, 'USDT_ERC20'), 'USDT_ERC20');
+  const text = share.notifications_enabled
+    ? translate(languageOf(channel.language_code), 'balanceParked', {
+        channelTitle: channel.closed_title,
+        converted: formatAmount('ETH', share.from_units),
+        received: formatAmount('USDT_ERC20', share.to_units),
+        balance: `$${formatUsdCents(balance / 10_000n)}`,
+        threshold: share.payout_threshold_cents === null ? '—' : `$${formatUsdCents(share.payout_threshold_cents)}`,
+      })
+    : undefined;
+  return deliverOwnerMessage(deps, request, { dedupeKey, chatId: channel.destination, text });
 }

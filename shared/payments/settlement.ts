@@ -32,6 +32,7 @@ interface SettlementRow {
   payout_network: string;
   payout_wallet: string;
   payout_extra_id: string | null;
+  notification_chat_id: bigint | null;
 }
 
 export interface SettlementResult {
@@ -55,7 +56,8 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
     const { rows } = await tx.query<SettlementRow>(
       `SELECT p.id, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
               k.kind, k.duration_days, k.telegram_user_id, k.channel_id,
-              c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id
+              c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
+              c.notification_chat_id
        FROM payments p JOIN checkouts k ON k.id = p.checkout_id JOIN channels c ON c.id = k.channel_id
        WHERE p.id = $1 FOR UPDATE OF p`,
       [paymentId],
@@ -115,13 +117,17 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Settle
     result.expiresAt = extension.expiresAt;
     await enqueueMessage(tx, 'invite-requested', { paymentId: payment.id }, { at: now, dedupeKey: `invite-requested:${payment.id}` });
   }
-  const notification = payment.kind === 'subscription' ? 'payment_received' : 'donation_received';
-  await enqueueMessage(
-    tx,
-    'owner-notification-requested',
-    { kind: notification, channelId: payment.channel_id, subjectId: payment.id },
-    { at: now, dedupeKey: `${notification}:${payment.id}` },
-  );
+  // Payment news goes to the channel's notification chat; without one there is nobody to tell, so
+  // no message (at thousands of payments that is thousands of deliveries that would only be skipped).
+  if (payment.notification_chat_id !== null) {
+    const notification = payment.kind === 'subscription' ? 'payment_received' : 'donation_received';
+    await enqueueMessage(
+      tx,
+      'owner-notification-requested',
+      { kind: notification, channelId: payment.channel_id, subjectId: payment.id },
+      { at: now, dedupeKey: `${notification}:${payment.id}` },
+    );
+  }
 
   if (payment.payout_strategy === 'instant' && net > 0n) {
     // The owner's share of the invoice, in USD, for outflow limits and display.

@@ -23,13 +23,15 @@ const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_b
  * not checked again; one whose USD value is unknown is held rather than guessed.
  */
 export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: OutflowLimits, now: Date): Promise<LimitVerdict> {
-  const { rows } = await tx.query<{ amount_usd_cents: bigint | null; approved_at: Date | null }>(
-    'SELECT amount_usd_cents, approved_at FROM payouts WHERE id = $1',
+  const { rows } = await tx.query<{ kind: string; amount_usd_cents: bigint | null; approved_at: Date | null }>(
+    'SELECT kind, amount_usd_cents, approved_at FROM payouts WHERE id = $1',
     [payoutId],
   );
   const payout = rows[0];
   if (!payout) throw new PermanentError('unknown_payout', 'No payout has this id', { payoutId });
   if (payout.approved_at) return { isWithinLimits: true };
+  // Parking swaps pay our own hot wallet, in amounts the owners' balances bound; they are not outflow.
+  if (payout.kind === 'conversion') return { isWithinLimits: true };
   if (payout.amount_usd_cents === null) return { isWithinLimits: false, reason: 'unknown_usd_value' };
   if (payout.amount_usd_cents > limits.perPayoutMaxUsdCents) return { isWithinLimits: false, reason: 'over_payout_limit' };
   // One checker at a time: two payouts checked concurrently would each miss the other's outflow and
@@ -38,7 +40,7 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:daily_outflow_cap'))`);
   const { rows: sent } = await tx.query<{ total: bigint | null }>(
     `SELECT sum(amount_usd_cents)::int8 AS total FROM payouts
-     WHERE id <> $1 AND state = ANY($2) AND state_changed_at > $3`,
+     WHERE id <> $1 AND kind <> 'conversion' AND state = ANY($2) AND state_changed_at > $3`,
     [payoutId, OUTFLOW_STATES, new Date(now.getTime() - 86_400_000)],
   );
   if ((sent[0]?.total ?? 0n) + payout.amount_usd_cents > limits.dailyCapUsdCents) return { isWithinLimits: false, reason: 'over_daily_limit' };

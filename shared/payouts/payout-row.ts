@@ -6,6 +6,8 @@ import type { PayoutState } from './payout-state.js';
 /** What the payout stages re-read from `payouts` before acting: never taken from a message. */
 export interface PayoutRow {
   id: string;
+  /** instant (one payment), threshold (an owner's balance), conversion (owners' ETH parked in USDT, to our own wallet). */
+  kind: 'instant' | 'threshold' | 'conversion';
   state: PayoutState;
   channelId: string | null;
   asset: string;
@@ -20,6 +22,7 @@ export interface PayoutRow {
 export async function retrievePayout(q: Queryable, payoutId: string, options: { lock?: boolean } = {}): Promise<PayoutRow> {
   const { rows } = await q.query<{
     id: string;
+    kind: PayoutRow['kind'];
     state: PayoutState;
     channel_id: string | null;
     asset: string;
@@ -29,7 +32,7 @@ export async function retrievePayout(q: Queryable, payoutId: string, options: { 
     destination_wallet: string;
     destination_extra_id: string | null;
   }>(
-    `SELECT id, state, channel_id, asset, amount_units::text, destination_currency, destination_network, destination_wallet, destination_extra_id
+    `SELECT id, kind, state, channel_id, asset, amount_units::text, destination_currency, destination_network, destination_wallet, destination_extra_id
        FROM payouts WHERE id = $1${options.lock ? ' FOR NO KEY UPDATE' : ''}`,
     [payoutId],
   );
@@ -37,6 +40,7 @@ export async function retrievePayout(q: Queryable, payoutId: string, options: { 
   if (!row) throw new PermanentError('payout_not_found', 'No payout has this id.', { payoutId });
   return {
     id: row.id,
+    kind: row.kind,
     state: row.state,
     channelId: row.channel_id,
     asset: row.asset,
@@ -59,19 +63,67 @@ export function isDirectPayout(payout: Pick<PayoutRow, 'asset' | 'destinationCur
 
 /**
  * Gives a payout's amount back to its owner while it is still claimed (`payouts:in_flight`, nothing
- * sent): a `payout_returned` ledger transaction, once per payout. A conversion payout has no owner.
+ * sent): a `payout_returned` ledger transaction, once per payout. A conversion payout gives each
+ * owner back their share of the batch (see `returnToOwners`).
  */
 export async function returnUnsentPayout(tx: Tx, payout: PayoutRow, at: Date, description: string): Promise<void> {
-  if (!payout.channelId) return;
+  await returnToOwners(tx, payout, { at, kind: 'payout_returned', description, backInHotWallet: null });
+}
+
+/**
+ * Owes a payout's amount to its owner(s) again, once per payout (`return:<payout id>`).
+ *
+ * `backInHotWallet` null: nothing was sent, the claim is undone (`payouts:in_flight` → owners).
+ * Otherwise the transfer went out: `backInHotWallet` of it came back (a refund), the rest is a swap
+ * loss the platform carries; the owners are owed the whole amount either way.
+ *
+ * A conversion payout has no owner of its own: each owner in its batch gets back exactly the share
+ * they put in, and the batch is marked failed.
+ */
+export async function returnToOwners(
+  tx: Tx,
+  payout: PayoutRow,
+  options: { at: Date; kind: 'payout_returned' | 'swap_refunded'; description: string; backInHotWallet: bigint | null },
+): Promise<void> {
+  const owners: { channelId: string; units: bigint }[] = payout.channelId
+    ? [{ channelId: payout.channelId, units: payout.amountUnits }]
+    : await conversionShares(tx, payout.id);
+  if (owners.length === 0) return;
+  const entries = owners.map((owner) => ({ account: ledgerAccountCodes.owner(owner.channelId, payout.asset), asset: payout.asset, amount: -owner.units }));
+  if (options.backInHotWallet === null) {
+    entries.push({ account: ledgerAccountCodes.payoutsInFlight(payout.asset), asset: payout.asset, amount: payout.amountUnits });
+  } else {
+    const back = options.backInHotWallet > payout.amountUnits ? payout.amountUnits : options.backInHotWallet;
+    if (back > 0n) entries.push({ account: ledgerAccountCodes.hotWallet(payout.asset), asset: payout.asset, amount: back });
+    if (payout.amountUnits - back > 0n) entries.push({ account: ledgerAccountCodes.swapLosses(payout.asset), asset: payout.asset, amount: payout.amountUnits - back });
+  }
+  const batchId = payout.kind === 'conversion' ? await failConversionBatch(tx, payout.id, options.description, options.at) : undefined;
   await postLedgerTransaction(tx, {
-    kind: 'payout_returned',
+    kind: options.kind,
     idempotencyKey: `return:${payout.id}`,
-    occurredAt: at,
+    occurredAt: options.at,
     payoutId: payout.id,
-    description: description.slice(0, 500),
-    entries: [
-      { account: ledgerAccountCodes.payoutsInFlight(payout.asset), asset: payout.asset, amount: payout.amountUnits },
-      { account: ledgerAccountCodes.owner(payout.channelId, payout.asset), asset: payout.asset, amount: -payout.amountUnits },
-    ],
+    ...(batchId ? { conversionBatchId: batchId } : {}),
+    description: options.description.slice(0, 500),
+    entries,
   });
+}
+
+/** The owners' shares of the conversion batch a conversion payout sends. */
+export async function conversionShares(q: Queryable, payoutId: string): Promise<{ channelId: string; units: bigint }[]> {
+  const { rows } = await q.query<{ channel_id: string; from_units: string }>(
+    `SELECT s.channel_id, s.from_units::text FROM conversion_batch_shares s JOIN conversion_batches b ON b.id = s.batch_id
+      WHERE b.payout_id = $1 ORDER BY s.channel_id`,
+    [payoutId],
+  );
+  return rows.map((row) => ({ channelId: row.channel_id, units: BigInt(row.from_units) }));
+}
+
+async function failConversionBatch(tx: Tx, payoutId: string, reason: string, at: Date): Promise<string | undefined> {
+  const { rows } = await tx.query<{ id: string }>(
+    `UPDATE conversion_batches SET state = 'failed', failure_reason = $2, updated_at = $3
+      WHERE payout_id = $1 AND state = 'converting' RETURNING id`,
+    [payoutId, reason.slice(0, 1000), at],
+  );
+  return rows[0]?.id;
 }

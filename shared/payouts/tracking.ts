@@ -6,8 +6,9 @@ import { errorCode, PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
+import { distributeConversion } from './conversion.js';
 import { queuePayoutNotice } from './payout-notices.js';
-import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
+import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
 import { broadcastPayoutTransfer } from './transfer.js';
 
 export interface TrackPayoutsDeps extends TransferDeps {
@@ -131,7 +132,7 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
     });
     // The asset never left the hot wallet: book it back there and owe it to the owner again.
     if (isFailed) {
-      await returnToOwner(tx, payout, at, payout.amountUnits, 'payout_returned', 'Transfer reverted');
+      await returnToOwners(tx, payout, { at, kind: 'payout_returned', description: 'Transfer reverted', backInHotWallet: payout.amountUnits });
       await queuePayoutNotice(tx, payout, 'payout_failed', at);
     }
   });
@@ -153,28 +154,6 @@ async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promis
       { account: ledgerAccountCodes.hotWallet('ETH'), asset: 'ETH', amount: -transfer.feeUnits },
     ],
   });
-}
-
-/**
- * Owes `payout.amountUnits` to the owner again: `backInHotWallet` of it is back in the hot wallet,
- * the rest is a swap loss. Once per payout.
- */
-async function returnToOwner(
-  tx: Tx,
-  payout: PayoutRow,
-  at: Date,
-  backInHotWallet: bigint,
-  kind: 'payout_returned' | 'swap_refunded',
-  description: string,
-): Promise<void> {
-  if (!payout.channelId) return;
-  const back = backInHotWallet > payout.amountUnits ? payout.amountUnits : backInHotWallet;
-  const entries = [{ account: ledgerAccountCodes.owner(payout.channelId, payout.asset), asset: payout.asset, amount: -payout.amountUnits }];
-  if (back > 0n) entries.push({ account: ledgerAccountCodes.hotWallet(payout.asset), asset: payout.asset, amount: back });
-  if (payout.amountUnits - back > 0n) {
-    entries.push({ account: ledgerAccountCodes.swapLosses(payout.asset), asset: payout.asset, amount: payout.amountUnits - back });
-  }
-  await postLedgerTransaction(tx, { kind, idempotencyKey: `return:${payout.id}`, occurredAt: at, payoutId: payout.id, description, entries });
 }
 
 const SWAP_ROW_STATUS: Record<ChangeNowExchangeStatus['status'], string | null> = {
@@ -210,6 +189,7 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<vo
     if (exchange.status === 'finished') {
       if (exchange.amountTo === null) return; // not final yet: look again next tick
       const isCompleted = await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'completed', at });
+      if (isCompleted && payout.kind === 'conversion') await distributeConversion(tx, payout, exchange.amountTo, at);
       if (isCompleted) await queuePayoutNotice(tx, payout, 'payout_completed', at);
       return;
     }
@@ -217,7 +197,7 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<vo
       const refunded = exchange.refundAmount !== null && isAssetCode(payout.asset) ? parseUnits(exchange.refundAmount, getAsset(payout.asset).decimals, 'floor') : 0n;
       const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'refunded', at });
       if (isMoved) {
-        await returnToOwner(tx, payout, at, refunded, 'swap_refunded', `ChangeNow refunded exchange ${exchangeId}`);
+        await returnToOwners(tx, payout, { at, kind: 'swap_refunded', description: `ChangeNow refunded exchange ${exchangeId}`, backInHotWallet: refunded });
         await queuePayoutNotice(tx, payout, 'payout_failed', at);
       }
       return;
@@ -232,7 +212,7 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<vo
         failureReason: `ChangeNow exchange ${exchangeId} failed`,
       });
       if (isMoved) {
-        await returnToOwner(tx, payout, at, 0n, 'payout_returned', `ChangeNow exchange ${exchangeId} failed`);
+        await returnToOwners(tx, payout, { at, kind: 'payout_returned', description: `ChangeNow exchange ${exchangeId} failed`, backInHotWallet: 0n });
         await queuePayoutNotice(tx, payout, 'payout_failed', at);
       }
     }

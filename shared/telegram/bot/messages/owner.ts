@@ -25,6 +25,18 @@ export interface PayoutNoticeFacts {
   txHash: string | null;
 }
 
+/** A parking conversion as the owner sees it; amounts formatted. */
+export interface ParkingNoticeFacts {
+  channelTitle: string;
+  /** The owner's ETH that went into the batch ('0.0123 ETH'). */
+  converted: string;
+  /** Their share of what arrived ('36.12 USDT'). */
+  received: string;
+  /** Their USDT balance now and the threshold ('$41.50', '$50.00'). */
+  balance: string;
+  threshold: string;
+}
+
 /** Which of a channel's two chats: the public one with tier posts, or the paid one. */
 export type ChatRole = 'open' | 'closed';
 
@@ -255,6 +267,20 @@ export const ownerMessages = {
       [
         `⏸ <b>Выплата на проверке</b> по каналу <b>${esc(facts.channelTitle)}</b>`,
         `${esc(facts.amount)} на <code>${esc(facts.wallet)}</code> превышает автоматический лимит и ждёт подтверждения оператора. Ничего делать не нужно.`,
+      ].join('\n'),
+  },
+  balanceParked: {
+    en: (facts: ParkingNoticeFacts) =>
+      [
+        `🅿️ <b>Earnings parked in USDT</b> for <b>${esc(facts.channelTitle)}</b>`,
+        `${esc(facts.converted)} → ${esc(facts.received)}, safe from ETH price swings until your payout.`,
+        `Balance: ${esc(facts.balance)} of your ${esc(facts.threshold)} payout threshold.`,
+      ].join('\n'),
+    ru: (facts: ParkingNoticeFacts) =>
+      [
+        `🅿️ <b>Доход переведён в USDT</b> по каналу <b>${esc(facts.channelTitle)}</b>`,
+        `${esc(facts.converted)} → ${esc(facts.received)}, без риска колебаний курса ETH до выплаты.`,
+        `Баланс: ${esc(facts.balance)} из порога выплаты ${esc(facts.threshold)}.`,
       ].join('\n'),
   },
 } as const;

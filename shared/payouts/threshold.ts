@@ -1,0 +1,116 @@
+import { enqueueMessage } from '../bus/index.js';
+import type { Clock } from '../clock/index.js';
+import type { Db, Queryable } from '../db/index.js';
+import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import type { Logger } from '../logging/index.js';
+import { getAsset } from '../money/index.js';
+
+/** Threshold owners are paid from their parked USDT. */
+const PAYOUT_ASSET = 'USDT_ERC20';
+/** USDT base units per USD cent (6 decimals; 1 USDT taken as 1 USD). */
+const UNITS_PER_CENT = 10n ** BigInt(getAsset(PAYOUT_ASSET).decimals - 2);
+
+export interface RunThresholdPayoutsDeps {
+  db: Db;
+  clock: Clock;
+  log?: Logger;
+}
+
+export interface ThresholdPayoutsReport {
+  /** Channels whose USDT balance had reached their threshold. */
+  due: number;
+  /** Payouts requested by this run. */
+  requested: number;
+}
+
+interface DueChannel {
+  channel_id: string;
+  owner_account_id: string;
+  balance: string;
+  payout_threshold_cents: bigint;
+  payout_currency: string;
+  payout_network: string;
+  payout_wallet: string;
+  payout_extra_id: string | null;
+}
+
+/** Threshold channels whose parked USDT has reached the threshold (all of them, or just `channelId`). */
+async function dueChannels(q: Queryable, channelId?: string): Promise<DueChannel[]> {
+  const { rows } = await q.query<DueChannel>(
+    `SELECT c.id AS channel_id, c.owner_account_id, (-sum(e.amount))::text AS balance, c.payout_threshold_cents,
+            c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id
+       FROM channels c
+       JOIN ledger_accounts a ON a.channel_id = c.id AND a.asset = $1
+       JOIN ledger_entries e ON e.account_id = a.id
+      WHERE c.payout_strategy = 'threshold' AND ($3::uuid IS NULL OR c.id = $3)
+      GROUP BY c.id
+     HAVING -sum(e.amount) >= c.payout_threshold_cents * $2::numeric
+      ORDER BY c.id`,
+    [PAYOUT_ASSET, UNITS_PER_CENT.toString(), channelId ?? null],
+  );
+  return rows;
+}
+
+/**
+ * `run-threshold-payouts` (hourly): one payout per threshold owner whose parked USDT has reached
+ * their threshold, for exactly the balance read under that channel's lock, in the transaction that
+ * claims it (`payout_claimed`: owner → payouts in flight). USDT parked while this runs stays on the
+ * balance for the next payout; an overlapping run finds the balance claimed and does nothing.
+ *
+ * The payout goes to the wallet set on the channel now (the payout row keeps that snapshot), then
+ * through the usual stages: a direct ERC-20 transfer for USDT on Ethereum, else a ChangeNow swap.
+ * A channel that is paused or deleted is still paid what it is owed.
+ */
+export async function runThresholdPayouts(deps: RunThresholdPayoutsDeps): Promise<ThresholdPayoutsReport> {
+  const due = await dueChannels(deps.db);
+  let requested = 0;
+  for (const candidate of due) {
+    const at = deps.clock.now();
+    const payoutId = await deps.db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:threshold:' || $1))`, [candidate.channel_id]);
+      const channel = (await dueChannels(tx, candidate.channel_id))[0];
+      if (!channel) return undefined; // claimed by an overlapping run, or the threshold changed
+      const amount = BigInt(channel.balance);
+      const { rows } = await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id');
+      const id = rows[0]!.id;
+      const claimTransactionId = await postLedgerTransaction(tx, {
+        kind: 'payout_claimed',
+        idempotencyKey: `threshold-claim:${id}`,
+        occurredAt: at,
+        payoutId: id,
+        description: 'Threshold reached',
+        entries: [
+          { account: ledgerAccountCodes.owner(channel.channel_id, PAYOUT_ASSET), asset: PAYOUT_ASSET, amount },
+          { account: ledgerAccountCodes.payoutsInFlight(PAYOUT_ASSET), asset: PAYOUT_ASSET, amount: -amount },
+        ],
+      });
+      await tx.query(
+        `INSERT INTO payouts (id, kind, channel_id, owner_account_id, asset, amount_units, amount_usd_cents, destination_currency,
+                              destination_network, destination_wallet, destination_extra_id, claim_transaction_id,
+                              requested_at, state_changed_at, created_at, updated_at)
+         VALUES ($1, 'threshold', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
+        [
+          id,
+          channel.channel_id,
+          channel.owner_account_id,
+          PAYOUT_ASSET,
+          amount.toString(),
+          (amount / UNITS_PER_CENT).toString(),
+          channel.payout_currency,
+          channel.payout_network,
+          channel.payout_wallet,
+          channel.payout_extra_id,
+          claimTransactionId,
+          at,
+        ],
+      );
+      await enqueueMessage(tx, 'payout-requested', { payoutId: id }, { at, dedupeKey: `payout-requested:${id}` });
+      return id;
+    });
+    if (payoutId) {
+      requested += 1;
+      deps.log?.info('payout.threshold_requested', { payoutId, channelId: candidate.channel_id });
+    }
+  }
+  return { due: due.length, requested };
+}
