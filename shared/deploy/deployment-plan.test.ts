@@ -52,6 +52,12 @@ describe('renderDeploymentPlan', () => {
     expect(plan).not.toMatch(/gcloud functions deploy (send-transfer|record-dead-letter)[^\n]*\n(?:\s+--[^\n]*\n)*?\s+--allow-unauthenticated/);
   });
 
+  it('runs every function with NODE_ENV=production, so a malformed body never gets a stack-trace page', () => {
+    const deploys = plan.split('gcloud functions deploy ').slice(1);
+    expect(deploys).toHaveLength(3);
+    for (const command of deploys) expect(command.split('\ngcloud ')[0]).toContain('NODE_ENV=production');
+  });
+
   it('gives the hot-wallet key to the transfer function only', () => {
     const grants = plan.split('\n').filter((line) => line.includes('host-wallet-private-key'));
     expect(grants.length).toBeGreaterThan(0);

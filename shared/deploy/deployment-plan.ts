@@ -111,7 +111,9 @@ export function renderDeploymentPlan(input: {
       flags.push(`--set-secrets=${settings.secrets.map((variable) => `${variable}=${secretIdFor(variable)}:latest`).join(',')}`);
     }
     if (settings.env.length > 0) flags.push('--env-vars-file=deploy.env.yaml');
-    flags.push(`--set-env-vars=GOOGLE_CLOUD_PROJECT=${projectId}`);
+    // NODE_ENV=production: Express (inside the Functions Framework) otherwise answers a body it cannot
+    // parse with an HTML page carrying the stack trace.
+    flags.push(`--set-env-vars=GOOGLE_CLOUD_PROJECT=${projectId},NODE_ENV=production`);
     commands.push(flags.join(' \\\n    '));
     if (trigger) {
       commands.push(
