@@ -1,8 +1,8 @@
-import { enqueueMessage } from '../bus/index.js';
+import { enqueueMessage, recordDeadLetter } from '../bus/index.js';
 import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
-import { errorCode, PermanentError } from '../errors/index.js';
+import { errorCode, isRetryable, PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
@@ -58,7 +58,21 @@ export async function trackPayouts(deps: TrackPayoutsDeps): Promise<TrackPayouts
       if (state === 'failed' || state === 'refunded') report.failed += 1;
     } catch (error) {
       report.errors += 1;
-      deps.log?.warn('payout.tracking_failed', { payoutId: id, code: errorCode(error), error });
+      if (isRetryable(error)) {
+        deps.log?.warn('payout.tracking_failed', { payoutId: id, code: errorCode(error), error });
+        continue;
+      }
+      // A failure that will not go away (the payout's records contradict each other): kept once for
+      // the operator as a dead letter; the payout stays where it is and later ticks stay quiet.
+      const isNew = await recordDeadLetter(deps.db, {
+        source: 'track-payouts',
+        messageId: `payout:${id}:${errorCode(error)}`,
+        reasonCode: errorCode(error),
+        reason: error instanceof Error ? error.message : String(error),
+        data: JSON.stringify({ payoutId: id }),
+        at: deps.clock.now(),
+      });
+      if (isNew) deps.log?.critical('payout.tracking_dead_lettered', { payoutId: id, code: errorCode(error), error });
     }
   }
   return report;

@@ -230,4 +230,20 @@ describe('instant payouts that meet trouble', () => {
     await approvePayout(db(), { payoutId, operator: 'ops@example.com', at: new Date() });
     await expectPaidAfterApproval(channel, payoutId, amountUnits);
   });
+
+  it('keeps a tracking failure that will not go away as one dead letter, and completes once ChangeNow answers again', async () => {
+    const channel = await usdtChannel();
+    const { payoutId } = await pay(channel);
+    for (let round = 0; round < 10 && (await payout(payoutId))?.state !== 'awaiting_swap'; round += 1) await tick();
+    expect((await payout(payoutId))?.state).toBe('awaiting_swap');
+    // ChangeNow says it does not know the exchange (404), twice in a row.
+    changenow().failNext('GET /v2/exchange/by-id', 404, { error: 'not_found', message: 'Exchange not found' });
+    await tick();
+    changenow().failNext('GET /v2/exchange/by-id', 404, { error: 'not_found', message: 'Exchange not found' });
+    await tick();
+    expect((await payout(payoutId))?.state).toBe('awaiting_swap');
+    const { rows } = await db().query<{ source: string; reason_code: string; data: string }>('SELECT source, reason_code, data FROM dead_letters');
+    expect(rows).toEqual([{ source: 'track-payouts', reason_code: 'changenow_exchange_not_found', data: JSON.stringify({ payoutId }) }]);
+    expect(await trackUntilFinal(payoutId)).toBe('completed');
+  });
 });
