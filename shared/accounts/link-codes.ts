@@ -3,6 +3,7 @@ import { type TelegramUserProfile, upsertTelegramUser } from '../checkout/index.
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { isUniqueViolation } from '../db/index.js';
+import { recordAuditEvent } from '../audit/index.js';
 
 /**
  * One-time codes that link a dashboard account to the owner's Telegram identity: the dashboard
@@ -118,6 +119,13 @@ export async function redeemLinkCode(deps: LinkCodeDeps, input: { code: string; 
          WHERE id = $1`,
         [code.account_id, input.user.id, now],
       );
+      await recordAuditEvent(tx, {
+        occurredAt: now,
+        actor: { type: 'telegram_user', id: input.user.id.toString() },
+        action: 'account.telegram_linked',
+        subject: { type: 'account', id: code.account_id },
+        details: { codeId: code.id },
+      });
       return { outcome: 'linked' as const, accountId: code.account_id, email: code.email };
     });
   } catch (error) {

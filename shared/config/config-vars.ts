@@ -60,6 +60,34 @@ function hostPort() {
     .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, message);
 }
 
+/**
+ * A comma-separated list → `string[]` (entries trimmed, blanks dropped), each entry checked; the
+ * message names the 1-based position of the first bad entry, never its value. Default `[]`.
+ */
+function listVar(isValid: (entry: string) => boolean, message: (position: number) => string) {
+  return z
+    .string()
+    .transform((value, ctx) => {
+      const entries = value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '');
+      const bad = entries.findIndex((entry) => !isValid(entry));
+      if (bad === -1) return entries;
+      ctx.addIssue({ code: 'custom', message: message(bad + 1) });
+      return z.NEVER;
+    })
+    .default(() => []);
+}
+
+/** `scheme://host[:port]` exactly as a browser sends it in `Origin`: no path, query, credentials or wildcard. */
+function isExactOrigin(entry: string): boolean {
+  if (!URL.canParse(entry) || entry.includes('*')) return false;
+  const url = new URL(entry);
+  if (url.origin !== entry) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOCAL_HOSTNAMES.has(url.hostname));
+}
+
 /** secp256k1 group order: a private key must lie in 1..n-1. */
 const SECP256K1_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -82,22 +110,7 @@ export const configVars = {
   /** NowPayments IPN secret: HMAC-SHA512 key for `x-nowpayments-sig`. Secret. */
   NOWPAYMENTS_IPN_SECRET: secret(opaqueKey()),
   /** IPs or CIDR ranges allowed to call the IPN webhook, comma-separated → `string[]`. Default `[]` (no IP filter; the signature is always checked). */
-  NOWPAYMENTS_IPN_ALLOWED_IPS: z
-    .string()
-    .transform((value, ctx) => {
-      const entries = value
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter((entry) => entry !== '');
-      const bad = entries.findIndex((entry) => !isIpOrCidr(entry));
-      if (bad === -1) return entries;
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be a comma-separated list of IP addresses or CIDR ranges (entry ${bad + 1} is not one)`,
-      });
-      return z.NEVER;
-    })
-    .default(() => []),
+  NOWPAYMENTS_IPN_ALLOWED_IPS: listVar(isIpOrCidr, (entry) => `must be a comma-separated list of IP addresses or CIDR ranges (entry ${entry} is not one)`),
 
   /** ChangeNow API base, e.g. `https://api.changenow.io/v2`. */
   CHANGENOW_API_URL: httpsUrlVar(),
@@ -154,12 +167,33 @@ export const configVars = {
   /** Most the hot wallet sends in any 24 hours without approval, USD cents. No default: a limit must be stated. */
   PAYOUT_DAILY_CAP_USD_CENTS: integerVar(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents'),
 
+  /** Lowest tier price (and lowest donation minimum) an owner may set, USD cents, 1..10000000. Default 499 ($4.99): below it processor fees eat the payment. */
+  MIN_TIER_PRICE_CENTS: integerVar(1, 10_000_000, 'must be a whole number of USD cents, 1..10000000').default(499),
+  /** Lowest threshold an owner may set for threshold payouts, USD cents, 1..100000000. Default 2000 ($20): smaller payouts lose too much to network fees. */
+  MIN_PAYOUT_THRESHOLD_CENTS: integerVar(1, 100_000_000, 'must be a whole number of USD cents, 1..100000000').default(2000),
+
   /** Platform fee in basis points (300 = 3 %), integer 0..10000. No default: a fee must be stated. */
   PLATFORM_FEE_BPS: integerVar(0, 10000),
   /** HMAC key for dashboard JWTs, at least 32 characters (e.g. `openssl rand -base64 48`). Secret. */
   JWT_SECRET: secret(z.string().min(32, 'must be at least 32 characters')),
   /** Public origin of the gateway (IPN callback, dashboard links), https:// (http only for localhost); no trailing slash. */
   PUBLIC_BASE_URL: httpsUrlVar(),
+  /**
+   * Browser origins allowed to call the dashboard API (CORS) and to use its refresh cookie (CSRF
+   * check), comma-separated → `string[]`: exact `scheme://host[:port]` origins, https (http only for
+   * localhost), no paths, no wildcard. Default `[]` (no browser origin allowed). The dashboard
+   * function refuses http:// origins altogether on Cloud Run.
+   */
+  DASHBOARD_CORS_ORIGINS: listVar(
+    isExactOrigin,
+    (entry) => `must be a comma-separated list of origins like https://dashboard.example.com (entry ${entry} is not one; http:// only for localhost)`,
+  ),
+  /** Outgoing mail server, `smtp://` or `smtps://` with credentials (`smtps://user:pass@smtp.example.com:465`). Secret. Optional in the sandbox (mail goes to the local outbox); required on Cloud Run. */
+  SMTP_URL: secret(
+    z.string().refine((value) => URL.canParse(value) && ['smtp:', 'smtps:'].includes(new URL(value).protocol), 'must be an smtp:// or smtps:// URL'),
+  ),
+  /** Sender of account mails, an address or `Name <address>`, e.g. `PayGatePrime <no-reply@paygateprime.com>`. */
+  MAIL_FROM: z.string().regex(/^(?:[^<>\r\n]{1,64} <[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, 'must be an address or "Name <address>"'),
 
   /** Google Cloud project id. Optional: unset locally. Set explicitly at deploy (current Node runtimes do not set it). */
   GOOGLE_CLOUD_PROJECT: z

@@ -1,2 +1,3 @@
-export { type ErrorBody, type HttpResult, errorResult, clientIpOf } from './responses.js';
+export { type ErrorBody, type HttpResult, errorResult, statusOfCode, clientIpOf } from './responses.js';
 export { createIpAllowlist } from './ip-allowlist.js';
+export { acceptMalformedJsonBodies } from './json-bodies.js';

@@ -10,24 +10,71 @@ export interface ErrorBody {
 export interface HttpResult {
   status: number;
   body: unknown;
+  /** Headers the status implies (`retry-after` for 429). */
+  headers?: Record<string, string>;
 }
 
+/** Status of each permanent error code; any other permanent code is a 400 (codes ending in `_not_found` a 404). */
 const STATUS_BY_CODE: Record<string, number> = {
   invalid_signature: 401,
+  unauthorized: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  invalid_credentials: 401,
+  invalid_refresh_token: 401,
+  forbidden: 403,
   ip_not_allowed: 403,
-  payload_too_large: 413,
+  origin_not_allowed: 403,
+  csrf_rejected: 403,
+  email_not_verified: 403,
   not_found: 404,
   method_not_allowed: 405,
+  conflict: 409,
+  email_taken: 409,
+  email_already_verified: 409,
+  account_has_channels: 409,
+  account_inactive: 403,
+  telegram_not_linked: 409,
+  telegram_link_changed: 409,
+  channel_limit_reached: 409,
+  chat_already_registered: 409,
+  channel_changed_concurrently: 409,
+  channel_ownership_unverified: 422,
+  export_too_large: 422,
+  broadcast_cooling_down: 429,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
 };
+
+/** The HTTP status a permanent error code maps to. */
+export function statusOfCode(code: string): number {
+  return STATUS_BY_CODE[code] ?? (code.endsWith('_not_found') ? 404 : 400);
+}
+
+/** `context.fields` when it is a flat map of field path → message (validation errors). */
+function fieldsOf(error: AppError): Record<string, string> | undefined {
+  const fields = error.context.fields;
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
+  const entries = Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}
 
 /**
  * Maps an error to a status and envelope (STYLE rule 10): a `PermanentError` is the caller's
- * mistake (4xx, its message written for them); a transient one is ours and temporary (503, so
- * providers retry); anything else is a 500 with a generic message. Exception text never leaks.
+ * mistake (4xx, its message written for them, plus `fields` from `context.fields` and a
+ * `retry-after` header from `context.retryAfterSeconds`); a transient one is ours and temporary
+ * (503, so callers retry); anything else is a 500 with a generic message. Exception text never leaks.
  */
 export function errorResult(error: unknown, requestId: string = randomUUID()): HttpResult {
   if (error instanceof AppError && !isRetryable(error)) {
-    return { status: STATUS_BY_CODE[error.code] ?? 400, body: { error: { code: error.code, message: error.message }, requestId } satisfies ErrorBody };
+    const fields = fieldsOf(error);
+    const retryAfter = error.context.retryAfterSeconds;
+    return {
+      status: statusOfCode(error.code),
+      body: { error: { code: error.code, message: error.message, ...(fields ? { fields } : {}) }, requestId } satisfies ErrorBody,
+      ...(typeof retryAfter === 'number' && Number.isInteger(retryAfter) && retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {}),
+    };
   }
   if (error instanceof AppError) {
     return { status: 503, body: { error: { code: error.code, message: 'Temporarily unavailable, please retry' }, requestId } satisfies ErrorBody };

@@ -14,6 +14,12 @@ export {
   type OwnerNotificationRequested,
   SubscriberNotificationRequestedSchema,
   type SubscriberNotificationRequested,
+  ACCOUNT_MAIL_KINDS,
+  type AccountMailKind,
+  AccountMailRequestedSchema,
+  type AccountMailRequested,
+  BroadcastRequestedSchema,
+  type BroadcastRequested,
   ScheduledTickSchema,
   type ScheduledTick,
 } from './topics.js';

@@ -39,6 +39,18 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     valid: [{ kind: 'payment_underpaid', subjectId: PAYMENT_ID }],
     invalid: [{ kind: 'payment_underpaid' }, { kind: 3, subjectId: PAYMENT_ID }],
   },
+  'account-mail-requested': {
+    valid: [
+      { kind: 'verify_email', accountId: PAYMENT_ID, address: '' },
+      { kind: 'email_change_requested', accountId: PAYMENT_ID, address: 'new@example.com' },
+      { kind: 'payout_wallet_changed', accountId: PAYMENT_ID, address: '' },
+    ],
+    invalid: [{ kind: 'verify_email', accountId: PAYMENT_ID }, { kind: 'verify_email', accountId: 7, address: '' }, { accountId: PAYMENT_ID, address: '' }],
+  },
+  'broadcast-requested': {
+    valid: [{ channelId: CHANNEL_ID }],
+    invalid: [{}, { channelId: 5 }, { channelId: null }],
+  },
   'outbox-relay-requested': {
     valid: [{ job: 'relay-outbox' }],
     invalid: [{}, { job: 7 }],

@@ -47,6 +47,38 @@ export const SubscriberNotificationRequestedSchema = z.object({
 });
 export type SubscriberNotificationRequested = z.infer<typeof SubscriberNotificationRequestedSchema>;
 
+/**
+ * Mails to a dashboard account's owner. The consumer reads the account and, for mails with a link,
+ * issues the one-time token itself, so a raw token never sits in the outbox or in Pub/Sub.
+ */
+export const ACCOUNT_MAIL_KINDS = [
+  'verify_email',
+  'signup_attempted',
+  'reset_password',
+  'password_changed',
+  'email_change_requested',
+  'email_changed',
+  'account_deleted',
+  'payout_wallet_changed',
+] as const;
+export type AccountMailKind = (typeof ACCOUNT_MAIL_KINDS)[number];
+
+export const AccountMailRequestedSchema = z.object({
+  kind: z.enum(ACCOUNT_MAIL_KINDS),
+  accountId: Id,
+  /**
+   * The other address the mail concerns: the requested new address (`email_change_requested`), the
+   * previous address (`email_changed`, `account_deleted`: the account no longer holds it); '' otherwise.
+   * Avro has no optional field without a union, so "none" is the empty string.
+   */
+  address: z.string().max(254),
+});
+export type AccountMailRequested = z.infer<typeof AccountMailRequestedSchema>;
+
+/** The owner asked for the channel's tier buttons to be posted now (dashboard, 5-minute cooldown). */
+export const BroadcastRequestedSchema = z.object({ channelId: Id });
+export type BroadcastRequested = z.infer<typeof BroadcastRequestedSchema>;
+
 /** The body every Cloud Scheduler job publishes: which job ticked. */
 export const ScheduledTickSchema = z.object({ job: z.string().regex(/^[a-z][a-z0-9-]*$/) });
 export type ScheduledTick = z.infer<typeof ScheduledTickSchema>;
@@ -63,6 +95,8 @@ export const TOPIC_SCHEMAS = {
   'transfer-requested': TransferRequestedSchema,
   'owner-notification-requested': OwnerNotificationRequestedSchema,
   'subscriber-notification-requested': SubscriberNotificationRequestedSchema,
+  'broadcast-requested': BroadcastRequestedSchema,
+  'account-mail-requested': AccountMailRequestedSchema,
   'outbox-relay-requested': ScheduledTickSchema,
   'subscription-expiry-requested': ScheduledTickSchema,
   'reconciliation-requested': ScheduledTickSchema,

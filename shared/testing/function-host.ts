@@ -76,6 +76,8 @@ export async function startFunctionHost(options: FunctionHostOptions = {}): Prom
     const target = servers.get(first);
     if (target) {
       request.url = `/${rest.join('/')}${url.search}`;
+      // What a path-rewriting proxy says: the function is mounted under /<name> (cookie paths need it).
+      request.headers['x-forwarded-prefix'] = `/${first}`;
       target.emit('request', request, response);
       return;
     }

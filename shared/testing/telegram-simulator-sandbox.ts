@@ -9,11 +9,17 @@ import type { TelegramSimulator } from './telegram-simulator.js';
  *   POST /sandbox/users/<id>/clicks           {"messageId":3,"data":"t1:…"}
  *   POST /sandbox/users/<id>/joins            {"inviteLink":"https://t.me/+…"}
  *   GET  /sandbox/chats/<id>/messages         the bot's messages in that chat, with their buttons
+ *   POST /sandbox/chats                       {"id":-1001234567890,"type":"channel","title":"News"}
+ *   POST /sandbox/chats/<id>/members          {"userId":1001,"status":"creator"}    (an owner registering a channel)
+ *   POST /sandbox/chats/<id>/bot              {"status":"administrator","rights":{"can_invite_users":false}}
  */
 const UserSchema = z.object({ id: z.number().int().positive(), first_name: z.string().min(1), username: z.string().optional(), language_code: z.string().optional() });
 const TextSchema = z.object({ text: z.string().min(1).max(4096) });
 const ClickSchema = z.object({ messageId: z.number().int().positive(), data: z.string().min(1).max(64) });
 const JoinSchema = z.object({ inviteLink: z.string().min(1) });
+const ChatSchema = z.object({ id: z.number().int().negative(), type: z.enum(['group', 'supergroup', 'channel']), title: z.string().min(1).max(255).optional() });
+const MemberSchema = z.object({ userId: z.number().int().positive(), status: z.enum(['member', 'administrator', 'creator']) });
+const BotMembershipSchema = z.object({ status: z.enum(['administrator', 'member', 'left', 'kicked']), rights: z.record(z.string().regex(/^(is|can)_[a-z_]+$/), z.boolean()).optional() });
 
 async function readJson(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -45,6 +51,17 @@ export async function handleSandboxRequest(simulator: TelegramSimulator, request
     } else if (request.method === 'POST' && parts[1] === 'users' && parts[3] === 'joins') {
       const { inviteLink } = JoinSchema.parse(await readJson(request));
       send(response, 200, { ok: true, ...(await simulator.joinWithInviteLink(id, inviteLink)) });
+    } else if (request.method === 'POST' && parts[1] === 'chats' && parts.length === 2) {
+      simulator.addChat(ChatSchema.parse(await readJson(request)));
+      send(response, 200, { ok: true });
+    } else if (request.method === 'POST' && parts[1] === 'chats' && parts[3] === 'members') {
+      const { userId, status } = MemberSchema.parse(await readJson(request));
+      simulator.addMember(id, userId, status);
+      send(response, 200, { ok: true });
+    } else if (request.method === 'POST' && parts[1] === 'chats' && parts[3] === 'bot') {
+      const { status, rights } = BotMembershipSchema.parse(await readJson(request));
+      simulator.setBotMembership(id, status, rights);
+      send(response, 200, { ok: true });
     } else if (request.method === 'GET' && parts[1] === 'chats' && parts[3] === 'messages') {
       await simulator.flush();
       send(response, 200, { ok: true, messages: simulator.messagesTo(id) });

@@ -31,6 +31,10 @@ const SANDBOX_ENV: NodeJS.ProcessEnv = {
   HOT_WALLET_ADDRESS: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
   PAYOUT_MAX_USD_CENTS: '100000',
   PAYOUT_DAILY_CAP_USD_CENTS: '1000000',
+  JWT_SECRET: 'bundle-test-jwt-secret-at-least-32-characters',
+  DASHBOARD_CORS_ORIGINS: 'http://localhost:5173',
+  SMTP_URL: 'smtp://127.0.0.1:9',
+  MAIL_FROM: 'PayGatePrime <no-reply@example.com>',
 };
 
 async function freePort(): Promise<number> {
@@ -111,6 +115,23 @@ describe('function bundles (npm run build)', () => {
       served.stop();
     }
   });
+
+  it('serves the dashboard API from its bundle: the OpenAPI document, and errors in the envelope', async () => {
+    const served = await serveBundle('dashboard-api', SANDBOX_ENV);
+    try {
+      const document = await fetch(`${served.url}/api/v1/openapi.json`);
+      expect(document.status).toBe(200);
+      expect(((await document.json()) as { openapi: string }).openapi).toBe('3.1.0');
+      const missing = await fetch(`${served.url}/api/v1/nope`, { headers: { origin: 'http://localhost:5173' } });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+      const foreign = await fetch(`${served.url}/api/v1/health`, { headers: { origin: 'https://evil.example' } });
+      expect(foreign.status).toBe(403);
+    } finally {
+      served.stop();
+    }
+  }, 60_000);
 
   it('stops a function at start-up when a variable it needs is missing, naming the variable but not the values', async () => {
     const env = { ...process.env, ...SANDBOX_ENV };

@@ -1,0 +1,39 @@
+import * as ff from '@google-cloud/functions-framework';
+import { z } from 'zod';
+import { relayOutbox } from '../../shared/bus/index.js';
+import { loadChannelServices } from '../../shared/channels/index.js';
+import { configVars, loadConfig } from '../../shared/config/index.js';
+import { createDashboardRouter, createOriginPolicy, dashboardRoutes, serveDashboardRequest } from '../../shared/dashboard/index.js';
+import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
+import { acceptMalformedJsonBodies } from '../../shared/http-entry/index.js';
+
+// A malformed JSON body is ours to answer (in our envelope), not Express's (HTML, body in the logs).
+acceptMalformedJsonBodies();
+
+const config = loadConfig({
+  JWT_SECRET: configVars.JWT_SECRET,
+  DASHBOARD_CORS_ORIGINS: configVars.DASHBOARD_CORS_ORIGINS,
+  TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional(),
+  K_SERVICE: z.string().optional(), // set by Cloud Run: production, behind Google's front end
+});
+assertServicesConfigured();
+const isOnCloudRun = Boolean(config.K_SERVICE);
+const channels = loadChannelServices();
+
+const router = createDashboardRouter({
+  routes: dashboardRoutes,
+  originPolicy: createOriginPolicy(config.DASHBOARD_CORS_ORIGINS, { isOnCloudRun }),
+  deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels }),
+});
+
+/** Dashboard REST API under /api/v1 (public; accounts, channels, earnings). */
+ff.http('dashboard-api', (req, res) =>
+  serveDashboardRequest(router, req, res, {
+    isBehindGoogleFrontEnd: isOnCloudRun,
+    // Mails queued by the request go out now; the scheduled relay catches any this misses.
+    afterResponse: async () => {
+      const services = await getServices();
+      await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
+    },
+  }),
+);

@@ -1,0 +1,106 @@
+import type { MailMessage } from '../mail/index.js';
+import { escapeHtml } from '../telegram/index.js';
+
+/**
+ * The account mails. Links carry the token in the URL fragment (`#token=`), which browsers never
+ * send to a server or put in a Referer: the dashboard page reads it and POSTs it to the API.
+ */
+interface MailContent {
+  subject: string;
+  paragraphs: string[];
+  action?: { label: string; url: string; expiresIn: string };
+}
+
+const PRODUCT = 'PayGatePrime';
+
+function render(to: string, content: MailContent): MailMessage {
+  const textParts = [...content.paragraphs];
+  const htmlParts = content.paragraphs.map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`);
+  if (content.action) {
+    textParts.push(`${content.action.label}: ${content.action.url}`, `The link works once and expires in ${content.action.expiresIn}.`);
+    htmlParts.push(
+      `<p><a href="${escapeHtml(content.action.url)}">${escapeHtml(content.action.label)}</a></p>`,
+      `<p>The link works once and expires in ${escapeHtml(content.action.expiresIn)}. If the button does not work, copy this address into your browser:<br>${escapeHtml(content.action.url)}</p>`,
+    );
+  }
+  textParts.push(`— ${PRODUCT}`);
+  htmlParts.push(`<p>— ${PRODUCT}</p>`);
+  const subject = `${content.subject} - ${PRODUCT}`;
+  return {
+    to,
+    subject,
+    text: `${textParts.join('\n\n')}\n`,
+    html: `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>${htmlParts.join('')}</body></html>`,
+  };
+}
+
+function link(publicBaseUrl: string, page: string, token: string): string {
+  return `${publicBaseUrl}/${page}#token=${token}`;
+}
+
+export const accountMails = {
+  verifyEmail: (to: string, publicBaseUrl: string, token: string) =>
+    render(to, {
+      subject: 'Verify your email address',
+      paragraphs: ['Welcome! Confirm that this address belongs to you to finish setting up your account.'],
+      action: { label: 'Verify my address', url: link(publicBaseUrl, 'verify-email', token), expiresIn: '24 hours' },
+    }),
+  signupAttempted: (to: string, publicBaseUrl: string) =>
+    render(to, {
+      subject: 'Someone tried to sign up with your address',
+      paragraphs: [
+        'Someone tried to create an account with this address, but you already have one. Nothing was changed.',
+        `If it was you, log in at ${publicBaseUrl}/login, or reset your password at ${publicBaseUrl}/forgot-password if you forgot it. Otherwise you can ignore this mail.`,
+      ],
+    }),
+  resetPassword: (to: string, publicBaseUrl: string, token: string) =>
+    render(to, {
+      subject: 'Reset your password',
+      paragraphs: ['Someone (hopefully you) asked to reset the password of your account. If it was not you, ignore this mail: your password stays as it is.'],
+      action: { label: 'Choose a new password', url: link(publicBaseUrl, 'reset-password', token), expiresIn: '1 hour' },
+    }),
+  passwordChanged: (to: string) =>
+    render(to, {
+      subject: 'Your password was changed',
+      paragraphs: ['The password of your account was just changed and your other sessions were logged out.', 'If this was not you, reset your password at once and contact support.'],
+    }),
+  confirmEmailChange: (to: string, publicBaseUrl: string, token: string) =>
+    render(to, {
+      subject: 'Confirm your new email address',
+      paragraphs: ['Someone asked to move a PayGatePrime account to this address. Confirm to make it the account\'s address.'],
+      action: { label: 'Confirm this address', url: link(publicBaseUrl, 'confirm-email', token), expiresIn: '1 hour' },
+    }),
+  emailChangeRequested: (to: string, newAddress: string) =>
+    render(to, {
+      subject: 'Email change requested',
+      paragraphs: [`Someone asked to change your account's address to ${newAddress}. It changes only once the new address confirms.`, 'If this was not you, change your password at once.'],
+    }),
+  addressInUse: (to: string) =>
+    render(to, {
+      subject: 'Your address was offered for another account',
+      paragraphs: ['Someone asked to move another PayGatePrime account to this address, but it already belongs to an account, so nothing was changed. You can ignore this mail.'],
+    }),
+  emailChanged: (to: string, newAddress: string) =>
+    render(to, {
+      subject: 'Your account address was changed',
+      paragraphs: [`Your account now uses ${newAddress}; this address no longer signs in.`, 'If this was not you, contact support at once.'],
+    }),
+  emailChangeCompleted: (to: string) =>
+    render(to, {
+      subject: 'Your new address is confirmed',
+      paragraphs: ['This is now your account\'s address. Log in with it from now on.'],
+    }),
+  payoutWalletChanged: (to: string, publicBaseUrl: string) =>
+    render(to, {
+      subject: 'A payout wallet was changed',
+      paragraphs: [
+        'The payout wallet or payout settings of one of your channels were just changed, confirmed with your password. Payouts created from now on go to the new destination.',
+        `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password, then check the payout wallet of each channel in the dashboard and contact support.`,
+      ],
+    }),
+  accountDeleted: (to: string) =>
+    render(to, {
+      subject: 'Your account was deleted',
+      paragraphs: ['Your PayGatePrime account was deleted as you asked. This address is free to sign up again.'],
+    }),
+};

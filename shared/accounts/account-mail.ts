@@ -1,0 +1,95 @@
+import { handleOnce, type MessageKey } from '../bus/index.js';
+import type { Clock } from '../clock/index.js';
+import type { Db } from '../db/index.js';
+import { type KeyValueStore, withLease } from '../kv/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Mailer, MailMessage } from '../mail/index.js';
+import type { AccountMailRequested } from '../messages/index.js';
+import { findAccountByEmail, retrieveAccountRow } from './account-records.js';
+import { accountMails } from './account-mail-templates.js';
+import { issueEmailToken } from './email-tokens.js';
+
+export interface AccountMailDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  mailer: Mailer;
+  /** PUBLIC_BASE_URL: where the dashboard pages behind the links live. */
+  publicBaseUrl: string;
+}
+
+/**
+ * The mails one `account-mail-requested` message stands for. Tokens are issued here, at send time,
+ * so the raw token exists only in the mail; a redelivery issues a fresh one and the earlier link
+ * stops working ("latest wins"), never two valid links. Returns [] when the mail no longer applies
+ * (an address verified meanwhile, a disabled account).
+ */
+export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' | 'logger'>, request: AccountMailRequested): Promise<MailMessage[]> {
+  const account = await retrieveAccountRow(deps.db, request.accountId);
+  if (!account) return [];
+  const isActive = account.status === 'active';
+  const now = deps.clock.now();
+  const base = deps.publicBaseUrl;
+  switch (request.kind) {
+    case 'verify_email': {
+      if (!isActive || account.email_verified_at) return [];
+      const { token } = await deps.db.transaction((tx) => issueEmailToken(tx, { accountId: account.id, purpose: 'verify_email', now }));
+      return [accountMails.verifyEmail(account.email, base, token)];
+    }
+    case 'signup_attempted':
+      return isActive ? [accountMails.signupAttempted(account.email, base)] : [];
+    case 'reset_password': {
+      if (!isActive) return [];
+      const { token } = await deps.db.transaction((tx) => issueEmailToken(tx, { accountId: account.id, purpose: 'reset_password', now }));
+      return [accountMails.resetPassword(account.email, base, token)];
+    }
+    case 'password_changed':
+      return isActive ? [accountMails.passwordChanged(account.email)] : [];
+    case 'email_change_requested': {
+      if (!isActive || !request.address) return [];
+      const owner = await findAccountByEmail(deps.db, request.address);
+      if (owner && owner.id !== account.id) return [accountMails.addressInUse(request.address)];
+      const { token } = await deps.db.transaction((tx) => issueEmailToken(tx, { accountId: account.id, purpose: 'change_email', now, newEmail: request.address }));
+      return [accountMails.confirmEmailChange(request.address, base, token), accountMails.emailChangeRequested(account.email, request.address)];
+    }
+    case 'email_changed':
+      return [accountMails.emailChangeCompleted(account.email), ...(request.address ? [accountMails.emailChanged(request.address, account.email)] : [])];
+    case 'payout_wallet_changed':
+      return isActive ? [accountMails.payoutWalletChanged(account.email, base)] : [];
+    case 'account_deleted':
+      return request.address ? [accountMails.accountDeleted(request.address)] : [];
+    default: {
+      const unknown: never = request.kind;
+      throw new Error(`unhandled account mail kind ${String(unknown)}`);
+    }
+  }
+}
+
+/**
+ * Composes and sends the mails of one message. A mail server outage throws `TransientError`
+ * (`mail_unavailable`) so the message is redelivered; a refused recipient is `PermanentError`.
+ * Logs kinds and message ids only: never an address or a link.
+ */
+export async function sendAccountMails(deps: AccountMailDeps, request: AccountMailRequested): Promise<number> {
+  const mails = await composeAccountMails(deps, request);
+  for (const mail of mails) {
+    const receipt = await deps.mailer.send(mail);
+    deps.logger.info('account_mail.sent', { kind: request.kind, accountId: request.accountId, mailMessageId: receipt.messageId });
+  }
+  if (mails.length === 0) deps.logger.info('account_mail.skipped', { kind: request.kind, accountId: request.accountId });
+  return mails.length;
+}
+
+/**
+ * One delivery of `account-mail-requested`, at most one mail-out per message: a lease serialises
+ * concurrent duplicates, and `processed_messages` (written after the send) turns a later redelivery
+ * into a no-op. A crash between sending and recording sends once more, with a fresh link.
+ */
+export async function deliverAccountMail(deps: AccountMailDeps & { kv: KeyValueStore }, key: MessageKey, request: AccountMailRequested): Promise<void> {
+  await withLease(deps.kv, `${key.consumer}:${key.messageId}`, 120, async () => {
+    const { rows } = await deps.db.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [key.consumer, key.messageId]);
+    if (rows.length > 0) return;
+    await sendAccountMails(deps, request);
+    await handleOnce(deps.db, key, deps.clock.now(), async () => undefined);
+  });
+}

@@ -1,0 +1,74 @@
+import { PermanentError } from '../errors/index.js';
+import type { AccountDeps, RequestOrigin } from './account-deps.js';
+import { auditAuthEvent, emailDomain, enqueueAccountMail, findAccountByEmail, retrieveAccountRow } from './account-records.js';
+import { redeemEmailToken } from './email-tokens.js';
+import { passwordProblem } from './password-policy.js';
+import { hashPassword } from './passwords.js';
+
+/** Thrown for a password the policy refuses; `fields.<field>` says why. */
+export function weakPassword(field: string, problem: string): PermanentError {
+  return new PermanentError('weak_password', problem, { fields: { [field]: problem } });
+}
+
+/**
+ * Creates an unverified account and queues its verification mail. If the address is taken, the
+ * owner of that address is mailed instead ("someone tried to sign up"), and the caller cannot tell
+ * the difference: same result, and the password is hashed either way so the timing matches.
+ */
+export async function signUp(deps: AccountDeps, input: { email: string; password: string; origin: RequestOrigin }): Promise<void> {
+  const problem = passwordProblem(input.password, input.email);
+  if (problem) throw weakPassword('password', problem);
+  const passwordHash = await hashPassword(input.password, deps.passwordParameters);
+  const now = deps.clock.now();
+  await deps.db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string }>(
+      `INSERT INTO accounts (email, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3)
+       ON CONFLICT ((lower(email))) DO NOTHING RETURNING id`,
+      [input.email, passwordHash, now],
+    );
+    const created = rows[0];
+    if (created) {
+      await enqueueAccountMail(tx, { kind: 'verify_email', accountId: created.id, now });
+      await auditAuthEvent(tx, { action: 'account.signed_up', accountId: created.id, now, origin: input.origin, details: { emailDomain: emailDomain(input.email) } });
+      return;
+    }
+    const existing = await findAccountByEmail(tx, input.email);
+    if (!existing) throw new Error('signup conflict without an existing account');
+    await enqueueAccountMail(tx, { kind: 'signup_attempted', accountId: existing.id, now });
+    await auditAuthEvent(tx, { action: 'account.signup_repeated', accountId: existing.id, now, origin: input.origin });
+  });
+  deps.logger.info('account.signup_received', { requestId: input.origin.requestId });
+}
+
+/** The error for a refused one-time link. */
+export function tokenRefused(reason: 'invalid' | 'expired'): PermanentError {
+  return reason === 'expired'
+    ? new PermanentError('link_expired', 'This link has expired; request a new one')
+    : new PermanentError('invalid_link', 'This link is not valid or was already used; request a new one');
+}
+
+/** Marks the address verified with a `verify_email` token (single use). */
+export async function verifyEmail(deps: AccountDeps, input: { token: string; origin: RequestOrigin }): Promise<void> {
+  const now = deps.clock.now();
+  const outcome = await deps.db.transaction(async (tx) => {
+    const redeemed = await redeemEmailToken(tx, { token: input.token, purpose: 'verify_email', now });
+    if (redeemed.outcome === 'refused') return redeemed;
+    if (redeemed.status !== 'active') return { outcome: 'refused' as const, reason: 'invalid' as const };
+    await tx.query('UPDATE accounts SET email_verified_at = coalesce(email_verified_at, $2), updated_at = $2 WHERE id = $1', [redeemed.accountId, now]);
+    await auditAuthEvent(tx, { action: 'account.email_verified', accountId: redeemed.accountId, now, origin: input.origin });
+    return redeemed;
+  });
+  if (outcome.outcome === 'refused') throw tokenRefused(outcome.reason);
+}
+
+/** Queues a fresh verification mail (the earlier link stops working). */
+export async function requestVerificationMail(deps: AccountDeps, input: { accountId: string; origin: RequestOrigin }): Promise<void> {
+  const now = deps.clock.now();
+  await deps.db.transaction(async (tx) => {
+    const account = await retrieveAccountRow(tx, input.accountId);
+    if (!account || account.status !== 'active') throw new PermanentError('unauthorized', 'Log in again');
+    if (account.email_verified_at) throw new PermanentError('email_already_verified', 'This address is already verified');
+    await enqueueAccountMail(tx, { kind: 'verify_email', accountId: account.id, now });
+    await auditAuthEvent(tx, { action: 'account.verification_resent', accountId: account.id, now, origin: input.origin });
+  });
+}

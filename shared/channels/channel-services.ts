@@ -1,0 +1,30 @@
+import { configVars, loadConfig } from '../config/index.js';
+import { botInfoFromConfig } from '../telegram/bot/index.js';
+import { createBotApi } from '../telegram/index.js';
+import type { ChannelServices } from './channels.js';
+
+/**
+ * Channel registration's services from the environment, once per cold start: the Bot API client
+ * (TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT), the bot's identity (TELEGRAM_BOT_USERNAME; no getMe) and
+ * the minimums (MIN_TIER_PRICE_CENTS, MIN_PAYOUT_THRESHOLD_CENTS). Undefined when the token or the
+ * username is unset: the dashboard then answers 503 to channel registration and edits. Invalid
+ * values stop the cold start with the variable's name.
+ */
+export function loadChannelServices(env: NodeJS.ProcessEnv = process.env): ChannelServices | undefined {
+  const config = loadConfig(
+    {
+      TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN.optional(),
+      TELEGRAM_API_ROOT: configVars.TELEGRAM_API_ROOT,
+      TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional(),
+      MIN_TIER_PRICE_CENTS: configVars.MIN_TIER_PRICE_CENTS,
+      MIN_PAYOUT_THRESHOLD_CENTS: configVars.MIN_PAYOUT_THRESHOLD_CENTS,
+    },
+    env,
+  );
+  if (!config.TELEGRAM_BOT_TOKEN || !config.TELEGRAM_BOT_USERNAME) return undefined;
+  return {
+    telegram: createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }),
+    bot: { id: botInfoFromConfig(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_BOT_USERNAME).id, username: config.TELEGRAM_BOT_USERNAME },
+    limits: { minTierPriceCents: BigInt(config.MIN_TIER_PRICE_CENTS), minPayoutThresholdCents: BigInt(config.MIN_PAYOUT_THRESHOLD_CENTS) },
+  };
+}

@@ -1,0 +1,268 @@
+import type { Queryable, Tx } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import { formatPublicId, parsePublicId } from '../ids/index.js';
+import { formatUsdCents } from '../money/index.js';
+import { StoredChatRightsSchema } from '../telegram/bot/index.js';
+import type { ChannelSettings } from './channel-rules.js';
+import type { ChannelResource } from './channel-schemas.js';
+
+/** How long after a manual broadcast the next one may be requested. */
+export const BROADCAST_COOLDOWN_SECONDS = 300;
+
+/** A channel row with its schedule's manual-trigger time, as the store reads it. */
+export interface StoredChannel {
+  id: string;
+  ownerAccountId: string;
+  status: ChannelResource['status'];
+  settings: ChannelSettings;
+  botRights: Record<string, unknown> | null;
+  botRightsCheckedAt: Date | null;
+  lastManualTriggerAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface ChannelRow {
+  id: string;
+  owner_account_id: string;
+  status: ChannelResource['status'];
+  open_chat_id: bigint;
+  closed_chat_id: bigint;
+  open_title: string;
+  closed_title: string;
+  open_description: string;
+  closed_description: string;
+  payout_currency: string;
+  payout_network: string;
+  payout_wallet: string;
+  payout_extra_id: string | null;
+  payout_strategy: 'instant' | 'threshold';
+  payout_threshold_cents: bigint | null;
+  underpayment_tolerance_bps: number;
+  donations_enabled: boolean;
+  donation_min_cents: bigint | null;
+  donation_max_cents: bigint | null;
+  donation_message: string | null;
+  notifications_enabled: boolean;
+  notification_chat_id: bigint | null;
+  bot_rights: Record<string, unknown> | null;
+  bot_rights_checked_at: Date | null;
+  last_manual_trigger_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const CHANNEL_COLUMNS = `c.id, c.owner_account_id, c.status, c.open_chat_id, c.closed_chat_id, c.open_title, c.closed_title,
+  c.open_description, c.closed_description, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
+  c.payout_strategy, c.payout_threshold_cents, c.underpayment_tolerance_bps, c.donations_enabled, c.donation_min_cents,
+  c.donation_max_cents, c.donation_message, c.notifications_enabled, c.notification_chat_id, c.bot_rights,
+  c.bot_rights_checked_at, b.last_manual_trigger_at, c.created_at, c.updated_at`;
+
+const optionalBigInt = (value: bigint | number | string | null) => (value === null ? null : BigInt(value));
+
+/** The uuid behind a `ch_…` id; anything else is simply not found (an id names, it does not reveal). */
+export function channelUuid(publicId: unknown): string {
+  try {
+    return parsePublicId('channel', publicId);
+  } catch {
+    throw channelNotFound();
+  }
+}
+
+/** Answered as 404 both for a channel that does not exist and for another account's channel. */
+export function channelNotFound(): PermanentError {
+  return new PermanentError('channel_not_found', 'No channel with this id exists in your account.');
+}
+
+/**
+ * The uuid of the account's channel named by a `ch_…` id, deleted channels included (their
+ * payments and payouts stay visible). @throws PermanentError `channel_not_found`.
+ */
+export async function resolveOwnedChannelId(q: Queryable, accountId: string, channelPublicId: string): Promise<string> {
+  const channelId = channelUuid(channelPublicId);
+  const { rows } = await q.query('SELECT 1 FROM channels WHERE id = $1 AND owner_account_id = $2', [channelId, accountId]);
+  if (rows.length === 0) throw channelNotFound();
+  return channelId;
+}
+
+async function tiersOf(q: Queryable, channelIds: string[]): Promise<Map<string, ChannelSettings['tiers']>> {
+  const byChannel = new Map<string, ChannelSettings['tiers']>(channelIds.map((id) => [id, []]));
+  if (channelIds.length === 0) return byChannel;
+  const { rows } = await q.query<{ channel_id: string; price_cents: bigint; duration_days: number }>(
+    `SELECT channel_id, price_cents, duration_days FROM channel_tiers
+      WHERE channel_id = ANY($1::uuid[]) AND is_active ORDER BY channel_id, tier_number`,
+    [channelIds],
+  );
+  for (const row of rows) byChannel.get(row.channel_id)?.push({ priceCents: BigInt(row.price_cents), durationDays: Number(row.duration_days) });
+  return byChannel;
+}
+
+function fromRow(row: ChannelRow, tiers: ChannelSettings['tiers']): StoredChannel {
+  const threshold = optionalBigInt(row.payout_threshold_cents);
+  return {
+    id: row.id,
+    ownerAccountId: row.owner_account_id,
+    status: row.status,
+    settings: {
+      openChat: { id: BigInt(row.open_chat_id), title: row.open_title, description: row.open_description },
+      closedChat: { id: BigInt(row.closed_chat_id), title: row.closed_title, description: row.closed_description },
+      tiers,
+      donations: {
+        enabled: row.donations_enabled,
+        minCents: optionalBigInt(row.donation_min_cents),
+        maxCents: optionalBigInt(row.donation_max_cents),
+        message: row.donation_message,
+      },
+      payoutDestination: { currency: row.payout_currency, network: row.payout_network, wallet: row.payout_wallet, extraId: row.payout_extra_id },
+      payoutStrategy: row.payout_strategy === 'threshold' && threshold !== null ? { strategy: 'threshold', thresholdCents: threshold } : { strategy: 'instant' },
+      underpaymentToleranceBps: Number(row.underpayment_tolerance_bps),
+      notifications: { enabled: row.notifications_enabled, chatId: optionalBigInt(row.notification_chat_id) },
+    },
+    botRights: row.bot_rights,
+    botRightsCheckedAt: row.bot_rights_checked_at === null ? null : new Date(row.bot_rights_checked_at),
+    lastManualTriggerAt: row.last_manual_trigger_at === null ? null : new Date(row.last_manual_trigger_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+/**
+ * The account's live channel with this uuid, optionally row-locked (`FOR UPDATE`, inside a
+ * transaction). Another account's channel and a deleted one are `channel_not_found`.
+ */
+export async function findOwnedChannel(q: Queryable, accountId: string, channelId: string, options: { lock?: boolean } = {}): Promise<StoredChannel> {
+  const { rows } = await q.query<ChannelRow>(
+    `SELECT ${CHANNEL_COLUMNS} FROM channels c JOIN broadcast_schedules b ON b.channel_id = c.id
+      WHERE c.id = $1 AND c.owner_account_id = $2 AND c.deleted_at IS NULL${options.lock ? ' FOR UPDATE OF c' : ''}`,
+    [channelId, accountId],
+  );
+  const row = rows[0];
+  if (!row) throw channelNotFound();
+  const tiers = await tiersOf(q, [row.id]);
+  return fromRow(row, tiers.get(row.id) ?? []);
+}
+
+/** The account's live channels, oldest first. */
+export async function findOwnedChannels(q: Queryable, accountId: string): Promise<StoredChannel[]> {
+  const { rows } = await q.query<ChannelRow>(
+    `SELECT ${CHANNEL_COLUMNS} FROM channels c JOIN broadcast_schedules b ON b.channel_id = c.id
+      WHERE c.owner_account_id = $1 AND c.deleted_at IS NULL ORDER BY c.created_at, c.id`,
+    [accountId],
+  );
+  const tiers = await tiersOf(
+    q,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => fromRow(row, tiers.get(row.id) ?? []));
+}
+
+/** Column values for `settings`, in the order of `SETTINGS_COLUMNS`. */
+export function settingsValues(settings: ChannelSettings): unknown[] {
+  const { openChat, closedChat, donations, payoutDestination, payoutStrategy, notifications } = settings;
+  return [
+    openChat.id.toString(),
+    closedChat.id.toString(),
+    openChat.title,
+    closedChat.title,
+    openChat.description,
+    closedChat.description,
+    payoutDestination.currency,
+    payoutDestination.network,
+    payoutDestination.wallet,
+    payoutDestination.extraId,
+    payoutStrategy.strategy,
+    payoutStrategy.strategy === 'threshold' ? payoutStrategy.thresholdCents.toString() : null,
+    settings.underpaymentToleranceBps,
+    donations.enabled,
+    donations.minCents?.toString() ?? null,
+    donations.maxCents?.toString() ?? null,
+    donations.message,
+    notifications.enabled,
+    notifications.chatId?.toString() ?? null,
+  ];
+}
+
+export const SETTINGS_COLUMNS = [
+  'open_chat_id',
+  'closed_chat_id',
+  'open_title',
+  'closed_title',
+  'open_description',
+  'closed_description',
+  'payout_currency',
+  'payout_network',
+  'payout_wallet',
+  'payout_extra_id',
+  'payout_strategy',
+  'payout_threshold_cents',
+  'underpayment_tolerance_bps',
+  'donations_enabled',
+  'donation_min_cents',
+  'donation_max_cents',
+  'donation_message',
+  'notifications_enabled',
+  'notification_chat_id',
+] as const;
+
+/**
+ * Makes tiers 1..n exactly `tiers` and retires the rest (`is_active = false`; tier rows are never
+ * deleted because checkouts point at them). Checkouts snapshot their price, so open ones keep theirs.
+ */
+export async function replaceTiers(tx: Tx, channelId: string, tiers: ChannelSettings['tiers'], at: Date): Promise<void> {
+  for (const [index, tier] of tiers.entries()) {
+    await tx.query(
+      `INSERT INTO channel_tiers (channel_id, tier_number, price_cents, duration_days, is_active, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, true, $5, $5)
+       ON CONFLICT (channel_id, tier_number) DO UPDATE
+         SET price_cents = EXCLUDED.price_cents, duration_days = EXCLUDED.duration_days, is_active = true, updated_at = EXCLUDED.updated_at`,
+      [channelId, index + 1, tier.priceCents.toString(), tier.durationDays, at],
+    );
+  }
+  await tx.query('UPDATE channel_tiers SET is_active = false, updated_at = $3 WHERE channel_id = $1 AND tier_number > $2 AND is_active', [
+    channelId,
+    tiers.length,
+    at,
+  ]);
+}
+
+function chatRightsResource(stored: unknown): { missing: string[] } {
+  const parsed = StoredChatRightsSchema.safeParse(stored);
+  return { missing: parsed.success ? parsed.data.missing : ['unknown'] };
+}
+
+/** The API form of a stored channel: public ids, decimal strings for money and chat ids. */
+export function channelResource(channel: StoredChannel, now: Date): ChannelResource {
+  const { settings } = channel;
+  const chat = (value: ChannelSettings['openChat']) => ({ id: value.id.toString(), title: value.title, description: value.description });
+  const cooldownEnds = channel.lastManualTriggerAt === null ? null : new Date(channel.lastManualTriggerAt.getTime() + BROADCAST_COOLDOWN_SECONDS * 1000);
+  return {
+    id: formatPublicId('channel', channel.id),
+    status: channel.status,
+    openChat: chat(settings.openChat),
+    closedChat: chat(settings.closedChat),
+    tiers: settings.tiers.map((tier, index) => ({ tierNumber: index + 1, priceUsd: formatUsdCents(tier.priceCents), durationDays: tier.durationDays })),
+    donations: {
+      enabled: settings.donations.enabled,
+      minUsd: settings.donations.minCents === null ? null : formatUsdCents(settings.donations.minCents),
+      maxUsd: settings.donations.maxCents === null ? null : formatUsdCents(settings.donations.maxCents),
+      message: settings.donations.message,
+    },
+    payoutDestination: { ...settings.payoutDestination },
+    payoutStrategy:
+      settings.payoutStrategy.strategy === 'threshold'
+        ? { strategy: 'threshold', thresholdUsd: formatUsdCents(settings.payoutStrategy.thresholdCents) }
+        : { strategy: 'instant', thresholdUsd: null },
+    underpaymentToleranceBps: settings.underpaymentToleranceBps,
+    notifications: { enabled: settings.notifications.enabled, chatId: settings.notifications.chatId?.toString() ?? null },
+    botRights:
+      channel.botRightsCheckedAt === null
+        ? null
+        : { checkedAt: channel.botRightsCheckedAt.toISOString(), open: chatRightsResource(channel.botRights?.open), closed: chatRightsResource(channel.botRights?.closed) },
+    broadcast: {
+      lastManualTriggerAt: channel.lastManualTriggerAt?.toISOString() ?? null,
+      manualTriggerAvailableAt: cooldownEnds !== null && cooldownEnds > now ? cooldownEnds.toISOString() : null,
+    },
+    createdAt: channel.createdAt.toISOString(),
+    updatedAt: channel.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import type { Api } from 'grammy';
+import { enqueueAccountMail } from '../accounts/index.js';
+import { recordAuditEvent } from '../audit/index.js';
+import type { Clock } from '../clock/index.js';
+import { type Db, type Queryable, isUniqueViolation } from '../db/index.js';
+import { PermanentError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import {
+  type ChannelLimits,
+  type ChannelSettings,
+  MAX_CHANNELS_PER_ACCOUNT,
+  checkChannelSettings,
+  checkPayoutDestination,
+  mergeSettings,
+  parseInput,
+  settingsFromCreateInput,
+  validationError,
+} from './channel-rules.js';
+import {
+  type ChannelListResource,
+  type ChannelResource,
+  CreateChannelInputSchema,
+  UpdateChannelInputSchema,
+} from './channel-schemas.js';
+import {
+  SETTINGS_COLUMNS,
+  channelNotFound,
+  channelResource,
+  channelUuid,
+  findOwnedChannel,
+  findOwnedChannels,
+  replaceTiers,
+  settingsValues,
+} from './channel-store.js';
+import { type BotIdentity, verifyChatOwnership } from './chat-ownership.js';
+import { auditChannelUpdate, isPayoutChanged, payoutDetails } from './channel-audit.js';
+
+/** What registering and editing channels needs beyond the instance's services. */
+export interface ChannelServices {
+  /** Bot API client (`createBotApi`) for the ownership checks. */
+  telegram: Api;
+  bot: BotIdentity;
+  limits: ChannelLimits;
+}
+
+export interface ChannelDeps extends ChannelServices {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Who asks: the authenticated account, and the request id for the audit trail. */
+export interface Actor {
+  accountId: string;
+  requestId?: string;
+}
+
+/**
+ * Re-authentication for payouts: called once the input passed every check, before Telegram is asked
+ * and before anything is written, whenever a request sets where or how a channel is paid out
+ * (creation, or a change of the payout destination or strategy). The dashboard passes a check of the
+ * account's password (`confirmPasswordOfAccount`); it throws to refuse.
+ */
+export interface PayoutConfirmation {
+  confirmPayoutChange: () => Promise<void>;
+}
+
+const CHAT_ID_CONSTRAINTS = ['channels_chat_ids_unique', 'channels_open_chat_id_key', 'channels_closed_chat_id_key'];
+
+function chatTaken(): PermanentError {
+  return new PermanentError(
+    'chat_already_registered',
+    'One of these chats already belongs to a registered channel. Delete that channel first, or choose other chats.',
+  );
+}
+
+/** The linked Telegram user of an active account. */
+async function linkedTelegramUser(q: Queryable, accountId: string, options: { lock?: boolean } = {}): Promise<bigint> {
+  const { rows } = await q.query<{ status: string; telegram_user_id: bigint | null }>(
+    `SELECT status, telegram_user_id FROM accounts WHERE id = $1${options.lock ? ' FOR UPDATE' : ''}`,
+    [accountId],
+  );
+  const account = rows[0];
+  if (!account || account.status !== 'active') throw new PermanentError('account_inactive', 'This account is disabled or deleted.');
+  if (account.telegram_user_id === null) {
+    throw new PermanentError(
+      'telegram_not_linked',
+      'Link your Telegram account first (Settings → Telegram, then open the link in Telegram): channels can only be registered by an account linked to a Telegram user who administers the chats.',
+    );
+  }
+  return BigInt(account.telegram_user_id);
+}
+
+async function liveChannelCount(q: Queryable, accountId: string): Promise<number> {
+  const { rows } = await q.query<{ count: string }>('SELECT count(*)::text AS count FROM channels WHERE owner_account_id = $1 AND deleted_at IS NULL', [accountId]);
+  return Number(rows[0]?.count ?? '0');
+}
+
+function limitReached(): PermanentError {
+  return new PermanentError(
+    'channel_limit_reached',
+    `An account can have at most ${MAX_CHANNELS_PER_ACCOUNT} channels. Delete one you no longer use to register another.`,
+    { maxChannels: MAX_CHANNELS_PER_ACCOUNT },
+  );
+}
+
+/** Maps the chat-uniqueness violations (index or trigger) to `chat_already_registered`. */
+async function withChatUniqueness<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (CHAT_ID_CONSTRAINTS.some((constraint) => isUniqueViolation(error, constraint))) throw chatTaken();
+    throw error;
+  }
+}
+
+async function checkOrThrow(q: Queryable, settings: ChannelSettings, limits: ChannelLimits, destination: { check: boolean; allowDisabled: boolean }): Promise<ChannelSettings> {
+  const problems = checkChannelSettings(settings, limits);
+  let checked = settings;
+  if (destination.check) {
+    const result = await checkPayoutDestination(q, settings.payoutDestination, { allowDisabled: destination.allowDisabled });
+    problems.push(...result.problems);
+    checked = { ...settings, payoutDestination: result.destination };
+  }
+  if (problems.length > 0) throw validationError(problems);
+  return checked;
+}
+
+/**
+ * Registers a channel for the account. Input is checked (schema, configured minimums, the payout
+ * pair and wallet), then the payout destination is confirmed (`confirmation`, the password), then
+ * ownership is proven with the Bot API (outside any transaction), then one
+ * transaction locks the account row (so two concurrent registrations cannot both pass the limit of
+ * `MAX_CHANNELS_PER_ACCOUNT`), inserts the channel (`active`), its tiers and broadcast schedule, and
+ * an audit entry.
+ *
+ * @throws PermanentError `validation_failed` (with `fields`), `telegram_not_linked`, `account_inactive`,
+ *   `channel_limit_reached`, `channel_ownership_unverified`, `chat_already_registered`.
+ * @throws TransientError when Telegram cannot be reached.
+ */
+export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: unknown, confirmation: PayoutConfirmation): Promise<ChannelResource> {
+  const input = parseInput(CreateChannelInputSchema, rawInput);
+  const telegramUserId = await linkedTelegramUser(deps.db, actor.accountId);
+  const settings = await checkOrThrow(deps.db, settingsFromCreateInput(input, telegramUserId), deps.limits, { check: true, allowDisabled: false });
+  // Cheap early answer; the authoritative count runs under the account lock below.
+  if ((await liveChannelCount(deps.db, actor.accountId)) >= MAX_CHANNELS_PER_ACCOUNT) throw limitReached();
+  await confirmation.confirmPayoutChange();
+
+  const botRights = await verifyChatOwnership(deps, {
+    openChatId: settings.openChat.id,
+    closedChatId: settings.closedChat.id,
+    ownerTelegramUserId: telegramUserId,
+    at: deps.clock.now(),
+  });
+
+  const channelId = randomUUID();
+  await withChatUniqueness(() =>
+    deps.db.transaction(async (tx) => {
+      const now = deps.clock.now();
+      // The account row lock serialises this account's registrations: the count cannot go stale.
+      if ((await linkedTelegramUser(tx, actor.accountId, { lock: true })) !== telegramUserId) {
+        throw new PermanentError('telegram_link_changed', 'Your Telegram link changed while the chats were checked. Try again.');
+      }
+      if ((await liveChannelCount(tx, actor.accountId)) >= MAX_CHANNELS_PER_ACCOUNT) throw limitReached();
+      const values = settingsValues(settings);
+      const placeholders = values.map((_, index) => `$${index + 5}`).join(', ');
+      await tx.query(
+        `INSERT INTO channels (id, owner_account_id, status, bot_rights, bot_rights_checked_at, created_at, updated_at, ${SETTINGS_COLUMNS.join(', ')})
+         VALUES ($1, $2, 'active', $3, $4, $4, $4, ${placeholders})`,
+        [channelId, actor.accountId, JSON.stringify(botRights), now, ...values],
+      );
+      await tx.query('INSERT INTO broadcast_schedules (channel_id, next_run_at, created_at, updated_at) VALUES ($1, $2, $2, $2)', [channelId, now]);
+      await replaceTiers(tx, channelId, settings.tiers, now);
+      await recordAuditEvent(tx, {
+        occurredAt: now,
+        actor: { type: 'account', id: actor.accountId },
+        action: 'channel.created',
+        subject: { type: 'channel', id: channelId },
+        details: { openChatId: settings.openChat.id.toString(), closedChatId: settings.closedChat.id.toString(), ...payoutDetails(settings) },
+        requestId: actor.requestId,
+      });
+    }),
+  );
+  deps.logger.info('channel.created', { channelId, accountId: actor.accountId });
+  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelId), deps.clock.now());
+}
+
+/** One of the account's live channels. @throws PermanentError `channel_not_found` (also for another account's channel). */
+export async function retrieveChannel(deps: Pick<ChannelDeps, 'db' | 'clock'>, actor: Actor, channelPublicId: string): Promise<ChannelResource> {
+  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelUuid(channelPublicId)), deps.clock.now());
+}
+
+/** The account's live channels, oldest first, with the limit. */
+export async function listChannels(deps: Pick<ChannelDeps, 'db' | 'clock'>, actor: Actor): Promise<ChannelListResource> {
+  const channels = await findOwnedChannels(deps.db, actor.accountId);
+  const now = deps.clock.now();
+  return { channels: channels.map((channel) => channelResource(channel, now)), count: channels.length, maxChannels: MAX_CHANNELS_PER_ACCOUNT };
+}
+
+/**
+ * Changes a channel. Sections given replace the stored ones; the merged channel must pass every
+ * rule a new one does (threshold minimum included). New chat ids are verified with the Bot API like
+ * on create. A change of the payout destination (currency, network, wallet, extra id) or strategy
+ * (instant/threshold, threshold amount) must be confirmed (`confirmation`, the password) and mails
+ * the owner a `payout_wallet_changed` notice; resending the stored values needs no confirmation.
+ * Changing the wallet or currency never touches payouts already created: each payout carries its
+ * own copy of the destination. Audit: `channel.updated`, plus `channel.wallet_changed` and
+ * `channel.payout_settings_changed` when those changed.
+ *
+ * @throws PermanentError `channel_not_found`, `validation_failed`, `telegram_not_linked`,
+ *   `channel_ownership_unverified`, `chat_already_registered`, `channel_changed_concurrently`.
+ */
+export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPublicId: string, rawInput: unknown, confirmation: PayoutConfirmation): Promise<ChannelResource> {
+  const patch = parseInput(UpdateChannelInputSchema, rawInput);
+  const channelId = channelUuid(channelPublicId);
+  const before = await findOwnedChannel(deps.db, actor.accountId, channelId);
+  const openChatId = patch.openChat?.id === undefined ? before.settings.openChat.id : BigInt(patch.openChat.id);
+  const closedChatId = patch.closedChat?.id === undefined ? before.settings.closedChat.id : BigInt(patch.closedChat.id);
+  const areChatsChanged = openChatId !== before.settings.openChat.id || closedChatId !== before.settings.closedChat.id;
+  const needsLink = areChatsChanged || patch.notifications !== undefined;
+  // Only new chats and the notification default need the linked user; other edits work without a link.
+  const telegramUserId = needsLink ? await linkedTelegramUser(deps.db, actor.accountId) : 0n;
+
+  // Fail on bad input before asking for the password or Telegram anything.
+  const checked = await checkOrThrow(deps.db, mergeSettings(before.settings, patch, telegramUserId), deps.limits, {
+    check: patch.payoutDestination !== undefined,
+    allowDisabled: sameDestinationPair(patch, before.settings),
+  });
+  const isPayoutConfirmed = isPayoutChanged(before.settings, checked);
+  if (isPayoutConfirmed) await confirmation.confirmPayoutChange();
+  const botRights = areChatsChanged ? await verifyChatOwnership(deps, { openChatId, closedChatId, ownerTelegramUserId: telegramUserId, at: deps.clock.now() }) : null;
+
+  await withChatUniqueness(() =>
+    deps.db.transaction(async (tx) => {
+      const now = deps.clock.now();
+      const current = await findOwnedChannel(tx, actor.accountId, channelId, { lock: true });
+      // Re-merge on the locked row so a concurrent update of another section is not overwritten.
+      const merged = await checkOrThrow(tx, mergeSettings(current.settings, patch, telegramUserId), deps.limits, {
+        check: patch.payoutDestination !== undefined,
+        allowDisabled: sameDestinationPair(patch, current.settings),
+      });
+      const isVerified = merged.openChat.id === current.settings.openChat.id && merged.closedChat.id === current.settings.closedChat.id;
+      if (!isVerified && (botRights === null || merged.openChat.id !== openChatId || merged.closedChat.id !== closedChatId)) {
+        throw changedConcurrently();
+      }
+      const isPayoutChange = isPayoutChanged(current.settings, merged);
+      // A concurrent edit can turn a resend of the stored payout settings into a change: never write one unconfirmed.
+      if (isPayoutChange && !isPayoutConfirmed) throw changedConcurrently();
+      const values = settingsValues(merged);
+      const assignments = SETTINGS_COLUMNS.map((column, index) => `${column} = $${index + 4}`).join(', ');
+      await tx.query(
+        `UPDATE channels SET ${assignments}, updated_at = $2,
+           bot_rights = coalesce($3::jsonb, bot_rights), bot_rights_checked_at = CASE WHEN $3::jsonb IS NULL THEN bot_rights_checked_at ELSE $2 END
+         WHERE id = $1`,
+        [channelId, now, isVerified ? null : JSON.stringify(botRights), ...values],
+      );
+      if (patch.tiers) await replaceTiers(tx, channelId, merged.tiers, now);
+      await auditChannelUpdate(tx, { actor, channelId, now, before: current.settings, after: merged, sections: Object.keys(patch) });
+      if (isPayoutChange) await enqueueAccountMail(tx, { kind: 'payout_wallet_changed', accountId: actor.accountId, now });
+    }),
+  );
+  deps.logger.info('channel.updated', { channelId, accountId: actor.accountId, sections: Object.keys(patch) });
+  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelId), deps.clock.now());
+}
+
+function changedConcurrently(): PermanentError {
+  return new PermanentError('channel_changed_concurrently', 'The channel changed while this update was checked. Reload it and try again.');
+}
+
+/** A destination in the same pair the channel already uses may stay on a pair that was disabled since. */
+function sameDestinationPair(patch: { payoutDestination?: { currency: string; network: string } | undefined }, current: ChannelSettings): boolean {
+  return patch.payoutDestination?.currency === current.payoutDestination.currency && patch.payoutDestination.network === current.payoutDestination.network;
+}
+
+/**
+ * Retires a channel: status `deleted` (rows are never deleted: payments, balances and payouts hang
+ * off it), its chats free for a new registration, its broadcasts stopped. Subscriptions already
+ * sold run to their end; what the owner is owed stays in the ledger.
+ *
+ * @throws PermanentError `channel_not_found` (also when already deleted or another account's).
+ */
+export async function deleteChannel(deps: Pick<ChannelDeps, 'db' | 'clock' | 'logger'>, actor: Actor, channelPublicId: string): Promise<void> {
+  const channelId = channelUuid(channelPublicId);
+  await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const { rowCount } = await tx.query(
+      `UPDATE channels SET status = 'deleted', deleted_at = $3, updated_at = $3
+        WHERE id = $1 AND owner_account_id = $2 AND deleted_at IS NULL`,
+      [channelId, actor.accountId, now],
+    );
+    if (rowCount === 0) throw channelNotFound();
+    await tx.query(
+      `UPDATE broadcast_schedules SET is_enabled = false, disabled_reason = 'channel_deleted', lease_expires_at = NULL, updated_at = $2 WHERE channel_id = $1`,
+      [channelId, now],
+    );
+    await recordAuditEvent(tx, {
+      occurredAt: now,
+      actor: { type: 'account', id: actor.accountId },
+      action: 'channel.deleted',
+      subject: { type: 'channel', id: channelId },
+      requestId: actor.requestId,
+    });
+  });
+  deps.logger.info('channel.deleted', { channelId, accountId: actor.accountId });
+}

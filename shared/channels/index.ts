@@ -1,0 +1,46 @@
+/**
+ * Channels an owner sells access to: registration with proof of ownership (the bot and the owner's
+ * linked Telegram user administer both chats), reads, updates validated as a whole, soft delete, and
+ * the manual broadcast trigger. Request and response shapes are zod schemas, shared with the
+ * dashboard router and its OpenAPI document.
+ *
+ *   const channel = await createChannel(deps, { accountId, requestId }, body, { confirmPayoutChange });   // ChannelResource
+ *   await requestBroadcast(deps, { accountId }, channel.id);                      // 5-minute cooldown
+ *
+ * Errors are `PermanentError`s: `validation_failed` (context `fields: [{ path, message }]`),
+ * `channel_not_found` (also for another account's channel), `telegram_not_linked`,
+ * `account_inactive`, `channel_limit_reached`, `channel_ownership_unverified` (context `fields`,
+ * `problems`), `chat_already_registered`, `channel_changed_concurrently`, `telegram_link_changed`,
+ * `broadcast_cooling_down` (context `retryAfterSeconds`), plus whatever `confirmPayoutChange` throws
+ * (the dashboard: `password_required`, `incorrect_password`, `rate_limited`). Telegram outages are
+ * `TransientError`s.
+ */
+export {
+  type ChatInput,
+  type TierInput,
+  type DonationsInput,
+  type PayoutDestinationInput,
+  type PayoutStrategyInput,
+  type NotificationsInput,
+  type CreateChannelInput,
+  type UpdateChannelInput,
+  type ChannelResource,
+  type ChannelListResource,
+  type BroadcastRequestResource,
+  ChannelChatIdSchema,
+  NotificationChatIdSchema,
+  UsdAmountSchema,
+  CreateChannelInputSchema,
+  UpdateChannelInputSchema,
+  ChannelResourceSchema,
+  ChannelListResourceSchema,
+  BroadcastRequestResourceSchema,
+  MIN_UNDERPAYMENT_TOLERANCE_BPS,
+} from './channel-schemas.js';
+export { type ChannelLimits, type FieldProblem, MAX_CHANNELS_PER_ACCOUNT } from './channel-rules.js';
+export { type BotIdentity, type ChatProblem, verifyChatOwnership } from './chat-ownership.js';
+export { type ChannelServices, type ChannelDeps, type Actor, type PayoutConfirmation, createChannel, retrieveChannel, listChannels, updateChannel, deleteChannel } from './channels.js';
+export { type BroadcastTriggerDeps, requestBroadcast } from './broadcast-trigger.js';
+export { BROADCAST_COOLDOWN_SECONDS, resolveOwnedChannelId } from './channel-store.js';
+export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
+export { loadChannelServices } from './channel-services.js';

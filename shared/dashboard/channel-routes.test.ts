@@ -1,0 +1,350 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parsePublicId } from '../ids/index.js';
+import { createBotApi } from '../telegram/index.js';
+import { addOwnedChats, channelInput, type OwnedChats } from '../testing/channel-setup.js';
+import { createDashboardHarness, type DashboardHarness, mailedToken } from '../testing/dashboard-api.js';
+import { insertTelegramUser } from '../testing/fixtures.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+
+const PASSWORD = 'correct horse battery';
+const HOUR_MS = 3_600_000;
+
+let h: DashboardHarness;
+let telegram: TelegramSimulator;
+let n = 0;
+
+beforeAll(async () => {
+  telegram = await startTelegramSimulator();
+  h = await createDashboardHarness({
+    channels: {
+      telegram: createBotApi({ token: telegram.token, apiRoot: telegram.apiRoot }),
+      bot: { id: telegram.botInfo.id, username: telegram.botInfo.username },
+      limits: { minTierPriceCents: 499n, minPayoutThresholdCents: 2000n },
+    },
+  });
+});
+afterAll(async () => {
+  await h?.dispose();
+  await telegram?.close();
+});
+beforeEach(() => h.clock.advance(2 * HOUR_MS));
+
+const ip = () => `198.51.100.${(n % 250) + 1}`;
+
+interface Owner {
+  accountId: string;
+  token: string;
+  telegramUserId: number;
+}
+
+/** A logged-in account, linked to a Telegram user unless `linked: false`. */
+async function owner(options: { linked?: boolean } = {}): Promise<Owner> {
+  const email = `owner.${++n}@example.com`;
+  await h.request('POST', '/auth/signup', { body: { email, password: PASSWORD }, ip: ip() });
+  await h.deliverMails();
+  await h.request('POST', '/auth/verify-email', { body: { token: mailedToken(h.outbox, email) }, ip: ip() });
+  const login = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: ip() });
+  expect(login.status).toBe(200);
+  const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email = $1', [email]);
+  const accountId = rows[0]!.id;
+  const telegramUserId = 7_000_000_000 + n;
+  if (options.linked !== false) {
+    await insertTelegramUser(h.testDb.db, { id: BigInt(telegramUserId) });
+    await h.testDb.db.query('UPDATE accounts SET telegram_user_id = $2, telegram_linked_at = $3 WHERE id = $1', [accountId, telegramUserId, h.clock.now()]);
+    telegram.addUser({ id: telegramUserId, first_name: 'Owner' });
+  }
+  return { accountId, token: login.json.accessToken as string, telegramUserId };
+}
+
+/** A create request with the password that confirms its payout wallet. */
+const createBody = (chats: Pick<OwnedChats, 'openChatId' | 'closedChatId'>, overrides: Record<string, unknown> = {}) => ({ ...channelInput(chats as OwnedChats), currentPassword: PASSWORD, ...overrides });
+
+async function registered(who?: Owner): Promise<{ owner: Owner; chats: OwnedChats; id: string }> {
+  const account = who ?? (await owner());
+  const chats = addOwnedChats(telegram, account.telegramUserId);
+  const response = await h.request('POST', '/channels', { token: account.token, body: createBody(chats) });
+  expect(response.status, JSON.stringify(response.json)).toBe(201);
+  return { owner: account, chats, id: response.json.id as string };
+}
+
+describe('authentication', () => {
+  it.each([
+    ['GET', '/channels'],
+    ['POST', '/channels'],
+    ['GET', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw'],
+    ['PATCH', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw'],
+    ['DELETE', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw'],
+    ['POST', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/broadcast'],
+  ])('%s %s answers 401 without a token and with an invalid one', async (method, path) => {
+    const body = method === 'POST' && path === '/channels' ? channelInput({ openChatId: -1001000000001n, closedChatId: -1001000000002n }) : method === 'PATCH' ? { openChat: { title: 'x' } } : undefined;
+    expect((await h.request(method, path, { body })).status).toBe(401);
+    const invalid = await h.request(method, path, { body, headers: { authorization: 'Bearer not.a.jwt' } });
+    expect(invalid.status).toBe(401);
+    expect(invalid.json.error.code).toMatch(/^(unauthorized|invalid_token)$/);
+  });
+});
+
+describe('POST /channels', () => {
+  it('registers a channel and answers 201 with it', async () => {
+    const account = await owner();
+    const chats = addOwnedChats(telegram, account.telegramUserId);
+    const response = await h.request('POST', '/channels', { token: account.token, body: createBody(chats) });
+    expect(response.status).toBe(201);
+    expect(response.json).toMatchObject({
+      id: expect.stringMatching(/^ch_/),
+      status: 'active',
+      openChat: { id: chats.openChatId.toString() },
+      tiers: [{ tierNumber: 1, priceUsd: '9.99', durationDays: 30 }],
+      payoutStrategy: { strategy: 'instant', thresholdUsd: null },
+      botRights: { open: { missing: [] }, closed: { missing: [] } },
+    });
+  });
+
+  const chats = { openChatId: -1001000000101n, closedChatId: -1001000000102n };
+  const base = channelInput(chats);
+  it.each<[string, unknown, string]>([
+    ['a malformed chat id', { ...base, openChat: { ...base.openChat, id: '12345' } }, 'openChat.id'],
+    ['a missing title', { ...base, closedChat: { id: base.closedChat.id } }, 'closedChat.title'],
+    ['no tiers', { ...base, tiers: [] }, 'tiers'],
+    ['four tiers', { ...base, tiers: Array(4).fill({ priceUsd: '9.99', durationDays: 30 }) }, 'tiers'],
+    ['a price below the configured minimum', { ...base, tiers: [{ priceUsd: '4.00', durationDays: 30 }] }, 'tiers.0.priceUsd'],
+    ['a duration of 3651 days', { ...base, tiers: [{ priceUsd: '9.99', durationDays: 3651 }] }, 'tiers.0.durationDays'],
+    ['a wallet that is not on the network', { ...base, payoutDestination: { currency: 'BTC', network: 'BTC', wallet: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t' } }, 'payoutDestination.wallet'],
+    ['a threshold below the minimum', { ...base, payoutStrategy: { strategy: 'threshold', thresholdUsd: '10' } }, 'payoutStrategy.thresholdUsd'],
+    ['an unknown strategy', { ...base, payoutStrategy: { strategy: 'monthly' } }, 'payoutStrategy.strategy'],
+    ['a tolerance of 50 %', { ...base, underpaymentToleranceBps: 5000 }, 'underpaymentToleranceBps'],
+    ['donations without bounds', { ...base, donations: { enabled: true } }, 'donations'],
+  ])('answers 400 validation_failed for %s, naming %s', async (_, body, field) => {
+    const account = await owner();
+    const response = await h.request('POST', '/channels', { token: account.token, body });
+    expect(response.status).toBe(400);
+    expect(response.json.error.code).toBe('validation_failed');
+    expect(response.json.error.fields).toEqual(expect.objectContaining({ [field]: expect.any(String) }));
+  });
+
+  it('needs the account password, since registration sets the payout wallet', async () => {
+    const account = await owner();
+    const chats = addOwnedChats(telegram, account.telegramUserId);
+    const missing = await h.request('POST', '/channels', { token: account.token, body: channelInput(chats) });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error).toMatchObject({ code: 'password_required', fields: { currentPassword: expect.any(String) } });
+    const wrong = await h.request('POST', '/channels', { token: account.token, body: createBody(chats, { currentPassword: 'not my password' }) });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error).toMatchObject({ code: 'incorrect_password', fields: { currentPassword: expect.any(String) } });
+    expect((await h.request('GET', '/channels', { token: account.token })).json.count).toBe(0);
+    expect((await h.request('POST', '/channels', { token: account.token, body: createBody(chats) })).status).toBe(201);
+  });
+
+  it('answers 400 for a body that is not JSON and 415 without the JSON content type', async () => {
+    const account = await owner();
+    expect((await h.request('POST', '/channels', { token: account.token, rawBody: '{', headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    expect((await h.request('POST', '/channels', { token: account.token, rawBody: 'x=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
+  });
+
+  it('answers 409 telegram_not_linked for an account without a Telegram link', async () => {
+    const account = await owner({ linked: false });
+    const response = await h.request('POST', '/channels', { token: account.token, body: base });
+    expect(response.status).toBe(409);
+    expect(response.json.error).toMatchObject({ code: 'telegram_not_linked', message: expect.stringContaining('Link your Telegram account first') });
+  });
+
+  it('answers 422 naming the missing right and the chat when the bot cannot invite in the closed chat', async () => {
+    const account = await owner();
+    const weak = addOwnedChats(telegram, account.telegramUserId, { closedBot: { status: 'administrator', rights: { can_invite_users: false } } });
+    const response = await h.request('POST', '/channels', { token: account.token, body: createBody(weak) });
+    expect(response.status).toBe(422);
+    expect(response.json.error.code).toBe('channel_ownership_unverified');
+    expect(response.json.error.message).toContain(`lacks the right "Invite users via link" in the closed chat ${weak.closedChatId}`);
+    expect(response.json.error.fields).toEqual({ 'closedChat.id': expect.stringContaining('Invite users via link') });
+  });
+
+  it('answers 422 when the linked user does not administer the open chat', async () => {
+    const account = await owner();
+    const chatsNotOwned = addOwnedChats(telegram, account.telegramUserId, { openOwner: 'member' });
+    const response = await h.request('POST', '/channels', { token: account.token, body: createBody(chatsNotOwned) });
+    expect(response.status).toBe(422);
+    expect(response.json.error.message).toContain(`your linked Telegram account is not an administrator or the creator of the open chat ${chatsNotOwned.openChatId}`);
+  });
+
+  it('answers 409 for chats another channel already uses', async () => {
+    const { owner: account, chats: taken } = await registered();
+    const response = await h.request('POST', '/channels', { token: account.token, body: createBody(taken) });
+    expect(response.status).toBe(409);
+    expect(response.json.error.code).toBe('chat_already_registered');
+  });
+
+  it('answers 429 with Retry-After after 20 registration attempts in an hour', async () => {
+    const account = await owner();
+    const tooCheap = { ...base, tiers: [{ priceUsd: '1.00', durationDays: 30 }] };
+    for (let i = 0; i < 20; i++) expect((await h.request('POST', '/channels', { token: account.token, body: tooCheap })).status).toBe(400);
+    const limited = await h.request('POST', '/channels', { token: account.token, body: tooCheap });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.json.error.code).toBe('rate_limited');
+  });
+});
+
+describe('GET /channels and GET /channels/{channelId}', () => {
+  it('lists the account’s channels and returns one', async () => {
+    const { owner: account, id } = await registered();
+    const list = await h.request('GET', '/channels', { token: account.token });
+    expect(list.status).toBe(200);
+    expect(list.json).toMatchObject({ count: 1, maxChannels: 10, channels: [{ id }] });
+    const one = await h.request('GET', `/channels/${id}`, { token: account.token });
+    expect(one.status).toBe(200);
+    expect(one.json).toEqual(list.json.channels[0]);
+  });
+
+  it('answers 404 for another account’s channel and for an id that is not a channel id', async () => {
+    const { id } = await registered();
+    const stranger = await owner();
+    for (const path of [`/channels/${id}`, '/channels/pay_Ehz5dX8hQSeMc0Q8m0Q2Xw', '/channels/nonsense']) {
+      const response = await h.request('GET', path, { token: stranger.token });
+      expect(response.status).toBe(404);
+      expect(response.json.error.code).toBe('channel_not_found');
+    }
+    expect((await h.request('GET', '/channels', { token: stranger.token })).json.channels).toEqual([]);
+  });
+});
+
+describe('PATCH /channels/{channelId}', () => {
+  const BTC = { currency: 'BTC', network: 'BTC', wallet: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4' };
+
+  async function auditOf(channelPublicId: string): Promise<string[]> {
+    const { rows } = await h.testDb.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE subject_type = 'channel' AND subject_id = $1 ORDER BY id`, [
+      parsePublicId('channel', channelPublicId),
+    ]);
+    return rows.map((row) => row.action);
+  }
+
+  it('changes the payout settings with the password and answers the channel', async () => {
+    const { owner: account, id } = await registered();
+    const response = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutStrategy: { strategy: 'threshold', thresholdUsd: '25.50' }, currentPassword: PASSWORD } });
+    expect(response.status).toBe(200);
+    expect(response.json.payoutStrategy).toEqual({ strategy: 'threshold', thresholdUsd: '25.50' });
+  });
+
+  it('refuses a wallet change without the password (400 password_required) and with a wrong one, changing nothing', async () => {
+    const { owner: account, id } = await registered();
+    const missing = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC } });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error).toMatchObject({ code: 'password_required', fields: { currentPassword: expect.stringContaining('password') } });
+    const wrong = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC, currentPassword: 'not my password' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error).toMatchObject({ code: 'incorrect_password', fields: { currentPassword: expect.any(String) } });
+    const strategy = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutStrategy: { strategy: 'threshold', thresholdUsd: '50' } } });
+    expect(strategy.json.error.code).toBe('password_required');
+    const stored = (await h.request('GET', `/channels/${id}`, { token: account.token })).json;
+    expect(stored.payoutDestination.network).toBe('TRX');
+    expect(stored.payoutStrategy.strategy).toBe('instant');
+    const { rows } = await h.testDb.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE actor_id = $1 AND action = 'channel.payout_change_refused'`, [account.accountId]);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('changes the wallet with the right password: audited, and the owner is mailed a notice', async () => {
+    const { owner: account, id } = await registered();
+    await h.deliverMails();
+    const response = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC, currentPassword: PASSWORD } });
+    expect(response.status).toBe(200);
+    expect(response.json.payoutDestination).toEqual({ ...BTC, extraId: null });
+    expect(await auditOf(id)).toEqual(['channel.created', 'channel.updated', 'channel.wallet_changed']);
+    await h.deliverMails();
+    const { rows } = await h.testDb.db.query<{ email: string }>('SELECT email FROM accounts WHERE id = $1', [account.accountId]);
+    const mail = h.outbox.latestTo(rows[0]!.email);
+    expect(mail?.subject).toContain('payout wallet was changed');
+    expect(mail?.text).toContain('forgot-password');
+  });
+
+  it('needs no password to resend the stored payout settings or to change other sections', async () => {
+    const { owner: account, id } = await registered();
+    const current = (await h.request('GET', `/channels/${id}`, { token: account.token })).json;
+    const response = await h.request('PATCH', `/channels/${id}`, {
+      token: account.token,
+      body: { payoutDestination: current.payoutDestination, payoutStrategy: { strategy: 'instant' }, openChat: { title: 'Renamed' } },
+    });
+    expect(response.status).toBe(200);
+    expect(response.json.openChat.title).toBe('Renamed');
+    const { rows } = await h.testDb.db.query(`SELECT 1 FROM outbox WHERE topic = 'account-mail-requested' AND payload->>'accountId' = $1 AND payload->>'kind' = 'payout_wallet_changed'`, [account.accountId]);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('answers 429 with Retry-After after 10 wrong passwords from one IP, counted with login failures', async () => {
+    const { owner: account, id } = await registered();
+    for (let i = 0; i < 10; i++) {
+      const wrong = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC, currentPassword: `wrong-${i}-password` }, ip: '192.0.2.90' });
+      expect(wrong.json.error.code).toBe('incorrect_password');
+    }
+    const limited = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC, currentPassword: PASSWORD }, ip: '192.0.2.90' });
+    expect(limited.status).toBe(429);
+    expect(limited.json.error.code).toBe('rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(15 * 60);
+    // Another IP (the owner's) is not blocked.
+    expect((await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC, currentPassword: PASSWORD }, ip: '192.0.2.91' })).status).toBe(200);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an empty change', {}, '(body)'],
+    ['a threshold below the minimum', { payoutStrategy: { strategy: 'threshold', thresholdUsd: '19.99' } }, 'payoutStrategy.thresholdUsd'],
+    ['a wallet of another network', { payoutDestination: { currency: 'ETH', network: 'ETH', wallet: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t' } }, 'payoutDestination.wallet'],
+    ['four tiers', { tiers: Array(4).fill({ priceUsd: '9.99', durationDays: 30 }) }, 'tiers'],
+  ])('answers 400 for %s', async (_, body, field) => {
+    const { owner: account, id } = await registered();
+    const response = await h.request('PATCH', `/channels/${id}`, { token: account.token, body });
+    expect(response.status).toBe(400);
+    expect(Object.keys(response.json.error.fields)).toContain(field);
+  });
+
+  it('answers 404 for another account’s channel', async () => {
+    const { id } = await registered();
+    const stranger = await owner();
+    const response = await h.request('PATCH', `/channels/${id}`, { token: stranger.token, body: { openChat: { title: 'Taken over' } } });
+    expect(response.status).toBe(404);
+  });
+});
+
+describe('DELETE /channels/{channelId}', () => {
+  it('deletes with 204, after which the channel is not found; another account gets 404', async () => {
+    const { owner: account, id } = await registered();
+    const stranger = await owner();
+    expect((await h.request('DELETE', `/channels/${id}`, { token: stranger.token })).status).toBe(404);
+    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token })).status).toBe(204);
+    expect((await h.request('GET', `/channels/${id}`, { token: account.token })).status).toBe(404);
+    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token })).status).toBe(404);
+  });
+});
+
+describe('POST /channels/{channelId}/broadcast', () => {
+  it('queues a broadcast with 202, then answers 429 with Retry-After until 5 minutes passed', async () => {
+    const { owner: account, id } = await registered();
+    const first = await h.request('POST', `/channels/${id}/broadcast`, { token: account.token });
+    expect(first.status).toBe(202);
+    expect(first.json).toEqual({ channelId: id, requestedAt: h.clock.now().toISOString(), nextAllowedAt: new Date(h.clock.now().getTime() + 300_000).toISOString() });
+
+    h.clock.advance(100_000);
+    const second = await h.request('POST', `/channels/${id}/broadcast`, { token: account.token });
+    expect(second.status).toBe(429);
+    expect(second.headers['retry-after']).toBe('200');
+    expect(second.json.error).toMatchObject({ code: 'broadcast_cooling_down', message: expect.stringContaining('200 seconds') });
+
+    h.clock.advance(200_000);
+    expect((await h.request('POST', `/channels/${id}/broadcast`, { token: account.token })).status).toBe(202);
+  });
+
+  it('answers 404 for another account’s channel (never 429 or 403)', async () => {
+    const { id } = await registered();
+    const stranger = await owner();
+    const response = await h.request('POST', `/channels/${id}/broadcast`, { token: stranger.token });
+    expect(response.status).toBe(404);
+    expect(response.json.error.code).toBe('channel_not_found');
+  });
+});
+
+describe('GET /payout-options', () => {
+  it('lists the enabled payout pairs without authentication, with address hints', async () => {
+    const response = await h.request('GET', '/payout-options');
+    expect(response.status).toBe(200);
+    expect(response.json.options).toContainEqual({ currency: 'USDT', network: 'TRX', currencyName: 'Tether USD', networkName: 'TRON (TRC-20)', extraIdName: null, addressHint: 'Starts with T, 34 characters.' });
+    expect(response.json.options).toContainEqual(expect.objectContaining({ currency: 'XRP', extraIdName: 'destination tag' }));
+  });
+});

@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { confirmPasswordOfAccount } from '../accounts/index.js';
+import {
+  BroadcastRequestResourceSchema,
+  type ChannelDeps,
+  type PayoutConfirmation,
+  ChannelListResourceSchema,
+  ChannelResourceSchema,
+  CreateChannelInputSchema,
+  PayoutOptionListResourceSchema,
+  UpdateChannelInputSchema,
+  createChannel,
+  deleteChannel,
+  listChannels,
+  listPayoutOptions,
+  requestBroadcast,
+  retrieveChannel,
+  updateChannel,
+} from '../channels/index.js';
+import { TransientError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import { CurrentPasswordSchema } from './account-schemas.js';
+import type { DashboardDeps } from './dashboard-deps.js';
+import { defineRoute, type RequestInfo, type RouteDefinition } from './route-definition.js';
+
+const MINUTE = 60;
+const HOUR = 3600;
+
+const ChannelParams = z.object({ channelId: z.string().max(64).meta({ description: 'The channel id (ch_…)', example: 'ch_Ehz5dX8hQSeMc0Q8m0Q2Xw' }) });
+
+/** Channel deps from the dashboard's: registration needs the Bot API and the configured minimums. */
+function channelDeps(deps: DashboardDeps, logger: Logger): ChannelDeps {
+  if (!deps.channels) throw new TransientError('channels_not_configured', 'Channel registration is not configured on this instance');
+  return { db: deps.db, clock: deps.clock, logger, ...deps.channels };
+}
+
+/** The account's password, required (as `currentPassword`) whenever a request sets where or how payouts go. */
+const PayoutPasswordSchema = CurrentPasswordSchema.optional().meta({
+  description: 'Your account password. Required to register a channel and to change its payout destination or strategy (re-authentication); ignored otherwise.',
+});
+
+/** Re-authentication for payout changes: the password, counted with login failures per (account, IP). */
+function payoutConfirmation(deps: DashboardDeps, accountId: string, password: string | undefined, request: RequestInfo): PayoutConfirmation {
+  return {
+    confirmPayoutChange: () =>
+      confirmPasswordOfAccount(deps, {
+        accountId,
+        password,
+        origin: { requestId: request.requestId, ip: request.ip },
+        action: 'channel.payout_change_refused',
+        field: 'currentPassword',
+        what: 'set where payouts go',
+      }),
+  };
+}
+
+/** Channels: registration with proof of ownership, reads, edits, soft delete, the broadcast trigger. */
+export const channelRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/payout-options',
+    operationId: 'listPayoutOptions',
+    summary: 'The currencies and networks a channel can be paid out in',
+    tags: ['channels'],
+    auth: 'none',
+    response: { status: 200, description: 'Enabled payout options', schema: PayoutOptionListResourceSchema },
+    rateLimits: [{ name: 'payout-options-ip', key: 'ip', limit: 120, windowSeconds: MINUTE }],
+    handler: async ({ deps }) => ({ body: await listPayoutOptions(deps) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/channels',
+    operationId: 'listChannels',
+    summary: 'Your live channels',
+    tags: ['channels'],
+    auth: 'bearer',
+    response: { status: 200, description: 'Your channels, oldest first, and the limit', schema: ChannelListResourceSchema },
+    handler: async ({ auth, deps }) => ({ body: await listChannels(deps, { accountId: auth.accountId }) }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/channels',
+    operationId: 'createChannel',
+    summary: 'Register a channel (the bot and your linked Telegram account must administer both chats)',
+    description:
+      'Needs your password (`currentPassword`), since it sets the payout wallet. Checks every field, then the password, then asks Telegram whether the bot is an administrator of both chats with the rights each needs (open channel: Post messages; closed chat: Invite users via link and Ban users) and whether your linked Telegram account administers both. At most 10 live channels per account.',
+    tags: ['channels'],
+    auth: 'bearer',
+    body: CreateChannelInputSchema.extend({ currentPassword: PayoutPasswordSchema }),
+    response: { status: 201, description: 'The new channel', schema: ChannelResourceSchema },
+    errors: {
+      400: 'validation_failed (fields), password_required, incorrect_password (fields.currentPassword)',
+      403: 'account_inactive',
+      429: 'rate_limited (also after 10 wrong passwords from your IP in 15 minutes)',
+      409: 'telegram_not_linked (link your Telegram account first), channel_limit_reached, chat_already_registered',
+      422: 'channel_ownership_unverified: the message and fields name each missing right and chat',
+      503: 'Telegram could not be reached',
+    },
+    maxBodyBytes: 32 * 1024,
+    rateLimits: [{ name: 'channel-create-account', key: 'account', limit: 20, windowSeconds: HOUR }],
+    handler: async ({ auth, body, deps, request, logger }) => ({
+      body: await createChannel(
+        channelDeps(deps, logger),
+        { accountId: auth.accountId, requestId: request.requestId },
+        body,
+        payoutConfirmation(deps, auth.accountId, body.currentPassword, request),
+      ),
+    }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/channels/{channelId}',
+    operationId: 'retrieveChannel',
+    summary: 'One of your channels',
+    tags: ['channels'],
+    auth: 'bearer',
+    params: ChannelParams,
+    response: { status: 200, description: 'The channel', schema: ChannelResourceSchema },
+    errors: { 404: 'channel_not_found (also for another account’s channel)' },
+    handler: async ({ auth, params, deps }) => ({ body: await retrieveChannel(deps, { accountId: auth.accountId }, params.channelId) }),
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/channels/{channelId}',
+    operationId: 'updateChannel',
+    summary: 'Change a channel; each section given replaces the stored one, and the result must pass every rule',
+    description:
+      'New chat ids are verified with Telegram like on registration. Changing the payout destination (currency, network, wallet, extra id) or the payout strategy needs your password (`currentPassword`, re-authentication) and mails you a notice; resending the stored values does not. Payouts already created keep the wallet they were created with.',
+    tags: ['channels'],
+    auth: 'bearer',
+    params: ChannelParams,
+    body: UpdateChannelInputSchema.extend({ currentPassword: PayoutPasswordSchema }),
+    response: { status: 200, description: 'The changed channel', schema: ChannelResourceSchema },
+    errors: {
+      400: 'validation_failed (fields), password_required (a payout change without currentPassword), incorrect_password (fields.currentPassword)',
+      404: 'channel_not_found',
+      409: 'chat_already_registered, channel_changed_concurrently',
+      422: 'channel_ownership_unverified',
+      429: 'rate_limited (also after 10 wrong passwords from your IP in 15 minutes)',
+      503: 'Telegram could not be reached',
+    },
+    maxBodyBytes: 32 * 1024,
+    rateLimits: [{ name: 'channel-update-account', key: 'account', limit: 60, windowSeconds: HOUR }],
+    handler: async ({ auth, params, body, deps, request, logger }) => ({
+      body: await updateChannel(
+        channelDeps(deps, logger),
+        { accountId: auth.accountId, requestId: request.requestId },
+        params.channelId,
+        body,
+        payoutConfirmation(deps, auth.accountId, body.currentPassword, request),
+      ),
+    }),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/channels/{channelId}',
+    operationId: 'deleteChannel',
+    summary: 'Delete a channel: sales and broadcasts stop, its chats become free; history and balances stay',
+    tags: ['channels'],
+    auth: 'bearer',
+    params: ChannelParams,
+    response: { status: 204, description: 'Deleted' },
+    errors: { 404: 'channel_not_found' },
+    handler: async ({ auth, params, deps, request, logger }) => {
+      await deleteChannel({ db: deps.db, clock: deps.clock, logger }, { accountId: auth.accountId, requestId: request.requestId }, params.channelId);
+      return {};
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/channels/{channelId}/broadcast',
+    operationId: 'requestBroadcast',
+    summary: 'Post the tier buttons to the open channel now (once per 5 minutes per channel)',
+    tags: ['channels'],
+    auth: 'bearer',
+    params: ChannelParams,
+    response: { status: 202, description: 'Queued; the broadcaster posts within a minute', schema: BroadcastRequestResourceSchema },
+    errors: { 404: 'channel_not_found', 429: 'broadcast_cooling_down: Retry-After says how many seconds remain' },
+    handler: async ({ auth, params, deps, request, logger }) => ({
+      body: await requestBroadcast({ db: deps.db, clock: deps.clock, logger }, { accountId: auth.accountId, requestId: request.requestId }, params.channelId),
+    }),
+  }),
+];

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { PermanentError } from '../errors/index.js';
+
+/**
+ * Opaque page cursors for lists ordered newest first by `(created_at, id)`. A cursor holds the last
+ * row's key: its timestamp as Postgres text with microseconds (a JS `Date` would drop them, and rows
+ * written in the same millisecond would then be skipped or repeated) and its uuid. The list kind is
+ * inside, so a payments cursor cannot page payouts. Cursors are not secrets: they only name a place.
+ */
+export type CursorKind = 'payments' | 'subscriptions' | 'payouts';
+
+export interface CursorKey {
+  /** `2026-03-01T10:00:00.123456Z`: the row's created_at in UTC with microseconds. */
+  at: string;
+  id: string;
+}
+
+const CursorSchema = z.object({
+  k: z.enum(['payments', 'subscriptions', 'payouts']),
+  at: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+  id: z.uuid(),
+});
+
+/** SQL for a timestamptz column as the cursor's `at` text. */
+export const cursorTimestampSql = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export function encodeCursor(kind: CursorKind, key: CursorKey): string {
+  return Buffer.from(JSON.stringify({ k: kind, at: key.at, id: key.id }), 'utf8').toString('base64url');
+}
+
+/** @throws PermanentError `invalid_cursor` for anything `encodeCursor` did not make for this kind. */
+export function decodeCursor(kind: CursorKind, cursor: string): CursorKey {
+  const invalid = () => new PermanentError('invalid_cursor', 'This cursor is not valid for this list. Start again without a cursor.');
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const result = CursorSchema.safeParse(parsed);
+  if (!result.success || result.data.k !== kind) throw invalid();
+  return { at: result.data.at, id: result.data.id };
+}
+
+/** One page of a list: the items and the cursor of the next page, null on the last one. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * Cuts a page from rows fetched with `LIMIT limit + 1` (the extra row only says "there is more")
+ * and makes the next cursor from the last row kept.
+ */
+export function toPage<R extends { cursor_at: string; id: string }, T>(kind: CursorKind, rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  const kept = rows.slice(0, limit);
+  const last = kept.at(-1);
+  return {
+    items: kept.map(map),
+    nextCursor: rows.length > limit && last ? encodeCursor(kind, { at: last.cursor_at, id: last.id }) : null,
+  };
+}
