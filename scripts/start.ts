@@ -1,21 +1,30 @@
 /**
  * `npm start`: the whole gateway on this machine. `npm start -- --reset` starts from empty state.
  * Reads `.env` if present; with no configuration everything is local (embedded PostgreSQL,
- * in-process Pub/Sub, croner for Cloud Scheduler).
+ * in-process Pub/Sub, croner for Cloud Scheduler). The terminal shows one line per pipeline step;
+ * the JSON log lines go to `<data-dir>/logs/runtime.jsonl` (`--json-logs` prints them instead).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTopology, repositoryRoot } from '../shared/bus/index.js';
 import { configVars, loadConfig } from '../shared/config/index.js';
-import { logger } from '../shared/logging/index.js';
 import { defaultDataDir, startLocalRuntime } from '../shared/testing/local-runtime.js';
+import { createRuntimeLog } from '../shared/testing/runtime-log.js';
+import { removeRuntimeState, writeRuntimeState } from '../shared/testing/runtime-state.js';
+import type { SandboxRuntimeInfo } from '../shared/testing/sandbox-routes.js';
+import { listChannelViews } from '../shared/testing/sandbox-views.js';
 
 const envFile = path.join(repositoryRoot(), '.env');
 if (existsSync(envFile)) process.loadEnvFile(envFile);
 
 const { values } = parseArgs({
-  options: { reset: { type: 'boolean', default: false }, port: { type: 'string' }, 'data-dir': { type: 'string' } },
+  options: {
+    reset: { type: 'boolean', default: false },
+    port: { type: 'string' },
+    'data-dir': { type: 'string' },
+    'json-logs': { type: 'boolean', default: false },
+  },
 });
 const config = loadConfig({
   DATABASE_URL: configVars.DATABASE_URL.optional(),
@@ -24,9 +33,14 @@ const config = loadConfig({
   PORT: configVars.PORT,
 });
 
+const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir());
+const jsonLogFile = path.join(dataDir, 'logs', 'runtime.jsonl');
+const runtimeLog = createRuntimeLog({ jsonFile: jsonLogFile, printJson: values['json-logs'] });
+const logger = runtimeLog.logger;
+
 const runtime = await startLocalRuntime({
   port: values.port === undefined ? config.PORT : Number.parseInt(values.port, 10),
-  dataDir: values['data-dir'] ?? defaultDataDir(),
+  dataDir,
   reset: values.reset,
   databaseUrl: config.DATABASE_URL,
   pubsubEmulatorHost: config.PUBSUB_EMULATOR_HOST,
@@ -40,34 +54,39 @@ const lines = [
   '',
   'PayGatePrime is running locally.',
   `  Health:      ${runtime.url}/healthz`,
-  `  Database:    ${config.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : `embedded PGlite in ${values['data-dir'] ?? defaultDataDir()}`}`,
+  `  Database:    ${config.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : `embedded PGlite in ${dataDir}`}`,
   `  Pub/Sub:     ${config.PUBSUB_EMULATOR_HOST ? `emulator at ${config.PUBSUB_EMULATOR_HOST}` : 'in-process bus (gen2 CloudEvents, retries, dead letters)'}`,
   `  NowPayments: ${runtime.simulators.nowpayments ? `simulator at ${runtime.simulators.nowpayments.apiUrl} (invoice pages: ${runtime.simulators.nowpayments.url}/invoice/<id>)` : 'configured provider (NOWPAYMENTS_API_URL)'}`,
   `  Telegram:    ${runtime.simulators.telegram ? `Bot API simulator at ${runtime.simulators.telegram.apiRoot} (bot @${runtime.simulators.telegram.botInfo.username})` : 'configured bot (TELEGRAM_BOT_TOKEN)'}`,
   '  Functions:',
   ...runtime.host.functions.map((name) => `    ${runtime.url}/${name}`),
   '  Scheduled jobs:',
-  ...topology.schedulerJobs.map((job) => `    ${job.name.padEnd(28)} ${job.schedule.padEnd(12)} → ${job.topic}`),
-  ...demoGuide(),
+  ...topology.schedulerJobs.map((job) => `    ${job.name.padEnd(36)} ${job.schedule.padEnd(12)} → ${job.topic}`),
+  ...(await demoGuide()),
+  `  Logs:        JSON lines in ${jsonLogFile}${values['json-logs'] ? ' and below' : '; below, one line per pipeline step (--json-logs prints the JSON instead)'}`,
   '  Stop with Ctrl-C.',
   '',
 ];
 
-function demoGuide(): string[] {
-  const telegram = runtime.simulators.telegram;
-  if (!telegram || runtime.demoChannels.length === 0) return [];
-  const api = `${telegram.apiRoot}/sandbox`;
+async function demoGuide(): Promise<string[]> {
+  if (!runtime.simulators.telegram || runtime.demoChannels.length === 0) return [];
+  const channels = await listChannelViews(runtime.db);
   return [
     '  Demo channels (owner: Telegram user 1000, subscriber: Alice, user 1001):',
-    ...runtime.demoChannels.map((channel) => `    ${channel.title.padEnd(14)} ${channel.strategy.padEnd(9)} /start ${channel.startPayload}`),
-    '  Play Alice with curl against the Telegram simulator:',
-    `    curl -s -XPOST ${api}/users/1001/messages -H 'content-type: application/json' -d '{"text":"/start ${runtime.demoChannels[0]?.startPayload}"}'`,
-    `    curl -s ${api}/chats/1001/messages            # the bot's replies and their buttons`,
-    `    curl -s -XPOST ${api}/users/1001/clicks -H 'content-type: application/json' -d '{"messageId":1,"data":"<button data>"}'`,
-    '    then open the Pay button\'s invoice URL and pay; the invite DM arrives in /chats/1001/messages.',
+    ...channels.map((channel) => `    ${channel.alias.padEnd(8)} ${channel.title.padEnd(13)} ${channel.strategy.padEnd(9)} ${channel.id}`),
+    `  Sandbox:     ${runtime.url}/sandbox   play Alice in a browser: the bot's chat, the invoice, the invite, and the system's view`,
+    '  CLI:         npm run sandbox -- pay --channel premium --tier 1   (also: --partial 0.5, --repeat-ipn, channels)',
   ];
 }
 process.stdout.write(`${lines.join('\n')}\n`);
+// Exactly what the sandbox API reports, so the CLI reads the same URLs from the file or over HTTP.
+const sandboxInfo = (await (await fetch(`${runtime.url}/sandbox/api/runtime`)).json()) as SandboxRuntimeInfo;
+writeRuntimeState(dataDir, {
+  ...sandboxInfo,
+  pid: process.pid,
+  startedAt: new Date().toISOString(),
+  jsonLogFile,
+});
 
 let isStopping = false;
 const stop = async (signal: string) => {
@@ -76,7 +95,9 @@ const stop = async (signal: string) => {
   logger.info('runtime.stopping', { signal });
   const forced = setTimeout(() => process.exit(1), 10_000);
   forced.unref();
+  removeRuntimeState(dataDir, process.pid);
   await runtime.stop();
+  runtimeLog.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -11,16 +11,28 @@ export default class TestSummaryReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     const skipped: string[] = [];
+    const brokenFiles: string[] = [];
     for (const testModule of testModules) {
-      if (testModule.state() === 'failed' && [...testModule.children.allTests()].length === 0) failed++;
-      for (const test of testModule.children.allTests()) {
+      const file = testModule.moduleId.replace(`${process.cwd()}/`, '');
+      const tests = [...testModule.children.allTests()];
+      // A file can fail outside its tests (an import, a beforeAll): its tests never ran. That is a
+      // failure, not a skip, even though Vitest marks those tests skipped.
+      if (testModule.state() === 'failed' && !tests.some((test) => test.result().state === 'failed')) {
+        failed++;
+        brokenFiles.push(file);
+        continue;
+      }
+      for (const test of tests) {
         const state = test.result().state;
         if (state === 'passed') passed++;
         else if (state === 'failed') failed++;
-        else if (state === 'skipped') skipped.push(`${testModule.moduleId.replace(`${process.cwd()}/`, '')} › ${test.fullName}`);
+        else if (state === 'skipped') skipped.push(`${file} › ${test.fullName}`);
       }
     }
     const lines: string[] = [];
+    if (brokenFiles.length > 0) {
+      lines.push('', `Files that failed outside a test, their tests not run (${brokenFiles.length}, each counted as one failure):`, ...brokenFiles.map((file) => `  - ${file}`));
+    }
     if (skipped.length > 0) {
       lines.push('', `Skipped tests (${skipped.length}):`, ...skipped.map((name) => `  - ${name}`));
     }

@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { Cron } from 'croner';
@@ -6,15 +7,18 @@ import { createPubSubPublisher, loadTopology, type Publisher, repositoryRoot } f
 import { type Clock, systemClock } from '../clock/index.js';
 import { type Db, migrateToLatest, openDatabase } from '../db/index.js';
 import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
+import { createMailOutbox, type MailOutbox, provideMailer } from '../mail/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { provideServices } from '../runtime/index.js';
 import { type Anvil, startAnvil } from './anvil.js';
 import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-simulator.js';
 import { type DemoChannel, seedDemo } from './demo-seed.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
+import { mailOutboxRoute } from './mail-outbox-route.js';
 import { type BusEvent, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
 import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
+import { createSandboxRoutes } from './sandbox-routes.js';
 import { startTelegramSimulator, type TelegramSimulator } from './telegram-simulator.js';
 import { deployUsdtLikeToken } from './usdt-token.js';
 
@@ -64,6 +68,8 @@ export interface LocalRuntime {
   simulators: Simulators;
   /** The demo channels, when seeded. */
   demoChannels: DemoChannel[];
+  /** Account mails (verification, reset…) when SMTP_URL is unset; served as JSON at `/mail`. */
+  mailOutbox: MailOutbox;
   stop(): Promise<void>;
 }
 
@@ -129,35 +135,67 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // The sandbox keeps sessions and rate limits in memory (Firestore in production).
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   provideServices({ db, kv, publisher, logger, clock, projectId });
+  // Account mails land here unless SMTP_URL names a real server.
+  const mailOutbox = createMailOutbox({ clock });
+  provideMailer(mailOutbox);
   const env = options.env ?? process.env;
   let simulators: Simulators = {};
-  const host = await startFunctionHost({
-    port: options.port,
-    healthCheck: async () => {
-      await db.query('SELECT 1');
-    },
-    beforeLoad: async (url) => {
-      simulators = await startMissingProviders(env, url);
-    },
-  });
-  hostUrl = host.url;
-  if (simulators.telegram && host.functions.includes('telegram-webhook')) {
-    // What the deploy does with setWebhook: updates reach the webhook function, joins included.
-    await fetch(`${simulators.telegram.apiRoot}/bot${simulators.telegram.token}/setWebhook`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        url: `${host.url}/telegram-webhook`,
-        secret_token: SANDBOX_WEBHOOK_SECRET,
-        allowed_updates: ['message', 'callback_query', 'chat_member', 'my_chat_member'],
-        drop_pending_updates: true,
-      }),
+  let sandbox: RequestListener | undefined;
+  let host: FunctionHost | undefined;
+  let demoChannels: Awaited<ReturnType<typeof seedDemo>> = [];
+  // A start that fails half-way (a function refusing its configuration, say) stops what it started:
+  // an anvil or simulator left behind would outlive the process that wanted it.
+  const stopStarted = async () => {
+    await host?.close();
+    await bus?.close();
+    await simulators.nowpayments?.close();
+    await simulators.telegram?.close();
+    await simulators.changenow?.close();
+    await simulators.anvil?.stop();
+    if (ownsDb) await db.close();
+  };
+  try {
+    host = await startFunctionHost({
+      port: options.port,
+      healthCheck: async () => {
+        await db.query('SELECT 1');
+      },
+      beforeLoad: async (url) => {
+        simulators = await startMissingProviders(env, url);
+      },
+      routes: { sandbox: (request, response) => (sandbox ? sandbox(request, response) : response.writeHead(503).end()), mail: mailOutboxRoute(mailOutbox) },
     });
-  }
-  const demoChannels = options.seedDemo ? await seedDemo(db, simulators.telegram, clock.now()) : [];
-  await simulators.telegram?.flush();
-  if (options.pubsubEmulatorHost) {
-    await provisionEmulatorTopology({ emulatorHost: options.pubsubEmulatorHost, projectId, topology, pushBaseUrl: host.url });
+    hostUrl = host.url;
+    logger.info('runtime.mail_outbox', { url: `${host.url}/mail`, dashboardApi: `${host.url}/dashboard-api/api/v1/openapi.json` });
+    sandbox = createSandboxRoutes({
+      db,
+      publisher,
+      topology,
+      simulators,
+      runtimeUrl: host.url,
+      chain: simulators.anvil && env.ETH_RPC_URL ? { rpcUrl: env.ETH_RPC_URL, chainId: String(simulators.anvil.chainId), usdtContract: env.USDT_ERC20_CONTRACT } : undefined,
+    });
+    if (simulators.telegram && host.functions.includes('telegram-webhook')) {
+      // What the deploy does with setWebhook: updates reach the webhook function, joins included.
+      await fetch(`${simulators.telegram.apiRoot}/bot${simulators.telegram.token}/setWebhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          url: `${host.url}/telegram-webhook`,
+          secret_token: SANDBOX_WEBHOOK_SECRET,
+          allowed_updates: ['message', 'callback_query', 'chat_member', 'my_chat_member'],
+          drop_pending_updates: true,
+        }),
+      });
+    }
+    demoChannels = options.seedDemo ? await seedDemo(db, simulators.telegram, clock.now()) : [];
+    await simulators.telegram?.flush();
+    if (options.pubsubEmulatorHost) {
+      await provisionEmulatorTopology({ emulatorHost: options.pubsubEmulatorHost, projectId, topology, pushBaseUrl: host.url });
+    }
+  } catch (error) {
+    await stopStarted().catch((stopError: unknown) => logger.warn('runtime.stop_after_failed_start_failed', { error: stopError }));
+    throw error;
   }
 
   const jobs =
@@ -185,17 +223,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     host,
     simulators,
     demoChannels,
+    mailOutbox,
     async stop() {
       if (isStopped) return;
       isStopped = true;
       for (const job of jobs) job.stop();
-      await host.close();
-      await bus?.close();
-      await simulators.nowpayments?.close();
-      await simulators.telegram?.close();
-      await simulators.changenow?.close();
-      await simulators.anvil?.stop();
-      if (ownsDb) await db.close();
+      await stopStarted();
     },
   };
 }
@@ -213,6 +246,7 @@ const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
 const SANDBOX_CHANGENOW_API_KEY = 'sandbox-changenow-api-key';
 const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
 const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
+const SANDBOX_JWT_SECRET = 'sandbox-dashboard-jwt-secret-not-for-production';
 
 /**
  * Points every provider whose variables are unset at a local simulator, and fills the sandbox
@@ -225,6 +259,8 @@ async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string): P
   env.PLATFORM_FEE_BPS ||= '300';
   env.PAYOUT_MAX_USD_CENTS ||= '100000';
   env.PAYOUT_DAILY_CAP_USD_CENTS ||= '1000000';
+  env.JWT_SECRET ||= SANDBOX_JWT_SECRET;
+  env.DASHBOARD_CORS_ORIGINS ||= `${hostUrl},http://localhost:5173`;
   if (!env.NOWPAYMENTS_API_URL) {
     simulators.nowpayments = await startNowPaymentsSimulator({ apiKey: SANDBOX_NOWPAYMENTS_API_KEY, ipnSecret: SANDBOX_IPN_SECRET });
     env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;

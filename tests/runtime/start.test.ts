@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,7 +54,12 @@ describe('npm start', () => {
     // npm itself may report the interrupt as its own exit signal; the gateway must stop cleanly.
     expect(code === 0 || signal === 'SIGINT').toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(output).toContain('runtime.stopping');
+    // The terminal shows step lines; the JSON lines are kept in the data folder.
+    expect(output).toMatch(/runtime +stopping \(SIGINT\)/);
+    expect(output).toMatch(/database +ready: \d+ migrations applied/);
+    const jsonLines = (await readFile(path.join(dataDir, 'logs', 'runtime.jsonl'), 'utf8')).trim().split('\n');
+    expect(jsonLines.map((line) => (JSON.parse(line) as { message: string }).message)).toEqual(expect.arrayContaining(['runtime.migrated', 'runtime.stopping']));
+    expect(existsSync(path.join(dataDir, 'runtime.json'))).toBe(false); // removed on stop
     expect(output).not.toMatch(/Error|ERROR/);
     expect(() => process.kill(-(child?.pid as number), 0)).toThrow(); // the whole group is gone
   }, 120_000);
