@@ -4,7 +4,7 @@ import { ConfigError } from '../config/index.js';
 import { TransientError } from '../errors/index.js';
 import { createDashboardHarness, type DashboardHarness, refreshCookieOf, TEST_DASHBOARD_ORIGIN } from '../testing/dashboard-api.js';
 import { createOriginPolicy } from './cors.js';
-import { createDashboardRouter } from './router.js';
+import { createDashboardRouter, DEFAULT_RATE_LIMITS, effectiveRateLimits } from './router.js';
 import { defineRoute, type RouteDefinition } from './route-definition.js';
 import { dashboardRoutes } from './routes.js';
 
@@ -326,6 +326,25 @@ describe('rate limits', () => {
     expect((await h.request('POST', '/widgets/w_1', { body: { name: 'a', size: 1 }, ip: '192.0.2.51' })).status).toBe(200);
     h.clock.advance(60_000);
     expect((await h.request('POST', '/widgets/w_1', { body: { name: 'a', size: 1 }, ip: '192.0.2.50' })).status).toBe(200);
+  });
+});
+
+describe('default rate limits', () => {
+  it('limits a route that states no limit of its own: the default budget per client IP', async () => {
+    const [rule] = DEFAULT_RATE_LIMITS.none;
+    const statuses: number[] = [];
+    for (let i = 0; i <= rule!.limit; i++) statuses.push((await h.request('GET', '/widgets/w_1', { ip: '192.0.2.77' })).status);
+    expect(statuses.slice(0, -1).every((status) => status === 200)).toBe(true);
+    const limited = await h.request('GET', '/widgets/w_1', { ip: '192.0.2.77' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    expect((await h.request('GET', '/widgets/w_1', { ip: '192.0.2.78' })).status).toBe(200);
+  });
+
+  it('leaves no route of the API unlimited', () => {
+    for (const route of dashboardRoutes) {
+      expect(effectiveRateLimits(route).length, `${route.method} ${route.path}`).toBeGreaterThan(0);
+    }
   });
 });
 
