@@ -48,7 +48,7 @@ describe('allocateNonce', () => {
     expect(await take(address, 0n)).toBe(1n);
   });
 
-  describe.skipIf(!hasPostgresServer)('on PostgreSQL', () => {
+  describe.skipIf(!hasPostgresServer)('on PostgreSQL [skipped: needs DATABASE_URL]', () => {
     it('hands twenty concurrent signers distinct consecutive nonces', async () => {
       const address = randomEvmAddress();
       const nonces = await Promise.all(Array.from({ length: 20 }, () => take(address, 0n)));
