@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createDashboardHarness, type DashboardHarness } from '../testing/dashboard-api.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { dashboardRouteModules, dashboardRoutes } from './routes.js';
+import { effectiveRateLimits } from './rate-limits.js';
 
 /** The parts of OpenAPI 3.1 we rely on, strict enough to catch a malformed document. */
 const JsonSchemaObject = z.record(z.string(), z.unknown());
@@ -62,7 +63,7 @@ describe('GET /openapi.json', () => {
         expect(pathParams.every((parameter) => parameter.required)).toBe(true);
         expect(Boolean(operation!.requestBody)).toBe(Boolean(route.body));
         if (route.auth !== 'none') expect(Object.keys(operation!.responses)).toContain('401');
-        if (route.rateLimits?.length) expect(Object.keys(operation!.responses)).toContain('429');
+        if (effectiveRateLimits(route).length > 0) expect(Object.keys(operation!.responses)).toContain('429');
       }
     }
     const operationCount = Object.values(document.paths).reduce((sum, methods) => sum + Object.keys(methods).length, 0);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteDefinition } from './route-definition.js';
 import { REFRESH_COOKIE_NAME } from './refresh-cookie.js';
+import { effectiveRateLimits } from './rate-limits.js';
 
 /** The error envelope every non-2xx answer uses. */
 export const ErrorEnvelopeSchema = z.object({
@@ -50,7 +51,7 @@ function errorStatusesOf(route: RouteDefinition): Record<number, string> {
   if (route.auth !== 'none') statuses[401] = STANDARD_ERRORS[401]!;
   if (route.auth === 'refresh_cookie') statuses[403] = STANDARD_ERRORS[403]!;
   if (route.body) Object.assign(statuses, { 413: STANDARD_ERRORS[413], 415: STANDARD_ERRORS[415] });
-  if (route.rateLimits?.length) statuses[429] = STANDARD_ERRORS[429]!;
+  if (effectiveRateLimits(route).length > 0) statuses[429] = STANDARD_ERRORS[429]!;
   return { ...statuses, ...(route.errors ?? {}) };
 }
 
@@ -61,7 +62,7 @@ function operationOf(route: RouteDefinition): JsonSchema {
       : { description: route.response.description },
   };
   for (const [status, description] of Object.entries(errorStatusesOf(route))) responses[status] = errorResponse(description);
-  const limits = route.rateLimits?.map((rule) => `${rule.limit} per ${rule.windowSeconds} s per ${typeof rule.key === 'string' ? rule.key : 'input value'}`);
+  const limits = effectiveRateLimits(route).map((rule) => `${rule.limit} per ${rule.windowSeconds} s per ${typeof rule.key === 'string' ? rule.key : 'input value'}`);
   return {
     operationId: route.operationId,
     summary: route.summary,

@@ -119,7 +119,11 @@ export interface RouteSpec<P extends z.ZodType | undefined, Q extends z.ZodType 
   response: { status: number; description: string; schema?: R };
   /** Error statuses beyond those the router implies (400, 401, 403, 413, 415, 429), with when they happen. */
   errors?: Record<number, string>;
-  rateLimits?: RateLimitRule<{ params: Infer<P>; query: Infer<Q>; body: Infer<B> }>[];
+  /**
+   * Omitted: the default budget for the route's kind of auth (`DEFAULT_RATE_LIMITS`). `'none'` only
+   * for answers served from memory that touch neither the database nor the key-value store.
+   */
+  rateLimits?: RateLimitRule<{ params: Infer<P>; query: Infer<Q>; body: Infer<B> }>[] | 'none';
   /** Largest accepted body in bytes. Default 16 KiB. */
   maxBodyBytes?: number;
   handler: (context: RouteContext<P, Q, B, A>) => Promise<RouteResult<R>>;
@@ -139,7 +143,7 @@ export interface RouteDefinition {
   body?: z.ZodType;
   response: { status: number; description: string; schema?: z.ZodType };
   errors?: Record<number, string>;
-  rateLimits?: RateLimitRule<{ params: unknown; query: unknown; body: unknown }>[];
+  rateLimits?: RateLimitRule<{ params: unknown; query: unknown; body: unknown }>[] | 'none';
   maxBodyBytes?: number;
   handler: (context: RouteContext<z.ZodType, z.ZodType, z.ZodType, RouteAuth>) => Promise<RouteResult<z.ZodType | undefined>>;
 }

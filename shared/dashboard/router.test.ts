@@ -4,7 +4,8 @@ import { ConfigError } from '../config/index.js';
 import { TransientError } from '../errors/index.js';
 import { createDashboardHarness, type DashboardHarness, refreshCookieOf, TEST_DASHBOARD_ORIGIN } from '../testing/dashboard-api.js';
 import { createOriginPolicy } from './cors.js';
-import { createDashboardRouter, DEFAULT_RATE_LIMITS, effectiveRateLimits } from './router.js';
+import { DEFAULT_RATE_LIMITS, effectiveRateLimits } from './rate-limits.js';
+import { createDashboardRouter } from './router.js';
 import { defineRoute, type RouteDefinition } from './route-definition.js';
 import { dashboardRoutes } from './routes.js';
 
@@ -341,10 +342,24 @@ describe('default rate limits', () => {
     expect((await h.request('GET', '/widgets/w_1', { ip: '192.0.2.78' })).status).toBe(200);
   });
 
-  it('leaves no route of the API unlimited', () => {
-    for (const route of dashboardRoutes) {
-      expect(effectiveRateLimits(route).length, `${route.method} ${route.path}`).toBeGreaterThan(0);
+  it('answers 503 with Retry-After, not 500, while the key-value store behind the limits is down', async () => {
+    const increment = h.deps.kv.increment;
+    h.deps.kv.increment = async () => {
+      throw new Error('14 UNAVAILABLE: firestore.googleapis.com unreachable');
+    };
+    try {
+      const response = await h.request('GET', '/widgets/w_1', { ip: '192.0.2.79' });
+      expect(response.status).toBe(503);
+      expect(response.headers['retry-after']).toBeDefined();
+      expect(response.text).not.toContain('firestore');
+    } finally {
+      h.deps.kv.increment = increment;
     }
+  });
+
+  it('leaves no route of the API unlimited, except the two served from memory', () => {
+    const unlimited = dashboardRoutes.filter((route) => effectiveRateLimits(route).length === 0).map((route) => route.operationId);
+    expect(unlimited.sort()).toEqual(['checkHealth', 'retrieveOpenApiDocument']);
   });
 });
 

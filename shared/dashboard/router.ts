@@ -7,9 +7,9 @@ import { errorResult } from '../http-entry/index.js';
 import { cloudTraceFields, type Logger, logger as rootLogger } from '../logging/index.js';
 import { corsHeaders, type OriginPolicy, preflightHeaders } from './cors.js';
 import type { DashboardDeps } from './dashboard-deps.js';
-import { enforceRateLimits } from './rate-limits.js';
+import { effectiveRateLimits, enforceRateLimits } from './rate-limits.js';
 import { parseCookies } from './refresh-cookie.js';
-import type { AuthContext, RateLimitRule, RequestInfo, RouteAuth, RouteDefinition } from './route-definition.js';
+import type { AuthContext, RequestInfo, RouteDefinition } from './route-definition.js';
 
 /** A request as the router needs it; `serveDashboardRequest` builds it from the Functions Framework's. */
 export interface DashboardRequest {
@@ -43,25 +43,6 @@ export interface DashboardRouterOptions {
 export interface DashboardRouter {
   routes: readonly RouteDefinition[];
   handle(request: DashboardRequest): Promise<DashboardResponse>;
-}
-
-/**
- * Limits for a route that states none: every endpoint is limited. Reads and writes by a signed-in
- * account share one budget per account; public routes one per client IP. Generous for a person
- * clicking through the dashboard, low enough that a leaked token cannot page through everything
- * or hammer the database.
- */
-type RouteInput = { params: unknown; query: unknown; body: unknown };
-
-export const DEFAULT_RATE_LIMITS: Readonly<Record<RouteAuth, readonly RateLimitRule<RouteInput>[]>> = {
-  bearer: [{ name: 'account-requests', key: 'account', limit: 300, windowSeconds: 60 }],
-  refresh_cookie: [{ name: 'ip-requests', key: 'ip', limit: 120, windowSeconds: 60 }],
-  none: [{ name: 'ip-requests', key: 'ip', limit: 120, windowSeconds: 60 }],
-};
-
-/** The limits the router enforces for `route`: its own, else the default for its kind of auth. */
-export function effectiveRateLimits(route: Pick<RouteDefinition, 'auth' | 'rateLimits'>): readonly RateLimitRule<RouteInput>[] {
-  return route.rateLimits?.length ? route.rateLimits : DEFAULT_RATE_LIMITS[route.auth];
 }
 
 /** Largest request body a route accepts unless it says otherwise. */

@@ -20,6 +20,7 @@ export function systemRoutes(allRoutes: () => readonly RouteDefinition[]): Route
       tags: ['system'],
       auth: 'none',
       response: { status: 200, description: 'The document', schema: z.record(z.string(), z.unknown()) },
+      rateLimits: 'none', // built once, served from memory
       handler: async () => ({ body: (document ??= buildOpenApiDocument(allRoutes(), { version: DASHBOARD_API_VERSION })) }),
     }),
     defineRoute({
@@ -30,6 +31,7 @@ export function systemRoutes(allRoutes: () => readonly RouteDefinition[]): Route
       tags: ['system'],
       auth: 'none',
       response: { status: 200, description: 'Up', schema: z.object({ status: z.literal('ok') }) },
+      rateLimits: 'none', // liveness must not depend on the key-value store
       handler: async () => ({ body: { status: 'ok' as const } }),
     }),
   ];
