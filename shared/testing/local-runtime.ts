@@ -10,6 +10,7 @@ import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createMailOutbox, type MailOutbox, provideMailer } from '../mail/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { provideServices } from '../runtime/index.js';
+import { accountLinkPageRoutes } from './account-link-pages.js';
 import { type Anvil, startAnvil } from './anvil.js';
 import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-simulator.js';
 import { type DemoChannel, seedDemo } from './demo-seed.js';
@@ -163,7 +164,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       beforeLoad: async (url) => {
         simulators = await startMissingProviders(env, url);
       },
-      routes: { sandbox: (request, response) => (sandbox ? sandbox(request, response) : response.writeHead(503).end()), mail: mailOutboxRoute(mailOutbox) },
+      routes: { sandbox: (request, response) => (sandbox ? sandbox(request, response) : response.writeHead(503).end()), mail: mailOutboxRoute(mailOutbox), ...accountLinkPageRoutes() },
     });
     hostUrl = host.url;
     logger.info('runtime.mail_outbox', { url: `${host.url}/mail`, dashboardApi: `${host.url}/dashboard-api/api/v1/openapi.json` });
