@@ -6,26 +6,15 @@
  * (DATABASE_URL → PostgreSQL, else embedded PGlite). BENCH_PAYMENTS, BENCH_OWNERS, BENCH_PAID_OWNERS
  * change the shape.
  */
-import { Contract, JsonRpcProvider, Wallet } from 'ethers';
-import { USDT_LIKE_TOKEN_ABI } from '../shared/testing/usdt-token.js';
-import { startTestGateway } from '../tests/e2e/gateway-harness.js';
+import { startPayoutGateway } from '../tests/e2e/gateway-harness.js';
 import { thresholdScenario } from '../tests/e2e/threshold-scenario.js';
 
 const PAYMENTS = Number.parseInt(process.env.BENCH_PAYMENTS ?? '1000', 10);
 const OWNERS = Number.parseInt(process.env.BENCH_OWNERS ?? '50', 10);
 const PAID_OWNERS = Number.parseInt(process.env.BENCH_PAID_OWNERS ?? '5', 10);
 
-process.env.PAYOUT_MAX_USD_CENTS = '10000000';
-process.env.PAYOUT_DAILY_CAP_USD_CENTS = '1000000000';
-const gateway = await startTestGateway();
+const { gateway, provider, hotWallet, stop } = await startPayoutGateway({ maxUsdCents: '10000000', dailyCapUsdCents: '1000000000', exchangeUsdtUnits: 10n ** 15n });
 try {
-  const anvil = gateway.runtime.simulators.anvil;
-  if (!anvil || !process.env.USDT_ERC20_CONTRACT) throw new Error('the runtime did not start anvil');
-  const provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 });
-  const hotWallet = anvil.accounts[0]?.address ?? '';
-  const token = new Contract(process.env.USDT_ERC20_CONTRACT, USDT_LIKE_TOKEN_ABI, new Wallet(anvil.accounts[0]?.privateKey ?? '', provider));
-  await (await token.getFunction('mint')(anvil.accounts[9]?.address ?? '', 10n ** 15n)).wait();
-
   const scenario = thresholdScenario(gateway);
   const channelIds: string[] = [];
   for (let index = 0; index < OWNERS; index += 1) channelIds.push((await scenario.thresholdChannel(index < PAID_OWNERS ? 2_000n : 100_000_000n)).id);
@@ -50,7 +39,6 @@ try {
   console.log(`on-chain transactions from the hot wallet   ours ${String(ours).padStart(6)}   legacy ${String(legacy).padStart(6)}   ×${(legacy / Math.max(ours, 1)).toFixed(0)} fewer`);
   console.log(`gas at anvil prices (wei)                   ours ${(gasPerTransfer * BigInt(ours)).toString().padStart(16)}   legacy ≈ ${(gasPerTransfer * BigInt(legacy)).toString()}`);
   console.log(`time: settle ${ms(started, settled)} ms, park + pay ${ms(settled, finished)} ms`);
-  provider.destroy();
 } finally {
-  await gateway.stop();
+  await stop();
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { systemClock } from '../../shared/clock/index.js';
 import { type Checkout, openCheckout } from '../../shared/checkout/index.js';
 import { createLogger } from '../../shared/logging/index.js';
@@ -9,8 +10,10 @@ import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
 import { insertChannel, insertTier } from '../../shared/testing/fixtures.js';
 import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local-runtime.js';
+import type { ChangeNowSimulator } from '../../shared/testing/changenow-simulator.js';
 import type { NowPaymentsSimulator } from '../../shared/testing/nowpayments-simulator.js';
 import type { TelegramSimulator } from '../../shared/testing/telegram-simulator.js';
+import { USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
 
 export interface TestGateway {
   runtime: LocalRuntime;
@@ -60,6 +63,48 @@ export async function startTestGateway(options: { deliverTwice?: boolean | 'afte
       await testDb.dispose();
       await rm(dataDir, { recursive: true, force: true });
       resetServices();
+    },
+  };
+}
+
+export interface PayoutGateway {
+  gateway: TestGateway;
+  /** On the gateway's anvil; no network-cache, so balances read after a transaction are current. */
+  provider: JsonRpcProvider;
+  /** The hot wallet's address (anvil account 0). */
+  hotWallet: string;
+  /** The USDT-like token on anvil. */
+  token: Contract;
+  changenow: ChangeNowSimulator;
+  stop(): Promise<void>;
+}
+
+/**
+ * A test gateway for payout tests: the outflow limits set before the functions load (they read them
+ * then), a provider on its anvil, and `exchangeUsdtUnits` of USDT for the simulated exchange, which
+ * pays out from its operator account (anvil account 9).
+ */
+export async function startPayoutGateway(options: { maxUsdCents: string; dailyCapUsdCents: string; exchangeUsdtUnits: bigint }): Promise<PayoutGateway> {
+  process.env.PAYOUT_MAX_USD_CENTS = options.maxUsdCents;
+  process.env.PAYOUT_DAILY_CAP_USD_CENTS = options.dailyCapUsdCents;
+  const gateway = await startTestGateway();
+  const { anvil, changenow } = gateway.runtime.simulators;
+  const tokenAddress = process.env.USDT_ERC20_CONTRACT;
+  if (!anvil || !changenow || !tokenAddress) throw new Error('the runtime did not start anvil and the ChangeNow simulator');
+  const provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(anvil.accounts[0]?.privateKey ?? '', provider));
+  await (await token.getFunction('mint')(anvil.accounts[9]?.address ?? '', options.exchangeUsdtUnits)).wait();
+  return {
+    gateway,
+    provider,
+    hotWallet: anvil.accounts[0]?.address ?? '',
+    token,
+    changenow,
+    stop: async () => {
+      provider.destroy();
+      await gateway.stop();
+      delete process.env.PAYOUT_MAX_USD_CENTS;
+      delete process.env.PAYOUT_DAILY_CAP_USD_CENTS;
     },
   };
 }

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Contract, JsonRpcProvider, Wallet } from 'ethers';
+import { type JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceOf, ledgerAccountCodes, sumLedgerByAsset } from '../../shared/ledger/index.js';
 import { approvePayout } from '../../shared/payouts/index.js';
 import { hasPostgresServer } from '../../shared/testing/database.js';
-import { USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
-import { checkoutFor, newSubscriber, seedChannel, type SeededChannel, startTestGateway, type TestGateway } from './gateway-harness.js';
+import { checkoutFor, newSubscriber, type PayoutGateway, seedChannel, type SeededChannel, startPayoutGateway, type TestGateway } from './gateway-harness.js';
 
 const run = promisify(execFile);
 
@@ -19,36 +18,19 @@ const PAYOUT_MAX_USD_CENTS = '5000';
  * minimum, gas too dear for the amount, and a payout over the limit approved by the operator.
  */
 describe('instant payouts that meet trouble', () => {
+  let payouts: PayoutGateway;
   let gateway: TestGateway;
   let provider: JsonRpcProvider;
   let hotWallet: string;
 
   beforeAll(async () => {
-    process.env.PAYOUT_MAX_USD_CENTS = PAYOUT_MAX_USD_CENTS;
-    process.env.PAYOUT_DAILY_CAP_USD_CENTS = '1000000';
-    gateway = await startTestGateway();
-    const anvil = gateway.runtime.simulators.anvil;
-    const tokenAddress = process.env.USDT_ERC20_CONTRACT;
-    if (!anvil || !tokenAddress) throw new Error('the runtime did not start anvil');
-    provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 });
-    hotWallet = anvil.accounts[0]?.address ?? '';
-    // The simulated exchange pays USDT from its operator account (anvil account 9): give it some.
-    const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(anvil.accounts[0]?.privateKey ?? '', provider));
-    await (await token.getFunction('mint')(anvil.accounts[9]?.address ?? '', 1_000_000_000_000n)).wait();
+    payouts = await startPayoutGateway({ maxUsdCents: PAYOUT_MAX_USD_CENTS, dailyCapUsdCents: '1000000', exchangeUsdtUnits: 1_000_000_000_000n });
+    ({ gateway, provider, hotWallet } = payouts);
   }, 120_000);
-  afterAll(async () => {
-    provider?.destroy();
-    await gateway?.stop();
-    delete process.env.PAYOUT_MAX_USD_CENTS;
-    delete process.env.PAYOUT_DAILY_CAP_USD_CENTS;
-  });
+  afterAll(() => payouts?.stop());
 
   const db = () => gateway.testDb.db;
-  const changenow = () => {
-    const simulator = gateway.runtime.simulators.changenow;
-    if (!simulator) throw new Error('the runtime did not start the ChangeNow simulator');
-    return simulator;
-  };
+  const changenow = () => payouts.changenow;
 
   async function usdtChannel(priceCents = 1999n): Promise<SeededChannel & { wallet: string }> {
     const channel = await seedChannel(gateway, { strategy: 'instant', priceCents });

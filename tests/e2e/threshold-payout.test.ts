@@ -1,11 +1,10 @@
-import { Contract, JsonRpcProvider, Wallet } from 'ethers';
+import type { Contract, JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../../shared/changenow/index.js';
 import { systemClock } from '../../shared/clock/index.js';
 import { balanceOf, ledgerAccountCodes, sumLedgerByAsset } from '../../shared/ledger/index.js';
 import { convertAccumulated, runThresholdPayouts } from '../../shared/payouts/index.js';
-import { USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
-import { startTestGateway, type TestGateway } from './gateway-harness.js';
+import { type PayoutGateway, startPayoutGateway, type TestGateway } from './gateway-harness.js';
 import { type SchedulerTopic, thresholdScenario } from './threshold-scenario.js';
 
 // Functions read their configuration when loaded: set it before the gateway starts.
@@ -22,37 +21,20 @@ const OUTCOME_WEI = 1_000_000_000_000_000n; // 0.001 ETH per payment
  * reaches the threshold — every message delivered twice, on anvil with the ChangeNow simulator.
  */
 describe('threshold payouts: accumulate, park in USDT in batches, pay at the threshold', () => {
+  let payouts: PayoutGateway;
   let gateway: TestGateway;
   let provider: JsonRpcProvider;
   let token: Contract;
   let hotWallet: string;
 
   beforeAll(async () => {
-    process.env.PAYOUT_MAX_USD_CENTS = PAYOUT_MAX_USD_CENTS;
-    process.env.PAYOUT_DAILY_CAP_USD_CENTS = '100000000';
-    gateway = await startTestGateway();
-    const anvil = gateway.runtime.simulators.anvil;
-    const tokenAddress = process.env.USDT_ERC20_CONTRACT;
-    if (!anvil || !tokenAddress) throw new Error('the runtime did not start anvil');
-    provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 });
-    hotWallet = anvil.accounts[0]?.address ?? '';
-    // The simulated exchange pays USDT from its operator account (anvil account 9): give it some.
-    token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(anvil.accounts[0]?.privateKey ?? '', provider));
-    await (await token.getFunction('mint')(anvil.accounts[9]?.address ?? '', 10_000_000_000_000n)).wait();
+    payouts = await startPayoutGateway({ maxUsdCents: PAYOUT_MAX_USD_CENTS, dailyCapUsdCents: '100000000', exchangeUsdtUnits: 10_000_000_000_000n });
+    ({ gateway, provider, token, hotWallet } = payouts);
   }, 120_000);
-  afterAll(async () => {
-    provider?.destroy();
-    await gateway?.stop();
-    delete process.env.PAYOUT_MAX_USD_CENTS;
-    delete process.env.PAYOUT_DAILY_CAP_USD_CENTS;
-  });
+  afterAll(() => payouts?.stop());
 
   const db = () => gateway.testDb.db;
-  const changenowSimulator = () => {
-    const simulator = gateway.runtime.simulators.changenow;
-    if (!simulator) throw new Error('the runtime did not start the ChangeNow simulator');
-    return simulator;
-  };
+  const changenowSimulator = () => payouts.changenow;
   const changenow = () => createChangeNowClient({ apiUrl: process.env.CHANGENOW_API_URL ?? '', apiKey: process.env.CHANGENOW_API_KEY ?? '' });
   const usdtOf = async (address: string): Promise<bigint> => BigInt(await token.getFunction('balanceOf')(address));
 
