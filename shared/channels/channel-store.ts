@@ -127,13 +127,13 @@ function fromRow(row: ChannelRow, tiers: ChannelSettings['tiers']): StoredChanne
 }
 
 /**
- * The account's live channel with this uuid, optionally row-locked (`FOR UPDATE`, inside a
+ * The account's live channel with this uuid, optionally row-locked (`FOR NO KEY UPDATE`, inside a
  * transaction). Another account's channel and a deleted one are `channel_not_found`.
  */
 export async function findOwnedChannel(q: Queryable, accountId: string, channelId: string, options: { lock?: boolean } = {}): Promise<StoredChannel> {
   const { rows } = await q.query<ChannelRow>(
     `SELECT ${CHANNEL_COLUMNS} FROM channels c JOIN broadcast_schedules b ON b.channel_id = c.id
-      WHERE c.id = $1 AND c.owner_account_id = $2 AND c.deleted_at IS NULL${options.lock ? ' FOR UPDATE OF c' : ''}`,
+      WHERE c.id = $1 AND c.owner_account_id = $2 AND c.deleted_at IS NULL${options.lock ? ' FOR NO KEY UPDATE OF c' : ''}`,
     [channelId, accountId],
   );
   const row = rows[0];

@@ -76,13 +76,24 @@ function toDatabaseError(error: unknown): unknown {
   return error;
 }
 
-async function withTransactionRetry<T>(run: () => Promise<T>): Promise<T> {
+/** What a retried transaction reports: the SQLSTATE that aborted the attempt (40001 or 40P01). */
+export interface TransactionRetry {
+  sqlState: string;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  /** Whether another attempt follows (false: the error goes to the caller). */
+  willRetry: boolean;
+}
+
+async function withTransactionRetry<T>(run: () => Promise<T>, onRetry?: (retry: TransactionRetry) => void): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await run();
     } catch (error) {
       const state = sqlState(error);
-      if (attempt >= MAX_TRANSACTION_ATTEMPTS || state === undefined || !RETRYABLE_SQLSTATES.has(state)) {
+      const isRetryable = state !== undefined && RETRYABLE_SQLSTATES.has(state);
+      if (isRetryable) onRetry?.({ sqlState: state, attempt, willRetry: attempt < MAX_TRANSACTION_ATTEMPTS });
+      if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryable) {
         throw toDatabaseError(error);
       }
     }
@@ -99,6 +110,11 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** Aborts statements running longer than this. Default 30 s. */
   statementTimeoutMs?: number;
+  /**
+   * Told of every serialization failure or deadlock a transaction met (logged by the runtime: a
+   * deadlock means a lock-order bug, which the design rules out, so each one is worth a look).
+   */
+  onTransactionRetry?: (retry: TransactionRetry) => void;
 }
 
 // int8 → bigint (money in base units, Telegram ids); numeric stays a decimal string.
@@ -172,7 +188,7 @@ export function createPostgresDatabase(options: PostgresOptions): Db {
         } finally {
           client.release(isBroken);
         }
-      }),
+      }, options.onTransactionRetry),
     close: () => pool.end(),
   };
 }
@@ -231,12 +247,17 @@ export interface DatabaseSettings {
   /** Where the embedded database persists; in memory when absent. */
   embeddedDataDir?: string;
   maxConnections?: number;
+  onTransactionRetry?: (retry: TransactionRetry) => void;
 }
 
 /** The one way to open the database: PostgreSQL when a URL is configured, embedded PGlite otherwise. */
 export async function openDatabase(settings: DatabaseSettings): Promise<Db> {
   if (settings.databaseUrl) {
-    return createPostgresDatabase({ connectionString: settings.databaseUrl, maxConnections: settings.maxConnections });
+    return createPostgresDatabase({
+      connectionString: settings.databaseUrl,
+      maxConnections: settings.maxConnections,
+      onTransactionRetry: settings.onTransactionRetry,
+    });
   }
   return createEmbeddedDatabase({ dataDir: settings.embeddedDataDir });
 }

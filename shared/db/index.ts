@@ -6,6 +6,7 @@ export {
   type Row,
   type IsolationLevel,
   type DatabaseSettings,
+  type TransactionRetry,
   openDatabase,
   createPostgresDatabase,
   createEmbeddedDatabase,

@@ -209,14 +209,16 @@ async function ensureAccounts(
   }
 
   // Lock, in code order, every no-overdraft account this transaction lowers, so that concurrent
-  // claims on one balance queue here instead of deadlocking in the commit-time check.
+  // claims on one balance queue here instead of deadlocking in the commit-time check. NO KEY UPDATE,
+  // not UPDATE: every entry insert holds KEY SHARE on its account (foreign key), and upgrading that
+  // to FOR UPDATE while another transaction holds the same KEY SHARE is a deadlock (sql/014).
   const lowered = list.filter(
     (spec) =>
       !spec.isNegativeBalanceAllowed &&
       entries.some((entry) => entry.account === spec.code && entry.amount * normalSign(spec.type) < 0n),
   );
   for (const spec of lowered) {
-    await tx.query('SELECT 1 FROM ledger_accounts WHERE id = $1 FOR UPDATE', [ids.get(spec.code)]);
+    await tx.query('SELECT 1 FROM ledger_accounts WHERE id = $1 FOR NO KEY UPDATE', [ids.get(spec.code)]);
   }
   return ids;
 }

@@ -71,7 +71,11 @@ export function getServices(): Promise<Services> {
     const config = readServicesConfig(process.env);
     const projectId = config.GOOGLE_CLOUD_PROJECT ?? 'paygateprime-local';
     provided = (async () => ({
-      db: await openDatabase({ databaseUrl: config.DATABASE_URL, maxConnections: config.DB_POOL_MAX }),
+      db: await openDatabase({
+        databaseUrl: config.DATABASE_URL,
+        maxConnections: config.DB_POOL_MAX,
+        onTransactionRetry: (retry) => rootLogger.warn('db.transaction_retried', { ...retry }),
+      }),
       // Loaded on first use: only the functions that keep such state pay for the Firestore client.
       kv: await createProductionKeyValueStore(projectId),
       publisher: createPubSubPublisher({ pubsub: new PubSub({ projectId }), timeoutMs: 10_000 }),

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDatabase, type Db, type TransactionRetry } from '../db/index.js';
+import { createLogger } from '../logging/index.js';
+import { createFakeClock } from '../testing/clock.js';
+import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../testing/database.js';
+import { insertChannel, insertCheckout, insertPayment, insertTier } from '../testing/fixtures.js';
+import { settlePayment } from './index.js';
+
+const clock = createFakeClock('2026-03-01T00:00:00Z');
+const logger = createLogger({ write: () => undefined });
+const PAYMENTS_PER_CHANNEL = 50;
+
+/**
+ * A popular channel's launch: many payments on one channel settle at the same moment. Lock order
+ * must make a deadlock impossible (not merely retried), so no transaction may even be retried.
+ * Needs a real server: PGlite runs one transaction at a time.
+ */
+describe.skipIf(!hasPostgresServer)('settlePayment under concurrency [skipped: needs DATABASE_URL]', () => {
+  let testDb: TestDatabase;
+  let db: Db;
+  const retries: TransactionRetry[] = [];
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = createPostgresDatabase({ connectionString: testDb.url ?? '', maxConnections: 25, onTransactionRetry: (retry) => retries.push(retry) });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await testDb?.dispose();
+  });
+
+  async function settledPaymentsOn(strategy: 'instant' | 'threshold', count: number): Promise<{ channelId: string; paymentIds: string[] }> {
+    const channel = await insertChannel(testDb.db, { payoutStrategy: strategy });
+    const tier = await insertTier(testDb.db, { channelId: channel.id });
+    const paymentIds: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const checkout = await insertCheckout(testDb.db, { channelId: channel.id, tierId: tier.id, status: 'paid' });
+      paymentIds.push((await insertPayment(testDb.db, { checkoutId: checkout.id, status: 'finished', isSettled: true })).id);
+    }
+    return { channelId: channel.id, paymentIds };
+  }
+
+  const settle = (paymentId: string) =>
+    settlePayment({ db, clock, logger, platformFeeBps: 300 }, { consumer: 'settle-payment', messageId: randomUUID(), topic: 'payment-settled' }, paymentId);
+
+  it('settles 50 payments of one instant channel at once with no deadlock and no retry', async () => {
+    retries.length = 0;
+    const { channelId, paymentIds } = await settledPaymentsOn('instant', PAYMENTS_PER_CHANNEL);
+    const results = await Promise.allSettled(paymentIds.map(settle));
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(retries).toEqual([]);
+    const { rows } = await db.query<{ payouts: bigint; balance: string }>(
+      `SELECT (SELECT count(*) FROM payouts WHERE channel_id = $1) AS payouts,
+              (SELECT coalesce(sum(e.amount), 0)::text FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+                WHERE a.channel_id = $1) AS balance`,
+      [channelId],
+    );
+    // Every net claimed into its own payout: one per payment, nothing left on the owner's balance.
+    expect(rows[0]).toEqual({ payouts: BigInt(PAYMENTS_PER_CHANNEL), balance: '0' });
+  });
+
+  it('settles payments over four channels, instant and threshold, at once with no retry', async () => {
+    retries.length = 0;
+    const channels = await Promise.all([
+      settledPaymentsOn('instant', 12),
+      settledPaymentsOn('instant', 12),
+      settledPaymentsOn('threshold', 12),
+      settledPaymentsOn('threshold', 12),
+    ]);
+    const interleaved = channels.flatMap((channel) => channel.paymentIds.map((id, index) => ({ id, index }))).sort((a, b) => a.index - b.index);
+    const results = await Promise.allSettled(interleaved.map((payment) => settle(payment.id)));
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(retries).toEqual([]);
+  });
+});
