@@ -44,6 +44,27 @@ export async function enqueueMessage<T extends TopicName>(
   return row ? { outboxId: row.id, messageId } : undefined;
 }
 
+/**
+ * Makes an already published outbox message due again, found by its dedupe key (or its message id):
+ * the relay publishes the same row, with the same `pgp_message_id`, so a consumer that had in fact
+ * applied it (handle-once, a unique dedupe key) does nothing, and one whose delivery was lost (a
+ * crash, a dead letter) applies it now. A message not yet published is left to the relay. Returns
+ * whether a message was made due.
+ */
+export async function republishMessage(tx: Tx, key: { dedupeKey: string } | { messageId: string }, at: Date): Promise<boolean> {
+  const [column, value] = 'dedupeKey' in key ? ['dedupe_key', key.dedupeKey] : ['message_id', key.messageId];
+  if (column === 'message_id' && !UUID.test(value)) return false;
+  const { rowCount } = await tx.query(
+    `UPDATE outbox SET published_at = NULL, provider_message_id = NULL, leased_until = NULL,
+            republish_count = republish_count + 1, last_republished_at = $2
+      WHERE ${column} = $1 AND published_at IS NOT NULL`,
+    [value, at],
+  );
+  return rowCount === 1;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export interface RelayDeps {
   db: Db;
   publisher: Publisher;

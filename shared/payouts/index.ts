@@ -5,6 +5,7 @@ export { type QuotePayoutDeps, type QuotePayoutOutcome, type NetworkFeeGuard, ty
 export { type PayoutNoticeKind, queuePayoutNotice } from './payout-notices.js';
 export { type CreateSwapDeps, type CreateSwapOutcome, createSwap } from './swap.js';
 export { type SendTransferOutcome, sendTransfer, broadcastPayoutTransfer } from './transfer.js';
-export { type TrackPayoutsDeps, type TrackPayoutsReport, trackPayouts, trackPayout } from './tracking.js';
+export { type TrackPayoutsDeps, trackPayout } from './tracking.js';
+export { type TrackPayoutsReport, trackPayouts } from './payout-sweep.js';
 export { type ConvertAccumulatedDeps, type ConvertAccumulatedResult, convertAccumulated, distributeConversion } from './conversion.js';
 export { type RunThresholdPayoutsDeps, type ThresholdPayoutsReport, runThresholdPayouts } from './threshold.js';

@@ -1,8 +1,7 @@
-import { enqueueMessage, recordDeadLetter } from '../bus/index.js';
 import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
-import { errorCode, isRetryable, PermanentError } from '../errors/index.js';
+import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
@@ -15,95 +14,6 @@ export interface TrackPayoutsDeps extends TransferDeps {
   changenow: ChangeNowClient;
   /** Blocks a transfer needs, its own included (`PAYOUT_CONFIRMATIONS`). */
   confirmations: number;
-}
-
-export interface TrackPayoutsReport {
-  /** Deferred payouts whose wait was over, sent back to quote-payout. */
-  requeued: number;
-  checked: number;
-  completed: number;
-  failed: number;
-  errors: number;
-}
-
-/** Most payouts looked at per tick; the rest wait for the next minute. */
-const BATCH_SIZE = 100;
-
-/**
- * `track-payouts` (every minute): moves every payout whose transfer is out there towards a final state.
- *
- * - `transfer_signed`: re-broadcasts the stored bytes (a crash between signing and broadcasting).
- * - `transfer_broadcast`: once the transfer has `confirmations` blocks, books its gas as `network_fee`
- *   (expense:network_fees / hot_wallet, in ETH); a direct payout is then `completed`, a swap payout
- *   `awaiting_swap`. A reverted transfer fails the payout and gives the owner the amount back (it never
- *   left the hot wallet), with a CRITICAL alert.
- * - `awaiting_swap`: asks ChangeNow; `finished` records what the owner received and the payout hash and
- *   completes the payout; `failed`/`refunded` return the amount to the owner (what ChangeNow refunded
- *   back into the hot wallet, the rest as a swap loss) and alert the operator.
- *
- * One payout's failure does not stop the others; it is logged and retried on the next tick.
- */
-export async function trackPayouts(deps: TrackPayoutsDeps): Promise<TrackPayoutsReport> {
-  const requeued = await requeueDeferredPayouts(deps);
-  const { rows } = await deps.db.query<{ id: string }>(
-    `SELECT id FROM payouts WHERE state IN ('transfer_signed', 'transfer_broadcast', 'awaiting_swap')
-      ORDER BY state_changed_at LIMIT ${BATCH_SIZE}`,
-  );
-  const report: TrackPayoutsReport = { requeued, checked: 0, completed: 0, failed: 0, errors: 0 };
-  for (const { id } of rows) {
-    report.checked += 1;
-    try {
-      const state = await trackPayout(deps, id);
-      if (state === 'completed') report.completed += 1;
-      if (state === 'failed' || state === 'refunded') report.failed += 1;
-    } catch (error) {
-      report.errors += 1;
-      if (isRetryable(error)) {
-        deps.log?.warn('payout.tracking_failed', { payoutId: id, code: errorCode(error), error });
-        continue;
-      }
-      // A failure that will not go away (the payout's records contradict each other): kept once for
-      // the operator as a dead letter; the payout stays where it is and later ticks stay quiet.
-      const isNew = await recordDeadLetter(deps.db, {
-        source: 'track-payouts',
-        messageId: `payout:${id}:${errorCode(error)}`,
-        reasonCode: errorCode(error),
-        reason: error instanceof Error ? error.message : String(error),
-        data: JSON.stringify({ payoutId: id }),
-        at: deps.clock.now(),
-      });
-      if (isNew) deps.log?.critical('payout.tracking_dead_lettered', { payoutId: id, code: errorCode(error), error });
-    }
-  }
-  return report;
-}
-
-/**
- * Deferred payouts whose `deferred_until` has passed go back to `requested` and to quote-payout,
- * which decides afresh (the minimum or the gas price may have changed). Conditional, so two
- * overlapping ticks re-queue a payout once; the dedupe key names the deferral it ends.
- */
-async function requeueDeferredPayouts(deps: TrackPayoutsDeps): Promise<number> {
-  const now = deps.clock.now();
-  const { rows } = await deps.db.query<{ id: string; deferred_until: Date }>(
-    `SELECT id, deferred_until FROM payouts WHERE state = 'deferred' AND deferred_until <= $1 ORDER BY deferred_until LIMIT ${BATCH_SIZE}`,
-    [now],
-  );
-  let requeued = 0;
-  for (const row of rows) {
-    const isRequeued = await deps.db.transaction(async (tx) => {
-      const isMoved = await transitionPayout(tx, { payoutId: row.id, from: 'deferred', to: 'requested', at: now });
-      if (isMoved) {
-        await enqueueMessage(tx, 'payout-requested', { payoutId: row.id }, { at: now, dedupeKey: `payout-requeued:${row.id}:${row.deferred_until.toISOString()}` });
-      }
-      return isMoved;
-    });
-    if (isRequeued) {
-      requeued += 1;
-      deps.log?.info('payout.requeued', { payoutId: row.id });
-    }
-  }
-  return requeued;
 }
 
 /** One tracking step for one payout; returns the state it is left in. */

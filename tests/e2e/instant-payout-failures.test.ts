@@ -146,7 +146,7 @@ describe('instant payouts that meet trouble', () => {
     // A tick before the hour changes nothing; after it, the payout is quoted afresh (still below: deferred again).
     await tick();
     expect(await payout(payoutId)).toMatchObject({ state: 'deferred' });
-    await db().query(`UPDATE payouts SET deferred_until = now() - interval '1 second' WHERE id = $1`, [payoutId]);
+    await db().query(`UPDATE payouts SET deferred_until = now() - interval '1 second', next_check_at = now() - interval '1 second' WHERE id = $1`, [payoutId]);
     await tick();
     const { rows } = await db().query<{ state: string; deferred_until: Date }>('SELECT state, deferred_until FROM payouts WHERE id = $1', [payoutId]);
     expect(rows[0]?.state).toBe('deferred');
@@ -166,7 +166,7 @@ describe('instant payouts that meet trouble', () => {
 
     await provider.send('anvil_setNextBlockBaseFeePerGas', ['0x3b9aca00']); // 1 gwei
     await provider.send('evm_mine', []);
-    await db().query(`UPDATE payouts SET deferred_until = now() - interval '1 second' WHERE id = $1`, [payoutId]);
+    await db().query(`UPDATE payouts SET deferred_until = now() - interval '1 second', next_check_at = now() - interval '1 second' WHERE id = $1`, [payoutId]);
     await tick(); // re-queued, quoted, signed and broadcast
     expect(await trackUntilFinal(payoutId)).toBe('completed');
     expect(await provider.getTransactionCount(hotWallet)).toBe(nonceBefore + 1);

@@ -1,0 +1,8 @@
+/**
+ * Nothing sits still unnoticed: who owns each non-terminal state, the sweep that re-drives what its
+ * owner declares, and one operator alert per stuck row and episode (docs/reliability.md).
+ */
+export { type OperatorAlert, raiseOperatorAlert } from './operator-alerts.js';
+export { type OwnedState, type StateMachine, STATE_MACHINES, STEADY_STATUS_COLUMNS, ownedState, renderStateOwnersTable, sinceExpression, stateCondition } from './state-owners.js';
+export { type WatchdogDeps, type WatchReport, type RedriveReport, watchStuckWork, redriveStuckWork } from './watch-stuck-work.js';
+export { type ReconciliationDeps, runReconciliation } from './reconciliation.js';

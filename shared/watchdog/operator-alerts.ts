@@ -1,0 +1,37 @@
+import type { Queryable } from '../db/index.js';
+import type { Logger } from '../logging/index.js';
+
+export interface OperatorAlert {
+  /** What is wrong, dot.case: `stuck.payouts.requested`, `payout.replacement_fee_capped`. */
+  kind: string;
+  subjectType: string;
+  subjectId: string;
+  /**
+   * Which occurrence this is about, e.g. the state and the moment the row entered it. A later
+   * occurrence (the row left the state and came back) is a new alert; the same one never is.
+   */
+  episode: string;
+  /** For people: what happened and what to do. */
+  message: string;
+  details?: Record<string, string | number | boolean | null>;
+  at: Date;
+}
+
+/**
+ * Raises an alert for an operator once per subject and episode: a row in `operator_alerts` and one
+ * CRITICAL log line (Cloud Logging alerting policies match on severity). Sweeps call it on every
+ * run; only the first call for an episode records and logs. Returns whether this call raised it.
+ */
+export async function raiseOperatorAlert(q: Queryable, logger: Logger | undefined, alert: OperatorAlert): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `INSERT INTO operator_alerts (kind, subject_type, subject_id, episode, message, details, raised_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (kind, subject_type, subject_id, episode) DO NOTHING`,
+    [alert.kind, alert.subjectType, alert.subjectId, alert.episode.slice(0, 200), alert.message.slice(0, 1000), JSON.stringify(alert.details ?? {}), alert.at],
+  );
+  const isRaised = rowCount === 1;
+  if (isRaised) {
+    logger?.critical(alert.kind, { subjectType: alert.subjectType, subjectId: alert.subjectId, episode: alert.episode, alert: alert.message, ...alert.details });
+  }
+  return isRaised;
+}
