@@ -19,6 +19,7 @@ ff.cloudEvent(
     consumer: 'convert-accumulated',
     topic: 'conversion-requested',
     maxAgeSeconds: 600,
+    isTickOnce: true,
     handle: async (delivery, services) => {
       const result = await convertAccumulated({
         ...services,

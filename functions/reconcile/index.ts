@@ -2,7 +2,7 @@ import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
-import { runReconciliation } from '../../shared/watchdog/index.js';
+import { runReconciliation } from '../../shared/payments/index.js';
 
 const config = loadConfig({ NOWPAYMENTS_API_URL: configVars.NOWPAYMENTS_API_URL, NOWPAYMENTS_API_KEY: configVars.NOWPAYMENTS_API_KEY });
 const nowpayments = createNowPaymentsClient({ apiUrl: config.NOWPAYMENTS_API_URL, apiKey: config.NOWPAYMENTS_API_KEY });

@@ -9,6 +9,7 @@ ff.cloudEvent(
     consumer: 'run-threshold-payouts',
     topic: 'threshold-payouts-requested',
     maxAgeSeconds: 1800,
+    isTickOnce: true,
     handle: async (delivery, services) => {
       const report = await runThresholdPayouts({ ...services, log: delivery.logger });
       if (report.due > 0) delivery.logger.info('payouts.threshold_run', { ...report });

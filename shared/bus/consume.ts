@@ -5,6 +5,7 @@ import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/in
 import { assertServicesConfigured, getServices, type Services } from '../runtime/index.js';
 import { decodePubSubCloudEvent, type PubSubMessage } from './cloud-event.js';
 import { recordDeadLetter } from './dead-letters.js';
+import { claimMessage } from './handle-once.js';
 import { relayOutbox } from './outbox.js';
 
 export interface Delivery<M> {
@@ -26,6 +27,12 @@ export interface ConsumeOptions<T extends TopicName> {
   topic: T;
   /** Acknowledge without effect a message published longer ago than this (scheduler ticks). */
   maxAgeSeconds?: number;
+  /**
+   * Scheduler ticks that move money: a tick delivered again (same message id) is acknowledged
+   * without running. The tick is claimed in processed_messages before it runs, so a tick that fails
+   * is not retried either: the next tick comes on the schedule.
+   */
+  isTickOnce?: boolean;
   handle: (delivery: Delivery<TopicMessage<T>>, services: Services) => Promise<void>;
 }
 
@@ -62,6 +69,15 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
     if (options.maxAgeSeconds !== undefined && ageSeconds > options.maxAgeSeconds) {
       logger.warn('message.too_old', { ageSeconds: Math.floor(ageSeconds), maxAgeSeconds: options.maxAgeSeconds });
       return;
+    }
+
+    if (options.isTickOnce) {
+      const key = { consumer: options.consumer, messageId: envelope.messageId, topic: options.topic };
+      const isFirst = await services.db.transaction((tx) => claimMessage(tx, key, services.clock.now()));
+      if (!isFirst) {
+        logger.info('message.tick_repeated', {});
+        return;
+      }
     }
 
     let message: TopicMessage<T>;

@@ -3,3 +3,4 @@ export { type PaymentUpdateResult, type PaymentUpdateDeps, applyPaymentUpdate, i
 export { type IpnDeps, type IpnRequest, MAX_IPN_BODY_BYTES, receiveIpn, keptIpnHeaders } from './ipn.js';
 export { type SettlementDeps, type SettlementResult, settlePayment } from './settlement.js';
 export { type ReconcileDeps, type PaymentReconcileReport, reconcilePayments } from './reconcile.js';
+export { type ReconciliationDeps, runReconciliation } from './reconciliation.js';

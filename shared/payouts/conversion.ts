@@ -62,7 +62,8 @@ const sumUnits = (balances: readonly OwnerBalance[]) => balances.reduce((sum, ba
  * 1. Outside any transaction: the unconverted total, ChangeNow's minimum and its USDT estimate; below
  *    either minimum nothing happens (the balances stay and the next tick looks again).
  * 2. One transaction under an advisory lock, so overlapping ticks take turns: re-read the balances
- *    (a tick that ran meanwhile has claimed them, leaving nothing), claim exactly what was read
+ *    (a tick that ran meanwhile has claimed them, leaving nothing or dust), check both minimums again
+ *    against what is there now (the rate and minimum from step 1), claim exactly what was read
  *    (`payout_claimed`: owners → payouts in flight), and record the `conversion` payout to our own
  *    wallet, the batch and each owner's share. A payment settled after this commit waits for the
  *    next batch. The payout then goes through the same stages as any other (quote, swap, transfer,
@@ -78,12 +79,16 @@ export async function convertAccumulated(deps: ConvertAccumulatedDeps): Promise<
   const estimatedCents = parseUnits(estimate.toAmount, 2, 'floor'); // 1 USDT taken as 1 USD
   if (estimatedCents < deps.minBatchUsdCents) return { outcome: 'below_minimum', totalUnits: seen, reason: 'below_batch_minimum' };
 
+  const minUnits = parseUnits(minimum.minAmount, decimals, 'ceil');
   const at = deps.clock.now();
   const claimed = await deps.db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:conversion_batches'))`);
     const balances = await thresholdOwnerBalances(tx, FROM_ASSET);
     const total = sumUnits(balances);
+    // Checked again under the lock: an overlapping tick may have claimed what we saw, leaving only
+    // dust settled since, which must wait for a batch worth a swap rather than be deferred for ever.
     if (total === 0n) return undefined;
+    if (total < minUnits || (estimatedCents * total) / seen < deps.minBatchUsdCents) return { kind: 'below_minimum', total } as const;
     const batch = await tx.query<{ batch_id: string; payout_id: string }>('SELECT gen_random_uuid() AS batch_id, gen_random_uuid() AS payout_id');
     const batchId = batch.rows[0]!.batch_id;
     const payoutId = batch.rows[0]!.payout_id;
@@ -118,9 +123,10 @@ export async function convertAccumulated(deps: ConvertAccumulatedDeps): Promise<
       [batchId, balances.map((balance) => balance.channelId), balances.map((balance) => balance.units.toString())],
     );
     await enqueueMessage(tx, 'payout-requested', { payoutId }, { at, dedupeKey: `payout-requested:${payoutId}` });
-    return { batchId, payoutId, total, channelCount: balances.length };
+    return { kind: 'claimed', batchId, payoutId, total, channelCount: balances.length } as const;
   });
   if (!claimed) return { outcome: 'nothing_to_convert' };
+  if (claimed.kind === 'below_minimum') return { outcome: 'below_minimum', totalUnits: claimed.total, reason: claimed.total < minUnits ? 'below_swap_minimum' : 'below_batch_minimum' };
   deps.log?.info('conversion.batch_claimed', { batchId: claimed.batchId, payoutId: claimed.payoutId, totalUnits: claimed.total, channels: claimed.channelCount });
   return { outcome: 'claimed', batchId: claimed.batchId, payoutId: claimed.payoutId, totalUnits: claimed.total, channelCount: claimed.channelCount };
 }

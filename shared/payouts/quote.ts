@@ -10,6 +10,7 @@ import { checkOutflowLimits, holdPayout, type OutflowLimits } from './limits.js'
 import { transitionPayout } from './payout-state.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnUnsentPayout } from './payout-row.js';
+import { raiseOperatorAlert } from '../watchdog/index.js';
 
 export interface QuotePayoutDeps {
   db: Db;
@@ -34,6 +35,8 @@ export type QuotePayoutOutcome = 'skipped' | 'held' | 'failed' | 'deferred' | 'd
 
 /** How long a payout below the swap minimum waits before it is quoted again. */
 export const DEFERRAL_MS = 3_600_000;
+/** Deferrals before a payout ends (failed, its amount returned): a day of hourly re-quotes. */
+export const MAX_DEFERRALS = 24;
 
 const WALLET_ERROR_CODES = new Set(['unsupported_payout_option', 'invalid_wallet_address', 'invalid_payout_extra_id']);
 
@@ -70,7 +73,9 @@ function decimalsOf(asset: string): number {
  * 4. Otherwise ChangeNow's minimum and estimate (network calls outside any transaction): below the
  *    minimum → `deferred` for an hour; else `quoted` with the estimate and `payout-quoted`.
  * The limits are checked again, under their lock, in the transaction that quotes (see `markQuoted`).
- * A deferred payout keeps its claimed amount; track-payouts re-queues it when the hour is up.
+ * A deferred payout keeps its claimed amount; track-payouts re-queues it when the hour is up. After
+ * `MAX_DEFERRALS` deferrals it fails instead: the amount returns to its owners, who are told, and the
+ * operator is alerted.
  *
  * A payout in any other state is left alone (`skipped`): a redelivered or forged message does nothing.
  *
@@ -130,13 +135,37 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   return outcome;
 }
 
-async function deferPayout(deps: QuotePayoutDeps, payout: PayoutRow, reason: DeferralReason, details: Record<string, string>): Promise<'deferred' | 'skipped'> {
+async function deferPayout(deps: QuotePayoutDeps, payout: PayoutRow, reason: DeferralReason, details: Record<string, string>): Promise<'deferred' | 'failed' | 'skipped'> {
   const at = deps.clock.now();
-  const isDeferred = await deps.db.transaction((tx) =>
-    transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'deferred', at, deferredUntil: new Date(at.getTime() + DEFERRAL_MS), deferredReason: reason }),
-  );
-  if (isDeferred) deps.log?.info('payout.deferred', { payoutId: payout.id, reason, ...details });
-  return isDeferred ? 'deferred' : 'skipped';
+  const outcome = await deps.db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ deferral_count: number }>('SELECT deferral_count FROM payouts WHERE id = $1 FOR NO KEY UPDATE', [payout.id]);
+    const deferrals = rows[0]?.deferral_count ?? 0;
+    if (deferrals >= MAX_DEFERRALS) {
+      // A deferral has an end: the claim is undone (a conversion batch gives each owner their share
+      // back), the owner is told, and the operator is alerted once.
+      const reasonText = `Deferred ${deferrals} times (${reason}); the amount is back on the balance.`;
+      const isFailed = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at, failureCode: 'deferral_limit_reached', failureReason: reasonText });
+      if (!isFailed) return 'skipped' as const;
+      await returnUnsentPayout(tx, payout, at, `Payout deferred ${deferrals} times (${reason})`);
+      await queuePayoutNotice(tx, payout, 'payout_failed', at);
+      await raiseOperatorAlert(tx, deps.log, {
+        kind: 'payout.deferral_limit_reached',
+        subjectType: 'payouts',
+        subjectId: payout.id,
+        episode: 'final',
+        message: `A ${payout.kind} payout was deferred ${deferrals} times (${reason}) and has ended; its amount is back with its owners. Check ChangeNow's minimum or the gas price.`,
+        details: { reason, deferrals, ...details },
+        at,
+      });
+      return 'failed' as const;
+    }
+    const isDeferred = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'deferred', at, deferredUntil: new Date(at.getTime() + DEFERRAL_MS), deferredReason: reason });
+    if (!isDeferred) return 'skipped' as const;
+    await tx.query('UPDATE payouts SET deferral_count = deferral_count + 1 WHERE id = $1', [payout.id]);
+    return 'deferred' as const;
+  });
+  if (outcome === 'deferred') deps.log?.info('payout.deferred', { payoutId: payout.id, reason, ...details });
+  return outcome;
 }
 
 async function markQuoted(

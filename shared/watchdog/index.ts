@@ -5,4 +5,3 @@
 export { type OperatorAlert, raiseOperatorAlert } from './operator-alerts.js';
 export { type OwnedState, type StateMachine, STATE_MACHINES, STEADY_STATUS_COLUMNS, ownedState, renderStateOwnersTable, sinceExpression, stateCondition } from './state-owners.js';
 export { type WatchdogDeps, type WatchReport, type RedriveReport, watchStuckWork, redriveStuckWork } from './watch-stuck-work.js';
-export { type ReconciliationDeps, runReconciliation } from './reconciliation.js';

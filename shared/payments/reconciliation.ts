@@ -1,7 +1,7 @@
 import { type Publisher, relayOutbox } from '../bus/index.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
-import { reconcilePayments } from '../payments/index.js';
-import { redriveStuckWork, watchStuckWork, type WatchdogDeps } from './watch-stuck-work.js';
+import { redriveStuckWork, watchStuckWork, type WatchdogDeps } from '../watchdog/index.js';
+import { reconcilePayments } from './reconcile.js';
 
 export interface ReconciliationDeps extends WatchdogDeps {
   publisher: Publisher;
