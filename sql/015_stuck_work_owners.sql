@@ -6,14 +6,15 @@
 -- every few minutes raises it once, however long the row stays stuck.
 CREATE TABLE operator_alerts (
   id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  kind         text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
+  -- What is wrong, dot.case ('stuck.payouts.requested'); an open set, named by the code that raises it.
+  alert        text NOT NULL CHECK (alert ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
   subject_type text NOT NULL CHECK (subject_type ~ '^[a-z][a-z0-9_]*$'),
   subject_id   text NOT NULL CHECK (length(subject_id) BETWEEN 1 AND 200),
   episode      text NOT NULL CHECK (length(episode) BETWEEN 1 AND 200),
   message      text NOT NULL CHECK (length(message) BETWEEN 1 AND 1000),
   details      jsonb NOT NULL DEFAULT '{}'::jsonb,
   raised_at    timestamptz NOT NULL,
-  UNIQUE (kind, subject_type, subject_id, episode)
+  UNIQUE (alert, subject_type, subject_id, episode)
 );
 CREATE INDEX operator_alerts_raised_idx ON operator_alerts (raised_at);
 

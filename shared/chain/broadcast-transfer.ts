@@ -2,7 +2,7 @@ import { Transaction } from 'ethers';
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import { AppError, PermanentError, TransientError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
-import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
+import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt, toChainTransfer } from './chain-transfer-rows.js';
 import type { TransferDeps } from './transfer-deps.js';
 
 export interface BroadcastOptions {
@@ -21,17 +21,20 @@ export interface BroadcastResult {
 }
 
 /**
- * Sends the payout's stored signed bytes with `eth_sendRawTransaction` and records the broadcast.
- * It never signs: a retry re-sends exactly the same transaction, so at most one can be mined.
+ * Sends the payout's stored signed bytes (its latest attempt: a replacement, when there is one) with
+ * `eth_sendRawTransaction` and records the broadcast. It never signs: a retry re-sends exactly the
+ * same transaction, so at most one transaction with this nonce can be mined.
  *
  * "already known", "nonce too low" and "replacement transaction underpriced" mean the node may
- * already have our transaction: we look our hash up, and if the chain or the mempool has it, the
- * transfer counts as broadcast. If our nonce was taken by another transaction instead, that is
- * `transfer_nonce_conflict`: nothing is re-signed, an operator must look.
+ * already have one of our attempts: we look their hashes up, and if the chain or the mempool has
+ * one, the transfer counts as broadcast. If our nonce was taken by another transaction instead, that
+ * is `transfer_nonce_conflict`: nothing is re-signed, an operator must look. A node that will not
+ * take the bytes because fees rose above their max fee answers `transfer_fee_below_base_fee`: the
+ * transfer needs a replacement (`replaceStoredTransfer`, in send-transfer, which holds the key).
  *
  * @throws PermanentError `transfer_not_found`, `stored_transfer_corrupt`;
- *   TransientError `transfer_nonce_conflict`, `hot_wallet_insufficient_funds`, `chain_unavailable`,
- *   `chain_request_failed` (each recorded in `last_broadcast_error`).
+ *   TransientError `transfer_nonce_conflict`, `transfer_fee_below_base_fee`, `hot_wallet_insufficient_funds`,
+ *   `chain_unavailable`, `chain_request_failed` (each recorded in `last_broadcast_error`).
  */
 export async function broadcastStoredTransfer(
   deps: TransferDeps,
@@ -42,19 +45,27 @@ export async function broadcastStoredTransfer(
   const stored = await retrieveChainTransfer(deps.db, payoutId);
   if (!stored) throw new PermanentError('transfer_not_found', 'The payout has no signed transfer to broadcast.', { payoutId });
   if (stored.status === 'confirmed' || stored.status === 'failed') return { transfer: stored, outcome: 'settled' };
-  if (Transaction.from(stored.signedTx).hash?.toLowerCase() !== stored.txHash) {
-    throw new PermanentError('stored_transfer_corrupt', 'The stored signed transaction does not match its hash.', { payoutId });
+  const attempts = await retrieveTransferAttempts(deps.db, stored);
+  const latest = attempts[attempts.length - 1] as TransferAttempt;
+  if (Transaction.from(latest.signedTx).hash?.toLowerCase() !== latest.txHash) {
+    throw new PermanentError('stored_transfer_corrupt', 'The stored signed transaction does not match its hash.', { payoutId, attempt: latest.attempt });
   }
 
   let outcome: SendRawOutcome;
   try {
-    outcome = await deps.chain.sendRawTransaction(stored.signedTx);
+    outcome = await deps.chain.sendRawTransaction(latest.signedTx);
+    if (outcome === 'fee_too_low') {
+      throw new TransientError('transfer_fee_below_base_fee', 'Fees rose above this transaction’s max fee; it needs a replacement at a higher fee.', {
+        payoutId,
+        txHash: latest.txHash,
+        attempt: latest.attempt,
+      });
+    }
     if (outcome === 'nonce_too_low' || outcome === 'replacement_underpriced') {
-      const lookup = await deps.chain.lookupTransaction(stored.txHash);
-      if (lookup.state === 'unknown') {
+      if (!(await isAnyAttemptKnown(deps, attempts))) {
         throw new TransientError('transfer_nonce_conflict', 'Another transaction holds this transfer’s nonce; an operator must review it.', {
           payoutId,
-          txHash: stored.txHash,
+          txHash: latest.txHash,
           nonce: stored.nonce.toString(),
           answer: outcome,
         });
@@ -63,13 +74,16 @@ export async function broadcastStoredTransfer(
   } catch (error) {
     await recordBroadcastFailure(deps, payoutId, error);
     if (errorCode(error) === 'transfer_nonce_conflict' || errorCode(error) === 'hot_wallet_insufficient_funds') {
-      deps.log?.critical('payout.transfer_broadcast_blocked', { payoutId, txHash: stored.txHash, code: errorCode(error) });
+      deps.log?.critical('payout.transfer_broadcast_blocked', { payoutId, txHash: latest.txHash, code: errorCode(error) });
     }
     throw error;
   }
 
   const now = deps.clock.now();
   const transfer = await deps.db.transaction(async (tx) => {
+    if (latest.attempt > 1) {
+      await tx.query('UPDATE chain_transfer_replacements SET broadcast_at = $3 WHERE payout_id = $1 AND attempt = $2 AND broadcast_at IS NULL', [payoutId, latest.attempt, now]);
+    }
     const { rows } = await tx.query(
       `UPDATE chain_transfers
           SET status = CASE WHEN status = 'signed' THEN 'broadcast' ELSE status END,
@@ -88,11 +102,20 @@ export async function broadcastStoredTransfer(
   });
   const final = transfer ?? (await retrieveChainTransfer(deps.db, payoutId));
   if (!final) throw new Error('broadcastStoredTransfer: the transfer row disappeared');
-  deps.log?.info('payout.transfer_broadcast', { payoutId, txHash: final.txHash, nonce: final.nonce.toString(), answer: outcome });
+  deps.log?.info('payout.transfer_broadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, nonce: final.nonce.toString(), answer: outcome });
   return { transfer: final, outcome };
 }
 
-async function recordBroadcastFailure(deps: TransferDeps, payoutId: string, error: unknown): Promise<void> {
+/** Whether the chain or the mempool has any attempt of the transfer. */
+async function isAnyAttemptKnown(deps: TransferDeps, attempts: readonly TransferAttempt[]): Promise<boolean> {
+  for (const attempt of [...attempts].reverse()) {
+    if ((await deps.chain.lookupTransaction(attempt.txHash)).state !== 'unknown') return true;
+  }
+  return false;
+}
+
+/** Counts a failed broadcast on the transfer and keeps the error code for operators (bookkeeping only). */
+export async function recordBroadcastFailure(deps: TransferDeps, payoutId: string, error: unknown): Promise<void> {
   const code = errorCode(error);
   const message = error instanceof AppError ? `${code}: ${error.message}` : code;
   try {

@@ -80,7 +80,11 @@ export type TransactionLookup =
     };
 
 /** How the node answered `eth_sendRawTransaction`. */
-export type SendRawOutcome = 'accepted' | 'already_known' | 'nonce_too_low' | 'replacement_underpriced';
+/**
+ * How the node took a raw transaction. `fee_too_low`: its max fee is below the base fee (or the
+ * node's minimum); these exact bytes will not be taken until fees fall, a replacement must pay more.
+ */
+export type SendRawOutcome = 'accepted' | 'already_known' | 'nonce_too_low' | 'replacement_underpriced' | 'fee_too_low';
 
 export interface AccountState {
   /** `eth_getTransactionCount(address, 'pending')`. */
@@ -115,6 +119,7 @@ const ERC20_BALANCE_ABI = ['function balanceOf(address) view returns (uint256)']
 const ALREADY_KNOWN = /already known|already imported|known transaction|already exists|transaction already in/i;
 const NONCE_TOO_LOW = /nonce too low|nonce has already been used|nonce is too low/i;
 const REPLACEMENT_UNDERPRICED = /replacement transaction underpriced|replacement fee too low|replacement.*underpriced/i;
+const FEE_TOO_LOW = /max fee per gas less than block base fee|fee cap less than block base fee|feecap.*below|transaction underpriced|gas price below minimum|fee too low/i;
 
 async function translated<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -170,6 +175,7 @@ export function createChain(provider: JsonRpcProvider): Chain {
         if (ALREADY_KNOWN.test(text)) return 'already_known';
         if (ethersCode === 'NONCE_EXPIRED' || NONCE_TOO_LOW.test(text)) return 'nonce_too_low';
         if (ethersCode === 'REPLACEMENT_UNDERPRICED' || REPLACEMENT_UNDERPRICED.test(text)) return 'replacement_underpriced';
+        if (FEE_TOO_LOW.test(text)) return 'fee_too_low';
         throw toChainError(error, 'send_raw_transaction');
       }
     },

@@ -20,7 +20,10 @@ export interface ChainTransfer {
   maxPriorityFeePerGas: bigint;
   /** The serialized signed transaction; every broadcast sends exactly these bytes. */
   signedTx: string;
+  /** The hash of `signedTx`, attempt 1. A replacement (same nonce, higher fee) has its own: see `TransferAttempt`. */
   txHash: string;
+  /** The attempt that was mined, once the receipt is recorded: `txHash` or a replacement's. */
+  minedTxHash: string | null;
   status: ChainTransferStatus;
   broadcastAttempts: number;
   lastBroadcastError: string | null;
@@ -36,7 +39,7 @@ export interface ChainTransfer {
 }
 
 export const CHAIN_TRANSFER_COLUMNS = `id, payout_id, chain_id, from_address, to_address, token_contract, asset, amount_units,
-  nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, status, broadcast_attempts,
+  nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, mined_tx_hash, status, broadcast_attempts,
   last_broadcast_error, block_number, gas_used, effective_gas_price, fee_units, failure_reason, signed_at,
   broadcast_at, confirmed_at`;
 
@@ -68,6 +71,7 @@ export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
     maxPriorityFeePerGas: big(row.max_priority_fee_per_gas),
     signedTx: row.signed_tx as string,
     txHash: row.tx_hash as string,
+    minedTxHash: (row.mined_tx_hash as string | null) ?? null,
     status: row.status as ChainTransferStatus,
     broadcastAttempts: Number(row.broadcast_attempts),
     lastBroadcastError: (row.last_broadcast_error as string | null) ?? null,
@@ -86,4 +90,41 @@ export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
 export async function retrieveChainTransfer(q: Queryable, payoutId: string): Promise<ChainTransfer | undefined> {
   const { rows } = await q.query(`SELECT ${CHAIN_TRANSFER_COLUMNS} FROM chain_transfers WHERE payout_id = $1`, [payoutId]);
   return rows[0] ? toChainTransfer(rows[0]) : undefined;
+}
+
+/** One signing of a transfer: attempt 1 is the row's own bytes, later ones replace it at the same nonce. */
+export interface TransferAttempt {
+  attempt: number;
+  signedTx: string;
+  txHash: string;
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+  signedAt: Date;
+}
+
+/** Every attempt of the transfer, oldest first; the last one is what the node should have. */
+export async function retrieveTransferAttempts(q: Queryable, transfer: ChainTransfer): Promise<TransferAttempt[]> {
+  const { rows } = await q.query<{ attempt: number; signed_tx: string; tx_hash: string; max_fee_per_gas: string; max_priority_fee_per_gas: string; signed_at: Date }>(
+    `SELECT attempt, signed_tx, tx_hash, max_fee_per_gas::text, max_priority_fee_per_gas::text, signed_at
+       FROM chain_transfer_replacements WHERE payout_id = $1 ORDER BY attempt`,
+    [transfer.payoutId],
+  );
+  return [
+    {
+      attempt: 1,
+      signedTx: transfer.signedTx,
+      txHash: transfer.txHash,
+      maxFeePerGas: transfer.maxFeePerGas,
+      maxPriorityFeePerGas: transfer.maxPriorityFeePerGas,
+      signedAt: transfer.signedAt,
+    },
+    ...rows.map((row) => ({
+      attempt: Number(row.attempt),
+      signedTx: row.signed_tx,
+      txHash: row.tx_hash,
+      maxFeePerGas: BigInt(row.max_fee_per_gas),
+      maxPriorityFeePerGas: BigInt(row.max_priority_fee_per_gas),
+      signedAt: new Date(row.signed_at),
+    })),
+  ];
 }

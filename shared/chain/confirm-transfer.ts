@@ -1,11 +1,15 @@
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
-import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
+import type { TransactionLookup } from './chain-provider.js';
+import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, toChainTransfer } from './chain-transfer-rows.js';
 import type { TransferDeps } from './transfer-deps.js';
 
 export type ConfirmResult =
-  /** Not mined yet, or mined with fewer confirmations than required (`confirmations` so far). */
-  | { state: 'pending'; confirmations: bigint; transfer: ChainTransfer }
+  /**
+   * Not mined yet, or mined with fewer confirmations than required (`confirmations` so far).
+   * `isKnownToNode` false: no attempt is mined or in the node's mempool (dropped, or never taken).
+   */
+  | { state: 'pending'; confirmations: bigint; isKnownToNode: boolean; transfer: ChainTransfer }
   /** Mined and buried deep enough; `transfer.feeUnits` is the gas paid in wei. */
   | { state: 'confirmed'; transfer: ChainTransfer }
   /** Mined but reverted: the asset did not move, the gas was still paid (`transfer.feeUnits`). */
@@ -39,10 +43,22 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   const settled = settledResult(stored);
   if (settled) return settled;
 
-  const lookup = await deps.chain.lookupTransaction(stored.txHash);
-  if (lookup.state !== 'mined') return { state: 'pending', confirmations: 0n, transfer: stored };
+  // Any attempt may be the one mined (a replacement shares the nonce): the newest is the likeliest.
+  const attempts = await retrieveTransferAttempts(deps.db, stored);
+  let mined: { txHash: string; lookup: Extract<TransactionLookup, { state: 'mined' }> } | undefined;
+  let isKnownToNode = false;
+  for (const attempt of [...attempts].reverse()) {
+    const found = await deps.chain.lookupTransaction(attempt.txHash);
+    if (found.state === 'mined') {
+      mined = { txHash: attempt.txHash, lookup: found };
+      break;
+    }
+    if (found.state === 'pending') isKnownToNode = true;
+  }
+  if (!mined) return { state: 'pending', confirmations: 0n, isKnownToNode, transfer: stored };
+  const { lookup } = mined;
   if (lookup.confirmations < BigInt(options.confirmations)) {
-    return { state: 'pending', confirmations: lookup.confirmations, transfer: stored };
+    return { state: 'pending', confirmations: lookup.confirmations, isKnownToNode: true, transfer: stored };
   }
 
   const now = deps.clock.now();
@@ -55,7 +71,7 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
     const { rows } = await tx.query(
       `UPDATE chain_transfers
           SET status = $2, block_number = $3, gas_used = $4, effective_gas_price = $5, fee_units = $6,
-              failure_reason = $7, confirmed_at = $8, updated_at = $8
+              failure_reason = $7, confirmed_at = $8, updated_at = $8, mined_tx_hash = $9
         WHERE payout_id = $1 AND status = 'broadcast'
         RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
       [
@@ -67,6 +83,7 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
         feeUnits.toString(),
         lookup.isSuccess ? null : 'reverted',
         now,
+        mined.txHash,
       ],
     );
     if (!rows[0]) return undefined; // another worker recorded it first
@@ -80,7 +97,7 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   if (!result) throw new Error('confirmTransfer: the transfer was not recorded as settled');
   if (recorded) {
     const event = result.state === 'confirmed' ? 'payout.transfer_confirmed' : 'payout.transfer_reverted';
-    const context = { payoutId, txHash: transfer.txHash, blockNumber: lookup.blockNumber.toString(), feeUnits: feeUnits.toString() };
+    const context = { payoutId, txHash: mined.txHash, blockNumber: lookup.blockNumber.toString(), feeUnits: feeUnits.toString() };
     if (result.state === 'confirmed') deps.log?.info(event, context);
     else deps.log?.critical(event, context);
   }

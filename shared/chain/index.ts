@@ -27,8 +27,9 @@ export {
   withGasMargin,
 } from './transfer-request.js';
 export { allocateNonce } from './wallet-nonces.js';
-export { type ChainTransfer, type ChainTransferStatus, retrieveChainTransfer } from './chain-transfer-rows.js';
+export { type ChainTransfer, type ChainTransferStatus, type TransferAttempt, retrieveChainTransfer, retrieveTransferAttempts } from './chain-transfer-rows.js';
 export { type ChainSettings, type TransferDeps, type SigningDeps } from './transfer-deps.js';
 export { type SignTransferInput, signAndStoreTransfer } from './sign-transfer.js';
 export { type BroadcastOptions, type BroadcastResult, broadcastStoredTransfer } from './broadcast-transfer.js';
 export { type ConfirmOptions, type ConfirmResult, confirmTransfer } from './confirm-transfer.js';
+export { type MempoolStanding, type MempoolOptions, checkTransferInMempool, replaceStoredTransfer } from './replace-transfer.js';

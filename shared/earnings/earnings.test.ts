@@ -243,7 +243,7 @@ async function completeWithSwap(payoutId: string, options: { expected: string; r
   await db().query(`UPDATE payouts SET state = 'transfer_signed' WHERE id = $1`, [payoutId]);
   await db().query(`UPDATE payouts SET state = 'transfer_broadcast' WHERE id = $1`, [payoutId]);
   await db().query(`UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2 WHERE id = $1`, [transfer.id, at]);
-  await db().query(`UPDATE chain_transfers SET status = 'confirmed', block_number = 1, confirmed_at = $2, fee_units = $3 WHERE id = $1`, [transfer.id, at, options.gasWei.toString()]);
+  await db().query(`UPDATE chain_transfers SET status = 'confirmed', block_number = 1, confirmed_at = $2, fee_units = $3, mined_tx_hash = tx_hash WHERE id = $1`, [transfer.id, at, options.gasWei.toString()]);
   await db().query(`UPDATE payouts SET state = 'awaiting_swap' WHERE id = $1`, [payoutId]);
   await db().query(`UPDATE swaps SET status = 'finished', finished_at = $2, received_to_amount = $3, payout_hash = 'tron-hash-1' WHERE payout_id = $1`, [
     payoutId,

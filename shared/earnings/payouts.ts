@@ -72,7 +72,7 @@ export async function selectPayouts(q: Queryable, accountId: string, filters: Pa
             pm.processor_fee_units::text AS processor_fee_units, fees.platform_fee_units,
             (s.id IS NOT NULL) AS has_swap, s.expected_to_amount::text AS expected_to_amount,
             s.received_to_amount::text AS received_to_amount, s.payout_hash AS swap_payout_hash,
-            ct.tx_hash AS transfer_hash, ct.fee_units::text AS transfer_fee_units
+            coalesce(ct.mined_tx_hash, ct.tx_hash) AS transfer_hash, ct.fee_units::text AS transfer_fee_units
        FROM payouts po
        LEFT JOIN payments pm ON pm.id = po.payment_id
        LEFT JOIN LATERAL (

@@ -66,7 +66,7 @@ export async function notifyOwnerOfPayout(
   if (done) return done;
   const { rows } = await deps.db.query<PayoutFacts>(
     `SELECT p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.failure_code,
-            s.received_to_amount::text, s.payout_hash, t.tx_hash
+            s.received_to_amount::text, s.payout_hash, coalesce(t.mined_tx_hash, t.tx_hash) AS tx_hash
      FROM payouts p
      LEFT JOIN swaps s ON s.payout_id = p.id
      LEFT JOIN chain_transfers t ON t.payout_id = p.id

@@ -95,7 +95,7 @@ describe('parking threshold owners’ ETH', () => {
     expect(await balanceOf(db(), ledgerAccountCodes.owner(first.id, 'ETH'), 'ETH')).toBe(3n * (ETH / 1000n));
     expect(await balanceOf(db(), ledgerAccountCodes.owner(second.id, 'ETH'), 'ETH')).toBe(4n * (ETH / 1000n));
     expect(await inFlight()).toBe(inFlightBefore);
-    const alerts = await db().query('SELECT kind FROM operator_alerts WHERE subject_id = $1', [batch.payout.id]);
-    expect(alerts.rows).toEqual([{ kind: 'payout.deferral_limit_reached' }]);
+    const alerts = await db().query('SELECT alert FROM operator_alerts WHERE subject_id = $1', [batch.payout.id]);
+    expect(alerts.rows).toEqual([{ alert: 'payout.deferral_limit_reached' }]);
   });
 });

@@ -1,14 +1,31 @@
 import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
+import { enqueueMessage } from '../bus/index.js';
+import { errorCode, PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
 import { distributeConversion } from './conversion.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
-import { broadcastPayoutTransfer } from './transfer.js';
+import { broadcastPayoutTransfer, keepPayoutTransferAlive } from './transfer.js';
+
+/** A pending transfer is checked for being priced out of blocks after this long. */
+const STALLED_AFTER_MS = 10 * 60_000;
+/** While a transfer needs a replacement, send-transfer is asked again this often (fees may have fallen). */
+const REPLACEMENT_REQUEST_EVERY_MS = 10 * 60_000;
+
+/** Asks send-transfer for a same-nonce replacement: one request per attempt and 10 minutes. */
+async function requestReplacement(deps: TrackPayoutsDeps, payoutId: string): Promise<void> {
+  const now = deps.clock.now();
+  const { rows } = await deps.db.query<{ attempts: number }>('SELECT coalesce(max(attempt), 1)::int AS attempts FROM chain_transfer_replacements WHERE payout_id = $1', [payoutId]);
+  const window = Math.floor(now.getTime() / REPLACEMENT_REQUEST_EVERY_MS);
+  const isRequested = await deps.db.transaction((tx) =>
+    enqueueMessage(tx, 'transfer-requested', { payoutId }, { at: now, dedupeKey: `transfer-replacement:${payoutId}:${rows[0]?.attempts ?? 1}:${window}` }),
+  );
+  if (isRequested) deps.log?.warn('payout.transfer_replacement_requested', { payoutId, attempts: rows[0]?.attempts ?? 1 });
+}
 
 export interface TrackPayoutsDeps extends TransferDeps {
   changenow: ChangeNowClient;
@@ -20,7 +37,12 @@ export interface TrackPayoutsDeps extends TransferDeps {
 export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Promise<string> {
   let payout = await retrievePayout(deps.db, payoutId);
   if (payout.state === 'transfer_signed') {
-    await broadcastPayoutTransfer(deps, payoutId);
+    try {
+      await broadcastPayoutTransfer(deps, payoutId);
+    } catch (error) {
+      if (errorCode(error) !== 'transfer_fee_below_base_fee') throw error;
+      await requestReplacement(deps, payoutId);
+    }
     payout = await retrievePayout(deps.db, payoutId);
   }
   if (payout.state === 'transfer_broadcast') {
@@ -34,9 +56,22 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
   return payout.state;
 }
 
+/**
+ * A broadcast transfer the node no longer knows (dropped from the mempool) is re-broadcast; one the
+ * node will not take again, or one priced out of blocks, is handed to send-transfer (it holds the
+ * key) for a same-nonce replacement, at most once per attempt and 10 minutes.
+ */
 async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<void> {
   const result = await confirmTransfer(deps, payout.id, { confirmations: deps.confirmations });
-  if (result.state === 'pending') return;
+  if (result.state === 'pending') {
+    if (result.confirmations > 0n) return;
+    const sentAt = result.transfer.broadcastAt ?? result.transfer.signedAt;
+    const isOld = deps.clock.now().getTime() - sentAt.getTime() > STALLED_AFTER_MS;
+    if (result.isKnownToNode && !isOld) return;
+    const standing = await keepPayoutTransferAlive(deps, payout.id);
+    if (standing === 'needs_replacement') await requestReplacement(deps, payout.id);
+    return;
+  }
   const at = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     await postNetworkFee(tx, result.transfer, at);

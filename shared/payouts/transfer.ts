@@ -1,18 +1,21 @@
 import {
   broadcastStoredTransfer,
   type ChainTransfer,
+  checkTransferInMempool,
+  type MempoolStanding,
+  replaceStoredTransfer,
   retrieveChainTransfer,
   signAndStoreTransfer,
   type SigningDeps,
   type TransferDeps,
 } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
+import { errorCode, PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { transitionPayout } from './payout-state.js';
 import { isDirectPayout, retrievePayout } from './payout-row.js';
 
-export type SendTransferOutcome = 'skipped' | 'broadcast';
+export type SendTransferOutcome = 'skipped' | 'broadcast' | 'replaced' | 'fee_capped' | 'in_mempool';
 
 /**
  * `send-transfer`: signs the payout's one transaction (stored before broadcast, `→ transfer_signed`
@@ -20,9 +23,11 @@ export type SendTransferOutcome = 'skipped' | 'broadcast';
  * `payout_funded` ledger transaction). Amount and recipient come from the database: the swap's deposit
  * address when the payout has a swap, else the destination.
  *
- * Acts only on a direct payout in `quoted`, a payout in `swap_created`, or one already signed (a
- * retry re-broadcasts the same bytes). Anything else — e.g. a forged message for a swap payout that
- * has no exchange yet — changes nothing.
+ * Acts only on a direct payout in `quoted`, a payout in `swap_created`, or one already signed or
+ * broadcast: then it checks the transaction with the node, re-broadcasts the stored bytes when the
+ * node forgot them, and replaces them at the same nonce with a higher fee when the node will not take
+ * them any more (track-payouts asks for that with `transfer-requested`). Anything else — e.g. a
+ * forged message for a swap payout that has no exchange yet — changes nothing.
  *
  * @throws TransientError `gas_price_above_cap`, `hot_wallet_insufficient_funds`, `chain_unavailable`, …: redelivered.
  */
@@ -40,11 +45,30 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
         if (!isSigned) throw new PermanentError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
       },
     });
-  } else if (payout.state !== 'transfer_signed' && payout.state !== 'transfer_broadcast') {
-    return 'skipped';
+    await broadcastPayoutTransfer(deps, payoutId);
+    return 'broadcast';
   }
-  await broadcastPayoutTransfer(deps, payoutId);
-  return 'broadcast';
+  if (payout.state !== 'transfer_signed' && payout.state !== 'transfer_broadcast') return 'skipped';
+  if (payout.state === 'transfer_signed') {
+    try {
+      await broadcastPayoutTransfer(deps, payoutId);
+      return 'broadcast';
+    } catch (error) {
+      if (errorCode(error) !== 'transfer_fee_below_base_fee') throw error;
+    }
+  }
+  const standing = await replaceStoredTransfer(deps, payoutId, { onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer) });
+  if (standing === 'replaced' || standing === 'fee_capped') return standing;
+  if (standing === 'rebroadcast') return 'broadcast';
+  return 'in_mempool';
+}
+
+/**
+ * track-payouts' side of a dropped transfer (it has no key): re-broadcast the stored bytes when the
+ * node forgot them; when only a replacement can help, say so (the caller asks send-transfer).
+ */
+export async function keepPayoutTransferAlive(deps: TransferDeps, payoutId: string): Promise<MempoolStanding> {
+  return checkTransferInMempool(deps, payoutId, { onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer) });
 }
 
 /**

@@ -24,9 +24,9 @@ export interface OperatorAlert {
  */
 export async function raiseOperatorAlert(q: Queryable, logger: Logger | undefined, alert: OperatorAlert): Promise<boolean> {
   const { rowCount } = await q.query(
-    `INSERT INTO operator_alerts (kind, subject_type, subject_id, episode, message, details, raised_at)
+    `INSERT INTO operator_alerts (alert, subject_type, subject_id, episode, message, details, raised_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
-     ON CONFLICT (kind, subject_type, subject_id, episode) DO NOTHING`,
+     ON CONFLICT (alert, subject_type, subject_id, episode) DO NOTHING`,
     [alert.kind, alert.subjectType, alert.subjectId, alert.episode.slice(0, 200), alert.message.slice(0, 1000), JSON.stringify(alert.details ?? {}), alert.at],
   );
   const isRaised = rowCount === 1;

@@ -42,8 +42,8 @@ describe('the watchdog', () => {
     await watchStuckWork(deps());
     expect(criticalLines(payout.id)).toHaveLength(1);
     expect(JSON.parse(criticalLines(payout.id)[0] ?? '{}')).toMatchObject({ message: 'stuck.payouts.requested', subjectId: payout.id, owner: 'track-payouts' });
-    const { rows } = await db().query('SELECT kind, subject_type, subject_id FROM operator_alerts WHERE subject_id = $1', [payout.id]);
-    expect(rows).toEqual([{ kind: 'stuck.payouts.requested', subject_type: 'payouts', subject_id: payout.id }]);
+    const { rows } = await db().query('SELECT alert, subject_type, subject_id FROM operator_alerts WHERE subject_id = $1', [payout.id]);
+    expect(rows).toEqual([{ alert: 'stuck.payouts.requested', subject_type: 'payouts', subject_id: payout.id }]);
 
     // It moves on and gets stuck in the next state: a new episode, a new alert.
     await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, clock.now()]);

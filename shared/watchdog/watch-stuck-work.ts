@@ -49,7 +49,7 @@ export async function watchStuckWork(deps: WatchdogDeps): Promise<WatchReport> {
              FROM ${machine.table}
             WHERE (${stateCondition(machine, state)}) AND ${since} < $1 AND ${since} > $2
               AND NOT EXISTS (SELECT 1 FROM operator_alerts a
-                               WHERE a.kind = $3 AND a.subject_type = $4 AND a.subject_id = ${idExpression(machine)} AND a.episode = ${episodeSql(state, since)})
+                               WHERE a.alert = $3 AND a.subject_type = $4 AND a.subject_id = ${idExpression(machine)} AND a.episode = ${episodeSql(state, since)})
             ORDER BY 2
             LIMIT ${ALERTS_PER_STATE}`,
           [new Date(now.getTime() - owned.alertAfterSeconds * 1000), new Date(now.getTime() - LOOKBACK_SECONDS * 1000), kind, machine.name],
