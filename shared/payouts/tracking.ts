@@ -1,4 +1,4 @@
-import { enqueueMessage, recordDeadLetter } from '../bus/index.js';
+import { deadLetterAction, enqueueMessage, recordDeadLetter } from '../bus/index.js';
 import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
@@ -64,7 +64,7 @@ export async function trackPayouts(deps: TrackPayoutsDeps): Promise<TrackPayouts
       }
       // A failure that will not go away (the payout's records contradict each other): kept once for
       // the operator as a dead letter; the payout stays where it is and later ticks stay quiet.
-      const isNew = await recordDeadLetter(deps.db, {
+      const deadLetter = await recordDeadLetter(deps.db, {
         source: 'track-payouts',
         messageId: `payout:${id}:${errorCode(error)}`,
         reasonCode: errorCode(error),
@@ -72,7 +72,9 @@ export async function trackPayouts(deps: TrackPayoutsDeps): Promise<TrackPayouts
         data: JSON.stringify({ payoutId: id }),
         at: deps.clock.now(),
       });
-      if (isNew) deps.log?.critical('payout.tracking_dead_lettered', { payoutId: id, code: errorCode(error), error });
+      if (deadLetter.outcome !== 'already_recorded') {
+        deps.log?.critical('payout.tracking_dead_lettered', { payoutId: id, code: errorCode(error), error, deadLetterId: String(deadLetter.id), action: deadLetterAction(deadLetter.id) });
+      }
     }
   }
   return report;
