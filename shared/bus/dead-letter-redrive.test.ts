@@ -42,7 +42,7 @@ function capturingPublisher(): { publisher: Publisher; published: Published[] } 
   };
 }
 
-/** A payout-requested message send-transfer's stage gave up on, as consume() keeps it. */
+/** A payout-requested message quote-payout gave up on, as consume() keeps it. */
 function payoutLetter(overrides: Partial<DeadLetter> = {}): DeadLetter {
   return {
     source: 'quote-payout',
