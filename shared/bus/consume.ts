@@ -4,7 +4,7 @@ import { cloudTraceFields, type Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
 import { assertServicesConfigured, getServices, type Services } from '../runtime/index.js';
 import { decodePubSubCloudEvent, type PubSubMessage } from './cloud-event.js';
-import { recordDeadLetter } from './dead-letters.js';
+import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from './dead-letters.js';
 import { claimMessage } from './handle-once.js';
 import { relayOutbox } from './outbox.js';
 
@@ -54,8 +54,8 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
     try {
       envelope = decodePubSubCloudEvent(event);
     } catch (error) {
-      await deadLetter(services, options, undefined, error, JSON.stringify(event.data ?? null), event.id);
-      services.logger.error('message.malformed', { consumer: options.consumer, topic: options.topic, ceId: event.id, error });
+      const recorded = await deadLetter(services, options, undefined, error, JSON.stringify(event.data ?? null), event.id);
+      services.logger.error('message.malformed', { consumer: options.consumer, topic: options.topic, ceId: event.id, error, ...deadLetterFields(recorded) });
       return;
     }
     const logger = services.logger.child({
@@ -84,8 +84,8 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
     try {
       message = parseMessage(options.topic, envelope.data);
     } catch (error) {
-      await deadLetter(services, options, envelope, error, envelope.data);
-      logger.error('message.invalid', { error });
+      const recorded = await deadLetter(services, options, envelope, error, envelope.data);
+      logger.error('message.invalid', { error, ...deadLetterFields(recorded) });
       return;
     }
 
@@ -108,8 +108,8 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
         logger.error('message.failed', { error, willRetry: true });
         throw error;
       }
-      await deadLetter(services, options, envelope, error, envelope.data);
-      logger.error('message.rejected', { error, code: errorCode(error) });
+      const recorded = await deadLetter(services, options, envelope, error, envelope.data);
+      logger.error('message.rejected', { error, code: errorCode(error), ...deadLetterFields(recorded) });
       return;
     }
 
@@ -143,9 +143,9 @@ async function deadLetter(
   error: unknown,
   data: string,
   fallbackMessageId?: string,
-): Promise<void> {
+): Promise<RecordedDeadLetter> {
   // If this write fails the error propagates: the delivery is retried rather than lost.
-  await recordDeadLetter(services.db, {
+  return recordDeadLetter(services.db, {
     source: options.consumer,
     topic: options.topic,
     messageId: envelope?.messageId ?? fallbackMessageId,
@@ -155,4 +155,9 @@ async function deadLetter(
     attributes: envelope?.attributes,
     at: services.clock.now(),
   });
+}
+
+/** Log fields naming the dead letter and the command that shows it (a re-opened one says so). */
+function deadLetterFields(recorded: RecordedDeadLetter): Record<string, unknown> {
+  return { deadLetterId: String(recorded.id), deadLetterOutcome: recorded.outcome, action: deadLetterAction(recorded.id) };
 }

@@ -1,7 +1,7 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { assertServicesConfigured, getServices } from '../runtime/index.js';
 import { decodePubSubCloudEvent } from './cloud-event.js';
-import { recordDeadLetter } from './dead-letters.js';
+import { deadLetterAction, recordDeadLetter } from './dead-letters.js';
 
 // Attributes Pub/Sub adds when it forwards a message to a dead-letter topic.
 const SOURCE_SUBSCRIPTION = 'CloudPubSubDeadLetterSourceSubscription';
@@ -21,7 +21,7 @@ export function deadLetterSink(options: { consumer: string }): (event: CloudEven
     try {
       envelope = decodePubSubCloudEvent(event);
     } catch (error) {
-      await recordDeadLetter(services.db, {
+      const recorded = await recordDeadLetter(services.db, {
         source: options.consumer,
         messageId: event.id,
         reasonCode: 'malformed_envelope',
@@ -29,13 +29,13 @@ export function deadLetterSink(options: { consumer: string }): (event: CloudEven
         data: JSON.stringify(event.data ?? null),
         at,
       });
-      services.logger.critical('dead_letter.malformed', { ceId: event.id, error });
+      services.logger.critical('dead_letter.malformed', { ceId: event.id, error, deadLetterId: String(recorded.id), action: deadLetterAction(recorded.id) });
       return;
     }
     const deadLetterTopic = envelope.topic ?? 'unknown';
     const sourceSubscription = envelope.attributes[SOURCE_SUBSCRIPTION]?.split('/').pop();
     const deliveryCount = Number.parseInt(envelope.attributes[SOURCE_DELIVERY_COUNT] ?? '', 10);
-    const isNew = await recordDeadLetter(services.db, {
+    const recorded = await recordDeadLetter(services.db, {
       source: sourceSubscription ?? deadLetterTopic,
       topic: deadLetterTopic.replace(/-dlq$/, ''),
       messageId: envelope.messageId,
@@ -46,12 +46,15 @@ export function deadLetterSink(options: { consumer: string }): (event: CloudEven
       deliveryAttempt: Number.isNaN(deliveryCount) ? undefined : deliveryCount,
       at,
     });
-    if (isNew) {
-      services.logger.critical('dead_letter.recorded', {
+    if (recorded.outcome !== 'already_recorded') {
+      // 'dead_letter.reopened': an operator re-drove this message and it failed again.
+      services.logger.critical(recorded.outcome === 'reopened' ? 'dead_letter.reopened' : 'dead_letter.recorded', {
         deadLetterTopic,
         sourceSubscription,
         messageId: envelope.messageId,
         deliveryCount: Number.isNaN(deliveryCount) ? undefined : deliveryCount,
+        deadLetterId: String(recorded.id),
+        action: deadLetterAction(recorded.id),
       });
     }
   };

@@ -9,7 +9,32 @@ export {
 } from './cloud-event.js';
 export { type EnqueueOptions, type EnqueuedMessage, type RelayDeps, type RelayReport, enqueueMessage, relayOutbox, republishMessage } from './outbox.js';
 export { type MessageKey, type HandleOnceResult, claimMessage, handleOnce } from './handle-once.js';
-export { type DeadLetter, recordDeadLetter } from './dead-letters.js';
+export {
+  type DeadLetter,
+  type RecordedDeadLetter,
+  type DeadLetterRecord,
+  type DeadLetterDetail,
+  type DeadLetterRedriveRow,
+  type DeadLetterFilter,
+  recordDeadLetter,
+  deadLetterAction,
+  listDeadLetters,
+  retrieveDeadLetter,
+} from './dead-letters.js';
+export {
+  type RedriveRefusalCode,
+  type RedriveRefusal,
+  type RedriveInput,
+  type Redrive,
+  type RedriveBatchInput,
+  type RedriveBatchReport,
+  type ResolveInput,
+  REDRIVE_BATCH_LIMIT,
+  redriveRefusalOf,
+  redriveDeadLetter,
+  redriveDeadLetters,
+  resolveDeadLetter,
+} from './dead-letter-redrive.js';
 export { type Delivery, type ConsumeOptions, consume } from './consume.js';
 export { deadLetterSink } from './dead-letter-sink.js';
 export {

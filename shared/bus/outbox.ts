@@ -13,10 +13,16 @@ export interface EnqueueOptions {
   attributes?: Record<string, string>;
   /** When the message was written (from the stage's clock). */
   at: Date;
+  /**
+   * Only for re-driving a dead letter (`redriveDeadLetter`): publish under the letter's original
+   * message id instead of a new one, so consumers that already handled it absorb the re-drive.
+   */
+  redrive?: { deadLetterId: bigint; originalMessageId: string };
 }
 
 export interface EnqueuedMessage {
   outboxId: bigint;
+  /** The id consumers will de-duplicate on (`pgp_message_id`): new, or a re-driven letter's original. */
   messageId: string;
 }
 
@@ -34,14 +40,23 @@ export async function enqueueMessage<T extends TopicName>(
   const payload = TOPIC_SCHEMAS[topic].parse(message);
   const messageId = randomUUID();
   const { rows } = await tx.query<{ id: bigint }>(
-    `INSERT INTO outbox (message_id, topic, payload, attributes, dedupe_key, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO outbox (message_id, topic, payload, attributes, dedupe_key, created_at, dead_letter_id, original_message_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (dedupe_key) DO NOTHING
      RETURNING id`,
-    [messageId, topic, JSON.stringify(payload), JSON.stringify(options.attributes ?? {}), options.dedupeKey ?? null, options.at],
+    [
+      messageId,
+      topic,
+      JSON.stringify(payload),
+      JSON.stringify(options.attributes ?? {}),
+      options.dedupeKey ?? null,
+      options.at,
+      options.redrive?.deadLetterId ?? null,
+      options.redrive?.originalMessageId ?? null,
+    ],
   );
   const row = rows[0];
-  return row ? { outboxId: row.id, messageId } : undefined;
+  return row ? { outboxId: row.id, messageId: options.redrive?.originalMessageId ?? messageId } : undefined;
 }
 
 /**
@@ -90,6 +105,7 @@ interface OutboxRow {
   topic: string;
   payload: unknown;
   attributes: Record<string, string>;
+  original_message_id: string | null;
 }
 
 /**
@@ -110,7 +126,7 @@ export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): 
          ORDER BY id
          LIMIT $3
          FOR UPDATE SKIP LOCKED)
-       RETURNING id, message_id, topic, payload, attributes`,
+       RETURNING id, message_id, topic, payload, attributes, original_message_id`,
       [leaseUntil, now, options.limit ?? 100],
     );
     return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -118,9 +134,11 @@ export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): 
 
   const report: RelayReport = { published: 0, failed: 0 };
   for (const row of claimed) {
+    // A re-driven dead letter goes out under its original id (see sql/017); every other row under its own.
+    const messageId = row.original_message_id ?? row.message_id;
     try {
       const providerMessageId = await deps.publisher.publish(row.topic, row.payload, {
-        attributes: { ...row.attributes, [MESSAGE_ID_ATTRIBUTE]: row.message_id },
+        attributes: { ...row.attributes, [MESSAGE_ID_ATTRIBUTE]: messageId },
       });
       await deps.db.query(
         `UPDATE outbox SET published_at = $2, provider_message_id = $3, leased_until = NULL, last_error = NULL
@@ -128,14 +146,14 @@ export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): 
         [row.id, deps.clock.now(), providerMessageId],
       );
       report.published++;
-      deps.logger.debug('outbox.published', { outboxId: row.id, messageId: row.message_id, topic: row.topic, providerMessageId });
+      deps.logger.debug('outbox.published', { outboxId: row.id, messageId, topic: row.topic, providerMessageId });
     } catch (error) {
       report.failed++;
       // Release the lease so the next relay run retries it; the error stays on the row for operators.
       await deps.db
         .query('UPDATE outbox SET leased_until = NULL, last_error = $2 WHERE id = $1', [row.id, errorCode(error)])
         .catch(() => undefined);
-      deps.logger.warn('outbox.publish_failed', { outboxId: row.id, messageId: row.message_id, topic: row.topic, error });
+      deps.logger.warn('outbox.publish_failed', { outboxId: row.id, messageId, topic: row.topic, error });
     }
   }
   return report;

@@ -1,4 +1,4 @@
-import { recordDeadLetter } from '../bus/index.js';
+import { deadLetterAction, recordDeadLetter } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
@@ -99,13 +99,13 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     if (isRejectedByConstraints(error)) {
       // Authentic but impossible values (the database's checks refused them): keep the evidence,
       // tell an operator, and answer 400 so the provider does not loop on it.
-      await deps.db.transaction(async (tx) => {
+      const deadLetter = await deps.db.transaction(async (tx) => {
         await tx.query(
           `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status)
            VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6)`,
           [deps.clock.now(), JSON.stringify(request.headers), request.rawBody, text('payment_id'), text('order_id'), text('payment_status')?.slice(0, 64) ?? null],
         );
-        await recordDeadLetter(tx, {
+        return recordDeadLetter(tx, {
           source: 'nowpayments-ipn',
           messageId: `nowpayments:${text('payment_id') ?? 'unknown'}:${text('payment_status') ?? 'unknown'}`,
           reasonCode: 'ipn_values_rejected',
@@ -114,7 +114,11 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
           at: deps.clock.now(),
         });
       });
-      deps.logger.critical('ipn.values_rejected', { constraint: (error as { constraint?: string }).constraint });
+      deps.logger.critical('ipn.values_rejected', {
+        constraint: (error as { constraint?: string }).constraint,
+        deadLetterId: String(deadLetter.id),
+        action: deadLetterAction(deadLetter.id),
+      });
       return errorResult(new PermanentError('invalid_ipn', 'The IPN holds values this gateway cannot accept'));
     }
     deps.logger.error('ipn.failed', { error });

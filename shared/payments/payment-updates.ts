@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import { enqueueMessage, recordDeadLetter } from '../bus/index.js';
+import { deadLetterAction, enqueueMessage, recordDeadLetter } from '../bus/index.js';
 import type { Tx } from '../db/index.js';
 import { parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
@@ -68,7 +68,7 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
     : undefined;
   if (!payment.status || payment.status === 'unknown' || !checkout) {
     const reason = checkout ? `unknown payment status "${payment.rawStatus}"` : 'no checkout has this order_id';
-    await recordDeadLetter(tx, {
+    const deadLetter = await recordDeadLetter(tx, {
       source: `nowpayments-${source}`,
       messageId: `nowpayments:${payment.paymentId}:${payment.rawStatus}`,
       reasonCode: checkout ? 'unknown_payment_status' : 'orphan_payment',
@@ -76,7 +76,14 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
       data: JSON.stringify({ paymentId: payment.paymentId, orderId: payment.orderId, status: payment.rawStatus }),
       at: now,
     });
-    deps.logger.critical('payment.orphan', { providerPaymentId: payment.paymentId, orderId: payment.orderId, status: payment.rawStatus, reason });
+    deps.logger.critical('payment.orphan', {
+      providerPaymentId: payment.paymentId,
+      orderId: payment.orderId,
+      status: payment.rawStatus,
+      reason,
+      deadLetterId: String(deadLetter.id),
+      action: deadLetterAction(deadLetter.id),
+    });
     return { outcome: 'orphan', reason };
   }
 

@@ -1,4 +1,4 @@
-import { enqueueMessage, recordDeadLetter } from '../bus/index.js';
+import { deadLetterAction, enqueueMessage, recordDeadLetter } from '../bus/index.js';
 import type { TopicName } from '../messages/index.js';
 import { errorCode, isRetryable } from '../errors/index.js';
 import { ownedState } from '../watchdog/index.js';
@@ -131,7 +131,7 @@ async function sweepPayout(deps: TrackPayoutsDeps, payout: DuePayout, report: Tr
     }
     // A failure that will not go away (the payout's records contradict each other): kept once for
     // the operator as a dead letter; the payout stays where it is and later ticks stay quiet.
-    const isNew = await recordDeadLetter(deps.db, {
+    const deadLetter = await recordDeadLetter(deps.db, {
       source: 'track-payouts',
       messageId: `payout:${payout.id}:${errorCode(error)}`,
       reasonCode: errorCode(error),
@@ -139,7 +139,15 @@ async function sweepPayout(deps: TrackPayoutsDeps, payout: DuePayout, report: Tr
       data: JSON.stringify({ payoutId: payout.id }),
       at: deps.clock.now(),
     });
-    if (isNew) deps.log?.critical('payout.tracking_dead_lettered', { payoutId: payout.id, code: errorCode(error), error });
+    if (deadLetter.outcome !== 'already_recorded') {
+      deps.log?.critical('payout.tracking_dead_lettered', {
+        payoutId: payout.id,
+        code: errorCode(error),
+        error,
+        deadLetterId: String(deadLetter.id),
+        action: deadLetterAction(deadLetter.id),
+      });
+    }
   }
 }
 
