@@ -55,7 +55,7 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
       envelope = decodePubSubCloudEvent(event);
     } catch (error) {
       const recorded = await deadLetter(services, options, undefined, error, JSON.stringify(event.data ?? null), event.id);
-      services.logger.error('message.malformed', { consumer: options.consumer, topic: options.topic, ceId: event.id, error, ...deadLetterFields(recorded) });
+      logDeadLetter(services.logger, 'message.malformed', recorded, { consumer: options.consumer, topic: options.topic, ceId: event.id, error });
       return;
     }
     const logger = services.logger.child({
@@ -85,7 +85,7 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
       message = parseMessage(options.topic, envelope.data);
     } catch (error) {
       const recorded = await deadLetter(services, options, envelope, error, envelope.data);
-      logger.error('message.invalid', { error, ...deadLetterFields(recorded) });
+      logDeadLetter(logger, 'message.invalid', recorded, { error });
       return;
     }
 
@@ -109,7 +109,7 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
         throw error;
       }
       const recorded = await deadLetter(services, options, envelope, error, envelope.data);
-      logger.error('message.rejected', { error, code: errorCode(error), ...deadLetterFields(recorded) });
+      logDeadLetter(logger, 'message.rejected', recorded, { error, code: errorCode(error) });
       return;
     }
 
@@ -158,6 +158,12 @@ async function deadLetter(
 }
 
 /** Log fields naming the dead letter and the command that shows it (a re-opened one says so). */
-function deadLetterFields(recorded: RecordedDeadLetter): Record<string, unknown> {
-  return { deadLetterId: String(recorded.id), deadLetterOutcome: recorded.outcome, action: deadLetterAction(recorded.id) };
+/**
+ * A dead letter needs an operator: CRITICAL (what alerting policies match) with the command to look
+ * at it, the first time it is recorded; a redelivery of the same poison message only warns.
+ */
+function logDeadLetter(logger: Logger, event: string, recorded: RecordedDeadLetter, context: Record<string, unknown>): void {
+  const fields = { ...context, deadLetterId: String(recorded.id), deadLetterOutcome: recorded.outcome, action: deadLetterAction(recorded.id) };
+  if (recorded.outcome === 'already_recorded') logger.warn(event, fields);
+  else logger.critical(event, fields);
 }
