@@ -14,7 +14,7 @@ import {
 } from '../bus/index.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
+import { PermanentError, TransientError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 
 /** Sends one CloudEvent to a function and returns the HTTP status (2xx = ack). */
@@ -62,8 +62,31 @@ export interface InProcessBusOptions {
   deliverTwice?: boolean | 'after-ack' | 'concurrently';
   /** Validate published messages against the topic's Avro schema, as Pub/Sub does. Default true. */
   validateSchemas?: boolean;
+  /** What goes wrong on the way (chaos tests); nothing by default. */
+  faults?: BusFaults;
   logger?: Logger;
   onEvent?: (event: BusEvent) => void;
+}
+
+/**
+ * Faults a chaos test injects, decided per publish and per delivery (from a seeded generator, so a
+ * run's faults are reproducible; the interleavings are not).
+ */
+export interface BusFaults {
+  /** The publish fails before Pub/Sub took the message (the relay keeps the outbox row for later). */
+  failPublish?(topic: string): boolean;
+  /**
+   * For one delivery of a message to a subscriber: `loseAck` — the function finished (committed)
+   * but its answer never reached Pub/Sub, which delivers again (a crash after commit, before ack);
+   * `duplicate` — Pub/Sub delivers the message a second time, at the same moment or `lateMs` after
+   * the first was acknowledged; `lose` — the message is never delivered to this subscriber (the
+   * process holding it died: locally a crash, in production a stage failing past its retry budget).
+   */
+  onDelivery?(delivery: { topic: string; function: string; attempt: number }): {
+    lose?: boolean;
+    loseAck?: boolean;
+    duplicate?: { when: 'concurrently' } | { when: 'late'; lateMs: number };
+  };
 }
 
 export interface InProcessBus extends Publisher {
@@ -161,18 +184,29 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
   const deliver = async (subscription: Subscription, message: Published) => {
     for (let attempt = 1; attempt <= subscription.maxDeliveryAttempts; attempt++) {
       if (isClosed) return;
-      if (options.deliverTwice === 'concurrently') {
+      const fault = options.faults?.onDelivery?.({ topic: message.topic, function: subscription.function, attempt }) ?? {};
+      if (fault.lose) {
+        emit({ type: 'abandoned', topic: message.topic, function: subscription.function, pubsubMessageId: message.pubsubMessageId, attempts: attempt });
+        return;
+      }
+      if (options.deliverTwice === 'concurrently' || fault.duplicate?.when === 'concurrently') {
         const [first, second] = await Promise.all([
           deliverOnce(subscription, message, attempt, false),
           deliverOnce(subscription, message, attempt, true),
         ]);
         // Pub/Sub acks one of the two; a nacked twin is redelivered like any nack.
-        if (first || second) {
+        if ((first || second) && !fault.loseAck) {
           if (!(first && second)) await deliverOnce(subscription, message, attempt + 1, true);
           return;
         }
-      } else if (await deliverOnce(subscription, message, attempt, false)) {
+      } else if ((await deliverOnce(subscription, message, attempt, false)) && !fault.loseAck) {
         if (options.deliverTwice) await deliverOnce(subscription, message, attempt + 1, true);
+        if (fault.duplicate?.when === 'late') {
+          const lateMs = fault.duplicate.lateMs;
+          track(sleep(lateMs).then(async () => {
+            if (!isClosed) await deliverOnce(subscription, message, attempt + 1, true);
+          }));
+        }
         return;
       }
       if (attempt < subscription.maxDeliveryAttempts) await sleep(backoffMs(subscription, attempt));
@@ -214,6 +248,9 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
     async publish(topic, message, publishOptions) {
       assertNoOpenTransaction(`publish to ${topic}`);
       const data = JSON.stringify(message);
+      if (options.faults?.failPublish?.(topic)) {
+        throw new TransientError('publish_failed', `Publishing to ${topic} failed (injected fault)`, { topic });
+      }
       const type = options.validateSchemas === false ? undefined : avroTypeFor(topic);
       if (type && !type.isValid(message)) {
         throw new PermanentError('publish_rejected', `The message does not match the Avro schema of ${topic}`, { topic });

@@ -16,7 +16,7 @@ import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-si
 import { type DemoChannel, seedDemo } from './demo-seed.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
 import { mailOutboxRoute } from './mail-outbox-route.js';
-import { type BusEvent, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
+import { type BusEvent, type BusFaults, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
 import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
 import { createSandboxRoutes } from './sandbox-routes.js';
@@ -38,6 +38,8 @@ export interface LocalRuntimeOptions {
   deliverTwice?: boolean | 'after-ack' | 'concurrently';
   /** In-process bus: multiplier of the topology's retry backoff. Default 0.1. */
   backoffScale?: number;
+  /** In-process bus: faults to inject (chaos tests). */
+  busFaults?: BusFaults;
   clock?: Clock;
   /** Key-value store for sessions and rate limits. Default in memory. */
   kv?: KeyValueStore;
@@ -123,6 +125,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // Production waits 10 s..10 min between retries; locally a tenth of that keeps demos moving.
       backoffScale: options.backoffScale ?? 0.1,
       deliverTwice: options.deliverTwice,
+      faults: options.busFaults,
       clock,
       logger,
       onEvent: (event) => {
