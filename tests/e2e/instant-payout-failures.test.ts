@@ -218,10 +218,10 @@ describe('instant payouts that meet trouble', () => {
     const { payoutId } = await pay(channel);
     for (let round = 0; round < 10 && (await payout(payoutId))?.state !== 'awaiting_swap'; round += 1) await tick();
     expect((await payout(payoutId))?.state).toBe('awaiting_swap');
-    // ChangeNow says it does not know the exchange (404), twice in a row.
-    changenow().failNext('GET /v2/exchange/by-id', 404, { error: 'not_found', message: 'Exchange not found' });
+    // ChangeNow says it does not know the exchange (404) for two ticks, each delivered twice (so
+    // every look in them gets the 404, and the exchange cannot be seen finishing meanwhile).
+    for (let lookup = 0; lookup < 4; lookup += 1) changenow().failNext('GET /v2/exchange/by-id', 404, { error: 'not_found', message: 'Exchange not found' });
     await tick();
-    changenow().failNext('GET /v2/exchange/by-id', 404, { error: 'not_found', message: 'Exchange not found' });
     await tick();
     expect((await payout(payoutId))?.state).toBe('awaiting_swap');
     const { rows } = await db().query<{ source: string; reason_code: string; data: string }>('SELECT source, reason_code, data FROM dead_letters');
