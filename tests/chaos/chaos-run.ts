@@ -42,7 +42,7 @@ export const FAULT_RATES = {
   rpcFailure: 0.05,
   /** A hot-wallet transaction is dropped from the mempool before the next block. */
   mempoolDrop: 0.05,
-  /** Before a block, the base fee jumps eightfold (it falls back 12.5 % a block): dropped bytes no longer fit, a replacement must pay more. */
+  /** Before a block, the base fee jumps (eightfold, at least to 5 gwei; it falls back 12.5 % a block): dropped bytes no longer fit, a replacement must pay more. */
   feeSpike: 0.02,
   /** IPN sequences: each IPN sent twice, sent in reverse order, or only the first ones arriving. */
   ipnRepeated: 0.3,
@@ -131,7 +131,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (isMining) {
         if (isChaosOn && chance(random, FAULT_RATES.feeSpike)) {
           const block = await world.provider.getBlock('latest').catch(() => null);
-          const spiked = (block?.baseFeePerGas ?? 1_000_000_000n) * 8n;
+          // At least 5 gwei: above what transactions signed at a quiet chain's fees may pay.
+          const eightfold = (block?.baseFeePerGas ?? 0n) * 8n;
+          const spiked = eightfold > 5_000_000_000n ? eightfold : 5_000_000_000n;
           await world.provider.send('anvil_setNextBlockBaseFeePerGas', [`0x${spiked.toString(16)}`]).catch(() => undefined);
           count('chain.fee_spike');
         }
