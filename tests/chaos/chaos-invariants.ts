@@ -60,10 +60,17 @@ export async function checkInvariants(world: ChaosWorld, channels: readonly Chao
   const { rows: payouts } = await db.query<{ id: string; kind: string; state: string; deferred_reason: string | null; held_reason: string | null; failure_code: string | null }>(
     'SELECT id, kind, state, deferred_reason, held_reason, failure_code FROM payouts',
   );
+  const { rows: swapRows } = await db.query<{ payout_id: string; provider_exchange_id: string; status: string }>('SELECT payout_id, provider_exchange_id, status FROM swaps');
+  const exchanges = new Map(world.changenow.exchanges().map((exchange) => [exchange.id, exchange]));
   for (const payout of payouts) {
     outcome[`payouts_${payout.state}`] = (outcome[`payouts_${payout.state}`] ?? 0) + 1;
     const isWaitingWithReason = (payout.state === 'held' && payout.held_reason) || (payout.state === 'deferred' && payout.deferred_reason);
-    if (!TERMINAL.has(payout.state) && !isWaitingWithReason) fail('every payout terminal', `${payout.kind} payout ${payout.id} is ${payout.state}`);
+    if (!TERMINAL.has(payout.state) && !isWaitingWithReason) {
+      const swap = swapRows.find((row) => row.payout_id === payout.id);
+      const exchange = swap ? exchanges.get(swap.provider_exchange_id) : undefined;
+      const swapDetail = swap ? ` (swap ${swap.provider_exchange_id} ${swap.status}; the exchange: ${exchange ? `${exchange.status}, deposit ${exchange.amountFrom ?? 'not seen'}` : 'unknown to ChangeNow'})` : '';
+      fail('every payout terminal', `${payout.kind} payout ${payout.id} is ${payout.state}${swapDetail}`);
+    }
     if (payout.state === 'failed') fail('no payout fails under transient faults', `${payout.kind} payout ${payout.id} failed: ${payout.failure_code}`);
   }
   const { rows: batches } = await db.query<{ id: string; state: string }>(`SELECT id, state FROM conversion_batches WHERE state NOT IN ('distributed', 'failed')`);
