@@ -25,7 +25,7 @@ export interface Anvil {
 }
 
 export interface StartAnvilOptions {
-  /** Port to listen on; a free port is picked when omitted. */
+  /** Port to listen on; a free port is picked when omitted or 0. */
   port?: number;
   /** Mine a block every N seconds instead of one per transaction (automine, the default). */
   blockTimeSeconds?: number;
@@ -128,7 +128,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   if (pidFile) stopLeftoverAnvil(pidFile);
   const isResumed = stateFile !== undefined && existsSync(stateFile);
   // With a state file, anvil itself listens on a private port behind the durable front.
-  const port = stateFile === undefined ? (options.port ?? (await freePort())) : await freePort();
+  const port = stateFile === undefined && options.port ? options.port : await freePort();
   const nodeUrl = `http://127.0.0.1:${port}`;
   const { command, prefixArgs } = anvilCommand();
   const args = [
@@ -186,7 +186,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   let front: DurableRpcFront | undefined;
   if (stateFile !== undefined) {
     try {
-      front = await startDurableRpcFront({ upstreamUrl: nodeUrl, stateFile, port: options.port, logger: options.logger });
+      front = await startDurableRpcFront({ upstreamUrl: nodeUrl, stateFile, port: options.port ?? 0, logger: options.logger });
       // A fresh chain is saved at once, so the file exists from the first start on.
       if (!isResumed) await front.save();
     } catch (error) {
