@@ -19,7 +19,7 @@ import { type BusEvent, createHttpInvoker, createInProcessBus, type InProcessBus
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
 import { type ProviderPersistence, SANDBOX_WEBHOOK_SECRET, type Simulators, simulatorPorts, startMissingProviders, stopSimulators } from './sandbox-providers.js';
 import { createSandboxRoutes } from './sandbox-routes.js';
-import { clearDataDir, readRememberedPorts, reusablePort, sandboxStatePaths, writeRememberedPorts } from './sandbox-state.js';
+import { clearDataDir, readRememberedPorts, type RememberedPorts, reusablePort, sandboxStatePaths, writeRememberedPorts } from './sandbox-state.js';
 
 export type { Simulators } from './sandbox-providers.js';
 
@@ -219,7 +219,16 @@ async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, pro
       await provisionEmulatorTopology({ emulatorHost: options.pubsubEmulatorHost, projectId, topology, pushBaseUrl: host.url });
     }
     if (options.keepState) {
-      writeRememberedPorts(statePaths.ports, { runtime: host.port, ...simulatorPorts(simulators) });
+      const ports: RememberedPorts = { runtime: host.port, ...simulatorPorts(simulators) };
+      for (const [name, port] of Object.entries(ports)) {
+        const before = rememberedPorts[name as keyof RememberedPorts];
+        if (before === undefined || port === undefined || port === before) continue;
+        // The old port was taken (or another was asked for): what was handed out before still names it.
+        logger.warn('runtime.port_changed', {
+          detail: `${name} listens on port ${port}, not ${before} as in the last run (it was taken): links and callback URLs handed out before the restart still name ${before}`,
+        });
+      }
+      writeRememberedPorts(statePaths.ports, ports);
       // Deliveries the last run had not finished go out now that the functions can be reached.
       const resumedDeliveries = bus?.resume() ?? 0;
       const isResumed = simulators.anvil?.isResumed ?? migrations.alreadyApplied > 0;
