@@ -233,7 +233,7 @@ async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, pro
       const resumedDeliveries = bus?.resume() ?? 0;
       const isResumed = simulators.anvil?.isResumed ?? migrations.alreadyApplied > 0;
       if (isResumed) {
-        logger.info('runtime.resumed', { dataDir: options.dataDir, resumedDeliveries, url: host.url, usdtContract: env.USDT_ERC20_CONTRACT });
+        logger.info('runtime.resumed', { dataDir: options.dataDir, resumedDeliveries, url: host.url, ...(simulators.anvil && { usdtContract: env.USDT_ERC20_CONTRACT }) });
       }
       if (simulators.anvil && !simulators.anvil.isResumed && migrations.alreadyApplied > 0) {
         // A data folder from before the chain was kept: its payouts' nonces and token are on a chain that is gone.

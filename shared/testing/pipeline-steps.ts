@@ -58,7 +58,7 @@ const DESCRIBERS: Record<string, Describer> = {
   'runtime.stopping': (ctx) => ['runtime', `stopping (${str(ctx.signal)})…`],
   'runtime.resumed': (ctx) => [
     'runtime',
-    `resumed from ${str(ctx.dataDir)}: database, chain (token ${str(ctx.usdtContract) || '-'}) and simulators as they were; ${str(ctx.resumedDeliveries)} undelivered message(s) sent again`,
+    `resumed from ${str(ctx.dataDir)}: database${ctx.usdtContract ? `, chain (token ${str(ctx.usdtContract)})` : ''} and simulators as they were; ${str(ctx.resumedDeliveries)} undelivered message(s) sent again`,
   ],
   'runtime.mail_outbox': (ctx) => ['mail', `account mails are kept locally at ${str(ctx.url)}${ctx.dashboardApi ? ` (dashboard API: ${str(ctx.dashboardApi)})` : ''}`],
   'payment.updated': (ctx) => [
