@@ -107,6 +107,7 @@ let isStopping = false;
 const stop = async (signal: string) => {
   if (isStopping) return;
   isStopping = true;
+  lock.markStopping();
   logger.info('runtime.stopping', { signal });
   const forced = setTimeout(() => process.exit(1), 10_000);
   forced.unref();

@@ -41,6 +41,18 @@ describe('acquireDataDirLock', () => {
     lock.release();
   });
 
+  it('waits for a holder that is stopping, then takes the folder it released', async () => {
+    const stopping = await acquireDataDirLock(dataDir);
+    stopping.markStopping();
+    const next = acquireDataDirLock(dataDir, { pid: process.pid + 1 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(holderPid()).toBe(process.pid); // still waiting
+    stopping.release();
+    const lock = await next;
+    expect(holderPid()).toBe(process.pid + 1);
+    lock.release();
+  });
+
   it('takes over a lock whose holder is dead', async () => {
     const dead = deadPid();
     writeFileSync(lockFile(), JSON.stringify({ pid: dead, startedAt: '2026-01-01T00:00:00.000Z' }));

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomically } from './state-file.js';
 
 /** `<data-dir>/runtime.lock`: the PID of the `npm start` that owns the folder. */
 export const DATA_DIR_LOCK_FILE = 'runtime.lock';
@@ -23,6 +24,11 @@ export class DataDirLockedError extends Error {
 export interface DataDirLock {
   readonly file: string;
   readonly pid: number;
+  /**
+   * Notes in the lock that its holder is shutting down, so that a start arriving meanwhile waits for
+   * it instead of refusing (the terminal's prompt can come back before the runtime has finished).
+   */
+  markStopping(): void;
   /** Removes the lock file if it still names this holder; safe to call twice, and from an 'exit' handler. */
   release(): void;
 }
@@ -30,6 +36,7 @@ export interface DataDirLock {
 interface LockHolder {
   pid: number;
   startedAt?: string;
+  stoppingSince?: string;
 }
 
 /** Empty or half-written content: its creator is between creating and writing it. */
@@ -61,6 +68,8 @@ export function isProcessAlive(pid: number): boolean {
 
 /** How long an unreadable lock file may stay unreadable before it counts as abandoned. */
 const UNREADABLE_GRACE_MS = 200;
+/** How long a start waits for a holder that is stopping: longer than npm start's forced exit (10 s). */
+const STOPPING_WAIT_MS = 15_000;
 
 /**
  * Takes `<dataDir>/runtime.lock` by exclusive create (`open(…, 'wx')`), so that two runtimes never
@@ -70,6 +79,8 @@ const UNREADABLE_GRACE_MS = 200;
  * The stale check and the removal are two steps: two starts racing for the same stale lock within
  * a few milliseconds could both win. A person starting the sandbox twice does not race like that.
  *
+ * A holder that is stopping (`markStopping`) is waited for, up to 15 s.
+ *
  * @throws DataDirLockedError when a live process holds the folder.
  */
 export async function acquireDataDirLock(dataDir: string, options: { pid?: number } = {}): Promise<DataDirLock> {
@@ -78,6 +89,7 @@ export async function acquireDataDirLock(dataDir: string, options: { pid?: numbe
   const file = path.join(dataDir, DATA_DIR_LOCK_FILE);
   const content = `${JSON.stringify({ pid, startedAt: new Date().toISOString() })}\n`;
   let unreadableSince: number | undefined;
+  let stoppingSeenAt: number | undefined;
   for (;;) {
     try {
       const fd = openSync(file, 'wx');
@@ -90,6 +102,11 @@ export async function acquireDataDirLock(dataDir: string, options: { pid?: numbe
       return {
         file,
         pid,
+        markStopping() {
+          const holder = readHolder(file);
+          if (isReleased || typeof holder !== 'object' || holder.pid !== pid) return;
+          writeFileAtomically(file, `${JSON.stringify({ ...holder, stoppingSince: new Date().toISOString() })}\n`);
+        },
         release() {
           if (isReleased) return;
           isReleased = true;
@@ -109,6 +126,13 @@ export async function acquireDataDirLock(dataDir: string, options: { pid?: numbe
         continue;
       }
     } else if (holder.pid !== pid && isProcessAlive(holder.pid)) {
+      if (holder.stoppingSince !== undefined) {
+        stoppingSeenAt ??= Date.now();
+        if (Date.now() - stoppingSeenAt < STOPPING_WAIT_MS) {
+          await sleep(100);
+          continue;
+        }
+      }
       throw new DataDirLockedError(dataDir, holder.pid, file);
     }
     // Stale: its holder is gone (or never finished writing it). Take it over.

@@ -56,10 +56,25 @@ async function waitUntilUp(run: Run): Promise<string> {
   }
 }
 
+/** Signals the whole process group and waits until every process in it is gone (npm may exit before the runtime has). */
 async function stop(run: Run, signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
-  if (run.child.exitCode !== null || run.child.signalCode !== null) return;
-  process.kill(-(run.child.pid as number), signal);
+  const group = -(run.child.pid as number);
+  try {
+    process.kill(group, signal);
+  } catch {
+    return; // nothing left in the group
+  }
   await run.exited;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      process.kill(group, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`process group ${group} still alive 20 s after ${signal}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function rpc(rpcUrl: string, method: string, params: unknown[]): Promise<unknown> {
