@@ -3,12 +3,17 @@
  * Reads `.env` if present; with no configuration everything is local (embedded PostgreSQL,
  * in-process Pub/Sub, croner for Cloud Scheduler). The terminal shows one line per pipeline step;
  * the JSON log lines go to `<data-dir>/logs/runtime.jsonl` (`--json-logs` prints them instead).
+ *
+ * Everything is kept in the data folder, so stopping (Ctrl-C, or even kill -9) and starting again
+ * resumes: the chain, the simulators, undelivered messages, the same URLs. The folder is locked:
+ * a second `npm start` on it refuses before opening anything.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTopology, repositoryRoot } from '../shared/bus/index.js';
 import { configVars, loadConfig } from '../shared/config/index.js';
+import { acquireDataDirLock, DataDirLockedError } from '../shared/testing/data-dir-lock.js';
 import { defaultDataDir, startLocalRuntime } from '../shared/testing/local-runtime.js';
 import { createRuntimeLog } from '../shared/testing/runtime-log.js';
 import { removeRuntimeState, writeRuntimeState } from '../shared/testing/runtime-state.js';
@@ -34,6 +39,14 @@ const config = loadConfig({
 });
 
 const dataDir = path.resolve(values['data-dir'] ?? defaultDataDir());
+// First of all: another runtime on this folder means its database, chain and simulators are in use.
+const lock = await acquireDataDirLock(dataDir).catch((error: unknown) => {
+  if (!(error instanceof DataDirLockedError)) throw error;
+  process.stderr.write(`npm start: ${error.message}\n`);
+  process.exit(1);
+});
+// Whatever way the process ends short of kill -9, the lock goes with it.
+process.once('exit', () => lock.release());
 const jsonLogFile = path.join(dataDir, 'logs', 'runtime.jsonl');
 const runtimeLog = createRuntimeLog({ jsonFile: jsonLogFile, printJson: values['json-logs'] });
 const logger = runtimeLog.logger;
@@ -42,6 +55,8 @@ const runtime = await startLocalRuntime({
   port: values.port === undefined ? config.PORT : Number.parseInt(values.port, 10),
   dataDir,
   reset: values.reset,
+  keepState: true,
+  dataDirLock: lock,
   databaseUrl: config.DATABASE_URL,
   pubsubEmulatorHost: config.PUBSUB_EMULATOR_HOST,
   projectId: config.GOOGLE_CLOUD_PROJECT,
@@ -92,12 +107,14 @@ let isStopping = false;
 const stop = async (signal: string) => {
   if (isStopping) return;
   isStopping = true;
+  lock.markStopping();
   logger.info('runtime.stopping', { signal });
   const forced = setTimeout(() => process.exit(1), 10_000);
   forced.unref();
   removeRuntimeState(dataDir, process.pid);
   await runtime.stop();
   runtimeLog.close();
+  lock.release();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Contract, JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Anvil, startAnvil } from './anvil.js';
@@ -54,5 +58,67 @@ describe('startAnvil', () => {
       () => 'refused',
     );
     expect(probe).toBe('refused');
+  });
+});
+
+describe('startAnvil with a state file', () => {
+  let folder = '';
+  const started: Anvil[] = [];
+  const stateFile = () => path.join(folder, 'anvil-state.json');
+  const anvilPid = () => (JSON.parse(readFileSync(`${stateFile()}.pid`, 'utf8')) as { pid: number }).pid;
+  const start = async () => {
+    const anvil = await startAnvil({ stateFile: stateFile() });
+    started.push(anvil);
+    return anvil;
+  };
+
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'pgp-anvil-state-'));
+  });
+  afterAll(async () => {
+    for (const anvil of started) await anvil.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('keeps an acknowledged transaction when its anvil is killed with SIGKILL', async () => {
+    const first = await start();
+    expect(first.isResumed).toBe(false);
+    const provider = new JsonRpcProvider(first.rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 100 });
+    const hotWallet = new Wallet(first.accounts[0]!.privateKey, provider);
+    const sent = await hotWallet.sendTransaction({ to: first.accounts[1]!.address, value: parseEther('1') });
+    provider.destroy();
+    // No exit dump, no last save: only what was saved when the transaction was acknowledged.
+    process.kill(anvilPid(), 'SIGKILL');
+    await first.stop();
+
+    const second = await start();
+    expect(second.isResumed).toBe(true);
+    const after = new JsonRpcProvider(second.rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 100 });
+    expect((await after.getTransactionReceipt(sent.hash))?.status).toBe(1);
+    expect(await after.getTransactionCount(first.accounts[0]!.address, 'latest')).toBe(1);
+    expect(await after.getBalance(first.accounts[1]!.address)).toBe(parseEther('10001'));
+    // The next transaction takes the next nonce: no gap, no reuse.
+    const next = await new Wallet(second.accounts[0]!.privateKey, after).sendTransaction({ to: second.accounts[2]!.address, value: 1n });
+    expect((await next.wait())?.status).toBe(1);
+    expect(next.nonce).toBe(1);
+    after.destroy();
+    await second.stop();
+  });
+
+  it('stops the anvil a killed runtime left running before starting its own', async () => {
+    const leftover = await start();
+    const leftoverPid = anvilPid();
+    const next = await start();
+    expect(() => process.kill(leftoverPid, 0)).toThrow();
+    const provider = new JsonRpcProvider(next.rpcUrl, undefined, { cacheTimeout: -1 });
+    expect(await provider.getBlockNumber()).toBe(2);
+    provider.destroy();
+    await leftover.stop();
+    expect(anvilPid()).not.toBe(leftoverPid); // stopping the old one left the new one's record alone
+    await next.stop();
+  });
+
+  it('refuses interval mining, which would acknowledge a transaction before it is saved', async () => {
+    await expect(startAnvil({ stateFile: stateFile(), blockTimeSeconds: 1 })).rejects.toThrow(/automine/);
   });
 });

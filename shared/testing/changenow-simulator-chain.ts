@@ -22,6 +22,8 @@ export interface SimulatorChain {
   /** `'mined'` (status 1), `'reverted'`, or `'pending'`. */
   receiptOf(hash: string): Promise<'mined' | 'reverted' | 'pending'>;
   isSupported(currency: string): boolean;
+  /** The first block `scanDeposits` has not read yet: what a restart passes back as `fromBlock`. */
+  nextBlockToScan(): number;
   close(): void;
 }
 
@@ -31,6 +33,11 @@ export interface SimulatorChainOptions {
   operatorKey: string;
   /** ERC-20 contracts by ticker, e.g. `{ usdt: '0x…' }` (6 decimals assumed for usdt/usdc, else read on-chain). */
   tokens?: Record<string, string>;
+  /**
+   * First block to scan (a restart's `nextBlockToScan`). Capped at the chain's next block: a chain that
+   * lost blocks must have them scanned again when they are mined anew. Default: the next block.
+   */
+  fromBlock?: number;
 }
 
 const TRANSFER_TOPIC = topicOf('Transfer(address,address,uint256)');
@@ -46,10 +53,12 @@ export async function createSimulatorChain(options: SimulatorChainOptions): Prom
     const decimals = Number(await contract.getFunction('decimals')());
     tokens.set(currency, { address: getAddress(address), decimals });
   }
-  let nextBlock = (await provider.getBlockNumber()) + 1;
+  const latestAtStart = await provider.getBlockNumber();
+  let nextBlock = Math.min(options.fromBlock ?? latestAtStart + 1, latestAtStart + 1);
 
   return {
     isSupported: (currency) => currency === 'eth' || tokens.has(currency),
+    nextBlockToScan: () => nextBlock,
 
     async scanDeposits(watched) {
       const latest = await provider.getBlockNumber();

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnvil, type Anvil } from './anvil.js';
@@ -136,5 +139,50 @@ describe('changenow simulator on anvil', () => {
     const done = await sim.advanceUntil(id, ['finished', 'failed', 'refunded']);
     expect(done).toMatchObject({ status: 'refunded', refundAmount: '0.02' });
     expect(await provider.getBalance(refund)).toBe(parseEther('0.02'));
+  });
+});
+
+describe('changenow simulator with a state file', () => {
+  let anvil: Anvil;
+  let provider: JsonRpcProvider;
+  let folder = '';
+  const operator = () => (anvil.accounts[9] as { address: string; privateKey: string });
+  const start = (stateFile: string) =>
+    startChangeNowSimulator({ apiKey: API_KEY, rpcUrl: anvil.rpcUrl, operatorKey: operator().privateKey, pollIntervalMs: 0, rates: { 'eth->eth': '1' }, stateFile });
+  beforeAll(async () => {
+    anvil = await startAnvil();
+    provider = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 100 });
+    folder = await mkdtemp(path.join(tmpdir(), 'pgp-changenow-state-'));
+  });
+  afterAll(async () => {
+    provider?.destroy();
+    await anvil?.stop();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('after a restart, finds a deposit made while it was down and finishes a payout in flight without sending it twice', async () => {
+    const stateFile = path.join(folder, 'changenow.json');
+    const first = await start(stateFile);
+    const inFlight = (await createExchange(first, { address: randomEvmAddress(), fromAmount: '0.01' })).json;
+    const waiting = (await createExchange(first, { address: randomEvmAddress(), fromAmount: '0.01' })).json;
+    const depositor = new Wallet((anvil.accounts[3] as { privateKey: string }).privateKey, provider);
+    await (await depositor.sendTransaction({ to: inFlight.payinAddress as string, value: parseEther('0.01') })).wait();
+    const sending = await first.advanceUntil(inFlight.id as string, ['sending']);
+    await first.advanceUntil(waiting.id as string, ['waiting']);
+    await first.close();
+
+    await (await depositor.sendTransaction({ to: waiting.payinAddress as string, value: parseEther('0.01') })).wait();
+
+    const second = await start(stateFile);
+    try {
+      const resumed = await second.advanceUntil(inFlight.id as string, ['finished', 'failed', 'refunded']);
+      expect(resumed).toMatchObject({ status: 'finished', payoutHash: sending.payoutHash, amountTo: '0.00995' });
+      expect(await provider.getBalance(resumed.payoutAddress)).toBe(parseEther('0.00995')); // paid once, not twice
+      const late = await second.advanceUntil(waiting.id as string, ['finished', 'failed', 'refunded']);
+      expect(late).toMatchObject({ status: 'finished', amountFrom: '0.01' });
+      expect(await provider.getBalance(late.payoutAddress)).toBe(parseEther('0.00995'));
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../clock/index.js';
 import { canonicalAmount } from '../changenow/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
 import { createSimulatorChain, type SimulatorChain } from './changenow-simulator-chain.js';
+import { ChangeNowSimulatorStateSchema, type ChangeNowSimulatorState } from './changenow-simulator-state.js';
 import {
   decimalsOf,
   fakeDepositAddress,
@@ -13,6 +14,7 @@ import {
   quoteToAmount,
   rateKey,
 } from './changenow-simulator-pricing.js';
+import { createStateFileWriter, readStateFile } from './state-file.js';
 
 /**
  * A local ChangeNow speaking its public API v2, built from the public documentation's shapes (not from our client):
@@ -48,6 +50,12 @@ export interface ChangeNowSimulatorOptions {
   clock?: Clock;
   /** Milliseconds between automatic processing rounds. Default 200; 0 = only `advance()` moves exchanges. */
   pollIntervalMs?: number;
+  /**
+   * Keep the exchanges (and how far the deposit scan has read the chain) in this JSON file: loaded at
+   * start, rewritten after every change, so a restarted sandbox finishes the swaps it had started.
+   * Default: memory only.
+   */
+  stateFile?: string;
 }
 
 /** ChangeNow's status values, as the API writes them. */
@@ -129,6 +137,8 @@ interface ExchangeState extends SimulatedExchange {
   deposit: { amount: string; hash: string } | null;
   /** The payout or refund transaction in flight on the chain. */
   pendingHash: string | null;
+  /** What the payout in flight sends; `amountTo` once it is mined. */
+  pendingAmountTo: string | null;
 }
 
 class ApiError extends Error {
@@ -144,10 +154,23 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
   if (!Number.isInteger(spreadBps) || spreadBps < 0 || spreadBps >= 10_000) throw new RangeError('spreadBps must be an integer in 0..9999');
   const minAmounts = options.minAmounts ?? {};
   if (options.rpcUrl !== undefined && options.operatorKey === undefined) throw new Error('startChangeNowSimulator: rpcUrl needs operatorKey');
+  const stored = options.stateFile === undefined ? undefined : readStateFile(options.stateFile, ChangeNowSimulatorStateSchema);
   const chain: SimulatorChain | null =
-    options.rpcUrl === undefined ? null : await createSimulatorChain({ rpcUrl: options.rpcUrl, operatorKey: options.operatorKey as string, tokens: options.tokens });
+    options.rpcUrl === undefined
+      ? null
+      : await createSimulatorChain({ rpcUrl: options.rpcUrl, operatorKey: options.operatorKey as string, tokens: options.tokens, fromBlock: stored?.nextBlockToScan ?? undefined });
 
   const states = new Map<string, ExchangeState>();
+  for (const exchange of stored?.exchanges ?? []) states.set(exchange.id, exchange);
+  const writer = options.stateFile === undefined ? undefined : createStateFileWriter(options.stateFile);
+  /**
+   * Called after every change. A payout is sent, its hash recorded and the file written with no I/O in
+   * between, so a kill -9 cannot make a restarted simulator send it a second time.
+   */
+  const save = (): void => {
+    const state: ChangeNowSimulatorState = { version: 1, exchanges: [...states.values()], nextBlockToScan: chain?.nextBlockToScan() ?? null };
+    writer?.save(state);
+  };
   const failures = new Map<string, InjectedFailure[]>();
 
   const rateFor = (from: string, to: string): string => {
@@ -235,8 +258,10 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
         outcome: 'finished',
         deposit: null,
         pendingHash: null,
+        pendingAmountTo: null,
       };
       states.set(state.id, state);
+      save();
       return {
         id: state.id,
         fromAmount: state.expectedAmountFrom,
@@ -312,8 +337,12 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
         const state = [...states.values()].find((s) => s.payinAddress === deposit.address && s.deposit === null);
         if (state !== undefined) state.deposit = { amount: deposit.amount, hash: deposit.hash };
       }
+      save();
     }
-    for (const state of states.values()) await step(state);
+    for (const state of states.values()) {
+      await step(state);
+      save();
+    }
   }
 
   async function step(state: ExchangeState): Promise<void> {
@@ -352,18 +381,17 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
           ? await (chain as SimulatorChain).send(state.toCurrency, state.payoutAddress, toAmount)
           : fakeTxHash();
         state.pendingHash = isChainPaid(state.toCurrency, state.toNetwork) ? state.payoutHash : null;
-        pendingAmountTo.set(state.id, toAmount);
+        state.pendingAmountTo = toAmount;
         return touch(state, 'sending');
       }
       case 'sending':
         if (!(await isSettled(state))) return;
-        state.amountTo = pendingAmountTo.get(state.id) ?? null;
+        state.amountTo = state.pendingAmountTo;
         return touch(state, 'finished');
       default:
         return;
     }
   }
-  const pendingAmountTo = new Map<string, string>();
 
   async function isSettled(state: ExchangeState): Promise<boolean> {
     if (state.pendingHash === null) return true;
@@ -411,11 +439,13 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
         throw new Error(`changenow simulator: exchange ${id} is ${state.status}; its outcome is already decided`);
       }
       state.outcome = outcome;
+      save();
     },
     markDeposited(id, amount, hash) {
       const state = stateOf(id);
       if (state.deposit !== null) throw new Error(`changenow simulator: exchange ${id} already has a deposit`);
       state.deposit = { amount: canonicalAmount(amount), hash: hash ?? fakeTxHash() };
+      save();
     },
     advance,
     async advanceUntil(id, statuses, maxRounds = 20) {
@@ -438,7 +468,7 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
 }
 
 function snapshot(state: ExchangeState): SimulatedExchange {
-  const { outcome: _outcome, deposit: _deposit, pendingHash: _pending, ...rest } = state;
+  const { outcome: _outcome, deposit: _deposit, pendingHash: _pending, pendingAmountTo: _pendingAmountTo, ...rest } = state;
   return { ...rest, createdAt: new Date(state.createdAt), updatedAt: new Date(state.updatedAt), depositReceivedAt: state.depositReceivedAt && new Date(state.depositReceivedAt) };
 }
 

@@ -24,7 +24,8 @@ const DEMO_CHANNELS = [
 /**
  * A demo owner (linked to Telegram user 1000, notifications on) with two channels — one paid out
  * instantly, one on a $50 threshold — each with two tiers and donations, plus their chats and
- * people in the Telegram simulator. Idempotent: an existing demo owner is reused across restarts.
+ * people in the Telegram simulator. Idempotent: an existing demo owner, and chats and people the
+ * simulator already knows, are reused across restarts.
  */
 export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, at: Date): Promise<DemoChannel[]> {
   const channels = await db.transaction(async (tx) => {
@@ -80,15 +81,20 @@ export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, 
   });
 
   if (telegram) {
-    telegram.addUser({ id: DEMO_OWNER_TELEGRAM_ID, first_name: 'Demo owner', username: 'demo_owner', language_code: 'en' });
-    telegram.addUser({ id: DEMO_SUBSCRIBER_TELEGRAM_ID, first_name: 'Alice', username: 'alice', language_code: 'en' });
+    // A simulator that kept its state already has these people and chats (with whatever happened in
+    // them since): only what is missing is added.
+    const people = [
+      { id: DEMO_OWNER_TELEGRAM_ID, first_name: 'Demo owner', username: 'demo_owner', language_code: 'en' },
+      { id: DEMO_SUBSCRIBER_TELEGRAM_ID, first_name: 'Alice', username: 'alice', language_code: 'en' },
+    ];
+    for (const person of people) if (!telegram.hasUser(person.id)) telegram.addUser(person);
     for (const channel of channels) {
-      telegram.addChat({ id: channel.openChatId, type: 'channel', title: `${channel.title} (public)` });
-      telegram.addChat({ id: channel.closedChatId, type: 'channel', title: channel.title });
-      telegram.addMember(channel.openChatId, DEMO_OWNER_TELEGRAM_ID, 'creator');
-      telegram.addMember(channel.closedChatId, DEMO_OWNER_TELEGRAM_ID, 'creator');
-      telegram.setBotMembership(channel.openChatId, 'administrator');
-      telegram.setBotMembership(channel.closedChatId, 'administrator');
+      for (const [chatId, title] of [[channel.openChatId, `${channel.title} (public)`], [channel.closedChatId, channel.title]] as const) {
+        if (telegram.hasChat(chatId)) continue;
+        telegram.addChat({ id: chatId, type: 'channel', title });
+        telegram.addMember(chatId, DEMO_OWNER_TELEGRAM_ID, 'creator');
+        telegram.setBotMembership(chatId, 'administrator');
+      }
     }
   }
   return channels;

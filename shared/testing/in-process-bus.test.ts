@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildPubSubCloudEvent, loadTopology, type Topology } from '../bus/index.js';
 import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
@@ -162,5 +165,54 @@ describe('in-process bus in duplicate-delivery mode', () => {
   it('delivered every acknowledged message a second time with the same ids', () => {
     const duplicates = context.bus.events.filter((event) => event.type === 'delivered' && event.isDuplicate);
     expect(duplicates.length).toBeGreaterThan(0);
+  });
+});
+
+describe('in-process bus with a state file', () => {
+  let folder = '';
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'pgp-bus-state-'));
+  });
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('delivers after a restart what the last run had not delivered, with the same message id and the attempt count going on', async () => {
+    const stateFile = path.join(folder, 'bus.json');
+    const topology = loadTopology();
+    const seen: { function: string; messageId: string | undefined; attempt: number }[] = [];
+    const first = createInProcessBus({
+      topology,
+      stateFile,
+      backoffScale: 1, // the retry waits 10 s: the run stops before it
+      invoke: async (name, request) => {
+        seen.push({ function: name, messageId: request.headers['ce-id'], attempt: 1 });
+        return 503; // the function is down
+      },
+    });
+    const messageId = await first.publish('payout-tracking-requested', { job: 'track-payouts' });
+    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    await first.close();
+
+    const second = createInProcessBus({
+      topology,
+      stateFile,
+      backoffScale: 0,
+      invoke: async (name, request) => {
+        seen.push({ function: name, messageId: request.headers['ce-id'], attempt: 2 });
+        return 204;
+      },
+    });
+    expect(second.resume()).toBe(1);
+    await second.drain();
+    expect(seen).toEqual([
+      { function: 'track-payouts', messageId, attempt: 1 },
+      { function: 'track-payouts', messageId, attempt: 2 },
+    ]);
+    expect(second.events).toEqual([expect.objectContaining({ type: 'delivered', pubsubMessageId: messageId, attempt: 2, isAck: true })]);
+
+    // Acked: a third run has nothing left to deliver.
+    const third = createInProcessBus({ topology, stateFile, invoke: async () => 204 });
+    expect(third.resume()).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
+import { z } from 'zod';
 import {
   type BinaryCloudEventRequest,
   buildPubSubCloudEvent,
@@ -16,6 +17,7 @@ import { type Clock, systemClock } from '../clock/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
 import { PermanentError, TransientError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
+import { createStateFileWriter, readStateFile } from './state-file.js';
 
 /** Sends one CloudEvent to a function and returns the HTTP status (2xx = ack). */
 export type FunctionInvoker = (functionName: string, request: BinaryCloudEventRequest) => Promise<number>;
@@ -66,6 +68,13 @@ export interface InProcessBusOptions {
   faults?: BusFaults;
   logger?: Logger;
   onEvent?: (event: BusEvent) => void;
+  /**
+   * Keep every delivery not yet acked (or dead-lettered) in this JSON file, as Pub/Sub keeps a
+   * subscription's unacked messages: the file is rewritten whenever one is published, attempted or
+   * finished, and `resume()` delivers what a previous run left. Default: memory only (a stopped bus
+   * forgets what it had not delivered).
+   */
+  stateFile?: string;
 }
 
 /**
@@ -96,6 +105,12 @@ export interface InProcessBus extends Publisher {
   readonly events: readonly BusEvent[];
   /** Stops retries; deliveries in flight finish. */
   close(): Promise<void>;
+  /**
+   * Delivers again what the state file held at creation (deliveries a previous run had not
+   * finished), continuing their attempt counts. Call it once the functions can be reached. Returns
+   * how many it resumed.
+   */
+  resume(): number;
 }
 
 interface Published {
@@ -105,6 +120,20 @@ interface Published {
   data: string;
   attributes: Record<string, string>;
 }
+
+const PendingDeliverySchema = z.object({
+  topic: z.string(),
+  function: z.string(),
+  pubsubMessageId: z.string(),
+  publishTime: z.iso.datetime().transform((text) => new Date(text)),
+  data: z.string(),
+  attributes: z.record(z.string(), z.string()),
+  /** Attempts already made. */
+  attempts: z.number().int().nonnegative(),
+});
+type PendingDelivery = z.infer<typeof PendingDeliverySchema>;
+
+const BusStateSchema = z.object({ version: z.literal(1), pending: z.array(PendingDeliverySchema) });
 
 /**
  * Pub/Sub + Eventarc on one machine: a publish fans out to every subscriber listed in the topology
@@ -121,6 +150,12 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
   const timers = new Map<NodeJS.Timeout, () => void>();
   const avroTypes = new Map<string, avro.Type>();
   let isClosed = false;
+  // Deliveries not finished yet, by subscription and message: what the state file holds.
+  const pending = new Map<string, PendingDelivery>();
+  const leftOver = options.stateFile === undefined ? [] : (readStateFile(options.stateFile, BusStateSchema)?.pending ?? []);
+  for (const delivery of leftOver) pending.set(`${delivery.function}/${delivery.pubsubMessageId}`, delivery);
+  const writer = options.stateFile === undefined ? undefined : createStateFileWriter(options.stateFile);
+  const save = () => writer?.save({ version: 1, pending: [...pending.values()] });
 
   const emit = (event: BusEvent) => {
     events.push(event);
@@ -181,13 +216,23 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
     return isAck;
   };
 
-  const deliver = async (subscription: Subscription, message: Published) => {
-    for (let attempt = 1; attempt <= subscription.maxDeliveryAttempts; attempt++) {
+  const deliver = async (subscription: Subscription, message: Published, attemptsMade = 0) => {
+    const key = `${subscription.function}/${message.pubsubMessageId}`;
+    const record = pending.get(key) ?? { ...message, function: subscription.function, attempts: attemptsMade };
+    pending.set(key, record);
+    save();
+    const finish = () => {
+      pending.delete(key);
+      save();
+    };
+    for (let attempt = attemptsMade + 1; attempt <= subscription.maxDeliveryAttempts; attempt++) {
       if (isClosed) return;
+      record.attempts = attempt;
+      save();
       const fault = options.faults?.onDelivery?.({ topic: message.topic, function: subscription.function, attempt }) ?? {};
       if (fault.lose) {
         emit({ type: 'abandoned', topic: message.topic, function: subscription.function, pubsubMessageId: message.pubsubMessageId, attempts: attempt });
-        return;
+        return finish();
       }
       if (options.deliverTwice === 'concurrently' || fault.duplicate?.when === 'concurrently') {
         const [first, second] = await Promise.all([
@@ -197,9 +242,10 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
         // Pub/Sub acks one of the two; a nacked twin is redelivered like any nack.
         if ((first || second) && !fault.loseAck) {
           if (!(first && second)) await deliverOnce(subscription, message, attempt + 1, true);
-          return;
+          return finish();
         }
       } else if ((await deliverOnce(subscription, message, attempt, false)) && !fault.loseAck) {
+        finish();
         if (options.deliverTwice) await deliverOnce(subscription, message, attempt + 1, true);
         if (fault.duplicate?.when === 'late') {
           const lateMs = fault.duplicate.lateMs;
@@ -211,6 +257,9 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
       }
       if (attempt < subscription.maxDeliveryAttempts) await sleep(backoffMs(subscription, attempt));
     }
+    // Closed while waiting for the last retry: the delivery stays pending for the next run.
+    if (isClosed) return;
+    finish();
     const attempts = subscription.maxDeliveryAttempts;
     if (!subscription.deadLetterTopic) {
       emit({ type: 'abandoned', topic: message.topic, function: subscription.function, pubsubMessageId: message.pubsubMessageId, attempts });
@@ -262,6 +311,24 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
     },
     get events() {
       return events;
+    },
+    resume() {
+      let resumed = 0;
+      for (const delivery of leftOver) {
+        const subscription = subscriptionsOf(options.topology, delivery.topic).find((candidate) => candidate.function === delivery.function);
+        if (!subscription) {
+          // The topology changed between runs: nobody subscribes any more.
+          pending.delete(`${delivery.function}/${delivery.pubsubMessageId}`);
+          options.logger?.warn('bus.resumed_delivery_dropped', { topic: delivery.topic, function: delivery.function, pubsubMessageId: delivery.pubsubMessageId });
+          continue;
+        }
+        const { function: _function, attempts, ...message } = delivery;
+        track(deliver(subscription, message, Math.min(attempts, subscription.maxDeliveryAttempts - 1)));
+        resumed += 1;
+      }
+      leftOver.length = 0;
+      save();
+      return resumed;
     },
     async close() {
       isClosed = true;

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
@@ -11,25 +11,35 @@ import { createMailOutbox, type MailOutbox, provideMailer } from '../mail/index.
 import { createLogger, type Logger } from '../logging/index.js';
 import { provideServices } from '../runtime/index.js';
 import { accountLinkPageRoutes } from './account-link-pages.js';
-import { type Anvil, startAnvil } from './anvil.js';
-import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-simulator.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { type DemoChannel, seedDemo } from './demo-seed.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
 import { mailOutboxRoute } from './mail-outbox-route.js';
 import { type BusEvent, type BusFaults, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
-import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
+import { type ProviderPersistence, SANDBOX_WEBHOOK_SECRET, type Simulators, simulatorPorts, startMissingProviders, stopSimulators } from './sandbox-providers.js';
 import { createSandboxRoutes } from './sandbox-routes.js';
-import { startTelegramSimulator, type TelegramSimulator } from './telegram-simulator.js';
-import { deployUsdtLikeToken } from './usdt-token.js';
+import { clearDataDir, readRememberedPorts, type RememberedPorts, reusablePort, sandboxStatePaths, writeRememberedPorts } from './sandbox-state.js';
+
+export type { Simulators } from './sandbox-providers.js';
 
 export interface LocalRuntimeOptions {
   /** HTTP port for every function (`/<name>`) and `/healthz`. 0 picks a free one. */
   port: number;
   /** Folder for the embedded database and other local state. */
   dataDir: string;
-  /** Start from an empty data folder. */
+  /** Start from an empty data folder (its lock file stays). */
   reset?: boolean;
+  /**
+   * Keep everything in the data folder so that the next start resumes: the chain (saved before each
+   * change is acknowledged), the token's address, the simulators' state, the bus's unacked
+   * deliveries, and the ports (taken again when free, `port: 0` included). The folder is locked
+   * (`dataDirLock`, or a lock taken here) before anything in it is opened. Default false: a fresh
+   * chain and memory-only simulators on any free ports (tests).
+   */
+  keepState?: boolean;
+  /** The data folder's lock, already taken by the caller (npm start takes it before loading anything). */
+  dataDirLock?: DataDirLock;
   /** Use this PostgreSQL server instead of the embedded database. */
   databaseUrl?: string;
   /** An already open database (tests); it is migrated but not closed by stop(). */
@@ -98,8 +108,22 @@ function describeBusEvent(event: BusEvent): string | undefined {
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const logger = options.logger ?? createLogger();
   const projectId = options.projectId ?? 'paygateprime-local';
-  if (options.reset) await rm(options.dataDir, { recursive: true, force: true });
+  // Before anything in the folder is touched (the reset included): a second runtime must not wipe or
+  // open what a live one is using.
+  const ownLock = options.keepState && !options.dataDirLock ? await acquireDataDirLock(options.dataDir) : undefined;
+  try {
+    return await startWithFolder(options, logger, projectId, ownLock);
+  } catch (error) {
+    ownLock?.release();
+    throw error;
+  }
+}
+
+async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, projectId: string, ownLock: DataDirLock | undefined): Promise<LocalRuntime> {
+  if (options.reset) clearDataDir(options.dataDir);
   await mkdir(options.dataDir, { recursive: true });
+  const statePaths = sandboxStatePaths(options.dataDir);
+  const rememberedPorts = options.keepState ? readRememberedPorts(statePaths.ports) : {};
 
   const ownsDb = !options.db;
   const db =
@@ -128,6 +152,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       faults: options.busFaults,
       clock,
       logger,
+      stateFile: options.keepState ? statePaths.bus : undefined,
       onEvent: (event) => {
         const line = describeBusEvent(event);
         if (line) logger.warn('bus.delivery', { detail: line });
@@ -152,20 +177,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const stopStarted = async () => {
     await host?.close();
     await bus?.close();
-    await simulators.nowpayments?.close();
-    await simulators.telegram?.close();
-    await simulators.changenow?.close();
-    await simulators.anvil?.stop();
+    await stopSimulators(simulators);
     if (ownsDb) await db.close();
   };
+  const persistence: ProviderPersistence | undefined = options.keepState ? { paths: statePaths, ports: rememberedPorts, logger } : undefined;
   try {
     host = await startFunctionHost({
-      port: options.port,
+      // `port: 0` with a remembered port: the same URL as last time, so the IPN callbacks of invoices made then still arrive.
+      port: options.port === 0 && options.keepState ? await reusablePort(rememberedPorts.runtime) : options.port,
       healthCheck: async () => {
         await db.query('SELECT 1');
       },
       beforeLoad: async (url) => {
-        simulators = await startMissingProviders(env, url);
+        simulators = await startMissingProviders(env, url, persistence);
       },
       routes: { sandbox: (request, response) => (sandbox ? sandbox(request, response) : response.writeHead(503).end()), mail: mailOutboxRoute(mailOutbox), ...accountLinkPageRoutes() },
     });
@@ -196,6 +220,30 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await simulators.telegram?.flush();
     if (options.pubsubEmulatorHost) {
       await provisionEmulatorTopology({ emulatorHost: options.pubsubEmulatorHost, projectId, topology, pushBaseUrl: host.url });
+    }
+    if (options.keepState) {
+      const ports: RememberedPorts = { runtime: host.port, ...simulatorPorts(simulators) };
+      for (const [name, port] of Object.entries(ports)) {
+        const before = rememberedPorts[name as keyof RememberedPorts];
+        if (before === undefined || port === undefined || port === before) continue;
+        // The old port was taken (or another was asked for): what was handed out before still names it.
+        logger.warn('runtime.port_changed', {
+          detail: `${name} listens on port ${port}, not ${before} as in the last run (it was taken): links and callback URLs handed out before the restart still name ${before}`,
+        });
+      }
+      writeRememberedPorts(statePaths.ports, ports);
+      // Deliveries the last run had not finished go out now that the functions can be reached.
+      const resumedDeliveries = bus?.resume() ?? 0;
+      const isResumed = simulators.anvil?.isResumed ?? migrations.alreadyApplied > 0;
+      if (isResumed) {
+        logger.info('runtime.resumed', { dataDir: options.dataDir, resumedDeliveries, url: host.url, ...(simulators.anvil && { usdtContract: env.USDT_ERC20_CONTRACT }) });
+      }
+      if (simulators.anvil && !simulators.anvil.isResumed && migrations.alreadyApplied > 0) {
+        // A data folder from before the chain was kept: its payouts' nonces and token are on a chain that is gone.
+        logger.warn('runtime.chain_state_missing', {
+          detail: `the database holds earlier work but the chain starts empty (no ${statePaths.anvil}); payouts may not go through: start with --reset`,
+        });
+      }
     }
   } catch (error) {
     await stopStarted().catch((stopError: unknown) => logger.warn('runtime.stop_after_failed_start_failed', { error: stopError }));
@@ -233,80 +281,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       isStopped = true;
       for (const job of jobs) job.stop();
       await stopStarted();
+      ownLock?.release();
     },
   };
-}
-
-export interface Simulators {
-  nowpayments?: NowPaymentsSimulator;
-  telegram?: TelegramSimulator;
-  /** The local chain, with the hot wallet = account 0 and a USDT-like token deployed from it. */
-  anvil?: Anvil;
-  changenow?: ChangeNowSimulator;
-}
-
-// Fixed sandbox credentials: they only open the local simulators.
-const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
-const SANDBOX_CHANGENOW_API_KEY = 'sandbox-changenow-api-key';
-const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
-const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
-const SANDBOX_JWT_SECRET = 'sandbox-dashboard-jwt-secret-not-for-production';
-
-/**
- * Points every provider whose variables are unset at a local simulator, and fills the sandbox
- * defaults (platform fee, public URL). Configured providers are left alone: that is how a provider
- * is swapped for the real one.
- */
-async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string): Promise<Simulators> {
-  const simulators: Simulators = {};
-  env.PUBLIC_BASE_URL ||= hostUrl;
-  env.PLATFORM_FEE_BPS ||= '300';
-  env.PAYOUT_MAX_USD_CENTS ||= '100000';
-  env.PAYOUT_DAILY_CAP_USD_CENTS ||= '1000000';
-  env.JWT_SECRET ||= SANDBOX_JWT_SECRET;
-  env.DASHBOARD_CORS_ORIGINS ||= `${hostUrl},http://localhost:5173`;
-  if (!env.NOWPAYMENTS_API_URL) {
-    simulators.nowpayments = await startNowPaymentsSimulator({ apiKey: SANDBOX_NOWPAYMENTS_API_KEY, ipnSecret: SANDBOX_IPN_SECRET });
-    env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;
-    env.NOWPAYMENTS_API_KEY = SANDBOX_NOWPAYMENTS_API_KEY;
-    env.NOWPAYMENTS_IPN_SECRET = SANDBOX_IPN_SECRET;
-  }
-  if (!env.TELEGRAM_BOT_TOKEN) {
-    simulators.telegram = await startTelegramSimulator();
-    env.TELEGRAM_BOT_TOKEN = simulators.telegram.token;
-    env.TELEGRAM_API_ROOT = simulators.telegram.apiRoot;
-    env.TELEGRAM_BOT_USERNAME = simulators.telegram.botInfo.username;
-    env.TELEGRAM_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET;
-  }
-  if (!env.ETH_RPC_URL) {
-    // The hot wallet is anvil account 0 (10 000 ETH); the token is deployed from it, nothing else is funded.
-    simulators.anvil = await startAnvil();
-    const hotWallet = simulators.anvil.accounts[0];
-    const operator = simulators.anvil.accounts[9];
-    if (!hotWallet || !operator) throw new Error('anvil has fewer than ten accounts');
-    const token = await deployUsdtLikeToken(simulators.anvil.rpcUrl, hotWallet.privateKey);
-    env.ETH_RPC_URL = simulators.anvil.rpcUrl;
-    env.ETH_CHAIN_ID = String(simulators.anvil.chainId);
-    env.HOST_WALLET_PRIVATE_KEY = hotWallet.privateKey;
-    env.HOT_WALLET_ADDRESS = hotWallet.address;
-    env.USDT_ERC20_CONTRACT = token.address;
-    if (!env.CHANGENOW_API_URL) {
-      simulators.changenow = await startChangeNowSimulator({
-        apiKey: SANDBOX_CHANGENOW_API_KEY,
-        rpcUrl: simulators.anvil.rpcUrl,
-        operatorKey: operator.privateKey,
-        tokens: { usdt: token.address },
-      });
-    }
-  }
-  if (!env.CHANGENOW_API_URL && !simulators.changenow) {
-    simulators.changenow = await startChangeNowSimulator({ apiKey: SANDBOX_CHANGENOW_API_KEY });
-  }
-  if (simulators.changenow) {
-    env.CHANGENOW_API_URL = simulators.changenow.apiUrl;
-    env.CHANGENOW_API_KEY = SANDBOX_CHANGENOW_API_KEY;
-  }
-  return simulators;
 }
 
 /** The default local data folder: `.data/` at the repository root (git-ignored). */

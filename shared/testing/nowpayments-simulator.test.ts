@@ -1,4 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNowPaymentsClient, parseNowPaymentsPayment, verifyIpnSignature, type NowPaymentsPayment } from '../nowpayments/index.js';
@@ -404,5 +408,49 @@ describe('NowPayments simulator pages and sandbox endpoints', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: 'INVALID_REQUEST_PARAMS' });
+  });
+});
+
+describe('with a state file', () => {
+  let folder = '';
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'pgp-nowpayments-state-'));
+  });
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('knows its invoices, payments and IPN history again after a restart, and pays an invoice made before it', async () => {
+    const stateFile = path.join(folder, 'nowpayments.json');
+    const first = await startNowPaymentsSimulator({ apiKey: API_KEY, ipnSecret: IPN_SECRET, clock, stateFile });
+    const firstClient = createNowPaymentsClient({ apiUrl: first.apiUrl, apiKey: API_KEY, sleep: async () => {} });
+    const invoiceInput = { orderDescription: 'Subscription - 30 days', ipnCallbackUrl: receiver.url, successUrl: 'https://t.me/paygate_bot', cancelUrl: 'https://t.me/paygate_bot' };
+    const paidBefore = await firstClient.createInvoice({ ...invoiceInput, priceCents: 1999n, orderId: 'chk_paid_before' });
+    const openBefore = await firstClient.createInvoice({ ...invoiceInput, priceCents: 2499n, orderId: 'chk_open_before' });
+    const payment = await first.pay(paidBefore.invoiceId);
+    await first.close(); // a kill -9 would lose nothing more: every change was written when it happened
+
+    const second = await startNowPaymentsSimulator({ apiKey: API_KEY, ipnSecret: IPN_SECRET, clock, stateFile });
+    const secondClient = createNowPaymentsClient({ apiUrl: second.apiUrl, apiKey: API_KEY, sleep: async () => {} });
+    try {
+      expect(second.invoices().map((invoice) => invoice.orderId)).toEqual(['chk_paid_before', 'chk_open_before']);
+      expect(second.ipnDeliveries.filter((delivery) => delivery.paymentId === payment.paymentId)).toHaveLength(5);
+      expect(await secondClient.retrievePayment(payment.paymentId)).toMatchObject({ paymentId: payment.paymentId, status: 'finished', orderId: 'chk_paid_before' });
+      expect(second.payments()[0]).toEqual(payment);
+
+      receiver.received.length = 0;
+      const later = await second.pay(openBefore.invoiceId);
+      expect(receiver.received.at(-1)?.payment).toMatchObject({ paymentId: later.paymentId, status: 'finished', orderId: 'chk_open_before' });
+      // Ids keep growing: none handed out before the restart comes back.
+      expect(BigInt(later.paymentId)).toBeGreaterThan(BigInt(payment.purchaseId));
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('refuses to start from a state file it cannot read, instead of starting empty', async () => {
+    const stateFile = path.join(folder, 'broken.json');
+    writeFileSync(stateFile, '{"version":1,"lastId":');
+    await expect(startNowPaymentsSimulator({ apiKey: API_KEY, ipnSecret: IPN_SECRET, stateFile })).rejects.toThrow(/--reset/);
   });
 });

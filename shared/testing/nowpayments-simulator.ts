@@ -7,6 +7,8 @@ import type { Logger } from '../logging/index.js';
 import { bpsOf, formatUnits, mulDiv, parseUnits } from '../money/index.js';
 import { type NowPaymentsStatus, IPN_SIGNATURE_HEADER, parseJsonPreservingNumbers, signIpnPayload } from '../nowpayments/index.js';
 import { renderInvoicePage } from './nowpayments-invoice-page.js';
+import { NowPaymentsSimulatorStateSchema, type NowPaymentsSimulatorState } from './nowpayments-simulator-state.js';
+import { createStateFileWriter, readStateFile } from './state-file.js';
 
 /**
  * A local NowPayments speaking its public HTTP API, for tests and `npm start`. Built from the public API docs and
@@ -44,6 +46,11 @@ export interface NowPaymentsSimulatorOptions {
   ipnTimeoutMs?: number;
   /** Receives `nowpayments_simulator.*` events; nothing secret is logged. Default: silent. */
   logger?: Logger;
+  /**
+   * Keep invoices, payments and IPN history in this JSON file: loaded at start, rewritten after every
+   * change, so a restarted sandbox still knows the invoices its checkouts point at. Default: memory only.
+   */
+  stateFile?: string;
 }
 
 export interface SimulatedPaymentOptions {
@@ -280,8 +287,22 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
   const invoices = new Map<string, InvoiceRecord>();
   const payments = new Map<string, PaymentRecord>();
   const deliveries: IpnDelivery[] = [];
-  // Ids start at a random point so a restarted simulator does not hand out ids a local database already holds.
+  // Ids start at a random point so a simulator without a state file does not hand out ids a local
+  // database already holds; with one, they continue from the last id it handed out.
   let nextId = 4_000_000_000 + randomInt(0, 900_000_000);
+  const stored = options.stateFile === undefined ? undefined : readStateFile(options.stateFile, NowPaymentsSimulatorStateSchema);
+  if (stored) {
+    for (const invoice of stored.invoices) invoices.set(invoice.id, invoice);
+    for (const payment of stored.payments) payments.set(payment.paymentId, payment);
+    deliveries.push(...stored.ipnDeliveries);
+    nextId = stored.lastId;
+  }
+  const writer = options.stateFile === undefined ? undefined : createStateFileWriter(options.stateFile);
+  /** Called after every change: a kill -9 right after loses at most a change in progress. */
+  const save = (): void => {
+    const state: NowPaymentsSimulatorState = { version: 1, lastId: nextId, invoices: [...invoices.values()], payments: [...payments.values()], ipnDeliveries: deliveries };
+    writer?.save(state);
+  };
   const newId = () => String((nextId += 1 + randomInt(0, 7)));
   let publicUrl = '';
 
@@ -336,6 +357,7 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
       statusTimes,
     };
     payments.set(payment.paymentId, payment);
+    save();
     return payment;
   }
 
@@ -395,6 +417,7 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
       httpStatus = 0;
     }
     deliveries.push({ paymentId: payment.paymentId, status, httpStatus });
+    save();
     options.logger?.info('nowpayments_simulator.ipn_sent', { paymentId: payment.paymentId, status, httpStatus });
     return httpStatus;
   }
@@ -508,6 +531,7 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
       updatedAt: now,
     };
     invoices.set(id, invoice);
+    save();
     return invoice;
   }
 

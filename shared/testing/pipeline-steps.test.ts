@@ -28,6 +28,12 @@ const record = (message: string, context: Record<string, unknown>, severity = 'I
 describe('describeLogRecord', () => {
   const cases: { event: string; context: Record<string, unknown>; area: string; text: string }[] = [
     {
+      event: 'runtime.resumed',
+      context: { dataDir: '/repo/.data', resumedDeliveries: 2, usdtContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+      area: 'runtime',
+      text: 'resumed from /repo/.data: database, chain (token 0x5FbDB2315678afecb367f032d93F642f64180aa3) and simulators as they were; 2 undelivered message(s) sent again',
+    },
+    {
       event: 'payment.updated',
       context: { paymentId: PAYMENT, providerPaymentId: '4613143670', status: 'finished', isSettledNow: true, source: 'ipn' },
       area: 'payment',

@@ -56,6 +56,10 @@ type Describer = (ctx: LogRecord, memory: StepMemory) => [area: string, text: st
 const DESCRIBERS: Record<string, Describer> = {
   'runtime.migrated': (ctx) => ['database', `ready: ${str(ctx.applied)} migrations applied, ${str(ctx.alreadyApplied)} already there`],
   'runtime.stopping': (ctx) => ['runtime', `stopping (${str(ctx.signal)})…`],
+  'runtime.resumed': (ctx) => [
+    'runtime',
+    `resumed from ${str(ctx.dataDir)}: database${ctx.usdtContract ? `, chain (token ${str(ctx.usdtContract)})` : ''} and simulators as they were; ${str(ctx.resumedDeliveries)} undelivered message(s) sent again`,
+  ],
   'runtime.mail_outbox': (ctx) => ['mail', `account mails are kept locally at ${str(ctx.url)}${ctx.dashboardApi ? ` (dashboard API: ${str(ctx.dashboardApi)})` : ''}`],
   'payment.updated': (ctx) => [
     'payment',

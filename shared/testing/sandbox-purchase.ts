@@ -43,6 +43,8 @@ export interface PurchaseResult {
   channelAfter: ChannelView;
   /** The owner's wallet on the local chain, after an instant payout. */
   wallet: WalletBalance | null;
+  /** The invoice that was paid: the open checkout's, when one was reused. */
+  invoiceId: string;
   ipnDeliveries: number;
 }
 
@@ -74,32 +76,47 @@ export function plainText(html: string): string {
     .trim();
 }
 
-/**
- * Plays a subscriber buying a tier, the way a person would in Telegram, through the runtime's sandbox
- * API only: `/start` with the channel's deep-link payload, the tier button, the Pay button's invoice,
- * a (partial, overpaid, repeated-IPN) payment in the NowPayments simulator, the invite link and the
- * join; then waits for the payout. Each step is reported through `report` as it happens.
- *
- * @throws SandboxJourneyError when a step does not happen within `stepTimeoutMs`, or the bot answers
- *   something unexpected.
- */
-export async function playPurchase(client: SandboxClient, options: PurchaseOptions, report: (line: string) => void): Promise<PurchaseResult> {
-  const userId = options.userId ?? DEMO_SUBSCRIBER_TELEGRAM_ID;
-  const stepTimeoutMs = options.stepTimeoutMs ?? 120_000;
-  const pollMs = options.pollMs ?? 250;
-  const fraction = options.fraction ?? '1';
+export interface InvoiceRequest {
+  /** The channel's public id (`ch_…`), its alias (`premium`, `club`) or its title. */
+  channel: string;
+  /** Tier number, 1–3. */
+  tier: number;
+  /** The subscriber's Telegram id. Default Alice (1001), seeded with the demo. */
+  userId?: number;
+  /** Longest wait for the bot's answers. Default 120 s. */
+  stepTimeoutMs?: number;
+  /** Polling interval. Default 250 ms. */
+  pollMs?: number;
+}
 
-  const waitFor = async <T>(what: string, probe: () => Promise<T | undefined>, wait: { onIdle?: () => Promise<void>; timeoutMs?: number } = {}): Promise<T> => {
-    const timeoutMs = wait.timeoutMs ?? stepTimeoutMs;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new SandboxJourneyError(`Timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}.`);
-      await wait.onIdle?.();
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
-  };
+export interface RequestedInvoice {
+  channel: ChannelView;
+  /** The NowPayments invoice id from the Pay button's URL. */
+  invoiceId: string;
+  invoiceUrl: string;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, wait: { timeoutMs: number; pollMs: number; onIdle?: () => Promise<void> }): Promise<T> {
+  const deadline = Date.now() + wait.timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new SandboxJourneyError(`Timed out after ${Math.round(wait.timeoutMs / 1000)} s waiting for ${what}.`);
+    await wait.onIdle?.();
+    await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
+  }
+}
+
+/**
+ * The first half of a purchase: `/start` with the channel's deep-link payload and the tier button, up
+ * to the bot's Pay button. The checkout stays open (unpaid); asking again while it is valid gets the
+ * same invoice back.
+ *
+ * @throws SandboxJourneyError when the bot does not answer within `stepTimeoutMs` or offers no such tier.
+ */
+export async function requestInvoice(client: SandboxClient, options: InvoiceRequest, report: (line: string) => void): Promise<RequestedInvoice> {
+  const userId = options.userId ?? DEMO_SUBSCRIBER_TELEGRAM_ID;
+  const wait = { timeoutMs: options.stepTimeoutMs ?? 120_000, pollMs: options.pollMs ?? 250 };
   const newMessages = async (afterId: number) => (await client.messages(userId)).filter((message) => message.messageId > afterId);
   const lastMessageId = async () => (await client.messages(userId)).reduce((max, message) => Math.max(max, message.messageId), 0);
 
@@ -114,8 +131,10 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
   let seen = await lastMessageId();
   await client.sendText(userId, `/start ${channel.startPayload}`);
   report(`telegram  user ${userId} → bot: /start ${channel.startPayload}`);
-  const tierMessage = await waitFor('the bot to offer the tiers', async () =>
-    (await newMessages(seen)).find((message) => buttonsOf(message).some((button) => button.callback_data && /^Tier \d/.test(button.text))),
+  const tierMessage = await waitFor(
+    'the bot to offer the tiers',
+    async () => (await newMessages(seen)).find((message) => buttonsOf(message).some((button) => button.callback_data && /^Tier \d/.test(button.text))),
+    wait,
   );
   const tierButton = buttonsOf(tierMessage).find((button) => button.callback_data && new RegExp(`^Tier ${options.tier}\\b`).test(button.text));
   if (!tierButton?.callback_data) throw new SandboxJourneyError(`The bot offered no "Tier ${options.tier}" button: ${buttonsOf(tierMessage).map((b) => b.text).join(' | ')}`);
@@ -124,17 +143,44 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
   seen = tierMessage.messageId;
   await client.click(userId, tierMessage.messageId, tierButton.callback_data);
   report(`telegram  user ${userId} taps "${tierButton.text}"`);
-  const payButton = await waitFor('the bot\'s Pay button', async () => {
-    for (const message of [tierMessage, ...(await newMessages(seen))].reverse()) {
-      const button = buttonsOf(message).find((candidate) => candidate.url && /\/invoice\/[^/?#]+/.test(candidate.url));
-      if (button) return button;
-    }
-    return undefined;
-  });
+  const payButton = await waitFor(
+    'the bot\'s Pay button',
+    async () => {
+      for (const message of [tierMessage, ...(await newMessages(seen))].reverse()) {
+        const button = buttonsOf(message).find((candidate) => candidate.url && /\/invoice\/[^/?#]+/.test(candidate.url));
+        if (button) return button;
+      }
+      return undefined;
+    },
+    wait,
+  );
   const invoiceId = /\/invoice\/([^/?#]+)/.exec(payButton.url ?? '')?.[1] ?? '';
   report(`telegram  bot → "${payButton.text}" opens ${payButton.url}`);
+  return { channel, invoiceId, invoiceUrl: payButton.url ?? '' };
+}
 
-  seen = await lastMessageId();
+/**
+ * Plays a subscriber buying a tier, the way a person would in Telegram, through the runtime's sandbox
+ * API only: `/start` with the channel's deep-link payload, the tier button, the Pay button's invoice,
+ * a (partial, overpaid, repeated-IPN) payment in the NowPayments simulator, the invite link and the
+ * join; then waits for the payout. Each step is reported through `report` as it happens.
+ *
+ * @throws SandboxJourneyError when a step does not happen within `stepTimeoutMs`, or the bot answers
+ *   something unexpected.
+ */
+export async function playPurchase(client: SandboxClient, options: PurchaseOptions, report: (line: string) => void): Promise<PurchaseResult> {
+  const userId = options.userId ?? DEMO_SUBSCRIBER_TELEGRAM_ID;
+  const stepTimeoutMs = options.stepTimeoutMs ?? 120_000;
+  const pollMs = options.pollMs ?? 250;
+  const fraction = options.fraction ?? '1';
+  const waitUntil = <T>(what: string, probe: () => Promise<T | undefined>, wait: { onIdle?: () => Promise<void>; timeoutMs?: number } = {}): Promise<T> =>
+    waitFor(what, probe, { timeoutMs: wait.timeoutMs ?? stepTimeoutMs, pollMs, onIdle: wait.onIdle });
+  const newMessages = async (afterId: number) => (await client.messages(userId)).filter((message) => message.messageId > afterId);
+  const lastMessageId = async () => (await client.messages(userId)).reduce((max, message) => Math.max(max, message.messageId), 0);
+
+  const { channel, invoiceId } = await requestInvoice(client, { channel: options.channel, tier: options.tier, userId, stepTimeoutMs, pollMs }, report);
+
+  let seen = await lastMessageId();
   const paid = await client.pay(invoiceId, { fraction, ...(options.repeatIpn && { repeatEachIpn: 2 }) });
   const sim = paid.payment;
   report(
@@ -142,24 +188,24 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
       `${paid.ipnDeliveries.length} IPNs sent (${paid.ipnDeliveries.map((delivery) => `${delivery.status}→${delivery.httpStatus}`).join(', ')})`,
   );
 
-  const settledOrFinal = await waitFor(`payment ${sim.paymentId} to reach ${sim.status}`, async () => {
+  const settledOrFinal = await waitUntil(`payment ${sim.paymentId} to reach ${sim.status}`, async () => {
     const view = await client.payment(sim.paymentId);
     return view && (view.isSettled || view.status === sim.status) ? view : undefined;
   });
   if (!settledOrFinal.isSettled) {
     report(`payment   ${settledOrFinal.id} ${settledOrFinal.status}, not settled (paid ${settledOrFinal.paid ?? '?'}): no access and no payout`);
-    const notice = await waitFor('the bot to tell the subscriber', async () => (await newMessages(seen)).at(-1), { timeoutMs: 10_000 }).catch(() => undefined);
+    const notice = await waitUntil('the bot to tell the subscriber', async () => (await newMessages(seen)).at(-1), { timeoutMs: 10_000 }).catch(() => undefined);
     if (notice) report(`telegram  bot → ${plainText(notice.text)}`);
     const channelAfter = resolveChannel(await client.channels(), channel.id);
-    return { outcome: 'not_settled', channel, payment: settledOrFinal, channelAfter, wallet: null, ipnDeliveries: paid.ipnDeliveries.length };
+    return { outcome: 'not_settled', channel, payment: settledOrFinal, channelAfter, wallet: null, invoiceId, ipnDeliveries: paid.ipnDeliveries.length };
   }
   report(`payment   ${settledOrFinal.id} ${settledOrFinal.status} and settled (${settledOrFinal.outcome ?? '?'} to the gateway)`);
 
-  const withInvite = await waitFor('the invite to be sent', async () => {
+  const withInvite = await waitUntil('the invite to be sent', async () => {
     const view = await client.payment(settledOrFinal.id);
     return view?.invite?.sentAt ? view : undefined;
   });
-  const inviteLink = await waitFor('the invite link in the subscriber\'s chat', async () => {
+  const inviteLink = await waitUntil('the invite link in the subscriber\'s chat', async () => {
     for (const message of (await newMessages(seen)).reverse()) {
       const link = INVITE_LINK.exec(message.text)?.[0];
       if (link) return link;
@@ -170,7 +216,7 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
 
   const joined = await client.join(userId, inviteLink);
   if (joined.joined) {
-    await waitFor('the join to be recorded', async () => ((await client.payment(settledOrFinal.id))?.invite?.joinedAt ? true : undefined));
+    await waitUntil('the join to be recorded', async () => ((await client.payment(settledOrFinal.id))?.invite?.joinedAt ? true : undefined));
     report(`member    user ${userId} joined ${channel.title}`);
   } else if (joined.reason === 'already_member') {
     report(`member    user ${userId} is already in ${channel.title}: this payment extends the subscription`);
@@ -186,7 +232,7 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
     const channelAfter = resolveChannel(await client.channels(), channel.id);
     const balance = channelAfter.ownerBalance.map((entry) => entry.amount).join(' + ') || '0';
     report(`balance   ${channel.title} is paid out at $${channel.thresholdUsd ?? '?'}: the owner's balance is now ${balance}`);
-    return { outcome: 'balance_accumulated', channel, payment, channelAfter, wallet: null, ipnDeliveries: paid.ipnDeliveries.length };
+    return { outcome: 'balance_accumulated', channel, payment, channelAfter, wallet: null, invoiceId, ipnDeliveries: paid.ipnDeliveries.length };
   }
 
   const runtime = await client.runtime();
@@ -194,7 +240,7 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
   let lastState = '';
   let lastNudge = 0;
   let hasNudged = false;
-  payment = await waitFor(
+  payment = await waitUntil(
     'the payout to finish',
     async () => {
       const view = await client.payment(settledOrFinal.id);
@@ -224,7 +270,7 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
   if (payout?.state !== 'completed') {
     const why = payout?.heldReason ?? payout?.failureCode ?? (payout?.deferredUntil ? `until ${payout.deferredUntil}` : '');
     report(`payout    ${payout?.id ?? '?'} stopped at ${payout?.state ?? '?'}${why ? ` (${why})` : ''}`);
-    return { outcome: 'payout_stopped', channel, payment, channelAfter, wallet: null, ipnDeliveries: paid.ipnDeliveries.length };
+    return { outcome: 'payout_stopped', channel, payment, channelAfter, wallet: null, invoiceId, ipnDeliveries: paid.ipnDeliveries.length };
   }
   const wallet = await client.wallet(channel.payoutWallet).catch(() => null);
   const tx = payout.transfer;
@@ -234,5 +280,5 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
       (payout.swap ? `, via ChangeNow ${payout.swap.exchangeId} (${payout.swap.receivedAmount ?? '?'} received)` : ''),
   );
   if (wallet) report(`wallet    ${wallet.address} now holds ${wallet.eth} ETH${wallet.usdt !== null ? ` and ${wallet.usdt} USDT` : ''} on the local chain`);
-  return { outcome: 'payout_completed', channel, payment, channelAfter, wallet, ipnDeliveries: paid.ipnDeliveries.length };
+  return { outcome: 'payout_completed', channel, payment, channelAfter, wallet, invoiceId, ipnDeliveries: paid.ipnDeliveries.length };
 }

@@ -26,7 +26,8 @@ export interface SandboxRuntimeInfo {
   sandboxApiUrl: string;
   nowpayments: { url: string; apiUrl: string } | null;
   telegram: { apiRoot: string; botUsername: string } | null;
-  chain: { rpcUrl: string; chainId: string } | null;
+  /** The local chain; `usdtContract` is the USDT-like token, deployed once per data folder. */
+  chain: { rpcUrl: string; chainId: string; usdtContract: string | null } | null;
   scheduledJobs: string[];
 }
 
@@ -113,7 +114,7 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): RequestListe
     sandboxApiUrl: `${options.runtimeUrl}/sandbox/api`,
     nowpayments: simulators.nowpayments ? { url: simulators.nowpayments.url, apiUrl: simulators.nowpayments.apiUrl } : null,
     telegram: simulators.telegram ? { apiRoot: simulators.telegram.apiRoot, botUsername: simulators.telegram.botInfo.username } : null,
-    chain: options.chain ? { rpcUrl: options.chain.rpcUrl, chainId: options.chain.chainId } : null,
+    chain: options.chain ? { rpcUrl: options.chain.rpcUrl, chainId: options.chain.chainId, usdtContract: options.chain.usdtContract ?? null } : null,
     scheduledJobs: options.topology.schedulerJobs.map((job) => job.name),
   };
 

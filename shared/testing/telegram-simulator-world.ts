@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Chat, ChatAdministratorRights, ChatInviteLink, ChatMember, Message, Update, User, UserFromGetMe } from 'grammy/types';
 import type { Clock } from '../clock/index.js';
+import type { TelegramWorldState } from './telegram-simulator-state.js';
 
 /**
  * The state of the simulated Telegram behind `telegram-simulator.ts`: users, chats, memberships,
@@ -86,22 +87,29 @@ export const FULL_RIGHTS: ChatAdministratorRights = {
 export interface WorldOptions {
   bot: UserFromGetMe;
   clock: Clock;
+  /** A world saved by `snapshot()` (a restart); default an empty one. */
+  initial?: TelegramWorldState;
 }
 
 export type World = ReturnType<typeof createWorld>;
 
-export function createWorld({ bot, clock }: WorldOptions) {
-  const users = new Map<number, UserRecord>();
-  const chats = new Map<number, ChatRecord>();
+export function createWorld({ bot, clock, initial }: WorldOptions) {
+  const messageKey = (chatId: number, messageId: number) => `${chatId}/${messageId}`;
+  const users = new Map<number, UserRecord>(initial?.users.map((record) => [record.user.id, record]));
+  const chats = new Map<number, ChatRecord>(initial?.chats.map((chat) => [chat.id, chat]));
   const members = new Map<number, Map<number, Membership>>();
-  const links = new Map<string, InviteLinkRecord>();
-  const messages = new Map<string, MessageRecord>();
-  const callbackQueries = new Map<string, { answered: boolean }>();
-  const commands = new Map<string, unknown[]>();
+  for (const { chatId, userId, membership } of initial?.members ?? []) {
+    const chatMembers = members.get(chatId) ?? new Map<number, Membership>();
+    chatMembers.set(userId, membership as Membership);
+    members.set(chatId, chatMembers);
+  }
+  const links = new Map<string, InviteLinkRecord>(initial?.links.map((link) => [link.invite_link, link]));
+  const messages = new Map<string, MessageRecord>(initial?.messages.map((message) => [messageKey(message.chatId, message.messageId), message]));
+  const callbackQueries = new Map<string, { answered: boolean }>(initial?.callbackQueries.map(({ id, answered }) => [id, { answered }]));
+  const commands = new Map<string, unknown[]>(initial?.commands.map(({ key, commands: list }) => [key, list]));
   const botUser: User = { id: bot.id, is_bot: true, first_name: bot.first_name, username: bot.username };
 
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
-  const messageKey = (chatId: number, messageId: number) => `${chatId}/${messageId}`;
 
   function userRecord(userId: number): UserRecord {
     const record = users.get(userId);
@@ -239,6 +247,19 @@ export function createWorld({ bot, clock }: WorldOptions) {
     changeMembership,
     messageJson,
     addMessage,
+
+    /** Everything above as plain data, for the state file; `initial` takes it back. */
+    snapshot(): TelegramWorldState {
+      return {
+        users: [...users.values()],
+        chats: [...chats.values()],
+        members: [...members].flatMap(([chatId, chatMembers]) => [...chatMembers].map(([userId, membership]) => ({ chatId, userId, membership: membership as TelegramWorldState['members'][number]['membership'] }))),
+        links: [...links.values()],
+        messages: [...messages.values()],
+        callbackQueries: [...callbackQueries].map(([id, { answered }]) => ({ id, answered })),
+        commands: [...commands].map(([key, list]) => ({ key, commands: list })),
+      };
+    },
 
     addUser(user: User, options: { startedBot?: boolean } = {}): void {
       if (chats.has(user.id) && chats.get(user.id)!.type !== 'private') throw new Error(`Telegram simulator: id ${user.id} is a group or channel`);

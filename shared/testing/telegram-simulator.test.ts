@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type IncomingHttpHeaders, createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Api, Bot, InlineKeyboard, webhookCallback } from 'grammy';
 import type { Update } from 'grammy/types';
@@ -362,5 +365,49 @@ describe('a grammY bot behind webhookCallback', () => {
   it('is refused by the bot when the secret token differs', async () => {
     await bot.api.setWebhook(url, { secret_token: 'another_secret' });
     expect(await telegram.sendText(newUser(), '/start')).toBe(401);
+  });
+});
+
+describe('with a state file', () => {
+  let folder = '';
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'pgp-telegram-state-'));
+  });
+  afterAll(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('continues the same chats after a restart: users, members, messages with buttons, invite links and update ids', async () => {
+    const stateFile = path.join(folder, 'telegram.json');
+    const first = await startTelegramSimulator({ clock, stateFile });
+    const firstApi = new Api(first.token, { apiRoot: first.apiRoot });
+    first.addUser({ id: OWNER, first_name: 'Olga' });
+    first.addUser({ id: 2002, first_name: 'Bea' });
+    first.addChat({ id: CHANNEL, type: 'channel', title: 'Alpha Signals' });
+    first.addMember(CHANNEL, OWNER, 'creator');
+    first.setBotMembership(CHANNEL, 'administrator');
+    await first.flush();
+    const offer = await firstApi.sendMessage(2002, 'Pick a tier', { reply_markup: new InlineKeyboard().text('Tier 1', 't1') });
+    const link = await firstApi.createChatInviteLink(CHANNEL, { member_limit: 1 });
+    await first.joinWithInviteLink(2002, link.invite_link);
+    const queued = first.deliveries.at(-1)?.update.update_id ?? 0;
+    await first.close(); // every change was written as it happened; close adds nothing
+
+    const second = await startTelegramSimulator({ clock, stateFile });
+    try {
+      expect(second.hasUser(2002)).toBe(true);
+      expect(second.hasChat(CHANNEL)).toBe(true);
+      expect(second.memberStatus(CHANNEL, 2002)).toBe('member');
+      expect(second.memberStatus(CHANNEL, OWNER)).toBe('creator');
+      expect(second.messagesTo(2002)).toEqual([expect.objectContaining({ messageId: offer.message_id, text: 'Pick a tier' })]);
+      expect(second.inviteLinks(CHANNEL)).toEqual([expect.objectContaining({ invite_link: link.invite_link, joinedUserIds: [2002], currentMemberCount: 1 })]);
+      // The button under the message sent before the restart still works, and update ids keep growing.
+      await second.clickButton(2002, offer.message_id, 't1');
+      expect(second.deliveries.at(-1)?.update.update_id).toBeGreaterThan(queued);
+      const secondApi = new Api(second.token, { apiRoot: second.apiRoot });
+      expect((await secondApi.sendMessage(2002, 'Again')).message_id).toBe(offer.message_id + 1);
+    } finally {
+      await second.close();
+    }
   });
 });

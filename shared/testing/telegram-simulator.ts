@@ -5,6 +5,8 @@ import type { ChatAdministratorRights, ChatInviteLink, Update, UserFromGetMe } f
 import { type Clock, systemClock } from '../clock/index.js';
 import { TelegramFailure, createChatMethods, readBool, readInt, readJson, readString } from './telegram-simulator-methods.js';
 import { type ChatType, type MemberStatus, type Payload, type UpdateBody, createWorld } from './telegram-simulator-world.js';
+import { TelegramSimulatorStateSchema, type TelegramSimulatorState } from './telegram-simulator-state.js';
+import { createStateFileWriter, readStateFile } from './state-file.js';
 
 /**
  * A local Telegram Bot API server for tests and the sandbox. grammY talks to it unchanged:
@@ -37,6 +39,12 @@ export interface TelegramSimulatorOptions {
   port?: number;
   /** Source of message dates, link expiry and ban ends; default the system clock. Pass the test's fake clock. */
   clock?: Clock;
+  /**
+   * Keep users, chats, memberships, invite links, messages and the update counter in this JSON file:
+   * loaded at start, rewritten after every change, so a restarted sandbox continues the same chats.
+   * The webhook is not kept: whoever starts the simulator sets it again. Default: memory only.
+   */
+  stateFile?: string;
 }
 
 export interface SimulatedCall {
@@ -108,6 +116,10 @@ export interface TelegramSimulator {
   /** Resolves once every update emitted in the background (bans, blockBot, setBotMembership) has been delivered. */
   flush(): Promise<void>;
 
+  /** Whether the simulator knows this user (e.g. from its state file). */
+  hasUser(userId: number): boolean;
+  /** Whether the simulator knows this chat (e.g. from its state file). */
+  hasChat(chatId: number): boolean;
   /** Adds a user and their private chat with the bot. `startedBot: false` makes the bot's first message fail with 403 until the user writes. */
   addUser(user: { id: number; first_name: string; last_name?: string; username?: string; language_code?: string; is_bot?: boolean }, options?: { startedBot?: boolean }): void;
   /** Adds a chat: group/supergroup/channel ids are negative (-100… for supergroups and channels). The bot starts outside it. */
@@ -225,7 +237,9 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
   const pending: Update[] = [];
   const pollers = new Set<() => void>();
   const webhook: { url: string; secretToken?: string; allowedUpdates?: string[]; lastErrorDate?: number; lastErrorMessage?: string } = { url: '' };
-  let nextUpdateId = 100_000_001;
+  const stored = options.stateFile === undefined ? undefined : readStateFile(options.stateFile, TelegramSimulatorStateSchema);
+  let nextUpdateId = stored?.nextUpdateId ?? 100_000_001;
+  pending.push(...(stored?.pendingUpdates ?? []));
   let closed = false;
 
   // ---- updates: numbered, filtered by allowed_updates, then POSTed to the webhook or queued ----
@@ -266,6 +280,7 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
 
   async function deliver(body: Update | UpdateBody): Promise<number> {
     const update = { update_id: nextUpdateId++, ...body } as Update;
+    save();
     if (!isAllowed(update)) {
       deliveries.push({ update, outcome: 'filtered' });
       return 0;
@@ -273,6 +288,7 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
     if (webhook.url === '') {
       deliveries.push({ update, outcome: 'queued' });
       pending.push(update);
+      save();
       for (const wake of pollers) wake();
       return 0;
     }
@@ -302,8 +318,15 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
     });
   }
 
-  const world = createWorld({ bot: botInfo, clock });
+  const world = createWorld({ bot: botInfo, clock, initial: stored?.world });
   const chatMethods = createChatMethods(world, deliverLater);
+  const writer = options.stateFile === undefined ? undefined : createStateFileWriter(options.stateFile);
+  /** Called after every change (a method call is saved before it is answered); unchanged state is not rewritten. */
+  const save = (): void => {
+    if (!writer) return;
+    const state: TelegramSimulatorState = { version: 1, world: world.snapshot(), nextUpdateId, pendingUpdates: pending };
+    writer.save(state);
+  };
 
   // ---- methods about updates: webhook and long polling ----
 
@@ -402,6 +425,7 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
       if (failure) throw new TelegramFailure(failure.errorCode, failure.description, failure.retryAfter);
       const outcome = await handler(call.payload);
       call.ok = true;
+      save();
       const described = key === 'setwebhook' || key === 'deletewebhook';
       send(response, 200, described ? { ok: true, ...(outcome as object) } : { ok: true, result: outcome });
     } catch (error) {
@@ -464,12 +488,24 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
       }));
     },
 
+    hasUser: (userId) => world.users.has(userId),
+    hasChat: (chatId) => world.chats.has(chatId),
     addUser(user, addOptions) {
       world.addUser({ ...user, is_bot: user.is_bot ?? false }, addOptions);
+      save();
     },
-    addChat: (chat) => world.addChat(chat),
-    setBotMembership: (chatId, status, rights) => deliverLater(world.setBotMembership(chatId, status, rights)),
-    addMember: (chatId, userId, status = 'member') => world.addMember(chatId, userId, status),
+    addChat(chat) {
+      world.addChat(chat);
+      save();
+    },
+    setBotMembership(chatId, status, rights) {
+      deliverLater(world.setBotMembership(chatId, status, rights));
+      save();
+    },
+    addMember(chatId, userId, status = 'member') {
+      world.addMember(chatId, userId, status);
+      save();
+    },
     memberStatus: (chatId, userId) => world.memberStatus(chatId, userId),
 
     inviteLinks(chatId) {
@@ -481,8 +517,14 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
       }));
     },
 
-    blockBot: (userId) => deliverLater(world.setBlocked(userId, true)),
-    deactivateUser: (userId) => world.deactivate(userId),
+    blockBot(userId) {
+      deliverLater(world.setBlocked(userId, true));
+      save();
+    },
+    deactivateUser(userId) {
+      world.deactivate(userId);
+      save();
+    },
 
     failNext(method, failure, times = 1) {
       const key = method.toLowerCase();
@@ -493,11 +535,13 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
 
     async joinWithInviteLink(userId, inviteLink) {
       const { update, ...result } = world.join(userId, inviteLink);
+      save();
       return { ...result, webhookStatus: update ? await deliver(update) : 0 };
     },
 
     async leaveChat(userId, chatId) {
       const update = world.leave(userId, chatId);
+      save();
       return update ? deliver(update) : 0;
     },
 

@@ -1,0 +1,146 @@
+import type { Logger } from '../logging/index.js';
+import { type Anvil, startAnvil } from './anvil.js';
+import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-simulator.js';
+import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
+import { readChainRecord, type RememberedPorts, reusablePort, type SandboxStatePaths, writeChainRecord } from './sandbox-state.js';
+import { startTelegramSimulator, type TelegramSimulator } from './telegram-simulator.js';
+import { deployUsdtLikeToken } from './usdt-token.js';
+
+export interface Simulators {
+  nowpayments?: NowPaymentsSimulator;
+  telegram?: TelegramSimulator;
+  /** The local chain, with the hot wallet = account 0 and a USDT-like token deployed from it. */
+  anvil?: Anvil;
+  changenow?: ChangeNowSimulator;
+}
+
+/** Where the simulators keep their state and which ports they had; absent = memory only, any free port. */
+export interface ProviderPersistence {
+  paths: SandboxStatePaths;
+  ports: RememberedPorts;
+  logger: Logger;
+}
+
+// Fixed sandbox credentials: they only open the local simulators.
+const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
+const SANDBOX_CHANGENOW_API_KEY = 'sandbox-changenow-api-key';
+const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
+export const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
+const SANDBOX_JWT_SECRET = 'sandbox-dashboard-jwt-secret-not-for-production';
+
+/** The ports the simulators listen on now, to be remembered for the next start. */
+export function simulatorPorts(simulators: Simulators): RememberedPorts {
+  const portOf = (url: string | undefined) => (url === undefined ? undefined : Number.parseInt(new URL(url).port, 10));
+  return {
+    nowpayments: portOf(simulators.nowpayments?.url),
+    telegram: portOf(simulators.telegram?.apiRoot),
+    changenow: portOf(simulators.changenow?.url),
+    anvil: portOf(simulators.anvil?.rpcUrl),
+  };
+}
+
+/**
+ * The USDT-like token on this chain: deployed once per data folder, its address kept in
+ * `chain.json` and reused while the chain that holds it is kept. A redeploy would get a new address
+ * (the deployer's nonce has moved on), and everything that knew the old one would be wrong.
+ */
+async function usdtToken(anvil: Anvil, deployerKey: string, persistence: ProviderPersistence | undefined): Promise<string> {
+  const recorded = persistence ? readChainRecord(persistence.paths.chain) : undefined;
+  if (recorded && anvil.isResumed) {
+    const response = await fetch(anvil.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [recorded.usdtContract, 'latest'] }),
+    });
+    const code = ((await response.json()) as { result?: string }).result;
+    if (code !== undefined && code !== '0x') return recorded.usdtContract;
+    persistence?.logger.warn('runtime.usdt_token_missing', { usdtContract: recorded.usdtContract, detail: 'the kept chain has no code at the recorded address; deploying a new token' });
+  }
+  const { address } = await deployUsdtLikeToken(anvil.rpcUrl, deployerKey);
+  if (persistence) writeChainRecord(persistence.paths.chain, { usdtContract: address });
+  return address;
+}
+
+/**
+ * Points every provider whose variables are unset at a local simulator, and fills the sandbox
+ * defaults (platform fee, public URL). Configured providers are left alone: that is how a provider
+ * is swapped for the real one. With `persistence`, each simulator and the chain keep their state in
+ * the data folder and take their previous port when it is free.
+ */
+export async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string, persistence?: ProviderPersistence): Promise<Simulators> {
+  const simulators: Simulators = {};
+  try {
+    await startInto(simulators, env, hostUrl, persistence);
+  } catch (error) {
+    // One that fails (an unreadable state file, say) must not leave the others running.
+    await stopSimulators(simulators);
+    throw error;
+  }
+  return simulators;
+}
+
+/** Stops every simulator in `simulators`; anvil last, as the ChangeNow simulator reads its chain. */
+export async function stopSimulators(simulators: Simulators): Promise<void> {
+  await simulators.nowpayments?.close();
+  await simulators.telegram?.close();
+  await simulators.changenow?.close();
+  await simulators.anvil?.stop();
+}
+
+async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl: string, persistence: ProviderPersistence | undefined): Promise<void> {
+  const portFor = (name: keyof RememberedPorts) => reusablePort(persistence?.ports[name]);
+  env.PUBLIC_BASE_URL ||= hostUrl;
+  env.PLATFORM_FEE_BPS ||= '300';
+  env.PAYOUT_MAX_USD_CENTS ||= '100000';
+  env.PAYOUT_DAILY_CAP_USD_CENTS ||= '1000000';
+  env.JWT_SECRET ||= SANDBOX_JWT_SECRET;
+  env.DASHBOARD_CORS_ORIGINS ||= `${hostUrl},http://localhost:5173`;
+  if (!env.NOWPAYMENTS_API_URL) {
+    simulators.nowpayments = await startNowPaymentsSimulator({
+      apiKey: SANDBOX_NOWPAYMENTS_API_KEY,
+      ipnSecret: SANDBOX_IPN_SECRET,
+      port: await portFor('nowpayments'),
+      stateFile: persistence?.paths.nowpayments,
+    });
+    env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;
+    env.NOWPAYMENTS_API_KEY = SANDBOX_NOWPAYMENTS_API_KEY;
+    env.NOWPAYMENTS_IPN_SECRET = SANDBOX_IPN_SECRET;
+  }
+  if (!env.TELEGRAM_BOT_TOKEN) {
+    simulators.telegram = await startTelegramSimulator({ port: await portFor('telegram'), stateFile: persistence?.paths.telegram });
+    env.TELEGRAM_BOT_TOKEN = simulators.telegram.token;
+    env.TELEGRAM_API_ROOT = simulators.telegram.apiRoot;
+    env.TELEGRAM_BOT_USERNAME = simulators.telegram.botInfo.username;
+    env.TELEGRAM_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET;
+  }
+  if (!env.ETH_RPC_URL) {
+    // The hot wallet is anvil account 0 (10 000 ETH); the token is deployed from it, nothing else is funded.
+    simulators.anvil = await startAnvil({ port: await portFor('anvil'), stateFile: persistence?.paths.anvil, logger: persistence?.logger });
+    const hotWallet = simulators.anvil.accounts[0];
+    const operator = simulators.anvil.accounts[9];
+    if (!hotWallet || !operator) throw new Error('anvil has fewer than ten accounts');
+    const usdtContract = await usdtToken(simulators.anvil, hotWallet.privateKey, persistence);
+    env.ETH_RPC_URL = simulators.anvil.rpcUrl;
+    env.ETH_CHAIN_ID = String(simulators.anvil.chainId);
+    env.HOST_WALLET_PRIVATE_KEY = hotWallet.privateKey;
+    env.HOT_WALLET_ADDRESS = hotWallet.address;
+    env.USDT_ERC20_CONTRACT = usdtContract;
+    if (!env.CHANGENOW_API_URL) {
+      simulators.changenow = await startChangeNowSimulator({
+        apiKey: SANDBOX_CHANGENOW_API_KEY,
+        port: await portFor('changenow'),
+        rpcUrl: simulators.anvil.rpcUrl,
+        operatorKey: operator.privateKey,
+        tokens: { usdt: usdtContract },
+        stateFile: persistence?.paths.changenow,
+      });
+    }
+  }
+  if (!env.CHANGENOW_API_URL && !simulators.changenow) {
+    simulators.changenow = await startChangeNowSimulator({ apiKey: SANDBOX_CHANGENOW_API_KEY, port: await portFor('changenow'), stateFile: persistence?.paths.changenow });
+  }
+  if (simulators.changenow) {
+    env.CHANGENOW_API_URL = simulators.changenow.apiUrl;
+    env.CHANGENOW_API_KEY = SANDBOX_CHANGENOW_API_KEY;
+  }
+}
