@@ -19,8 +19,11 @@ export interface SimulatorChain {
   scanDeposits(watched: ReadonlyMap<string, string>): Promise<ObservedDeposit[]>;
   /** Sends `amount` (decimal text) of `currency` to `to` from the operator account; returns the tx hash at once. */
   send(currency: string, to: string, amount: string): Promise<string>;
-  /** `'mined'` (status 1), `'reverted'`, or `'pending'`. */
-  receiptOf(hash: string): Promise<'mined' | 'reverted' | 'pending'>;
+  /**
+   * `'mined'` (status 1), `'reverted'`, `'pending'`, or `'dropped'`: the node knows the transaction
+   * no more (anvil evicts one whose max fee falls below the base fee).
+   */
+  receiptOf(hash: string): Promise<'mined' | 'reverted' | 'pending' | 'dropped'>;
   isSupported(currency: string): boolean;
   /** The first block `scanDeposits` has not read yet: what a restart passes back as `fromBlock`. */
   nextBlockToScan(): number;
@@ -104,7 +107,7 @@ export async function createSimulatorChain(options: SimulatorChainOptions): Prom
 
     async receiptOf(hash) {
       const receipt = await provider.getTransactionReceipt(hash);
-      if (receipt === null) return 'pending';
+      if (receipt === null) return (await provider.getTransaction(hash)) === null ? 'dropped' : 'pending';
       return receipt.status === 1 ? 'mined' : 'reverted';
     },
 

@@ -129,6 +129,30 @@ describe('changenow simulator on anvil', () => {
     expect(receipt?.to).toBe(payout);
   });
 
+  it('sends its payout again when the node dropped it, and pays once', async () => {
+    const payout = randomEvmAddress();
+    const { json } = await createExchange(sim, { address: payout, fromAmount: '0.01' });
+    const id = json.id as string;
+    await sim.advanceUntil(id, ['waiting']);
+    const depositor = new Wallet((anvil.accounts[1] as { privateKey: string }).privateKey, provider);
+    await (await depositor.sendTransaction({ to: json.payinAddress as string, value: parseEther('0.01') })).wait();
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      const sending = await sim.advanceUntil(id, ['sending']);
+      await provider.send('anvil_dropTransaction', [sending.payoutHash]);
+      expect(await provider.send('eth_getTransactionByHash', [sending.payoutHash])).toBeNull();
+      await sim.advance(); // the node forgot it: sent again (same nonce and fees: possibly the very same bytes)
+      const resent = sim.exchanges().find((e) => e.id === id);
+      expect(await provider.send('eth_getTransactionByHash', [resent?.payoutHash])).not.toBeNull();
+      await provider.send('evm_mine', []);
+      const done = await sim.advanceUntil(id, ['finished', 'failed', 'refunded']);
+      expect(done).toMatchObject({ status: 'finished', payoutHash: resent?.payoutHash });
+      expect(await provider.getBalance(payout)).toBe(parseEther('0.00995'));
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+  });
+
   it('refunds the deposit to refundAddress on the chain', async () => {
     const refund = randomEvmAddress();
     const { json } = await createExchange(sim, { address: randomEvmAddress(), refundAddress: refund });

@@ -339,10 +339,17 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
       }
       save();
     }
+    // One exchange that cannot move (the chain unreachable for it) must not hold up the others.
+    let firstError: unknown;
     for (const state of states.values()) {
-      await step(state);
+      try {
+        await step(state);
+      } catch (error) {
+        firstError ??= error;
+      }
       save();
     }
+    if (firstError !== undefined) throw firstError;
   }
 
   async function step(state: ExchangeState): Promise<void> {
@@ -393,11 +400,28 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
     }
   }
 
+  /**
+   * Whether the payout or refund in flight is mined. One the node dropped (evicted when fees rose)
+   * or that reverted (a gas estimate made against a mempool that changed) moved nothing: it is sent
+   * again, as an exchange's wallet would, and the new hash is the one waited for.
+   */
   async function isSettled(state: ExchangeState): Promise<boolean> {
     if (state.pendingHash === null) return true;
     const receipt = await (chain as SimulatorChain).receiptOf(state.pendingHash);
-    if (receipt === 'reverted') throw new Error(`changenow simulator: transaction ${state.pendingHash} of exchange ${state.id} reverted`);
     if (receipt === 'pending') return false;
+    if (receipt === 'dropped' || receipt === 'reverted') {
+      const isRefund = state.status !== 'sending';
+      const currency = isRefund ? state.fromCurrency : state.toCurrency;
+      const to = isRefund ? state.refundAddress : state.payoutAddress;
+      const amount = isRefund ? state.refundAmount : state.pendingAmountTo;
+      if (to === null || amount === null) throw new Error(`changenow simulator: exchange ${state.id} lost a transaction it cannot send again`);
+      const hash = await (chain as SimulatorChain).send(currency, to, amount);
+      if (isRefund) state.refundHash = hash;
+      else state.payoutHash = hash;
+      state.pendingHash = hash;
+      state.updatedAt = clock.now();
+      return false;
+    }
     state.pendingHash = null;
     return true;
   }
