@@ -12,7 +12,7 @@ import { type FaultProxy, type ProxyFault, type ProxiedRequest, startFaultProxy 
 import type { BusFaults } from '../../shared/testing/in-process-bus.js';
 import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local-runtime.js';
 import { deployUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
-import type { TestGateway } from '../e2e/gateway-harness.js';
+import { gatewayOf, type TestGateway } from '../e2e/gateway-harness.js';
 
 const CHANGENOW_API_KEY = 'chaos-changenow-api-key';
 
@@ -101,21 +101,7 @@ export async function startChaosWorld(faults: ChaosFaultSwitches): Promise<Chaos
     runScheduler: false,
     logger: createLogger({ write: (line) => logLines.push(line) }),
   });
-  const { telegram, nowpayments } = runtime.simulators;
-  if (!telegram || !nowpayments) throw new Error('the runtime did not start the Telegram and NowPayments simulators');
-  const gateway: TestGateway = {
-    runtime,
-    testDb,
-    telegram,
-    nowpayments,
-    logLines,
-    settle: async () => {
-      await runtime.bus?.drain();
-      await telegram.flush();
-      await runtime.bus?.drain();
-    },
-    stop: async () => undefined,
-  };
+  const gateway = gatewayOf(runtime, testDb, logLines, async () => undefined);
   return {
     gateway,
     runtime,

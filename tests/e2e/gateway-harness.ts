@@ -45,8 +45,18 @@ export async function startTestGateway(options: { deliverTwice?: boolean | 'afte
     runScheduler: false,
     logger: createLogger({ write: (line) => logLines.push(line) }),
   });
+  return gatewayOf(runtime, testDb, logLines, async () => {
+    await runtime.stop();
+    await testDb.dispose();
+    await rm(dataDir, { recursive: true, force: true });
+    resetServices();
+  });
+}
+
+/** A started runtime seen as a test gateway: its simulators, and `settle()` = nothing left in flight. */
+export function gatewayOf(runtime: LocalRuntime, testDb: TestDatabase, logLines: string[], stop: () => Promise<void>): TestGateway {
   const { telegram, nowpayments } = runtime.simulators;
-  if (!telegram || !nowpayments) throw new Error('the runtime did not start the simulators');
+  if (!telegram || !nowpayments) throw new Error('the runtime did not start the Telegram and NowPayments simulators');
   return {
     runtime,
     testDb,
@@ -58,12 +68,7 @@ export async function startTestGateway(options: { deliverTwice?: boolean | 'afte
       await telegram.flush();
       await runtime.bus?.drain();
     },
-    stop: async () => {
-      await runtime.stop();
-      await testDb.dispose();
-      await rm(dataDir, { recursive: true, force: true });
-      resetServices();
-    },
+    stop,
   };
 }
 
