@@ -41,7 +41,11 @@ function runSeed(seed: bigint): Promise<ChaosReport> {
 
 const rows: ChaosReport[] = [];
 process.stdout.write(`Chaos: ${seedCount} seed(s) × ${payments} payments, database ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}\n`);
-for (let i = 0n; i < BigInt(seedCount); i++) rows.push(await runSeed(firstSeed + i));
+for (let i = 0n; i < BigInt(seedCount); i++) {
+  const report = await runSeed(firstSeed + i);
+  rows.push(report);
+  process.stderr.write(`seed ${report.seed} done in ${report.seconds} s: ${report.violations.length} violations\n`);
+}
 
 const total = (report: ChaosReport) => Object.entries(report.faults).filter(([name]) => !name.includes('_proxy.')).reduce((sum, [, n]) => sum + n, 0);
 const header = ['seed', 'payments', 'channels', 'seconds', 'faults', 'settled', 'payouts done', 'replaced', 're-driven', 'violations'];
