@@ -36,5 +36,5 @@ ff.http('telegram-webhook', async (req, res) => {
   );
   // Publish what the update queued (owner alerts) before answering: gen2 may throttle CPU after the response.
   if (result.status === 200) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
-  res.status(result.status).json(result.body);
+  res.status(result.status).set(result.headers ?? {}).json(result.body);
 });

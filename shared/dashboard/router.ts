@@ -243,7 +243,6 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
         payload = result.body;
         Object.assign(respond.headers, result.headers ?? {});
         if (status === 401) respond.headers['www-authenticate'] = 'Bearer';
-        if (status === 503) respond.headers['retry-after'] = '5';
         errorCode = error instanceof AppError ? error.code : 'internal_error';
         if (status >= 500) respond.logger.error('http.failed', { method: request.method, route: respond.routePath, status, error });
       }
