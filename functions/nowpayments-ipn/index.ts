@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { relayOutbox } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { PermanentError, TransientError } from '../../shared/errors/index.js';
-import { acceptMalformedJsonBodies, clientIpOf, createIpAllowlist, errorResult } from '../../shared/http-entry/index.js';
+import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 
-// A malformed JSON body is ours to answer (in our envelope), not Express's (HTML, body in the logs).
-acceptMalformedJsonBodies();
+// Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
+answerFrameworkErrors();
 
 const config = loadConfig({
   NOWPAYMENTS_IPN_SECRET: configVars.NOWPAYMENTS_IPN_SECRET,
