@@ -1,7 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Bot } from 'grammy';
+import { type Bot, BotError } from 'grammy';
 import type { Update } from 'grammy/types';
-import { PermanentError, TransientError } from '../../errors/index.js';
+import { AppError, PermanentError, TransientError } from '../../errors/index.js';
 import { errorResult, type HttpResult } from '../../http-entry/index.js';
 import type { KeyValueStore } from '../../kv/index.js';
 import type { Logger } from '../../logging/index.js';
@@ -37,6 +37,7 @@ function isSecretValid(given: string | undefined, expected: string): boolean {
  * `update_id` handled once — claimed in the key-value store before the bot runs, kept when it
  * succeeds, released when it fails transiently. Every refusal is the error envelope; our own trouble
  * (the store or the database down) is a 503 with `retry-after`, so Telegram redelivers the update.
+ * Any other failure is acknowledged with 200 and logged: redelivering it could only loop.
  */
 export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretToken: string | undefined; body: unknown }): Promise<WebhookResult> {
   const requestId = randomUUID();
@@ -65,9 +66,17 @@ export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretTo
   try {
     await deps.bot.handleUpdate(update);
   } catch (error) {
+    const cause = error instanceof BotError ? error.error : error;
+    if (!(cause instanceof AppError && cause.isRetryable)) {
+      // A bug or an update our code cannot take: a redelivery would fail the same way for a day, so
+      // it is acknowledged (and stays marked, so a redelivery is a duplicate) and left to the log.
+      deps.logger.error('telegram.update_rejected', { requestId, updateId, error: cause });
+      await deps.kv.set(key, 'done', { ttlSeconds: DONE_SECONDS }).catch(() => undefined);
+      return { status: 200, body: { ok: false } };
+    }
     await deps.kv.delete(key).catch(() => undefined);
-    deps.logger.error('telegram.update_will_retry', { requestId, updateId, error });
-    return errorResult(new TransientError('temporarily_unavailable', 'The update could not be handled now', { updateId }, error), requestId);
+    deps.logger.error('telegram.update_will_retry', { requestId, updateId, error: cause });
+    return errorResult(new TransientError('temporarily_unavailable', 'The update could not be handled now', { updateId }, cause), requestId);
   }
   // Handled: any answer but 200 would make Telegram repeat it. Losing the marker only shortens how
   // long a duplicate is recognised (the claim above still holds for PROCESSING_SECONDS).
