@@ -33,7 +33,9 @@ const listOf = (values: readonly string[], what: string) =>
     .refine((text) => text.split(',').every((value) => values.includes(value)), `must be one or more of ${values.join(', ')}, comma-separated`)
     .meta({ description: `${what}, comma-separated` });
 
-const Timestamp = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time with a zone, e.g. 2026-03-01T00:00:00Z' });
+const TIMESTAMP_MESSAGE = 'must be an ISO-8601 time with a zone, e.g. 2026-03-01T00:00:00Z';
+// PostgreSQL reads years from 1 (there is no year 0); the text goes to it as given.
+const Timestamp = z.iso.datetime({ offset: true, message: TIMESTAMP_MESSAGE }).refine((text) => !text.startsWith('0000'), TIMESTAMP_MESSAGE);
 
 const PageQuery = {
   /** From the previous page's `nextCursor`. */
