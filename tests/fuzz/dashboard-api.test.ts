@@ -232,37 +232,68 @@ describe('fuzz: dashboard-api', () => {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('random' as const), segments: fc.array(pathSegment, { maxLength: 4 }), isUnderApi: fc.boolean() }) },
   );
 
-  /** Cursors shaped like ours (base64url JSON of kind, microsecond time, uuid) with hostile parts. */
-  const cursor = fc.oneof(
-    fc
-      .record({
-        k: fc.constantFrom<JsonLike>('payments', 'subscriptions', 'payouts', 'other', 1, null),
-        at: fc.oneof(
-          fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 999_999 })).map(
-            ([y, mo, d, h, mi, s, us]) =>
-              `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}:${String(s).padStart(2, '0')}.${String(us).padStart(6, '0')}Z`,
-          ),
-          fc.constantFrom('2026-01-01T00:00:00.000000Z', '0000-01-01T00:00:00.000000Z', 'infinity', ''),
-        ),
-        id: fc.oneof(fc.uuid(), fc.constantFrom('00000000-0000-0000-0000-000000000000', 'x')),
-      })
-      .map((value) => Buffer.from(jsonText(value as JsonLike)).toString('base64url')),
-    fc.base64String({ maxLength: 60 }).map((text) => text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')),
-    hostileString,
-  );
+  const digits = (max: number, width: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(width, '0'));
+
+  /**
+   * Cursors shaped like ours (base64url of JSON: the list's kind, a microsecond UTC time, a uuid),
+   * mostly for `kind`, with the time's digits random (month 13, hour 99…) or one part hostile.
+   */
+  const cursor = (kind: string) =>
+    fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc
+          .record({
+            k: fc.oneof({ weight: 4, arbitrary: fc.constant<JsonLike>(kind) }, { weight: 1, arbitrary: fc.constantFrom<JsonLike>('payments', 'subscriptions', 'payouts', 'other', 1, null) }),
+            at: fc.oneof(
+              fc.tuple(digits(9999, 4), digits(99, 2), digits(99, 2), digits(99, 2), digits(99, 2), digits(99, 2), digits(999_999, 6)).map(([y, mo, d, h, mi, sec, us]) => `${y}-${mo}-${d}T${h}:${mi}:${sec}.${us}Z`),
+              fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((date) => `${date.toISOString().slice(0, 23)}123Z`),
+              fc.constantFrom<JsonLike>('0000-01-01T00:00:00.000000Z', 'infinity', '', null, 20260101),
+            ),
+            id: fc.oneof({ weight: 4, arbitrary: fc.uuid() }, { weight: 1, arbitrary: fc.constantFrom('00000000-0000-0000-0000-000000000000', 'x') }),
+          })
+          .map((value) => Buffer.from(jsonText(value as JsonLike)).toString('base64url')),
+      },
+      { weight: 1, arbitrary: fc.base64String({ maxLength: 60 }).map((text) => text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')) },
+      { weight: 1, arbitrary: hostileString },
+    );
+  /** ISO-8601 times: mostly real ones, then edge years, offsets, precision and nonsense. */
   const timestamp = fc.oneof(
-    fc.constantFrom('2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123456789+23:59', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z', '1970-01-01T00:00:00-00:00', '2026-02-29T00:00:00Z', '2024-02-29T24:00:00Z'),
-    fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
-    hostileString,
+    { weight: 3, arbitrary: fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((date) => date.toISOString()) },
+    { weight: 2, arbitrary: fc.constantFrom('0000-01-01T00:00:00Z', '2026-01-01T00:00:00.123456789+23:59', '9999-12-31T23:59:59.999Z', '1970-01-01T00:00:00-00:00', '2024-02-29T00:00:00Z', '2026-01-01T00:00:00+14:00', '0001-01-01T00:00:00+01:00') },
+    { weight: 1, arbitrary: hostileString },
   );
-  const queryValue = fc.oneof(
-    cursor,
-    timestamp,
-    fc.constantFrom('1', '100', '101', '0', '-1', '1e2', '99999999999999999999', '$ownChannel', '$otherChannel', 'finished', 'finished,failed', 'completed,', ',', 'active'),
-    hostileString,
-  );
-  const query = (keys: string[]) =>
-    fc.array(fc.tuple(keys.length > 0 ? fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...keys) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }) : fc.string({ maxLength: 8 }), queryValue, fc.boolean()), { maxLength: 4 });
+  /** A value for one query parameter, shaped for what the route expects under that name. */
+  const queryValue = (key: string, kind: string): fc.Arbitrary<string> => {
+    switch (key) {
+      case 'cursor':
+        return cursor(kind);
+      case 'from':
+      case 'to':
+        return timestamp;
+      case 'limit':
+        return fc.oneof(fc.integer({ min: -5, max: 105 }).map(String), fc.constantFrom('1e2', '99999999999999999999', ' 5', '05', '0x10', ''), hostileString);
+      case 'status':
+      case 'state':
+        return fc.oneof(
+          fc.subarray(['waiting', 'finished', 'failed', 'partially_paid', 'active', 'expired', 'requested', 'completed', 'held'], { minLength: 1 }).map((values) => values.join(',')),
+          fc.constantFrom('finished,', ',', 'FINISHED', 'finished,finished'),
+          hostileString,
+        );
+      case 'channelId':
+        return fc.oneof(fc.constantFrom('$ownChannel', '$ownChannel', '$otherChannel', 'ch_AAAAAAAAAAAAAAAAAAAAAA', 'po_AAAAAAAAAAAAAAAAAAAAAA', ''), hostileString);
+      default:
+        return hostileString;
+    }
+  };
+  /** Each of the route's parameters half the time, sometimes an unknown one; values percent-encoded or raw. */
+  const query = (route: RouteDefinition | undefined): fc.Arbitrary<[string, string, boolean][]> => {
+    const keys = route ? queryKeysOf(route) : [];
+    const kind = route?.path.split('/')[1] ?? '';
+    const known = keys.map((key) => fc.option(fc.tuple(fc.constant(key), queryValue(key, kind), fc.boolean()), { nil: undefined, freq: 2 }));
+    const unknown = fc.array(fc.tuple(fc.string({ maxLength: 8 }), hostileString, fc.boolean()), { maxLength: 1 });
+    return fc.tuple(fc.tuple(...known), unknown).map(([chosen, extra]) => [...chosen.filter((pair): pair is [string, string, boolean] => pair !== undefined), ...extra]);
+  };
 
   const token = fc.record({
     kind: fc.oneof(
@@ -288,7 +319,7 @@ describe('fuzz: dashboard-api', () => {
       return fc.record({
         path: fc.constant(pathPlan),
         methodOverride: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: methodFor('OPTIONS') }),
-        query: query(route ? queryKeysOf(route) : []),
+        query: query(route),
         token,
         origin: fc.oneof({ weight: 6, arbitrary: fc.constant('none') }, { weight: 3, arbitrary: fc.constant('allowed') }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('other', 'null'), headerValue) }),
         cookie: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.oneof(fc.base64String({ minLength: 40, maxLength: 44 }), headerValue).map((value) => `__Secure-pgp_refresh=${value}`) }),

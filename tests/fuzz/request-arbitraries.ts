@@ -433,8 +433,14 @@ export function queryString(keys: readonly string[], value: fc.Arbitrary<string>
  * first, where in production the function's service is the whole origin.
  */
 export function keepInsideMount(path: string): string {
-  const pathname = new URL(`/mount${path.startsWith('/') || path.startsWith('?') || path === '' ? path : `/${path}`}`, 'http://host').pathname;
-  return pathname === '/mount' || pathname.startsWith('/mount/') ? path : `/x${path}`;
+  const isInside = (candidate: string) => {
+    const pathname = new URL(`/mount${candidate.startsWith('/') || candidate.startsWith('?') || candidate === '' ? candidate : `/${candidate}`}`, 'http://host').pathname;
+    return pathname === '/mount' || pathname.startsWith('/mount/');
+  };
+  let kept = path;
+  // Each `/x` absorbs one `..`; a path has fewer of those than characters.
+  for (let guard = 0; !isInside(kept) && guard <= path.length; guard++) kept = `/x${kept}`;
+  return kept;
 }
 
 /** Loopback addresses the requests leave from (Linux routes 127/8 to lo): each is another client IP. */
