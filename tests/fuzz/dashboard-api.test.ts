@@ -530,7 +530,7 @@ describe('fuzz: dashboard-api', () => {
       },
     });
     expect(report.violations).toBe(0);
-    if (!settings.path) {
+    if (!settings.path && settings.runs >= 100) {
       // The run reached handlers with a valid token and was refused without one.
       expect(report.statuses['200']).toBeGreaterThan(0);
       expect(report.statuses['401']).toBeGreaterThan(0);

@@ -76,8 +76,8 @@ describe('fuzz: nowpayments-ipn', () => {
   });
   afterAll(() => fuzz?.stop());
 
-  /** `valid` eight times in nine: hostile fields come from the mutations too, and whole payloads must get through. */
-  const mostly = <T,>(valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ weight: 8, arbitrary: valid }, { weight: 1, arbitrary: hostile });
+  /** `valid` twelve times in thirteen: hostile fields come from the mutations too, and whole payloads must get through. */
+  const mostly = <T,>(valid: fc.Arbitrary<T>, hostile: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ weight: 12, arbitrary: valid }, { weight: 1, arbitrary: hostile });
 
   /** Plausible ETH amounts near the seeded price (exponent form and long fractions included), or anything hostile. */
   const amount: fc.Arbitrary<JsonLike> = mostly(
@@ -122,7 +122,7 @@ describe('fuzz: nowpayments-ipn', () => {
           price_currency: 'usd',
           purchase_id: String(fields.paymentId + 2),
           updated_at: fields.updatedAt,
-        }),
+        }, { intactShare: 1 / 2 }),
       );
 
   const plans = (): fc.Arbitrary<IpnPlan> =>
@@ -240,8 +240,8 @@ describe('fuzz: nowpayments-ipn', () => {
       },
     });
     expect(report.violations).toBe(0);
-    if (!settings.path) {
-      // The run reached both sides of the signature check (a replayed counterexample is one request).
+    if (!settings.path && settings.runs >= 100) {
+      // The run reached both sides of the signature check (not asked of a replay or a tiny run).
       expect(report.statuses['401']).toBeGreaterThan(0);
       expect(report.statuses['200']).toBeGreaterThan(0);
     }

@@ -197,12 +197,14 @@ function applyMutation(root: JsonLike, paths: JsonPath[], mutation: Mutation): J
 
 /**
  * `example` with up to `maxMutations` fields replaced by hostile values, removed, added or wrapped
- * in an array. Zero mutations keep it valid, so a share of requests reaches the handlers intact.
+ * in an array. A share `intactShare` (default a third) stays as given, so requests also reach the
+ * handlers intact.
  */
-export function mutatedJson(example: JsonLike, maxMutations = 3): fc.Arbitrary<JsonLike> {
+export function mutatedJson(example: JsonLike, options: { maxMutations?: number; intactShare?: number } = {}): fc.Arbitrary<JsonLike> {
   const paths = pathsOf(example);
   const mutation = fc.record({ kind: fc.constantFrom('replace' as const, 'delete' as const, 'add' as const, 'wrap' as const), at: fc.nat(), key: mutationKey, value: hostileValue });
-  const mutations = fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.array(mutation, { minLength: 1, maxLength: maxMutations }) });
+  const intact = Math.round((options.intactShare ?? 1 / 3) * 100);
+  const mutations = fc.oneof({ weight: intact, arbitrary: fc.constant([]) }, { weight: 100 - intact, arbitrary: fc.array(mutation, { minLength: 1, maxLength: options.maxMutations ?? 3 }) });
   return mutations.map((list) => list.reduce((root, m) => applyMutation(root, paths, m), clone(example)));
 }
 

@@ -160,7 +160,7 @@ describe('fuzz: telegram-webhook', () => {
       { weight: 1, arbitrary: fc.tuple(fc.constantFrom('inline_query', 'pre_checkout_query', 'poll', 'message_reaction', 'business_message', 'unknown_kind'), hostileValue).map(([name, value]) => ({ [name]: value })) },
     );
     const updateId = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 2 ** 31 }) }, { weight: 1, arbitrary: hostileNumber });
-    return fc.tuple(updateId, kind).chain(([id, content]) => mutatedJson({ update_id: id, ...content } as JsonLike, 2));
+    return fc.tuple(updateId, kind).chain(([id, content]) => mutatedJson({ update_id: id, ...content } as JsonLike, { maxMutations: 2 }));
   };
 
   const plans = (): fc.Arbitrary<WebhookPlan> =>
@@ -251,7 +251,7 @@ describe('fuzz: telegram-webhook', () => {
       },
     });
     expect(report.violations).toBe(0);
-    if (!settings.path) {
+    if (!settings.path && settings.runs >= 100) {
       // The run reached both sides of the secret check.
       expect(report.statuses['401']).toBeGreaterThan(0);
       expect(report.statuses['200']).toBeGreaterThan(0);
