@@ -172,6 +172,8 @@ function applyMutation(root: JsonLike, paths: JsonPath[], mutation: Mutation): J
   const parent = containerAt(root, path.slice(0, -1));
   const last = path.at(-1)!;
   if (parent === null || typeof parent !== 'object' || isRawNumber(parent) || parent === undefined) return root;
+  // An earlier mutation turned the container into another kind (an object key now on an array).
+  if (Array.isArray(parent) !== (typeof last === 'number')) return root;
   const current = Array.isArray(parent) ? parent[last as number] : (parent as Record<string, JsonLike>)[last as string];
   if (current === undefined) return root; // an earlier mutation removed it
   const next: JsonLike | undefined =
