@@ -78,8 +78,10 @@ export async function startFuzzGateway(): Promise<FuzzGateway> {
  */
 export async function quiesce(gateway: TestGateway): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    await gateway.settle();
+    // Counted before draining: the in-process bus registers a delivery before the relay marks its
+    // row published, so once nothing is unpublished, the drain below waits for every delivery.
     const { rows } = await gateway.testDb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL');
+    await gateway.settle();
     if ((rows[0]?.n ?? 0) === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
