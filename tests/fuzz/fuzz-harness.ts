@@ -313,7 +313,7 @@ export async function runFuzz<T>(options: {
 }): Promise<FuzzReport> {
   const { settings, entryPoint } = options;
   const replay = `FUZZ_SEED=${settings.seed}${settings.path ? ` FUZZ_PATH=${settings.path}` : ''} npx vitest run ${options.testFile}`;
-  console.log(`[fuzz] ${entryPoint}: ${settings.runs} requests, seed ${settings.seed}${settings.path ? `, path ${settings.path}` : ''} (replay: ${replay})`);
+  console.log(`[fuzz] ${entryPoint}: ${settings.path ? `the request at path ${settings.path}` : `${settings.runs} requests`}, seed ${settings.seed} (replay: ${replay})`);
   const statuses: Record<string, number> = {};
   let requests = 0;
   let violations = 0;
@@ -329,7 +329,8 @@ export async function runFuzz<T>(options: {
       throw new Error(lastFailure);
     }
   });
-  const details = await fc.check(property, { numRuns: settings.runs, seed: settings.seed, path: settings.path, maxSkipsPerRun: 0 });
+  // With a path fast-check starts at that request; one run replays exactly it (and shrinks it again if it still fails).
+  const details = await fc.check(property, { numRuns: settings.path ? 1 : settings.runs, seed: settings.seed, path: settings.path });
   const report: FuzzReport = {
     entryPoint,
     database: options.database,
