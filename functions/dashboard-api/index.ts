@@ -5,10 +5,10 @@ import { loadChannelServices } from '../../shared/channels/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createDashboardRouter, createOriginPolicy, dashboardRoutes, serveDashboardRequest } from '../../shared/dashboard/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
-import { acceptMalformedJsonBodies } from '../../shared/http-entry/index.js';
+import { answerFrameworkErrors } from '../../shared/http-entry/index.js';
 
-// A malformed JSON body is ours to answer (in our envelope), not Express's (HTML, body in the logs).
-acceptMalformedJsonBodies();
+// Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
+answerFrameworkErrors();
 
 const config = loadConfig({
   JWT_SECRET: configVars.JWT_SECRET,

@@ -2,13 +2,13 @@ import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { relayOutbox } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { PermanentError } from '../../shared/errors/index.js';
-import { acceptMalformedJsonBodies, clientIpOf, createIpAllowlist, errorResult } from '../../shared/http-entry/index.js';
+import { PermanentError, TransientError } from '../../shared/errors/index.js';
+import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 
-// A malformed JSON body is ours to answer (in our envelope), not Express's (HTML, body in the logs).
-acceptMalformedJsonBodies();
+// Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
+answerFrameworkErrors();
 
 const config = loadConfig({
   NOWPAYMENTS_IPN_SECRET: configVars.NOWPAYMENTS_IPN_SECRET,
@@ -26,8 +26,8 @@ ff.http('nowpayments-ipn', async (req, res) => {
   }
   const services = await getServices().catch((error: unknown) => error as Error);
   if (services instanceof Error) {
-    const result = errorResult(services);
-    res.status(result.status === 500 ? 503 : result.status).json(result.body);
+    const result = errorResult(new TransientError('service_unavailable', 'The service is starting or its database is unreachable', {}, services));
+    res.status(result.status).set(result.headers).json(result.body);
     return;
   }
   const result = await receiveIpn(
@@ -41,5 +41,5 @@ ff.http('nowpayments-ipn', async (req, res) => {
   );
   // Publish what the update queued before answering: gen2 may throttle CPU once the response is sent.
   if (result.hasQueuedMessages) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
-  res.status(result.status).json(result.body);
+  res.status(result.status).set(result.headers ?? {}).json(result.body);
 });

@@ -1,13 +1,13 @@
 import * as ff from '@google-cloud/functions-framework';
 import { relayOutbox } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { acceptMalformedJsonBodies } from '../../shared/http-entry/index.js';
+import { answerFrameworkErrors } from '../../shared/http-entry/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 import { botFeatures, botInfoFromConfig, createBot, handleWebhookUpdate, SECRET_TOKEN_HEADER } from '../../shared/telegram/bot/index.js';
 
-// A malformed JSON body is ours to answer (in our envelope), not Express's (HTML, body in the logs).
-acceptMalformedJsonBodies();
+// Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
+answerFrameworkErrors();
 
 const config = loadConfig({
   TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN,
@@ -36,5 +36,5 @@ ff.http('telegram-webhook', async (req, res) => {
   );
   // Publish what the update queued (owner alerts) before answering: gen2 may throttle CPU after the response.
   if (result.status === 200) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
-  res.status(result.status).json(result.body);
+  res.status(result.status).set(result.headers ?? {}).json(result.body);
 });

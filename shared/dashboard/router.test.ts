@@ -140,6 +140,16 @@ describe('routing', () => {
     expect(JSON.parse(answer.body!).error.code).toBe('not_found');
   });
 
+  it.each([['//%2F'], ['//example.com/api/v1/widgets/w_1'], ['//[::1/x']])(
+    'answers 404, not 500, for the path %s, which a URL parser would read as another host',
+    async (url) => {
+      // Found by the fuzz suite: GET //%2F answered 500 (Invalid URL) and //host/api/v1/… was routed.
+      const answer = await h.router.handle({ method: 'GET', url, headers: {}, rawBody: undefined, ip: undefined });
+      expect(answer.status).toBe(404);
+      expect(JSON.parse(answer.body!).error.code).toBe('not_found');
+    },
+  );
+
   it('answers 405 with Allow for a known path and another method', async () => {
     const response = await h.request('DELETE', '/widgets/w_1');
     expect(response.status).toBe(405);

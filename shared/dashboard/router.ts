@@ -144,7 +144,9 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
       Object.assign(respond.headers, corsHeaders(origin), { vary: 'Origin' });
     }
 
-    const url = new URL(request.url, 'http://dashboard.internal');
+    // The request target is a path: resolved against a base, `//host/…` would name another host
+    // (or throw for `//%2F`), so it is appended to a fixed origin instead.
+    const url = new URL(`http://dashboard.internal${request.url.startsWith('/') ? '' : '/'}${request.url}`);
     let path = url.pathname;
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     const relative = path === basePath ? '/' : path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : undefined;
@@ -243,7 +245,6 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
         payload = result.body;
         Object.assign(respond.headers, result.headers ?? {});
         if (status === 401) respond.headers['www-authenticate'] = 'Bearer';
-        if (status === 503) respond.headers['retry-after'] = '5';
         errorCode = error instanceof AppError ? error.code : 'internal_error';
         if (status >= 500) respond.logger.error('http.failed', { method: request.method, route: respond.routePath, status, error });
       }

@@ -15,9 +15,21 @@ export interface CursorKey {
   id: string;
 }
 
+/**
+ * True when `at` names an instant that exists (no month 13, February 30 or 24:00) in a year
+ * PostgreSQL reads (from 1): a cursor is client input, and the database refuses anything else.
+ */
+function isRealInstant(at: string): boolean {
+  const ms = Date.parse(`${at.slice(0, 23)}Z`);
+  return Number.isFinite(ms) && !at.startsWith('0000') && new Date(ms).toISOString().slice(0, 19) === at.slice(0, 19);
+}
+
 const CursorSchema = z.object({
   k: z.enum(['payments', 'subscriptions', 'payouts']),
-  at: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+  at: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
+    .refine(isRealInstant),
   id: z.uuid(),
 });
 

@@ -33,7 +33,18 @@ const listOf = (values: readonly string[], what: string) =>
     .refine((text) => text.split(',').every((value) => values.includes(value)), `must be one or more of ${values.join(', ')}, comma-separated`)
     .meta({ description: `${what}, comma-separated` });
 
-const Timestamp = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time with a zone, e.g. 2026-03-01T00:00:00Z' });
+const TIMESTAMP_MESSAGE = 'must be an ISO-8601 time with a zone, e.g. 2026-03-01T00:00:00Z';
+
+/**
+ * The text goes to PostgreSQL as given, and it reads less than ISO-8601 allows: years from 1 (there
+ * is no year 0) and zone offsets up to ±15:59 (real ones stay within −12:00…+14:00).
+ */
+function isReadableByPostgres(text: string): boolean {
+  const offsetHours = /([+-])(\d{2}):?\d{2}$/.exec(text)?.[2];
+  return !text.startsWith('0000') && (offsetHours === undefined || Number(offsetHours) <= 15);
+}
+
+const Timestamp = z.iso.datetime({ offset: true, message: TIMESTAMP_MESSAGE }).refine(isReadableByPostgres, TIMESTAMP_MESSAGE);
 
 const PageQuery = {
   /** From the previous page's `nextCursor`. */

@@ -158,13 +158,23 @@ describe('listPayments', () => {
     [{ limit: 'ten' }, 'limit'],
     [{ from: 'yesterday' }, 'from'],
     [{ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'to'],
+    // Year 0 passes an ISO-8601 check but PostgreSQL has no year 0 (found by the fuzz suite: a 500).
+    [{ from: '0000-01-01T00:00:00Z' }, 'from'],
+    [{ to: '0000-12-31T23:59:59+01:00' }, 'to'],
+    // Zone offsets ISO-8601 allows and PostgreSQL does not read (beyond ±15:59; found by the fuzz suite: a 500).
+    [{ to: '2026-01-01T00:00:00.123456789+23:59' }, 'to'],
+    [{ from: '2026-01-01T00:00:00-16:00' }, 'from'],
   ])('refuses the query %j naming %s', async (query, path) => {
     await expect(listPayments({ db: db() }, { accountId: owner }, query)).rejects.toMatchObject({ code: 'validation_failed', context: { fields: { [`query.${path}`]: expect.any(String) } } });
   });
 
   it('refuses a forged cursor and a cursor of another list', async () => {
     const payouts = await listPayouts({ db: db() }, { accountId: owner }, { limit: '1' });
-    for (const cursor of ['nope', Buffer.from('{"k":"payments"}').toString('base64url'), payouts.nextCursor!]) {
+    // Well-formed cursors naming instants that do not exist (found by the fuzz suite: PostgreSQL refused them, a 500).
+    const impossible = ['2026-13-01T00:00:00.000000Z', '2026-02-30T00:00:00.000000Z', '2026-01-01T24:00:00.000000Z', '2026-01-01T00:60:00.000000Z', '0000-01-01T00:00:00.000000Z'].map((at) =>
+      Buffer.from(JSON.stringify({ k: 'payments', at, id: randomUUID() })).toString('base64url'),
+    );
+    for (const cursor of ['nope', Buffer.from('{"k":"payments"}').toString('base64url'), payouts.nextCursor!, ...impossible]) {
       await expect(listPayments({ db: db() }, { accountId: owner }, { cursor })).rejects.toMatchObject({ code: 'invalid_cursor' });
     }
   });

@@ -17,6 +17,7 @@ export interface HttpResult {
 /** Status of each permanent error code; any other permanent code is a 400 (codes ending in `_not_found` a 404). */
 const STATUS_BY_CODE: Record<string, number> = {
   invalid_signature: 401,
+  invalid_secret_token: 401,
   unauthorized: 401,
   invalid_token: 401,
   token_expired: 401,
@@ -60,24 +61,38 @@ function fieldsOf(error: AppError): Record<string, string> | undefined {
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
+/** What a 503 asks callers to wait when the error names no wait of its own: our outages are mostly brief. */
+export const TRANSIENT_RETRY_AFTER_SECONDS = 5;
+
+/** `context.retryAfterSeconds` when it is a whole number of seconds > 0. */
+function retryAfterOf(error: AppError): number | undefined {
+  const seconds = error.context.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0 ? seconds : undefined;
+}
+
 /**
  * Maps an error to a status and envelope (STYLE rule 10): a `PermanentError` is the caller's
  * mistake (4xx, its message written for them, plus `fields` from `context.fields` and a
  * `retry-after` header from `context.retryAfterSeconds`); a transient one is ours and temporary
- * (503, so callers retry); anything else is a 500 with a generic message. Exception text never leaks.
+ * (503 with `retry-after`: `context.retryAfterSeconds`, else `TRANSIENT_RETRY_AFTER_SECONDS`, so
+ * callers retry); anything else is a 500 with a generic message. Exception text never leaks.
  */
 export function errorResult(error: unknown, requestId: string = randomUUID()): HttpResult {
   if (error instanceof AppError && !isRetryable(error)) {
     const fields = fieldsOf(error);
-    const retryAfter = error.context.retryAfterSeconds;
+    const retryAfter = retryAfterOf(error);
     return {
       status: statusOfCode(error.code),
       body: { error: { code: error.code, message: error.message, ...(fields ? { fields } : {}) }, requestId } satisfies ErrorBody,
-      ...(typeof retryAfter === 'number' && Number.isInteger(retryAfter) && retryAfter > 0 ? { headers: { 'retry-after': String(retryAfter) } } : {}),
+      ...(retryAfter ? { headers: { 'retry-after': String(retryAfter) } } : {}),
     };
   }
   if (error instanceof AppError) {
-    return { status: 503, body: { error: { code: error.code, message: 'Temporarily unavailable, please retry' }, requestId } satisfies ErrorBody };
+    return {
+      status: 503,
+      body: { error: { code: error.code, message: 'Temporarily unavailable, please retry' }, requestId } satisfies ErrorBody,
+      headers: { 'retry-after': String(retryAfterOf(error) ?? TRANSIENT_RETRY_AFTER_SECONDS) },
+    };
   }
   return { status: 500, body: { error: { code: 'internal_error', message: 'Something went wrong on our side' }, requestId } satisfies ErrorBody };
 }

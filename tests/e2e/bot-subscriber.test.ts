@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Api } from 'grammy';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ErrorEnvelopeSchema } from '../../shared/dashboard/index.js';
 import { formatPublicId } from '../../shared/ids/index.js';
+import { SECRET_TOKEN_HEADER } from '../../shared/telegram/bot/index.js';
 import { insertTier } from '../../shared/testing/fixtures.js';
+import { simulateKeyValueOutage } from '../../shared/testing/key-value-outage.js';
 import type { SimulatedMessage } from '../../shared/testing/telegram-simulator.js';
 import { newSubscriber, seedChannel, startTestGateway, type SeededChannel, type TestGateway } from './gateway-harness.js';
 
@@ -238,6 +241,53 @@ describe('the bot for subscribers and donors, through the telegram-webhook funct
     }
     expect(gateway.telegram.calls.length).toBe(callsBefore);
     expect(gateway.telegram.messagesTo(fan.id)).toEqual([]);
+  });
+
+  it('answers 503 with Retry-After in the error envelope while the key-value store is down, logs one line, and handles the redelivery', async () => {
+    const fan = newSubscriber(gateway);
+    const update = {
+      update_id: 990_000_003,
+      message: {
+        message_id: 1,
+        date: Math.floor(Date.now() / 1000),
+        from: { id: fan.id, is_bot: false, first_name: 'Fan', username: fan.username },
+        chat: { id: fan.id, type: 'private', first_name: 'Fan' },
+        text: startLink(channel.channelId),
+        entities: [{ type: 'bot_command', offset: 0, length: 6 }],
+      },
+    };
+    const deliver = () =>
+      fetch(`${gateway.runtime.url}/telegram-webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [SECRET_TOKEN_HEADER]: process.env.TELEGRAM_WEBHOOK_SECRET ?? '' },
+        body: JSON.stringify(update),
+      });
+    const logLinesBefore = gateway.logLines.length;
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const restore = simulateKeyValueOutage(gateway.runtime.kv);
+    let response: Response;
+    try {
+      response = await deliver();
+    } finally {
+      restore();
+      printed.mockRestore();
+    }
+
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const text = await response.text();
+    expect(ErrorEnvelopeSchema.safeParse(JSON.parse(text)).success).toBe(true);
+    expect(text).not.toMatch(/[Ff]irestore|gRPC|UNAVAILABLE|Error:|\n\s+at /);
+    const lines = gateway.logLines.slice(logLinesBefore).map((line) => JSON.parse(line) as { severity: string; message: string; updateId?: number });
+    expect(lines).toEqual([expect.objectContaining({ severity: 'ERROR', message: 'telegram.update_store_unavailable', updateId: update.update_id })]);
+    expect(printed).not.toHaveBeenCalled();
+    expect(gateway.telegram.messagesTo(fan.id)).toEqual([]);
+
+    // Telegram redelivers a non-2xx answer; once the store is back the update is handled, once.
+    expect((await deliver()).status).toBe(200);
+    expect((await deliver()).status).toBe(200);
+    expect(gateway.telegram.messagesTo(fan.id)).toHaveLength(1);
   });
 
   it('speaks Russian to a user whose Telegram is in Russian', async () => {

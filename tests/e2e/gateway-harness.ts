@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
-import { systemClock } from '../../shared/clock/index.js';
+import { type Clock, systemClock } from '../../shared/clock/index.js';
 import { type Checkout, openCheckout } from '../../shared/checkout/index.js';
 import { createLogger } from '../../shared/logging/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
@@ -29,8 +29,9 @@ export interface TestGateway {
  * The whole gateway as `npm start` runs it (every function, the in-process bus, the NowPayments and
  * Telegram simulators), on a throw-away database, delivering every message twice by default.
  * One gateway per test file: functions read their configuration (simulator URLs) when first loaded.
+ * `clock` (default the system clock) is what every function reads time from.
  */
-export async function startTestGateway(options: { deliverTwice?: boolean | 'after-ack' | 'concurrently' } = {}): Promise<TestGateway> {
+export async function startTestGateway(options: { deliverTwice?: boolean | 'after-ack' | 'concurrently'; clock?: Clock } = {}): Promise<TestGateway> {
   const testDb = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-e2e-'));
   const logLines: string[] = [];
@@ -41,6 +42,7 @@ export async function startTestGateway(options: { deliverTwice?: boolean | 'afte
     dataDir,
     db: testDb.db,
     deliverTwice: options.deliverTwice ?? true,
+    clock: options.clock,
     backoffScale: 0,
     runScheduler: false,
     logger: createLogger({ write: (line) => logLines.push(line) }),

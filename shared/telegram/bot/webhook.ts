@@ -1,6 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { Bot } from 'grammy';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { type Bot, BotError } from 'grammy';
 import type { Update } from 'grammy/types';
+import { AppError, PermanentError, TransientError } from '../../errors/index.js';
+import { errorResult, type HttpResult } from '../../http-entry/index.js';
 import type { KeyValueStore } from '../../kv/index.js';
 import type { Logger } from '../../logging/index.js';
 import type { BotContext } from './context.js';
@@ -15,10 +17,8 @@ export interface WebhookDeps {
   secretToken: string;
 }
 
-export interface WebhookResult {
-  status: number;
-  body: unknown;
-}
+/** Status, body (`{ ok: true }` or the error envelope) and headers (`retry-after` on a 503). */
+export type WebhookResult = HttpResult;
 
 // An update being processed holds its id this long; a finished one is remembered for a day
 // (Telegram redelivers for at most 24 hours).
@@ -35,29 +35,51 @@ function isSecretValid(given: string | undefined, expected: string): boolean {
 /**
  * One webhook delivery: 401 without the right secret token (nothing processed), then each
  * `update_id` handled once — claimed in the key-value store before the bot runs, kept when it
- * succeeds, released when it fails transiently (answered 500 so Telegram redelivers it).
+ * succeeds, released when it fails transiently. Every refusal is the error envelope; our own trouble
+ * (the store or the database down) is a 503 with `retry-after`, so Telegram redelivers the update.
+ * Any other failure is acknowledged with 200 and logged: redelivering it could only loop.
  */
 export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretToken: string | undefined; body: unknown }): Promise<WebhookResult> {
+  const requestId = randomUUID();
   if (!isSecretValid(request.secretToken, deps.secretToken)) {
-    deps.logger.warn('telegram.webhook_unauthorized');
-    return { status: 401, body: { error: { code: 'invalid_secret_token', message: 'Missing or wrong X-Telegram-Bot-Api-Secret-Token' } } };
+    deps.logger.warn('telegram.webhook_unauthorized', { requestId });
+    return errorResult(new PermanentError('invalid_secret_token', 'Missing or wrong X-Telegram-Bot-Api-Secret-Token'), requestId);
   }
   const update = request.body as Update | undefined;
   if (!update || typeof update !== 'object' || !Number.isSafeInteger(update.update_id)) {
-    return { status: 400, body: { error: { code: 'invalid_update', message: 'The body is not a Telegram Update' } } };
+    return errorResult(new PermanentError('invalid_update', 'The body is not a Telegram Update'), requestId);
   }
-  const key = `tg-update:${update.update_id}`;
-  if (!(await deps.kv.setIfAbsent(key, 'processing', { ttlSeconds: PROCESSING_SECONDS }))) {
-    deps.logger.info('telegram.update_duplicate', { updateId: update.update_id });
+  const updateId = update.update_id;
+  const key = `tg-update:${updateId}`;
+  let isClaimed: boolean;
+  try {
+    isClaimed = await deps.kv.setIfAbsent(key, 'processing', { ttlSeconds: PROCESSING_SECONDS });
+  } catch (error) {
+    // Without the claim a redelivery could run the update twice, so it waits for the store.
+    deps.logger.error('telegram.update_store_unavailable', { requestId, updateId, error });
+    return errorResult(new TransientError('update_store_unavailable', 'Updates cannot be de-duplicated right now', { updateId }, error), requestId);
+  }
+  if (!isClaimed) {
+    deps.logger.info('telegram.update_duplicate', { requestId, updateId });
     return { status: 200, body: { ok: true, duplicate: true } };
   }
   try {
     await deps.bot.handleUpdate(update);
   } catch (error) {
+    const cause = error instanceof BotError ? error.error : error;
+    if (!(cause instanceof AppError && cause.isRetryable)) {
+      // A bug or an update our code cannot take: a redelivery would fail the same way for a day, so
+      // it is acknowledged (and stays marked, so a redelivery is a duplicate) and left to the log.
+      deps.logger.error('telegram.update_rejected', { requestId, updateId, error: cause });
+      await deps.kv.set(key, 'done', { ttlSeconds: DONE_SECONDS }).catch(() => undefined);
+      return { status: 200, body: { ok: false } };
+    }
     await deps.kv.delete(key).catch(() => undefined);
-    deps.logger.error('telegram.update_will_retry', { updateId: update.update_id, error });
-    return { status: 500, body: { error: { code: 'temporarily_unavailable', message: 'Please retry' } } };
+    deps.logger.error('telegram.update_will_retry', { requestId, updateId, error: cause });
+    return errorResult(new TransientError('temporarily_unavailable', 'The update could not be handled now', { updateId }, cause), requestId);
   }
-  await deps.kv.set(key, 'done', { ttlSeconds: DONE_SECONDS });
+  // Handled: any answer but 200 would make Telegram repeat it. Losing the marker only shortens how
+  // long a duplicate is recognised (the claim above still holds for PROCESSING_SECONDS).
+  await deps.kv.set(key, 'done', { ttlSeconds: DONE_SECONDS }).catch((error: unknown) => deps.logger.warn('telegram.update_mark_failed', { requestId, updateId, error }));
   return { status: 200, body: { ok: true } };
 }

@@ -1,0 +1,85 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { PermanentError } from '../errors/index.js';
+import { logger } from '../logging/index.js';
+import { acceptMalformedJsonBodies } from './json-bodies.js';
+import { errorResult } from './responses.js';
+
+type Done = (error?: unknown) => void;
+interface ExpressApplication {
+  handle(req: IncomingMessage, res: ServerResponse, callback?: Done): unknown;
+  [IS_ANSWERED_HERE]?: true;
+}
+
+const IS_ANSWERED_HERE = Symbol.for('paygateprime.frameworkErrorsInEnvelope');
+
+/**
+ * What the request did wrong, when Express or its body parsers refused it (a 4xx `status` on the
+ * error); undefined for anything else, which is then our fault.
+ */
+function refusalOf(error: unknown): PermanentError | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  const type = (error as { type?: unknown }).type;
+  if (error instanceof URIError) return new PermanentError('malformed_path', 'The path holds an invalid percent-escape; write a literal "%" as %25');
+  if (type === 'charset.unsupported') return new PermanentError('unsupported_media_type', 'Send the body in UTF-8 (charset=utf-8, or no charset)');
+  if (type === 'encoding.unsupported') return new PermanentError('unsupported_media_type', 'Send the body without Content-Encoding (or as gzip, deflate or br)');
+  if (status === 413) return new PermanentError('payload_too_large', 'The body is too large or has too many form fields');
+  if (status === 415) return new PermanentError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json');
+  return new PermanentError('malformed_body', 'The body could not be read: check Content-Type, Content-Encoding and Content-Length');
+}
+
+/** Answers in the error envelope once the request body is read off, so a keep-alive connection stays in step. */
+function answerInEnvelope(req: IncomingMessage, res: ServerResponse): Done {
+  return (error) => {
+    if (res.headersSent) {
+      // Too late for an answer: end the connection, as Express would.
+      req.socket.destroy();
+      return;
+    }
+    const refusal = error === undefined ? new PermanentError('not_found', 'No function is served at this path') : refusalOf(error);
+    if (!refusal) logger.error('http.framework_failed', { method: req.method, error });
+    const result = errorResult(refusal ?? error);
+    const write = () => {
+      if (res.headersSent) return;
+      res.statusCode = result.status;
+      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.setHeader('cache-control', 'no-store');
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(result.body));
+    };
+    if (req.complete || req.readableEnded || req.destroyed) {
+      write();
+      return;
+    }
+    req.once('end', write);
+    req.once('close', write);
+    req.resume();
+  };
+}
+
+/**
+ * Lets our error envelope answer what Express refuses before a function runs: a path with an
+ * invalid percent-escape (`/%E0%A4%A`), a body in a charset or Content-Encoding body-parser does
+ * not read, a gzip body that is not gzip, too many form fields. Express's own answer is an HTML
+ * page with the exception and its stack trace (only the status text when NODE_ENV=production),
+ * which no caller can parse and which shows our file paths. Malformed JSON is handed to the
+ * function instead (`acceptMalformedJsonBodies`, installed here too), which answers it itself.
+ *
+ * Call it when the function's module loads: the framework builds its Express app after loading
+ * the function, and each app copies `handle` from Express's prototype when it is created. Express
+ * is resolved from the framework's own location, so it is the instance the framework uses.
+ */
+export function answerFrameworkErrors(): void {
+  acceptMalformedJsonBodies();
+  const requireHere = createRequire(import.meta.url);
+  const express = createRequire(requireHere.resolve('@google-cloud/functions-framework'))('express') as { application: ExpressApplication };
+  const application = express.application;
+  if (application[IS_ANSWERED_HERE]) return;
+  const handle = application.handle;
+  application.handle = function handleWithEnvelope(this: unknown, req, res, callback) {
+    return handle.call(this, req, res, callback ?? answerInEnvelope(req, res));
+  };
+  application[IS_ANSWERED_HERE] = true;
+}
