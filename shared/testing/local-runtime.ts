@@ -234,9 +234,10 @@ async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, pro
       writeRememberedPorts(statePaths.ports, ports);
       // Deliveries the last run had not finished go out now that the functions can be reached.
       const resumedDeliveries = bus?.resume() ?? 0;
+      const resumedIpnPayments = simulators.nowpayments?.resumeIpns() ?? 0;
       const isResumed = simulators.anvil?.isResumed ?? migrations.alreadyApplied > 0;
       if (isResumed) {
-        logger.info('runtime.resumed', { dataDir: options.dataDir, resumedDeliveries, url: host.url, ...(simulators.anvil && { usdtContract: env.USDT_ERC20_CONTRACT }) });
+        logger.info('runtime.resumed', { dataDir: options.dataDir, resumedDeliveries, resumedIpnPayments, url: host.url, ...(simulators.anvil && { usdtContract: env.USDT_ERC20_CONTRACT }) });
       }
       if (simulators.anvil && !simulators.anvil.isResumed && migrations.alreadyApplied > 0) {
         // A data folder from before the chain was kept: its payouts' nonces and token are on a chain that is gone.

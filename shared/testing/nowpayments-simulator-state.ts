@@ -57,6 +57,21 @@ export const NowPaymentsSimulatorStateSchema = z.object({
   invoices: z.array(InvoiceStateSchema),
   payments: z.array(PaymentStateSchema),
   ipnDeliveries: z.array(z.object({ paymentId: z.string(), status: z.string(), httpStatus: z.number().int() })),
+  /** IPNs not yet answered (or given up), per payment, in sending order; absent in files from before retries. */
+  ipnQueues: z
+    .array(
+      z.object({
+        paymentId: z.string().regex(/^\d+$/),
+        /** Indexes into the payment's `statuses`, next first. */
+        statusIndexes: z.array(z.number().int().min(0)),
+        isExponentForm: z.boolean(),
+        /** Attempts of the first IPN that were not answered. */
+        failedAttempts: z.number().int().min(0),
+      }),
+    )
+    .optional(),
 });
+
+export type IpnQueue = NonNullable<z.infer<typeof NowPaymentsSimulatorStateSchema>['ipnQueues']>[number];
 
 export type NowPaymentsSimulatorState = z.infer<typeof NowPaymentsSimulatorStateSchema>;

@@ -448,6 +448,49 @@ describe('with a state file', () => {
     }
   });
 
+  it('sends an IPN the callback did not answer again after each retry delay, then gives it up and goes on with the next', async () => {
+    const retrying = await startNowPaymentsSimulator({ apiKey: API_KEY, ipnSecret: IPN_SECRET, clock, ipnRetryDelaysMs: [10] });
+    try {
+      const retryingClient = createNowPaymentsClient({ apiUrl: retrying.apiUrl, apiKey: API_KEY, sleep: async () => {} });
+      const invoiceInput = { orderDescription: 'Subscription - 30 days', ipnCallbackUrl: receiver.url, successUrl: 'https://t.me/paygate_bot', cancelUrl: 'https://t.me/paygate_bot' };
+      const invoice = await retryingClient.createInvoice({ ...invoiceInput, priceCents: 1999n, orderId: 'chk_given_up' });
+      receiver.answerWith(503);
+      const payment = await retrying.pay(invoice.invoiceId); // returns at the first unanswered IPN; the rest goes on behind it
+      const sent = () => retrying.ipnDeliveries.filter((delivery) => delivery.paymentId === payment.paymentId).map((delivery) => `${delivery.status}:${delivery.httpStatus}`);
+      await expect.poll(() => sent().length, { timeout: 5_000 }).toBe(10);
+      const statuses = ['waiting', 'confirming', 'confirmed', 'sending', 'finished'];
+      expect(sent()).toEqual(statuses.flatMap((status) => [`${status}:503`, `${status}:503`]));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(sent()).toHaveLength(10); // given up: no more attempts
+    } finally {
+      await retrying.close();
+    }
+  });
+
+  it('keeps the IPNs not yet answered in the state file, and after a restart sends them, in order, from the one it was retrying', async () => {
+    const stateFile = path.join(folder, 'retries.json');
+    const retrying = { apiKey: API_KEY, ipnSecret: IPN_SECRET, clock, stateFile, ipnRetryDelaysMs: [10, 60_000] };
+    const first = await startNowPaymentsSimulator(retrying);
+    const firstClient = createNowPaymentsClient({ apiUrl: first.apiUrl, apiKey: API_KEY, sleep: async () => {} });
+    const invoiceInput = { orderDescription: 'Subscription - 30 days', ipnCallbackUrl: receiver.url, successUrl: 'https://t.me/paygate_bot', cancelUrl: 'https://t.me/paygate_bot' };
+    const invoice = await firstClient.createInvoice({ ...invoiceInput, priceCents: 1999n, orderId: 'chk_retried' });
+    receiver.answerWith(503); // the merchant is down
+    const payment = await first.pay(invoice.invoiceId);
+    await expect.poll(() => first.ipnDeliveries.filter((delivery) => delivery.paymentId === payment.paymentId).length, { timeout: 5_000 }).toBe(2);
+    await first.close(); // dies waiting a minute before the third attempt at `waiting`
+
+    receiver.received.length = 0;
+    receiver.answerWith(200);
+    const second = await startNowPaymentsSimulator(retrying);
+    try {
+      expect(second.resumeIpns()).toBe(1);
+      await expect.poll(statusesReceived, { timeout: 5_000 }).toEqual(['waiting', 'confirming', 'confirmed', 'sending', 'finished']);
+      expect(second.resumeIpns()).toBe(0); // nothing left to send
+    } finally {
+      await second.close();
+    }
+  });
+
   it('refuses to start from a state file it cannot read, instead of starting empty', async () => {
     const stateFile = path.join(folder, 'broken.json');
     writeFileSync(stateFile, '{"version":1,"lastId":');

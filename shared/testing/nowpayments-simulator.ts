@@ -7,7 +7,7 @@ import type { Logger } from '../logging/index.js';
 import { bpsOf, formatUnits, mulDiv, parseUnits } from '../money/index.js';
 import { type NowPaymentsStatus, IPN_SIGNATURE_HEADER, parseJsonPreservingNumbers, signIpnPayload } from '../nowpayments/index.js';
 import { renderInvoicePage } from './nowpayments-invoice-page.js';
-import { NowPaymentsSimulatorStateSchema, type NowPaymentsSimulatorState } from './nowpayments-simulator-state.js';
+import { type IpnQueue, NowPaymentsSimulatorStateSchema, type NowPaymentsSimulatorState } from './nowpayments-simulator-state.js';
 import { createStateFileWriter, readStateFile } from './state-file.js';
 
 /**
@@ -44,6 +44,14 @@ export interface NowPaymentsSimulatorOptions {
   fetch?: typeof fetch;
   /** Per-IPN limit in milliseconds. Default 10 000 (NowPayments itself waits about 3 s). */
   ipnTimeoutMs?: number;
+  /**
+   * An IPN the callback did not answer 2xx (down, 5xx, timeout) is sent again after each of these
+   * delays in turn, then given up. NowPayments does not publish its schedule; the sandbox uses
+   * 1, 2, 5, 10 and 30 s. IPNs still to be sent are kept in the state file, so after a restart
+   * `resumeIpns()` goes on with them, as the real service would have while we were down.
+   * Default none: each IPN is sent once (tests count deliveries).
+   */
+  ipnRetryDelaysMs?: readonly number[];
   /** Receives `nowpayments_simulator.*` events; nothing secret is logged. Default: silent. */
   logger?: Logger;
   /**
@@ -137,6 +145,8 @@ export interface NowPaymentsSimulator {
   expire(invoiceId: string): Promise<void>;
   /** Sends the payment's latest status again; returns the callback's HTTP status (0 when unreachable). */
   resendIpn(paymentId: string): Promise<number>;
+  /** Goes on sending the IPNs a previous run had not delivered (state file); returns how many payments have some. */
+  resumeIpns(): number;
   readonly ipnDeliveries: readonly IpnDelivery[];
   close(): Promise<void>;
 }
@@ -287,6 +297,11 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
   const invoices = new Map<string, InvoiceRecord>();
   const payments = new Map<string, PaymentRecord>();
   const deliveries: IpnDelivery[] = [];
+  // IPNs still to be sent, per payment, in the order NowPayments sends them.
+  const ipnQueues = new Map<string, IpnQueue>();
+  const retryDelaysMs = options.ipnRetryDelaysMs ?? [];
+  const retryTimers = new Set<NodeJS.Timeout>();
+  let isClosed = false;
   // Ids start at a random point so a simulator without a state file does not hand out ids a local
   // database already holds; with one, they continue from the last id it handed out.
   let nextId = 4_000_000_000 + randomInt(0, 900_000_000);
@@ -295,12 +310,20 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
     for (const invoice of stored.invoices) invoices.set(invoice.id, invoice);
     for (const payment of stored.payments) payments.set(payment.paymentId, payment);
     deliveries.push(...stored.ipnDeliveries);
+    for (const queue of stored.ipnQueues ?? []) ipnQueues.set(queue.paymentId, queue);
     nextId = stored.lastId;
   }
   const writer = options.stateFile === undefined ? undefined : createStateFileWriter(options.stateFile);
   /** Called after every change: a kill -9 right after loses at most a change in progress. */
   const save = (): void => {
-    const state: NowPaymentsSimulatorState = { version: 1, lastId: nextId, invoices: [...invoices.values()], payments: [...payments.values()], ipnDeliveries: deliveries };
+    const state: NowPaymentsSimulatorState = {
+      version: 1,
+      lastId: nextId,
+      invoices: [...invoices.values()],
+      payments: [...payments.values()],
+      ipnDeliveries: deliveries,
+      ipnQueues: [...ipnQueues.values()],
+    };
     writer?.save(state);
   };
   const newId = () => String((nextId += 1 + randomInt(0, 7)));
@@ -422,13 +445,60 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
     return httpStatus;
   }
 
+  const isAnswered = (httpStatus: number) => httpStatus >= 200 && httpStatus < 300;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        retryTimers.delete(timer);
+        resolve();
+      }, ms);
+      retryTimers.add(timer);
+    });
+
+  /**
+   * Sends a payment's queued IPNs in order. One the callback does not answer 2xx is sent again after
+   * each retry delay, then given up; the queue is saved after every step. `onFirstFailure` fires when
+   * an IPN is not answered, so `pay()` can return while retries go on.
+   */
+  async function drainIpnQueue(queue: IpnQueue, onFirstFailure?: () => void): Promise<void> {
+    const payment = payments.get(queue.paymentId);
+    while (payment && !isClosed && queue.statusIndexes.length > 0) {
+      const statusIndex = queue.statusIndexes[0] as number;
+      const httpStatus = await sendIpn(payment, statusIndex, queue.isExponentForm);
+      if (isClosed) return;
+      if (isAnswered(httpStatus) || queue.failedAttempts >= retryDelaysMs.length) {
+        queue.statusIndexes.shift();
+        queue.failedAttempts = 0;
+        save();
+        continue;
+      }
+      onFirstFailure?.();
+      await pause(retryDelaysMs[queue.failedAttempts] as number);
+      queue.failedAttempts += 1;
+      save();
+    }
+    if (ipnQueues.get(queue.paymentId) === queue && queue.statusIndexes.length === 0) {
+      ipnQueues.delete(queue.paymentId);
+      save();
+    }
+  }
+
   async function runSequence(payment: PaymentRecord, input: SimulatedPaymentOptions): Promise<void> {
     if (input.deliverIpn === false) return;
     const indexes = payment.statuses.map((_, index) => index).slice(0, input.deliverFirstIpns ?? payment.statuses.length);
     if (input.order === 'reverse') indexes.reverse();
-    for (const index of indexes) {
-      for (let copy = 0; copy < (input.repeatEachIpn ?? 1); copy += 1) await sendIpn(payment, index, input.useExponentNotation === true);
-    }
+    const queue: IpnQueue = {
+      paymentId: payment.paymentId,
+      statusIndexes: indexes.flatMap((index) => Array.from({ length: input.repeatEachIpn ?? 1 }, () => index)),
+      isExponentForm: input.useExponentNotation === true,
+      failedAttempts: 0,
+    };
+    ipnQueues.set(payment.paymentId, queue);
+    save();
+    // Resolves when every IPN was answered, or at the first that was not (its retries go on in the background).
+    await new Promise<void>((resolve) => {
+      void drainIpnQueue(queue, resolve).then(resolve);
+    });
   }
 
   function invoiceOrThrow(invoiceId: string): InvoiceRecord {
@@ -728,11 +798,18 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
       if (!payment) throw new Error(`No simulated payment ${paymentId}`);
       return sendIpn(payment, payment.statuses.length - 1, false);
     },
+    resumeIpns() {
+      for (const queue of ipnQueues.values()) void drainIpnQueue(queue);
+      return ipnQueues.size;
+    },
     get ipnDeliveries() {
       return deliveries.map((delivery) => ({ ...delivery }));
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        isClosed = true;
+        for (const timer of retryTimers) clearTimeout(timer);
+        retryTimers.clear();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

@@ -25,6 +25,7 @@ export interface ProviderPersistence {
 const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
 const SANDBOX_CHANGENOW_API_KEY = 'sandbox-changenow-api-key';
 const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
+const SANDBOX_IPN_RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 export const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
 const SANDBOX_JWT_SECRET = 'sandbox-dashboard-jwt-secret-not-for-production';
 
@@ -101,6 +102,8 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
       ipnSecret: SANDBOX_IPN_SECRET,
       port: await portFor('nowpayments'),
       stateFile: persistence?.paths.nowpayments,
+      // A kept sandbox behaves like the real service across our restarts: unanswered IPNs are sent again.
+      ...(persistence && { ipnRetryDelaysMs: SANDBOX_IPN_RETRY_DELAYS_MS }),
     });
     env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;
     env.NOWPAYMENTS_API_KEY = SANDBOX_NOWPAYMENTS_API_KEY;
