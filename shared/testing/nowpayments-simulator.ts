@@ -379,8 +379,8 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
       updatedAt: statusTimes[statusTimes.length - 1] ?? createdAt,
       statusTimes,
     };
+    // Saved by runSequence together with the payment's IPNs: a kill between the two writes would leave a payment nobody hears of.
     payments.set(payment.paymentId, payment);
-    save();
     return payment;
   }
 
@@ -484,7 +484,7 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
   }
 
   async function runSequence(payment: PaymentRecord, input: SimulatedPaymentOptions): Promise<void> {
-    if (input.deliverIpn === false) return;
+    if (input.deliverIpn === false) return save();
     const indexes = payment.statuses.map((_, index) => index).slice(0, input.deliverFirstIpns ?? payment.statuses.length);
     if (input.order === 'reverse') indexes.reverse();
     const queue: IpnQueue = {
