@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../clock/index.js';
+import type { Logger } from '../logging/index.js';
 import { canonicalAmount } from '../changenow/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
 import { createSimulatorChain, type SimulatorChain } from './changenow-simulator-chain.js';
@@ -56,6 +57,8 @@ export interface ChangeNowSimulatorOptions {
    * Default: memory only.
    */
   stateFile?: string;
+  /** Told when an automatic round fails (an exchange that cannot pay out, the chain unreachable), once per distinct reason. Default: silent. */
+  logger?: Logger;
 }
 
 /** ChangeNow's status values, as the API writes them. */
@@ -433,7 +436,23 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
     return next;
   };
   const pollIntervalMs = options.pollIntervalMs ?? 200;
-  const timer = pollIntervalMs > 0 ? setInterval(() => void advance().catch(() => undefined), pollIntervalMs) : null;
+  // A round fails again every poll while its cause lasts: say so once per reason, not five times a second.
+  let lastRoundFailure = '';
+  const timer =
+    pollIntervalMs > 0
+      ? setInterval(
+          () =>
+            void advance().then(
+              () => (lastRoundFailure = ''),
+              (error: unknown) => {
+                const reason = error instanceof Error ? error.message.slice(0, 300) : String(error);
+                if (reason !== lastRoundFailure) options.logger?.warn('changenow_simulator.round_failed', { reason });
+                lastRoundFailure = reason;
+              },
+            ),
+          pollIntervalMs,
+        )
+      : null;
   timer?.unref();
 
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@ import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-si
 import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
 import { readChainRecord, type RememberedPorts, reusablePort, type SandboxStatePaths, writeChainRecord } from './sandbox-state.js';
 import { startTelegramSimulator, type TelegramSimulator } from './telegram-simulator.js';
-import { deployUsdtLikeToken } from './usdt-token.js';
+import { deployUsdtLikeToken, topUpUsdtLikeToken } from './usdt-token.js';
 
 export interface Simulators {
   nowpayments?: NowPaymentsSimulator;
@@ -25,6 +25,8 @@ export interface ProviderPersistence {
 const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
 const SANDBOX_CHANGENOW_API_KEY = 'sandbox-changenow-api-key';
 const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
+/** USDT the simulated exchange holds to pay swaps out with (1 000 000 000, 6 decimals), minted by itself. */
+const SANDBOX_EXCHANGE_USDT_FLOAT = 10n ** 15n;
 const SANDBOX_IPN_RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 export const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
 const SANDBOX_JWT_SECRET = 'sandbox-dashboard-jwt-secret-not-for-production';
@@ -45,7 +47,7 @@ export function simulatorPorts(simulators: Simulators): RememberedPorts {
  * `chain.json` and reused while the chain that holds it is kept. A redeploy would get a new address
  * (the deployer's nonce has moved on), and everything that knew the old one would be wrong.
  */
-async function usdtToken(anvil: Anvil, deployerKey: string, persistence: ProviderPersistence | undefined): Promise<string> {
+async function usdtToken(anvil: Anvil, exchange: { address: string; privateKey: string }, persistence: ProviderPersistence | undefined): Promise<string> {
   const recorded = persistence ? readChainRecord(persistence.paths.chain) : undefined;
   if (recorded && anvil.isResumed) {
     const response = await fetch(anvil.rpcUrl, {
@@ -54,10 +56,17 @@ async function usdtToken(anvil: Anvil, deployerKey: string, persistence: Provide
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [recorded.usdtContract, 'latest'] }),
     });
     const code = ((await response.json()) as { result?: string }).result;
-    if (code !== undefined && code !== '0x') return recorded.usdtContract;
+    if (code !== undefined && code !== '0x') {
+      // A folder from before the exchange minted its float: its token's minter is the hot wallet, whose nonces are the gateway's.
+      await topUpUsdtLikeToken(anvil.rpcUrl, recorded.usdtContract, exchange.privateKey, exchange.address, SANDBOX_EXCHANGE_USDT_FLOAT / 2n).catch(() => {
+        persistence?.logger.warn('runtime.exchange_usdt_missing', { usdtContract: recorded.usdtContract, detail: 'the simulated exchange holds no USDT and cannot mint it on this kept chain: swaps into USDT will not finish; start with --reset' });
+      });
+      return recorded.usdtContract;
+    }
     persistence?.logger.warn('runtime.usdt_token_missing', { usdtContract: recorded.usdtContract, detail: 'the kept chain has no code at the recorded address; deploying a new token' });
   }
-  const { address } = await deployUsdtLikeToken(anvil.rpcUrl, deployerKey);
+  const { address } = await deployUsdtLikeToken(anvil.rpcUrl, exchange.privateKey);
+  await topUpUsdtLikeToken(anvil.rpcUrl, address, exchange.privateKey, exchange.address, SANDBOX_EXCHANGE_USDT_FLOAT);
   if (persistence) writeChainRecord(persistence.paths.chain, { usdtContract: address });
   return address;
 }
@@ -117,12 +126,14 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
     env.TELEGRAM_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET;
   }
   if (!env.ETH_RPC_URL) {
-    // The hot wallet is anvil account 0 (10 000 ETH); the token is deployed from it, nothing else is funded.
+    // The hot wallet is anvil account 0 (10 000 ETH). The exchange's account (9) deploys the token and
+    // mints itself the USDT it pays swaps out with, so setting up the chain never spends a hot-wallet
+    // nonce (the gateway counts those) and swaps into USDT can finish.
     simulators.anvil = await startAnvil({ port: await portFor('anvil'), stateFile: persistence?.paths.anvil, logger: persistence?.logger });
     const hotWallet = simulators.anvil.accounts[0];
     const operator = simulators.anvil.accounts[9];
     if (!hotWallet || !operator) throw new Error('anvil has fewer than ten accounts');
-    const usdtContract = await usdtToken(simulators.anvil, hotWallet.privateKey, persistence);
+    const usdtContract = await usdtToken(simulators.anvil, operator, persistence);
     env.ETH_RPC_URL = simulators.anvil.rpcUrl;
     env.ETH_CHAIN_ID = String(simulators.anvil.chainId);
     env.HOST_WALLET_PRIVATE_KEY = hotWallet.privateKey;
@@ -136,6 +147,7 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
         operatorKey: operator.privateKey,
         tokens: { usdt: usdtContract },
         stateFile: persistence?.paths.changenow,
+        logger: persistence?.logger,
       });
     }
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ContractFactory, JsonRpcProvider, Wallet, type InterfaceAbi } from 'ethers';
+import { Contract, ContractFactory, JsonRpcProvider, Wallet, type InterfaceAbi } from 'ethers';
 
 /**
  * A 6-decimal USDT-like ERC-20 (OpenZeppelin 5 `ERC20` + a deployer-only `mint`) for the local chain.
@@ -80,6 +80,24 @@ export async function deployUsdtLikeToken(rpcUrl: string, deployerKey: string): 
     const contract = await new ContractFactory(abi, bytecode, deployer).deploy();
     await contract.waitForDeployment();
     return { address: await contract.getAddress() };
+  } finally {
+    provider.destroy();
+  }
+}
+
+/**
+ * The token balance of `holder` and, when it is below `atLeast`, mints the difference to it from
+ * `minterKey` (the deployer) and waits for the mint. Returns what was minted (0 when nothing was).
+ */
+export async function topUpUsdtLikeToken(rpcUrl: string, tokenAddress: string, minterKey: string, holder: string, atLeast: bigint): Promise<bigint> {
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 100 });
+  try {
+    const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(minterKey, provider));
+    const balance = (await token.getFunction('balanceOf')(holder)) as bigint;
+    if (balance >= atLeast) return 0n;
+    const minted = atLeast - balance;
+    await ((await token.getFunction('mint')(holder, minted)) as { wait(): Promise<unknown> }).wait();
+    return minted;
   } finally {
     provider.destroy();
   }
