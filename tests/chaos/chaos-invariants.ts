@@ -1,134 +1,28 @@
-import { sumLedgerByAsset } from '../../shared/ledger/index.js';
-import { parseUnits } from '../../shared/money/index.js';
+import { checkMoneyPathInvariants, type ObservedOwner, type Violation } from '../../shared/testing/money-path-invariants.js';
 import type { SeededChannel } from '../e2e/gateway-harness.js';
 import type { ChaosWorld } from './chaos-world.js';
 
-export interface ChaosChannel extends SeededChannel {
-  strategy: 'instant' | 'threshold';
-  /** What the owner is paid in, on Ethereum. */
-  currency: 'ETH' | 'USDT';
-  wallet: string;
-}
+export type { Violation };
 
-export interface Violation {
-  invariant: string;
-  detail: string;
-}
+export interface ChaosChannel extends SeededChannel, ObservedOwner {}
 
-const TERMINAL = new Set(['completed', 'failed', 'refunded', 'cancelled']);
-
-/**
- * What must hold after a chaos run, read from the database, the simulators and the chain:
- * every paid payment settled once, one extension and one invite per subscription payment, every
- * payout ended (or held/deferred with a reason), at most one mined transaction per payout and no
- * nonce gap, owners' wallets holding exactly what their completed payouts promised, the ledger
- * balanced per asset with nothing left in flight, the outbox published, and no dead letter.
- */
+/** The money-path invariants after a chaos run, read through the world's in-process simulators and anvil. */
 export async function checkInvariants(world: ChaosWorld, channels: readonly ChaosChannel[]): Promise<{ violations: Violation[]; outcome: Record<string, number> }> {
-  const db = world.gateway.testDb.db;
-  const violations: Violation[] = [];
-  const fail = (invariant: string, detail: string) => violations.push({ invariant, detail });
-  const outcome: Record<string, number> = {};
-
-  // Every payment NowPayments finished is settled, once, with one subscription period and one invite.
-  const finished = world.gateway.nowpayments.payments().filter((payment) => payment.status === 'finished');
-  outcome.payments_finished = finished.length;
-  const { rows: payments } = await db.query<{ provider_payment_id: string; settled: boolean; settlements: bigint; periods: bigint; invites_sent: bigint; telegram_user_id: bigint; invite_link: string | null }>(
-    `SELECT p.provider_payment_id, p.settled_at IS NOT NULL AS settled,
-            (SELECT count(*) FROM ledger_transactions t WHERE t.payment_id = p.id AND t.kind = 'payment_settled') AS settlements,
-            (SELECT count(*) FROM subscription_periods sp WHERE sp.payment_id = p.id) AS periods,
-            (SELECT count(*) FROM invite_links l WHERE l.payment_id = p.id AND l.sent_at IS NOT NULL) AS invites_sent,
-            k.telegram_user_id, (SELECT invite_link FROM invite_links l WHERE l.payment_id = p.id) AS invite_link
-       FROM payments p JOIN checkouts k ON k.id = p.checkout_id`,
-  );
-  const byProviderId = new Map(payments.map((payment) => [payment.provider_payment_id, payment]));
-  for (const simulated of finished) {
-    const payment = byProviderId.get(simulated.paymentId);
-    if (!payment) {
-      fail('paid payment settled once', `NowPayments payment ${simulated.paymentId} finished, unknown to the gateway`);
-      continue;
-    }
-    if (!payment.settled || payment.settlements !== 1n) fail('paid payment settled once', `${simulated.paymentId}: settled=${payment.settled}, ledger settlements=${payment.settlements}`);
-    if (payment.periods !== 1n) fail('one extension per payment', `${simulated.paymentId}: ${payment.periods} subscription periods`);
-    if (payment.invites_sent !== 1n) fail('one invite per payment', `${simulated.paymentId}: ${payment.invites_sent} invite links sent`);
-    const inviteMessages = world.gateway.telegram.messagesTo(Number(payment.telegram_user_id)).filter((message) => message.text.includes('https://t.me/+'));
-    if (inviteMessages.length > 1) fail('one invite per payment', `${simulated.paymentId}: ${inviteMessages.length} invite messages to the subscriber`);
-  }
-  outcome.payments_settled = payments.filter((payment) => payment.settled).length;
-
-  // Every payout ended, or waits for a person or a retry with a reason.
-  const { rows: payouts } = await db.query<{ id: string; kind: string; state: string; deferred_reason: string | null; held_reason: string | null; failure_code: string | null }>(
-    'SELECT id, kind, state, deferred_reason, held_reason, failure_code FROM payouts',
-  );
-  const { rows: swapRows } = await db.query<{ payout_id: string; provider_exchange_id: string; status: string }>('SELECT payout_id, provider_exchange_id, status FROM swaps');
   const exchanges = new Map(world.changenow.exchanges().map((exchange) => [exchange.id, exchange]));
-  for (const payout of payouts) {
-    outcome[`payouts_${payout.state}`] = (outcome[`payouts_${payout.state}`] ?? 0) + 1;
-    const isWaitingWithReason = (payout.state === 'held' && payout.held_reason) || (payout.state === 'deferred' && payout.deferred_reason);
-    if (!TERMINAL.has(payout.state) && !isWaitingWithReason) {
-      const swap = swapRows.find((row) => row.payout_id === payout.id);
-      const exchange = swap ? exchanges.get(swap.provider_exchange_id) : undefined;
-      const swapDetail = swap ? ` (swap ${swap.provider_exchange_id} ${swap.status}; the exchange: ${exchange ? `${exchange.status}, deposit ${exchange.amountFrom ?? 'not seen'}` : 'unknown to ChangeNow'})` : '';
-      fail('every payout terminal', `${payout.kind} payout ${payout.id} is ${payout.state}${swapDetail}`);
-    }
-    if (payout.state === 'failed') fail('no payout fails under transient faults', `${payout.kind} payout ${payout.id} failed: ${payout.failure_code}`);
-  }
-  const { rows: batches } = await db.query<{ id: string; state: string }>(`SELECT id, state FROM conversion_batches WHERE state NOT IN ('distributed', 'failed')`);
-  for (const batch of batches) fail('every conversion batch ended', `batch ${batch.id} is ${batch.state}`);
-
-  // On the chain: at most one mined transaction per payout, no nonce gap, nothing left in the mempool.
-  const { rows: attempts } = await db.query<{ payout_id: string; hashes: string[] }>(
-    `SELECT t.payout_id, array_prepend(t.tx_hash, coalesce(array_agg(r.tx_hash ORDER BY r.attempt) FILTER (WHERE r.tx_hash IS NOT NULL), '{}')) AS hashes
-       FROM chain_transfers t LEFT JOIN chain_transfer_replacements r ON r.payout_id = t.payout_id GROUP BY t.payout_id, t.tx_hash`,
-  );
-  outcome.chain_transfers = attempts.length;
-  outcome.replacements = attempts.reduce((sum, row) => sum + row.hashes.length - 1, 0);
-  for (const row of attempts) {
-    let mined = 0;
-    for (const hash of row.hashes) if ((await world.provider.send('eth_getTransactionReceipt', [hash])) !== null) mined += 1;
-    if (mined !== 1) fail('one mined transaction per payout', `payout ${row.payout_id}: ${mined} of ${row.hashes.length} attempts mined`);
-  }
-  const chainNonce = BigInt(await world.provider.getTransactionCount(world.hotWallet, 'latest'));
-  const pendingNonce = BigInt(await world.provider.getTransactionCount(world.hotWallet, 'pending'));
-  const { rows: nonces } = await db.query<{ next_nonce: bigint }>('SELECT next_nonce FROM wallet_nonces WHERE address = $1', [world.hotWallet.toLowerCase()]);
-  if (nonces[0] && nonces[0].next_nonce !== chainNonce) fail('no nonce gap', `database next nonce ${nonces[0].next_nonce}, chain ${chainNonce}`);
-  if (pendingNonce !== chainNonce) fail('no nonce gap', `${pendingNonce - chainNonce} hot-wallet transactions still pending`);
-
-  // Owners' wallets hold exactly what their completed payouts promised.
-  const { rows: promised } = await db.query<{ destination_wallet: string; destination_currency: string; direct_units: string | null; swapped: string[] }>(
-    `SELECT p.destination_wallet, p.destination_currency,
-            sum(p.amount_units) FILTER (WHERE s.id IS NULL)::text AS direct_units,
-            coalesce(array_agg(s.received_to_amount::text) FILTER (WHERE s.id IS NOT NULL), '{}') AS swapped
-       FROM payouts p LEFT JOIN swaps s ON s.payout_id = p.id
-      WHERE p.state = 'completed' AND p.kind <> 'conversion'
-      GROUP BY p.destination_wallet, p.destination_currency`,
-  );
-  let paidOut = 0;
-  for (const channel of channels) {
-    const row = promised.find((candidate) => candidate.destination_wallet.toLowerCase() === channel.wallet.toLowerCase());
-    const decimals = channel.currency === 'ETH' ? 18 : 6;
-    const expected = BigInt(row?.direct_units ?? '0') + (row?.swapped ?? []).reduce((sum, amount) => sum + parseUnits(amount, decimals, 'floor'), 0n);
-    const actual = channel.currency === 'ETH' ? await world.provider.getBalance(channel.wallet) : ((await world.token.getFunction('balanceOf')(channel.wallet)) as bigint);
-    if (actual !== expected) fail('owner wallets hold the expected net', `${channel.strategy} ${channel.currency} owner ${channel.wallet}: chain ${actual}, payouts ${expected}`);
-    if (actual > 0n) paidOut += 1;
-  }
-  outcome.owners_paid = paidOut;
-
-  // The books: balanced per asset, nothing in flight, the outbox empty, no dead letter.
-  for (const [asset, sum] of Object.entries(await sumLedgerByAsset(db))) if (sum !== 0n) fail('ledger balanced', `${asset} sums to ${sum}`);
-  const { rows: inFlight } = await db.query<{ code: string; balance: string }>(
-    `SELECT a.code, sum(e.amount)::text AS balance FROM ledger_accounts a JOIN ledger_entries e ON e.account_id = a.id
-      WHERE a.code LIKE 'payouts:in_flight:%' GROUP BY a.code HAVING sum(e.amount) <> 0`,
-  );
-  const waiting = payouts.filter((payout) => payout.state === 'held' || payout.state === 'deferred').length;
-  if (waiting === 0) for (const row of inFlight) fail('nothing left in flight', `${row.code} holds ${row.balance}`);
-  const { rows: unpublished } = await db.query<{ n: bigint }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
-  if (unpublished[0]?.n !== 0n) fail('outbox published', `${unpublished[0]?.n} outbox messages unpublished`);
-  const { rows: deadLetters } = await db.query<{ source: string; reason_code: string; n: bigint }>('SELECT source, reason_code, count(*) AS n FROM dead_letters GROUP BY 1, 2');
-  for (const letter of deadLetters) fail('no unexplained dead letter', `${letter.n} × ${letter.source}: ${letter.reason_code}`);
-  const { rows: alerts } = await db.query<{ alert: string; n: bigint }>('SELECT alert, count(*) AS n FROM operator_alerts GROUP BY 1');
-  for (const alert of alerts) outcome[`alert.${alert.alert}`] = Number(alert.n);
-  const { rows: redrives } = await db.query<{ n: bigint }>('SELECT coalesce(sum(redrive_count), 0)::int8 AS n FROM payouts');
-  outcome.payout_redrives = Number(redrives[0]?.n ?? 0n);
-  return { violations, outcome };
+  return checkMoneyPathInvariants({
+    db: world.gateway.testDb.db,
+    finishedPaymentIds: world.gateway.nowpayments
+      .payments()
+      .filter((payment) => payment.status === 'finished')
+      .map((payment) => payment.paymentId),
+    messagesTo: async (userId) => world.gateway.telegram.messagesTo(userId).map((message) => message.text),
+    describeExchange: (exchangeId) => {
+      const exchange = exchanges.get(exchangeId);
+      return exchange ? `${exchange.status}, deposit ${exchange.amountFrom ?? 'not seen'}` : 'unknown to ChangeNow';
+    },
+    provider: world.provider,
+    usdtContract: String(world.token.target),
+    hotWallet: world.hotWallet,
+    owners: channels,
+  });
 }
