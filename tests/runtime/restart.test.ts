@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from '../../shared/bus/index.js';
 import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox-client.js';
+import { type RuntimeProcess as Run, spawnRuntime, stopRuntime as stop, waitUntilRuntimeUp } from '../../shared/testing/runtime-process.js';
 import { playPurchase, requestInvoice } from '../../shared/testing/sandbox-purchase.js';
 
 /**
@@ -15,67 +14,6 @@ import { playPurchase, requestInvoice } from '../../shared/testing/sandbox-purch
  */
 const STARTUP_TIMEOUT_MS = 120_000;
 const STEP_TIMEOUT_MS = 120_000;
-
-interface Run {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** The zero-configuration environment: every provider simulated, embedded database. */
-function sandboxEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ['DATABASE_URL', 'PUBSUB_EMULATOR_HOST', 'NOWPAYMENTS_API_URL', 'TELEGRAM_BOT_TOKEN', 'CHANGENOW_API_URL', 'ETH_RPC_URL', 'PUBLIC_BASE_URL', 'PLATFORM_FEE_BPS']) {
-    delete env[name];
-  }
-  return env;
-}
-
-function spawnStart(dataDir: string, extraArgs: string[] = []): Run {
-  const child = spawn('npm', ['start', '--', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
-    cwd: repositoryRoot(),
-    env: sandboxEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group: a signal to the group reaches npm, tsx, node and anvil, like Ctrl-C in a terminal
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, output: () => output, exited };
-}
-
-/** Resolves with the runtime's URL once it printed its guide. */
-async function waitUntilUp(run: Run): Promise<string> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    const url = /Health:\s+(http:\/\/\S+)\/healthz/.exec(run.output())?.[1];
-    if (url && run.output().includes('Stop with Ctrl-C')) return url;
-    if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${run.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Signals the whole process group and waits until every process in it is gone (npm may exit before the runtime has). */
-async function stop(run: Run, signal: 'SIGINT' | 'SIGKILL'): Promise<void> {
-  const group = -(run.child.pid as number);
-  try {
-    process.kill(group, signal);
-  } catch {
-    return; // nothing left in the group
-  }
-  await run.exited;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      process.kill(group, 0);
-    } catch {
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`process group ${group} still alive 20 s after ${signal}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function rpc(rpcUrl: string, method: string, params: unknown[]): Promise<unknown> {
   const response = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
@@ -103,8 +41,8 @@ describe('npm start after a restart', () => {
   });
 
   it('first run: an instant payout completes and a second checkout is left open', async () => {
-    run = spawnStart(dataDir, ['--reset']);
-    runtimeUrl = await waitUntilUp(run);
+    run = spawnRuntime(dataDir, { args: ['--reset'] });
+    runtimeUrl = await waitUntilRuntimeUp(run, STARTUP_TIMEOUT_MS);
     client = createSandboxClient(runtimeUrl);
     const paid = await playPurchase(client, { channel: 'premium', tier: 1, stepTimeoutMs: STEP_TIMEOUT_MS }, report);
     expect(paid.outcome, lines.join('\n')).toBe('payout_completed');
@@ -118,7 +56,7 @@ describe('npm start after a restart', () => {
   it('a second npm start on the same folder refuses at once, naming the PID that holds it, and the first keeps running', async () => {
     const holder = (JSON.parse(readFileSync(lockFile(), 'utf8')) as { pid: number }).pid;
     const startedAt = Date.now();
-    const second = spawnStart(dataDir);
+    const second = spawnRuntime(dataDir);
     const { code } = await second.exited;
     expect(code, second.output()).not.toBe(0);
     expect(second.output()).toContain(`PID ${holder}`);
@@ -130,8 +68,8 @@ describe('npm start after a restart', () => {
   it('after Ctrl-C: same chain, token and records; the open checkout is reused and paid; its payout completes', async () => {
     await stop(run as Run, 'SIGINT');
     expect(existsSync(lockFile())).toBe(false);
-    run = spawnStart(dataDir);
-    expect(await waitUntilUp(run)).toBe(runtimeUrl); // the same URLs, so links and callbacks made before still work
+    run = spawnRuntime(dataDir);
+    expect(await waitUntilRuntimeUp(run, STARTUP_TIMEOUT_MS)).toBe(runtimeUrl); // the same URLs, so links and callbacks made before still work
     const runtime = await client.runtime();
     expect(runtime.chain?.usdtContract).toBe(tokenAddress);
     expect(await rpc(runtime.chain?.rpcUrl ?? '', 'eth_getCode', [tokenAddress, 'latest'])).not.toBe('0x');
@@ -158,8 +96,8 @@ describe('npm start after a restart', () => {
     await stop(run as Run, 'SIGKILL');
     expect(existsSync(lockFile())).toBe(true); // nobody removed it: the next start finds it stale
 
-    run = spawnStart(dataDir);
-    expect(await waitUntilUp(run)).toBe(runtimeUrl);
+    run = spawnRuntime(dataDir);
+    expect(await waitUntilRuntimeUp(run, STARTUP_TIMEOUT_MS)).toBe(runtimeUrl);
     expect((await client.runtime()).chain?.usdtContract).toBe(tokenAddress);
     const next = await playPurchase(client, { channel: 'premium', tier: 1, stepTimeoutMs: STEP_TIMEOUT_MS }, report);
     expect(next.outcome, lines.join('\n')).toBe('payout_completed');
