@@ -477,6 +477,7 @@ describe('with a state file', () => {
     receiver.answerWith(503); // the merchant is down
     const payment = await first.pay(invoice.invoiceId);
     await expect.poll(() => first.ipnDeliveries.filter((delivery) => delivery.paymentId === payment.paymentId).length, { timeout: 5_000 }).toBe(2);
+    expect(first.unsentIpnCount).toBe(5);
     await first.close(); // dies waiting a minute before the third attempt at `waiting`
 
     receiver.received.length = 0;
@@ -485,7 +486,8 @@ describe('with a state file', () => {
     try {
       expect(second.resumeIpns()).toBe(1);
       await expect.poll(statusesReceived, { timeout: 5_000 }).toEqual(['waiting', 'confirming', 'confirmed', 'sending', 'finished']);
-      expect(second.resumeIpns()).toBe(0); // nothing left to send
+      await expect.poll(() => second.unsentIpnCount, { timeout: 5_000 }).toBe(0); // nothing left to send
+      expect(second.resumeIpns()).toBe(0);
     } finally {
       await second.close();
     }

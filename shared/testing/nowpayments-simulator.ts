@@ -147,6 +147,8 @@ export interface NowPaymentsSimulator {
   resendIpn(paymentId: string): Promise<number>;
   /** Goes on sending the IPNs a previous run had not delivered (state file); returns how many payments have some. */
   resumeIpns(): number;
+  /** IPNs still to be sent or retried. */
+  readonly unsentIpnCount: number;
   readonly ipnDeliveries: readonly IpnDelivery[];
   close(): Promise<void>;
 }
@@ -301,6 +303,8 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
   const ipnQueues = new Map<string, IpnQueue>();
   const retryDelaysMs = options.ipnRetryDelaysMs ?? [];
   const retryTimers = new Set<NodeJS.Timeout>();
+  // Payments whose queue is being sent now: resumeIpns() must not start a second sender on one.
+  const draining = new Set<string>();
   let isClosed = false;
   // Ids start at a random point so a simulator without a state file does not hand out ids a local
   // database already holds; with one, they continue from the last id it handed out.
@@ -461,6 +465,16 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
    * an IPN is not answered, so `pay()` can return while retries go on.
    */
   async function drainIpnQueue(queue: IpnQueue, onFirstFailure?: () => void): Promise<void> {
+    if (draining.has(queue.paymentId)) return;
+    draining.add(queue.paymentId);
+    try {
+      await sendQueuedIpns(queue, onFirstFailure);
+    } finally {
+      draining.delete(queue.paymentId);
+    }
+  }
+
+  async function sendQueuedIpns(queue: IpnQueue, onFirstFailure?: () => void): Promise<void> {
     const payment = payments.get(queue.paymentId);
     while (payment && !isClosed && queue.statusIndexes.length > 0) {
       const statusIndex = queue.statusIndexes[0] as number;
@@ -801,6 +815,9 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
     resumeIpns() {
       for (const queue of ipnQueues.values()) void drainIpnQueue(queue);
       return ipnQueues.size;
+    },
+    get unsentIpnCount() {
+      return [...ipnQueues.values()].reduce((sum, queue) => sum + queue.statusIndexes.length, 0);
     },
     get ipnDeliveries() {
       return deliveries.map((delivery) => ({ ...delivery }));

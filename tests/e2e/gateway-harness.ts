@@ -13,7 +13,7 @@ import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local
 import type { ChangeNowSimulator } from '../../shared/testing/changenow-simulator.js';
 import type { NowPaymentsSimulator } from '../../shared/testing/nowpayments-simulator.js';
 import type { TelegramSimulator } from '../../shared/testing/telegram-simulator.js';
-import { USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
+import { topUpUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
 
 export interface TestGateway {
   runtime: LocalRuntime;
@@ -100,7 +100,9 @@ export async function startPayoutGateway(options: { maxUsdCents: string; dailyCa
   if (!anvil || !changenow || !tokenAddress) throw new Error('the runtime did not start anvil and the ChangeNow simulator');
   const provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 });
   const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(anvil.accounts[0]?.privateKey ?? '', provider));
-  await (await token.getFunction('mint')(anvil.accounts[9]?.address ?? '', options.exchangeUsdtUnits)).wait();
+  // The exchange's account deployed the token and is its minter.
+  const exchangeAccount = anvil.accounts[9];
+  await topUpUsdtLikeToken(anvil.rpcUrl, tokenAddress, exchangeAccount?.privateKey ?? '', exchangeAccount?.address ?? '', options.exchangeUsdtUnits);
   return {
     gateway,
     provider,

@@ -2,7 +2,7 @@ import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumLedgerByAsset } from '../../shared/ledger/index.js';
 import { parseUnits } from '../../shared/money/index.js';
-import { USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
+import { topUpUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
 import { checkoutFor, newSubscriber, seedChannel, startTestGateway, type TestGateway } from './gateway-harness.js';
 
 describe('instant payout through a ChangeNow swap (ETH → USDT on Ethereum), every message delivered twice', () => {
@@ -27,9 +27,9 @@ describe('instant payout through a ChangeNow swap (ETH → USDT on Ethereum), ev
     const tokenAddress = process.env.USDT_ERC20_CONTRACT;
     if (!anvil || !changenow || !tokenAddress) throw new Error('sandbox chain not started');
     const hotWallet = anvil.accounts[0]?.address ?? '';
-    // The simulated exchange pays USDT from its operator account (anvil account 9): give it some.
-    const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(anvil.accounts[0]?.privateKey ?? '', provider));
-    await (await token.getFunction('mint')(anvil.accounts[9]?.address ?? '', 1_000_000_000_000n)).wait();
+    // The simulated exchange pays USDT from its operator account (anvil account 9, the token's minter): give it some.
+    const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, provider);
+    await topUpUsdtLikeToken(anvil.rpcUrl, tokenAddress, anvil.accounts[9]?.privateKey ?? '', anvil.accounts[9]?.address ?? '', 1_000_000_000_000n);
 
     const channel = await seedChannel(gateway, { strategy: 'instant', priceCents: 1999n });
     const ownerWallet = Wallet.createRandom().address;
