@@ -36,8 +36,13 @@ const PARALLEL_PURCHASES = 3;
 /** A kill lands this long after the runtime came up (uniform). */
 const KILL_AFTER_MS = { min: 300, max: 4_000 };
 const STARTUP_TIMEOUT_MS = 120_000;
-const SETTLE_TIMEOUT_MS = 300_000;
-const TEST_TIMEOUT_MS = 900_000;
+/**
+ * A delivery attempted while the runtime was going down counts as a failed attempt, so after the
+ * restart it waits Pub/Sub's backoff (10 s doubling, at most 600 s), as it would in production:
+ * the sweeps must be given the longest backoff and then some.
+ */
+const SETTLE_TIMEOUT_MS = 660_000;
+const TEST_TIMEOUT_MS = 1_200_000;
 /** anvil's account 0, the sandbox hot wallet. */
 const HOT_WALLET = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const FIRST_SUBSCRIBER_ID = 7_000_001;
@@ -211,6 +216,7 @@ describe.skipIf(!hasPostgresServer)('crash recovery: the whole runtime killed wi
     let remaining = '';
     let quietRounds = 0;
     let lastSnapshot = '';
+    let lastProgressAt = Date.now();
     for (;;) {
       const finished = (await simulatorInvoices(nowpaymentsUrl)).flatMap((invoice) => invoice.payments).filter((payment) => payment.status === 'finished');
       const { rows } = await db.query<{ unsettled: bigint; uninvited: bigint; open_payouts: bigint; open_batches: bigint; unpublished: bigint; payouts: bigint }>(
@@ -230,6 +236,14 @@ describe.skipIf(!hasPostgresServer)('crash recovery: the whole runtime killed wi
       quietRounds = isIdle && snapshot === lastSnapshot ? quietRounds + 1 : 0;
       lastSnapshot = snapshot;
       if (quietRounds >= 3 || Date.now() - settleStartedAt > SETTLE_TIMEOUT_MS) break;
+      if (Date.now() - lastProgressAt >= 30_000) {
+        lastProgressAt = Date.now();
+        const { rows: open } = await db.query<{ what: string }>(
+          `SELECT kind || ' payout ' || state AS what FROM payouts WHERE state NOT IN ('completed', 'failed', 'refunded', 'cancelled', 'held', 'deferred')
+           UNION ALL SELECT 'conversion batch ' || state FROM conversion_batches WHERE state NOT IN ('distributed', 'failed')`,
+        );
+        log(`${((Date.now() - settleStartedAt) / 1000).toFixed(0)} s after the last kill: ${remaining}${open.length > 0 ? ` (${open.map((row) => row.what).join(', ')})` : ''}`);
+      }
       for (const job of jobs) await client.runJob(job).catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
