@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { relayOutbox } from '../../shared/bus/index.js';
+import { relayAfterCommit } from '../../shared/bus/index.js';
 import { loadChannelServices } from '../../shared/channels/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createDashboardRouter, createOriginPolicy, dashboardRoutes, serveDashboardRequest } from '../../shared/dashboard/index.js';
@@ -31,9 +31,6 @@ ff.http('dashboard-api', (req, res) =>
   serveDashboardRequest(router, req, res, {
     isBehindGoogleFrontEnd: isOnCloudRun,
     // Mails queued by the request go out now; the scheduled relay catches any this misses.
-    afterResponse: async () => {
-      const services = await getServices();
-      await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
-    },
+    afterResponse: async () => relayAfterCommit(await getServices()),
   }),
 );

@@ -1,9 +1,9 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { relayOutbox } from '../../shared/bus/index.js';
+import { relayAfterCommit } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { PermanentError, TransientError } from '../../shared/errors/index.js';
-import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult } from '../../shared/http-entry/index.js';
+import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult, sendResult } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 
@@ -20,15 +20,10 @@ const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 
 /** NowPayments IPN webhook (public). */
 ff.http('nowpayments-ipn', async (req, res) => {
-  if (req.method !== 'POST') {
-    res.status(405).set('allow', 'POST').json(errorResult(new PermanentError('method_not_allowed', 'Send IPNs with POST')).body);
-    return;
-  }
+  if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(new PermanentError('method_not_allowed', 'Send IPNs with POST')));
   const services = await getServices().catch((error: unknown) => error as Error);
   if (services instanceof Error) {
-    const result = errorResult(new TransientError('service_unavailable', 'The service is starting or its database is unreachable', {}, services));
-    res.status(result.status).set(result.headers).json(result.body);
-    return;
+    return sendResult(res, errorResult(new TransientError('service_unavailable', 'The service is starting or its database is unreachable', {}, services)));
   }
   const result = await receiveIpn(
     { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
@@ -39,7 +34,6 @@ ff.http('nowpayments-ipn', async (req, res) => {
       headers: keptIpnHeaders(req.headers),
     },
   );
-  // Publish what the update queued before answering: gen2 may throttle CPU once the response is sent.
-  if (result.hasQueuedMessages) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
-  res.status(result.status).set(result.headers ?? {}).json(result.body);
+  if (result.hasQueuedMessages) await relayAfterCommit(services);
+  sendResult(res, result);
 });

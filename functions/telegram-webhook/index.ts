@@ -1,7 +1,7 @@
 import * as ff from '@google-cloud/functions-framework';
-import { relayOutbox } from '../../shared/bus/index.js';
+import { relayAfterCommit } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { answerFrameworkErrors } from '../../shared/http-entry/index.js';
+import { answerFrameworkErrors, sendResult } from '../../shared/http-entry/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 import { botFeatures, botInfoFromConfig, createBot, handleWebhookUpdate, SECRET_TOKEN_HEADER } from '../../shared/telegram/bot/index.js';
@@ -34,7 +34,6 @@ ff.http('telegram-webhook', async (req, res) => {
     { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
     { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body },
   );
-  // Publish what the update queued (owner alerts) before answering: gen2 may throttle CPU after the response.
-  if (result.status === 200) await relayOutbox(services, { limit: 20 }).catch((error: unknown) => services.logger.warn('outbox.relay_after_commit_failed', { error }));
-  res.status(result.status).set(result.headers ?? {}).json(result.body);
+  if (result.status === 200) await relayAfterCommit(services); // owner alerts the update queued
+  sendResult(res, result);
 });

@@ -109,6 +109,15 @@ interface OutboxRow {
 }
 
 /**
+ * Publishes what a request just queued, before an HTTP function answers: gen2 may throttle the CPU
+ * once the response is sent. A failure is only logged; the scheduled `relay-outbox` publishes what
+ * this misses.
+ */
+export async function relayAfterCommit(deps: RelayDeps): Promise<void> {
+  await relayOutbox(deps, { limit: 20 }).catch((error: unknown) => deps.logger.warn('outbox.relay_after_commit_failed', { error }));
+}
+
+/**
  * Publishes outbox rows not yet published, oldest first. Rows are claimed with a lease in a short
  * transaction, published with no transaction open, then marked. Concurrent relays skip each other's
  * rows; a relay that dies after publishing but before marking leaves the row to be published again

@@ -97,6 +97,16 @@ export function errorResult(error: unknown, requestId: string = randomUUID()): H
   return { status: 500, body: { error: { code: 'internal_error', message: 'Something went wrong on our side' }, requestId } satisfies ErrorBody };
 }
 
+/** What `sendResult` needs of an Express response. */
+interface ResultResponse {
+  status(code: number): { set(headers: Record<string, string>): { json(body: unknown): unknown } };
+}
+
+/** Answers with an HttpResult: its status, its headers, its body as JSON. */
+export function sendResult(response: ResultResponse, result: HttpResult): void {
+  response.status(result.status).set(result.headers ?? {}).json(result.body);
+}
+
 /**
  * The caller's address. Behind Google's front end (Cloud Run, Cloud Functions gen2) the connecting
  * client is the last X-Forwarded-For entry, appended by the load balancer; entries before it are
