@@ -40,6 +40,8 @@ const ACCOUNT_PATHS: Record<string, LedgerAccountType> = {
   'expense:processor_fees': 'expense',
   'expense:network_fees': 'expense',
   'expense:swap_losses': 'expense',
+  // Refunds of settled payments whose owner share had already been paid out: the platform carries them.
+  'expense:refund_losses': 'expense',
 };
 
 function assetSuffix(asset: string): string {
@@ -76,6 +78,7 @@ export const ledgerAccountCodes = {
   processorFees: (asset: string) => pathCode('expense:processor_fees', asset),
   networkFees: (asset: string) => pathCode('expense:network_fees', asset),
   swapLosses: (asset: string) => pathCode('expense:swap_losses', asset),
+  refundLosses: (asset: string) => pathCode('expense:refund_losses', asset),
 } as const;
 
 /**

@@ -1,9 +1,11 @@
 /**
  * What a ledger transaction records. The same list is the `ledger_transactions.kind` CHECK in
- * `sql/007_create_ledger.sql` (a test keeps them equal); a new kind needs a migration.
+ * `sql/007_create_ledger.sql`, replaced in `sql/018_every_unit_booked.sql` (a test keeps them equal); a new kind needs a migration.
  */
 export const LEDGER_TRANSACTION_KINDS = [
   'payment_settled',
+  'payment_topped_up',
+  'payment_refunded',
   'payout_claimed',
   'payout_funded',
   'payout_completed',

@@ -88,7 +88,7 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
   }
 
   const outcome = outcomeAmountOf(payment.outcomeCurrency, payment.outcomeAmount);
-  const { rows } = await tx.query<{ id: string; status: string }>(
+  const { rows } = await tx.query<{ id: string; status: string; settled_at: Date | null; outcome_units: string | null; booked_or_settled_units: string | null }>(
     `INSERT INTO payments (provider, provider_payment_id, checkout_id, status, pay_currency, pay_amount, actually_paid,
                            actually_paid_fiat, pay_address, price_amount_cents, price_currency, outcome_currency, outcome_amount,
                            outcome_asset, outcome_units, provider_created_at, provider_updated_at, created_at, updated_at)
@@ -110,7 +110,8 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
         -- A partial payment topped up: same status, more paid (it may now be within tolerance).
         OR (payments.status = 'partially_paid' AND EXCLUDED.status = 'partially_paid'
             AND EXCLUDED.actually_paid > coalesce(payments.actually_paid, 0))
-     RETURNING id, status`,
+     RETURNING id, status, settled_at, outcome_units::text AS outcome_units,
+               coalesce(booked_outcome_units, settled_outcome_units)::text AS booked_or_settled_units`,
     [
       payment.paymentId,
       checkout.id,
@@ -142,8 +143,11 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
   }
 
   let isSettledNow = false;
-  if (isSettledStatus(payment, checkout.tolerance_bps)) {
-    const settled = await tx.query('UPDATE payments SET settled_at = $2 WHERE id = $1 AND settled_at IS NULL', [row.id, now]);
+  if (row.settled_at !== null) {
+    await queueBookingAfterSettlement(tx, row, now);
+  } else if (isSettledStatus(payment, checkout.tolerance_bps)) {
+    // The settling report's outcome is what settlement books; later increases are booked apart.
+    const settled = await tx.query('UPDATE payments SET settled_at = $2, settled_outcome_units = outcome_units WHERE id = $1 AND settled_at IS NULL', [row.id, now]);
     isSettledNow = settled.rowCount === 1;
     if (isSettledNow) {
       await tx.query(
@@ -152,7 +156,8 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
       );
       await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-settled:${row.id}` });
     }
-  } else {
+  }
+  if (!isSettledStatus(payment, checkout.tolerance_bps)) {
     const notice = SUBSCRIBER_NOTICE[payment.status];
     if (notice) {
       await enqueueMessage(tx, 'subscriber-notification-requested', { kind: notice, subjectId: row.id }, { at: now, dedupeKey: `${notice}:${row.id}` });
@@ -160,4 +165,24 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
   }
   deps.logger.info('payment.updated', { paymentId: row.id, providerPaymentId: payment.paymentId, status: row.status, isSettledNow, source });
   return { outcome: 'updated', paymentId: row.id, status: row.status, isSettledNow };
+}
+
+/**
+ * A settled payment moved on: more arrived (a top-up, `finished` after an accepted `partially_paid`)
+ * or it was refunded. settle-payment books it, under the payment's lock, from what the row says; the
+ * message key names the reported total (or the refund), so each change is queued once.
+ */
+async function queueBookingAfterSettlement(
+  tx: Tx,
+  row: { id: string; status: string; outcome_units: string | null; booked_or_settled_units: string | null },
+  now: Date,
+): Promise<void> {
+  if (row.status === 'refunded') {
+    await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-refunded:${row.id}` });
+    return;
+  }
+  if (row.outcome_units === null || row.booked_or_settled_units === null) return;
+  if (BigInt(row.outcome_units) > BigInt(row.booked_or_settled_units)) {
+    await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-topped-up:${row.id}:${row.outcome_units}` });
+  }
 }

@@ -3,10 +3,11 @@ import { enqueueMessage, handleOnce, type MessageKey } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
-import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { type AssetCode, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
-import { extendSubscription } from '../subscriptions/index.js';
+import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
+import { raiseOperatorAlert } from '../watchdog/index.js';
 
 export interface SettlementDeps {
   db: Db;
@@ -18,9 +19,13 @@ export interface SettlementDeps {
 
 interface SettlementRow {
   id: string;
+  status: string;
   settled_at: Date | null;
   outcome_asset: AssetCode | null;
   outcome_units: string | null;
+  settled_outcome_units: string | null;
+  booked_outcome_units: string | null;
+  refund_booked_at: Date | null;
   price_amount_cents: bigint;
   kind: 'subscription' | 'donation';
   duration_days: number | null;
@@ -35,8 +40,12 @@ interface SettlementRow {
   notification_chat_id: bigint | null;
 }
 
+/** What one settle-payment delivery booked for its payment. */
 export interface SettlementResult {
   paymentId: string;
+  /** In order: the settlement itself, a later increase of the outcome, the refund of a settled payment. */
+  booked: ('settlement' | 'top_up' | 'refund')[];
+  /** Of the settlement (zero when this delivery did not settle). */
   feeUnits: bigint;
   netUnits: bigint;
   payoutId?: string;
@@ -44,17 +53,28 @@ export interface SettlementResult {
 }
 
 /**
- * The settle-payment stage, once per payment: books the outcome (hot wallet debit; platform fee and
- * owner net credits, in the outcome asset's base units), extends the subscription by the checkout's
- * days, and writes the follow-up messages — invite (subscriptions), owner notification, and for
- * instant-payout channels a payout claiming the owner's net. Threshold channels just accumulate.
- * Everything in one transaction with the handle-once record; a redelivery does nothing.
+ * The settle-payment stage: books what a settled payment's row says and the ledger does not hold yet,
+ * under the payment's row lock, in one transaction with the handle-once record:
+ *
+ * 1. Once per payment, the settlement: the outcome the settling report gave (`settled_outcome_units`;
+ *    hot wallet debit, platform fee and owner net credits, in the outcome asset's base units), the
+ *    subscription extended by the checkout's days, and the follow-up messages — invite (subscriptions),
+ *    owner notification, and for instant-payout channels a payout claiming that net. Threshold
+ *    channels just accumulate.
+ * 2. Each later increase of the outcome (a top-up, `finished` after an accepted `partially_paid`) as
+ *    its own `payment_topped_up`, split the same way; its net stays on the owner's balance (an instant
+ *    channel's balance is paid by the balance run).
+ * 3. A refund after settlement (`refunded`): see `bookRefund`.
+ *
+ * The IPN that moves a settled payment queues another `payment-settled` for it; any delivery books
+ * whatever is missing, so a message consumed late, early or twice books each unit once.
  */
 export async function settlePayment(deps: SettlementDeps, key: MessageKey, paymentId: string): Promise<SettlementResult | undefined> {
   const now = deps.clock.now();
   const outcome = await handleOnce(deps.db, key, now, async (tx) => {
     const { rows } = await tx.query<SettlementRow>(
-      `SELECT p.id, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
+      `SELECT p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
+              p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
               k.kind, k.duration_days, k.telegram_user_id, k.channel_id,
               c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
               c.notification_chat_id
@@ -65,28 +85,50 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
     const payment = rows[0];
     if (!payment) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId });
     if (!payment.settled_at) throw new PermanentError('payment_not_settled', 'The payment is not settled', { paymentId });
-    if (!payment.outcome_asset || payment.outcome_units === null) {
+    if (!payment.outcome_asset || payment.outcome_units === null || payment.settled_outcome_units === null) {
       throw new PermanentError('unsupported_outcome_currency', 'The payment outcome is in a currency the ledger does not book', { paymentId });
     }
-    return settleInTransaction(tx, deps, { ...payment, outcome_asset: payment.outcome_asset, outcome_units: payment.outcome_units }, now);
+    const booking = { ...payment, outcome_asset: payment.outcome_asset, outcome_units: payment.outcome_units, settled_outcome_units: payment.settled_outcome_units };
+    const result: SettlementResult = { paymentId, booked: [], feeUnits: 0n, netUnits: 0n };
+    let booked = payment.booked_outcome_units === null ? null : BigInt(payment.booked_outcome_units);
+    if (booked === null) {
+      Object.assign(result, await settleInTransaction(tx, deps, booking, now));
+      result.booked.push('settlement');
+      booked = BigInt(booking.settled_outcome_units);
+    }
+    const reported = BigInt(booking.outcome_units);
+    if (payment.status !== 'refunded' && reported > booked) {
+      await bookTopUp(tx, deps, booking, reported - booked, reported, now);
+      result.booked.push('top_up');
+      booked = reported;
+    }
+    if (payment.booked_outcome_units === null || BigInt(payment.booked_outcome_units) !== booked) {
+      await tx.query('UPDATE payments SET booked_outcome_units = $2 WHERE id = $1', [paymentId, booked.toString()]);
+    }
+    if (payment.status === 'refunded' && payment.refund_booked_at === null) {
+      await bookRefund(tx, deps, { ...booking, booked }, now);
+      result.booked.push('refund');
+    }
+    return result;
   });
   if (outcome.isDuplicate) {
     deps.logger.info('payment.settlement_duplicate', { paymentId });
     return undefined;
   }
-  deps.logger.info('payment.settled', {
-    paymentId,
-    feeUnits: outcome.result.feeUnits,
-    netUnits: outcome.result.netUnits,
-    payoutId: outcome.result.payoutId,
-    expiresAt: outcome.result.expiresAt,
-  });
-  return outcome.result;
+  const result = outcome.result;
+  if (result.booked.includes('settlement')) {
+    deps.logger.info('payment.settled', { paymentId, feeUnits: result.feeUnits, netUnits: result.netUnits, payoutId: result.payoutId, expiresAt: result.expiresAt });
+  }
+  if (result.booked.includes('top_up')) deps.logger.warn('payment.topped_up', { paymentId });
+  if (result.booked.length === 0) deps.logger.info('payment.nothing_to_book', { paymentId });
+  return result;
 }
 
-async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: SettlementRow & { outcome_asset: AssetCode; outcome_units: string }, now: Date): Promise<SettlementResult> {
+type BookablePayment = SettlementRow & { outcome_asset: AssetCode; outcome_units: string; settled_outcome_units: string };
+
+async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: BookablePayment, now: Date): Promise<Omit<SettlementResult, 'booked'>> {
   const asset = payment.outcome_asset;
-  const gross = BigInt(payment.outcome_units);
+  const gross = BigInt(payment.settled_outcome_units);
   const { fee, net } = splitFee(gross, deps.platformFeeBps);
   const entries = [
     { account: ledgerAccountCodes.hotWallet(asset), asset, amount: gross },
@@ -104,7 +146,7 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Settle
     });
   }
 
-  const result: SettlementResult = { paymentId: payment.id, feeUnits: fee, netUnits: net };
+  const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
   if (payment.kind === 'subscription') {
     if (payment.duration_days === null) throw new PermanentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {
@@ -164,4 +206,89 @@ async function claimInstantPayout(tx: Tx, payment: SettlementRow, asset: AssetCo
     [payoutId, payment.channel_id, payment.owner_account_id, payment.id, asset, net, payment.payout_currency, payment.payout_network, payment.payout_wallet, payment.payout_extra_id, claimId, now, netUsdCents],
   );
   return payoutId;
+}
+
+/**
+ * More of a settled payment arrived: the increase is booked on its own (hot wallet in, platform fee
+ * and owner net out, the fee rounded down as at settlement), once per payment and reported total.
+ * Access is not extended (the checkout's days were granted at settlement) and no payout is claimed:
+ * the net waits on the owner's balance (threshold: parked with the rest; instant: the balance run).
+ */
+async function bookTopUp(tx: Tx, deps: SettlementDeps, payment: BookablePayment, increase: bigint, reportedTotal: bigint, now: Date): Promise<void> {
+  const asset = payment.outcome_asset;
+  const { fee, net } = splitFee(increase, deps.platformFeeBps);
+  await postLedgerTransaction(tx, {
+    kind: 'payment_topped_up',
+    idempotencyKey: `topup:${payment.id}:${reportedTotal}`,
+    occurredAt: now,
+    paymentId: payment.id,
+    description: `More received for a settled ${payment.kind} payment`,
+    entries: [
+      { account: ledgerAccountCodes.hotWallet(asset), asset, amount: increase },
+      { account: ledgerAccountCodes.platformFees(asset), asset, amount: -fee },
+      { account: ledgerAccountCodes.owner(payment.channel_id, asset), asset, amount: -net },
+    ].filter((entry) => entry.amount !== 0n),
+  });
+}
+
+/**
+ * NowPayments refunded a payment we had settled. What it does (docs/payouts.md):
+ * - the platform gives its fee back, and the owner's net is taken back from what the owner still has
+ *   on their balance in that asset; what was already claimed or paid out is the platform's loss
+ *   (`expense:refund_losses`) — a payout in progress goes on;
+ * - the gross is owed to NowPayments (`external:nowpayments` goes negative): the funds are still in
+ *   the hot wallet until the operator settles with the processor;
+ * - the rest of the access the payment bought is revoked (the member is removed by the expiry run);
+ * - the operator is alerted once, with the amounts.
+ */
+async function bookRefund(tx: Tx, deps: SettlementDeps, payment: BookablePayment & { booked: bigint }, now: Date): Promise<void> {
+  const asset = payment.outcome_asset;
+  const ownerAccount = ledgerAccountCodes.owner(payment.channel_id, asset);
+  const { rows } = await tx.query<{ fee: string; net: string }>(
+    `SELECT coalesce(-sum(e.amount) FILTER (WHERE a.code = $2), 0)::text AS fee, coalesce(-sum(e.amount) FILTER (WHERE a.code = $3), 0)::text AS net
+       FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id JOIN ledger_accounts a ON a.id = e.account_id
+      WHERE t.payment_id = $1 AND t.kind IN ('payment_settled', 'payment_topped_up')`,
+    [payment.id, ledgerAccountCodes.platformFees(asset), ownerAccount],
+  );
+  const fee = BigInt(rows[0]?.fee ?? '0');
+  const net = BigInt(rows[0]?.net ?? '0');
+  const available = await balanceOf(tx, ownerAccount, asset);
+  const recovered = net < available ? net : available > 0n ? available : 0n;
+  const loss = net - recovered;
+  await postLedgerTransaction(tx, {
+    kind: 'payment_refunded',
+    idempotencyKey: `refund:${payment.id}`,
+    occurredAt: now,
+    paymentId: payment.id,
+    description: `Refunded by NowPayments after settlement`,
+    entries: [
+      { account: ledgerAccountCodes.platformFees(asset), asset, amount: fee },
+      { account: ownerAccount, asset, amount: recovered },
+      { account: ledgerAccountCodes.refundLosses(asset), asset, amount: loss },
+      { account: ledgerAccountCodes.nowpayments(asset), asset, amount: -payment.booked },
+    ].filter((entry) => entry.amount !== 0n),
+  });
+  await tx.query('UPDATE payments SET refund_booked_at = $2 WHERE id = $1', [payment.id, now]);
+  const revoked = payment.kind === 'subscription' ? await revokePaymentPeriod(tx, { paymentId: payment.id, now }) : undefined;
+  const { rows: payouts } = await tx.query<{ id: string; state: string }>('SELECT id, state FROM payouts WHERE payment_id = $1', [payment.id]);
+  await raiseOperatorAlert(tx, deps.logger, {
+    kind: 'payment.refunded_after_settlement',
+    subjectType: 'payments',
+    subjectId: payment.id,
+    episode: 'refund',
+    message:
+      `NowPayments refunded a settled payment: ${payment.booked} ${asset} base units are owed to NowPayments (still in the hot wallet). ` +
+      (loss > 0n ? `The owner had already been paid or claimed ${loss} of their share: the platform carries it. ` : 'The owner’s share was taken back from their balance. ') +
+      'Settle the amount with NowPayments and book it.',
+    details: {
+      asset,
+      grossUnits: payment.booked.toString(),
+      feeUnits: fee.toString(),
+      recoveredUnits: recovered.toString(),
+      lossUnits: loss.toString(),
+      ...(payouts[0] ? { payoutId: payouts[0].id, payoutState: payouts[0].state } : {}),
+      ...(revoked ? { accessRevokedSeconds: String(revoked.revokedSeconds) } : {}),
+    },
+    at: now,
+  });
 }

@@ -325,8 +325,9 @@ export async function insertPayment(
   await q.query(
     `INSERT INTO payments (id, provider, provider_payment_id, checkout_id, status, pay_currency, pay_amount, actually_paid,
                            price_amount_cents, outcome_currency, outcome_amount, outcome_asset, outcome_units,
-                           settled_at, created_at, updated_at)
-     VALUES ($1, 'nowpayments', $2, $3, $4, 'btc', '0.00012345', '0.00012345', $5, 'eth', $6, 'ETH', $7, $8, $9, $9)`,
+                           settled_at, settled_outcome_units, created_at, updated_at)
+     VALUES ($1, 'nowpayments', $2, $3, $4, 'btc', '0.00012345', '0.00012345', $5, 'eth', $6, 'ETH', $7, $8,
+             CASE WHEN $8::timestamptz IS NOT NULL THEN $7::numeric END, $9, $9)`,
     [
       payment.id,
       payment.providerPaymentId,
