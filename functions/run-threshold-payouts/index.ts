@@ -1,8 +1,11 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
-import { runThresholdPayouts } from '../../shared/payouts/index.js';
+import { runBalancePayouts, runThresholdPayouts } from '../../shared/payouts/index.js';
 
-/** Scheduled hourly: one payout per threshold owner whose parked USDT has reached the threshold. */
+/**
+ * Scheduled hourly: one payout per threshold owner whose parked USDT has reached the threshold, and
+ * one per instant owner's balance that is due (returned payouts, top-ups, a strategy switch).
+ */
 ff.cloudEvent(
   'run-threshold-payouts',
   consume({
@@ -11,8 +14,9 @@ ff.cloudEvent(
     maxAgeSeconds: 1800,
     isTickOnce: true,
     handle: async (delivery, services) => {
-      const report = await runThresholdPayouts({ ...services, log: delivery.logger });
-      if (report.due > 0) delivery.logger.info('payouts.threshold_run', { ...report });
+      const threshold = await runThresholdPayouts({ ...services, log: delivery.logger });
+      const balances = await runBalancePayouts({ ...services, log: delivery.logger });
+      if (threshold.due > 0 || balances.owed > 0) delivery.logger.info('payouts.owner_run', { threshold, balances });
     },
   }),
 );

@@ -25,7 +25,7 @@ export async function listBalances(deps: { db: Queryable }, actor: { accountId: 
   const { rows: inFlight } = await deps.db.query<{ channel_id: string; asset: string; units: string }>(
     `SELECT channel_id, asset, sum(units)::text AS units FROM (
        SELECT channel_id, asset, amount_units AS units FROM payouts
-        WHERE owner_account_id = $1 AND kind IN ('instant', 'threshold') AND state <> ALL($2::text[])
+        WHERE owner_account_id = $1 AND kind IN ('instant', 'threshold', 'balance') AND state <> ALL($2::text[])
        UNION ALL
        SELECT s.channel_id, b.from_asset, s.from_units FROM conversion_batch_shares s
          JOIN conversion_batches b ON b.id = s.batch_id JOIN channels c ON c.id = s.channel_id

@@ -4,7 +4,7 @@ import { amountResource } from './payments.js';
 
 /** What the database knows about one payout, in base units of its asset (gas in wei). */
 export interface PayoutFacts {
-  kind: 'instant' | 'threshold';
+  kind: 'instant' | 'threshold' | 'balance';
   state: string;
   asset: string;
   /** `payouts.amount_units`: what the claim moved and the transfer sends. */

@@ -13,7 +13,7 @@ interface PayoutRow {
   id: string;
   cursor_at: string;
   channel_id: string;
-  kind: 'instant' | 'threshold';
+  kind: 'instant' | 'threshold' | 'balance';
   state: PayoutResource['state'];
   payment_id: string | null;
   asset: string;
@@ -83,7 +83,7 @@ export async function selectPayouts(q: Queryable, accountId: string, filters: Pa
           WHERE t.payment_id = po.payment_id AND t.kind = 'payment_settled' AND a.code LIKE 'platform:fees:%') fees ON true
        LEFT JOIN swaps s ON s.payout_id = po.id
        LEFT JOIN chain_transfers ct ON ct.payout_id = po.id
-      WHERE po.owner_account_id = $1 AND po.kind IN ('instant', 'threshold')${where.where()}
+      WHERE po.owner_account_id = $1 AND po.kind IN ('instant', 'threshold', 'balance')${where.where()}
       ORDER BY po.created_at DESC, po.id DESC
       LIMIT $${where.params.length}`,
     where.params,

@@ -9,3 +9,4 @@ export { type TrackPayoutsDeps, trackPayout } from './tracking.js';
 export { type TrackPayoutsReport, trackPayouts } from './payout-sweep.js';
 export { type ConvertAccumulatedDeps, type ConvertAccumulatedResult, convertAccumulated, distributeConversion } from './conversion.js';
 export { type RunThresholdPayoutsDeps, type ThresholdPayoutsReport, runThresholdPayouts } from './threshold.js';
+export { type BalancePayoutsReport, type RunBalancePayoutsDeps, BALANCE_RETRY_AFTER_MS, runBalancePayouts } from './balance.js';

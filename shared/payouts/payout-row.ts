@@ -6,8 +6,8 @@ import type { PayoutState } from './payout-state.js';
 /** What the payout stages re-read from `payouts` before acting: never taken from a message. */
 export interface PayoutRow {
   id: string;
-  /** instant (one payment), threshold (an owner's balance), conversion (owners' ETH parked in USDT, to our own wallet). */
-  kind: 'instant' | 'threshold' | 'conversion';
+  /** instant (one payment), threshold (a threshold owner's parked USDT), balance (an instant owner's available balance), conversion (owners' ETH parked in USDT, to our own wallet). */
+  kind: 'instant' | 'threshold' | 'balance' | 'conversion';
   state: PayoutState;
   channelId: string | null;
   asset: string;

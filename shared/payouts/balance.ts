@@ -1,0 +1,198 @@
+import { enqueueMessage } from '../bus/index.js';
+import type { Clock } from '../clock/index.js';
+import type { Db, Queryable } from '../db/index.js';
+import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import type { Logger } from '../logging/index.js';
+import { getAsset, isAssetCode, mulDiv } from '../money/index.js';
+
+export interface RunBalancePayoutsDeps {
+  db: Db;
+  clock: Clock;
+  log?: Logger;
+}
+
+export interface BalancePayoutsReport {
+  /** Instant channels' balances (per asset) above zero and not claimed. */
+  owed: number;
+  /** Payouts requested by this run. */
+  requested: number;
+  /** Balances left for later: the wallet that failed is unchanged, or the last attempt is too recent. */
+  waiting: number;
+}
+
+/** After a payout ended unpaid for a reason other than the wallet, its balance is tried again this much later. */
+export const BALANCE_RETRY_AFTER_MS = 24 * 3_600_000;
+
+/**
+ * Failures that the same destination would meet again: the owner has to change the wallet (an
+ * operator's rejection counts: that destination is not to be paid).
+ */
+const DESTINATION_REFUSED = new Set(['invalid_wallet_address', 'invalid_payout_extra_id', 'unsupported_payout_option', 'changenow_invalid_address', 'changenow_exchange_mismatch']);
+
+interface OwedBalance {
+  channel_id: string;
+  owner_account_id: string;
+  asset: string;
+  balance: string;
+  payout_currency: string;
+  payout_network: string;
+  payout_wallet: string;
+  payout_extra_id: string | null;
+}
+
+interface EndedPayout {
+  channel_id: string;
+  asset: string;
+  state: 'failed' | 'refunded' | 'cancelled';
+  failure_code: string | null;
+  amount_units: string;
+  state_changed_at: Date;
+  destination_currency: string;
+  destination_network: string;
+  destination_wallet: string;
+  destination_extra_id: string | null;
+}
+
+/** Instant channels' unclaimed owner balances, per asset (all of them, or one channel's one asset). */
+async function owedBalances(q: Queryable, only?: { channelId: string; asset: string }): Promise<OwedBalance[]> {
+  const { rows } = await q.query<OwedBalance>(
+    `SELECT c.id AS channel_id, c.owner_account_id, a.asset, (-sum(e.amount))::text AS balance,
+            c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id
+       FROM channels c
+       JOIN ledger_accounts a ON a.channel_id = c.id
+       JOIN ledger_entries e ON e.account_id = a.id
+      WHERE c.payout_strategy = 'instant' AND ($1::uuid IS NULL OR (c.id = $1 AND a.asset = $2))
+      GROUP BY c.id, a.asset
+     HAVING -sum(e.amount) > 0
+      ORDER BY c.id, a.asset`,
+    [only?.channelId ?? null, only?.asset ?? null],
+  );
+  return rows;
+}
+
+/**
+ * Whether an owed balance is paid now. Not while a balance payout for it is still open. After a
+ * payout of the channel in that asset ended unpaid: at once if the owner has since changed the
+ * destination; else never when the destination was refused, only once the balance has grown after
+ * the deferral limit (dust would be deferred a day again), and a day later otherwise.
+ */
+export function isBalanceDue(owed: OwedBalance, lastEnded: EndedPayout | undefined, now: Date): boolean {
+  if (!lastEnded) return true;
+  const isSameDestination =
+    lastEnded.destination_currency === owed.payout_currency &&
+    lastEnded.destination_network === owed.payout_network &&
+    lastEnded.destination_wallet === owed.payout_wallet &&
+    (lastEnded.destination_extra_id ?? null) === (owed.payout_extra_id ?? null);
+  if (!isSameDestination) return true;
+  if (lastEnded.state === 'cancelled' || DESTINATION_REFUSED.has(lastEnded.failure_code ?? '')) return false;
+  if (lastEnded.failure_code === 'deferral_limit_reached') return BigInt(owed.balance) > BigInt(lastEnded.amount_units);
+  return now.getTime() - lastEnded.state_changed_at.getTime() >= BALANCE_RETRY_AFTER_MS;
+}
+
+/**
+ * The USD value of `units` of `asset` for the outflow limits: USDT at 1:1; otherwise at the rate of
+ * the channel's latest settled payment in that asset (rounded up: the limits err on the safe side).
+ * Null when there is none: the limits then hold the payout for an operator rather than guess.
+ */
+async function usdCentsOf(q: Queryable, channelId: string, asset: string, units: bigint): Promise<bigint | null> {
+  if (asset === 'USDT_ERC20' && isAssetCode(asset)) return units / 10n ** BigInt(getAsset(asset).decimals - 2);
+  const { rows } = await q.query<{ price_amount_cents: bigint; settled_outcome_units: string }>(
+    `SELECT p.price_amount_cents, p.settled_outcome_units::text FROM payments p JOIN checkouts k ON k.id = p.checkout_id
+      WHERE k.channel_id = $1 AND p.outcome_asset = $2 AND p.settled_outcome_units > 0
+      ORDER BY p.settled_at DESC LIMIT 1`,
+    [channelId, asset],
+  );
+  const rate = rows[0];
+  return rate ? mulDiv(units, BigInt(rate.price_amount_cents), BigInt(rate.settled_outcome_units), 'ceil') : null;
+}
+
+/**
+ * Part of the hourly `run-threshold-payouts`: pays instant channels' owners what is on their balance.
+ * Settlement claims each payment's own net, so a balance on an instant channel is money that came back
+ * (a payout failed before or after sending, a swap refunded, an operator rejected), a top-up's net, or
+ * what the channel held when it switched from threshold to instant. Each owed balance that is due
+ * (`isBalanceDue`) becomes one `balance` payout for exactly the amount read under the channel's lock,
+ * claimed in the same transaction, to the destination set on the channel now; it then goes through the
+ * usual stages (limits, wallet check, deferrals, swap or direct transfer).
+ */
+export async function runBalancePayouts(deps: RunBalancePayoutsDeps): Promise<BalancePayoutsReport> {
+  const owed = await owedBalances(deps.db);
+  const report: BalancePayoutsReport = { owed: owed.length, requested: 0, waiting: 0 };
+  if (owed.length === 0) return report;
+  const channelIds = [...new Set(owed.map((balance) => balance.channel_id))];
+  const { rows: open } = await deps.db.query<{ channel_id: string; asset: string }>(
+    `SELECT DISTINCT channel_id, asset FROM payouts
+      WHERE channel_id = ANY($1::uuid[]) AND kind = 'balance' AND state NOT IN ('completed', 'failed', 'refunded', 'cancelled')`,
+    [channelIds],
+  );
+  const { rows: ended } = await deps.db.query<EndedPayout>(
+    `SELECT DISTINCT ON (channel_id, asset) channel_id, asset, state, failure_code, amount_units::text, state_changed_at,
+            destination_currency, destination_network, destination_wallet, destination_extra_id
+       FROM payouts WHERE channel_id = ANY($1::uuid[]) AND state IN ('failed', 'refunded', 'cancelled')
+      ORDER BY channel_id, asset, state_changed_at DESC`,
+    [channelIds],
+  );
+  const key = (row: { channel_id: string; asset: string }) => `${row.channel_id}:${row.asset}`;
+  const isOpen = new Set(open.map(key));
+  const lastEnded = new Map(ended.map((row) => [key(row), row]));
+  const now = deps.clock.now();
+  for (const candidate of owed) {
+    if (isOpen.has(key(candidate)) || !isBalanceDue(candidate, lastEnded.get(key(candidate)), now)) {
+      report.waiting += 1;
+      continue;
+    }
+    const payoutId = await claimBalance(deps, candidate);
+    if (payoutId) {
+      report.requested += 1;
+      deps.log?.info('payout.balance_requested', { payoutId, channelId: candidate.channel_id, asset: candidate.asset });
+    }
+  }
+  return report;
+}
+
+async function claimBalance(deps: RunBalancePayoutsDeps, candidate: OwedBalance): Promise<string | undefined> {
+  const at = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    // The lock every claim on this channel's balance takes (threshold runs use the same one).
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:threshold:' || $1))`, [candidate.channel_id]);
+    const balance = (await owedBalances(tx, { channelId: candidate.channel_id, asset: candidate.asset }))[0];
+    if (!balance) return undefined; // claimed meanwhile, or the channel left the instant strategy
+    const amount = BigInt(balance.balance);
+    const { rows } = await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id');
+    const id = rows[0]!.id;
+    const claimTransactionId = await postLedgerTransaction(tx, {
+      kind: 'payout_claimed',
+      idempotencyKey: `balance-claim:${id}`,
+      occurredAt: at,
+      payoutId: id,
+      description: 'Available balance of an instant channel',
+      entries: [
+        { account: ledgerAccountCodes.owner(balance.channel_id, balance.asset), asset: balance.asset, amount },
+        { account: ledgerAccountCodes.payoutsInFlight(balance.asset), asset: balance.asset, amount: -amount },
+      ],
+    });
+    const usdCents = await usdCentsOf(tx, balance.channel_id, balance.asset, amount);
+    await tx.query(
+      `INSERT INTO payouts (id, kind, channel_id, owner_account_id, asset, amount_units, amount_usd_cents, destination_currency,
+                            destination_network, destination_wallet, destination_extra_id, claim_transaction_id,
+                            requested_at, state_changed_at, created_at, updated_at)
+       VALUES ($1, 'balance', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
+      [
+        id,
+        balance.channel_id,
+        balance.owner_account_id,
+        balance.asset,
+        amount.toString(),
+        usdCents?.toString() ?? null,
+        balance.payout_currency,
+        balance.payout_network,
+        balance.payout_wallet,
+        balance.payout_extra_id,
+        claimTransactionId,
+        at,
+      ],
+    );
+    await enqueueMessage(tx, 'payout-requested', { payoutId: id }, { at, dedupeKey: `payout-requested:${id}` });
+    return id;
+  });
+}
