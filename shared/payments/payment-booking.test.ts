@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../ids/index.js';
 import { createLogger } from '../logging/index.js';
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
 import { createFakeClock } from '../testing/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { insertChannel, insertCheckout, insertTier } from '../testing/fixtures.js';
+import { findOwnerBalanceMismatches } from '../testing/owner-balance-invariant.js';
 import { applyPaymentUpdate, settlePayment } from './index.js';
 
 const clock = createFakeClock('2026-03-01T00:00:00Z');
@@ -24,6 +25,8 @@ describe('booking a payment after it settled', () => {
     testDb = await createTestDatabase();
   });
   afterAll(() => testDb?.dispose());
+  // Every owner's ledger balance = settled net − refunds taken back − payouts claimed.
+  afterEach(async () => expect(await findOwnerBalanceMismatches(testDb.db, FEE_BPS)).toEqual([]));
 
   async function newCheckout(strategy: 'instant' | 'threshold') {
     const channel = await insertChannel(testDb.db, { payoutStrategy: strategy, underpaymentToleranceBps: 9800 });
