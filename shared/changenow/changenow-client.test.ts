@@ -19,6 +19,13 @@ function makeClient(apiKey = API_KEY): ChangeNowClient {
   return createChangeNowClient({ apiUrl: sim.apiUrl, apiKey, sleep: instant, logger: silent });
 }
 
+/** A body as ChangeNow writes it: `fromAmount`/`toAmount` as JSON numbers, in exactly the form given. */
+function rawAmounts(body: Record<string, unknown>): string {
+  const field = ([key, value]: [string, unknown]) =>
+    `${JSON.stringify(key)}:${(key === 'fromAmount' || key === 'toAmount') && typeof value === 'string' ? value : JSON.stringify(value)}`;
+  return `{${Object.entries(body).map(field).join(',')}}`;
+}
+
 async function caught(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -134,6 +141,60 @@ describe('createExchange', () => {
     });
     const error = await caught(client.createExchange({ pair: ETH_TO_USDT, fromAmount: '0.01', address: OWNER, refundAddress: HOST }));
     expect(error).toMatchObject({ code: 'changenow_exchange_mismatch', context: { exchangeId: 'abcdef12345678', fields: ['payoutAddress'] } });
+  });
+
+  /** ChangeNow's answer to POST /exchange as the API v2 writes it: amounts as JSON numbers, `payoutExtraId` the memo. */
+  const answerWith = (fields: Record<string, unknown>) => ({
+    id: 'abcdef12345679', payinAddress: '0x1111111111111111111111111111111111111111', payoutAddress: OWNER,
+    fromCurrency: 'eth', toCurrency: 'eth', fromNetwork: 'eth', toNetwork: 'eth', toAmount: 0.0122, payinExtraId: '', payoutExtraId: '', ...fields,
+  });
+
+  // 0.123456789012345678 read as a double prints 0.12345678901234568.
+  it.each([
+    ['fewer decimals: the JSON number read as a double', '0.12345678901234568'],
+    ['cut to 8 decimals', '0.12345678'],
+    ['rounded to 8 decimals', '0.12345679'],
+    ['trailing zeros', '0.1234567890123456780'],
+    ['exponent form', '1.23456789012345678e-1'],
+  ])('accepts an 18-decimal ETH fromAmount ChangeNow wrote with %s', async (_how, written) => {
+    sim.failNext('POST /v2/exchange', 200, rawAmounts(answerWith({ fromAmount: written })));
+    const exchange = await client.createExchange({ pair: ETH_TO_ETH, fromAmount: '0.123456789012345678', address: OWNER, refundAddress: HOST });
+    expect(exchange.id).toBe('abcdef12345679');
+  });
+
+  it.each([
+    ['another amount', '0.1234'],
+    ['8 decimals that are not ours cut or rounded', '0.12345677'],
+    ['the amount misread as base units', '123456789012345678'],
+  ])('refuses a fromAmount that is %s', async (_how, written) => {
+    sim.failNext('POST /v2/exchange', 200, rawAmounts(answerWith({ fromAmount: written })));
+    const error = await caught(client.createExchange({ pair: ETH_TO_ETH, fromAmount: '0.123456789012345678', address: OWNER, refundAddress: HOST }));
+    expect(error).toMatchObject({ code: 'changenow_exchange_mismatch', context: { exchangeId: 'abcdef12345679', fields: ['fromAmount'] } });
+  });
+
+  it.each([
+    ['another memo than the one sent', '123456', '654321'],
+    ['no memo although one was sent', '123456', ''],
+    ['a memo although none was sent', undefined, '123456'],
+  ])('refuses an answer with %s (funds without the right memo are lost)', async (_how, sent, answered) => {
+    sim.failNext('POST /v2/exchange', 200, rawAmounts(answerWith({ fromAmount: '0.01', payoutExtraId: answered })));
+    const error = await caught(
+      client.createExchange({ pair: ETH_TO_ETH, fromAmount: '0.01', address: OWNER, refundAddress: HOST, ...(sent === undefined ? {} : { extraId: sent }) }),
+    );
+    expect(error).toMatchObject({ code: 'changenow_exchange_mismatch', context: { fields: ['payoutExtraId'] } });
+  });
+
+  it('accepts the memo sent, and an empty or missing one when none was sent', async () => {
+    sim.failNext('POST /v2/exchange', 200, rawAmounts(answerWith({ fromAmount: '0.01', payoutExtraId: '123456' })));
+    await expect(client.createExchange({ pair: ETH_TO_ETH, fromAmount: '0.01', address: OWNER, refundAddress: HOST, extraId: '123456' })).resolves.toBeDefined();
+    sim.failNext('POST /v2/exchange', 200, rawAmounts(answerWith({ fromAmount: '0.01', payoutExtraId: null })));
+    await expect(client.createExchange({ pair: ETH_TO_ETH, fromAmount: '0.01', address: OWNER, refundAddress: HOST })).resolves.toBeDefined();
+    const { payoutExtraId: _dropped, ...withoutMemo } = answerWith({ fromAmount: '0.01' });
+    sim.failNext('POST /v2/exchange', 200, rawAmounts(withoutMemo));
+    await expect(client.createExchange({ pair: ETH_TO_ETH, fromAmount: '0.01', address: OWNER, refundAddress: HOST })).resolves.toBeDefined();
+    // The simulator echoes the memo of a real create.
+    const created = await client.createExchange({ pair: ETH_TO_ETH, fromAmount: '0.01', address: OWNER, refundAddress: HOST, extraId: '987' });
+    expect(sim.exchanges().find((e) => e.id === created.id)?.payoutExtraId).toBe('987');
   });
 });
 

@@ -3,7 +3,7 @@ import { PermanentError } from '../errors/index.js';
 import { type ProviderClientOptions, requestJson } from '../http/index.js';
 import type { Logger } from '../logging/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
-import { canonicalAmount } from './decimal-amount.js';
+import { canonicalAmount, isEchoedAmount } from './decimal-amount.js';
 import { toChangeNowError, withChangeNowErrorShape } from './changenow-error.js';
 import { mapChangeNowStatus, type ChangeNowStatus } from './changenow-status.js';
 
@@ -126,8 +126,9 @@ export interface ChangeNowClient {
    *
    * @throws PermanentError `changenow_invalid_address`, `changenow_invalid_refund_address`,
    *   `changenow_amount_out_of_range`, `changenow_pair_inactive`, `changenow_rate_expired`, `invalid_exchange_request`
-   *   (bad input, nothing sent), `changenow_exchange_mismatch` (the answer names another payout address, currency
-   *   or amount than asked: do not fund it; `context.exchangeId` names it).
+   *   (bad input, nothing sent), `changenow_exchange_mismatch` (the answer names another payout address, memo
+   *   (`payoutExtraId`), currency or amount than asked: do not fund it; `context.exchangeId` names it). Amounts are
+   *   compared as amounts (`isEchoedAmount`: ChangeNow writes them as JSON numbers, possibly with fewer decimals).
    */
   createExchange(input: CreateExchangeInput): Promise<ChangeNowExchange>;
   /**
@@ -178,6 +179,7 @@ const CreateAnswerSchema = z.object({
   payinAddress: z.string().min(1),
   payinExtraId: optionalText,
   payoutAddress: z.string().min(1),
+  payoutExtraId: optionalText,
   refundAddress: optionalText,
   fromAmount: amountText,
   toAmount: optionalAmount,
@@ -293,9 +295,11 @@ export function createChangeNowClient(options: ChangeNowClientOptions): ChangeNo
         const status = error instanceof Error ? (error as { context?: { status?: unknown } }).context?.status : undefined;
         throw toChangeNowError(error, status === 429 ? {} : { mayHaveCreated: true });
       }
+      // The memo is compared exactly: a deposit without the right one may never reach the owner.
       const mismatch = [
         !sameAddress(answer.payoutAddress, input.address) && 'payoutAddress',
-        answer.fromAmount !== fromAmount && flow === 'standard' && 'fromAmount',
+        (answer.payoutExtraId ?? '') !== (input.extraId ?? '') && 'payoutExtraId',
+        flow === 'standard' && !isEchoedAmount(answer.fromAmount, fromAmount) && 'fromAmount',
         answer.fromCurrency !== undefined && answer.fromCurrency.toLowerCase() !== input.pair.fromCurrency && 'fromCurrency',
         answer.toCurrency !== undefined && answer.toCurrency.toLowerCase() !== input.pair.toCurrency && 'toCurrency',
       ].filter((field): field is string => typeof field === 'string');

@@ -33,3 +33,29 @@ export function isAmountText(text: unknown): text is string {
     return false;
   }
 }
+
+/** A double carries 53 significant bits: one read from JSON is off by less than 2^-52 of its value. */
+const DOUBLE_RELATIVE_ERROR = 2n ** 52n;
+/** Fewest decimals an amount cut short may keep and still stand for ours (a satoshi, BTC's 8 decimals). */
+export const MIN_ECHOED_DECIMALS = 8;
+
+/**
+ * Whether `echoed`, an amount ChangeNow wrote back, is the amount we `sent`. Exact: both are parsed as decimals,
+ * never as floats. ChangeNow's API v2 writes amounts as JSON numbers and does not state their precision, so two
+ * normalisations count as the same amount:
+ *
+ * - read as a double: off by at most 2^-52 of the amount (`0.123456789012345678` → `0.12345678901234568`);
+ * - cut or rounded to the answer's own decimals, when it keeps at least {@link MIN_ECHOED_DECIMALS}: off by less
+ *   than one unit in its last place (`0.12345678` or `0.12345679`).
+ *
+ * Anything else (another amount, an amount misread as base units, 4 decimals standing for 18) is not ours.
+ * Trailing zeros and exponent form are equal anyway. Only a sanity check: we always fund our exact amount.
+ */
+export function isEchoedAmount(echoed: string, sent: string): boolean {
+  const echoedUnits = parseUnits(echoed, AMOUNT_SCALE);
+  const sentUnits = parseUnits(sent, AMOUNT_SCALE);
+  const difference = echoedUnits > sentUnits ? echoedUnits - sentUnits : sentUnits - echoedUnits;
+  if (difference * DOUBLE_RELATIVE_ERROR <= sentUnits) return true;
+  const decimals = canonicalAmount(echoed).split('.')[1]?.length ?? 0;
+  return decimals >= MIN_ECHOED_DECIMALS && difference < 10n ** BigInt(AMOUNT_SCALE - decimals);
+}

@@ -18,6 +18,7 @@ export const PAYOUT_STATES = [
   'transfer_signed',
   'transfer_broadcast',
   'awaiting_swap',
+  'needs_attention',
   'completed',
   'failed',
   'refunded',
@@ -152,7 +153,8 @@ export type PayoutBreakdown = z.infer<typeof PayoutBreakdownSchema>;
 export const PayoutResourceSchema = z.object({
   id: z.string().meta({ example: 'po_Ehz5dX8hQSeMc0Q8m0Q2Xw' }),
   channelId: z.string(),
-  kind: z.enum(['instant', 'threshold']),
+  /** instant: one payment's net; threshold: parked USDT at the owner's threshold; balance: what an instant channel's owner had on their balance (returned payouts, top-ups, a strategy switch). */
+  kind: z.enum(['instant', 'threshold', 'balance']),
   state: z.enum(PAYOUT_STATES),
   /** The payment an instant payout pays out. */
   paymentId: z.string().nullable(),

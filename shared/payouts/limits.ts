@@ -14,8 +14,9 @@ export interface OutflowLimits {
 
 export type LimitVerdict = { isWithinLimits: true } | { isWithinLimits: false; reason: 'over_payout_limit' | 'over_daily_limit' | 'unknown_usd_value' };
 
-// States in which a payout's value has left, or is committed to leave, the hot wallet.
-const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'completed'];
+// States in which a payout's value has left, or is committed to leave, the hot wallet. A payout
+// that ended otherwise (failed, refunded) counts too once it has a signed transfer: see the query.
+const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'needs_attention', 'completed'];
 
 /**
  * Whether a payout may go out without an operator: within the per-payout maximum and, together
@@ -38,9 +39,18 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
   // could pass the cap together. The lock lasts until the caller's transaction ends, so the final
   // check belongs in the transaction that moves the payout to `quoted` (then it counts as outflow).
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:daily_outflow_cap'))`);
+  // What went out, or is committed to: a payout in an outflow state, or any payout with a signed
+  // transfer whatever it became (a reverted transfer was still signed and sent; a refunded or
+  // failed exchange still took the funds). Each counts from the later of quoted_at (when this
+  // check admitted it, under this lock) and its transfer's signed_at (the bytes can go out from
+  // then on; broadcast_at may still be null), never from its last state change, which a slow
+  // exchange or a late revert moves forward. A row without quoted_at (not quoted by quote-payout)
+  // falls back to state_changed_at.
   const { rows: sent } = await tx.query<{ total: bigint | null }>(
-    `SELECT sum(amount_usd_cents)::int8 AS total FROM payouts
-     WHERE id <> $1 AND kind <> 'conversion' AND state = ANY($2) AND state_changed_at > $3`,
+    `SELECT sum(p.amount_usd_cents)::int8 AS total
+       FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id
+      WHERE p.id <> $1 AND p.kind <> 'conversion' AND (p.state = ANY($2) OR t.payout_id IS NOT NULL)
+        AND coalesce(greatest(p.quoted_at, t.signed_at), p.state_changed_at) > $3`,
     [payoutId, OUTFLOW_STATES, new Date(now.getTime() - 86_400_000)],
   );
   if ((sent[0]?.total ?? 0n) + payout.amount_usd_cents > limits.dailyCapUsdCents) return { isWithinLimits: false, reason: 'over_daily_limit' };

@@ -1,14 +1,16 @@
 import type { Tx } from '../db/index.js';
 
 /**
- * The payout lifecycle, the same graph as `payout_state_can_advance` in sql/008 (a test walks both).
+ * The payout lifecycle, the same graph as `payout_state_can_advance` in SQL (sql/019; a test walks both).
  * Main line: requested → quoted → swap_created → transfer_signed → transfer_broadcast →
  * awaiting_swap → completed. `held` waits for an operator, `deferred` for a later retry; once a
  * transaction is signed there is no way back to a state that could sign another.
+ * `needs_attention`: ChangeNow says the funded exchange failed, but its support may still complete
+ * or refund it, so the amount stays held until ChangeNow says `finished` or `refunded`.
  */
 export const PAYOUT_STATES = [
   'requested', 'held', 'deferred', 'quoted', 'swap_created', 'transfer_signed',
-  'transfer_broadcast', 'awaiting_swap', 'completed', 'failed', 'refunded', 'cancelled',
+  'transfer_broadcast', 'awaiting_swap', 'needs_attention', 'completed', 'failed', 'refunded', 'cancelled',
 ] as const;
 export type PayoutState = (typeof PAYOUT_STATES)[number];
 
@@ -20,7 +22,8 @@ export const PAYOUT_TRANSITIONS = {
   swap_created: ['transfer_signed', 'failed', 'cancelled'],
   transfer_signed: ['transfer_broadcast'],
   transfer_broadcast: ['awaiting_swap', 'completed', 'failed'],
-  awaiting_swap: ['completed', 'refunded', 'failed'],
+  awaiting_swap: ['completed', 'refunded', 'failed', 'needs_attention'],
+  needs_attention: ['completed', 'refunded'],
   completed: [],
   failed: [],
   refunded: [],

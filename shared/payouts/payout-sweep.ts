@@ -31,7 +31,7 @@ const MIN_REDRIVE_INTERVAL_MS = 10 * 60_000;
 const MAX_REDRIVE_INTERVAL_MS = 60 * 60_000;
 
 type StageState = 'requested' | 'quoted' | 'swap_created';
-const TRACKED_STATES = new Set<PayoutState>(['transfer_signed', 'transfer_broadcast', 'awaiting_swap']);
+const TRACKED_STATES = new Set<PayoutState>(['transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'needs_attention']);
 
 interface DuePayout {
   id: string;

@@ -5,6 +5,7 @@ import { enqueueMessage } from '../bus/index.js';
 import { errorCode, PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
+import { raiseOperatorAlert } from '../watchdog/index.js';
 import { transitionPayout } from './payout-state.js';
 import { distributeConversion } from './conversion.js';
 import { queuePayoutNotice } from './payout-notices.js';
@@ -49,8 +50,8 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
     await confirmPayoutTransfer(deps, payout);
     payout = await retrievePayout(deps.db, payoutId);
   }
-  if (payout.state === 'awaiting_swap') {
-    await followSwap(deps, payout);
+  if (payout.state === 'awaiting_swap' || payout.state === 'needs_attention') {
+    await followSwap(deps, { ...payout, state: payout.state });
     payout = await retrievePayout(deps.db, payoutId);
   }
   return payout.state;
@@ -127,7 +128,18 @@ const SWAP_ROW_STATUS: Record<ChangeNowExchangeStatus['status'], string | null> 
   unknown: null,
 };
 
-async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<void> {
+/**
+ * Reads the exchange of a funded swap payout and moves the payout when ChangeNow has settled it:
+ * `finished` → completed (a conversion distributes what was received); `refunded` → refunded, the
+ * refund booked back into the hot wallet and the amount owed to its owners again.
+ *
+ * `failed` is not final at ChangeNow: the deposit is with their support, who may still complete
+ * the exchange or refund it. Returning the amount then could pay the owner twice (or leave a refund
+ * unbooked), so the payout waits in `needs_attention` with its amount held where `payout_funded`
+ * left it, the operator is alerted once, and every run asks again until ChangeNow says
+ * `finished` or `refunded`.
+ */
+async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow & { state: 'awaiting_swap' | 'needs_attention' }): Promise<void> {
   const { rows } = await deps.db.query<{ provider_exchange_id: string }>('SELECT provider_exchange_id FROM swaps WHERE payout_id = $1', [payout.id]);
   const exchangeId = rows[0]?.provider_exchange_id;
   if (!exchangeId) throw new PermanentError('swap_not_found', 'The payout awaits a swap it does not have.', { payoutId: payout.id });
@@ -135,8 +147,9 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<vo
   const at = deps.clock.now();
   const rowStatus = SWAP_ROW_STATUS[exchange.status];
   if (rowStatus === null) deps.log?.warn('payout.swap_status_unknown', { payoutId: payout.id, providerStatus: exchange.providerStatus });
+  const from = payout.state;
 
-  await deps.db.transaction(async (tx) => {
+  const moved = await deps.db.transaction(async (tx) => {
     await tx.query(
       `UPDATE swaps SET status = coalesce($2, status), received_to_amount = coalesce($3, received_to_amount),
               payin_hash = coalesce($4, payin_hash), payout_hash = coalesce($5, payout_hash),
@@ -146,40 +159,43 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<vo
       [payout.id, rowStatus, exchange.status === 'finished' ? exchange.amountTo : null, exchange.payinHash, exchange.payoutHash, at],
     );
     if (exchange.status === 'finished') {
-      if (exchange.amountTo === null) return; // not final yet: look again next tick
-      const isCompleted = await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'completed', at });
+      if (exchange.amountTo === null) return null; // not final yet: look again next tick
+      const isCompleted = await transitionPayout(tx, { payoutId: payout.id, from, to: 'completed', at });
       if (isCompleted && payout.kind === 'conversion') await distributeConversion(tx, payout, exchange.amountTo, at);
       if (isCompleted) await queuePayoutNotice(tx, payout, 'payout_completed', at);
-      return;
+      return isCompleted ? ('completed' as const) : null;
     }
     if (exchange.status === 'refunded') {
       const refunded = exchange.refundAmount !== null && isAssetCode(payout.asset) ? parseUnits(exchange.refundAmount, getAsset(payout.asset).decimals, 'floor') : 0n;
-      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'awaiting_swap', to: 'refunded', at });
+      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from, to: 'refunded', at });
       if (isMoved) {
         await returnToOwners(tx, payout, { at, kind: 'swap_refunded', description: `ChangeNow refunded exchange ${exchangeId}`, backInHotWallet: refunded });
         await queuePayoutNotice(tx, payout, 'payout_failed', at);
       }
-      return;
+      return isMoved ? ('refunded' as const) : null;
     }
-    if (exchange.status === 'failed') {
-      const isMoved = await transitionPayout(tx, {
-        payoutId: payout.id,
-        from: 'awaiting_swap',
-        to: 'failed',
-        at,
-        failureCode: 'swap_failed',
-        failureReason: `ChangeNow exchange ${exchangeId} failed`,
-      });
+    if (exchange.status === 'failed' && from === 'awaiting_swap') {
+      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from, to: 'needs_attention', at });
       if (isMoved) {
-        await returnToOwners(tx, payout, { at, kind: 'payout_returned', description: `ChangeNow exchange ${exchangeId} failed`, backInHotWallet: 0n });
-        await queuePayoutNotice(tx, payout, 'payout_failed', at);
+        // No owner notice: nothing is decided yet, and "back on your balance" would be untrue.
+        await raiseOperatorAlert(tx, deps.log, {
+          kind: 'payout.swap_needs_attention',
+          subjectType: 'payouts',
+          subjectId: payout.id,
+          episode: `exchange:${exchangeId}`,
+          message: `ChangeNow exchange ${exchangeId} failed after we funded it; its deposit is with ChangeNow support. Contact them with the exchange id: the payout completes or is refunded when they settle it.`,
+          details: { exchangeId, providerStatus: exchange.providerStatus, payoutKind: payout.kind },
+          at,
+        });
       }
+      return isMoved ? ('needs_attention' as const) : null;
     }
+    return null;
   });
-  if (exchange.status === 'finished' && exchange.amountTo !== null) {
+  if (moved === 'completed') {
     deps.log?.info('payout.completed', { payoutId: payout.id, exchangeId, amountTo: exchange.amountTo, payoutHash: exchange.payoutHash });
   }
-  if (exchange.status === 'failed' || exchange.status === 'refunded') {
+  if (moved === 'refunded') {
     deps.log?.critical('payout.swap_failed', { payoutId: payout.id, exchangeId, status: exchange.providerStatus, refundAmount: exchange.refundAmount });
   }
 }

@@ -34,6 +34,9 @@ const ExchangeStateSchema = z.object({
   updatedAt: date,
   depositReceivedAt: date.nullable(),
   outcome: z.enum(['finished', 'failed', 'refunded']),
+  // Files written before support settled failed exchanges have neither: refunded, not yet waited.
+  support: z.enum(['refunded', 'finished', 'held']).default('refunded'),
+  failedRounds: z.number().int().nonnegative().default(0),
   deposit: z.object({ amount, hash: z.string() }).nullable(),
   pendingHash: z.string().nullable(),
   pendingAmountTo: amount.nullable(),

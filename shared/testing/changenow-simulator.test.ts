@@ -74,6 +74,37 @@ describe('changenow simulator without a chain', () => {
     await expect(sim.advanceUntil(small, ['failed', 'finished'])).resolves.toMatchObject({ status: 'failed' });
   });
 
+  it('has ChangeNow support refund a failed exchange after a few rounds, unless told to complete it or to wait', async () => {
+    const failedRounds = async (id: string) => {
+      await sim.advanceUntil(id, ['failed']);
+      let rounds = 0;
+      while (sim.exchanges().find((e) => e.id === id)?.status === 'failed' && rounds < 20) {
+        await sim.advance();
+        rounds += 1;
+      }
+      return rounds;
+    };
+    const refunded = (await createExchange(sim, {})).json.id as string;
+    sim.setOutcome(refunded, 'failed');
+    sim.markDeposited(refunded, '0.01');
+    expect(await failedRounds(refunded)).toBe(6); // 5 rounds waiting for support, then the refund
+    expect(sim.exchanges().find((e) => e.id === refunded)).toMatchObject({ status: 'refunded', refundAmount: '0.01', payoutHash: null });
+
+    const completed = (await createExchange(sim, {})).json.id as string;
+    sim.setOutcome(completed, 'failed', { support: 'finished' });
+    sim.markDeposited(completed, '0.01');
+    await failedRounds(completed);
+    await expect(sim.advanceUntil(completed, ['finished'])).resolves.toMatchObject({ status: 'finished', amountTo: '0.00995', refundHash: null });
+
+    const held = (await createExchange(sim, {})).json.id as string;
+    sim.setOutcome(held, 'failed', { support: 'held' });
+    sim.markDeposited(held, '0.01');
+    expect(await failedRounds(held)).toBe(20);
+    sim.settleBySupport(held, 'refunded');
+    await sim.advance();
+    expect(sim.exchanges().find((e) => e.id === held)).toMatchObject({ status: 'refunded', refundAmount: '0.01' });
+  });
+
   it('ends refunded with the deposit as refundAmount', async () => {
     const id = (await createExchange(sim, {})).json.id as string;
     sim.setOutcome(id, 'refunded');
@@ -163,6 +194,57 @@ describe('changenow simulator on anvil', () => {
     const done = await sim.advanceUntil(id, ['finished', 'failed', 'refunded']);
     expect(done).toMatchObject({ status: 'refunded', refundAmount: '0.02' });
     expect(await provider.getBalance(refund)).toBe(parseEther('0.02'));
+  });
+});
+
+describe('changenow simulator on anvil: support settles a failed exchange', () => {
+  let anvil: Anvil;
+  let sim: ChangeNowSimulator;
+  let provider: JsonRpcProvider;
+  beforeAll(async () => {
+    anvil = await startAnvil();
+    provider = new JsonRpcProvider(anvil.rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 100 });
+    sim = await startChangeNowSimulator({
+      apiKey: API_KEY,
+      rpcUrl: anvil.rpcUrl,
+      operatorKey: (anvil.accounts[9] as { privateKey: string }).privateKey,
+      pollIntervalMs: 0,
+      rates: { 'eth->eth': '1' },
+      supportAfterRounds: 1,
+    });
+  });
+  afterAll(async () => {
+    await sim?.close();
+    provider?.destroy();
+    await anvil?.stop();
+  });
+
+  async function failedDeposit(refund: string, payout: string, support?: 'refunded' | 'finished'): Promise<string> {
+    const { json } = await createExchange(sim, { address: payout, refundAddress: refund });
+    const id = json.id as string;
+    sim.setOutcome(id, 'failed', support ? { support } : undefined);
+    const depositor = new Wallet((anvil.accounts[4] as { privateKey: string }).privateKey, provider);
+    await (await depositor.sendTransaction({ to: json.payinAddress as string, value: parseEther('0.02') })).wait();
+    await sim.advanceUntil(id, ['failed']);
+    return id;
+  }
+
+  it('returns the deposit to refundAddress on the chain, and says refunded once that is mined', async () => {
+    const refund = randomEvmAddress();
+    const id = await failedDeposit(refund, randomEvmAddress());
+    const done = await sim.advanceUntil(id, ['refunded', 'finished']);
+    expect(done).toMatchObject({ status: 'refunded', refundAmount: '0.02', payoutHash: null });
+    expect(await provider.getBalance(refund)).toBe(parseEther('0.02'));
+  });
+
+  it('completes the exchange when support does: pays the owner, nothing refunded', async () => {
+    const refund = randomEvmAddress();
+    const payout = randomEvmAddress();
+    const id = await failedDeposit(refund, payout, 'finished');
+    const done = await sim.advanceUntil(id, ['refunded', 'finished']);
+    expect(done).toMatchObject({ status: 'finished', amountTo: '0.0199', refundHash: null });
+    expect(await provider.getBalance(payout)).toBe(parseEther('0.0199'));
+    expect(await provider.getBalance(refund)).toBe(0n);
   });
 });
 

@@ -26,6 +26,9 @@ import { createStateFileWriter, readStateFile } from './state-file.js';
  * - Each exchange gets a deposit address (a fresh random EVM address when the from-network is EVM) and moves one
  *   step per processing round: `new` → `waiting` → (deposit) `confirming` → `exchanging` → `sending` → `finished`,
  *   or `failed` / `refunded` (`setOutcome`, or a deposit below the minimum → `failed`).
+ * - `failed` is not the end at ChangeNow: the deposit is with their support, who later refund it to the refund
+ *   address (`refunded`, the default) or complete the exchange (`sending` → `finished`); see `supportAfterRounds`,
+ *   `setOutcome` and `settleBySupport`.
  * - With `rpcUrl`, deposits are read from the chain, and payouts to EVM targets (eth, and tokens given in
  *   `tokens`) are really sent from `operatorKey`'s account at `rate × (1 − spreadBps/10000)`, floored once at the
  *   target's decimals. `amountTo` stays null until `finished`.
@@ -59,7 +62,15 @@ export interface ChangeNowSimulatorOptions {
   stateFile?: string;
   /** Told when an automatic round fails (an exchange that cannot pay out, the chain unreachable), once per distinct reason. Default: silent. */
   logger?: Logger;
+  /**
+   * Rounds a `failed` exchange waits before ChangeNow support settles it as its exchange's `support` says
+   * (see `setOutcome`). Default 5.
+   */
+  supportAfterRounds?: number;
 }
+
+/** What ChangeNow support does with a failed exchange: refund the deposit, complete the exchange, or (tests) nothing yet. */
+export type SupportOutcome = 'refunded' | 'finished' | 'held';
 
 /** ChangeNow's status values, as the API writes them. */
 export type SimulatedStatus = 'new' | 'waiting' | 'confirming' | 'exchanging' | 'sending' | 'finished' | 'failed' | 'refunded' | 'verifying';
@@ -113,8 +124,14 @@ export interface ChangeNowSimulator {
   exchanges(): SimulatedExchange[];
   /** The next request to `route` fails as described (queued: call twice for two failures). */
   failNext(route: SimulatorRoute, status: number, body?: unknown, options?: { afterHandling?: boolean }): void;
-  /** Ends the exchange `failed` or `refunded` (refund of the deposit to `refundAddress`) once its deposit is confirmed. */
-  setOutcome(id: string, outcome: 'failed' | 'refunded'): void;
+  /**
+   * Ends the exchange `failed` or `refunded` (refund of the deposit to `refundAddress`) once its deposit is confirmed.
+   * `support`: what ChangeNow support later does with it once failed (default `refunded`; `held`: nothing until
+   * `settleBySupport`).
+   */
+  setOutcome(id: string, outcome: 'failed' | 'refunded', options?: { support?: SupportOutcome }): void;
+  /** ChangeNow support settles the exchange at the next round once it is failed: refunds the deposit, or completes the exchange. */
+  settleBySupport(id: string, outcome: 'refunded' | 'finished'): void;
   /** Records a deposit without a chain (or a fake one with it): `amount` decimal text of `fromCurrency`. */
   markDeposited(id: string, amount: string, hash?: string): void;
   /** Runs one processing round now: each open exchange moves at most one step. */
@@ -137,6 +154,9 @@ const FINAL = new Set<SimulatedStatus>(['finished', 'failed', 'refunded']);
 
 interface ExchangeState extends SimulatedExchange {
   outcome: 'finished' | 'failed' | 'refunded';
+  /** What support does once the exchange failed, and the rounds it has waited for them. */
+  support: SupportOutcome;
+  failedRounds: number;
   deposit: { amount: string; hash: string } | null;
   /** The payout or refund transaction in flight on the chain. */
   pendingHash: string | null;
@@ -156,6 +176,8 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
   const spreadBps = options.spreadBps ?? 50;
   if (!Number.isInteger(spreadBps) || spreadBps < 0 || spreadBps >= 10_000) throw new RangeError('spreadBps must be an integer in 0..9999');
   const minAmounts = options.minAmounts ?? {};
+  const supportAfterRounds = options.supportAfterRounds ?? 5;
+  if (!Number.isInteger(supportAfterRounds) || supportAfterRounds < 0) throw new RangeError('supportAfterRounds must be a whole number of rounds');
   if (options.rpcUrl !== undefined && options.operatorKey === undefined) throw new Error('startChangeNowSimulator: rpcUrl needs operatorKey');
   const stored = options.stateFile === undefined ? undefined : readStateFile(options.stateFile, ChangeNowSimulatorStateSchema);
   const chain: SimulatorChain | null =
@@ -259,6 +281,8 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
         updatedAt: now,
         depositReceivedAt: null,
         outcome: 'finished',
+        support: 'refunded',
+        failedRounds: 0,
         deposit: null,
         pendingHash: null,
         pendingAmountTo: null,
@@ -370,37 +394,59 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
         if (state.outcome === 'failed' || isBelow(amountFrom, minFor(state.fromCurrency, state.toCurrency), state.fromCurrency)) {
           return touch(state, 'failed');
         }
-        if (state.outcome === 'refunded') {
-          if (state.refundHash === null) {
-            state.refundAmount = amountFrom;
-            state.refundHash = isChainPaid(state.fromCurrency, state.fromNetwork) && state.refundAddress !== null
-              ? await (chain as SimulatorChain).send(state.fromCurrency, state.refundAddress, amountFrom)
-              : fakeTxHash();
-            state.pendingHash = chain !== null && isChainPaid(state.fromCurrency, state.fromNetwork) ? state.refundHash : null;
-            state.updatedAt = clock.now();
-          }
-          if (await isSettled(state)) touch(state, 'refunded');
-          return;
-        }
+        if (state.outcome === 'refunded') return refundDeposit(state);
         return touch(state, 'exchanging');
       }
-      case 'exchanging': {
-        const toAmount = quoteToAmount(state.amountFrom as string, state.fromCurrency, state.toCurrency, rateFor(state.fromCurrency, state.toCurrency), spreadBps);
-        // The payout goes out once: its hash is stored before the status moves, and `sending` never sends again.
-        state.payoutHash = isChainPaid(state.toCurrency, state.toNetwork)
-          ? await (chain as SimulatorChain).send(state.toCurrency, state.payoutAddress, toAmount)
-          : fakeTxHash();
-        state.pendingHash = isChainPaid(state.toCurrency, state.toNetwork) ? state.payoutHash : null;
-        state.pendingAmountTo = toAmount;
-        return touch(state, 'sending');
-      }
+      case 'exchanging':
+        return sendPayout(state);
       case 'sending':
         if (!(await isSettled(state))) return;
         state.amountTo = state.pendingAmountTo;
         return touch(state, 'finished');
+      case 'failed':
+        return settleFailed(state);
       default:
         return;
     }
+  }
+
+  /** Sends the deposit back to the refund address; `refunded` once that transaction is mined. */
+  async function refundDeposit(state: ExchangeState): Promise<void> {
+    if (state.refundHash === null) {
+      const amountFrom = state.amountFrom as string;
+      state.refundAmount = amountFrom;
+      state.refundHash = isChainPaid(state.fromCurrency, state.fromNetwork) && state.refundAddress !== null
+        ? await (chain as SimulatorChain).send(state.fromCurrency, state.refundAddress, amountFrom)
+        : fakeTxHash();
+      state.pendingHash = chain !== null && isChainPaid(state.fromCurrency, state.fromNetwork) ? state.refundHash : null;
+      state.updatedAt = clock.now();
+    }
+    if (await isSettled(state)) touch(state, 'refunded');
+  }
+
+  async function sendPayout(state: ExchangeState): Promise<void> {
+    const toAmount = quoteToAmount(state.amountFrom as string, state.fromCurrency, state.toCurrency, rateFor(state.fromCurrency, state.toCurrency), spreadBps);
+    // The payout goes out once: its hash is stored before the status moves, and `sending` never sends again.
+    state.payoutHash = isChainPaid(state.toCurrency, state.toNetwork)
+      ? await (chain as SimulatorChain).send(state.toCurrency, state.payoutAddress, toAmount)
+      : fakeTxHash();
+    state.pendingHash = isChainPaid(state.toCurrency, state.toNetwork) ? state.payoutHash : null;
+    state.pendingAmountTo = toAmount;
+    touch(state, 'sending');
+  }
+
+  /**
+   * ChangeNow support takes up a failed exchange after `supportAfterRounds` rounds: the deposit goes back to the
+   * refund address (the exchange stays `failed` until that is mined), or the exchange is completed after all.
+   */
+  async function settleFailed(state: ExchangeState): Promise<void> {
+    if (state.support === 'held' || state.amountFrom === null) return;
+    if (state.refundHash === null && state.failedRounds < supportAfterRounds) {
+      state.failedRounds += 1;
+      return;
+    }
+    if (state.support === 'finished') return sendPayout(state);
+    return refundDeposit(state);
   }
 
   /**
@@ -476,12 +522,22 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
       list.push({ status, body, afterHandling: failOptions?.afterHandling });
       failures.set(route, list);
     },
-    setOutcome(id, outcome) {
+    setOutcome(id, outcome, outcomeOptions) {
       const state = stateOf(id);
       if (FINAL.has(state.status) || state.status === 'exchanging' || state.status === 'sending') {
         throw new Error(`changenow simulator: exchange ${id} is ${state.status}; its outcome is already decided`);
       }
       state.outcome = outcome;
+      state.support = outcomeOptions?.support ?? 'refunded';
+      save();
+    },
+    settleBySupport(id, outcome) {
+      const state = stateOf(id);
+      if (state.status === 'refunded' || state.refundHash !== null || state.payoutHash !== null) {
+        throw new Error(`changenow simulator: exchange ${id} is ${state.status}; it has been paid out or refunded already`);
+      }
+      state.support = outcome;
+      state.failedRounds = supportAfterRounds;
       save();
     },
     markDeposited(id, amount, hash) {
@@ -511,7 +567,7 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
 }
 
 function snapshot(state: ExchangeState): SimulatedExchange {
-  const { outcome: _outcome, deposit: _deposit, pendingHash: _pending, pendingAmountTo: _pendingAmountTo, ...rest } = state;
+  const { outcome: _outcome, support: _support, failedRounds: _failedRounds, deposit: _deposit, pendingHash: _pending, pendingAmountTo: _pendingAmountTo, ...rest } = state;
   return { ...rest, createdAt: new Date(state.createdAt), updatedAt: new Date(state.updatedAt), depositReceivedAt: state.depositReceivedAt && new Date(state.depositReceivedAt) };
 }
 

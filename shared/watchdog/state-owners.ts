@@ -193,6 +193,15 @@ export const STATE_MACHINES: readonly StateMachine[] = [
         alert: 'A payout has waited two days for its exchange: contact ChangeNow support with the exchange id.',
         since: 'state_changed_at',
       },
+      // Also alerted once on entry (payout.swap_needs_attention); this is the reminder a day on.
+      needs_attention: {
+        owner: 'track-payouts',
+        redrive: 'asks ChangeNow for the failed exchange every run; completes or books the refund when their support settles it (amount held meanwhile)',
+        redriveAfterSeconds: null,
+        alertAfterSeconds: DAY,
+        alert: 'ChangeNow has not settled a failed exchange in a day; its amount stays held: contact ChangeNow support with the exchange id (swaps.provider_exchange_id) and ask them to refund or complete it.',
+        since: 'state_changed_at',
+      },
     },
   },
   {

@@ -168,6 +168,7 @@ describe('threshold payouts: accumulate, park in USDT in batches, pay at the thr
     for (const channel of channels) expect(await ownerBalance(channel.id, 'ETH')).toBe(0n);
     await tick('outbox-relay-requested'); // quote, swap, transfer
     const { rows: swaps } = await db().query<{ provider_exchange_id: string }>('SELECT provider_exchange_id FROM swaps WHERE payout_id = $1', [batch.payoutId]);
+    // Failed, then refunded by ChangeNow support: only then does the batch fail and every share return.
     changenowSimulator().setOutcome(swaps[0]!.provider_exchange_id, 'failed');
     await trackUntilSettled();
     const { rows: failed } = await db().query<{ state: string }>('SELECT state FROM conversion_batches WHERE id = $1', [batch.batchId]);

@@ -45,9 +45,9 @@ export function thresholdScenario(gateway: TestGateway) {
          SELECT checkout_id, 'donation', $1, channel_id, 300, 'paid', now(), now() + interval '1 day', now(), now() FROM donations
          RETURNING id)
        INSERT INTO payments (id, provider, provider_payment_id, checkout_id, status, pay_currency, pay_amount, actually_paid, price_amount_cents,
-                             outcome_currency, outcome_amount, outcome_asset, outcome_units, settled_at, created_at, updated_at)
+                             outcome_currency, outcome_amount, outcome_asset, outcome_units, settled_at, settled_outcome_units, created_at, updated_at)
        SELECT d.payment_id, 'nowpayments', (floor(random() * 1e11)::bigint * 10000 + n)::text, d.checkout_id, 'finished', 'btc',
-              '0.00005', '0.00005', 300, 'eth', $4, 'ETH', $5, now(), now(), now()
+              '0.00005', '0.00005', 300, 'eth', $4, 'ETH', $5, now(), $5, now(), now()
          FROM donations d JOIN checkouts_in c ON c.id = d.checkout_id
        RETURNING id`,
       [donor.id.toString(), channelIds, count, formatUnits(outcomeWei, 18), outcomeWei.toString()],
@@ -75,7 +75,7 @@ export function thresholdScenario(gateway: TestGateway) {
     if (!exchange) throw new Error('the runtime did not start the ChangeNow simulator');
     for (let round = 0; round < 40; round += 1) {
       const { rows } = await db.query<{ open: string }>(
-        `SELECT count(*)::text AS open FROM payouts WHERE state IN ('requested', 'quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap')`,
+        `SELECT count(*)::text AS open FROM payouts WHERE state IN ('requested', 'quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'needs_attention')`,
       );
       if (rows[0]?.open === '0') return;
       await exchange.advance();

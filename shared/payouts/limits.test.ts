@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import { FIXTURE_NOW, insertChainTransfer, insertPayout, type PayoutFixture } from '../testing/fixtures.js';
+import { checkOutflowLimits, type PayoutState } from './index.js';
+
+const HOUR = 3_600_000;
+const LIMITS = { perPayoutMaxUsdCents: 100_000n, dailyCapUsdCents: 150_000n };
+
+/**
+ * The daily cap counts what left the hot wallet, or is committed to leave it, whatever the payout
+ * became afterwards: a transfer that reverted, an exchange refunded or failed, still went out.
+ * Each test runs on its own day (fixture transfers are signed at FIXTURE_NOW, so days are offsets).
+ */
+describe('checkOutflowLimits: the daily cap', () => {
+  let testDb: TestDatabase;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(() => testDb?.dispose());
+  const db = () => testDb.db;
+
+  /** A payout of `usdCents`, quoted at `quotedAt` (as quote-payout records it), walked through `path` with the guard on. */
+  async function payoutThrough(usdCents: bigint, quotedAt: Date, path: PayoutState[], options: { signed?: boolean } = {}): Promise<PayoutFixture> {
+    const payout = await insertPayout(db());
+    await db().query('UPDATE payouts SET amount_usd_cents = $2, quoted_to_amount = 1, quoted_at = $3 WHERE id = $1', [payout.id, usdCents, quotedAt]);
+    for (const state of path) {
+      if (state === 'transfer_signed' && options.signed !== false) await insertChainTransfer(db(), payout);
+      await db().query(
+        `UPDATE payouts SET state = $2, state_changed_at = $3,
+                failure_code = CASE WHEN $2 = 'failed' THEN 'transfer_reverted' END,
+                completed_at = CASE WHEN $2 = 'completed' THEN $3::timestamptz END
+          WHERE id = $1`,
+        [payout.id, state, quotedAt],
+      );
+    }
+    return payout;
+  }
+
+  async function verdictFor(usdCents: bigint, at: Date) {
+    const next = await insertPayout(db());
+    await db().query('UPDATE payouts SET amount_usd_cents = $2 WHERE id = $1', [next.id, usdCents]);
+    return db().transaction((tx) => checkOutflowLimits(tx, next.id, LIMITS, at));
+  }
+
+  it('still counts a payout that was sent and then reverted on chain', async () => {
+    // Transfers of the fixture are signed at FIXTURE_NOW: this day starts there.
+    await payoutThrough(100_000n, FIXTURE_NOW, ['quoted', 'transfer_signed', 'transfer_broadcast', 'failed']);
+    expect(await verdictFor(60_000n, new Date(FIXTURE_NOW.getTime() + HOUR))).toEqual({ isWithinLimits: false, reason: 'over_daily_limit' });
+    // A day after it was sent it no longer counts.
+    expect(await verdictFor(60_000n, new Date(FIXTURE_NOW.getTime() + 24 * HOUR + 1))).toEqual({ isWithinLimits: true });
+  });
+
+  it('counts payouts whose exchange was refunded or still needs attention, and not those that failed before anything was signed', async () => {
+    const day = new Date(FIXTURE_NOW.getTime() + 10 * 24 * HOUR);
+    const swapped = ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap'] as PayoutState[];
+    // Signed before the day: the fixture's transfer is signed at FIXTURE_NOW, quoted_at is what places them.
+    await payoutThrough(50_000n, day, [...swapped, 'refunded']);
+    await payoutThrough(50_000n, day, [...swapped, 'needs_attention']);
+    await payoutThrough(90_000n, day, ['quoted', 'swap_created', 'failed'], { signed: false });
+    expect(await verdictFor(50_000n, new Date(day.getTime() + HOUR))).toEqual({ isWithinLimits: true });
+    expect(await verdictFor(50_001n, new Date(day.getTime() + HOUR))).toEqual({ isWithinLimits: false, reason: 'over_daily_limit' });
+  });
+
+  it('counts a payout from when it was quoted, not from its last state change', async () => {
+    const day = new Date(FIXTURE_NOW.getTime() + 20 * 24 * HOUR);
+    const payout = await payoutThrough(100_000n, day, ['quoted']);
+    // Moved on much later (a slow exchange): the day still runs from the quote.
+    await db().query(`UPDATE payouts SET state = 'swap_created', state_changed_at = $2 WHERE id = $1`, [payout.id, new Date(day.getTime() + 23 * HOUR)]);
+    expect(await verdictFor(60_000n, new Date(day.getTime() + 24 * HOUR + 1))).toEqual({ isWithinLimits: true });
+    expect(await verdictFor(60_000n, new Date(day.getTime() + 23 * HOUR))).toEqual({ isWithinLimits: false, reason: 'over_daily_limit' });
+  });
+});
