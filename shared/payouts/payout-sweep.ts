@@ -49,7 +49,7 @@ interface DuePayout {
  * whose `next_check_at` has come, oldest check first (so a payout that never changes state cannot
  * starve the others), each claimed with a short lease so overlapping ticks share the work:
  *
- * - `transfer_signed`, `transfer_broadcast`, `awaiting_swap`: one tracking step (`trackPayout`), then
+ * - `transfer_signed`, `transfer_broadcast`, `awaiting_swap`, `needs_attention`: one tracking step (`trackPayout`), then
  *   due again on the next tick, behind every other due payout.
  * - `requested`, `quoted`, `swap_created`: their stage message was lost, dead-lettered or its stage
  *   keeps failing (gas above the cap, hot wallet empty, ChangeNow down). After `redriveAfterSeconds`

@@ -124,6 +124,10 @@ const DESCRIBERS: Record<string, Describer> = {
     `${payout(ctx)} completed: the owner received ${str(ctx.amountTo)} (ChangeNow ${str(ctx.exchangeId)}${ctx.payoutHash ? `, tx ${str(ctx.payoutHash)}` : ''})`,
   ],
   'payout.swap_failed': (ctx) => ['payout', `${payout(ctx)} swap ${str(ctx.status)}: the amount is back on the owner's balance`],
+  'payout.swap_needs_attention': (ctx) => ['payout', `${publicId('payout', ctx.subjectId)} swap failed at ChangeNow ${str(ctx.exchangeId)}: held for their support (needs attention), tracked until refunded or finished`],
+  'payout.balance_requested': (ctx) => ['payout', `${payout(ctx)} requested: the owner's available ${str(ctx.asset)} balance, paid out`],
+  'payment.topped_up': (ctx) => ['payment', `${pay(ctx)} more received after settlement: booked as a top-up`],
+  'payment.refunded_after_settlement': (ctx) => ['payment', `${publicId('payment', ctx.subjectId)} REFUNDED after settlement: fee and net taken back, access revoked, operator alerted`],
   'dead_letter.recorded': (ctx) => ['dead', `message ${str(ctx.messageId)} from ${str(ctx.sourceSubscription)} gave up after ${str(ctx.deliveryCount)} attempts`],
   'bus.delivery': (ctx) => ['bus', str(ctx.detail)],
 };

@@ -114,6 +114,16 @@ export const STATE_MACHINES: readonly StateMachine[] = [
         republishMatch: `o.dedupe_key = 'payment-settled:' || payments.id::text`,
         where: `settled_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_transactions t WHERE t.payment_id = payments.id AND t.kind = 'payment_settled')`,
       },
+      changed_after_settlement: {
+        owner: 'reconcile',
+        redrive: 're-publishes the payment-settled message the top-up or refund queued (settle-payment books whatever is missing)',
+        redriveAfterSeconds: 10 * MINUTE,
+        alertAfterSeconds: HOUR,
+        alert: 'A settled payment was topped up or refunded an hour ago and the ledger still lacks it: look for its payment-settled dead letter.',
+        since: 'updated_at',
+        republishMatch: `o.topic = 'payment-settled' AND o.payload->>'paymentId' = payments.id::text AND o.dedupe_key <> 'payment-settled:' || payments.id::text`,
+        where: `booked_outcome_units IS NOT NULL AND ((status <> 'refunded' AND outcome_units > booked_outcome_units) OR (status = 'refunded' AND refund_booked_at IS NULL))`,
+      },
     },
   },
   {
