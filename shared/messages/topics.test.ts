@@ -75,6 +75,10 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     valid: [{ job: 'run-threshold-payouts' }],
     invalid: [{}, { job: 3 }],
   },
+  'hot-wallet-reconciliation-requested': {
+    valid: [{ job: 'reconcile-hot-wallet' }],
+    invalid: [{}, { job: 3 }],
+  },
 };
 
 function avroType(topic: TopicName): avro.Type {

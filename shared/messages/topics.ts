@@ -103,6 +103,7 @@ export const TOPIC_SCHEMAS = {
   'payout-tracking-requested': ScheduledTickSchema,
   'conversion-requested': ScheduledTickSchema,
   'threshold-payouts-requested': ScheduledTickSchema,
+  'hot-wallet-reconciliation-requested': ScheduledTickSchema,
 } as const;
 
 export type TopicName = keyof typeof TOPIC_SCHEMAS;

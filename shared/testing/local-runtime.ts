@@ -6,6 +6,7 @@ import { Cron } from 'croner';
 import { createPubSubPublisher, loadTopology, type Publisher, repositoryRoot } from '../bus/index.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { type Db, migrateToLatest, openDatabase } from '../db/index.js';
+import { bookCapital } from '../hot-wallet/index.js';
 import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createMailOutbox, type MailOutbox, provideMailer } from '../mail/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
@@ -15,9 +16,18 @@ import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { type DemoChannel, seedDemo } from './demo-seed.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
 import { mailOutboxRoute } from './mail-outbox-route.js';
+import type { NowPaymentsChainSettlement } from './nowpayments-simulator-chain.js';
 import { type BusEvent, type BusFaults, createHttpInvoker, createInProcessBus, type InProcessBus } from './in-process-bus.js';
 import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
-import { type ProviderPersistence, SANDBOX_WEBHOOK_SECRET, type Simulators, simulatorPorts, startMissingProviders, stopSimulators } from './sandbox-providers.js';
+import {
+  type ProviderPersistence,
+  SANDBOX_HOT_WALLET_FLOAT_WEI,
+  SANDBOX_WEBHOOK_SECRET,
+  type Simulators,
+  simulatorPorts,
+  startMissingProviders,
+  stopSimulators,
+} from './sandbox-providers.js';
 import { createSandboxRoutes } from './sandbox-routes.js';
 import { clearDataDir, readRememberedPorts, type RememberedPorts, reusablePort, sandboxStatePaths, writeRememberedPorts } from './sandbox-state.js';
 
@@ -55,6 +65,16 @@ export interface LocalRuntimeOptions {
   kv?: KeyValueStore;
   /** Create the demo owner and channels (and their chats in the Telegram simulator). Default false. */
   seedDemo?: boolean;
+  /**
+   * Money as in production, so that the hot wallet matches the ledger (`/sandbox/api/hot-wallet`):
+   * the NowPayments simulator pays each outcome into the hot wallet on the local chain, and the hot
+   * wallet's genesis float (anvil's 10 000 ETH) is booked as capital. Only with the local chain and the
+   * NowPayments simulator. Default `keepState` (npm start); tests that weigh the hot wallet's own
+   * movements leave it off.
+   */
+  isMoneyOnChain?: boolean;
+  /** The NowPayments simulator pays outcomes on this chain (a caller that runs its own chain and books its own float: the chaos world). */
+  nowpaymentsChain?: NowPaymentsChainSettlement;
   /** Deliver through the Pub/Sub emulator at this host:port instead of the in-process bus. */
   pubsubEmulatorHost?: string;
   projectId?: string;
@@ -181,6 +201,7 @@ async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, pro
     if (ownsDb) await db.close();
   };
   const persistence: ProviderPersistence | undefined = options.keepState ? { paths: statePaths, ports: rememberedPorts, logger } : undefined;
+  const isMoneyOnChain = options.isMoneyOnChain ?? options.keepState === true;
   try {
     host = await startFunctionHost({
       // `port: 0` with a remembered port: the same URL as last time, so the IPN callbacks of invoices made then still arrive.
@@ -189,7 +210,7 @@ async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, pro
         await db.query('SELECT 1');
       },
       beforeLoad: async (url) => {
-        simulators = await startMissingProviders(env, url, persistence);
+        simulators = await startMissingProviders(env, url, persistence, { isNowPaymentsOnChain: isMoneyOnChain, nowpaymentsChain: options.nowpaymentsChain });
       },
       routes: { sandbox: (request, response) => (sandbox ? sandbox(request, response) : response.writeHead(503).end()), mail: mailOutboxRoute(mailOutbox), ...accountLinkPageRoutes() },
     });
@@ -201,8 +222,23 @@ async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, pro
       topology,
       simulators,
       runtimeUrl: host.url,
-      chain: simulators.anvil && env.ETH_RPC_URL ? { rpcUrl: env.ETH_RPC_URL, chainId: String(simulators.anvil.chainId), usdtContract: env.USDT_ERC20_CONTRACT } : undefined,
+      chain:
+        simulators.anvil && env.ETH_RPC_URL
+          ? { rpcUrl: env.ETH_RPC_URL, chainId: String(simulators.anvil.chainId), usdtContract: env.USDT_ERC20_CONTRACT, hotWallet: env.HOT_WALLET_ADDRESS }
+          : undefined,
     });
+    if (isMoneyOnChain && simulators.anvil && env.HOT_WALLET_ADDRESS) {
+      // Every start, under one key: the genesis float is booked once, whatever a kill interrupted.
+      await bookCapital(db, {
+        asset: 'ETH',
+        units: SANDBOX_HOT_WALLET_FLOAT_WEI,
+        direction: 'in',
+        operator: 'sandbox',
+        note: 'anvil genesis funds of the sandbox hot wallet',
+        key: `sandbox-float:${simulators.anvil.chainId}:${env.HOT_WALLET_ADDRESS.toLowerCase()}`,
+        at: clock.now(),
+      });
+    }
     if (simulators.telegram && host.functions.includes('telegram-webhook')) {
       // What the deploy does with setWebhook: updates reach the webhook function, joins included.
       await fetch(`${simulators.telegram.apiRoot}/bot${simulators.telegram.token}/setWebhook`, {

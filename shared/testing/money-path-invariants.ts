@@ -1,7 +1,9 @@
 import { Contract, type JsonRpcProvider } from 'ethers';
 import type { Db } from '../db/index.js';
-import { sumLedgerByAsset } from '../ledger/index.js';
+import { type HotWalletAsset, createHotWalletChain, formatAsset, readHotWalletPosition } from '../hot-wallet/index.js';
+import { balanceOf, ledgerAccountCodes, sumLedgerByAsset } from '../ledger/index.js';
 import { parseUnits } from '../money/index.js';
+import { findOwnerBalanceMismatches } from './owner-balance-invariant.js';
 import { USDT_LIKE_TOKEN_ABI } from './usdt-token.js';
 
 /** An owner whose wallet the invariants weigh on chain. */
@@ -23,17 +25,41 @@ export interface MoneyPathObservations {
   messagesTo(telegramUserId: number): Promise<string[]>;
   /** The exchange as ChangeNow sees it, for the detail of a stuck swap payout. */
   describeExchange?(exchangeId: string): string;
+  /** PLATFORM_FEE_BPS of the run: the owners' net is recomputed from each payment's booked outcome. */
+  platformFeeBps: number;
   /** The chain itself (not through any fault proxy). */
   provider: JsonRpcProvider;
   usdtContract: string;
   hotWallet: string;
   owners: readonly ObservedOwner[];
   /**
+   * What the hot wallet held when the run began, on chain and in the ledger (`readHotWalletHoldings`
+   * then): "every unit booked" compares how much each moved since. Default: nothing on either side.
+   */
+  hotWalletBefore?: HotWalletHoldings;
+  /** The chain's EIP-155 id. Default 31337 (anvil). */
+  chainId?: bigint;
+  /**
    * A process killed between Telegram's answer to `sendMessage` and our commit sends the same invite
    * again on redelivery: Telegram has no idempotency key. Then the same link may arrive twice; a
    * second link never may.
    */
   mayRepeatInviteMessage?: boolean;
+}
+
+/** The hot wallet's balances per asset, on chain and in its ledger account (`hot_wallet:<asset>`), base units. */
+export interface HotWalletHoldings {
+  chainUnits: Record<HotWalletAsset, bigint>;
+  ledgerUnits: Record<HotWalletAsset, bigint>;
+}
+
+/** Reads `HotWalletHoldings` now: before a run, for `hotWalletBefore`. */
+export async function readHotWalletHoldings(db: Db, provider: JsonRpcProvider, hotWallet: string, usdtContract: string): Promise<HotWalletHoldings> {
+  const token = new Contract(usdtContract, USDT_LIKE_TOKEN_ABI, provider);
+  return {
+    chainUnits: { ETH: await provider.getBalance(hotWallet), USDT_ERC20: (await token.getFunction('balanceOf')(hotWallet)) as bigint },
+    ledgerUnits: { ETH: await balanceOf(db, ledgerAccountCodes.hotWallet('ETH'), 'ETH'), USDT_ERC20: await balanceOf(db, ledgerAccountCodes.hotWallet('USDT_ERC20'), 'USDT_ERC20') },
+  };
 }
 
 export interface Violation {
@@ -48,8 +74,9 @@ const INVITE_LINK = /https:\/\/t\.me\/\+[A-Za-z0-9_-]+/g;
  * What must hold after the money path ran under faults, read from the database, the providers and
  * the chain: every paid payment settled once, one extension and one invite per payment, every
  * payout ended (or held/deferred with a reason), at most one mined transaction per payout and no
- * nonce gap, owners' wallets holding exactly what their completed payouts promised, the ledger
- * balanced per asset with nothing left in flight, the outbox published, and no dead letter.
+ * nonce gap, owners' wallets holding exactly what their completed payouts promised, every unit the
+ * hot wallet holds booked, the ledger balanced per asset with nothing left in flight, the outbox
+ * published, and no dead letter.
  * `outcome` counts what happened, for the report.
  */
 export async function checkMoneyPathInvariants(observed: MoneyPathObservations): Promise<{ violations: Violation[]; outcome: Record<string, number> }> {
@@ -157,8 +184,21 @@ export async function checkMoneyPathInvariants(observed: MoneyPathObservations):
   }
   outcome.owners_paid = paidOut;
 
+  // ---- Every unit booked: the hot wallet ----
+  // Per asset, what the hot wallet's balance moved on chain since the run began equals what its
+  // ledger account moved, plus what is legitimately in flight (shared/hot-wallet: at the end of a
+  // run, only payment outcomes received and never booked, i.e. underpayments below tolerance).
+  await checkHotWalletBooked(observed, fail, outcome);
+
+  // ---- Every unit booked: the owners ----
+  // Each owner's ledger balance per asset = settled net − refunds taken back − payouts claimed and
+  // not given back ± parking shares, computed from the payment, payout and batch rows.
+  for (const mismatch of await findOwnerBalanceMismatches(db, observed.platformFeeBps)) {
+    fail('every unit booked', `owner of ${mismatch.channelId} in ${mismatch.asset}: ledger ${mismatch.ledger}, settled net − paid ${mismatch.expected}`);
+  }
+
   // The books: balanced per asset, nothing in flight, the outbox empty, no dead letter.
-  for (const [asset, sum] of Object.entries(await sumLedgerByAsset(db))) if (sum !== 0n) fail('ledger balanced', `${asset} sums to ${sum}`);
+  for (const [asset, sum] of await sumLedgerByAsset(db)) if (sum !== 0n) fail('ledger balanced', `${asset} sums to ${sum}`);
   const { rows: inFlight } = await db.query<{ code: string; balance: string }>(
     `SELECT a.code, sum(e.amount)::text AS balance FROM ledger_accounts a JOIN ledger_entries e ON e.account_id = a.id
       WHERE a.code LIKE 'payouts:in_flight:%' GROUP BY a.code HAVING sum(e.amount) <> 0`,
@@ -174,4 +214,38 @@ export async function checkMoneyPathInvariants(observed: MoneyPathObservations):
   const { rows: redrives } = await db.query<{ n: bigint }>('SELECT coalesce(sum(redrive_count), 0)::int8 AS n FROM payouts');
   outcome.payout_redrives = Number(redrives[0]?.n ?? 0n);
   return { violations, outcome };
+}
+
+/** "Every unit booked", the hot wallet's half: see where it is called. */
+async function checkHotWalletBooked(observed: MoneyPathObservations, fail: (invariant: string, detail: string) => void, outcome: Record<string, number>): Promise<void> {
+  const before = observed.hotWalletBefore ?? { chainUnits: { ETH: 0n, USDT_ERC20: 0n }, ledgerUnits: { ETH: 0n, USDT_ERC20: 0n } };
+  const openingUnits = { ETH: before.chainUnits.ETH - before.ledgerUnits.ETH, USDT_ERC20: before.chainUnits.USDT_ERC20 - before.ledgerUnits.USDT_ERC20 };
+  const position = await readHotWalletPosition(
+    { db: observed.db, chain: createHotWalletChain(observed.provider) },
+    { chainId: observed.chainId ?? 31337n, address: observed.hotWallet, tokenContracts: { USDT_ERC20: observed.usdtContract } },
+    { openingUnits },
+  );
+  for (const comparison of position.assets) {
+    const { asset } = comparison;
+    const chainMoved = comparison.chainUnits - before.chainUnits[asset];
+    const ledgerMoved = comparison.ledgerUnits - before.ledgerUnits[asset];
+    if (comparison.unexplainedUnits !== 0n) {
+      fail(
+        'every unit booked',
+        `${asset}: the hot wallet moved ${formatAsset(chainMoved, asset)} on chain since the run began, its ledger account ${formatAsset(ledgerMoved, asset)}, ` +
+          `in flight ${formatAsset(comparison.inFlightUnits - comparison.openingUnits, asset)}: ${formatAsset(comparison.unexplainedUnits, asset)} unexplained`,
+      );
+    }
+    if (comparison.receivedNotBookedUnits !== 0n) outcome[`hot_wallet_received_not_booked_${asset}`] = position.payments.filter((payment) => payment.asset === asset).length;
+  }
+  for (const transfer of position.transfers) {
+    fail('every unit booked', `payout ${transfer.payoutId}: its transfer ${transfer.txHash} is still in flight at the end (${transfer.onChain}, value ${transfer.valueUnits}, gas not booked ${transfer.gasNotBookedWei})`);
+  }
+  for (const payment of position.payments) {
+    // An underpayment below tolerance is never settled: its outcome stays in the wallet, unbooked. A finished one must be booked.
+    if (payment.status !== 'partially_paid') fail('every unit booked', `payment ${payment.paymentId} is ${payment.status}: ${payment.arrivedUnits - payment.bookedUnits} base units of ${payment.asset} arrived and are not booked`);
+  }
+  if (!position.isEveryTransactionKnown) fail('every unit booked', 'the chain counts hot-wallet transactions the gateway never signed');
+  const { rows: alerts } = await observed.db.query<{ alert: string; message: string }>(`SELECT alert, message FROM operator_alerts WHERE alert LIKE 'hot_wallet.%' ORDER BY id`);
+  for (const alert of alerts) fail('every unit booked', `reconcile-hot-wallet alerted ${alert.alert}: ${alert.message}`);
 }

@@ -48,6 +48,18 @@ const PaymentStateSchema = z.object({
   createdAt: date,
   updatedAt: date,
   statusTimes: z.array(date),
+  /** With on-chain settlement: the outcome's transfer, signed and kept before it is broadcast; absent in older files. */
+  outcomeTransfer: z
+    .object({
+      currency: z.string(),
+      units: z.string().regex(/^\d+$/),
+      nonce: z.number().int().min(0).optional(),
+      signedTx: z.string().regex(/^0x[0-9a-f]+$/).optional(),
+      txHash: z.string().regex(/^0x[0-9a-f]{64}$/).optional(),
+      isMined: z.boolean(),
+    })
+    .nullable()
+    .optional(),
 });
 
 export const NowPaymentsSimulatorStateSchema = z.object({

@@ -7,6 +7,7 @@ import type { Logger } from '../logging/index.js';
 import { bpsOf, formatUnits, mulDiv, parseUnits } from '../money/index.js';
 import { type NowPaymentsStatus, IPN_SIGNATURE_HEADER, parseJsonPreservingNumbers, signIpnPayload } from '../nowpayments/index.js';
 import { renderInvoicePage } from './nowpayments-invoice-page.js';
+import { createOutcomePayer, type NowPaymentsChainSettlement, type OutcomePayer, type SignedOutcome } from './nowpayments-simulator-chain.js';
 import { type IpnQueue, NowPaymentsSimulatorStateSchema, type NowPaymentsSimulatorState } from './nowpayments-simulator-state.js';
 import { createStateFileWriter, readStateFile } from './state-file.js';
 
@@ -22,6 +23,8 @@ import { createStateFileWriter, readStateFile } from './state-file.js';
  *   processes (no key: a local tool only).
  *
  * Amounts are exact decimal arithmetic on bigints; crypto amounts have 8 decimals, like NowPayments' own.
+ * With `chain`, the outcome of every payment that reaches the merchant (`finished`, `partially_paid`) is
+ * really sent to the outcome wallet on the local chain, before the payment's IPNs.
  */
 export interface NowPaymentsSimulatorOptions {
   /** The only `x-api-key` accepted. */
@@ -59,6 +62,14 @@ export interface NowPaymentsSimulatorOptions {
    * change, so a restarted sandbox still knows the invoices its checkouts point at. Default: memory only.
    */
   stateFile?: string;
+  /**
+   * Pay each outcome on a local chain, as NowPayments pays the merchant's outcome wallet: when a payment
+   * ends `finished` or `partially_paid`, exactly its outcome (in the outcome currency's base units: ETH,
+   * or the USDT token for `usdterc20`) goes from the payer account to `outcomeWallet`, once per payment
+   * (signed and kept in the state file before it is broadcast, so a restart re-sends the same bytes and
+   * never pays twice), and is mined before the first IPN is sent. Default: nothing moves on chain.
+   */
+  chain?: NowPaymentsChainSettlement;
 }
 
 export interface SimulatedPaymentOptions {
@@ -123,6 +134,8 @@ export interface SimulatedPayment {
   createdAt: Date;
   /** Time of the latest status: the clock's time at `pay()`; each earlier status is one simulated second before. */
   updatedAt: Date;
+  /** With `chain`: the mined transaction that paid the outcome to the outcome wallet; null when none was (yet). */
+  outcomeTxHash: string | null;
 }
 
 export interface IpnDelivery {
@@ -145,7 +158,7 @@ export interface NowPaymentsSimulator {
   expire(invoiceId: string): Promise<void>;
   /** Sends the payment's latest status again; returns the callback's HTTP status (0 when unreachable). */
   resendIpn(paymentId: string): Promise<number>;
-  /** Goes on sending the IPNs a previous run had not delivered (state file); returns how many payments have some. */
+  /** Goes on with what a previous run had not finished (state file): outcomes not yet mined, then IPNs not yet delivered; returns how many payments have some. */
   resumeIpns(): number;
   /** IPNs still to be sent or retried. */
   readonly unsentIpnCount: number;
@@ -239,9 +252,18 @@ interface InvoiceRecord extends SimulatedInvoice {
   updatedAt: Date;
 }
 
-interface PaymentRecord extends SimulatedPayment {
+/** The outcome's transfer on chain: due, then signed (kept before it is broadcast), then mined. */
+interface OutcomeTransfer extends Partial<SignedOutcome> {
+  currency: string;
+  /** Base units of the outcome currency on chain. */
+  units: string;
+  isMined: boolean;
+}
+
+interface PaymentRecord extends Omit<SimulatedPayment, 'outcomeTxHash'> {
   /** Per status, in processing order: the time it was reached. */
   statusTimes: Date[];
+  outcomeTransfer?: OutcomeTransfer | null;
 }
 
 /** Thrown for requests the real API would refuse; becomes the documented error body. */
@@ -276,8 +298,14 @@ function cloneInvoice(record: InvoiceRecord): SimulatedInvoice {
 }
 
 function clonePayment(record: PaymentRecord): SimulatedPayment {
-  const { statusTimes: _statusTimes, ...payment } = record;
-  return { ...payment, statuses: [...record.statuses], createdAt: new Date(record.createdAt), updatedAt: new Date(record.updatedAt) };
+  const { statusTimes: _statusTimes, outcomeTransfer, ...payment } = record;
+  return {
+    ...payment,
+    statuses: [...record.statuses],
+    createdAt: new Date(record.createdAt),
+    updatedAt: new Date(record.updatedAt),
+    outcomeTxHash: outcomeTransfer?.isMined ? (outcomeTransfer.txHash ?? null) : null,
+  };
 }
 
 export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOptions): Promise<NowPaymentsSimulator> {
@@ -296,6 +324,7 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
   if (!rates.has(outcomeCurrency)) throw new Error(`outcomeCurrency ${outcomeCurrency} has no usdPerCoin rate`);
   if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10_000) throw new Error('processorFeeBps must be an integer from 0 to 10000');
 
+  const payer: OutcomePayer | undefined = options.chain ? await createOutcomePayer(options.chain) : undefined;
   const invoices = new Map<string, InvoiceRecord>();
   const payments = new Map<string, PaymentRecord>();
   const deliveries: IpnDelivery[] = [];
@@ -382,7 +411,13 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
       createdAt,
       updatedAt: statusTimes[statusTimes.length - 1] ?? createdAt,
       statusTimes,
+      outcomeTransfer: null,
     };
+    // NowPayments sends the outcome to the merchant's wallet when the funds are processed: `finished`,
+    // or `partially_paid` ("appears when the funds have arrived in your wallet").
+    const final = sequence[sequence.length - 1];
+    const units = payer && (final === 'finished' || final === 'partially_paid') ? payer.unitsOf(outcomeCurrency, payment.outcomeAmount) : undefined;
+    if (units !== undefined && units > 0n) payment.outcomeTransfer = { currency: outcomeCurrency, units: units.toString(), isMined: false };
     // Saved by runSequence together with the payment's IPNs: a kill between the two writes would leave a payment nobody hears of.
     payments.set(payment.paymentId, payment);
     return payment;
@@ -498,7 +533,10 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
   }
 
   async function runSequence(payment: PaymentRecord, input: SimulatedPaymentOptions): Promise<void> {
-    if (input.deliverIpn === false) return save();
+    if (input.deliverIpn === false) {
+      save();
+      return settleOutcome(payment);
+    }
     const indexes = payment.statuses.map((_, index) => index).slice(0, input.deliverFirstIpns ?? payment.statuses.length);
     if (input.order === 'reverse') indexes.reverse();
     const queue: IpnQueue = {
@@ -509,10 +547,56 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
     };
     ipnQueues.set(payment.paymentId, queue);
     save();
+    // The funds reach the merchant before NowPayments says so; a failure here leaves the IPNs queued for resumeIpns().
+    await settleOutcome(payment);
     // Resolves when every IPN was answered, or at the first that was not (its retries go on in the background).
     await new Promise<void>((resolve) => {
       void drainIpnQueue(queue, resolve).then(resolve);
     });
+  }
+
+  // One signer at a time: nonces are taken in order. Per payment, one settlement at a time.
+  let signing: Promise<unknown> = Promise.resolve();
+  const settling = new Map<string, Promise<void>>();
+
+  /** Pays the payment's outcome on chain once: signs and keeps the bytes, then delivers them until mined. */
+  function settleOutcome(payment: PaymentRecord): Promise<void> {
+    const transfer = payment.outcomeTransfer;
+    if (!payer || !transfer || transfer.isMined) return Promise.resolve();
+    const running = settling.get(payment.paymentId);
+    if (running) return running;
+    const settled = (async () => {
+      if (transfer.signedTx === undefined) {
+        const signed = signing.then(async () => {
+          if (transfer.signedTx !== undefined) return;
+          const storedNext = Math.max(-1, ...[...payments.values()].map((other) => other.outcomeTransfer?.nonce ?? -1)) + 1;
+          Object.assign(transfer, await payer.sign(transfer.currency, BigInt(transfer.units), storedNext));
+          save();
+        });
+        signing = signed.catch(() => undefined);
+        await signed;
+      }
+      await payer.deliver(transfer as SignedOutcome, () => isClosed);
+      if (isClosed) return;
+      transfer.isMined = true;
+      save();
+      options.logger?.info('nowpayments_simulator.outcome_sent', { paymentId: payment.paymentId, currency: transfer.currency, units: transfer.units, txHash: transfer.txHash });
+    })().finally(() => settling.delete(payment.paymentId));
+    settling.set(payment.paymentId, settled);
+    return settled;
+  }
+
+  /** After a restart: the outcome first (if it was not mined), then the IPNs left. */
+  async function resumePayment(paymentId: string): Promise<void> {
+    const payment = payments.get(paymentId);
+    try {
+      if (payment) await settleOutcome(payment);
+    } catch (error) {
+      options.logger?.error('nowpayments_simulator.outcome_failed', { paymentId, error });
+      return;
+    }
+    const queue = ipnQueues.get(paymentId);
+    if (queue) await drainIpnQueue(queue);
   }
 
   function invoiceOrThrow(invoiceId: string): InvoiceRecord {
@@ -813,8 +897,10 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
       return sendIpn(payment, payment.statuses.length - 1, false);
     },
     resumeIpns() {
-      for (const queue of ipnQueues.values()) void drainIpnQueue(queue);
-      return ipnQueues.size;
+      const unpaid = [...payments.values()].filter((payment) => payment.outcomeTransfer && !payment.outcomeTransfer.isMined).map((payment) => payment.paymentId);
+      const resumed = new Set([...unpaid, ...ipnQueues.keys()]);
+      for (const paymentId of resumed) void resumePayment(paymentId);
+      return resumed.size;
     },
     get unsentIpnCount() {
       return [...ipnQueues.values()].reduce((sum, queue) => sum + queue.statusIndexes.length, 0);
@@ -829,6 +915,7 @@ export async function startNowPaymentsSimulator(options: NowPaymentsSimulatorOpt
         retryTimers.clear();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
+        payer?.close();
       }),
   };
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../logging/index.js';
 import { type Anvil, startAnvil } from './anvil.js';
 import { type ChangeNowSimulator, startChangeNowSimulator } from './changenow-simulator.js';
 import { type NowPaymentsSimulator, startNowPaymentsSimulator } from './nowpayments-simulator.js';
+import type { NowPaymentsChainSettlement } from './nowpayments-simulator-chain.js';
 import { readChainRecord, type RememberedPorts, reusablePort, type SandboxStatePaths, writeChainRecord } from './sandbox-state.js';
 import { startTelegramSimulator, type TelegramSimulator } from './telegram-simulator.js';
 import { deployUsdtLikeToken, topUpUsdtLikeToken } from './usdt-token.js';
@@ -21,6 +22,13 @@ export interface ProviderPersistence {
   logger: Logger;
 }
 
+export interface ProviderOptions {
+  /** The NowPayments simulator pays each outcome into the hot wallet on the local chain it starts (both simulated). Default false. */
+  isNowPaymentsOnChain?: boolean;
+  /** The NowPayments simulator pays outcomes on this chain instead (a caller that runs its own, like the chaos world). */
+  nowpaymentsChain?: NowPaymentsChainSettlement;
+}
+
 // Fixed sandbox credentials: they only open the local simulators.
 const SANDBOX_NOWPAYMENTS_API_KEY = 'sandbox-nowpayments-api-key';
 const SANDBOX_CHANGENOW_API_KEY = 'sandbox-changenow-api-key';
@@ -28,6 +36,10 @@ const SANDBOX_IPN_SECRET = 'sandbox-nowpayments-ipn-secret';
 /** USDT the simulated exchange of `npm start` holds to pay swaps out with (1 000 000 000, 6 decimals), minted by itself. */
 const SANDBOX_EXCHANGE_USDT_FLOAT = 10n ** 15n;
 const SANDBOX_IPN_RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+/** anvil funds each of its default accounts with 10 000 ETH at genesis: the sandbox hot wallet's float, booked as capital. */
+export const SANDBOX_HOT_WALLET_FLOAT_WEI = 10_000n * 10n ** 18n;
+/** Pays NowPayments' outcomes into the hot wallet: anvil account 8, which nothing else uses (0 hot wallet, 1–2 demo owners, 9 the exchange). */
+export const NOWPAYMENTS_PAYER_ACCOUNT = 8;
 export const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
 const SANDBOX_JWT_SECRET = 'sandbox-dashboard-jwt-secret-not-for-production';
 
@@ -78,10 +90,10 @@ async function usdtToken(anvil: Anvil, exchange: { address: string; privateKey: 
  * is swapped for the real one. With `persistence`, each simulator and the chain keep their state in
  * the data folder and take their previous port when it is free.
  */
-export async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string, persistence?: ProviderPersistence): Promise<Simulators> {
+export async function startMissingProviders(env: NodeJS.ProcessEnv, hostUrl: string, persistence?: ProviderPersistence, options: ProviderOptions = {}): Promise<Simulators> {
   const simulators: Simulators = {};
   try {
-    await startInto(simulators, env, hostUrl, persistence);
+    await startInto(simulators, env, hostUrl, persistence, options);
   } catch (error) {
     // One that fails (an unreadable state file, say) must not leave the others running.
     await stopSimulators(simulators);
@@ -98,7 +110,7 @@ export async function stopSimulators(simulators: Simulators): Promise<void> {
   await simulators.anvil?.stop();
 }
 
-async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl: string, persistence: ProviderPersistence | undefined): Promise<void> {
+async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl: string, persistence: ProviderPersistence | undefined, options: ProviderOptions): Promise<void> {
   const portFor = (name: keyof RememberedPorts) => reusablePort(persistence?.ports[name]);
   env.PUBLIC_BASE_URL ||= hostUrl;
   env.PLATFORM_FEE_BPS ||= '300';
@@ -106,19 +118,6 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
   env.PAYOUT_DAILY_CAP_USD_CENTS ||= '1000000';
   env.JWT_SECRET ||= SANDBOX_JWT_SECRET;
   env.DASHBOARD_CORS_ORIGINS ||= `${hostUrl},http://localhost:5173`;
-  if (!env.NOWPAYMENTS_API_URL) {
-    simulators.nowpayments = await startNowPaymentsSimulator({
-      apiKey: SANDBOX_NOWPAYMENTS_API_KEY,
-      ipnSecret: SANDBOX_IPN_SECRET,
-      port: await portFor('nowpayments'),
-      stateFile: persistence?.paths.nowpayments,
-      // A kept sandbox behaves like the real service across our restarts: unanswered IPNs are sent again.
-      ...(persistence && { ipnRetryDelaysMs: SANDBOX_IPN_RETRY_DELAYS_MS }),
-    });
-    env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;
-    env.NOWPAYMENTS_API_KEY = SANDBOX_NOWPAYMENTS_API_KEY;
-    env.NOWPAYMENTS_IPN_SECRET = SANDBOX_IPN_SECRET;
-  }
   if (!env.TELEGRAM_BOT_TOKEN) {
     simulators.telegram = await startTelegramSimulator({ port: await portFor('telegram'), stateFile: persistence?.paths.telegram });
     env.TELEGRAM_BOT_TOKEN = simulators.telegram.token;
@@ -151,6 +150,28 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
         logger: persistence?.logger,
       });
     }
+  }
+  if (!env.NOWPAYMENTS_API_URL) {
+    const anvil = simulators.anvil;
+    const payer = anvil?.accounts[NOWPAYMENTS_PAYER_ACCOUNT];
+    const localChain =
+      options.isNowPaymentsOnChain && anvil && payer && env.HOT_WALLET_ADDRESS
+        ? { rpcUrl: anvil.rpcUrl, payerPrivateKey: payer.privateKey, outcomeWallet: env.HOT_WALLET_ADDRESS, usdtContract: env.USDT_ERC20_CONTRACT }
+        : undefined;
+    const chain = options.nowpaymentsChain ?? localChain;
+    simulators.nowpayments = await startNowPaymentsSimulator({
+      apiKey: SANDBOX_NOWPAYMENTS_API_KEY,
+      ipnSecret: SANDBOX_IPN_SECRET,
+      port: await portFor('nowpayments'),
+      stateFile: persistence?.paths.nowpayments,
+      // A kept sandbox behaves like the real service across our restarts: unanswered IPNs are sent again.
+      ...(persistence && { ipnRetryDelaysMs: SANDBOX_IPN_RETRY_DELAYS_MS }),
+      // As NowPayments pays the merchant's outcome wallet: the hot wallet grows with every payment.
+      ...(chain && { chain }),
+    });
+    env.NOWPAYMENTS_API_URL = simulators.nowpayments.apiUrl;
+    env.NOWPAYMENTS_API_KEY = SANDBOX_NOWPAYMENTS_API_KEY;
+    env.NOWPAYMENTS_IPN_SECRET = SANDBOX_IPN_SECRET;
   }
   if (!env.CHANGENOW_API_URL && !simulators.changenow) {
     simulators.changenow = await startChangeNowSimulator({ apiKey: SANDBOX_CHANGENOW_API_KEY, port: await portFor('changenow'), stateFile: persistence?.paths.changenow });

@@ -49,7 +49,7 @@ export interface PurchaseResult {
 }
 
 const TERMINAL_PAYOUT_STATES = new Set(['completed', 'failed', 'refunded', 'cancelled', 'held', 'deferred']);
-const TRACKING_STATES = new Set(['transfer_signed', 'transfer_broadcast', 'awaiting_swap']);
+const TRACKING_STATES = new Set(['transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'needs_attention']);
 const INVITE_LINK = /https:\/\/t\.me\/\+[A-Za-z0-9_-]+/;
 /** Asking the scheduler to run track-payouts now, at most this often. */
 const TRACKING_NUDGE_MS = 3_000;

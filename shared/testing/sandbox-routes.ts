@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Publisher, Topology } from '../bus/index.js';
+import { createChainProvider } from '../chain/index.js';
 import type { Db } from '../db/index.js';
+import { createHotWalletChain, readHotWalletPosition } from '../hot-wallet/index.js';
 import { formatUnits } from '../money/index.js';
 import type { Simulators } from './local-runtime.js';
 import { listPaymentViews, listPayoutViews, retrievePaymentView } from './sandbox-payment-views.js';
-import { listChainTransferViews, listChannelViews, listOwnerNotificationViews } from './sandbox-views.js';
+import { hotWalletView, listChainTransferViews, listChannelViews, listOwnerNotificationViews } from './sandbox-views.js';
 import { handleSandboxRequest } from './telegram-simulator-sandbox.js';
 
 export interface SandboxRoutesOptions {
@@ -15,8 +17,8 @@ export interface SandboxRoutesOptions {
   simulators: Simulators;
   /** The runtime's own base URL (`http://127.0.0.1:8080`). */
   runtimeUrl: string;
-  /** The local chain, for wallet balances; absent when a real RPC is configured and not simulated. */
-  chain?: { rpcUrl: string; chainId: string; usdtContract?: string };
+  /** The local chain, for wallet balances and the hot wallet against the ledger; absent when a real RPC is configured and not simulated. */
+  chain?: { rpcUrl: string; chainId: string; usdtContract?: string; hotWallet?: string };
 }
 
 /** What `GET /sandbox/api/runtime` answers and `npm start` writes to `<data-dir>/runtime.json`. */
@@ -102,6 +104,7 @@ async function readWalletBalance(chain: NonNullable<SandboxRoutesOptions['chain'
  *   GET  /sandbox/api/payments/<pay_… | NowPayments id>  a payment and all it caused
  *   GET  /sandbox/api/overview?user=1001            the page's system view for one subscriber
  *   GET  /sandbox/api/wallets/<address>             balances on the local chain
+ *   GET  /sandbox/api/hot-wallet                    the hot wallet against the ledger, per asset (what reconcile-hot-wallet compares)
  *   POST /sandbox/api/jobs/<scheduler job>/run      publishes the job's message now (`gcloud scheduler jobs run`)
  *   …    /sandbox/api/telegram/…                    the Telegram simulator's control API (users, chats)
  *   POST /sandbox/api/nowpayments/invoices/<id>/pay|expire   the NowPayments simulator's control API
@@ -116,6 +119,14 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): RequestListe
     telegram: simulators.telegram ? { apiRoot: simulators.telegram.apiRoot, botUsername: simulators.telegram.botInfo.username } : null,
     chain: options.chain ? { rpcUrl: options.chain.rpcUrl, chainId: options.chain.chainId, usdtContract: options.chain.usdtContract ?? null } : null,
     scheduledJobs: options.topology.schedulerJobs.map((job) => job.name),
+  };
+
+  const hotWalletChain = options.chain?.hotWallet ? createHotWalletChain(createChainProvider(options.chain.rpcUrl, { chainId: BigInt(options.chain.chainId) })) : undefined;
+  const hotWallet = async () => {
+    const chain = options.chain;
+    if (!hotWalletChain || !chain?.hotWallet) throw new SandboxRefusal(404, 'not_simulated', 'No local chain is running');
+    const target = { chainId: BigInt(chain.chainId), address: chain.hotWallet, tokenContracts: chain.usdtContract ? { USDT_ERC20: chain.usdtContract } : {} };
+    return hotWalletView(await readHotWalletPosition({ db: options.db, chain: hotWalletChain }, target));
   };
 
   const ownerMessages = (ownerIds: string[]) => {
@@ -144,6 +155,7 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): RequestListe
       chainTransfers: await listChainTransferViews(options.db),
       ownerNotifications: await listOwnerNotificationViews(options.db),
       ownerMessages: ownerMessages(channels.map((channel) => channel.ownerTelegramId).filter((id): id is string => id !== null)).reverse().slice(0, 20),
+      hotWallet: hotWalletChain ? await hotWallet().catch(() => null) : null,
     };
   };
 
@@ -200,6 +212,7 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): RequestListe
       if (!/^0x[0-9a-fA-F]{40}$/.test(id)) throw new SandboxRefusal(400, 'invalid_address', 'Give an 0x-prefixed 20-byte address');
       return sendJson(response, 200, await readWalletBalance(options.chain, id));
     }
+    if (method === 'GET' && resource === 'hot-wallet' && !id) return sendJson(response, 200, { hotWallet: await hotWallet() });
     if (method === 'POST' && resource === 'jobs' && id && action === 'run') {
       const job = options.topology.schedulerJobs.find((candidate) => candidate.name === id);
       if (!job) throw new SandboxRefusal(404, 'unknown_job', `No scheduler job is named ${id.slice(0, 60)}; see /sandbox/api/runtime`);

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.js';
+import type { HotWalletPosition } from '../hot-wallet/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../money/index.js';
 
@@ -56,6 +57,15 @@ export interface ChainTransferView {
   amount: string;
   blockNumber: string | null;
   signedAt: string;
+}
+
+/** The hot wallet against the ledger, per asset, as the sandbox page shows it. */
+export interface HotWalletView {
+  address: string;
+  blockNumber: string;
+  assets: { asset: string; onChain: string; ledger: string; inFlight: string; unexplained: string; verdict: string }[];
+  /** What is in flight, one line each (transfers not mined or not booked yet, payments received and not booked). */
+  inFlight: string[];
 }
 
 const iso = (value: Date | null | undefined) => (value ? value.toISOString() : null);
@@ -146,4 +156,30 @@ export async function listChainTransferViews(db: Queryable, limit = 20): Promise
     blockNumber: text(row.block_number),
     signedAt: row.signed_at.toISOString(),
   }));
+}
+
+export function hotWalletView(position: HotWalletPosition): HotWalletView {
+  const signed = (units: bigint, asset: string) => `${units > 0n ? '+' : ''}${formatAssetAmount(units, asset)}`;
+  return {
+    address: position.address,
+    blockNumber: position.blockNumber.toString(),
+    assets: position.assets.map((comparison) => ({
+      asset: comparison.asset,
+      onChain: formatAssetAmount(comparison.chainUnits, comparison.asset),
+      ledger: formatAssetAmount(comparison.ledgerUnits, comparison.asset),
+      inFlight: signed(comparison.inFlightUnits, comparison.asset),
+      unexplained: signed(comparison.unexplainedUnits, comparison.asset),
+      verdict: comparison.verdict,
+    })),
+    inFlight: [
+      ...position.transfers.map(
+        (transfer) =>
+          `payout ${formatPublicId('payout', transfer.payoutId)}: transfer ${transfer.onChain.replace('_', ' ')}, ${signed(transfer.valueUnits, transfer.asset)}` +
+          (transfer.gasNotBookedWei === 0n ? '' : `, gas not booked yet ${formatAssetAmount(transfer.gasNotBookedWei, 'ETH')}`),
+      ),
+      ...position.payments.map(
+        (payment) => `payment ${formatPublicId('payment', payment.paymentId)} (${payment.status}): ${formatAssetAmount(payment.arrivedUnits - payment.bookedUnits, payment.asset)} received, not booked`,
+      ),
+    ],
+  };
 }

@@ -20,9 +20,12 @@ export async function checkInvariants(world: ChaosWorld, channels: readonly Chao
       const exchange = exchanges.get(exchangeId);
       return exchange ? `${exchange.status}, deposit ${exchange.amountFrom ?? 'not seen'}` : 'unknown to ChangeNow';
     },
+    platformFeeBps: Number(process.env.PLATFORM_FEE_BPS), // set by the world
     provider: world.provider,
     usdtContract: String(world.token.target),
     hotWallet: world.hotWallet,
+    hotWalletBefore: world.hotWalletBefore,
+    chainId: BigInt(world.anvil.chainId),
     owners: channels,
   });
 }

@@ -58,6 +58,7 @@ const SCHEDULED = [
   { topic: 'conversion-requested', job: 'convert-accumulated' },
   { topic: 'threshold-payouts-requested', job: 'run-threshold-payouts' },
   { topic: 'reconciliation-requested', job: 'reconcile' },
+  { topic: 'hot-wallet-reconciliation-requested', job: 'reconcile-hot-wallet' },
 ] as const;
 
 function chance(random: SeededRandom, probability: number): boolean {

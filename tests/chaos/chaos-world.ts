@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import type { Clock } from '../../shared/clock/index.js';
+import { bookCapital } from '../../shared/hot-wallet/index.js';
 import { createLogger } from '../../shared/logging/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { type Anvil, startAnvil } from '../../shared/testing/anvil.js';
@@ -11,6 +12,8 @@ import { createTestDatabase, type TestDatabase } from '../../shared/testing/data
 import { type FaultProxy, type ProxyFault, type ProxiedRequest, startFaultProxy } from '../../shared/testing/fault-proxy.js';
 import type { BusFaults } from '../../shared/testing/in-process-bus.js';
 import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local-runtime.js';
+import { type HotWalletHoldings, readHotWalletHoldings } from '../../shared/testing/money-path-invariants.js';
+import { NOWPAYMENTS_PAYER_ACCOUNT } from '../../shared/testing/sandbox-providers.js';
 import { deployUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
 import { gatewayOf, type TestGateway } from '../e2e/gateway-harness.js';
 
@@ -46,6 +49,8 @@ export interface ChaosWorld {
   provider: JsonRpcProvider;
   token: Contract;
   hotWallet: string;
+  /** What the hot wallet held on chain and in the ledger when the payments began (its float is booked as capital). */
+  hotWalletBefore: HotWalletHoldings;
   changenow: ChangeNowSimulator;
   changenowProxy: FaultProxy;
   rpcProxy: FaultProxy;
@@ -64,11 +69,12 @@ export async function startChaosWorld(faults: ChaosFaultSwitches): Promise<Chaos
   const anvil = await startAnvil();
   const hotWallet = anvil.accounts[0];
   const operator = anvil.accounts[9];
-  if (!hotWallet || !operator) throw new Error('anvil has fewer than ten accounts');
-  const { address: tokenAddress } = await deployUsdtLikeToken(anvil.rpcUrl, hotWallet.privateKey);
+  const payer = anvil.accounts[NOWPAYMENTS_PAYER_ACCOUNT];
+  if (!hotWallet || !operator || !payer) throw new Error('anvil has fewer than ten accounts');
+  // The exchange's account deploys the token and mints its own USDT, as in the sandbox: the hot wallet keeps its genesis float untouched.
+  const { address: tokenAddress } = await deployUsdtLikeToken(anvil.rpcUrl, operator.privateKey);
   const provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1 });
-  const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(hotWallet.privateKey, provider));
-  // The simulated exchange pays USDT out of its own account.
+  const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(operator.privateKey, provider));
   await (await token.getFunction('mint')(operator.address, 10n ** 15n)).wait();
   const changenow = await startChangeNowSimulator({ apiKey: CHANGENOW_API_KEY, rpcUrl: anvil.rpcUrl, operatorKey: operator.privateKey, tokens: { usdt: tokenAddress } });
   const changenowProxy = await startFaultProxy({ target: changenow.url, decide: faults.decideChangeNow });
@@ -100,8 +106,21 @@ export async function startChaosWorld(faults: ChaosFaultSwitches): Promise<Chaos
     busFaults: faults.bus,
     runScheduler: false,
     logger: createLogger({ write: (line) => logLines.push(line) }),
+    // NowPayments pays each outcome into the hot wallet from its own node connection, never through the fault proxy.
+    nowpaymentsChain: { rpcUrl: anvil.rpcUrl, payerPrivateKey: payer.privateKey, outcomeWallet: hotWallet.address, usdtContract: tokenAddress },
   });
   const gateway = gatewayOf(runtime, testDb, logLines, async () => undefined);
+  // The float booked as capital, so reconcile-hot-wallet finds the wallet matched all through the run.
+  await bookCapital(testDb.db, {
+    asset: 'ETH',
+    units: await provider.getBalance(hotWallet.address),
+    direction: 'in',
+    operator: 'chaos',
+    note: 'anvil genesis funds of the hot wallet',
+    key: 'chaos-float',
+    at: clock.now(),
+  });
+  const hotWalletBefore = await readHotWalletHoldings(testDb.db, provider, hotWallet.address, tokenAddress);
   return {
     gateway,
     runtime,
@@ -110,6 +129,7 @@ export async function startChaosWorld(faults: ChaosFaultSwitches): Promise<Chaos
     provider,
     token,
     hotWallet: hotWallet.address,
+    hotWalletBefore,
     changenow,
     changenowProxy,
     rpcProxy,

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, type Db } from '../../shared/db/index.js';
 import { hasPostgresServer } from '../../shared/testing/database.js';
-import { checkMoneyPathInvariants } from '../../shared/testing/money-path-invariants.js';
+import { checkMoneyPathInvariants, readHotWalletHoldings } from '../../shared/testing/money-path-invariants.js';
 import { type RuntimeProcess, sandboxEnvironment, spawnRuntime, stopRuntime, waitUntilRuntimeUp } from '../../shared/testing/runtime-process.js';
 import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox-client.js';
 import { requestInvoice } from '../../shared/testing/sandbox-purchase.js';
@@ -20,8 +20,9 @@ import { createSeededRandom } from '../../shared/testing/seeded-random.js';
  * on an instant and a threshold channel, and started again on its data folder each time. Then the
  * scheduled sweeps run until nothing is left to do, and the money-path invariants must hold: every
  * payment settled once with one period and one invite link, every payout terminal with one mined
- * transaction, no nonce gap, the owners' wallets up by exactly what was paid out, the ledger
- * balanced, the outbox published, no dead letter.
+ * transaction, no nonce gap, the owners' wallets up by exactly what was paid out, every unit the
+ * hot wallet holds booked (NowPayments pays each outcome into it on chain), the ledger balanced,
+ * the outbox published, no dead letter.
  *
  * A seed fixes the kill delays and the purchases; `CRASH_SEED=<seed>` replays them (the moments
  * the kills land in the pipeline still vary with timing). `CRASH_KILLS` sets the number of kills.
@@ -170,6 +171,8 @@ describe.skipIf(!hasPostgresServer)('crash recovery: the whole runtime killed wi
     const channels: ChannelView[] = await client.channels();
     const balancesBefore = new Map<string, bigint>();
     for (const channel of channels) balancesBefore.set(channel.payoutWallet, await provider.getBalance(channel.payoutWallet));
+    // The sandbox booked the hot wallet's float as capital at start: both sides agree before anyone pays.
+    const hotWalletBefore = await readHotWalletHoldings(db, provider, HOT_WALLET, chain.usdtContract);
 
     // The killer: KILLS times, a random moment after the runtime came up, kill -9 the group and start again.
     let killsDone = false;
@@ -255,9 +258,12 @@ describe.skipIf(!hasPostgresServer)('crash recovery: the whole runtime killed wi
       db,
       finishedPaymentIds: finished.map((payment) => payment.paymentId),
       messagesTo: async (userId) => (await client.messages(userId)).map((message) => message.text),
+      platformFeeBps: 300, // the sandbox's default (sandbox-providers)
       provider,
       usdtContract: chain.usdtContract,
       hotWallet: HOT_WALLET,
+      hotWalletBefore,
+      chainId: BigInt(chain.chainId),
       owners: channels.map((channel) => ({
         strategy: channel.strategy as 'instant' | 'threshold',
         currency: 'ETH' as const,

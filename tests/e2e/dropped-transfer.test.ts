@@ -64,7 +64,7 @@ describe('a payout transaction dropped from the mempool', () => {
   const setNextBaseFee = (wei: bigint) => provider.send('anvil_setNextBlockBaseFeePerGas', [`0x${wei.toString(16)}`]);
 
   async function expectBooksBalanced(): Promise<void> {
-    for (const [, sum] of Object.entries(await sumLedgerByAsset(db()))) expect(sum).toBe(0n);
+    for (const [, sum] of await sumLedgerByAsset(db())) expect(sum).toBe(0n);
     expect((await db().query('SELECT source, reason_code FROM dead_letters')).rows).toEqual([]);
   }
 

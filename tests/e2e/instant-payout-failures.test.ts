@@ -76,7 +76,7 @@ describe('instant payouts that meet trouble', () => {
   const ownerMessages = (channel: SeededChannel) => gateway.telegram.messagesTo(channel.ownerTelegramId).map((message) => message.text ?? '');
 
   async function expectLedgerBalancedAndNoDeadLetters(): Promise<void> {
-    for (const [, sum] of Object.entries(await sumLedgerByAsset(db()))) expect(sum).toBe(0n);
+    for (const [, sum] of await sumLedgerByAsset(db())) expect(sum).toBe(0n);
     const { rows } = await db().query('SELECT source, reason_code FROM dead_letters');
     expect(rows).toEqual([]);
   }

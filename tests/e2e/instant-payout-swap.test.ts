@@ -89,7 +89,7 @@ describe('instant payout through a ChangeNow swap (ETH → USDT on Ethereum), ev
       [payoutId],
     );
     expect(BigInt(ledger[0]?.total ?? '0')).toBe(onChainMovement);
-    for (const [, sum] of Object.entries(await sumLedgerByAsset(db))) expect(sum).toBe(0n);
+    for (const [, sum] of await sumLedgerByAsset(db)) expect(sum).toBe(0n);
     expect((await db.query('SELECT source, reason_code FROM dead_letters')).rows).toEqual([]);
   });
 });

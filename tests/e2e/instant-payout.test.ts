@@ -97,7 +97,7 @@ describe('instant payout on the local chain, every message delivered twice', () 
       [payout.payoutId],
     );
     expect(Object.fromEntries(kinds.map((row) => [row.kind, Number(row.count)]))).toEqual({ network_fee: 1, payout_claimed: 1, payout_funded: 1 });
-    for (const [, sum] of Object.entries(await sumLedgerByAsset(db))) expect(sum).toBe(0n);
+    for (const [, sum] of await sumLedgerByAsset(db)) expect(sum).toBe(0n);
     const { rows: deadLetters } = await db.query('SELECT source, reason_code FROM dead_letters');
     expect(deadLetters).toEqual([]);
   });

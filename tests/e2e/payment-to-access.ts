@@ -63,7 +63,7 @@ describe(`payment to channel access, every message delivered twice (${mode})`, (
     expect(ownerMessages[0]?.text).toContain('Premium &lt;Club&gt;'); // HTML-escaped
 
     // Ledger: balanced per asset; platform fee = PLATFORM_FEE_BPS of the outcome, rounded down.
-    for (const [, sum] of Object.entries(await sumLedgerByAsset(db))) expect(sum).toBe(0n);
+    for (const [, sum] of await sumLedgerByAsset(db)) expect(sum).toBe(0n);
     const { rows: settlement } = await db.query<{ code: string; amount: string }>(
       `SELECT a.code, e.amount::text FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
        JOIN ledger_accounts a ON a.id = e.account_id JOIN payments p ON p.id = t.payment_id

@@ -67,7 +67,7 @@ describe('a payout whose exchange failed after it was funded', () => {
   const alertsOf = async (payoutId: string) => (await db().query<{ alert: string }>('SELECT alert FROM operator_alerts WHERE subject_id = $1', [payoutId])).rows;
 
   async function expectLedgerBalancedAndNoDeadLetters(): Promise<void> {
-    for (const [, sum] of Object.entries(await sumLedgerByAsset(db()))) expect(sum).toBe(0n);
+    for (const [, sum] of await sumLedgerByAsset(db())) expect(sum).toBe(0n);
     expect((await db().query('SELECT source, reason_code FROM dead_letters')).rows).toEqual([]);
   }
 

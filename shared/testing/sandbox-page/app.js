@@ -267,6 +267,29 @@ function renderSystem(overview) {
         ]),
   );
 
+  // What reconcile-hot-wallet compares: the chain, the ledger's hot_wallet account and what is in flight between them.
+  const hotWallet = overview.hotWallet;
+  document.getElementById('hot-wallet').replaceChildren(
+    ...(!hotWallet
+      ? [el('p', { className: 'hint', text: 'No local chain.' })]
+      : [
+          el('p', { className: 'hint' }, 'Wallet ', el('code', { text: hotWallet.address }), ` at block ${hotWallet.blockNumber}`),
+          el(
+            'table',
+            { 'data-testid': 'hot-wallet' },
+            el('thead', {}, el('tr', {}, ['asset', 'on chain', 'ledger', 'in flight', 'unexplained', ''].map((title) => el('th', { text: title })))),
+            el(
+              'tbody',
+              {},
+              hotWallet.assets.map((row) =>
+                el('tr', {}, el('td', { text: row.asset }), el('td', { text: row.onChain }), el('td', { text: row.ledger }), el('td', { text: row.inFlight }), el('td', { text: row.unexplained }), el('td', {}, state(row.verdict))),
+              ),
+            ),
+          ),
+          ...hotWallet.inFlight.map((line) => el('p', { className: 'hint', text: line })),
+        ]),
+  );
+
   document.getElementById('owner').replaceChildren(
     ...(overview.ownerMessages.length === 0 && overview.ownerNotifications.length === 0
       ? [el('p', { className: 'hint', text: 'None yet.' })]
