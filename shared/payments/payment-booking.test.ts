@@ -4,6 +4,7 @@ import { createLogger } from '../logging/index.js';
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
 import { createFakeClock } from '../testing/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import { redriveStuckWork } from '../watchdog/index.js';
 import { insertChannel, insertCheckout, insertTier } from '../testing/fixtures.js';
 import { findOwnerBalanceMismatches } from '../testing/owner-balance-invariant.js';
 import { applyPaymentUpdate, settlePayment } from './index.js';
@@ -132,6 +133,24 @@ describe('booking a payment after it settled', () => {
       const { rows } = await testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payouts WHERE payment_id = $1`, [paymentId]);
       expect(rows[0]?.n).toBe(1);
     });
+  });
+
+  it('has a top-up whose message was lost re-driven by the watchdog and booked', async () => {
+    const { channel, checkout } = await newCheckout('threshold');
+    const providerId = String(Date.now()) + '5';
+    const partial = await apply(report(checkout.id, providerId, 'partially_paid', '0.985', '0.985'));
+    await consumeSettlementMessages();
+    await apply(report(checkout.id, providerId, 'finished', '1', '1'));
+    // Published, never delivered.
+    await testDb.db.query(`UPDATE outbox SET published_at = $1, provider_message_id = 'lost-' || id WHERE topic = 'payment-settled' AND published_at IS NULL`, [clock.now()]);
+    const paymentId = partial.outcome === 'updated' ? partial.paymentId : '';
+    expect((await books(paymentId, channel.id)).transactions).toEqual(['payment_settled 985000000000000000']);
+
+    clock.advance(11 * 60_000);
+    const redriven = await redriveStuckWork({ db: testDb.db, clock, logger }, 'reconcile');
+    expect(redriven.redriven).toMatchObject({ 'payment_bookings.changed_after_settlement': 1 });
+    expect(await consumeSettlementMessages()).toBe(1);
+    expect((await books(paymentId, channel.id)).transactions).toEqual(['payment_settled 985000000000000000', 'payment_topped_up 15000000000000000']);
   });
 
   describe('a refund after settlement', () => {
