@@ -4,7 +4,7 @@ import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { createFakeClock } from '../testing/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { creditOwner, insertChannel, insertCheckout, insertPayment, insertPayout, insertTier, randomEvmAddress } from '../testing/fixtures.js';
-import { retrievePayout, runBalancePayouts, transitionPayout } from './index.js';
+import { retrievePayout, runBalancePayouts, runThresholdPayouts, transitionPayout } from './index.js';
 import { returnToOwners } from './payout-row.js';
 
 
@@ -111,6 +111,19 @@ describe('runBalancePayouts', () => {
       ['USDT_ERC20', '12340000', '1234'],
     ]);
     expect(await ownerBalance(channel.id, 'USDT_ERC20')).toBe(0n);
+  });
+
+  it('holds a threshold owner to the same rules: no hourly retry to a wallet the exchange refused', async () => {
+    const channel = await insertChannel(db(), { payoutStrategy: 'threshold', payoutThresholdCents: 1_000n });
+    const payout = await insertPayout(db(), { kind: 'threshold', channelId: channel.id, asset: 'USDT_ERC20', amountUnits: 12_000_000n });
+    await db().transaction(async (tx: Tx) => {
+      await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at: clock.now(), failureCode: 'changenow_invalid_address', failureReason: 'refused' });
+      await returnToOwners(tx, await retrievePayout(tx, payout.id), { at: clock.now(), kind: 'payout_returned', description: 'refused', backInHotWallet: null });
+    });
+    clock.advance(48 * HOUR);
+    expect(await runThresholdPayouts({ db: db(), clock })).toEqual({ due: 1, requested: 0, waiting: 1 });
+    await db().query('UPDATE channels SET payout_wallet = $2 WHERE id = $1', [channel.id, randomEvmAddress()]);
+    expect(await runThresholdPayouts({ db: db(), clock })).toEqual({ due: 1, requested: 1, waiting: 0 });
   });
 
   it('leaves threshold channels to the threshold run', async () => {

@@ -27,7 +27,7 @@ export const BALANCE_RETRY_AFTER_MS = 24 * 3_600_000;
  * Failures that the same destination would meet again: the owner has to change the wallet (an
  * operator's rejection counts: that destination is not to be paid).
  */
-const DESTINATION_REFUSED = new Set(['invalid_wallet_address', 'invalid_payout_extra_id', 'unsupported_payout_option', 'changenow_invalid_address', 'changenow_exchange_mismatch']);
+const DESTINATION_REFUSED = new Set(['invalid_wallet_address', 'invalid_payout_extra_id', 'unsupported_payout_option', 'changenow_invalid_address']);
 
 interface OwedBalance {
   channel_id: string;
@@ -76,7 +76,11 @@ async function owedBalances(q: Queryable, only?: { channelId: string; asset: str
  * destination; else never when the destination was refused, only once the balance has grown after
  * the deferral limit (dust would be deferred a day again), and a day later otherwise.
  */
-export function isBalanceDue(owed: OwedBalance, lastEnded: EndedPayout | undefined, now: Date): boolean {
+export function isBalanceDue(
+  owed: Pick<OwedBalance, 'balance' | 'payout_currency' | 'payout_network' | 'payout_wallet' | 'payout_extra_id'>,
+  lastEnded: EndedPayout | undefined,
+  now: Date,
+): boolean {
   if (!lastEnded) return true;
   const isSameDestination =
     lastEnded.destination_currency === owed.payout_currency &&
@@ -87,6 +91,18 @@ export function isBalanceDue(owed: OwedBalance, lastEnded: EndedPayout | undefin
   if (lastEnded.state === 'cancelled' || DESTINATION_REFUSED.has(lastEnded.failure_code ?? '')) return false;
   if (lastEnded.failure_code === 'deferral_limit_reached') return BigInt(owed.balance) > BigInt(lastEnded.amount_units);
   return now.getTime() - lastEnded.state_changed_at.getTime() >= BALANCE_RETRY_AFTER_MS;
+}
+
+/** Per `<channel id>:<asset>`, the channel's payout in that asset that ended unpaid last. */
+export async function lastEndedPayouts(q: Queryable, channelIds: readonly string[]): Promise<Map<string, EndedPayout>> {
+  const { rows } = await q.query<EndedPayout>(
+    `SELECT DISTINCT ON (channel_id, asset) channel_id, asset, state, failure_code, amount_units::text, state_changed_at,
+            destination_currency, destination_network, destination_wallet, destination_extra_id
+       FROM payouts WHERE channel_id = ANY($1::uuid[]) AND state IN ('failed', 'refunded', 'cancelled')
+      ORDER BY channel_id, asset, state_changed_at DESC`,
+    [channelIds],
+  );
+  return new Map(rows.map((row) => [`${row.channel_id}:${row.asset}`, row]));
 }
 
 /**
@@ -125,16 +141,9 @@ export async function runBalancePayouts(deps: RunBalancePayoutsDeps): Promise<Ba
       WHERE channel_id = ANY($1::uuid[]) AND kind = 'balance' AND state NOT IN ('completed', 'failed', 'refunded', 'cancelled')`,
     [channelIds],
   );
-  const { rows: ended } = await deps.db.query<EndedPayout>(
-    `SELECT DISTINCT ON (channel_id, asset) channel_id, asset, state, failure_code, amount_units::text, state_changed_at,
-            destination_currency, destination_network, destination_wallet, destination_extra_id
-       FROM payouts WHERE channel_id = ANY($1::uuid[]) AND state IN ('failed', 'refunded', 'cancelled')
-      ORDER BY channel_id, asset, state_changed_at DESC`,
-    [channelIds],
-  );
+  const lastEnded = await lastEndedPayouts(deps.db, channelIds);
   const key = (row: { channel_id: string; asset: string }) => `${row.channel_id}:${row.asset}`;
   const isOpen = new Set(open.map(key));
-  const lastEnded = new Map(ended.map((row) => [key(row), row]));
   const now = deps.clock.now();
   for (const candidate of owed) {
     if (isOpen.has(key(candidate)) || !isBalanceDue(candidate, lastEnded.get(key(candidate)), now)) {

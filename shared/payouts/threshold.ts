@@ -4,6 +4,7 @@ import type { Db, Queryable } from '../db/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { getAsset } from '../money/index.js';
+import { isBalanceDue, lastEndedPayouts } from './balance.js';
 
 /** Threshold owners are paid from their parked USDT. */
 const PAYOUT_ASSET = 'USDT_ERC20';
@@ -21,6 +22,8 @@ export interface ThresholdPayoutsReport {
   due: number;
   /** Payouts requested by this run. */
   requested: number;
+  /** Over the threshold but left for later after their last payout ended unpaid (see `isBalanceDue`). */
+  waiting: number;
 }
 
 interface DueChannel {
@@ -63,8 +66,16 @@ async function dueChannels(q: Queryable, channelId?: string): Promise<DueChannel
  */
 export async function runThresholdPayouts(deps: RunThresholdPayoutsDeps): Promise<ThresholdPayoutsReport> {
   const due = await dueChannels(deps.db);
+  // A payout that ended unpaid is not retried every hour (the owner would hear "not sent" hourly):
+  // the same rules as an instant owner's balance.
+  const lastEnded = await lastEndedPayouts(deps.db, due.map((channel) => channel.channel_id));
   let requested = 0;
+  let waiting = 0;
   for (const candidate of due) {
+    if (!isBalanceDue(candidate, lastEnded.get(`${candidate.channel_id}:${PAYOUT_ASSET}`), deps.clock.now())) {
+      waiting += 1;
+      continue;
+    }
     const at = deps.clock.now();
     const payoutId = await deps.db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:threshold:' || $1))`, [candidate.channel_id]);
@@ -112,5 +123,5 @@ export async function runThresholdPayouts(deps: RunThresholdPayoutsDeps): Promis
       deps.log?.info('payout.threshold_requested', { payoutId, channelId: candidate.channel_id });
     }
   }
-  return { due: due.length, requested };
+  return { due: due.length, requested, waiting };
 }
