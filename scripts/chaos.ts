@@ -23,18 +23,24 @@ function runSeed(seed: bigint): Promise<ChaosReport> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
+    let stderrTail = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     // Progress lines only (the functions' own stack traces of retried errors stay out of the table).
     child.stderr.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4000);
       for (const line of chunk.toString('utf8').split('\n')) if (/^(seed |  )\S/.test(line) && !/^\s+at /.test(line)) process.stderr.write(`${line}\n`);
     });
     child.on('close', (code) => {
       const last = stdout.trim().split('\n').pop() ?? '';
+      let report: Partial<ChaosReport> | undefined;
       try {
-        resolve(JSON.parse(last) as ChaosReport);
+        report = JSON.parse(last) as Partial<ChaosReport>;
       } catch {
-        reject(new Error(`seed ${seed} ended with code ${code} and no report`));
+        report = undefined;
       }
+      // A seed that crashed prints no report (its last line may be a log record): say why, not a TypeError.
+      if (report && Array.isArray(report.violations)) resolve(report as ChaosReport);
+      else reject(new Error(`seed ${seed} ended with code ${code} and no report; its last output:\n${stderrTail}`));
     });
   });
 }
