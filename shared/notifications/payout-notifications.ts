@@ -33,10 +33,11 @@ const FAILURE_REASONS: Record<string, PayoutFailureReason> = {
   changenow_exchange_mismatch: 'exchange',
   changenow_amount_out_of_range: 'amount',
   changenow_pair_inactive: 'pair',
-  unsupported_payout_option: 'pair',
+  unsupported_payout_option: 'unsupported',
   unsupported_payout_asset: 'pair',
   swap_failed: 'exchange',
   transfer_reverted: 'chain',
+  deferral_limit_reached: 'small',
 };
 
 function failureReasonOf(payout: PayoutFacts): PayoutFailureReason {

@@ -18,10 +18,15 @@ describe('owner messages', () => {
 
   it('says why a payout was not sent, and that the amount is back on the balance', () => {
     const payout = { channelTitle: 'VIP', amount: '0.1 ETH', received: null, wallet: '0xabc', txHash: null };
-    const reasons = ['wallet', 'amount', 'pair', 'exchange', 'chain', 'rejected', 'other'] as const;
+    const reasons = ['wallet', 'amount', 'small', 'pair', 'exchange', 'chain', 'rejected', 'other', 'unsupported'] as const;
     const texts = reasons.map((reason) => translate('en', 'payoutFailed', payout, reason));
     expect(new Set(texts).size).toBe(reasons.length);
     for (const text of texts) expect(text).toContain('back on your balance');
+    // When it goes out again, as the balance run decides (shared/payouts/balance.ts).
+    expect(texts[0]).toContain('once you change the payout wallet');
+    expect(texts[2]).toContain('once more has arrived');
+    expect(texts[1]).toContain('automatically within a day');
+    expect(texts[8]).toContain('once you change the payout wallet');
     expect(translate('en', 'payoutCompleted', { ...payout, received: '301.5 USDT', txHash: '0xfeed' })).toContain('301.5 USDT');
   });
 

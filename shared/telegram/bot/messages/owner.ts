@@ -13,7 +13,7 @@ export type BotRightName = 'membership' | 'administrator' | 'can_invite_users' |
 export type IntruderRemoval = 'removed' | 'still_member' | 'unknown';
 
 /** Why a payout did not reach the owner, in words an owner can act on. */
-export type PayoutFailureReason = 'wallet' | 'amount' | 'pair' | 'exchange' | 'chain' | 'rejected' | 'other';
+export type PayoutFailureReason = 'wallet' | 'unsupported' | 'amount' | 'small' | 'pair' | 'exchange' | 'chain' | 'rejected' | 'other';
 
 /** A payout as the owner sees it; amounts arrive formatted ('0.0061 ETH'). */
 export interface PayoutNoticeFacts {
@@ -231,6 +231,8 @@ export const ownerMessages = {
           {
             wallet: 'the exchange refused this wallet address. Check the payout wallet and network in the dashboard.',
             amount: 'the amount is outside what the exchange converts right now.',
+            unsupported: 'payouts in this currency and network are not supported. Choose another in the dashboard.',
+            small: 'for a day the amount stayed below what the exchange converts, or the network fee would have taken too much of it.',
             pair: 'the exchange does not convert to this currency and network right now. Consider another payout currency.',
             exchange: 'the exchange could not complete the conversion.',
             chain: 'the transfer failed on chain.',
@@ -238,7 +240,12 @@ export const ownerMessages = {
             other: 'it could not be completed.',
           }[reason]
         }`,
-        'The amount is back on your balance; nothing was lost.',
+        // When it goes out again: the rules of shared/payouts/balance.ts (isBalanceDue).
+        reason === 'wallet' || reason === 'unsupported' || reason === 'rejected'
+          ? 'The amount is back on your balance; nothing was lost. It goes out again once you change the payout wallet.'
+          : reason === 'small'
+            ? 'The amount is back on your balance; nothing was lost. It goes out again once more has arrived.'
+            : 'The amount is back on your balance; nothing was lost. It goes out again automatically within a day.',
       ].join('\n'),
     ru: (facts: PayoutNoticeFacts, reason: PayoutFailureReason) =>
       [
@@ -247,6 +254,8 @@ export const ownerMessages = {
           {
             wallet: 'обменник отклонил адрес кошелька. Проверьте кошелёк и сеть выплат в панели управления.',
             amount: 'сумма вне пределов, которые обменник сейчас принимает.',
+            unsupported: 'выплаты в этой валюте и сети не поддерживаются. Выберите другие в панели управления.',
+            small: 'сутки сумма была меньше минимума обменника, или комиссия сети забрала бы слишком большую её часть.',
             pair: 'обменник сейчас не меняет в эту валюту и сеть. Выберите другую валюту выплат.',
             exchange: 'обменник не смог завершить обмен.',
             chain: 'перевод не прошёл в блокчейне.',
@@ -254,7 +263,11 @@ export const ownerMessages = {
             other: 'её не удалось завершить.',
           }[reason]
         }`,
-        'Сумма возвращена на ваш баланс, ничего не потеряно.',
+        reason === 'wallet' || reason === 'unsupported' || reason === 'rejected'
+          ? 'Сумма возвращена на ваш баланс, ничего не потеряно. Она будет отправлена снова, когда вы смените кошелёк выплат.'
+          : reason === 'small'
+            ? 'Сумма возвращена на ваш баланс, ничего не потеряно. Она будет отправлена, когда поступит ещё.'
+            : 'Сумма возвращена на ваш баланс, ничего не потеряно. Она будет автоматически отправлена снова в течение суток.',
       ].join('\n'),
   },
   payoutHeld: {
