@@ -1,4 +1,5 @@
 import { Wallet } from 'ethers';
+import { isRetryable } from '../../shared/errors/index.js';
 import { createSeededRandom, type SeededRandom } from '../../shared/testing/seeded-random.js';
 import type { ProxiedRequest, ProxyFault } from '../../shared/testing/fault-proxy.js';
 import type { SimulatedPaymentOptions } from '../../shared/testing/nowpayments-simulator.js';
@@ -179,7 +180,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await Promise.all(
         wave.map(async ({ channel, options: ipnOptions }) => {
           const subscriber = newSubscriber(world.gateway);
-          const checkout = await checkoutFor(world.gateway, channel, subscriber);
+          const checkout = await opening(() => checkoutFor(world.gateway, channel, subscriber));
           await world.gateway.nowpayments.pay(checkout.invoiceId, ipnOptions);
         }),
       );
@@ -296,4 +297,20 @@ async function progressFingerprint(world: ChaosWorld): Promise<string> {
        (SELECT string_agg(status || ':' || n, ',' ORDER BY status) FROM (SELECT status, count(*) AS n FROM swaps GROUP BY status) w)) AS fingerprint`,
   );
   return rows[0]?.fingerprint ?? '';
+}
+
+/**
+ * The subscriber's tap on a tier, tried again as a person would when the bot answers "try again"
+ * (a transient error: on a loaded machine the database pool may not hand out a connection in time).
+ * The run is about the money path after the checkout; a refused tap is not one of its faults.
+ */
+async function opening<T>(open: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
 }
