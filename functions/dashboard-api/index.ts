@@ -31,6 +31,6 @@ ff.http('dashboard-api', (req, res) =>
   serveDashboardRequest(router, req, res, {
     isBehindGoogleFrontEnd: isOnCloudRun,
     // Mails queued by the request go out now; the scheduled relay catches any this misses.
-    afterResponse: async () => relayAfterCommit(await getServices()),
+    afterResponse: async (queued) => relayAfterCommit(await getServices(), queued),
   }),
 );

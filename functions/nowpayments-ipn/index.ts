@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { relayAfterCommit } from '../../shared/bus/index.js';
+import { relayAfterCommit, trackQueuedMessages } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { PermanentError, TransientError } from '../../shared/errors/index.js';
 import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult, sendResult } from '../../shared/http-entry/index.js';
@@ -25,15 +25,17 @@ ff.http('nowpayments-ipn', async (req, res) => {
   if (services instanceof Error) {
     return sendResult(res, errorResult(new TransientError('service_unavailable', 'The service is starting or its database is unreachable', {}, services)));
   }
-  const result = await receiveIpn(
-    { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
-    {
-      rawBody: (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '',
-      signature: req.get('x-nowpayments-sig'),
-      clientIp: clientIpOf(req, Boolean(config.K_SERVICE)),
-      headers: keptIpnHeaders(req.headers),
-    },
+  const { result, queued } = await trackQueuedMessages(() =>
+    receiveIpn(
+      { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
+      {
+        rawBody: (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '',
+        signature: req.get('x-nowpayments-sig'),
+        clientIp: clientIpOf(req, Boolean(config.K_SERVICE)),
+        headers: keptIpnHeaders(req.headers),
+      },
+    ),
   );
-  if (result.hasQueuedMessages) await relayAfterCommit(services);
+  await relayAfterCommit(services, queued); // the settlement and notices this IPN queued, nothing else
   sendResult(res, result);
 });

@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { relayAfterCommit } from '../../shared/bus/index.js';
+import { relayAfterCommit, trackQueuedMessages } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { answerFrameworkErrors, sendResult } from '../../shared/http-entry/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
@@ -30,10 +30,12 @@ const bot = getServices().then((services) =>
 /** Telegram webhook (public, authenticated by the secret token). */
 ff.http('telegram-webhook', async (req, res) => {
   const services = await getServices();
-  const result = await handleWebhookUpdate(
-    { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
-    { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body },
+  const { result, queued } = await trackQueuedMessages(async () =>
+    handleWebhookUpdate(
+      { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
+      { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body },
+    ),
   );
-  if (result.status === 200) await relayAfterCommit(services); // owner alerts the update queued
+  await relayAfterCommit(services, queued); // owner alerts the update queued
   sendResult(res, result);
 });

@@ -6,7 +6,7 @@ import { assertServicesConfigured, getServices, type Services } from '../runtime
 import { decodePubSubCloudEvent, type PubSubMessage } from './cloud-event.js';
 import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from './dead-letters.js';
 import { claimMessage } from './handle-once.js';
-import { relayOutbox } from './outbox.js';
+import { relayAfterCommit, trackQueuedMessages } from './outbox.js';
 
 export interface Delivery<M> {
   consumer: string;
@@ -43,8 +43,8 @@ export interface ConsumeOptions<T extends TopicName> {
  * - a `PermanentError` from the stage likewise;
  * - anything else is thrown, so Pub/Sub redelivers within the subscription's retry policy and
  *   dead-letters it after the maximum attempts;
- * - after the stage succeeds, outbox rows it wrote are published right away (the scheduled relay
- *   catches any this misses).
+ * - after the stage succeeds, the outbox rows it wrote (and no others) are published right away
+ *   (the scheduled relay catches any this misses).
  */
 export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event: CloudEvent<unknown>) => Promise<void> {
   assertServicesConfigured();
@@ -89,20 +89,23 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
       return;
     }
 
+    let queued: bigint[];
     try {
-      await options.handle(
-        {
-          consumer: options.consumer,
-          topic: options.topic,
-          messageId: envelope.messageId,
-          pubsubMessageId: envelope.pubsubMessageId,
-          publishTime: envelope.publishTime,
-          attributes: envelope.attributes,
-          message,
-          logger,
-        },
-        services,
-      );
+      ({ queued } = await trackQueuedMessages(() =>
+        options.handle(
+          {
+            consumer: options.consumer,
+            topic: options.topic,
+            messageId: envelope.messageId,
+            pubsubMessageId: envelope.pubsubMessageId,
+            publishTime: envelope.publishTime,
+            attributes: envelope.attributes,
+            message,
+            logger,
+          },
+          services,
+        ),
+      ));
     } catch (error) {
       if (isRetryable(error)) {
         logger.error('message.failed', { error, willRetry: true });
@@ -113,11 +116,8 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
       return;
     }
 
-    try {
-      await relayOutbox(services, { limit: 50 });
-    } catch (error) {
-      logger.warn('outbox.relay_after_commit_failed', { error });
-    }
+    // What this delivery queued goes out now; a failure is logged and left to the scheduled relay.
+    await relayAfterCommit({ ...services, logger }, queued);
   };
 }
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
@@ -56,7 +57,23 @@ export async function enqueueMessage<T extends TopicName>(
     ],
   );
   const row = rows[0];
+  if (row) queuedInScope.getStore()?.push(row.id);
   return row ? { outboxId: row.id, messageId: options.redrive?.originalMessageId ?? messageId } : undefined;
+}
+
+// The outbox rows written while a request or delivery ran (ids of a rolled-back attempt included:
+// they name no row, so relaying them finds nothing).
+const queuedInScope = new AsyncLocalStorage<bigint[]>();
+
+/**
+ * Runs `work` (a request, a delivery) and returns, with its result, the outbox ids it queued, so that
+ * the caller publishes exactly those after commit (`relayAfterCommit`) instead of whatever else is
+ * in the outbox: a request never waits on other requests' messages.
+ */
+export async function trackQueuedMessages<T>(work: () => Promise<T>): Promise<{ result: T; queued: bigint[] }> {
+  const queued: bigint[] = [];
+  const result = await queuedInScope.run(queued, work);
+  return { result, queued };
 }
 
 /**
@@ -87,13 +104,6 @@ export interface RelayDeps {
   logger: Logger;
 }
 
-export interface RelayOptions {
-  /** Most rows to publish in this run. Default 100. */
-  limit?: number;
-  /** How long a claimed row is reserved for this relay before another may take it. Default 60 s. */
-  leaseSeconds?: number;
-}
-
 export interface RelayReport {
   published: number;
   failed: number;
@@ -108,62 +118,94 @@ interface OutboxRow {
   original_message_id: string | null;
 }
 
+/** Rows older than this that are still unpublished were evidently missed by their writer's relay. */
+const ORPHAN_AGE_SECONDS = 30;
+
 /**
- * Publishes what a request just queued, before an HTTP function answers: gen2 may throttle the CPU
- * once the response is sent. A failure is only logged; the scheduled `relay-outbox` publishes what
- * this misses.
+ * Publishes what a request or delivery just queued (`trackQueuedMessages`), before an HTTP function
+ * answers (gen2 may throttle the CPU once the response is sent), together with a few rows whose own
+ * writer failed to publish them (older than 30 s), so a backlog drains between scheduled relays. A
+ * failure is only logged; the scheduled `relay-outbox` publishes what this misses.
  */
-export async function relayAfterCommit(deps: RelayDeps): Promise<void> {
-  await relayOutbox(deps, { limit: 20 }).catch((error: unknown) => deps.logger.warn('outbox.relay_after_commit_failed', { error }));
+export async function relayAfterCommit(deps: RelayDeps, queued: readonly bigint[]): Promise<void> {
+  if (queued.length === 0) return;
+  await relayOutbox(deps, { only: queued, orphans: 5 }).catch((error: unknown) => deps.logger.warn('outbox.relay_after_commit_failed', { error }));
+}
+
+export interface RelayOptions {
+  /** Most rows to publish in this run. Default 100. */
+  limit?: number;
+  /** How long a claimed row is reserved for this relay before another may take it. Default 60 s. */
+  leaseSeconds?: number;
+  /** Publish only these rows (what the caller queued), plus up to `orphans` rows left unsent for 30 s. */
+  only?: readonly bigint[];
+  orphans?: number;
 }
 
 /**
- * Publishes outbox rows not yet published, oldest first. Rows are claimed with a lease in a short
- * transaction, published with no transaction open, then marked. Concurrent relays skip each other's
- * rows; a relay that dies after publishing but before marking leaves the row to be published again
- * after its lease, which consumers absorb because they de-duplicate on `pgp_message_id`.
+ * Publishes outbox rows not yet published, oldest first. Rows are claimed with a lease in one
+ * statement, published concurrently with no transaction open (the Pub/Sub client sends them in
+ * parallel), then marked in one statement. Concurrent relays skip each other's rows; a relay that
+ * dies after publishing but before marking leaves the row to be published again after its lease,
+ * which consumers absorb because they de-duplicate on `pgp_message_id`.
  */
 export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): Promise<RelayReport> {
   const now = deps.clock.now();
   const leaseUntil = new Date(now.getTime() + (options.leaseSeconds ?? 60) * 1000);
-  const claimed = await deps.db.transaction(async (tx) => {
-    const { rows } = await tx.query<OutboxRow>(
-      `UPDATE outbox SET leased_until = $1, publish_attempts = publish_attempts + 1
-       WHERE id IN (
-         SELECT id FROM outbox
-         WHERE published_at IS NULL AND (leased_until IS NULL OR leased_until < $2)
-         ORDER BY id
-         LIMIT $3
-         FOR UPDATE SKIP LOCKED)
-       RETURNING id, message_id, topic, payload, attributes, original_message_id`,
-      [leaseUntil, now, options.limit ?? 100],
-    );
-    return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
-  });
+  const due = `published_at IS NULL AND (leased_until IS NULL OR leased_until < $2)`;
+  const candidates = options.only
+    ? `id IN (SELECT id FROM outbox WHERE id = ANY($3::bigint[]) AND ${due} FOR UPDATE SKIP LOCKED)
+       OR id IN (SELECT id FROM outbox WHERE ${due} AND created_at < $4 ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)`
+    : `id IN (SELECT id FROM outbox WHERE ${due} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)`;
+  const params = options.only
+    ? [leaseUntil, now, options.only.map(String), new Date(now.getTime() - ORPHAN_AGE_SECONDS * 1000), options.orphans ?? 0]
+    : [leaseUntil, now, options.limit ?? 100];
+  // One statement, so no explicit transaction: the row locks are held only while it runs.
+  const { rows: claimed } = await deps.db.query<OutboxRow>(
+    `UPDATE outbox SET leased_until = $1, publish_attempts = publish_attempts + 1
+      WHERE ${candidates}
+      RETURNING id, message_id, topic, payload, attributes, original_message_id`,
+    params,
+  );
+  claimed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
-  const report: RelayReport = { published: 0, failed: 0 };
-  for (const row of claimed) {
-    // A re-driven dead letter goes out under its original id (see sql/017); every other row under its own.
-    const messageId = row.original_message_id ?? row.message_id;
-    try {
-      const providerMessageId = await deps.publisher.publish(row.topic, row.payload, {
-        attributes: { ...row.attributes, [MESSAGE_ID_ATTRIBUTE]: messageId },
-      });
-      await deps.db.query(
-        `UPDATE outbox SET published_at = $2, provider_message_id = $3, leased_until = NULL, last_error = NULL
-         WHERE id = $1`,
-        [row.id, deps.clock.now(), providerMessageId],
-      );
-      report.published++;
-      deps.logger.debug('outbox.published', { outboxId: row.id, messageId, topic: row.topic, providerMessageId });
-    } catch (error) {
-      report.failed++;
-      // Release the lease so the next relay run retries it; the error stays on the row for operators.
-      await deps.db
-        .query('UPDATE outbox SET leased_until = NULL, last_error = $2 WHERE id = $1', [row.id, errorCode(error)])
-        .catch(() => undefined);
-      deps.logger.warn('outbox.publish_failed', { outboxId: row.id, messageId, topic: row.topic, error });
-    }
+  const outcomes = await Promise.all(
+    claimed.map(async (row) => {
+      // A re-driven dead letter goes out under its original id (see sql/017); every other row under its own.
+      const messageId = row.original_message_id ?? row.message_id;
+      try {
+        const providerMessageId = await deps.publisher.publish(row.topic, row.payload, {
+          attributes: { ...row.attributes, [MESSAGE_ID_ATTRIBUTE]: messageId },
+        });
+        deps.logger.debug('outbox.published', { outboxId: row.id, messageId, topic: row.topic, providerMessageId });
+        return { row, providerMessageId };
+      } catch (error) {
+        deps.logger.warn('outbox.publish_failed', { outboxId: row.id, messageId, topic: row.topic, error });
+        return { row, error };
+      }
+    }),
+  );
+
+  const published = outcomes.filter((outcome): outcome is { row: OutboxRow; providerMessageId: string } => 'providerMessageId' in outcome);
+  const failed = outcomes.filter((outcome): outcome is { row: OutboxRow; error: unknown } => 'error' in outcome);
+  if (published.length > 0) {
+    await deps.db.query(
+      `UPDATE outbox SET published_at = $1, provider_message_id = sent.provider_message_id, leased_until = NULL, last_error = NULL
+         FROM unnest($2::bigint[], $3::text[]) AS sent (id, provider_message_id)
+        WHERE outbox.id = sent.id`,
+      [deps.clock.now(), published.map((outcome) => String(outcome.row.id)), published.map((outcome) => outcome.providerMessageId)],
+    );
   }
-  return report;
+  if (failed.length > 0) {
+    // Release the leases so the next relay run retries them; the error stays on the row for operators.
+    await deps.db
+      .query(
+        `UPDATE outbox SET leased_until = NULL, last_error = failure.last_error
+           FROM unnest($1::bigint[], $2::text[]) AS failure (id, last_error)
+          WHERE outbox.id = failure.id`,
+        [failed.map((outcome) => String(outcome.row.id)), failed.map((outcome) => errorCode(outcome.error))],
+      )
+      .catch(() => undefined);
+  }
+  return { published: published.length, failed: failed.length };
 }

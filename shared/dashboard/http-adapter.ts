@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { trackQueuedMessages } from '../bus/index.js';
 import { clientIpOf } from '../http-entry/index.js';
 import type { DashboardRouter } from './router.js';
 
@@ -23,7 +24,7 @@ export interface OutgoingDashboardResponse {
 const PREFIX = /^(?:\/[A-Za-z0-9._-]+)*$/;
 
 /**
- * Serves one request through the router and then runs `afterResponse` (publishing queued mails),
+ * Serves one request through the router and then runs `afterResponse` with the outbox rows it queued (mails),
  * after the answer is written so its timing never depends on whether a mail was queued (an
  * enumeration signal). Behind Google's front end the client IP is the last X-Forwarded-For entry.
  * Locally the function host mounts functions under `/<name>` and says so in `X-Forwarded-Prefix`,
@@ -33,20 +34,22 @@ export async function serveDashboardRequest(
   router: DashboardRouter,
   request: IncomingDashboardRequest,
   response: OutgoingDashboardResponse,
-  options: { isBehindGoogleFrontEnd: boolean; afterResponse?: () => Promise<void> },
+  options: { isBehindGoogleFrontEnd: boolean; afterResponse?: (queued: bigint[]) => Promise<void> },
 ): Promise<void> {
   const forwardedPrefix = request.headers['x-forwarded-prefix'];
   const prefix = !options.isBehindGoogleFrontEnd && typeof forwardedPrefix === 'string' && PREFIX.test(forwardedPrefix) ? forwardedPrefix : '';
-  const answer = await router.handle({
-    method: (request.method ?? 'GET').toUpperCase(),
-    url: request.originalUrl ?? request.url ?? '/',
-    headers: request.headers,
-    rawBody: request.rawBody,
-    ip: clientIpOf(request, options.isBehindGoogleFrontEnd),
-    publicPathPrefix: prefix,
-  });
+  const { result: answer, queued } = await trackQueuedMessages(() =>
+    router.handle({
+      method: (request.method ?? 'GET').toUpperCase(),
+      url: request.originalUrl ?? request.url ?? '/',
+      headers: request.headers,
+      rawBody: request.rawBody,
+      ip: clientIpOf(request, options.isBehindGoogleFrontEnd),
+      publicPathPrefix: prefix,
+    }),
+  );
   response.statusCode = answer.status;
   for (const [name, value] of Object.entries(answer.headers)) response.setHeader(name, value);
   response.end(answer.body);
-  if (options.afterResponse && request.method !== 'GET' && request.method !== 'OPTIONS') await options.afterResponse();
+  if (options.afterResponse && queued.length > 0) await options.afterResponse(queued);
 }
