@@ -31,9 +31,13 @@ describe('ledger tables', () => {
   });
   afterAll(() => testDb.dispose());
 
-  /** Inserts a transaction header and raw entries `[account id, asset, amount]` in one DB transaction. */
+  /**
+   * Inserts a transaction header and raw entries `[account id, asset, amount]` in one DB transaction,
+   * one statement each: such a writer defers the checks to its commit (sql/020).
+   */
   async function insertRaw(entries: Array<[string, string, string]>, declaredCount = entries.length): Promise<string> {
     return testDb.db.transaction(async (tx) => {
+      await tx.query('SET CONSTRAINTS ledger_transactions_balanced, ledger_entries_balanced DEFERRED');
       const id = randomUUID();
       await tx.query(
         `INSERT INTO ledger_transactions (id, kind, idempotency_key, occurred_at, entry_count)
@@ -76,6 +80,28 @@ describe('ledger tables', () => {
       ]),
     );
     expect(error).toMatchObject({ code: '23514', constraint: 'ledger_transactions_balanced' });
+  });
+
+  it('checks, without deferral, at the end of the statement: a header alone is refused, a header with its entries in one statement is not', async () => {
+    const alone = await databaseRefusalOf(
+      testDb.db.query(
+        `INSERT INTO ledger_transactions (kind, idempotency_key, occurred_at, entry_count) VALUES ('capital', $1, $2, 2)`,
+        [`raw:${randomUUID()}`, FIXTURE_NOW],
+      ),
+    );
+    expect(alone).toMatchObject({ code: '23514', constraint: 'ledger_transactions_complete' });
+
+    const post = (amounts: [string, string]) =>
+      testDb.db.query(
+        `WITH posted AS (
+           INSERT INTO ledger_transactions (kind, idempotency_key, occurred_at, entry_count) VALUES ('capital', $1, $2, 2) RETURNING id)
+         INSERT INTO ledger_entries (transaction_id, line, account_id, asset, amount)
+         SELECT posted.id, line.number, line.account_id, 'ETH', line.amount
+           FROM posted CROSS JOIN (VALUES (1::smallint, $3::uuid, $5::numeric), (2::smallint, $4::uuid, $6::numeric)) AS line (number, account_id, amount)`,
+        [`raw:${randomUUID()}`, FIXTURE_NOW, accounts.hotEth, accounts.capitalEth, ...amounts],
+      );
+    await expect(post(['7', '-7'])).resolves.toMatchObject({ rowCount: 2 });
+    expect(await databaseRefusalOf(post(['7', '-6']))).toMatchObject({ code: '23514', constraint: 'ledger_transactions_balanced' });
   });
 
   it('rejects a transaction balanced in total but not per asset', async () => {

@@ -24,9 +24,6 @@ export interface PostLedgerTransactionInput {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-// Deferred constraint triggers of sql/007: checked right after the inserts so that a failure surfaces
-// here, with a ledger error code, instead of at the caller's COMMIT.
-const LEDGER_CHECKS = 'ledger_transactions_balanced, ledger_entries_balanced';
 // Unique indexes that allow an effect once per payment, payout or batch, whatever its key.
 const ONCE_PER_EFFECT = new Set([
   'ledger_transactions_one_settlement_idx',
@@ -109,92 +106,114 @@ export async function reverseLedgerTransaction(tx: Tx, input: ReverseLedgerTrans
   });
 }
 
+/**
+ * Two statements in the common case: one reads (and locks) the accounts, one inserts the transaction
+ * with its entries; the ledger's triggers check the result at the end of that statement (sql/020).
+ * A key posted before inserts nothing and is compared with what was posted.
+ */
 async function insertTransaction(tx: Tx, draft: TransactionDraft): Promise<string> {
   const specs = validateDraft(draft);
-  const existing = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
-  if (existing) return sameEffectOrThrow(existing, draft);
-
   const accountIds = await ensureAccounts(tx, specs, draft.entries);
-  const inserted = await tx
-    .query<{ id: string }>(
-      `INSERT INTO ledger_transactions
-         (kind, idempotency_key, occurred_at, entry_count, payment_id, payout_id, conversion_batch_id,
-          reverses_transaction_id, description)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING id`,
-      [
-        draft.kind,
-        draft.idempotencyKey,
-        draft.occurredAt,
-        draft.entries.length,
-        draft.paymentId,
-        draft.payoutId,
-        draft.conversionBatchId,
-        draft.reversesTransactionId,
-        draft.description,
-      ],
-    )
-    .catch((error: unknown) => {
-      throw toLedgerError(error, draft);
-    });
-  const id = inserted.rows[0]?.id;
-  if (id === undefined) {
-    // A concurrent transaction posted the same key first and committed.
-    const winner = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
-    if (!winner) throw new Error(`ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
-    return sameEffectOrThrow(winner, draft);
-  }
 
-  const values: unknown[] = [id];
-  const rows = draft.entries.map((entry, index) => {
+  const values: unknown[] = [
+    draft.kind,
+    draft.idempotencyKey,
+    draft.occurredAt,
+    draft.entries.length,
+    draft.paymentId,
+    draft.payoutId,
+    draft.conversionBatchId,
+    draft.reversesTransactionId,
+    draft.description,
+  ];
+  const lines = draft.entries.map((entry, index) => {
     values.push(index + 1, accountIds.get(entry.account), entry.asset, entry.amount.toString());
     const at = values.length - 3;
-    return `($1, $${at}, $${at + 1}, $${at + 2}, $${at + 3}::numeric)`;
+    return `($${at}::smallint, $${at + 1}::uuid, $${at + 2}::text, $${at + 3}::numeric)`;
   });
+  let id: string | undefined;
   try {
-    await tx.query(
-      `INSERT INTO ledger_entries (transaction_id, line, account_id, asset, amount) VALUES ${rows.join(', ')}`,
+    const inserted = await tx.query<{ id: string }>(
+      `WITH posted AS (
+         INSERT INTO ledger_transactions
+           (kind, idempotency_key, occurred_at, entry_count, payment_id, payout_id, conversion_batch_id,
+            reverses_transaction_id, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id),
+       entries AS (
+         INSERT INTO ledger_entries (transaction_id, line, account_id, asset, amount)
+         SELECT posted.id, line.number, line.account_id, line.asset, line.amount
+           FROM posted CROSS JOIN (VALUES ${lines.join(', ')}) AS line (number, account_id, asset, amount))
+       SELECT id FROM posted`,
       values,
     );
-    await tx.query(`SET CONSTRAINTS ${LEDGER_CHECKS} IMMEDIATE`);
-    await tx.query(`SET CONSTRAINTS ${LEDGER_CHECKS} DEFERRED`);
+    id = inserted.rows[0]?.id;
   } catch (error) {
     throw toLedgerError(error, draft);
   }
-  return id;
+  if (id !== undefined) return id;
+  // Posted before (or by a concurrent transaction that committed first): the same effect, or an error.
+  const existing = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
+  if (!existing) throw new Error(`ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
+  return sameEffectOrThrow(existing, draft);
 }
 
-/** Creates missing accounts, locks the owner balances this transaction lowers, returns code → id. */
+/**
+ * Returns code → id for the draft's accounts, creating missing ones, and locks, in code order, every
+ * no-overdraft account this transaction lowers, so that concurrent claims on one balance queue here
+ * instead of deadlocking in the entry check. NO KEY UPDATE, not UPDATE: every entry insert holds KEY
+ * SHARE on its account (foreign key), and upgrading that to FOR UPDATE while another transaction
+ * holds the same KEY SHARE is a deadlock (sql/014). One statement when the accounts exist.
+ */
 async function ensureAccounts(
   tx: Tx,
   specs: Map<string, LedgerAccountSpec>,
   entries: readonly LedgerEntryInput[],
 ): Promise<Map<string, string>> {
   const list = [...specs.values()].sort((a, b) => (a.code < b.code ? -1 : 1));
-  const values: unknown[] = [];
-  const rows = list.map((spec) => {
-    values.push(spec.code, spec.asset, spec.type, spec.channelId, spec.isNegativeBalanceAllowed);
-    const at = values.length - 4;
-    return `($${at}, $${at + 1}, $${at + 2}, $${at + 3}::uuid, $${at + 4})`;
-  });
-  await tx
-    .query(
-      `INSERT INTO ledger_accounts (code, asset, type, channel_id, is_negative_balance_allowed)
-       VALUES ${rows.join(', ')}
-       ON CONFLICT (code) DO NOTHING`,
-      values,
+  const lowered = list
+    .filter(
+      (spec) =>
+        !spec.isNegativeBalanceAllowed &&
+        entries.some((entry) => entry.account === spec.code && entry.amount * normalSign(spec.type) < 0n),
     )
-    .catch((error: unknown) => {
-      throw toLedgerError(error, null);
-    });
-
+    .map((spec) => spec.code);
   const codes = list.map((spec) => spec.code);
-  const placeholders = codes.map((_code, index) => `$${index + 1}`).join(', ');
-  const { rows: accounts } = await tx.query<{ id: string; code: string; asset: string; type: string }>(
-    `SELECT id, code, asset, type FROM ledger_accounts WHERE code IN (${placeholders}) ORDER BY code`,
-    codes,
-  );
+  const read = () =>
+    tx.query<{ id: string; code: string; asset: string; type: string }>(
+      `WITH locked AS (
+         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($2::text[]) ORDER BY code FOR NO KEY UPDATE)
+       SELECT id, code, asset, type FROM locked
+       UNION ALL
+       SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($1::text[]) AND NOT code = ANY($2::text[])`,
+      [codes, lowered],
+    );
+
+  let { rows: accounts } = await read();
+  if (accounts.length < list.length) {
+    // First use of an account: create it (a concurrent creator's row wins, same values), then read again.
+    const known = new Set(accounts.map((account) => account.code));
+    const missing = list.filter((spec) => !known.has(spec.code));
+    const values: unknown[] = [];
+    const rows = missing.map((spec) => {
+      values.push(spec.code, spec.asset, spec.type, spec.channelId, spec.isNegativeBalanceAllowed);
+      const at = values.length - 4;
+      return `($${at}, $${at + 1}, $${at + 2}, $${at + 3}::uuid, $${at + 4})`;
+    });
+    await tx
+      .query(
+        `INSERT INTO ledger_accounts (code, asset, type, channel_id, is_negative_balance_allowed)
+         VALUES ${rows.join(', ')}
+         ON CONFLICT (code) DO NOTHING`,
+        values,
+      )
+      .catch((error: unknown) => {
+        throw toLedgerError(error, null);
+      });
+    ({ rows: accounts } = await read());
+  }
+
   const ids = new Map<string, string>();
   for (const account of accounts) {
     const spec = specs.get(account.code);
@@ -206,19 +225,6 @@ async function ensureAccounts(
       });
     }
     ids.set(account.code, account.id);
-  }
-
-  // Lock, in code order, every no-overdraft account this transaction lowers, so that concurrent
-  // claims on one balance queue here instead of deadlocking in the commit-time check. NO KEY UPDATE,
-  // not UPDATE: every entry insert holds KEY SHARE on its account (foreign key), and upgrading that
-  // to FOR UPDATE while another transaction holds the same KEY SHARE is a deadlock (sql/014).
-  const lowered = list.filter(
-    (spec) =>
-      !spec.isNegativeBalanceAllowed &&
-      entries.some((entry) => entry.account === spec.code && entry.amount * normalSign(spec.type) < 0n),
-  );
-  for (const spec of lowered) {
-    await tx.query('SELECT 1 FROM ledger_accounts WHERE id = $1 FOR NO KEY UPDATE', [ids.get(spec.code)]);
   }
   return ids;
 }
