@@ -98,14 +98,12 @@ export function verifyIpnSignature(input: {
   if (header === '') return { isValid: false, reason: 'missing_signature' };
 
   let parsed: unknown;
-  let payload: unknown;
   try {
     parsed = JSON.parse(input.rawBody);
-    payload = parseJsonPreservingNumbers(input.rawBody);
   } catch {
     return { isValid: false, reason: 'malformed_json' };
   }
-  if (!isPlainObject(parsed) || !isPlainObject(payload)) return { isValid: false, reason: 'not_an_object' };
+  if (!isPlainObject(parsed)) return { isValid: false, reason: 'not_an_object' };
   if (!SIGNATURE_HEX.test(header)) return { isValid: false, reason: 'signature_mismatch' };
 
   const received = Buffer.from(header, 'hex');
@@ -120,5 +118,13 @@ export function verifyIpnSignature(input: {
     const expected = Buffer.from(hmacHex(input.secret, text), 'hex');
     if (timingSafeEqual(expected, received)) isMatch = true;
   }
-  return isMatch ? { isValid: true, payload } : { isValid: false, reason: 'signature_mismatch' };
+  if (!isMatch) return { isValid: false, reason: 'signature_mismatch' };
+  // Read again, exactly, only once the body is known to be authentic (JSON.parse turned amounts into doubles).
+  let payload: unknown;
+  try {
+    payload = parseJsonPreservingNumbers(input.rawBody);
+  } catch {
+    return { isValid: false, reason: 'malformed_json' };
+  }
+  return isPlainObject(payload) ? { isValid: true, payload } : { isValid: false, reason: 'not_an_object' };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { deadLetterAction, recordDeadLetter } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
@@ -43,7 +44,7 @@ export function keptIpnHeaders(headers: Record<string, string | string[] | undef
  * authentic IPN gets 200, duplicates and stale statuses included; malformed input gets 400 with a
  * reason; only our own transient trouble (database down) answers 503 so NowPayments retries.
  */
-export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<HttpResult & { isSettledNow?: boolean; hasQueuedMessages?: boolean }> {
+export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<HttpResult> {
   if (!deps.isAllowedIp(request.clientIp)) {
     deps.logger.warn('ipn.ip_refused', { clientIp: request.clientIp });
     return errorResult(new PermanentError('ip_not_allowed', 'This address may not send payment notifications'));
@@ -75,12 +76,29 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     return kept === '' || kept.includes('\u0000') ? null : kept;
   };
 
+  const digest = createHash('sha256').update(request.rawBody, 'utf8').digest('hex');
+  const event = [deps.clock.now(), JSON.stringify(request.headers), request.rawBody, text('payment_id'), text('order_id'), text('payment_status')?.slice(0, 64) ?? null];
   try {
+    // An exact repeat of a body already applied (NowPayments resends): kept as evidence, and answered
+    // from this one statement; it cannot change the payment (sql/021).
+    const repeat = await deps.db.query<{ isRepeat: boolean }>(
+      `WITH seen AS (SELECT 1 FROM payment_events WHERE body_digest = decode($7, 'hex') AND provider = 'nowpayments' LIMIT 1),
+            kept AS (
+              INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
+              SELECT 'nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex') WHERE EXISTS (SELECT 1 FROM seen))
+       SELECT EXISTS (SELECT 1 FROM seen) AS "isRepeat"`,
+      [...event, digest],
+    );
+    if (repeat.rows[0]?.isRepeat && payment) {
+      deps.logger.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus });
+      return { status: 200, body: { status: 'ok', outcome: 'unchanged' } };
+    }
+
     const result = await deps.db.transaction(async (tx) => {
       await tx.query(
-        `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status)
-         VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6)`,
-        [deps.clock.now(), JSON.stringify(request.headers), request.rawBody, text('payment_id'), text('order_id'), text('payment_status')?.slice(0, 64) ?? null],
+        `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
+         VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex'))`,
+        [...event, payment ? digest : null], // a body that is not a payment is never "applied"
       );
       return payment ? applyPaymentUpdate(tx, deps, payment, 'ipn') : undefined;
     });
@@ -88,22 +106,17 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
       deps.logger.error('ipn.malformed', { error: parseError });
       return errorResult(parseError instanceof PermanentError ? parseError : new PermanentError('invalid_ipn', 'The IPN body is not a NowPayments payment'));
     }
-    return {
-      status: 200,
-      body: { status: 'ok', outcome: result?.outcome },
-      isSettledNow: result?.outcome === 'updated' && result.isSettledNow,
-      // A status change may have queued messages (settlement, the subscriber's notice).
-      hasQueuedMessages: result?.outcome === 'updated',
-    };
+    return { status: 200, body: { status: 'ok', outcome: result?.outcome } };
   } catch (error) {
     if (isRejectedByConstraints(error)) {
       // Authentic but impossible values (the database's checks refused them): keep the evidence,
       // tell an operator, and answer 400 so the provider does not loop on it.
       const deadLetter = await deps.db.transaction(async (tx) => {
+        // No digest: this body was refused, not applied, so a resend goes through the checks again.
         await tx.query(
           `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status)
            VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6)`,
-          [deps.clock.now(), JSON.stringify(request.headers), request.rawBody, text('payment_id'), text('order_id'), text('payment_status')?.slice(0, 64) ?? null],
+          event,
         );
         return recordDeadLetter(tx, {
           source: 'nowpayments-ipn',

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatPublicId } from '../ids/index.js';
+import { createLogger } from '../logging/index.js';
+import { signIpnPayload } from '../nowpayments/index.js';
+import { createFakeClock } from '../testing/clock.js';
+import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import { insertCheckout } from '../testing/fixtures.js';
+import { countStatements } from '../testing/statement-counter.js';
+import { receiveIpn } from './ipn.js';
+
+const SECRET = 'ipn-secret-for-tests';
+
+describe('receiveIpn: exact repeats', () => {
+  let testDb: TestDatabase;
+  const clock = createFakeClock('2026-12-01T12:00:00Z');
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(async () => testDb.dispose());
+
+  function ipnFor(checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) {
+    const payload = {
+      payment_id: paymentId,
+      payment_status: 'finished',
+      order_id: formatPublicId('checkout', checkoutId),
+      price_amount: '19.99',
+      price_currency: 'usd',
+      pay_amount: '0.00666334',
+      actually_paid: '0.00666334',
+      pay_currency: 'eth',
+      outcome_amount: '0.00663002',
+      outcome_currency: 'eth',
+      ...fields,
+    };
+    const rawBody = JSON.stringify(payload);
+    return { rawBody, signature: signIpnPayload(payload, SECRET), clientIp: '127.0.0.1', headers: {} };
+  }
+
+  const receive = (db = testDb.db, request: ReturnType<typeof ipnFor>) =>
+    receiveIpn({ db, clock, logger: createLogger({ write: () => undefined }), ipnSecret: SECRET, isAllowedIp: () => true }, request);
+  const eventsOf = async (paymentId: string) =>
+    (await testDb.db.query<{ hasDigest: boolean }>(`SELECT body_digest IS NOT NULL AS "hasDigest" FROM payment_events WHERE provider_payment_id = $1 ORDER BY id`, [paymentId])).rows;
+
+  it('answers a body already applied from one statement, keeping it as evidence, and applies a changed body in full', async () => {
+    const checkout = await insertCheckout(testDb.db);
+    const first = ipnFor(checkout.id, '7000000001');
+    expect(await receive(testDb.db, first)).toMatchObject({ status: 200, body: { outcome: 'updated' } });
+
+    const counter = countStatements(testDb.db);
+    expect(await receive(counter.db, first)).toEqual({ status: 200, body: { status: 'ok', outcome: 'unchanged' } });
+    expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
+    expect(await eventsOf('7000000001')).toEqual([{ hasDigest: true }, { hasDigest: true }]);
+
+    // Same payment, another body (a later report): not a repeat, so it goes through the checks.
+    counter.reset();
+    const later = ipnFor(checkout.id, '7000000001', { updated_at: 1764590400000 });
+    expect(await receive(counter.db, later)).toMatchObject({ status: 200, body: { outcome: 'unchanged' } });
+    expect(counter.counts().transactions).toBe(1);
+  });
+
+  it('checks a refused body again when it is resent: its evidence is not marked applied', async () => {
+    const checkout = await insertCheckout(testDb.db);
+    const refused = ipnFor(checkout.id, '7000000002', { pay_address: '0x\u0000' });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(await receive(testDb.db, refused)).toMatchObject({ status: 400, body: { error: { code: 'invalid_ipn' } } });
+    }
+    expect(await eventsOf('7000000002')).toEqual([{ hasDigest: false }, { hasDigest: false }]);
+    const { rows } = await testDb.db.query('SELECT 1 FROM payments WHERE checkout_id = $1', [checkout.id]);
+    expect(rows).toEqual([]);
+  });
+});
