@@ -6,11 +6,11 @@
  * bundled; npm packages stay external and are listed, with the root package.json's exact pins, as
  * the bundle's dependencies (Cloud Build installs them), so native and data-file packages work.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
-import { build, type Metafile } from 'esbuild';
-import { repositoryRoot } from '../shared/bus/index.js';
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { repositoryRoot } from '../shared/bus/topology.js';
 import { discoverFunctions } from '../shared/testing/function-host.js';
 
 const FRAMEWORK = '@google-cloud/functions-framework';
@@ -21,16 +21,49 @@ function packageNameOf(specifier: string): string {
   return specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? specifier);
 }
 
-/** npm packages the bundle imports statically (dynamic imports are optional, local-only paths). */
+// Loaded only by the local runtime and tests (the embedded database): never shipped.
+const LOCAL_ONLY_PACKAGES = new Set(['@electric-sql/pglite']);
+
+/**
+ * npm packages the bundle imports, statically or on first use (the Pub/Sub and Firestore clients
+ * are imported dynamically to keep cold starts short, and must still be installed).
+ */
 function externalPackages(metafile: Metafile): string[] {
   const names = new Set<string>([FRAMEWORK]);
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
-      if (!imported.external || builtins.has(imported.path) || imported.kind === 'dynamic-import') continue;
-      names.add(packageNameOf(imported.path));
+      if (!imported.external || builtins.has(imported.path) || imported.path.startsWith('.')) continue;
+      const name = packageNameOf(imported.path);
+      if (!LOCAL_ONLY_PACKAGES.has(name)) names.add(name);
     }
   }
   return [...names].sort();
+}
+
+/**
+ * Marks our shared/ modules free of import-time side effects (true: they only declare), so that a
+ * function's bundle keeps only the modules it uses. Without it, importing one helper from a barrel
+ * (shared/payments/index.ts) pulls in every module the barrel re-exports, and with them their npm
+ * packages: the IPN webhook loaded grammY and settle-payment's whole dependency tree at cold start.
+ */
+function sharedModulesArePure(root: string): Plugin {
+  const shared = path.join(root, 'shared') + path.sep;
+  return {
+    name: 'shared-modules-are-pure',
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /^\.\.?\// }, async (args) => {
+        if ((args.pluginData as { isOwnLookup?: boolean } | undefined)?.isOwnLookup) return undefined;
+        const resolved = await pluginBuild.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: { isOwnLookup: true },
+        });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        return resolved.path.startsWith(shared) ? { ...resolved, sideEffects: false } : resolved;
+      });
+    },
+  };
 }
 
 export async function buildFunction(name: string, root = repositoryRoot()): Promise<{ outdir: string; dependencies: Record<string, string> }> {
@@ -53,6 +86,7 @@ export async function buildFunction(name: string, root = repositoryRoot()): Prom
     metafile: true,
     logLevel: 'warning',
     legalComments: 'none',
+    plugins: [sharedModulesArePure(root)],
   });
   const dependencies: Record<string, string> = {};
   for (const dependency of externalPackages(result.metafile)) {
@@ -81,8 +115,10 @@ export async function buildFunction(name: string, root = repositoryRoot()): Prom
 async function main() {
   const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : discoverFunctions();
   for (const name of names) {
-    const { dependencies } = await buildFunction(name);
-    console.log(`built dist/${name}/index.js  (${Object.keys(dependencies).join(', ')})`);
+    const { outdir, dependencies } = await buildFunction(name);
+    const kib = (await stat(path.join(outdir, 'index.js'))).size / 1024;
+    // Our code's size; the packages listed are what the function loads from node_modules besides.
+    console.log(`built ${`dist/${name}/index.js`.padEnd(42)} ${kib.toFixed(0).padStart(4)} KiB  (${Object.keys(dependencies).join(', ')})`);
   }
 }
 

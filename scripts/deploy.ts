@@ -4,7 +4,7 @@
  * (review it, then run it with `| bash` or step by step): nothing here holds cloud credentials.
  */
 import { parseArgs } from 'node:util';
-import { loadTopology, repositoryRoot } from '../shared/bus/index.js';
+import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
 import { readDeploySettings, renderDeploymentPlan } from '../shared/deploy/index.js';
 import { discoverFunctions } from '../shared/testing/function-host.js';
 

@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { repositoryRoot } from '../shared/bus/index.js';
+import { repositoryRoot } from '../shared/bus/topology.js';
 import { readRuntimeState, runtimeStateFile } from '../shared/testing/runtime-state.js';
 import { createSandboxClient, SandboxHttpError } from '../shared/testing/sandbox-client.js';
 import { playPurchase, SandboxJourneyError } from '../shared/testing/sandbox-purchase.js';

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadTopology, repositoryRoot } from '../shared/bus/index.js';
+import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
 import { configVars, loadConfig } from '../shared/config/index.js';
 import { acquireDataDirLock, DataDirLockedError } from '../shared/testing/data-dir-lock.js';
 import { defaultDataDir, startLocalRuntime } from '../shared/testing/local-runtime.js';

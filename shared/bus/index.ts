@@ -37,15 +37,5 @@ export {
 } from './dead-letter-redrive.js';
 export { type Delivery, type ConsumeOptions, consume } from './consume.js';
 export { deadLetterSink } from './dead-letter-sink.js';
-export {
-  type Topology,
-  type TopicSpec,
-  type Subscription,
-  type SchedulerJob,
-  TopologyError,
-  parseTopology,
-  loadTopology,
-  subscriptionsOf,
-  subscriptionId,
-  repositoryRoot,
-} from './topology.js';
+// The topology (pubsub-topics.yaml and its YAML parser) is imported from './topology.js' by the tools
+// that need it, not from here: no deployed function loads a YAML parser at cold start.

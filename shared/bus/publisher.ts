@@ -18,16 +18,34 @@ export interface Publisher {
 // rejection), NOT_FOUND (no such topic), PERMISSION_DENIED, FAILED_PRECONDITION.
 const PERMANENT_GRPC_CODES = new Set([3, 5, 7, 9]);
 
-/** The production adapter (and the emulator's, when PUBSUB_EMULATOR_HOST is set). */
-export function createPubSubPublisher(options: { pubsub: PubSub; /** Give up (transient) after this long. Default 10 s. */ timeoutMs?: number }): Publisher {
+/**
+ * The production adapter (and the emulator's, when PUBSUB_EMULATOR_HOST is set). `pubsub` may be a
+ * loader, called on the first publish: the client library (gRPC, protobufs) is the heaviest load of
+ * a cold start, and a request that publishes nothing (a repeated IPN, a read) never needs it.
+ */
+export function createPubSubPublisher(options: {
+  pubsub: PubSub | (() => Promise<PubSub>);
+  /** Give up (transient) after this long. Default 10 s. */
+  timeoutMs?: number;
+}): Publisher {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const { pubsub } = options;
+  let client: Promise<PubSub> | undefined;
+  const clientOf = () => {
+    client ??= typeof pubsub === 'function' ? pubsub() : Promise.resolve(pubsub);
+    client.catch(() => {
+      client = undefined; // a failed load is retried on the next publish
+    });
+    return client;
+  };
   const topics = new Map<string, Topic>();
-  const topicFor = (name: string) => {
+  const topicFor = async (name: string) => {
     let topic = topics.get(name);
     if (!topic) {
-      // Stages publish one message at a time right after commit: send it now, don't batch.
-      topic = options.pubsub.topic(name, {
-        batching: { maxMessages: 1, maxMilliseconds: 0 },
+      // The relay publishes a batch in one go: messages for one topic queued in the same tick leave
+      // in one request (maxMilliseconds 0 = the next turn of the event loop), none waits longer.
+      topic = (await clientOf()).topic(name, {
+        batching: { maxMessages: 100, maxMilliseconds: 0 },
         gaxOpts: { timeout: timeoutMs, retry: { backoffSettings: { totalTimeoutMillis: timeoutMs } } as never },
       });
       topics.set(name, topic);
@@ -46,10 +64,12 @@ export function createPubSubPublisher(options: { pubsub: PubSub; /** Give up (tr
         });
         try {
           return await Promise.race([
-            topicFor(topic).publishMessage({
-              data: Buffer.from(JSON.stringify(message), 'utf8'),
-              attributes: publishOptions?.attributes ?? {},
-            }),
+            topicFor(topic).then((target) =>
+              target.publishMessage({
+                data: Buffer.from(JSON.stringify(message), 'utf8'),
+                attributes: publishOptions?.attributes ?? {},
+              }),
+            ),
             timeout,
           ]);
         } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadTopology, parseTopology } from '../bus/index.js';
+import { loadTopology, parseTopology } from '../bus/topology.js';
 import { type FunctionDeploySettings, renderDeploymentPlan } from './index.js';
 
 const settings = (overrides: Partial<FunctionDeploySettings> = {}): FunctionDeploySettings => ({

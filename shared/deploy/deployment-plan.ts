@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { subscriptionId, type Topology } from '../bus/index.js';
+import { subscriptionId, type Topology } from '../bus/topology.js';
 
 /** `functions/<name>/deploy.yaml`: what a function needs in production. */
 const FunctionDeploySettingsSchema = z.object({

@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto';
-import {
-  type DocumentReference,
-  type DocumentSnapshot,
-  type Firestore,
-  Timestamp,
-  type Transaction,
-} from '@google-cloud/firestore';
+// Types only: the client library is loaded by whoever builds the Firestore instance (shared/runtime,
+// on first use), so a function that never touches this store never loads it.
+import type { DocumentReference, DocumentSnapshot, Firestore, Timestamp, Transaction } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock/index.js';
 import { PermanentError, TransientError } from '../errors/index.js';
@@ -54,7 +50,7 @@ export interface FirestoreKeyValueStoreOptions {
 const StoredEntrySchema = z.object({
   key: z.string(),
   value: z.string(),
-  expiresAt: z.instanceof(Timestamp).optional(),
+  expiresAt: z.custom<Timestamp>((value) => typeof (value as Partial<Timestamp> | null)?.toMillis === 'function', 'a Timestamp').optional(),
 });
 
 interface LiveEntry {
@@ -134,12 +130,13 @@ export function createFirestoreKeyValueStore(options: FirestoreKeyValueStoreOpti
   }
 
   function toDocument(key: string, json: string, expiresAtMs: number | undefined, nowMs: number) {
-    const document: { key: string; value: string; updatedAt: Timestamp; expiresAt?: Timestamp } = {
+    // Firestore stores a Date as a Timestamp (millisecond precision is all a TTL needs).
+    const document: { key: string; value: string; updatedAt: Date; expiresAt?: Date } = {
       key,
       value: json,
-      updatedAt: Timestamp.fromMillis(nowMs),
+      updatedAt: new Date(nowMs),
     };
-    if (expiresAtMs !== undefined) document.expiresAt = Timestamp.fromMillis(expiresAtMs);
+    if (expiresAtMs !== undefined) document.expiresAt = new Date(expiresAtMs);
     return document;
   }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadTopology, repositoryRoot } from '../bus/index.js';
+import { loadTopology, repositoryRoot } from '../bus/topology.js';
 import { avroSchemaFile, TOPIC_SCHEMAS, type TopicName } from './index.js';
 
 const PAYMENT_ID = '5d6c4f0e-8a7b-4c3d-9e2f-1a2b3c4d5e6f';

@@ -1,4 +1,3 @@
-import { PubSub } from '@google-cloud/pubsub';
 import { createPubSubPublisher, type Publisher } from '../bus/publisher.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { ConfigError, configVars, loadConfig } from '../config/index.js';
@@ -61,9 +60,30 @@ function readServicesConfig(env: NodeJS.ProcessEnv) {
 /** The collection every key-value entry lives in (its TTL policy is in firestore.indexes.json). */
 export const KEY_VALUE_COLLECTION = 'kv_entries';
 
-async function createProductionKeyValueStore(projectId: string): Promise<KeyValueStore> {
-  const { Firestore } = await import('@google-cloud/firestore');
-  return createFirestoreKeyValueStore({ firestore: new Firestore({ projectId }), collection: KEY_VALUE_COLLECTION });
+/**
+ * The Firestore store, built on its first call: most functions never keep such state, and the
+ * Firestore client (gRPC, protobufs) is the heaviest thing a cold start could load.
+ */
+function createProductionKeyValueStore(projectId: string): KeyValueStore {
+  let store: Promise<KeyValueStore> | undefined;
+  const built = () => {
+    store ??= import('@google-cloud/firestore').then(({ Firestore }) =>
+      createFirestoreKeyValueStore({ firestore: new Firestore({ projectId }), collection: KEY_VALUE_COLLECTION }),
+    );
+    // A failed load is retried on the next call.
+    store.catch(() => {
+      store = undefined;
+    });
+    return store;
+  };
+  return {
+    get: async (key) => (await built()).get(key),
+    set: async (key, value, options) => (await built()).set(key, value, options),
+    delete: async (key) => (await built()).delete(key),
+    setIfAbsent: async (key, value, options) => (await built()).setIfAbsent(key, value, options),
+    increment: async (key, options) => (await built()).increment(key, options),
+    update: async (key, update, options) => (await built()).update(key, update, options),
+  };
 }
 
 export function getServices(): Promise<Services> {
@@ -77,8 +97,9 @@ export function getServices(): Promise<Services> {
         onTransactionRetry: (retry) => rootLogger.warn('db.transaction_retried', { ...retry }),
       }),
       // Loaded on first use: only the functions that keep such state pay for the Firestore client.
-      kv: await createProductionKeyValueStore(projectId),
-      publisher: createPubSubPublisher({ pubsub: new PubSub({ projectId }), timeoutMs: 10_000 }),
+      kv: createProductionKeyValueStore(projectId),
+      // Loaded on the first publish (see createPubSubPublisher).
+      publisher: createPubSubPublisher({ pubsub: async () => new (await import('@google-cloud/pubsub')).PubSub({ projectId }), timeoutMs: 10_000 }),
       logger: rootLogger,
       clock: systemClock,
       projectId,

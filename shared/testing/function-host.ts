@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { repositoryRoot } from '../bus/index.js';
+import { repositoryRoot } from '../bus/topology.js';
 
 /** Every deployable: a folder under functions/ with an index.ts. */
 export function discoverFunctions(root = repositoryRoot()): string[] {

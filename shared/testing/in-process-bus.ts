@@ -3,16 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
 import { z } from 'zod';
-import {
-  type BinaryCloudEventRequest,
-  buildPubSubCloudEvent,
-  type Publisher,
-  repositoryRoot,
-  type Subscription,
-  subscriptionId,
-  subscriptionsOf,
-  type Topology,
-} from '../bus/index.js';
+import { type BinaryCloudEventRequest, buildPubSubCloudEvent, type Publisher } from '../bus/index.js';
+import { repositoryRoot, type Subscription, subscriptionId, subscriptionsOf, type Topology } from '../bus/topology.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
 import { PermanentError, TransientError } from '../errors/index.js';

@@ -1,6 +1,7 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { createPubSubPublisher, loadTopology, type Topology } from '../bus/index.js';
+import { createPubSubPublisher } from '../bus/index.js';
+import { loadTopology, type Topology } from '../bus/topology.js';
 import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { provideServices, resetServices, type Services } from '../runtime/index.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { repositoryRoot, subscriptionId, type Topology } from '../bus/index.js';
+import { repositoryRoot, subscriptionId, type Topology } from '../bus/topology.js';
 
 export interface ProvisionOptions {
   /** Emulator host:port (PUBSUB_EMULATOR_HOST). */

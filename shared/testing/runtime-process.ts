@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { repositoryRoot } from '../bus/index.js';
+import { repositoryRoot } from '../bus/topology.js';
 
 /**
  * `npm start` as a child process in its own process group, the way an operator runs it in a

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Publisher, Topology } from '../bus/index.js';
+import type { Publisher } from '../bus/index.js';
+import type { Topology } from '../bus/topology.js';
 import { createChainProvider } from '../chain/index.js';
 import type { Db } from '../db/index.js';
 import { createHotWalletChain, readHotWalletPosition } from '../hot-wallet/index.js';

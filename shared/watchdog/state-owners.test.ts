@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTopology, repositoryRoot } from '../bus/index.js';
+import { loadTopology, repositoryRoot } from '../bus/topology.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { renderStateOwnersTable, STATE_MACHINES, STEADY_STATUS_COLUMNS } from './index.js';
 

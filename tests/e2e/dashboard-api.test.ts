@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadTopology } from '../../shared/bus/index.js';
+import { loadTopology } from '../../shared/bus/topology.js';
 import { systemClock } from '../../shared/clock/index.js';
 import { createMemoryKeyValueStore } from '../../shared/kv/index.js';
 import { createLogger } from '../../shared/logging/index.js';

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunction } from '../../scripts/build.js';
-import { buildPubSubCloudEvent, loadTopology, repositoryRoot } from '../../shared/bus/index.js';
+import { buildPubSubCloudEvent } from '../../shared/bus/index.js';
+import { loadTopology, repositoryRoot } from '../../shared/bus/topology.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../../shared/testing/database.js';
 import { discoverFunctions } from '../../shared/testing/function-host.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from '../../shared/bus/index.js';
+import { repositoryRoot } from '../../shared/bus/topology.js';
 import { readRuntimeState } from '../../shared/testing/runtime-state.js';
 import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox-client.js';
 

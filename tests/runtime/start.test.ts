@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from '../../shared/bus/index.js';
+import { repositoryRoot } from '../../shared/bus/topology.js';
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
