@@ -59,6 +59,38 @@ describe('receiveIpn: exact repeats', () => {
     expect(counter.counts().transactions).toBe(1);
   });
 
+  it('records a payment on its way (waiting … sending) in one statement, and never lets such a report touch a settled payment', async () => {
+    const checkout = await insertCheckout(testDb.db);
+    const counter = countStatements(testDb.db);
+    for (const status of ['waiting', 'confirming', 'confirmed', 'sending']) {
+      counter.reset();
+      expect(await receive(counter.db, ipnFor(checkout.id, '7000000003', { payment_status: status }))).toMatchObject({ status: 200, body: { outcome: 'updated' } });
+      expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
+    }
+    const stored = async () =>
+      (await testDb.db.query<{ status: string; settled: boolean }>(`SELECT status, settled_at IS NOT NULL AS settled FROM payments WHERE provider_payment_id = '7000000003'`)).rows;
+    expect(await stored()).toEqual([{ status: 'sending', settled: false }]);
+
+    // An older status arriving late changes nothing.
+    expect(await receive(testDb.db, ipnFor(checkout.id, '7000000003', { payment_status: 'confirming', updated_at: 1 }))).toMatchObject({ body: { outcome: 'unchanged' } });
+    expect(await receive(testDb.db, ipnFor(checkout.id, '7000000003'))).toMatchObject({ body: { outcome: 'updated' } });
+    expect(await stored()).toEqual([{ status: 'finished', settled: true }]);
+    // After settlement a progress report takes the full path (its changes may need booking) and is ignored.
+    counter.reset();
+    expect(await receive(counter.db, ipnFor(checkout.id, '7000000003', { payment_status: 'sending', updated_at: 2 }))).toMatchObject({ body: { outcome: 'unchanged' } });
+    expect(counter.counts().transactions).toBe(1);
+    expect(await stored()).toEqual([{ status: 'finished', settled: true }]);
+    expect((await eventsOf('7000000003')).length).toBe(7);
+  });
+
+  it('sends a progress report for an unknown checkout to the full path, which keeps it as an orphan for an operator', async () => {
+    const unknownCheckout = '0b6f3a0e-8d7c-4c0e-9a57-2f0e1f9b7c11';
+    expect(await receive(testDb.db, ipnFor(unknownCheckout, '7000000004', { payment_status: 'waiting' }))).toMatchObject({ status: 200, body: { outcome: 'orphan' } });
+    expect(await eventsOf('7000000004')).toHaveLength(1);
+    const { rows } = await testDb.db.query(`SELECT reason_code FROM dead_letters WHERE message_id = 'nowpayments:7000000004:waiting'`);
+    expect(rows).toEqual([{ reason_code: 'orphan_payment' }]);
+  });
+
   it('checks a refused body again when it is resent: its evidence is not marked applied', async () => {
     const checkout = await insertCheckout(testDb.db);
     const refused = ipnFor(checkout.id, '7000000002', { pay_address: '0x\u0000' });

@@ -6,7 +6,7 @@ import { PermanentError } from '../errors/index.js';
 import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { Logger } from '../logging/index.js';
 import { type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
-import { applyPaymentUpdate } from './payment-updates.js';
+import { applyPaymentUpdate, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
 
 /** NowPayments IPN bodies are a few KiB; anything near this is not one. */
 export const MAX_IPN_BODY_BYTES = 64 * 1024;
@@ -76,29 +76,45 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     return kept === '' || kept.includes('\u0000') ? null : kept;
   };
 
-  const digest = createHash('sha256').update(request.rawBody, 'utf8').digest('hex');
-  const event = [deps.clock.now(), JSON.stringify(request.headers), request.rawBody, text('payment_id'), text('order_id'), text('payment_status')?.slice(0, 64) ?? null];
+  const record: PaymentEventRecord = {
+    receivedAt: deps.clock.now(),
+    headers: JSON.stringify(request.headers),
+    body: request.rawBody,
+    providerPaymentId: text('payment_id'),
+    orderId: text('order_id'),
+    providerStatus: text('payment_status')?.slice(0, 64) ?? null,
+    // Marks the event applied; a body that is not a payment never is.
+    digest: payment ? createHash('sha256').update(request.rawBody, 'utf8').digest('hex') : null,
+  };
+  const digest = record.digest;
+  const event = [record.receivedAt, record.headers, record.body, record.providerPaymentId, record.orderId, record.providerStatus];
   try {
-    // An exact repeat of a body already applied (NowPayments resends): kept as evidence, and answered
-    // from this one statement; it cannot change the payment (sql/021).
-    const repeat = await deps.db.query<{ isRepeat: boolean }>(
-      `WITH seen AS (SELECT 1 FROM payment_events WHERE body_digest = decode($7, 'hex') AND provider = 'nowpayments' LIMIT 1),
-            kept AS (
-              INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
-              SELECT 'nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex') WHERE EXISTS (SELECT 1 FROM seen))
-       SELECT EXISTS (SELECT 1 FROM seen) AS "isRepeat"`,
-      [...event, digest],
-    );
-    if (repeat.rows[0]?.isRepeat && payment) {
-      deps.logger.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus });
-      return { status: 200, body: { status: 'ok', outcome: 'unchanged' } };
+    if (payment) {
+      // On its way (waiting … sending): recorded with its event in one statement, nothing follows.
+      const progress = await recordPaymentProgress(deps.db, deps, payment, record);
+      if (progress) return { status: 200, body: { status: 'ok', outcome: progress.outcome } };
+
+      // An exact repeat of a body already applied (NowPayments resends): kept as evidence, and answered
+      // from this one statement; it cannot change the payment (sql/021).
+      const repeat = await deps.db.query<{ isRepeat: boolean }>(
+        `WITH seen AS (SELECT 1 FROM payment_events WHERE body_digest = decode($7, 'hex') AND provider = 'nowpayments' LIMIT 1),
+              kept AS (
+                INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
+                SELECT 'nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex') WHERE EXISTS (SELECT 1 FROM seen))
+         SELECT EXISTS (SELECT 1 FROM seen) AS "isRepeat"`,
+        [...event, digest],
+      );
+      if (repeat.rows[0]?.isRepeat) {
+        deps.logger.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus });
+        return { status: 200, body: { status: 'ok', outcome: 'unchanged' } };
+      }
     }
 
     const result = await deps.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
          VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex'))`,
-        [...event, payment ? digest : null], // a body that is not a payment is never "applied"
+        [...event, digest],
       );
       return payment ? applyPaymentUpdate(tx, deps, payment, 'ipn') : undefined;
     });

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/index.js';
 import { deadLetterAction, enqueueMessage, recordDeadLetter } from '../bus/index.js';
-import type { Tx } from '../db/index.js';
+import type { Queryable, Tx } from '../db/index.js';
 import { parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
 import { isAtLeastFraction, parseUnits, parseUsdCents } from '../money/index.js';
@@ -40,6 +40,125 @@ const SUBSCRIBER_NOTICE: Partial<Record<string, 'payment_underpaid' | 'payment_e
   failed: 'payment_failed',
   refunded: 'payment_refunded',
 };
+
+// The payments upsert, shared by the full update (below) and the one-statement progress record:
+// parameters $1..$15 are `paymentParams`, $16 the checkout id.
+const PAYMENT_COLUMNS = `provider, provider_payment_id, checkout_id, status, pay_currency, pay_amount, actually_paid,
+  actually_paid_fiat, pay_address, price_amount_cents, price_currency, outcome_currency, outcome_amount,
+  outcome_asset, outcome_units, provider_created_at, provider_updated_at, created_at, updated_at`;
+// Typed, because in INSERT … SELECT the parameters have no column to take their type from.
+const PAYMENT_VALUES = `$2::text, $3::text, $4::numeric, $5::numeric, $6::numeric, $7::text, $8::bigint, 'usd',
+  $9::text, $10::numeric, $11::text, $12::numeric, $13::timestamptz, $14::timestamptz, $15::timestamptz, $15::timestamptz`;
+const PAYMENT_CONFLICT = `ON CONFLICT (provider, provider_payment_id) DO UPDATE SET
+       status = EXCLUDED.status,
+       pay_currency = coalesce(EXCLUDED.pay_currency, payments.pay_currency),
+       pay_amount = coalesce(EXCLUDED.pay_amount, payments.pay_amount),
+       actually_paid = coalesce(EXCLUDED.actually_paid, payments.actually_paid),
+       actually_paid_fiat = coalesce(EXCLUDED.actually_paid_fiat, payments.actually_paid_fiat),
+       pay_address = coalesce(EXCLUDED.pay_address, payments.pay_address),
+       outcome_currency = coalesce(EXCLUDED.outcome_currency, payments.outcome_currency),
+       outcome_amount = coalesce(EXCLUDED.outcome_amount, payments.outcome_amount),
+       outcome_asset = coalesce(EXCLUDED.outcome_asset, payments.outcome_asset),
+       outcome_units = coalesce(EXCLUDED.outcome_units, payments.outcome_units),
+       provider_updated_at = coalesce(EXCLUDED.provider_updated_at, payments.provider_updated_at),
+       updated_at = EXCLUDED.updated_at
+     WHERE payment_status_can_advance(payments.status, EXCLUDED.status)
+        -- A partial payment topped up: same status, more paid (it may now be within tolerance).
+        OR (payments.status = 'partially_paid' AND EXCLUDED.status = 'partially_paid'
+            AND EXCLUDED.actually_paid > coalesce(payments.actually_paid, 0))`;
+
+function paymentParams(payment: NowPaymentsPayment, now: Date): unknown[] {
+  const outcome = outcomeAmountOf(payment.outcomeCurrency, payment.outcomeAmount);
+  return [
+    payment.paymentId,
+    payment.status,
+    payment.payCurrency,
+    payment.payAmount,
+    payment.actuallyPaid,
+    payment.actuallyPaidAtFiat,
+    payment.payAddress,
+    parseUsdCents(payment.priceAmount, 'half-up'),
+    payment.outcomeCurrency,
+    payment.outcomeAmount,
+    outcome?.asset ?? null,
+    outcome?.units ?? null,
+    payment.createdAt,
+    payment.updatedAt,
+    now,
+  ];
+}
+
+/** Statuses on the way to settlement: recorded, nothing else (no settlement, no notice). */
+const PROGRESS_STATUSES: ReadonlySet<string> = new Set(['waiting', 'confirming', 'confirmed', 'sending']);
+
+/** The raw IPN as `payment_events` keeps it; `digest` (hex SHA-256 of the body) marks it applied. */
+export interface PaymentEventRecord {
+  receivedAt: Date;
+  headers: string;
+  body: string;
+  providerPaymentId: string | null;
+  orderId: string | null;
+  providerStatus: string | null;
+  digest: string | null;
+}
+
+/**
+ * An IPN that only says the payment is on its way (waiting … sending) for a known checkout and a
+ * payment not yet settled, recorded in one statement with its event: the upsert is atomic and
+ * forward-only on its own, and nothing else follows from it. Returns undefined, having written
+ * nothing, when the IPN needs the full `applyPaymentUpdate` (another status, an unknown checkout,
+ * a settled payment, whose later reports may need booking).
+ */
+export async function recordPaymentProgress(
+  db: Queryable,
+  deps: PaymentUpdateDeps,
+  payment: NowPaymentsPayment,
+  event: PaymentEventRecord,
+): Promise<PaymentUpdateResult | undefined> {
+  if (!PROGRESS_STATUSES.has(payment.status)) return undefined;
+  let checkoutId: string;
+  try {
+    checkoutId = parsePublicId('checkout', payment.orderId);
+  } catch {
+    return undefined;
+  }
+  const { rows } = await db.query<{ isRecorded: boolean; updatedId: string | null; currentId: string | null; currentStatus: string | null }>(
+    `WITH current AS (
+       SELECT id, status, settled_at FROM payments WHERE provider = 'nowpayments' AND provider_payment_id = $1),
+     eligible AS (
+       SELECT id FROM checkouts WHERE id = $16::uuid AND NOT EXISTS (SELECT 1 FROM current WHERE settled_at IS NOT NULL)),
+     upserted AS (
+       INSERT INTO payments (${PAYMENT_COLUMNS})
+       SELECT 'nowpayments', $1, eligible.id, ${PAYMENT_VALUES} FROM eligible
+       ${PAYMENT_CONFLICT.replace('WHERE payment_status_can_advance', 'WHERE payments.settled_at IS NULL AND payment_status_can_advance')}
+       RETURNING id),
+     recorded AS (
+       INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
+       SELECT 'nowpayments', $17::timestamptz, $18::jsonb, $19::text, true, $20::text, $21::text, $22::text, decode($23::text, 'hex') FROM eligible)
+     SELECT EXISTS (SELECT 1 FROM eligible) AS "isRecorded", (SELECT id FROM upserted) AS "updatedId",
+            (SELECT id FROM current) AS "currentId", (SELECT status FROM current) AS "currentStatus"`,
+    [
+      ...paymentParams(payment, deps.clock.now()),
+      checkoutId,
+      event.receivedAt,
+      event.headers,
+      event.body,
+      event.providerPaymentId,
+      event.orderId,
+      event.providerStatus,
+      event.digest,
+    ],
+  );
+  const row = rows[0];
+  if (!row?.isRecorded) return undefined;
+  if (row.updatedId) {
+    deps.logger.info('payment.updated', { paymentId: row.updatedId, providerPaymentId: payment.paymentId, status: payment.status, isSettledNow: false, source: 'ipn' });
+    return { outcome: 'updated', paymentId: row.updatedId, status: payment.status, isSettledNow: false };
+  }
+  const paymentId = row.currentId ?? '';
+  deps.logger.info('payment.update_ignored', { paymentId, status: row.currentStatus, reported: payment.status, source: 'ipn' });
+  return { outcome: 'unchanged', paymentId, status: row.currentStatus ?? payment.status };
+}
 
 /**
  * Applies one authentic report of a NowPayments payment (an IPN, or a reconciliation read) inside
@@ -87,49 +206,13 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
     return { outcome: 'orphan', reason };
   }
 
-  const outcome = outcomeAmountOf(payment.outcomeCurrency, payment.outcomeAmount);
   const { rows } = await tx.query<{ id: string; status: string; settled_at: Date | null; outcome_units: string | null; booked_or_settled_units: string | null }>(
-    `INSERT INTO payments (provider, provider_payment_id, checkout_id, status, pay_currency, pay_amount, actually_paid,
-                           actually_paid_fiat, pay_address, price_amount_cents, price_currency, outcome_currency, outcome_amount,
-                           outcome_asset, outcome_units, provider_created_at, provider_updated_at, created_at, updated_at)
-     VALUES ('nowpayments', $1, $2, $3, $4, $5, $6, $7, $8, $9, 'usd', $10, $11, $12, $13, $14, $15, $16, $16)
-     ON CONFLICT (provider, provider_payment_id) DO UPDATE SET
-       status = EXCLUDED.status,
-       pay_currency = coalesce(EXCLUDED.pay_currency, payments.pay_currency),
-       pay_amount = coalesce(EXCLUDED.pay_amount, payments.pay_amount),
-       actually_paid = coalesce(EXCLUDED.actually_paid, payments.actually_paid),
-       actually_paid_fiat = coalesce(EXCLUDED.actually_paid_fiat, payments.actually_paid_fiat),
-       pay_address = coalesce(EXCLUDED.pay_address, payments.pay_address),
-       outcome_currency = coalesce(EXCLUDED.outcome_currency, payments.outcome_currency),
-       outcome_amount = coalesce(EXCLUDED.outcome_amount, payments.outcome_amount),
-       outcome_asset = coalesce(EXCLUDED.outcome_asset, payments.outcome_asset),
-       outcome_units = coalesce(EXCLUDED.outcome_units, payments.outcome_units),
-       provider_updated_at = coalesce(EXCLUDED.provider_updated_at, payments.provider_updated_at),
-       updated_at = EXCLUDED.updated_at
-     WHERE payment_status_can_advance(payments.status, EXCLUDED.status)
-        -- A partial payment topped up: same status, more paid (it may now be within tolerance).
-        OR (payments.status = 'partially_paid' AND EXCLUDED.status = 'partially_paid'
-            AND EXCLUDED.actually_paid > coalesce(payments.actually_paid, 0))
+    `INSERT INTO payments (${PAYMENT_COLUMNS})
+     VALUES ('nowpayments', $1, $16, ${PAYMENT_VALUES})
+     ${PAYMENT_CONFLICT}
      RETURNING id, status, settled_at, outcome_units::text AS outcome_units,
                coalesce(booked_outcome_units, settled_outcome_units)::text AS booked_or_settled_units`,
-    [
-      payment.paymentId,
-      checkout.id,
-      payment.status,
-      payment.payCurrency,
-      payment.payAmount,
-      payment.actuallyPaid,
-      payment.actuallyPaidAtFiat,
-      payment.payAddress,
-      parseUsdCents(payment.priceAmount, 'half-up'),
-      payment.outcomeCurrency,
-      payment.outcomeAmount,
-      outcome?.asset ?? null,
-      outcome?.units ?? null,
-      payment.createdAt,
-      payment.updatedAt,
-      now,
-    ],
+    [...paymentParams(payment, now), checkout.id],
   );
   const row = rows[0];
   if (!row) {
