@@ -38,27 +38,58 @@ export async function enqueueMessage<T extends TopicName>(
   message: TopicMessage<T>,
   options: EnqueueOptions,
 ): Promise<EnqueuedMessage | undefined> {
-  const payload = TOPIC_SCHEMAS[topic].parse(message);
-  const messageId = randomUUID();
-  const { rows } = await tx.query<{ id: bigint }>(
+  const [enqueued] = await enqueueMessages(tx, [outboxMessage(topic, message, options)]);
+  return enqueued;
+}
+
+/** One message for `enqueueMessages`, checked against its topic's schema when built. */
+export interface OutboxMessage {
+  topic: TopicName;
+  payload: unknown;
+  options: EnqueueOptions;
+}
+
+export function outboxMessage<T extends TopicName>(topic: T, message: TopicMessage<T>, options: EnqueueOptions): OutboxMessage {
+  return { topic, payload: TOPIC_SCHEMAS[topic].parse(message), options };
+}
+
+/**
+ * `enqueueMessage` for several messages in one statement (a stage that queues its follow-ups
+ * together). Returns, in order, each message's row, or undefined for one whose `dedupeKey` was
+ * already enqueued.
+ */
+export async function enqueueMessages(tx: Tx, messages: readonly OutboxMessage[]): Promise<(EnqueuedMessage | undefined)[]> {
+  if (messages.length === 0) return [];
+  const values: unknown[] = [];
+  const rows = messages.map((entry) => {
+    values.push(
+      randomUUID(),
+      entry.topic,
+      JSON.stringify(entry.payload),
+      JSON.stringify(entry.options.attributes ?? {}),
+      entry.options.dedupeKey ?? null,
+      entry.options.at,
+      entry.options.redrive?.deadLetterId ?? null,
+      entry.options.redrive?.originalMessageId ?? null,
+    );
+    const at = values.length - 7;
+    return `($${at}::uuid, $${at + 1}, $${at + 2}::jsonb, $${at + 3}::jsonb, $${at + 4}, $${at + 5}::timestamptz, $${at + 6}::bigint, $${at + 7}::text)`;
+  });
+  const { rows: inserted } = await tx.query<{ id: bigint; message_id: string }>(
     `INSERT INTO outbox (message_id, topic, payload, attributes, dedupe_key, created_at, dead_letter_id, original_message_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     VALUES ${rows.join(', ')}
      ON CONFLICT (dedupe_key) DO NOTHING
-     RETURNING id`,
-    [
-      messageId,
-      topic,
-      JSON.stringify(payload),
-      JSON.stringify(options.attributes ?? {}),
-      options.dedupeKey ?? null,
-      options.at,
-      options.redrive?.deadLetterId ?? null,
-      options.redrive?.originalMessageId ?? null,
-    ],
+     RETURNING id, message_id::text AS message_id`,
+    values,
   );
-  const row = rows[0];
-  if (row) queuedInScope.getStore()?.push(row.id);
-  return row ? { outboxId: row.id, messageId: options.redrive?.originalMessageId ?? messageId } : undefined;
+  const byMessageId = new Map(inserted.map((row) => [row.message_id, row.id]));
+  return messages.map((entry, index) => {
+    const messageId = values[index * 8] as string;
+    const outboxId = byMessageId.get(messageId);
+    if (outboxId === undefined) return undefined;
+    queuedInScope.getStore()?.push(outboxId);
+    return { outboxId, messageId: entry.options.redrive?.originalMessageId ?? messageId };
+  });
 }
 
 // The outbox rows written while a request or delivery ran (ids of a rolled-back attempt included:

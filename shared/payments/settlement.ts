@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { enqueueMessage, handleOnce, type MessageKey } from '../bus/index.js';
+import { enqueueMessage, enqueueMessages, handleOnce, type MessageKey, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
@@ -147,6 +147,7 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Bookab
   }
 
   const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
+  const followUps: OutboxMessage[] = [];
   if (payment.kind === 'subscription') {
     if (payment.duration_days === null) throw new PermanentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {
@@ -157,17 +158,18 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Bookab
       now,
     });
     result.expiresAt = extension.expiresAt;
-    await enqueueMessage(tx, 'invite-requested', { paymentId: payment.id }, { at: now, dedupeKey: `invite-requested:${payment.id}` });
+    followUps.push(outboxMessage('invite-requested', { paymentId: payment.id }, { at: now, dedupeKey: `invite-requested:${payment.id}` }));
   }
   // Payment news goes to the channel's notification chat; without one there is nobody to tell, so
   // no message (at thousands of payments that is thousands of deliveries that would only be skipped).
   if (payment.notification_chat_id !== null) {
     const notification = payment.kind === 'subscription' ? 'payment_received' : 'donation_received';
-    await enqueueMessage(
-      tx,
-      'owner-notification-requested',
-      { kind: notification, channelId: payment.channel_id, subjectId: payment.id },
-      { at: now, dedupeKey: `${notification}:${payment.id}` },
+    followUps.push(
+      outboxMessage(
+        'owner-notification-requested',
+        { kind: notification, channelId: payment.channel_id, subjectId: payment.id },
+        { at: now, dedupeKey: `${notification}:${payment.id}` },
+      ),
     );
   }
 
@@ -175,8 +177,9 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Bookab
     // The owner's share of the invoice, in USD, for outflow limits and display.
     const netUsdCents = mulDiv(payment.price_amount_cents, net, gross, 'floor');
     result.payoutId = await claimInstantPayout(tx, payment, asset, net, netUsdCents, now);
-    await enqueueMessage(tx, 'payout-requested', { payoutId: result.payoutId }, { at: now, dedupeKey: `payout-requested:${result.payoutId}` });
+    followUps.push(outboxMessage('payout-requested', { payoutId: result.payoutId }, { at: now, dedupeKey: `payout-requested:${result.payoutId}` }));
   }
+  await enqueueMessages(tx, followUps); // one statement for all of them
   return result;
 }
 

@@ -20,30 +20,28 @@ export async function extendSubscription(
   tx: Tx,
   input: { telegramUserId: bigint; channelId: string; paymentId: string; durationDays: number; now: Date },
 ): Promise<SubscriptionExtension> {
-  await tx.query(
+  // Created on first payment; either way returned locked (the no-op update takes the row lock that
+  // serializes two settlements of one subscriber), in one statement.
+  const { rows } = await tx.query<{ id: string; status: string; expires_at: Date }>(
     `INSERT INTO subscriptions (telegram_user_id, channel_id, status, expires_at, created_at, updated_at, expired_at)
      VALUES ($1, $2, 'expired', $3, $3, $3, $3)
-     ON CONFLICT (telegram_user_id, channel_id) DO NOTHING`,
+     ON CONFLICT (telegram_user_id, channel_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
+     RETURNING id, status, expires_at`,
     [input.telegramUserId, input.channelId, input.now],
-  );
-  const { rows } = await tx.query<{ id: string; status: string; expires_at: Date }>(
-    'SELECT id, status, expires_at FROM subscriptions WHERE telegram_user_id = $1 AND channel_id = $2 FOR UPDATE',
-    [input.telegramUserId, input.channelId],
   );
   const current = rows[0] as { id: string; status: string; expires_at: Date };
   const isRenewal = current.status === 'active' && current.expires_at > input.now;
   const startsAt = isRenewal ? current.expires_at : input.now;
   const expiresAt = new Date(startsAt.getTime() + input.durationDays * DAY_MS);
   await tx.query(
-    `INSERT INTO subscription_periods (subscription_id, payment_id, starts_at, ends_at, duration_days, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [current.id, input.paymentId, startsAt, expiresAt, input.durationDays, input.now],
-  );
-  await tx.query(
-    `UPDATE subscriptions SET status = 'active', expires_at = $2, last_payment_id = $3, expired_at = NULL, removed_at = NULL,
+    `WITH period AS (
+       INSERT INTO subscription_periods (subscription_id, payment_id, starts_at, ends_at, duration_days, created_at)
+       VALUES ($1, $3, $5, $2, $6, $4)
+       RETURNING subscription_id)
+     UPDATE subscriptions SET status = 'active', expires_at = $2, last_payment_id = $3, expired_at = NULL, removed_at = NULL,
        removal_attempts = 0, last_removal_error = NULL, next_removal_attempt_at = NULL, updated_at = $4
-     WHERE id = $1`,
-    [current.id, expiresAt, input.paymentId, input.now],
+     WHERE id = (SELECT subscription_id FROM period)`,
+    [current.id, expiresAt, input.paymentId, input.now, startsAt, input.durationDays],
   );
   return { subscriptionId: current.id, startsAt, expiresAt, isRenewal };
 }
