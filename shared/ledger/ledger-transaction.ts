@@ -107,14 +107,52 @@ export async function reverseLedgerTransaction(tx: Tx, input: ReverseLedgerTrans
 }
 
 /**
- * Two statements in the common case: one reads (and locks) the accounts, one inserts the transaction
- * with its entries; the ledger's triggers check the result at the end of that statement (sql/020).
- * A key posted before inserts nothing and is compared with what was posted.
+ * One statement in the common case: it locks the accounts the transaction lowers, checks that every
+ * account exists as its code implies, and inserts the transaction with its entries; the ledger's
+ * triggers check the result at the end of that statement (sql/020). An account's first use costs a
+ * second round (create, then post again). A key posted before inserts nothing and is compared with
+ * what was posted.
  */
 async function insertTransaction(tx: Tx, draft: TransactionDraft): Promise<string> {
   const specs = validateDraft(draft);
-  const accountIds = await ensureAccounts(tx, specs, draft.entries);
+  let posting = await postWithExistingAccounts(tx, draft, specs);
+  if (!posting.accountsReady) {
+    await ensureAccounts(tx, specs); // creates what is missing; refuses a mismatched account
+    posting = await postWithExistingAccounts(tx, draft, specs);
+    if (!posting.accountsReady) throw new Error(`ledger accounts of ${draft.idempotencyKey} cannot be read after creating them`);
+  }
+  if (posting.id !== null) return posting.id;
+  // Posted before (or by a concurrent transaction that committed first): the same effect, or an error.
+  const existing = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
+  if (!existing) throw new Error(`ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
+  return sameEffectOrThrow(existing, draft);
+}
 
+/** Codes of the no-overdraft accounts the entries lower: locked, in code order, before posting. */
+function loweredCodes(specs: Map<string, LedgerAccountSpec>, entries: readonly LedgerEntryInput[]): string[] {
+  return [...specs.values()]
+    .filter(
+      (spec) =>
+        !spec.isNegativeBalanceAllowed &&
+        entries.some((entry) => entry.account === spec.code && entry.amount * normalSign(spec.type) < 0n),
+    )
+    .map((spec) => spec.code)
+    .sort();
+}
+
+/**
+ * The posting statement. Row locks: FOR NO KEY UPDATE on every no-overdraft account the transaction
+ * lowers, in code order, so concurrent claims on one balance queue here instead of deadlocking in
+ * the entry check; NO KEY UPDATE, not UPDATE, because every entry insert holds KEY SHARE on its
+ * account (foreign key) and upgrading that is a deadlock (sql/014). Posts nothing (accountsReady
+ * false) when an account is missing or differs from what its code implies.
+ */
+async function postWithExistingAccounts(
+  tx: Tx,
+  draft: TransactionDraft,
+  specs: Map<string, LedgerAccountSpec>,
+): Promise<{ accountsReady: boolean; id: string | null }> {
+  const list = [...specs.values()];
   const values: unknown[] = [
     draft.kind,
     draft.idempotencyKey,
@@ -125,96 +163,78 @@ async function insertTransaction(tx: Tx, draft: TransactionDraft): Promise<strin
     draft.conversionBatchId,
     draft.reversesTransactionId,
     draft.description,
+    loweredCodes(specs, draft.entries),
+    list.map((spec) => spec.code),
+    list.map((spec) => spec.asset),
+    list.map((spec) => spec.type),
   ];
   const lines = draft.entries.map((entry, index) => {
-    values.push(index + 1, accountIds.get(entry.account), entry.asset, entry.amount.toString());
+    values.push(index + 1, entry.account, entry.asset, entry.amount.toString());
     const at = values.length - 3;
-    return `($${at}::smallint, $${at + 1}::uuid, $${at + 2}::text, $${at + 3}::numeric)`;
+    return `($${at}::smallint, $${at + 1}::text, $${at + 2}::text, $${at + 3}::numeric)`;
   });
-  let id: string | undefined;
   try {
-    const inserted = await tx.query<{ id: string }>(
-      `WITH posted AS (
+    const { rows } = await tx.query<{ accountsReady: boolean; id: string | null }>(
+      `WITH locked AS (
+         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($10::text[]) ORDER BY code FOR NO KEY UPDATE),
+       accounts AS (
+         SELECT id, code, asset, type FROM locked
+         UNION ALL
+         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($11::text[]) AND NOT code = ANY($10::text[])),
+       ready AS (
+         SELECT count(*) = cardinality($11::text[]) AS ok
+           FROM unnest($11::text[], $12::text[], $13::text[]) AS wanted (code, asset, type)
+           JOIN accounts USING (code, asset, type)),
+       posted AS (
          INSERT INTO ledger_transactions
            (kind, idempotency_key, occurred_at, entry_count, payment_id, payout_id, conversion_batch_id,
             reverses_transaction_id, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         SELECT $1::text, $2::text, $3::timestamptz, $4::smallint, $5::uuid, $6::uuid, $7::uuid, $8::uuid, $9::text
+          WHERE (SELECT ok FROM ready)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id),
        entries AS (
          INSERT INTO ledger_entries (transaction_id, line, account_id, asset, amount)
-         SELECT posted.id, line.number, line.account_id, line.asset, line.amount
-           FROM posted CROSS JOIN (VALUES ${lines.join(', ')}) AS line (number, account_id, asset, amount))
-       SELECT id FROM posted`,
+         SELECT posted.id, line.number, accounts.id, line.asset, line.amount
+           FROM posted
+           CROSS JOIN (VALUES ${lines.join(', ')}) AS line (number, code, asset, amount)
+           JOIN accounts ON accounts.code = line.code)
+       SELECT (SELECT ok FROM ready) AS "accountsReady", (SELECT id FROM posted) AS id`,
       values,
     );
-    id = inserted.rows[0]?.id;
+    return rows[0] ?? { accountsReady: false, id: null };
   } catch (error) {
     throw toLedgerError(error, draft);
   }
-  if (id !== undefined) return id;
-  // Posted before (or by a concurrent transaction that committed first): the same effect, or an error.
-  const existing = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
-  if (!existing) throw new Error(`ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
-  return sameEffectOrThrow(existing, draft);
 }
 
 /**
- * Returns code → id for the draft's accounts, creating missing ones, and locks, in code order, every
- * no-overdraft account this transaction lowers, so that concurrent claims on one balance queue here
- * instead of deadlocking in the entry check. NO KEY UPDATE, not UPDATE: every entry insert holds KEY
- * SHARE on its account (foreign key), and upgrading that to FOR UPDATE while another transaction
- * holds the same KEY SHARE is a deadlock (sql/014). One statement when the accounts exist.
+ * The slow path of a posting: creates the draft's missing accounts (a concurrent creator's row wins,
+ * with the same values) and refuses a stored account that differs from what its code implies. The
+ * posting statement that follows takes the locks.
  */
-async function ensureAccounts(
-  tx: Tx,
-  specs: Map<string, LedgerAccountSpec>,
-  entries: readonly LedgerEntryInput[],
-): Promise<Map<string, string>> {
+async function ensureAccounts(tx: Tx, specs: Map<string, LedgerAccountSpec>): Promise<void> {
   const list = [...specs.values()].sort((a, b) => (a.code < b.code ? -1 : 1));
-  const lowered = list
-    .filter(
-      (spec) =>
-        !spec.isNegativeBalanceAllowed &&
-        entries.some((entry) => entry.account === spec.code && entry.amount * normalSign(spec.type) < 0n),
+  const values: unknown[] = [];
+  const rows = list.map((spec) => {
+    values.push(spec.code, spec.asset, spec.type, spec.channelId, spec.isNegativeBalanceAllowed);
+    const at = values.length - 4;
+    return `($${at}, $${at + 1}, $${at + 2}, $${at + 3}::uuid, $${at + 4})`;
+  });
+  await tx
+    .query(
+      `INSERT INTO ledger_accounts (code, asset, type, channel_id, is_negative_balance_allowed)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (code) DO NOTHING`,
+      values,
     )
-    .map((spec) => spec.code);
-  const codes = list.map((spec) => spec.code);
-  const read = () =>
-    tx.query<{ id: string; code: string; asset: string; type: string }>(
-      `WITH locked AS (
-         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($2::text[]) ORDER BY code FOR NO KEY UPDATE)
-       SELECT id, code, asset, type FROM locked
-       UNION ALL
-       SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($1::text[]) AND NOT code = ANY($2::text[])`,
-      [codes, lowered],
-    );
-
-  let { rows: accounts } = await read();
-  if (accounts.length < list.length) {
-    // First use of an account: create it (a concurrent creator's row wins, same values), then read again.
-    const known = new Set(accounts.map((account) => account.code));
-    const missing = list.filter((spec) => !known.has(spec.code));
-    const values: unknown[] = [];
-    const rows = missing.map((spec) => {
-      values.push(spec.code, spec.asset, spec.type, spec.channelId, spec.isNegativeBalanceAllowed);
-      const at = values.length - 4;
-      return `($${at}, $${at + 1}, $${at + 2}, $${at + 3}::uuid, $${at + 4})`;
+    .catch((error: unknown) => {
+      throw toLedgerError(error, null);
     });
-    await tx
-      .query(
-        `INSERT INTO ledger_accounts (code, asset, type, channel_id, is_negative_balance_allowed)
-         VALUES ${rows.join(', ')}
-         ON CONFLICT (code) DO NOTHING`,
-        values,
-      )
-      .catch((error: unknown) => {
-        throw toLedgerError(error, null);
-      });
-    ({ rows: accounts } = await read());
-  }
-
-  const ids = new Map<string, string>();
+  const { rows: accounts } = await tx.query<{ code: string; asset: string; type: string }>(
+    'SELECT code, asset, type FROM ledger_accounts WHERE code = ANY($1::text[])',
+    [list.map((spec) => spec.code)],
+  );
   for (const account of accounts) {
     const spec = specs.get(account.code);
     if (!spec || spec.asset !== account.asset || spec.type !== account.type) {
@@ -224,9 +244,7 @@ async function ensureAccounts(
         type: account.type,
       });
     }
-    ids.set(account.code, account.id);
   }
-  return ids;
 }
 
 function entryKey(entry: { account: string; asset: string; amount: bigint }): string {

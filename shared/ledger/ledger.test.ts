@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../errors/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import { countStatements } from '../testing/statement-counter.js';
 import { FIXTURE_NOW, creditOwner, insertChannel, insertPayment, insertPayout } from '../testing/fixtures.js';
 import {
   LEDGER_TRANSACTION_KINDS,
@@ -48,6 +49,26 @@ describe('ledger', () => {
   });
 
   describe('postLedgerTransaction', () => {
+    it('posts in one statement once its accounts exist, and in a few more the first time an account is used', async () => {
+      const channel = await insertChannel(testDb.db);
+      const counter = countStatements(testDb.db);
+      const settle = (key: string) => ({
+        kind: 'capital' as const,
+        idempotencyKey: key,
+        occurredAt: FIXTURE_NOW,
+        entries: [
+          { account: codes.hotWallet(ETH), asset: ETH, amount: 1000n },
+          { account: codes.owner(channel.id, ETH), asset: ETH, amount: -1000n },
+        ],
+      });
+      await counter.db.transaction((tx) => postLedgerTransaction(tx, settle(`first:${randomUUID()}`)));
+      expect(counter.counts().statements - 2).toBe(4); // post, create accounts, read them, post again
+      counter.reset();
+      await counter.db.transaction((tx) => postLedgerTransaction(tx, settle(`second:${randomUUID()}`)));
+      expect(counter.counts().statements - 2).toBe(1); // BEGIN and COMMIT aside
+      expect(await balanceOf(testDb.db, codes.owner(channel.id, ETH), ETH)).toBe(2000n);
+    });
+
     it('posts a balanced multi-asset transaction and reads it back', async () => {
       const key = `multi:${randomUUID()}`;
       const entries: LedgerEntryInput[] = [
