@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { type Clock, systemClock } from '../../shared/clock/index.js';
 import { type Checkout, openCheckout } from '../../shared/checkout/index.js';
+import type { Db } from '../../shared/db/index.js';
 import { createLogger } from '../../shared/logging/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
@@ -29,9 +30,17 @@ export interface TestGateway {
  * The whole gateway as `npm start` runs it (every function, the in-process bus, the NowPayments and
  * Telegram simulators), on a throw-away database, delivering every message twice by default.
  * One gateway per test file: functions read their configuration (simulator URLs) when first loaded.
- * `clock` (default the system clock) is what every function reads time from.
+ * `clock` (default the system clock) is what every function reads time from. `wrapDb` gives the
+ * functions a wrapper of the database instead of the database itself (a benchmark counting their
+ * statements); `testDb` stays the unwrapped database.
  */
-export async function startTestGateway(options: { deliverTwice?: boolean | 'after-ack' | 'concurrently'; clock?: Clock } = {}): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  deliverTwice?: boolean | 'after-ack' | 'concurrently';
+  clock?: Clock;
+  wrapDb?: (db: Db) => Db;
+}
+
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const testDb = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-e2e-'));
   const logLines: string[] = [];
@@ -40,7 +49,7 @@ export async function startTestGateway(options: { deliverTwice?: boolean | 'afte
   const runtime = await startLocalRuntime({
     port: 0,
     dataDir,
-    db: testDb.db,
+    db: options.wrapDb ? options.wrapDb(testDb.db) : testDb.db,
     deliverTwice: options.deliverTwice ?? true,
     clock: options.clock,
     backoffScale: 0,
@@ -89,12 +98,12 @@ export interface PayoutGateway {
 /**
  * A test gateway for payout tests: the outflow limits set before the functions load (they read them
  * then), a provider on its anvil, and `exchangeUsdtUnits` of USDT for the simulated exchange, which
- * pays out from its operator account (anvil account 9).
+ * pays out from its operator account (anvil account 9). `gateway` is passed to `startTestGateway`.
  */
-export async function startPayoutGateway(options: { maxUsdCents: string; dailyCapUsdCents: string; exchangeUsdtUnits: bigint }): Promise<PayoutGateway> {
+export async function startPayoutGateway(options: { maxUsdCents: string; dailyCapUsdCents: string; exchangeUsdtUnits: bigint; gateway?: TestGatewayOptions }): Promise<PayoutGateway> {
   process.env.PAYOUT_MAX_USD_CENTS = options.maxUsdCents;
   process.env.PAYOUT_DAILY_CAP_USD_CENTS = options.dailyCapUsdCents;
-  const gateway = await startTestGateway();
+  const gateway = await startTestGateway(options.gateway);
   const { anvil, changenow } = gateway.runtime.simulators;
   const tokenAddress = process.env.USDT_ERC20_CONTRACT;
   if (!anvil || !changenow || !tokenAddress) throw new Error('the runtime did not start anvil and the ChangeNow simulator');
