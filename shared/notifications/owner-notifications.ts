@@ -1,7 +1,7 @@
 import type { Api } from 'grammy';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
+import { PermanentError, TransientError } from '../errors/index.js';
 import { ledgerAccountCodes } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
@@ -96,26 +96,33 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
   }
   const now = deps.clock.now();
   const dedupeKey = `${request.kind}:${request.subjectId}`;
-  const { rows: channels } = await deps.db.query<{ notifications_enabled: boolean; notification_chat_id: bigint | null }>(
-    'SELECT notifications_enabled, notification_chat_id FROM channels WHERE id = $1',
-    [request.channelId],
+  // One statement: the channel's notification chat, and this event's row (created pending, or
+  // skipped when the owner turned notifications off; a redelivery finds the row already there).
+  const { rows: found } = await deps.db.query<{ isChannel: boolean; chatId: bigint | null; id: string | null; status: string | null }>(
+    `WITH channel AS (
+       SELECT notifications_enabled, notification_chat_id FROM channels WHERE id = $1),
+     inserted AS (
+       INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at)
+       SELECT $1, $2, $3, notification_chat_id, $4, CASE WHEN notifications_enabled THEN 'pending' ELSE 'skipped' END, $5, $5
+         FROM channel WHERE notification_chat_id IS NOT NULL
+       ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING id, status)
+     SELECT EXISTS (SELECT 1 FROM channel) AS "isChannel", (SELECT notification_chat_id FROM channel) AS "chatId",
+            coalesce((SELECT id FROM inserted), (SELECT id FROM owner_notifications WHERE dedupe_key = $3)) AS id,
+            coalesce((SELECT status FROM inserted), (SELECT status FROM owner_notifications WHERE dedupe_key = $3)) AS status`,
+    [request.channelId, request.kind, dedupeKey, request.subjectId, now],
   );
-  const channel = channels[0];
-  if (!channel) throw new PermanentError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
-  if (!channel.notification_chat_id) {
+  const channel = found[0];
+  if (!channel?.isChannel) throw new PermanentError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
+  if (channel.chatId === null) {
     deps.logger.info('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
     return 'skipped';
   }
-  await deps.db.query(
-    `INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [request.channelId, request.kind, dedupeKey, channel.notification_chat_id, request.subjectId, channel.notifications_enabled ? 'pending' : 'skipped', now],
-  );
-  const { rows } = await deps.db.query<{ id: string; status: string; chat_id: bigint }>(
-    'SELECT id, status, chat_id FROM owner_notifications WHERE dedupe_key = $1',
-    [dedupeKey],
-  );
-  const notification = rows[0] as { id: string; status: string; chat_id: bigint };
+  if (channel.id === null || channel.status === null) {
+    // A concurrent delivery inserted the row while this statement ran: its answer decides.
+    throw new TransientError('owner_notification_in_progress', 'Another delivery of this notification is running', { dedupeKey });
+  }
+  const notification = { id: channel.id, status: channel.status, chat_id: channel.chatId };
   if (notification.status !== 'pending') return notification.status === 'skipped' ? 'skipped' : 'already_done';
 
   const facts = await paymentFacts(deps.db, request.subjectId);
