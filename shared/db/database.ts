@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { TransientError } from '../errors/index.js';
 
@@ -123,6 +124,25 @@ const postgresTypes = {
     oid === 20 ? (value: string) => BigInt(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Named prepared statements: each connection parses and plans a statement the first time it sees
+ * it and reuses that afterwards (the money path's statements are a fixed set, several of them
+ * multi-CTE writes whose planning costs more than their execution). The name is a digest of the
+ * text. Bounded: past `MAX_PREPARED_STATEMENTS` distinct texts (SQL built with a varying number of
+ * rows, say) the rest run unnamed, so no connection accumulates statements without end.
+ */
+const MAX_PREPARED_STATEMENTS = 1000;
+const preparedNames = new Map<string, string>();
+
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED_STATEMENTS) {
+    name = `pgp_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
 export function createPostgresDatabase(options: PostgresOptions): Db {
   const statementTimeout = options.statementTimeoutMs ?? 30_000;
   const pool = new pg.Pool({
@@ -141,7 +161,8 @@ export function createPostgresDatabase(options: PostgresOptions): Db {
 
   const query = async <R>(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) => {
     try {
-      const result = await client.query(text, params as unknown[] | undefined);
+      const name = params && params.length > 0 ? preparedName(text) : undefined;
+      const result = await client.query(name ? { name, text, values: params as unknown[] } : { text, values: params as unknown[] | undefined });
       return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
     } catch (error) {
       throw toDatabaseError(error);

@@ -94,18 +94,15 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
       const progress = await recordPaymentProgress(deps.db, deps, payment, record);
       if (progress) return { status: 200, body: { status: 'ok', outcome: progress.outcome } };
 
-      // An exact repeat of a body already applied (NowPayments resends): kept as evidence, and answered
-      // from this one statement; it cannot change the payment (sql/021).
+      // An exact repeat of a body already applied (NowPayments resends until it sees a 200, and
+      // repeats anyway): it cannot change the payment, and the body is stored already, byte for
+      // byte (sql/021). Answered from one read; the log line records its receipt.
       const repeat = await deps.db.query<{ isRepeat: boolean }>(
-        `WITH seen AS (SELECT 1 FROM payment_events WHERE body_digest = decode($7, 'hex') AND provider = 'nowpayments' LIMIT 1),
-              kept AS (
-                INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
-                SELECT 'nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex') WHERE EXISTS (SELECT 1 FROM seen))
-         SELECT EXISTS (SELECT 1 FROM seen) AS "isRepeat"`,
-        [...event, digest],
+        `SELECT EXISTS (SELECT 1 FROM payment_events WHERE body_digest = decode($1, 'hex') AND provider = 'nowpayments') AS "isRepeat"`,
+        [digest],
       );
       if (repeat.rows[0]?.isRepeat) {
-        deps.logger.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus });
+        deps.logger.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus, clientIp: request.clientIp });
         return { status: 200, body: { status: 'ok', outcome: 'unchanged' } };
       }
     }
