@@ -1,0 +1,270 @@
+/**
+ * Cold start of every function: spawn → first HTTP answer of its built bundle served by
+ * functions-framework, next to an empty functions-framework function
+ * (bench/baseline-functions/empty) measured in alternating pairs, median over rounds. Each
+ * bundle's size is printed beside it.
+ *
+ * The probe is `GET /robots.txt`, which functions-framework answers without running the handler
+ * (404 for HTTP functions; 500 from its event middleware for CloudEvent functions, which take only
+ * POSTs with an event): the figure is process start, module load (configuration checks, clients
+ * built at load) and listen, which is what a lighter bundle or a lazy import shortens. The npm
+ * packages each bundle imports are timed alone too, since they, not our code, usually dominate. Every function gets the configuration it reads, with valid values that
+ * are never called (provider URLs on a closed localhost port, a random hot-wallet key and its
+ * address), and a throw-away migrated database when DATABASE_URL is set.
+ *
+ * `npm run bench -- cold-start [--quick]`; quick measures three functions once. BENCH_ROUNDS and
+ * BENCH_FUNCTIONS (comma-separated names) change the shape.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Wallet } from 'ethers';
+import { buildFunction } from '../scripts/build.js';
+import { repositoryRoot } from '../shared/bus/topology.js';
+import { discoverFunctions } from '../shared/testing/function-host.js';
+import { onCleanup, runBench } from './lib/cleanup.js';
+import { throwAwayDatabase } from './lib/database.js';
+import { databaseKind, isQuick, rounds } from './lib/options.js';
+import { baseChildEnv, findFreePort, startFunction } from './lib/processes.js';
+import { type BenchRow, rowAtMost, writeBenchResults } from './lib/results.js';
+import { alternateRounds } from './lib/rounds.js';
+import { median, ratioOf } from './lib/stats.js';
+import { formatRows, formatTable } from './lib/table.js';
+
+const NAME = 'cold-start';
+/** Goal from issue 14: at most twice the empty function's cold start. */
+const GOAL = 2.0;
+/** Quick mode: a light HTTP function, the heaviest HTTP function (the bot) and a CloudEvent stage. */
+const QUICK_FUNCTIONS = ['nowpayments-ipn', 'telegram-webhook', 'settle-payment'];
+const EMPTY_SOURCE = path.join(repositoryRoot(), 'bench', 'baseline-functions', 'empty');
+
+function chooseFunctions(): string[] {
+  const all = discoverFunctions();
+  const requested = process.env.BENCH_FUNCTIONS?.split(',').map((name) => name.trim()).filter(Boolean);
+  if (requested && requested.length > 0) {
+    const unknown = requested.filter((name) => !all.includes(name));
+    if (unknown.length > 0) throw new Error(`BENCH_FUNCTIONS names no function: ${unknown.join(', ')} (functions: ${all.join(', ')})`);
+    return requested;
+  }
+  if (!isQuick) return all;
+  const quick = QUICK_FUNCTIONS.filter((name) => all.includes(name));
+  return quick.length > 0 ? quick : all.slice(0, 3);
+}
+
+/**
+ * Every variable any function reads at cold start (shared/config's configVars), with values that
+ * pass validation and point nowhere: providers at a closed port on localhost, so a function that
+ * called one during the probe would fail fast rather than reach the network.
+ */
+function coldStartEnv(databaseUrl: string, closedPort: number): Record<string, string> {
+  const nowhere = `http://127.0.0.1:${closedPort}`;
+  const wallet = Wallet.createRandom();
+  return {
+    DATABASE_URL: databaseUrl,
+    GOOGLE_CLOUD_PROJECT: 'demo-paygateprime',
+    NOWPAYMENTS_API_URL: `${nowhere}/nowpayments/v1`,
+    NOWPAYMENTS_API_KEY: 'bench-nowpayments-key',
+    NOWPAYMENTS_IPN_SECRET: randomBytes(32).toString('hex'),
+    CHANGENOW_API_URL: `${nowhere}/changenow/v2`,
+    CHANGENOW_API_KEY: 'bench-changenow-key',
+    TELEGRAM_BOT_TOKEN: `123456789:${randomBytes(24).toString('base64url')}`,
+    TELEGRAM_API_ROOT: `${nowhere}/telegram`,
+    TELEGRAM_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
+    TELEGRAM_BOT_USERNAME: 'PayGatePrimeBenchBot',
+    ETH_RPC_URL: `${nowhere}/rpc`,
+    ETH_CHAIN_ID: '31337',
+    HOST_WALLET_PRIVATE_KEY: wallet.privateKey,
+    HOT_WALLET_ADDRESS: wallet.address,
+    USDT_ERC20_CONTRACT: Wallet.createRandom().address,
+    PAYOUT_MAX_USD_CENTS: '100000',
+    PAYOUT_DAILY_CAP_USD_CENTS: '1000000',
+    PLATFORM_FEE_BPS: '300',
+    JWT_SECRET: randomBytes(48).toString('base64'),
+    PUBLIC_BASE_URL: nowhere,
+    DASHBOARD_CORS_ORIGINS: 'http://localhost:5173',
+    SMTP_URL: `smtp://bench:bench@127.0.0.1:${closedPort}`,
+    MAIL_FROM: 'PayGatePrime <no-reply@example.com>',
+  };
+}
+
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+
+const FRAMEWORK = '@google-cloud/functions-framework';
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * The npm packages a bundle imports when it loads (static imports) and on first use (dynamic
+ * imports), read from the bundle: its package.json lists both, its text says which is which.
+ */
+function packagesOf(outdir: string): { atLoad: string[]; onFirstUse: string[] } {
+  const manifest = JSON.parse(readFileSync(path.join(outdir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const text = readFileSync(path.join(outdir, 'index.js'), 'utf8');
+  const atLoad: string[] = [];
+  const onFirstUse: string[] = [];
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    if (name === FRAMEWORK) continue; // the empty function loads it too
+    const specifier = `"${escapeRegExp(name)}(?:/[^"]*)?"`; // the package or a subpath of it
+    if (new RegExp(`(?:\\bfrom\\s*|\\bimport\\s*)${specifier}`).test(text)) atLoad.push(name);
+    else if (new RegExp(`\\bimport\\(\\s*${specifier}`).test(text)) onFirstUse.push(name);
+  }
+  return { atLoad, onFirstUse };
+}
+
+/** Milliseconds to import `name` in a fresh Node process (file cache warm), median of `samples`. */
+function importMs(name: string, samples: number): number {
+  const times: number[] = [];
+  for (let sample = 0; sample < samples; sample += 1) {
+    const run = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const t = performance.now(); await import(${JSON.stringify(name)}); process.stdout.write(String(performance.now() - t));`],
+      { cwd: repositoryRoot(), env: baseChildEnv(), encoding: 'utf8', timeout: 30_000 },
+    );
+    if (run.status !== 0) throw new Error(`importing ${name} failed: ${run.stderr.slice(-500)}`);
+    times.push(Number(run.stdout));
+  }
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  const measuredAt = new Date().toISOString();
+  const names = chooseFunctions();
+  const workDir = mkdtempSync(path.join(tmpdir(), 'pgp-bench-cold-'));
+  onCleanup('log folder', () => rmSync(workDir, { recursive: true, force: true }));
+
+  const bundleKiB = new Map<string, number>();
+  const packages = new Map<string, { atLoad: string[]; onFirstUse: string[] }>();
+  for (const name of names) {
+    const { outdir } = await buildFunction(name);
+    bundleKiB.set(name, statSync(path.join(outdir, 'index.js')).size / 1024);
+    packages.set(name, packagesOf(outdir));
+  }
+
+  const closedPort = await findFreePort();
+  let databaseUrl: string;
+  let databaseNote: string;
+  if (process.env.DATABASE_URL) {
+    databaseUrl = (await throwAwayDatabase()).url as string;
+    databaseNote = 'DATABASE_URL names a throw-away migrated database (no function connects during the probe)';
+  } else {
+    databaseUrl = `postgres://bench@127.0.0.1:${closedPort}/unused`;
+    databaseNote = 'no DATABASE_URL: functions get a PostgreSQL URL on a closed port (no function connects during the probe)';
+  }
+  const env = { ...baseChildEnv(), ...coldStartEnv(databaseUrl, closedPort) };
+  console.log(`${names.length} function(s), ${rounds} round(s), each function paired with an empty function; ${databaseNote}`);
+
+  const samples = new Map<string, number[]>(names.map((name) => [name, []]));
+  const failures = new Map<string, string>();
+  let logIndex = 0;
+  const coldStart = async (source: string, target: string): Promise<number> => {
+    const started = await startFunction({ source, target, env, logFile: path.join(workDir, `${target}-${(logIndex += 1)}.log`) });
+    await started.stop({ graceMs: 1_000 });
+    return started.startMs;
+  };
+
+  /** A function's cold start; undefined (reported, and the function left out from then on) if it cannot start. */
+  const functionColdStart = async (name: string): Promise<number | undefined> => {
+    if (failures.has(name)) return undefined;
+    try {
+      return await coldStart(path.join(repositoryRoot(), 'dist', name), name);
+    } catch (error) {
+      failures.set(name, error instanceof Error ? error.message : String(error));
+      console.error(`${name} did not start: ${failures.get(name)}`);
+      return undefined;
+    }
+  };
+
+  // One unmeasured start of each, so the first measured one does not pay for a cold file cache
+  // (node_modules read from disk) that the others then find warm.
+  await coldStart(EMPTY_SOURCE, 'empty');
+  for (const name of names) await functionColdStart(name);
+
+  // Pairs (empty function, then one function), over every function, `rounds` times.
+  const roundBaselines: number[] = [];
+  const schedule = Array.from({ length: rounds }, () => names).flat();
+  const pairs = await alternateRounds({
+    rounds: schedule.length,
+    baseline: () => coldStart(EMPTY_SOURCE, 'empty'),
+    subject: async (pair) => {
+      const name = schedule[pair - 1] as string;
+      const startMs = await functionColdStart(name);
+      if (startMs !== undefined) samples.get(name)?.push(startMs);
+      return startMs;
+    },
+    onRound: (pair, baseline) => {
+      roundBaselines.push(baseline);
+      if (pair % names.length !== 0) return;
+      // One line per round; every pair is in the JSON.
+      const round = pair / names.length;
+      const measured = names.flatMap((name) => samples.get(name)?.[round - 1] ?? []);
+      if (measured.length === 0) return;
+      console.log(
+        `  round ${round}/${rounds}: ${measured.length} function(s) ${ms(Math.min(...measured))}–${ms(Math.max(...measured))}, empty function ${ms(median(roundBaselines.splice(0)))} (median of ${names.length})`,
+      );
+    },
+  });
+  const baselineMs = median(pairs.baseline);
+
+  const rows: BenchRow[] = [];
+  for (const name of names) {
+    const measured = samples.get(name) ?? [];
+    if (measured.length === 0) continue;
+    const subjectMs = median(measured);
+    rows.push(
+      rowAtMost(
+        `cold start: ${name}`,
+        `${ms(subjectMs)} (bundle ${(bundleKiB.get(name) ?? 0).toFixed(0)} KiB)`,
+        `${ms(baselineMs)} (empty function)`,
+        ratioOf(subjectMs, baselineMs),
+        GOAL,
+      ),
+    );
+  }
+  console.log(`\n${formatRows(rows)}`);
+
+  // Where the time beyond the empty function goes: bundles are our code only, the npm packages they
+  // import load from node_modules, and those usually dominate.
+  const packageNames = [...new Set([...packages.values()].flatMap((used) => [...used.atLoad, ...used.onFirstUse]))].sort();
+  const packageImports = packageNames.map((name) => {
+    const users = [...packages.entries()];
+    return {
+      package: name,
+      importMs: importMs(name, rounds),
+      atLoadBy: users.filter(([, used]) => used.atLoad.includes(name)).map(([fn]) => fn),
+      onFirstUseBy: users.filter(([, used]) => used.onFirstUse.includes(name)).map(([fn]) => fn),
+    };
+  });
+  packageImports.sort((a, b) => b.importMs - a.importMs);
+  console.log(`\nimport time of each npm package the bundles use, alone in a fresh process (median of ${rounds}; packages share dependencies, so the times do not add up):`);
+  console.log(
+    formatTable(
+      ['package', 'import', 'loaded at cold start by', 'loaded on first use by'],
+      packageImports.map((entry) => [entry.package, ms(entry.importMs), `${entry.atLoadBy.length} of ${names.length}`, `${entry.onFirstUseBy.length} of ${names.length}`]),
+    ),
+  );
+  const file = writeBenchResults({
+    bench: NAME,
+    quick: isQuick,
+    database: databaseKind,
+    measuredAt,
+    rows,
+    details: {
+      probe: 'GET /robots.txt, polled every 5 ms from spawn until any HTTP answer',
+      command: 'node node_modules/@google-cloud/functions-framework/build/src/main.js --source=dist/<name> --target=<name> --port=<free port>',
+      rounds,
+      database: databaseNote,
+      baselineMs: pairs.baseline,
+      functions: Object.fromEntries(names.map((name) => [name, { samplesMs: samples.get(name), bundleKiB: Number((bundleKiB.get(name) ?? 0).toFixed(1)), failed: failures.get(name) }])),
+      packageImports,
+      variablesGiven: Object.keys(coldStartEnv(databaseUrl, closedPort)).sort(),
+    },
+  });
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+  if (failures.size > 0) throw new Error(`${failures.size} function(s) did not start: ${[...failures.keys()].join(', ')}`);
+}
+
+await runBench(main);

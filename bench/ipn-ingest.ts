@@ -1,0 +1,380 @@
+/**
+ * IPN ingest under load: the built nowpayments-ipn bundle served by functions-framework, as Cloud
+ * Run serves it, against a baseline function doing one raw `INSERT … ON CONFLICT DO NOTHING` with
+ * pg per request (bench/baseline-functions/raw-insert), both on the same throw-away PostgreSQL
+ * database, 32 connections, alternating baseline and subject rounds (median of 3).
+ *
+ * - new `finished` IPNs, each for a checkout seeded beforehand (one new payment per request), vs
+ *   the raw insert of a new row;
+ * - duplicates (IPNs of payments already settled, sent again) vs the raw insert hitting the conflict;
+ * - the function process's peak resident memory during the new-IPN load, next to what
+ *   functions/nowpayments-ipn/deploy.yaml grants.
+ *
+ * Settling publishes `payment-settled` after commit: to the Pub/Sub emulator when gcloud is
+ * installed (topics created as in production, schemas included), otherwise to nowhere (each publish
+ * fails and is logged, and the figures include that failure path; the output says so).
+ *
+ * `npm run bench -- ipn-ingest [--quick]`. Needs DATABASE_URL (PostgreSQL): PGlite cannot serve
+ * separate processes. BENCH_ROUNDS, BENCH_SECONDS and BENCH_CONNECTIONS change the shape;
+ * BENCH_CPU_PROFILE=<folder> writes a V8 CPU profile of the function's process there (open it in
+ * Chrome DevTools) to see where its time goes.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { buildFunction } from '../scripts/build.js';
+import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
+import { configVars } from '../shared/config/index.js';
+import type { Db } from '../shared/db/index.js';
+import { readDeploySettings } from '../shared/deploy/index.js';
+import { hasGcloud, startPubsubEmulator } from '../shared/testing/gcloud-emulators.js';
+import { provisionEmulatorTopology } from '../shared/testing/pubsub-emulator-topology.js';
+import { onCleanup, runBench } from './lib/cleanup.js';
+import { measureCpu, type ProcessSelector } from './lib/cpu.js';
+import { throwAwayDatabase } from './lib/database.js';
+import { signedFinishedIpn, type SignedIpn } from './lib/ipn-bodies.js';
+import { describeLoad, type LoadFigures, runLoad } from './lib/load.js';
+import { databaseKind, integerFromEnv, isQuick, rounds } from './lib/options.js';
+import { baseChildEnv, commandLineOf, type FunctionProcess, startFunction } from './lib/processes.js';
+import { type BenchRow, rowAtLeast, rowAtMost, rowWithoutGoal, writeBenchResults } from './lib/results.js';
+import { alternateRounds } from './lib/rounds.js';
+import { seedChannels, seedOpenCheckouts, type SeededTier } from './lib/seed.js';
+import { median, ratioOf } from './lib/stats.js';
+import { formatRows } from './lib/table.js';
+
+const NAME = 'ipn-ingest';
+const FUNCTION = 'nowpayments-ipn';
+const CONNECTIONS = integerFromEnv('BENCH_CONNECTIONS', 32);
+const LOAD_SECONDS = integerFromEnv('BENCH_SECONDS', isQuick ? 2 : 10);
+/** Long enough for V8's and the emulator's JVM's JITs and for the pools to fill. */
+const WARMUP_SECONDS = isQuick ? 1 : 5;
+const CHANNELS = isQuick ? 5 : 20;
+/** Goals from issue 14. */
+const NEW_GOAL = 0.7;
+const DUPLICATE_GOAL = 0.8;
+/** "Below what deploy.yaml grants, with margin": 20 % headroom. */
+const MEMORY_GOAL = 0.8;
+/** Settled bodies kept for the duplicate load (re-sent in turn). */
+const DUPLICATE_POOL = 20_000;
+
+/** The pool size the subject uses when DB_POOL_MAX is unset, read from its config schema. */
+const DEFAULT_POOL_MAX = configVars.DB_POOL_MAX.parse(undefined);
+
+/** One-use signed IPNs for seeded checkouts; every body handed out is remembered for the duplicate phase. */
+class NewIpnPool {
+  private ipns: SignedIpn[] = [];
+  private nextIndex = 0;
+  /** Bodies requested after the pool ran dry (sent again instead: should stay 0). */
+  overflow = 0;
+  readonly handedOut: SignedIpn[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly tiers: readonly SeededTier[],
+    private readonly secret: string,
+  ) {}
+
+  /** Seeds checkouts so that `count` more IPNs can be sent (not timed). */
+  async refill(count: number): Promise<void> {
+    const orderIds = await seedOpenCheckouts(this.db, this.tiers, count);
+    this.ipns = this.ipns.slice(this.nextIndex).concat(orderIds.map((orderId) => signedFinishedIpn(orderId, this.secret)));
+    this.nextIndex = 0;
+  }
+
+  get remaining(): number {
+    return this.ipns.length - this.nextIndex;
+  }
+
+  next = (): SignedIpn => {
+    const ipn = this.ipns[this.nextIndex];
+    if (ipn === undefined) {
+      this.overflow += 1;
+      const last = this.ipns[this.ipns.length - 1];
+      if (!last) throw new Error('no IPN seeded');
+      return last;
+    }
+    this.nextIndex += 1;
+    if (this.handedOut.length < DUPLICATE_POOL) this.handedOut.push(ipn);
+    return ipn;
+  };
+}
+
+/** Endless signed IPNs with new payment ids, for the baseline (it does not look at the order). */
+class BaselineIpns {
+  readonly handedOut: SignedIpn[] = [];
+  constructor(private readonly secret: string) {}
+  next = (): SignedIpn => {
+    const ipn = signedFinishedIpn(`chk_${randomBytes(16).toString('base64url').slice(0, 22)}`, this.secret);
+    if (this.handedOut.length < DUPLICATE_POOL) this.handedOut.push(ipn);
+    return ipn;
+  };
+}
+
+/** Cycles through bodies already sent: every request is a duplicate. */
+function cycle(ipns: readonly SignedIpn[]): () => SignedIpn {
+  if (ipns.length === 0) throw new Error('no bodies to send again');
+  let index = 0;
+  return () => ipns[index++ % ipns.length] as SignedIpn;
+}
+
+/** Samples the process's resident memory while `work` runs; returns the highest sample (KiB). */
+async function sampleMemory<T>(target: FunctionProcess, work: () => Promise<T>): Promise<{ result: T; maxRssKiB: number }> {
+  let maxRssKiB = 0;
+  const sample = () => {
+    const memory = target.memory();
+    if (memory && memory.rssKiB > maxRssKiB) maxRssKiB = memory.rssKiB;
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  try {
+    const result = await work();
+    sample();
+    return { result, maxRssKiB };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Checks one request end to end before any load, so a broken setup fails with the function's output instead of as figures. */
+async function assertAnswers(target: FunctionProcess, ipn: SignedIpn, expect: (status: number, body: string) => boolean): Promise<void> {
+  const response = await fetch(target.url, { method: 'POST', headers: ipn.headers, body: ipn.body });
+  const body = await response.text();
+  if (!expect(response.status, body)) {
+    throw new Error(`${target.name} answered ${response.status} ${body.slice(0, 300)} to a signed IPN. Its output:\n${target.outputTail()}`);
+  }
+}
+
+/** What deploy.yaml grants (`memory:`, or the deploy default), read as scripts/deploy.ts reads it, in MiB. */
+function grantedMemoryMiB(): { text: string; mib: number } {
+  const text = readDeploySettings(repositoryRoot(), FUNCTION).memory;
+  const match = /^(\d+)(Mi|Gi)$/.exec(text);
+  if (!match) throw new Error(`functions/${FUNCTION}/deploy.yaml: cannot read memory "${text}"`);
+  return { text, mib: Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1) };
+}
+
+/** Counts lines of the function's log that report a failed publish (the outbox relay's warnings). */
+async function countPublishFailures(logFile: string): Promise<number> {
+  let failures = 0;
+  const lines = createInterface({ input: createReadStream(logFile, 'utf8'), crlfDelay: Infinity });
+  for await (const line of lines) if (line.includes('outbox.publish_failed') || line.includes('outbox.relay_after_commit_failed')) failures += 1;
+  return failures;
+}
+
+/** A load's figures with the CPU each group of processes spent per answered request (ms). */
+interface MeasuredLoad extends LoadFigures {
+  cpuMsPerRequest: Record<string, number>;
+}
+
+/** Answers of any status. */
+const answered = (load: LoadFigures) => load.ok + Object.values(load.otherStatuses).reduce((sum, count) => sum + count, 0);
+
+const medianOf = (loads: readonly LoadFigures[], pick: (load: LoadFigures) => number) => median(loads.map(pick));
+
+/** 'function 2.1 + postgres 1.3 + … ms' from the median per group over rounds. */
+function describeCpu(loads: readonly MeasuredLoad[]): string {
+  const keys = Object.keys(loads[0]?.cpuMsPerRequest ?? {});
+  const parts = keys.map((key) => `${key} ${median(loads.map((load) => load.cpuMsPerRequest[key] ?? 0)).toFixed(2)}`);
+  return `${parts.join(' + ')} ms`;
+}
+const reqPerSec = (value: number) => `${value.toFixed(0)} req/s`;
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+
+async function main(): Promise<void> {
+  const measuredAt = new Date().toISOString();
+  if (!process.env.DATABASE_URL) {
+    console.log(
+      'ipn-ingest needs PostgreSQL: it serves the built function in its own process, and the embedded PGlite cannot be shared between processes.\n' +
+        'Set DATABASE_URL=postgres://… (a throw-away database is created on that server and dropped at the end). Skipped.',
+    );
+    writeBenchResults({ bench: NAME, quick: isQuick, database: databaseKind, measuredAt, rows: [], details: { skipped: 'needs PostgreSQL (set DATABASE_URL)' } });
+    return;
+  }
+  const notes: string[] = [];
+  const workDir = mkdtempSync(path.join(tmpdir(), 'pgp-bench-ipn-'));
+  onCleanup('log folder', () => rmSync(workDir, { recursive: true, force: true }));
+
+  const { outdir } = await buildFunction(FUNCTION);
+  const testDb = await throwAwayDatabase();
+  const databaseUrl = testDb.url as string;
+  await testDb.db.exec('CREATE TABLE bench_raw_ipns (provider_payment_id text PRIMARY KEY, body text NOT NULL, received_at timestamptz NOT NULL)');
+  const tiers = await seedChannels(testDb.db, CHANNELS);
+
+  const secret = randomBytes(32).toString('hex');
+  const pubsubEnv: Record<string, string> = {};
+  let emulatorGroup: number | undefined;
+  if (hasGcloud) {
+    const emulator = await startPubsubEmulator();
+    emulatorGroup = emulator.pid;
+    onCleanup('Pub/Sub emulator', () => emulator.stop());
+    // Topics and schemas as deployed; no subscriptions: what is published is dropped, not delivered.
+    await provisionEmulatorTopology({ emulatorHost: emulator.host, projectId: emulator.projectId, topology: { ...loadTopology(), subscriptions: [] }, pushBaseUrl: 'http://127.0.0.1:9' });
+    Object.assign(pubsubEnv, { PUBSUB_EMULATOR_HOST: emulator.host, GOOGLE_CLOUD_PROJECT: emulator.projectId });
+    notes.push(`payment-settled is published to the Pub/Sub emulator at ${emulator.host} (topics and schemas as deployed, no subscribers)`);
+  } else {
+    Object.assign(pubsubEnv, { GOOGLE_CLOUD_PROJECT: 'demo-paygateprime' });
+    notes.push('gcloud is not installed, so there is no Pub/Sub emulator: every publish after settling FAILS (and is logged); the subject figures include that failure path');
+  }
+  for (const note of notes) console.log(`note: ${note}`);
+
+  const subject = await startFunction({
+    source: outdir,
+    target: FUNCTION,
+    env: { ...baseChildEnv(), DATABASE_URL: databaseUrl, NOWPAYMENTS_IPN_SECRET: secret, ...pubsubEnv },
+    logFile: path.join(workDir, `${FUNCTION}.log`),
+    nodeOptions: process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE)}`] : [],
+  });
+  const baseline = await startFunction({
+    source: path.join(repositoryRoot(), 'bench', 'baseline-functions', 'raw-insert'),
+    target: 'raw-insert',
+    env: { ...baseChildEnv(), DATABASE_URL: databaseUrl, DB_POOL_MAX: String(DEFAULT_POOL_MAX) },
+    logFile: path.join(workDir, 'raw-insert.log'),
+  });
+  const subjectCommand = commandLineOf(subject.pid);
+  console.log(`${FUNCTION}: pid ${subject.pid} (${subjectCommand}); raw-insert: pid ${baseline.pid}`);
+  console.log(`${rounds} round(s) of ${LOAD_SECONDS} s at ${CONNECTIONS} connections, after ${WARMUP_SECONDS} s of warm-up; PostgreSQL, pool ${DEFAULT_POOL_MAX} each`);
+
+  const newIpns = new NewIpnPool(testDb.db, tiers, secret);
+  const baselineIpns = new BaselineIpns(secret);
+  await newIpns.refill(1);
+  await assertAnswers(subject, newIpns.next(), (status, body) => status === 200 && body.includes('"updated"'));
+  await assertAnswers(baseline, baselineIpns.next(), (status) => status === 200);
+
+  // Where each request's CPU goes: the function's process, the PostgreSQL backends serving the
+  // throw-away database (their titles name it), the emulator, and autocannon in this process.
+  const databaseName = new URL(databaseUrl).pathname.slice(1);
+  const cpuOf = (target: FunctionProcess): Record<string, ProcessSelector> => ({
+    function: { pids: [target.pid] },
+    postgres: { commandLineIncludes: databaseName },
+    ...(emulatorGroup === undefined ? {} : { emulator: { processGroups: [emulatorGroup] } }),
+    loadGenerator: { pids: [process.pid] },
+  });
+  const load = async (target: FunctionProcess, next: () => SignedIpn, seconds: number, maxRequests?: number): Promise<MeasuredLoad> => {
+    const { result, cpuMs } = await measureCpu(cpuOf(target), () => runLoad({ url: target.url, connections: CONNECTIONS, seconds, next, maxRequests }));
+    const answers = Math.max(1, answered(result));
+    return { ...result, cpuMsPerRequest: Object.fromEntries(Object.entries(cpuMs).map(([key, value]) => [key, value / answers])) };
+  };
+
+  /** Seeds enough checkouts for a subject run as long as `seconds`: 1.5× the baseline's rate (the subject does more per request) plus slack. */
+  const subjectNewLoad = async (seconds: number, baselineRate: number) => {
+    const needed = Math.ceil(Math.max(baselineRate, 200) * seconds * 1.5) + CONNECTIONS * 4;
+    await newIpns.refill(Math.max(0, needed - newIpns.remaining));
+    const maxRequests = newIpns.remaining - CONNECTIONS * 2; // slack: a connection may build a request it never sends
+    const figures = await load(subject, newIpns.next, seconds, maxRequests);
+    return { figures, capped: answered(figures) >= maxRequests };
+  };
+
+  // --- new IPNs ---
+  console.log('\nnew finished IPNs (one new payment each) vs a raw insert of a new row');
+  const warmBaseline = await load(baseline, baselineIpns.next, WARMUP_SECONDS);
+  const { maxRssKiB, result: newRounds } = await sampleMemory(subject, async () => {
+    await subjectNewLoad(WARMUP_SECONDS, warmBaseline.requestsPerSecond);
+    return alternateRounds({
+      rounds,
+      baseline: () => load(baseline, baselineIpns.next, LOAD_SECONDS),
+      subject: (_round, baselineRound) => subjectNewLoad(LOAD_SECONDS, baselineRound.requestsPerSecond),
+      onRound: (round, b, s) =>
+        console.log(`  round ${round}: raw insert ${describeLoad(b)} | ${FUNCTION} ${describeLoad(s.figures)}${s.capped ? ' (ran out of seeded checkouts before the time was up)' : ''}`),
+    });
+  });
+  const peak = subject.memory();
+  if (!peak) throw new Error(`${FUNCTION} exited during the load. Its output:\n${subject.outputTail()}`);
+  const newSubject = newRounds.subject.map((round) => round.figures);
+
+  const { rows: settledRows } = await testDb.db.query<{ provider_payment_id: string }>(
+    'SELECT provider_payment_id FROM payments WHERE settled_at IS NOT NULL AND provider_payment_id = ANY($1::text[])',
+    [newIpns.handedOut.map((ipn) => ipn.providerPaymentId)],
+  );
+  const settled = new Set(settledRows.map((row) => row.provider_payment_id));
+  const settledIpns = newIpns.handedOut.filter((ipn) => settled.has(ipn.providerPaymentId));
+  const { rows: outboxRows } = await testDb.db.query<{ published: string; unpublished: string }>(
+    `SELECT count(*) FILTER (WHERE published_at IS NOT NULL)::text AS published, count(*) FILTER (WHERE published_at IS NULL)::text AS unpublished FROM outbox`,
+  );
+
+  // --- duplicates ---
+  console.log(`\nduplicate IPNs (${settledIpns.length} settled payments' IPNs sent again) vs the raw insert hitting the conflict`);
+  const duplicateOf = cycle(settledIpns);
+  const conflictOf = cycle([...baselineIpns.handedOut]);
+  await load(baseline, conflictOf, WARMUP_SECONDS);
+  await load(subject, duplicateOf, WARMUP_SECONDS);
+  const duplicateRounds = await alternateRounds({
+    rounds,
+    baseline: () => load(baseline, conflictOf, LOAD_SECONDS),
+    subject: () => load(subject, duplicateOf, LOAD_SECONDS),
+    onRound: (round, b, s) => console.log(`  round ${round}: raw insert ${describeLoad(b)} | ${FUNCTION} ${describeLoad(s)}`),
+  });
+
+  // Stop the servers before reading their logs, so every line is written.
+  await subject.stop();
+  await baseline.stop();
+  const publishFailures = await countPublishFailures(subject.logFile);
+  const laterNotes: string[] = [];
+  if (publishFailures > 0) laterNotes.push(`${publishFailures} publish failures logged by ${FUNCTION} (outbox rows left for the scheduled relay)`);
+
+  // --- figures ---
+  const newRate = medianOf(newSubject, (load) => load.requestsPerSecond);
+  const newBaselineRate = medianOf(newRounds.baseline, (load) => load.requestsPerSecond);
+  const newP99 = medianOf(newSubject, (load) => load.p99Ms);
+  const newBaselineP99 = medianOf(newRounds.baseline, (load) => load.p99Ms);
+  const duplicateRate = medianOf(duplicateRounds.subject, (load) => load.requestsPerSecond);
+  const duplicateBaselineRate = medianOf(duplicateRounds.baseline, (load) => load.requestsPerSecond);
+  const duplicateP99 = medianOf(duplicateRounds.subject, (load) => load.p99Ms);
+  const duplicateBaselineP99 = medianOf(duplicateRounds.baseline, (load) => load.p99Ms);
+  const granted = grantedMemoryMiB();
+  const peakMiB = peak.peakKiB / 1024;
+  const failedAnswers = [...newSubject, ...duplicateRounds.subject].reduce((sum, load) => sum + load.errors + answered(load) - load.ok, 0);
+  if (failedAnswers > 0) laterNotes.push(`${failedAnswers} subject requests did not get a 2xx answer (see details); req/s counts 2xx answers only`);
+  if (newIpns.overflow > 0) laterNotes.push(`${newIpns.overflow} new-IPN requests ran past the seeded checkouts and were sent as duplicates`);
+
+  const rows: BenchRow[] = [
+    rowAtLeast(`new finished IPNs, ${CONNECTIONS} connections: throughput`, reqPerSec(newRate), reqPerSec(newBaselineRate), ratioOf(newRate, newBaselineRate), NEW_GOAL),
+    rowWithoutGoal('new finished IPNs: p99 latency', ms(newP99), ms(newBaselineP99), ratioOf(newP99, newBaselineP99)),
+    rowAtLeast('duplicate IPNs (already settled): throughput', reqPerSec(duplicateRate), reqPerSec(duplicateBaselineRate), ratioOf(duplicateRate, duplicateBaselineRate), DUPLICATE_GOAL),
+    rowWithoutGoal('duplicate IPNs: p99 latency', ms(duplicateP99), ms(duplicateBaselineP99), ratioOf(duplicateP99, duplicateBaselineP99)),
+    rowAtMost(`${FUNCTION} peak RSS under the new-IPN load`, `${peakMiB.toFixed(0)} MiB`, `${granted.text} granted (deploy.yaml)`, ratioOf(peakMiB, granted.mib), MEMORY_GOAL),
+  ];
+  console.log(`\n${formatRows(rows)}`);
+  console.log(
+    `\npeak RSS is the kernel's high-water mark (VmHWM) of the function's node process (pid ${subject.pid}) after the new-IPN rounds, warm-up included; highest 100 ms sample of VmRSS: ${(maxRssKiB / 1024).toFixed(0)} MiB.`,
+  );
+  console.log(
+    `settled payments: ${settled.size} of ${newIpns.handedOut.length} new IPNs handed out (counted up to ${DUPLICATE_POOL}; a few are built but never sent when a run ends); ` +
+      `outbox right after the new-IPN rounds: ${outboxRows[0]?.published} published, ${outboxRows[0]?.unpublished} not yet`,
+  );
+  if (process.env.BENCH_CPU_PROFILE) console.log(`CPU profile of ${FUNCTION} (whole run) in ${path.resolve(process.env.BENCH_CPU_PROFILE)}`);
+  console.log(`CPU per request (median over rounds; this process runs autocannon):`);
+  console.log(`  new IPN         ${FUNCTION}: ${describeCpu(newSubject)}`);
+  console.log(`  new row         raw insert: ${describeCpu(newRounds.baseline)}`);
+  console.log(`  duplicate IPN   ${FUNCTION}: ${describeCpu(duplicateRounds.subject)}`);
+  console.log(`  conflicting row raw insert: ${describeCpu(duplicateRounds.baseline)}`);
+  for (const note of laterNotes) console.log(`note: ${note}`);
+  notes.push(...laterNotes);
+
+  const file = writeBenchResults({
+    bench: NAME,
+    quick: isQuick,
+    database: databaseKind,
+    measuredAt,
+    rows,
+    details: {
+      settings: { rounds, loadSeconds: LOAD_SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS, poolMax: DEFAULT_POOL_MAX, channels: CHANNELS },
+      pubsub: hasGcloud ? 'emulator' : 'none (publishes fail)',
+      notes,
+      newIpns: {
+        roundRatios: newSubject.map((load, index) => ratioOf(load.requestsPerSecond, newRounds.baseline[index]?.requestsPerSecond ?? 0)),
+        baseline: newRounds.baseline,
+        subject: newSubject, seededCheckoutsRanOut: newRounds.subject.map((round) => round.capped), overflow: newIpns.overflow },
+      duplicates: {
+        roundRatios: duplicateRounds.subject.map((load, index) => ratioOf(load.requestsPerSecond, duplicateRounds.baseline[index]?.requestsPerSecond ?? 0)),
+        baseline: duplicateRounds.baseline, subject: duplicateRounds.subject, distinctBodies: settledIpns.length },
+      memory: { peakKiB: peak.peakKiB, maxSampledRssKiB: maxRssKiB, grantedMiB: granted.mib, pid: subject.pid, process: subjectCommand },
+      settledPayments: settled.size,
+      outbox: outboxRows[0],
+      publishFailures,
+    },
+  });
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+}
+
+await runBench(main);
