@@ -1,5 +1,7 @@
+import { getAddress } from 'ethers';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseEvmAddress } from './evm-address.js';
+import { eip55Checksummed, parseEvmAddress } from './evm-address.js';
 
 const valid = (address: string) => ({ isValid: true, address });
 
@@ -66,5 +68,24 @@ describe('parseEvmAddress', () => {
 
   it('names the network it was given', () => {
     expect(parseEvmAddress('0x0000000000000000000000000000000000000000', 'Base')).toMatchObject({ reason: expect.stringMatching(/^This is the Base zero address/) });
+  });
+});
+
+describe('eip55Checksummed', () => {
+  it('agrees with ethers for every address, whatever case it arrives in', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 20, maxLength: 20 }), fc.boolean(), (bytes, isUpper) => {
+        const hex = Buffer.from(bytes).toString('hex');
+        const expected = getAddress(`0x${hex}`);
+        expect(eip55Checksummed(isUpper ? hex.toUpperCase() : hex)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives the EIP-55 examples', () => {
+    for (const address of ['0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed', '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359', '0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB', '0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb']) {
+      expect(eip55Checksummed(address.slice(2))).toBe(address);
+    }
   });
 });
