@@ -56,6 +56,8 @@ describe('renderDeploymentPlan', () => {
     const deploys = plan.split('gcloud functions deploy ').slice(1);
     expect(deploys).toHaveLength(3);
     for (const command of deploys) expect(command.split('\ngcloud ')[0]).toContain('NODE_ENV=production');
+    // A pool that fits one request per instance.
+    for (const command of deploys) expect(command.split('\ngcloud ')[0]).toContain('DB_POOL_MAX=2');
   });
 
   it('gives the hot-wallet key to the transfer function only', () => {

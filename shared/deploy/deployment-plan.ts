@@ -113,7 +113,9 @@ export function renderDeploymentPlan(input: {
     if (settings.env.length > 0) flags.push('--env-vars-file=deploy.env.yaml');
     // NODE_ENV=production: Express (inside the Functions Framework) otherwise answers a body it cannot
     // parse with an HTML page carrying the stack trace.
-    flags.push(`--set-env-vars=GOOGLE_CLOUD_PROJECT=${projectId},NODE_ENV=production`);
+    // DB_POOL_MAX=2: one request per instance (--concurrency=1) holds one connection at a time; the
+    // second serves a read beside an open transaction. Connections = instances × 2, not × 5.
+    flags.push(`--set-env-vars=GOOGLE_CLOUD_PROJECT=${projectId},NODE_ENV=production,DB_POOL_MAX=2`);
     commands.push(flags.join(' \\\n    '));
     if (trigger) {
       commands.push(
