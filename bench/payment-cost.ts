@@ -24,9 +24,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { countStatements, NO_SCOPE, type StatementCounter, type StatementCounts } from '../shared/testing/statement-counter.js';
 import { checkoutFor, newSubscriber, type PayoutGateway, seedChannel, type SeededChannel, startPayoutGateway, type TestGateway } from '../tests/e2e/gateway-harness.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
+import { cpuSnapshot, type ProcessSelector } from './lib/cpu.js';
 import { databaseKind, integerFromEnv, isQuick, rounds } from './lib/options.js';
 import { type BenchRow, writeBenchResults } from './lib/results.js';
 import { alternateRounds } from './lib/rounds.js';
@@ -68,6 +70,8 @@ interface LatencyRound {
   latenciesMs: number[];
   p50: number;
   p99: number;
+  /** 16-at-once rounds: CPU ms each process spent until the last invite; floorMs = max(total ÷ cores, gateway). */
+  cpu?: { gateway: number; postgres: number; anvil: number; totalMs: number; floorMs: number };
 }
 
 /** Transactions named per stage: T1 is the stage's most frequent transaction shape. */
@@ -310,10 +314,23 @@ async function main(): Promise<void> {
     return sentAt;
   };
 
-  const summarise = (items: Array<Prepared & { paymentId: string }>, sentAt: number[]): LatencyRound => {
+  const summarise = (items: Array<Prepared & { paymentId: string }>, sentAt: number[], cpu?: LatencyRound['cpu']): LatencyRound => {
     const latenciesMs = items.map((item, index) => inviteDmOf(item.subscriber.id).at.getTime() - (sentAt[index] as number));
-    return { latenciesMs, p50: percentile(latenciesMs, 50), p99: percentile(latenciesMs, 99) };
+    return { latenciesMs, p50: percentile(latenciesMs, 50), p99: percentile(latenciesMs, 99), ...(cpu ? { cpu } : {}) };
   };
+
+  // CPU every process of the gateway spent between the first IPN and the last invite DM: the gateway
+  // (this process: every function, the bus, the simulators, on one JavaScript thread), its PostgreSQL
+  // backends and anvil. The larger of that work divided by the cores and the gateway's own share is
+  // the shortest the round could have taken on this machine.
+  const databaseName = gateway.testDb.url ? new URL(gateway.testDb.url).pathname.slice(1) : undefined;
+  const cpuSelectors: Record<'gateway' | 'postgres' | 'anvil', ProcessSelector> = {
+    gateway: { pids: [process.pid] },
+    postgres: databaseName ? { commandLineIncludes: ` postgres ${databaseName} ` } : { pids: [] },
+    anvil: { commandLineIncludes: 'anvil' },
+  };
+  const hasEveryInvite = (items: Array<Prepared & { paymentId: string }>) =>
+    items.every((item) => gateway.telegram.calls.some((call) => call.ok && call.method.toLowerCase() === 'sendmessage' && String(call.payload.chat_id) === String(item.subscriber.id) && String(call.payload.text ?? '').includes('https://t.me/+')));
 
   console.log(`\nIPN → invite DM, ${AT_ONCE} payments per round (ms; nearest-rank p99 of ${AT_ONCE} samples is the slowest):`);
   const latency = await alternateRounds<LatencyRound, LatencyRound>({
@@ -329,15 +346,28 @@ async function main(): Promise<void> {
     },
     subject: async () => {
       const items = await prepareLatencyRound();
+      const before = cpuSnapshot(cpuSelectors);
       const sentAt = await Promise.all(items.map((item) => sendFinished(item)));
+      while (!hasEveryInvite(items)) await new Promise((resolve) => setTimeout(resolve, 2));
+      const after = cpuSnapshot(cpuSelectors);
       await gateway.settle();
-      return summarise(items, sentAt);
+      const cpuMs = { gateway: after.gateway - before.gateway, postgres: after.postgres - before.postgres, anvil: after.anvil - before.anvil };
+      const totalMs = cpuMs.gateway + cpuMs.postgres + cpuMs.anvil;
+      // The gateway is one JavaScript thread hosting every function: its own CPU cannot be spread.
+      const floorMs = Math.round(Math.max(totalMs / availableParallelism(), cpuMs.gateway));
+      return summarise(items, sentAt, { ...cpuMs, totalMs, floorMs });
     },
     onRound: (round, baseline, subject) =>
-      console.log(`  round ${round}: one at a time p50 ${baseline.p50} p99 ${baseline.p99}   ${AT_ONCE} at once p50 ${subject.p50} p99 ${subject.p99}`),
+      console.log(
+        `  round ${round}: one at a time p50 ${baseline.p50} p99 ${baseline.p99}   ${AT_ONCE} at once p50 ${subject.p50} p99 ${subject.p99}` +
+          (subject.cpu
+            ? `   (CPU until the last invite: gateway ${subject.cpu.gateway} + postgres ${subject.cpu.postgres} + anvil ${subject.cpu.anvil} = ${subject.cpu.totalMs} ms; at least ${subject.cpu.floorMs} ms on ${availableParallelism()} cores with the gateway on one thread)`
+            : ''),
+      ),
   });
   const oneAtATime = { p50: median(latency.baseline.map((round) => round.p50)), p99: median(latency.baseline.map((round) => round.p99)) };
   const atOnce = { p50: median(latency.subject.map((round) => round.p50)), p99: median(latency.subject.map((round) => round.p99)) };
+  const cpuFloorMs = median(latency.subject.map((round) => round.cpu?.floorMs ?? 0));
 
   // ---- report ------------------------------------------------------------------------------------------------
   const transactions = nameTransactions(large.counts);
@@ -415,6 +445,16 @@ async function main(): Promise<void> {
       subject: `${atOnce.p50} ms`,
       baseline: `${oneAtATime.p50} ms (one at a time)`,
       ratio: ratioOf(atOnce.p50, oneAtATime.p50),
+      goal: null,
+      meetsGoal: null,
+    },
+    {
+      // The machine's limit for that round: the CPU all its processes needed until the last invite,
+      // spread over every core. A p99 near it means the round was bound by CPU, not by waiting.
+      figure: `least time the CPU allows, ${AT_ONCE} at once`,
+      subject: `${cpuFloorMs} ms`,
+      baseline: `${atOnce.p99} ms (p99)`,
+      ratio: ratioOf(cpuFloorMs, atOnce.p99),
       goal: null,
       meetsGoal: null,
     },
