@@ -38,14 +38,18 @@ export function parseJsonPreservingNumbers(text: string): unknown {
   const parseString = (): string => {
     const start = pos;
     pos += 1; // opening quote
+    let hasEscape = false;
     for (;;) {
       if (pos >= text.length) throw malformed('Unterminated string', start);
       const ch = text.charCodeAt(pos);
       if (ch === 0x22) break; // closing quote
       if (ch < 0x20) throw malformed('Control character in string', pos);
+      if (ch === 0x5c) hasEscape = true;
       pos += ch === 0x5c ? 2 : 1; // a backslash escapes the next character; JSON.parse checks the escape itself
     }
     pos += 1;
+    // Without a backslash the text between the quotes is the string (the common case, and cheap).
+    if (!hasEscape) return text.slice(start + 1, pos - 1);
     try {
       // One string token: JSON.parse decodes its escapes (\n, \", \u00e9, surrogate pairs) exactly as the spec says.
       return JSON.parse(text.slice(start, pos)) as string;
@@ -109,7 +113,9 @@ export function parseJsonPreservingNumbers(text: string): unknown {
       expect(':');
       const value = parseValue(depth + 1);
       // defineProperty, not assignment: a "__proto__" key must become an own property, as with JSON.parse.
-      Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+      // Plain assignment to "__proto__" would set the prototype instead of an own key.
+      if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+      else object[key] = value;
       skipWhitespace();
       if (text[pos] === ',') {
         pos += 1;
