@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { HDNodeWallet, Mnemonic } from 'ethers';
 import type { Logger } from '../logging/index.js';
 import { type DurableRpcFront, forgetAnvilProcess, recordAnvilProcess, startDurableRpcFront, stopLeftoverAnvil } from './anvil-state.js';
+import { findFreePort } from './free-port.js';
 
 /**
  * A local Ethereum node for tests and the sandbox: anvil from the npm package `@foundry-rs/anvil`,
@@ -62,19 +62,6 @@ function anvilCommand(): { command: string; prefixArgs: string[] } {
   return { command: process.execPath, prefixArgs: [wrapper] };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function answersChainId(rpcUrl: string): Promise<boolean> {
   try {
     const response = await fetch(rpcUrl, {
@@ -128,7 +115,7 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   if (pidFile) stopLeftoverAnvil(pidFile);
   const isResumed = stateFile !== undefined && existsSync(stateFile);
   // With a state file, anvil itself listens on a private port behind the durable front.
-  const port = stateFile === undefined && options.port ? options.port : await freePort();
+  const port = stateFile === undefined && options.port ? options.port : await findFreePort();
   const nodeUrl = `http://127.0.0.1:${port}`;
   const { command, prefixArgs } = anvilCommand();
   const args = [

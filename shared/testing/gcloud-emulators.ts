@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings as FirestoreSettings } from '@google-cloud/firestore';
 import type { ClientConfig as PubsubSettings } from '@google-cloud/pubsub';
+import { findFreePort } from './free-port.js';
 
 /**
  * Starts gcloud's Firestore and Pub/Sub emulators for opt-in integration tests. Tests that use them
@@ -135,22 +135,6 @@ async function waitForGroupExit(pgid: number, timeoutMs: number): Promise<boolea
     await sleep(50);
   }
   return true;
-}
-
-/** A port that was free a moment ago; the emulator start retries if another process takes it first. */
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe socket'));
-      });
-    });
-  });
 }
 
 interface CapturedOutput {

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunction } from '../../scripts/build.js';
@@ -8,6 +7,7 @@ import { buildPubSubCloudEvent } from '../../shared/bus/index.js';
 import { loadTopology, repositoryRoot } from '../../shared/bus/topology.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../../shared/testing/database.js';
 import { discoverFunctions } from '../../shared/testing/function-host.js';
+import { findFreePort } from '../../shared/testing/free-port.js';
 
 const root = repositoryRoot();
 const functionNames = discoverFunctions();
@@ -38,16 +38,6 @@ const SANDBOX_ENV: NodeJS.ProcessEnv = {
   MAIL_FROM: 'PayGatePrime <no-reply@example.com>',
 };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 interface Served {
   url: string;
   output: () => string;
@@ -56,7 +46,7 @@ interface Served {
 
 /** Runs exactly the documented command: npx functions-framework --source=dist/<name> --target=<name>. */
 async function serveBundle(name: string, env: NodeJS.ProcessEnv): Promise<Served> {
-  const port = await freePort();
+  const port = await findFreePort();
   const child: ChildProcess = spawn(
     path.join(root, 'node_modules/.bin/functions-framework'),
     [`--source=dist/${name}`, `--target=${name}`, `--port=${port}`],
