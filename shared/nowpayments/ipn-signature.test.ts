@@ -121,3 +121,22 @@ describe('signIpnPayload', () => {
     expect(verifyIpnSignature({ rawBody: JSON.stringify(payload), signature, secret: 'another' }).isValid).toBe(false);
   });
 });
+
+describe('verifyIpnSignature on bodies nested without end', () => {
+  // Found by the fuzz suite: JSON.parse accepts any depth, and the signature's sorting recursed on it.
+  it.each([
+    ['objects', (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`],
+    ['arrays inside an object', (depth: number) => `{"a":${'['.repeat(depth)}1${']'.repeat(depth)}}`],
+  ])('refuses %s 20,000 levels deep as malformed, without throwing, whatever the signature', (_kind, nested) => {
+    const rawBody = nested(20_000);
+    for (const signature of ['a'.repeat(128), createHmac('sha512', 'secret').update(rawBody).digest('hex')]) {
+      expect(verifyIpnSignature({ rawBody, signature, secret: 'secret' })).toEqual({ isValid: false, reason: 'malformed_json' });
+    }
+  });
+
+  it('still accepts a body as deep as the limit allows', () => {
+    const payload = JSON.parse(`${'{"a":'.repeat(200)}1${'}'.repeat(200)}`) as Record<string, unknown>;
+    const rawBody = JSON.stringify(payload);
+    expect(verifyIpnSignature({ rawBody, signature: signIpnPayload(payload, 'secret'), secret: 'secret' })).toMatchObject({ isValid: true });
+  });
+});

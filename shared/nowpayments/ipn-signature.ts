@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { TransientError } from '../errors/index.js';
-import { parseJsonPreservingNumbers } from './json-preserving-numbers.js';
+import { MAX_JSON_DEPTH, parseJsonPreservingNumbers } from './json-preserving-numbers.js';
 
 /** The header NowPayments puts the signature in. */
 export const IPN_SIGNATURE_HEADER = 'x-nowpayments-sig';
@@ -45,6 +45,18 @@ function sortKeepingArrays(value: unknown): unknown {
     setOwn(sorted, key, sortKeepingArrays(value[key]));
   }
   return sorted;
+}
+
+/** Whether objects and arrays nest more than `limit` levels deep (walked without recursion). */
+function isNestedDeeperThan(root: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number];
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(value)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function hmacHex(secret: string, text: string): string {
@@ -105,6 +117,9 @@ export function verifyIpnSignature(input: {
     return { isValid: false, reason: 'malformed_json' };
   }
   if (!isPlainObject(parsed)) return { isValid: false, reason: 'not_an_object' };
+  // JSON.parse accepts any nesting; the sorting below recurses, so a body nested deeper than any
+  // provider sends is refused here, before it can exhaust the stack.
+  if (isNestedDeeperThan(parsed, MAX_JSON_DEPTH)) return { isValid: false, reason: 'malformed_json' };
   if (!SIGNATURE_HEX.test(header)) return { isValid: false, reason: 'signature_mismatch' };
 
   const received = Buffer.from(header, 'hex');
