@@ -16,16 +16,15 @@
  * BENCH_FUNCTIONS (comma-separated names) change the shape.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Wallet } from 'ethers';
 import { buildFunction } from '../scripts/build.js';
 import { repositoryRoot } from '../shared/bus/topology.js';
 import { discoverFunctions } from '../shared/testing/function-host.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
 import { throwAwayDatabase } from './lib/database.js';
+import { coldStartEnv } from './lib/function-env.js';
 import { databaseKind, isQuick, rounds } from './lib/options.js';
 import { baseChildEnv, findFreePort, startFunction } from './lib/processes.js';
 import { type BenchRow, rowAtMost, writeBenchResults } from './lib/results.js';
@@ -51,42 +50,6 @@ function chooseFunctions(): string[] {
   if (!isQuick) return all;
   const quick = QUICK_FUNCTIONS.filter((name) => all.includes(name));
   return quick.length > 0 ? quick : all.slice(0, 3);
-}
-
-/**
- * Every variable any function reads at cold start (shared/config's configVars), with values that
- * pass validation and point nowhere: providers at a closed port on localhost, so a function that
- * called one during the probe would fail fast rather than reach the network.
- */
-function coldStartEnv(databaseUrl: string, closedPort: number): Record<string, string> {
-  const nowhere = `http://127.0.0.1:${closedPort}`;
-  const wallet = Wallet.createRandom();
-  return {
-    DATABASE_URL: databaseUrl,
-    GOOGLE_CLOUD_PROJECT: 'demo-paygateprime',
-    NOWPAYMENTS_API_URL: `${nowhere}/nowpayments/v1`,
-    NOWPAYMENTS_API_KEY: 'bench-nowpayments-key',
-    NOWPAYMENTS_IPN_SECRET: randomBytes(32).toString('hex'),
-    CHANGENOW_API_URL: `${nowhere}/changenow/v2`,
-    CHANGENOW_API_KEY: 'bench-changenow-key',
-    TELEGRAM_BOT_TOKEN: `123456789:${randomBytes(24).toString('base64url')}`,
-    TELEGRAM_API_ROOT: `${nowhere}/telegram`,
-    TELEGRAM_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
-    TELEGRAM_BOT_USERNAME: 'PayGatePrimeBenchBot',
-    ETH_RPC_URL: `${nowhere}/rpc`,
-    ETH_CHAIN_ID: '31337',
-    HOST_WALLET_PRIVATE_KEY: wallet.privateKey,
-    HOT_WALLET_ADDRESS: wallet.address,
-    USDT_ERC20_CONTRACT: Wallet.createRandom().address,
-    PAYOUT_MAX_USD_CENTS: '100000',
-    PAYOUT_DAILY_CAP_USD_CENTS: '1000000',
-    PLATFORM_FEE_BPS: '300',
-    JWT_SECRET: randomBytes(48).toString('base64'),
-    PUBLIC_BASE_URL: nowhere,
-    DASHBOARD_CORS_ORIGINS: 'http://localhost:5173',
-    SMTP_URL: `smtp://bench:bench@127.0.0.1:${closedPort}`,
-    MAIL_FROM: 'PayGatePrime <no-reply@example.com>',
-  };
 }
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;
