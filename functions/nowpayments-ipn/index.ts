@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { relayAfterCommit, trackQueuedMessages } from '../../shared/bus/index.js';
+import { runAndRelay } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { PermanentError, TransientError } from '../../shared/errors/index.js';
 import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult, sendResult } from '../../shared/http-entry/index.js';
@@ -18,14 +18,14 @@ const config = loadConfig({
 assertServicesConfigured();
 const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 
-/** NowPayments IPN webhook (public). */
+/** NowPayments IPN webhook (public). What an IPN queued (settlement, notices) goes out before the answer. */
 ff.http('nowpayments-ipn', async (req, res) => {
   if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(new PermanentError('method_not_allowed', 'Send IPNs with POST')));
   const services = await getServices().catch((error: unknown) => error as Error);
   if (services instanceof Error) {
     return sendResult(res, errorResult(new TransientError('service_unavailable', 'The service is starting or its database is unreachable', {}, services)));
   }
-  const { result, queued } = await trackQueuedMessages(() =>
+  const result = await runAndRelay(services, () =>
     receiveIpn(
       { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
       {
@@ -36,6 +36,5 @@ ff.http('nowpayments-ipn', async (req, res) => {
       },
     ),
   );
-  await relayAfterCommit(services, queued); // the settlement and notices this IPN queued, nothing else
   sendResult(res, result);
 });

@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { relayAfterCommit, trackQueuedMessages } from '../../shared/bus/index.js';
+import { runAndRelay } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { answerFrameworkErrors, sendResult } from '../../shared/http-entry/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
@@ -27,15 +27,14 @@ const bot = getServices().then((services) =>
   ),
 );
 
-/** Telegram webhook (public, authenticated by the secret token). */
+/** Telegram webhook (public, authenticated by the secret token). Owner alerts it queued go out before the answer. */
 ff.http('telegram-webhook', async (req, res) => {
   const services = await getServices();
-  const { result, queued } = await trackQueuedMessages(async () =>
+  const result = await runAndRelay(services, async () =>
     handleWebhookUpdate(
       { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
       { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body },
     ),
   );
-  await relayAfterCommit(services, queued); // owner alerts the update queued
   sendResult(res, result);
 });

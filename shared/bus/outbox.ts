@@ -163,6 +163,16 @@ export async function relayAfterCommit(deps: RelayDeps, queued: readonly bigint[
   await relayOutbox(deps, { only: queued, orphans: 5 }).catch((error: unknown) => deps.logger.warn('outbox.relay_after_commit_failed', { error }));
 }
 
+/**
+ * Runs `work` (an HTTP request's handling) and then, before the caller answers, publishes the outbox
+ * rows it queued: `trackQueuedMessages` and `relayAfterCommit` together.
+ */
+export async function runAndRelay<T>(deps: RelayDeps, work: () => Promise<T>): Promise<T> {
+  const { result, queued } = await trackQueuedMessages(work);
+  await relayAfterCommit(deps, queued);
+  return result;
+}
+
 export interface RelayOptions {
   /** Most rows to publish in this run. Default 100. */
   limit?: number;
