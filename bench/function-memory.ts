@@ -47,7 +47,7 @@ import { isTopicName, TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '.
 import { discoverFunctions } from '../shared/testing/function-host.js';
 import { hasGcloud, startFirestoreEmulator } from '../shared/testing/gcloud-emulators.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
-import { throwAwayDatabase } from './lib/database.js';
+import { hasServerDatabase, throwAwayDatabase } from './lib/database.js';
 import { coldStartEnv } from './lib/function-env.js';
 import { databaseKind, integerFromEnv, isQuick } from './lib/options.js';
 import { baseChildEnv, findFreePort, startFunction } from './lib/processes.js';
@@ -268,14 +268,7 @@ const mib = (kib: number) => kib / 1024;
 
 async function main(): Promise<void> {
   const measuredAt = new Date().toISOString();
-  if (!process.env.DATABASE_URL) {
-    console.log(
-      'function-memory needs PostgreSQL: it serves each built function in its own process, and the embedded PGlite cannot be shared between processes.\n' +
-        'Set DATABASE_URL=postgres://… (a throw-away database is created on that server and dropped at the end). Skipped.',
-    );
-    writeBenchResults({ bench: NAME, quick: isQuick, database: databaseKind, measuredAt, rows: [], details: { skipped: 'needs PostgreSQL (set DATABASE_URL)' } });
-    return;
-  }
+  if (!hasServerDatabase(NAME, isQuick, measuredAt)) return;
   const names = chooseFunctions();
   const topology = loadTopology();
   const serving = deployedServing(topology, names);

@@ -38,7 +38,7 @@ import { hasGcloud, startPubsubEmulator } from '../shared/testing/gcloud-emulato
 import { provisionEmulatorTopology } from '../shared/testing/pubsub-emulator-topology.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
 import { measureCpu, type ProcessSelector } from './lib/cpu.js';
-import { throwAwayDatabase } from './lib/database.js';
+import { hasServerDatabase, throwAwayDatabase } from './lib/database.js';
 import { signedFinishedIpn, type SignedIpn } from './lib/ipn-bodies.js';
 import { describeLoad, type LoadFigures, runLoad } from './lib/load.js';
 import { databaseKind, integerFromEnv, isQuick, rounds } from './lib/options.js';
@@ -213,14 +213,7 @@ const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 async function main(): Promise<void> {
   const measuredAt = new Date().toISOString();
-  if (!process.env.DATABASE_URL) {
-    console.log(
-      'ipn-ingest needs PostgreSQL: it serves the built function in its own process, and the embedded PGlite cannot be shared between processes.\n' +
-        'Set DATABASE_URL=postgres://… (a throw-away database is created on that server and dropped at the end). Skipped.',
-    );
-    writeBenchResults({ bench: NAME, quick: isQuick, database: databaseKind, measuredAt, rows: [], details: { skipped: 'needs PostgreSQL (set DATABASE_URL)' } });
-    return;
-  }
+  if (!hasServerDatabase(NAME, isQuick, measuredAt)) return;
   const notes: string[] = [];
   const workDir = mkdtempSync(path.join(tmpdir(), 'pgp-bench-ipn-'));
   onCleanup('log folder', () => rmSync(workDir, { recursive: true, force: true }));

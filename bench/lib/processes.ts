@@ -8,10 +8,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findFreePort } from '../../shared/testing/free-port.js';
 import { killProcessGroup, onCleanup, trackProcessGroup } from './cleanup.js';
 
 /** The functions-framework CLI entry point (its package.json "bin"), resolved from the repository's node_modules. */
@@ -20,21 +20,7 @@ export const FUNCTIONS_FRAMEWORK_MAIN = path.join(
   'main.js',
 );
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe socket'));
-      });
-    });
-  });
-}
+export { findFreePort };
 
 /** What the child needs from our environment and nothing else: our DATABASE_URL (the server's own database) must never leak in. */
 export function baseChildEnv(): Record<string, string> {
