@@ -83,6 +83,22 @@ describe('receiveIpn: exact repeats', () => {
     expect((await eventsOf('7000000003')).length).toBe(7); // every distinct report kept
   });
 
+  it('settles once and ends finished when progress reports, the settling report and their repeats all arrive at the same moment', async () => {
+    const checkout = await insertCheckout(testDb.db);
+    const statuses = ['waiting', 'confirming', 'confirmed', 'sending', 'finished'];
+    const requests = statuses.flatMap((status, index) =>
+      Array.from({ length: 4 }, () => ipnFor(checkout.id, '7000000005', { payment_status: status, updated_at: 1764590400000 + index })),
+    );
+    const answers = await Promise.all(requests.map((request) => receive(testDb.db, request)));
+    expect(answers.map((answer) => answer.status)).toEqual(requests.map(() => 200));
+    const { rows } = await testDb.db.query<{ status: string; settled: boolean; settledMessages: string }>(
+      `SELECT p.status, p.settled_at IS NOT NULL AS settled,
+              (SELECT count(*) FROM outbox WHERE dedupe_key = 'payment-settled:' || p.id)::text AS "settledMessages"
+         FROM payments p WHERE provider_payment_id = '7000000005'`,
+    );
+    expect(rows).toEqual([{ status: 'finished', settled: true, settledMessages: '1' }]);
+  });
+
   it('sends a progress report for an unknown checkout to the full path, which keeps it as an orphan for an operator', async () => {
     const unknownCheckout = '0b6f3a0e-8d7c-4c0e-9a57-2f0e1f9b7c11';
     expect(await receive(testDb.db, ipnFor(unknownCheckout, '7000000004', { payment_status: 'waiting' }))).toMatchObject({ status: 200, body: { outcome: 'orphan' } });
