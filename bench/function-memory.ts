@@ -115,7 +115,7 @@ const MESSAGES: { [T in TopicName]?: () => TopicMessage<T> } = {
   'owner-notification-requested': () => ({ kind: 'payout_completed', channelId: randomUUID(), subjectId: randomUUID() }),
   'subscriber-notification-requested': () => ({ kind: 'payment_expired', subjectId: randomUUID() }),
   'account-mail-requested': () => ({ kind: 'verify_email', accountId: randomUUID(), address: '' }),
-  'broadcast-requested': () => ({ channelId: randomUUID() }),
+  'broadcast-requested': () => ({ job: 'dashboard', channelIds: [randomUUID()] }),
 };
 
 function messageFactory(topology: Topology, topic: string): () => unknown {

@@ -56,7 +56,7 @@ export async function requestBroadcast(deps: BroadcastTriggerDeps, actor: Actor,
         channelId,
       });
     }
-    await enqueueMessage(tx, 'broadcast-requested', { channelId }, { at: now, dedupeKey: `broadcast-requested:${channelId}:${row.manual_trigger_count}` });
+    await enqueueMessage(tx, 'broadcast-requested', { job: 'dashboard', channelIds: [channelId] }, { at: now, dedupeKey: `broadcast-requested:${channelId}:${row.manual_trigger_count}` });
     await recordAuditEvent(tx, {
       occurredAt: now,
       actor: { type: 'account', id: actor.accountId },

@@ -468,7 +468,7 @@ describe('requestBroadcast', () => {
     const actor = { accountId: account.accountId };
     const first = await requestBroadcast(deps, actor, channel.id);
     expect(first).toEqual({ channelId: channel.id, requestedAt: clock.now().toISOString(), nextAllowedAt: new Date(clock.now().getTime() + 300_000).toISOString() });
-    const { rows } = await testDb.db.query<{ payload: unknown }>(`SELECT payload FROM outbox WHERE topic = 'broadcast-requested' AND payload->>'channelId' = $1`, [
+    const { rows } = await testDb.db.query<{ payload: unknown }>(`SELECT payload FROM outbox WHERE topic = 'broadcast-requested' AND payload->'channelIds'->>0 = $1`, [
       parsePublicId('channel', channel.id),
     ]);
     expect(rows).toHaveLength(1);

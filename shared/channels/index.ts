@@ -44,3 +44,4 @@ export { type BroadcastTriggerDeps, requestBroadcast } from './broadcast-trigger
 export { BROADCAST_COOLDOWN_SECONDS, resolveOwnedChannelId } from './channel-store.js';
 export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
 export { loadChannelServices } from './channel-services.js';
+export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink } from './subscribe-links.js';

@@ -48,8 +48,8 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     invalid: [{ kind: 'verify_email', accountId: PAYMENT_ID }, { kind: 'verify_email', accountId: 7, address: '' }, { accountId: PAYMENT_ID, address: '' }],
   },
   'broadcast-requested': {
-    valid: [{ channelId: CHANNEL_ID }],
-    invalid: [{}, { channelId: 5 }, { channelId: null }],
+    valid: [{ job: 'broadcast-tiers', channelIds: [] }, { job: 'dashboard', channelIds: [CHANNEL_ID] }],
+    invalid: [{}, { channelId: CHANNEL_ID }, { job: 'dashboard', channelIds: [5] }, { job: 'dashboard', channelIds: null }],
   },
   'outbox-relay-requested': {
     valid: [{ job: 'relay-outbox' }],
@@ -73,6 +73,10 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
   },
   'threshold-payouts-requested': {
     valid: [{ job: 'run-threshold-payouts' }],
+    invalid: [{}, { job: 3 }],
+  },
+  'renewal-reminders-requested': {
+    valid: [{ job: 'remind-subscribers' }],
     invalid: [{}, { job: 3 }],
   },
   'hot-wallet-reconciliation-requested': {

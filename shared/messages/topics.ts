@@ -75,8 +75,11 @@ export const AccountMailRequestedSchema = z.object({
 });
 export type AccountMailRequested = z.infer<typeof AccountMailRequestedSchema>;
 
-/** The owner asked for the channel's tier buttons to be posted now (dashboard, 5-minute cooldown). */
-export const BroadcastRequestedSchema = z.object({ channelId: Id });
+/**
+ * Post the tier buttons: `channelIds: []` is the scheduler's tick (every channel that is due);
+ * the dashboard's "broadcast now" names its channel (5-minute cooldown, checked before queueing).
+ */
+export const BroadcastRequestedSchema = z.object({ job: z.string().regex(/^[a-z][a-z0-9-]*$/), channelIds: z.array(Id).max(100) });
 export type BroadcastRequested = z.infer<typeof BroadcastRequestedSchema>;
 
 /** The body every Cloud Scheduler job publishes: which job ticked. */
@@ -104,6 +107,7 @@ export const TOPIC_SCHEMAS = {
   'conversion-requested': ScheduledTickSchema,
   'threshold-payouts-requested': ScheduledTickSchema,
   'hot-wallet-reconciliation-requested': ScheduledTickSchema,
+  'renewal-reminders-requested': ScheduledTickSchema,
 } as const;
 
 export type TopicName = keyof typeof TOPIC_SCHEMAS;
