@@ -6,6 +6,11 @@
  *
  *   const channel = await createChannel(deps, { accountId, requestId }, body, { confirmPayoutChange });   // ChannelResource
  *   await requestBroadcast(deps, { accountId }, channel.id);                      // 5-minute cooldown
+ *   const { svg } = await subscribeQrCode(deps, { accountId }, channel.id, 2);    // tier 2's t.me link as a QR code
+ *
+ * Channel answers carry `subscribeLinks` (t.me links to the bot, per channel and active tier), made
+ * with the username from `subscribeBot` (`loadSubscribeBot`: configured, else getMe) or `bot`; null
+ * when neither can tell it.
  *
  * Errors are `PermanentError`s: `validation_failed` (context `fields: [{ path, message }]`),
  * `channel_not_found` (also for another account's channel), `telegram_not_linked`,
@@ -22,6 +27,7 @@ export {
   type PayoutDestinationInput,
   type PayoutStrategyInput,
   type NotificationsInput,
+  type BroadcastInput,
   type CreateChannelInput,
   type UpdateChannelInput,
   type ChannelResource,
@@ -30,6 +36,11 @@ export {
   ChannelChatIdSchema,
   NotificationChatIdSchema,
   UsdAmountSchema,
+  GracePeriodHoursSchema,
+  BroadcastInputSchema,
+  BroadcastDisabledReasonSchema,
+  MAX_GRACE_PERIOD_HOURS,
+  MAX_BROADCAST_INTERVAL_HOURS,
   CreateChannelInputSchema,
   UpdateChannelInputSchema,
   ChannelResourceSchema,
@@ -39,9 +50,24 @@ export {
 } from './channel-schemas.js';
 export { type ChannelLimits, type FieldProblem, MAX_CHANNELS_PER_ACCOUNT } from './channel-rules.js';
 export { type BotIdentity, type ChatProblem, verifyChatOwnership } from './chat-ownership.js';
-export { type ChannelServices, type ChannelDeps, type Actor, type PayoutConfirmation, createChannel, retrieveChannel, listChannels, updateChannel, deleteChannel } from './channels.js';
+export {
+  type ChannelServices,
+  type ChannelDeps,
+  type ChannelReadDeps,
+  type SubscribeLinkDeps,
+  type Actor,
+  type PayoutConfirmation,
+  createChannel,
+  retrieveChannel,
+  listChannels,
+  updateChannel,
+  deleteChannel,
+  subscribeBotUsername,
+} from './channels.js';
 export { type BroadcastTriggerDeps, requestBroadcast } from './broadcast-trigger.js';
-export { BROADCAST_COOLDOWN_SECONDS, resolveOwnedChannelId } from './channel-store.js';
+export { BROADCAST_COOLDOWN_SECONDS, DEFAULT_BROADCAST_INTERVAL_MINUTES, resolveOwnedChannelId } from './channel-store.js';
 export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
-export { loadChannelServices } from './channel-services.js';
-export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink } from './subscribe-links.js';
+export { loadChannelServices, loadSubscribeBot } from './channel-services.js';
+export { type BotUsernameSource, type BotUsernameSourceOptions, GET_ME_TIMEOUT_MS, GET_ME_RETRY_AFTER_MS, createBotUsernameSource } from './bot-username.js';
+export { type SubscribeQrCode, qrCodeSvg, subscribeQrCode } from './subscribe-qr.js';
+export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink, donateStartPayload, donateLink } from '../telegram/deep-links.js';

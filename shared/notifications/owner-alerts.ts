@@ -8,13 +8,16 @@ import type { NotificationDeps } from './owner-notifications.js';
 /**
  * Alerts about a channel's health, as opposed to payment news: the bot lacks rights it needs
  * (`bot_rights_missing`, subject `<open|closed>:<update date>`), or someone joined the closed chat
- * through another person's invite link (`invite_link_misused`, subject `<invite link id>:<user id>`).
+ * through another person's invite link (`invite_link_misused`, subject `<invite link id>:<user id>`),
+ * a tier or donation post was refused for a missing right (`broadcast_failed`, subject
+ * `<open|closed>:<rights>:<ms>`), or tier posts were switched off after repeated failures
+ * (`broadcast_disabled`, subject `<ms>`).
  *
  * They reach the owner even with payment notifications off: to the notification chat when
  * notifications are on, else the owner's linked Telegram account, else the configured notification
  * chat. Text is in the owner's language. Each is sent once per dedupe key, like payment news.
  */
-export const OWNER_ALERT_KINDS = ['bot_rights_missing', 'invite_link_misused'] as const;
+export const OWNER_ALERT_KINDS = ['bot_rights_missing', 'invite_link_misused', 'broadcast_failed', 'broadcast_disabled'] as const;
 export type OwnerAlertKind = (typeof OWNER_ALERT_KINDS)[number];
 
 export function isOwnerAlertKind(kind: string): kind is OwnerAlertKind {
@@ -25,6 +28,8 @@ const BOT_RIGHT_NAMES = ['membership', 'administrator', 'can_invite_users', 'can
 const StoredRightsSchema = z.object({ missing: z.array(z.enum(BOT_RIGHT_NAMES)) });
 const RightsSubjectSchema = z.string().regex(/^(open|closed):\d{1,12}$/);
 const MisuseSubjectSchema = z.string().regex(/^[0-9a-f-]{36}:\d{1,20}$/);
+const BroadcastFailureSubjectSchema = z.string().regex(/^(open|closed):[a-z_,]{1,200}:\d{1,15}$/);
+const BROADCAST_RIGHT_NAMES = new Set<string>(['membership', 'administrator', 'can_post_messages']);
 
 export interface ChannelFacts {
   open_title: string;
@@ -93,6 +98,40 @@ async function composeMisuseAlert(deps: NotificationDeps, facts: ChannelFacts, r
   return { text: translate(languageOf(facts.language_code), 'inviteLinkMisused', facts.closed_title, intruder, removal), paymentId: link.payment_id };
 }
 
+interface BroadcastScheduleFacts {
+  is_enabled: boolean;
+  disabled_reason: string | null;
+  consecutive_failures: number;
+  last_error: string | null;
+  last_failure_reason: string | null;
+}
+
+async function broadcastScheduleFacts(deps: NotificationDeps, channelId: string): Promise<BroadcastScheduleFacts | undefined> {
+  const { rows } = await deps.db.query<BroadcastScheduleFacts>(
+    'SELECT is_enabled, disabled_reason, consecutive_failures, last_error, last_failure_reason FROM broadcast_schedules WHERE channel_id = $1',
+    [channelId],
+  );
+  return rows[0];
+}
+
+/** Re-read now: a post that has gone up since (the owner fixed the right) needs no warning. */
+async function composeBroadcastFailure(deps: NotificationDeps, facts: ChannelFacts, request: OwnerNotificationRequested): Promise<Composed> {
+  const subject = BroadcastFailureSubjectSchema.safeParse(request.subjectId);
+  if (!subject.success) throw new PermanentError('invalid_notification_subject', 'broadcast_failed needs <open|closed>:<rights>:<ms>', { subjectId: request.subjectId });
+  const [role, names] = subject.data.split(':') as ['open' | 'closed', string];
+  const missing = names.split(',').filter((name): name is BotRightName => BROADCAST_RIGHT_NAMES.has(name));
+  const schedule = await broadcastScheduleFacts(deps, request.channelId);
+  if (!schedule?.last_failure_reason) return { text: undefined, paymentId: null };
+  const title = role === 'closed' ? facts.closed_title : facts.open_title;
+  return { text: translate(languageOf(facts.language_code), 'tierPostRefused', role, title, missing), paymentId: null };
+}
+
+async function composeBroadcastDisabled(deps: NotificationDeps, facts: ChannelFacts, request: OwnerNotificationRequested): Promise<Composed> {
+  const schedule = await broadcastScheduleFacts(deps, request.channelId);
+  if (!schedule || schedule.disabled_reason !== 'too_many_failures') return { text: undefined, paymentId: null };
+  return { text: translate(languageOf(facts.language_code), 'broadcastDisabled', facts.open_title, schedule.consecutive_failures, schedule.last_error), paymentId: null };
+}
+
 /** The notify-owner stage for alert kinds; same outcomes as `notifyOwner`. */
 export async function notifyOwnerAlert(deps: NotificationDeps, request: OwnerNotificationRequested & { kind: OwnerAlertKind }): Promise<'sent' | 'skipped' | 'already_done'> {
   const dedupeKey = `${request.kind}:${request.channelId}:${request.subjectId}`;
@@ -103,7 +142,14 @@ export async function notifyOwnerAlert(deps: NotificationDeps, request: OwnerNot
     deps.logger.warn('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
     return 'skipped';
   }
-  const composed = request.kind === 'bot_rights_missing' ? composeRightsAlert(facts, request) : await composeMisuseAlert(deps, facts, request);
+  const composed =
+    request.kind === 'bot_rights_missing'
+      ? composeRightsAlert(facts, request)
+      : request.kind === 'invite_link_misused'
+        ? await composeMisuseAlert(deps, facts, request)
+        : request.kind === 'broadcast_failed'
+          ? await composeBroadcastFailure(deps, facts, request)
+          : await composeBroadcastDisabled(deps, facts, request);
   return deliverOwnerMessage(deps, request, { dedupeKey, chatId: facts.destination, text: composed.text, paymentId: composed.paymentId });
 }
 

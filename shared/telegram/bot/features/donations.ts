@@ -2,7 +2,6 @@ import { Composer, InlineKeyboard } from 'grammy';
 import { z } from 'zod';
 import { type Checkout, openCheckout } from '../../../checkout/index.js';
 import { AppError } from '../../../errors/index.js';
-import { formatPublicId } from '../../../ids/index.js';
 import { parseUsdCents } from '../../../money/index.js';
 import { defineCallbackData } from '../callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
@@ -27,11 +26,6 @@ export type KeypadKey = (typeof KEYPAD_KEYS)[number];
 
 /** A keypad key. The amount itself never travels in callback data: it is in the session. */
 export const keypadData = defineCallbackData('d1', ['key'], z.object({ key: z.enum(KEYPAD_KEYS) }));
-
-/** The `/start` payload of a channel's donate link: `d_ch_…`. */
-export function donateStartPayload(channelId: string): string {
-  return `${DONATE_PREFIX}${formatPublicId('channel', channelId)}`;
-}
 
 /**
  * The amount text after one key press: digits, at most one '.', at most two decimals, at most

@@ -1,5 +1,6 @@
 import { formatUsdCents } from '../../../money/index.js';
 import { escapeHtml } from '../../html.js';
+import { broadcastMessages } from './broadcasts.js';
 import { commonMessages } from './common.js';
 import { ownerMessages } from './owner.js';
 import { stageMessages } from './stages.js';
@@ -8,13 +9,13 @@ import { subscriberMessages } from './subscriber.js';
 /**
  * Every text the bot sends, in English and Russian, in one catalogue. Each entry is a function of
  * typed parameters; user-provided text (titles, names, descriptions) must be passed through `esc`.
- * Adding a message: add it to the feature's part (common, subscriber, owner) in both languages —
+ * Adding a message: add it to the feature's part (common, subscriber, owner, stages, broadcasts) in both languages —
  * the types refuse a message missing in one of them.
  */
 export const LANGUAGES = ['en', 'ru'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const catalogue = { ...commonMessages, ...subscriberMessages, ...ownerMessages, ...stageMessages };
+const catalogue = { ...commonMessages, ...subscriberMessages, ...ownerMessages, ...stageMessages, ...broadcastMessages };
 type Catalogue = typeof catalogue;
 export type MessageKey = keyof Catalogue;
 export type MessageParams<K extends MessageKey> = Parameters<Catalogue[K]['en']>;

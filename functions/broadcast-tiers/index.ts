@@ -1,0 +1,34 @@
+import * as ff from '@google-cloud/functions-framework';
+import { createPostPacer, runTierBroadcasts } from '../../shared/broadcasts/index.js';
+import { consume } from '../../shared/bus/index.js';
+import { configVars, loadConfig } from '../../shared/config/index.js';
+import { loadBotApi } from '../../shared/telegram/index.js';
+
+const config = loadConfig({ TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional() });
+const telegram = loadBotApi();
+// One pacer per instance: the flood limits are the bot's, whichever message asked.
+const pacer = createPostPacer();
+let botUsername = config.TELEGRAM_BOT_USERNAME;
+
+/** The scheduler's tick (every due channel) and the owner's "broadcast now" (named channels). */
+ff.cloudEvent(
+  'broadcast-tiers',
+  consume({
+    consumer: 'broadcast-tiers',
+    topic: 'broadcast-requested',
+    maxAgeSeconds: 600,
+    handle: async (delivery, services) => {
+      const report = await runTierBroadcasts(
+        {
+          ...services,
+          logger: delivery.logger,
+          telegram,
+          pacer,
+          botUsername: async () => (botUsername ??= (await telegram.getMe()).username),
+        },
+        delivery.message.channelIds,
+      );
+      if (report.posted + report.failed + report.deferred > 0) delivery.logger.info('broadcasts.run', { ...report });
+    },
+  }),
+);

@@ -1,0 +1,62 @@
+import { formatPublicId, parsePublicId } from '../ids/index.js';
+
+/**
+ * The links that sell a channel: `https://t.me/<bot>?start=<payload>`. The payload names the
+ * channel (and a tier) by its opaque public id only; the price and the duration are read from the
+ * database when the link is opened, so a link can never be forged into another price and an old
+ * link always sells at today's price.
+ *
+ *   c_ch_<22 characters>      the channel: the bot shows its tiers
+ *   c_ch_<22 characters>_2    tier 2 of it: the bot opens that tier's checkout
+ *
+ * Telegram allows `[A-Za-z0-9_-]`, at most 64 characters, in a start parameter.
+ */
+const PREFIX = 'c_';
+const DONATE_PREFIX = 'd_';
+const CHANNEL_PAYLOAD_LENGTH = PREFIX.length + formatPublicId('channel', '00000000-0000-4000-8000-000000000000').length;
+const TIER_PAYLOAD = /^_([1-3])$/;
+
+export interface SubscribeTarget {
+  channelId: string;
+  /** Absent for the channel's own link. */
+  tierNumber?: number;
+}
+
+export function subscribeStartPayload(channelId: string, tierNumber?: number): string {
+  const channel = `${PREFIX}${formatPublicId('channel', channelId)}`;
+  return tierNumber === undefined ? channel : `${channel}_${tierNumber}`;
+}
+
+/** True when the payload is meant as a subscribe link (it may still be malformed). */
+export function isSubscribeStartPayload(payload: string): boolean {
+  return payload.startsWith(PREFIX);
+}
+
+/** The channel (and tier) a subscribe payload names, or `undefined` when it is malformed. */
+export function parseSubscribeStartPayload(payload: string): SubscribeTarget | undefined {
+  if (!isSubscribeStartPayload(payload) || payload.length > 64) return undefined;
+  const tierPart = payload.slice(CHANNEL_PAYLOAD_LENGTH);
+  const tier = tierPart === '' ? undefined : TIER_PAYLOAD.exec(tierPart)?.[1];
+  if (tierPart !== '' && tier === undefined) return undefined;
+  try {
+    const channelId = parsePublicId('channel', payload.slice(PREFIX.length, CHANNEL_PAYLOAD_LENGTH));
+    return tier === undefined ? { channelId } : { channelId, tierNumber: Number(tier) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `https://t.me/<bot>?start=<payload>`; `botUsername` without the `@`. */
+export function subscribeLink(botUsername: string, channelId: string, tierNumber?: number): string {
+  return `https://t.me/${botUsername}?start=${subscribeStartPayload(channelId, tierNumber)}`;
+}
+
+/** The `/start` payload of a channel's donate link: `d_ch_…` (the bot opens its amount keypad). */
+export function donateStartPayload(channelId: string): string {
+  return `${DONATE_PREFIX}${formatPublicId('channel', channelId)}`;
+}
+
+/** `https://t.me/<bot>?start=d_ch_…`. */
+export function donateLink(botUsername: string, channelId: string): string {
+  return `https://t.me/${botUsername}?start=${donateStartPayload(channelId)}`;
+}
