@@ -6,37 +6,53 @@ import { GrammyError } from 'grammy';
  * process under both, and `withFloodControl` waits out a short 429 once instead of failing a run.
  */
 export interface PostPacer {
-  /** Resolves when a call into `chatId` may go out. */
-  turn(chatId: number): Promise<void>;
+  /** Resolves when a message into `chatId` may go out; `chatId` undefined for calls that post nothing (deletes). */
+  turn(chatId: number | undefined): Promise<void>;
 }
 
 export interface PostPacerOptions {
-  /** Between any two calls. Default 40 ms (25 a second). */
-  minGapMs?: number;
-  /** Between two calls into one chat. Default 3,000 ms (20 a minute). */
-  minChatGapMs?: number;
+  /** Calls per second overall. Default 25 (Telegram allows about 30). */
+  perSecond?: number;
+  /** Posts per minute into one chat. Default 18 (Telegram allows 20). */
+  perChatPerMinute?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Sliding windows, as Telegram counts: a call waits only when a window is full, so the usual
+ * one post per channel per run never waits. A chat's slot is reserved before sleeping, so
+ * concurrent posts into one chat queue behind each other instead of all waking at once.
+ */
 export function createPostPacer(options: PostPacerOptions = {}): PostPacer {
-  const minGapMs = options.minGapMs ?? 40;
-  const minChatGapMs = options.minChatGapMs ?? 3_000;
+  const perSecond = options.perSecond ?? 25;
+  const perChatPerMinute = options.perChatPerMinute ?? 18;
   const sleep = options.sleep ?? realSleep;
   const now = options.now ?? Date.now;
-  let nextAny = 0;
-  const nextByChat = new Map<number, number>();
+  const overall: number[] = [];
+  const byChat = new Map<number, number[]>();
+
   return {
     async turn(chatId) {
-      // Reserve the slot before sleeping, so concurrent callers queue behind each other.
-      const at = Math.max(now(), nextAny, nextByChat.get(chatId) ?? 0);
-      nextAny = at + minGapMs;
-      nextByChat.set(chatId, at + minChatGapMs);
-      if (nextByChat.size > 10_000) nextByChat.clear();
-      const wait = at - now();
-      if (wait > 0) await sleep(wait);
+      if (chatId !== undefined) {
+        // Into one chat: reserve the earliest slot with room among the last minute's posts (some may be reserved ahead).
+        const window = (byChat.get(chatId) ?? []).filter((at) => at > now() - 60_000);
+        const at = window.length < perChatPerMinute ? now() : window[window.length - perChatPerMinute]! + 60_000;
+        window.push(at);
+        window.sort((a, b) => a - b);
+        byChat.set(chatId, window);
+        if (byChat.size > 10_000) byChat.clear();
+        if (at > now()) await sleep(at - now());
+      }
+      // Overall: entries are only ever the present, so the window stays in time order.
+      for (;;) {
+        while (overall.length > 0 && overall[0]! <= now() - 1_000) overall.shift();
+        if (overall.length < perSecond) break;
+        await sleep(overall[0]! + 1_000 - now());
+      }
+      overall.push(now());
     },
   };
 }
@@ -45,11 +61,11 @@ export function createPostPacer(options: PostPacerOptions = {}): PostPacer {
 export const MAX_INLINE_RETRY_AFTER_SECONDS = 10;
 
 /**
- * Runs a Bot API call in its chat's turn; on a 429 asking for at most
+ * Runs a Bot API call in its turn (a post: its chat's; `chatId` undefined: only the overall pace); on a 429 asking for at most
  * `MAX_INLINE_RETRY_AFTER_SECONDS`, waits that long and tries once more. Any other failure, or a
  * longer 429, is thrown as grammY gave it.
  */
-export async function withFloodControl<T>(pacer: PostPacer, chatId: number, call: () => Promise<T>, sleep: (ms: number) => Promise<void> = realSleep): Promise<T> {
+export async function withFloodControl<T>(pacer: PostPacer, chatId: number | undefined, call: () => Promise<T>, sleep: (ms: number) => Promise<void> = realSleep): Promise<T> {
   await pacer.turn(chatId);
   try {
     return await call();

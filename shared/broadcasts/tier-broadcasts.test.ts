@@ -28,7 +28,7 @@ beforeAll(async () => {
     clock,
     logger: createLogger({ write: () => undefined }),
     telegram: api,
-    pacer: createPostPacer({ minGapMs: 0, minChatGapMs: 0 }),
+    pacer: createPostPacer(),
     botUsername: async () => BOT_USERNAME,
   };
 });
@@ -222,6 +222,14 @@ describe('runTierBroadcasts', () => {
     expect((await schedule(setup.channelId)).last_failure_reason).toBe('open_membership_can_post_messages');
   });
 
+  it('does not repeat what the bot-rights alert already told the owner', async () => {
+    const setup = await dueChannel({ openRights: 'no_post' });
+    const stored = { status: 'administrator', chatType: 'channel', rights: { can_post_messages: false }, missing: ['can_post_messages'], date: 1 };
+    await testDb.db.query(`UPDATE channels SET bot_rights = $2, bot_rights_checked_at = $3 WHERE id = $1`, [setup.channelId, { open: stored }, clock.now()]);
+    expect(await runTierBroadcasts(deps, [])).toMatchObject({ failed: 1 });
+    expect(await ownerNotices(setup.channelId)).toEqual([]);
+  });
+
   it("waits out a short 429 and posts; a long one moves the channel's turn without counting a failure", async () => {
     const setup = await dueChannel();
     const sleeps: number[] = [];
@@ -251,21 +259,35 @@ describe('runTierBroadcasts', () => {
 });
 
 describe('createPostPacer', () => {
-  it('spaces calls into one chat and calls overall', async () => {
+  it('lets calls through until a window is full, then waits for its oldest call to leave it', async () => {
     let now = 0;
     const waits: number[] = [];
-    const pacer = createPostPacer({ minGapMs: 40, minChatGapMs: 3_000, now: () => now, sleep: async (ms) => void waits.push(ms) });
+    const pacer = createPostPacer({
+      perSecond: 3,
+      perChatPerMinute: 2,
+      now: () => now,
+      sleep: async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+    });
     await pacer.turn(-1);
+    await pacer.turn(-1);
+    expect(waits).toEqual([]);
+    await pacer.turn(-1); // a third post into one chat within the minute
+    expect(waits).toEqual([60_000]);
     await pacer.turn(-2);
+    await pacer.turn(-3);
+    await pacer.turn(undefined); // a fourth call within one second overall
+    expect(waits).toEqual([60_000, 1_000]);
+    now += 120_000;
     await pacer.turn(-1);
-    expect(waits).toEqual([40, 3_000]);
-    now = 10_000;
     await pacer.turn(-1);
     expect(waits).toHaveLength(2);
   });
 
   it('withFloodControl retries once after a short 429 only', async () => {
-    const pacer = createPostPacer({ minGapMs: 0, minChatGapMs: 0 });
+    const pacer = createPostPacer();
     const { GrammyError } = await import('grammy');
     const tooMany = (seconds: number) =>
       new GrammyError('Call failed', { ok: false, error_code: 429, description: 'Too Many Requests', parameters: { retry_after: seconds } }, 'sendMessage', {});

@@ -171,7 +171,7 @@ async function replacePost(deps: TierBroadcastDeps, claimed: ClaimedChannel, rol
   }
   if (oldMessageId !== null && oldMessageId !== outcome.messageId) {
     try {
-      await withFloodControl(deps.pacer, chatId, () => deps.telegram.deleteMessage(chatId, Number(oldMessageId)), deps.sleep);
+      await withFloodControl(deps.pacer, undefined, () => deps.telegram.deleteMessage(chatId, Number(oldMessageId)), deps.sleep);
     } catch (error) {
       const description = error instanceof GrammyError ? error.description : '';
       // Gone already (deleted by an admin) is what we wanted; anything else leaves an old post up.
@@ -288,7 +288,9 @@ async function finishRun(deps: TierBroadcastDeps, claimed: ClaimedChannel, resul
     const row = rows[0];
     if (!row) return; // the lease was lost: whoever holds it now records its own run
     const notices: OutboxMessage[] = [];
-    if (failure.missing.length > 0 && claimed.last_failure_reason !== reason) {
+    // The bot-rights alert (from Telegram's my_chat_member update) already named these rights: one message per cause.
+    const toldByRightsAlert = failure.missing.every((right) => claimed.bot_rights?.[failure.role]?.missing?.includes(right));
+    if (failure.missing.length > 0 && claimed.last_failure_reason !== reason && !toldByRightsAlert) {
       notices.push(
         outboxMessage(
           'owner-notification-requested',
