@@ -126,6 +126,21 @@ describe('the HTTP surface', () => {
     await expect(api.getChat(CHANNEL)).resolves.toMatchObject({ id: CHANNEL });
     expect(telegram.callsTo('getChat').slice(-3).map((call) => call.ok)).toEqual([false, false, true]);
   });
+
+  it('answers 429 with retry_after past 20 messages a minute into one channel, as the Bot API FAQ states', async () => {
+    const floodChannel = -1009876543210;
+    telegram.addChat({ id: floodChannel, type: 'channel', title: 'Flood' });
+    telegram.setBotMembership(floodChannel, 'administrator');
+    for (let post = 0; post < 20; post++) {
+      await api.sendMessage(floodChannel, `post ${post}`);
+      clock.advance(1_000);
+    }
+    // The first post (at 0 s) leaves the window at 60 s; it is now 20 s.
+    await expect(api.sendMessage(floodChannel, 'one too many')).rejects.toMatchObject({ error_code: 429, parameters: { retry_after: 40 } });
+    await expect(api.sendMessage(OWNER, 'a private chat is not limited here')).resolves.toMatchObject({ chat: { id: OWNER } });
+    clock.advance(40_000);
+    await expect(api.sendMessage(floodChannel, 'after the wait')).resolves.toMatchObject({ chat: { id: floodChannel } });
+  });
 });
 
 describe('invite links', () => {

@@ -45,6 +45,12 @@ export interface TelegramSimulatorOptions {
    * The webhook is not kept: whoever starts the simulator sets it again. Default: memory only.
    */
   stateFile?: string;
+  /**
+   * Telegram's flood limit for bots in groups and channels: at most this many messages a minute into
+   * one chat, then 429 "Too Many Requests: retry after N" with `parameters.retry_after`. Default 20,
+   * as the Bot API FAQ states; `false` turns it off. Private chats are not limited here.
+   */
+  perChatMessagesPerMinute?: number | false;
 }
 
 export interface SimulatedCall {
@@ -152,6 +158,9 @@ export interface TelegramSimulator {
   /** Delivers any update as is (`update_id` assigned when missing). Resolves with the webhook status, 0 when not delivered. */
   deliverUpdate(update: Update | UpdateBody): Promise<number>;
 }
+
+/** Methods that post a message into a chat (counted by the flood limit). */
+const FLOOD_LIMITED_METHODS = new Set(['sendmessage', 'sendphoto', 'senddocument', 'copymessage', 'forwardmessage', 'sendmediagroup']);
 
 /** A fake token in the real format: bot id, colon, 35 characters of [A-Za-z0-9_-]. */
 const DEFAULT_TOKEN = '123456789:AAHsimulatedTokenNotValidOnTelegram';
@@ -403,6 +412,29 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
     return pending.slice(0, limit);
   }
 
+  // ---- flood limits ----
+
+  const perChatPerMinute = options.perChatMessagesPerMinute ?? 20;
+  const recentPosts = new Map<number, number[]>();
+
+  /** The group or channel a message call posts into, when limits apply to it. */
+  function floodLimitedChat(payload: Payload): number | undefined {
+    if (perChatPerMinute === false) return undefined;
+    const id = Number(payload.chat_id);
+    const chat = Number.isSafeInteger(id) ? world.chats.get(id) : undefined;
+    return chat && chat.type !== 'private' ? id : undefined;
+  }
+
+  function enforceFloodLimit(chatId: number): void {
+    const now = clock.now().getTime();
+    const posts = (recentPosts.get(chatId) ?? []).filter((at) => at > now - 60_000);
+    recentPosts.set(chatId, posts);
+    if (perChatPerMinute !== false && posts.length >= perChatPerMinute) {
+      const retryAfter = Math.max(1, Math.ceil((posts[posts.length - perChatPerMinute]! + 60_000 - now) / 1000));
+      throw new TelegramFailure(429, `Too Many Requests: retry after ${retryAfter}`, retryAfter);
+    }
+  }
+
   // ---- the HTTP server ----
 
   let simulator: TelegramSimulator | undefined;
@@ -423,7 +455,10 @@ export async function startTelegramSimulator(options: TelegramSimulatorOptions =
       if (!handler) throw new TelegramFailure(404, 'Not Found');
       const failure = injected.get(key)?.shift();
       if (failure) throw new TelegramFailure(failure.errorCode, failure.description, failure.retryAfter);
+      const floodChat = FLOOD_LIMITED_METHODS.has(key) ? floodLimitedChat(call.payload) : undefined;
+      if (floodChat !== undefined) enforceFloodLimit(floodChat);
       const outcome = await handler(call.payload);
+      if (floodChat !== undefined) recentPosts.get(floodChat)!.push(clock.now().getTime());
       call.ok = true;
       save();
       const described = key === 'setwebhook' || key === 'deletewebhook';
