@@ -2,7 +2,7 @@
  * `npm run sandbox -- …`: play a subscriber against a running `npm start`, over HTTP only.
  *
  *   npm run sandbox -- channels
- *   npm run sandbox -- pay --channel premium --tier 1 [--partial 0.5] [--repeat-ipn] [--user 1001]
+ *   npm run sandbox -- pay --channel premium --tier 1 [--partial 0.5] [--repeat-ipn] [--from-post] [--user 1001]
  *   npm run sandbox -- payment <pay_… | NowPayments payment id>
  *
  * Finds the runtime through `<data-dir>/runtime.json` (written by `npm start`; `--data-dir` as given to
@@ -19,7 +19,8 @@ import type { PaymentView } from '../shared/testing/sandbox-payment-views.js';
 
 const USAGE = `usage:
   npm run sandbox -- channels
-  npm run sandbox -- pay --channel <ch_… | alias> --tier <1-3> [--partial <fraction, e.g. 0.5 or 1.2>] [--repeat-ipn] [--user <telegram id>] [--timeout <seconds per step>]
+  npm run sandbox -- pay --channel <ch_… | alias> --tier <1-3> [--partial <fraction, e.g. 0.5 or 1.2>] [--repeat-ipn] [--from-post] [--user <telegram id>] [--timeout <seconds per step>]
+      --from-post: start from the tier button of the bot's post in the channel's open chat (posted first if there is none)
   npm run sandbox -- payment <pay_… | NowPayments payment id>
 options for every command: --url <runtime URL> | --data-dir <folder given to npm start>`;
 
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       tier: { type: 'string' },
       partial: { type: 'string' },
       'repeat-ipn': { type: 'boolean', default: false },
+      'from-post': { type: 'boolean', default: false },
       user: { type: 'string' },
       timeout: { type: 'string' },
     },
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
       tier: parseTier(values.tier),
       fraction: parseFraction(values.partial),
       repeatIpn: values['repeat-ipn'],
+      fromPost: values['from-post'],
       ...(userId !== undefined && { userId }),
       stepTimeoutMs: timeoutSeconds * 1000,
     },

@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.js';
-import { formatPublicId } from '../ids/index.js';
+import { subscribeStartPayload } from '../telegram/deep-links.js';
 import type { TelegramSimulator } from './telegram-simulator.js';
 
 /** Telegram ids of the sandbox's people (the simulator knows them; real Telegram does not). */
@@ -74,7 +74,7 @@ export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, 
         strategy: demo.strategy,
         openChatId: demo.openChatId,
         closedChatId: demo.closedChatId,
-        startPayload: `c_${formatPublicId('channel', channelId)}`,
+        startPayload: subscribeStartPayload(channelId),
       });
     }
     return seeded;

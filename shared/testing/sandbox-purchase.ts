@@ -17,6 +17,8 @@ export interface PurchaseOptions {
   fraction?: string;
   /** Send every IPN twice (settlement must still happen once). */
   repeatIpn?: boolean;
+  /** Start from the tier button of the bot's post in the open channel (posting it first when there is none), not from the channel's link. */
+  fromPost?: boolean;
   /** The subscriber's Telegram id. Default Alice (1001), seeded with the demo. */
   userId?: number;
   /** Longest wait for any one step. Default 120 s (a payout waits for track-payouts). */
@@ -81,6 +83,8 @@ export interface InvoiceRequest {
   channel: string;
   /** Tier number, 1–3. */
   tier: number;
+  /** Start from the tier button of the open channel's post instead of the channel's link. */
+  fromPost?: boolean;
   /** The subscriber's Telegram id. Default Alice (1001), seeded with the demo. */
   userId?: number;
   /** Longest wait for the bot's answers. Default 120 s. */
@@ -107,6 +111,32 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, wai
   }
 }
 
+/** The scheduler job that posts the tier buttons. */
+const BROADCAST_JOB = 'broadcast-tiers-every-5-minutes';
+
+/**
+ * The button for `tier` on the bot's latest post in the channel's open chat. With no post yet, asks
+ * the scheduler to run the broadcaster now and waits for the post.
+ */
+async function tierPostButton(
+  client: SandboxClient,
+  channel: ChannelView,
+  tier: number,
+  wait: { timeoutMs: number; pollMs: number },
+  report: (line: string) => void,
+): Promise<InlineButton> {
+  const latestPost = async () => (await client.messages(Number(channel.openChatId))).filter((message) => buttonsOf(message).some((button) => button.url?.includes('?start='))).at(-1);
+  if (!(await latestPost())) {
+    await client.runJob(BROADCAST_JOB);
+    report(`scheduler ${BROADCAST_JOB} runs now: the channel has no tier post yet`);
+  }
+  const post = await waitFor(`the tier post in ${channel.title}'s open channel`, latestPost, wait);
+  report(`telegram  ${channel.title} (public) shows: ${buttonsOf(post).map((button) => button.text).join(' | ')}`);
+  const button = buttonsOf(post).find((candidate) => candidate.url && new URL(candidate.url).searchParams.get('start')?.endsWith(`_${tier}`));
+  if (!button) throw new SandboxJourneyError(`The post in ${channel.title}'s open channel has no button for tier ${tier}: ${buttonsOf(post).map((b) => b.text).join(' | ')}`);
+  return button;
+}
+
 /**
  * The first half of a purchase: `/start` with the channel's deep-link payload and the tier button, up
  * to the bot's Pay button. The checkout stays open (unpaid); asking again while it is valid gets the
@@ -129,24 +159,32 @@ export async function requestInvoice(client: SandboxClient, options: InvoiceRequ
 
   if (userId !== DEMO_SUBSCRIBER_TELEGRAM_ID) await client.addUser({ id: userId, first_name: `Subscriber ${userId}`, language_code: 'en' });
   let seen = await lastMessageId();
-  await client.sendText(userId, `/start ${channel.startPayload}`);
-  report(`telegram  user ${userId} → bot: /start ${channel.startPayload}`);
-  const tierMessage = await waitFor(
-    'the bot to offer the tiers',
-    async () => (await newMessages(seen)).find((message) => buttonsOf(message).some((button) => button.callback_data && /^Tier \d/.test(button.text))),
-    wait,
-  );
-  const tierButton = buttonsOf(tierMessage).find((button) => button.callback_data && new RegExp(`^Tier ${options.tier}\\b`).test(button.text));
-  if (!tierButton?.callback_data) throw new SandboxJourneyError(`The bot offered no "Tier ${options.tier}" button: ${buttonsOf(tierMessage).map((b) => b.text).join(' | ')}`);
-  report(`telegram  bot → ${buttonsOf(tierMessage).filter((button) => button.callback_data).map((button) => button.text).join(' | ')}`);
-
-  seen = tierMessage.messageId;
-  await client.click(userId, tierMessage.messageId, tierButton.callback_data);
-  report(`telegram  user ${userId} taps "${tierButton.text}"`);
+  let tierMessage: SandboxMessage | undefined;
+  if (options.fromPost) {
+    const button = await tierPostButton(client, channel, options.tier, wait, report);
+    const payload = new URL(button.url ?? '').searchParams.get('start') ?? '';
+    await client.sendText(userId, `/start ${payload}`);
+    report(`telegram  user ${userId} taps "${button.text}" in the channel → bot: /start ${payload}`);
+  } else {
+    await client.sendText(userId, `/start ${channel.startPayload}`);
+    report(`telegram  user ${userId} → bot: /start ${channel.startPayload}`);
+    const offer = await waitFor(
+      'the bot to offer the tiers',
+      async () => (await newMessages(seen)).find((message) => buttonsOf(message).some((button) => button.callback_data && /^Tier \d/.test(button.text))),
+      wait,
+    );
+    const tierButton = buttonsOf(offer).find((button) => button.callback_data && new RegExp(`^Tier ${options.tier}\\b`).test(button.text));
+    if (!tierButton?.callback_data) throw new SandboxJourneyError(`The bot offered no "Tier ${options.tier}" button: ${buttonsOf(offer).map((b) => b.text).join(' | ')}`);
+    report(`telegram  bot → ${buttonsOf(offer).filter((button) => button.callback_data).map((button) => button.text).join(' | ')}`);
+    seen = offer.messageId;
+    tierMessage = offer;
+    await client.click(userId, offer.messageId, tierButton.callback_data);
+    report(`telegram  user ${userId} taps "${tierButton.text}"`);
+  }
   const payButton = await waitFor(
     'the bot\'s Pay button',
     async () => {
-      for (const message of [tierMessage, ...(await newMessages(seen))].reverse()) {
+      for (const message of [...(tierMessage ? [tierMessage] : []), ...(await newMessages(seen))].reverse()) {
         const button = buttonsOf(message).find((candidate) => candidate.url && /\/invoice\/[^/?#]+/.test(candidate.url));
         if (button) return button;
       }
@@ -178,7 +216,11 @@ export async function playPurchase(client: SandboxClient, options: PurchaseOptio
   const newMessages = async (afterId: number) => (await client.messages(userId)).filter((message) => message.messageId > afterId);
   const lastMessageId = async () => (await client.messages(userId)).reduce((max, message) => Math.max(max, message.messageId), 0);
 
-  const { channel, invoiceId } = await requestInvoice(client, { channel: options.channel, tier: options.tier, userId, stepTimeoutMs, pollMs }, report);
+  const { channel, invoiceId } = await requestInvoice(
+    client,
+    { channel: options.channel, tier: options.tier, userId, stepTimeoutMs, pollMs, ...(options.fromPost && { fromPost: true }) },
+    report,
+  );
 
   let seen = await lastMessageId();
   const paid = await client.pay(invoiceId, { fraction, ...(options.repeatIpn && { repeatEachIpn: 2 }) });

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/index.js';
 import type { HotWalletPosition } from '../hot-wallet/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../money/index.js';
+import { subscribeStartPayload } from '../telegram/deep-links.js';
 
 /**
  * Read-only views of the database for the sandbox (its page and CLI): channels and owner balances,
@@ -34,6 +35,8 @@ export interface ChannelView {
   ownerTelegramId: string | null;
   /** The `/start` payload of the channel's deep link. */
   startPayload: string;
+  /** The open (public) chat, where the bot posts the tier buttons. */
+  openChatId: string;
   tiers: TierView[];
   /** What the gateway owes the owner (ledger), per asset. */
   ownerBalance: BalanceView[];
@@ -91,8 +94,9 @@ export async function listChannelViews(db: Queryable): Promise<ChannelView[]> {
     payout_wallet: string;
     payout_currency: string;
     owner_telegram_id: bigint | null;
+    open_chat_id: bigint;
   }>(
-    `SELECT c.id, c.closed_title, c.payout_strategy, c.payout_threshold_cents, c.payout_wallet, c.payout_currency, a.telegram_user_id AS owner_telegram_id
+    `SELECT c.id, c.open_chat_id, c.closed_title, c.payout_strategy, c.payout_threshold_cents, c.payout_wallet, c.payout_currency, a.telegram_user_id AS owner_telegram_id
        FROM channels c JOIN accounts a ON a.id = c.owner_account_id
       WHERE c.deleted_at IS NULL ORDER BY c.created_at, c.closed_title`,
   );
@@ -115,7 +119,8 @@ export async function listChannelViews(db: Queryable): Promise<ChannelView[]> {
       payoutWallet: row.payout_wallet,
       payoutCurrency: row.payout_currency,
       ownerTelegramId: text(row.owner_telegram_id),
-      startPayload: `c_${id}`,
+      startPayload: subscribeStartPayload(row.id),
+      openChatId: String(row.open_chat_id),
       tiers: tiers
         .filter((tier) => tier.channel_id === row.id)
         .map((tier) => ({ tier: Number(tier.tier_number), priceUsd: formatUsdCents(BigInt(tier.price_cents)), durationDays: Number(tier.duration_days) })),

@@ -106,6 +106,12 @@ function openInvoice(url) {
   link.replaceChildren('Invoice ', el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url }));
 }
 
+/** The start parameter of a `https://t.me/<bot>?start=…` link: opening it sends `/start <parameter>` to the bot. */
+function botStartPayload(url) {
+  if (typeof url !== 'string' || !/^https:\/\/t\.me\/[A-Za-z0-9_]+\?start=/.test(url)) return undefined;
+  return new URL(url).searchParams.get('start') ?? undefined;
+}
+
 function keyboard(message) {
   const rows = message.replyMarkup?.inline_keyboard ?? [];
   const inviteInText = INVITE_LINK.exec(message.text)?.[0];
@@ -130,6 +136,8 @@ function keyboard(message) {
               },
             });
           }
+          const startPayload = botStartPayload(button.url);
+          if (startPayload) return el('button', { type: 'button', text: button.text, title: `/start ${startPayload}`, onclick: () => sendText(`/start ${startPayload}`) });
           if (button.url && INVOICE_URL.test(button.url)) return el('button', { type: 'button', text: button.text, onclick: () => openInvoice(button.url) });
           if (button.url && INVITE_LINK.test(button.url)) return el('button', { type: 'button', className: 'join', text: button.text, onclick: () => join(button.url) });
           if (!isWebUrl(button.url)) return el('span', { text: button.text });
@@ -304,6 +312,33 @@ function renderSystem(overview) {
   );
 }
 
+/** Each open channel's latest tier post, with its buttons working as in Telegram (they open the bot with /start). */
+function renderChannelPosts(posts) {
+  const withPost = posts.filter((entry) => entry.post);
+  document.getElementById('channel-posts').replaceChildren(
+    ...(withPost.length === 0
+      ? [el('p', { className: 'hint', text: 'No post yet: the broadcaster posts every 5 minutes, or now with the button.' })]
+      : withPost.map((entry) =>
+          el(
+            'div',
+            { className: 'message channel-post', 'data-testid': 'channel-post' },
+            el('div', { className: 'hint', text: `${entry.title} (public channel)` }),
+            telegramHtml(entry.post.text, entry.post.parseMode),
+            keyboard(entry.post),
+          ),
+        )),
+  );
+}
+
+async function loadChannelPosts(channels) {
+  return Promise.all(
+    channels.map(async (channel) => {
+      const { messages } = await call('GET', `/telegram/chats/${channel.openChatId}/messages`);
+      return { title: channel.title, post: messages.filter((message) => (message.replyMarkup?.inline_keyboard ?? []).length > 0).at(-1) };
+    }),
+  );
+}
+
 function renderDeepLinks(channels) {
   const links = document.getElementById('deep-links');
   links.replaceChildren(
@@ -332,6 +367,7 @@ async function refresh() {
     renderIfChanged('chat', { messages, sent }, () => renderChat(messages));
     renderIfChanged('links', overview.channels.map((channel) => [channel.id, channel.title, channel.strategy]), () => renderDeepLinks(overview.channels));
     renderIfChanged('system', overview, renderSystem);
+    renderIfChanged('posts', await loadChannelPosts(overview.channels), renderChannelPosts);
   } catch (error) {
     document.getElementById('job-status').textContent = `The runtime does not answer: ${error.message}`;
   } finally {
@@ -347,6 +383,20 @@ document.getElementById('composer').addEventListener('submit', (event) => {
   if (!text) return;
   input.value = '';
   void sendText(text);
+});
+document.getElementById('run-broadcast').addEventListener('click', async (event) => {
+  event.preventDefault(); // inside <summary>: do not fold the box
+  const status = document.getElementById('job-status');
+  try {
+    const runtime = await call('GET', '/runtime');
+    const job = runtime.scheduledJobs.find((name) => name.startsWith('broadcast-tiers'));
+    if (!job) throw new Error('no broadcast-tiers job');
+    await call('POST', `/jobs/${encodeURIComponent(job)}/run`, {});
+    status.textContent = `${job} ran at ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    status.textContent = `Could not run it: ${error.message}`;
+  }
+  await refresh();
 });
 document.getElementById('run-tracking').addEventListener('click', async () => {
   const status = document.getElementById('job-status');
