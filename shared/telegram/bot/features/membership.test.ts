@@ -127,6 +127,18 @@ describe('with a database and the Telegram simulator', () => {
       expect(alerts.map((payload) => payload.subjectId)).toEqual([`closed:${date + 10}`]);
     });
 
+    it('asks for a new tier post when the bot may post in the open channel again', async () => {
+      const channel = await insertChannel(testDb.db);
+      const chat = { id: Number(channel.openChatId), type: 'channel', title: 'Open' } as Chat;
+      const date = Math.floor(clock.now().getTime() / 1000);
+      const rebuild = async () =>
+        (await testDb.db.query<{ rebuild_requested: boolean }>('SELECT rebuild_requested FROM broadcast_schedules WHERE channel_id = $1', [channel.id])).rows[0]?.rebuild_requested;
+      await recordBotRights(deps(), { chat, member: admin({ can_post_messages: false }), date });
+      expect(await rebuild()).toBe(false);
+      await recordBotRights(deps(), { chat, member: admin(), date: date + 10 });
+      expect(await rebuild()).toBe(true);
+    });
+
     it('records nothing for a chat no channel uses', async () => {
       expect(await recordBotRights(deps(), { chat: { id: -1009999999999, type: 'channel', title: 'Elsewhere' } as Chat, member: admin(), date: 1 })).toEqual([]);
     });

@@ -120,6 +120,10 @@ export async function recordBotRights(deps: MembershipDeps, input: { chat: Chat;
           { at: now, dedupeKey: `bot_rights_missing:${channel.id}:${channel.role}:${input.date}` },
         );
       }
+      if (channel.role === 'open' && missing.length === 0 && previous.success && previous.data.missing.length > 0) {
+        // The owner gave the bot back what posting needs: the tier post goes up at the next tick, not the next retry.
+        await tx.query('UPDATE broadcast_schedules SET rebuild_requested = true WHERE channel_id = $1', [channel.id]);
+      }
       recorded.push({ channelId: channel.id, role: channel.role, missing, isOwnerAlerted });
     }
     return recorded;
