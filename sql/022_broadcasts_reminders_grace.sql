@@ -18,25 +18,18 @@ ALTER TABLE broadcast_schedules ADD COLUMN total_runs integer NOT NULL DEFAULT 0
 ALTER TABLE broadcast_schedules ADD COLUMN failed_runs integer NOT NULL DEFAULT 0 CHECK (failed_runs >= 0);
 CREATE INDEX broadcast_schedules_rebuild_idx ON broadcast_schedules (channel_id) WHERE is_enabled AND rebuild_requested;
 
+-- The trigger's argument names the column that holds the channel id.
 CREATE FUNCTION request_broadcast_rebuild() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE broadcast_schedules SET rebuild_requested = true
-   WHERE channel_id = NEW.channel_id AND NOT rebuild_requested;
-  RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION request_broadcast_rebuild_for_channel() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE broadcast_schedules SET rebuild_requested = true
-   WHERE channel_id = NEW.id AND NOT rebuild_requested;
+   WHERE channel_id = (to_jsonb(NEW) ->> TG_ARGV[0])::uuid AND NOT rebuild_requested;
   RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER channel_tiers_request_broadcast_rebuild
   AFTER INSERT OR UPDATE OF price_cents, duration_days, is_active ON channel_tiers
-  FOR EACH ROW EXECUTE FUNCTION request_broadcast_rebuild();
+  FOR EACH ROW EXECUTE FUNCTION request_broadcast_rebuild('channel_id');
 
 CREATE TRIGGER channels_request_broadcast_rebuild
   AFTER UPDATE OF open_title, open_description, closed_title, closed_description, status,
@@ -47,7 +40,7 @@ CREATE TRIGGER channels_request_broadcast_rebuild
      OR OLD.status IS DISTINCT FROM NEW.status OR OLD.donations_enabled IS DISTINCT FROM NEW.donations_enabled
      OR OLD.donation_min_cents IS DISTINCT FROM NEW.donation_min_cents OR OLD.donation_max_cents IS DISTINCT FROM NEW.donation_max_cents
      OR OLD.donation_message IS DISTINCT FROM NEW.donation_message)
-  EXECUTE FUNCTION request_broadcast_rebuild_for_channel();
+  EXECUTE FUNCTION request_broadcast_rebuild('id');
 
 -- Owners are told when a post is refused for good (the bot lost a right in a channel).
 ALTER TABLE owner_notifications DROP CONSTRAINT owner_notifications_kind_check;
