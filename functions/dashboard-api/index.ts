@@ -1,11 +1,12 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { relayAfterCommit } from '../../shared/bus/index.js';
-import { loadChannelServices } from '../../shared/channels/index.js';
+import { loadChannelServices, loadSubscribeBot } from '../../shared/channels/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createDashboardRouter, createOriginPolicy, dashboardRoutes, serveDashboardRequest } from '../../shared/dashboard/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 import { answerFrameworkErrors } from '../../shared/http-entry/index.js';
+import { logger } from '../../shared/logging/index.js';
 
 // Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
 answerFrameworkErrors();
@@ -19,11 +20,13 @@ const config = loadConfig({
 assertServicesConfigured();
 const isOnCloudRun = Boolean(config.K_SERVICE);
 const channels = loadChannelServices();
+// Module scope: getMe (when no username is configured) is asked once per instance, not per request.
+const subscribeBot = loadSubscribeBot(process.env, logger);
 
 const router = createDashboardRouter({
   routes: dashboardRoutes,
   originPolicy: createOriginPolicy(config.DASHBOARD_CORS_ORIGINS, { isOnCloudRun }),
-  deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels }),
+  deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot }),
 });
 
 /** Dashboard REST API under /api/v1 (public; accounts, channels, earnings). */

@@ -28,6 +28,8 @@ export interface ChannelSettings {
   payoutStrategy: PayoutStrategySetting;
   underpaymentToleranceBps: number;
   notifications: { enabled: boolean; chatId: bigint | null };
+  /** Hours a member stays after their access ended (0–72). */
+  gracePeriodHours: number;
 }
 
 /** One invalid field: a dotted path into the request body and a sentence saying how to fix it. */
@@ -104,6 +106,7 @@ export function settingsFromCreateInput(input: CreateChannelInput, linkedTelegra
     payoutStrategy: strategySettings(input.payoutStrategy),
     underpaymentToleranceBps: input.underpaymentToleranceBps ?? DEFAULT_TOLERANCE_BPS,
     notifications: notificationSettings(input.notifications, linkedTelegramUserId),
+    gracePeriodHours: input.gracePeriodHours ?? 0,
   };
 }
 
@@ -123,6 +126,7 @@ export function mergeSettings(current: ChannelSettings, patch: UpdateChannelInpu
     payoutStrategy: patch.payoutStrategy ? strategySettings(patch.payoutStrategy) : current.payoutStrategy,
     underpaymentToleranceBps: patch.underpaymentToleranceBps ?? current.underpaymentToleranceBps,
     notifications: patch.notifications ? notificationSettings(patch.notifications, linkedTelegramUserId) : current.notifications,
+    gracePeriodHours: patch.gracePeriodHours ?? current.gracePeriodHours,
   };
 }
 

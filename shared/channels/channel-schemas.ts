@@ -103,6 +103,33 @@ export const UnderpaymentToleranceSchema = z
   .max(10_000, 'must be at most 10000 (100 %)')
   .meta({ description: 'A partial payment counts as paid at or above this share of the price, basis points (9800 = 98 %)' });
 
+/** Longest grace period: `channels.grace_period_hours` CHECK. */
+export const MAX_GRACE_PERIOD_HOURS = 72;
+
+export const GracePeriodHoursSchema = z
+  .int('must be a whole number of hours')
+  .min(0, 'must be at least 0 hours')
+  .max(MAX_GRACE_PERIOD_HOURS, `must be at most ${MAX_GRACE_PERIOD_HOURS} hours`)
+  .meta({
+    description: 'Hours a member stays in the closed chat after their subscription ended, before removal (0–72, default 0); a renewal within them continues from the end of the lapsed period',
+  });
+
+/** Longest interval between scheduled tier posts: 30 days (`broadcast_schedules.interval_minutes` ≤ 43200). */
+export const MAX_BROADCAST_INTERVAL_HOURS = 720;
+
+export const BroadcastInputSchema = z.object({
+  intervalHours: z
+    .int('must be a whole number of hours')
+    .min(1, 'must be at least 1 hour')
+    .max(MAX_BROADCAST_INTERVAL_HOURS, `must be at most ${MAX_BROADCAST_INTERVAL_HOURS} hours (30 days)`)
+    .nullable()
+    .meta({
+      description:
+        'Post the tier buttons to the open channel every this many hours (1–720); null turns scheduled posts off. A number also re-enables a schedule that was stopped (by you, after repeated failures or for missing bot rights) and posts at the next tick.',
+    }),
+});
+export type BroadcastInput = z.infer<typeof BroadcastInputSchema>;
+
 export const NotificationsInputSchema = z.object({
   enabled: z.boolean(),
   /** Where payment notifications go; default the owner's linked Telegram account. */
@@ -120,13 +147,16 @@ export const CreateChannelInputSchema = z.object({
   payoutStrategy: PayoutStrategyInputSchema,
   underpaymentToleranceBps: UnderpaymentToleranceSchema.optional(),
   notifications: NotificationsInputSchema.optional(),
+  gracePeriodHours: GracePeriodHoursSchema.optional(),
+  /** Default: every 24 hours. */
+  broadcast: BroadcastInputSchema.optional(),
 });
 export type CreateChannelInput = z.infer<typeof CreateChannelInputSchema>;
 
 /**
  * `PATCH /channels/{id}`: each section given replaces that section (tiers, donations, payout
- * destination and strategy, notifications); chat sections may change single fields. The merged
- * channel must pass the same rules as a new one.
+ * destination and strategy, notifications, grace period, broadcast schedule); chat sections may
+ * change single fields. The merged channel must pass the same rules as a new one.
  */
 export const UpdateChannelInputSchema = z
   .object({
@@ -138,6 +168,8 @@ export const UpdateChannelInputSchema = z
     payoutStrategy: PayoutStrategyInputSchema.optional(),
     underpaymentToleranceBps: UnderpaymentToleranceSchema.optional(),
     notifications: NotificationsInputSchema.optional(),
+    gracePeriodHours: GracePeriodHoursSchema.optional(),
+    broadcast: BroadcastInputSchema.optional(),
   })
   .refine((input) => Object.values(input).some((value) => value !== undefined), 'give at least one field to change');
 export type UpdateChannelInput = z.infer<typeof UpdateChannelInputSchema>;
@@ -151,6 +183,15 @@ const ChatRightsResourceSchema = z.object({
   missing: z.array(z.string()),
 });
 
+const SubscribeLinkResourceSchema = z.object({
+  url: z.string().meta({ example: 'https://t.me/PayGatePrimeBot?start=c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw' }),
+  /** The `start` parameter alone, for clients that build their own deep link. */
+  startParameter: z.string().meta({ example: 'c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw' }),
+});
+
+/** Why scheduled posts stopped (`broadcast_schedules.disabled_reason`). */
+export const BroadcastDisabledReasonSchema = z.enum(['owner', 'too_many_failures', 'bot_rights_missing', 'channel_deleted']);
+
 export const ChannelResourceSchema = z.object({
   id: z.string().meta({ example: 'ch_Ehz5dX8hQSeMc0Q8m0Q2Xw' }),
   status: z.enum(['pending', 'active', 'paused', 'deleted']),
@@ -163,7 +204,25 @@ export const ChannelResourceSchema = z.object({
   underpaymentToleranceBps: z.int(),
   notifications: z.object({ enabled: z.boolean(), chatId: z.string().nullable() }),
   botRights: z.object({ checkedAt: z.string(), open: ChatRightsResourceSchema, closed: ChatRightsResourceSchema }).nullable(),
+  gracePeriodHours: z.int(),
+  subscribeLinks: z
+    .object({
+      channel: SubscribeLinkResourceSchema,
+      tiers: z.array(SubscribeLinkResourceSchema.extend({ tierNumber: z.int() })),
+    })
+    .nullable()
+    .meta({ description: "Links that open the bot on the channel's tiers (channel) or on one tier's checkout (tiers, the active ones); null when the bot's username cannot be known right now" }),
   broadcast: z.object({
+    /** Scheduled posts run; false: see disabledReason. */
+    enabled: z.boolean(),
+    disabledReason: BroadcastDisabledReasonSchema.nullable(),
+    /** The stored interval, also while posts are off (the value re-enabling would keep). */
+    intervalHours: z.number(),
+    /** When the next scheduled post is due; null while disabled. */
+    nextRunAt: z.string().nullable(),
+    lastPostedAt: z.string().nullable(),
+    consecutiveFailures: z.int(),
+    lastError: z.string().nullable(),
     lastManualTriggerAt: z.string().nullable(),
     /** When the next manual broadcast may be requested; null when it may be now. */
     manualTriggerAvailableAt: z.string().nullable(),

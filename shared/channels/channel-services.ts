@@ -1,6 +1,8 @@
 import { configVars, loadConfig } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
 import { botInfoFromConfig } from '../telegram/bot/index.js';
 import { createBotApi } from '../telegram/index.js';
+import { type BotUsernameSource, createBotUsernameSource } from './bot-username.js';
 import type { ChannelServices } from './channels.js';
 
 /**
@@ -27,4 +29,25 @@ export function loadChannelServices(env: NodeJS.ProcessEnv = process.env): Chann
     bot: { id: botInfoFromConfig(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_BOT_USERNAME).id, username: config.TELEGRAM_BOT_USERNAME },
     limits: { minTierPriceCents: BigInt(config.MIN_TIER_PRICE_CENTS), minPayoutThresholdCents: BigInt(config.MIN_PAYOUT_THRESHOLD_CENTS) },
   };
+}
+
+/**
+ * Where the dashboard's subscribe links get the bot's username, once per cold start:
+ * TELEGRAM_BOT_USERNAME when set, else getMe with TELEGRAM_BOT_TOKEN (asked on the first read and
+ * kept), else nothing (answers carry `subscribeLinks: null`).
+ */
+export function loadSubscribeBot(env: NodeJS.ProcessEnv = process.env, logger?: Logger): BotUsernameSource {
+  const config = loadConfig(
+    {
+      TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN.optional(),
+      TELEGRAM_API_ROOT: configVars.TELEGRAM_API_ROOT,
+      TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional(),
+    },
+    env,
+  );
+  return createBotUsernameSource({
+    configured: config.TELEGRAM_BOT_USERNAME,
+    telegram: config.TELEGRAM_BOT_TOKEN ? createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }) : undefined,
+    logger,
+  });
 }

@@ -3,13 +3,30 @@ import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
 import { StoredChatRightsSchema } from '../telegram/bot/index.js';
+import { subscribeLink, subscribeStartPayload } from '../telegram/index.js';
 import type { ChannelSettings } from './channel-rules.js';
 import type { ChannelResource } from './channel-schemas.js';
 
 /** How long after a manual broadcast the next one may be requested. */
 export const BROADCAST_COOLDOWN_SECONDS = 300;
+/** `broadcast_schedules.interval_minutes` default: one post a day. */
+export const DEFAULT_BROADCAST_INTERVAL_MINUTES = 1440;
 
-/** A channel row with its schedule's manual-trigger time, as the store reads it. */
+type DisabledReason = NonNullable<ChannelResource['broadcast']['disabledReason']>;
+
+/** The channel's `broadcast_schedules` row, as far as the owner sees it. */
+export interface StoredSchedule {
+  isEnabled: boolean;
+  disabledReason: DisabledReason | null;
+  intervalMinutes: number;
+  nextRunAt: Date;
+  lastSucceededAt: Date | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastManualTriggerAt: Date | null;
+}
+
+/** A channel row with its broadcast schedule, as the store reads it. */
 export interface StoredChannel {
   id: string;
   ownerAccountId: string;
@@ -17,7 +34,7 @@ export interface StoredChannel {
   settings: ChannelSettings;
   botRights: Record<string, unknown> | null;
   botRightsCheckedAt: Date | null;
-  lastManualTriggerAt: Date | null;
+  schedule: StoredSchedule;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -45,8 +62,16 @@ interface ChannelRow {
   donation_message: string | null;
   notifications_enabled: boolean;
   notification_chat_id: bigint | null;
+  grace_period_hours: number;
   bot_rights: Record<string, unknown> | null;
   bot_rights_checked_at: Date | null;
+  schedule_enabled: boolean;
+  schedule_disabled_reason: DisabledReason | null;
+  schedule_interval_minutes: number;
+  schedule_next_run_at: Date;
+  schedule_last_succeeded_at: Date | null;
+  schedule_consecutive_failures: number;
+  schedule_last_error: string | null;
   last_manual_trigger_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -55,8 +80,13 @@ interface ChannelRow {
 const CHANNEL_COLUMNS = `c.id, c.owner_account_id, c.status, c.open_chat_id, c.closed_chat_id, c.open_title, c.closed_title,
   c.open_description, c.closed_description, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
   c.payout_strategy, c.payout_threshold_cents, c.underpayment_tolerance_bps, c.donations_enabled, c.donation_min_cents,
-  c.donation_max_cents, c.donation_message, c.notifications_enabled, c.notification_chat_id, c.bot_rights,
-  c.bot_rights_checked_at, b.last_manual_trigger_at, c.created_at, c.updated_at`;
+  c.donation_max_cents, c.donation_message, c.notifications_enabled, c.notification_chat_id, c.grace_period_hours, c.bot_rights,
+  c.bot_rights_checked_at, b.is_enabled AS schedule_enabled, b.disabled_reason AS schedule_disabled_reason,
+  b.interval_minutes AS schedule_interval_minutes, b.next_run_at AS schedule_next_run_at, b.last_succeeded_at AS schedule_last_succeeded_at,
+  b.consecutive_failures AS schedule_consecutive_failures, b.last_error AS schedule_last_error, b.last_manual_trigger_at,
+  c.created_at, c.updated_at`;
+
+const optionalDate = (value: Date | string | null) => (value === null ? null : new Date(value));
 
 const optionalBigInt = (value: bigint | number | string | null) => (value === null ? null : BigInt(value));
 
@@ -117,10 +147,20 @@ function fromRow(row: ChannelRow, tiers: ChannelSettings['tiers']): StoredChanne
       payoutStrategy: row.payout_strategy === 'threshold' && threshold !== null ? { strategy: 'threshold', thresholdCents: threshold } : { strategy: 'instant' },
       underpaymentToleranceBps: Number(row.underpayment_tolerance_bps),
       notifications: { enabled: row.notifications_enabled, chatId: optionalBigInt(row.notification_chat_id) },
+      gracePeriodHours: Number(row.grace_period_hours),
     },
     botRights: row.bot_rights,
-    botRightsCheckedAt: row.bot_rights_checked_at === null ? null : new Date(row.bot_rights_checked_at),
-    lastManualTriggerAt: row.last_manual_trigger_at === null ? null : new Date(row.last_manual_trigger_at),
+    botRightsCheckedAt: optionalDate(row.bot_rights_checked_at),
+    schedule: {
+      isEnabled: row.schedule_enabled,
+      disabledReason: row.schedule_disabled_reason,
+      intervalMinutes: Number(row.schedule_interval_minutes),
+      nextRunAt: new Date(row.schedule_next_run_at),
+      lastSucceededAt: optionalDate(row.schedule_last_succeeded_at),
+      consecutiveFailures: Number(row.schedule_consecutive_failures),
+      lastError: row.schedule_last_error,
+      lastManualTriggerAt: optionalDate(row.last_manual_trigger_at),
+    },
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -179,6 +219,7 @@ export function settingsValues(settings: ChannelSettings): unknown[] {
     donations.message,
     notifications.enabled,
     notifications.chatId?.toString() ?? null,
+    settings.gracePeriodHours,
   ];
 }
 
@@ -202,6 +243,7 @@ export const SETTINGS_COLUMNS = [
   'donation_message',
   'notifications_enabled',
   'notification_chat_id',
+  'grace_period_hours',
 ] as const;
 
 /**
@@ -230,11 +272,43 @@ function chatRightsResource(stored: unknown): { missing: string[] } {
   return { missing: parsed.success ? parsed.data.missing : ['unknown'] };
 }
 
-/** The API form of a stored channel: public ids, decimal strings for money and chat ids. */
-export function channelResource(channel: StoredChannel, now: Date): ChannelResource {
+/** The channel's links (and each active tier's), or null when the bot's username is unknown. */
+function subscribeLinksResource(channel: StoredChannel, botUsername: string | undefined): ChannelResource['subscribeLinks'] {
+  if (botUsername === undefined) return null;
+  return {
+    channel: { url: subscribeLink(botUsername, channel.id), startParameter: subscribeStartPayload(channel.id) },
+    // Active tiers are numbered 1..n (`replaceTiers`), so the position is the tier number.
+    tiers: channel.settings.tiers.map((_, index) => ({
+      tierNumber: index + 1,
+      url: subscribeLink(botUsername, channel.id, index + 1),
+      startParameter: subscribeStartPayload(channel.id, index + 1),
+    })),
+  };
+}
+
+function broadcastResource(schedule: StoredSchedule, now: Date): ChannelResource['broadcast'] {
+  const cooldownEnds = schedule.lastManualTriggerAt === null ? null : new Date(schedule.lastManualTriggerAt.getTime() + BROADCAST_COOLDOWN_SECONDS * 1000);
+  return {
+    enabled: schedule.isEnabled,
+    disabledReason: schedule.disabledReason,
+    intervalHours: schedule.intervalMinutes / 60,
+    // A disabled row keeps its last due time, which would read as a promise of a post.
+    nextRunAt: schedule.isEnabled ? schedule.nextRunAt.toISOString() : null,
+    lastPostedAt: schedule.lastSucceededAt?.toISOString() ?? null,
+    consecutiveFailures: schedule.consecutiveFailures,
+    lastError: schedule.lastError,
+    lastManualTriggerAt: schedule.lastManualTriggerAt?.toISOString() ?? null,
+    manualTriggerAvailableAt: cooldownEnds !== null && cooldownEnds > now ? cooldownEnds.toISOString() : null,
+  };
+}
+
+/**
+ * The API form of a stored channel: public ids, decimal strings for money and chat ids, subscribe
+ * links made with `botUsername` (undefined: `subscribeLinks: null`).
+ */
+export function channelResource(channel: StoredChannel, now: Date, botUsername: string | undefined): ChannelResource {
   const { settings } = channel;
   const chat = (value: ChannelSettings['openChat']) => ({ id: value.id.toString(), title: value.title, description: value.description });
-  const cooldownEnds = channel.lastManualTriggerAt === null ? null : new Date(channel.lastManualTriggerAt.getTime() + BROADCAST_COOLDOWN_SECONDS * 1000);
   return {
     id: formatPublicId('channel', channel.id),
     status: channel.status,
@@ -258,11 +332,48 @@ export function channelResource(channel: StoredChannel, now: Date): ChannelResou
       channel.botRightsCheckedAt === null
         ? null
         : { checkedAt: channel.botRightsCheckedAt.toISOString(), open: chatRightsResource(channel.botRights?.open), closed: chatRightsResource(channel.botRights?.closed) },
-    broadcast: {
-      lastManualTriggerAt: channel.lastManualTriggerAt?.toISOString() ?? null,
-      manualTriggerAvailableAt: cooldownEnds !== null && cooldownEnds > now ? cooldownEnds.toISOString() : null,
-    },
+    gracePeriodHours: settings.gracePeriodHours,
+    subscribeLinks: subscribeLinksResource(channel, botUsername),
+    broadcast: broadcastResource(channel.schedule, now),
     createdAt: channel.createdAt.toISOString(),
     updatedAt: channel.updatedAt.toISOString(),
   };
+}
+
+/** The schedule columns a new channel starts with: every 24 hours unless the owner chose otherwise or off. */
+export function initialScheduleValues(intervalHours: number | null | undefined): { isEnabled: boolean; disabledReason: 'owner' | null; intervalMinutes: number } {
+  if (intervalHours === null) return { isEnabled: false, disabledReason: 'owner', intervalMinutes: DEFAULT_BROADCAST_INTERVAL_MINUTES };
+  return { isEnabled: true, disabledReason: null, intervalMinutes: (intervalHours ?? DEFAULT_BROADCAST_INTERVAL_MINUTES / 60) * 60 };
+}
+
+/**
+ * Applies the owner's schedule choice inside the update's transaction. `null` stops scheduled posts
+ * (`disabled_reason = 'owner'`). A number sets the interval and, on a stopped schedule, starts it
+ * again from a clean slate (failures and the failure reason cleared, due now): the owner choosing an
+ * interval is the signal that whatever stopped it (them, failures, missing rights) was dealt with.
+ * On a running schedule a shorter interval brings the next post forward (never later than the last
+ * post plus the new interval); a longer one leaves the due post alone. A deleted channel's schedule
+ * is never touched.
+ */
+export async function applyBroadcastSetting(tx: Tx, channelId: string, intervalHours: number | null, now: Date): Promise<void> {
+  if (intervalHours === null) {
+    await tx.query(
+      `UPDATE broadcast_schedules SET is_enabled = false, disabled_reason = 'owner', updated_at = $2
+        WHERE channel_id = $1 AND disabled_reason IS DISTINCT FROM 'channel_deleted'`,
+      [channelId, now],
+    );
+    return;
+  }
+  await tx.query(
+    `UPDATE broadcast_schedules
+        SET interval_minutes = $2::int,
+            next_run_at = CASE WHEN is_enabled
+                               THEN least(next_run_at, greatest($3::timestamptz, coalesce(last_succeeded_at, $3::timestamptz) + $2::int * interval '1 minute'))
+                               ELSE $3::timestamptz END,
+            consecutive_failures = CASE WHEN is_enabled THEN consecutive_failures ELSE 0 END,
+            last_failure_reason = CASE WHEN is_enabled THEN last_failure_reason ELSE NULL END,
+            is_enabled = true, disabled_reason = NULL, updated_at = $3
+      WHERE channel_id = $1 AND disabled_reason IS DISTINCT FROM 'channel_deleted'`,
+    [channelId, intervalHours * 60, now],
+  );
 }

@@ -6,6 +6,7 @@ import { addOwnedChats, channelInput, insertLinkedOwner, type LinkedOwner } from
 import { type FakeClock, createFakeClock } from '../testing/clock.js';
 import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import { insertAccount, insertPayout } from '../testing/fixtures.js';
+import { findFreePort } from '../testing/free-port.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
 import {
   type ChannelDeps,
@@ -17,6 +18,10 @@ import {
   listChannels,
   requestBroadcast,
   retrieveChannel,
+  createBotUsernameSource,
+  qrCodeSvg,
+  subscribeLink,
+  subscribeQrCode,
   updateChannel as updateChannelConfirmedBy,
 } from './index.js';
 
@@ -96,10 +101,30 @@ describe('createChannel', () => {
       underpaymentToleranceBps: 9800,
       notifications: { enabled: false, chatId: null },
       botRights: { checkedAt: '2026-03-01T10:00:00.000Z', open: { missing: [] }, closed: { missing: [] } },
-      broadcast: { lastManualTriggerAt: null, manualTriggerAvailableAt: null },
+      gracePeriodHours: 0,
+      broadcast: {
+        enabled: true,
+        disabledReason: null,
+        intervalHours: 24,
+        nextRunAt: clock.now().toISOString(),
+        lastPostedAt: null,
+        consecutiveFailures: 0,
+        lastError: null,
+        lastManualTriggerAt: null,
+        manualTriggerAvailableAt: null,
+      },
     });
     expect(channel.id).toMatch(/^ch_/);
     const id = parsePublicId('channel', channel.id);
+    const bot = telegram.botInfo.username;
+    expect(channel.subscribeLinks).toEqual({
+      channel: { url: `https://t.me/${bot}?start=c_${channel.id}`, startParameter: `c_${channel.id}` },
+      tiers: [
+        { tierNumber: 1, url: `https://t.me/${bot}?start=c_${channel.id}_1`, startParameter: `c_${channel.id}_1` },
+        { tierNumber: 2, url: `https://t.me/${bot}?start=c_${channel.id}_2`, startParameter: `c_${channel.id}_2` },
+      ],
+    });
+    expect(channel.subscribeLinks?.tiers[1]?.url).toBe(subscribeLink(bot, id, 2));
     const { rows } = await testDb.db.query<{ owner_account_id: string; bot_rights: { closed: { status: string; rights: Record<string, boolean> } } }>(
       'SELECT owner_account_id, bot_rights FROM channels WHERE id = $1',
       [id],
@@ -172,6 +197,14 @@ describe('createChannel', () => {
       ['a tolerance above 100 %', { ...base, underpaymentToleranceBps: 10001 }, 'underpaymentToleranceBps'],
       ['a notification chat id that is not a number', { ...base, notifications: { enabled: true, chatId: 'me' } }, 'notifications.chatId'],
       ['notifications without the flag', { ...base, notifications: { chatId: '123' } }, 'notifications.enabled'],
+      ['a grace period over 72 hours', { ...base, gracePeriodHours: 73 }, 'gracePeriodHours'],
+      ['a negative grace period', { ...base, gracePeriodHours: -1 }, 'gracePeriodHours'],
+      ['a grace period of 1.5 hours', { ...base, gracePeriodHours: 1.5 }, 'gracePeriodHours'],
+      ['a grace period as a string', { ...base, gracePeriodHours: '24' }, 'gracePeriodHours'],
+      ['a broadcast interval of 0 hours', { ...base, broadcast: { intervalHours: 0 } }, 'broadcast.intervalHours'],
+      ['a broadcast interval over 720 hours', { ...base, broadcast: { intervalHours: 721 } }, 'broadcast.intervalHours'],
+      ['a fractional broadcast interval', { ...base, broadcast: { intervalHours: 2.5 } }, 'broadcast.intervalHours'],
+      ['a broadcast section without the interval', { ...base, broadcast: {} }, 'broadcast.intervalHours'],
       ['a missing payout destination', { ...base, payoutDestination: undefined }, 'payoutDestination'],
     ];
 
@@ -501,5 +534,202 @@ describe('requestBroadcast', () => {
     await expect(requestBroadcast(deps, { accountId: stranger.accountId }, channel.id)).rejects.toMatchObject({ code: 'channel_not_found' });
     await deleteChannel(deps, { accountId: account.accountId }, channel.id);
     await expect(requestBroadcast(deps, { accountId: account.accountId }, channel.id)).rejects.toMatchObject({ code: 'channel_not_found' });
+  });
+});
+
+interface ScheduleRow {
+  is_enabled: boolean;
+  disabled_reason: string | null;
+  interval_minutes: number;
+  next_run_at: Date;
+  consecutive_failures: number;
+  last_failure_reason: string | null;
+}
+
+async function scheduleOf(channelPublicId: string): Promise<ScheduleRow> {
+  const { rows } = await testDb.db.query<ScheduleRow>(
+    'SELECT is_enabled, disabled_reason, interval_minutes, next_run_at, consecutive_failures, last_failure_reason FROM broadcast_schedules WHERE channel_id = $1',
+    [parsePublicId('channel', channelPublicId)],
+  );
+  return { ...rows[0]!, next_run_at: new Date(rows[0]!.next_run_at) };
+}
+
+const HOUR_MS = 3_600_000;
+
+describe('grace period', () => {
+  it('stores the grace period given on create (default 0) and changes it alone on update, audited as a section', async () => {
+    const { channel: plain } = await registered();
+    expect(plain.gracePeriodHours).toBe(0);
+    const { account, channel } = await registered(undefined, { gracePeriodHours: 48 });
+    expect(channel.gracePeriodHours).toBe(48);
+    const updated = await updateChannel(deps, { accountId: account.accountId }, channel.id, { gracePeriodHours: 72 });
+    expect(updated.gracePeriodHours).toBe(72);
+    expect(updated.tiers).toEqual(channel.tiers);
+    const { rows } = await testDb.db.query('SELECT grace_period_hours FROM channels WHERE id = $1', [parsePublicId('channel', channel.id)]);
+    expect(rows).toEqual([{ grace_period_hours: 72 }]);
+    const { rows: audit } = await testDb.db.query<{ details: unknown }>(`SELECT details FROM audit_log WHERE action = 'channel.updated' AND subject_id = $1`, [
+      parsePublicId('channel', channel.id),
+    ]);
+    expect(audit).toEqual([{ details: { sections: ['gracePeriodHours'] } }]);
+    // Other sections leave it alone.
+    expect((await updateChannel(deps, { accountId: account.accountId }, channel.id, { openChat: { title: 'Renamed' } })).gracePeriodHours).toBe(72);
+    expect(await invalidFields(updateChannel(deps, { accountId: account.accountId }, channel.id, { gracePeriodHours: 73 }))).toEqual(['gracePeriodHours']);
+  });
+});
+
+describe('broadcast schedule', () => {
+  it('starts every 24 hours by default, at the interval chosen, or off when asked on create', async () => {
+    expect(await scheduleOf((await registered()).channel.id)).toMatchObject({ is_enabled: true, disabled_reason: null, interval_minutes: 1440 });
+    const every6 = (await registered(undefined, { broadcast: { intervalHours: 6 } })).channel;
+    expect(every6.broadcast).toMatchObject({ enabled: true, intervalHours: 6, nextRunAt: clock.now().toISOString() });
+    expect(await scheduleOf(every6.id)).toMatchObject({ is_enabled: true, interval_minutes: 360 });
+    const off = (await registered(undefined, { broadcast: { intervalHours: null } })).channel;
+    expect(off.broadcast).toMatchObject({ enabled: false, disabledReason: 'owner', intervalHours: 24, nextRunAt: null });
+    expect(await scheduleOf(off.id)).toMatchObject({ is_enabled: false, disabled_reason: 'owner' });
+  });
+
+  it('turns scheduled posts off, then on again with a new interval, due at once', async () => {
+    const { account, channel } = await registered();
+    const actor = { accountId: account.accountId };
+    const off = await updateChannel(deps, actor, channel.id, { broadcast: { intervalHours: null } });
+    expect(off.broadcast).toMatchObject({ enabled: false, disabledReason: 'owner', intervalHours: 24, nextRunAt: null });
+    clock.advance(3 * HOUR_MS);
+    const on = await updateChannel(deps, actor, channel.id, { broadcast: { intervalHours: 12 } });
+    expect(on.broadcast).toMatchObject({ enabled: true, disabledReason: null, intervalHours: 12, nextRunAt: clock.now().toISOString() });
+    expect(await scheduleOf(channel.id)).toMatchObject({ is_enabled: true, disabled_reason: null, interval_minutes: 720, next_run_at: clock.now() });
+  });
+
+  it.each(['too_many_failures', 'bot_rights_missing', 'owner'])('restarts a schedule stopped for %s from a clean slate when the owner sets an interval', async (reason) => {
+    const { account, channel } = await registered();
+    const channelId = parsePublicId('channel', channel.id);
+    await testDb.db.query(
+      `UPDATE broadcast_schedules SET is_enabled = false, disabled_reason = $2, consecutive_failures = 5, last_failure_reason = 'can_post_messages',
+              last_error = 'Forbidden: need administrator rights in the channel chat', next_run_at = $3 WHERE channel_id = $1`,
+      [channelId, reason, new Date(clock.now().getTime() - 48 * HOUR_MS)],
+    );
+    const stopped = await retrieveChannel(deps, { accountId: account.accountId }, channel.id);
+    expect(stopped.broadcast).toMatchObject({ enabled: false, disabledReason: reason, nextRunAt: null, consecutiveFailures: 5, lastError: expect.stringContaining('administrator') });
+
+    clock.advance(60_000);
+    const restarted = await updateChannel(deps, { accountId: account.accountId }, channel.id, { broadcast: { intervalHours: 24 } });
+    expect(restarted.broadcast).toMatchObject({ enabled: true, disabledReason: null, consecutiveFailures: 0, nextRunAt: clock.now().toISOString() });
+    expect(await scheduleOf(channel.id)).toEqual({
+      is_enabled: true,
+      disabled_reason: null,
+      interval_minutes: 1440,
+      next_run_at: clock.now(),
+      consecutive_failures: 0,
+      last_failure_reason: null,
+    });
+  });
+
+  it('on a running schedule, a shorter interval brings the next post forward and a longer one leaves it', async () => {
+    const { account, channel } = await registered();
+    const actor = { accountId: account.accountId };
+    const now = clock.now().getTime();
+    await testDb.db.query(`UPDATE broadcast_schedules SET last_succeeded_at = $2, next_run_at = $3, consecutive_failures = 2 WHERE channel_id = $1`, [
+      parsePublicId('channel', channel.id),
+      new Date(now - 2 * HOUR_MS),
+      new Date(now + 22 * HOUR_MS),
+    ]);
+    const shorter = await updateChannel(deps, actor, channel.id, { broadcast: { intervalHours: 6 } });
+    expect(shorter.broadcast).toMatchObject({ intervalHours: 6, nextRunAt: new Date(now + 4 * HOUR_MS).toISOString(), consecutiveFailures: 2 });
+    const longer = await updateChannel(deps, actor, channel.id, { broadcast: { intervalHours: 48 } });
+    expect(longer.broadcast).toMatchObject({ intervalHours: 48, nextRunAt: new Date(now + 4 * HOUR_MS).toISOString() });
+    // Last post longer ago than the new interval: due now, never in the past.
+    const hourly = await updateChannel(deps, actor, channel.id, { broadcast: { intervalHours: 1 } });
+    expect(hourly.broadcast.nextRunAt).toBe(clock.now().toISOString());
+  });
+
+  it("shows the broadcaster's progress: the last post, failures in a row and the last error", async () => {
+    const { account, channel } = await registered();
+    const postedAt = new Date(clock.now().getTime() - HOUR_MS);
+    await testDb.db.query(`UPDATE broadcast_schedules SET last_succeeded_at = $2, consecutive_failures = 1, last_error = 'Too Many Requests' WHERE channel_id = $1`, [
+      parsePublicId('channel', channel.id),
+      postedAt,
+    ]);
+    const { channels } = await listChannels(deps, { accountId: account.accountId });
+    expect(channels[0]?.broadcast).toMatchObject({ lastPostedAt: postedAt.toISOString(), consecutiveFailures: 1, lastError: 'Too Many Requests' });
+  });
+
+  it("never revives a deleted channel's schedule", async () => {
+    const { account, channel } = await registered();
+    await deleteChannel(deps, { accountId: account.accountId }, channel.id);
+    await expect(updateChannel(deps, { accountId: account.accountId }, channel.id, { broadcast: { intervalHours: 1 } })).rejects.toMatchObject({ code: 'channel_not_found' });
+    expect(await scheduleOf(channel.id)).toMatchObject({ is_enabled: false, disabled_reason: 'channel_deleted' });
+  });
+});
+
+/** A Bot API client whose server is gone: every call fails at once. */
+async function unreachableTelegram() {
+  return createBotApi({ token: telegram.token, apiRoot: `http://127.0.0.1:${await findFreePort()}` });
+}
+
+describe('subscribe links', () => {
+  it('follow the active tiers after an update', async () => {
+    const { account, channel } = await registered(undefined, {
+      tiers: [
+        { priceUsd: '5', durationDays: 7 },
+        { priceUsd: '10', durationDays: 30 },
+      ],
+    });
+    expect(channel.subscribeLinks?.tiers.map((tier) => tier.tierNumber)).toEqual([1, 2]);
+    const updated = await updateChannel(deps, { accountId: account.accountId }, channel.id, { tiers: [{ priceUsd: '6', durationDays: 14 }] });
+    expect(updated.subscribeLinks?.tiers).toEqual([{ tierNumber: 1, url: subscribeLink(telegram.botInfo.username, parsePublicId('channel', channel.id), 1), startParameter: `c_${channel.id}_1` }]);
+  });
+
+  it("use getMe's username when none is configured", async () => {
+    const { account, channel } = await registered();
+    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: createBotApi({ token: telegram.token, apiRoot: telegram.apiRoot }) }) };
+    expect(await retrieveChannel(reader, { accountId: account.accountId }, channel.id)).toEqual(channel);
+  });
+
+  it('are null when the username is neither configured nor available from Telegram, and the rest of the channel still answers', async () => {
+    const { account, channel } = await registered();
+    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: await unreachableTelegram() }) };
+    expect(await retrieveChannel(reader, { accountId: account.accountId }, channel.id)).toEqual({ ...channel, subscribeLinks: null });
+    const list = await listChannels(reader, { accountId: account.accountId });
+    expect(list.channels).toEqual([{ ...channel, subscribeLinks: null }]);
+    // Without any source at all (an instance that knows no bot) the answer is the same.
+    expect((await retrieveChannel({ db: deps.db, clock }, { accountId: account.accountId }, channel.id)).subscribeLinks).toBeNull();
+  });
+});
+
+describe('subscribeQrCode', () => {
+  it("draws the channel's link, or one tier's: the same links the resource shows", async () => {
+    const { account, channel } = await registered(undefined, {
+      tiers: [
+        { priceUsd: '5', durationDays: 7 },
+        { priceUsd: '10', durationDays: 30 },
+      ],
+    });
+    const whole = await subscribeQrCode(deps, { accountId: account.accountId }, channel.id);
+    expect(whole.link).toBe(channel.subscribeLinks?.channel.url);
+    expect(whole.svg).toBe(await qrCodeSvg(whole.link));
+    const tier2 = await subscribeQrCode(deps, { accountId: account.accountId }, channel.id, 2);
+    expect(tier2.link).toBe(channel.subscribeLinks?.tiers[1]?.url);
+    expect(tier2.svg).toBe(await qrCodeSvg(tier2.link));
+  });
+
+  it('refuses a tier the channel does not sell, saying which it sells', async () => {
+    const { account, channel } = await registered();
+    await expect(subscribeQrCode(deps, { accountId: account.accountId }, channel.id, 3)).rejects.toMatchObject({
+      code: 'validation_failed',
+      context: { fields: { 'query.tier': 'this channel has no tier 3; it sells only tier 1' } },
+    });
+  });
+
+  it("answers another account's and a deleted channel as not found", async () => {
+    const { account, channel } = await registered();
+    const stranger = await owner();
+    await expect(subscribeQrCode(deps, { accountId: stranger.accountId }, channel.id)).rejects.toMatchObject({ code: 'channel_not_found' });
+    await deleteChannel(deps, { accountId: account.accountId }, channel.id);
+    await expect(subscribeQrCode(deps, { accountId: account.accountId }, channel.id)).rejects.toMatchObject({ code: 'channel_not_found' });
+  });
+
+  it('is a transient error when the bot username cannot be known', async () => {
+    const { account, channel } = await registered();
+    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: await unreachableTelegram() }) };
+    await expect(subscribeQrCode(reader, { accountId: account.accountId }, channel.id)).rejects.toMatchObject({ code: 'bot_username_unavailable', isRetryable: true });
   });
 });

@@ -23,13 +23,16 @@ import {
   CreateChannelInputSchema,
   UpdateChannelInputSchema,
 } from './channel-schemas.js';
+import type { BotUsernameSource } from './bot-username.js';
 import {
   SETTINGS_COLUMNS,
+  applyBroadcastSetting,
   channelNotFound,
   channelResource,
   channelUuid,
   findOwnedChannel,
   findOwnedChannels,
+  initialScheduleValues,
   replaceTiers,
   settingsValues,
 } from './channel-store.js';
@@ -44,10 +47,26 @@ export interface ChannelServices {
   limits: ChannelLimits;
 }
 
-export interface ChannelDeps extends ChannelServices {
+/** Where the subscribe links in answers get the bot's username. */
+export interface SubscribeLinkDeps {
+  /** Default: the configured `bot.username` when there is one, else answers carry `subscribeLinks: null`. */
+  subscribeBot?: BotUsernameSource | undefined;
+  bot?: BotIdentity | undefined;
+}
+
+export interface ChannelDeps extends ChannelServices, SubscribeLinkDeps {
   db: Db;
   clock: Clock;
   logger: Logger;
+  bot: BotIdentity;
+}
+
+/** What reads need: no Bot API client, so they work on instances without channel registration. */
+export type ChannelReadDeps = Pick<ChannelDeps, 'db' | 'clock'> & SubscribeLinkDeps;
+
+/** The username subscribe links are made with, or undefined when it cannot be known right now. */
+export function subscribeBotUsername(deps: SubscribeLinkDeps): Promise<string | undefined> {
+  return deps.subscribeBot ? deps.subscribeBot.username() : Promise.resolve(deps.bot?.username);
 }
 
 /** Who asks: the authenticated account, and the request id for the audit trail. */
@@ -132,8 +151,8 @@ async function checkOrThrow(q: Queryable, settings: ChannelSettings, limits: Cha
  * pair and wallet), then the payout destination is confirmed (`confirmation`, the password), then
  * ownership is proven with the Bot API (outside any transaction), then one
  * transaction locks the account row (so two concurrent registrations cannot both pass the limit of
- * `MAX_CHANNELS_PER_ACCOUNT`), inserts the channel (`active`), its tiers and broadcast schedule, and
- * an audit entry.
+ * `MAX_CHANNELS_PER_ACCOUNT`), inserts the channel (`active`), its tiers and broadcast schedule
+ * (every 24 hours unless `broadcast` says otherwise, due at once), and an audit entry.
  *
  * @throws PermanentError `validation_failed` (with `fields`), `telegram_not_linked`, `account_inactive`,
  *   `channel_limit_reached`, `channel_ownership_unverified`, `chat_already_registered`.
@@ -170,7 +189,12 @@ export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: u
          VALUES ($1, $2, 'active', $3, $4, $4, $4, ${placeholders})`,
         [channelId, actor.accountId, JSON.stringify(botRights), now, ...values],
       );
-      await tx.query('INSERT INTO broadcast_schedules (channel_id, next_run_at, created_at, updated_at) VALUES ($1, $2, $2, $2)', [channelId, now]);
+      const schedule = initialScheduleValues(input.broadcast?.intervalHours);
+      await tx.query(
+        `INSERT INTO broadcast_schedules (channel_id, is_enabled, disabled_reason, interval_minutes, next_run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5, $5)`,
+        [channelId, schedule.isEnabled, schedule.disabledReason, schedule.intervalMinutes, now],
+      );
       await replaceTiers(tx, channelId, settings.tiers, now);
       await recordAuditEvent(tx, {
         occurredAt: now,
@@ -183,19 +207,24 @@ export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: u
     }),
   );
   deps.logger.info('channel.created', { channelId, accountId: actor.accountId });
-  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelId), deps.clock.now());
+  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelId), deps.clock.now(), await subscribeBotUsername(deps));
 }
 
-/** One of the account's live channels. @throws PermanentError `channel_not_found` (also for another account's channel). */
-export async function retrieveChannel(deps: Pick<ChannelDeps, 'db' | 'clock'>, actor: Actor, channelPublicId: string): Promise<ChannelResource> {
-  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelUuid(channelPublicId)), deps.clock.now());
+/**
+ * One of the account's live channels. Its `subscribeLinks` are null when the bot's username cannot
+ * be known (none configured and Telegram unreachable): the rest of the channel still answers.
+ * @throws PermanentError `channel_not_found` (also for another account's channel).
+ */
+export async function retrieveChannel(deps: ChannelReadDeps, actor: Actor, channelPublicId: string): Promise<ChannelResource> {
+  const [channel, botUsername] = await Promise.all([findOwnedChannel(deps.db, actor.accountId, channelUuid(channelPublicId)), subscribeBotUsername(deps)]);
+  return channelResource(channel, deps.clock.now(), botUsername);
 }
 
 /** The account's live channels, oldest first, with the limit. */
-export async function listChannels(deps: Pick<ChannelDeps, 'db' | 'clock'>, actor: Actor): Promise<ChannelListResource> {
-  const channels = await findOwnedChannels(deps.db, actor.accountId);
+export async function listChannels(deps: ChannelReadDeps, actor: Actor): Promise<ChannelListResource> {
+  const [channels, botUsername] = await Promise.all([findOwnedChannels(deps.db, actor.accountId), subscribeBotUsername(deps)]);
   const now = deps.clock.now();
-  return { channels: channels.map((channel) => channelResource(channel, now)), count: channels.length, maxChannels: MAX_CHANNELS_PER_ACCOUNT };
+  return { channels: channels.map((channel) => channelResource(channel, now, botUsername)), count: channels.length, maxChannels: MAX_CHANNELS_PER_ACCOUNT };
 }
 
 /**
@@ -205,8 +234,10 @@ export async function listChannels(deps: Pick<ChannelDeps, 'db' | 'clock'>, acto
  * (instant/threshold, threshold amount) must be confirmed (`confirmation`, the password) and mails
  * the owner a `payout_wallet_changed` notice; resending the stored values needs no confirmation.
  * Changing the wallet or currency never touches payouts already created: each payout carries its
- * own copy of the destination. Audit: `channel.updated`, plus `channel.wallet_changed` and
- * `channel.payout_settings_changed` when those changed.
+ * own copy of the destination. `broadcast` sets the schedule in the same transaction
+ * (`applyBroadcastSetting`: null stops it, a number sets the interval and restarts a stopped one).
+ * Audit: `channel.updated`, plus `channel.wallet_changed` and `channel.payout_settings_changed`
+ * when those changed.
  *
  * @throws PermanentError `channel_not_found`, `validation_failed`, `telegram_not_linked`,
  *   `channel_ownership_unverified`, `chat_already_registered`, `channel_changed_concurrently`.
@@ -256,12 +287,13 @@ export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPubl
         [channelId, now, isVerified ? null : JSON.stringify(botRights), ...values],
       );
       if (patch.tiers) await replaceTiers(tx, channelId, merged.tiers, now);
+      if (patch.broadcast) await applyBroadcastSetting(tx, channelId, patch.broadcast.intervalHours, now);
       await auditChannelUpdate(tx, { actor, channelId, now, before: current.settings, after: merged, sections: Object.keys(patch) });
       if (isPayoutChange) await enqueueAccountMail(tx, { kind: 'payout_wallet_changed', accountId: actor.accountId, now });
     }),
   );
   deps.logger.info('channel.updated', { channelId, accountId: actor.accountId, sections: Object.keys(patch) });
-  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelId), deps.clock.now());
+  return channelResource(await findOwnedChannel(deps.db, actor.accountId, channelId), deps.clock.now(), await subscribeBotUsername(deps));
 }
 
 function changedConcurrently(): PermanentError {

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createBotUsernameSource, qrCodeSvg } from '../channels/index.js';
 import { parsePublicId } from '../ids/index.js';
 import { createBotApi } from '../telegram/index.js';
 import { addOwnedChats, channelInput, type OwnedChats } from '../testing/channel-setup.js';
 import { createDashboardHarness, type DashboardHarness, mailedToken } from '../testing/dashboard-api.js';
 import { insertTelegramUser } from '../testing/fixtures.js';
+import { findFreePort } from '../testing/free-port.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
 
 const PASSWORD = 'correct horse battery';
@@ -75,6 +77,7 @@ describe('authentication', () => {
     ['PATCH', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw'],
     ['DELETE', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw'],
     ['POST', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/broadcast'],
+    ['GET', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/subscribe-qr.svg'],
   ])('%s %s answers 401 without a token and with an invalid one', async (method, path) => {
     const body = method === 'POST' && path === '/channels' ? channelInput({ openChatId: -1001000000001n, closedChatId: -1001000000002n }) : method === 'PATCH' ? { openChat: { title: 'x' } } : undefined;
     expect((await h.request(method, path, { body })).status).toBe(401);
@@ -97,7 +100,24 @@ describe('POST /channels', () => {
       tiers: [{ tierNumber: 1, priceUsd: '9.99', durationDays: 30 }],
       payoutStrategy: { strategy: 'instant', thresholdUsd: null },
       botRights: { open: { missing: [] }, closed: { missing: [] } },
+      gracePeriodHours: 0,
+      broadcast: { enabled: true, disabledReason: null, intervalHours: 24, nextRunAt: h.clock.now().toISOString(), lastPostedAt: null, consecutiveFailures: 0, lastError: null },
     });
+    const id = response.json.id as string;
+    // No TELEGRAM_BOT_USERNAME in this harness: the links use the bot the channel services know.
+    const bot = telegram.botInfo.username;
+    expect(response.json.subscribeLinks).toEqual({
+      channel: { url: `https://t.me/${bot}?start=c_${id}`, startParameter: `c_${id}` },
+      tiers: [{ tierNumber: 1, url: `https://t.me/${bot}?start=c_${id}_1`, startParameter: `c_${id}_1` }],
+    });
+  });
+
+  it('stores the grace period and the broadcast interval given', async () => {
+    const account = await owner();
+    const chats = addOwnedChats(telegram, account.telegramUserId);
+    const response = await h.request('POST', '/channels', { token: account.token, body: createBody(chats, { gracePeriodHours: 24, broadcast: { intervalHours: null } }) });
+    expect(response.status).toBe(201);
+    expect(response.json).toMatchObject({ gracePeriodHours: 24, broadcast: { enabled: false, disabledReason: 'owner', nextRunAt: null } });
   });
 
   const chats = { openChatId: -1001000000101n, closedChatId: -1001000000102n };
@@ -113,6 +133,8 @@ describe('POST /channels', () => {
     ['a threshold below the minimum', { ...base, payoutStrategy: { strategy: 'threshold', thresholdUsd: '10' } }, 'payoutStrategy.thresholdUsd'],
     ['an unknown strategy', { ...base, payoutStrategy: { strategy: 'monthly' } }, 'payoutStrategy.strategy'],
     ['a tolerance of 50 %', { ...base, underpaymentToleranceBps: 5000 }, 'underpaymentToleranceBps'],
+    ['a grace period of 73 hours', { ...base, gracePeriodHours: 73 }, 'gracePeriodHours'],
+    ['a broadcast interval of 721 hours', { ...base, broadcast: { intervalHours: 721 } }, 'broadcast.intervalHours'],
     ['donations without bounds', { ...base, donations: { enabled: true } }, 'donations'],
   ])('answers 400 validation_failed for %s, naming %s', async (_, body, field) => {
     const account = await owner();
@@ -295,6 +317,31 @@ describe('PATCH /channels/{channelId}', () => {
     expect(Object.keys(response.json.error.fields)).toContain(field);
   });
 
+  it('changes the grace period and the broadcast schedule without the password', async () => {
+    const { owner: account, id } = await registered();
+    const off = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { gracePeriodHours: 12, broadcast: { intervalHours: null } } });
+    expect(off.status).toBe(200);
+    expect(off.json).toMatchObject({ gracePeriodHours: 12, broadcast: { enabled: false, disabledReason: 'owner', intervalHours: 24, nextRunAt: null } });
+    const on = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { broadcast: { intervalHours: 3 } } });
+    expect(on.json).toMatchObject({ gracePeriodHours: 12, broadcast: { enabled: true, disabledReason: null, intervalHours: 3, nextRunAt: h.clock.now().toISOString() } });
+  });
+
+  it('restarts a schedule the broadcaster stopped after failures when the owner sets an interval', async () => {
+    const { owner: account, id } = await registered();
+    await h.testDb.db.query(
+      `UPDATE broadcast_schedules SET is_enabled = false, disabled_reason = 'too_many_failures', consecutive_failures = 10, last_failure_reason = 'membership', last_error = 'Forbidden: bot was kicked'
+        WHERE channel_id = $1`,
+      [parsePublicId('channel', id)],
+    );
+    const stopped = await h.request('GET', `/channels/${id}`, { token: account.token });
+    expect(stopped.json.broadcast).toMatchObject({ enabled: false, disabledReason: 'too_many_failures', nextRunAt: null, consecutiveFailures: 10, lastError: 'Forbidden: bot was kicked' });
+    const restarted = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { broadcast: { intervalHours: 24 } } });
+    expect(restarted.status).toBe(200);
+    expect(restarted.json.broadcast).toMatchObject({ enabled: true, disabledReason: null, consecutiveFailures: 0, nextRunAt: h.clock.now().toISOString() });
+    const { rows } = await h.testDb.db.query('SELECT last_failure_reason FROM broadcast_schedules WHERE channel_id = $1', [parsePublicId('channel', id)]);
+    expect(rows).toEqual([{ last_failure_reason: null }]);
+  });
+
   it('answers 404 for another account’s channel', async () => {
     const { id } = await registered();
     const stranger = await owner();
@@ -337,6 +384,98 @@ describe('POST /channels/{channelId}/broadcast', () => {
     const response = await h.request('POST', `/channels/${id}/broadcast`, { token: stranger.token });
     expect(response.status).toBe(404);
     expect(response.json.error.code).toBe('channel_not_found');
+  });
+});
+
+/** The SVG route answers a document, not JSON, so it is read from the router directly. */
+async function getRaw(token: string, path: string) {
+  const answer = await h.router.handle({ method: 'GET', url: `/api/v1${path}`, headers: { authorization: `Bearer ${token}` }, rawBody: undefined, ip: ip() });
+  const isJson = String(answer.headers['content-type']).startsWith('application/json');
+  return { ...answer, json: isJson && answer.body ? JSON.parse(answer.body) : undefined };
+}
+
+/** Swaps where the dashboard gets the bot's username for one test. */
+async function withSubscribeBot<T>(source: NonNullable<typeof h.deps.subscribeBot>, work: () => Promise<T>): Promise<T> {
+  h.deps.subscribeBot = source;
+  try {
+    return await work();
+  } finally {
+    delete h.deps.subscribeBot;
+  }
+}
+
+const unreachableTelegram = async () => createBotApi({ token: telegram.token, apiRoot: `http://127.0.0.1:${await findFreePort()}` });
+
+describe('subscribe links', () => {
+  it('are made with TELEGRAM_BOT_USERNAME when it is configured', async () => {
+    const { owner: account, id } = await registered();
+    const response = await withSubscribeBot(createBotUsernameSource({ configured: 'ConfiguredNameBot' }), () => h.request('GET', `/channels/${id}`, { token: account.token }));
+    expect(response.json.subscribeLinks.channel.url).toBe(`https://t.me/ConfiguredNameBot?start=c_${id}`);
+  });
+
+  it('are null when no username is configured and Telegram is unreachable; the channel and the list still answer 200', async () => {
+    const { owner: account, id } = await registered();
+    const offline = createBotUsernameSource({ telegram: await unreachableTelegram() });
+    await withSubscribeBot(offline, async () => {
+      const one = await h.request('GET', `/channels/${id}`, { token: account.token });
+      expect(one.status).toBe(200);
+      expect(one.json).toMatchObject({ id, subscribeLinks: null, tiers: [{ tierNumber: 1 }] });
+      const list = await h.request('GET', '/channels', { token: account.token });
+      expect(list.status).toBe(200);
+      expect(list.json.channels).toEqual([one.json]);
+    });
+  });
+});
+
+describe('GET /channels/{channelId}/subscribe-qr.svg', () => {
+  it("answers an SVG QR code of the channel's link, or of one tier's, privately cacheable for 5 minutes", async () => {
+    const account = await owner();
+    const chats = addOwnedChats(telegram, account.telegramUserId);
+    const twoTiers = [
+      { priceUsd: '9.99', durationDays: 30 },
+      { priceUsd: '99', durationDays: 365 },
+    ];
+    const channel = (await h.request('POST', '/channels', { token: account.token, body: createBody(chats, { tiers: twoTiers }) })).json;
+    const whole = await getRaw(account.token, `/channels/${channel.id}/subscribe-qr.svg`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers['content-type']).toBe('image/svg+xml');
+    expect(whole.headers['cache-control']).toBe('private, max-age=300');
+    expect(whole.headers['x-content-type-options']).toBe('nosniff');
+    // qrCodeSvg is proven to decode to its text in shared/channels/subscribe-qr.test.ts.
+    expect(whole.body).toBe(await qrCodeSvg(channel.subscribeLinks.channel.url));
+    const tier2 = await getRaw(account.token, `/channels/${channel.id}/subscribe-qr.svg?tier=2`);
+    expect(tier2.status).toBe(200);
+    expect(tier2.body).toBe(await qrCodeSvg(channel.subscribeLinks.tiers[1].url));
+    expect(tier2.body).not.toBe(whole.body);
+  });
+
+  it.each([
+    ['a tier the channel does not sell', '2', 'this channel has no tier 2; it sells only tier 1'],
+    ['a tier beyond 3', '4', 'must be 1, 2 or 3'],
+    ['a tier that is not a number', 'one', 'must be 1, 2 or 3'],
+  ])('answers 400 for %s, with the reason on query.tier', async (_, tier, reason) => {
+    const { owner: account, id } = await registered();
+    const response = await getRaw(account.token, `/channels/${id}/subscribe-qr.svg?tier=${tier}`);
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(response.json.error).toMatchObject({ code: 'validation_failed', fields: { 'query.tier': reason } });
+  });
+
+  it('answers 404 for another account’s channel, and no-store like every error', async () => {
+    const { id } = await registered();
+    const stranger = await owner();
+    const response = await getRaw(stranger.token, `/channels/${id}/subscribe-qr.svg`);
+    expect(response.status).toBe(404);
+    expect(response.json.error.code).toBe('channel_not_found');
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it('answers 503 with Retry-After when the bot username cannot be known', async () => {
+    const { owner: account, id } = await registered();
+    const response = await withSubscribeBot(createBotUsernameSource({ telegram: await unreachableTelegram() }), () => getRaw(account.token, `/channels/${id}/subscribe-qr.svg`));
+    expect(response.status).toBe(503);
+    expect(response.json.error.code).toBe('bot_username_unavailable');
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
 

@@ -3,18 +3,22 @@ import { confirmPasswordOfAccount } from '../accounts/index.js';
 import {
   BroadcastRequestResourceSchema,
   type ChannelDeps,
+  type ChannelReadDeps,
   type PayoutConfirmation,
+  type SubscribeLinkDeps,
   ChannelListResourceSchema,
   ChannelResourceSchema,
   CreateChannelInputSchema,
   PayoutOptionListResourceSchema,
   UpdateChannelInputSchema,
+  createBotUsernameSource,
   createChannel,
   deleteChannel,
   listChannels,
   listPayoutOptions,
   requestBroadcast,
   retrieveChannel,
+  subscribeQrCode,
   updateChannel,
 } from '../channels/index.js';
 import { TransientError } from '../errors/index.js';
@@ -28,11 +32,34 @@ const HOUR = 3600;
 
 const ChannelParams = z.object({ channelId: z.string().max(64).meta({ description: 'The channel id (ch_…)', example: 'ch_Ehz5dX8hQSeMc0Q8m0Q2Xw' }) });
 
+/** Where answers get the bot's username for subscribe links: see `DashboardDeps.subscribeBot`. */
+function linkDeps(deps: DashboardDeps): SubscribeLinkDeps {
+  return { subscribeBot: deps.subscribeBot ?? createBotUsernameSource({ configured: deps.telegramBotUsername ?? deps.channels?.bot.username }) };
+}
+
+/** Reads need no Bot API client: they work on an instance without channel registration. */
+function readDeps(deps: DashboardDeps): ChannelReadDeps {
+  return { db: deps.db, clock: deps.clock, ...linkDeps(deps) };
+}
+
 /** Channel deps from the dashboard's: registration needs the Bot API and the configured minimums. */
 function channelDeps(deps: DashboardDeps, logger: Logger): ChannelDeps {
   if (!deps.channels) throw new TransientError('channels_not_configured', 'Channel registration is not configured on this instance');
-  return { db: deps.db, clock: deps.clock, logger, ...deps.channels };
+  return { db: deps.db, clock: deps.clock, logger, ...deps.channels, ...linkDeps(deps) };
 }
+
+/** `?tier=2`: the QR code of that tier's checkout link instead of the channel's. */
+const SubscribeQrQuery = z.object({
+  tier: z
+    .string()
+    .regex(/^[1-3]$/, 'must be 1, 2 or 3')
+    .transform(Number)
+    .optional()
+    .meta({ description: "A tier number (1–3) the channel sells: the code opens that tier's checkout; omitted: the channel's tiers" }),
+});
+
+/** The code only changes with the bot's username, so the browser may keep it a while; `private`: it needs the token. */
+const QR_CACHE_CONTROL = 'private, max-age=300';
 
 /** The account's password, required (as `currentPassword`) whenever a request sets where or how payouts go. */
 const PayoutPasswordSchema = CurrentPasswordSchema.optional().meta({
@@ -75,7 +102,7 @@ export const channelRoutes: RouteDefinition[] = [
     tags: ['channels'],
     auth: 'bearer',
     response: { status: 200, description: 'Your channels, oldest first, and the limit', schema: ChannelListResourceSchema },
-    handler: async ({ auth, deps }) => ({ body: await listChannels(deps, { accountId: auth.accountId }) }),
+    handler: async ({ auth, deps }) => ({ body: await listChannels(readDeps(deps), { accountId: auth.accountId }) }),
   }),
   defineRoute({
     method: 'POST',
@@ -117,7 +144,29 @@ export const channelRoutes: RouteDefinition[] = [
     params: ChannelParams,
     response: { status: 200, description: 'The channel', schema: ChannelResourceSchema },
     errors: { 404: 'channel_not_found (also for another account’s channel)' },
-    handler: async ({ auth, params, deps }) => ({ body: await retrieveChannel(deps, { accountId: auth.accountId }, params.channelId) }),
+    handler: async ({ auth, params, deps }) => ({ body: await retrieveChannel(readDeps(deps), { accountId: auth.accountId }, params.channelId) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/channels/{channelId}/subscribe-qr.svg',
+    operationId: 'retrieveSubscribeQrCode',
+    summary: 'A QR code of the channel’s subscribe link, or of one tier’s, as SVG',
+    description:
+      'Encodes exactly `subscribeLinks.channel.url` of the channel (with `?tier=n`: `subscribeLinks.tiers[].url` of tier n), for posters and other chats. Send the access token like on every route (fetch it and show it as a blob).',
+    tags: ['channels'],
+    auth: 'bearer',
+    params: ChannelParams,
+    query: SubscribeQrQuery,
+    response: { status: 200, description: 'The QR code, a standalone SVG document (Cache-Control: private, max-age=300)', schema: z.string(), mediaType: 'image/svg+xml' },
+    errors: {
+      400: 'validation_failed: `tier` is not 1–3, or the channel does not sell that tier (fields["query.tier"] says which tiers it sells)',
+      404: 'channel_not_found (also for another account’s channel)',
+      503: 'bot_username_unavailable: no bot username is configured and Telegram could not be asked for it',
+    },
+    handler: async ({ auth, params, query, deps }) => {
+      const code = await subscribeQrCode(readDeps(deps), { accountId: auth.accountId }, params.channelId, query.tier);
+      return { body: code.svg, headers: { 'cache-control': QR_CACHE_CONTROL } };
+    },
   }),
   defineRoute({
     method: 'PATCH',
@@ -125,7 +174,7 @@ export const channelRoutes: RouteDefinition[] = [
     operationId: 'updateChannel',
     summary: 'Change a channel; each section given replaces the stored one, and the result must pass every rule',
     description:
-      'New chat ids are verified with Telegram like on registration. Changing the payout destination (currency, network, wallet, extra id) or the payout strategy needs your password (`currentPassword`, re-authentication) and mails you a notice; resending the stored values does not. Payouts already created keep the wallet they were created with.',
+      'New chat ids are verified with Telegram like on registration. Changing the payout destination (currency, network, wallet, extra id) or the payout strategy needs your password (`currentPassword`, re-authentication) and mails you a notice; resending the stored values does not. Payouts already created keep the wallet they were created with. `broadcast: {intervalHours: null}` stops scheduled posts of the tier buttons; a number of hours sets the interval and restarts a stopped schedule (failures cleared, a post at the next tick).',
     tags: ['channels'],
     auth: 'bearer',
     params: ChannelParams,

@@ -1,5 +1,5 @@
 import type { AccountDeps } from '../accounts/index.js';
-import type { ChannelServices } from '../channels/index.js';
+import type { BotUsernameSource, ChannelServices } from '../channels/index.js';
 import type { Services } from '../runtime/index.js';
 
 /**
@@ -12,4 +12,9 @@ export interface DashboardDeps extends Services, AccountDeps {
   telegramBotUsername?: string;
   /** Channel registration (Bot API client, bot identity, configured minimums). Unset: creating or editing a channel answers 503. */
   channels?: ChannelServices;
+  /**
+   * The bot's username for the channels' subscribe links and QR codes (`loadSubscribeBot`: configured,
+   * else getMe once per process). Unset: `telegramBotUsername`, else `channels.bot.username`, else no links.
+   */
+  subscribeBot?: BotUsernameSource;
 }

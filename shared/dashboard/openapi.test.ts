@@ -87,4 +87,27 @@ describe('GET /openapi.json', () => {
     expect(document.paths['/me'].get.security).toEqual([{ bearerAuth: [] }]);
     expect(document.paths['/auth/session/refresh'].post.security).toEqual([{ refreshCookie: [] }]);
   });
+
+  it('describes the channel fields of the schedule, the grace period and the subscribe links, and the QR code as SVG', () => {
+    const document = buildOpenApiDocument(dashboardRoutes, { version: 'test' }) as any;
+    const update = document.paths['/channels/{channelId}'].patch.requestBody.content['application/json'].schema;
+    expect(update.properties.gracePeriodHours).toMatchObject({ type: 'integer', minimum: 0, maximum: 72 });
+    expect(update.properties.broadcast.properties.intervalHours.anyOf).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'integer', minimum: 1, maximum: 720 }), { type: 'null' }]),
+    );
+    const channel = document.paths['/channels/{channelId}'].get.responses['200'].content['application/json'].schema;
+    expect(channel.required).toEqual(expect.arrayContaining(['gracePeriodHours', 'subscribeLinks', 'broadcast']));
+    expect(Object.keys(channel.properties.broadcast.properties).sort()).toEqual(
+      ['consecutiveFailures', 'disabledReason', 'enabled', 'intervalHours', 'lastError', 'lastManualTriggerAt', 'lastPostedAt', 'manualTriggerAvailableAt', 'nextRunAt'].sort(),
+    );
+    const links = channel.properties.subscribeLinks.anyOf.find((option: { type: string }) => option.type === 'object');
+    expect(links.properties.tiers.items.required).toEqual(expect.arrayContaining(['tierNumber', 'url', 'startParameter']));
+
+    const qr = document.paths['/channels/{channelId}/subscribe-qr.svg'].get;
+    expect(qr.operationId).toBe('retrieveSubscribeQrCode');
+    expect(qr.security).toEqual([{ bearerAuth: [] }]);
+    expect(qr.responses['200'].content).toEqual({ 'image/svg+xml': { schema: { type: 'string' } } });
+    expect(qr.parameters).toContainEqual(expect.objectContaining({ name: 'tier', in: 'query', required: false, schema: expect.objectContaining({ type: 'string', pattern: '^[1-3]$' }) }));
+    expect(Object.keys(qr.responses)).toEqual(expect.arrayContaining(['400', '401', '404', '503']));
+  });
 });

@@ -58,7 +58,7 @@ function errorStatusesOf(route: RouteDefinition): Record<number, string> {
 function operationOf(route: RouteDefinition): JsonSchema {
   const responses: JsonSchema = {
     [route.response.status]: route.response.schema
-      ? { description: route.response.description, content: { 'application/json': { schema: jsonSchema(route.response.schema, 'output') } } }
+      ? { description: route.response.description, content: { [route.response.mediaType ?? 'application/json']: { schema: jsonSchema(route.response.schema, 'output') } } }
       : { description: route.response.description },
   };
   for (const [status, description] of Object.entries(errorStatusesOf(route))) responses[status] = errorResponse(description);

@@ -115,8 +115,12 @@ export interface RouteSpec<P extends z.ZodType | undefined, Q extends z.ZodType 
   params?: P;
   query?: Q;
   body?: B;
-  /** The success answer; `schema` omitted for an empty body (204). */
-  response: { status: number; description: string; schema?: R };
+  /**
+   * The success answer; `schema` omitted for an empty body (204). `mediaType` other than
+   * `application/json` (the default), e.g. `image/svg+xml`: the handler's body is a string, checked
+   * with `schema` and sent as is. Errors still answer in the JSON envelope.
+   */
+  response: { status: number; description: string; schema?: R; mediaType?: string };
   /** Error statuses beyond those the router implies (400, 401, 403, 413, 415, 429), with when they happen. */
   errors?: Record<number, string>;
   /**
@@ -141,7 +145,7 @@ export interface RouteDefinition {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
-  response: { status: number; description: string; schema?: z.ZodType };
+  response: { status: number; description: string; schema?: z.ZodType; mediaType?: string };
   errors?: Record<number, string>;
   rateLimits?: RateLimitRule<{ params: unknown; query: unknown; body: unknown }>[] | 'none';
   maxBodyBytes?: number;

@@ -97,6 +97,26 @@ const testRoutes: RouteDefinition[] = [
     response: { status: 200, description: 'never', schema: z.object({ count: z.number() }) },
     handler: async () => ({ body: { count: 'many' } as never }),
   }),
+  defineRoute({
+    method: 'GET',
+    path: '/picture.svg',
+    operationId: 'picture',
+    summary: 'answers an SVG document',
+    tags: ['test'],
+    auth: 'none',
+    response: { status: 200, description: 'ok', schema: z.string(), mediaType: 'image/svg+xml' },
+    handler: async () => ({ body: '<svg xmlns="http://www.w3.org/2000/svg"/>', headers: { 'cache-control': 'private, max-age=60' } }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/picture-object',
+    operationId: 'pictureObject',
+    summary: 'answers an object where its media type needs text',
+    tags: ['test'],
+    auth: 'none',
+    response: { status: 200, description: 'never', schema: z.unknown(), mediaType: 'image/svg+xml' },
+    handler: async () => ({ body: { svg: 'no' } }),
+  }),
 ];
 
 let h: DashboardHarness;
@@ -122,6 +142,19 @@ describe('routing', () => {
     const response = await h.request('POST', '/widgets/w_7?dryRun=true', { body: { name: 'gear', size: 2 }, ip: '192.0.2.1' });
     expect(response.status).toBe(200);
     expect(response.json).toEqual({ id: 'w_7', name: 'gear' });
+  });
+
+  it('sends the text of a route with its own media type as is, with that content type and the headers it sets', async () => {
+    const answer = await h.router.handle({ method: 'GET', url: '/api/v1/picture.svg', headers: {}, rawBody: undefined, ip: '192.0.2.2' });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe('<svg xmlns="http://www.w3.org/2000/svg"/>');
+    expect(answer.headers).toMatchObject({ 'content-type': 'image/svg+xml', 'cache-control': 'private, max-age=60', 'x-content-type-options': 'nosniff' });
+  });
+
+  it('refuses to send a body that is not text for such a route (500)', async () => {
+    const response = await h.request('GET', '/picture-object');
+    expect(response.status).toBe(500);
+    expect(response.json.error.code).toBe('internal_error');
   });
 
   it('accepts a trailing slash', async () => {

@@ -27,9 +27,11 @@ export interface DashboardRequest {
 export interface DashboardResponse {
   status: number;
   headers: Record<string, string | string[]>;
-  /** JSON text, or undefined for an empty body. */
+  /** JSON text (or the text of a route's own media type, `content-type` says which), or undefined for an empty body. */
   body: string | undefined;
 }
+
+const JSON_MEDIA_TYPE = 'application/json';
 
 export interface DashboardRouterOptions {
   routes: readonly RouteDefinition[];
@@ -222,6 +224,11 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
       respond.logger.error('http.response_invalid', { route: route.path, fields: fieldsOf(checked.error.issues, '') });
       throw new Error(`response of ${route.operationId} does not match its schema`);
     }
+    const mediaType = route.response.mediaType ?? JSON_MEDIA_TYPE;
+    if (mediaType !== JSON_MEDIA_TYPE) {
+      if (typeof checked.data !== 'string') throw new Error(`response of ${route.operationId} (${mediaType}) must be a string`);
+      return { status: route.response.status, body: checked.data, mediaType };
+    }
     return { status: route.response.status, body: checked.data };
   }
 
@@ -236,9 +243,10 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
       };
       let status: number;
       let payload: unknown;
+      let mediaType: string | undefined;
       let errorCode: string | undefined;
       try {
-        ({ status, body: payload } = await run(request, requestId, respond));
+        ({ status, body: payload, mediaType } = await run(request, requestId, respond));
       } catch (error) {
         const result = errorResult(error, requestId);
         status = result.status;
@@ -251,6 +259,10 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
       const durationMs = Math.round(performance.now() - started);
       respond.logger.info('http.request', { method: request.method, route: respond.routePath, status, durationMs, ...(errorCode ? { code: errorCode } : {}) });
       if (payload === undefined) return { status, headers: respond.headers, body: undefined };
+      if (mediaType !== undefined && typeof payload === 'string') {
+        respond.headers['content-type'] = mediaType;
+        return { status, headers: respond.headers, body: payload };
+      }
       respond.headers['content-type'] = 'application/json; charset=utf-8';
       return { status, headers: respond.headers, body: JSON.stringify(payload) };
     },
