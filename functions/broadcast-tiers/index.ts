@@ -2,13 +2,14 @@ import * as ff from '@google-cloud/functions-framework';
 import { createPostPacer, runTierBroadcasts } from '../../shared/broadcasts/index.js';
 import { consume } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { loadBotApi } from '../../shared/telegram/index.js';
+import { TransientError } from '../../shared/errors/index.js';
+import { createBotUsernameSource, loadBotApi } from '../../shared/telegram/index.js';
 
 const config = loadConfig({ TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional() });
 const telegram = loadBotApi();
 // One pacer per instance: the flood limits are the bot's, whichever message asked.
 const pacer = createPostPacer();
-let botUsername = config.TELEGRAM_BOT_USERNAME;
+const bot = createBotUsernameSource({ configured: config.TELEGRAM_BOT_USERNAME, telegram });
 
 /** The scheduler's tick (every due channel) and the owner's "broadcast now" (named channels). */
 ff.cloudEvent(
@@ -24,7 +25,7 @@ ff.cloudEvent(
           logger: delivery.logger,
           telegram,
           pacer,
-          botUsername: async () => (botUsername ??= (await telegram.getMe()).username),
+          botUsername: async () => (await bot.username()) ?? Promise.reject(new TransientError('bot_username_unavailable', 'getMe did not answer: the links need the bot username')),
         },
         delivery.message.channelIds,
       );

@@ -18,12 +18,11 @@ import {
   listChannels,
   requestBroadcast,
   retrieveChannel,
-  createBotUsernameSource,
   qrCodeSvg,
-  subscribeLink,
   subscribeQrCode,
   updateChannel as updateChannelConfirmedBy,
 } from './index.js';
+import { createBotUsernameSource, subscribeLink } from '../telegram/index.js';
 
 /** The dashboard confirms payout changes with the password; these tests confirm every one. */
 const confirmed: PayoutConfirmation = { confirmPayoutChange: async () => undefined };

@@ -23,7 +23,7 @@ import {
   CreateChannelInputSchema,
   UpdateChannelInputSchema,
 } from './channel-schemas.js';
-import type { BotUsernameSource } from './bot-username.js';
+import type { BotUsernameSource } from '../telegram/bot-username.js';
 import {
   SETTINGS_COLUMNS,
   applyBroadcastSetting,

@@ -68,6 +68,4 @@ export { type BroadcastTriggerDeps, requestBroadcast } from './broadcast-trigger
 export { BROADCAST_COOLDOWN_SECONDS, DEFAULT_BROADCAST_INTERVAL_MINUTES, resolveOwnedChannelId } from './channel-store.js';
 export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
 export { loadChannelServices, loadSubscribeBot } from './channel-services.js';
-export { type BotUsernameSource, type BotUsernameSourceOptions, GET_ME_TIMEOUT_MS, GET_ME_RETRY_AFTER_MS, createBotUsernameSource } from './bot-username.js';
 export { type SubscribeQrCode, qrCodeSvg, subscribeQrCode } from './subscribe-qr.js';
-export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink, donateStartPayload, donateLink } from '../telegram/deep-links.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createBotUsernameSource, qrCodeSvg } from '../channels/index.js';
+import { qrCodeSvg } from '../channels/index.js';
 import { parsePublicId } from '../ids/index.js';
-import { createBotApi } from '../telegram/index.js';
+import { createBotApi, createBotUsernameSource } from '../telegram/index.js';
 import { addOwnedChats, channelInput, type OwnedChats } from '../testing/channel-setup.js';
 import { createDashboardHarness, type DashboardHarness, mailedToken } from '../testing/dashboard-api.js';
 import { insertTelegramUser } from '../testing/fixtures.js';

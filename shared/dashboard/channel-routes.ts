@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createBotUsernameSource } from '../telegram/index.js';
 import { confirmPasswordOfAccount } from '../accounts/index.js';
 import {
   BroadcastRequestResourceSchema,
@@ -11,7 +12,6 @@ import {
   CreateChannelInputSchema,
   PayoutOptionListResourceSchema,
   UpdateChannelInputSchema,
-  createBotUsernameSource,
   createChannel,
   deleteChannel,
   listChannels,

@@ -1,5 +1,6 @@
 import type { AccountDeps } from '../accounts/index.js';
-import type { BotUsernameSource, ChannelServices } from '../channels/index.js';
+import type { ChannelServices } from '../channels/index.js';
+import type { BotUsernameSource } from '../telegram/index.js';
 import type { Services } from '../runtime/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
-import { createBotApi } from '../telegram/index.js';
+import { createBotApi } from './bot-api.js';
 import { findFreePort } from '../testing/free-port.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
 import { createBotUsernameSource } from './bot-username.js';
