@@ -1,10 +1,10 @@
 import type { Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import { PermanentError } from '../errors/index.js';
-import { formatPublicId } from '../ids/index.js';
 import type { SubscriberNotificationRequested } from '../messages/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
 import { type Language, languageOf, translate } from '../telegram/bot/messages/index.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
 
@@ -13,20 +13,32 @@ export interface SubscriberNotificationDeps extends NotificationDeps {
   botUsername?: string;
 }
 
-interface Composed {
+/** A DM to a subscriber: HTML text and its buttons. */
+export interface SubscriberMessage {
+  text: string;
+  replyMarkup?: InlineKeyboardMarkup;
+}
+
+/** A subscriber_notifications row in 'pending' that the caller claimed and is about to send. */
+export interface ClaimedNotification {
+  id: string;
+  kind: string;
+  telegramUserId: bigint;
+  /** The payment or subscription it is about (logs). */
+  subjectId: string;
+}
+
+interface Composed extends SubscriberMessage {
   telegramUserId: bigint;
   paymentId: string | null;
   subscriptionId: string | null;
-  text: string;
-  replyMarkup?: InlineKeyboardMarkup;
 }
 
 const SHORTFALL_DECIMALS = 18;
 
 function renewButton(deps: SubscriberNotificationDeps, channelId: string, language: Language): InlineKeyboardMarkup | undefined {
   if (!deps.botUsername) return undefined;
-  const startParameter = `c_${formatPublicId('channel', channelId)}`;
-  return { inline_keyboard: [[{ text: translate(language, 'dmRenewButton'), url: `https://t.me/${deps.botUsername}?start=${startParameter}` }]] };
+  return { inline_keyboard: [[{ text: translate(language, 'dmRenewButton'), url: subscribeLink(deps.botUsername, channelId) }]] };
 }
 
 async function compose(deps: SubscriberNotificationDeps, request: SubscriberNotificationRequested): Promise<Composed> {
@@ -88,6 +100,55 @@ async function compose(deps: SubscriberNotificationDeps, request: SubscriberNoti
 }
 
 /**
+ * Sends the DM of a notification row the caller holds in 'pending' and records what happened, once:
+ * 'sent' (with Telegram's message id); 'unreachable' when the user blocked the bot (also noted on
+ * telegram_users.dm_blocked_at, so later DMs are not attempted) or Telegram refuses the message for
+ * good: the row is failed and never retried. A retryable failure is written to the row (last_error,
+ * updated_at) and thrown; the row stays pending for the caller's retry.
+ */
+export async function deliverSubscriberNotification(
+  deps: NotificationDeps,
+  notification: ClaimedNotification,
+  message: SubscriberMessage,
+): Promise<'sent' | 'unreachable'> {
+  const { kind, subjectId } = notification;
+  try {
+    const sent = await deps.telegram.sendMessage(Number(notification.telegramUserId), message.text, {
+      parse_mode: 'HTML',
+      ...(message.replyMarkup ? { reply_markup: message.replyMarkup } : {}),
+    });
+    await deps.db.query(
+      `UPDATE subscriber_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, last_error = NULL, updated_at = $2 WHERE id = $1 AND status = 'pending'`,
+      [notification.id, deps.clock.now(), sent.message_id],
+    );
+    deps.logger.info('subscriber_notification.sent', { kind, subjectId });
+    return 'sent';
+  } catch (error) {
+    const failure = toTelegramError(error, { kind });
+    const isUnreachable = isTelegramUserUnreachable(error);
+    const now = deps.clock.now();
+    if (isUnreachable || !failure.isRetryable) {
+      await deps.db.query(`UPDATE subscriber_notifications SET status = 'failed', last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`, [
+        notification.id,
+        failure.code,
+        now,
+      ]);
+      if (isUnreachable) {
+        await deps.db.query('UPDATE telegram_users SET dm_blocked_at = $2, updated_at = $2 WHERE id = $1 AND dm_blocked_at IS NULL', [notification.telegramUserId, now]);
+      }
+      deps.logger.warn('subscriber_notification.undeliverable', { kind, subjectId, code: failure.code });
+      return 'unreachable';
+    }
+    await deps.db.query(`UPDATE subscriber_notifications SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`, [
+      notification.id,
+      failure.code,
+      now,
+    ]);
+    throw failure;
+  }
+}
+
+/**
  * The notify-subscriber stage: tells the subscriber about a payment problem or the end of their
  * subscription, once per event. `dedupeKey` is the message's de-duplication id (one outbox message
  * per logical event), stored unique in subscriber_notifications. A user who blocked the bot is
@@ -104,28 +165,9 @@ export async function notifySubscriber(deps: SubscriberNotificationDeps, request
   const { rows } = await deps.db.query<{ id: string; status: string }>('SELECT id, status FROM subscriber_notifications WHERE dedupe_key = $1', [dedupeKey]);
   const notification = rows[0] as { id: string; status: string };
   if (notification.status !== 'pending') return 'already_done';
-  try {
-    const message = await deps.telegram.sendMessage(Number(composed.telegramUserId), composed.text, {
-      parse_mode: 'HTML',
-      ...(composed.replyMarkup ? { reply_markup: composed.replyMarkup } : {}),
-    });
-    await deps.db.query(
-      `UPDATE subscriber_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, updated_at = $2 WHERE id = $1 AND status = 'pending'`,
-      [notification.id, deps.clock.now(), message.message_id],
-    );
-    deps.logger.info('subscriber_notification.sent', { kind: request.kind, subjectId: request.subjectId });
-    return 'sent';
-  } catch (error) {
-    const failure = toTelegramError(error, { kind: request.kind });
-    if (isTelegramUserUnreachable(error) || !failure.isRetryable) {
-      await deps.db.query(`UPDATE subscriber_notifications SET status = 'failed', last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`, [
-        notification.id,
-        failure.code,
-        deps.clock.now(),
-      ]);
-      deps.logger.warn('subscriber_notification.undeliverable', { kind: request.kind, code: failure.code });
-      return 'unreachable';
-    }
-    throw failure;
-  }
+  return deliverSubscriberNotification(
+    deps,
+    { id: notification.id, kind: request.kind, telegramUserId: composed.telegramUserId, subjectId: request.subjectId },
+    composed,
+  );
 }

@@ -2,6 +2,7 @@ import type { Api } from 'grammy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../ids/index.js';
 import { createLogger } from '../logging/index.js';
+import { watchStuckWork } from '../watchdog/index.js';
 import { notifySubscriber } from '../notifications/index.js';
 import { createBotApi } from '../telegram/index.js';
 import { type FakeClock, createFakeClock } from '../testing/clock.js';
@@ -50,13 +51,13 @@ interface Member {
  * A subscriber sitting in a closed channel the bot administers, whose subscription ends at
  * `expiresAt` (default: a minute ago). `inTelegram: false` leaves the user unknown to Telegram.
  */
-async function member(options: { expiresAt?: Date; inTelegram?: boolean; title?: string } = {}): Promise<Member> {
+async function member(options: { expiresAt?: Date; inTelegram?: boolean; title?: string; graceHours?: number } = {}): Promise<Member> {
   const db = testDb.db;
   const userId = nextUserId++;
   await insertTelegramUser(db, { id: BigInt(userId) });
   const channel = await insertChannel(db);
   const title = options.title ?? 'Premium Club';
-  await db.query('UPDATE channels SET closed_title = $2 WHERE id = $1', [channel.id, title]);
+  await db.query('UPDATE channels SET closed_title = $2, grace_period_hours = $3 WHERE id = $1', [channel.id, title, options.graceHours ?? 0]);
   const closedChatId = Number(channel.closedChatId);
   telegram.addChat({ id: closedChatId, type: 'channel', title });
   telegram.setBotMembership(closedChatId, 'administrator');
@@ -311,6 +312,48 @@ describe('expireDueSubscriptions', () => {
         last_removal_error: null,
         next_removal_attempt_at: null,
       });
+    });
+  });
+
+  describe('with a grace period', () => {
+    const HOUR_MS = 60 * MINUTE_MS;
+
+    it('keeps the member until expires_at plus the grace period, then removes them once and asks for the DM', async () => {
+      const graced = await member({ graceHours: 24 });
+
+      expect(await expireDueSubscriptions(deps)).toEqual({ removed: 0, failed: 0 });
+      clock.set(new Date(graced.expiresAt.getTime() + 24 * HOUR_MS - 1000));
+      expect(await expireDueSubscriptions(deps)).toEqual({ removed: 0, failed: 0 });
+      expect(callsIn('banChatMember', graced.closedChatId)).toEqual([]);
+      expect(telegram.memberStatus(graced.closedChatId, graced.userId)).toBe('member');
+      expect(await subscriptionRow(graced.subscriptionId)).toMatchObject({ status: 'active', removal_attempts: 0, next_removal_attempt_at: null });
+
+      clock.advance(1000);
+      expect(await expireDueSubscriptions(deps)).toEqual({ removed: 1, failed: 0 });
+      expect(telegram.memberStatus(graced.closedChatId, graced.userId)).toBe('left');
+      expect(await subscriptionRow(graced.subscriptionId)).toMatchObject({ status: 'expired', expires_at: graced.expiresAt, removed_at: clock.now() });
+      expect((await expiryMessages(graced.subscriptionId)).map((message) => message.payload)).toEqual([{ kind: 'subscription_expired', subjectId: graced.subscriptionId }]);
+    });
+
+    it('reads the grace period of each member’s own channel in one run', async () => {
+      const now = await member({ graceHours: 0 });
+      const later = await member({ graceHours: 1 });
+      expect(await expireDueSubscriptions(deps)).toEqual({ removed: 1, failed: 0 });
+      expect((await subscriptionRow(now.subscriptionId))?.status).toBe('expired');
+      expect((await subscriptionRow(later.subscriptionId))?.status).toBe('active');
+    });
+
+    it('is not late for removal in the watchdog’s eyes while the grace period runs', async () => {
+      const graced = await member({ graceHours: 24, expiresAt: new Date(clock.now().getTime() - 2 * HOUR_MS) });
+      const late = await member({ graceHours: 0, expiresAt: new Date(clock.now().getTime() - 2 * HOUR_MS) });
+      const lateInGrace = await member({ graceHours: 1, expiresAt: new Date(clock.now().getTime() - 3 * HOUR_MS) });
+      const report = await watchStuckWork({ db: testDb.db, clock, logger: createLogger({ write: () => undefined }) });
+      expect(report.failed).toEqual([]);
+      const { rows } = await testDb.db.query<{ subject_id: string }>(`SELECT subject_id FROM operator_alerts WHERE alert = 'stuck.subscriptions.active'`);
+      const alerted = rows.map((row) => row.subject_id);
+      expect(alerted).toContain(late.subscriptionId);
+      expect(alerted).toContain(lateInGrace.subscriptionId);
+      expect(alerted).not.toContain(graced.subscriptionId);
     });
   });
 

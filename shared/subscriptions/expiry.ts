@@ -46,7 +46,9 @@ export function removalRetryDelayMs(attempts: number): number {
 
 /**
  * The expire-subscriptions stage (scheduled every minute): claims due subscriptions with an indexed
- * query (overlapping runs skip each other's rows), removes each member from the closed channel
+ * query (overlapping runs skip each other's rows) — due once expires_at plus the channel's grace
+ * period (`channels.grace_period_hours`, 0 by default) has passed; members in their grace period are
+ * told by remind-subscribers until when they stay — removes each member from the closed channel
  * (ban with a short until_date, then unban so they can come back after paying again), and only when
  * Telegram confirmed marks the subscription expired and asks for the subscriber's DM. A failure
  * leaves the row active and schedules a retry with a growing delay and a counter.
@@ -54,15 +56,19 @@ export function removalRetryDelayMs(attempts: number): number {
 export async function expireDueSubscriptions(deps: ExpiryDeps): Promise<ExpiryReport> {
   const now = deps.clock.now();
   const due = await deps.db.transaction(async (tx) => {
+    // `expires_at <= now` keeps the scan on subscriptions_active_expiry_idx; the only rows it reads
+    // and skips are members in their grace period (at most 72 hours of expiries).
     const { rows } = await tx.query<DueSubscription>(
       `WITH claimed AS (
          UPDATE subscriptions SET next_removal_attempt_at = $2
          WHERE id IN (
-           SELECT id FROM subscriptions
-           WHERE status = 'active' AND expires_at <= $1 AND (next_removal_attempt_at IS NULL OR next_removal_attempt_at <= $1)
-           ORDER BY expires_at
+           SELECT s.id FROM subscriptions s JOIN channels gc ON gc.id = s.channel_id
+           WHERE s.status = 'active' AND s.expires_at <= $1
+             AND s.expires_at + make_interval(hours => gc.grace_period_hours) <= $1
+             AND (s.next_removal_attempt_at IS NULL OR s.next_removal_attempt_at <= $1)
+           ORDER BY s.expires_at
            LIMIT $3
-           FOR UPDATE SKIP LOCKED)
+           FOR UPDATE OF s SKIP LOCKED)
          RETURNING id, telegram_user_id, channel_id, expires_at, removal_attempts)
        SELECT claimed.id, claimed.telegram_user_id, claimed.expires_at, claimed.removal_attempts, c.closed_chat_id
        FROM claimed JOIN channels c ON c.id = claimed.channel_id`,

@@ -99,6 +99,43 @@ describe('extendSubscription', () => {
     expect(subscription).toMatchObject({ status: 'active', expires_at: daysAfter(renewedAt, 30) });
   });
 
+  describe('in the channel’s grace period', () => {
+    const HOUR_MS = 3_600_000;
+    const withGrace = async (hours: number) => {
+      const subscriber = await subscriberOfChannel();
+      await testDb.db.query('UPDATE channels SET grace_period_hours = $2 WHERE id = $1', [subscriber.channelId, hours]);
+      const first = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW });
+      return { subscriber, first };
+    };
+
+    it('stacks a renewal onto the end of the lapsed period: the member was never removed', async () => {
+      const { subscriber, first } = await withGrace(48);
+      const renewedAt = new Date(first.expiresAt.getTime() + 47 * HOUR_MS);
+
+      const renewal = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: renewedAt });
+
+      expect(renewal).toEqual({ subscriptionId: first.subscriptionId, startsAt: first.expiresAt, expiresAt: daysAfter(first.expiresAt, 30), isRenewal: true });
+      expect((await periodsOf(first.subscriptionId)).map((period) => [period.starts_at, period.ends_at])).toEqual([
+        [FIXTURE_NOW, first.expiresAt],
+        [first.expiresAt, daysAfter(first.expiresAt, 30)],
+      ]);
+    });
+
+    it('starts now once the grace period is over, even before the expiry job has removed the member', async () => {
+      const { subscriber, first } = await withGrace(48);
+      const renewedAt = new Date(first.expiresAt.getTime() + 48 * HOUR_MS);
+      const renewal = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: renewedAt });
+      expect(renewal).toMatchObject({ startsAt: renewedAt, expiresAt: daysAfter(renewedAt, 30), isRenewal: false });
+    });
+
+    it('starts now when the stacked period would already be over (1 day bought 30 hours into a 72-hour grace)', async () => {
+      const { subscriber, first } = await withGrace(72);
+      const renewedAt = new Date(first.expiresAt.getTime() + 30 * HOUR_MS);
+      const renewal = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 1, now: renewedAt });
+      expect(renewal).toMatchObject({ startsAt: renewedAt, expiresAt: daysAfter(renewedAt, 1), isRenewal: false });
+    });
+  });
+
   it('reactivates a subscription the expiry job ended, clearing its removal state', async () => {
     const subscriber = await subscriberOfChannel();
     const first = await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW });

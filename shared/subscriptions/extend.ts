@@ -1,20 +1,23 @@
 import type { Tx } from '../db/index.js';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 export interface SubscriptionExtension {
   subscriptionId: string;
   startsAt: Date;
   expiresAt: Date;
-  /** True when the subscription was active and the new period stacks on its expiry. */
+  /** True when the subscription was active (or in its grace period) and the new period stacks on its expiry. */
   isRenewal: boolean;
 }
 
 /**
  * Grants `durationDays` of access for one settled payment. A renewal while the subscription is
- * still running stacks on its current expiry; otherwise the period starts now. Runs in the
- * settlement transaction, holding the subscription row lock; the payment's period is recorded once
- * (subscription_periods.payment_id is unique), so a repeated settlement cannot extend twice.
+ * still running stacks on its current expiry, and so does one in the channel's grace period (the
+ * member was never removed: the new period continues the lapsed one); otherwise the period starts
+ * now. Runs in the settlement transaction, holding the subscription row lock; the payment's period
+ * is recorded once (subscription_periods.payment_id is unique), so a repeated settlement cannot
+ * extend twice.
  */
 export async function extendSubscription(
   tx: Tx,
@@ -22,17 +25,23 @@ export async function extendSubscription(
 ): Promise<SubscriptionExtension> {
   // Created on first payment; either way returned locked (the no-op update takes the row lock that
   // serializes two settlements of one subscriber), in one statement.
-  const { rows } = await tx.query<{ id: string; status: string; expires_at: Date }>(
+  const { rows } = await tx.query<{ id: string; status: string; expires_at: Date; grace_period_hours: number }>(
     `INSERT INTO subscriptions (telegram_user_id, channel_id, status, expires_at, created_at, updated_at, expired_at)
      VALUES ($1, $2, 'expired', $3, $3, $3, $3)
      ON CONFLICT (telegram_user_id, channel_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
-     RETURNING id, status, expires_at`,
+     RETURNING id, status, expires_at, (SELECT grace_period_hours FROM channels WHERE id = $2) AS grace_period_hours`,
     [input.telegramUserId, input.channelId, input.now],
   );
-  const current = rows[0] as { id: string; status: string; expires_at: Date };
-  const isRenewal = current.status === 'active' && current.expires_at > input.now;
+  const current = rows[0] as { id: string; status: string; expires_at: Date; grace_period_hours: number };
+  // Access runs until expires_at plus the grace period. Past that (or with no grace period) an active
+  // row is only awaiting removal and the period starts now, as before. A stacked period that would
+  // already be over (1 day bought late in a 72-hour grace) starts now as well.
+  const now = input.now.getTime();
+  const durationMs = input.durationDays * DAY_MS;
+  const expiresMs = current.expires_at.getTime();
+  const isRenewal = current.status === 'active' && expiresMs + Number(current.grace_period_hours) * HOUR_MS > now && expiresMs + durationMs > now;
   const startsAt = isRenewal ? current.expires_at : input.now;
-  const expiresAt = new Date(startsAt.getTime() + input.durationDays * DAY_MS);
+  const expiresAt = new Date(startsAt.getTime() + durationMs);
   await tx.query(
     `WITH period AS (
        INSERT INTO subscription_periods (subscription_id, payment_id, starts_at, ends_at, duration_days, created_at)

@@ -4,3 +4,14 @@ export { type ExpiryDeps, type ExpiryReport, expireDueSubscriptions, removalRetr
 export { formatUtc } from './format.js';
 export { type ResendInviteOutcome, resendInvite } from './resend-invite.js';
 export { revokePaymentPeriod } from './revoke.js';
+export {
+  type ReminderDeps,
+  type ReminderOffset,
+  type ReminderReport,
+  graceNoticeDedupeKey,
+  reminderDedupeKey,
+  sendRenewalReminders,
+  turnOffRenewalReminders,
+} from './reminders.js';
+export { NOTICE_LEASE_MS } from './notice-claims.js';
+export { remindersOffData, renewData, renewTierData } from './renewal-buttons.js';

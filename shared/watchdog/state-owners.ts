@@ -280,11 +280,12 @@ export const STATE_MACHINES: readonly StateMachine[] = [
     states: {
       active: {
         owner: 'expire-subscriptions',
-        redrive: 'removes the member once expires_at has passed (every minute)',
+        redrive: "removes the member once expires_at plus the channel's grace period has passed (every minute)",
         redriveAfterSeconds: 0,
         alertAfterSeconds: HOUR,
-        alert: 'A subscription ended an hour ago and its member was not removed: expire-subscriptions is not running.',
-        since: 'expires_at',
+        alert: 'A subscription ended (its grace period included) an hour ago and its member was not removed: expire-subscriptions is not running.',
+        // Access ends after the grace period: a member inside it is not late for removal.
+        since: `subscriptions.expires_at + make_interval(hours => (SELECT c.grace_period_hours FROM channels c WHERE c.id = subscriptions.channel_id))`,
         where: `status = 'active'`,
       },
       expired: {
@@ -356,6 +357,17 @@ export const STATE_MACHINES: readonly StateMachine[] = [
         alert: 'A subscriber message has been pending for an hour: is Telegram reachable?',
         since: 'created_at',
         republishMatch: `o.message_id::text = subscriber_notifications.dedupe_key`,
+        where: `subscriber_notifications.status = 'pending' AND subscriber_notifications.kind NOT IN ('renewal_reminder', 'subscription_grace_started')`,
+      },
+      // Renewal reminders and grace notices have no message: remind-subscribers claims and sends them itself.
+      pending_notice: {
+        owner: 'remind-subscribers',
+        redrive: 'sends it again on a tick 5 minutes after its claim while it still makes sense; closes it as failed once renewed, overtaken, switched off or past the grace period',
+        redriveAfterSeconds: 5 * MINUTE,
+        alertAfterSeconds: HOUR,
+        alert: 'A renewal reminder or grace-period notice has been pending for an hour (see last_error): is Telegram reachable, is remind-subscribers running?',
+        since: 'created_at',
+        where: `subscriber_notifications.status = 'pending' AND subscriber_notifications.kind IN ('renewal_reminder', 'subscription_grace_started')`,
       },
     },
   },

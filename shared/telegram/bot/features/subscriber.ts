@@ -4,14 +4,21 @@ import { z } from 'zod';
 import { type Checkout, type CheckoutDeps, type TelegramUserProfile, openCheckout } from '../../../checkout/index.js';
 import { AppError } from '../../../errors/index.js';
 import { type PublicIdKind, formatPublicId, parsePublicId } from '../../../ids/index.js';
-import { type ResendInviteOutcome, resendInvite } from '../../../subscriptions/index.js';
+import {
+  type ResendInviteOutcome,
+  remindersOffData,
+  renewData,
+  renewTierData,
+  resendInvite,
+  turnOffRenewalReminders,
+} from '../../../subscriptions/index.js';
+import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../deep-links.js';
 import { defineCallbackData } from '../callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
 import type { MessageKey } from '../messages/index.js';
 
 /** What Telegram allows in a `/start` payload. */
 export const START_PAYLOAD_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const SUBSCRIBE_PREFIX = 'c_';
 
 const publicIdField = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{22}$`));
 
@@ -23,15 +30,11 @@ export const chooseTierData = defineCallbackData(
 );
 /** "Check payment" under a checkout. */
 export const checkPaymentData = defineCallbackData('k1', ['checkout'], z.object({ checkout: publicIdField('chk') }));
-/** "Renew" in /subscriptions: shows the channel's tiers again. */
-export const renewData = defineCallbackData('r1', ['channel'], z.object({ channel: publicIdField('ch') }));
+// The Renew and "Turn off reminders" buttons (renewData, renewTierData, remindersOffData) are defined
+// in shared/subscriptions, whose DMs carry them too.
+export { remindersOffData, renewData, renewTierData };
 /** "Send my link again" in /subscriptions. */
 export const resendInviteData = defineCallbackData('l1', ['subscription'], z.object({ subscription: publicIdField('sub') }));
-
-/** The `/start` payload of a channel's subscribe link: `c_ch_…` (27 characters). */
-export function subscribeStartPayload(channelId: string): string {
-  return `${SUBSCRIBE_PREFIX}${formatPublicId('channel', channelId)}`;
-}
 
 /** The uuid a public id names, or `undefined` for anything malformed or of another kind. */
 export function parseRef(kind: PublicIdKind, text: string): string | undefined {
@@ -143,6 +146,28 @@ async function showOffer(ctx: BotContext, channelId: string): Promise<'shown' | 
   return 'shown';
 }
 
+/**
+ * Opens (or reuses) the checkout for one tier, price and duration from the database, and replies
+ * with it and its Pay button: what a tier button, a tier's subscribe link and a reminder's Renew do.
+ * 'gone' when the channel or the tier no longer sells.
+ */
+async function replyWithTierCheckout(ctx: BotContext & { from: User }, channelId: string, tierNumber: number): Promise<'shown' | 'gone'> {
+  let checkout: Checkout;
+  try {
+    checkout = await openCheckout(checkoutDeps(ctx.deps), { kind: 'subscription', user: profileOf(ctx.from), channelId, tierNumber });
+  } catch (error) {
+    if (isOfferGone(error)) return 'gone';
+    throw error;
+  }
+  const { rows } = await ctx.deps.db.query<{ closed_title: string }>('SELECT closed_title FROM channels WHERE id = $1', [channelId]);
+  const title = rows[0]?.closed_title ?? '';
+  await ctx.reply(ctx.t('subscriptionCheckout', title, tierNumber, checkout.durationDays ?? 0, checkout.priceCents, checkout.expiresAt), {
+    parse_mode: 'HTML',
+    reply_markup: paymentKeyboard(ctx, checkout),
+  });
+  return 'shown';
+}
+
 export interface PaymentStatusRow {
   kind: 'subscription' | 'donation';
   checkout_status: string;
@@ -246,11 +271,13 @@ const RESEND_ANSWERS: Record<Exclude<ResendInviteOutcome, 'not_found'>, MessageK
 };
 
 /**
- * The subscriber journey: `/start c_<channel>` shows the channel's tiers (from the database), a
- * tier button opens (or reuses) a checkout with a Pay button and a "Check payment" button,
- * `/subscriptions` lists the user's subscriptions with Renew and "Send my link again". Everything
- * happens in the private chat; a button that names something gone or someone else's gets a polite
- * answer.
+ * The subscriber journey: `/start c_<channel>` shows the channel's tiers (from the database) and
+ * `/start c_<channel>_<tier>` opens that tier's checkout directly; a tier button opens (or reuses) a
+ * checkout with a Pay button and a "Check payment" button; `/subscriptions` lists the user's
+ * subscriptions with Renew and "Send my link again". Under renewal reminders, Renew opens the
+ * checkout of the tier last paid for (its tiers when that one is gone) and "Turn off reminders"
+ * stops them for that subscription. Everything happens in the private chat; a button that names
+ * something gone or someone else's gets a polite answer.
  */
 export function subscriberFeature(): Composer<BotContext> {
   const composer = new Composer<BotContext>();
@@ -262,17 +289,19 @@ export function subscriberFeature(): Composer<BotContext> {
       if (ctx.chat.type === 'private') await ctx.reply(ctx.t('welcome'));
       return;
     }
-    if (!payload.startsWith(SUBSCRIBE_PREFIX)) return next();
+    if (!isSubscribeStartPayload(payload)) return next();
     if (ctx.chat.type !== 'private') {
       if (START_PAYLOAD_PATTERN.test(payload)) await replyOpenPrivately(ctx, payload);
       return;
     }
-    const channelId = START_PAYLOAD_PATTERN.test(payload) ? parseRef('channel', payload.slice(SUBSCRIBE_PREFIX.length)) : undefined;
-    if (!channelId) {
+    const target = START_PAYLOAD_PATTERN.test(payload) ? parseSubscribeStartPayload(payload) : undefined;
+    if (!target || !ctx.from) {
       await ctx.reply(ctx.t('startInvalidLink'));
       return;
     }
-    if ((await showOffer(ctx, channelId)) === 'unavailable') await ctx.reply(ctx.t('channelUnavailable'));
+    // A tier's link opens its checkout; a tier switched off since falls back to the channel's tiers.
+    if (target.tierNumber !== undefined && (await replyWithTierCheckout(ctx as BotContext & { from: User }, target.channelId, target.tierNumber)) === 'shown') return;
+    if ((await showOffer(ctx, target.channelId)) === 'unavailable') await ctx.reply(ctx.t('channelUnavailable'));
   });
 
   feature.command('subscriptions', async (ctx) => {
@@ -285,19 +314,7 @@ export function subscriberFeature(): Composer<BotContext> {
     const choice = chooseTierData.decode(ctx.callbackQuery.data);
     const channelId = choice && parseRef('channel', choice.channel);
     if (!choice || !channelId || ctx.chat?.type !== 'private') return answerStale(ctx);
-    let checkout: Checkout;
-    try {
-      checkout = await openCheckout(checkoutDeps(ctx.deps), { kind: 'subscription', user: profileOf(ctx.from), channelId, tierNumber: choice.tier });
-    } catch (error) {
-      if (isOfferGone(error)) return answerStale(ctx);
-      throw error;
-    }
-    const { rows } = await ctx.deps.db.query<{ closed_title: string }>('SELECT closed_title FROM channels WHERE id = $1', [channelId]);
-    const title = rows[0]?.closed_title ?? '';
-    await ctx.reply(ctx.t('subscriptionCheckout', title, choice.tier, checkout.durationDays ?? 0, checkout.priceCents, checkout.expiresAt), {
-      parse_mode: 'HTML',
-      reply_markup: paymentKeyboard(ctx, checkout),
-    });
+    if ((await replyWithTierCheckout(ctx, channelId, choice.tier)) === 'gone') return answerStale(ctx);
     await ctx.answerCallbackQuery();
   });
 
@@ -318,6 +335,28 @@ export function subscriberFeature(): Composer<BotContext> {
       return;
     }
     await ctx.answerCallbackQuery();
+  });
+
+  feature.callbackQuery(renewTierData.trigger, async (ctx) => {
+    const ref = renewTierData.decode(ctx.callbackQuery.data);
+    const channelId = ref && parseRef('channel', ref.channel);
+    if (!ref || !channelId || ctx.chat?.type !== 'private') return answerStale(ctx);
+    // Same tier at today's price; if the owner switched it off, the channel's tiers instead.
+    if ((await replyWithTierCheckout(ctx, channelId, ref.tier)) === 'gone' && (await showOffer(ctx, channelId)) === 'unavailable') {
+      await ctx.answerCallbackQuery({ text: ctx.t('channelUnavailable'), show_alert: true });
+      return;
+    }
+    await ctx.answerCallbackQuery();
+  });
+
+  feature.callbackQuery(remindersOffData.trigger, async (ctx) => {
+    const ref = remindersOffData.decode(ctx.callbackQuery.data);
+    const subscriptionId = ref && parseRef('subscription', ref.subscription);
+    if (!subscriptionId || ctx.chat?.type !== 'private') return answerStale(ctx);
+    const { db, clock, logger } = ctx.deps;
+    const turnedOff = await turnOffRenewalReminders({ db, clock, logger }, subscriptionId, BigInt(ctx.from.id));
+    if (!turnedOff) return answerStale(ctx);
+    await ctx.answerCallbackQuery({ text: ctx.t('remindersTurnedOff', turnedOff.title), show_alert: true });
   });
 
   feature.callbackQuery(resendInviteData.trigger, async (ctx) => {

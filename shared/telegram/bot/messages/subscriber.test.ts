@@ -30,6 +30,26 @@ describe('subscriber messages', () => {
     }
   });
 
+  it('says when a renewal reminder comes, and escapes the title, in both languages', () => {
+    const ends = new Date('2026-12-29T14:05:00Z');
+    expect(['3d', '1d', '1h'].map((offset) => translate('en', 'renewalReminder', 'A <b>', offset as '3d', ends).split('\n')[0])).toEqual([
+      '⏰ Your subscription to <b>A &lt;b&gt;</b> ends in 3 days, on 2026-12-29 14:05 UTC.',
+      '⏰ Your subscription to <b>A &lt;b&gt;</b> ends in 1 day, on 2026-12-29 14:05 UTC.',
+      '⏰ Your subscription to <b>A &lt;b&gt;</b> ends in 1 hour, on 2026-12-29 14:05 UTC.',
+    ]);
+    expect(['3d', '1d', '1h'].map((offset) => /заканчивается ([^,]+),/.exec(translate('ru', 'renewalReminder', 'A', offset as '3d', ends))?.[1])).toEqual([
+      'через 3 дня',
+      'через 1 день',
+      'через 1 час',
+    ]);
+    for (const language of ['en', 'ru'] as const) {
+      const grace = translate(language, 'graceStarted', '<i>x</i>', ends, new Date('2026-12-30T14:05:00Z'));
+      expect(grace).toContain('&lt;i&gt;x&lt;/i&gt;');
+      expect(grace).toContain('2026-12-30 14:05 UTC');
+      expect(translate(language, 'remindersTurnedOff', 'y'.repeat(100)).length).toBeLessThan(200); // a callback answer's limit
+    }
+  });
+
   it('leaves out an empty description', () => {
     expect(translate('en', 'channelOffer', 'Club', '  ')).toBe('<b>Club</b>\n\nChoose your subscription:');
   });

@@ -23,6 +23,11 @@ function block(...lines: (string | false)[]): string {
   return lines.filter((line): line is string => line !== false).join('\n');
 }
 
+/** Which renewal reminder: 3 days, 1 day or 1 hour before the subscription ends. */
+type ReminderOffset = '3d' | '1d' | '1h';
+const REMINDER_WHEN_EN: Record<ReminderOffset, string> = { '3d': 'in 3 days', '1d': 'in 1 day', '1h': 'in 1 hour' };
+const REMINDER_WHEN_RU: Record<ReminderOffset, string> = { '3d': 'через 3 дня', '1d': 'через 1 день', '1h': 'через 1 час' };
+
 /**
  * Subscriber and donor messages. Titles, descriptions and donation texts come from channel owners:
  * every one goes through `esc`. Prices are `bigint` cents, dates `Date`s.
@@ -211,5 +216,42 @@ export const subscriberMessages = {
   donationCancelled: {
     en: () => 'Donation cancelled.',
     ru: () => 'Пожертвование отменено.',
+  },
+  renewalReminder: {
+    en: (title: string, offset: ReminderOffset, expiresAt: Date) =>
+      block(
+        `⏰ Your subscription to <b>${esc(title)}</b> ends ${REMINDER_WHEN_EN[offset]}, on ${formatDate(expiresAt)}.`,
+        'Renew now: the new period starts when this one ends, so you lose nothing.',
+      ),
+    ru: (title: string, offset: ReminderOffset, expiresAt: Date) =>
+      block(
+        `⏰ Ваша подписка на <b>${esc(title)}</b> заканчивается ${REMINDER_WHEN_RU[offset]}, ${formatDate(expiresAt)}.`,
+        'Продлите сейчас: новый период начнётся, когда закончится текущий, — вы ничего не потеряете.',
+      ),
+  },
+  graceStarted: {
+    en: (title: string, endedAt: Date, staysUntil: Date) =>
+      block(
+        `⌛ Your subscription to <b>${esc(title)}</b> ended on ${formatDate(endedAt)}.`,
+        `You stay in the channel until ${formatDate(staysUntil)}. Renew before then to keep your place: the new period continues from ${formatDate(endedAt)}.`,
+      ),
+    ru: (title: string, endedAt: Date, staysUntil: Date) =>
+      block(
+        `⌛ Ваша подписка на <b>${esc(title)}</b> закончилась ${formatDate(endedAt)}.`,
+        `Вы остаётесь в канале до ${formatDate(staysUntil)}. Продлите до этого времени, чтобы сохранить место: новый период продолжит прежний с ${formatDate(endedAt)}.`,
+      ),
+  },
+  reminderRenewButton: {
+    en: () => '🔁 Renew',
+    ru: () => '🔁 Продлить',
+  },
+  remindersOffButton: {
+    en: () => '🔕 Turn off reminders',
+    ru: () => '🔕 Отключить напоминания',
+  },
+  // A callback answer: plain text, no HTML.
+  remindersTurnedOff: {
+    en: (title: string) => `Reminders for ${short(title, 40)} are off. Your subscription itself is unchanged.`,
+    ru: (title: string) => `Напоминания для ${short(title, 40)} отключены. Сама подписка не изменилась.`,
   },
 } as const;
