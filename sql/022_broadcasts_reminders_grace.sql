@@ -74,3 +74,5 @@ ALTER TABLE subscriber_notifications ADD CONSTRAINT subscriber_notifications_rem
   (kind = 'renewal_reminder') = (reminder_for_expires_at IS NOT NULL AND reminder_offset IS NOT NULL AND subscription_id IS NOT NULL));
 CREATE UNIQUE INDEX subscriber_notifications_reminder_key
   ON subscriber_notifications (subscription_id, reminder_for_expires_at, reminder_offset) WHERE kind = 'renewal_reminder';
+-- remind-subscribers closes or re-sends notices left pending by a crash, every run: only those rows.
+CREATE INDEX subscriber_notifications_pending_idx ON subscriber_notifications (updated_at) WHERE status = 'pending';

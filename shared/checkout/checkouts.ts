@@ -52,13 +52,14 @@ interface CheckoutRow {
   expires_at: Date;
 }
 
+/** Records the user as they are now; a user acting in the bot can be written to again (`dm_blocked_at` cleared). */
 export async function upsertTelegramUser(tx: Tx, user: TelegramUserProfile): Promise<void> {
   await tx.query(
     `INSERT INTO telegram_users (id, username, first_name, last_name, language_code)
      VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (id) DO UPDATE SET
        username = EXCLUDED.username, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-       language_code = coalesce(EXCLUDED.language_code, telegram_users.language_code), updated_at = now()`,
+       language_code = coalesce(EXCLUDED.language_code, telegram_users.language_code), dm_blocked_at = NULL, updated_at = now()`,
     [user.id, user.username ?? null, user.firstName ?? null, user.lastName ?? null, user.languageCode ?? null],
   );
 }

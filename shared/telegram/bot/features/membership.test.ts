@@ -4,10 +4,10 @@ import { TransientError } from '../../../errors/index.js';
 import { createLogger } from '../../../logging/index.js';
 import { type FakeClock, createFakeClock } from '../../../testing/clock.js';
 import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
-import { FIXTURE_NOW, insertChannel, insertPayment, insertSubscription } from '../../../testing/fixtures.js';
+import { FIXTURE_NOW, insertChannel, insertPayment, insertSubscription, insertTelegramUser } from '../../../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../../../testing/telegram-simulator.js';
 import { createBotApi } from '../../bot-api.js';
-import { guardInviteJoin, isJoin, missingBotRights, recordBotRights } from './membership.js';
+import { guardInviteJoin, isJoin, missingBotRights, recordBotRights, recordDirectMessageReach } from './membership.js';
 
 const bot: User = { id: 1, is_bot: true, first_name: 'Bot' };
 const person: User = { id: 2, is_bot: false, first_name: 'Ann' };
@@ -137,6 +137,19 @@ describe('with a database and the Telegram simulator', () => {
       expect(await rebuild()).toBe(false);
       await recordBotRights(deps(), { chat, member: admin(), date: date + 10 });
       expect(await rebuild()).toBe(true);
+    });
+
+    it('records a user blocking the bot in private and coming back', async () => {
+      const user = await insertTelegramUser(testDb.db);
+      const blockedAt = async () =>
+        (await testDb.db.query<{ dm_blocked_at: Date | null }>('SELECT dm_blocked_at FROM telegram_users WHERE id = $1', [user.id])).rows[0]?.dm_blocked_at;
+      await recordDirectMessageReach(deps(), user.id, true);
+      expect(await blockedAt()).toEqual(clock.now());
+      clock.advance(60_000);
+      await recordDirectMessageReach(deps(), user.id, true); // a repeat keeps the first moment
+      expect(await blockedAt()).toEqual(new Date(clock.now().getTime() - 60_000));
+      await recordDirectMessageReach(deps(), user.id, false);
+      expect(await blockedAt()).toBeNull();
     });
 
     it('records nothing for a chat no channel uses', async () => {

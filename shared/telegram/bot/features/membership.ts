@@ -130,6 +130,20 @@ export async function recordBotRights(deps: MembershipDeps, input: { chat: Chat;
   });
 }
 
+/**
+ * A user blocked (`kicked`) or unblocked the bot in their private chat: DM stages (invites,
+ * reminders) skip a blocked user and try again once they are back. A user we never stored is left
+ * alone: they are recorded when they first use the bot.
+ */
+export async function recordDirectMessageReach(deps: MembershipDeps, telegramUserId: bigint, isBlocked: boolean): Promise<void> {
+  const now = deps.clock.now();
+  await deps.db.query(
+    `UPDATE telegram_users SET dm_blocked_at = CASE WHEN $2 THEN coalesce(dm_blocked_at, $3) END, updated_at = $3
+      WHERE id = $1 AND (dm_blocked_at IS NULL) = $2`,
+    [telegramUserId, isBlocked, now],
+  );
+}
+
 /** True when the stored rights come from a later update than `input` (update ids order same-second changes). */
 function isNewerThan(stored: { date: number; updateId?: number }, input: { date: number; updateId?: number }): boolean {
   if (stored.date !== input.date) return stored.date > input.date;
@@ -235,7 +249,8 @@ export async function guardInviteJoin(
 /**
  * Chat membership: records the bot's rights when it is added, promoted, demoted or removed
  * (`my_chat_member` in groups and channels), and guards joins through our invite links
- * (`chat_member`). Private-chat `my_chat_member` (a user blocking the bot) passes on.
+ * (`chat_member`). Private-chat `my_chat_member` (a user blocking or unblocking the bot) is
+ * recorded for the DM stages, then passes on.
  */
 export function membershipFeature(): Composer<BotContext> {
   const composer = new Composer<BotContext>();
@@ -243,7 +258,10 @@ export function membershipFeature(): Composer<BotContext> {
 
   guarded.on('my_chat_member', async (ctx, next) => {
     const update = ctx.myChatMember;
-    if (update.chat.type === 'private') return next();
+    if (update.chat.type === 'private') {
+      await recordDirectMessageReach(ctx.deps, BigInt(update.chat.id), update.new_chat_member.status === 'kicked');
+      return next();
+    }
     const recorded = await recordBotRights(ctx.deps, { chat: update.chat, member: update.new_chat_member, date: update.date, updateId: ctx.update.update_id });
     if (recorded.length === 0) ctx.deps.logger.info('bot_rights.unknown_chat', { chatId: update.chat.id, status: update.new_chat_member.status });
     for (const entry of recorded) ctx.deps.logger.info('bot_rights.recorded', { chatId: update.chat.id, ...entry });
