@@ -90,7 +90,7 @@ async function demoGuide(): Promise<string[]> {
     '  Demo channels (owner: Telegram user 1000, subscriber: Alice, user 1001):',
     ...channels.map((channel) => `    ${channel.alias.padEnd(8)} ${channel.title.padEnd(13)} ${channel.strategy.padEnd(9)} ${channel.id}`),
     `  Sandbox:     ${runtime.url}/sandbox   play Alice in a browser: the bot's chat, the invoice, the invite, and the system's view`,
-    '  CLI:         npm run sandbox -- pay --channel premium --tier 1   (also: --partial 0.5, --repeat-ipn, channels)',
+    '  CLI:         npm run sandbox -- pay --channel premium --tier 1   (also: --partial 0.5, --repeat-ipn, --from-post, channels)',
   ];
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -85,6 +85,23 @@ describe('sandbox walkthrough over the runtime\'s sandbox API', () => {
     expect(lines.join('\n')).toMatch(/payment +pay_\S+ partially_paid, not settled/);
   });
 
+  it('starts from the tier button of the post in the open channel, posting it first when there is none', async () => {
+    const lines: string[] = [];
+    const result = await playPurchase(
+      createSandboxClient(runtime.url),
+      { channel: 'club', tier: 2, fraction: '0.5', fromPost: true, userId: 1_002_002, stepTimeoutMs: 30_000, pollMs: 50 },
+      (line) => lines.push(line),
+    );
+    const journey = lines.join('\n');
+    expect(journey).toContain('scheduler broadcast-tiers-every-5-minutes runs now');
+    expect(journey).toMatch(/Demo Club \(public\) shows: 🥇 \$[\d.]+ for \d+ days \| 🥈/);
+    expect(journey).toMatch(/taps "🥈 [^"]+" in the channel → bot: \/start c_ch_[A-Za-z0-9_-]{22}_2/);
+    expect(result.payment).toMatchObject({ tier: 2, status: 'partially_paid' });
+    const club = runtime.demoChannels.find((channel) => channel.title === 'Demo Club');
+    const posts = await messagesOf(club?.openChatId ?? 0);
+    expect(posts).toHaveLength(1);
+  });
+
   it('serves the sandbox page, its overview and the scheduler\'s run-now, and refuses unknown routes as JSON', async () => {
     const page = await fetch(`${runtime.url}/sandbox`);
     expect(page.headers.get('content-type')).toContain('text/html');

@@ -161,9 +161,11 @@ describe('npm start + npm run sandbox, from a fresh clone', () => {
     expect(runtimeOutput).toMatch(new RegExp(`chain +${payment?.payout?.id} transfer broadcast: ${payment?.payout?.transfer?.txHash}`));
   }, TEST_TIMEOUT_MS);
 
-  it('pays a threshold channel with every IPN sent twice: settled once, the owner\'s balance accumulates', async () => {
-    const run = await runCli(clone, ['pay', '--channel', 'club', '--tier', '2', '--repeat-ipn', '--data-dir', dataDir]);
+  it('pays a threshold channel from its tier post with every IPN sent twice: settled once, the owner\'s balance accumulates', async () => {
+    const run = await runCli(clone, ['pay', '--channel', 'club', '--tier', '2', '--repeat-ipn', '--from-post', '--data-dir', dataDir]);
     expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/Demo Club \(public\) shows: 🥇/);
+    expect(run.output).toMatch(/taps "🥈 [^"]+" in the channel/);
     expect(run.output).toContain('the ledger holds 1 payment_settled transaction(s)');
     const paymentId = /payment +(pay_\S+) finished and settled/.exec(run.output)?.[1];
     const payment = await client.payment(paymentId ?? '');

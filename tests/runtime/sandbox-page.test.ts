@@ -82,4 +82,14 @@ describe.skipIf(!hasChromium)(`sandbox page in a browser${hasChromium ? '' : ` [
     await expect.poll(() => page.getByTestId('owner-message').filter({ hasText: 'New subscription to Demo Premium' }).count(), { timeout: 10_000 }).toBe(1);
     expect(pageErrors).toEqual([]);
   }, 180_000);
+
+  it("shows the public channels' tier posts, whose buttons open the bot on that tier's checkout", async () => {
+    await page.goto(`${runtime.url}/sandbox`);
+    await page.getByRole('button', { name: 'Post them now' }).click();
+    const club = page.getByTestId('channel-post').filter({ hasText: 'Demo Club (public channel)' });
+    await club.waitFor({ timeout: 30_000 });
+    await club.getByRole('button', { name: /^🥈/ }).click();
+    await page.locator('#chat').getByRole('button', { name: /Pay \$/ }).last().waitFor({ timeout: 30_000 });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });
