@@ -372,6 +372,24 @@ export const STATE_MACHINES: readonly StateMachine[] = [
     },
   },
   {
+    name: 'tier_posts',
+    table: 'broadcast_schedules',
+    id: 'channel_id',
+    terminal: [],
+    states: {
+      due: {
+        owner: 'broadcast-tiers',
+        redrive: 'posts the tier buttons of every channel whose turn it is (every 5 minutes); a crashed run frees its channels when the 10-minute lease ends',
+        redriveAfterSeconds: 0,
+        alertAfterSeconds: HOUR,
+        alert: "A channel's tier post is an hour overdue: is broadcast-tiers running (see its errors)?",
+        since: 'next_run_at',
+        where: `broadcast_schedules.is_enabled
+          AND EXISTS (SELECT 1 FROM channels c WHERE c.id = broadcast_schedules.channel_id AND c.status = 'active' AND c.deleted_at IS NULL)`,
+      },
+    },
+  },
+  {
     name: 'outbox',
     table: 'outbox',
     id: 'id',
