@@ -1,5 +1,6 @@
 import { escapeHtml as esc } from '../../html.js';
 import { formatUsdCents } from '../../../money/index.js';
+import { daysEn, daysRu } from './catalogue.js';
 import { type BotRightName, type ChatRole, grantable, rights } from './owner.js';
 
 /**
@@ -9,18 +10,6 @@ import { type BotRightName, type ChatRole, grantable, rights } from './owner.js'
  */
 
 const MEDALS = ['🥇', '🥈', '🥉'] as const;
-
-function daysEn(days: number): string {
-  return `${days} ${days === 1 ? 'day' : 'days'}`;
-}
-
-/** Russian plural of «день»: 1 день, 2 дня, 5 дней, 21 день, 11 дней. */
-function daysRu(days: number): string {
-  const lastTwo = days % 100;
-  const last = days % 10;
-  const word = lastTwo >= 11 && lastTwo <= 14 ? 'дней' : last === 1 ? 'день' : last >= 2 && last <= 4 ? 'дня' : 'дней';
-  return `${days} ${word}`;
-}
 
 function withDescription(title: string, description: string): string {
   const trimmed = description.trim();

@@ -41,5 +41,18 @@ export function formatDate(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** '1 day', '30 days'. */
+export function daysEn(days: number): string {
+  return `${days} ${days === 1 ? 'day' : 'days'}`;
+}
+
+/** Russian plural of «день»: 1 день, 2 дня, 5 дней, 21 день, 11 дней. */
+export function daysRu(days: number): string {
+  const lastTwo = days % 100;
+  const last = days % 10;
+  const word = lastTwo >= 11 && lastTwo <= 14 ? 'дней' : last === 1 ? 'день' : last >= 2 && last <= 4 ? 'дня' : 'дней';
+  return `${days} ${word}`;
+}
+
 /** HTML-escapes user content for parse_mode HTML. */
 export const esc = escapeHtml;

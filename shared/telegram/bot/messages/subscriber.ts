@@ -1,17 +1,4 @@
-import { esc, formatDate, formatPrice } from './catalogue.js';
-
-/** '1 day', '30 days'. */
-function daysEn(days: number): string {
-  return `${days} ${days === 1 ? 'day' : 'days'}`;
-}
-
-/** Russian plural of «день»: 1 день, 2 дня, 5 дней, 21 день, 11 дней. */
-function daysRu(days: number): string {
-  const lastTwo = days % 100;
-  const last = days % 10;
-  const word = lastTwo >= 11 && lastTwo <= 14 ? 'дней' : last === 1 ? 'день' : last >= 2 && last <= 4 ? 'дня' : 'дней';
-  return `${days} ${word}`;
-}
+import { daysEn, daysRu, esc, formatDate, formatPrice } from './catalogue.js';
 
 /** Button labels are plain text (no HTML) and should stay short. */
 function short(text: string, max = 28): string {
