@@ -203,7 +203,7 @@ describe('notifyOwner', () => {
 
   it('refuses a kind it has no message for, and an unknown channel, permanently', async () => {
     const paid = await settledPayment();
-    await expect(notifyOwner(deps, { kind: 'threshold_progress', channelId: paid.channelId, subjectId: paid.paymentId })).rejects.toMatchObject({
+    await expect(notifyOwner(deps, { kind: 'payment_problem', channelId: paid.channelId, subjectId: paid.paymentId })).rejects.toMatchObject({
       code: 'unsupported_notification',
     });
     // A payout notice naming something that is not a payout of the channel is refused, not guessed at.

@@ -85,7 +85,8 @@ export function ownerPaymentText(facts: PaymentFacts): string {
  * notifications on. The owner_notifications row (unique dedupe key) makes a redelivery a no-op once
  * sent; an owner who blocked the bot is recorded as failed, not retried. Alert kinds
  * (`bot_rights_missing`, `invite_link_misused`) go to `notifyOwnerAlert`, payout news
- * (`payout_completed`, `payout_failed`, `payout_held`) to `notifyOwnerOfPayout`.
+ * (`payout_completed`, `payout_failed`, `payout_held`, `balance_parked`, and `threshold_progress`
+ * for a threshold owner's balance at 50 % and 100 % of the threshold) to `notifyOwnerOfPayout`.
  */
 export async function notifyOwner(deps: NotificationDeps, request: OwnerNotificationRequested): Promise<'sent' | 'skipped' | 'already_done'> {
   // Channel-health alerts (bot rights, misused invite links) have their own reading and destination.

@@ -2,11 +2,21 @@ import type { OwnerNotificationRequested } from '../messages/index.js';
 import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../money/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { PermanentError } from '../errors/index.js';
+import {
+  hasReached,
+  parseThresholdProgressSubject,
+  percentOfThreshold,
+  readThresholdProgress,
+  thresholdNextStep,
+  thresholdProgressKey,
+  type ThresholdProgress,
+} from '../payouts/threshold-progress.js';
 import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, translate } from '../telegram/bot/index.js';
+import type { ThresholdProgressFacts } from '../telegram/bot/messages/owner.js';
 import { channelFacts, deliverOwnerMessage, finishedOutcome } from './owner-alerts.js';
 import type { NotificationDeps } from './owner-notifications.js';
 
-export const PAYOUT_NOTICE_KINDS = ['payout_completed', 'payout_failed', 'payout_held', 'balance_parked'] as const;
+export const PAYOUT_NOTICE_KINDS = ['payout_completed', 'payout_failed', 'payout_held', 'balance_parked', 'threshold_progress'] as const;
 type PayoutNoticeKind = (typeof PAYOUT_NOTICE_KINDS)[number];
 
 export function isPayoutNoticeKind(kind: string): kind is PayoutNoticeKind {
@@ -62,6 +72,7 @@ export async function notifyOwnerOfPayout(
   request: OwnerNotificationRequested & { kind: PayoutNoticeKind },
 ): Promise<'sent' | 'skipped' | 'already_done'> {
   if (request.kind === 'balance_parked') return notifyOwnerOfParking(deps, request);
+  if (request.kind === 'threshold_progress') return notifyOwnerOfThresholdProgress(deps, request);
   const dedupeKey = `${request.kind}:${request.subjectId}`;
   const done = await finishedOutcome(deps, dedupeKey);
   if (done) return done;
@@ -136,4 +147,50 @@ async function notifyOwnerOfParking(deps: NotificationDeps, request: OwnerNotifi
       })
     : undefined;
   return deliverOwnerMessage(deps, request, { dedupeKey, chatId: channel.destination, text });
+}
+
+/**
+ * "Halfway to your payout" / "payout threshold reached" (`threshold_progress`, subject
+ * `<cycle>:<mark>`, queued by settle-payment): composed from the balance as it is now, so it is
+ * dropped (recorded as skipped) when it no longer holds by the time it would go out:
+ * - the cycle is over (a payout took the balance; the owner hears about that payout instead);
+ * - the balance is back below the mark (a refund undid the crossing, or the threshold was raised):
+ *   the mark stays used for the cycle, so the owner is not told twice about the same step;
+ * - the 50 % message when the balance has meanwhile reached 100 % (that message says it all);
+ * - the channel left the threshold strategy.
+ * Follows the payment notifications setting, as payment news does.
+ */
+async function notifyOwnerOfThresholdProgress(deps: NotificationDeps, request: OwnerNotificationRequested): Promise<'sent' | 'skipped' | 'already_done'> {
+  const subject = parseThresholdProgressSubject(request.subjectId);
+  if (!subject) throw new PermanentError('invalid_notification_subject', 'threshold_progress needs <cycle>:<50|100>', { subjectId: request.subjectId });
+  const dedupeKey = thresholdProgressKey(request.channelId, subject.cycle, subject.mark);
+  const done = await finishedOutcome(deps, dedupeKey);
+  if (done) return done;
+  const channel = await channelFacts(deps, request.channelId);
+  if (!channel.destination) return 'skipped';
+  const { rows } = await deps.db.query<{ notifications_enabled: boolean }>('SELECT notifications_enabled FROM channels WHERE id = $1', [request.channelId]);
+  const progress = await readThresholdProgress(deps.db, request.channelId);
+  const stillHolds =
+    rows[0]?.notifications_enabled === true &&
+    progress?.isThreshold === true &&
+    progress.cycle === subject.cycle &&
+    hasReached(progress, subject.mark) &&
+    (subject.mark === 100 || !hasReached(progress, 100));
+  const text = stillHolds
+    ? translate(languageOf(channel.language_code), 'thresholdProgress', await progressFacts(deps, channel.closed_title, progress, subject.mark))
+    : undefined;
+  if (!stillHolds) deps.logger.info('owner_notification.threshold_progress_dropped', { channelId: request.channelId, subjectId: request.subjectId });
+  return deliverOwnerMessage(deps, request, { dedupeKey, chatId: channel.destination, text });
+}
+
+async function progressFacts(deps: NotificationDeps, channelTitle: string, progress: ThresholdProgress, mark: 50 | 100): Promise<ThresholdProgressFacts> {
+  return {
+    channelTitle,
+    mark,
+    balance: `$${formatUsdCents(progress.balanceCents)}`,
+    threshold: `$${formatUsdCents(progress.thresholdCents)}`,
+    percent: percentOfThreshold(progress).toString(),
+    unparked: progress.ethUnits > 0n ? { amount: formatAmount('ETH', progress.ethUnits.toString()), value: `$${formatUsdCents(progress.ethCents)}` } : null,
+    next: mark === 100 ? await thresholdNextStep(deps.db, progress, deps.clock.now()) : null,
+  };
 }

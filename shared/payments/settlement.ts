@@ -6,6 +6,7 @@ import { PermanentError } from '../errors/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { type AssetCode, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
+import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 
@@ -66,21 +67,30 @@ export interface SettlementResult {
  *    channel's balance is paid by the balance run).
  * 3. A refund after settlement (`refunded`): see `bookRefund`.
  *
+ * On a threshold channel with a notification chat, after what this delivery booked: the owner's
+ * `threshold_progress` messages for the marks their balance has now reached (one statement, see
+ * `thresholdProgressMessages`), queued with the other follow-ups. Those settlements take the channel's
+ * progress lock in their first statement, so two of them at once read each other's bookings and a
+ * mark they cross together is not missed; other channels take no lock and pay no statement.
+ *
  * The IPN that moves a settled payment queues another `payment-settled` for it; any delivery books
  * whatever is missing, so a message consumed late, early or twice books each unit once.
  */
 export async function settlePayment(deps: SettlementDeps, key: MessageKey, paymentId: string): Promise<SettlementResult | undefined> {
   const now = deps.clock.now();
   const outcome = await handleOnce(deps.db, key, now, async (tx) => {
+    // The progress lock rides in this statement (evaluated only for the channels that need it).
     const { rows } = await tx.query<SettlementRow>(
       `SELECT p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
               p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
               k.kind, k.duration_days, k.telegram_user_id, k.channel_id,
               c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
-              c.notification_chat_id
+              c.notification_chat_id,
+              CASE WHEN c.payout_strategy = 'threshold' AND c.notification_chat_id IS NOT NULL
+                   THEN pg_advisory_xact_lock(hashtext($2 || k.channel_id::text))::text END AS progress_lock
        FROM payments p JOIN checkouts k ON k.id = p.checkout_id JOIN channels c ON c.id = k.channel_id
        WHERE p.id = $1 FOR UPDATE OF p`,
-      [paymentId],
+      [paymentId, THRESHOLD_PROGRESS_LOCK_PREFIX],
     );
     const payment = rows[0];
     if (!payment) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId });
@@ -90,9 +100,10 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
     }
     const booking = { ...payment, outcome_asset: payment.outcome_asset, outcome_units: payment.outcome_units, settled_outcome_units: payment.settled_outcome_units };
     const result: SettlementResult = { paymentId, booked: [], feeUnits: 0n, netUnits: 0n };
+    const followUps: OutboxMessage[] = [];
     let booked = payment.booked_outcome_units === null ? null : BigInt(payment.booked_outcome_units);
     if (booked === null) {
-      Object.assign(result, await settleInTransaction(tx, deps, booking, now));
+      Object.assign(result, await settleInTransaction(tx, deps, booking, now, followUps));
       result.booked.push('settlement');
       booked = BigInt(booking.settled_outcome_units);
     }
@@ -109,6 +120,14 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       await bookRefund(tx, deps, { ...booking, booked }, now);
       result.booked.push('refund');
     }
+    // Read after every booking of this delivery, so a payment settled and refunded together crosses nothing.
+    const hasGrown = result.booked.includes('settlement') || result.booked.includes('top_up');
+    if (hasGrown && payment.payout_strategy === 'threshold' && payment.notification_chat_id !== null) {
+      const settledUnits = BigInt(booking.settled_outcome_units);
+      const rate = booking.outcome_asset === 'ETH' && settledUnits > 0n ? { cents: BigInt(payment.price_amount_cents), units: settledUnits } : undefined;
+      followUps.push(...(await thresholdProgressMessages(tx, payment.channel_id, now, rate)));
+    }
+    await enqueueMessages(tx, followUps); // one statement for all of them, none when there are none
     return result;
   });
   if (outcome.isDuplicate) {
@@ -126,7 +145,13 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
 
 type BookablePayment = SettlementRow & { outcome_asset: AssetCode; outcome_units: string; settled_outcome_units: string };
 
-async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: BookablePayment, now: Date): Promise<Omit<SettlementResult, 'booked'>> {
+async function settleInTransaction(
+  tx: Tx,
+  deps: SettlementDeps,
+  payment: BookablePayment,
+  now: Date,
+  followUps: OutboxMessage[],
+): Promise<Omit<SettlementResult, 'booked'>> {
   const asset = payment.outcome_asset;
   const gross = BigInt(payment.settled_outcome_units);
   const { fee, net } = splitFee(gross, deps.platformFeeBps);
@@ -147,7 +172,6 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Bookab
   }
 
   const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
-  const followUps: OutboxMessage[] = [];
   if (payment.kind === 'subscription') {
     if (payment.duration_days === null) throw new PermanentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {
@@ -179,8 +203,7 @@ async function settleInTransaction(tx: Tx, deps: SettlementDeps, payment: Bookab
     result.payoutId = await claimInstantPayout(tx, payment, asset, net, netUsdCents, now);
     followUps.push(outboxMessage('payout-requested', { payoutId: result.payoutId }, { at: now, dedupeKey: `payout-requested:${result.payoutId}` }));
   }
-  await enqueueMessages(tx, followUps); // one statement for all of them
-  return result;
+  return result; // the caller queues `followUps`
 }
 
 /**

@@ -37,6 +37,24 @@ export interface ParkingNoticeFacts {
   threshold: string;
 }
 
+/**
+ * A threshold owner's balance at 50 % or 100 % of their payout threshold; amounts formatted.
+ * shared/payouts/threshold-progress.ts measures it.
+ */
+export interface ThresholdProgressFacts {
+  channelTitle: string;
+  mark: 50 | 100;
+  /** Parked USDT plus the ETH still to be parked at its invoice value ('$27.40'), and the threshold ('$50.00'). */
+  balance: string;
+  threshold: string;
+  /** Whole percent of the threshold, rounded down ('54'). */
+  percent: string;
+  /** Of the balance, the ETH not yet parked in USDT ('0.0046 ETH', '$13.80'); null when there is none. */
+  unparked: { amount: string; value: string } | null;
+  /** 100 % only: when the payout starts (see `thresholdNextStep`). */
+  next: 'hourly_run' | 'after_parking' | 'after_failed_payout' | null;
+}
+
 /** Which of a channel's two chats: the public one with tier posts, or the paid one. */
 export type ChatRole = 'open' | 'closed';
 
@@ -69,9 +87,9 @@ const RIGHT_NAMES: Record<'en' | 'ru', Record<BotRightName, string>> = {
 };
 
 /** The rights to switch on, without the "be in the chat / be an administrator" preconditions. */
-const grantable = (missing: readonly BotRightName[]) => missing.filter((right) => right !== 'membership' && right !== 'administrator');
+export const grantable = (missing: readonly BotRightName[]) => missing.filter((right) => right !== 'membership' && right !== 'administrator');
 
-const rights = (language: 'en' | 'ru', missing: readonly BotRightName[]) => missing.map((right) => `• ${RIGHT_NAMES[language][right]}`).join('\n');
+export const rights = (language: 'en' | 'ru', missing: readonly BotRightName[]) => missing.map((right) => `• ${RIGHT_NAMES[language][right]}`).join('\n');
 
 function channelBlock(line: ChannelSummaryLine, labels: { subscribers: string; revenue: string; balance: string; none: string }): string {
   return [
@@ -294,6 +312,42 @@ export const ownerMessages = {
         `🅿️ <b>Доход переведён в USDT</b> по каналу <b>${esc(facts.channelTitle)}</b>`,
         `${esc(facts.converted)} → ${esc(facts.received)}, без риска колебаний курса ETH до выплаты.`,
         `Баланс: ${esc(facts.balance)} из порога выплаты ${esc(facts.threshold)}.`,
+      ].join('\n'),
+  },
+  thresholdProgress: {
+    en: (facts: ThresholdProgressFacts) =>
+      [
+        facts.mark === 100
+          ? `🎯 <b>Payout threshold reached</b> for <b>${esc(facts.channelTitle)}</b>`
+          : `📈 <b>Halfway to your payout</b> for <b>${esc(facts.channelTitle)}</b>`,
+        `Balance: ${facts.unparked ? '≈ ' : ''}${esc(facts.balance)} of your ${esc(facts.threshold)} payout threshold (${esc(facts.percent)} %).`,
+        ...(facts.unparked
+          ? [`Of it, ${esc(facts.unparked.amount)} (≈ ${esc(facts.unparked.value)} at your latest payment's rate) is still to be converted to USDT.`]
+          : []),
+        facts.next === 'hourly_run'
+          ? 'A payout of your balance starts at the next hourly run.'
+          : facts.next === 'after_parking'
+            ? 'Once the ETH is converted to USDT (every 15 minutes, in batches), a payout starts at the next hourly run, provided the USDT reaches the threshold.'
+            : facts.next === 'after_failed_payout'
+              ? 'Your last payout did not go through: the balance goes out again as that message said.'
+              : `A payout starts automatically once your balance reaches ${esc(facts.threshold)}.`,
+      ].join('\n'),
+    ru: (facts: ThresholdProgressFacts) =>
+      [
+        facts.mark === 100
+          ? `🎯 <b>Порог выплаты достигнут</b> по каналу <b>${esc(facts.channelTitle)}</b>`
+          : `📈 <b>Половина пути до выплаты</b> по каналу <b>${esc(facts.channelTitle)}</b>`,
+        `Баланс: ${facts.unparked ? '≈ ' : ''}${esc(facts.balance)} из порога выплаты ${esc(facts.threshold)} (${esc(facts.percent)} %).`,
+        ...(facts.unparked
+          ? [`Из них ${esc(facts.unparked.amount)} (≈ ${esc(facts.unparked.value)} по курсу последнего платежа) ещё ждут перевода в USDT.`]
+          : []),
+        facts.next === 'hourly_run'
+          ? 'Выплата баланса начнётся при ближайшем ежечасном запуске.'
+          : facts.next === 'after_parking'
+            ? 'Когда ETH будет переведён в USDT (каждые 15 минут, партиями), выплата начнётся при ближайшем ежечасном запуске, если USDT достигнет порога.'
+            : facts.next === 'after_failed_payout'
+              ? 'Прошлая выплата не прошла: баланс будет отправлен снова, как сказано в том сообщении.'
+              : `Выплата начнётся автоматически, когда баланс достигнет ${esc(facts.threshold)}.`,
       ].join('\n'),
   },
 } as const;
