@@ -61,8 +61,9 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * The npm packages a bundle imports when it loads (static imports) and on first use (dynamic
- * imports), read from the bundle: its package.json lists both, its text says which is which.
+ * The npm packages (or their subpaths, as imported) a bundle imports when it loads (static imports)
+ * and on first use (dynamic imports), read from the bundle: its package.json lists the packages,
+ * its text says which specifiers and which way.
  */
 function packagesOf(outdir: string): { atLoad: string[]; onFirstUse: string[] } {
   const manifest = JSON.parse(readFileSync(path.join(outdir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
@@ -71,9 +72,12 @@ function packagesOf(outdir: string): { atLoad: string[]; onFirstUse: string[] } 
   const onFirstUse: string[] = [];
   for (const name of Object.keys(manifest.dependencies ?? {})) {
     if (name === FRAMEWORK) continue; // the empty function loads it too
-    const specifier = `"${escapeRegExp(name)}(?:/[^"]*)?"`; // the package or a subpath of it
-    if (new RegExp(`(?:\\bfrom\\s*|\\bimport\\s*)${specifier}`).test(text)) atLoad.push(name);
-    else if (new RegExp(`\\bimport\\(\\s*${specifier}`).test(text)) onFirstUse.push(name);
+    // The package or a subpath of it, as the bundle writes it: some packages (@noble/hashes) have no root entry.
+    const specifier = `"(${escapeRegExp(name)}(?:/[^"]*)?)"`;
+    const statically = [...text.matchAll(new RegExp(`(?:\\bfrom\\s*|\\bimport\\s*)${specifier}`, 'g'))].map((match) => match[1]!);
+    const lazily = [...text.matchAll(new RegExp(`\\bimport\\(\\s*${specifier}`, 'g'))].map((match) => match[1]!);
+    if (statically.length > 0) atLoad.push(...new Set(statically));
+    else onFirstUse.push(...new Set(lazily));
   }
   return { atLoad, onFirstUse };
 }
