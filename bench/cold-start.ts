@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildFunction } from '../scripts/build.js';
 import { repositoryRoot } from '../shared/bus/topology.js';
-import { discoverFunctions } from '../shared/testing/function-host.js';
+import { discoverFunctions } from '../shared/deploy/function-folders.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
 import { throwAwayDatabase } from './lib/database.js';
 import { coldStartEnv } from './lib/function-env.js';

@@ -44,8 +44,8 @@ import { loadTopology, repositoryRoot, subscriptionId, type Topology } from '../
 import type { Db } from '../shared/db/index.js';
 import { readDeploySettings, renderDeploymentPlan } from '../shared/deploy/index.js';
 import { isTopicName, TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../shared/messages/index.js';
-import { discoverFunctions } from '../shared/testing/function-host.js';
-import { hasGcloud, startFirestoreEmulator } from '../shared/testing/gcloud-emulators.js';
+import { discoverFunctions } from '../shared/deploy/function-folders.js';
+import { hasGcloud, startFirestoreEmulator } from '../shared/testing/sandbox/gcloud-emulators.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
 import { hasServerDatabase, throwAwayDatabase } from './lib/database.js';
 import { coldStartEnv } from './lib/function-env.js';

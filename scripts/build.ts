@@ -11,7 +11,7 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { repositoryRoot } from '../shared/bus/topology.js';
-import { discoverFunctions } from '../shared/testing/function-host.js';
+import { discoverFunctions } from '../shared/deploy/function-folders.js';
 
 const FRAMEWORK = '@google-cloud/functions-framework';
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));

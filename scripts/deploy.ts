@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
 import { readDeploySettings, renderDeploymentPlan } from '../shared/deploy/index.js';
-import { discoverFunctions } from '../shared/testing/function-host.js';
+import { discoverFunctions } from '../shared/deploy/function-folders.js';
 
 const { values } = parseArgs({
   options: { project: { type: 'string' }, region: { type: 'string', default: 'europe-west1' }, 'cloud-sql-instance': { type: 'string' } },

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { type JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainProvider } from '../shared/chain/index.js';
-import { type Anvil, startAnvil } from '../shared/testing/anvil.js';
+import { type Anvil, startAnvil } from '../shared/testing/simulators/anvil.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../shared/testing/database.js';
 
 const run = promisify(execFile);

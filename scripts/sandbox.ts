@@ -12,10 +12,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repositoryRoot } from '../shared/bus/topology.js';
-import { readRuntimeState, runtimeStateFile } from '../shared/testing/runtime-state.js';
-import { createSandboxClient, SandboxHttpError } from '../shared/testing/sandbox-client.js';
-import { playPurchase, SandboxJourneyError } from '../shared/testing/sandbox-purchase.js';
-import type { PaymentView } from '../shared/testing/sandbox-payment-views.js';
+import { readRuntimeState, runtimeStateFile } from '../shared/testing/sandbox/runtime-state.js';
+import { createSandboxClient, SandboxHttpError } from '../shared/testing/sandbox/sandbox-client.js';
+import { playPurchase, SandboxJourneyError } from '../shared/testing/sandbox/sandbox-purchase.js';
+import type { PaymentView } from '../shared/testing/sandbox/sandbox-payment-views.js';
 
 const USAGE = `usage:
   npm run sandbox -- channels

@@ -13,12 +13,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
 import { configVars, loadConfig } from '../shared/config/index.js';
-import { acquireDataDirLock, DataDirLockedError } from '../shared/testing/data-dir-lock.js';
-import { defaultDataDir, startLocalRuntime } from '../shared/testing/local-runtime.js';
-import { createRuntimeLog } from '../shared/testing/runtime-log.js';
-import { removeRuntimeState, writeRuntimeState } from '../shared/testing/runtime-state.js';
-import type { SandboxRuntimeInfo } from '../shared/testing/sandbox-routes.js';
-import { listChannelViews } from '../shared/testing/sandbox-views.js';
+import { acquireDataDirLock, DataDirLockedError } from '../shared/testing/sandbox/data-dir-lock.js';
+import { defaultDataDir, startLocalRuntime } from '../shared/testing/sandbox/local-runtime.js';
+import { createRuntimeLog } from '../shared/testing/sandbox/runtime-log.js';
+import { removeRuntimeState, writeRuntimeState } from '../shared/testing/sandbox/runtime-state.js';
+import type { SandboxRuntimeInfo } from '../shared/testing/sandbox/sandbox-routes.js';
+import { listChannelViews } from '../shared/testing/sandbox/sandbox-views.js';
 
 const envFile = path.join(repositoryRoot(), '.env');
 if (existsSync(envFile)) process.loadEnvFile(envFile);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeClock, createFakeClock } from '../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertAccount } from '../testing/fixtures.js';
 import { hashLinkCode, issueLinkCode, LINK_CODE_PATTERN, redeemLinkCode } from './link-codes.js';

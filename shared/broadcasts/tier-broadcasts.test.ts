@@ -2,10 +2,10 @@ import type { Api } from 'grammy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
 import { createBotApi, parseSubscribeStartPayload } from '../telegram/index.js';
-import { type FakeClock, createFakeClock } from '../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertTier } from '../testing/fixtures.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { createPostPacer, withFloodControl } from './post-pacing.js';
 import { MAX_CONSECUTIVE_FAILURES, type TierBroadcastDeps, runTierBroadcasts } from './tier-broadcasts.js';
 

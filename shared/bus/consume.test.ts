@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { provideServices, resetServices } from '../runtime/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { consume } from './index.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import {
   buildPubSubCloudEvent,
   type DeadLetter,

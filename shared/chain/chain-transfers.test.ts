@@ -1,11 +1,11 @@
 import { Contract, JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
-import { type Anvil, startAnvil } from '../testing/anvil.js';
-import { createFakeClock } from '../testing/clock.js';
+import { type Anvil, startAnvil } from '../testing/simulators/anvil.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import { type PayoutFixture, insertChannel, insertPayout, insertSwap, randomEvmAddress } from '../testing/fixtures.js';
-import { USDT_LIKE_TOKEN_ABI, deployUsdtLikeToken } from '../testing/usdt-token.js';
+import { USDT_LIKE_TOKEN_ABI, deployUsdtLikeToken } from '../testing/simulators/usdt-token.js';
 import {
   assertHotWalletAddress,
   type Chain,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
-import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/changenow-simulator.js';
+import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
 import { createChangeNowClient, type ChangeNowClient, type SwapPair } from './index.js';
 
 const API_KEY = 'cn-test-key-3f9a1c7e5b2d';

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
 import { type ProviderClientOptions, requestJson } from '../http/index.js';
-import type { Logger } from '../logging/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
 import { canonicalAmount, isEchoedAmount } from './decimal-amount.js';
 import { toChangeNowError, withChangeNowErrorShape } from './changenow-error.js';

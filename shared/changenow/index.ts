@@ -1,6 +1,6 @@
 /**
  * ChangeNow API v2: the swap provider of instant payouts. `createChangeNowClient` is the adapter; the simulator
- * twin is `startChangeNowSimulator` in `shared/testing/changenow-simulator.ts`.
+ * twin is `startChangeNowSimulator` in `shared/testing/simulators/changenow-simulator.ts`.
  */
 export {
   type SwapPair,

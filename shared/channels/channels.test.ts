@@ -3,11 +3,11 @@ import { parsePublicId } from '../ids/index.js';
 import { createLogger } from '../logging/index.js';
 import { createBotApi } from '../telegram/index.js';
 import { addOwnedChats, channelInput, insertLinkedOwner, type LinkedOwner } from '../testing/channel-setup.js';
-import { type FakeClock, createFakeClock } from '../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import { insertAccount, insertPayout } from '../testing/fixtures.js';
 import { findFreePort } from '../testing/free-port.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import {
   type ChannelDeps,
   type CreateChannelInput,

@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../errors/index.js';
 import { parsePublicId } from '../ids/index.js';
 import { createNowPaymentsClient, type NowPaymentsClient } from '../nowpayments/index.js';
-import { type FakeClock, createFakeClock } from '../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertTier, type ChannelFixture, type TierFixture } from '../testing/fixtures.js';
-import { type NowPaymentsSimulator, startNowPaymentsSimulator } from '../testing/nowpayments-simulator.js';
+import { type NowPaymentsSimulator, startNowPaymentsSimulator } from '../testing/simulators/nowpayments-simulator.js';
 import { type CheckoutDeps, type CheckoutRequest, openCheckout } from './checkouts.js';
 
 const API_KEY = 'np_test_api_key';

@@ -1,6 +1,6 @@
 /**
  * The only source of time in `shared/` (STYLE rule 16). Production passes `systemClock`; tests pass
- * `createFakeClock()` from `shared/testing/clock.ts` and move time explicitly instead of sleeping.
+ * `createFakeClock()` from `shared/testing/fakes/clock.ts` and move time explicitly instead of sleeping.
  */
 export interface Clock {
   /** The current instant. Each call returns a fresh `Date` the caller may mutate. */

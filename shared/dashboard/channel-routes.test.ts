@@ -6,7 +6,7 @@ import { addOwnedChats, channelInput, type OwnedChats } from '../testing/channel
 import { createDashboardHarness, type DashboardHarness, mailedToken } from '../testing/dashboard-api.js';
 import { insertTelegramUser } from '../testing/fixtures.js';
 import { findFreePort } from '../testing/free-port.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 
 const PASSWORD = 'correct horse battery';
 const HOUR_MS = 3_600_000;

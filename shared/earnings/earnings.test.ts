@@ -4,7 +4,7 @@ import { formatPublicId } from '../ids/index.js';
 import { createLogger } from '../logging/index.js';
 import { parseUnits } from '../money/index.js';
 import { settlePayment } from '../payments/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import {
   type ChannelFixture,

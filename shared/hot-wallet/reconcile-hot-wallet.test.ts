@@ -4,11 +4,11 @@ import { createChain, createChainProvider, createHotWallet, type SigningDeps } f
 import type { ChangeNowClient } from '../changenow/index.js';
 import { createLogger } from '../logging/index.js';
 import { sendTransfer, trackPayout } from '../payouts/index.js';
-import { type Anvil, startAnvil } from '../testing/anvil.js';
-import { createFakeClock } from '../testing/clock.js';
+import { type Anvil, startAnvil } from '../testing/simulators/anvil.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { insertChannel, insertPayment, insertPayout } from '../testing/fixtures.js';
-import { deployUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../testing/usdt-token.js';
+import { deployUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../testing/simulators/usdt-token.js';
 import { bookCapital, createHotWalletChain, describePosition, type HotWalletChain, type HotWalletTarget, reconcileHotWallet, verifyFunding } from './index.js';
 
 const GWEI = 1_000_000_000n;

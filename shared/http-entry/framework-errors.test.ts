@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import * as ff from '@google-cloud/functions-framework';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorEnvelopeSchema } from '../dashboard/index.js';
-import { type FunctionHost, startFunctionHost } from '../testing/function-host.js';
+import { type FunctionHost, startFunctionHost } from '../testing/sandbox/function-host.js';
 import { answerFrameworkErrors } from './framework-errors.js';
 
 const PROBE = 'framework-errors-probe';

@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Firestore, Timestamp } from '@google-cloud/firestore';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import {
   type RunningEmulator,
   firestoreEmulatorSettings,
   hasGcloud,
   startFirestoreEmulator,
-} from '../testing/gcloud-emulators.js';
+} from '../testing/sandbox/gcloud-emulators.js';
 import { createFirestoreKeyValueStore } from './index.js';
 import { describeKeyValueStoreContract } from '../testing/key-value-store-contract.js';
 

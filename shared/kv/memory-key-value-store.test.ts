@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createMemoryKeyValueStore } from './index.js';
 import { describeKeyValueStoreContract } from '../testing/key-value-store-contract.js';
 

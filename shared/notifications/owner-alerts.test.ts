@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
 import { createBotApi } from '../telegram/index.js';
-import { type FakeClock, createFakeClock } from '../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertTelegramUser } from '../testing/fixtures.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { isOwnerAlertKind } from './owner-alerts.js';
 import { type NotificationDeps, notifyOwner } from './owner-notifications.js';
 

@@ -2,7 +2,6 @@ import type { Api } from 'grammy';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { PermanentError, TransientError } from '../errors/index.js';
-import { ledgerAccountCodes } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type AssetCode, formatUnits, formatUsdCents, getAsset } from '../money/index.js';

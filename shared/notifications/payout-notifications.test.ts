@@ -7,10 +7,10 @@ import { settlePayment } from '../payments/index.js';
 import { holdPayout, rejectPayout, runThresholdPayouts } from '../payouts/index.js';
 import { LANGUAGES, translate } from '../telegram/bot/messages/catalogue.js';
 import { createBotApi } from '../telegram/index.js';
-import { type FakeClock, createFakeClock } from '../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { type NotificationDeps, notifyOwner } from './owner-notifications.js';
 
 /** Each test payment: a $10.00 invoice; 0.003 ETH, or `usdtUnits` of USDT. The owner nets 97 %. */

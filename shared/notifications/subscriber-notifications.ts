@@ -1,4 +1,3 @@
-import type { Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import { PermanentError } from '../errors/index.js';
 import type { SubscriberNotificationRequested } from '../messages/index.js';

@@ -5,7 +5,7 @@
  *   const verification = verifyIpnSignature({ rawBody, signature: req.get('x-nowpayments-sig'), secret });
  *   if (verification.isValid) applyPaymentUpdate(tx, deps, parseNowPaymentsPayment(verification.payload));
  *
- * The simulator speaking the same HTTP API lives in `shared/testing/nowpayments-simulator.ts`.
+ * The simulator speaking the same HTTP API lives in `shared/testing/simulators/nowpayments-simulator.ts`.
  */
 export {
   type CreateInvoiceInput,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../logging/index.js';
-import { startNowPaymentsSimulator, type NowPaymentsSimulator } from '../testing/nowpayments-simulator.js';
+import { startNowPaymentsSimulator, type NowPaymentsSimulator } from '../testing/simulators/nowpayments-simulator.js';
 import { createNowPaymentsClient, type CreateInvoiceInput, type NowPaymentsClientOptions } from './nowpayments-client.js';
 
 const API_KEY = 'np-client-test-key-0123456789';

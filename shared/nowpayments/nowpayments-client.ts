@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
 import { type ProviderClientOptions, requestJson } from '../http/index.js';
-import type { Logger } from '../logging/index.js';
 import { formatUnits } from '../money/index.js';
 import { parseJsonPreservingNumbers } from './json-preserving-numbers.js';
 import { parseNowPaymentsPayment, type NowPaymentsPayment } from './nowpayments-payment.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../ids/index.js';
 import { createLogger } from '../logging/index.js';
 import { signIpnPayload } from '../nowpayments/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { insertCheckout } from '../testing/fixtures.js';
 import { countStatements } from '../testing/statement-counter.js';

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../ids/index.js';
 import { createLogger } from '../logging/index.js';
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { redriveStuckWork } from '../watchdog/index.js';
 import { insertChannel, insertCheckout, insertTier } from '../testing/fixtures.js';

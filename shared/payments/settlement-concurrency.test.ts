@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, type Db, type TransactionRetry } from '../db/index.js';
 import { createLogger } from '../logging/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../testing/database.js';
 import { insertChannel, insertCheckout, insertPayment, insertTier } from '../testing/fixtures.js';
 import { settlePayment } from './index.js';

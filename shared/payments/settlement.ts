@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { enqueueMessage, enqueueMessages, handleOnce, type MessageKey, type OutboxMessage, outboxMessage } from '../bus/index.js';
+import { enqueueMessages, handleOnce, type MessageKey, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { creditOwner, insertChannel, insertCheckout, insertPayment, insertPayout, insertTier, randomEvmAddress } from '../testing/fixtures.js';
 import { retrievePayout, runBalancePayouts, runThresholdPayouts, transitionPayout } from './index.js';

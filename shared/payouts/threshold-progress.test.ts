@@ -4,7 +4,7 @@ import { createPostgresDatabase, type Db, type TransactionRetry } from '../db/in
 import { createLogger } from '../logging/index.js';
 import { formatUnits } from '../money/index.js';
 import { settlePayment } from '../payments/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../testing/database.js';
 import { creditOwner, insertChannel, insertCheckout, insertConversionBatch, insertPayment, insertTier } from '../testing/fixtures.js';
 import { countStatements } from '../testing/statement-counter.js';
@@ -15,10 +15,9 @@ import { FIRST_CYCLE, hasReached, percentOfThreshold, readThresholdProgress, thr
 const clock = createFakeClock('2026-03-01T00:00:00Z');
 const logger = createLogger({ write: () => undefined });
 const FEE_BPS = 300;
-/** Each test payment: a $10.00 invoice paying 0.003 ETH; the owner's net (97 %) is worth $9.70. */
+/** Each test payment: a $10.00 invoice paying 0.003 ETH; the owner's net (97 %) is worth $9.70 (970 cents). */
 const PRICE_CENTS = 1_000n;
 const OUTCOME_WEI = 3_000_000_000_000_000n;
-const NET_CENTS = 970n;
 /** $40: the 3rd payment passes 50 % ($29.10), the 5th 100 % ($48.50). */
 const THRESHOLD_CENTS = 4_000n;
 

@@ -5,10 +5,10 @@ import { PermanentError, TransientError } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
 import { settlePayment } from '../payments/index.js';
 import { createBotApi } from '../telegram/index.js';
-import { type FakeClock, createFakeClock } from '../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { formatUtc } from './format.js';
 import { type InviteDeps, sendInvite } from './invites.js';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
 import { createBotApi } from './bot-api.js';
 import { findFreePort } from '../testing/free-port.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { createBotUsernameSource } from './bot-username.js';
 
 let telegram: TelegramSimulator;

@@ -9,7 +9,7 @@
  *     throw toTelegramError(error, { subscriptionId });
  *   }
  *
- * Tests point `apiRoot` at `startTelegramSimulator()` from `shared/testing/telegram-simulator.ts`.
+ * Tests point `apiRoot` at `startTelegramSimulator()` from `shared/testing/simulators/telegram-simulator.ts`.
  */
 export { type BotApiOptions, createBotApi, loadBotApi, refuseCallsInTransaction } from './bot-api.js';
 export { type TelegramErrorCode, toTelegramError, isTelegramUserUnreachable } from './telegram-errors.js';

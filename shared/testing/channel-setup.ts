@@ -3,7 +3,7 @@ import type { ChatAdministratorRights } from 'grammy/types';
 import type { CreateChannelInput } from '../channels/index.js';
 import type { Queryable } from '../db/index.js';
 import { FIXTURE_NOW, insertAccount, insertTelegramUser, randomChatId } from './fixtures.js';
-import type { TelegramSimulator } from './telegram-simulator.js';
+import type { TelegramSimulator } from './simulators/telegram-simulator.js';
 
 /**
  * Set-up for channel registration tests: a dashboard account linked to a Telegram user, and a pair

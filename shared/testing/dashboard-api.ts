@@ -6,7 +6,7 @@ import { createDashboardRouter, createOriginPolicy, type DashboardDeps, type Das
 import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { createMailOutbox, type MailOutbox } from '../mail/index.js';
-import { createFakeClock, type FakeClock } from './clock.js';
+import { createFakeClock, type FakeClock } from './fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { FIXTURE_NOW } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../errors/index.js';
-import type { FakeClock } from './clock.js';
+import type { FakeClock } from './fakes/clock.js';
 import type { KeyValueStore } from '../kv/index.js';
 
 /** A fresh, empty store whose expiry is decided by `clock`; `dispose` releases what `makeStore` created. */

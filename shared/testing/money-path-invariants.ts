@@ -4,7 +4,7 @@ import { type HotWalletAsset, createHotWalletChain, formatAsset, readHotWalletPo
 import { balanceOf, ledgerAccountCodes, sumLedgerByAsset } from '../ledger/index.js';
 import { parseUnits } from '../money/index.js';
 import { findOwnerBalanceMismatches } from './owner-balance-invariant.js';
-import { USDT_LIKE_TOKEN_ABI } from './usdt-token.js';
+import { USDT_LIKE_TOKEN_ABI } from './simulators/usdt-token.js';
 
 /** An owner whose wallet the invariants weigh on chain. */
 export interface ObservedOwner {

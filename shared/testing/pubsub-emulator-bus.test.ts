@@ -7,9 +7,9 @@ import { createLogger } from '../logging/index.js';
 import { provideServices, resetServices, type Services } from '../runtime/index.js';
 import { type BusHarness, CONTRACT_CONSUMER, createEffectsTable, defineBusContract, registerContractFunction } from './bus-contract.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { type FunctionHost, startFunctionHost } from './function-host.js';
-import { hasGcloud, pubsubEmulatorSettings, type RunningEmulator, startPubsubEmulator } from './gcloud-emulators.js';
-import { provisionEmulatorTopology } from './pubsub-emulator-topology.js';
+import { type FunctionHost, startFunctionHost } from './sandbox/function-host.js';
+import { hasGcloud, pubsubEmulatorSettings, type RunningEmulator, startPubsubEmulator } from './sandbox/gcloud-emulators.js';
+import { provisionEmulatorTopology } from './sandbox/pubsub-emulator-topology.js';
 
 const MAX_ATTEMPTS = 5;
 

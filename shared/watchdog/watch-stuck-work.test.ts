@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueMessage } from '../bus/index.js';
 import { createLogger } from '../logging/index.js';
-import { createFakeClock } from '../testing/clock.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertCheckout, insertPayment, insertPayout, insertSwap } from '../testing/fixtures.js';
 import { redriveStuckWork, watchStuckWork } from './index.js';

@@ -1,8 +1,8 @@
 import { Wallet } from 'ethers';
 import { isRetryable } from '../../shared/errors/index.js';
 import { createSeededRandom, type SeededRandom } from '../../shared/testing/seeded-random.js';
-import type { ProxiedRequest, ProxyFault } from '../../shared/testing/fault-proxy.js';
-import type { SimulatedPaymentOptions } from '../../shared/testing/nowpayments-simulator.js';
+import type { ProxiedRequest, ProxyFault } from '../../shared/testing/simulators/fault-proxy.js';
+import type { SimulatedPaymentOptions } from '../../shared/testing/simulators/nowpayments-simulator.js';
 import { checkoutFor, newSubscriber, seedChannel, type SeededChannel } from '../e2e/gateway-harness.js';
 import { type ChaosWorld, startChaosWorld } from './chaos-world.js';
 import { checkInvariants, type ChaosChannel, type Violation } from './chaos-invariants.js';

@@ -8,10 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, type Db } from '../../shared/db/index.js';
 import { hasPostgresServer } from '../../shared/testing/database.js';
 import { checkMoneyPathInvariants, readHotWalletHoldings } from '../../shared/testing/money-path-invariants.js';
-import { type RuntimeProcess, sandboxEnvironment, spawnRuntime, stopRuntime, waitUntilRuntimeUp } from '../../shared/testing/runtime-process.js';
-import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox-client.js';
-import { requestInvoice } from '../../shared/testing/sandbox-purchase.js';
-import type { ChannelView } from '../../shared/testing/sandbox-views.js';
+import { type RuntimeProcess, sandboxEnvironment, spawnRuntime, stopRuntime, waitUntilRuntimeUp } from '../../shared/testing/sandbox/runtime-process.js';
+import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox/sandbox-client.js';
+import { requestInvoice } from '../../shared/testing/sandbox/sandbox-purchase.js';
+import type { ChannelView } from '../../shared/testing/sandbox/sandbox-views.js';
 import { createSeededRandom } from '../../shared/testing/seeded-random.js';
 
 /**

@@ -6,8 +6,8 @@ import { ErrorEnvelopeSchema } from '../../shared/dashboard/index.js';
 import { formatPublicId } from '../../shared/ids/index.js';
 import { SECRET_TOKEN_HEADER } from '../../shared/telegram/bot/index.js';
 import { insertTier } from '../../shared/testing/fixtures.js';
-import { simulateKeyValueOutage } from '../../shared/testing/key-value-outage.js';
-import type { SimulatedMessage } from '../../shared/testing/telegram-simulator.js';
+import { simulateKeyValueOutage } from '../../shared/testing/fakes/key-value-outage.js';
+import type { SimulatedMessage } from '../../shared/testing/simulators/telegram-simulator.js';
 import { newSubscriber, seedChannel, startTestGateway, type SeededChannel, type TestGateway } from './gateway-harness.js';
 
 type Button = InlineKeyboardButton & { callback_data?: string; url?: string };

@@ -6,8 +6,8 @@ import { createLogger } from '../../shared/logging/index.js';
 import { createMailOutbox, provideMailer } from '../../shared/mail/index.js';
 import { provideServices, resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
-import { type FunctionHost, startFunctionHost } from '../../shared/testing/function-host.js';
-import { createHttpInvoker, createInProcessBus, type InProcessBus } from '../../shared/testing/in-process-bus.js';
+import { type FunctionHost, startFunctionHost } from '../../shared/testing/sandbox/function-host.js';
+import { createHttpInvoker, createInProcessBus, type InProcessBus } from '../../shared/testing/fakes/in-process-bus.js';
 
 /**
  * The dashboard API as deployed: the dashboard-api and send-account-mail functions served by the

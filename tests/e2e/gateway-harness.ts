@@ -10,11 +10,11 @@ import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
 import { insertChannel, insertTier } from '../../shared/testing/fixtures.js';
-import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local-runtime.js';
-import type { ChangeNowSimulator } from '../../shared/testing/changenow-simulator.js';
-import type { NowPaymentsSimulator } from '../../shared/testing/nowpayments-simulator.js';
-import type { TelegramSimulator } from '../../shared/testing/telegram-simulator.js';
-import { topUpUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
+import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/sandbox/local-runtime.js';
+import type { ChangeNowSimulator } from '../../shared/testing/simulators/changenow-simulator.js';
+import type { NowPaymentsSimulator } from '../../shared/testing/simulators/nowpayments-simulator.js';
+import type { TelegramSimulator } from '../../shared/testing/simulators/telegram-simulator.js';
+import { topUpUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/simulators/usdt-token.js';
 
 export interface TestGateway {
   runtime: LocalRuntime;

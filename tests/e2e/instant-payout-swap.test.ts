@@ -2,7 +2,7 @@ import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumLedgerByAsset } from '../../shared/ledger/index.js';
 import { parseUnits } from '../../shared/money/index.js';
-import { topUpUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/usdt-token.js';
+import { topUpUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../../shared/testing/simulators/usdt-token.js';
 import { checkoutFor, newSubscriber, seedChannel, startTestGateway, type TestGateway } from './gateway-harness.js';
 
 describe('instant payout through a ChangeNow swap (ETH → USDT on Ethereum), every message delivered twice', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logging/index.js';
 import { createNowPaymentsClient, IPN_SIGNATURE_HEADER, type NowPaymentsClient, parseNowPaymentsPayment, signIpnPayload } from '../../shared/nowpayments/index.js';
 import { type ReconcileDeps, reconcilePayments } from '../../shared/payments/index.js';
-import { createFakeClock } from '../../shared/testing/clock.js';
+import { createFakeClock } from '../../shared/testing/fakes/clock.js';
 import { checkoutFor, newSubscriber, seedChannel, type SeededChannel, startTestGateway, type TestGateway } from './gateway-harness.js';
 
 /**

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../../shared/ids/index.js';
 import { formatUtc } from '../../shared/subscriptions/index.js';
 import { subscribeStartPayload } from '../../shared/telegram/deep-links.js';
-import { type FakeClock, createFakeClock } from '../../shared/testing/clock.js';
-import type { SimulatedMessage } from '../../shared/testing/telegram-simulator.js';
+import { type FakeClock, createFakeClock } from '../../shared/testing/fakes/clock.js';
+import type { SimulatedMessage } from '../../shared/testing/simulators/telegram-simulator.js';
 import { newSubscriber, seedChannel, startTestGateway, type SeededChannel, type TestGateway } from './gateway-harness.js';
 
 const MINUTE_MS = 60_000;

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logging/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
-import { DEMO_OWNER_TELEGRAM_ID, DEMO_SUBSCRIBER_TELEGRAM_ID } from '../../shared/testing/demo-seed.js';
-import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local-runtime.js';
-import { createSandboxClient, type SandboxMessage } from '../../shared/testing/sandbox-client.js';
-import { playPurchase } from '../../shared/testing/sandbox-purchase.js';
+import { DEMO_OWNER_TELEGRAM_ID, DEMO_SUBSCRIBER_TELEGRAM_ID } from '../../shared/testing/sandbox/demo-seed.js';
+import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/sandbox/local-runtime.js';
+import { createSandboxClient, type SandboxMessage } from '../../shared/testing/sandbox/sandbox-client.js';
+import { playPurchase } from '../../shared/testing/sandbox/sandbox-purchase.js';
 
 /** A person walking the subscriber journey in the sandbox (what `npm start` runs) with HTTP calls to its sandbox API only. */
 describe('sandbox walkthrough over the runtime\'s sandbox API', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestBroadcast } from '../../shared/channels/index.js';
 import { formatPublicId } from '../../shared/ids/index.js';
 import { createLogger } from '../../shared/logging/index.js';
-import { type FakeClock, createFakeClock } from '../../shared/testing/clock.js';
+import { type FakeClock, createFakeClock } from '../../shared/testing/fakes/clock.js';
 import { type SeededChannel, type TestGateway, seedChannel, startTestGateway } from './gateway-harness.js';
 
 const HOUR_MS = 3_600_000;

@@ -6,7 +6,7 @@ import { buildFunction } from '../../scripts/build.js';
 import { buildPubSubCloudEvent } from '../../shared/bus/index.js';
 import { loadTopology, repositoryRoot } from '../../shared/bus/topology.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../../shared/testing/database.js';
-import { discoverFunctions } from '../../shared/testing/function-host.js';
+import { discoverFunctions } from '../../shared/deploy/function-folders.js';
 import { findFreePort } from '../../shared/testing/free-port.js';
 
 const root = repositoryRoot();

@@ -4,7 +4,7 @@ import http from 'node:http';
 import * as fc from 'fast-check';
 import type { Db } from '../../shared/db/index.js';
 import { ErrorEnvelopeSchema } from '../../shared/dashboard/index.js';
-import { createFakeClock, type FakeClock } from '../../shared/testing/clock.js';
+import { createFakeClock, type FakeClock } from '../../shared/testing/fakes/clock.js';
 import { startTestGateway, type TestGateway } from '../e2e/gateway-harness.js';
 
 /**

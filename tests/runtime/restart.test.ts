@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox-client.js';
-import { type RuntimeProcess as Run, spawnRuntime, stopRuntime as stop, waitUntilRuntimeUp } from '../../shared/testing/runtime-process.js';
-import { playPurchase, requestInvoice } from '../../shared/testing/sandbox-purchase.js';
+import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox/sandbox-client.js';
+import { type RuntimeProcess as Run, spawnRuntime, stopRuntime as stop, waitUntilRuntimeUp } from '../../shared/testing/sandbox/runtime-process.js';
+import { playPurchase, requestInvoice } from '../../shared/testing/sandbox/sandbox-purchase.js';
 
 /**
  * `npm start` again on the same data folder, without `--reset`: after Ctrl-C and after kill -9, the

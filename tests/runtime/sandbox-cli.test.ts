@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../../shared/bus/topology.js';
-import { readRuntimeState } from '../../shared/testing/runtime-state.js';
-import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox-client.js';
+import { readRuntimeState } from '../../shared/testing/sandbox/runtime-state.js';
+import { createSandboxClient, type SandboxClient } from '../../shared/testing/sandbox/sandbox-client.js';
 
 /**
  * The newcomer's path: a fresh clone, `npm start` with no configuration, and `npm run sandbox` playing

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logging/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
-import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/local-runtime.js';
+import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/sandbox/local-runtime.js';
 
 /** Debian's package (`apt-get install chromium`); .ci/run installs it when it can. */
 const CHROMIUM = '/usr/bin/chromium';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logging/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
-import { startLocalRuntime } from '../../shared/testing/local-runtime.js';
+import { startLocalRuntime } from '../../shared/testing/sandbox/local-runtime.js';
 
 describe('a local runtime that fails to start', () => {
   let testDb: TestDatabase | undefined;

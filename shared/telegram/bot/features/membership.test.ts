@@ -2,10 +2,10 @@ import type { Chat, ChatMember, ChatMemberAdministrator, User } from 'grammy/typ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../errors/index.js';
 import { createLogger } from '../../../logging/index.js';
-import { type FakeClock, createFakeClock } from '../../../testing/clock.js';
+import { type FakeClock, createFakeClock } from '../../../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertPayment, insertSubscription, insertTelegramUser } from '../../../testing/fixtures.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../../../testing/telegram-simulator.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../../../testing/simulators/telegram-simulator.js';
 import { createBotApi } from '../../bot-api.js';
 import { guardInviteJoin, isJoin, missingBotRights, recordBotRights, recordDirectMessageReach } from './membership.js';
 

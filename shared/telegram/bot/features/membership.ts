@@ -20,8 +20,6 @@ export interface MembershipDeps {
 
 // ---- the bot's own rights (my_chat_member) ----
 
-const RIGHT_KEYS = ['can_invite_users', 'can_restrict_members', 'can_post_messages', 'can_send_messages'] as const;
-
 /** What we keep per chat in `channels.bot_rights` (`{"open": …, "closed": …}`). */
 export const StoredChatRightsSchema = z.object({
   status: z.string(),
