@@ -1,7 +1,8 @@
 import type { Api } from 'grammy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
-import { createBotApi, parseSubscribeStartPayload } from '../telegram/index.js';
+import { parseSubscribeStartPayload } from '../bot/deep-links.js';
+import { createBotApi } from '../telegram/index.js';
 import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertTier } from '../testing/fixtures.js';

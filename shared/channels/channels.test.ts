@@ -22,7 +22,8 @@ import {
   subscribeQrCode,
   updateChannel as updateChannelConfirmedBy,
 } from './index.js';
-import { createBotUsernameSource, subscribeLink } from '../telegram/index.js';
+import { subscribeLink } from '../bot/deep-links.js';
+import { createBotUsernameSource } from '../telegram/index.js';
 
 /** The dashboard confirms payout changes with the password; these tests confirm every one. */
 const confirmed: PayoutConfirmation = { confirmPayoutChange: async () => undefined };

@@ -1,7 +1,7 @@
 import { GrammyError, type Api } from 'grammy';
 import type { Chat, ChatMember } from 'grammy/types';
 import { PermanentError } from '../errors/index.js';
-import { type BotRightName, type ChatRole, missingBotRights, type StoredChatRights } from '../telegram/bot/index.js';
+import { type BotRightName, type ChatRole, missingBotRights, type StoredChatRights } from '../bot/index.js';
 import { toTelegramError } from '../telegram/index.js';
 import { fieldsRecord } from './channel-rules.js';
 

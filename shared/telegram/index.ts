@@ -14,5 +14,4 @@
 export { type BotApiOptions, createBotApi, loadBotApi, refuseCallsInTransaction } from './bot-api.js';
 export { type TelegramErrorCode, toTelegramError, isTelegramUserUnreachable } from './telegram-errors.js';
 export { escapeHtml } from './html.js';
-export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink, donateStartPayload, donateLink } from './deep-links.js';
 export { type BotUsernameSource, type BotUsernameSourceOptions, GET_ME_TIMEOUT_MS, GET_ME_RETRY_AFTER_MS, createBotUsernameSource } from './bot-username.js';

@@ -4,7 +4,7 @@ import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ErrorEnvelopeSchema } from '../../shared/dashboard/index.js';
 import { formatPublicId } from '../../shared/ids/index.js';
-import { SECRET_TOKEN_HEADER } from '../../shared/telegram/bot/index.js';
+import { SECRET_TOKEN_HEADER } from '../../shared/bot/index.js';
 import { insertTier } from '../../shared/testing/fixtures.js';
 import { simulateKeyValueOutage } from '../../shared/testing/fakes/key-value-outage.js';
 import type { SimulatedMessage } from '../../shared/testing/simulators/telegram-simulator.js';

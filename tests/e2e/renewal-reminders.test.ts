@@ -3,7 +3,7 @@ import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../../shared/ids/index.js';
 import { formatUtc } from '../../shared/subscriptions/index.js';
-import { subscribeStartPayload } from '../../shared/telegram/deep-links.js';
+import { subscribeStartPayload } from '../../shared/bot/deep-links.js';
 import { type FakeClock, createFakeClock } from '../../shared/testing/fakes/clock.js';
 import type { SimulatedMessage } from '../../shared/testing/simulators/telegram-simulator.js';
 import { newSubscriber, seedChannel, startTestGateway, type SeededChannel, type TestGateway } from './gateway-harness.js';

@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../../shared/ids/index.js';
-import { SECRET_TOKEN_HEADER } from '../../shared/telegram/bot/index.js';
+import { SECRET_TOKEN_HEADER } from '../../shared/bot/index.js';
 import { insertSubscription, insertTelegramUser } from '../../shared/testing/fixtures.js';
 import { checkoutFor, newSubscriber, seedChannel } from '../e2e/gateway-harness.js';
 import {

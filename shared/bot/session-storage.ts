@@ -1,5 +1,5 @@
 import type { StorageAdapter } from 'grammy';
-import type { KeyValueStore } from '../../kv/index.js';
+import type { KeyValueStore } from '../kv/index.js';
 
 /** Conversation state is short-lived: a session untouched for a day starts fresh. */
 const SESSION_TTL_SECONDS = 86_400;

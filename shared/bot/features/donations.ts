@@ -1,8 +1,8 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { z } from 'zod';
-import { type Checkout, openCheckout } from '../../../checkout/index.js';
-import { AppError } from '../../../errors/index.js';
-import { parseUsdCents } from '../../../money/index.js';
+import { type Checkout, openCheckout } from '../../checkout/index.js';
+import { AppError } from '../../errors/index.js';
+import { parseUsdCents } from '../../money/index.js';
 import { defineCallbackData } from '../callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
 import {

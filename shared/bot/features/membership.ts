@@ -1,14 +1,14 @@
 import { type Api, Composer } from 'grammy';
 import type { Chat, ChatMember, User } from 'grammy/types';
 import { z } from 'zod';
-import { enqueueMessage } from '../../../bus/index.js';
-import { upsertTelegramUser } from '../../../checkout/index.js';
-import type { Clock } from '../../../clock/index.js';
-import type { Db } from '../../../db/index.js';
-import type { Logger } from '../../../logging/index.js';
-import { toTelegramError } from '../../telegram-errors.js';
+import { enqueueMessage } from '../../bus/index.js';
+import { upsertTelegramUser } from '../../checkout/index.js';
+import type { Clock } from '../../clock/index.js';
+import type { Db } from '../../db/index.js';
+import type { Logger } from '../../logging/index.js';
+import { toTelegramError } from '../../telegram/telegram-errors.js';
 import type { BotContext } from '../context.js';
-import type { BotRightName, ChatRole } from '../messages/owner.js';
+import type { BotRightName, ChatRole } from '../texts/owner.js';
 import { featureBoundary } from './feature-boundary.js';
 import { profileOf } from './owner.js';
 

@@ -1,10 +1,10 @@
 import { Bot } from 'grammy';
 import { describe, expect, it } from 'vitest';
-import { ErrorEnvelopeSchema } from '../../dashboard/index.js';
-import { TransientError } from '../../errors/index.js';
-import { createMemoryKeyValueStore } from '../../kv/index.js';
-import { createLogger } from '../../logging/index.js';
-import { simulateKeyValueOutage } from '../../testing/fakes/key-value-outage.js';
+import { ErrorEnvelopeSchema } from '../dashboard/index.js';
+import { TransientError } from '../errors/index.js';
+import { createMemoryKeyValueStore } from '../kv/index.js';
+import { createLogger } from '../logging/index.js';
+import { simulateKeyValueOutage } from '../testing/fakes/key-value-outage.js';
 import { botInfoFromConfig } from './bot-info.js';
 import type { BotContext } from './context.js';
 import { handleWebhookUpdate } from './webhook.js';

@@ -1,14 +1,14 @@
 import { Composer } from 'grammy';
 import type { User } from 'grammy/types';
-import { type LinkRefusal, redeemLinkCode } from '../../../accounts/index.js';
-import type { TelegramUserProfile } from '../../../checkout/index.js';
-import type { Clock } from '../../../clock/index.js';
-import type { Db, Queryable } from '../../../db/index.js';
-import { balanceOf, ledgerAccountCodes } from '../../../ledger/index.js';
-import { formatUnits } from '../../../money/index.js';
+import { type LinkRefusal, redeemLinkCode } from '../../accounts/index.js';
+import type { TelegramUserProfile } from '../../checkout/index.js';
+import type { Clock } from '../../clock/index.js';
+import type { Db, Queryable } from '../../db/index.js';
+import { balanceOf, ledgerAccountCodes } from '../../ledger/index.js';
+import { formatUnits } from '../../money/index.js';
 import type { BotContext } from '../context.js';
-import { formatPrice, type MessageKey } from '../messages/index.js';
-import type { ChannelSummaryLine } from '../messages/owner.js';
+import { formatPrice, type MessageKey } from '../texts/index.js';
+import type { ChannelSummaryLine } from '../texts/owner.js';
 import { featureBoundary } from './feature-boundary.js';
 
 const DAY_MS = 86_400_000;

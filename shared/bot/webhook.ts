@@ -1,10 +1,10 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { type Bot, BotError } from 'grammy';
 import type { Update } from 'grammy/types';
-import { AppError, PermanentError, TransientError } from '../../errors/index.js';
-import { errorResult, type HttpResult } from '../../http-entry/index.js';
-import type { KeyValueStore } from '../../kv/index.js';
-import type { Logger } from '../../logging/index.js';
+import { AppError, PermanentError, TransientError } from '../errors/index.js';
+import { errorResult, type HttpResult } from '../http-entry/index.js';
+import type { KeyValueStore } from '../kv/index.js';
+import type { Logger } from '../logging/index.js';
 import type { BotContext } from './context.js';
 
 export const SECRET_TOKEN_HEADER = 'x-telegram-bot-api-secret-token';

@@ -1,12 +1,12 @@
 import type { Chat, ChatMember, ChatMemberAdministrator, User } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TransientError } from '../../../errors/index.js';
-import { createLogger } from '../../../logging/index.js';
-import { type FakeClock, createFakeClock } from '../../../testing/fakes/clock.js';
-import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
-import { FIXTURE_NOW, insertChannel, insertPayment, insertSubscription, insertTelegramUser } from '../../../testing/fixtures.js';
-import { type TelegramSimulator, startTelegramSimulator } from '../../../testing/simulators/telegram-simulator.js';
-import { createBotApi } from '../../bot-api.js';
+import { TransientError } from '../../errors/index.js';
+import { createLogger } from '../../logging/index.js';
+import { type FakeClock, createFakeClock } from '../../testing/fakes/clock.js';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { FIXTURE_NOW, insertChannel, insertPayment, insertSubscription, insertTelegramUser } from '../../testing/fixtures.js';
+import { type TelegramSimulator, startTelegramSimulator } from '../../testing/simulators/telegram-simulator.js';
+import { createBotApi } from '../../telegram/bot-api.js';
 import { guardInviteJoin, isJoin, missingBotRights, recordBotRights, recordDirectMessageReach } from './membership.js';
 
 const bot: User = { id: 1, is_bot: true, first_name: 'Bot' };

@@ -1,9 +1,9 @@
 import { type BotError, Composer, InlineKeyboard } from 'grammy';
 import type { User } from 'grammy/types';
 import { z } from 'zod';
-import { type Checkout, type CheckoutDeps, type TelegramUserProfile, openCheckout } from '../../../checkout/index.js';
-import { AppError } from '../../../errors/index.js';
-import { type PublicIdKind, formatPublicId, parsePublicId } from '../../../ids/index.js';
+import { type Checkout, type CheckoutDeps, type TelegramUserProfile, openCheckout } from '../../checkout/index.js';
+import { AppError } from '../../errors/index.js';
+import { type PublicIdKind, formatPublicId, parsePublicId } from '../../ids/index.js';
 import {
   type ResendInviteOutcome,
   remindersOffData,
@@ -11,11 +11,11 @@ import {
   renewTierData,
   resendInvite,
   turnOffRenewalReminders,
-} from '../../../subscriptions/index.js';
-import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../deep-links.js';
+} from '../../subscriptions/index.js';
+import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../deep-links.js';
 import { defineCallbackData } from '../callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
-import type { MessageKey } from '../messages/index.js';
+import type { MessageKey } from '../texts/index.js';
 
 /** What Telegram allows in a `/start` payload. */
 export const START_PAYLOAD_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,10 +1,10 @@
 import type { Context, SessionFlavor } from 'grammy';
-import type { Clock } from '../../clock/index.js';
-import type { Db } from '../../db/index.js';
-import type { KeyValueStore } from '../../kv/index.js';
-import type { Logger } from '../../logging/index.js';
-import type { NowPaymentsClient } from '../../nowpayments/index.js';
-import type { Language, MessageKey, MessageParams } from './messages/index.js';
+import type { Clock } from '../clock/index.js';
+import type { Db } from '../db/index.js';
+import type { KeyValueStore } from '../kv/index.js';
+import type { Logger } from '../logging/index.js';
+import type { NowPaymentsClient } from '../nowpayments/index.js';
+import type { Language, MessageKey, MessageParams } from './texts/index.js';
 
 /** Everything the bot's features may use. Handlers keep no state of their own (STYLE rule 18). */
 export interface BotDeps {

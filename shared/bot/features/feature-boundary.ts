@@ -1,6 +1,6 @@
 import { type BotError, GrammyError, HttpError } from 'grammy';
-import { AppError } from '../../../errors/index.js';
-import { toTelegramError } from '../../telegram-errors.js';
+import { AppError } from '../../errors/index.js';
+import { toTelegramError } from '../../telegram/telegram-errors.js';
 import type { BotContext } from '../context.js';
 
 /**
