@@ -13,9 +13,9 @@ import {
   isOfferGone,
   parseRef,
   paymentKeyboard,
-  profileOf,
   replyOpenPrivately,
 } from './subscriber.js';
+import { profileOf } from './telegram-user.js';
 
 const DONATE_PREFIX = 'd_';
 /** Longest amount text the keypad takes, '.' included ('99999.99'). */

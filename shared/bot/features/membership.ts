@@ -10,7 +10,7 @@ import { toTelegramError } from '../../telegram/telegram-errors.js';
 import type { BotContext } from '../context.js';
 import type { BotRightName, ChatRole } from '../texts/owner.js';
 import { featureBoundary } from './feature-boundary.js';
-import { profileOf } from './owner.js';
+import { profileOf } from './telegram-user.js';
 
 export interface MembershipDeps {
   db: Db;

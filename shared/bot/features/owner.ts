@@ -1,9 +1,8 @@
 import { Composer } from 'grammy';
-import type { User } from 'grammy/types';
 import { type LinkRefusal, redeemLinkCode } from '../../accounts/index.js';
-import type { TelegramUserProfile } from '../../checkout/index.js';
 import type { Clock } from '../../clock/index.js';
 import type { Db, Queryable } from '../../db/index.js';
+import { profileOf } from './telegram-user.js';
 import { balanceOf, ledgerAccountCodes } from '../../ledger/index.js';
 import { formatUnits } from '../../money/index.js';
 import type { BotContext } from '../context.js';
@@ -22,17 +21,6 @@ const REFUSAL_MESSAGES = {
   account_inactive: 'linkAccountInactive',
   telegram_taken: 'linkTelegramTaken',
 } as const satisfies Record<LinkRefusal, MessageKey>;
-
-/** The sender as we store Telegram users. */
-export function profileOf(user: User): TelegramUserProfile {
-  return {
-    id: BigInt(user.id),
-    username: user.username ?? null,
-    firstName: user.first_name,
-    lastName: user.last_name ?? null,
-    languageCode: user.language_code ?? null,
-  };
-}
 
 /** The active dashboard account linked to this Telegram user, if any. */
 export async function findOwnerAccount(q: Queryable, telegramUserId: number): Promise<string | undefined> {

@@ -1,8 +1,9 @@
 import { type BotError, Composer, InlineKeyboard } from 'grammy';
 import type { User } from 'grammy/types';
 import { z } from 'zod';
-import { type Checkout, type CheckoutDeps, type TelegramUserProfile, openCheckout } from '../../checkout/index.js';
+import { type Checkout, type CheckoutDeps, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';
+import { profileOf } from './telegram-user.js';
 import { type PublicIdKind, formatPublicId, parsePublicId } from '../../ids/index.js';
 import {
   type ResendInviteOutcome,
@@ -45,15 +46,6 @@ export function parseRef(kind: PublicIdKind, text: string): string | undefined {
   }
 }
 
-export function profileOf(user: User): TelegramUserProfile {
-  return {
-    id: BigInt(user.id),
-    username: user.username ?? null,
-    firstName: user.first_name,
-    lastName: user.last_name ?? null,
-    languageCode: user.language_code ?? null,
-  };
-}
 
 export function checkoutDeps(deps: BotDeps): CheckoutDeps {
   return { db: deps.db, clock: deps.clock, nowpayments: deps.nowpayments, publicBaseUrl: deps.publicBaseUrl, returnUrl: deps.returnUrl };
