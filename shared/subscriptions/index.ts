@@ -15,3 +15,4 @@ export {
 } from './reminders.js';
 export { NOTICE_LEASE_MS } from './notice-claims.js';
 export { remindersOffData, renewData, renewTierData } from './renewal-buttons.js';
+export { type InviteLinkHolder, findInviteLink, recordInviteJoin, recordInviteRevoked } from './invite-joins.js';

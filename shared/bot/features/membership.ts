@@ -6,6 +6,7 @@ import { upsertTelegramUser } from '../../checkout/index.js';
 import type { Clock } from '../../clock/index.js';
 import type { Db } from '../../db/index.js';
 import type { Logger } from '../../logging/index.js';
+import { findInviteLink, recordInviteJoin, recordInviteRevoked } from '../../subscriptions/index.js';
 import { toTelegramError } from '../../telegram/telegram-errors.js';
 import type { BotContext } from '../context.js';
 import type { BotRightName, ChatRole } from '../texts/owner.js';
@@ -163,13 +164,6 @@ const BAN_SECONDS = 60;
 
 export type JoinVerdict = 'unknown_link' | 'subscriber_joined' | 'intruder_removed' | 'intruder_not_removed';
 
-interface LinkRow {
-  id: string;
-  chat_id: bigint | number;
-  subscriber_id: bigint | number;
-  channel_id: string;
-}
-
 /**
  * Runs a Telegram call; a refusal (bad request, missing rights) is logged and reported as false, a
  * transient failure (429 beyond the auto-retry, 5xx, network) is thrown so the update is redelivered.
@@ -197,13 +191,7 @@ export async function guardInviteJoin(
   deps: MembershipDeps & { telegram: Api },
   input: { chatId: number; user: User; inviteLink: string },
 ): Promise<JoinVerdict> {
-  const { rows } = await deps.db.query<LinkRow>(
-    `SELECT l.id, l.chat_id, s.telegram_user_id AS subscriber_id, s.channel_id
-     FROM invite_links l JOIN subscriptions s ON s.id = l.subscription_id
-     WHERE l.invite_link = $1`,
-    [input.inviteLink],
-  );
-  const link = rows[0];
+  const link = await findInviteLink(deps.db, input.inviteLink);
   if (!link || String(link.chat_id) !== String(input.chatId)) return 'unknown_link';
   const context = { inviteLinkId: link.id, channelId: link.channel_id, userId: input.user.id };
 
@@ -212,13 +200,7 @@ export async function guardInviteJoin(
   if (String(link.subscriber_id) === String(input.user.id)) {
     const isRevoked = await revoke();
     const now = deps.clock.now();
-    await deps.db.query(
-      `UPDATE invite_links SET joined_at = coalesce(joined_at, $2),
-         joined_by_telegram_user_id = coalesce(joined_by_telegram_user_id, $3),
-         revoked_at = CASE WHEN $4::boolean THEN coalesce(revoked_at, $2) ELSE revoked_at END
-       WHERE id = $1`,
-      [link.id, now, input.user.id, isRevoked],
-    );
+    await recordInviteJoin(deps.db, { linkId: link.id, telegramUserId: input.user.id, isRevoked, at: now });
     deps.logger.info('invite_guard.subscriber_joined', { ...context, isRevoked });
     return 'subscriber_joined';
   }
@@ -232,7 +214,7 @@ export async function guardInviteJoin(
   await deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     await upsertTelegramUser(tx, profileOf(input.user));
-    if (isRevoked) await tx.query('UPDATE invite_links SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1', [link.id, now]);
+    if (isRevoked) await recordInviteRevoked(tx, link.id, now);
     await enqueueMessage(
       tx,
       'owner-notification-requested',
