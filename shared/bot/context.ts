@@ -6,7 +6,7 @@ import type { Logger } from '../logging/index.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
 import type { Language, MessageKey, MessageParams } from './texts/index.js';
 
-/** Everything the bot's features may use. Handlers keep no state of their own (STYLE rule 18). */
+/** Everything the bot's features may use. Handlers keep no state of their own. */
 export interface BotDeps {
   db: Db;
   kv: KeyValueStore;

@@ -43,7 +43,7 @@ export function describeRpcFailure(error: unknown): { ethersCode: string | undef
 const NETWORK_PATTERN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|fetch failed|socket hang up|timeout|network/i;
 
 /**
- * Translates a raw provider failure into our errors (STYLE rule 9): "we could not reach it" is
+ * Translates a raw provider failure into our errors: "we could not reach it" is
  * `chain_unavailable`; "the node said no" keeps its own code. Our own AppErrors pass through.
  */
 export function toChainError(error: unknown, operation: string): AppError {

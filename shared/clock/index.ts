@@ -1,5 +1,5 @@
 /**
- * The only source of time in `shared/` (STYLE rule 16). Production passes `systemClock`; tests pass
+ * The only source of time in `shared/`. Production passes `systemClock`; tests pass
  * `createFakeClock()` from `shared/testing/fakes/clock.ts` and move time explicitly instead of sleeping.
  */
 export interface Clock {

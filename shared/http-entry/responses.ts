@@ -71,7 +71,7 @@ function retryAfterOf(error: AppError): number | undefined {
 }
 
 /**
- * Maps an error to a status and envelope (STYLE rule 10): a `PermanentError` is the caller's
+ * Maps an error to a status and envelope: a `PermanentError` is the caller's
  * mistake (4xx, its message written for them, plus `fields` from `context.fields` and a
  * `retry-after` header from `context.retryAfterSeconds`); a transient one is ours and temporary
  * (503 with `retry-after`: `context.retryAfterSeconds`, else `TRANSIENT_RETRY_AFTER_SECONDS`, so

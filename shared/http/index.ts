@@ -1,5 +1,5 @@
 /**
- * The one place for outbound HTTP (STYLE rule 11): `requestJson` sends a request, retries within bounds, validates
+ * The one place for outbound HTTP: `requestJson` sends a request, retries within bounds, validates
  * the JSON answer with zod and turns failures into `<service>_rejected` (permanent) or `<service>_unavailable` /
  * `<service>_bad_response` (transient) errors. `shouldRetry` is its pure retry decision.
  *

@@ -60,7 +60,7 @@ type AttemptOutcome =
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends one HTTP request with a JSON answer, retrying within bounds (STYLE rule 11), and returns the answer parsed
+ * Sends one HTTP request with a JSON answer, retrying within bounds, and returns the answer parsed
  * and validated by `schema`.
  *
  * Refuses to run inside a database transaction (`assertNoOpenTransaction`). Retries follow `shouldRetry`: no answer

@@ -59,7 +59,7 @@ export function backoffDelayMs(attempt: number, random: () => number = Math.rand
 
 /**
  * Decides whether a failed attempt is tried again and after how long. Pure and ordered: the first matching rule
- * wins. The only in-process retry decision in the code base (STYLE rule 11).
+ * wins. The only in-process retry decision in the code base.
  */
 export function shouldRetry(input: RetryInput): RetryDecision {
   const random = input.random ?? Math.random;

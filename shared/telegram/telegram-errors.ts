@@ -21,7 +21,7 @@ const USER_UNREACHABLE = [
 ];
 
 /**
- * Translates a failed Bot API call into our error vocabulary (STYLE rule 9), keeping "Telegram said
+ * Translates a failed Bot API call into our error vocabulary, keeping "Telegram said
  * no" (`GrammyError`) apart from "Telegram could not be reached" (`HttpError`):
  *
  * | failure                                                   | result                                                    |

@@ -4,7 +4,7 @@ import { toTelegramError } from '../../telegram/telegram-errors.js';
 import type { BotContext } from '../context.js';
 
 /**
- * A feature's error boundary (STYLE rule 18). Transient trouble (database down, Telegram 5xx or a
+ * A feature's error boundary. Transient trouble (database down, Telegram 5xx or a
  * 429 that outlasted the auto-retry) is rethrown, so the webhook answers 503 and Telegram
  * redelivers the update; its side effects are idempotent. Anything else (a refusal, a bug) is logged
  * and answered politely once: redelivering it would only loop.
