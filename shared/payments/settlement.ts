@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { enqueueMessages, handleOnce, type MessageKey, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
@@ -6,6 +5,7 @@ import { PermanentError } from '../errors/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { type AssetCode, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
+import { createPayout } from '../payouts/create-payout.js';
 import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
@@ -200,38 +200,22 @@ async function settleInTransaction(
   if (payment.payout_strategy === 'instant' && net > 0n) {
     // The owner's share of the invoice, in USD, for outflow limits and display.
     const netUsdCents = mulDiv(payment.price_amount_cents, net, gross, 'floor');
-    result.payoutId = await claimInstantPayout(tx, payment, asset, net, netUsdCents, now);
-    followUps.push(outboxMessage('payout-requested', { payoutId: result.payoutId }, { at: now, dedupeKey: `payout-requested:${result.payoutId}` }));
+    // The net moves into a payout (claimed from the owner's balance, queued with the other
+    // follow-ups), to the destination set on the channel now. One instant payout per payment.
+    result.payoutId = await createPayout(tx, {
+      kind: 'instant',
+      channelId: payment.channel_id,
+      ownerAccountId: payment.owner_account_id,
+      paymentId: payment.id,
+      asset,
+      amountUnits: net,
+      amountUsdCents: netUsdCents,
+      destination: { currency: payment.payout_currency, network: payment.payout_network, wallet: payment.payout_wallet, extraId: payment.payout_extra_id },
+      at: now,
+      followUps,
+    });
   }
   return result; // the caller queues `followUps`
-}
-
-/**
- * Moves the owner's net for this payment into a payout: a 'payout_claimed' ledger transaction
- * (owner balance → payouts in flight) and the payout row with the destination copied from the
- * channel now, so a later wallet edit cannot redirect it. One instant payout per payment.
- */
-async function claimInstantPayout(tx: Tx, payment: SettlementRow, asset: AssetCode, net: bigint, netUsdCents: bigint, now: Date): Promise<string> {
-  const payoutId = randomUUID();
-  const claimId = await postLedgerTransaction(tx, {
-    kind: 'payout_claimed',
-    idempotencyKey: `claim:instant:${payment.id}`,
-    occurredAt: now,
-    paymentId: payment.id,
-    payoutId,
-    entries: [
-      { account: ledgerAccountCodes.owner(payment.channel_id, asset), asset, amount: net },
-      { account: ledgerAccountCodes.payoutsInFlight(asset), asset, amount: -net },
-    ],
-  });
-  await tx.query(
-    `INSERT INTO payouts (id, kind, channel_id, owner_account_id, payment_id, state, asset, amount_units, amount_usd_cents,
-                          destination_currency, destination_network, destination_wallet, destination_extra_id,
-                          claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
-     VALUES ($1, 'instant', $2, $3, $4, 'requested', $5, $6, $13, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
-    [payoutId, payment.channel_id, payment.owner_account_id, payment.id, asset, net, payment.payout_currency, payment.payout_network, payment.payout_wallet, payment.payout_extra_id, claimId, now, netUsdCents],
-  );
-  return payoutId;
 }
 
 /**

@@ -1,9 +1,8 @@
-import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
-import type { Db, Queryable } from '../db/index.js';
-import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import type { Db, Queryable, Tx } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import { getAsset, isAssetCode, mulDiv } from '../money/index.js';
+import { createPayout } from './create-payout.js';
 
 export interface RunBalancePayoutsDeps {
   db: Db;
@@ -29,15 +28,8 @@ export const BALANCE_RETRY_AFTER_MS = 24 * 3_600_000;
  */
 const DESTINATION_REFUSED = new Set(['invalid_wallet_address', 'invalid_payout_extra_id', 'unsupported_payout_option', 'changenow_invalid_address']);
 
-interface OwedBalance {
-  channel_id: string;
-  owner_account_id: string;
+interface OwedBalance extends ChannelBalance {
   asset: string;
-  balance: string;
-  payout_currency: string;
-  payout_network: string;
-  payout_wallet: string;
-  payout_extra_id: string | null;
 }
 
 interface EndedPayout {
@@ -150,7 +142,17 @@ export async function runBalancePayouts(deps: RunBalancePayoutsDeps): Promise<Ba
       report.waiting += 1;
       continue;
     }
-    const payoutId = await claimBalance(deps, candidate);
+    const { channel_id: channelId, asset } = candidate;
+    const payoutId = await claimChannelBalance(deps.db, {
+      kind: 'balance',
+      channelId,
+      asset,
+      claimDescription: 'Available balance of an instant channel',
+      at: deps.clock.now(),
+      // Claimed meanwhile, or the channel left the instant strategy: nothing.
+      reread: async (tx) => (await owedBalances(tx, { channelId, asset }))[0],
+      usdCentsOf: (tx, amount) => usdCentsOf(tx, channelId, asset, amount),
+    });
     if (payoutId) {
       report.requested += 1;
       deps.log?.info('payout.balance_requested', { payoutId, channelId: candidate.channel_id, asset: candidate.asset });
@@ -159,49 +161,51 @@ export async function runBalancePayouts(deps: RunBalancePayoutsDeps): Promise<Ba
   return report;
 }
 
-async function claimBalance(deps: RunBalancePayoutsDeps, candidate: OwedBalance): Promise<string | undefined> {
-  const at = deps.clock.now();
-  return deps.db.transaction(async (tx) => {
-    // The lock every claim on this channel's balance takes (threshold runs use the same one).
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:threshold:' || $1))`, [candidate.channel_id]);
-    const balance = (await owedBalances(tx, { channelId: candidate.channel_id, asset: candidate.asset }))[0];
-    if (!balance) return undefined; // claimed meanwhile, or the channel left the instant strategy
+/** A channel's unclaimed balance in one asset, read under its lock, and the destination set on the channel now. */
+export interface ChannelBalance {
+  channel_id: string;
+  owner_account_id: string;
+  balance: string;
+  payout_currency: string;
+  payout_network: string;
+  payout_wallet: string;
+  payout_extra_id: string | null;
+}
+
+/**
+ * One claim of a channel's whole balance in `asset` (threshold and balance runs): under the channel's
+ * advisory lock (the one every claim on its balance takes), `reread` the balance, and claim exactly
+ * that into a payout to the destination set now. Undefined when `reread` finds nothing (claimed by an
+ * overlapping run, or no longer due).
+ */
+export async function claimChannelBalance(
+  db: Db,
+  input: {
+    kind: 'threshold' | 'balance';
+    channelId: string;
+    asset: string;
+    claimDescription: string;
+    at: Date;
+    reread: (tx: Tx) => Promise<ChannelBalance | undefined>;
+    /** The amount's USD value for the limits and display (null: unknown, the limits hold the payout). */
+    usdCentsOf: (tx: Tx, amount: bigint) => Promise<bigint | null>;
+  },
+): Promise<string | undefined> {
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:threshold:' || $1))`, [input.channelId]);
+    const balance = await input.reread(tx);
+    if (!balance) return undefined;
     const amount = BigInt(balance.balance);
-    const { rows } = await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id');
-    const id = rows[0]!.id;
-    const claimTransactionId = await postLedgerTransaction(tx, {
-      kind: 'payout_claimed',
-      idempotencyKey: `balance-claim:${id}`,
-      occurredAt: at,
-      payoutId: id,
-      description: 'Available balance of an instant channel',
-      entries: [
-        { account: ledgerAccountCodes.owner(balance.channel_id, balance.asset), asset: balance.asset, amount },
-        { account: ledgerAccountCodes.payoutsInFlight(balance.asset), asset: balance.asset, amount: -amount },
-      ],
+    return createPayout(tx, {
+      kind: input.kind,
+      channelId: balance.channel_id,
+      ownerAccountId: balance.owner_account_id,
+      asset: input.asset,
+      amountUnits: amount,
+      amountUsdCents: await input.usdCentsOf(tx, amount),
+      destination: { currency: balance.payout_currency, network: balance.payout_network, wallet: balance.payout_wallet, extraId: balance.payout_extra_id },
+      claimDescription: input.claimDescription,
+      at: input.at,
     });
-    const usdCents = await usdCentsOf(tx, balance.channel_id, balance.asset, amount);
-    await tx.query(
-      `INSERT INTO payouts (id, kind, channel_id, owner_account_id, asset, amount_units, amount_usd_cents, destination_currency,
-                            destination_network, destination_wallet, destination_extra_id, claim_transaction_id,
-                            requested_at, state_changed_at, created_at, updated_at)
-       VALUES ($1, 'balance', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
-      [
-        id,
-        balance.channel_id,
-        balance.owner_account_id,
-        balance.asset,
-        amount.toString(),
-        usdCents?.toString() ?? null,
-        balance.payout_currency,
-        balance.payout_network,
-        balance.payout_wallet,
-        balance.payout_extra_id,
-        claimTransactionId,
-        at,
-      ],
-    );
-    await enqueueMessage(tx, 'payout-requested', { payoutId: id }, { at, dedupeKey: `payout-requested:${id}` });
-    return id;
   });
 }

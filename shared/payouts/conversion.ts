@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { enqueueMessage } from '../bus/index.js';
 import type { ChangeNowClient, SwapPair } from '../changenow/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { createPayout } from './create-payout.js';
 import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset, parseUnits, splitByLargestRemainder } from '../money/index.js';
 import type { PayoutRow } from './payout-row.js';
@@ -89,29 +91,19 @@ export async function convertAccumulated(deps: ConvertAccumulatedDeps): Promise<
     // dust settled since, which must wait for a batch worth a swap rather than be deferred for ever.
     if (total === 0n) return undefined;
     if (total < minUnits || (estimatedCents * total) / seen < deps.minBatchUsdCents) return { kind: 'below_minimum', total } as const;
-    const batch = await tx.query<{ batch_id: string; payout_id: string }>('SELECT gen_random_uuid() AS batch_id, gen_random_uuid() AS payout_id');
-    const batchId = batch.rows[0]!.batch_id;
-    const payoutId = batch.rows[0]!.payout_id;
-    const claimTransactionId = await postLedgerTransaction(tx, {
-      kind: 'payout_claimed',
-      idempotencyKey: `conversion-claim:${batchId}`,
-      occurredAt: at,
-      payoutId,
-      conversionBatchId: batchId,
-      description: `ETH of ${balances.length} threshold owners parked as USDT`,
-      entries: [
-        ...balances.map((balance) => ({ account: ledgerAccountCodes.owner(balance.channelId, FROM_ASSET), asset: FROM_ASSET, amount: balance.units })),
-        { account: ledgerAccountCodes.payoutsInFlight(FROM_ASSET), asset: FROM_ASSET, amount: -total },
-      ],
-    });
+    const batchId = randomUUID();
     // The USD value at the estimate's rate, for display; conversions are not subject to outflow limits.
-    const usdCents = (estimatedCents * total) / seen;
-    await tx.query(
-      `INSERT INTO payouts (id, kind, asset, amount_units, amount_usd_cents, destination_currency, destination_network, destination_wallet,
-                            claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
-       VALUES ($1, 'conversion', $2, $3, $4, 'USDT', 'ETH', $5, $6, $7, $7, $7, $7)`,
-      [payoutId, FROM_ASSET, total.toString(), usdCents.toString(), deps.hotWalletAddress, claimTransactionId, at],
-    );
+    const payoutId = await createPayout(tx, {
+      kind: 'conversion',
+      batchId,
+      shares: balances,
+      asset: FROM_ASSET,
+      amountUnits: total,
+      amountUsdCents: (estimatedCents * total) / seen,
+      destination: { currency: 'USDT', network: 'ETH', wallet: deps.hotWalletAddress, extraId: null },
+      claimDescription: `ETH of ${balances.length} threshold owners parked as USDT`,
+      at,
+    });
     await tx.query(
       `INSERT INTO conversion_batches (id, payout_id, from_asset, to_asset, total_from_units, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $6)`,
@@ -122,7 +114,6 @@ export async function convertAccumulated(deps: ConvertAccumulatedDeps): Promise<
        SELECT $1, share.channel_id, share.from_units FROM unnest($2::uuid[], $3::numeric[]) AS share (channel_id, from_units)`,
       [batchId, balances.map((balance) => balance.channelId), balances.map((balance) => balance.units.toString())],
     );
-    await enqueueMessage(tx, 'payout-requested', { payoutId }, { at, dedupeKey: `payout-requested:${payoutId}` });
     return { kind: 'claimed', batchId, payoutId, total, channelCount: balances.length } as const;
   });
   if (!claimed) return { outcome: 'nothing_to_convert' };

@@ -62,15 +62,6 @@ export function isDirectPayout(payout: Pick<PayoutRow, 'asset' | 'destinationCur
 }
 
 /**
- * Gives a payout's amount back to its owner while it is still claimed (`payouts:in_flight`, nothing
- * sent): a `payout_returned` ledger transaction, once per payout. A conversion payout gives each
- * owner back their share of the batch (see `returnToOwners`).
- */
-export async function returnUnsentPayout(tx: Tx, payout: PayoutRow, at: Date, description: string): Promise<void> {
-  await returnToOwners(tx, payout, { at, kind: 'payout_returned', description, backInHotWallet: null });
-}
-
-/**
  * Owes a payout's amount to its owner(s) again, once per payout (`return:<payout id>`).
  *
  * `backInHotWallet` null: nothing was sent, the claim is undone (`payouts:in_flight` → owners).

@@ -8,8 +8,8 @@ import { BPS_PER_WHOLE, formatUnits, getAsset, isAssetCode, parseUnits } from '.
 import { assertPayoutAddress } from '../wallets/index.js';
 import { checkOutflowLimits, holdPayout, type OutflowLimits } from './limits.js';
 import { transitionPayout } from './payout-state.js';
-import { queuePayoutNotice } from './payout-notices.js';
-import { isDirectPayout, type PayoutRow, retrievePayout, returnUnsentPayout } from './payout-row.js';
+import { failPayout, failPayoutIn } from './fail-payout.js';
+import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 
 export interface QuotePayoutDeps {
@@ -104,7 +104,7 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   } catch (error) {
     if (!WALLET_ERROR_CODES.has(errorCode(error))) throw error;
     const reason = error instanceof AppError ? error.message : 'The payout destination is not valid.';
-    return failPayoutBeforeSending(deps, payout, errorCode(error), reason);
+    return failPayout(deps, payout, { from: 'requested', code: errorCode(error), reason, description: `Payout failed: ${errorCode(error)}` });
   }
 
   const now = deps.clock.now();
@@ -123,7 +123,10 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   }
 
   const pair = swapPairFor(payout);
-  if (!pair) return failPayoutBeforeSending(deps, payout, 'unsupported_payout_asset', 'The hot wallet cannot swap this asset.');
+  if (!pair) {
+    const code = 'unsupported_payout_asset';
+    return failPayout(deps, payout, { from: 'requested', code, reason: 'The hot wallet cannot swap this asset.', description: `Payout failed: ${code}` });
+  }
   const decimals = decimalsOf(payout.asset);
   const fromAmount = formatUnits(payout.amountUnits, decimals);
   const minimum = await deps.changenow.minAmount(pair);
@@ -144,10 +147,14 @@ async function deferPayout(deps: QuotePayoutDeps, payout: PayoutRow, reason: Def
       // A deferral has an end: the claim is undone (a conversion batch gives each owner their share
       // back), the owner is told, and the operator is alerted once.
       const reasonText = `Deferred ${deferrals} times (${reason}); the amount is back on the balance.`;
-      const isFailed = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at, failureCode: 'deferral_limit_reached', failureReason: reasonText });
+      const isFailed = await failPayoutIn(tx, payout, {
+        from: 'requested',
+        code: 'deferral_limit_reached',
+        reason: reasonText,
+        description: `Payout deferred ${deferrals} times (${reason})`,
+        at,
+      });
       if (!isFailed) return 'skipped' as const;
-      await returnUnsentPayout(tx, payout, at, `Payout deferred ${deferrals} times (${reason})`);
-      await queuePayoutNotice(tx, payout, 'payout_failed', at);
       await raiseOperatorAlert(tx, deps.log, {
         kind: 'payout.deferral_limit_reached',
         subjectType: 'payouts',
@@ -189,18 +196,4 @@ async function markQuoted(
     await enqueueMessage(tx, next, { payoutId: payout.id }, { at, dedupeKey: `${next}:${payout.id}` });
     return 'quoted';
   });
-}
-
-async function failPayoutBeforeSending(deps: QuotePayoutDeps, payout: PayoutRow, code: string, reason: string): Promise<'failed' | 'skipped'> {
-  const at = deps.clock.now();
-  const isFailed = await deps.db.transaction(async (tx) => {
-    const moved = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at, failureCode: code, failureReason: reason.slice(0, 1000) });
-    if (moved) {
-      await returnUnsentPayout(tx, payout, at, `Payout failed: ${code}`);
-      await queuePayoutNotice(tx, payout, 'payout_failed', at);
-    }
-    return moved;
-  });
-  if (isFailed) deps.log?.warn('payout.failed', { payoutId: payout.id, code });
-  return isFailed ? 'failed' : 'skipped';
 }

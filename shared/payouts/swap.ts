@@ -6,8 +6,8 @@ import { AppError, errorCode, PermanentError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset, isAssetCode } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
-import { queuePayoutNotice } from './payout-notices.js';
-import { type PayoutRow, retrievePayout, returnUnsentPayout } from './payout-row.js';
+import { failPayout } from './fail-payout.js';
+import { retrievePayout } from './payout-row.js';
 import { swapPairFor } from './quote.js';
 
 export interface CreateSwapDeps {
@@ -66,7 +66,9 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
     });
   } catch (error) {
     if (!PAYOUT_FAILING_CODES.has(errorCode(error))) throw error;
-    return failQuotedPayout(deps, payout, errorCode(error), error instanceof AppError ? error.message : 'ChangeNow refused the exchange.');
+    const code = errorCode(error);
+    const reason = error instanceof AppError ? error.message : 'ChangeNow refused the exchange.';
+    return failPayout(deps, payout, { from: 'quoted', code, reason, description: `Swap refused: ${code}` });
   }
 
   const now = deps.clock.now();
@@ -108,18 +110,4 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
   }
   deps.log?.info('payout.swap_created', { payoutId, exchangeId: exchange.id });
   return 'created';
-}
-
-async function failQuotedPayout(deps: CreateSwapDeps, payout: PayoutRow, code: string, reason: string): Promise<'failed' | 'skipped'> {
-  const at = deps.clock.now();
-  const isFailed = await deps.db.transaction(async (tx) => {
-    const moved = await transitionPayout(tx, { payoutId: payout.id, from: 'quoted', to: 'failed', at, failureCode: code, failureReason: reason.slice(0, 1000) });
-    if (moved) {
-      await returnUnsentPayout(tx, payout, at, `Swap refused: ${code}`);
-      await queuePayoutNotice(tx, payout, 'payout_failed', at);
-    }
-    return moved;
-  });
-  if (isFailed) deps.log?.warn('payout.failed', { payoutId: payout.id, code });
-  return isFailed ? 'failed' : 'skipped';
 }

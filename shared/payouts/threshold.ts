@@ -1,10 +1,8 @@
-import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable } from '../db/index.js';
-import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { getAsset } from '../money/index.js';
-import { isBalanceDue, lastEndedPayouts } from './balance.js';
+import { type ChannelBalance, claimChannelBalance, isBalanceDue, lastEndedPayouts } from './balance.js';
 
 /** Threshold owners are paid from their parked USDT. */
 const PAYOUT_ASSET = 'USDT_ERC20';
@@ -26,15 +24,8 @@ export interface ThresholdPayoutsReport {
   waiting: number;
 }
 
-interface DueChannel {
-  channel_id: string;
-  owner_account_id: string;
-  balance: string;
+interface DueChannel extends ChannelBalance {
   payout_threshold_cents: bigint;
-  payout_currency: string;
-  payout_network: string;
-  payout_wallet: string;
-  payout_extra_id: string | null;
 }
 
 /** Threshold channels whose parked USDT has reached the threshold (all of them, or just `channelId`). */
@@ -76,47 +67,15 @@ export async function runThresholdPayouts(deps: RunThresholdPayoutsDeps): Promis
       waiting += 1;
       continue;
     }
-    const at = deps.clock.now();
-    const payoutId = await deps.db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:threshold:' || $1))`, [candidate.channel_id]);
-      const channel = (await dueChannels(tx, candidate.channel_id))[0];
-      if (!channel) return undefined; // claimed by an overlapping run, or the threshold changed
-      const amount = BigInt(channel.balance);
-      const { rows } = await tx.query<{ id: string }>('SELECT gen_random_uuid() AS id');
-      const id = rows[0]!.id;
-      const claimTransactionId = await postLedgerTransaction(tx, {
-        kind: 'payout_claimed',
-        idempotencyKey: `threshold-claim:${id}`,
-        occurredAt: at,
-        payoutId: id,
-        description: 'Threshold reached',
-        entries: [
-          { account: ledgerAccountCodes.owner(channel.channel_id, PAYOUT_ASSET), asset: PAYOUT_ASSET, amount },
-          { account: ledgerAccountCodes.payoutsInFlight(PAYOUT_ASSET), asset: PAYOUT_ASSET, amount: -amount },
-        ],
-      });
-      await tx.query(
-        `INSERT INTO payouts (id, kind, channel_id, owner_account_id, asset, amount_units, amount_usd_cents, destination_currency,
-                              destination_network, destination_wallet, destination_extra_id, claim_transaction_id,
-                              requested_at, state_changed_at, created_at, updated_at)
-         VALUES ($1, 'threshold', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
-        [
-          id,
-          channel.channel_id,
-          channel.owner_account_id,
-          PAYOUT_ASSET,
-          amount.toString(),
-          (amount / UNITS_PER_CENT).toString(),
-          channel.payout_currency,
-          channel.payout_network,
-          channel.payout_wallet,
-          channel.payout_extra_id,
-          claimTransactionId,
-          at,
-        ],
-      );
-      await enqueueMessage(tx, 'payout-requested', { payoutId: id }, { at, dedupeKey: `payout-requested:${id}` });
-      return id;
+    const payoutId = await claimChannelBalance(deps.db, {
+      kind: 'threshold',
+      channelId: candidate.channel_id,
+      asset: PAYOUT_ASSET,
+      claimDescription: 'Threshold reached',
+      at: deps.clock.now(),
+      // Claimed by an overlapping run, or the threshold changed: nothing.
+      reread: async (tx) => (await dueChannels(tx, candidate.channel_id))[0],
+      usdCentsOf: async (_tx, amount) => amount / UNITS_PER_CENT,
     });
     if (payoutId) {
       requested += 1;

@@ -8,6 +8,7 @@ import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { transitionPayout } from './payout-state.js';
 import { distributeConversion } from './conversion.js';
+import { failPayoutIn } from './fail-payout.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
 import { broadcastPayoutTransfer, keepPayoutTransferAlive } from './transfer.js';
@@ -82,19 +83,15 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
       if (isMoved && to === 'completed') await queuePayoutNotice(tx, payout, 'payout_completed', at);
       return;
     }
-    const isFailed = await transitionPayout(tx, {
-      payoutId: payout.id,
-      from: 'transfer_broadcast',
-      to: 'failed',
-      at,
-      failureCode: 'transfer_reverted',
-      failureReason: `Transfer ${result.transfer.txHash} reverted on chain`,
-    });
     // The asset never left the hot wallet: book it back there and owe it to the owner again.
-    if (isFailed) {
-      await returnToOwners(tx, payout, { at, kind: 'payout_returned', description: 'Transfer reverted', backInHotWallet: payout.amountUnits });
-      await queuePayoutNotice(tx, payout, 'payout_failed', at);
-    }
+    await failPayoutIn(tx, payout, {
+      from: 'transfer_broadcast',
+      code: 'transfer_reverted',
+      reason: `Transfer ${result.transfer.txHash} reverted on chain`,
+      description: 'Transfer reverted',
+      backInHotWallet: payout.amountUnits,
+      at,
+    });
   });
   if (result.state === 'reverted') deps.log?.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
   else deps.log?.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });

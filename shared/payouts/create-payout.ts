@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { enqueueMessages, type OutboxMessage, outboxMessage } from '../bus/index.js';
+import type { Tx } from '../db/index.js';
+import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+
+/** Where a payout goes: a snapshot copied onto the row, so a later wallet edit cannot redirect it. */
+export interface PayoutDestination {
+  currency: string;
+  network: string;
+  wallet: string;
+  extraId: string | null;
+}
+
+/** What each kind of payout claims from, and what its row and claim name besides the amount. */
+export type PayoutOrigin =
+  /** One settled payment's net, on its channel. One instant payout per payment (claim `claim:instant:<payment>`). */
+  | { kind: 'instant'; channelId: string; ownerAccountId: string; paymentId: string }
+  /** A channel's whole balance in `asset` (claim `threshold-claim:<payout>` / `balance-claim:<payout>`). */
+  | { kind: 'threshold' | 'balance'; channelId: string; ownerAccountId: string }
+  /**
+   * Threshold owners' ETH parked in USDT: no channel, each share claimed from its owner, the batch
+   * named on the claim (`conversion-claim:<batch>`). The caller records the batch and its shares.
+   */
+  | { kind: 'conversion'; batchId: string; shares: readonly { channelId: string; units: bigint }[] };
+
+export type CreatePayoutInput = PayoutOrigin & {
+  /** Defaults to a new uuid. */
+  id?: string;
+  asset: string;
+  /** For `conversion`, the sum of the shares. */
+  amountUnits: bigint;
+  /** The USD value when requested, for outflow limits and display; null when unknown (the limits then hold it). */
+  amountUsdCents: bigint | null;
+  destination: PayoutDestination;
+  /** The claim's text for people (ledger `description`); none for instant payouts. */
+  claimDescription?: string;
+  at: Date;
+  /**
+   * Where the `payout-requested` message goes: given, it is appended for the caller to queue with its
+   * other follow-ups in one statement; absent, it is queued here.
+   */
+  followUps?: OutboxMessage[];
+};
+
+/**
+ * Creates a payout, the one way a `payouts` row is written: in the caller's transaction, its claim
+ * (`payout_claimed`: the owners' balances → `payouts:in_flight`, the claim naming the payout), the row
+ * in `requested` with the destination snapshot, and the `payout-requested` message that starts the
+ * stages. Three statements (two when the message joins `followUps`). Returns the payout's id.
+ */
+export async function createPayout(tx: Tx, input: CreatePayoutInput): Promise<string> {
+  const id = input.id ?? randomUUID();
+  const { asset, amountUnits, at } = input;
+  const owners = input.kind === 'conversion' ? input.shares : [{ channelId: input.channelId, units: amountUnits }];
+  const claimTransactionId = await postLedgerTransaction(tx, {
+    kind: 'payout_claimed',
+    idempotencyKey: claimKey(input, id),
+    occurredAt: at,
+    payoutId: id,
+    ...(input.kind === 'instant' ? { paymentId: input.paymentId } : {}),
+    ...(input.kind === 'conversion' ? { conversionBatchId: input.batchId } : {}),
+    ...(input.claimDescription !== undefined ? { description: input.claimDescription } : {}),
+    entries: [
+      ...owners.map((owner) => ({ account: ledgerAccountCodes.owner(owner.channelId, asset), asset, amount: owner.units })),
+      { account: ledgerAccountCodes.payoutsInFlight(asset), asset, amount: -amountUnits },
+    ],
+  });
+  const channel = input.kind === 'conversion' ? { channelId: null, ownerAccountId: null } : input;
+  await tx.query(
+    `INSERT INTO payouts (id, kind, channel_id, owner_account_id, payment_id, state, asset, amount_units, amount_usd_cents,
+                          destination_currency, destination_network, destination_wallet, destination_extra_id,
+                          claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $14)`,
+    [
+      id,
+      input.kind,
+      channel.channelId,
+      channel.ownerAccountId,
+      input.kind === 'instant' ? input.paymentId : null,
+      asset,
+      amountUnits.toString(),
+      input.amountUsdCents?.toString() ?? null,
+      input.destination.currency,
+      input.destination.network,
+      input.destination.wallet,
+      input.destination.extraId,
+      claimTransactionId,
+      at,
+    ],
+  );
+  const requested = outboxMessage('payout-requested', { payoutId: id }, { at, dedupeKey: `payout-requested:${id}` });
+  if (input.followUps) input.followUps.push(requested);
+  else await enqueueMessages(tx, [requested]);
+  return id;
+}
+
+function claimKey(input: CreatePayoutInput, id: string): string {
+  switch (input.kind) {
+    case 'instant':
+      return `claim:instant:${input.paymentId}`;
+    case 'conversion':
+      return `conversion-claim:${input.batchId}`;
+    default:
+      return `${input.kind}-claim:${id}`;
+  }
+}
