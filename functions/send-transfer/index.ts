@@ -17,7 +17,7 @@ const wallet = createHotWallet(config.HOST_WALLET_PRIVATE_KEY);
 assertHotWalletAddress(wallet, config.HOT_WALLET_ADDRESS); // the refund address create-swap gives ChangeNow
 const settings = {
   chainId: BigInt(config.ETH_CHAIN_ID),
-  maxFeePerGasCapWei: BigInt(config.MAX_FEE_PER_GAS_GWEI) * 1_000_000_000n,
+  maxFeePerGasCapWei: config.MAX_FEE_PER_GAS_GWEI * 1_000_000_000n,
   tokenContracts: config.USDT_ERC20_CONTRACT ? { USDT_ERC20: config.USDT_ERC20_CONTRACT } : {},
 };
 

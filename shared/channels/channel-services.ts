@@ -27,7 +27,7 @@ export function loadChannelServices(env: NodeJS.ProcessEnv = process.env): Chann
   return {
     telegram: createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }),
     bot: { id: botInfoFromConfig(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_BOT_USERNAME).id, username: config.TELEGRAM_BOT_USERNAME },
-    limits: { minTierPriceCents: BigInt(config.MIN_TIER_PRICE_CENTS), minPayoutThresholdCents: BigInt(config.MIN_PAYOUT_THRESHOLD_CENTS) },
+    limits: { minTierPriceCents: config.MIN_TIER_PRICE_CENTS, minPayoutThresholdCents: config.MIN_PAYOUT_THRESHOLD_CENTS },
   };
 }
 
