@@ -23,7 +23,7 @@ ff.cloudEvent(
     handle: async (delivery, services) => {
       const result = await convertAccumulated({
         ...services,
-        log: delivery.logger,
+        logger: delivery.logger,
         changenow,
         hotWalletAddress: config.HOT_WALLET_ADDRESS,
         minBatchUsdCents: config.CONVERSION_MIN_BATCH_USD_CENTS,

@@ -29,7 +29,7 @@ ff.cloudEvent(
     consumer: 'quote-payout',
     topic: 'payout-requested',
     handle: async (delivery, services) => {
-      await quotePayout({ ...services, log: delivery.logger, changenow, limits, networkFee }, delivery.message.payoutId);
+      await quotePayout({ ...services, logger: delivery.logger, changenow, limits, networkFee }, delivery.message.payoutId);
     },
   }),
 );

@@ -28,7 +28,7 @@ ff.cloudEvent(
     consumer: 'send-transfer',
     topic: 'transfer-requested',
     handle: async (delivery, services) => {
-      await sendTransfer({ ...services, log: delivery.logger, chain, wallet, settings }, delivery.message.payoutId);
+      await sendTransfer({ ...services, logger: delivery.logger, chain, wallet, settings }, delivery.message.payoutId);
     },
   }),
 );

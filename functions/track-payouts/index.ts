@@ -25,7 +25,7 @@ ff.cloudEvent(
     topic: 'payout-tracking-requested',
     maxAgeSeconds: 120,
     handle: async (delivery, services) => {
-      const report = await trackPayouts({ ...services, log: delivery.logger, chain, changenow, settings, confirmations: config.PAYOUT_CONFIRMATIONS });
+      const report = await trackPayouts({ ...services, logger: delivery.logger, chain, changenow, settings, confirmations: config.PAYOUT_CONFIRMATIONS });
       if (report.checked > 0) delivery.logger.info('payouts.tracking_run', { ...report });
     },
   }),

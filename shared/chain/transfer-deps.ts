@@ -14,13 +14,13 @@ export interface ChainSettings {
   gasLimitMarginBps?: number;
 }
 
-/** What the transfer functions need. `log` is optional so unit tests can leave it out. */
+/** What the transfer functions need. */
 export interface TransferDeps {
   db: Db;
   chain: Chain;
   clock: Clock;
   settings: ChainSettings;
-  log?: Logger;
+  logger: Logger;
 }
 
 export interface SigningDeps extends TransferDeps {

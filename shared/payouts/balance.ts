@@ -8,7 +8,7 @@ import { getAsset, isAssetCode, mulDiv } from '../money/index.js';
 export interface RunBalancePayoutsDeps {
   db: Db;
   clock: Clock;
-  log?: Logger;
+  logger: Logger;
 }
 
 export interface BalancePayoutsReport {
@@ -153,7 +153,7 @@ export async function runBalancePayouts(deps: RunBalancePayoutsDeps): Promise<Ba
     const payoutId = await claimBalance(deps, candidate);
     if (payoutId) {
       report.requested += 1;
-      deps.log?.info('payout.balance_requested', { payoutId, channelId: candidate.channel_id, asset: candidate.asset });
+      deps.logger.info('payout.balance_requested', { payoutId, channelId: candidate.channel_id, asset: candidate.asset });
     }
   }
   return report;
