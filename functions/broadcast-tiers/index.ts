@@ -3,13 +3,14 @@ import { createPostPacer, runTierBroadcasts } from '../../shared/broadcasts/inde
 import { consume } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { TransientError } from '../../shared/errors/index.js';
+import { logger } from '../../shared/logging/index.js';
 import { createBotUsernameSource, loadBotApi } from '../../shared/telegram/index.js';
 
 const config = loadConfig({ TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional() });
 const telegram = loadBotApi();
 // One pacer per instance: the flood limits are the bot's, whichever message asked.
 const pacer = createPostPacer();
-const bot = createBotUsernameSource({ configured: config.TELEGRAM_BOT_USERNAME, telegram });
+const bot = createBotUsernameSource({ configured: config.TELEGRAM_BOT_USERNAME, telegram, logger });
 
 /** The scheduler's tick (every due channel) and the owner's "broadcast now" (named channels). */
 ff.cloudEvent(

@@ -23,10 +23,10 @@ ff.cloudEvent(
     handle: async (delivery, services) => {
       const result = await convertAccumulated({
         ...services,
-        log: delivery.logger,
+        logger: delivery.logger,
         changenow,
         hotWalletAddress: config.HOT_WALLET_ADDRESS,
-        minBatchUsdCents: BigInt(config.CONVERSION_MIN_BATCH_USD_CENTS),
+        minBatchUsdCents: config.CONVERSION_MIN_BATCH_USD_CENTS,
       });
       if (result.outcome === 'below_minimum') delivery.logger.info('conversion.waiting', { reason: result.reason, totalUnits: result.totalUnits });
     },

@@ -18,7 +18,7 @@ ff.cloudEvent(
     consumer: 'create-swap',
     topic: 'payout-quoted',
     handle: async (delivery, services) => {
-      await createSwap({ ...services, log: delivery.logger, changenow, refundAddress: config.HOT_WALLET_ADDRESS }, delivery.message.payoutId);
+      await createSwap({ ...services, logger: delivery.logger, changenow, refundAddress: config.HOT_WALLET_ADDRESS }, delivery.message.payoutId);
     },
   }),
 );

@@ -21,7 +21,7 @@ assertServicesConfigured();
 const isOnCloudRun = Boolean(config.K_SERVICE);
 const channels = loadChannelServices();
 // Module scope: getMe (when no username is configured) is asked once per instance, not per request.
-const subscribeBot = loadSubscribeBot(process.env, logger);
+const subscribeBot = loadSubscribeBot(logger);
 
 const router = createDashboardRouter({
   routes: dashboardRoutes,

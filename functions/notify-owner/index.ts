@@ -1,6 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
-import { withLease } from '../../shared/kv/index.js';
 import { notifyOwner } from '../../shared/notifications/index.js';
 import { loadBotApi } from '../../shared/telegram/index.js';
 
@@ -12,11 +11,10 @@ ff.cloudEvent(
   consume({
     consumer: 'notify-owner',
     topic: 'owner-notification-requested',
+    // A concurrent duplicate waits for this one instead of sending a second DM.
+    exclusiveKey: (delivery) => delivery.messageId,
     handle: async (delivery, services) => {
-      // A concurrent duplicate waits for this one instead of sending a second DM.
-      await withLease(services.kv, `notify-owner:${delivery.messageId}`, 120, () =>
-        notifyOwner({ ...services, logger: delivery.logger, telegram }, delivery.message),
-      );
+      await notifyOwner({ ...services, logger: delivery.logger, telegram }, delivery.message);
     },
   }),
 );

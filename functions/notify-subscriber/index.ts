@@ -1,7 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { withLease } from '../../shared/kv/index.js';
 import { notifySubscriber } from '../../shared/notifications/index.js';
 import { loadBotApi } from '../../shared/telegram/index.js';
 
@@ -14,11 +13,10 @@ ff.cloudEvent(
   consume({
     consumer: 'notify-subscriber',
     topic: 'subscriber-notification-requested',
+    // A concurrent duplicate waits for this one instead of sending a second DM.
+    exclusiveKey: (delivery) => delivery.messageId,
     handle: async (delivery, services) => {
-      // A concurrent duplicate waits for this one instead of sending a second DM.
-      await withLease(services.kv, `notify-subscriber:${delivery.messageId}`, 120, () =>
-        notifySubscriber({ ...services, logger: delivery.logger, telegram, botUsername: config.TELEGRAM_BOT_USERNAME }, delivery.message, delivery.messageId),
-      );
+      await notifySubscriber({ ...services, logger: delivery.logger, telegram, botUsername: config.TELEGRAM_BOT_USERNAME }, delivery.message, delivery.messageId);
     },
   }),
 );

@@ -1,11 +1,10 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { runAndRelay } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { PermanentError, TransientError } from '../../shared/errors/index.js';
-import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult, sendResult } from '../../shared/http-entry/index.js';
+import { PermanentError } from '../../shared/errors/index.js';
+import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult, sendResult, serveWithRelay } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
-import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
+import { assertServicesConfigured } from '../../shared/runtime/index.js';
 
 // Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
 answerFrameworkErrors();
@@ -21,11 +20,7 @@ const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 /** NowPayments IPN webhook (public). What an IPN queued (settlement, notices) goes out before the answer. */
 ff.http('nowpayments-ipn', async (req, res) => {
   if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(new PermanentError('method_not_allowed', 'Send IPNs with POST')));
-  const services = await getServices().catch((error: unknown) => error as Error);
-  if (services instanceof Error) {
-    return sendResult(res, errorResult(new TransientError('service_unavailable', 'The service is starting or its database is unreachable', {}, services)));
-  }
-  const result = await runAndRelay(services, () =>
+  await serveWithRelay(res, (services) =>
     receiveIpn(
       { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
       {
@@ -36,5 +31,4 @@ ff.http('nowpayments-ipn', async (req, res) => {
       },
     ),
   );
-  sendResult(res, result);
 });

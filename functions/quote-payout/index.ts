@@ -16,10 +16,10 @@ const config = loadConfig({
 });
 const changenow = createChangeNowClient({ apiUrl: config.CHANGENOW_API_URL, apiKey: config.CHANGENOW_API_KEY });
 const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
-const limits = { perPayoutMaxUsdCents: BigInt(config.PAYOUT_MAX_USD_CENTS), dailyCapUsdCents: BigInt(config.PAYOUT_DAILY_CAP_USD_CENTS) };
+const limits = { perPayoutMaxUsdCents: config.PAYOUT_MAX_USD_CENTS, dailyCapUsdCents: config.PAYOUT_DAILY_CAP_USD_CENTS };
 const networkFee: NetworkFeeGuard = {
   estimateFeeWei: async (asset) => expectedTransferFeeWei(asset, await chain.estimateFees()),
-  maxShareBps: BigInt(config.PAYOUT_MAX_NETWORK_FEE_BPS),
+  maxShareBps: config.PAYOUT_MAX_NETWORK_FEE_BPS,
 };
 
 /** On payout-requested: limits, destination check, gas share, then a direct transfer or a ChangeNow quote. */
@@ -29,7 +29,7 @@ ff.cloudEvent(
     consumer: 'quote-payout',
     topic: 'payout-requested',
     handle: async (delivery, services) => {
-      await quotePayout({ ...services, log: delivery.logger, changenow, limits, networkFee }, delivery.message.payoutId);
+      await quotePayout({ ...services, logger: delivery.logger, changenow, limits, networkFee }, delivery.message.payoutId);
     },
   }),
 );

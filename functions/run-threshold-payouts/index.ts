@@ -14,8 +14,8 @@ ff.cloudEvent(
     maxAgeSeconds: 1800,
     isTickOnce: true,
     handle: async (delivery, services) => {
-      const threshold = await runThresholdPayouts({ ...services, log: delivery.logger });
-      const balances = await runBalancePayouts({ ...services, log: delivery.logger });
+      const threshold = await runThresholdPayouts({ ...services, logger: delivery.logger });
+      const balances = await runBalancePayouts({ ...services, logger: delivery.logger });
       if (threshold.due > 0 || balances.owed > 0) delivery.logger.info('payouts.owner_run', { threshold, balances });
     },
   }),

@@ -19,6 +19,8 @@ ff.cloudEvent(
   consume({
     consumer: 'send-account-mail',
     topic: 'account-mail-requested',
+    // A concurrent duplicate waits for this one instead of sending the mail twice.
+    exclusiveKey: (delivery) => delivery.messageId,
     handle: (delivery, services) =>
       deliverAccountMail(
         { ...services, logger: delivery.logger, mailer, publicBaseUrl: config.PUBLIC_BASE_URL },

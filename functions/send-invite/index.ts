@@ -1,6 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/bus/index.js';
-import { withLease } from '../../shared/kv/index.js';
 import { sendInvite } from '../../shared/subscriptions/index.js';
 import { loadBotApi } from '../../shared/telegram/index.js';
 
@@ -12,11 +11,10 @@ ff.cloudEvent(
   consume({
     consumer: 'send-invite',
     topic: 'invite-requested',
+    // A concurrent duplicate waits for this one instead of sending a second DM.
+    exclusiveKey: (delivery) => delivery.message.paymentId,
     handle: async (delivery, services) => {
-      // A concurrent duplicate waits for this one instead of sending a second DM.
-      await withLease(services.kv, `send-invite:${delivery.message.paymentId}`, 120, () =>
-        sendInvite({ ...services, logger: delivery.logger, telegram }, delivery.message.paymentId),
-      );
+      await sendInvite({ ...services, logger: delivery.logger, telegram }, delivery.message.paymentId);
     },
   }),
 );

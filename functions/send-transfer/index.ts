@@ -17,7 +17,7 @@ const wallet = createHotWallet(config.HOST_WALLET_PRIVATE_KEY);
 assertHotWalletAddress(wallet, config.HOT_WALLET_ADDRESS); // the refund address create-swap gives ChangeNow
 const settings = {
   chainId: BigInt(config.ETH_CHAIN_ID),
-  maxFeePerGasCapWei: BigInt(config.MAX_FEE_PER_GAS_GWEI) * 1_000_000_000n,
+  maxFeePerGasCapWei: config.MAX_FEE_PER_GAS_GWEI * 1_000_000_000n,
   tokenContracts: config.USDT_ERC20_CONTRACT ? { USDT_ERC20: config.USDT_ERC20_CONTRACT } : {},
 };
 
@@ -28,7 +28,7 @@ ff.cloudEvent(
     consumer: 'send-transfer',
     topic: 'transfer-requested',
     handle: async (delivery, services) => {
-      await sendTransfer({ ...services, log: delivery.logger, chain, wallet, settings }, delivery.message.payoutId);
+      await sendTransfer({ ...services, logger: delivery.logger, chain, wallet, settings }, delivery.message.payoutId);
     },
   }),
 );

@@ -14,8 +14,6 @@ const config = loadConfig({
 });
 const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
 const changenow = createChangeNowClient({ apiUrl: config.CHANGENOW_API_URL, apiKey: config.CHANGENOW_API_KEY });
-// Tracking never signs: the fee cap and token contracts only matter to send-transfer.
-const settings = { chainId: BigInt(config.ETH_CHAIN_ID), maxFeePerGasCapWei: 1n, tokenContracts: {} };
 
 /** Scheduled every minute: confirm broadcast transfers, follow swaps until finished, failed or refunded. */
 ff.cloudEvent(
@@ -25,7 +23,7 @@ ff.cloudEvent(
     topic: 'payout-tracking-requested',
     maxAgeSeconds: 120,
     handle: async (delivery, services) => {
-      const report = await trackPayouts({ ...services, log: delivery.logger, chain, changenow, settings, confirmations: config.PAYOUT_CONFIRMATIONS });
+      const report = await trackPayouts({ ...services, logger: delivery.logger, chain, changenow, confirmations: config.PAYOUT_CONFIRMATIONS });
       if (report.checked > 0) delivery.logger.info('payouts.tracking_run', { ...report });
     },
   }),

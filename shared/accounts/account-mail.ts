@@ -1,7 +1,6 @@
 import { handleOnce, type MessageKey } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
-import { type KeyValueStore, withLease } from '../kv/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Mailer, MailMessage } from '../mail/index.js';
 import type { AccountMailRequested } from '../messages/index.js';
@@ -81,15 +80,14 @@ export async function sendAccountMails(deps: AccountMailDeps, request: AccountMa
 }
 
 /**
- * One delivery of `account-mail-requested`, at most one mail-out per message: a lease serialises
- * concurrent duplicates, and `processed_messages` (written after the send) turns a later redelivery
- * into a no-op. A crash between sending and recording sends once more, with a fresh link.
+ * One delivery of `account-mail-requested`, at most one mail-out per message: the caller runs it
+ * under the message's exclusive lease (`consume({ exclusiveKey })`), which serialises concurrent
+ * duplicates, and `processed_messages` (written after the send) turns a later redelivery into a
+ * no-op. A crash between sending and recording sends once more, with a fresh link.
  */
-export async function deliverAccountMail(deps: AccountMailDeps & { kv: KeyValueStore }, key: MessageKey, request: AccountMailRequested): Promise<void> {
-  await withLease(deps.kv, `${key.consumer}:${key.messageId}`, 120, async () => {
-    const { rows } = await deps.db.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [key.consumer, key.messageId]);
-    if (rows.length > 0) return;
-    await sendAccountMails(deps, request);
-    await handleOnce(deps.db, key, deps.clock.now(), async () => undefined);
-  });
+export async function deliverAccountMail(deps: AccountMailDeps, key: MessageKey, request: AccountMailRequested): Promise<void> {
+  const { rows } = await deps.db.query('SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2', [key.consumer, key.messageId]);
+  if (rows.length > 0) return;
+  await sendAccountMails(deps, request);
+  await handleOnce(deps.db, key, deps.clock.now(), async () => undefined);
 }

@@ -1,5 +1,6 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { errorCode, isRetryable, PermanentError } from '../errors/index.js';
+import { withLease } from '../kv/index.js';
 import { cloudTraceFields, type Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
 import { assertServicesConfigured, getServices, type Services } from '../runtime/index.js';
@@ -33,8 +34,21 @@ export interface ConsumeOptions<T extends TopicName> {
    * is not retried either: the next tick comes on the schedule.
    */
   isTickOnce?: boolean;
+  /**
+   * Work only one delivery may do at a time (a Telegram DM or a mail the database cannot take
+   * back): the handler runs under an exclusive lease named `<consumer>:<key>` in the key-value store,
+   * held for at most EXCLUSIVE_LEASE_SECONDS and released when the handler ends. A delivery that
+   * finds the lease taken runs nothing and fails with `TransientError('work_in_progress')`, so
+   * Pub/Sub redelivers it later, when the winner's record says the work is done. A function of the
+   * delivery gives one lease per message (its id, or the entity it acts on); a string, one per
+   * function.
+   */
+  exclusiveKey?: string | ((delivery: Delivery<TopicMessage<T>>) => string);
   handle: (delivery: Delivery<TopicMessage<T>>, services: Services) => Promise<void>;
 }
+
+/** How long an `exclusiveKey` lease lasts at most: it expires by itself when its holder dies. */
+export const EXCLUSIVE_LEASE_SECONDS = 120;
 
 /**
  * Turns a stage into a CloudEvent function with the project's delivery rules:
@@ -89,23 +103,27 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
       return;
     }
 
+    const delivery: Delivery<TopicMessage<T>> = {
+      consumer: options.consumer,
+      topic: options.topic,
+      messageId: envelope.messageId,
+      pubsubMessageId: envelope.pubsubMessageId,
+      publishTime: envelope.publishTime,
+      attributes: envelope.attributes,
+      message,
+      logger,
+    };
+    const { exclusiveKey } = options;
+    const run =
+      exclusiveKey === undefined
+        ? () => options.handle(delivery, services)
+        : () =>
+            withLease(services.kv, `${options.consumer}:${typeof exclusiveKey === 'string' ? exclusiveKey : exclusiveKey(delivery)}`, EXCLUSIVE_LEASE_SECONDS, () =>
+              options.handle(delivery, services),
+            );
     let queued: bigint[];
     try {
-      ({ queued } = await trackQueuedMessages(() =>
-        options.handle(
-          {
-            consumer: options.consumer,
-            topic: options.topic,
-            messageId: envelope.messageId,
-            pubsubMessageId: envelope.pubsubMessageId,
-            publishTime: envelope.publishTime,
-            attributes: envelope.attributes,
-            message,
-            logger,
-          },
-          services,
-        ),
-      ));
+      ({ queued } = await trackQueuedMessages(run));
     } catch (error) {
       if (isRetryable(error)) {
         logger.error('message.failed', { error, willRetry: true });

@@ -74,7 +74,7 @@ export async function broadcastStoredTransfer(
   } catch (error) {
     await recordBroadcastFailure(deps, payoutId, error);
     if (errorCode(error) === 'transfer_nonce_conflict' || errorCode(error) === 'hot_wallet_insufficient_funds') {
-      deps.log?.critical('payout.transfer_broadcast_blocked', { payoutId, txHash: latest.txHash, code: errorCode(error) });
+      deps.logger.critical('payout.transfer_broadcast_blocked', { payoutId, txHash: latest.txHash, code: errorCode(error) });
     }
     throw error;
   }
@@ -102,7 +102,7 @@ export async function broadcastStoredTransfer(
   });
   const final = transfer ?? (await retrieveChainTransfer(deps.db, payoutId));
   if (!final) throw new Error('broadcastStoredTransfer: the transfer row disappeared');
-  deps.log?.info('payout.transfer_broadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, nonce: final.nonce.toString(), answer: outcome });
+  deps.logger.info('payout.transfer_broadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, nonce: final.nonce.toString(), answer: outcome });
   return { transfer: final, outcome };
 }
 

@@ -65,7 +65,7 @@ describe('chain transfers on anvil', () => {
       chain,
       wallet,
       clock,
-      log,
+      logger: log,
       settings: { chainId: 31337n, maxFeePerGasCapWei: 100n * GWEI, tokenContracts: { USDT_ERC20: tokenAddress } },
       ...overrides,
     };

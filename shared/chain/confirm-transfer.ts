@@ -98,8 +98,8 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   if (recorded) {
     const event = result.state === 'confirmed' ? 'payout.transfer_confirmed' : 'payout.transfer_reverted';
     const context = { payoutId, txHash: mined.txHash, blockNumber: lookup.blockNumber.toString(), feeUnits: feeUnits.toString() };
-    if (result.state === 'confirmed') deps.log?.info(event, context);
-    else deps.log?.critical(event, context);
+    if (result.state === 'confirmed') deps.logger.info(event, context);
+    else deps.logger.critical(event, context);
   }
   return result;
 }

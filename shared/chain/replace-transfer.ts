@@ -60,7 +60,7 @@ export async function checkTransferInMempool(deps: TransferDeps, payoutId: strin
     if (errorCode(error) === 'transfer_fee_below_base_fee') return 'needs_replacement';
     throw error;
   }
-  deps.log?.warn('payout.transfer_rebroadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, reason: 'unknown_to_node' });
+  deps.logger.warn('payout.transfer_rebroadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, reason: 'unknown_to_node' });
   return 'rebroadcast';
 }
 
@@ -90,7 +90,7 @@ export async function replaceStoredTransfer(deps: SigningDeps, payoutId: string,
   const now = deps.clock.now();
   if (baseFeePerGas + suggestedTip > cap || floorFee > cap) {
     const neededWei = floorFee > baseFeePerGas + suggestedTip ? floorFee : baseFeePerGas + suggestedTip;
-    await raiseOperatorAlert(deps.db, deps.log, {
+    await raiseOperatorAlert(deps.db, deps.logger, {
       kind: 'payout.replacement_fee_capped',
       subjectType: 'payouts',
       subjectId: payoutId,
@@ -140,7 +140,7 @@ export async function replaceStoredTransfer(deps: SigningDeps, payoutId: string,
     return true;
   });
   if (!isStored) return checkTransferInMempool(deps, payoutId, options);
-  deps.log?.warn('payout.transfer_replaced', {
+  deps.logger.warn('payout.transfer_replaced', {
     payoutId,
     nonce: stored.nonce.toString(),
     attempt: latest.attempt + 1,

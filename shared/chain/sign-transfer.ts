@@ -119,7 +119,7 @@ export async function signAndStoreTransfer(
   try {
     const result = await deps.db.transaction(sign);
     if (result.isNew) {
-      deps.log?.info('payout.transfer_signed', {
+      deps.logger.info('payout.transfer_signed', {
         payoutId,
         txHash: result.transfer.txHash,
         nonce: result.transfer.nonce.toString(),

@@ -14,15 +14,16 @@ export interface ChainSettings {
   gasLimitMarginBps?: number;
 }
 
-/** What the transfer functions need. `log` is optional so unit tests can leave it out. */
+/** What the transfer functions need to broadcast, watch and confirm a stored transfer. */
 export interface TransferDeps {
   db: Db;
   chain: Chain;
   clock: Clock;
-  settings: ChainSettings;
-  log?: Logger;
+  logger: Logger;
 }
 
+/** Signing (and same-nonce replacement) also needs the key and the chain settings it signs under. */
 export interface SigningDeps extends TransferDeps {
   wallet: HotWallet;
+  settings: ChainSettings;
 }

@@ -27,7 +27,7 @@ export function loadChannelServices(env: NodeJS.ProcessEnv = process.env): Chann
   return {
     telegram: createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }),
     bot: { id: botInfoFromConfig(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_BOT_USERNAME).id, username: config.TELEGRAM_BOT_USERNAME },
-    limits: { minTierPriceCents: BigInt(config.MIN_TIER_PRICE_CENTS), minPayoutThresholdCents: BigInt(config.MIN_PAYOUT_THRESHOLD_CENTS) },
+    limits: { minTierPriceCents: config.MIN_TIER_PRICE_CENTS, minPayoutThresholdCents: config.MIN_PAYOUT_THRESHOLD_CENTS },
   };
 }
 
@@ -36,7 +36,7 @@ export function loadChannelServices(env: NodeJS.ProcessEnv = process.env): Chann
  * TELEGRAM_BOT_USERNAME when set, else getMe with TELEGRAM_BOT_TOKEN (asked on the first read and
  * kept), else nothing (answers carry `subscribeLinks: null`).
  */
-export function loadSubscribeBot(env: NodeJS.ProcessEnv = process.env, logger?: Logger): BotUsernameSource {
+export function loadSubscribeBot(logger: Logger, env: NodeJS.ProcessEnv = process.env): BotUsernameSource {
   const config = loadConfig(
     {
       TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN.optional(),

@@ -680,13 +680,13 @@ describe('subscribe links', () => {
 
   it("use getMe's username when none is configured", async () => {
     const { account, channel } = await registered();
-    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: createBotApi({ token: telegram.token, apiRoot: telegram.apiRoot }) }) };
+    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: createBotApi({ token: telegram.token, apiRoot: telegram.apiRoot }), logger: deps.logger }) };
     expect(await retrieveChannel(reader, { accountId: account.accountId }, channel.id)).toEqual(channel);
   });
 
   it('are null when the username is neither configured nor available from Telegram, and the rest of the channel still answers', async () => {
     const { account, channel } = await registered();
-    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: await unreachableTelegram() }) };
+    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: await unreachableTelegram(), logger: deps.logger }) };
     expect(await retrieveChannel(reader, { accountId: account.accountId }, channel.id)).toEqual({ ...channel, subscribeLinks: null });
     const list = await listChannels(reader, { accountId: account.accountId });
     expect(list.channels).toEqual([{ ...channel, subscribeLinks: null }]);
@@ -729,7 +729,7 @@ describe('subscribeQrCode', () => {
 
   it('is a transient error when the bot username cannot be known', async () => {
     const { account, channel } = await registered();
-    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: await unreachableTelegram() }) };
+    const reader = { db: deps.db, clock, subscribeBot: createBotUsernameSource({ telegram: await unreachableTelegram(), logger: deps.logger }) };
     await expect(subscribeQrCode(reader, { accountId: account.accountId }, channel.id)).rejects.toMatchObject({ code: 'bot_username_unavailable', isRetryable: true });
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { booleanVar, ConfigError, configVars, integerVar, loadConfig } from './index.js';
+import { bigintVar, booleanVar, centsVar, ConfigError, configVars, integerVar, loadConfig } from './index.js';
 
 type VarName = keyof typeof configVars;
 
@@ -74,14 +74,26 @@ const cases: [VarName, string | undefined, unknown][] = [
   ['HOST_WALLET_PRIVATE_KEY', `0x${'0'.repeat(64)}`, 'error: must be a valid secp256k1 private key'],
   ['HOST_WALLET_PRIVATE_KEY', `0x${'f'.repeat(64)}`, 'error: must be a valid secp256k1 private key'],
 
-  ['MIN_TIER_PRICE_CENTS', undefined, 499],
-  ['MIN_TIER_PRICE_CENTS', '100', 100],
+  ['MIN_TIER_PRICE_CENTS', undefined, 499n],
+  ['MIN_TIER_PRICE_CENTS', '100', 100n],
   ['MIN_TIER_PRICE_CENTS', '0', 'error: must be a whole number of USD cents, 1..10000000'],
   ['MIN_TIER_PRICE_CENTS', '4.99', 'error: must be a whole number of USD cents, 1..10000000'],
-  ['MIN_PAYOUT_THRESHOLD_CENTS', undefined, 2000],
-  ['MIN_PAYOUT_THRESHOLD_CENTS', '5000', 5000],
+  ['MIN_PAYOUT_THRESHOLD_CENTS', undefined, 2000n],
+  ['MIN_PAYOUT_THRESHOLD_CENTS', '5000', 5000n],
   ['MIN_PAYOUT_THRESHOLD_CENTS', '-1', 'error: must be a whole number of USD cents, 1..100000000'],
 
+  ['PAYOUT_MAX_USD_CENTS', '100000', 100000n],
+  ['PAYOUT_MAX_USD_CENTS', '0', 0n],
+  ['PAYOUT_MAX_USD_CENTS', undefined, 'error: required'],
+  ['PAYOUT_MAX_USD_CENTS', '1e5', 'error: must be a whole number of USD cents'],
+  ['PAYOUT_DAILY_CAP_USD_CENTS', '1000000', 1000000n],
+  ['CONVERSION_MIN_BATCH_USD_CENTS', undefined, 5000n],
+  ['CONVERSION_MIN_BATCH_USD_CENTS', '0', 'error: must be a whole number of USD cents'],
+  ['PAYOUT_MAX_NETWORK_FEE_BPS', undefined, 1000n],
+  ['PAYOUT_MAX_NETWORK_FEE_BPS', '10000', 10000n],
+  ['PAYOUT_MAX_NETWORK_FEE_BPS', '0', 'error: must be an integer 1..10000'],
+  ['MAX_FEE_PER_GAS_GWEI', undefined, 200n],
+  ['MAX_FEE_PER_GAS_GWEI', '10001', 'error: must be an integer 1..10000'],
   ['PLATFORM_FEE_BPS', '0', 0],
   ['PLATFORM_FEE_BPS', '10000', 10000],
   ['PLATFORM_FEE_BPS', undefined, 'error: required'],
@@ -124,7 +136,7 @@ const cases: [VarName, string | undefined, unknown][] = [
 
 describe('configVars', () => {
   for (const [name, value, expected] of cases) {
-    it(`${name}=${value === undefined ? '(unset)' : JSON.stringify(value.length > 40 ? `${value.slice(0, 12)}…` : value)} → ${JSON.stringify(expected)}`, () => {
+    it(`${name}=${value === undefined ? '(unset)' : JSON.stringify(value.length > 40 ? `${value.slice(0, 12)}…` : value)} → ${typeof expected === 'bigint' ? `${expected}n` : JSON.stringify(expected)}`, () => {
       expect(load(name, value)).toEqual(expected);
     });
   }
@@ -162,5 +174,51 @@ describe('integerVar', () => {
     const shape = { LIMIT: integerVar(1, 100) };
     expect(loadConfig(shape, { LIMIT: '100' }).LIMIT).toBe(100);
     expect(() => loadConfig(shape, { LIMIT: '99999999999999999999' })).toThrow('LIMIT: must be an integer 1..100');
+  });
+});
+
+describe('bigintVar and centsVar', () => {
+  const parse = (schema: ReturnType<typeof bigintVar>, value: string) => {
+    const result = schema.safeParse(value);
+    return result.success ? result.data : `error: ${result.error.issues[0]?.message}`;
+  };
+  const TWO_TO_53 = 2n ** 53n;
+
+  it.each([
+    ['0', 0n],
+    ['007', 7n],
+    ['-0', 0n],
+    ['-12', -12n],
+    [String(TWO_TO_53 + 1n), TWO_TO_53 + 1n], // exact: Number() would round it to 2^53
+    ['123456789012345678901234567890', 123456789012345678901234567890n],
+    ['+12', 'error: must be an integer -1000000000000000000000000000000..1000000000000000000000000000000'],
+    ['1e3', 'error: must be an integer -1000000000000000000000000000000..1000000000000000000000000000000'],
+    ['1.0', 'error: must be an integer -1000000000000000000000000000000..1000000000000000000000000000000'],
+    ['0x10', 'error: must be an integer -1000000000000000000000000000000..1000000000000000000000000000000'],
+    ['1_000', 'error: must be an integer -1000000000000000000000000000000..1000000000000000000000000000000'],
+    ['1 000', 'error: must be an integer -1000000000000000000000000000000..1000000000000000000000000000000'],
+    ['Infinity', 'error: must be an integer -1000000000000000000000000000000..1000000000000000000000000000000'],
+  ])('bigintVar(-10^30, 10^30) reads %s as %s', (value, expected) => {
+    expect(parse(bigintVar(-(10n ** 30n), 10n ** 30n), value)).toEqual(expected);
+  });
+
+  it.each([
+    ['0', 0n],
+    ['0000499', 499n],
+    [String(TWO_TO_53 - 1n), TWO_TO_53 - 1n],
+    [String(TWO_TO_53), 'error: must be a whole number of USD cents'],
+    [String(TWO_TO_53 + 1n), 'error: must be a whole number of USD cents'],
+    ['-1', 'error: must be a whole number of USD cents'],
+    ['+1', 'error: must be a whole number of USD cents'],
+    ['4.99', 'error: must be a whole number of USD cents'],
+    ['5e3', 'error: must be a whole number of USD cents'],
+  ])('centsVar(0n) reads %s as %s (at most 2^53 - 1)', (value, expected) => {
+    expect(parse(centsVar(0n), value)).toEqual(expected);
+  });
+
+  it('names a stated range in the message, never the value', () => {
+    expect(parse(centsVar(1n, 100n), '101')).toBe('error: must be a whole number of USD cents, 1..100');
+    expect(parse(centsVar(1n, 100n), '100')).toBe(100n);
+    expect(loadConfig({ X: centsVar(1n, 100n) }, { X: ' 0042 ' })).toEqual({ X: 42n });
   });
 });

@@ -34,6 +34,32 @@ export function integerVar(min: number, max: number, message = `must be an integ
     .pipe(z.number().int(message).min(min, message).max(max, message));
 }
 
+/**
+ * A base-10 whole number in `min..max`, returned as an exact bigint (values beyond 2^53 are never
+ * rounded): digits, a leading `-` allowed (the range decides), leading zeros read as base 10. No
+ * `+`, decimal point, exponent (`1e6`), hex prefix or separators. The message names the range,
+ * never the value.
+ */
+export function bigintVar(min: bigint, max: bigint, message = `must be an integer ${min}..${max}`) {
+  return z
+    .string()
+    .regex(/^-?\d+$/, message)
+    .transform(BigInt)
+    .refine((value) => value >= min && value <= max, message);
+}
+
+/** Largest amount a cents variable accepts unless it states its own: as before, 2^53 - 1. */
+const MAX_CENTS = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * An amount of USD cents (`*_USD_CENTS`, `*_CENTS`) in `min..max` as an exact bigint, ready for
+ * money arithmetic: `bigintVar` with a message saying it is whole cents (and the range, when `max`
+ * is stated).
+ */
+export function centsVar(min: bigint, max: bigint = MAX_CENTS) {
+  return bigintVar(min, max, max === MAX_CENTS ? 'must be a whole number of USD cents' : `must be a whole number of USD cents, ${min}..${max}`);
+}
+
 /** Exactly `true` or `false` (no `1`, `yes` or `TRUE`: a typo must fail, not silently mean false). */
 export function booleanVar() {
   return z.enum(['true', 'false'], { message: "must be 'true' or 'false'" }).transform((value) => value === 'true');
@@ -155,22 +181,22 @@ export const configVars = {
   /** Address of the USDT ERC-20 contract on the configured chain (`0x` + 40 hex). Optional: without it USDT_ERC20 payouts are refused. */
   USDT_ERC20_CONTRACT: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be 0x followed by 40 hex digits').optional(),
   /** Highest maxFeePerGas the hot wallet signs, in gwei (integer 1..10000); above it transfers wait. Default 200. */
-  MAX_FEE_PER_GAS_GWEI: integerVar(1, 10_000).default(200),
+  MAX_FEE_PER_GAS_GWEI: bigintVar(1n, 10_000n).default(200n),
   /** Blocks a payout transfer needs (its own included) before it counts as final, 1..100. Default 1. */
   PAYOUT_CONFIRMATIONS: integerVar(1, 100).default(1),
   /** Largest single payout sent without an operator's approval, USD cents. No default: a limit must be stated. */
-  PAYOUT_MAX_USD_CENTS: integerVar(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents'),
+  PAYOUT_MAX_USD_CENTS: centsVar(0n),
   /** Largest share of an ETH payout its network fee may take, in basis points (1..10000); above it the payout waits an hour. Default 1000 (10 %). */
-  PAYOUT_MAX_NETWORK_FEE_BPS: integerVar(1, 10_000).default(1000),
+  PAYOUT_MAX_NETWORK_FEE_BPS: bigintVar(1n, 10_000n).default(1000n),
   /** Smallest parking batch (threshold owners' ETH converted to USDT in one swap), USD cents valued at ChangeNow's estimate. Default 5000 ($50): smaller batches wait for the next tick. */
-  CONVERSION_MIN_BATCH_USD_CENTS: integerVar(1, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents').default(5000),
+  CONVERSION_MIN_BATCH_USD_CENTS: centsVar(1n).default(5000n),
   /** Most the hot wallet sends in any 24 hours without approval, USD cents. No default: a limit must be stated. */
-  PAYOUT_DAILY_CAP_USD_CENTS: integerVar(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of USD cents'),
+  PAYOUT_DAILY_CAP_USD_CENTS: centsVar(0n),
 
   /** Lowest tier price (and lowest donation minimum) an owner may set, USD cents, 1..10000000. Default 499 ($4.99): below it processor fees eat the payment. */
-  MIN_TIER_PRICE_CENTS: integerVar(1, 10_000_000, 'must be a whole number of USD cents, 1..10000000').default(499),
+  MIN_TIER_PRICE_CENTS: centsVar(1n, 10_000_000n).default(499n),
   /** Lowest threshold an owner may set for threshold payouts, USD cents, 1..100000000. Default 2000 ($20): smaller payouts lose too much to network fees. */
-  MIN_PAYOUT_THRESHOLD_CENTS: integerVar(1, 100_000_000, 'must be a whole number of USD cents, 1..100000000').default(2000),
+  MIN_PAYOUT_THRESHOLD_CENTS: centsVar(1n, 100_000_000n).default(2000n),
 
   /** Platform fee in basis points (300 = 3 %), integer 0..10000. No default: a fee must be stated. */
   PLATFORM_FEE_BPS: integerVar(0, 10000),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { qrCodeSvg } from '../channels/index.js';
 import { parsePublicId } from '../ids/index.js';
+import { createLogger } from '../logging/index.js';
 import { createBotApi, createBotUsernameSource } from '../telegram/index.js';
 import { addOwnedChats, channelInput, type OwnedChats } from '../testing/channel-setup.js';
 import { createDashboardHarness, type DashboardHarness, mailedToken } from '../testing/dashboard-api.js';
@@ -9,6 +10,7 @@ import { findFreePort } from '../testing/free-port.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 
 const PASSWORD = 'correct horse battery';
+const quiet = createLogger({ write: () => undefined });
 const HOUR_MS = 3_600_000;
 
 let h: DashboardHarness;
@@ -409,13 +411,13 @@ const unreachableTelegram = async () => createBotApi({ token: telegram.token, ap
 describe('subscribe links', () => {
   it('are made with TELEGRAM_BOT_USERNAME when it is configured', async () => {
     const { owner: account, id } = await registered();
-    const response = await withSubscribeBot(createBotUsernameSource({ configured: 'ConfiguredNameBot' }), () => h.request('GET', `/channels/${id}`, { token: account.token }));
+    const response = await withSubscribeBot(createBotUsernameSource({ configured: 'ConfiguredNameBot', logger: quiet }), () => h.request('GET', `/channels/${id}`, { token: account.token }));
     expect(response.json.subscribeLinks.channel.url).toBe(`https://t.me/ConfiguredNameBot?start=c_${id}`);
   });
 
   it('are null when no username is configured and Telegram is unreachable; the channel and the list still answer 200', async () => {
     const { owner: account, id } = await registered();
-    const offline = createBotUsernameSource({ telegram: await unreachableTelegram() });
+    const offline = createBotUsernameSource({ telegram: await unreachableTelegram(), logger: quiet });
     await withSubscribeBot(offline, async () => {
       const one = await h.request('GET', `/channels/${id}`, { token: account.token });
       expect(one.status).toBe(200);
@@ -472,7 +474,7 @@ describe('GET /channels/{channelId}/subscribe-qr.svg', () => {
 
   it('answers 503 with Retry-After when the bot username cannot be known', async () => {
     const { owner: account, id } = await registered();
-    const response = await withSubscribeBot(createBotUsernameSource({ telegram: await unreachableTelegram() }), () => getRaw(account.token, `/channels/${id}/subscribe-qr.svg`));
+    const response = await withSubscribeBot(createBotUsernameSource({ telegram: await unreachableTelegram(), logger: quiet }), () => getRaw(account.token, `/channels/${id}/subscribe-qr.svg`));
     expect(response.status).toBe(503);
     expect(response.json.error.code).toBe('bot_username_unavailable');
     expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);

@@ -34,7 +34,7 @@ const ChannelParams = z.object({ channelId: z.string().max(64).meta({ descriptio
 
 /** Where answers get the bot's username for subscribe links: see `DashboardDeps.subscribeBot`. */
 function linkDeps(deps: DashboardDeps): SubscribeLinkDeps {
-  return { subscribeBot: deps.subscribeBot ?? createBotUsernameSource({ configured: deps.telegramBotUsername ?? deps.channels?.bot.username }) };
+  return { subscribeBot: deps.subscribeBot ?? createBotUsernameSource({ configured: deps.telegramBotUsername ?? deps.channels?.bot.username, logger: deps.logger }) };
 }
 
 /** Reads need no Bot API client: they work on an instance without channel registration. */

@@ -111,11 +111,8 @@ export function renderDeploymentPlan(input: {
       flags.push(`--set-secrets=${settings.secrets.map((variable) => `${variable}=${secretIdFor(variable)}:latest`).join(',')}`);
     }
     if (settings.env.length > 0) flags.push('--env-vars-file=deploy.env.yaml');
-    // NODE_ENV=production: Express (inside the Functions Framework) otherwise answers a body it cannot
-    // parse with an HTML page carrying the stack trace.
-    // DB_POOL_MAX=2: one request per instance (--concurrency=1) holds one connection at a time; the
-    // second serves a read beside an open transaction. Connections = instances × 2, not × 5.
-    flags.push(`--set-env-vars=GOOGLE_CLOUD_PROJECT=${projectId},NODE_ENV=production,DB_POOL_MAX=2`);
+    // GOOGLE_CLOUD_PROJECT, NODE_ENV=production, DB_POOL_MAX=2: see platformEnv.
+    flags.push(`--set-env-vars=${Object.entries(platformEnv(projectId)).map(([name, value]) => `${name}=${value}`).join(',')}`);
     commands.push(flags.join(' \\\n    '));
     if (trigger) {
       commands.push(
@@ -213,4 +210,15 @@ export function renderDeploymentPlan(input: {
     );
   }
   return commands;
+}
+
+/**
+ * Variables the plan sets on every function itself (not listed in deploy.yaml). NODE_ENV=production:
+ * Express (inside the Functions Framework) otherwise answers a body it cannot parse with an HTML page
+ * carrying the stack trace. DB_POOL_MAX=2: one request per instance (--concurrency=1) holds one
+ * connection at a time; the second serves a read beside an open transaction. Connections =
+ * instances × 2, not × 5.
+ */
+export function platformEnv(projectId: string): Record<string, string> {
+  return { GOOGLE_CLOUD_PROJECT: projectId, NODE_ENV: 'production', DB_POOL_MAX: '2' };
 }

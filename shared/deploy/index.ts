@@ -1,1 +1,1 @@
-export { type FunctionDeploySettings, type DeployTarget, readDeploySettings, secretIdFor, renderDeploymentPlan } from './deployment-plan.js';
+export { type FunctionDeploySettings, type DeployTarget, platformEnv, readDeploySettings, secretIdFor, renderDeploymentPlan } from './deployment-plan.js';

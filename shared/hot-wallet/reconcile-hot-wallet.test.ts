@@ -110,7 +110,7 @@ describe('reconcileHotWallet on anvil', () => {
       chain: createChain(provider),
       wallet: createHotWallet(hotWallet.privateKey),
       clock,
-      log: logger,
+      logger,
       settings: { chainId: 31337n, maxFeePerGasCapWei: 100n * GWEI, tokenContracts: { USDT_ERC20: String(token.target) } },
     };
     // An owner's balance in the ledger (an adjustment into the hot wallet), and the same funds on chain.

@@ -2,3 +2,4 @@ export { type ErrorBody, type HttpResult, errorResult, sendResult, statusOfCode,
 export { createIpAllowlist } from './ip-allowlist.js';
 export { acceptMalformedJsonBodies } from './json-bodies.js';
 export { answerFrameworkErrors } from './framework-errors.js';
+export { serveWithRelay } from './serve-with-relay.js';

@@ -165,7 +165,7 @@ describe('notifyOwner: threshold progress', () => {
   it('drops a message whose cycle a threshold payout ended before it went out', async () => {
     const owned = await thresholdChannel();
     await pay(owned, { usdtUnits: 45_000_000n });
-    await runThresholdPayouts({ db: testDb.db, clock });
+    await runThresholdPayouts({ db: testDb.db, clock, logger: deps.logger });
     const reached = (await queued(owned)).find((request) => request.subjectId === 'first:100');
     expect(await notifyOwner(deps, reached!)).toBe('skipped');
     expect(texts(owned)).toEqual([]);
@@ -174,7 +174,7 @@ describe('notifyOwner: threshold progress', () => {
   it('says after a payout that came back unpaid that it goes out as that message said', async () => {
     const owned = await thresholdChannel();
     await pay(owned, { usdtUnits: 45_000_000n });
-    await runThresholdPayouts({ db: testDb.db, clock });
+    await runThresholdPayouts({ db: testDb.db, clock, logger: deps.logger });
     const { rows } = await testDb.db.query<{ id: string }>(`SELECT id FROM payouts WHERE channel_id = $1`, [owned.channelId]);
     await testDb.db.transaction((tx) => holdPayout(tx, rows[0]!.id, 'test', clock.now()));
     await rejectPayout(testDb.db, { payoutId: rows[0]!.id, operator: 'test', reason: 'test', at: clock.now() });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
+import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { creditOwner, insertChannel, insertCheckout, insertPayment, insertPayout, insertTier, randomEvmAddress } from '../testing/fixtures.js';
@@ -10,6 +11,7 @@ import { returnToOwners } from './payout-row.js';
 
 const HOUR = 3_600_000;
 const clock = createFakeClock('2026-01-01T00:00:00Z');
+const logger = createLogger({ write: () => undefined });
 
 /**
  * An instant channel's owner is owed whatever comes back to their balance (a payout that failed or
@@ -27,7 +29,7 @@ describe('runBalancePayouts', () => {
   afterAll(() => testDb?.dispose());
   beforeEach(() => clock.set(new Date('2026-01-01T00:00:00Z')));
 
-  const run = () => runBalancePayouts({ db: db(), clock });
+  const run = () => runBalancePayouts({ db: db(), clock, logger });
   const ownerBalance = (channelId: string, asset = 'ETH') => balanceOf(db(), ledgerAccountCodes.owner(channelId, asset), asset);
 
   /** An instant channel with one payment's payout that ended `code` and gave its amount back. */
@@ -121,9 +123,9 @@ describe('runBalancePayouts', () => {
       await returnToOwners(tx, await retrievePayout(tx, payout.id), { at: clock.now(), kind: 'payout_returned', description: 'refused', backInHotWallet: null });
     });
     clock.advance(48 * HOUR);
-    expect(await runThresholdPayouts({ db: db(), clock })).toEqual({ due: 1, requested: 0, waiting: 1 });
+    expect(await runThresholdPayouts({ db: db(), clock, logger })).toEqual({ due: 1, requested: 0, waiting: 1 });
     await db().query('UPDATE channels SET payout_wallet = $2 WHERE id = $1', [channel.id, randomEvmAddress()]);
-    expect(await runThresholdPayouts({ db: db(), clock })).toEqual({ due: 1, requested: 1, waiting: 0 });
+    expect(await runThresholdPayouts({ db: db(), clock, logger })).toEqual({ due: 1, requested: 1, waiting: 0 });
   });
 
   it('leaves threshold channels to the threshold run', async () => {

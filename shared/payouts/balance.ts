@@ -7,7 +7,7 @@ import { createPayout } from './create-payout.js';
 export interface RunBalancePayoutsDeps {
   db: Db;
   clock: Clock;
-  log?: Logger;
+  logger: Logger;
 }
 
 export interface BalancePayoutsReport {
@@ -155,7 +155,7 @@ export async function runBalancePayouts(deps: RunBalancePayoutsDeps): Promise<Ba
     });
     if (payoutId) {
       report.requested += 1;
-      deps.log?.info('payout.balance_requested', { payoutId, channelId: candidate.channel_id, asset: candidate.asset });
+      deps.logger.info('payout.balance_requested', { payoutId, channelId: candidate.channel_id, asset: candidate.asset });
     }
   }
   return report;

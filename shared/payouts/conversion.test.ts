@@ -34,7 +34,7 @@ describe('parking threshold owners’ ETH', () => {
   const conversionDeps = (client: ChangeNowClient) => ({
     db: db(),
     clock,
-    log: logger,
+    logger,
     changenow: client,
     hotWalletAddress: '0x1111111111111111111111111111111111111111',
     minBatchUsdCents: 2_000n,
@@ -77,7 +77,7 @@ describe('parking threshold owners’ ETH', () => {
       { channelId: first.id, fromUnits: 3n * (ETH / 1000n) },
       { channelId: second.id, fromUnits: 4n * (ETH / 1000n) },
     ]);
-    const deps = { db: db(), clock, log: logger, changenow: clientOf(strictChangenow), limits: { perPayoutMaxUsdCents: 10n ** 9n, dailyCapUsdCents: 10n ** 9n } };
+    const deps = { db: db(), clock, logger, changenow: clientOf(strictChangenow), limits: { perPayoutMaxUsdCents: 10n ** 9n, dailyCapUsdCents: 10n ** 9n } };
 
     for (let deferral = 1; deferral <= MAX_DEFERRALS; deferral++) {
       expect(await quotePayout(deps, batch.payout.id)).toBe('deferred');

@@ -23,7 +23,7 @@ export interface ConvertAccumulatedDeps {
   hotWalletAddress: string;
   /** Smallest batch worth a swap, valued in USDT at ChangeNow's estimate (`CONVERSION_MIN_BATCH_USD_CENTS`). */
   minBatchUsdCents: bigint;
-  log?: Logger;
+  logger: Logger;
 }
 
 export type ConvertAccumulatedResult =
@@ -118,7 +118,7 @@ export async function convertAccumulated(deps: ConvertAccumulatedDeps): Promise<
   });
   if (!claimed) return { outcome: 'nothing_to_convert' };
   if (claimed.kind === 'below_minimum') return { outcome: 'below_minimum', totalUnits: claimed.total, reason: claimed.total < minUnits ? 'below_swap_minimum' : 'below_batch_minimum' };
-  deps.log?.info('conversion.batch_claimed', { batchId: claimed.batchId, payoutId: claimed.payoutId, totalUnits: claimed.total, channels: claimed.channelCount });
+  deps.logger.info('conversion.batch_claimed', { batchId: claimed.batchId, payoutId: claimed.payoutId, totalUnits: claimed.total, channels: claimed.channelCount });
   return { outcome: 'claimed', batchId: claimed.batchId, payoutId: claimed.payoutId, totalUnits: claimed.total, channelCount: claimed.channelCount };
 }
 

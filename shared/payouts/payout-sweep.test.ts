@@ -37,7 +37,7 @@ describe('trackPayouts: the owner of every non-terminal payout', () => {
   const deps = () => ({
     db: db(),
     clock,
-    log: logger,
+    logger,
     changenow: createChangeNowClient({ apiUrl: changenow.apiUrl, apiKey: 'test-key' }),
     // Nothing here is signed or broadcast: a node that is never asked.
     chain: createChain(createChainProvider('http://127.0.0.1:9', { chainId: 31337 })),

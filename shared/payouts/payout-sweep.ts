@@ -126,7 +126,7 @@ async function sweepPayout(deps: TrackPayoutsDeps, payout: DuePayout, report: Tr
     // Due again on the next tick, behind the others (only a crashed tick leaves it to the claim lease).
     await scheduleNextCheck(deps, payout, deps.clock.now()).catch(() => undefined);
     if (isRetryable(error)) {
-      deps.log?.warn('payout.tracking_failed', { payoutId: payout.id, state: payout.state, code: errorCode(error), error });
+      deps.logger.warn('payout.tracking_failed', { payoutId: payout.id, state: payout.state, code: errorCode(error), error });
       return;
     }
     // A failure that will not go away (the payout's records contradict each other): kept once for
@@ -140,7 +140,7 @@ async function sweepPayout(deps: TrackPayoutsDeps, payout: DuePayout, report: Tr
       at: deps.clock.now(),
     });
     if (deadLetter.outcome !== 'already_recorded') {
-      deps.log?.critical('payout.tracking_dead_lettered', {
+      deps.logger.critical('payout.tracking_dead_lettered', {
         payoutId: payout.id,
         code: errorCode(error),
         error,
@@ -190,7 +190,7 @@ async function redriveStage(deps: TrackPayoutsDeps, payout: DuePayout & { state:
   });
   if (isRedriven) {
     report.redriven += 1;
-    deps.log?.warn('payout.redriven', { payoutId: payout.id, state: payout.state, topic, stuckSeconds: Math.floor(ageMs / 1000) });
+    deps.logger.warn('payout.redriven', { payoutId: payout.id, state: payout.state, topic, stuckSeconds: Math.floor(ageMs / 1000) });
   }
 }
 
@@ -208,6 +208,6 @@ async function requeueDeferred(deps: TrackPayoutsDeps, payout: DuePayout, deferr
     }
     return isMoved;
   });
-  if (isRequeued) deps.log?.info('payout.requeued', { payoutId: payout.id });
+  if (isRequeued) deps.logger.info('payout.requeued', { payoutId: payout.id });
   return isRequeued;
 }

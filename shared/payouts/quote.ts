@@ -19,7 +19,7 @@ export interface QuotePayoutDeps {
   limits: OutflowLimits;
   /** Defers an ETH payout whose gas would take more than `maxShareBps` of it. Absent: no check. */
   networkFee?: NetworkFeeGuard;
-  log?: Logger;
+  logger: Logger;
 }
 
 export interface NetworkFeeGuard {
@@ -91,7 +91,7 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
     const isHeld = await holdPayout(tx, payoutId, verdict.reason, deps.clock.now());
     return isHeld ? ('held' as const) : ('skipped' as const);
   });
-  if (limitOutcome === 'held') deps.log?.warn('payout.held', { payoutId });
+  if (limitOutcome === 'held') deps.logger.warn('payout.held', { payoutId });
   if (limitOutcome !== 'within') return limitOutcome;
 
   try {
@@ -118,7 +118,7 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   if (isDirectPayout(payout)) {
     const toAmount = formatUnits(payout.amountUnits, decimalsOf(payout.asset));
     const outcome = await markQuoted(deps, payout, toAmount, now, 'transfer-requested');
-    if (outcome === 'quoted') deps.log?.info('payout.quoted', { payoutId, route: 'direct' });
+    if (outcome === 'quoted') deps.logger.info('payout.quoted', { payoutId, route: 'direct' });
     return outcome === 'quoted' ? 'direct' : outcome;
   }
 
@@ -134,7 +134,7 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   if (payout.amountUnits < minUnits) return deferPayout(deps, payout, 'below_swap_minimum', { minAmount: minimum.minAmount, fromAmount });
   const estimate = await deps.changenow.estimate(pair, fromAmount);
   const outcome = await markQuoted(deps, payout, estimate.toAmount, deps.clock.now(), 'payout-quoted');
-  if (outcome === 'quoted') deps.log?.info('payout.quoted', { payoutId, route: 'swap', fromAmount, toAmount: estimate.toAmount });
+  if (outcome === 'quoted') deps.logger.info('payout.quoted', { payoutId, route: 'swap', fromAmount, toAmount: estimate.toAmount });
   return outcome;
 }
 
@@ -155,7 +155,7 @@ async function deferPayout(deps: QuotePayoutDeps, payout: PayoutRow, reason: Def
         at,
       });
       if (!isFailed) return 'skipped' as const;
-      await raiseOperatorAlert(tx, deps.log, {
+      await raiseOperatorAlert(tx, deps.logger, {
         kind: 'payout.deferral_limit_reached',
         subjectType: 'payouts',
         subjectId: payout.id,
@@ -171,7 +171,7 @@ async function deferPayout(deps: QuotePayoutDeps, payout: PayoutRow, reason: Def
     await tx.query('UPDATE payouts SET deferral_count = deferral_count + 1 WHERE id = $1', [payout.id]);
     return 'deferred' as const;
   });
-  if (outcome === 'deferred') deps.log?.info('payout.deferred', { payoutId: payout.id, reason, ...details });
+  if (outcome === 'deferred') deps.logger.info('payout.deferred', { payoutId: payout.id, reason, ...details });
   return outcome;
 }
 
@@ -187,7 +187,7 @@ async function markQuoted(
     const verdict = await checkOutflowLimits(tx, payout.id, deps.limits, at);
     if (!verdict.isWithinLimits) {
       const isHeld = await holdPayout(tx, payout.id, verdict.reason, at);
-      if (isHeld) deps.log?.warn('payout.held', { payoutId: payout.id, reason: verdict.reason });
+      if (isHeld) deps.logger.warn('payout.held', { payoutId: payout.id, reason: verdict.reason });
       return isHeld ? 'held' : 'skipped';
     }
     const isQuoted = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at });

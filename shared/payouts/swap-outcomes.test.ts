@@ -39,7 +39,7 @@ describe('swap outcomes', () => {
   const deps = () => ({
     db: db(),
     clock,
-    log: logger,
+    logger,
     changenow: client(),
     // Nothing here is signed or broadcast: a node that is never asked.
     chain: createChain(createChainProvider('http://127.0.0.1:9', { chainId: 31337 })),
@@ -199,7 +199,7 @@ describe('swap outcomes', () => {
       fromAmount: formatUnits(payout.amountUnits, 18), toAmount: '0.0001', fromCurrency: 'eth', toCurrency: 'btc',
     });
 
-    expect(await createSwap({ db: db(), clock, log: logger, changenow: client(), refundAddress: HOT_WALLET }, payout.id)).toBe('failed');
+    expect(await createSwap({ db: db(), clock, logger, changenow: client(), refundAddress: HOT_WALLET }, payout.id)).toBe('failed');
 
     const { rows } = await db().query<{ state: string; failure_code: string }>('SELECT state, failure_code FROM payouts WHERE id = $1', [payout.id]);
     expect(rows[0]).toEqual({ state: 'failed', failure_code: 'changenow_exchange_mismatch' });

@@ -16,7 +16,7 @@ export interface CreateSwapDeps {
   changenow: ChangeNowClient;
   /** The hot wallet's address: ChangeNow returns a failed swap's deposit there. */
   refundAddress: string;
-  log?: Logger;
+  logger: Logger;
 }
 
 export type CreateSwapOutcome = 'skipped' | 'created' | 'failed';
@@ -105,9 +105,9 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
     return true;
   });
   if (!isStored) {
-    deps.log?.warn('payout.swap_orphaned', { payoutId, exchangeId: exchange.id });
+    deps.logger.warn('payout.swap_orphaned', { payoutId, exchangeId: exchange.id });
     return 'skipped';
   }
-  deps.log?.info('payout.swap_created', { payoutId, exchangeId: exchange.id });
+  deps.logger.info('payout.swap_created', { payoutId, exchangeId: exchange.id });
   return 'created';
 }

@@ -168,7 +168,7 @@ describe('settle-payment and threshold progress', () => {
   it('starts a new cycle when a threshold payout takes the balance, and not when that payout comes back', async () => {
     const channel = await thresholdChannel();
     await settle(await settledPayment(channel, { usdtUnits: 45_000_000n })); // 43.65 USDT: both marks
-    const report = await runThresholdPayouts({ db: testDb.db, clock });
+    const report = await runThresholdPayouts({ db: testDb.db, clock, logger });
     expect(report.requested).toBeGreaterThanOrEqual(1);
     const { rows } = await testDb.db.query<{ id: string }>(`SELECT id FROM payouts WHERE channel_id = $1 AND kind = 'threshold'`, [channel.id]);
     const payoutId = rows[0]!.id;

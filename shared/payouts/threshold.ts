@@ -12,7 +12,7 @@ const UNITS_PER_CENT = 10n ** BigInt(getAsset(PAYOUT_ASSET).decimals - 2);
 export interface RunThresholdPayoutsDeps {
   db: Db;
   clock: Clock;
-  log?: Logger;
+  logger: Logger;
 }
 
 export interface ThresholdPayoutsReport {
@@ -79,7 +79,7 @@ export async function runThresholdPayouts(deps: RunThresholdPayoutsDeps): Promis
     });
     if (payoutId) {
       requested += 1;
-      deps.log?.info('payout.threshold_requested', { payoutId, channelId: candidate.channel_id });
+      deps.logger.info('payout.threshold_requested', { payoutId, channelId: candidate.channel_id });
     }
   }
   return { due: due.length, requested, waiting };

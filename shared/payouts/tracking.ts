@@ -26,7 +26,7 @@ async function requestReplacement(deps: TrackPayoutsDeps, payoutId: string): Pro
   const isRequested = await deps.db.transaction((tx) =>
     enqueueMessage(tx, 'transfer-requested', { payoutId }, { at: now, dedupeKey: `transfer-replacement:${payoutId}:${rows[0]?.attempts ?? 1}:${window}` }),
   );
-  if (isRequested) deps.log?.warn('payout.transfer_replacement_requested', { payoutId, attempts: rows[0]?.attempts ?? 1 });
+  if (isRequested) deps.logger.warn('payout.transfer_replacement_requested', { payoutId, attempts: rows[0]?.attempts ?? 1 });
 }
 
 export interface TrackPayoutsDeps extends TransferDeps {
@@ -93,8 +93,8 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
       at,
     });
   });
-  if (result.state === 'reverted') deps.log?.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
-  else deps.log?.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });
+  if (result.state === 'reverted') deps.logger.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
+  else deps.logger.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });
 }
 
 async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promise<void> {
@@ -143,7 +143,7 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow & { state: '
   const exchange = await deps.changenow.retrieveExchange(exchangeId);
   const at = deps.clock.now();
   const rowStatus = SWAP_ROW_STATUS[exchange.status];
-  if (rowStatus === null) deps.log?.warn('payout.swap_status_unknown', { payoutId: payout.id, providerStatus: exchange.providerStatus });
+  if (rowStatus === null) deps.logger.warn('payout.swap_status_unknown', { payoutId: payout.id, providerStatus: exchange.providerStatus });
   const from = payout.state;
 
   const moved = await deps.db.transaction(async (tx) => {
@@ -175,7 +175,7 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow & { state: '
       const isMoved = await transitionPayout(tx, { payoutId: payout.id, from, to: 'needs_attention', at });
       if (isMoved) {
         // No owner notice: nothing is decided yet, and "back on your balance" would be untrue.
-        await raiseOperatorAlert(tx, deps.log, {
+        await raiseOperatorAlert(tx, deps.logger, {
           kind: 'payout.swap_needs_attention',
           subjectType: 'payouts',
           subjectId: payout.id,
@@ -190,9 +190,9 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow & { state: '
     return null;
   });
   if (moved === 'completed') {
-    deps.log?.info('payout.completed', { payoutId: payout.id, exchangeId, amountTo: exchange.amountTo, payoutHash: exchange.payoutHash });
+    deps.logger.info('payout.completed', { payoutId: payout.id, exchangeId, amountTo: exchange.amountTo, payoutHash: exchange.payoutHash });
   }
   if (moved === 'refunded') {
-    deps.log?.critical('payout.swap_failed', { payoutId: payout.id, exchangeId, status: exchange.providerStatus, refundAmount: exchange.refundAmount });
+    deps.logger.critical('payout.swap_failed', { payoutId: payout.id, exchangeId, status: exchange.providerStatus, refundAmount: exchange.refundAmount });
   }
 }

@@ -6,6 +6,8 @@ import { findFreePort } from '../testing/free-port.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { createBotUsernameSource } from './bot-username.js';
 
+const quiet = createLogger({ write: () => undefined });
+
 let telegram: TelegramSimulator;
 beforeAll(async () => {
   telegram = await startTelegramSimulator();
@@ -18,18 +20,18 @@ const getMeCalls = () => telegram.callsTo('getMe').length;
 describe('createBotUsernameSource', () => {
   it('answers the configured username without asking Telegram', async () => {
     const before = getMeCalls();
-    const source = createBotUsernameSource({ configured: 'ConfiguredBot', telegram: api() });
+    const source = createBotUsernameSource({ configured: 'ConfiguredBot', telegram: api(), logger: quiet });
     expect(await source.username()).toBe('ConfiguredBot');
     expect(getMeCalls()).toBe(before);
   });
 
   it('answers undefined with neither a username nor a Bot API client', async () => {
-    expect(await createBotUsernameSource({}).username()).toBeUndefined();
+    expect(await createBotUsernameSource({ logger: quiet }).username()).toBeUndefined();
   });
 
   it('asks getMe once, for concurrent and later reads alike', async () => {
     const before = getMeCalls();
-    const source = createBotUsernameSource({ telegram: api() });
+    const source = createBotUsernameSource({ telegram: api(), logger: quiet });
     const answers = await Promise.all([source.username(), source.username(), source.username()]);
     expect(answers).toEqual(Array(3).fill(telegram.botInfo.username));
     expect(await source.username()).toBe(telegram.botInfo.username);
@@ -61,7 +63,7 @@ describe('createBotUsernameSource', () => {
     const port = await findFreePort();
     await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
     try {
-      const source = createBotUsernameSource({ telegram: createBotApi({ token: telegram.token, apiRoot: `http://127.0.0.1:${port}` }), timeoutMs: 200 });
+      const source = createBotUsernameSource({ telegram: createBotApi({ token: telegram.token, apiRoot: `http://127.0.0.1:${port}` }), timeoutMs: 200, logger: quiet });
       const started = performance.now();
       expect(await source.username()).toBeUndefined();
       expect(performance.now() - started).toBeLessThan(5000);

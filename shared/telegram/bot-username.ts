@@ -18,7 +18,8 @@ export interface BotUsernameSourceOptions {
   configured?: string | undefined;
   /** A Bot API client (`createBotApi`) for getMe when no username is configured. */
   telegram?: Pick<Api, 'getMe'> | undefined;
-  logger?: Logger | undefined;
+  /** Where a failed getMe is logged. */
+  logger: Logger;
   timeoutMs?: number;
   retryAfterMs?: number;
   /** Monotonic milliseconds; tests pass their own to step over the back-off. */
@@ -52,7 +53,7 @@ export function createBotUsernameSource(options: BotUsernameSourceOptions): BotU
       return known;
     } catch (error) {
       failedAt = now();
-      logger?.warn('channel.bot_username_unavailable', { error, retryAfterMs });
+      logger.warn('channel.bot_username_unavailable', { error, retryAfterMs });
       return undefined;
     }
   }

@@ -22,7 +22,7 @@ export interface OperatorAlert {
  * CRITICAL log line (Cloud Logging alerting policies match on severity). Sweeps call it on every
  * run; only the first call for an episode records and logs. Returns whether this call raised it.
  */
-export async function raiseOperatorAlert(q: Queryable, logger: Logger | undefined, alert: OperatorAlert): Promise<boolean> {
+export async function raiseOperatorAlert(q: Queryable, logger: Logger, alert: OperatorAlert): Promise<boolean> {
   const { rowCount } = await q.query(
     `INSERT INTO operator_alerts (alert, subject_type, subject_id, episode, message, details, raised_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -31,7 +31,7 @@ export async function raiseOperatorAlert(q: Queryable, logger: Logger | undefine
   );
   const isRaised = rowCount === 1;
   if (isRaised) {
-    logger?.critical(alert.kind, { subjectType: alert.subjectType, subjectId: alert.subjectId, episode: alert.episode, alert: alert.message, ...alert.details });
+    logger.critical(alert.kind, { subjectType: alert.subjectType, subjectId: alert.subjectId, episode: alert.episode, alert: alert.message, ...alert.details });
   }
   return isRaised;
 }

@@ -2,6 +2,7 @@ import type { Contract, JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../../shared/changenow/index.js';
 import { systemClock } from '../../shared/clock/index.js';
+import { createLogger } from '../../shared/logging/index.js';
 import { balanceOf, ledgerAccountCodes, sumLedgerByAsset } from '../../shared/ledger/index.js';
 import { convertAccumulated, runThresholdPayouts } from '../../shared/payouts/index.js';
 import { type PayoutGateway, startPayoutGateway, type TestGateway } from './gateway-harness.js';
@@ -15,6 +16,7 @@ const CHANNEL_COUNT = 50;
 /** Channels 0..4 reach a $20 threshold; the others have one they cannot reach. */
 const PAID_CHANNELS = 5;
 const OUTCOME_WEI = 1_000_000_000_000_000n; // 0.001 ETH per payment
+const logger = createLogger({ write: () => undefined });
 
 /**
  * Threshold owners: many small payments, parked as USDT in one swap, paid when their balance
@@ -127,7 +129,7 @@ describe('threshold payouts: accumulate, park in USDT in batches, pay at the thr
   it('claims nothing twice when two ticks overlap, and a payment settled while a batch is in flight joins the next batch', async () => {
     const channels = [await thresholdChannel(10_000_000n), await thresholdChannel(10_000_000n), await thresholdChannel(10_000_000n)];
     await settleDonations(channels.map((channel) => channel.id), 30);
-    const deps = { db: db(), clock: systemClock, changenow: changenow(), hotWalletAddress: hotWallet, minBatchUsdCents: 1n };
+    const deps = { db: db(), clock: systemClock, logger, changenow: changenow(), hotWalletAddress: hotWallet, minBatchUsdCents: 1n };
     const results = await Promise.all([convertAccumulated(deps), convertAccumulated(deps), convertAccumulated(deps)]);
     const claimed = results.filter((result) => result.outcome === 'claimed');
     expect(claimed).toHaveLength(1);
@@ -150,7 +152,7 @@ describe('threshold payouts: accumulate, park in USDT in batches, pay at the thr
 
     // Two threshold runs at once pay an owner over the threshold once.
     await db().query('UPDATE channels SET payout_threshold_cents = 100 WHERE id = $1', [channels[2]!.id]);
-    const reports = await Promise.all([runThresholdPayouts({ db: db(), clock: systemClock }), runThresholdPayouts({ db: db(), clock: systemClock })]);
+    const reports = await Promise.all([runThresholdPayouts({ db: db(), clock: systemClock, logger }), runThresholdPayouts({ db: db(), clock: systemClock, logger })]);
     expect(reports.reduce((sum, report) => sum + report.requested, 0)).toBe(1);
     expect((await db().query(`SELECT 1 FROM payouts WHERE kind = 'threshold' AND channel_id = $1`, [channels[2]!.id])).rows).toHaveLength(1);
     await tick('outbox-relay-requested');
@@ -162,7 +164,7 @@ describe('threshold payouts: accumulate, park in USDT in batches, pay at the thr
     const channels = [await thresholdChannel(10_000_000n), await thresholdChannel(10_000_000n)];
     await settleDonations(channels.map((channel) => channel.id), 20);
     const before = await Promise.all(channels.map((channel) => ownerBalance(channel.id, 'ETH')));
-    const deps = { db: db(), clock: systemClock, changenow: changenow(), hotWalletAddress: hotWallet, minBatchUsdCents: 1n };
+    const deps = { db: db(), clock: systemClock, logger, changenow: changenow(), hotWalletAddress: hotWallet, minBatchUsdCents: 1n };
     const batch = await convertAccumulated(deps);
     if (batch.outcome !== 'claimed') throw new Error(`expected a batch, got ${batch.outcome}`);
     for (const channel of channels) expect(await ownerBalance(channel.id, 'ETH')).toBe(0n);
