@@ -659,17 +659,21 @@ describe('constraints', () => {
     it('a deleted channel’s chats for a new channel', async () => {
       const channel = await insertChannel(testDb.db);
       await testDb.db.query(`UPDATE channels SET status = 'deleted', deleted_at = now() WHERE id = $1`, [channel.id]);
-      await insertChannel(testDb.db, { openChatId: channel.openChatId, closedChatId: channel.closedChatId });
+      const reborn = await insertChannel(testDb.db, { openChatId: channel.openChatId, closedChatId: channel.closedChatId });
+      const { rows } = await testDb.db.query<{ id: string }>('SELECT id FROM channels WHERE open_chat_id = $1 AND deleted_at IS NULL', [channel.openChatId.toString()]);
+      expect(rows.map((row) => row.id)).toEqual([reborn.id]);
     });
 
     it('a SHIB payout and a SHIB-sized amount (legacy numeric overflow)', async () => {
       const channel = await insertChannel(testDb.db, { payoutCurrency: 'SHIB', payoutNetwork: 'ETH' });
       const shibScale = 10n ** 27n * 123n; // 123e9 SHIB at 18 decimals
-      await testDb.db.query(`UPDATE payments SET outcome_units = $1 WHERE id = $2`, [
-        shibScale.toString(),
-        (await insertPayment(testDb.db)).id,
-      ]);
-      expect(channel.payoutCurrency).toBe('SHIB');
+      const payment = await insertPayment(testDb.db);
+      await testDb.db.query(`UPDATE payments SET outcome_units = $1 WHERE id = $2`, [shibScale.toString(), payment.id]);
+      const { rows } = await testDb.db.query<{ units: string; currency: string }>(
+        `SELECT p.outcome_units::text AS units, c.payout_currency AS currency FROM payments p, channels c WHERE p.id = $1 AND c.id = $2`,
+        [payment.id, channel.id],
+      );
+      expect(rows[0]).toEqual({ units: shibScale.toString(), currency: 'SHIB' });
     });
 
     it('forward payment statuses, including refunded after finished', async () => {
@@ -678,16 +682,23 @@ describe('constraints', () => {
         await testDb.db.query('UPDATE payments SET status = $1 WHERE id = $2', [status, payment.id]);
       }
       await testDb.db.query(`UPDATE payments SET status = 'refunded', updated_at = now() WHERE id = $1`, [payment.id]);
+      const { rows } = await testDb.db.query<{ status: string }>('SELECT status FROM payments WHERE id = $1', [payment.id]);
+      expect(rows[0]?.status).toBe('refunded');
     });
 
     it('an expired open checkout replaced by a new one', async () => {
       const checkout = await insertCheckout(testDb.db);
       await testDb.db.query(`UPDATE checkouts SET status = 'expired', closed_at = now() WHERE id = $1`, [checkout.id]);
-      await insertCheckout(testDb.db, {
+      const replacement = await insertCheckout(testDb.db, {
         telegramUserId: checkout.telegramUserId,
         channelId: checkout.channelId,
         tierId: checkout.tierId ?? undefined,
       });
+      const { rows } = await testDb.db.query<{ id: string }>(
+        `SELECT id FROM checkouts WHERE telegram_user_id = $1 AND channel_id = $2 AND status = 'open'`,
+        [checkout.telegramUserId, checkout.channelId],
+      );
+      expect(rows.map((row) => row.id)).toEqual([replacement.id]);
     });
 
     it('stacked subscription periods that touch but do not overlap', async () => {
@@ -701,6 +712,8 @@ describe('constraints', () => {
           [subscription.id, payment.id, new Date(start + offset), new Date(start + offset + 30 * DAY_MS)],
         );
       }
+      const { rows } = await testDb.db.query<{ ends_at: Date }>('SELECT ends_at FROM subscription_periods WHERE subscription_id = $1 ORDER BY ends_at', [subscription.id]);
+      expect(rows.map((row) => row.ends_at.getTime())).toEqual([start + 30 * DAY_MS, start + 60 * DAY_MS]);
     });
 
     it('a conversion distributed exactly', async () => {
@@ -731,6 +744,8 @@ describe('constraints', () => {
           [completion, batch.id],
         );
       });
+      const { rows } = await testDb.db.query<{ state: string; received: string }>('SELECT state, received_to_units::text AS received FROM conversion_batches WHERE id = $1', [batch.id]);
+      expect(rows[0]).toEqual({ state: 'distributed', received: '100' });
     });
   });
 });
