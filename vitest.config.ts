@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['functions/**/*.test.ts', 'shared/**/*.test.ts', 'tests/**/*.test.ts', 'scripts/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**'],
+    // With DATABASE_URL: one migrated template per run, copied for each test file.
+    globalSetup: ['tests/template-database.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores here; each file may start a database or an emulator.

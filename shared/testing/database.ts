@@ -12,24 +12,42 @@ export interface TestDatabase {
   dispose(): Promise<void>;
 }
 
+/** Names the migrated template database `tests/template-database.ts` made for this run (tests only). */
+export const TEMPLATE_DATABASE_VARIABLE = 'PGP_TEST_TEMPLATE_DATABASE';
+/** Copies from one template are serialised: PostgreSQL refuses a copy while another session is in the template. */
+const TEMPLATE_LOCK = 7_316_004_211;
+
 /** True when tests run against a real PostgreSQL server (DATABASE_URL set). */
 export const hasPostgresServer = Boolean(process.env.DATABASE_URL);
 
 /**
  * A fresh, migrated database per test file: a throw-away database on the server named by
  * DATABASE_URL (so test files can run in parallel and never see each other's rows), or an
- * in-memory PGlite when DATABASE_URL is unset.
+ * in-memory PGlite when DATABASE_URL is unset. On a server, a migrated database is a copy of the
+ * run's template when Vitest's global setup made one (migrations run once per run, not per file).
  */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   let db: Db;
   let url: string | undefined;
   let dispose: () => Promise<void>;
+  let isMigrated = false;
   if (serverUrl) {
     const name = `pgp_test_${randomBytes(6).toString('hex')}`;
+    const template = options.migrate !== false ? process.env[TEMPLATE_DATABASE_VARIABLE] : undefined;
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    if (template && /^pgp_test_template_[0-9a-f]{12}$/.test(template)) {
+      await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+      } finally {
+        await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
+      }
+      isMigrated = true;
+    } else {
+      await admin.query(`CREATE DATABASE ${name}`);
+    }
     await admin.end();
     const databaseUrl = new URL(serverUrl);
     databaseUrl.pathname = `/${name}`;
@@ -46,7 +64,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     db = await createEmbeddedDatabase();
     dispose = () => db.close();
   }
-  if (options.migrate !== false) await migrateToLatest(db);
+  if (options.migrate !== false && !isMigrated) await migrateToLatest(db);
   return { db, url, kind: db.kind, dispose };
 }
 
