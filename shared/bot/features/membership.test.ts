@@ -6,31 +6,16 @@ import { type FakeClock, createFakeClock } from '../../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertPayment, insertSubscription, insertTelegramUser } from '../../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../../testing/simulators/telegram-simulator.js';
+import { FULL_RIGHTS } from '../../testing/simulators/telegram-simulator-world.js';
 import { createBotApi } from '../../telegram/bot-api.js';
 import { guardInviteJoin, isJoin, missingBotRights, recordBotRights, recordDirectMessageReach } from './membership.js';
 
 const bot: User = { id: 1, is_bot: true, first_name: 'Bot' };
 const person: User = { id: 2, is_bot: false, first_name: 'Ann' };
 
+/** The bot as an administrator with every right a bot can get (the simulator's list), minus `rights` set to false. */
 function admin(rights: Partial<ChatMemberAdministrator> = {}): ChatMember {
-  return {
-    status: 'administrator',
-    user: bot,
-    can_be_edited: false,
-    is_anonymous: false,
-    can_manage_chat: true,
-    can_delete_messages: true,
-    can_manage_video_chats: true,
-    can_restrict_members: true,
-    can_promote_members: false,
-    can_change_info: true,
-    can_invite_users: true,
-    can_post_stories: true,
-    can_edit_stories: true,
-    can_delete_stories: true,
-    can_post_messages: true,
-    ...rights,
-  } as ChatMember;
+  return { status: 'administrator', user: bot, can_be_edited: false, ...FULL_RIGHTS, ...rights } as ChatMember;
 }
 const left: ChatMember = { status: 'left', user: bot };
 const kicked: ChatMember = { status: 'kicked', user: bot, until_date: 0 };
