@@ -1,10 +1,8 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryKeyValueStore } from '../kv/index.js';
-import { createLogger } from '../logging/index.js';
-import { getServices, provideServices, resetServices } from '../runtime/index.js';
-import { createFakeClock } from '../testing/fakes/clock.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import { getServices, provideServices } from '../runtime/index.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { consume } from './index.js';
 
 /** A handler that waits until `release` is called, counting the runs that started. */
@@ -40,22 +38,11 @@ function tickEvent(pubsubMessageId: string, publishTime = '2026-01-01T00:00:00.0
 }
 
 describe('consume', () => {
-  let testDb: TestDatabase;
+  let h: StageHarness;
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    provideServices({
-      db: testDb.db,
-      kv: createMemoryKeyValueStore(),
-      publisher: { publish: async () => 'unused' },
-      logger: createLogger({ write: () => undefined }),
-      clock: createFakeClock('2026-01-01T00:00:30Z'),
-      projectId: 'p',
-    });
+    h = await createStageHarness({ start: '2026-01-01T00:00:30Z' });
   });
-  afterAll(async () => {
-    resetServices();
-    await testDb?.dispose();
-  });
+  afterAll(() => h?.close());
 
   it('runs a money-moving scheduler tick once, however often Pub/Sub delivers it, also at the same moment', async () => {
     let runs = 0;

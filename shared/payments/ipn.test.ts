@@ -1,23 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../ids/index.js';
-import { createLogger } from '../logging/index.js';
 import { signIpnPayload } from '../nowpayments/index.js';
-import { createFakeClock } from '../testing/fakes/clock.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { insertCheckout } from '../testing/fixtures.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { countStatements } from '../testing/statement-counter.js';
 import { receiveIpn } from './ipn.js';
 
 const SECRET = 'ipn-secret-for-tests';
 
 describe('receiveIpn: exact repeats', () => {
-  let testDb: TestDatabase;
-  const clock = createFakeClock('2026-12-01T12:00:00Z');
+  let h: StageHarness;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
+    h = await createStageHarness({ start: '2026-12-01T12:00:00Z' });
   });
-  afterAll(async () => testDb.dispose());
+  afterAll(() => h?.close());
 
   function ipnFor(checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) {
     const payload = {
@@ -37,17 +34,17 @@ describe('receiveIpn: exact repeats', () => {
     return { rawBody, signature: signIpnPayload(payload, SECRET), clientIp: '127.0.0.1', headers: {} };
   }
 
-  const receive = (db = testDb.db, request: ReturnType<typeof ipnFor>) =>
-    receiveIpn({ db, clock, logger: createLogger({ write: () => undefined }), ipnSecret: SECRET, isAllowedIp: () => true }, request);
+  const receive = (db = h.db, request: ReturnType<typeof ipnFor>) =>
+    receiveIpn({ db, clock: h.clock, logger: h.logger, ipnSecret: SECRET, isAllowedIp: () => true }, request);
   const eventsOf = async (paymentId: string) =>
-    (await testDb.db.query<{ hasDigest: boolean }>(`SELECT body_digest IS NOT NULL AS "hasDigest" FROM payment_events WHERE provider_payment_id = $1 ORDER BY id`, [paymentId])).rows;
+    (await h.db.query<{ hasDigest: boolean }>(`SELECT body_digest IS NOT NULL AS "hasDigest" FROM payment_events WHERE provider_payment_id = $1 ORDER BY id`, [paymentId])).rows;
 
   it('answers a body already applied from one read, without storing it again, and applies a changed body in full', async () => {
-    const checkout = await insertCheckout(testDb.db);
+    const checkout = await insertCheckout(h.db);
     const first = ipnFor(checkout.id, '7000000001');
-    expect(await receive(testDb.db, first)).toMatchObject({ status: 200, body: { outcome: 'updated' } });
+    expect(await receive(h.db, first)).toMatchObject({ status: 200, body: { outcome: 'updated' } });
 
-    const counter = countStatements(testDb.db);
+    const counter = countStatements(h.db);
     expect(await receive(counter.db, first)).toEqual({ status: 200, body: { status: 'ok', outcome: 'unchanged' } });
     expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
     expect(await eventsOf('7000000001')).toEqual([{ hasDigest: true }]);
@@ -60,20 +57,20 @@ describe('receiveIpn: exact repeats', () => {
   });
 
   it('records a payment on its way (waiting … sending) in one statement, and never lets such a report touch a settled payment', async () => {
-    const checkout = await insertCheckout(testDb.db);
-    const counter = countStatements(testDb.db);
+    const checkout = await insertCheckout(h.db);
+    const counter = countStatements(h.db);
     for (const status of ['waiting', 'confirming', 'confirmed', 'sending']) {
       counter.reset();
       expect(await receive(counter.db, ipnFor(checkout.id, '7000000003', { payment_status: status }))).toMatchObject({ status: 200, body: { outcome: 'updated' } });
       expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
     }
     const stored = async () =>
-      (await testDb.db.query<{ status: string; settled: boolean }>(`SELECT status, settled_at IS NOT NULL AS settled FROM payments WHERE provider_payment_id = '7000000003'`)).rows;
+      (await h.db.query<{ status: string; settled: boolean }>(`SELECT status, settled_at IS NOT NULL AS settled FROM payments WHERE provider_payment_id = '7000000003'`)).rows;
     expect(await stored()).toEqual([{ status: 'sending', settled: false }]);
 
     // An older status arriving late changes nothing.
-    expect(await receive(testDb.db, ipnFor(checkout.id, '7000000003', { payment_status: 'confirming', updated_at: 1 }))).toMatchObject({ body: { outcome: 'unchanged' } });
-    expect(await receive(testDb.db, ipnFor(checkout.id, '7000000003'))).toMatchObject({ body: { outcome: 'updated' } });
+    expect(await receive(h.db, ipnFor(checkout.id, '7000000003', { payment_status: 'confirming', updated_at: 1 }))).toMatchObject({ body: { outcome: 'unchanged' } });
+    expect(await receive(h.db, ipnFor(checkout.id, '7000000003'))).toMatchObject({ body: { outcome: 'updated' } });
     expect(await stored()).toEqual([{ status: 'finished', settled: true }]);
     // After settlement a progress report takes the full path (its changes may need booking) and is ignored.
     counter.reset();
@@ -84,14 +81,14 @@ describe('receiveIpn: exact repeats', () => {
   });
 
   it('settles once and ends finished when progress reports, the settling report and their repeats all arrive at the same moment', async () => {
-    const checkout = await insertCheckout(testDb.db);
+    const checkout = await insertCheckout(h.db);
     const statuses = ['waiting', 'confirming', 'confirmed', 'sending', 'finished'];
     const requests = statuses.flatMap((status, index) =>
       Array.from({ length: 4 }, () => ipnFor(checkout.id, '7000000005', { payment_status: status, updated_at: 1764590400000 + index })),
     );
-    const answers = await Promise.all(requests.map((request) => receive(testDb.db, request)));
+    const answers = await Promise.all(requests.map((request) => receive(h.db, request)));
     expect(answers.map((answer) => answer.status)).toEqual(requests.map(() => 200));
-    const { rows } = await testDb.db.query<{ status: string; settled: boolean; settledMessages: string }>(
+    const { rows } = await h.db.query<{ status: string; settled: boolean; settledMessages: string }>(
       `SELECT p.status, p.settled_at IS NOT NULL AS settled,
               (SELECT count(*) FROM outbox WHERE dedupe_key = 'payment-settled:' || p.id)::text AS "settledMessages"
          FROM payments p WHERE provider_payment_id = '7000000005'`,
@@ -101,20 +98,20 @@ describe('receiveIpn: exact repeats', () => {
 
   it('sends a progress report for an unknown checkout to the full path, which keeps it as an orphan for an operator', async () => {
     const unknownCheckout = '0b6f3a0e-8d7c-4c0e-9a57-2f0e1f9b7c11';
-    expect(await receive(testDb.db, ipnFor(unknownCheckout, '7000000004', { payment_status: 'waiting' }))).toMatchObject({ status: 200, body: { outcome: 'orphan' } });
+    expect(await receive(h.db, ipnFor(unknownCheckout, '7000000004', { payment_status: 'waiting' }))).toMatchObject({ status: 200, body: { outcome: 'orphan' } });
     expect(await eventsOf('7000000004')).toHaveLength(1);
-    const { rows } = await testDb.db.query(`SELECT reason_code FROM dead_letters WHERE message_id = 'nowpayments:7000000004:waiting'`);
+    const { rows } = await h.db.query(`SELECT reason_code FROM dead_letters WHERE message_id = 'nowpayments:7000000004:waiting'`);
     expect(rows).toEqual([{ reason_code: 'orphan_payment' }]);
   });
 
   it('checks a refused body again when it is resent: its evidence is not marked applied', async () => {
-    const checkout = await insertCheckout(testDb.db);
+    const checkout = await insertCheckout(h.db);
     const refused = ipnFor(checkout.id, '7000000002', { pay_address: '0x\u0000' });
     for (let attempt = 0; attempt < 2; attempt++) {
-      expect(await receive(testDb.db, refused)).toMatchObject({ status: 400, body: { error: { code: 'invalid_ipn' } } });
+      expect(await receive(h.db, refused)).toMatchObject({ status: 400, body: { error: { code: 'invalid_ipn' } } });
     }
     expect(await eventsOf('7000000002')).toEqual([{ hasDigest: false }, { hasDigest: false }]);
-    const { rows } = await testDb.db.query('SELECT 1 FROM payments WHERE checkout_id = $1', [checkout.id]);
+    const { rows } = await h.db.query('SELECT 1 FROM payments WHERE checkout_id = $1', [checkout.id]);
     expect(rows).toEqual([]);
   });
 });

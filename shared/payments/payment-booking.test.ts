@@ -1,16 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatPublicId } from '../ids/index.js';
-import { createLogger } from '../logging/index.js';
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
-import { createFakeClock } from '../testing/fakes/clock.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { redriveStuckWork } from '../watchdog/index.js';
-import { insertChannel, insertCheckout, insertTier } from '../testing/fixtures.js';
 import { findOwnerBalanceMismatches } from '../testing/owner-balance-invariant.js';
-import { applyPaymentUpdate, settlePayment } from './index.js';
+import { applyReport, deliverSettlementMessages, paymentReport } from '../testing/settlement-steps.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
+import { insertCheckout } from '../testing/fixtures.js';
+import { redriveStuckWork } from '../watchdog/index.js';
 
-const clock = createFakeClock('2026-03-01T00:00:00Z');
-const logger = createLogger({ write: () => undefined });
 const FEE_BPS = 300;
 
 /**
@@ -20,69 +15,36 @@ const FEE_BPS = 300;
  * rest of the access it bought and alerts the operator. Every message is delivered twice.
  */
 describe('booking a payment after it settled', () => {
-  let testDb: TestDatabase;
+  let h: StageHarness;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
+    h = await createStageHarness({ start: '2026-03-01T00:00:00Z' });
   });
-  afterAll(() => testDb?.dispose());
+  afterAll(() => h?.close());
   // Every owner's ledger balance = settled net − refunds taken back − payouts claimed.
-  afterEach(async () => expect(await findOwnerBalanceMismatches(testDb.db, FEE_BPS)).toEqual([]));
+  afterEach(async () => expect(await findOwnerBalanceMismatches(h.db, FEE_BPS)).toEqual([]));
 
   async function newCheckout(strategy: 'instant' | 'threshold') {
-    const channel = await insertChannel(testDb.db, { payoutStrategy: strategy, underpaymentToleranceBps: 9800 });
-    const tier = await insertTier(testDb.db, { channelId: channel.id });
-    const checkout = await insertCheckout(testDb.db, { channelId: channel.id, tierId: tier.id });
+    const { channel, tier } = await h.seedChannel({ payoutStrategy: strategy, underpaymentToleranceBps: 9800 });
+    const checkout = await insertCheckout(h.db, { channelId: channel.id, tierId: tier.id });
     return { channel, checkout };
   }
 
   /** A NowPayments report for the checkout: `paid` of 1 ETH asked, the outcome as given. */
-  function report(checkoutId: string, providerPaymentId: string, status: NowPaymentsPayment['status'], paid: string, outcome: string): NowPaymentsPayment {
-    return {
-      paymentId: providerPaymentId,
-      invoiceId: null,
-      status,
-      rawStatus: status,
-      orderId: formatPublicId('checkout', checkoutId),
-      orderDescription: null,
-      priceAmount: '3000',
-      priceCurrency: 'usd',
-      payAmount: '1',
-      actuallyPaid: paid,
-      actuallyPaidAtFiat: null,
-      payCurrency: 'eth',
-      payAddress: '0x1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c',
-      outcomeAmount: outcome,
-      outcomeCurrency: 'eth',
-      createdAt: null,
-      updatedAt: clock.now(),
-    };
-  }
-
-  const apply = (payment: NowPaymentsPayment) => testDb.db.transaction((tx) => applyPaymentUpdate(tx, { clock, logger }, payment, 'ipn'));
-
+  const report = (checkoutId: string, providerPaymentId: string, status: NowPaymentsPayment['status'], paid: string, outcome: string) =>
+    paymentReport(checkoutId, providerPaymentId, status, { paid, outcome, at: h.clock.now() });
+  const apply = (payment: NowPaymentsPayment) => applyReport(h, payment);
   /** Consumes every unpublished `payment-settled` message twice (as Pub/Sub may), marking it published. */
-  async function consumeSettlementMessages(): Promise<number> {
-    const { rows } = await testDb.db.query<{ message_id: string; payload: { paymentId: string } }>(
-      `UPDATE outbox SET published_at = $1, provider_message_id = 'test-' || id WHERE topic = 'payment-settled' AND published_at IS NULL RETURNING message_id, payload`,
-      [clock.now()],
-    );
-    for (const row of rows) {
-      for (let delivery = 0; delivery < 2; delivery++) {
-        await settlePayment({ db: testDb.db, clock, logger, platformFeeBps: FEE_BPS }, { consumer: 'settle-payment', messageId: row.message_id, topic: 'payment-settled' }, row.payload.paymentId);
-      }
-    }
-    return rows.length;
-  }
+  const consumeSettlementMessages = () => deliverSettlementMessages({ ...h, platformFeeBps: FEE_BPS });
 
   async function books(paymentId: string, channelId: string) {
-    const { rows: kinds } = await testDb.db.query<{ kind: string; hot_wallet: string | null }>(
+    const { rows: kinds } = await h.db.query<{ kind: string; hot_wallet: string | null }>(
       `SELECT t.kind, (SELECT sum(e.amount)::text FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
                         WHERE e.transaction_id = t.id AND a.code = 'hot_wallet:eth') AS hot_wallet
          FROM ledger_transactions t WHERE t.payment_id = $1 ORDER BY t.created_at, t.kind`,
       [paymentId],
     );
-    const { rows: balances } = await testDb.db.query<{ code: string; balance: string }>(
+    const { rows: balances } = await h.db.query<{ code: string; balance: string }>(
       `SELECT a.code, sum(e.amount)::text AS balance FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
          JOIN ledger_transactions t ON t.id = e.transaction_id
         WHERE t.payment_id = $1 GROUP BY a.code ORDER BY a.code`,
@@ -130,7 +92,7 @@ describe('booking a payment after it settled', () => {
       expect(booked.transactions).toEqual(['payment_settled 985000000000000000', 'payout_claimed -', 'payment_topped_up 15000000000000000']);
       // The instant payout claimed the settled net; the top-up's net waits on the owner's balance for the balance run.
       expect(booked.balances).toMatchObject({ 'hot_wallet:eth': '1000000000000000000', owner: '-14550000000000000', 'platform:fees:eth': '-30000000000000000' });
-      const { rows } = await testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payouts WHERE payment_id = $1`, [paymentId]);
+      const { rows } = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payouts WHERE payment_id = $1`, [paymentId]);
       expect(rows[0]?.n).toBe(1);
     });
   });
@@ -142,12 +104,12 @@ describe('booking a payment after it settled', () => {
     await consumeSettlementMessages();
     await apply(report(checkout.id, providerId, 'finished', '1', '1'));
     // Published, never delivered.
-    await testDb.db.query(`UPDATE outbox SET published_at = $1, provider_message_id = 'lost-' || id WHERE topic = 'payment-settled' AND published_at IS NULL`, [clock.now()]);
+    await h.db.query(`UPDATE outbox SET published_at = $1, provider_message_id = 'lost-' || id WHERE topic = 'payment-settled' AND published_at IS NULL`, [h.clock.now()]);
     const paymentId = partial.outcome === 'updated' ? partial.paymentId : '';
     expect((await books(paymentId, channel.id)).transactions).toEqual(['payment_settled 985000000000000000']);
 
-    clock.advance(11 * 60_000);
-    const redriven = await redriveStuckWork({ db: testDb.db, clock, logger }, 'reconcile');
+    h.clock.advance(11 * 60_000);
+    const redriven = await redriveStuckWork(h, 'reconcile');
     expect(redriven.redriven).toMatchObject({ 'payment_bookings.changed_after_settlement': 1 });
     expect(await consumeSettlementMessages()).toBe(1);
     expect((await books(paymentId, channel.id)).transactions).toEqual(['payment_settled 985000000000000000', 'payment_topped_up 15000000000000000']);
@@ -160,10 +122,10 @@ describe('booking a payment after it settled', () => {
       const paid = await apply(report(checkout.id, providerId, 'finished', '1', '0.5'));
       await consumeSettlementMessages();
       const paymentId = paid.outcome === 'updated' ? paid.paymentId : '';
-      const { rows: before } = await testDb.db.query<{ expires_at: Date }>('SELECT expires_at FROM subscriptions WHERE last_payment_id = $1', [paymentId]);
-      expect(before[0]?.expires_at.getTime()).toBeGreaterThan(clock.now().getTime());
+      const { rows: before } = await h.db.query<{ expires_at: Date }>('SELECT expires_at FROM subscriptions WHERE last_payment_id = $1', [paymentId]);
+      expect(before[0]?.expires_at.getTime()).toBeGreaterThan(h.clock.now().getTime());
 
-      clock.advance(86_400_000);
+      h.clock.advance(86_400_000);
       await apply(report(checkout.id, providerId, 'refunded', '1', '0.5'));
       await consumeSettlementMessages();
 
@@ -171,12 +133,12 @@ describe('booking a payment after it settled', () => {
         transactions: ['payment_settled 500000000000000000', 'payment_refunded -'],
         balances: { 'external:nowpayments:eth': '-500000000000000000', 'hot_wallet:eth': '500000000000000000', owner: '0', 'platform:fees:eth': '0' },
       });
-      const { rows: access } = await testDb.db.query<{ expires_at: Date; ends_at: Date; revoked_at: Date | null }>(
+      const { rows: access } = await h.db.query<{ expires_at: Date; ends_at: Date; revoked_at: Date | null }>(
         `SELECT s.expires_at, p.ends_at, p.revoked_at FROM subscriptions s JOIN subscription_periods p ON p.subscription_id = s.id WHERE p.payment_id = $1`,
         [paymentId],
       );
-      expect(access[0]).toEqual({ expires_at: clock.now(), ends_at: clock.now(), revoked_at: clock.now() });
-      const { rows: alerts } = await testDb.db.query<{ alert: string; details: Record<string, string> }>(
+      expect(access[0]).toEqual({ expires_at: h.clock.now(), ends_at: h.clock.now(), revoked_at: h.clock.now() });
+      const { rows: alerts } = await h.db.query<{ alert: string; details: Record<string, string> }>(
         `SELECT alert, details FROM operator_alerts WHERE subject_id = $1`,
         [paymentId],
       );
@@ -199,8 +161,8 @@ describe('booking a payment after it settled', () => {
         'external:nowpayments:eth': '-1000000000000000000',
         'platform:fees:eth': '0',
       });
-      const { rows } = await testDb.db.query<{ refund_booked_at: Date | null }>('SELECT refund_booked_at FROM payments WHERE id = $1', [paymentId]);
-      expect(rows[0]?.refund_booked_at).toEqual(clock.now());
+      const { rows } = await h.db.query<{ refund_booked_at: Date | null }>('SELECT refund_booked_at FROM payments WHERE id = $1', [paymentId]);
+      expect(rows[0]?.refund_booked_at).toEqual(h.clock.now());
     });
   });
 });

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, type Db, type TransactionRetry } from '../db/index.js';
-import { createLogger } from '../logging/index.js';
-import { createFakeClock } from '../testing/fakes/clock.js';
-import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../testing/database.js';
-import { insertChannel, insertCheckout, insertPayment, insertTier } from '../testing/fixtures.js';
+import { hasPostgresServer } from '../testing/database.js';
+import { insertCheckout, insertPayment } from '../testing/fixtures.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { settlePayment } from './index.js';
 
-const clock = createFakeClock('2026-03-01T00:00:00Z');
-const logger = createLogger({ write: () => undefined });
 const PAYMENTS_PER_CHANNEL = 50;
 
 /**
@@ -17,32 +14,31 @@ const PAYMENTS_PER_CHANNEL = 50;
  * Needs a real server: PGlite runs one transaction at a time.
  */
 describe.skipIf(!hasPostgresServer)('settlePayment under concurrency [skipped: needs DATABASE_URL]', () => {
-  let testDb: TestDatabase;
+  let h: StageHarness;
   let db: Db;
   const retries: TransactionRetry[] = [];
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = createPostgresDatabase({ connectionString: testDb.url ?? '', maxConnections: 25, onTransactionRetry: (retry) => retries.push(retry) });
+    h = await createStageHarness({ start: '2026-03-01T00:00:00Z' });
+    db = createPostgresDatabase({ connectionString: h.database.url ?? '', maxConnections: 25, onTransactionRetry: (retry) => retries.push(retry) });
   });
   afterAll(async () => {
     await db?.close();
-    await testDb?.dispose();
+    await h?.close();
   });
 
   async function settledPaymentsOn(strategy: 'instant' | 'threshold', count: number): Promise<{ channelId: string; paymentIds: string[] }> {
-    const channel = await insertChannel(testDb.db, { payoutStrategy: strategy });
-    const tier = await insertTier(testDb.db, { channelId: channel.id });
+    const { channel, tier } = await h.seedChannel({ payoutStrategy: strategy });
     const paymentIds: string[] = [];
     for (let i = 0; i < count; i++) {
-      const checkout = await insertCheckout(testDb.db, { channelId: channel.id, tierId: tier.id, status: 'paid' });
-      paymentIds.push((await insertPayment(testDb.db, { checkoutId: checkout.id, status: 'finished', isSettled: true })).id);
+      const checkout = await insertCheckout(h.db, { channelId: channel.id, tierId: tier.id, status: 'paid' });
+      paymentIds.push((await insertPayment(h.db, { checkoutId: checkout.id, status: 'finished', isSettled: true })).id);
     }
     return { channelId: channel.id, paymentIds };
   }
 
   const settle = (paymentId: string) =>
-    settlePayment({ db, clock, logger, platformFeeBps: 300 }, { consumer: 'settle-payment', messageId: randomUUID(), topic: 'payment-settled' }, paymentId);
+    settlePayment({ db, clock: h.clock, logger: h.logger, platformFeeBps: 300 }, { consumer: 'settle-payment', messageId: randomUUID(), topic: 'payment-settled' }, paymentId);
 
   it('settles 50 payments of one instant channel at once with no deadlock and no retry', async () => {
     retries.length = 0;

@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
-import { createLogger } from '../logging/index.js';
-import { createFakeClock } from '../testing/fakes/clock.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { creditOwner, insertChannel, insertCheckout, insertPayment, insertPayout, insertTier, randomEvmAddress } from '../testing/fixtures.js';
+import { creditOwner, insertChannel, insertCheckout, insertPayment, insertPayout, randomEvmAddress } from '../testing/fixtures.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { retrievePayout, runBalancePayouts, runThresholdPayouts, transitionPayout } from './index.js';
 import { returnToOwners } from './payout-row.js';
 
 
 const HOUR = 3_600_000;
-const clock = createFakeClock('2026-01-01T00:00:00Z');
-const logger = createLogger({ write: () => undefined });
 
 /**
  * An instant channel's owner is owed whatever comes back to their balance (a payout that failed or
@@ -20,26 +16,25 @@ const logger = createLogger({ write: () => undefined });
  * stages, limits and deferrals as any payout.
  */
 describe('runBalancePayouts', () => {
-  let testDb: TestDatabase;
-  const db = () => testDb.db;
+  let h: StageHarness;
+  const db = () => h.db;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
+    h = await createStageHarness();
   });
-  afterAll(() => testDb?.dispose());
-  beforeEach(() => clock.set(new Date('2026-01-01T00:00:00Z')));
+  afterAll(() => h?.close());
+  beforeEach(() => h.clock.set(new Date('2026-01-01T00:00:00Z')));
 
-  const run = () => runBalancePayouts({ db: db(), clock, logger });
+  const run = () => runBalancePayouts(h);
   const ownerBalance = (channelId: string, asset = 'ETH') => balanceOf(db(), ledgerAccountCodes.owner(channelId, asset), asset);
 
   /** An instant channel with one payment's payout that ended `code` and gave its amount back. */
   async function channelWithReturnedPayout(code: string, options: { at?: Date } = {}) {
-    const channel = await insertChannel(db(), { payoutStrategy: 'instant' });
-    const tier = await insertTier(db(), { channelId: channel.id });
+    const { channel, tier } = await h.seedChannel({ payoutStrategy: 'instant' });
     const checkout = await insertCheckout(db(), { channelId: channel.id, tierId: tier.id, status: 'paid' });
     const payment = await insertPayment(db(), { checkoutId: checkout.id, status: 'finished', isSettled: true });
     const payout = await insertPayout(db(), { kind: 'instant', channelId: channel.id, paymentId: payment.id, amountUnits: 5_000_000_000_000_000n });
-    const at = options.at ?? clock.now();
+    const at = options.at ?? h.clock.now();
     await db().transaction(async (tx: Tx) => {
       expect(await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at, failureCode: code, failureReason: code })).toBe(true);
       await returnToOwners(tx, await retrievePayout(tx, payout.id), { at, kind: 'payout_returned', description: code, backInHotWallet: null });
@@ -59,7 +54,7 @@ describe('runBalancePayouts', () => {
     const { channel } = await channelWithReturnedPayout('invalid_wallet_address');
     expect(await ownerBalance(channel.id)).toBe(5_000_000_000_000_000n);
 
-    clock.advance(48 * HOUR);
+    h.clock.advance(48 * HOUR);
     await run();
     expect(await balancePayoutsOf(channel.id)).toEqual([]);
 
@@ -82,16 +77,16 @@ describe('runBalancePayouts', () => {
 
   it('retries a balance that came back for another reason a day later, not at once', async () => {
     const { channel } = await channelWithReturnedPayout('swap_failed');
-    clock.advance(2 * HOUR);
+    h.clock.advance(2 * HOUR);
     expect(await run()).toMatchObject({ requested: 0 });
-    clock.advance(23 * HOUR);
+    h.clock.advance(23 * HOUR);
     expect(await run()).toMatchObject({ requested: 1 });
     expect(await balancePayoutsOf(channel.id)).toHaveLength(1);
   });
 
   it('after the deferral limit, waits until the balance has grown', async () => {
     const { channel } = await channelWithReturnedPayout('deferral_limit_reached');
-    clock.advance(48 * HOUR);
+    h.clock.advance(48 * HOUR);
     expect(await run()).toMatchObject({ requested: 0 });
     await creditOwner(db(), channel.id, 'ETH', 1_000_000_000_000_000n);
     expect(await run()).toMatchObject({ requested: 1 });
@@ -119,13 +114,13 @@ describe('runBalancePayouts', () => {
     const channel = await insertChannel(db(), { payoutStrategy: 'threshold', payoutThresholdCents: 1_000n });
     const payout = await insertPayout(db(), { kind: 'threshold', channelId: channel.id, asset: 'USDT_ERC20', amountUnits: 12_000_000n });
     await db().transaction(async (tx: Tx) => {
-      await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at: clock.now(), failureCode: 'changenow_invalid_address', failureReason: 'refused' });
-      await returnToOwners(tx, await retrievePayout(tx, payout.id), { at: clock.now(), kind: 'payout_returned', description: 'refused', backInHotWallet: null });
+      await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at: h.clock.now(), failureCode: 'changenow_invalid_address', failureReason: 'refused' });
+      await returnToOwners(tx, await retrievePayout(tx, payout.id), { at: h.clock.now(), kind: 'payout_returned', description: 'refused', backInHotWallet: null });
     });
-    clock.advance(48 * HOUR);
-    expect(await runThresholdPayouts({ db: db(), clock, logger })).toEqual({ due: 1, requested: 0, waiting: 1 });
+    h.clock.advance(48 * HOUR);
+    expect(await runThresholdPayouts(h)).toEqual({ due: 1, requested: 0, waiting: 1 });
     await db().query('UPDATE channels SET payout_wallet = $2 WHERE id = $1', [channel.id, randomEvmAddress()]);
-    expect(await runThresholdPayouts({ db: db(), clock, logger })).toEqual({ due: 1, requested: 1, waiting: 0 });
+    expect(await runThresholdPayouts(h)).toEqual({ due: 1, requested: 1, waiting: 0 });
   });
 
   it('leaves threshold channels to the threshold run', async () => {

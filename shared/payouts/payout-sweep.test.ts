@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../changenow/index.js';
 import { createChain, createChainProvider } from '../chain/index.js';
-import { createLogger } from '../logging/index.js';
 import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
-import { createFakeClock } from '../testing/fakes/clock.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertPayout, insertSwap, type PayoutFixture } from '../testing/fixtures.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { type PayoutState, trackPayouts } from './index.js';
 
 const MINUTE = 60_000;
-const logger = createLogger({ write: () => undefined });
 
 /** The path of states a fixture payout (requested) takes to reach `target`; the guard allows each step. */
 const PATHS: Partial<Record<PayoutState, PayoutState[]>> = {
@@ -20,24 +17,23 @@ const PATHS: Partial<Record<PayoutState, PayoutState[]>> = {
 };
 
 describe('trackPayouts: the owner of every non-terminal payout', () => {
-  let testDb: TestDatabase;
+  let h: StageHarness;
   let changenow: ChangeNowSimulator;
-  const clock = createFakeClock(FIXTURE_NOW);
-  const db = () => testDb.db;
+  const db = () => h.db;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
+    h = await createStageHarness();
     changenow = await startChangeNowSimulator({ apiKey: 'test-key', pollIntervalMs: 0 });
   });
   afterAll(async () => {
     await changenow?.close();
-    await testDb?.dispose();
+    await h?.close();
   });
 
   const deps = () => ({
     db: db(),
-    clock,
-    logger,
+    clock: h.clock,
+    logger: h.logger,
     changenow: createChangeNowClient({ apiUrl: changenow.apiUrl, apiKey: 'test-key' }),
     // Nothing here is signed or broadcast: a node that is never asked.
     chain: createChain(createChainProvider('http://127.0.0.1:9', { chainId: 31337 })),
@@ -47,7 +43,7 @@ describe('trackPayouts: the owner of every non-terminal payout', () => {
 
   async function payoutIn(state: PayoutState, options: { channelId?: string; at?: Date } = {}): Promise<PayoutFixture> {
     const payout = await insertPayout(db(), { channelId: options.channelId });
-    const at = options.at ?? clock.now();
+    const at = options.at ?? h.clock.now();
     for (const step of PATHS[state] ?? []) {
       await db().query(
         `UPDATE payouts SET state = $2, state_changed_at = $3, held_reason = CASE WHEN $2 = 'held' THEN 'over_payout_limit' END WHERE id = $1`,
@@ -63,37 +59,37 @@ describe('trackPayouts: the owner of every non-terminal payout', () => {
       .then((result) => result.rows.map((row) => row.topic));
 
   it('publishes the stage message again for a payout whose message was lost, after 10 minutes, then spaced out', async () => {
-    clock.set(FIXTURE_NOW);
+    h.clock.set(FIXTURE_NOW);
     const requested = await payoutIn('requested');
-    clock.advance(5 * MINUTE);
+    h.clock.advance(5 * MINUTE);
     await trackPayouts(deps());
     expect(await stageMessages(requested.id)).toEqual([]);
 
-    clock.advance(6 * MINUTE);
+    h.clock.advance(6 * MINUTE);
     const report = await trackPayouts(deps());
     expect(report.redriven).toBeGreaterThanOrEqual(1);
     expect(await stageMessages(requested.id)).toEqual(['payout-requested']);
 
     // Two more ticks a minute apart (one overlapping the other) publish nothing more.
-    clock.advance(MINUTE);
+    h.clock.advance(MINUTE);
     await Promise.all([trackPayouts(deps()), trackPayouts(deps())]);
     expect(await stageMessages(requested.id)).toEqual(['payout-requested']);
 
     // Half its age later (about 6 minutes at 12 minutes old, at least 10) it is published again.
-    clock.advance(10 * MINUTE);
+    h.clock.advance(10 * MINUTE);
     await trackPayouts(deps());
     expect(await stageMessages(requested.id)).toEqual(['payout-requested', 'payout-requested']);
   });
 
   it('re-drives each stage state with the message of the stage it waits for', async () => {
-    clock.set(new Date(FIXTURE_NOW.getTime() + 86_400_000));
+    h.clock.set(new Date(FIXTURE_NOW.getTime() + 86_400_000));
     const swapChannel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq' });
     const directQuoted = await payoutIn('quoted');
     const swapQuoted = await payoutIn('quoted', { channelId: swapChannel.id });
     const swapCreated = await payoutIn('swap_created', { channelId: swapChannel.id });
     await insertSwap(db(), swapCreated);
     const held = await payoutIn('held');
-    clock.advance(11 * MINUTE);
+    h.clock.advance(11 * MINUTE);
     await trackPayouts(deps());
     expect(await stageMessages(directQuoted.id)).toEqual(['transfer-requested']);
     expect(await stageMessages(swapQuoted.id)).toEqual(['payout-quoted']);
@@ -102,22 +98,22 @@ describe('trackPayouts: the owner of every non-terminal payout', () => {
   });
 
   it('leaves a payout that moved on alone', async () => {
-    clock.set(new Date(FIXTURE_NOW.getTime() + 2 * 86_400_000));
+    h.clock.set(new Date(FIXTURE_NOW.getTime() + 2 * 86_400_000));
     const payout = await payoutIn('requested');
-    clock.advance(11 * MINUTE);
-    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, clock.now()]);
+    h.clock.advance(11 * MINUTE);
+    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, h.clock.now()]);
     await trackPayouts(deps());
     expect(await stageMessages(payout.id)).toEqual([]);
   });
 
   it('looks at every due payout in one tick, oldest check first, however many never change state', async () => {
-    clock.set(new Date(FIXTURE_NOW.getTime() + 3 * 86_400_000));
+    h.clock.set(new Date(FIXTURE_NOW.getTime() + 3 * 86_400_000));
     const client = createChangeNowClient({ apiUrl: changenow.apiUrl, apiKey: 'test-key' });
     const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq' });
     const swapIds: string[] = [];
     // 150 exchanges ChangeNow never moves (no deposit seen), and one newer.
     for (let i = 0; i < 151; i++) {
-      if (i === 150) clock.advance(MINUTE);
+      if (i === 150) h.clock.advance(MINUTE);
       const payout = await payoutIn('awaiting_swap', { channelId: channel.id });
       const exchange = await client.createExchange({
         pair: { fromCurrency: 'eth', fromNetwork: 'eth', toCurrency: 'btc', toNetwork: 'btc' },
@@ -128,14 +124,14 @@ describe('trackPayouts: the owner of every non-terminal payout', () => {
       });
       swapIds.push((await insertSwap(db(), payout, { providerExchangeId: exchange.id })).id);
     }
-    clock.advance(MINUTE);
+    h.clock.advance(MINUTE);
     const report = await trackPayouts(deps());
     expect(report.checked).toBeGreaterThanOrEqual(151);
-    const { rows } = await db().query<{ unchecked: bigint }>('SELECT count(*) AS unchecked FROM swaps WHERE id = ANY($1) AND status_checked_at IS DISTINCT FROM $2', [swapIds, clock.now()]);
+    const { rows } = await db().query<{ unchecked: bigint }>('SELECT count(*) AS unchecked FROM swaps WHERE id = ANY($1) AND status_checked_at IS DISTINCT FROM $2', [swapIds, h.clock.now()]);
     expect(rows[0]?.unchecked).toBe(0n);
 
     // The next tick looks at them all again, the oldest check first.
-    clock.advance(MINUTE);
+    h.clock.advance(MINUTE);
     expect((await trackPayouts(deps())).checked).toBeGreaterThanOrEqual(151);
   }, 60_000);
 });

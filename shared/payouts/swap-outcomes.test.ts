@@ -2,18 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../changenow/index.js';
 import { createChain, createChainProvider } from '../chain/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
-import { createLogger } from '../logging/index.js';
 import { formatUnits } from '../money/index.js';
 import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
-import { createFakeClock } from '../testing/fakes/clock.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertConversionBatch, insertPayout, insertSwap, type PayoutFixture } from '../testing/fixtures.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { createSwap, trackPayout, trackPayouts } from './index.js';
 
 const MINUTE = 60_000;
 const HOT_WALLET = '0x1111111111111111111111111111111111111111';
 const BTC_WALLET = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq';
-const logger = createLogger({ write: () => undefined });
 
 /**
  * How a funded swap payout ends when ChangeNow's exchange does not simply finish: `failed` is not
@@ -21,25 +18,24 @@ const logger = createLogger({ write: () => undefined });
  * with its amount held until the exchange is refunded or finished.
  */
 describe('swap outcomes', () => {
-  let testDb: TestDatabase;
+  let h: StageHarness;
   let changenow: ChangeNowSimulator;
-  const clock = createFakeClock(FIXTURE_NOW);
-  const db = () => testDb.db;
+  const db = () => h.db;
   const client = () => createChangeNowClient({ apiUrl: changenow.apiUrl, apiKey: 'test-key' });
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
+    h = await createStageHarness();
     changenow = await startChangeNowSimulator({ apiKey: 'test-key', pollIntervalMs: 0 });
   });
   afterAll(async () => {
     await changenow?.close();
-    await testDb?.dispose();
+    await h?.close();
   });
 
   const deps = () => ({
     db: db(),
-    clock,
-    logger,
+    clock: h.clock,
+    logger: h.logger,
     changenow: client(),
     // Nothing here is signed or broadcast: a node that is never asked.
     chain: createChain(createChainProvider('http://127.0.0.1:9', { chainId: 31337 })),
@@ -50,7 +46,7 @@ describe('swap outcomes', () => {
   /** A payout whose transfer to its exchange confirmed (`payout_funded` booked), and the exchange, deposit seen. */
   async function fundedSwap(payout: PayoutFixture, toCurrency: 'btc' | 'usdt', toNetwork: 'btc' | 'eth'): Promise<string> {
     for (const state of ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap']) {
-      await db().query('UPDATE payouts SET state = $2, state_changed_at = $3 WHERE id = $1', [payout.id, state, clock.now()]);
+      await db().query('UPDATE payouts SET state = $2, state_changed_at = $3 WHERE id = $1', [payout.id, state, h.clock.now()]);
     }
     const amount = formatUnits(payout.amountUnits, 18);
     const exchange = await client().createExchange({
@@ -64,7 +60,7 @@ describe('swap outcomes', () => {
       postLedgerTransaction(tx, {
         kind: 'payout_funded',
         idempotencyKey: `funded:${payout.id}`,
-        occurredAt: clock.now(),
+        occurredAt: h.clock.now(),
         payoutId: payout.id,
         entries: [
           { account: ledgerAccountCodes.payoutsInFlight('ETH'), asset: 'ETH', amount: payout.amountUnits },
@@ -119,16 +115,16 @@ describe('swap outcomes', () => {
   });
 
   it('asks ChangeNow about a needs_attention payout on every tracking run', async () => {
-    clock.set(new Date(FIXTURE_NOW.getTime() + 86_400_000));
+    h.clock.set(new Date(FIXTURE_NOW.getTime() + 86_400_000));
     const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
     const payout = await insertPayout(db(), { channelId: channel.id });
     await failedSwap(payout);
     expect(await trackPayout(deps(), payout.id)).toBe('needs_attention');
     for (let run = 0; run < 2; run += 1) {
-      clock.advance(MINUTE);
+      h.clock.advance(MINUTE);
       await trackPayouts(deps());
       const { rows } = await db().query<{ status_checked_at: Date }>('SELECT status_checked_at FROM swaps WHERE payout_id = $1', [payout.id]);
-      expect(rows[0]?.status_checked_at).toEqual(clock.now());
+      expect(rows[0]?.status_checked_at).toEqual(h.clock.now());
     }
     expect(await stateOf(payout.id)).toBe('needs_attention');
   });
@@ -192,14 +188,14 @@ describe('swap outcomes', () => {
   it('refuses an exchange whose answer carries a memo that was not asked for: never funded, the payout fails, the balance returns', async () => {
     const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
     const payout = await insertPayout(db(), { channelId: channel.id });
-    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, clock.now()]);
+    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, h.clock.now()]);
     const ownerBefore = await balanceOf(db(), ledgerAccountCodes.owner(channel.id, 'ETH'), 'ETH');
     changenow.failNext('POST /v2/exchange', 200, {
       id: 'abcdef12345670', payinAddress: '0x2222222222222222222222222222222222222222', payoutAddress: BTC_WALLET, payoutExtraId: '4242',
       fromAmount: formatUnits(payout.amountUnits, 18), toAmount: '0.0001', fromCurrency: 'eth', toCurrency: 'btc',
     });
 
-    expect(await createSwap({ db: db(), clock, logger, changenow: client(), refundAddress: HOT_WALLET }, payout.id)).toBe('failed');
+    expect(await createSwap({ ...h, changenow: client(), refundAddress: HOT_WALLET }, payout.id)).toBe('failed');
 
     const { rows } = await db().query<{ state: string; failure_code: string }>('SELECT state, failure_code FROM payouts WHERE id = $1', [payout.id]);
     expect(rows[0]).toEqual({ state: 'failed', failure_code: 'changenow_exchange_mismatch' });
