@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SigningDeps } from '../chain/index.js';
+import type { Db } from '../db/index.js';
+import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
+import { createCountingWallet, createMemoryChain, type MemoryChain } from '../testing/fakes/memory-chain.js';
+import type { PayoutFixture } from '../testing/fixtures.js';
+import { payoutAtStage } from '../testing/payout-steps.js';
+import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
+import { sendTransfer } from './index.js';
+
+const GWEI = 1_000_000_000n;
+const AMOUNT = 250_000_000_000_000_000n; // 0.25 ETH
+
+/**
+ * send-transfer against the in-memory chain: the payout's one transaction is signed and stored
+ * before it is broadcast, and every retry sends those same bytes. What reaches the node is read back
+ * from the twin (every raw transaction it was sent), what was booked from the rows.
+ */
+describe('sendTransfer', () => {
+  let h: StageHarness;
+  let chain: MemoryChain;
+  let wallet: ReturnType<typeof createCountingWallet>;
+  let deps: SigningDeps;
+
+  beforeAll(async () => {
+    h = await createStageHarness();
+  });
+  afterAll(() => h?.close());
+  beforeEach(() => {
+    wallet = createCountingWallet();
+    chain = createMemoryChain({ balances: { [wallet.address]: 10n ** 20n } });
+    deps = { ...h, chain, wallet, settings: { chainId: 31_337n, maxFeePerGasCapWei: 100n * GWEI, tokenContracts: {} } };
+  });
+
+  const quotedDirectPayout = () => payoutAtStage(h.db, { destination: 'ETH', amountUnits: AMOUNT, state: 'quoted' });
+
+  /** The payout's stored transfer, its state, and how often its funding was booked. */
+  async function recorded(payout: PayoutFixture) {
+    const { rows } = await h.db.query<{ state: string; status: string | null; signedTx: string | null; nonce: string | null; fundings: number }>(
+      `SELECT p.state, t.status, t.signed_tx AS "signedTx", t.nonce::text AS nonce,
+              (SELECT count(*) FROM ledger_transactions WHERE payout_id = p.id AND kind = 'payout_funded')::int AS fundings
+         FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1`,
+      [payout.id],
+    );
+    const row = rows[0];
+    if (!row) throw new Error('no payout row');
+    return row;
+  }
+
+  it('signs the payout’s one transaction, stores it, broadcasts those bytes and books the funding', async () => {
+    const payout = await quotedDirectPayout();
+    const hotWalletBefore = await balanceOf(h.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH');
+    expect(await sendTransfer(deps, payout.id)).toBe('broadcast');
+
+    const row = await recorded(payout);
+    expect(row).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', fundings: 1 });
+    expect(chain.sent).toEqual([row.signedTx]);
+    expect(chain.transactions()).toEqual([
+      expect.objectContaining({ from: wallet.address.toLowerCase(), to: payout.destinationWallet, value: AMOUNT, data: '0x', nonce: BigInt(row.nonce ?? -1), state: 'pending' }),
+    ]);
+    expect(wallet.signatures()).toBe(1);
+    expect(await balanceOf(h.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH')).toBe(hotWalletBefore - AMOUNT);
+  });
+
+  it.each([
+    ['twice in a row', 2, false],
+    ['twice at the same moment', 2, true],
+    ['four times at the same moment', 4, true],
+  ] as const)('signs once and sends one transaction when the message is delivered %s', async (_name, deliveries, isConcurrent) => {
+    const payout = await quotedDirectPayout();
+    const deliver = () => sendTransfer(deps, payout.id);
+    const settled = isConcurrent
+      ? await Promise.allSettled(Array.from({ length: deliveries }, deliver))
+      : [await deliver(), await deliver()].map((value) => ({ status: 'fulfilled' as const, value }));
+
+    const row = await recorded(payout);
+    expect(wallet.signatures()).toBe(1);
+    expect(new Set(chain.sent)).toEqual(new Set([row.signedTx]));
+    expect(chain.transactions()).toHaveLength(1);
+    expect(row).toMatchObject({ state: 'transfer_broadcast', fundings: 1 });
+    // The first sends; the others find the stored transfer in the mempool, send the same bytes again
+    // (already known), or, having read the payout before the first signed and its transfer after,
+    // leave it to the first delivery (skipped). A duplicate may also be refused: see the known gap below.
+    const outcomes = settled.map((result) => (result.status === 'fulfilled' ? result.value : (result.reason as { code?: string }).code));
+    expect(outcomes).toContain('broadcast');
+    for (const outcome of outcomes) expect(['broadcast', 'in_mempool', 'skipped', 'payout_not_ready_for_transfer']).toContain(outcome);
+  });
+
+  /**
+   * The database, except that the first statement outside a transaction matching `pattern` waits
+   * until `first` has run: one delivery's reads interleaved with another's whole run, as two
+   * instances reading at READ COMMITTED may interleave.
+   */
+  function interleaved(db: Db, pattern: RegExp, first: () => Promise<unknown>): Db {
+    let isReleased = false;
+    return {
+      kind: db.kind,
+      exec: (script) => db.exec(script),
+      transaction: (work, options) => db.transaction(work, options),
+      close: () => db.close(),
+      query: async (text, params) => {
+        if (!isReleased && pattern.test(text)) {
+          isReleased = true;
+          await first();
+        }
+        return db.query(text, params);
+      },
+    };
+  }
+  /** signAndStoreTransfer's check of the payout before it reads the chain (outside its transaction). */
+  const UNLOCKED_PAYOUT_READ = /^SELECT state, asset, amount_units, destination_wallet FROM payouts WHERE id = \$1$/;
+
+  it('pays once when a duplicate read "no transfer yet" just before the first delivery signed and broadcast', async () => {
+    const payout = await quotedDirectPayout();
+    const duplicate = { ...deps, db: interleaved(h.db, UNLOCKED_PAYOUT_READ, () => sendTransfer(deps, payout.id)) };
+    await Promise.allSettled([sendTransfer(duplicate, payout.id)]);
+
+    const row = await recorded(payout);
+    expect(row).toMatchObject({ state: 'transfer_broadcast', fundings: 1 });
+    expect(wallet.signatures()).toBe(1);
+    expect(chain.sent).toEqual([row.signedTx]);
+  });
+
+  // Known gap (reported with issue 15): that duplicate fails with PermanentError
+  // `payout_not_ready_for_transfer` (signAndStoreTransfer checks for a stored transfer, then reads the
+  // payout, in two statements), which consume() records as a dead letter and reports as CRITICAL
+  // although the payout was paid. `it.fails` keeps the expectation until the check is fixed.
+  it.fails('acknowledges that duplicate quietly instead of refusing it (no dead letter)', async () => {
+    const payout = await quotedDirectPayout();
+    const duplicate = { ...deps, db: interleaved(h.db, UNLOCKED_PAYOUT_READ, () => sendTransfer(deps, payout.id)) };
+    const outcome = await sendTransfer(duplicate, payout.id).catch((error: { code?: string }) => error.code);
+    expect(['skipped', 'in_mempool', 'broadcast']).toContain(outcome);
+  });
+
+  it.each([
+    ['before the node saw the bytes (the process died between signing and broadcast)', 'before', []],
+    ['after the node took them (the answer was lost)', 'after', ['pending']],
+  ] as const)('re-broadcasts the same bytes after a crash %s', async (_name, when, onChainAfterCrash) => {
+    const payout = await quotedDirectPayout();
+    chain.failNextSend(new Error('connection reset: the function instance was killed'), when);
+    await expect(sendTransfer(deps, payout.id)).rejects.toThrow('connection reset');
+
+    const signed = await recorded(payout);
+    expect(signed).toMatchObject({ state: 'transfer_signed', status: 'signed', fundings: 0 });
+    expect(chain.transactions().map((tx) => tx.state)).toEqual(onChainAfterCrash);
+
+    expect(await sendTransfer(deps, payout.id)).toBe('broadcast');
+    expect(chain.sent).toEqual([signed.signedTx, signed.signedTx]);
+    expect(chain.transactions()).toEqual([expect.objectContaining({ raw: signed.signedTx, state: 'pending' })]);
+    expect(wallet.signatures()).toBe(1);
+    expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', signedTx: signed.signedTx, fundings: 1 });
+  });
+
+  describe('a later transfer-requested for a broadcast payout, by what the chain did with it', () => {
+    const cases = [
+      { name: 'still pending: nothing is sent', receipt: 'pending', outcome: 'in_mempool', sends: 1, signatures: 1 },
+      { name: 'mined: nothing is sent', receipt: 'mined', outcome: 'in_mempool', sends: 1, signatures: 1 },
+      { name: 'mined but reverted: nothing is sent or signed again', receipt: 'reverted', outcome: 'in_mempool', sends: 1, signatures: 1 },
+      { name: 'dropped from the mempool: the same bytes are sent again', receipt: 'dropped', outcome: 'broadcast', sends: 2, signatures: 1 },
+      {
+        name: 'dropped, and fees rose above its max fee: replaced at the same nonce with a higher fee',
+        receipt: 'dropped-fees-rose',
+        outcome: 'replaced',
+        sends: 3,
+        signatures: 2,
+      },
+    ] as const;
+
+    it.each(cases)('$name', async ({ receipt, outcome, sends, signatures }) => {
+      const payout = await quotedDirectPayout();
+      expect(await sendTransfer(deps, payout.id)).toBe('broadcast');
+      const [original] = chain.transactions();
+      if (!original) throw new Error('nothing was broadcast');
+      if (receipt === 'mined') chain.mine(original.hash);
+      if (receipt === 'reverted') chain.mine(original.hash, { isSuccess: false });
+      if (receipt === 'dropped' || receipt === 'dropped-fees-rose') chain.drop(original.hash);
+      if (receipt === 'dropped-fees-rose') chain.setFees({ baseFeePerGas: 30n * GWEI });
+
+      expect(await sendTransfer(deps, payout.id)).toBe(outcome);
+      expect(chain.sent).toHaveLength(sends);
+      expect(wallet.signatures()).toBe(signatures);
+      expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', fundings: 1 });
+      const live = chain.transactions().filter((tx) => tx.state !== 'dropped');
+      expect(live).toHaveLength(1);
+      expect(live[0]).toMatchObject({ nonce: original.nonce, to: original.to, value: AMOUNT });
+      if (receipt === 'dropped-fees-rose') expect(live[0]?.maxFeePerGas).toBeGreaterThan(30n * GWEI);
+      else expect(live[0]?.raw).toBe(original.raw);
+    });
+  });
+
+  it.each([
+    ['a swap payout whose exchange is not created yet', { destination: 'BTC', state: 'quoted' }],
+    ['a payout not quoted yet', { destination: 'ETH', state: 'requested' }],
+  ] as const)('signs and sends nothing for %s', async (_name, stage) => {
+    const payout = await payoutAtStage(h.db, { ...stage, amountUnits: AMOUNT });
+    expect(await sendTransfer(deps, payout.id)).toBe('skipped');
+    expect(await recorded(payout)).toMatchObject({ state: stage.state, status: null, fundings: 0 });
+    expect(chain.sent).toEqual([]);
+    expect(wallet.signatures()).toBe(0);
+  });
+});
