@@ -1,5 +1,5 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import { errorCode, isRetryable, PermanentError } from '../errors/index.js';
+import { errorCode, isRetryable } from '../errors/index.js';
 import { withLease } from '../kv/index.js';
 import { cloudTraceFields, type Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
@@ -8,6 +8,7 @@ import { decodePubSubCloudEvent, type PubSubMessage } from './cloud-event.js';
 import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from './dead-letters.js';
 import { claimMessage } from './handle-once.js';
 import { relayAfterCommit, trackQueuedMessages } from './outbox.js';
+import { busError } from './errors.js';
 
 export interface Delivery<M> {
   consumer: string;
@@ -144,12 +145,12 @@ function parseMessage<T extends TopicName>(topic: T, data: string): TopicMessage
   try {
     json = JSON.parse(data);
   } catch {
-    throw new PermanentError('invalid_message', `The ${topic} message is not JSON`);
+    throw busError('invalid_message', `The ${topic} message is not JSON`);
   }
   const parsed = TOPIC_SCHEMAS[topic].safeParse(json);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-    throw new PermanentError('invalid_message', `The ${topic} message does not match its schema: ${fields}`);
+    throw busError('invalid_message', `The ${topic} message does not match its schema: ${fields}`);
   }
   return parsed.data as TopicMessage<T>;
 }

@@ -1,8 +1,8 @@
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import type { TransactionLookup } from './chain-provider.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, toChainTransfer } from './chain-transfer-rows.js';
 import type { TransferDeps } from './transfer-deps.js';
+import { chainError } from './errors.js';
 
 export type ConfirmResult =
   /**
@@ -36,10 +36,10 @@ export interface ConfirmOptions {
 export async function confirmTransfer(deps: TransferDeps, payoutId: string, options: ConfirmOptions): Promise<ConfirmResult> {
   assertNoOpenTransaction('confirmTransfer');
   if (!Number.isInteger(options.confirmations) || options.confirmations < 1) {
-    throw new PermanentError('invalid_confirmations', 'Confirmations must be a whole number of at least 1.');
+    throw chainError('invalid_confirmations', 'Confirmations must be a whole number of at least 1.');
   }
   const stored = await retrieveChainTransfer(deps.db, payoutId);
-  if (!stored) throw new PermanentError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
+  if (!stored) throw chainError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
   const settled = settledResult(stored);
   if (settled) return settled;
 
@@ -92,9 +92,9 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
     return transfer;
   });
   const transfer = recorded ?? (await retrieveChainTransfer(deps.db, payoutId));
-  if (!transfer) throw new Error('confirmTransfer: the transfer row disappeared');
+  if (!transfer) throw chainError('transfer_invariant_broken', 'confirmTransfer: the transfer row disappeared');
   const result = settledResult(transfer);
-  if (!result) throw new Error('confirmTransfer: the transfer was not recorded as settled');
+  if (!result) throw chainError('transfer_invariant_broken', 'confirmTransfer: the transfer was not recorded as settled');
   if (recorded) {
     const event = result.state === 'confirmed' ? 'payout.transfer_confirmed' : 'payout.transfer_reverted';
     const context = { payoutId, txHash: mined.txHash, blockNumber: lookup.blockNumber.toString(), feeUnits: feeUnits.toString() };

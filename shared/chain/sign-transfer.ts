@@ -1,10 +1,10 @@
 import { Transaction } from 'ethers';
 import { assertNoOpenTransaction, isUniqueViolation, type Queryable, type Tx } from '../db/index.js';
-import { PermanentError, TransientError } from '../errors/index.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
 import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, withGasMargin } from './transfer-request.js';
 import type { SigningDeps } from './transfer-deps.js';
 import { allocateNonce } from './wallet-nonces.js';
+import { chainError } from './errors.js';
 
 /** Payout states from which a transfer may be signed (the states that can advance to `transfer_signed`). */
 const SIGNABLE_PAYOUT_STATES = new Set(['quoted', 'swap_created']);
@@ -24,7 +24,7 @@ async function readPayoutForTransfer(q: Queryable, payoutId: string, lock: boole
     [payoutId],
   );
   const payout = rows[0];
-  if (!payout) throw new PermanentError('payout_not_found', 'No payout with this id.', { payoutId });
+  if (!payout) throw chainError('payout_not_found', 'No payout with this id.', { payoutId });
   const swaps = await q.query<{ deposit_address: string }>('SELECT deposit_address FROM swaps WHERE payout_id = $1', [payoutId]);
   return {
     state: payout.state,
@@ -36,18 +36,18 @@ async function readPayoutForTransfer(q: Queryable, payoutId: string, lock: boole
 
 function callFor(deps: SigningDeps, payoutId: string, payout: PayoutForTransfer): TransferCall {
   if (!isTransferAsset(payout.asset)) {
-    throw new PermanentError('unsupported_transfer_asset', 'The hot wallet cannot send this asset.', { payoutId, asset: payout.asset });
+    throw chainError('unsupported_transfer_asset', 'The hot wallet cannot send this asset.', { payoutId, asset: payout.asset });
   }
   const tokenAddress = payout.asset === 'USDT_ERC20' ? deps.settings.tokenContracts.USDT_ERC20 : undefined;
   if (payout.asset === 'USDT_ERC20' && tokenAddress === undefined) {
-    throw new PermanentError('token_contract_not_configured', 'No USDT_ERC20 contract is configured.', { payoutId });
+    throw chainError('token_contract_not_configured', 'No USDT_ERC20 contract is configured.', { payoutId });
   }
   return buildTransfer({ asset: payout.asset, to: payout.recipient, amountUnits: payout.amountUnits, tokenAddress });
 }
 
 function assertSignable(payoutId: string, state: string): void {
   if (!SIGNABLE_PAYOUT_STATES.has(state)) {
-    throw new PermanentError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.', { payoutId, state });
+    throw chainError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.', { payoutId, state });
   }
 }
 
@@ -90,7 +90,7 @@ export async function signAndStoreTransfer(
 
   const chainId = await deps.chain.getChainId();
   if (chainId !== deps.settings.chainId) {
-    throw new PermanentError('chain_id_mismatch', 'The Ethereum node serves another chain than ETH_CHAIN_ID.', {
+    throw chainError('chain_id_mismatch', 'The Ethereum node serves another chain than ETH_CHAIN_ID.', {
       expected: deps.settings.chainId.toString(),
       actual: chainId.toString(),
     });
@@ -98,7 +98,7 @@ export async function signAndStoreTransfer(
   const fees = chooseFees(await deps.chain.estimateFees(), deps.settings.maxFeePerGasCapWei);
   const account = await deps.chain.readAccount(from, call.tokenContract ?? undefined);
   const insufficient = (context: Record<string, unknown>) =>
-    new TransientError('hot_wallet_insufficient_funds', 'The hot wallet cannot cover this payout; top it up and it is retried.', {
+    chainError('hot_wallet_insufficient_funds', 'The hot wallet cannot cover this payout; top it up and it is retried.', {
       payoutId,
       asset: payout.asset,
       ...context,
@@ -160,7 +160,7 @@ async function signInTransaction(
   const current = callFor(deps, payoutId, payout);
   if (current.to !== call.to || current.data !== call.data || current.value !== call.value) {
     // A swap was created between our reads: estimate again on the next attempt.
-    throw new TransientError('transfer_inputs_changed', 'The payout changed while its transfer was prepared; retry.', { payoutId });
+    throw chainError('transfer_inputs_changed', 'The payout changed while its transfer was prepared; retry.', { payoutId });
   }
 
   const now = deps.clock.now();
@@ -179,7 +179,7 @@ async function signInTransaction(
     })
   ).toLowerCase();
   const txHash = Transaction.from(signedTx).hash?.toLowerCase();
-  if (!txHash) throw new Error('signAndStoreTransfer: the signed transaction has no hash');
+  if (!txHash) throw chainError('transfer_invariant_broken', 'signAndStoreTransfer: the signed transaction has no hash');
 
   const { rows } = await tx.query(
     `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, token_contract, asset, amount_units, nonce,

@@ -2,12 +2,12 @@ import { recordAuditEvent } from '../audit/index.js';
 import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { formatPublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
 import type { BroadcastRequestResource } from './channel-schemas.js';
 import { BROADCAST_COOLDOWN_SECONDS, channelNotFound, channelUuid } from './channel-store.js';
 import type { Actor } from './channels.js';
+import { channelError } from './errors.js';
 
 export interface BroadcastTriggerDeps {
   db: Db;
@@ -51,7 +51,7 @@ export async function requestBroadcast(deps: BroadcastTriggerDeps, actor: Actor,
       if (!last) throw channelNotFound();
       const allowedAt = new Date(last).getTime() + BROADCAST_COOLDOWN_SECONDS * 1000;
       const retryAfterSeconds = Math.max(1, Math.ceil((allowedAt - now.getTime()) / 1000));
-      throw new PermanentError('broadcast_cooling_down', `A broadcast was requested less than ${BROADCAST_COOLDOWN_SECONDS / 60} minutes ago. Try again in ${retryAfterSeconds} seconds.`, {
+      throw channelError('broadcast_cooling_down', `A broadcast was requested less than ${BROADCAST_COOLDOWN_SECONDS / 60} minutes ago. Try again in ${retryAfterSeconds} seconds.`, {
         retryAfterSeconds,
         channelId,
       });

@@ -6,6 +6,7 @@ import { StoredChatRightsSchema } from '../bot/index.js';
 import { subscribeLink, subscribeStartPayload } from '../bot/deep-links.js';
 import type { ChannelSettings } from './channel-rules.js';
 import type { ChannelResource } from './channel-schemas.js';
+import { channelError } from './errors.js';
 
 /** How long after a manual broadcast the next one may be requested. */
 export const BROADCAST_COOLDOWN_SECONDS = 300;
@@ -101,7 +102,7 @@ export function channelUuid(publicId: unknown): string {
 
 /** Answered as 404 both for a channel that does not exist and for another account's channel. */
 export function channelNotFound(): PermanentError {
-  return new PermanentError('channel_not_found', 'No channel with this id exists in your account.');
+  return channelError('channel_not_found', 'No channel with this id exists in your account.');
 }
 
 /**

@@ -4,6 +4,7 @@ import { PermanentError } from '../errors/index.js';
 import { type BotRightName, type ChatRole, missingBotRights, type StoredChatRights } from '../bot/index.js';
 import { toTelegramError } from '../telegram/index.js';
 import { fieldsRecord } from './channel-rules.js';
+import { channelError } from './errors.js';
 
 /** The bot as the dashboard knows it from configuration (`botInfoFromConfig`): no getMe call. */
 export interface BotIdentity {
@@ -49,7 +50,7 @@ function describe(problem: ChatProblem, bot: BotIdentity): string {
 export function ownershipError(problems: ChatProblem[], bot: BotIdentity): PermanentError {
   const sentences = problems.map((problem) => describe(problem, bot));
   const fields = fieldsRecord(problems.map((problem, index) => ({ path: `${problem.role}Chat.id`, message: sentences[index]! })));
-  return new PermanentError(
+  return channelError(
     'channel_ownership_unverified',
     `Cannot register these chats: ${sentences.join('; ')}. Fix this in Telegram (chat settings → Administrators), then try again.`,
     { fields, problems },

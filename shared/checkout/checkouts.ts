@@ -1,9 +1,9 @@
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
+import { checkoutError } from './errors.js';
 
 /** A Telegram user as the bot sees them; upserted so payments can name their subscriber. */
 export interface TelegramUserProfile {
@@ -76,15 +76,15 @@ async function offerFor(tx: Tx, request: CheckoutRequest): Promise<{ tierId: str
   ]);
   const channel = rows[0];
   if (!channel || channel.status !== 'active') {
-    throw new PermanentError('channel_unavailable', 'This channel does not accept payments right now', { channelId: request.channelId });
+    throw checkoutError('channel_unavailable', 'This channel does not accept payments right now', { channelId: request.channelId });
   }
   if (request.kind === 'donation') {
     const { donation_min_cents: min, donation_max_cents: max } = channel;
     if (!channel.donations_enabled || min === null || max === null) {
-      throw new PermanentError('donations_disabled', 'This channel does not accept donations', { channelId: request.channelId });
+      throw checkoutError('donations_disabled', 'This channel does not accept donations', { channelId: request.channelId });
     }
     if (request.amountCents < min || request.amountCents > max) {
-      throw new PermanentError('donation_out_of_bounds', `Donations must be between $${formatUsdCents(min)} and $${formatUsdCents(max)}`, {
+      throw checkoutError('donation_out_of_bounds', `Donations must be between $${formatUsdCents(min)} and $${formatUsdCents(max)}`, {
         channelId: request.channelId,
         amountCents: request.amountCents.toString(),
       });
@@ -96,12 +96,12 @@ async function offerFor(tx: Tx, request: CheckoutRequest): Promise<{ tierId: str
     [request.channelId, request.tierNumber],
   );
   const tier = tiers.rows[0];
-  if (!tier) throw new PermanentError('tier_unavailable', 'This subscription option is no longer offered', { channelId: request.channelId });
+  if (!tier) throw checkoutError('tier_unavailable', 'This subscription option is no longer offered', { channelId: request.channelId });
   return { tierId: tier.id, priceCents: tier.price_cents, durationDays: tier.duration_days };
 }
 
 function toCheckout(row: CheckoutRow, isReused: boolean): Checkout {
-  if (!row.provider_invoice_url) throw new Error('checkout has no invoice yet');
+  if (!row.provider_invoice_url) throw checkoutError('checkout_without_invoice', 'checkout has no invoice yet');
   return {
     id: row.id,
     publicId: formatPublicId('checkout', row.id),

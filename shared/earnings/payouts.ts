@@ -1,6 +1,5 @@
 import { resolveOwnedChannelId } from '../channels/index.js';
 import type { Queryable } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUnits, getAsset } from '../money/index.js';
 import { isDirectPayout } from '../payouts/index.js';
@@ -8,6 +7,7 @@ import { type CursorKey, type Page, cursorTimestampSql, decodeCursor, toPage } f
 import { type PayoutListQuery, PayoutListQuerySchema, type PayoutResource } from './earnings-schemas.js';
 import { conditions, listValues, pageSize, parseQuery, timeRange } from './list-query.js';
 import { payoutBreakdown } from './payout-breakdown.js';
+import { earningsError } from './errors.js';
 
 interface PayoutRow {
   id: string;
@@ -143,7 +143,7 @@ export async function listPayouts(deps: { db: Queryable }, actor: { accountId: s
 
 /** One of the account's payouts. @throws PermanentError `payout_not_found` (also for another account's payout). */
 export async function retrievePayout(deps: { db: Queryable }, actor: { accountId: string }, payoutPublicId: string): Promise<PayoutResource> {
-  const notFound = () => new PermanentError('payout_not_found', 'No payout with this id exists in your account.');
+  const notFound = () => earningsError('payout_not_found', 'No payout with this id exists in your account.');
   let payoutId: string;
   try {
     payoutId = parsePublicId('payout', payoutPublicId);

@@ -1,11 +1,11 @@
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import { PermanentError } from '../errors/index.js';
 import type { SubscriberNotificationRequested } from '../messages/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
 import { type Language, languageOf, translate } from '../bot/texts/index.js';
 import { subscribeLink } from '../bot/deep-links.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
+import { notificationError } from './errors.js';
 
 export interface SubscriberNotificationDeps extends NotificationDeps {
   /** The bot's username, for the renew deep link (`https://t.me/<bot>?start=c_<channel>`). */
@@ -48,7 +48,7 @@ async function compose(deps: SubscriberNotificationDeps, request: SubscriberNoti
       [request.subjectId],
     );
     const row = rows[0];
-    if (!row) throw new PermanentError('unknown_subscription', 'No subscription has this id', { subscriptionId: request.subjectId });
+    if (!row) throw notificationError('unknown_subscription', 'No subscription has this id', { subscriptionId: request.subjectId });
     const language = languageOf(row.language_code);
     return {
       telegramUserId: row.telegram_user_id,
@@ -73,7 +73,7 @@ async function compose(deps: SubscriberNotificationDeps, request: SubscriberNoti
     [request.subjectId],
   );
   const row = rows[0];
-  if (!row) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
+  if (!row) throw notificationError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
   const language = languageOf(row.language_code);
   const currency = (row.pay_currency ?? '').toUpperCase();
   let text: string;

@@ -1,9 +1,9 @@
 import { enqueueMessage } from '../bus/index.js';
 import type { Db, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { transitionPayout } from './payout-state.js';
+import { payoutError } from './errors.js';
 
 export interface OutflowLimits {
   /** Largest single payout sent without an operator's approval, USD cents. */
@@ -29,7 +29,7 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
     [payoutId],
   );
   const payout = rows[0];
-  if (!payout) throw new PermanentError('unknown_payout', 'No payout has this id', { payoutId });
+  if (!payout) throw payoutError('unknown_payout', 'No payout has this id', { payoutId });
   if (payout.approved_at) return { isWithinLimits: true };
   // Parking swaps pay our own hot wallet, in amounts the owners' balances bound; they are not outflow.
   if (payout.kind === 'conversion') return { isWithinLimits: true };
@@ -75,7 +75,7 @@ export async function holdPayout(tx: Tx, payoutId: string, reason: string, at: D
 export async function approvePayout(db: Db, input: { payoutId: string; operator: string; at: Date }): Promise<void> {
   await db.transaction(async (tx) => {
     const isApproved = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'requested', at: input.at, approvedBy: input.operator });
-    if (!isApproved) throw new PermanentError('payout_not_held', 'Only a held payout can be approved', { payoutId: input.payoutId });
+    if (!isApproved) throw payoutError('payout_not_held', 'Only a held payout can be approved', { payoutId: input.payoutId });
     await tx.query(
       `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id) VALUES ($1, 'operator', $2, 'payout.approved', 'payout', $3)`,
       [input.at, input.operator, input.payoutId],
@@ -93,7 +93,7 @@ export async function rejectPayout(db: Db, input: { payoutId: string; operator: 
     );
     const payout = rows[0];
     const isCancelled = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'cancelled', at: input.at });
-    if (!payout || !isCancelled) throw new PermanentError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
+    if (!payout || !isCancelled) throw payoutError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
     if (payout.channel_id) {
       const amount = BigInt(payout.amount_units);
       await postLedgerTransaction(tx, {

@@ -1,7 +1,7 @@
 import type { Queryable, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { PayoutState } from './payout-state.js';
+import { payoutError } from './errors.js';
 
 /** What the payout stages re-read from `payouts` before acting: never taken from a message. */
 export interface PayoutRow {
@@ -37,7 +37,7 @@ export async function retrievePayout(q: Queryable, payoutId: string, options: { 
     [payoutId],
   );
   const row = rows[0];
-  if (!row) throw new PermanentError('payout_not_found', 'No payout has this id.', { payoutId });
+  if (!row) throw payoutError('payout_not_found', 'No payout has this id.', { payoutId });
   return {
     id: row.id,
     kind: row.kind,

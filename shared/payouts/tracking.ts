@@ -2,7 +2,7 @@ import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/inde
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
-import { errorCode, PermanentError } from '../errors/index.js';
+import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
@@ -12,6 +12,7 @@ import { failPayoutIn } from './fail-payout.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
 import { broadcastPayoutTransfer, keepPayoutTransferAlive } from './transfer.js';
+import { payoutError } from './errors.js';
 
 /** A pending transfer is checked for being priced out of blocks after this long. */
 const STALLED_AFTER_MS = 10 * 60_000;
@@ -98,7 +99,7 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
 }
 
 async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promise<void> {
-  if (transfer.feeUnits === null) throw new Error('postNetworkFee: a settled transfer has no fee');
+  if (transfer.feeUnits === null) throw payoutError('settled_transfer_without_fee', 'postNetworkFee: a settled transfer has no fee');
   if (transfer.feeUnits === 0n) return;
   await postLedgerTransaction(tx, {
     kind: 'network_fee',
@@ -139,7 +140,7 @@ const SWAP_ROW_STATUS: Record<ChangeNowExchangeStatus['status'], string | null> 
 async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow & { state: 'awaiting_swap' | 'needs_attention' }): Promise<void> {
   const { rows } = await deps.db.query<{ provider_exchange_id: string }>('SELECT provider_exchange_id FROM swaps WHERE payout_id = $1', [payout.id]);
   const exchangeId = rows[0]?.provider_exchange_id;
-  if (!exchangeId) throw new PermanentError('swap_not_found', 'The payout awaits a swap it does not have.', { payoutId: payout.id });
+  if (!exchangeId) throw payoutError('swap_not_found', 'The payout awaits a swap it does not have.', { payoutId: payout.id });
   const exchange = await deps.changenow.retrieveExchange(exchangeId);
   const at = deps.clock.now();
   const rowStatus = SWAP_ROW_STATUS[exchange.status];

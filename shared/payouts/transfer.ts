@@ -10,10 +10,11 @@ import {
   type TransferDeps,
 } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
-import { errorCode, PermanentError } from '../errors/index.js';
+import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { transitionPayout } from './payout-state.js';
 import { isDirectPayout, retrievePayout } from './payout-row.js';
+import { payoutError } from './errors.js';
 
 export type SendTransferOutcome = 'skipped' | 'broadcast' | 'replaced' | 'fee_capped' | 'in_mempool';
 
@@ -42,7 +43,7 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
       onSigned: async (tx) => {
         const from = payout.state === 'swap_created' ? 'swap_created' : 'quoted';
         const isSigned = await transitionPayout(tx, { payoutId, from, to: 'transfer_signed', at: deps.clock.now() });
-        if (!isSigned) throw new PermanentError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
+        if (!isSigned) throw payoutError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
       },
     });
     await broadcastPayoutTransfer(deps, payoutId);

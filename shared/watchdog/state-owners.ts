@@ -1,3 +1,4 @@
+import { watchdogError } from './errors.js';
 /**
  * Who owns each non-terminal state of every state machine, and how long a row may sit in it.
  *
@@ -412,7 +413,7 @@ export const STATE_MACHINES: readonly StateMachine[] = [
 export function stateCondition(machine: StateMachine, state: string): string {
   const owned = machine.states[state];
   if (owned?.where) return owned.where;
-  if (!machine.column) throw new Error(`state ${machine.name}.${state} needs a where: its machine has no column`);
+  if (!machine.column) throw watchdogError('state_owner_undeclared', `state ${machine.name}.${state} needs a where: its machine has no column`);
   return `${machine.table}.${machine.column} = '${state}'`;
 }
 
@@ -429,7 +430,7 @@ export function sinceExpression(machine: StateMachine, owned: OwnedState): strin
 /** The owned state, for owners that read their own limits. @throws Error when it is not declared. */
 export function ownedState(machineName: string, state: string): OwnedState {
   const owned = STATE_MACHINES.find((machine) => machine.name === machineName)?.states[state];
-  if (!owned) throw new Error(`no owner is declared for ${machineName}.${state}`);
+  if (!owned) throw watchdogError('state_owner_undeclared', `no owner is declared for ${machineName}.${state}`);
   return owned;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError, isRetryable } from '../errors/index.js';
-import { moneyError, previewText } from './money-error.js';
+import { moneyError } from './errors.js';
+import { previewText } from './preview-text.js';
 
 describe('moneyError', () => {
   it('builds a permanent, non-retryable error with its code and context', () => {
