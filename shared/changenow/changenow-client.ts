@@ -4,7 +4,7 @@ import { type ProviderClientOptions, requestJson } from '../http/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
 import { canonicalAmount, isEchoedAmount } from './decimal-amount.js';
 import { toChangeNowError, withChangeNowErrorShape } from './changenow-error.js';
-import { mapChangeNowStatus, type ChangeNowStatus } from './changenow-status.js';
+import { parseChangeNowStatus, type ChangeNowStatus } from './changenow-status.js';
 
 /** A swap direction as ChangeNow names it: lower-case tickers and networks (`eth`/`eth` → `usdt`/`trx`). */
 export interface SwapPair {
@@ -75,8 +75,9 @@ export interface ChangeNowExchange {
 
 export interface ChangeNowExchangeStatus {
   id: string;
-  status: ChangeNowStatus;
-  /** ChangeNow's own `status` text, e.g. `'waiting'`. */
+  /** ChangeNow's `status` as sent, or `'unknown'` for a value this code does not know (`providerStatus` says which). */
+  status: ChangeNowStatus | 'unknown';
+  /** ChangeNow's `status` text exactly as sent, e.g. `'waiting'`. */
   providerStatus: string;
   pair: SwapPair;
   payinAddress: string;
@@ -336,7 +337,7 @@ export function createChangeNowClient(options: ChangeNowClientOptions): ChangeNo
       );
       return {
         id: answer.id,
-        status: mapChangeNowStatus(answer.status),
+        status: parseChangeNowStatus(answer.status),
         providerStatus: answer.status,
         pair: { fromCurrency: answer.fromCurrency, fromNetwork: answer.fromNetwork, toCurrency: answer.toCurrency, toNetwork: answer.toNetwork },
         payinAddress: answer.payinAddress,
