@@ -3,6 +3,7 @@ import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import { AppError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt, toChainTransfer } from './chain-transfer-rows.js';
+import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
 
@@ -81,6 +82,7 @@ export async function broadcastStoredTransfer(
   }
 
   const now = deps.clock.now();
+  assertChainTransferTransition('signed', 'broadcast');
   const transfer = await deps.db.transaction(async (tx) => {
     if (latest.attempt > 1) {
       await tx.query('UPDATE chain_transfer_replacements SET broadcast_at = $3 WHERE payout_id = $1 AND attempt = $2 AND broadcast_at IS NULL', [payoutId, latest.attempt, now]);

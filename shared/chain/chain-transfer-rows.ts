@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.js';
+import type { ChainTransferStatus } from './chain-transfer-status.js';
 
-export type ChainTransferStatus = 'signed' | 'broadcast' | 'confirmed' | 'failed';
+export type { ChainTransferStatus };
 
 /** A payout's one signed on-chain transfer (`chain_transfers`). Addresses lower-case, amounts in base units. */
 export interface ChainTransfer {

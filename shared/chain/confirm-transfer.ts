@@ -1,6 +1,7 @@
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import type { TransactionLookup } from './chain-provider.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, toChainTransfer } from './chain-transfer-rows.js';
+import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
 
@@ -63,6 +64,9 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
 
   const now = deps.clock.now();
   const feeUnits = lookup.gasUsed * lookup.effectiveGasPrice;
+  const to = lookup.isSuccess ? 'confirmed' : 'failed';
+  assertChainTransferTransition('signed', 'broadcast');
+  assertChainTransferTransition('broadcast', to);
   const recorded = await deps.db.transaction(async (tx) => {
     await tx.query(
       `UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2, updated_at = $2 WHERE payout_id = $1 AND status = 'signed'`,
@@ -76,7 +80,7 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
         RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
       [
         payoutId,
-        lookup.isSuccess ? 'confirmed' : 'failed',
+        to,
         lookup.blockNumber.toString(),
         lookup.gasUsed.toString(),
         lookup.effectiveGasPrice.toString(),

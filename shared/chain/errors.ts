@@ -24,5 +24,6 @@ export const chainError = defineErrors({
   transfer_would_revert: 'invalid',
   unsupported_transfer_asset: 'invalid',
   transfer_invariant_broken: 'internal',
+  chain_transfer_transition_refused: 'conflict',
 });
 export type ChainErrorCode = ErrorCodeOf<typeof chainError>;

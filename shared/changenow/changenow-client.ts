@@ -4,7 +4,7 @@ import { type ProviderClientOptions, type ProviderService, requestJson } from '.
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
 import { canonicalAmount, isEchoedAmount } from './decimal-amount.js';
 import { toChangeNowError, withChangeNowErrorShape } from './changenow-error.js';
-import { mapChangeNowStatus, type ChangeNowStatus } from './changenow-status.js';
+import { parseChangeNowStatus, type ChangeNowStatus } from './changenow-status.js';
 import { changeNowError } from './errors.js';
 
 /** A swap direction as ChangeNow names it: lower-case tickers and networks (`eth`/`eth` → `usdt`/`trx`). */
@@ -76,8 +76,9 @@ export interface ChangeNowExchange {
 
 export interface ChangeNowExchangeStatus {
   id: string;
-  status: ChangeNowStatus;
-  /** ChangeNow's own `status` text, e.g. `'waiting'`. */
+  /** ChangeNow's `status` as sent, or `'unknown'` for a value this code does not know (`providerStatus` says which). */
+  status: ChangeNowStatus | 'unknown';
+  /** ChangeNow's `status` text exactly as sent, e.g. `'waiting'`. */
   providerStatus: string;
   pair: SwapPair;
   payinAddress: string;
@@ -337,7 +338,7 @@ export function createChangeNowClient(options: ChangeNowClientOptions): ChangeNo
       );
       return {
         id: answer.id,
-        status: mapChangeNowStatus(answer.status),
+        status: parseChangeNowStatus(answer.status),
         providerStatus: answer.status,
         pair: { fromCurrency: answer.fromCurrency, fromNetwork: answer.fromNetwork, toCurrency: answer.toCurrency, toNetwork: answer.toNetwork },
         payinAddress: answer.payinAddress,

@@ -2,6 +2,7 @@ import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
+import { checkoutStatusesBefore } from './checkout-status.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
 import { checkoutError } from './errors.js';
 
@@ -139,7 +140,11 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     if (open && isStillValid) return { row: open, isReused: open.provider_invoice_url !== null };
     if (open) {
       // Past its validity, or the owner changed the price: a new checkout replaces it.
-      await tx.query(`UPDATE checkouts SET status = 'expired', closed_at = $2, updated_at = $2 WHERE id = $1 AND status = 'open'`, [open.id, now]);
+      await tx.query(`UPDATE checkouts SET status = 'expired', closed_at = $2, updated_at = $2 WHERE id = $1 AND status = ANY($3::text[])`, [
+        open.id,
+        now,
+        checkoutStatusesBefore('expired'),
+      ]);
     }
     const inserted = await tx.query<CheckoutRow>(
       `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at)

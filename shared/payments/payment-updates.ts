@@ -1,5 +1,6 @@
 import type { Clock } from '../clock/index.js';
 import { deadLetterAction, enqueueMessage, recordDeadLetter } from '../bus/index.js';
+import { checkoutStatusesBefore } from '../checkout/index.js';
 import type { Queryable, Tx } from '../db/index.js';
 import { parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
@@ -234,8 +235,8 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
     isSettledNow = settled.rowCount === 1;
     if (isSettledNow) {
       await tx.query(
-        `UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status <> 'paid'`,
-        [checkout.id, now],
+        `UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status = ANY($3::text[])`,
+        [checkout.id, now, checkoutStatusesBefore('paid')],
       );
       await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-settled:${row.id}` });
     }

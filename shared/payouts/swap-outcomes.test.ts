@@ -133,6 +133,27 @@ describe('swap outcomes', () => {
     expect(await stateOf(payout.id)).toBe('needs_attention');
   });
 
+  it('stores ChangeNow’s status as is, along the swap graph only: an answer older than the row changes nothing', async () => {
+    const lines: string[] = [];
+    const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
+    const payout = await insertPayout(db(), { channelId: channel.id });
+    const exchangeId = await fundedSwap(payout, 'btc', 'btc');
+    const swapStatus = async () => (await db().query<{ status: string }>('SELECT status FROM swaps WHERE payout_id = $1', [payout.id])).rows[0]?.status;
+    const track = () => trackPayout({ ...deps(), logger: createLogger({ write: (line) => lines.push(line) }) }, payout.id);
+
+    // The row says 'waiting' (insertSwap); ChangeNow still answers 'new', which cannot follow it.
+    expect(await track()).toBe('awaiting_swap');
+    expect(await swapStatus()).toBe('waiting');
+    expect(lines.some((line) => line.includes('payout.swap_status_stale'))).toBe(true);
+
+    await changenow.advanceUntil(exchangeId, ['confirming']);
+    expect(await track()).toBe('awaiting_swap');
+    expect(await swapStatus()).toBe('confirming');
+    await changenow.advanceUntil(exchangeId, ['finished']);
+    expect(await track()).toBe('completed');
+    expect(await swapStatus()).toBe('finished');
+  });
+
   it('books the refund into the hot wallet and owes the owner again when ChangeNow support refunds: refunded, owner told', async () => {
     const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
     const payout = await insertPayout(db(), { channelId: channel.id });
