@@ -13,8 +13,6 @@ export const chainError = defineErrors({
   invalid_evm_address: 'invalid',
   invalid_hot_wallet_key: 'invalid',
   invalid_transfer: 'invalid',
-  payout_not_found: 'not_found',
-  payout_not_ready_for_transfer: 'conflict',
   stored_transfer_corrupt: 'invalid',
   token_contract_not_configured: 'invalid',
   transfer_fee_below_base_fee: 'unavailable',

@@ -17,6 +17,7 @@ export {
 export { type ChainErrorCode, toChainError } from './chain-errors.js';
 export {
   type TransferAsset,
+  type TransferRequest,
   type TransferInput,
   type TransferCall,
   type FeeChoice,

@@ -9,6 +9,20 @@ export function isTransferAsset(asset: string): asset is TransferAsset {
   return asset === 'ETH' || asset === 'USDT_ERC20';
 }
 
+/**
+ * What to send from the hot wallet, as a caller knows it: chain/ signs exactly this, whatever it
+ * pays for (`signAndStoreTransfer` resolves the token contract and builds the call).
+ */
+export interface TransferRequest {
+  /** ETH or USDT_ERC20; another asset is refused (`unsupported_transfer_asset`). */
+  asset: string;
+  /** Base units of `asset`: wei for ETH, 10^-6 USDT for USDT_ERC20. */
+  amountUnits: bigint;
+  /** Who receives the asset (any checksum spelling). */
+  to: string;
+}
+
+/** A request with its asset checked and its token contract resolved: what `buildTransfer` turns into a call. */
 export interface TransferInput {
   asset: TransferAsset;
   /** Who receives the asset (any checksum spelling). */

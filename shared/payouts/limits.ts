@@ -1,7 +1,7 @@
 import { enqueueMessage } from '../bus/index.js';
 import type { Db, Tx } from '../db/index.js';
-import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { queuePayoutNotice } from './payout-notices.js';
+import { retrievePayout, returnToOwners } from './payout-row.js';
 import { transitionPayout } from './payout-state.js';
 import { payoutError } from './errors.js';
 
@@ -84,34 +84,20 @@ export async function approvePayout(db: Db, input: { payoutId: string; operator:
   });
 }
 
-/** An operator refuses a held payout: it is cancelled and the amount returns to the owner's balance. */
+/**
+ * An operator refuses a held payout: it is cancelled and its amount is owed to its owner again,
+ * returned as every payout that ends unpaid returns it (`returnToOwners`: `payout_returned`, once).
+ */
 export async function rejectPayout(db: Db, input: { payoutId: string; operator: string; reason: string; at: Date }): Promise<void> {
   await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ channel_id: string | null; asset: string; amount_units: string }>(
-      'SELECT channel_id, asset, amount_units::text FROM payouts WHERE id = $1',
-      [input.payoutId],
-    );
-    const payout = rows[0];
     const isCancelled = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'cancelled', at: input.at });
-    if (!payout || !isCancelled) throw payoutError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
-    if (payout.channel_id) {
-      const amount = BigInt(payout.amount_units);
-      await postLedgerTransaction(tx, {
-        kind: 'payout_returned',
-        idempotencyKey: `return:${input.payoutId}`,
-        occurredAt: input.at,
-        payoutId: input.payoutId,
-        description: `Rejected by ${input.operator}`,
-        entries: [
-          { account: ledgerAccountCodes.payoutsInFlight(payout.asset), asset: payout.asset, amount },
-          { account: ledgerAccountCodes.owner(payout.channel_id, payout.asset), asset: payout.asset, amount: -amount },
-        ],
-      });
-    }
+    if (!isCancelled) throw payoutError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
+    const payout = await retrievePayout(tx, input.payoutId);
+    await returnToOwners(tx, payout, { at: input.at, kind: 'payout_returned', description: `Rejected by ${input.operator}`, backInHotWallet: null });
     await tx.query(
       `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id, details) VALUES ($1, 'operator', $2, 'payout.rejected', 'payout', $3, $4)`,
       [input.at, input.operator, input.payoutId, JSON.stringify({ reason: input.reason.slice(0, 500) })],
     );
-    await queuePayoutNotice(tx, { id: input.payoutId, channelId: payout.channel_id }, 'payout_failed', input.at);
+    await queuePayoutNotice(tx, payout, 'payout_failed', input.at);
   });
 }

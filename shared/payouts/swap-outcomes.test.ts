@@ -7,7 +7,7 @@ import { formatUnits } from '../money/index.js';
 import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { FIXTURE_NOW, insertChannel, insertConversionBatch, insertPayout, insertSwap, type PayoutFixture } from '../testing/fixtures.js';
+import { FIXTURE_NOW, insertChannel, insertConversionBatch, insertPayout, insertSwap, movePayout, type PayoutFixture } from '../testing/fixtures.js';
 import { createSwap, trackPayout, trackPayouts } from './index.js';
 
 const MINUTE = 60_000;
@@ -49,9 +49,7 @@ describe('swap outcomes', () => {
 
   /** A payout whose transfer to its exchange confirmed (`payout_funded` booked), and the exchange, deposit seen. */
   async function fundedSwap(payout: PayoutFixture, toCurrency: 'btc' | 'usdt', toNetwork: 'btc' | 'eth'): Promise<string> {
-    for (const state of ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap']) {
-      await db().query('UPDATE payouts SET state = $2, state_changed_at = $3 WHERE id = $1', [payout.id, state, clock.now()]);
-    }
+    await movePayout(db(), payout.id, 'awaiting_swap', { at: clock.now() });
     const amount = formatUnits(payout.amountUnits, 18);
     const exchange = await client().createExchange({
       pair: { fromCurrency: 'eth', fromNetwork: 'eth', toCurrency, toNetwork },
@@ -213,7 +211,7 @@ describe('swap outcomes', () => {
   it('refuses an exchange whose answer carries a memo that was not asked for: never funded, the payout fails, the balance returns', async () => {
     const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
     const payout = await insertPayout(db(), { channelId: channel.id });
-    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, clock.now()]);
+    await movePayout(db(), payout.id, 'quoted', { at: clock.now() });
     const ownerBefore = await balanceOf(db(), ledgerAccountCodes.owner(channel.id, 'ETH'), 'ETH');
     changenow.failNext('POST /v2/exchange', 200, {
       id: 'abcdef12345670', payinAddress: '0x2222222222222222222222222222222222222222', payoutAddress: BTC_WALLET, payoutExtraId: '4242',

@@ -56,6 +56,7 @@ describe('state machines', () => {
 
   it('walk a payout through its main line with the guard trigger on, and refuse a move out of completed', async () => {
     const payout = await insertPayout(testDb.db);
+    // The SQL guard is under test: the states are written by hand, not through transitionPayout's own check.
     for (const state of ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap']) {
       await testDb.db.query(`UPDATE payouts SET state = $1, state_changed_at = now() WHERE id = $2`, [state, payout.id]);
     }
