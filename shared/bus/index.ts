@@ -35,7 +35,5 @@ export {
   redriveDeadLetters,
   resolveDeadLetter,
 } from './dead-letter-redrive.js';
-export { type Delivery, type ConsumeOptions, consume } from './consume.js';
-export { deadLetterSink } from './dead-letter-sink.js';
 // The topology (pubsub-topics.yaml and its YAML parser) is imported from './topology.js' by the tools
 // that need it, not from here: no deployed function loads a YAML parser at cold start.

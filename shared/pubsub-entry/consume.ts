@@ -4,10 +4,10 @@ import { withLease } from '../kv/index.js';
 import { cloudTraceFields, type Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
 import { assertServicesConfigured, getServices, type Services } from '../runtime/index.js';
-import { decodePubSubCloudEvent, type PubSubMessage } from './cloud-event.js';
-import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from './dead-letters.js';
-import { claimMessage } from './handle-once.js';
-import { relayAfterCommit, trackQueuedMessages } from './outbox.js';
+import { decodePubSubCloudEvent, type PubSubMessage } from '../bus/cloud-event.js';
+import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from '../bus/dead-letters.js';
+import { claimMessage } from '../bus/handle-once.js';
+import { relayAfterCommit, trackQueuedMessages } from '../bus/outbox.js';
 
 export interface Delivery<M> {
   consumer: string;
