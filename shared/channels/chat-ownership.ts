@@ -1,7 +1,8 @@
 import { GrammyError, type Api } from 'grammy';
 import type { Chat, ChatMember } from 'grammy/types';
 import { PermanentError } from '../errors/index.js';
-import { type BotRightName, type ChatRole, missingBotRights, type StoredChatRights } from '../bot/index.js';
+import { missingBotRights, type StoredChatRights } from '../bot/index.js';
+import type { BotRightName, ChatRole } from '../texts/index.js';
 import { toTelegramError } from '../telegram/index.js';
 import { fieldsRecord } from './channel-rules.js';
 

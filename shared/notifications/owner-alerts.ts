@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
-import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../bot/index.js';
+import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../texts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
 

@@ -2,7 +2,7 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import { PermanentError } from '../errors/index.js';
 import type { SubscriberNotificationRequested } from '../messages/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
-import { type Language, languageOf, translate } from '../bot/texts/index.js';
+import { type Language, languageOf, translate } from '../texts/index.js';
 import { subscribeLink } from '../bot/deep-links.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';

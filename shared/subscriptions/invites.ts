@@ -3,7 +3,7 @@ import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import { languageOf, translate } from '../bot/texts/index.js';
+import { languageOf, translate } from '../texts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 
 export interface InviteDeps {

@@ -5,7 +5,7 @@ import type { Db } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
 import type { SubscriberMessage } from '../notifications/subscriber-notifications.js';
-import { type Language, languageOf, translate } from '../bot/texts/index.js';
+import { type Language, languageOf, translate } from '../texts/index.js';
 import { NOTICE_LEASE_MS, type NoticeClaim, type NoticeOutcome, type ReminderOffset, claimNotice, sendNotice } from './notice-claims.js';
 import { remindersOffData, renewData, renewTierData } from './renewal-buttons.js';
 

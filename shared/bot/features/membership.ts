@@ -9,7 +9,7 @@ import type { Logger } from '../../logging/index.js';
 import { findInviteLink, recordInviteJoin, recordInviteRevoked } from '../../subscriptions/index.js';
 import { toTelegramError } from '../../telegram/telegram-errors.js';
 import type { BotContext } from '../context.js';
-import type { BotRightName, ChatRole } from '../texts/owner.js';
+import type { BotRightName, ChatRole } from '../../texts/index.js';
 import { featureBoundary } from './feature-boundary.js';
 import { profileOf } from './telegram-user.js';
 

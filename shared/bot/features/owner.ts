@@ -6,8 +6,7 @@ import { profileOf } from './telegram-user.js';
 import { balanceOf, ledgerAccountCodes } from '../../ledger/index.js';
 import { formatUnits } from '../../money/index.js';
 import type { BotContext } from '../context.js';
-import { formatPrice, type MessageKey } from '../texts/index.js';
-import type { ChannelSummaryLine } from '../texts/owner.js';
+import { type ChannelSummaryLine, formatPrice, type MessageKey } from '../../texts/index.js';
 import { featureBoundary } from './feature-boundary.js';
 
 const DAY_MS = 86_400_000;

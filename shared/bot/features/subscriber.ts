@@ -16,7 +16,7 @@ import {
 import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../deep-links.js';
 import { defineCallbackData } from '../callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
-import type { MessageKey } from '../texts/index.js';
+import type { MessageKey } from '../../texts/index.js';
 
 /** What Telegram allows in a `/start` payload. */
 export const START_PAYLOAD_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

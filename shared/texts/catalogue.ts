@@ -1,5 +1,5 @@
-import { formatUsdCents } from '../../money/index.js';
-import { escapeHtml } from '../../telegram/html.js';
+import { formatUsdCents } from '../money/index.js';
+import { escapeHtml } from '../telegram/html.js';
 import { broadcastMessages } from './broadcasts.js';
 import { commonMessages } from './common.js';
 import { ownerMessages } from './owner.js';
