@@ -3,7 +3,7 @@ import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
 import { StoredChatRightsSchema } from '../bot/index.js';
-import { subscribeLink, subscribeStartPayload } from '../bot/deep-links.js';
+import { subscribeLink, subscribeStartPayload } from '../telegram/deep-links.js';
 import type { ChannelSettings } from './channel-rules.js';
 import type { ChannelResource } from './channel-schemas.js';
 

@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import { PermanentError, TransientError } from '../errors/index.js';
 import { channelUuid, findOwnedChannel } from './channel-store.js';
 import { type Actor, type ChannelReadDeps, subscribeBotUsername } from './channels.js';
-import { subscribeLink } from '../bot/deep-links.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 
 /** What `GET /channels/{id}/subscribe-qr.svg` answers. */
 export interface SubscribeQrCode {

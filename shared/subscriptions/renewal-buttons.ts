@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCallbackData } from '../bot/callback-data.js';
+import { defineCallbackData } from '../telegram/callback-data.js';
 
 /*
  * The buttons under the subscriber DMs this concept sends (renewal reminders, the grace notice) and

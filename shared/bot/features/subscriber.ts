@@ -13,8 +13,8 @@ import {
   resendInvite,
   turnOffRenewalReminders,
 } from '../../subscriptions/index.js';
-import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../deep-links.js';
-import { defineCallbackData } from '../callback-data.js';
+import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../telegram/deep-links.js';
+import { defineCallbackData } from '../../telegram/callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
 import type { MessageKey } from '../../texts/index.js';
 
