@@ -1,7 +1,6 @@
 export { type SubscriptionExtension, extendSubscription } from './extend.js';
 export { type InviteDeps, type InviteOutcome, sendInvite } from './invites.js';
 export { type ExpiryDeps, type ExpiryReport, expireDueSubscriptions, removalRetryDelayMs } from './expiry.js';
-export { formatUtc } from './format.js';
 export { type ResendInviteOutcome, resendInvite } from './resend-invite.js';
 export { revokePaymentPeriod } from './revoke.js';
 export {

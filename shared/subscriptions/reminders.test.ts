@@ -9,7 +9,7 @@ import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../tes
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { extendSubscription } from './extend.js';
-import { formatUtc } from './format.js';
+import { formatUtc } from '../clock/index.js';
 import { NOTICE_LEASE_MS } from './notice-claims.js';
 import { type ReminderDeps, type ReminderReport, reminderDedupeKey, sendRenewalReminders, turnOffRenewalReminders } from './reminders.js';
 

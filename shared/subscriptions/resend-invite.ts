@@ -1,5 +1,5 @@
 import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
-import { formatUtc } from './format.js';
+import { formatUtc } from '../clock/index.js';
 import { type InviteDeps, sendInvite } from './invites.js';
 
 /**
