@@ -2,9 +2,9 @@ import type { Queryable, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
-import { StoredChatRightsSchema } from '../bot/index.js';
 import { subscribeLink, subscribeStartPayload } from '../telegram/deep-links.js';
 import type { ChannelSettings } from './channel-rules.js';
+import { StoredChatRightsSchema } from './chat-rights.js';
 import type { ChannelResource } from './channel-schemas.js';
 
 /** How long after a manual broadcast the next one may be requested. */

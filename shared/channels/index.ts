@@ -50,6 +50,7 @@ export {
 } from './channel-schemas.js';
 export { type ChannelLimits, type FieldProblem, MAX_CHANNELS_PER_ACCOUNT } from './channel-rules.js';
 export { type BotIdentity, type ChatProblem, verifyChatOwnership } from './chat-ownership.js';
+export { type RecordedRights, type StoredChatRights, StoredChatRightsSchema, missingBotRights, recordBotRights } from './chat-rights.js';
 export {
   type ChannelServices,
   type ChannelDeps,
