@@ -66,6 +66,7 @@ export {
   subscribeBotUsername,
 } from './channels.js';
 export { type BroadcastTriggerDeps, requestBroadcast } from './broadcast-trigger.js';
+export { setOwnerNotifications } from './notification-setting.js';
 export { BROADCAST_COOLDOWN_SECONDS, DEFAULT_BROADCAST_INTERVAL_MINUTES, resolveOwnedChannelId } from './channel-store.js';
 export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
 export { loadChannelServices, loadSubscribeBot } from './channel-services.js';
