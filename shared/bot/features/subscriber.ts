@@ -5,14 +5,8 @@ import { type Checkout, type CheckoutDeps, openCheckout } from '../../checkout/i
 import { AppError } from '../../errors/index.js';
 import { profileOf } from './telegram-user.js';
 import { type PublicIdKind, formatPublicId, parsePublicId } from '../../ids/index.js';
-import {
-  type ResendInviteOutcome,
-  remindersOffData,
-  renewData,
-  renewTierData,
-  resendInvite,
-  turnOffRenewalReminders,
-} from '../../subscriptions/index.js';
+import { remindersOffData, renewData, renewTierData } from '../../notifications/renewal-buttons.js';
+import { type ResendInviteOutcome, resendInvite, turnOffRenewalReminders } from '../../subscriptions/index.js';
 import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../telegram/deep-links.js';
 import { defineCallbackData } from '../../telegram/callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
