@@ -4,15 +4,7 @@ import { PermanentError } from '../errors/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
-
-/** A Telegram user as the bot sees them; upserted so payments can name their subscriber. */
-export interface TelegramUserProfile {
-  id: bigint;
-  username?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  languageCode?: string | null;
-}
+import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 
 export type CheckoutRequest =
   | { kind: 'subscription'; user: TelegramUserProfile; channelId: string; tierNumber: number }
@@ -50,18 +42,6 @@ interface CheckoutRow {
   duration_days: number | null;
   provider_invoice_url: string | null;
   expires_at: Date;
-}
-
-/** Records the user as they are now; a user acting in the bot can be written to again (`dm_blocked_at` cleared). */
-export async function upsertTelegramUser(tx: Tx, user: TelegramUserProfile): Promise<void> {
-  await tx.query(
-    `INSERT INTO telegram_users (id, username, first_name, last_name, language_code)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (id) DO UPDATE SET
-       username = EXCLUDED.username, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-       language_code = coalesce(EXCLUDED.language_code, telegram_users.language_code), dm_blocked_at = NULL, updated_at = now()`,
-    [user.id, user.username ?? null, user.firstName ?? null, user.lastName ?? null, user.languageCode ?? null],
-  );
 }
 
 /** Price and duration come from the database, never from the caller: a deep link cannot set a price. */

@@ -1,1 +1,1 @@
-export { type TelegramUserProfile, type CheckoutRequest, type Checkout, type CheckoutDeps, openCheckout, upsertTelegramUser } from './checkouts.js';
+export { type CheckoutRequest, type Checkout, type CheckoutDeps, openCheckout } from './checkouts.js';

@@ -4,11 +4,11 @@ import { TransientError } from '../../errors/index.js';
 import { createLogger } from '../../logging/index.js';
 import { type FakeClock, createFakeClock } from '../../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
-import { FIXTURE_NOW, insertPayment, insertSubscription, insertTelegramUser } from '../../testing/fixtures.js';
+import { FIXTURE_NOW, insertPayment, insertSubscription } from '../../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../../testing/simulators/telegram-simulator.js';
 import { FULL_RIGHTS } from '../../testing/simulators/telegram-simulator-world.js';
 import { createBotApi } from '../../telegram/bot-api.js';
-import { guardInviteJoin, isJoin, recordDirectMessageReach } from './membership.js';
+import { guardInviteJoin, isJoin } from './membership.js';
 
 const bot: User = { id: 1, is_bot: true, first_name: 'Bot' };
 const person: User = { id: 2, is_bot: false, first_name: 'Ann' };
@@ -58,22 +58,6 @@ describe('with a database and the Telegram simulator', () => {
     (await testDb.db.query<{ payload: { kind: string; subjectId: string; channelId: string } }>(`SELECT payload FROM outbox WHERE payload->>'kind' = $1 ORDER BY id`, [kind])).rows.map(
       (row) => row.payload,
     );
-
-  describe('recordDirectMessageReach', () => {
-    it('records a user blocking the bot in private and coming back', async () => {
-      const user = await insertTelegramUser(testDb.db);
-      const blockedAt = async () =>
-        (await testDb.db.query<{ dm_blocked_at: Date | null }>('SELECT dm_blocked_at FROM telegram_users WHERE id = $1', [user.id])).rows[0]?.dm_blocked_at;
-      await recordDirectMessageReach(deps(), user.id, true);
-      expect(await blockedAt()).toEqual(clock.now());
-      clock.advance(60_000);
-      await recordDirectMessageReach(deps(), user.id, true); // a repeat keeps the first moment
-      expect(await blockedAt()).toEqual(new Date(clock.now().getTime() - 60_000));
-      await recordDirectMessageReach(deps(), user.id, false);
-      expect(await blockedAt()).toBeNull();
-    });
-
-  });
 
   describe('guardInviteJoin', () => {
     /** A settled payment's invite link in a closed chat where the bot is an administrator with `rights`. */

@@ -2,12 +2,12 @@ import { type Api, Composer } from 'grammy';
 import type { ChatMember, User } from 'grammy/types';
 import { enqueueMessage } from '../../bus/index.js';
 import { recordBotRights } from '../../channels/chat-rights.js';
-import { upsertTelegramUser } from '../../checkout/index.js';
 import type { Clock } from '../../clock/index.js';
 import type { Db } from '../../db/index.js';
 import type { Logger } from '../../logging/index.js';
 import { findInviteLink, recordInviteJoin, recordInviteRevoked } from '../../subscriptions/index.js';
 import { toTelegramError } from '../../telegram/telegram-errors.js';
+import { recordDirectMessageReach, upsertTelegramUser } from '../../telegram-users/index.js';
 import type { BotContext } from '../context.js';
 import { featureBoundary } from './feature-boundary.js';
 import { profileOf } from './telegram-user.js';
@@ -16,22 +16,6 @@ export interface MembershipDeps {
   db: Db;
   clock: Clock;
   logger: Logger;
-}
-
-// ---- the user's private chat (my_chat_member) ----
-
-/**
- * A user blocked (`kicked`) or unblocked the bot in their private chat: DM stages (invites,
- * reminders) skip a blocked user and try again once they are back. A user we never stored is left
- * alone: they are recorded when they first use the bot.
- */
-export async function recordDirectMessageReach(deps: MembershipDeps, telegramUserId: bigint, isBlocked: boolean): Promise<void> {
-  const now = deps.clock.now();
-  await deps.db.query(
-    `UPDATE telegram_users SET dm_blocked_at = CASE WHEN $2 THEN coalesce(dm_blocked_at, $3) END, updated_at = $3
-      WHERE id = $1 AND (dm_blocked_at IS NULL) = $2`,
-    [telegramUserId, isBlocked, now],
-  );
 }
 
 // ---- the leak guard (chat_member) ----
@@ -124,7 +108,7 @@ export function membershipFeature(): Composer<BotContext> {
   guarded.on('my_chat_member', async (ctx, next) => {
     const update = ctx.myChatMember;
     if (update.chat.type === 'private') {
-      await recordDirectMessageReach(ctx.deps, BigInt(update.chat.id), update.new_chat_member.status === 'kicked');
+      await recordDirectMessageReach(ctx.deps.db, BigInt(update.chat.id), update.new_chat_member.status === 'kicked', ctx.deps.clock.now());
       return next();
     }
     const recorded = await recordBotRights(ctx.deps, { chat: update.chat, member: update.new_chat_member, date: update.date, updateId: ctx.update.update_id });
