@@ -1,5 +1,6 @@
 import type { Chat, ChatMember } from 'grammy/types';
 import { z } from 'zod';
+import { requestTierPostRebuild } from '../broadcasts/schedules.js';
 import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
@@ -113,7 +114,7 @@ export async function recordBotRights(deps: { db: Db; clock: Clock }, input: { c
       }
       if (channel.role === 'open' && missing.length === 0 && previous.success && previous.data.missing.length > 0) {
         // The owner gave the bot back what posting needs: the tier post goes up at the next tick, not the next retry.
-        await tx.query('UPDATE broadcast_schedules SET rebuild_requested = true WHERE channel_id = $1', [channel.id]);
+        await requestTierPostRebuild(tx, channel.id);
       }
       recorded.push({ channelId: channel.id, role: channel.role, missing, isOwnerAlerted });
     }
