@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import type { Db, Tx } from '../db/index.js';
+import type { Db, Queryable, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
@@ -154,4 +154,18 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     [prepared.row.id],
   );
   return toCheckout(current[0] as CheckoutRow, true);
+}
+
+/** The checkout's payment settled (in the IPN's transaction): the checkout is paid, whatever it was. */
+export async function markCheckoutPaid(tx: Tx, checkoutId: string, now: Date): Promise<void> {
+  await tx.query(`UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status <> 'paid'`, [checkoutId, now]);
+}
+
+/**
+ * Open checkouts whose invoice ran out before `expiredBefore` become expired (reconcile's re-drive,
+ * watchdog STATE_MACHINES); a late payment still pays them. Returns how many.
+ */
+export async function expireCheckouts(db: Queryable, now: Date, expiredBefore: Date): Promise<number> {
+  const { rowCount } = await db.query(`UPDATE checkouts SET status = 'expired', closed_at = $1, updated_at = $1 WHERE status = 'open' AND expires_at < $2`, [now, expiredBefore]);
+  return rowCount;
 }

@@ -1,1 +1,1 @@
-export { type CheckoutRequest, type Checkout, type CheckoutDeps, openCheckout } from './checkouts.js';
+export { type CheckoutRequest, type Checkout, type CheckoutDeps, openCheckout, markCheckoutPaid, expireCheckouts } from './checkouts.js';
