@@ -1,20 +1,13 @@
-import type { Chat, ChatMember, ChatMemberAdministrator, User } from 'grammy/types';
+import type { Chat, ChatMember, User } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
+import { chatMemberStates } from '../testing/chat-members.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel } from '../testing/fixtures.js';
-import { FULL_RIGHTS } from '../testing/simulators/telegram-simulator-world.js';
 import { missingBotRights, recordBotRights } from './chat-rights.js';
 
 const bot: User = { id: 1, is_bot: true, first_name: 'Bot' };
-
-/** The bot as an administrator with every right a bot can get (the simulator's list), minus `rights` set to false. */
-function admin(rights: Partial<ChatMemberAdministrator> = {}): ChatMember {
-  return { status: 'administrator', user: bot, can_be_edited: false, ...FULL_RIGHTS, ...rights } as ChatMember;
-}
-const left: ChatMember = { status: 'left', user: bot };
-const kicked: ChatMember = { status: 'kicked', user: bot, until_date: 0 };
-const member: ChatMember = { status: 'member', user: bot };
+const { admin, left, kicked, member } = chatMemberStates(bot);
 
 describe('missingBotRights', () => {
   it.each<[string, 'open' | 'closed', Chat['type'], ChatMember, string[]]>([

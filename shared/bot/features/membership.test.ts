@@ -3,23 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../../errors/index.js';
 import { createLogger } from '../../logging/index.js';
 import { type FakeClock, createFakeClock } from '../../testing/fakes/clock.js';
+import { chatMemberStates } from '../../testing/chat-members.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 import { FIXTURE_NOW, insertPayment, insertSubscription } from '../../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../../testing/simulators/telegram-simulator.js';
-import { FULL_RIGHTS } from '../../testing/simulators/telegram-simulator-world.js';
 import { createBotApi } from '../../telegram/bot-api.js';
 import { guardInviteJoin, isJoin } from './membership.js';
 
 const bot: User = { id: 1, is_bot: true, first_name: 'Bot' };
 const person: User = { id: 2, is_bot: false, first_name: 'Ann' };
-
-/** The bot as an administrator with every right a bot can get (the simulator's list), minus `rights` set to false. */
-function admin(rights: Partial<ChatMemberAdministrator> = {}): ChatMember {
-  return { status: 'administrator', user: bot, can_be_edited: false, ...FULL_RIGHTS, ...rights } as ChatMember;
-}
-const left: ChatMember = { status: 'left', user: bot };
-const kicked: ChatMember = { status: 'kicked', user: bot, until_date: 0 };
-const member: ChatMember = { status: 'member', user: bot };
+const { admin, left, kicked, member } = chatMemberStates(bot);
 
 describe('isJoin', () => {
   const as = (state: ChatMember): ChatMember => ({ ...state, user: person });
