@@ -3,9 +3,8 @@ import { runAndRelay } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { answerFrameworkErrors, sendResult } from '../../shared/http-entry/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
-import { botInfoFromConfig } from '../../shared/telegram/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
-import { botFeatures, createBot, handleWebhookUpdate, SECRET_TOKEN_HEADER } from '../../shared/bot/index.js';
+import { botFeatures, botInfoFromConfig, createBot, handleWebhookUpdate, SECRET_TOKEN_HEADER } from '../../shared/bot/index.js';
 
 // Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
 answerFrameworkErrors();
