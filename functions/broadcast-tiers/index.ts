@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { createPostPacer, runTierBroadcasts } from '../../shared/broadcasts/index.js';
-import { consume } from '../../shared/bus/index.js';
+import { consume } from '../../shared/pubsub-entry/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { broadcastError } from '../../shared/broadcasts/index.js';
 import { logger } from '../../shared/logging/index.js';

@@ -6,6 +6,5 @@ export const botError = defineErrors({
   invalid_update: 'invalid',
   temporarily_unavailable: 'unavailable',
   update_store_unavailable: 'unavailable',
-  invalid_callback_data: 'invalid',
 });
 export type BotErrorCode = ErrorCodeOf<typeof botError>;

@@ -4,7 +4,7 @@ import { ErrorEnvelopeSchema } from '../dashboard/index.js';
 import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { simulateKeyValueOutage } from '../testing/fakes/key-value-outage.js';
-import { botInfoFromConfig } from './bot-info.js';
+import { botInfoFromConfig } from '../telegram/bot-info.js';
 import type { BotContext } from './context.js';
 import { handleWebhookUpdate } from './webhook.js';
 import { databaseError } from '../db/errors.js';

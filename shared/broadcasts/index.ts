@@ -11,3 +11,10 @@ export { type TierBroadcastDeps, type TierBroadcastReport, MAX_CONSECUTIVE_FAILU
 export { type ChannelPostFacts, type ChannelPosts, type ChatPost, composeChannelPosts } from './tier-posts.js';
 export { type PostPacer, type PostPacerOptions, MAX_INLINE_RETRY_AFTER_SECONDS, createPostPacer, withFloodControl } from './post-pacing.js';
 export { broadcastError } from './errors.js';
+export {
+  applyBroadcastSetting,
+  createBroadcastSchedule,
+  recordManualBroadcastRequest,
+  requestTierPostRebuild,
+  stopDeletedChannelBroadcasts,
+} from './schedules.js';

@@ -4,7 +4,6 @@ import { defineErrors, type ErrorCodeOf } from '../errors/index.js';
 export const busError = defineErrors({
   dead_letter_conflict: 'unavailable',
   dead_letter_unknown_topic: 'invalid',
-  invalid_message: 'invalid',
   malformed_envelope: 'invalid',
   operator_required: 'invalid',
   publish_failed: 'unavailable',

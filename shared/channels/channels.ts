@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Api } from 'grammy';
 import { enqueueAccountMail } from '../accounts/index.js';
 import { recordAuditEvent } from '../audit/index.js';
+import { applyBroadcastSetting, createBroadcastSchedule, stopDeletedChannelBroadcasts } from '../broadcasts/schedules.js';
 import type { Clock } from '../clock/index.js';
 import { type Db, type Queryable, isUniqueViolation } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
@@ -26,7 +27,6 @@ import {
 import type { BotUsernameSource } from '../telegram/bot-username.js';
 import {
   SETTINGS_COLUMNS,
-  applyBroadcastSetting,
   channelNotFound,
   channelResource,
   channelUuid,
@@ -191,11 +191,7 @@ export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: u
         [channelId, actor.accountId, JSON.stringify(botRights), now, ...values],
       );
       const schedule = initialScheduleValues(input.broadcast?.intervalHours);
-      await tx.query(
-        `INSERT INTO broadcast_schedules (channel_id, is_enabled, disabled_reason, interval_minutes, next_run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5, $5)`,
-        [channelId, schedule.isEnabled, schedule.disabledReason, schedule.intervalMinutes, now],
-      );
+      await createBroadcastSchedule(tx, channelId, schedule, now);
       await replaceTiers(tx, channelId, settings.tiers, now);
       await recordAuditEvent(tx, {
         occurredAt: now,
@@ -323,10 +319,7 @@ export async function deleteChannel(deps: Pick<ChannelDeps, 'db' | 'clock' | 'lo
       [channelId, actor.accountId, now],
     );
     if (rowCount === 0) throw channelNotFound();
-    await tx.query(
-      `UPDATE broadcast_schedules SET is_enabled = false, disabled_reason = 'channel_deleted', lease_expires_at = NULL, updated_at = $2 WHERE channel_id = $1`,
-      [channelId, now],
-    );
+    await stopDeletedChannelBroadcasts(tx, channelId, now);
     await recordAuditEvent(tx, {
       occurredAt: now,
       actor: { type: 'account', id: actor.accountId },

@@ -1,7 +1,7 @@
 import QRCode from 'qrcode';
 import { channelUuid, findOwnedChannel } from './channel-store.js';
 import { type Actor, type ChannelReadDeps, subscribeBotUsername } from './channels.js';
-import { subscribeLink } from '../bot/deep-links.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 import { channelError } from './errors.js';
 
 /** What `GET /channels/{id}/subscribe-qr.svg` answers. */

@@ -1,19 +1,11 @@
 import type { Clock } from '../clock/index.js';
-import type { Db, Tx } from '../db/index.js';
+import type { Db, Queryable, Tx } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
 import { checkoutStatusesBefore } from './checkout-status.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
 import { checkoutError } from './errors.js';
-
-/** A Telegram user as the bot sees them; upserted so payments can name their subscriber. */
-export interface TelegramUserProfile {
-  id: bigint;
-  username?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  languageCode?: string | null;
-}
+import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 
 export type CheckoutRequest =
   | { kind: 'subscription'; user: TelegramUserProfile; channelId: string; tierNumber: number }
@@ -51,18 +43,6 @@ interface CheckoutRow {
   duration_days: number | null;
   provider_invoice_url: string | null;
   expires_at: Date;
-}
-
-/** Records the user as they are now; a user acting in the bot can be written to again (`dm_blocked_at` cleared). */
-export async function upsertTelegramUser(tx: Tx, user: TelegramUserProfile): Promise<void> {
-  await tx.query(
-    `INSERT INTO telegram_users (id, username, first_name, last_name, language_code)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (id) DO UPDATE SET
-       username = EXCLUDED.username, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-       language_code = coalesce(EXCLUDED.language_code, telegram_users.language_code), dm_blocked_at = NULL, updated_at = now()`,
-    [user.id, user.username ?? null, user.firstName ?? null, user.lastName ?? null, user.languageCode ?? null],
-  );
 }
 
 /** Price and duration come from the database, never from the caller: a deep link cannot set a price. */
@@ -179,4 +159,25 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     [prepared.row.id],
   );
   return toCheckout(current[0] as CheckoutRow, true);
+}
+
+/** The checkout's payment settled (in the IPN's transaction): the checkout is paid, whatever it was. */
+export async function markCheckoutPaid(tx: Tx, checkoutId: string, now: Date): Promise<void> {
+  await tx.query(`UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status = ANY($3::text[])`, [
+    checkoutId,
+    now,
+    checkoutStatusesBefore('paid'),
+  ]);
+}
+
+/**
+ * Open checkouts whose invoice ran out before `expiredBefore` become expired (reconcile's re-drive,
+ * watchdog STATE_MACHINES); a late payment still pays them. Returns how many.
+ */
+export async function expireCheckouts(db: Queryable, now: Date, expiredBefore: Date): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE checkouts SET status = 'expired', closed_at = $1, updated_at = $1 WHERE status = ANY($3::text[]) AND expires_at < $2`,
+    [now, expiredBefore, checkoutStatusesBefore('expired')],
+  );
+  return rowCount;
 }

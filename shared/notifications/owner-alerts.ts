@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OwnerNotificationRequested } from '../messages/index.js';
-import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../bot/index.js';
+import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../texts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
 import { notificationError } from './errors.js';

@@ -1,11 +1,10 @@
 import type { Api } from 'grammy';
-import type { Clock } from '../clock/index.js';
+import { type Clock, formatUtc } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type AssetCode, formatUnits, formatUsdCents, getAsset } from '../money/index.js';
 import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
-import { formatUtc } from '../subscriptions/index.js';
 import { isOwnerAlertKind, notifyOwnerAlert } from './owner-alerts.js';
 import { isPayoutNoticeKind, notifyOwnerOfPayout } from './payout-notifications.js';
 import { notificationError } from './errors.js';

@@ -10,8 +10,7 @@ import {
   thresholdProgressKey,
   type ThresholdProgress,
 } from '../payouts/threshold-progress.js';
-import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, translate } from '../bot/index.js';
-import type { ThresholdProgressFacts } from '../bot/texts/owner.js';
+import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, type ThresholdProgressFacts, translate } from '../texts/index.js';
 import { channelFacts, deliverOwnerMessage, finishedOutcome } from './owner-alerts.js';
 import type { NotificationDeps } from './owner-notifications.js';
 import { notificationError } from './errors.js';

@@ -1,9 +1,10 @@
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { SubscriberNotificationRequested } from '../messages/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
-import { type Language, languageOf, translate } from '../bot/texts/index.js';
-import { subscribeLink } from '../bot/deep-links.js';
+import { type Language, languageOf, translate } from '../texts/index.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { recordDirectMessageReach } from '../telegram-users/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
 import { notificationError } from './errors.js';
 
@@ -133,7 +134,7 @@ export async function deliverSubscriberNotification(
         now,
       ]);
       if (isUnreachable) {
-        await deps.db.query('UPDATE telegram_users SET dm_blocked_at = $2, updated_at = $2 WHERE id = $1 AND dm_blocked_at IS NULL', [notification.telegramUserId, now]);
+        await recordDirectMessageReach(deps.db, notification.telegramUserId, true, now);
       }
       deps.logger.warn('subscriber_notification.undeliverable', { kind, subjectId, code: failure.code });
       return 'unreachable';

@@ -1,3 +1,4 @@
+import { recordAuditEvent } from '../audit/index.js';
 import { enqueueMessage } from '../bus/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { queuePayoutNotice } from './payout-notices.js';
@@ -61,10 +62,7 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
 export async function holdPayout(tx: Tx, payoutId: string, reason: string, at: Date): Promise<boolean> {
   const isHeld = await transitionPayout(tx, { payoutId, from: 'requested', to: 'held', at, heldReason: reason });
   if (isHeld) {
-    await tx.query(
-      `INSERT INTO audit_log (occurred_at, actor_type, action, subject_type, subject_id, details) VALUES ($1, 'system', 'payout.held', 'payout', $2, $3)`,
-      [at, payoutId, JSON.stringify({ reason })],
-    );
+    await recordAuditEvent(tx, { occurredAt: at, actor: { type: 'system' }, action: 'payout.held', subject: { type: 'payout', id: payoutId }, details: { reason } });
     const { rows } = await tx.query<{ channel_id: string | null }>('SELECT channel_id FROM payouts WHERE id = $1', [payoutId]);
     await queuePayoutNotice(tx, { id: payoutId, channelId: rows[0]?.channel_id ?? null }, 'payout_held', at);
   }
@@ -76,10 +74,12 @@ export async function approvePayout(db: Db, input: { payoutId: string; operator:
   await db.transaction(async (tx) => {
     const isApproved = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'requested', at: input.at, approvedBy: input.operator });
     if (!isApproved) throw payoutError('payout_not_held', 'Only a held payout can be approved', { payoutId: input.payoutId });
-    await tx.query(
-      `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id) VALUES ($1, 'operator', $2, 'payout.approved', 'payout', $3)`,
-      [input.at, input.operator, input.payoutId],
-    );
+    await recordAuditEvent(tx, {
+      occurredAt: input.at,
+      actor: { type: 'operator', id: input.operator },
+      action: 'payout.approved',
+      subject: { type: 'payout', id: input.payoutId },
+    });
     await enqueueMessage(tx, 'payout-requested', { payoutId: input.payoutId }, { at: input.at, dedupeKey: `payout-approved:${input.payoutId}` });
   });
 }
@@ -94,10 +94,13 @@ export async function rejectPayout(db: Db, input: { payoutId: string; operator: 
     if (!isCancelled) throw payoutError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
     const payout = await retrievePayout(tx, input.payoutId);
     await returnToOwners(tx, payout, { at: input.at, kind: 'payout_returned', description: `Rejected by ${input.operator}`, backInHotWallet: null });
-    await tx.query(
-      `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id, details) VALUES ($1, 'operator', $2, 'payout.rejected', 'payout', $3, $4)`,
-      [input.at, input.operator, input.payoutId, JSON.stringify({ reason: input.reason.slice(0, 500) })],
-    );
+    await recordAuditEvent(tx, {
+      occurredAt: input.at,
+      actor: { type: 'operator', id: input.operator },
+      action: 'payout.rejected',
+      subject: { type: 'payout', id: input.payoutId },
+      details: { reason: input.reason.slice(0, 500) },
+    });
     await queuePayoutNotice(tx, payout, 'payout_failed', input.at);
   });
 }

@@ -2,9 +2,10 @@ import type { Api } from 'grammy';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
-import { languageOf, translate } from '../bot/texts/index.js';
+import { languageOf, translate } from '../texts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import { subscriptionError } from './errors.js';
+import { markDirectMessagesBlocked } from '../telegram-users/index.js';
 
 export interface InviteDeps {
   db: Db;
@@ -132,7 +133,7 @@ async function deliverInvite(deps: InviteDeps, context: InviteContext): Promise<
   } catch (error) {
     const failure = toTelegramError(error, { paymentId: context.payment_id, operation: 'sendMessage' });
     if (isTelegramUserUnreachable(error)) {
-      await deps.db.query('UPDATE telegram_users SET dm_blocked_at = $2, updated_at = $2 WHERE id = $1', [context.telegram_user_id, deps.clock.now()]);
+      await markDirectMessagesBlocked(deps.db, context.telegram_user_id, deps.clock.now());
       deps.logger.warn('invite.user_unreachable', { paymentId: context.payment_id });
     }
     throw failure;

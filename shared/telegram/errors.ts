@@ -8,5 +8,6 @@ export const telegramError = defineErrors({
   telegram_unavailable: 'unavailable',
   telegram_unexpected_error: 'unavailable',
   telegram_user_unreachable: 'invalid',
+  invalid_callback_data: 'invalid',
 });
 export type TelegramErrorCode = ErrorCodeOf<typeof telegramError>;

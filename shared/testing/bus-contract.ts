@@ -1,6 +1,7 @@
 import * as ff from '@google-cloud/functions-framework';
 import { expect, it } from 'vitest';
-import { consume, enqueueMessage, handleOnce, relayOutbox } from '../bus/index.js';
+import { enqueueMessage, handleOnce, relayOutbox } from '../bus/index.js';
+import { consume } from '../pubsub-entry/index.js';
 import type { Db } from '../db/index.js';
 import { defineErrors } from '../errors/index.js';
 import type { Services } from '../runtime/index.js';

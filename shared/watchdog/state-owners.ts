@@ -1,4 +1,7 @@
 import { watchdogError } from './errors.js';
+import { expireCheckouts } from '../checkout/checkouts.js';
+import type { Queryable } from '../db/index.js';
+
 /**
  * Who owns each non-terminal state of every state machine, and how long a row may sit in it.
  *
@@ -34,8 +37,11 @@ export interface OwnedState {
    * does nothing (see `republishMessage`).
    */
   republishMatch?: string;
-  /** Owners that re-drive with one statement: SQL with $1 = now, $2 = now − redriveAfterSeconds. */
-  redriveSql?: string;
+  /**
+   * Owners that re-drive with one statement of the folder that owns the table: called with now and
+   * now − redriveAfterSeconds, returns how many rows it moved on.
+   */
+  redriveStatement?: (db: Queryable, now: Date, cutoff: Date) => Promise<number>;
 }
 
 export interface StateMachine {
@@ -141,7 +147,7 @@ export const STATE_MACHINES: readonly StateMachine[] = [
         alertAfterSeconds: HOUR,
         alert: 'Open checkouts an hour past their expiry: reconcile is not running.',
         since: 'expires_at',
-        redriveSql: `UPDATE checkouts SET status = 'expired', closed_at = $1, updated_at = $1 WHERE status = 'open' AND expires_at < $2`,
+        redriveStatement: expireCheckouts,
       },
     },
   },

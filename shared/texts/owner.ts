@@ -1,4 +1,4 @@
-import { escapeHtml as esc } from '../../telegram/html.js';
+import { escapeHtml as esc } from '../telegram/html.js';
 
 /**
  * Owner journey messages: account linking, /channels, /notifications, and the alerts the

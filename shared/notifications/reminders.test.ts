@@ -8,10 +8,11 @@ import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
-import { extendSubscription } from './extend.js';
-import { formatUtc } from './format.js';
+import { extendSubscription } from '../subscriptions/extend.js';
+import { formatUtc } from '../clock/index.js';
 import { NOTICE_LEASE_MS } from './notice-claims.js';
-import { type ReminderDeps, type ReminderReport, reminderDedupeKey, sendRenewalReminders, turnOffRenewalReminders } from './reminders.js';
+import { turnOffRenewalReminders } from '../subscriptions/reminder-opt-out.js';
+import { type ReminderDeps, type ReminderReport, reminderDedupeKey, sendRenewalReminders } from './reminders.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;

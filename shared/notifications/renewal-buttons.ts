@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { defineCallbackData } from '../bot/callback-data.js';
+import { defineCallbackData } from '../telegram/callback-data.js';
 
 /*
- * The buttons under the subscriber DMs this concept sends (renewal reminders, the grace notice) and
- * under /subscriptions. They live here rather than in the bot feature so the stages can build them
- * without importing the bot; the bot's subscriber feature answers them.
+ * The buttons under the reminder DMs (renewal reminders, the grace notice) and under the bot's
+ * /subscriptions. They live here rather than in the bot feature so the remind-subscribers stage can
+ * build them without importing the bot; the bot's subscriber feature answers them.
  */
 
 const publicIdField = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{22}$`));

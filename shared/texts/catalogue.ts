@@ -1,5 +1,6 @@
-import { formatUsdCents } from '../../money/index.js';
-import { escapeHtml } from '../../telegram/html.js';
+import { formatUtc } from '../clock/index.js';
+import { formatUsdCents } from '../money/index.js';
+import { escapeHtml } from '../telegram/html.js';
 import { broadcastMessages } from './broadcasts.js';
 import { commonMessages } from './common.js';
 import { ownerMessages } from './owner.js';
@@ -37,9 +38,7 @@ export function formatPrice(cents: bigint): string {
 }
 
 /** '2026-12-29 14:05 UTC' in every language: unambiguous for subscribers anywhere. */
-export function formatDate(date: Date): string {
-  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
+export const formatDate = formatUtc;
 
 /** '1 day', '30 days'. */
 export function daysEn(days: number): string {

@@ -4,8 +4,8 @@ import {
   type ClaimedNotification,
   deliverSubscriberNotification,
   type SubscriberMessage,
-} from '../notifications/subscriber-notifications.js';
-import type { NotificationDeps } from '../notifications/owner-notifications.js';
+} from './subscriber-notifications.js';
+import type { NotificationDeps } from './owner-notifications.js';
 
 /**
  * A claimed notice not recorded as sent or failed after this long was left by a run that crashed or

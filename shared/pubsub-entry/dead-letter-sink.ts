@@ -1,7 +1,7 @@
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { assertServicesConfigured, getServices } from '../runtime/index.js';
-import { decodePubSubCloudEvent } from './cloud-event.js';
-import { deadLetterAction, recordDeadLetter } from './dead-letters.js';
+import { decodePubSubCloudEvent } from '../bus/cloud-event.js';
+import { deadLetterAction, recordDeadLetter } from '../bus/dead-letters.js';
 
 // Attributes Pub/Sub adds when it forwards a message to a dead-letter topic.
 const SOURCE_SUBSCRIPTION = 'CloudPubSubDeadLetterSourceSubscription';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { botError } from './errors.js';
+import { telegramError } from './errors.js';
 
 /** Telegram refuses `callback_data` longer than this many bytes. */
 export const MAX_CALLBACK_DATA_BYTES = 64;
@@ -37,7 +37,7 @@ export interface CallbackCodec<T> {
  * Fields are read from their text form, so numeric fields use `z.coerce.number()`.
  */
 export function defineCallbackData<S extends z.ZodType>(tag: string, fields: readonly string[], schema: S): CallbackCodec<z.output<S>> {
-  if (!TAG_PATTERN.test(tag)) throw botError('invalid_callback_data', `defineCallbackData: tag ${JSON.stringify(tag)} must match ${TAG_PATTERN}`);
+  if (!TAG_PATTERN.test(tag)) throw telegramError('invalid_callback_data', `defineCallbackData: tag ${JSON.stringify(tag)} must match ${TAG_PATTERN}`);
   const prefix = `${tag}:`;
   return {
     tag,
@@ -46,13 +46,13 @@ export function defineCallbackData<S extends z.ZodType>(tag: string, fields: rea
       const record = value as Record<string, unknown>;
       const parts = fields.map((field) => String(record[field]));
       for (const part of parts) {
-        if (!FIELD_PATTERN.test(part)) throw botError('invalid_callback_data', `callback data ${tag}: field value ${JSON.stringify(part)} is not allowed`);
+        if (!FIELD_PATTERN.test(part)) throw telegramError('invalid_callback_data', `callback data ${tag}: field value ${JSON.stringify(part)} is not allowed`);
       }
       if (!schema.safeParse(Object.fromEntries(fields.map((field, i) => [field, parts[i]]))).success) {
-        throw botError('invalid_callback_data', `callback data ${tag}: the value does not match its schema`);
+        throw telegramError('invalid_callback_data', `callback data ${tag}: the value does not match its schema`);
       }
       const data = fields.length === 0 ? tag : `${prefix}${parts.join(':')}`;
-      if (Buffer.byteLength(data) > MAX_CALLBACK_DATA_BYTES) throw botError('invalid_callback_data', `callback data ${tag} is over ${MAX_CALLBACK_DATA_BYTES} bytes`);
+      if (Buffer.byteLength(data) > MAX_CALLBACK_DATA_BYTES) throw telegramError('invalid_callback_data', `callback data ${tag} is over ${MAX_CALLBACK_DATA_BYTES} bytes`);
       return data;
     },
     decode(data) {

@@ -4,11 +4,11 @@ import { withLease } from '../kv/index.js';
 import { cloudTraceFields, type Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
 import { assertServicesConfigured, getServices, type Services } from '../runtime/index.js';
-import { decodePubSubCloudEvent, type PubSubMessage } from './cloud-event.js';
-import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from './dead-letters.js';
-import { claimMessage } from './handle-once.js';
-import { relayAfterCommit, trackQueuedMessages } from './outbox.js';
-import { busError } from './errors.js';
+import { decodePubSubCloudEvent, type PubSubMessage } from '../bus/cloud-event.js';
+import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from '../bus/dead-letters.js';
+import { claimMessage } from '../bus/handle-once.js';
+import { relayAfterCommit, trackQueuedMessages } from '../bus/outbox.js';
+import { pubsubEntryError } from './errors.js';
 
 export interface Delivery<M> {
   consumer: string;
@@ -145,12 +145,12 @@ function parseMessage<T extends TopicName>(topic: T, data: string): TopicMessage
   try {
     json = JSON.parse(data);
   } catch {
-    throw busError('invalid_message', `The ${topic} message is not JSON`);
+    throw pubsubEntryError('invalid_message', `The ${topic} message is not JSON`);
   }
   const parsed = TOPIC_SCHEMAS[topic].safeParse(json);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-    throw busError('invalid_message', `The ${topic} message does not match its schema: ${fields}`);
+    throw pubsubEntryError('invalid_message', `The ${topic} message does not match its schema: ${fields}`);
   }
   return parsed.data as TopicMessage<T>;
 }

@@ -1,6 +1,6 @@
 import type { UserFromGetMe } from 'grammy/types';
 
-// Apart from bot.ts: the dashboard needs the bot's id without loading the bot (grammY's Bot, auto-retry).
+// For the bot (bot.ts) and the dashboard, which needs the bot's id without loading the bot (grammY's Bot, auto-retry).
 /** getMe's answer built from configuration: the bot id is the token's prefix. */
 export function botInfoFromConfig(token: string, username: string): UserFromGetMe {
   const id = Number.parseInt(token.split(':')[0] ?? '', 10);

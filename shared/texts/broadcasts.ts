@@ -1,5 +1,5 @@
-import { escapeHtml as esc } from '../../telegram/html.js';
-import { formatUsdCents } from '../../money/index.js';
+import { escapeHtml as esc } from '../telegram/html.js';
+import { formatUsdCents } from '../money/index.js';
 import { daysEn, daysRu } from './catalogue.js';
 import { type BotRightName, type ChatRole, grantable, rights } from './owner.js';
 
