@@ -62,7 +62,7 @@ const LOAD_SECONDS = integerFromEnv('BENCH_SECONDS', isQuick ? 1 : 5);
 /** "Below what deploy.yaml grants, with margin": 20 % headroom, as in ipn-ingest. */
 const MEMORY_GOAL = 0.8;
 const PROJECT_ID = 'demo-paygateprime';
-/** Pub/Sub's own attributes on a message forwarded to a dead-letter topic (shared/bus/dead-letter-sink.ts). */
+/** Pub/Sub's own attributes on a message forwarded to a dead-letter topic (shared/pubsub-entry/dead-letter-sink.ts). */
 const DEAD_LETTER_SOURCE_SUBSCRIPTION = 'CloudPubSubDeadLetterSourceSubscription';
 const DEAD_LETTER_DELIVERY_COUNT = 'CloudPubSubDeadLetterSourceDeliveryCount';
 

@@ -25,7 +25,8 @@ import {
 import { systemClock } from '../shared/clock/index.js';
 import { ConfigError, configVars, loadConfig } from '../shared/config/index.js';
 import { openDatabase } from '../shared/db/index.js';
-import { AppError, PermanentError } from '../shared/errors/index.js';
+import { AppError } from '../shared/errors/index.js';
+import { busError } from '../shared/bus/index.js';
 
 const USAGE = [
   'usage: npm run dead-letters -- list [--topic T] [--source S] [--since ISO] [--all]',
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
     } else if (command === 'show') {
       const id = BigInt(parse(IdSchema, idText, '<id>'));
       const letter = await retrieveDeadLetter(db, id);
-      if (!letter) throw new PermanentError('dead_letter_not_found', `No dead letter has id ${id}.`);
+      if (!letter) throw busError('dead_letter_not_found', `No dead letter has id ${id}.`);
       printDetail(letter);
     } else if (command === 'redrive' && idText !== undefined) {
       if (values.topic !== undefined || values.since !== undefined || values.until !== undefined || values['dry-run']) {

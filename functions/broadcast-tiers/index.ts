@@ -1,8 +1,8 @@
 import * as ff from '@google-cloud/functions-framework';
 import { createPostPacer, runTierBroadcasts } from '../../shared/broadcasts/index.js';
-import { consume } from '../../shared/bus/index.js';
+import { consume } from '../../shared/pubsub-entry/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { TransientError } from '../../shared/errors/index.js';
+import { broadcastError } from '../../shared/broadcasts/index.js';
 import { logger } from '../../shared/logging/index.js';
 import { createBotUsernameSource, loadBotApi } from '../../shared/telegram/index.js';
 
@@ -26,7 +26,7 @@ ff.cloudEvent(
           logger: delivery.logger,
           telegram,
           pacer,
-          botUsername: async () => (await bot.username()) ?? Promise.reject(new TransientError('bot_username_unavailable', 'getMe did not answer: the links need the bot username')),
+          botUsername: async () => (await bot.username()) ?? Promise.reject(broadcastError('bot_username_unavailable', 'getMe did not answer: the links need the bot username')),
         },
         delivery.message.channelIds,
       );

@@ -1,8 +1,7 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { PermanentError } from '../../shared/errors/index.js';
-import { answerFrameworkErrors, clientIpOf, createIpAllowlist, errorResult, sendResult, serveWithRelay } from '../../shared/http-entry/index.js';
+import { answerFrameworkErrors, httpEntryError, clientIpOf, createIpAllowlist, errorResult, sendResult, serveWithRelay } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured } from '../../shared/runtime/index.js';
 
@@ -19,8 +18,8 @@ const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 
 /** NowPayments IPN webhook (public). What an IPN queued (settlement, notices) goes out before the answer. */
 ff.http('nowpayments-ipn', async (req, res) => {
-  if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(new PermanentError('method_not_allowed', 'Send IPNs with POST')));
-  await serveWithRelay(res, (services) =>
+  if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(httpEntryError('method_not_allowed', 'Send IPNs with POST')));
+  await serveWithRelay(res, (services, requestId) =>
     receiveIpn(
       { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
       {
@@ -28,6 +27,7 @@ ff.http('nowpayments-ipn', async (req, res) => {
         signature: req.get('x-nowpayments-sig'),
         clientIp: clientIpOf(req, Boolean(config.K_SERVICE)),
         headers: keptIpnHeaders(req.headers),
+        requestId,
       },
     ),
   );

@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { consume } from '../../shared/bus/index.js';
+import { consume } from '../../shared/pubsub-entry/index.js';
 import { createChainProvider } from '../../shared/chain/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createHotWalletChain, reconcileHotWallet } from '../../shared/hot-wallet/index.js';

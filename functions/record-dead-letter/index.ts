@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { deadLetterSink } from '../../shared/bus/index.js';
+import { deadLetterSink } from '../../shared/pubsub-entry/index.js';
 
 /** Subscribed to every dead-letter topic in pubsub-topics.yaml. */
 ff.cloudEvent('record-dead-letter', deadLetterSink({ consumer: 'record-dead-letter' }));

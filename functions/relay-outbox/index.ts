@@ -1,5 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
-import { consume, relayOutbox } from '../../shared/bus/index.js';
+import { relayOutbox } from '../../shared/bus/index.js';
+import { consume } from '../../shared/pubsub-entry/index.js';
 
 /**
  * Scheduled every minute: publishes outbox rows that the publish-after-commit path left unsent

@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
-import { consume } from '../../shared/bus/index.js';
-import { sendRenewalReminders } from '../../shared/subscriptions/index.js';
+import { consume } from '../../shared/pubsub-entry/index.js';
+import { sendRenewalReminders } from '../../shared/notifications/index.js';
 import { loadBotApi } from '../../shared/telegram/index.js';
 
 const telegram = loadBotApi();

@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { consume } from '../../shared/bus/index.js';
+import { consume } from '../../shared/pubsub-entry/index.js';
 import { runBalancePayouts, runThresholdPayouts } from '../../shared/payouts/index.js';
 
 /**

@@ -1,7 +1,7 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { deliverAccountMail } from '../../shared/accounts/index.js';
-import { consume } from '../../shared/bus/index.js';
+import { consume } from '../../shared/pubsub-entry/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { selectMailer } from '../../shared/mail/index.js';
 

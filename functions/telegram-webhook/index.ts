@@ -1,7 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
-import { runAndRelay } from '../../shared/bus/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { answerFrameworkErrors, sendResult } from '../../shared/http-entry/index.js';
+import { answerFrameworkErrors, serveWithRelay } from '../../shared/http-entry/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 import { botFeatures, botInfoFromConfig, createBot, handleWebhookUpdate, SECRET_TOKEN_HEADER } from '../../shared/bot/index.js';
@@ -29,12 +28,10 @@ const bot = getServices().then((services) =>
 
 /** Telegram webhook (public, authenticated by the secret token). Owner alerts it queued go out before the answer. */
 ff.http('telegram-webhook', async (req, res) => {
-  const services = await getServices();
-  const result = await runAndRelay(services, async () =>
+  await serveWithRelay(res, async (services, requestId) =>
     handleWebhookUpdate(
       { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
-      { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body },
+      { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body, requestId },
     ),
   );
-  sendResult(res, result);
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
+import { accountError } from './errors.js';
 
 /**
  * Dashboard access tokens: HS256 JWTs signed with JWT_SECRET, 15 minutes by default, sent as
@@ -67,10 +67,10 @@ export async function verifyAccessToken(settings: AccessTokenSettings, token: st
       requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
       currentDate: now,
     });
-    if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) throw new PermanentError('invalid_token', 'The access token is not valid; log in again');
+    if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) throw accountError('invalid_token', 'The access token is not valid; log in again');
     return { accountId: parsePublicId('account', payload.sub), sessionId: payload.sid };
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired) throw new PermanentError('token_expired', 'The access token has expired; refresh it');
-    throw new PermanentError('invalid_token', 'The access token is not valid; log in again');
+    if (error instanceof joseErrors.JWTExpired) throw accountError('token_expired', 'The access token has expired; refresh it');
+    throw accountError('invalid_token', 'The access token is not valid; log in again');
   }
 }

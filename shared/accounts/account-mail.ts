@@ -7,6 +7,7 @@ import type { AccountMailRequested } from '../messages/index.js';
 import { findAccountByEmail, retrieveAccountRow } from './account-records.js';
 import { accountMails } from './account-mail-templates.js';
 import { issueEmailToken } from './email-tokens.js';
+import { accountError } from './errors.js';
 
 export interface AccountMailDeps {
   db: Db;
@@ -59,7 +60,7 @@ export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' |
       return request.address ? [accountMails.accountDeleted(request.address)] : [];
     default: {
       const unknown: never = request.kind;
-      throw new Error(`unhandled account mail kind ${String(unknown)}`);
+      throw accountError('unknown_account_mail_kind', `unhandled account mail kind ${String(unknown)}`);
     }
   }
 }

@@ -7,10 +7,11 @@ import { issueLinkCode, type IssuedLinkCode } from './link-codes.js';
 import { confirmAccountPassword } from './password-confirmation.js';
 import { revokeAccountSessions } from './sessions.js';
 import { tokenRefused } from './signup.js';
+import { accountError } from './errors.js';
 
 async function activeAccount(deps: AccountDeps, accountId: string): Promise<AccountRow> {
   const account = await retrieveAccountRow(deps.db, accountId);
-  if (!account || account.status !== 'active') throw new PermanentError('unauthorized', 'Log in again');
+  if (!account || account.status !== 'active') throw accountError('unauthorized', 'Log in again');
   return account;
 }
 
@@ -19,7 +20,7 @@ async function requirePassword(deps: AccountDeps, account: AccountRow, password:
 }
 
 export function emailNotVerified(): PermanentError {
-  return new PermanentError('email_not_verified', 'Verify your email address first (we can send the link again)');
+  return accountError('email_not_verified', 'Verify your email address first (we can send the link again)');
 }
 
 /**
@@ -33,7 +34,7 @@ export async function requestEmailChange(deps: AccountDeps, input: { accountId: 
   await requirePassword(deps, account, input.password, 'account.email_change_failed', input.origin, 'change your address');
   if (account.email.toLowerCase() === input.newEmail.toLowerCase()) {
     const message = 'This is already your address';
-    throw new PermanentError('email_unchanged', message, { fields: { newEmail: message } });
+    throw accountError('email_unchanged', message, { fields: { newEmail: message } });
   }
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
@@ -43,7 +44,7 @@ export async function requestEmailChange(deps: AccountDeps, input: { accountId: 
 }
 
 function emailTaken(): PermanentError {
-  return new PermanentError('email_taken', 'That address now belongs to another account; start again with another address');
+  return accountError('email_taken', 'That address now belongs to another account; start again with another address');
 }
 
 /**
@@ -111,13 +112,13 @@ export async function deleteAccount(deps: AccountDeps, input: { accountId: strin
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     const { rows } = await tx.query(`SELECT 1 FROM channels WHERE owner_account_id = $1 AND status <> 'deleted' LIMIT 1`, [account.id]);
-    if (rows.length > 0) throw new PermanentError('account_has_channels', 'Delete your channels first; then the account can be deleted');
+    if (rows.length > 0) throw accountError('account_has_channels', 'Delete your channels first; then the account can be deleted');
     const { rowCount } = await tx.query(
       `UPDATE accounts SET status = 'deleted', deleted_at = $2, email = $3, telegram_user_id = NULL, telegram_linked_at = NULL, updated_at = $2
        WHERE id = $1 AND status = 'active'`,
       [account.id, now, `deleted+${account.id}@deleted.invalid`],
     );
-    if (rowCount !== 1) throw new PermanentError('unauthorized', 'Log in again');
+    if (rowCount !== 1) throw accountError('unauthorized', 'Log in again');
     // The schema's revocation reasons have no "deleted"; a deleted account is a disabled one for sessions.
     const revoked = await revokeAccountSessions(tx, { accountId: account.id, reason: 'account_disabled', now });
     await revokeEmailTokens(tx, { accountId: account.id, now });
@@ -152,7 +153,7 @@ export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db'>, acco
     [accountId],
   );
   const row = rows[0];
-  if (!row || row.status !== 'active') throw new PermanentError('unauthorized', 'Log in again');
+  if (!row || row.status !== 'active') throw accountError('unauthorized', 'Log in again');
   return {
     accountId: row.id,
     email: row.email,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type TelegramUserProfile, upsertTelegramUser } from '../checkout/index.js';
+import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { isUniqueViolation } from '../db/index.js';

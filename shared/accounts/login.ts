@@ -5,6 +5,7 @@ import { auditAuthEvent, findAccountByEmail } from './account-records.js';
 import { clearPasswordFailures, PASSWORD_FAILURE_LIMIT, PASSWORD_FAILURE_WINDOW_SECONDS, passwordAttemptsBlockedFor, recordPasswordFailure } from './password-failures.js';
 import { hashPassword, verifyAgainstDummyHash, verifyPassword } from './passwords.js';
 import { findSessionOfToken, type IssuedSession, revokeSession, rotateRefreshToken, startSession } from './sessions.js';
+import { accountError } from './errors.js';
 
 /** An access token for the response body and a refresh token for the cookie. */
 export interface SessionTokens {
@@ -18,7 +19,7 @@ export interface SessionTokens {
  * caller cannot learn which, and the timing matches because a password is always verified.
  */
 export function invalidCredentials(): PermanentError {
-  return new PermanentError(
+  return accountError(
     'invalid_credentials',
     'Email or password is incorrect, or too many wrong passwords came from your network: wait 15 minutes or reset your password.',
   );
@@ -80,7 +81,7 @@ export async function logIn(deps: AccountDeps, input: { email: string; password:
 
 /** The refusal for a refresh token that cannot be used; the client must log in again. */
 export function invalidRefreshToken(): PermanentError {
-  return new PermanentError('invalid_refresh_token', 'The session has ended; log in again');
+  return accountError('invalid_refresh_token', 'The session has ended; log in again');
 }
 
 /**

@@ -1,4 +1,3 @@
-import { PermanentError } from '../errors/index.js';
 import type { AccountDeps, RequestOrigin } from './account-deps.js';
 import { auditAuthEvent, enqueueAccountMail, findAccountByEmail, retrieveAccountRow } from './account-records.js';
 import { redeemEmailToken, revokeEmailTokens } from './email-tokens.js';
@@ -7,6 +6,7 @@ import { passwordProblem } from './password-policy.js';
 import { hashPassword } from './passwords.js';
 import { revokeAccountSessions } from './sessions.js';
 import { tokenRefused, weakPassword } from './signup.js';
+import { accountError } from './errors.js';
 
 /**
  * Queues a reset mail when an active account has this address; does nothing otherwise. The caller
@@ -66,11 +66,11 @@ export async function changePassword(
   input: { accountId: string; sessionId: string; currentPassword: string; newPassword: string; origin: RequestOrigin },
 ): Promise<void> {
   const account = await retrieveAccountRow(deps.db, input.accountId);
-  if (!account || account.status !== 'active') throw new PermanentError('unauthorized', 'Log in again');
+  if (!account || account.status !== 'active') throw accountError('unauthorized', 'Log in again');
   await confirmAccountPassword(deps, account, { password: input.currentPassword, origin: input.origin, action: 'account.password_change_failed', field: 'currentPassword', what: 'change it' });
   if (input.newPassword.normalize('NFKC') === input.currentPassword.normalize('NFKC')) {
     const message = 'Choose a password different from the current one';
-    throw new PermanentError('password_unchanged', message, { fields: { newPassword: message } });
+    throw accountError('password_unchanged', message, { fields: { newPassword: message } });
   }
   const problem = passwordProblem(input.newPassword, account.email);
   if (problem) throw weakPassword('newPassword', problem);

@@ -3,17 +3,18 @@ import type { AccountDeps, RequestOrigin } from './account-deps.js';
 import { type AccountRow, auditAuthEvent, retrieveAccountRow } from './account-records.js';
 import { passwordAttemptsBlockedFor, recordPasswordFailure } from './password-failures.js';
 import { verifyPassword } from './passwords.js';
+import { accountError } from './errors.js';
 
 /** A wrong current password in a settings form: a field error, not a 401 (the session is fine). */
 export function incorrectPassword(field: string): PermanentError {
   const message = 'The password is incorrect';
-  return new PermanentError('incorrect_password', message, { fields: { [field]: message } });
+  return accountError('incorrect_password', message, { fields: { [field]: message } });
 }
 
 /** A sensitive change sent without the account's password. */
 export function passwordRequired(field: string, what: string): PermanentError {
   const message = `Enter your current password to ${what}`;
-  return new PermanentError('password_required', message, { fields: { [field]: message } });
+  return accountError('password_required', message, { fields: { [field]: message } });
 }
 
 /**
@@ -34,7 +35,7 @@ export async function confirmAccountPassword(
   const client = { accountId: account.id, ip: input.origin.ip, now: deps.clock.now() };
   const blockedFor = await passwordAttemptsBlockedFor(deps.kv, client);
   if (blockedFor > 0) {
-    throw new PermanentError('rate_limited', `Too many wrong passwords; try again in ${blockedFor} seconds`, { retryAfterSeconds: blockedFor });
+    throw accountError('rate_limited', `Too many wrong passwords; try again in ${blockedFor} seconds`, { retryAfterSeconds: blockedFor });
   }
   const check = await verifyPassword(account.password_hash, input.password, deps.passwordParameters);
   if (check.isValid) return;
@@ -52,6 +53,6 @@ export async function confirmPasswordOfAccount(
   input: { accountId: string; password: string | undefined; origin: RequestOrigin; action: string; field: string; what: string },
 ): Promise<void> {
   const account = await retrieveAccountRow(deps.db, input.accountId);
-  if (!account || account.status !== 'active') throw new PermanentError('unauthorized', 'Log in again');
+  if (!account || account.status !== 'active') throw accountError('unauthorized', 'Log in again');
   await confirmAccountPassword(deps, account, input);
 }

@@ -4,10 +4,11 @@ import { auditAuthEvent, emailDomain, enqueueAccountMail, findAccountByEmail, re
 import { redeemEmailToken } from './email-tokens.js';
 import { passwordProblem } from './password-policy.js';
 import { hashPassword } from './passwords.js';
+import { accountError } from './errors.js';
 
 /** Thrown for a password the policy refuses; `fields.<field>` says why. */
 export function weakPassword(field: string, problem: string): PermanentError {
-  return new PermanentError('weak_password', problem, { fields: { [field]: problem } });
+  return accountError('weak_password', problem, { fields: { [field]: problem } });
 }
 
 /**
@@ -33,7 +34,7 @@ export async function signUp(deps: AccountDeps, input: { email: string; password
       return;
     }
     const existing = await findAccountByEmail(tx, input.email);
-    if (!existing) throw new Error('signup conflict without an existing account');
+    if (!existing) throw accountError('signup_conflict_unreadable', 'signup conflict without an existing account');
     await enqueueAccountMail(tx, { kind: 'signup_attempted', accountId: existing.id, now });
     await auditAuthEvent(tx, { action: 'account.signup_repeated', accountId: existing.id, now, origin: input.origin });
   });
@@ -43,8 +44,8 @@ export async function signUp(deps: AccountDeps, input: { email: string; password
 /** The error for a refused one-time link. */
 export function tokenRefused(reason: 'invalid' | 'expired'): PermanentError {
   return reason === 'expired'
-    ? new PermanentError('link_expired', 'This link has expired; request a new one')
-    : new PermanentError('invalid_link', 'This link is not valid or was already used; request a new one');
+    ? accountError('link_expired', 'This link has expired; request a new one')
+    : accountError('invalid_link', 'This link is not valid or was already used; request a new one');
 }
 
 /** Marks the address verified with a `verify_email` token (single use). */
@@ -66,8 +67,8 @@ export async function requestVerificationMail(deps: AccountDeps, input: { accoun
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
     const account = await retrieveAccountRow(tx, input.accountId);
-    if (!account || account.status !== 'active') throw new PermanentError('unauthorized', 'Log in again');
-    if (account.email_verified_at) throw new PermanentError('email_already_verified', 'This address is already verified');
+    if (!account || account.status !== 'active') throw accountError('unauthorized', 'Log in again');
+    if (account.email_verified_at) throw accountError('email_already_verified', 'This address is already verified');
     await enqueueAccountMail(tx, { kind: 'verify_email', accountId: account.id, now });
     await auditAuthEvent(tx, { action: 'account.verification_resent', accountId: account.id, now, origin: input.origin });
   });

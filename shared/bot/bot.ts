@@ -4,7 +4,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { AppError } from '../errors/index.js';
 import { refuseCallsInTransaction } from '../telegram/bot-api.js';
 import type { BotContext, BotDeps, SessionData } from './context.js';
-import { languageOf, translate } from './texts/index.js';
+import { languageOf, translate } from '../texts/index.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
 import { createKeyValueSessionStorage } from './session-storage.js';
 

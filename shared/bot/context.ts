@@ -4,7 +4,7 @@ import type { Db } from '../db/index.js';
 import type { KeyValueStore } from '../kv/index.js';
 import type { Logger } from '../logging/index.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
-import type { Language, MessageKey, MessageParams } from './texts/index.js';
+import type { Language, MessageKey, MessageParams } from '../texts/index.js';
 
 /** Everything the bot's features may use. Handlers keep no state of their own. */
 export interface BotDeps {

@@ -1,9 +1,6 @@
 export { type BotDeps, type BotContext, type SessionData } from './context.js';
 export { type BotOptions, createBot } from './bot.js';
-export { botInfoFromConfig } from './bot-info.js';
+// The webhook function builds the bot's identity from its configuration (telegram/bot-info.ts).
+export { botInfoFromConfig } from '../telegram/bot-info.js';
 export { type WebhookDeps, type WebhookResult, SECRET_TOKEN_HEADER, handleWebhookUpdate } from './webhook.js';
-export { type Language, type MessageKey, languageOf, translate, formatPrice, formatDate } from './texts/index.js';
 export { botFeatures } from './features/index.js';
-export { type BotRightName, type ChatRole, type IntruderRemoval, type ParkingNoticeFacts, type PayoutFailureReason, type PayoutNoticeFacts } from './texts/owner.js';
-export { type StoredChatRights, StoredChatRightsSchema, missingBotRights } from './features/membership.js';
-export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink, donateStartPayload, donateLink } from './deep-links.js';

@@ -1,13 +1,13 @@
 import { Bot } from 'grammy';
 import { describe, expect, it } from 'vitest';
 import { ErrorEnvelopeSchema } from '../dashboard/index.js';
-import { TransientError } from '../errors/index.js';
 import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { simulateKeyValueOutage } from '../testing/fakes/key-value-outage.js';
-import { botInfoFromConfig } from './bot-info.js';
+import { botInfoFromConfig } from '../telegram/bot-info.js';
 import type { BotContext } from './context.js';
 import { handleWebhookUpdate } from './webhook.js';
+import { databaseError } from '../db/errors.js';
 
 const SECRET = 'webhook-secret-for-tests';
 const TOKEN = '123456:test-token';
@@ -53,7 +53,7 @@ describe('handleWebhookUpdate', () => {
   it('answers 503 with Retry-After when the bot fails transiently, and runs the redelivery', async () => {
     let isDown = true;
     const { deliver, runs } = setUp(() => {
-      if (isDown) throw new TransientError('database_unavailable', 'connect ECONNREFUSED');
+      if (isDown) throw databaseError('database_unavailable', 'connect ECONNREFUSED');
     });
     const result = await deliver(update(3));
     expect(result.status).toBe(503);

@@ -1,11 +1,12 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { type Bot, BotError } from 'grammy';
 import type { Update } from 'grammy/types';
-import { AppError, PermanentError, TransientError } from '../errors/index.js';
+import { AppError } from '../errors/index.js';
 import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { KeyValueStore } from '../kv/index.js';
 import type { Logger } from '../logging/index.js';
 import type { BotContext } from './context.js';
+import { botError } from './errors.js';
 
 export const SECRET_TOKEN_HEADER = 'x-telegram-bot-api-secret-token';
 
@@ -39,15 +40,15 @@ function isSecretValid(given: string | undefined, expected: string): boolean {
  * (the store or the database down) is a 503 with `retry-after`, so Telegram redelivers the update.
  * Any other failure is acknowledged with 200 and logged: redelivering it could only loop.
  */
-export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretToken: string | undefined; body: unknown }): Promise<WebhookResult> {
-  const requestId = randomUUID();
+export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretToken: string | undefined; body: unknown; requestId?: string }): Promise<WebhookResult> {
+  const requestId = request.requestId ?? randomUUID();
   if (!isSecretValid(request.secretToken, deps.secretToken)) {
     deps.logger.warn('telegram.webhook_unauthorized', { requestId });
-    return errorResult(new PermanentError('invalid_secret_token', 'Missing or wrong X-Telegram-Bot-Api-Secret-Token'), requestId);
+    return errorResult(botError('invalid_secret_token', 'Missing or wrong X-Telegram-Bot-Api-Secret-Token'), requestId);
   }
   const update = request.body as Update | undefined;
   if (!update || typeof update !== 'object' || !Number.isSafeInteger(update.update_id)) {
-    return errorResult(new PermanentError('invalid_update', 'The body is not a Telegram Update'), requestId);
+    return errorResult(botError('invalid_update', 'The body is not a Telegram Update'), requestId);
   }
   const updateId = update.update_id;
   const key = `tg-update:${updateId}`;
@@ -57,7 +58,7 @@ export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretTo
   } catch (error) {
     // Without the claim a redelivery could run the update twice, so it waits for the store.
     deps.logger.error('telegram.update_store_unavailable', { requestId, updateId, error });
-    return errorResult(new TransientError('update_store_unavailable', 'Updates cannot be de-duplicated right now', { updateId }, error), requestId);
+    return errorResult(botError('update_store_unavailable', 'Updates cannot be de-duplicated right now', { updateId }, error), requestId);
   }
   if (!isClaimed) {
     deps.logger.info('telegram.update_duplicate', { requestId, updateId });
@@ -76,7 +77,7 @@ export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretTo
     }
     await deps.kv.delete(key).catch(() => undefined);
     deps.logger.error('telegram.update_will_retry', { requestId, updateId, error: cause });
-    return errorResult(new TransientError('temporarily_unavailable', 'The update could not be handled now', { updateId }, cause), requestId);
+    return errorResult(botError('temporarily_unavailable', 'The update could not be handled now', { updateId }, cause), requestId);
   }
   // Handled: any answer but 200 would make Telegram repeat it. Losing the marker only shortens how
   // long a duplicate is recognised (the claim above still holds for PROCESSING_SECONDS).

@@ -10,3 +10,11 @@
 export { type TierBroadcastDeps, type TierBroadcastReport, MAX_CONSECUTIVE_FAILURES, runTierBroadcasts } from './tier-broadcasts.js';
 export { type ChannelPostFacts, type ChannelPosts, type ChatPost, composeChannelPosts } from './tier-posts.js';
 export { type PostPacer, type PostPacerOptions, MAX_INLINE_RETRY_AFTER_SECONDS, createPostPacer, withFloodControl } from './post-pacing.js';
+export { broadcastError } from './errors.js';
+export {
+  applyBroadcastSetting,
+  createBroadcastSchedule,
+  recordManualBroadcastRequest,
+  requestTierPostRebuild,
+  stopDeletedChannelBroadcasts,
+} from './schedules.js';

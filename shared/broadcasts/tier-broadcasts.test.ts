@@ -1,7 +1,7 @@
 import type { Api } from 'grammy';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
-import { parseSubscribeStartPayload } from '../bot/deep-links.js';
+import { parseSubscribeStartPayload } from '../telegram/deep-links.js';
 import { createBotApi } from '../telegram/index.js';
 import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import { donateLink, subscribeLink } from '../bot/deep-links.js';
-import { type Language, translate } from '../bot/texts/index.js';
+import { donateLink, subscribeLink } from '../telegram/deep-links.js';
+import { type Language, translate } from '../texts/index.js';
 
 /** What a channel's posts show, as read from the database when its turn comes. */
 export interface ChannelPostFacts {

@@ -1,4 +1,5 @@
 import { PermanentError } from '../errors/index.js';
+import { busError } from './errors.js';
 
 /**
  * The Pub/Sub → function envelope, exactly as a gen2 function receives it from Eventarc: a binary
@@ -65,7 +66,7 @@ export function buildPubSubCloudEvent(input: {
 }
 
 function malformed(reason: string): PermanentError {
-  return new PermanentError('malformed_envelope', `Not a Pub/Sub MessagePublished CloudEvent: ${reason}`);
+  return busError('malformed_envelope', `Not a Pub/Sub MessagePublished CloudEvent: ${reason}`);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

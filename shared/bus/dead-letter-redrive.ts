@@ -5,6 +5,7 @@ import { isTopicName, TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '.
 import { MESSAGE_ID_ATTRIBUTE } from './cloud-event.js';
 import { type DeadLetterRecord, findDeadLetter } from './dead-letters.js';
 import { enqueueMessage } from './outbox.js';
+import { busError } from './errors.js';
 
 /*
  * Re-driving a dead letter = one outbox row, written in the transaction that records the re-drive,
@@ -29,7 +30,7 @@ export type RedriveRefusalCode =
   | 'dead_letter_resolved';
 
 function refuse(code: RedriveRefusalCode, message: string, letter: Pick<DeadLetterRecord, 'id'> | bigint): PermanentError {
-  return new PermanentError(code, message, { deadLetterId: String(typeof letter === 'bigint' ? letter : letter.id) });
+  return busError(code, message, { deadLetterId: String(typeof letter === 'bigint' ? letter : letter.id) });
 }
 
 // Attributes Pub/Sub adds when it forwards to a dead-letter topic (they describe that forward, not the
@@ -108,7 +109,7 @@ export interface Redrive {
 }
 
 function assertOperator(operator: string): void {
-  if (operator.trim() === '') throw new PermanentError('operator_required', 'Name the operator (--operator <name>): every re-drive and resolution is audited.');
+  if (operator.trim() === '') throw busError('operator_required', 'Name the operator (--operator <name>): every re-drive and resolution is audited.');
 }
 
 async function redriveLocked(tx: Tx, letter: DeadLetterRecord, input: Pick<RedriveInput, 'operator' | 'at'>): Promise<Redrive> {
@@ -129,7 +130,7 @@ async function redriveLocked(tx: Tx, letter: DeadLetterRecord, input: Pick<Redri
     dedupeKey: `dead-letter-redrive:${letter.id}:${redriveCount}`,
     redrive: { deadLetterId: letter.id, originalMessageId: plan.messageId },
   });
-  if (!enqueued) throw new Error(`dead letter ${letter.id}: re-drive ${redriveCount} was already queued`);
+  if (!enqueued) throw busError('redrive_already_queued', `dead letter ${letter.id}: re-drive ${redriveCount} was already queued`);
   await recordAuditEvent(tx, {
     occurredAt: input.at,
     actor: { type: 'operator', id: input.operator },
@@ -196,7 +197,7 @@ export const REDRIVE_BATCH_LIMIT = 500;
  */
 export async function redriveDeadLetters(db: Db, input: RedriveBatchInput): Promise<RedriveBatchReport> {
   assertOperator(input.operator);
-  if (!isTopicName(input.topic)) throw new PermanentError('dead_letter_unknown_topic', `No consumer reads a topic named "${input.topic}".`, { topic: input.topic });
+  if (!isTopicName(input.topic)) throw busError('dead_letter_unknown_topic', `No consumer reads a topic named "${input.topic}".`, { topic: input.topic });
   const { rows } = await db.query<{ id: bigint }>(
     `SELECT id FROM dead_letters
       WHERE topic = $1 AND resolved_at IS NULL AND coalesce(reopened_at, created_at) >= $2
@@ -246,7 +247,7 @@ export interface ResolveInput {
 export async function resolveDeadLetter(db: Db, input: ResolveInput): Promise<DeadLetterRecord> {
   assertOperator(input.operator);
   const reason = input.reason.trim();
-  if (reason === '') throw new PermanentError('reason_required', 'Say why the dead letter needs nothing more (--reason <text>).');
+  if (reason === '') throw busError('reason_required', 'Say why the dead letter needs nothing more (--reason <text>).');
   return db.transaction(async (tx) => {
     const letter = await findDeadLetter(tx, input.deadLetterId, { lock: true });
     if (!letter) throw refuse('dead_letter_not_found', `No dead letter has id ${input.deadLetterId}.`, input.deadLetterId);

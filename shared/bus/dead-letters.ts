@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Queryable } from '../db/index.js';
-import { TransientError } from '../errors/index.js';
+import { busError } from './errors.js';
 
 export interface DeadLetter {
   /** The function or entry point that gave up on the input. */
@@ -75,7 +75,7 @@ export async function recordDeadLetter(db: Queryable, letter: DeadLetter): Promi
   const existing = await db.query<{ id: bigint }>('SELECT id FROM dead_letters WHERE source = $1 AND message_id = $2', [letter.source, letter.messageId]);
   // Under read committed the conflicting row is visible by now; in an older snapshot it may not be,
   // and retrying the delivery is better than dropping the record.
-  if (!existing.rows[0]) throw new TransientError('dead_letter_conflict', 'The dead letter was recorded concurrently; retry', { source: letter.source });
+  if (!existing.rows[0]) throw busError('dead_letter_conflict', 'The dead letter was recorded concurrently; retry', { source: letter.source });
   return { id: existing.rows[0].id, outcome: 'already_recorded' };
 }
 

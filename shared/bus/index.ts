@@ -7,7 +7,7 @@ export {
   buildPubSubCloudEvent,
   decodePubSubCloudEvent,
 } from './cloud-event.js';
-export { type EnqueueOptions, type EnqueuedMessage, type RelayDeps, type RelayReport, enqueueMessage, enqueueMessages, outboxMessage, type OutboxMessage, relayAfterCommit, relayOutbox, republishMessage, runAndRelay, trackQueuedMessages } from './outbox.js';
+export { type EnqueueOptions, type EnqueuedMessage, type RelayDeps, type RelayReport, enqueueMessage, enqueueMessages, outboxMessage, type OutboxMessage, relayAfterCommit, relayOutbox, republishMessage, republishStuckMessages, runAndRelay, trackQueuedMessages } from './outbox.js';
 export { type MessageKey, type HandleOnceResult, claimMessage, handleOnce } from './handle-once.js';
 export {
   type DeadLetter,
@@ -35,7 +35,6 @@ export {
   redriveDeadLetters,
   resolveDeadLetter,
 } from './dead-letter-redrive.js';
-export { type Delivery, type ConsumeOptions, consume } from './consume.js';
-export { deadLetterSink } from './dead-letter-sink.js';
 // The topology (pubsub-topics.yaml and its YAML parser) is imported from './topology.js' by the tools
 // that need it, not from here: no deployed function loads a YAML parser at cold start.
+export { busError } from './errors.js';

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock/index.js';
-import type { Db, Tx } from '../db/index.js';
+import type { Db, Queryable, Tx } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
@@ -124,6 +124,29 @@ export async function republishMessage(tx: Tx, key: { dedupeKey: string } | { me
     [value, at],
   );
   return rowCount === 1;
+}
+
+/**
+ * Makes the stage messages of stuck work due again, in one statement (the watchdog's re-drive,
+ * `redriveStuckWork`): the published outbox rows `o` that `stuck.match` ties to a row of
+ * `stuck.table` in `stuck.condition` whose `stuck.since` lies between `lookbackStart` and `cutoff`,
+ * published before `cutoff` and created after `lookbackStart`. Like `republishMessage`, the same
+ * message id goes out again. The arguments are SQL. Returns how many messages were made due.
+ */
+export async function republishStuckMessages(
+  db: Queryable,
+  stuck: { table: string; condition: string; since: string; match: string },
+  window: { now: Date; cutoff: Date; lookbackStart: Date },
+): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE outbox o SET published_at = NULL, provider_message_id = NULL, leased_until = NULL,
+            republish_count = o.republish_count + 1, last_republished_at = $1
+       FROM ${stuck.table}
+      WHERE (${stuck.condition}) AND ${stuck.since} < $2 AND ${stuck.since} > $3
+        AND o.published_at < $2 AND o.created_at > $3 AND (${stuck.match})`,
+    [window.now, window.cutoff, window.lookbackStart],
+  );
+  return rowCount;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,6 +1,6 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { assertNoOpenTransaction } from '../db/index.js';
-import { PermanentError, TransientError } from '../errors/index.js';
+import { busError } from './errors.js';
 
 export interface PublishOptions {
   attributes?: Record<string, string>;
@@ -60,7 +60,7 @@ export function createPubSubPublisher(options: {
         // Pub/Sub. A publish that still lands later is a duplicate, which consumers absorb.
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`publish timed out after ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(() => reject(busError('publish_failed', `publish timed out after ${timeoutMs} ms`, { topic })), timeoutMs);
         });
         try {
           return await Promise.race([
@@ -78,9 +78,9 @@ export function createPubSubPublisher(options: {
       } catch (error) {
         const code = (error as { code?: unknown }).code;
         if (typeof code === 'number' && PERMANENT_GRPC_CODES.has(code)) {
-          throw new PermanentError('publish_rejected', `Pub/Sub refused the message for ${topic}`, { topic, grpcCode: code }, error);
+          throw busError('publish_rejected', `Pub/Sub refused the message for ${topic}`, { topic, grpcCode: code }, error);
         }
-        throw new TransientError('publish_failed', `Could not publish to ${topic}`, { topic }, error);
+        throw busError('publish_failed', `Could not publish to ${topic}`, { topic }, error);
       }
     },
   };

@@ -1,9 +1,11 @@
 import { Transaction } from 'ethers';
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
-import { AppError, PermanentError, TransientError, errorCode } from '../errors/index.js';
+import { AppError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt, toChainTransfer } from './chain-transfer-rows.js';
+import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
+import { chainError } from './errors.js';
 
 export interface BroadcastOptions {
   /**
@@ -43,19 +45,19 @@ export async function broadcastStoredTransfer(
 ): Promise<BroadcastResult> {
   assertNoOpenTransaction('broadcastStoredTransfer');
   const stored = await retrieveChainTransfer(deps.db, payoutId);
-  if (!stored) throw new PermanentError('transfer_not_found', 'The payout has no signed transfer to broadcast.', { payoutId });
+  if (!stored) throw chainError('transfer_not_found', 'The payout has no signed transfer to broadcast.', { payoutId });
   if (stored.status === 'confirmed' || stored.status === 'failed') return { transfer: stored, outcome: 'settled' };
   const attempts = await retrieveTransferAttempts(deps.db, stored);
   const latest = attempts[attempts.length - 1] as TransferAttempt;
   if (Transaction.from(latest.signedTx).hash?.toLowerCase() !== latest.txHash) {
-    throw new PermanentError('stored_transfer_corrupt', 'The stored signed transaction does not match its hash.', { payoutId, attempt: latest.attempt });
+    throw chainError('stored_transfer_corrupt', 'The stored signed transaction does not match its hash.', { payoutId, attempt: latest.attempt });
   }
 
   let outcome: SendRawOutcome;
   try {
     outcome = await deps.chain.sendRawTransaction(latest.signedTx);
     if (outcome === 'fee_too_low') {
-      throw new TransientError('transfer_fee_below_base_fee', 'Fees rose above this transaction’s max fee; it needs a replacement at a higher fee.', {
+      throw chainError('transfer_fee_below_base_fee', 'Fees rose above this transaction’s max fee; it needs a replacement at a higher fee.', {
         payoutId,
         txHash: latest.txHash,
         attempt: latest.attempt,
@@ -63,7 +65,7 @@ export async function broadcastStoredTransfer(
     }
     if (outcome === 'nonce_too_low' || outcome === 'replacement_underpriced') {
       if (!(await isAnyAttemptKnown(deps, attempts))) {
-        throw new TransientError('transfer_nonce_conflict', 'Another transaction holds this transfer’s nonce; an operator must review it.', {
+        throw chainError('transfer_nonce_conflict', 'Another transaction holds this transfer’s nonce; an operator must review it.', {
           payoutId,
           txHash: latest.txHash,
           nonce: stored.nonce.toString(),
@@ -80,6 +82,7 @@ export async function broadcastStoredTransfer(
   }
 
   const now = deps.clock.now();
+  assertChainTransferTransition('signed', 'broadcast');
   const transfer = await deps.db.transaction(async (tx) => {
     if (latest.attempt > 1) {
       await tx.query('UPDATE chain_transfer_replacements SET broadcast_at = $3 WHERE payout_id = $1 AND attempt = $2 AND broadcast_at IS NULL', [payoutId, latest.attempt, now]);
@@ -101,7 +104,7 @@ export async function broadcastStoredTransfer(
     return updated;
   });
   const final = transfer ?? (await retrieveChainTransfer(deps.db, payoutId));
-  if (!final) throw new Error('broadcastStoredTransfer: the transfer row disappeared');
+  if (!final) throw chainError('transfer_invariant_broken', 'broadcastStoredTransfer: the transfer row disappeared');
   deps.logger.info('payout.transfer_broadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, nonce: final.nonce.toString(), answer: outcome });
   return { transfer: final, outcome };
 }

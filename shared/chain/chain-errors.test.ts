@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PermanentError } from '../errors/index.js';
 import { toChainError } from './chain-errors.js';
+import { chainError } from './errors.js';
 
 describe('toChainError', () => {
   it.each([
@@ -17,7 +17,7 @@ describe('toChainError', () => {
   });
 
   it('passes our own errors through', () => {
-    const own = new PermanentError('chain_id_mismatch', 'x');
+    const own = chainError('chain_id_mismatch', 'x');
     expect(toChainError(own, 'test')).toBe(own);
   });
 });

@@ -1,4 +1,5 @@
-import { AppError, PermanentError, TransientError } from '../errors/index.js';
+import { AppError } from '../errors/index.js';
+import { chainError } from './errors.js';
 
 /**
  * Codes the chain adapter throws.
@@ -51,7 +52,7 @@ export function toChainError(error: unknown, operation: string): AppError {
   const { ethersCode, text } = describeRpcFailure(error);
   const context = { operation, ethersCode };
   if (ethersCode === 'INSUFFICIENT_FUNDS' || /insufficient funds/i.test(text)) {
-    return new TransientError(
+    return chainError(
       'hot_wallet_insufficient_funds',
       'The hot wallet cannot cover the amount plus gas; top it up and the payout is retried.',
       context,
@@ -59,10 +60,10 @@ export function toChainError(error: unknown, operation: string): AppError {
     );
   }
   if (ethersCode === 'CALL_EXCEPTION') {
-    return new PermanentError('transfer_would_revert', 'The node reports that this transfer would revert.', context, error);
+    return chainError('transfer_would_revert', 'The node reports that this transfer would revert.', context, error);
   }
   if (ethersCode === 'NETWORK_ERROR' || ethersCode === 'TIMEOUT' || ethersCode === 'SERVER_ERROR' || NETWORK_PATTERN.test(text)) {
-    return new TransientError('chain_unavailable', 'The Ethereum node could not be reached; retry later.', context, error);
+    return chainError('chain_unavailable', 'The Ethereum node could not be reached; retry later.', context, error);
   }
-  return new TransientError('chain_request_failed', 'The Ethereum node refused the request.', context, error);
+  return chainError('chain_request_failed', 'The Ethereum node refused the request.', context, error);
 }

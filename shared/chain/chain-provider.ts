@@ -1,6 +1,6 @@
 import { Contract, FetchRequest, JsonRpcProvider, Network, Wallet, getAddress, type TransactionRequest } from 'ethers';
-import { PermanentError } from '../errors/index.js';
 import { describeRpcFailure, toChainError } from './chain-errors.js';
+import { chainError } from './errors.js';
 
 /**
  * The ethers provider for an EVM JSON-RPC URL.
@@ -40,7 +40,7 @@ export function createHotWallet(privateKeyHex: string): HotWallet {
   try {
     signer = new Wallet(privateKeyHex);
   } catch {
-    throw new PermanentError('invalid_hot_wallet_key', 'HOST_WALLET_PRIVATE_KEY is not a valid secp256k1 private key.');
+    throw chainError('invalid_hot_wallet_key', 'HOST_WALLET_PRIVATE_KEY is not a valid secp256k1 private key.');
   }
   const address = signer.address;
   return Object.freeze({
@@ -57,7 +57,7 @@ export function createHotWallet(privateKeyHex: string): HotWallet {
  */
 export function assertHotWalletAddress(wallet: HotWallet, configuredAddress: string): void {
   if (wallet.address.toLowerCase() !== configuredAddress.toLowerCase()) {
-    throw new PermanentError(
+    throw chainError(
       'hot_wallet_mismatch',
       `HOT_WALLET_ADDRESS ${configuredAddress} is not the address of HOST_WALLET_PRIVATE_KEY (${wallet.address}); swap refunds would go to the wrong wallet.`,
     );
@@ -156,7 +156,7 @@ export function createChain(provider: JsonRpcProvider): Chain {
           ),
         ]);
         if (!block || block.baseFeePerGas === null) {
-          throw new PermanentError('chain_without_eip1559', 'The node reports no base fee; EIP-1559 fees are required.');
+          throw chainError('chain_without_eip1559', 'The node reports no base fee; EIP-1559 fees are required.');
         }
         return { baseFeePerGas: block.baseFeePerGas, maxPriorityFeePerGas: tip };
       }),
@@ -205,6 +205,6 @@ export function normalizeEvmAddress(address: string): string {
   try {
     return getAddress(address).toLowerCase();
   } catch {
-    throw new PermanentError('invalid_evm_address', 'Not a valid EVM address.', { address: address.slice(0, 64) });
+    throw chainError('invalid_evm_address', 'Not a valid EVM address.', { address: address.slice(0, 64) });
   }
 }

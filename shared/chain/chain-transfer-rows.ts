@@ -1,14 +1,18 @@
 import type { Queryable } from '../db/index.js';
+import type { ChainTransferStatus } from './chain-transfer-status.js';
 
-export type ChainTransferStatus = 'signed' | 'broadcast' | 'confirmed' | 'failed';
+export type { ChainTransferStatus };
 
-/** A payout's one signed on-chain transfer (`chain_transfers`). Addresses lower-case, amounts in base units. */
+/**
+ * The one signed on-chain transfer stored under a key (`chain_transfers`; the key is the payout's id,
+ * `payout_id`). Addresses lower-case, amounts in base units.
+ */
 export interface ChainTransfer {
   id: string;
   payoutId: string;
   chainId: bigint;
   fromAddress: string;
-  /** The asset's recipient: the swap deposit address, or the payout destination. */
+  /** The asset's recipient: the request's `to`. */
   toAddress: string;
   /** ERC-20 contract called; null for ETH. */
   tokenContract: string | null;
@@ -86,7 +90,7 @@ export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
   };
 }
 
-/** The payout's transfer, or undefined when none was signed yet. */
+/** The transfer stored under `payoutId` (the key), or undefined when none was signed yet. */
 export async function retrieveChainTransfer(q: Queryable, payoutId: string): Promise<ChainTransfer | undefined> {
   const { rows } = await q.query(`SELECT ${CHAIN_TRANSFER_COLUMNS} FROM chain_transfers WHERE payout_id = $1`, [payoutId]);
   return rows[0] ? toChainTransfer(rows[0]) : undefined;

@@ -1,16 +1,19 @@
 import { Contract, JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
-import { type Anvil, startAnvil } from '../testing/simulators/anvil.js';
+import { type Anvil, fundedHotWallet, startAnvil } from '../testing/simulators/anvil.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { type TestDatabase, createTestDatabase } from '../testing/database.js';
-import { type PayoutFixture, insertChannel, insertPayout, insertSwap, randomEvmAddress } from '../testing/fixtures.js';
+import { payoutError } from '../payouts/errors.js';
+import { type PayoutFixture, insertChannel, insertPayout, randomEvmAddress } from '../testing/fixtures.js';
 import { USDT_LIKE_TOKEN_ABI, deployUsdtLikeToken } from '../testing/simulators/usdt-token.js';
 import {
   assertHotWalletAddress,
   type Chain,
   type HotWallet,
+  type SignTransferInput,
   type SigningDeps,
+  type TransferRequest,
   broadcastStoredTransfer,
   confirmTransfer,
   createChain,
@@ -44,20 +47,7 @@ describe('chain transfers on anvil', () => {
   });
 
   /** Each test signs from its own funded wallet (100 ETH), so one test's unsent nonce cannot stall another's. */
-  async function freshHotWallet(): Promise<{ key: string; wallet: HotWallet; signatures: () => number }> {
-    const account = Wallet.createRandom();
-    await provider.send('anvil_setBalance', [account.address, `0x${parseEther('100').toString(16)}`]);
-    const wallet = createHotWallet(account.privateKey);
-    let count = 0;
-    const counting: HotWallet = {
-      address: wallet.address,
-      signTransaction: (request) => {
-        count += 1;
-        return wallet.signTransaction(request);
-      },
-    };
-    return { key: account.privateKey, wallet: counting, signatures: () => count };
-  }
+  const freshHotWallet = () => fundedHotWallet(provider);
 
   function depsFor(wallet: HotWallet, overrides: Partial<SigningDeps> = {}): SigningDeps {
     return {
@@ -71,20 +61,28 @@ describe('chain transfers on anvil', () => {
     };
   }
 
-  async function quotedPayout(options: { asset?: 'ETH' | 'USDT_ERC20'; amountUnits?: bigint } = {}): Promise<PayoutFixture> {
+  /** A payout to key a transfer by (`chain_transfers` refers to it); chain/ is given only its amount and destination. */
+  async function payoutToSend(options: { asset?: 'ETH' | 'USDT_ERC20'; amountUnits?: bigint } = {}): Promise<PayoutFixture> {
     const asset = options.asset ?? 'ETH';
     const channel = await insertChannel(database.db, {
       payoutCurrency: asset === 'ETH' ? 'ETH' : 'USDT',
       payoutNetwork: 'ETH',
       payoutWallet: randomEvmAddress(),
     });
-    const payout = await insertPayout(database.db, {
+    return insertPayout(database.db, {
       channelId: channel.id,
       asset,
       amountUnits: options.amountUnits ?? (asset === 'ETH' ? parseEther('1.5') : 12_500_000n),
     });
-    await database.db.query(`UPDATE payouts SET state = 'quoted' WHERE id = $1`, [payout.id]);
-    return payout;
+  }
+
+  function requestFor(payout: PayoutFixture): TransferRequest {
+    return { asset: payout.asset, amountUnits: payout.amountUnits, to: payout.destinationWallet };
+  }
+
+  /** Signs the payout's amount to its destination, keyed by its id. */
+  function sign(deps: SigningDeps, payout: PayoutFixture, options: Pick<SignTransferInput, 'lock' | 'onSigned'> = {}) {
+    return signAndStoreTransfer(deps, { key: payout.id, request: requestFor(payout), ...options });
   }
 
   async function minedNonce(address: string): Promise<number> {
@@ -94,10 +92,10 @@ describe('chain transfers on anvil', () => {
   it('sends ETH: the recipient gets the exact amount and the wallet pays amount + gasUsed × effectiveGasPrice to the wei', async () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout({ amountUnits: 1_234_567_890_123_456_789n });
+    const payout = await payoutToSend({ amountUnits: 1_234_567_890_123_456_789n });
     const before = await provider.getBalance(wallet.address);
 
-    const { transfer, isNew } = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const { transfer, isNew } = await sign(deps, payout);
     expect(isNew).toBe(true);
     expect(transfer).toMatchObject({ status: 'signed', toAddress: payout.destinationWallet, tokenContract: null, asset: 'ETH' });
     expect(transfer.fromAddress).toBe(wallet.address.toLowerCase());
@@ -125,10 +123,10 @@ describe('chain transfers on anvil', () => {
     const token = new Contract(tokenAddress, USDT_LIKE_TOKEN_ABI, new Wallet(anvil.accounts[0]!.privateKey, provider));
     await (await token.getFunction('mint')(wallet.address, 20_000_000n)).wait();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout({ asset: 'USDT_ERC20', amountUnits: 12_500_001n });
+    const payout = await payoutToSend({ asset: 'USDT_ERC20', amountUnits: 12_500_001n });
     const before = await provider.getBalance(wallet.address);
 
-    const { transfer } = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const { transfer } = await sign(deps, payout);
     expect(transfer.tokenContract).toBe(tokenAddress.toLowerCase());
     expect(transfer.toAddress).toBe(payout.destinationWallet);
     await broadcastStoredTransfer(deps, payout.id);
@@ -142,20 +140,6 @@ describe('chain transfers on anvil', () => {
     expect(logLines.join('\n')).not.toContain(key.slice(2));
   });
 
-  it('pays a payout with a swap to the swap’s deposit address, not the owner', async () => {
-    const { wallet } = await freshHotWallet();
-    const deps = depsFor(wallet);
-    const payout = await quotedPayout({ amountUnits: parseEther('0.25') });
-    const swap = await insertSwap(database.db, payout);
-
-    await signAndStoreTransfer(deps, { payoutId: payout.id });
-    await broadcastStoredTransfer(deps, payout.id);
-    await confirmTransfer(deps, payout.id, { confirmations: 1 });
-
-    expect(await provider.getBalance(swap.depositAddress)).toBe(parseEther('0.25'));
-    expect(await provider.getBalance(payout.destinationWallet)).toBe(0n);
-  });
-
   it('records a reverted transfer as failed with the gas it still cost', async () => {
     const { wallet } = await freshHotWallet(); // holds no USDT
     // A node that misreports the token balance and gas: the signed transfer reverts on chain.
@@ -165,10 +149,10 @@ describe('chain transfers on anvil', () => {
       estimateGas: async () => 60_000n,
     };
     const deps = depsFor(wallet, { chain: misinformed });
-    const payout = await quotedPayout({ asset: 'USDT_ERC20', amountUnits: 1_000_000n });
+    const payout = await payoutToSend({ asset: 'USDT_ERC20', amountUnits: 1_000_000n });
     const before = await provider.getBalance(wallet.address);
 
-    await signAndStoreTransfer(deps, { payoutId: payout.id });
+    await sign(deps, payout);
     await broadcastStoredTransfer(deps, payout.id);
     const result = await confirmTransfer(deps, payout.id, { confirmations: 1 });
 
@@ -183,11 +167,11 @@ describe('chain transfers on anvil', () => {
   it('after a crash between signing and broadcast, the retry returns the stored transfer and broadcasts the same hash once', async () => {
     const { wallet, signatures } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout();
+    const payout = await payoutToSend();
 
-    const first = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const first = await sign(deps, payout);
     // crash: nothing broadcast. The redelivered message runs the whole stage again.
-    const retry = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const retry = await sign(deps, payout);
     expect(retry.isNew).toBe(false);
     expect(retry.transfer.txHash).toBe(first.transfer.txHash);
     expect(retry.transfer.signedTx).toBe(first.transfer.signedTx);
@@ -202,8 +186,8 @@ describe('chain transfers on anvil', () => {
   it('after a crash between broadcast and recording it, the rebroadcast is recognized (nonce too low) and no second transaction is sent', async () => {
     const { wallet, signatures } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout();
-    const { transfer } = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const payout = await payoutToSend();
+    const { transfer } = await sign(deps, payout);
 
     // The node accepted our bytes, then we died before the row said 'broadcast'; automine mined it.
     await provider.send('eth_sendRawTransaction', [transfer.signedTx]);
@@ -224,8 +208,8 @@ describe('chain transfers on anvil', () => {
   it('recognizes a rebroadcast of a transaction still in the mempool (already known)', async () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout();
-    const { transfer } = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const payout = await payoutToSend();
+    const { transfer } = await sign(deps, payout);
 
     await provider.send('evm_setAutomine', [false]);
     try {
@@ -252,8 +236,8 @@ describe('chain transfers on anvil', () => {
         throw Object.assign(new Error('socket hang up'), { code: 'NETWORK_ERROR' });
       },
     };
-    const payout = await quotedPayout();
-    await signAndStoreTransfer(depsFor(wallet), { payoutId: payout.id });
+    const payout = await payoutToSend();
+    await sign(depsFor(wallet), payout);
 
     await expect(broadcastStoredTransfer(depsFor(wallet, { chain: flaky }), payout.id)).rejects.toThrow('socket hang up');
     const afterFailure = await retrieveChainTransfer(database.db, payout.id);
@@ -267,8 +251,8 @@ describe('chain transfers on anvil', () => {
   it('confirms a transfer still marked signed once its hash is found mined, recording the broadcast too', async () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout();
-    const { transfer } = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const payout = await payoutToSend();
+    const { transfer } = await sign(deps, payout);
     await provider.send('eth_sendRawTransaction', [transfer.signedTx]);
 
     const confirmed = await confirmTransfer(deps, payout.id, { confirmations: 1 });
@@ -279,8 +263,8 @@ describe('chain transfers on anvil', () => {
   it('waits for the configured number of confirmations', async () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout();
-    await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const payout = await payoutToSend();
+    await sign(deps, payout);
     await broadcastStoredTransfer(deps, payout.id);
 
     const early = await confirmTransfer(deps, payout.id, { confirmations: 3 });
@@ -292,8 +276,8 @@ describe('chain transfers on anvil', () => {
   it('refuses to rebroadcast over a nonce another transaction took, and says so (never re-signs)', async () => {
     const { key, wallet, signatures } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout();
-    const { transfer } = await signAndStoreTransfer(deps, { payoutId: payout.id });
+    const payout = await payoutToSend();
+    const { transfer } = await sign(deps, payout);
     // Someone spends from the hot wallet outside the gateway, at our stored nonce.
     const outside = new Wallet(key, provider);
     await (await outside.sendTransaction({ to: randomEvmAddress(), value: 1n, nonce: Number(transfer.nonce) })).wait();
@@ -312,8 +296,8 @@ describe('chain transfers on anvil', () => {
     const deps = depsFor(wallet, {
       settings: { chainId: 31337n, maxFeePerGasCapWei: 1n, tokenContracts: { USDT_ERC20: tokenAddress } },
     });
-    const payout = await quotedPayout();
-    await expect(signAndStoreTransfer(deps, { payoutId: payout.id })).rejects.toMatchObject({
+    const payout = await payoutToSend();
+    await expect(sign(deps, payout)).rejects.toMatchObject({
       code: 'gas_price_above_cap',
       isRetryable: true,
     });
@@ -325,14 +309,14 @@ describe('chain transfers on anvil', () => {
 
   it('waits with hot_wallet_insufficient_funds when the wallet cannot cover amount + gas, or lacks the token', async () => {
     const empty = createHotWallet(Wallet.createRandom().privateKey);
-    const eth = await quotedPayout();
-    await expect(signAndStoreTransfer(depsFor(empty), { payoutId: eth.id })).rejects.toMatchObject({
+    const eth = await payoutToSend();
+    await expect(sign(depsFor(empty), eth)).rejects.toMatchObject({
       code: 'hot_wallet_insufficient_funds',
       isRetryable: true,
     });
     const { wallet } = await freshHotWallet(); // 10 000 ETH, no USDT
-    const usdt = await quotedPayout({ asset: 'USDT_ERC20' });
-    await expect(signAndStoreTransfer(depsFor(wallet), { payoutId: usdt.id })).rejects.toMatchObject({
+    const usdt = await payoutToSend({ asset: 'USDT_ERC20' });
+    await expect(sign(depsFor(wallet), usdt)).rejects.toMatchObject({
       code: 'hot_wallet_insufficient_funds',
     });
     expect(await retrieveChainTransfer(database.db, usdt.id)).toBeUndefined();
@@ -341,11 +325,9 @@ describe('chain transfers on anvil', () => {
   it('maps an unreachable node to chain_unavailable', async () => {
     const deadProvider = createChainProvider('http://127.0.0.1:9', { chainId: 31337n, timeoutMs: 2_000 });
     try {
-      const payout = await quotedPayout();
+      const payout = await payoutToSend();
       await expect(
-        signAndStoreTransfer(depsFor(createHotWallet(anvil.accounts[0]!.privateKey), { chain: createChain(deadProvider) }), {
-          payoutId: payout.id,
-        }),
+        sign(depsFor(createHotWallet(anvil.accounts[0]!.privateKey), { chain: createChain(deadProvider) }), payout),
       ).rejects.toMatchObject({ code: 'chain_unavailable', isRetryable: true });
     } finally {
       deadProvider.destroy();
@@ -355,32 +337,43 @@ describe('chain transfers on anvil', () => {
   it('refuses a node that serves another chain id', async () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet, { settings: { chainId: 1n, maxFeePerGasCapWei: 100n * GWEI, tokenContracts: {} } });
-    const payout = await quotedPayout();
-    await expect(signAndStoreTransfer(deps, { payoutId: payout.id })).rejects.toMatchObject({ code: 'chain_id_mismatch' });
+    const payout = await payoutToSend();
+    await expect(sign(deps, payout)).rejects.toMatchObject({ code: 'chain_id_mismatch' });
   });
 
-  it('refuses to sign for a payout that is not quoted', async () => {
-    const { wallet } = await freshHotWallet();
-    const payout = await quotedPayout();
-    await database.db.query(`UPDATE payouts SET state = 'held', held_reason = 'over_daily_cap' WHERE id = $1`, [payout.id]);
-    await expect(signAndStoreTransfer(depsFor(wallet), { payoutId: payout.id })).rejects.toMatchObject({
-      code: 'payout_not_ready_for_transfer',
-      isRetryable: false,
-    });
+  it('signs nothing when the lock’s check refuses the request, and stores nothing', async () => {
+    const { wallet, signatures } = await freshHotWallet();
+    const payout = await payoutToSend();
+    const refuse = async () => () => {
+      throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.');
+    };
+    await expect(sign(depsFor(wallet), payout, { lock: refuse })).rejects.toMatchObject({ code: 'payout_not_ready_for_transfer', isRetryable: false });
+    expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
+    expect(signatures()).toBe(0);
+  });
+
+  it('retries with transfer_inputs_changed when the request changed between the network reads and the lock', async () => {
+    const { wallet, signatures } = await freshHotWallet();
+    const payout = await payoutToSend({ amountUnits: parseEther('0.5') });
+    const changed = async () => () => ({ ...requestFor(payout), amountUnits: parseEther('0.4') });
+    await expect(sign(depsFor(wallet), payout, { lock: changed })).rejects.toMatchObject({ code: 'transfer_inputs_changed', isRetryable: true });
+    expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
+    expect(signatures()).toBe(0);
   });
 
   it('runs onSigned in the signing transaction only for a new transfer', async () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet);
-    const payout = await quotedPayout();
-    const moveToSigned = async (tx: Parameters<NonNullable<Parameters<typeof signAndStoreTransfer>[1]['onSigned']>>[0]) => {
-      await tx.query(`UPDATE payouts SET state = 'transfer_signed' WHERE id = $1 AND state = 'quoted'`, [payout.id]);
+    const payout = await payoutToSend();
+    const seen: number[] = [];
+    const onSigned: SignTransferInput['onSigned'] = async (tx, transfer) => {
+      const { rows } = await tx.query('SELECT 1 FROM chain_transfers WHERE id = $1', [transfer.id]);
+      seen.push(rows.length);
     };
-    const first = await signAndStoreTransfer(deps, { payoutId: payout.id, onSigned: moveToSigned });
-    const again = await signAndStoreTransfer(deps, { payoutId: payout.id, onSigned: moveToSigned });
+    const first = await sign(deps, payout, { onSigned });
+    const again = await sign(deps, payout, { onSigned });
     expect(again.transfer.id).toBe(first.transfer.id);
-    const { rows } = await database.db.query<{ state: string }>('SELECT state FROM payouts WHERE id = $1', [payout.id]);
-    expect(rows[0]?.state).toBe('transfer_signed');
+    expect(seen).toEqual([1]);
     await broadcastStoredTransfer(deps, payout.id);
   });
 
@@ -402,11 +395,16 @@ describe('chain transfers on anvil', () => {
 
   // On PGlite transactions are serialized; with DATABASE_URL these signers overlap for real.
   describe('concurrency', () => {
-    it('signs once when the same payout is signed five times at once: one row, one signature', async () => {
+    it('signs once when the same key is signed five times at once under the caller’s lock: one row, one signature', async () => {
       const { wallet, signatures } = await freshHotWallet();
       const deps = depsFor(wallet);
-      const payout = await quotedPayout();
-      const results = await Promise.all(Array.from({ length: 5 }, () => signAndStoreTransfer(deps, { payoutId: payout.id })));
+      const payout = await payoutToSend();
+      // What a caller's lock does (payouts/ locks the payout row): signers of one key queue in their transactions.
+      const lock: SignTransferInput['lock'] = async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [payout.id]);
+        return () => requestFor(payout);
+      };
+      const results = await Promise.all(Array.from({ length: 5 }, () => sign(deps, payout, { lock })));
       expect(new Set(results.map((result) => result.transfer.txHash)).size).toBe(1);
       expect(results.filter((result) => result.isNew)).toHaveLength(1);
       expect(signatures()).toBe(1);
@@ -419,8 +417,8 @@ describe('chain transfers on anvil', () => {
     it('gives payouts signed at once distinct consecutive nonces, and all of them are mined', async () => {
       const { wallet } = await freshHotWallet();
       const deps = depsFor(wallet);
-      const payouts = await Promise.all(Array.from({ length: 4 }, () => quotedPayout({ amountUnits: parseEther('0.01') })));
-      const signed = await Promise.all(payouts.map((payout) => signAndStoreTransfer(deps, { payoutId: payout.id })));
+      const payouts = await Promise.all(Array.from({ length: 4 }, () => payoutToSend({ amountUnits: parseEther('0.01') })));
+      const signed = await Promise.all(payouts.map((payout) => sign(deps, payout)));
       expect(signed.map((result) => result.transfer.nonce).sort()).toEqual([0n, 1n, 2n, 3n]);
       // Broadcast out of order: the node queues the gap and mines all once it closes.
       for (const payout of [...payouts].reverse()) await broadcastStoredTransfer(deps, payout.id);

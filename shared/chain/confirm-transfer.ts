@@ -1,8 +1,9 @@
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import type { TransactionLookup } from './chain-provider.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, toChainTransfer } from './chain-transfer-rows.js';
+import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
+import { chainError } from './errors.js';
 
 export type ConfirmResult =
   /**
@@ -36,10 +37,10 @@ export interface ConfirmOptions {
 export async function confirmTransfer(deps: TransferDeps, payoutId: string, options: ConfirmOptions): Promise<ConfirmResult> {
   assertNoOpenTransaction('confirmTransfer');
   if (!Number.isInteger(options.confirmations) || options.confirmations < 1) {
-    throw new PermanentError('invalid_confirmations', 'Confirmations must be a whole number of at least 1.');
+    throw chainError('invalid_confirmations', 'Confirmations must be a whole number of at least 1.');
   }
   const stored = await retrieveChainTransfer(deps.db, payoutId);
-  if (!stored) throw new PermanentError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
+  if (!stored) throw chainError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
   const settled = settledResult(stored);
   if (settled) return settled;
 
@@ -63,6 +64,9 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
 
   const now = deps.clock.now();
   const feeUnits = lookup.gasUsed * lookup.effectiveGasPrice;
+  const to = lookup.isSuccess ? 'confirmed' : 'failed';
+  assertChainTransferTransition('signed', 'broadcast');
+  assertChainTransferTransition('broadcast', to);
   const recorded = await deps.db.transaction(async (tx) => {
     await tx.query(
       `UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2, updated_at = $2 WHERE payout_id = $1 AND status = 'signed'`,
@@ -76,7 +80,7 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
         RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
       [
         payoutId,
-        lookup.isSuccess ? 'confirmed' : 'failed',
+        to,
         lookup.blockNumber.toString(),
         lookup.gasUsed.toString(),
         lookup.effectiveGasPrice.toString(),
@@ -92,9 +96,9 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
     return transfer;
   });
   const transfer = recorded ?? (await retrieveChainTransfer(deps.db, payoutId));
-  if (!transfer) throw new Error('confirmTransfer: the transfer row disappeared');
+  if (!transfer) throw chainError('transfer_invariant_broken', 'confirmTransfer: the transfer row disappeared');
   const result = settledResult(transfer);
-  if (!result) throw new Error('confirmTransfer: the transfer was not recorded as settled');
+  if (!result) throw chainError('transfer_invariant_broken', 'confirmTransfer: the transfer was not recorded as settled');
   if (recorded) {
     const event = result.state === 'confirmed' ? 'payout.transfer_confirmed' : 'payout.transfer_reverted';
     const context = { payoutId, txHash: mined.txHash, blockNumber: lookup.blockNumber.toString(), feeUnits: feeUnits.toString() };

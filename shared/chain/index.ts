@@ -17,6 +17,7 @@ export {
 export { type ChainErrorCode, toChainError } from './chain-errors.js';
 export {
   type TransferAsset,
+  type TransferRequest,
   type TransferInput,
   type TransferCall,
   type FeeChoice,
@@ -27,7 +28,14 @@ export {
   withGasMargin,
 } from './transfer-request.js';
 export { allocateNonce } from './wallet-nonces.js';
-export { type ChainTransfer, type ChainTransferStatus, type TransferAttempt, retrieveChainTransfer, retrieveTransferAttempts } from './chain-transfer-rows.js';
+export { type ChainTransfer, type TransferAttempt, retrieveChainTransfer, retrieveTransferAttempts } from './chain-transfer-rows.js';
+export {
+  type ChainTransferStatus,
+  CHAIN_TRANSFER_STATUSES,
+  CHAIN_TRANSFER_TRANSITIONS,
+  canTransitionChainTransfer,
+  assertChainTransferTransition,
+} from './chain-transfer-status.js';
 export { type ChainSettings, type TransferDeps, type SigningDeps } from './transfer-deps.js';
 export { type SignTransferInput, signAndStoreTransfer } from './sign-transfer.js';
 export { type BroadcastOptions, type BroadcastResult, broadcastStoredTransfer } from './broadcast-transfer.js';

@@ -5,6 +5,7 @@ import { raiseOperatorAlert } from '../watchdog/index.js';
 import { type BroadcastOptions, broadcastStoredTransfer } from './broadcast-transfer.js';
 import { type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt } from './chain-transfer-rows.js';
 import type { SigningDeps, TransferDeps } from './transfer-deps.js';
+import { chainError } from './errors.js';
 
 /**
  * Where the transfer stands with the node:
@@ -121,7 +122,7 @@ export async function replaceStoredTransfer(deps: SigningDeps, payoutId: string,
     })
   ).toLowerCase();
   const txHash = Transaction.from(signedTx).hash?.toLowerCase();
-  if (!txHash) throw new Error('replaceStoredTransfer: the signed replacement has no hash');
+  if (!txHash) throw chainError('transfer_invariant_broken', 'replaceStoredTransfer: the signed replacement has no hash');
 
   const isStored = await deps.db.transaction(async (tx) => {
     // The transfer row lock serializes replacers: the second sees the first's attempt and stops.

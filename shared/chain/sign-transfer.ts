@@ -1,58 +1,40 @@
 import { Transaction } from 'ethers';
-import { assertNoOpenTransaction, isUniqueViolation, type Queryable, type Tx } from '../db/index.js';
-import { PermanentError, TransientError } from '../errors/index.js';
+import { assertNoOpenTransaction, isUniqueViolation, type Tx } from '../db/index.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
-import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, withGasMargin } from './transfer-request.js';
+import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, type TransferRequest, withGasMargin } from './transfer-request.js';
 import type { SigningDeps } from './transfer-deps.js';
 import { allocateNonce } from './wallet-nonces.js';
+import { chainError } from './errors.js';
 
-/** Payout states from which a transfer may be signed (the states that can advance to `transfer_signed`). */
-const SIGNABLE_PAYOUT_STATES = new Set(['quoted', 'swap_created']);
 const DEFAULT_GAS_MARGIN_BPS = 2_000;
 
-interface PayoutForTransfer {
-  state: string;
-  asset: string;
-  amountUnits: bigint;
-  /** The swap's deposit address when the payout has a swap, else the payout destination. */
-  recipient: string;
-}
-
-async function readPayoutForTransfer(q: Queryable, payoutId: string, lock: boolean): Promise<PayoutForTransfer> {
-  const { rows } = await q.query<{ state: string; asset: string; amount_units: string; destination_wallet: string }>(
-    `SELECT state, asset, amount_units, destination_wallet FROM payouts WHERE id = $1${lock ? ' FOR NO KEY UPDATE' : ''}`,
-    [payoutId],
-  );
-  const payout = rows[0];
-  if (!payout) throw new PermanentError('payout_not_found', 'No payout with this id.', { payoutId });
-  const swaps = await q.query<{ deposit_address: string }>('SELECT deposit_address FROM swaps WHERE payout_id = $1', [payoutId]);
-  return {
-    state: payout.state,
-    asset: payout.asset,
-    amountUnits: BigInt(payout.amount_units),
-    recipient: swaps.rows[0]?.deposit_address ?? payout.destination_wallet,
-  };
-}
-
-function callFor(deps: SigningDeps, payoutId: string, payout: PayoutForTransfer): TransferCall {
-  if (!isTransferAsset(payout.asset)) {
-    throw new PermanentError('unsupported_transfer_asset', 'The hot wallet cannot send this asset.', { payoutId, asset: payout.asset });
+function callFor(deps: SigningDeps, payoutId: string, request: TransferRequest): TransferCall {
+  if (!isTransferAsset(request.asset)) {
+    throw chainError('unsupported_transfer_asset', 'The hot wallet cannot send this asset.', { payoutId, asset: request.asset });
   }
-  const tokenAddress = payout.asset === 'USDT_ERC20' ? deps.settings.tokenContracts.USDT_ERC20 : undefined;
-  if (payout.asset === 'USDT_ERC20' && tokenAddress === undefined) {
-    throw new PermanentError('token_contract_not_configured', 'No USDT_ERC20 contract is configured.', { payoutId });
+  const tokenAddress = request.asset === 'USDT_ERC20' ? deps.settings.tokenContracts.USDT_ERC20 : undefined;
+  if (request.asset === 'USDT_ERC20' && tokenAddress === undefined) {
+    throw chainError('token_contract_not_configured', 'No USDT_ERC20 contract is configured.', { payoutId });
   }
-  return buildTransfer({ asset: payout.asset, to: payout.recipient, amountUnits: payout.amountUnits, tokenAddress });
-}
-
-function assertSignable(payoutId: string, state: string): void {
-  if (!SIGNABLE_PAYOUT_STATES.has(state)) {
-    throw new PermanentError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.', { payoutId, state });
-  }
+  return buildTransfer({ asset: request.asset, to: request.to, amountUnits: request.amountUnits, tokenAddress });
 }
 
 export interface SignTransferInput {
-  payoutId: string;
+  /**
+   * The idempotency key: at most one transfer is ever stored under it, and a retry gets that one
+   * back. The payout's id, kept as `chain_transfers.payout_id` (`ChainTransfer.payoutId`) and named
+   * so in logs; to chain/ an opaque reference.
+   */
+  key: string;
+  request: TransferRequest;
+  /**
+   * Runs first in the signing transaction. It locks what the request was read from, so that signers
+   * of one key wait there and the second then finds the first's transfer, and returns a check that
+   * is called only when no transfer is stored yet: the check answers the request as it stands now
+   * (one that differs from `request` is retried: `transfer_inputs_changed`) or throws when it may no
+   * longer be sent. Without it, concurrent signers of one key may each sign; one row still wins.
+   */
+  lock?: (tx: Tx) => Promise<() => TransferRequest>;
   /**
    * Runs in the signing transaction right after a NEW transfer row is inserted (not when an earlier
    * one is returned), e.g. to move the payout to `transfer_signed` atomically with the row.
@@ -61,36 +43,33 @@ export interface SignTransferInput {
 }
 
 /**
- * Signs the payout's one transfer and stores it before anything is broadcast. Amount, asset and
- * recipient are re-read from the database (the swap's deposit address, else the payout destination).
+ * Signs the one transfer of `key` and stores it before anything is broadcast.
  *
  * Network reads (chain id, fees, pending nonce, balances, gas estimate) happen first, outside any
- * transaction. Then one transaction locks the payout row, returns the existing transfer if there is
- * one (a retry never signs again), allocates the nonce from `wallet_nonces`, signs offline and
- * inserts the row with `signed_tx` and `tx_hash` in status `signed`.
+ * transaction. Then one transaction runs `lock`, returns the existing transfer if there is one (a
+ * retry never signs again), allocates the nonce from `wallet_nonces`, signs offline and inserts the
+ * row with `signed_tx` and `tx_hash` in status `signed`.
  *
- * @returns the payout's transfer, and whether this call created it.
- * @throws TransientError `gas_price_above_cap`, `hot_wallet_insufficient_funds`, `chain_unavailable`;
- *   PermanentError `payout_not_found`, `payout_not_ready_for_transfer`, `unsupported_transfer_asset`,
- *   `chain_id_mismatch`, `transfer_would_revert`.
+ * @returns the key's transfer, and whether this call created it.
+ * @throws TransientError `gas_price_above_cap`, `hot_wallet_insufficient_funds`, `chain_unavailable`,
+ *   `transfer_inputs_changed`; PermanentError `unsupported_transfer_asset`, `token_contract_not_configured`,
+ *   `chain_id_mismatch`, `transfer_would_revert`, and whatever `lock`'s check throws.
  */
 export async function signAndStoreTransfer(
   deps: SigningDeps,
   input: SignTransferInput,
 ): Promise<{ transfer: ChainTransfer; isNew: boolean }> {
   assertNoOpenTransaction('signAndStoreTransfer');
-  const { payoutId } = input;
+  const { key: payoutId, request } = input;
   const existing = await retrieveChainTransfer(deps.db, payoutId);
   if (existing) return { transfer: existing, isNew: false };
 
-  const payout = await readPayoutForTransfer(deps.db, payoutId, false);
-  assertSignable(payoutId, payout.state);
-  const call = callFor(deps, payoutId, payout);
+  const call = callFor(deps, payoutId, request);
   const from = deps.wallet.address.toLowerCase();
 
   const chainId = await deps.chain.getChainId();
   if (chainId !== deps.settings.chainId) {
-    throw new PermanentError('chain_id_mismatch', 'The Ethereum node serves another chain than ETH_CHAIN_ID.', {
+    throw chainError('chain_id_mismatch', 'The Ethereum node serves another chain than ETH_CHAIN_ID.', {
       expected: deps.settings.chainId.toString(),
       actual: chainId.toString(),
     });
@@ -98,13 +77,13 @@ export async function signAndStoreTransfer(
   const fees = chooseFees(await deps.chain.estimateFees(), deps.settings.maxFeePerGasCapWei);
   const account = await deps.chain.readAccount(from, call.tokenContract ?? undefined);
   const insufficient = (context: Record<string, unknown>) =>
-    new TransientError('hot_wallet_insufficient_funds', 'The hot wallet cannot cover this payout; top it up and it is retried.', {
+    chainError('hot_wallet_insufficient_funds', 'The hot wallet cannot cover this payout; top it up and it is retried.', {
       payoutId,
-      asset: payout.asset,
+      asset: request.asset,
       ...context,
     });
-  if (call.tokenContract !== null && account.tokenBalanceUnits < payout.amountUnits) {
-    throw insufficient({ neededUnits: payout.amountUnits.toString(), balanceUnits: account.tokenBalanceUnits.toString() });
+  if (call.tokenContract !== null && account.tokenBalanceUnits < request.amountUnits) {
+    throw insufficient({ neededUnits: request.amountUnits.toString(), balanceUnits: account.tokenBalanceUnits.toString() });
   }
   const gasLimit = withGasMargin(
     await deps.chain.estimateGas({ from, to: call.to, data: call.data, value: call.value }),
@@ -151,16 +130,17 @@ async function signInTransaction(
   },
 ): Promise<{ transfer: ChainTransfer; isNew: boolean }> {
   const { input, call, from, gasLimit, fees } = prepared;
-  const { payoutId } = input;
-  // The payout row lock serializes signers of one payout: the second waits here, then sees the row.
-  const payout = await readPayoutForTransfer(tx, payoutId, true);
+  const { key: payoutId, request } = input;
+  // The caller's lock serializes signers of one key: the second waits here, then sees the row.
+  const check = await input.lock?.(tx);
   const existing = await retrieveChainTransfer(tx, payoutId);
   if (existing) return { transfer: existing, isNew: false };
-  assertSignable(payoutId, payout.state);
-  const current = callFor(deps, payoutId, payout);
-  if (current.to !== call.to || current.data !== call.data || current.value !== call.value) {
-    // A swap was created between our reads: estimate again on the next attempt.
-    throw new TransientError('transfer_inputs_changed', 'The payout changed while its transfer was prepared; retry.', { payoutId });
+  if (check) {
+    const current = callFor(deps, payoutId, check());
+    if (current.to !== call.to || current.data !== call.data || current.value !== call.value) {
+      // What to send changed between our reads (e.g. a swap was created): estimate again on the next attempt.
+      throw chainError('transfer_inputs_changed', 'The payout changed while its transfer was prepared; retry.', { payoutId });
+    }
   }
 
   const now = deps.clock.now();
@@ -179,7 +159,7 @@ async function signInTransaction(
     })
   ).toLowerCase();
   const txHash = Transaction.from(signedTx).hash?.toLowerCase();
-  if (!txHash) throw new Error('signAndStoreTransfer: the signed transaction has no hash');
+  if (!txHash) throw chainError('transfer_invariant_broken', 'signAndStoreTransfer: the signed transaction has no hash');
 
   const { rows } = await tx.query(
     `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, token_contract, asset, amount_units, nonce,
@@ -193,8 +173,8 @@ async function signInTransaction(
       from,
       call.recipient,
       call.tokenContract,
-      payout.asset,
-      payout.amountUnits.toString(),
+      request.asset,
+      request.amountUnits.toString(),
       nonce.toString(),
       gasLimit.toString(),
       fees.maxFeePerGas.toString(),

@@ -8,7 +8,7 @@ export interface ChainSettings {
   chainId: bigint;
   /** Highest maxFeePerGas we sign, in wei per gas. Above it payouts are deferred (`gas_price_above_cap`). */
   maxFeePerGasCapWei: bigint;
-  /** ERC-20 contract per token asset; a USDT_ERC20 payout without one is refused. */
+  /** ERC-20 contract per token asset; a USDT_ERC20 transfer without one is refused. */
   tokenContracts: { USDT_ERC20?: string };
   /** Gas limit = estimate × (1 + margin). Basis points, default 2000 (20 %). */
   gasLimitMarginBps?: number;

@@ -1,6 +1,6 @@
 import { Interface } from 'ethers';
-import { PermanentError, TransientError } from '../errors/index.js';
 import { normalizeEvmAddress } from './chain-provider.js';
+import { chainError } from './errors.js';
 
 /** Assets the hot wallet can send on Ethereum. */
 export type TransferAsset = 'ETH' | 'USDT_ERC20';
@@ -9,6 +9,20 @@ export function isTransferAsset(asset: string): asset is TransferAsset {
   return asset === 'ETH' || asset === 'USDT_ERC20';
 }
 
+/**
+ * What to send from the hot wallet, as a caller knows it: chain/ signs exactly this, whatever it
+ * pays for (`signAndStoreTransfer` resolves the token contract and builds the call).
+ */
+export interface TransferRequest {
+  /** ETH or USDT_ERC20; another asset is refused (`unsupported_transfer_asset`). */
+  asset: string;
+  /** Base units of `asset`: wei for ETH, 10^-6 USDT for USDT_ERC20. */
+  amountUnits: bigint;
+  /** Who receives the asset (any checksum spelling). */
+  to: string;
+}
+
+/** A request with its asset checked and its token contract resolved: what `buildTransfer` turns into a call. */
 export interface TransferInput {
   asset: TransferAsset;
   /** Who receives the asset (any checksum spelling). */
@@ -46,18 +60,18 @@ const UINT256_MAX = (1n << 256n) - 1n;
  */
 export function buildTransfer(input: TransferInput): TransferCall {
   if (input.amountUnits <= 0n || input.amountUnits > UINT256_MAX) {
-    throw new PermanentError('invalid_transfer', 'A transfer amount must be positive.', { asset: input.asset });
+    throw chainError('invalid_transfer', 'A transfer amount must be positive.', { asset: input.asset });
   }
   const recipient = normalizeEvmAddress(input.to);
   switch (input.asset) {
     case 'ETH':
       if (input.tokenAddress !== undefined) {
-        throw new PermanentError('invalid_transfer', 'An ETH transfer takes no token contract.', { asset: input.asset });
+        throw chainError('invalid_transfer', 'An ETH transfer takes no token contract.', { asset: input.asset });
       }
       return { to: recipient, value: input.amountUnits, data: '0x', recipient, tokenContract: null };
     case 'USDT_ERC20': {
       if (input.tokenAddress === undefined) {
-        throw new PermanentError('invalid_transfer', 'A USDT_ERC20 transfer needs the token contract address.', { asset: input.asset });
+        throw chainError('invalid_transfer', 'A USDT_ERC20 transfer needs the token contract address.', { asset: input.asset });
       }
       const tokenContract = normalizeEvmAddress(input.tokenAddress);
       const data = ERC20.encodeFunctionData('transfer', [recipient, input.amountUnits]);
@@ -65,7 +79,7 @@ export function buildTransfer(input: TransferInput): TransferCall {
     }
     default: {
       const unknown: never = input.asset;
-      throw new PermanentError('invalid_transfer', 'Unsupported transfer asset.', { asset: String(unknown) });
+      throw chainError('invalid_transfer', 'Unsupported transfer asset.', { asset: String(unknown) });
     }
   }
 }
@@ -89,7 +103,7 @@ export function chooseFees(
   const tip = estimate.maxPriorityFeePerGas;
   const needed = estimate.baseFeePerGas + tip;
   if (needed > maxFeePerGasCapWei) {
-    throw new TransientError('gas_price_above_cap', 'Gas fees are above the configured cap; the payout is deferred.', {
+    throw chainError('gas_price_above_cap', 'Gas fees are above the configured cap; the payout is deferred.', {
       baseFeePerGas: estimate.baseFeePerGas.toString(),
       maxPriorityFeePerGas: tip.toString(),
       maxFeePerGasCapWei: maxFeePerGasCapWei.toString(),

@@ -1,4 +1,5 @@
 import type { Tx } from '../db/index.js';
+import { chainError } from './errors.js';
 
 /**
  * Takes the next nonce of a hot wallet, inside the caller's transaction: the `wallet_nonces` row
@@ -22,6 +23,6 @@ export async function allocateNonce(
     [input.chainId.toString(), input.address.toLowerCase(), input.networkNonce.toString(), input.now],
   );
   const nonce = rows[0]?.nonce;
-  if (nonce === undefined) throw new Error('allocateNonce: the upsert returned no row');
+  if (nonce === undefined) throw chainError('transfer_invariant_broken', 'allocateNonce: the upsert returned no row');
   return BigInt(nonce as bigint | number | string);
 }

@@ -199,16 +199,17 @@ describe('createExchange', () => {
 });
 
 describe('retrieveExchange', () => {
-  it('maps each status and keeps amountTo null until ChangeNow knows it', async () => {
+  it('reports each status as ChangeNow wrote it and keeps amountTo null until ChangeNow knows it', async () => {
     const created = await client.createExchange({ pair: ETH_TO_USDT, fromAmount: '0.0097', address: OWNER, refundAddress: HOST });
     const fresh = await client.retrieveExchange(created.id);
-    expect(fresh).toMatchObject({ id: created.id, status: 'awaiting_deposit', providerStatus: 'new', amountFrom: null, amountTo: null, expectedAmountTo: '28.9545' });
+    expect(fresh).toMatchObject({ id: created.id, status: 'new', providerStatus: 'new', amountFrom: null, amountTo: null, expectedAmountTo: '28.9545' });
 
     sim.markDeposited(created.id, '0.012345678901234567');
     const seen: string[] = [];
     for (let round = 0; round < 6; round += 1) {
       await sim.advance();
       const status = await client.retrieveExchange(created.id);
+      expect(status.status).toBe(status.providerStatus);
       seen.push(status.providerStatus);
       if (status.status !== 'finished') expect(status.amountTo).toBeNull();
     }
@@ -224,7 +225,7 @@ describe('retrieveExchange', () => {
     const created = await client.createExchange({ pair: ETH_TO_USDT, fromAmount: '0.01', address: OWNER, refundAddress: HOST });
     sim.failNext('GET /v2/exchange/by-id', 500);
     sim.failNext('GET /v2/exchange/by-id', 503);
-    await expect(client.retrieveExchange(created.id)).resolves.toMatchObject({ id: created.id, status: 'awaiting_deposit' });
+    await expect(client.retrieveExchange(created.id)).resolves.toMatchObject({ id: created.id, status: 'new' });
   });
 
   it('gives up after the attempts run out with a transient changenow_unavailable', async () => {

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
-import { type ProviderClientOptions, requestJson } from '../http/index.js';
+import { type ProviderClientOptions, type ProviderService, requestJson } from '../http/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';
 import { canonicalAmount, isEchoedAmount } from './decimal-amount.js';
 import { toChangeNowError, withChangeNowErrorShape } from './changenow-error.js';
-import { mapChangeNowStatus, type ChangeNowStatus } from './changenow-status.js';
+import { parseChangeNowStatus, type ChangeNowStatus } from './changenow-status.js';
+import { changeNowError } from './errors.js';
 
 /** A swap direction as ChangeNow names it: lower-case tickers and networks (`eth`/`eth` → `usdt`/`trx`). */
 export interface SwapPair {
@@ -75,8 +76,9 @@ export interface ChangeNowExchange {
 
 export interface ChangeNowExchangeStatus {
   id: string;
-  status: ChangeNowStatus;
-  /** ChangeNow's own `status` text, e.g. `'waiting'`. */
+  /** ChangeNow's `status` as sent, or `'unknown'` for a value this code does not know (`providerStatus` says which). */
+  status: ChangeNowStatus | 'unknown';
+  /** ChangeNow's `status` text exactly as sent, e.g. `'waiting'`. */
   providerStatus: string;
   pair: SwapPair;
   payinAddress: string;
@@ -140,7 +142,7 @@ export interface ChangeNowClient {
 
 export type ChangeNowClientOptions = ProviderClientOptions;
 
-const SERVICE = 'changenow';
+const SERVICE: ProviderService = 'changenow';
 /** ChangeNow ids are short alphanumeric strings (14 characters today); we keep them whole. */
 const EXCHANGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const TICKER = /^[a-z0-9]{1,20}$/;
@@ -215,9 +217,9 @@ const StatusAnswerSchema = z.object({
 export function createChangeNowClient(options: ChangeNowClientOptions): ChangeNowClient {
   const apiUrl = options.apiUrl.replace(/\/+$/, '');
   if (!/^https?:\/\//.test(apiUrl)) {
-    throw new Error('createChangeNowClient: apiUrl must be an http(s) URL such as https://api.changenow.io/v2');
+    throw changeNowError('invalid_client_config', 'createChangeNowClient: apiUrl must be an http(s) URL such as https://api.changenow.io/v2');
   }
-  if (options.apiKey === '') throw new Error('createChangeNowClient: apiKey is empty; set CHANGENOW_API_KEY');
+  if (options.apiKey === '') throw changeNowError('invalid_client_config', 'createChangeNowClient: apiKey is empty; set CHANGENOW_API_KEY');
   const common = {
     service: SERVICE,
     headers: { 'x-changenow-api-key': options.apiKey },
@@ -303,7 +305,7 @@ export function createChangeNowClient(options: ChangeNowClientOptions): ChangeNo
         answer.toCurrency !== undefined && answer.toCurrency.toLowerCase() !== input.pair.toCurrency && 'toCurrency',
       ].filter((field): field is string => typeof field === 'string');
       if (mismatch.length > 0) {
-        throw new PermanentError(
+        throw changeNowError(
           'changenow_exchange_mismatch',
           `ChangeNow created exchange ${answer.id} with another ${mismatch.join(', ')} than requested; do not fund it.`,
           { exchangeId: answer.id, fields: mismatch },
@@ -324,7 +326,7 @@ export function createChangeNowClient(options: ChangeNowClientOptions): ChangeNo
 
     async retrieveExchange(id) {
       if (typeof id !== 'string' || !EXCHANGE_ID.test(id)) {
-        throw new PermanentError('invalid_exchange_id', 'A ChangeNow exchange id is 1–64 letters, digits, - or _.', {
+        throw changeNowError('invalid_exchange_id', 'A ChangeNow exchange id is 1–64 letters, digits, - or _.', {
           length: typeof id === 'string' ? id.length : 0,
         });
       }
@@ -336,7 +338,7 @@ export function createChangeNowClient(options: ChangeNowClientOptions): ChangeNo
       );
       return {
         id: answer.id,
-        status: mapChangeNowStatus(answer.status),
+        status: parseChangeNowStatus(answer.status),
         providerStatus: answer.status,
         pair: { fromCurrency: answer.fromCurrency, fromNetwork: answer.fromNetwork, toCurrency: answer.toCurrency, toNetwork: answer.toNetwork },
         payinAddress: answer.payinAddress,
@@ -382,7 +384,7 @@ function requestAmount(text: string): string {
 }
 
 function invalidRequest(message: string, context: Record<string, unknown>): PermanentError {
-  return new PermanentError('invalid_exchange_request', message, context);
+  return changeNowError('invalid_exchange_request', message, context);
 }
 
 /** EVM addresses may come back re-checksummed or lower-cased; every other format is compared exactly. */

@@ -1,4 +1,5 @@
-import { AppError, PermanentError, TransientError } from '../errors/index.js';
+import { AppError, PermanentError, TransientError, withContext } from '../errors/index.js';
+import { changeNowError } from './errors.js';
 
 /**
  * Our codes for ChangeNow's refusals. Each is a `PermanentError`: the same request gets the same answer.
@@ -67,10 +68,10 @@ export function toChangeNowError(error: unknown, extra: Record<string, unknown> 
   if (!(error instanceof AppError)) return error;
   if (error instanceof PermanentError && error.code === 'changenow_rejected') {
     const code = rejectionCode(error.context.providerCode, error.context.status);
-    return new PermanentError(code, MESSAGES[code], { ...error.context, ...extra }, error);
+    return changeNowError(code, MESSAGES[code], { ...error.context, ...extra }, error);
   }
   if (error instanceof TransientError && Object.keys(extra).length > 0) {
-    return new TransientError(error.code, error.message, { ...error.context, ...extra }, error);
+    return withContext(error, extra);
   }
   return error;
 }

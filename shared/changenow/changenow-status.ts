@@ -1,52 +1,33 @@
 /**
- * Where a ChangeNow exchange stands, in our vocabulary. ChangeNow's own values (API v2 `status`) are kept beside it
- * as `providerStatus` for logs and support tickets.
+ * ChangeNow's exchange `status` (API v2), exactly as ChangeNow writes it. This is the one vocabulary
+ * for swaps: `swaps.status` stores it as is, the simulator speaks it, and what a payout does on each
+ * value is one table (`PAYOUT_STATE_AFTER_SWAP`, shared/payouts/swap-status.ts). Nothing translates it
+ * into other words and back (as with NowPayments' `payments.status`).
  *
- * - `awaiting_deposit`: created (`new`) or waiting for the deposit (`waiting`); nothing received yet.
+ * - `new`, `waiting`: created, waiting for the deposit; nothing received yet.
  * - `confirming`: the deposit was seen and waits for confirmations.
  * - `exchanging`, `sending`: ChangeNow is swapping, then paying out; `payoutHash` may appear during `sending`.
- * - `verifying`: held by ChangeNow's AML/KYC check; it can still finish, fail or refund. Needs a human.
+ * - `verifying`: held by ChangeNow's AML/KYC check; it can still go on, fail or refund. Needs a human.
  * - `finished`: paid out; `amountTo` and `payoutHash` are final.
- * - `failed`: ChangeNow gave up (usually a deposit below the minimum); the deposit is with ChangeNow support.
+ * - `failed`: ChangeNow gave up (usually a deposit below the minimum). Not final: the deposit is with
+ *   ChangeNow support, who may still complete or refund the exchange.
  * - `refunded`: the deposit went back to `refundAddress`.
- * - `unknown`: a value ChangeNow added after this code was written. Treat it as "still open, look at it"; never as
- *   finished or failed.
+ * - `expired`: a fixed-rate exchange whose deposit did not come in time (we create standard-flow ones).
  */
-export type ChangeNowStatus =
-  | 'awaiting_deposit'
-  | 'confirming'
-  | 'exchanging'
-  | 'sending'
-  | 'verifying'
-  | 'finished'
-  | 'failed'
-  | 'refunded'
-  | 'unknown';
+export const CHANGENOW_STATUSES = [
+  'new', 'waiting', 'confirming', 'exchanging', 'sending', 'finished', 'failed', 'refunded', 'verifying', 'expired',
+] as const;
+export type ChangeNowStatus = (typeof CHANGENOW_STATUSES)[number];
 
-/** ChangeNow API v2 `status` values this code knows, mapped to ours. */
-export const CHANGENOW_STATUS_MAP = {
-  new: 'awaiting_deposit',
-  waiting: 'awaiting_deposit',
-  confirming: 'confirming',
-  exchanging: 'exchanging',
-  sending: 'sending',
-  verifying: 'verifying',
-  finished: 'finished',
-  failed: 'failed',
-  refunded: 'refunded',
-} as const satisfies Record<string, Exclude<ChangeNowStatus, 'unknown'>>;
-
-/** Statuses after which ChangeNow does nothing more with the exchange. */
-export const FINAL_CHANGENOW_STATUSES: readonly ChangeNowStatus[] = ['finished', 'failed', 'refunded'];
-
-/** Our status for ChangeNow's `status` text; `unknown` for anything not in {@link CHANGENOW_STATUS_MAP}. */
-export function mapChangeNowStatus(providerStatus: string): ChangeNowStatus {
-  return Object.hasOwn(CHANGENOW_STATUS_MAP, providerStatus)
-    ? CHANGENOW_STATUS_MAP[providerStatus as keyof typeof CHANGENOW_STATUS_MAP]
-    : 'unknown';
+export function isChangeNowStatus(value: unknown): value is ChangeNowStatus {
+  return typeof value === 'string' && (CHANGENOW_STATUSES as readonly string[]).includes(value);
 }
 
-/** True for `finished`, `failed` and `refunded`: polling can stop. */
-export function isFinalChangeNowStatus(status: ChangeNowStatus): boolean {
-  return FINAL_CHANGENOW_STATUSES.includes(status);
+/**
+ * ChangeNow's `status` text when this code knows it, else `'unknown'`: a value ChangeNow added after
+ * this code was written. Treat it as "still open, look at it", never as finished or failed; it is
+ * never stored (the swap keeps its last known status).
+ */
+export function parseChangeNowStatus(providerStatus: string): ChangeNowStatus | 'unknown' {
+  return isChangeNowStatus(providerStatus) ? providerStatus : 'unknown';
 }

@@ -1,5 +1,5 @@
-import { PermanentError } from '../errors/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
+import { changeNowError } from './errors.js';
 
 /**
  * Fraction digits a ChangeNow amount may carry. Far beyond any coin's scale (ETH has 18), so no real amount is
@@ -18,7 +18,7 @@ export const AMOUNT_SCALE = 36;
 export function canonicalAmount(text: string): string {
   const units = parseUnits(text, AMOUNT_SCALE);
   if (units < 0n) {
-    throw new PermanentError('invalid_amount', 'A ChangeNow amount cannot be negative.', { length: text.length });
+    throw changeNowError('invalid_amount', 'A ChangeNow amount cannot be negative.', { length: text.length });
   }
   return formatUnits(units, AMOUNT_SCALE);
 }

@@ -14,12 +14,6 @@ export {
   type ChangeNowClientOptions,
   createChangeNowClient,
 } from './changenow-client.js';
-export {
-  type ChangeNowStatus,
-  CHANGENOW_STATUS_MAP,
-  FINAL_CHANGENOW_STATUSES,
-  mapChangeNowStatus,
-  isFinalChangeNowStatus,
-} from './changenow-status.js';
+export { type ChangeNowStatus, CHANGENOW_STATUSES, isChangeNowStatus, parseChangeNowStatus } from './changenow-status.js';
 export { type ChangeNowRejectionCode, CHANGENOW_ERROR_CODES } from './changenow-error.js';
 export { canonicalAmount } from './decimal-amount.js';

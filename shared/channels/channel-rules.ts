@@ -4,6 +4,7 @@ import { PermanentError } from '../errors/index.js';
 import { formatUsdCents, parseUsdCents } from '../money/index.js';
 import { validatePayoutAddress } from '../wallets/index.js';
 import type { CreateChannelInput, PayoutDestinationInput, UpdateChannelInput } from './channel-schemas.js';
+import { channelError } from './errors.js';
 
 /** Live (not deleted) channels one account may have. */
 export const MAX_CHANNELS_PER_ACCOUNT = 10;
@@ -49,7 +50,7 @@ export function fieldsRecord(problems: readonly FieldProblem[]): Record<string, 
 export function validationError(problems: FieldProblem[]): PermanentError {
   const first = problems[0];
   const summary = first ? `${first.path}: ${first.message}` : 'invalid input';
-  return new PermanentError('validation_failed', `The channel settings are invalid (${summary}); see fields.`, { fields: fieldsRecord(problems) });
+  return channelError('validation_failed', `The channel settings are invalid (${summary}); see fields.`, { fields: fieldsRecord(problems) });
 }
 
 /** zod may report one mistake twice (a failed regex and a failed refine with the same message). */

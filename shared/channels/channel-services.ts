@@ -1,7 +1,6 @@
 import { configVars, loadConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
-import { botInfoFromConfig } from '../bot/index.js';
-import { createBotApi } from '../telegram/index.js';
+import { botInfoFromConfig, createBotApi } from '../telegram/index.js';
 import { type BotUsernameSource, createBotUsernameSource } from '../telegram/bot-username.js';
 import type { ChannelServices } from './channels.js';
 

@@ -2,10 +2,11 @@ import type { Queryable, Tx } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
-import { StoredChatRightsSchema } from '../bot/index.js';
-import { subscribeLink, subscribeStartPayload } from '../bot/deep-links.js';
+import { subscribeLink, subscribeStartPayload } from '../telegram/deep-links.js';
 import type { ChannelSettings } from './channel-rules.js';
+import { StoredChatRightsSchema } from './chat-rights.js';
 import type { ChannelResource } from './channel-schemas.js';
+import { channelError } from './errors.js';
 
 /** How long after a manual broadcast the next one may be requested. */
 export const BROADCAST_COOLDOWN_SECONDS = 300;
@@ -101,7 +102,7 @@ export function channelUuid(publicId: unknown): string {
 
 /** Answered as 404 both for a channel that does not exist and for another account's channel. */
 export function channelNotFound(): PermanentError {
-  return new PermanentError('channel_not_found', 'No channel with this id exists in your account.');
+  return channelError('channel_not_found', 'No channel with this id exists in your account.');
 }
 
 /**
@@ -344,36 +345,4 @@ export function channelResource(channel: StoredChannel, now: Date, botUsername: 
 export function initialScheduleValues(intervalHours: number | null | undefined): { isEnabled: boolean; disabledReason: 'owner' | null; intervalMinutes: number } {
   if (intervalHours === null) return { isEnabled: false, disabledReason: 'owner', intervalMinutes: DEFAULT_BROADCAST_INTERVAL_MINUTES };
   return { isEnabled: true, disabledReason: null, intervalMinutes: (intervalHours ?? DEFAULT_BROADCAST_INTERVAL_MINUTES / 60) * 60 };
-}
-
-/**
- * Applies the owner's schedule choice inside the update's transaction. `null` stops scheduled posts
- * (`disabled_reason = 'owner'`). A number sets the interval and, on a stopped schedule, starts it
- * again from a clean slate (failures and the failure reason cleared, due now): the owner choosing an
- * interval is the signal that whatever stopped it (them, failures, missing rights) was dealt with.
- * On a running schedule a shorter interval brings the next post forward (never later than the last
- * post plus the new interval); a longer one leaves the due post alone. A deleted channel's schedule
- * is never touched.
- */
-export async function applyBroadcastSetting(tx: Tx, channelId: string, intervalHours: number | null, now: Date): Promise<void> {
-  if (intervalHours === null) {
-    await tx.query(
-      `UPDATE broadcast_schedules SET is_enabled = false, disabled_reason = 'owner', updated_at = $2
-        WHERE channel_id = $1 AND disabled_reason IS DISTINCT FROM 'channel_deleted'`,
-      [channelId, now],
-    );
-    return;
-  }
-  await tx.query(
-    `UPDATE broadcast_schedules
-        SET interval_minutes = $2::int,
-            next_run_at = CASE WHEN is_enabled
-                               THEN least(next_run_at, greatest($3::timestamptz, coalesce(last_succeeded_at, $3::timestamptz) + $2::int * interval '1 minute'))
-                               ELSE $3::timestamptz END,
-            consecutive_failures = CASE WHEN is_enabled THEN consecutive_failures ELSE 0 END,
-            last_failure_reason = CASE WHEN is_enabled THEN last_failure_reason ELSE NULL END,
-            is_enabled = true, disabled_reason = NULL, updated_at = $3
-      WHERE channel_id = $1 AND disabled_reason IS DISTINCT FROM 'channel_deleted'`,
-    [channelId, intervalHours * 60, now],
-  );
 }

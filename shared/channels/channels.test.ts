@@ -22,7 +22,7 @@ import {
   subscribeQrCode,
   updateChannel as updateChannelConfirmedBy,
 } from './index.js';
-import { subscribeLink } from '../bot/deep-links.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 import { createBotUsernameSource } from '../telegram/index.js';
 
 /** The dashboard confirms payout changes with the password; these tests confirm every one. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Api } from 'grammy';
 import { enqueueAccountMail } from '../accounts/index.js';
 import { recordAuditEvent } from '../audit/index.js';
+import { applyBroadcastSetting, createBroadcastSchedule, stopDeletedChannelBroadcasts } from '../broadcasts/schedules.js';
 import type { Clock } from '../clock/index.js';
 import { type Db, type Queryable, isUniqueViolation } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
@@ -26,7 +27,6 @@ import {
 import type { BotUsernameSource } from '../telegram/bot-username.js';
 import {
   SETTINGS_COLUMNS,
-  applyBroadcastSetting,
   channelNotFound,
   channelResource,
   channelUuid,
@@ -38,6 +38,7 @@ import {
 } from './channel-store.js';
 import { type BotIdentity, verifyChatOwnership } from './chat-ownership.js';
 import { auditChannelUpdate, isPayoutChanged, payoutDetails } from './channel-audit.js';
+import { channelError } from './errors.js';
 
 /** What registering and editing channels needs beyond the instance's services. */
 export interface ChannelServices {
@@ -88,7 +89,7 @@ export interface PayoutConfirmation {
 const CHAT_ID_CONSTRAINTS = ['channels_chat_ids_unique', 'channels_open_chat_id_key', 'channels_closed_chat_id_key'];
 
 function chatTaken(): PermanentError {
-  return new PermanentError(
+  return channelError(
     'chat_already_registered',
     'One of these chats already belongs to a registered channel. Delete that channel first, or choose other chats.',
   );
@@ -101,9 +102,9 @@ async function linkedTelegramUser(q: Queryable, accountId: string, options: { lo
     [accountId],
   );
   const account = rows[0];
-  if (!account || account.status !== 'active') throw new PermanentError('account_inactive', 'This account is disabled or deleted.');
+  if (!account || account.status !== 'active') throw channelError('account_inactive', 'This account is disabled or deleted.');
   if (account.telegram_user_id === null) {
-    throw new PermanentError(
+    throw channelError(
       'telegram_not_linked',
       'Link your Telegram account first (Settings → Telegram, then open the link in Telegram): channels can only be registered by an account linked to a Telegram user who administers the chats.',
     );
@@ -117,7 +118,7 @@ async function liveChannelCount(q: Queryable, accountId: string): Promise<number
 }
 
 function limitReached(): PermanentError {
-  return new PermanentError(
+  return channelError(
     'channel_limit_reached',
     `An account can have at most ${MAX_CHANNELS_PER_ACCOUNT} channels. Delete one you no longer use to register another.`,
     { maxChannels: MAX_CHANNELS_PER_ACCOUNT },
@@ -179,7 +180,7 @@ export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: u
       const now = deps.clock.now();
       // The account row lock serialises this account's registrations: the count cannot go stale.
       if ((await linkedTelegramUser(tx, actor.accountId, { lock: true })) !== telegramUserId) {
-        throw new PermanentError('telegram_link_changed', 'Your Telegram link changed while the chats were checked. Try again.');
+        throw channelError('telegram_link_changed', 'Your Telegram link changed while the chats were checked. Try again.');
       }
       if ((await liveChannelCount(tx, actor.accountId)) >= MAX_CHANNELS_PER_ACCOUNT) throw limitReached();
       const values = settingsValues(settings);
@@ -190,11 +191,7 @@ export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: u
         [channelId, actor.accountId, JSON.stringify(botRights), now, ...values],
       );
       const schedule = initialScheduleValues(input.broadcast?.intervalHours);
-      await tx.query(
-        `INSERT INTO broadcast_schedules (channel_id, is_enabled, disabled_reason, interval_minutes, next_run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5, $5)`,
-        [channelId, schedule.isEnabled, schedule.disabledReason, schedule.intervalMinutes, now],
-      );
+      await createBroadcastSchedule(tx, channelId, schedule, now);
       await replaceTiers(tx, channelId, settings.tiers, now);
       await recordAuditEvent(tx, {
         occurredAt: now,
@@ -297,7 +294,7 @@ export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPubl
 }
 
 function changedConcurrently(): PermanentError {
-  return new PermanentError('channel_changed_concurrently', 'The channel changed while this update was checked. Reload it and try again.');
+  return channelError('channel_changed_concurrently', 'The channel changed while this update was checked. Reload it and try again.');
 }
 
 /** A destination in the same pair the channel already uses may stay on a pair that was disabled since. */
@@ -322,10 +319,7 @@ export async function deleteChannel(deps: Pick<ChannelDeps, 'db' | 'clock' | 'lo
       [channelId, actor.accountId, now],
     );
     if (rowCount === 0) throw channelNotFound();
-    await tx.query(
-      `UPDATE broadcast_schedules SET is_enabled = false, disabled_reason = 'channel_deleted', lease_expires_at = NULL, updated_at = $2 WHERE channel_id = $1`,
-      [channelId, now],
-    );
+    await stopDeletedChannelBroadcasts(tx, channelId, now);
     await recordAuditEvent(tx, {
       occurredAt: now,
       actor: { type: 'account', id: actor.accountId },

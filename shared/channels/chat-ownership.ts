@@ -1,9 +1,11 @@
 import { GrammyError, type Api } from 'grammy';
 import type { Chat, ChatMember } from 'grammy/types';
 import { PermanentError } from '../errors/index.js';
-import { type BotRightName, type ChatRole, missingBotRights, type StoredChatRights } from '../bot/index.js';
+import type { BotRightName, ChatRole } from '../texts/index.js';
 import { toTelegramError } from '../telegram/index.js';
 import { fieldsRecord } from './channel-rules.js';
+import { channelError } from './errors.js';
+import { missingBotRights, rightsOf, type StoredChatRights } from './chat-rights.js';
 
 /** The bot as the dashboard knows it from configuration (`botInfoFromConfig`): no getMe call. */
 export interface BotIdentity {
@@ -49,7 +51,7 @@ function describe(problem: ChatProblem, bot: BotIdentity): string {
 export function ownershipError(problems: ChatProblem[], bot: BotIdentity): PermanentError {
   const sentences = problems.map((problem) => describe(problem, bot));
   const fields = fieldsRecord(problems.map((problem, index) => ({ path: `${problem.role}Chat.id`, message: sentences[index]! })));
-  return new PermanentError(
+  return channelError(
     'channel_ownership_unverified',
     `Cannot register these chats: ${sentences.join('; ')}. Fix this in Telegram (chat settings → Administrators), then try again.`,
     { fields, problems },
@@ -63,13 +65,6 @@ function isAbsent(error: unknown): boolean {
 
 function outside(bot: BotIdentity): ChatMember {
   return { status: 'left', user: { id: bot.id, is_bot: true, first_name: bot.username } };
-}
-
-function rightsOf(member: ChatMember): Record<string, boolean> {
-  const flags: Record<string, boolean> = {};
-  if (member.status !== 'administrator') return flags;
-  for (const [key, value] of Object.entries(member)) if (key.startsWith('can_') && typeof value === 'boolean') flags[key] = value;
-  return flags;
 }
 
 async function inspectChat(

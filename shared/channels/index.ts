@@ -50,6 +50,7 @@ export {
 } from './channel-schemas.js';
 export { type ChannelLimits, type FieldProblem, MAX_CHANNELS_PER_ACCOUNT } from './channel-rules.js';
 export { type BotIdentity, type ChatProblem, verifyChatOwnership } from './chat-ownership.js';
+export { type RecordedRights, type StoredChatRights, StoredChatRightsSchema, missingBotRights, recordBotRights } from './chat-rights.js';
 export {
   type ChannelServices,
   type ChannelDeps,
@@ -65,6 +66,7 @@ export {
   subscribeBotUsername,
 } from './channels.js';
 export { type BroadcastTriggerDeps, requestBroadcast } from './broadcast-trigger.js';
+export { setOwnerNotifications } from './notification-setting.js';
 export { BROADCAST_COOLDOWN_SECONDS, DEFAULT_BROADCAST_INTERVAL_MINUTES, resolveOwnedChannelId } from './channel-store.js';
 export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
 export { loadChannelServices, loadSubscribeBot } from './channel-services.js';

@@ -1,7 +1,7 @@
 import jsQRModule from 'jsqr';
 import { describe, expect, it } from 'vitest';
 import { qrCodeSvg } from './subscribe-qr.js';
-import { subscribeLink } from '../bot/deep-links.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 
 // jsqr is CommonJS whose `exports.default` is the decoder: the default import is the whole module.
 const jsQR = jsQRModule.default;

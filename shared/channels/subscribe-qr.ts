@@ -1,8 +1,8 @@
 import QRCode from 'qrcode';
-import { PermanentError, TransientError } from '../errors/index.js';
 import { channelUuid, findOwnedChannel } from './channel-store.js';
 import { type Actor, type ChannelReadDeps, subscribeBotUsername } from './channels.js';
-import { subscribeLink } from '../bot/deep-links.js';
+import { subscribeLink } from '../telegram/deep-links.js';
+import { channelError } from './errors.js';
 
 /** What `GET /channels/{id}/subscribe-qr.svg` answers. */
 export interface SubscribeQrCode {
@@ -35,11 +35,11 @@ export async function subscribeQrCode(deps: ChannelReadDeps, actor: Actor, chann
   const tierCount = channel.settings.tiers.length;
   if (tierNumber !== undefined && (tierNumber < 1 || tierNumber > tierCount)) {
     const reason = `this channel has no tier ${tierNumber}; it sells ${tierCount === 1 ? 'only tier 1' : `tiers 1 to ${tierCount}`}`;
-    throw new PermanentError('validation_failed', `No QR code for tier ${tierNumber}: ${reason}.`, { fields: { 'query.tier': reason } });
+    throw channelError('validation_failed', `No QR code for tier ${tierNumber}: ${reason}.`, { fields: { 'query.tier': reason } });
   }
   const botUsername = await subscribeBotUsername(deps);
   if (botUsername === undefined) {
-    throw new TransientError('bot_username_unavailable', 'The bot username is not configured and Telegram could not be asked for it');
+    throw channelError('bot_username_unavailable', 'The bot username is not configured and Telegram could not be asked for it');
   }
   const link = subscribeLink(botUsername, channel.id, tierNumber);
   return { link, svg: await qrCodeSvg(link) };

@@ -1,18 +1,11 @@
 import type { Clock } from '../clock/index.js';
-import type { Db, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
+import type { Db, Queryable, Tx } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
+import { checkoutStatusesBefore } from './checkout-status.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
-
-/** A Telegram user as the bot sees them; upserted so payments can name their subscriber. */
-export interface TelegramUserProfile {
-  id: bigint;
-  username?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  languageCode?: string | null;
-}
+import { checkoutError } from './errors.js';
+import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 
 export type CheckoutRequest =
   | { kind: 'subscription'; user: TelegramUserProfile; channelId: string; tierNumber: number }
@@ -52,18 +45,6 @@ interface CheckoutRow {
   expires_at: Date;
 }
 
-/** Records the user as they are now; a user acting in the bot can be written to again (`dm_blocked_at` cleared). */
-export async function upsertTelegramUser(tx: Tx, user: TelegramUserProfile): Promise<void> {
-  await tx.query(
-    `INSERT INTO telegram_users (id, username, first_name, last_name, language_code)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (id) DO UPDATE SET
-       username = EXCLUDED.username, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
-       language_code = coalesce(EXCLUDED.language_code, telegram_users.language_code), dm_blocked_at = NULL, updated_at = now()`,
-    [user.id, user.username ?? null, user.firstName ?? null, user.lastName ?? null, user.languageCode ?? null],
-  );
-}
-
 /** Price and duration come from the database, never from the caller: a deep link cannot set a price. */
 async function offerFor(tx: Tx, request: CheckoutRequest): Promise<{ tierId: string | null; priceCents: bigint; durationDays: number | null }> {
   const { rows } = await tx.query<{
@@ -76,15 +57,15 @@ async function offerFor(tx: Tx, request: CheckoutRequest): Promise<{ tierId: str
   ]);
   const channel = rows[0];
   if (!channel || channel.status !== 'active') {
-    throw new PermanentError('channel_unavailable', 'This channel does not accept payments right now', { channelId: request.channelId });
+    throw checkoutError('channel_unavailable', 'This channel does not accept payments right now', { channelId: request.channelId });
   }
   if (request.kind === 'donation') {
     const { donation_min_cents: min, donation_max_cents: max } = channel;
     if (!channel.donations_enabled || min === null || max === null) {
-      throw new PermanentError('donations_disabled', 'This channel does not accept donations', { channelId: request.channelId });
+      throw checkoutError('donations_disabled', 'This channel does not accept donations', { channelId: request.channelId });
     }
     if (request.amountCents < min || request.amountCents > max) {
-      throw new PermanentError('donation_out_of_bounds', `Donations must be between $${formatUsdCents(min)} and $${formatUsdCents(max)}`, {
+      throw checkoutError('donation_out_of_bounds', `Donations must be between $${formatUsdCents(min)} and $${formatUsdCents(max)}`, {
         channelId: request.channelId,
         amountCents: request.amountCents.toString(),
       });
@@ -96,12 +77,12 @@ async function offerFor(tx: Tx, request: CheckoutRequest): Promise<{ tierId: str
     [request.channelId, request.tierNumber],
   );
   const tier = tiers.rows[0];
-  if (!tier) throw new PermanentError('tier_unavailable', 'This subscription option is no longer offered', { channelId: request.channelId });
+  if (!tier) throw checkoutError('tier_unavailable', 'This subscription option is no longer offered', { channelId: request.channelId });
   return { tierId: tier.id, priceCents: tier.price_cents, durationDays: tier.duration_days };
 }
 
 function toCheckout(row: CheckoutRow, isReused: boolean): Checkout {
-  if (!row.provider_invoice_url) throw new Error('checkout has no invoice yet');
+  if (!row.provider_invoice_url) throw checkoutError('checkout_without_invoice', 'checkout has no invoice yet');
   return {
     id: row.id,
     publicId: formatPublicId('checkout', row.id),
@@ -139,7 +120,11 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     if (open && isStillValid) return { row: open, isReused: open.provider_invoice_url !== null };
     if (open) {
       // Past its validity, or the owner changed the price: a new checkout replaces it.
-      await tx.query(`UPDATE checkouts SET status = 'expired', closed_at = $2, updated_at = $2 WHERE id = $1 AND status = 'open'`, [open.id, now]);
+      await tx.query(`UPDATE checkouts SET status = 'expired', closed_at = $2, updated_at = $2 WHERE id = $1 AND status = ANY($3::text[])`, [
+        open.id,
+        now,
+        checkoutStatusesBefore('expired'),
+      ]);
     }
     const inserted = await tx.query<CheckoutRow>(
       `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at)
@@ -174,4 +159,25 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     [prepared.row.id],
   );
   return toCheckout(current[0] as CheckoutRow, true);
+}
+
+/** The checkout's payment settled (in the IPN's transaction): the checkout is paid, whatever it was. */
+export async function markCheckoutPaid(tx: Tx, checkoutId: string, now: Date): Promise<void> {
+  await tx.query(`UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status = ANY($3::text[])`, [
+    checkoutId,
+    now,
+    checkoutStatusesBefore('paid'),
+  ]);
+}
+
+/**
+ * Open checkouts whose invoice ran out before `expiredBefore` become expired (reconcile's re-drive,
+ * watchdog STATE_MACHINES); a late payment still pays them. Returns how many.
+ */
+export async function expireCheckouts(db: Queryable, now: Date, expiredBefore: Date): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE checkouts SET status = 'expired', closed_at = $1, updated_at = $1 WHERE status = ANY($3::text[]) AND expires_at < $2`,
+    [now, expiredBefore, checkoutStatusesBefore('expired')],
+  );
+  return rowCount;
 }

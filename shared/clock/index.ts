@@ -11,3 +11,5 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => new Date(),
 };
+
+export { formatUtc } from './format-utc.js';

@@ -21,11 +21,11 @@ import {
   subscribeQrCode,
   updateChannel,
 } from '../channels/index.js';
-import { TransientError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { CurrentPasswordSchema } from './account-schemas.js';
 import type { DashboardDeps } from './dashboard-deps.js';
 import { defineRoute, type RequestInfo, type RouteDefinition } from './route-definition.js';
+import { dashboardError } from './errors.js';
 
 const MINUTE = 60;
 const HOUR = 3600;
@@ -44,7 +44,7 @@ function readDeps(deps: DashboardDeps): ChannelReadDeps {
 
 /** Channel deps from the dashboard's: registration needs the Bot API and the configured minimums. */
 function channelDeps(deps: DashboardDeps, logger: Logger): ChannelDeps {
-  if (!deps.channels) throw new TransientError('channels_not_configured', 'Channel registration is not configured on this instance');
+  if (!deps.channels) throw dashboardError('channels_not_configured', 'Channel registration is not configured on this instance');
   return { db: deps.db, clock: deps.clock, logger, ...deps.channels, ...linkDeps(deps) };
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { AppError, PermanentError, TransientError } from '../errors/index.js';
+import { AppError } from '../errors/index.js';
 import type { KeyValueStore } from '../kv/index.js';
 import type { AuthContext, RateLimitRule, RouteAuth, RouteDefinition } from './route-definition.js';
+import { dashboardError } from './errors.js';
 
 /**
  * Counts one hit for every rule and refuses when any is over its limit: `PermanentError
@@ -22,12 +23,12 @@ export async function enforceRateLimits<I>(
     const digest = createHash('sha256').update(value.toLowerCase()).digest('base64url').slice(0, 32);
     const { count, resetAt } = await kv.increment(`rate:dashboard:${rule.name}:${digest}`, { windowSeconds: rule.windowSeconds }).catch((error: unknown) => {
       // The store being down is our trouble, and passing: 503 with Retry-After, not a 500.
-      throw error instanceof AppError ? error : new TransientError('rate_limit_store_unavailable', 'Rate limits cannot be checked right now', {}, error);
+      throw error instanceof AppError ? error : dashboardError('rate_limit_store_unavailable', 'Rate limits cannot be checked right now', {}, error);
     });
     if (count > rule.limit) retryAfterSeconds = Math.max(retryAfterSeconds, Math.max(1, Math.ceil((resetAt.getTime() - now.getTime()) / 1000)));
   }
   if (retryAfterSeconds > 0) {
-    throw new PermanentError('rate_limited', `Too many requests; try again in ${retryAfterSeconds} seconds`, { retryAfterSeconds });
+    throw dashboardError('rate_limited', `Too many requests; try again in ${retryAfterSeconds} seconds`, { retryAfterSeconds });
   }
 }
 

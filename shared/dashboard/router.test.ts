@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../config/index.js';
-import { TransientError } from '../errors/index.js';
 import { createDashboardHarness, type DashboardHarness, refreshCookieOf, TEST_DASHBOARD_ORIGIN } from '../testing/dashboard-api.js';
 import { createOriginPolicy } from './cors.js';
 import { DEFAULT_RATE_LIMITS, effectiveRateLimits } from './rate-limits.js';
 import { createDashboardRouter } from './router.js';
 import { defineRoute, type RouteDefinition } from './route-definition.js';
 import { dashboardRoutes } from './routes.js';
+import { databaseError } from '../db/errors.js';
 
 const LEAKY = 'SECRET-INTERNAL-DETAIL connection to 10.0.0.7 failed';
 
@@ -84,7 +84,7 @@ const testRoutes: RouteDefinition[] = [
     auth: 'none',
     response: { status: 200, description: 'never' },
     handler: async () => {
-      throw new TransientError('database_unavailable', LEAKY);
+      throw databaseError('database_unavailable', LEAKY);
     },
   }),
   defineRoute({

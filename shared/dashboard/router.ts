@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import { verifyAccessToken, isSessionActive } from '../accounts/index.js';
-import { AppError, PermanentError, TransientError } from '../errors/index.js';
+import { AppError, PermanentError } from '../errors/index.js';
 import { errorResult } from '../http-entry/index.js';
 import { cloudTraceFields, type Logger, logger as rootLogger } from '../logging/index.js';
 import { corsHeaders, type OriginPolicy, preflightHeaders } from './cors.js';
@@ -10,6 +10,7 @@ import type { DashboardDeps } from './dashboard-deps.js';
 import { effectiveRateLimits, enforceRateLimits } from './rate-limits.js';
 import { parseCookies } from './refresh-cookie.js';
 import type { AuthContext, RequestInfo, RouteDefinition } from './route-definition.js';
+import { dashboardError } from './errors.js';
 
 /** A request as the router needs it; `serveDashboardRequest` builds it from the Functions Framework's. */
 export interface DashboardRequest {
@@ -98,7 +99,7 @@ function fieldsOf(issues: readonly z.core.$ZodIssue[], prefix: string): Record<s
 }
 
 function validationFailed(fields: Record<string, string>): PermanentError {
-  return new PermanentError('validation_failed', 'Some fields are missing or invalid; see fields', { fields });
+  return dashboardError('validation_failed', 'Some fields are missing or invalid; see fields', { fields });
 }
 
 function isJsonContentType(value: string | undefined): boolean {
@@ -133,7 +134,7 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
     try {
       deps = await options.deps();
     } catch (error) {
-      throw new TransientError('service_unavailable', 'The service is starting or its database is unreachable', {}, error);
+      throw dashboardError('service_unavailable', 'The service is starting or its database is unreachable', {}, error);
     }
     respond.logger = deps.logger.child({
       requestId,
@@ -142,7 +143,7 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
 
     const origin = header(request, 'origin');
     if (origin !== undefined) {
-      if (!options.originPolicy.isAllowed(origin)) throw new PermanentError('origin_not_allowed', 'This origin may not call the dashboard API');
+      if (!options.originPolicy.isAllowed(origin)) throw dashboardError('origin_not_allowed', 'This origin may not call the dashboard API');
       Object.assign(respond.headers, corsHeaders(origin), { vary: 'Origin' });
     }
 
@@ -154,7 +155,7 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
     const relative = path === basePath ? '/' : path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : undefined;
     const matches = relative === undefined ? [] : compiled.filter((entry) => entry.pattern.test(relative));
     if (relative === undefined || matches.length === 0) {
-      throw new PermanentError('not_found', `No endpoint at ${path}; the API is described at ${basePath}/openapi.json`);
+      throw dashboardError('not_found', `No endpoint at ${path}; the API is described at ${basePath}/openapi.json`);
     }
     const methods = [...new Set(matches.map((entry) => entry.route.method))];
     if (request.method === 'OPTIONS') {
@@ -164,7 +165,7 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
     const entry = matches.find((candidate) => candidate.route.method === request.method);
     if (!entry) {
       respond.headers.allow = [...methods, 'OPTIONS'].join(', ');
-      throw new PermanentError('method_not_allowed', `Use ${methods.join(' or ')} for ${path}`);
+      throw dashboardError('method_not_allowed', `Use ${methods.join(' or ')} for ${path}`);
     }
     const { route } = entry;
     respond.routePath = route.path;
@@ -174,17 +175,17 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
     const maxBodyBytes = route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const declaredLength = Number(header(request, 'content-length') ?? '0');
     if (raw.length > maxBodyBytes || declaredLength > maxBodyBytes) {
-      throw new PermanentError('payload_too_large', `Request bodies are limited to ${maxBodyBytes} bytes`);
+      throw dashboardError('payload_too_large', `Request bodies are limited to ${maxBodyBytes} bytes`);
     }
     let json: unknown;
     if (route.body) {
       if (!isJsonContentType(header(request, 'content-type'))) {
-        throw new PermanentError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json');
+        throw dashboardError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json');
       }
       try {
         json = JSON.parse(raw.toString('utf8'));
       } catch {
-        throw new PermanentError('malformed_json', 'The body is not valid JSON');
+        throw dashboardError('malformed_json', 'The body is not valid JSON');
       }
     }
 
@@ -193,7 +194,7 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
     try {
       entry.paramNames.forEach((name, index) => (rawParams[name] = decodeURIComponent(match[index + 1]!)));
     } catch {
-      throw new PermanentError('not_found', `No endpoint at ${path}`);
+      throw dashboardError('not_found', `No endpoint at ${path}`);
     }
     const fields: Record<string, string> = {};
     const params = parseInput(route, 'params', rawParams, fields);
@@ -222,11 +223,11 @@ export function createDashboardRouter(options: DashboardRouterOptions): Dashboar
     const checked = route.response.schema.safeParse(result.body);
     if (!checked.success) {
       respond.logger.error('http.response_invalid', { route: route.path, fields: fieldsOf(checked.error.issues, '') });
-      throw new Error(`response of ${route.operationId} does not match its schema`);
+      throw dashboardError('response_schema_mismatch', `response of ${route.operationId} does not match its schema`);
     }
     const mediaType = route.response.mediaType ?? JSON_MEDIA_TYPE;
     if (mediaType !== JSON_MEDIA_TYPE) {
-      if (typeof checked.data !== 'string') throw new Error(`response of ${route.operationId} (${mediaType}) must be a string`);
+      if (typeof checked.data !== 'string') throw dashboardError('response_schema_mismatch', `response of ${route.operationId} (${mediaType}) must be a string`);
       return { status: route.response.status, body: checked.data, mediaType };
     }
     return { status: route.response.status, body: checked.data };
@@ -284,16 +285,16 @@ async function authenticate(
     // CSRF: SameSite=Strict already keeps cross-site requests from carrying the cookie; the Origin
     // check also refuses requests from any page that is not the dashboard, and requests without
     // an Origin (browsers always send one with POST).
-    if (!originPolicy.isAllowed(info.origin)) throw new PermanentError('csrf_rejected', CSRF_MESSAGE);
-    if (header(request, 'sec-fetch-site') === 'cross-site') throw new PermanentError('csrf_rejected', CSRF_MESSAGE);
+    if (!originPolicy.isAllowed(info.origin)) throw dashboardError('csrf_rejected', CSRF_MESSAGE);
+    if (header(request, 'sec-fetch-site') === 'cross-site') throw dashboardError('csrf_rejected', CSRF_MESSAGE);
     return undefined;
   }
   const authorization = header(request, 'authorization');
   const bearer = authorization ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(authorization.trim()) : null;
-  if (!bearer) throw new PermanentError('unauthorized', 'Send the access token as Authorization: Bearer <token>');
+  if (!bearer) throw dashboardError('unauthorized', 'Send the access token as Authorization: Bearer <token>');
   const subject = await verifyAccessToken(deps.accessTokens, bearer[1]!, now);
   if (!(await isSessionActive(deps.db, { ...subject, now }))) {
-    throw new PermanentError('invalid_token', 'The session has ended; log in again');
+    throw dashboardError('invalid_token', 'The session has ended; log in again');
   }
   return subject;
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { TransientError } from '../errors/index.js';
+import { databaseError } from './errors.js';
 
 /** A row as the driver returns it: int8 → bigint, numeric → decimal string, timestamptz → Date. */
 export type Row = Record<string, unknown>;
@@ -46,7 +46,7 @@ const openTransaction = new AsyncLocalStorage<{ label: string }>();
  */
 export function assertNoOpenTransaction(operation: string): void {
   if (openTransaction.getStore()) {
-    throw new Error(`${operation} must not run inside a database transaction; do it after commit (outbox) or before`);
+    throw databaseError('call_inside_transaction', `${operation} must not run inside a database transaction; do it after commit (outbox) or before`);
   }
 }
 
@@ -73,7 +73,7 @@ function toDatabaseError(error: unknown): unknown {
           String((error as Error | null)?.message ?? ''),
         )
       : state.startsWith('08') || state === '57P01' || state === '57P03' || state === '53300';
-  if (isConnectionFailure) return new TransientError('database_unavailable', 'The database is unreachable', {}, error);
+  if (isConnectionFailure) return databaseError('database_unavailable', 'The database is unreachable', {}, error);
   return error;
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { subscriptionId, type Topology } from '../bus/topology.js';
+import { deployError } from './errors.js';
 
 /** `functions/<name>/deploy.yaml`: what a function needs in production. */
 const FunctionDeploySettingsSchema = z.object({
@@ -30,7 +31,7 @@ export function readDeploySettings(root: string, name: string): FunctionDeploySe
   const file = path.join(root, 'functions', name, 'deploy.yaml');
   const raw = existsSync(file) ? parse(readFileSync(file, 'utf8')) : {};
   const parsed = FunctionDeploySettingsSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new Error(`functions/${name}/deploy.yaml is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw deployError('invalid_deploy_settings', `functions/${name}/deploy.yaml is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 

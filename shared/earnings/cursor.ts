@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PermanentError } from '../errors/index.js';
+import { earningsError } from './errors.js';
 
 /**
  * Opaque page cursors for lists ordered newest first by `(created_at, id)`. A cursor holds the last
@@ -42,7 +42,7 @@ export function encodeCursor(kind: CursorKind, key: CursorKey): string {
 
 /** @throws PermanentError `invalid_cursor` for anything `encodeCursor` did not make for this kind. */
 export function decodeCursor(kind: CursorKind, cursor: string): CursorKey {
-  const invalid = () => new PermanentError('invalid_cursor', 'This cursor is not valid for this list. Start again without a cursor.');
+  const invalid = () => earningsError('invalid_cursor', 'This cursor is not valid for this list. Start again without a cursor.');
   if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw invalid();
   let parsed: unknown;
   try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAYOUT_STATES } from '../payouts/index.js';
 
 /**
  * Query strings and answers of the earnings endpoints. Queries arrive as strings (URL query), so
@@ -9,21 +10,6 @@ import { z } from 'zod';
 export const PAYMENT_STATUSES = ['waiting', 'confirming', 'confirmed', 'sending', 'partially_paid', 'finished', 'failed', 'refunded', 'expired'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 export const SUBSCRIPTION_STATUSES = ['active', 'expired'] as const;
-export const PAYOUT_STATES = [
-  'requested',
-  'held',
-  'deferred',
-  'quoted',
-  'swap_created',
-  'transfer_signed',
-  'transfer_broadcast',
-  'awaiting_swap',
-  'needs_attention',
-  'completed',
-  'failed',
-  'refunded',
-  'cancelled',
-] as const;
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;

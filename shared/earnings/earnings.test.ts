@@ -18,8 +18,9 @@ import {
   insertPayout,
   insertSwap,
   insertTier,
-  type PayoutFixture,
+  movePayout,
 } from '../testing/fixtures.js';
+import { retrievePayout as readPayout } from '../payouts/index.js';
 import {
   type PaymentResource,
   exportPaymentsCsv,
@@ -231,36 +232,25 @@ const formatEth = (wei: bigint) => {
 
 /** Walks an instant payout through the pipeline's states as the stages would, with a finished swap. */
 async function completeWithSwap(payoutId: string, options: { expected: string; received: string; gasWei: bigint }) {
-  const { rows } = await db().query<{ asset: string; amount_units: string; destination_currency: string; destination_network: string; destination_wallet: string }>(
-    'SELECT asset, amount_units::text AS amount_units, destination_currency, destination_network, destination_wallet FROM payouts WHERE id = $1',
-    [payoutId],
-  );
-  const row = rows[0]!;
-  const payout = {
-    id: payoutId,
-    asset: row.asset,
-    amountUnits: BigInt(row.amount_units),
-    destinationCurrency: row.destination_currency,
-    destinationNetwork: row.destination_network,
-    destinationWallet: row.destination_wallet,
-  } as PayoutFixture;
+  const payout = await readPayout(db(), payoutId);
   const at = clock.now();
-  await db().query(`UPDATE payouts SET state = 'quoted', quoted_to_amount = $2, quoted_at = $3 WHERE id = $1`, [payoutId, options.expected, at]);
+  // quote-payout writes its quote with the transition; the fixture writes the quote itself.
+  await db().query(`UPDATE payouts SET quoted_to_amount = $2, quoted_at = $3 WHERE id = $1`, [payoutId, options.expected, at]);
+  await movePayout(db(), payoutId, ['quoted'], { at });
   await insertSwap(db(), payout);
   await db().query(`UPDATE swaps SET expected_to_amount = $2 WHERE payout_id = $1`, [payoutId, options.expected]);
-  await db().query(`UPDATE payouts SET state = 'swap_created' WHERE id = $1`, [payoutId]);
+  await movePayout(db(), payoutId, ['swap_created'], { from: 'quoted', at });
   const transfer = await insertChainTransfer(db(), payout);
-  await db().query(`UPDATE payouts SET state = 'transfer_signed' WHERE id = $1`, [payoutId]);
-  await db().query(`UPDATE payouts SET state = 'transfer_broadcast' WHERE id = $1`, [payoutId]);
+  await movePayout(db(), payoutId, ['transfer_signed', 'transfer_broadcast'], { from: 'swap_created', at });
   await db().query(`UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2 WHERE id = $1`, [transfer.id, at]);
   await db().query(`UPDATE chain_transfers SET status = 'confirmed', block_number = 1, confirmed_at = $2, fee_units = $3, mined_tx_hash = tx_hash WHERE id = $1`, [transfer.id, at, options.gasWei.toString()]);
-  await db().query(`UPDATE payouts SET state = 'awaiting_swap' WHERE id = $1`, [payoutId]);
+  await movePayout(db(), payoutId, ['awaiting_swap'], { from: 'transfer_broadcast', at });
   await db().query(`UPDATE swaps SET status = 'finished', finished_at = $2, received_to_amount = $3, payout_hash = 'tron-hash-1' WHERE payout_id = $1`, [
     payoutId,
     at,
     options.received,
   ]);
-  await db().query(`UPDATE payouts SET state = 'completed', completed_at = $2 WHERE id = $1`, [payoutId, at]);
+  await movePayout(db(), payoutId, ['completed'], { from: 'awaiting_swap', at });
   return transfer;
 }
 
@@ -314,10 +304,10 @@ describe('payouts and their breakdown', () => {
   it('shows a completed direct payout (no swap) with no spread and the transfer as the payout hash', async () => {
     const claim = await insertPayout(db(), { kind: 'threshold', channelId: threshold.id, amountUnits: 2_000_000_000_000_000n });
     const at = clock.now();
-    await db().query(`UPDATE payouts SET state = 'quoted', quoted_to_amount = '0.002', quoted_at = $2 WHERE id = $1`, [claim.id, at]);
+    await db().query(`UPDATE payouts SET quoted_to_amount = '0.002', quoted_at = $2 WHERE id = $1`, [claim.id, at]);
+    await movePayout(db(), claim.id, ['quoted'], { at });
     const transfer = await insertChainTransfer(db(), claim);
-    for (const state of ['transfer_signed', 'transfer_broadcast']) await db().query('UPDATE payouts SET state = $2 WHERE id = $1', [claim.id, state]);
-    await db().query(`UPDATE payouts SET state = 'completed', completed_at = $2 WHERE id = $1`, [claim.id, at]);
+    await movePayout(db(), claim.id, 'completed', { from: 'quoted', isDirect: true, at });
     const payout = await retrievePayout({ db: db() }, { accountId: owner }, formatPublicId('payout', claim.id));
     expect(payout.breakdown).toMatchObject({ swapSpread: '0', net: '0.002', sent: '0.002' });
     expect(payout.delivered).toEqual({ estimated: '0.002', received: '0.002' });

@@ -1,11 +1,11 @@
 import type { Queryable } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import type { CursorKey } from './cursor.js';
 import { PaymentExportQuerySchema, PayoutExportQuerySchema } from './earnings-schemas.js';
 import { toCsv } from './csv.js';
 import { parseQuery } from './list-query.js';
 import { paymentFilters, paymentResource, selectPayments } from './payments.js';
 import { payoutFilters, payoutResource, selectPayouts } from './payouts.js';
+import { earningsError } from './errors.js';
 
 /** Most rows one export holds; beyond it the owner narrows the date range. */
 export const MAX_EXPORT_ROWS = 50_000;
@@ -19,7 +19,7 @@ async function collect<R extends { cursor_at: string; id: string }>(select: (aft
     const rows = await select(after, BATCH);
     all.push(...rows.slice(0, BATCH));
     if (all.length > MAX_EXPORT_ROWS) {
-      throw new PermanentError('export_too_large', `An export holds at most ${MAX_EXPORT_ROWS} rows. Choose a shorter date range (from, to).`, { maxRows: MAX_EXPORT_ROWS });
+      throw earningsError('export_too_large', `An export holds at most ${MAX_EXPORT_ROWS} rows. Choose a shorter date range (from, to).`, { maxRows: MAX_EXPORT_ROWS });
     }
     if (rows.length <= BATCH) return all;
     const last = all.at(-1)!;

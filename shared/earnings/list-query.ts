@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
 import { DEFAULT_PAGE_SIZE } from './earnings-schemas.js';
+import { earningsError } from './errors.js';
 
 /** One invalid query parameter and how to fix it. */
 export interface QueryProblem {
@@ -12,7 +13,7 @@ export interface QueryProblem {
 function invalidQuery(problems: QueryProblem[]): PermanentError {
   const fields: Record<string, string> = {};
   for (const { path, message } of problems) fields[`query.${path}`] ??= message;
-  return new PermanentError('validation_failed', `Invalid query (${Object.entries(fields).map(([path, message]) => `${path}: ${message}`).join('; ')}).`, { fields });
+  return earningsError('validation_failed', `Invalid query (${Object.entries(fields).map(([path, message]) => `${path}: ${message}`).join('; ')}).`, { fields });
 }
 
 /** Parses a query object with its schema; a mismatch is `validation_failed` with `fields`. */

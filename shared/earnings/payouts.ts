@@ -1,31 +1,17 @@
 import { resolveOwnedChannelId } from '../channels/index.js';
 import type { Queryable } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUnits, getAsset } from '../money/index.js';
-import { isDirectPayout } from '../payouts/index.js';
+import { isDirectPayout, type PayoutColumns, payoutColumns, toPayoutRow } from '../payouts/index.js';
 import { type CursorKey, type Page, cursorTimestampSql, decodeCursor, toPage } from './cursor.js';
 import { type PayoutListQuery, PayoutListQuerySchema, type PayoutResource } from './earnings-schemas.js';
 import { conditions, listValues, pageSize, parseQuery, timeRange } from './list-query.js';
 import { payoutBreakdown } from './payout-breakdown.js';
+import { earningsError } from './errors.js';
 
-interface PayoutRow {
-  id: string;
+/** A page row: the payout's read model, its cursor and what the dashboard joins to it. */
+type PayoutPageRow = PayoutColumns & {
   cursor_at: string;
-  channel_id: string;
-  kind: 'instant' | 'threshold' | 'balance';
-  state: PayoutResource['state'];
-  payment_id: string | null;
-  asset: string;
-  amount_units: string;
-  destination_currency: string;
-  destination_network: string;
-  destination_wallet: string;
-  destination_extra_id: string | null;
-  quoted_to_amount: string | null;
-  failure_code: string | null;
-  requested_at: Date;
-  completed_at: Date | null;
   processor_fee_units: string | null;
   platform_fee_units: string | null;
   has_swap: boolean;
@@ -34,7 +20,7 @@ interface PayoutRow {
   swap_payout_hash: string | null;
   transfer_hash: string | null;
   transfer_fee_units: string | null;
-}
+};
 
 export interface PayoutFilters {
   channelId: string | null;
@@ -56,7 +42,7 @@ export async function payoutFilters(q: Queryable, accountId: string, query: Omit
 const optional = (text: string | null) => (text === null ? null : BigInt(text));
 
 /** The account's payouts (never the platform's conversions), newest first by `(created_at, id)`. */
-export async function selectPayouts(q: Queryable, accountId: string, filters: PayoutFilters, after: CursorKey | null, limit: number): Promise<PayoutRow[]> {
+export async function selectPayouts(q: Queryable, accountId: string, filters: PayoutFilters, after: CursorKey | null, limit: number): Promise<PayoutPageRow[]> {
   const where = conditions([accountId]);
   if (filters.payoutId) where.add('po.id = $', filters.payoutId);
   if (filters.channelId) where.add('po.channel_id = $', filters.channelId);
@@ -65,10 +51,8 @@ export async function selectPayouts(q: Queryable, accountId: string, filters: Pa
   if (filters.to) where.add('po.created_at < $::timestamptz', filters.to);
   if (after) where.add('(po.created_at, po.id) < ($::timestamptz, $::uuid)', after.at, after.id);
   where.params.push(limit + 1);
-  const { rows } = await q.query<PayoutRow>(
-    `SELECT po.id, ${cursorTimestampSql('po.created_at')} AS cursor_at, po.channel_id, po.kind, po.state, po.payment_id, po.asset,
-            po.amount_units::text AS amount_units, po.destination_currency, po.destination_network, po.destination_wallet,
-            po.destination_extra_id, po.quoted_to_amount::text AS quoted_to_amount, po.failure_code, po.requested_at, po.completed_at,
+  const { rows } = await q.query<PayoutPageRow>(
+    `SELECT ${payoutColumns('po')}, ${cursorTimestampSql('po.created_at')} AS cursor_at,
             pm.processor_fee_units::text AS processor_fee_units, fees.platform_fee_units,
             (s.id IS NOT NULL) AS has_swap, s.expected_to_amount::text AS expected_to_amount,
             s.received_to_amount::text AS received_to_amount, s.payout_hash AS swap_payout_hash,
@@ -91,39 +75,41 @@ export async function selectPayouts(q: Queryable, accountId: string, filters: Pa
   return rows;
 }
 
-export function payoutResource(row: PayoutRow): PayoutResource {
-  const sentUnits = BigInt(row.amount_units);
+export function payoutResource(row: PayoutPageRow): PayoutResource {
+  const payout = toPayoutRow(row);
+  // The page query selects no conversions: those are the platform's, not an owner's.
+  const kind = payout.kind as PayoutResource['kind'];
   // A direct payout delivers exactly what we sent, in the asset we hold.
-  const isDirect = isDirectPayout({ asset: row.asset, destinationCurrency: row.destination_currency, destinationNetwork: row.destination_network });
+  const isDirect = isDirectPayout(payout);
   const breakdown = payoutBreakdown({
-    kind: row.kind,
-    state: row.state,
-    asset: row.asset,
-    amountUnits: sentUnits,
+    kind,
+    state: payout.state,
+    asset: payout.asset,
+    amountUnits: payout.amountUnits,
     processorFeeUnits: optional(row.processor_fee_units),
     platformFeeUnits: optional(row.platform_fee_units),
     hasSwap: row.has_swap,
     isDirect,
-    estimatedToAmount: row.expected_to_amount ?? row.quoted_to_amount,
+    estimatedToAmount: row.expected_to_amount ?? payout.quotedToAmount,
     receivedToAmount: row.received_to_amount,
     transferFeeUnits: optional(row.transfer_fee_units),
   });
-  const direct = formatUnits(sentUnits, getAsset(row.asset).decimals);
+  const direct = formatUnits(payout.amountUnits, getAsset(payout.asset).decimals);
   return {
-    id: formatPublicId('payout', row.id),
-    channelId: formatPublicId('channel', row.channel_id),
-    kind: row.kind,
-    state: row.state,
-    paymentId: row.payment_id === null ? null : formatPublicId('payment', row.payment_id),
-    destination: { currency: row.destination_currency, network: row.destination_network, wallet: row.destination_wallet, extraId: row.destination_extra_id },
+    id: formatPublicId('payout', payout.id),
+    channelId: formatPublicId('channel', payout.channelId as string),
+    kind,
+    state: payout.state,
+    paymentId: payout.paymentId === null ? null : formatPublicId('payment', payout.paymentId),
+    destination: { currency: payout.destinationCurrency, network: payout.destinationNetwork, wallet: payout.destinationWallet, extraId: payout.destinationExtraId },
     breakdown,
     delivered: isDirect
-      ? { estimated: direct, received: row.state === 'completed' ? direct : null }
-      : { estimated: row.expected_to_amount ?? row.quoted_to_amount, received: row.received_to_amount },
-    transactionHashes: { transfer: row.transfer_hash, payout: isDirect ? (row.state === 'completed' ? row.transfer_hash : null) : row.swap_payout_hash },
-    failureCode: row.failure_code,
-    requestedAt: new Date(row.requested_at).toISOString(),
-    completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
+      ? { estimated: direct, received: payout.state === 'completed' ? direct : null }
+      : { estimated: row.expected_to_amount ?? payout.quotedToAmount, received: row.received_to_amount },
+    transactionHashes: { transfer: row.transfer_hash, payout: isDirect ? (payout.state === 'completed' ? row.transfer_hash : null) : row.swap_payout_hash },
+    failureCode: payout.failureCode,
+    requestedAt: payout.requestedAt.toISOString(),
+    completedAt: payout.completedAt === null ? null : payout.completedAt.toISOString(),
   };
 }
 
@@ -143,7 +129,7 @@ export async function listPayouts(deps: { db: Queryable }, actor: { accountId: s
 
 /** One of the account's payouts. @throws PermanentError `payout_not_found` (also for another account's payout). */
 export async function retrievePayout(deps: { db: Queryable }, actor: { accountId: string }, payoutPublicId: string): Promise<PayoutResource> {
-  const notFound = () => new PermanentError('payout_not_found', 'No payout with this id exists in your account.');
+  const notFound = () => earningsError('payout_not_found', 'No payout with this id exists in your account.');
   let payoutId: string;
   try {
     payoutId = parsePublicId('payout', payoutPublicId);

@@ -1,10 +1,10 @@
 import { recordAuditEvent } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, parseUnits } from '../money/index.js';
 import { type HotWalletAsset, isHotWalletAsset } from './hot-wallet-assets.js';
 import type { HotWalletChain } from './hot-wallet-chain.js';
+import { hotWalletError } from './errors.js';
 
 export interface BookCapitalInput {
   asset: HotWalletAsset;
@@ -26,9 +26,9 @@ const KEY = /^[A-Za-z0-9._:-]{1,120}$/;
 
 /** Reads an operator's amount exactly (`0.5`, `1e-3`); more decimals than the asset has is refused, never rounded. */
 export function parseCapitalAmount(asset: string, text: string): { asset: HotWalletAsset; units: bigint } {
-  if (!isHotWalletAsset(asset)) throw new PermanentError('unknown_hot_wallet_asset', 'The hot wallet holds ETH and USDT_ERC20; give one of them.', { asset: asset.slice(0, 32) });
+  if (!isHotWalletAsset(asset)) throw hotWalletError('unknown_hot_wallet_asset', 'The hot wallet holds ETH and USDT_ERC20; give one of them.', { asset: asset.slice(0, 32) });
   const units = parseUnits(text, getAsset(asset).decimals);
-  if (units <= 0n) throw new PermanentError('invalid_capital_amount', 'The amount must be greater than zero.', { asset });
+  if (units <= 0n) throw hotWalletError('invalid_capital_amount', 'The amount must be greater than zero.', { asset });
   return { asset, units };
 }
 
@@ -42,12 +42,12 @@ export function parseCapitalAmount(asset: string, text: string): { asset: HotWal
  * @throws PermanentError `capital_key_missing`, `invalid_capital_amount`, `ledger_idempotency_conflict`.
  */
 export async function bookCapital(db: Db, input: BookCapitalInput): Promise<{ transactionId: string; isNew: boolean }> {
-  if (input.units <= 0n) throw new PermanentError('invalid_capital_amount', 'The amount must be greater than zero.', { asset: input.asset });
-  if (input.txHash !== undefined && !TX_HASH.test(input.txHash)) throw new PermanentError('invalid_tx_hash', 'A transaction hash is 0x followed by 64 hex digits.');
-  if (input.key !== undefined && !KEY.test(input.key)) throw new PermanentError('invalid_capital_key', 'A key is 1–120 letters, digits, . _ : or -.');
+  if (input.units <= 0n) throw hotWalletError('invalid_capital_amount', 'The amount must be greater than zero.', { asset: input.asset });
+  if (input.txHash !== undefined && !TX_HASH.test(input.txHash)) throw hotWalletError('invalid_tx_hash', 'A transaction hash is 0x followed by 64 hex digits.');
+  if (input.key !== undefined && !KEY.test(input.key)) throw hotWalletError('invalid_capital_key', 'A key is 1–120 letters, digits, . _ : or -.');
   const idempotencyKey = input.txHash ? `capital:${input.txHash.toLowerCase()}` : input.key ? `capital:${input.key}` : undefined;
-  if (!idempotencyKey) throw new PermanentError('capital_key_missing', 'Give the funding transaction (--tx) or a key naming this booking (--key), so it cannot be booked twice.');
-  if (input.operator.trim() === '' || input.note.trim() === '') throw new PermanentError('capital_note_missing', 'Name the operator and say why (--operator, --note).');
+  if (!idempotencyKey) throw hotWalletError('capital_key_missing', 'Give the funding transaction (--tx) or a key naming this booking (--key), so it cannot be booked twice.');
+  if (input.operator.trim() === '' || input.note.trim() === '') throw hotWalletError('capital_note_missing', 'Name the operator and say why (--operator, --note).');
   const signed = input.direction === 'in' ? input.units : -input.units;
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string }>('SELECT id FROM ledger_transactions WHERE idempotency_key = $1', [idempotencyKey]);
@@ -86,10 +86,10 @@ export async function verifyFunding(
   input: { txHash: string; asset: HotWalletAsset; units: bigint; wallet: string; tokenContract?: string },
 ): Promise<void> {
   const received = await chain.receivedBy(input.txHash, input.wallet);
-  if (!received) throw new PermanentError('funding_not_found', 'No mined, successful transaction has this hash.', { txHash: input.txHash });
+  if (!received) throw hotWalletError('funding_not_found', 'No mined, successful transaction has this hash.', { txHash: input.txHash });
   const moved = input.asset === 'ETH' ? received.weiUnits : (received.tokenUnits.get(input.tokenContract?.toLowerCase() ?? '') ?? 0n);
   if (moved !== input.units) {
-    throw new PermanentError('funding_mismatch', `That transaction moved ${moved} base units of ${input.asset} into the hot wallet, not ${input.units}.`, {
+    throw hotWalletError('funding_mismatch', `That transaction moved ${moved} base units of ${input.asset} into the hot wallet, not ${input.units}.`, {
       txHash: input.txHash,
       movedUnits: moved.toString(),
     });

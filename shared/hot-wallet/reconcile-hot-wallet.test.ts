@@ -7,7 +7,7 @@ import { sendTransfer, trackPayout } from '../payouts/index.js';
 import { type Anvil, startAnvil } from '../testing/simulators/anvil.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { insertChannel, insertPayment, insertPayout } from '../testing/fixtures.js';
+import { insertChannel, insertPayment, insertPayout, movePayout } from '../testing/fixtures.js';
 import { deployUsdtLikeToken, USDT_LIKE_TOKEN_ABI } from '../testing/simulators/usdt-token.js';
 import { bookCapital, createHotWalletChain, describePosition, type HotWalletChain, type HotWalletTarget, reconcileHotWallet, verifyFunding } from './index.js';
 
@@ -118,7 +118,7 @@ describe('reconcileHotWallet on anvil', () => {
     await send(payer, hotWallet.address, amount);
     const channel = await insertChannel(database.db, { payoutCurrency: 'ETH', payoutNetwork: 'ETH' });
     const payout = await insertPayout(database.db, { channelId: channel.id, asset: 'ETH', amountUnits: amount });
-    await database.db.query(`UPDATE payouts SET state = 'quoted' WHERE id = $1`, [payout.id]);
+    await movePayout(database.db, payout.id, 'quoted', { at: clock.now() });
     expect(asset(await reconcile(), 'ETH')?.verdict).toBe('matched');
 
     await provider.send('evm_setAutomine', [false]);

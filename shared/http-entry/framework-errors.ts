@@ -4,6 +4,7 @@ import { PermanentError } from '../errors/index.js';
 import { logger } from '../logging/index.js';
 import { acceptMalformedJsonBodies } from './json-bodies.js';
 import { errorResult } from './responses.js';
+import { httpEntryError } from './errors.js';
 
 type Done = (error?: unknown) => void;
 interface ExpressApplication {
@@ -21,12 +22,12 @@ function refusalOf(error: unknown): PermanentError | undefined {
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
   const type = (error as { type?: unknown }).type;
-  if (error instanceof URIError) return new PermanentError('malformed_path', 'The path holds an invalid percent-escape; write a literal "%" as %25');
-  if (type === 'charset.unsupported') return new PermanentError('unsupported_media_type', 'Send the body in UTF-8 (charset=utf-8, or no charset)');
-  if (type === 'encoding.unsupported') return new PermanentError('unsupported_media_type', 'Send the body without Content-Encoding (or as gzip, deflate or br)');
-  if (status === 413) return new PermanentError('payload_too_large', 'The body is too large or has too many form fields');
-  if (status === 415) return new PermanentError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json');
-  return new PermanentError('malformed_body', 'The body could not be read: check Content-Type, Content-Encoding and Content-Length');
+  if (error instanceof URIError) return httpEntryError('malformed_path', 'The path holds an invalid percent-escape; write a literal "%" as %25');
+  if (type === 'charset.unsupported') return httpEntryError('unsupported_media_type', 'Send the body in UTF-8 (charset=utf-8, or no charset)');
+  if (type === 'encoding.unsupported') return httpEntryError('unsupported_media_type', 'Send the body without Content-Encoding (or as gzip, deflate or br)');
+  if (status === 413) return httpEntryError('payload_too_large', 'The body is too large or has too many form fields');
+  if (status === 415) return httpEntryError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json');
+  return httpEntryError('malformed_body', 'The body could not be read: check Content-Type, Content-Encoding and Content-Length');
 }
 
 /** Answers in the error envelope once the request body is read off, so a keep-alive connection stays in step. */
@@ -37,7 +38,7 @@ function answerInEnvelope(req: IncomingMessage, res: ServerResponse): Done {
       req.socket.destroy();
       return;
     }
-    const refusal = error === undefined ? new PermanentError('not_found', 'No function is served at this path') : refusalOf(error);
+    const refusal = error === undefined ? httpEntryError('not_found', 'No function is served at this path') : refusalOf(error);
     if (!refusal) logger.error('http.framework_failed', { method: req.method, error });
     const result = errorResult(refusal ?? error);
     const write = () => {

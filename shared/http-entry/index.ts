@@ -1,5 +1,6 @@
-export { type ErrorBody, type HttpResult, errorResult, sendResult, statusOfCode, clientIpOf } from './responses.js';
+export { type ErrorBody, type HttpResult, errorResult, sendResult, clientIpOf } from './responses.js';
 export { createIpAllowlist } from './ip-allowlist.js';
 export { acceptMalformedJsonBodies } from './json-bodies.js';
 export { answerFrameworkErrors } from './framework-errors.js';
 export { serveWithRelay } from './serve-with-relay.js';
+export { httpEntryError } from './errors.js';

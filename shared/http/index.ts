@@ -19,3 +19,4 @@ export {
   parseRetryAfter,
 } from './retry-policy.js';
 export { type ProviderClientOptions } from './provider-client-options.js';
+export { type ProviderService, type ProviderHttpErrorCode } from './errors.js';

@@ -225,13 +225,13 @@ describe('requestJson', () => {
 
   it.each([0, 11, 2.5, Number.NaN])('refuses maxAttempts %s without sending anything', async (maxAttempts) => {
     const { fetch, calls } = scriptedFetch([json(200, { ok: true })]);
-    await expect(requestJson(options({ fetch, maxAttempts }))).rejects.toThrow(RangeError);
+    await expect(requestJson(options({ fetch, maxAttempts }))).rejects.toMatchObject({ code: 'invalid_request_options' });
     expect(calls).toHaveLength(0);
   });
 
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])('refuses timeoutMs %s without sending anything', async (timeoutMs) => {
     const { fetch, calls } = scriptedFetch([json(200, { ok: true })]);
-    await expect(requestJson(options({ fetch, timeoutMs }))).rejects.toThrow(RangeError);
+    await expect(requestJson(options({ fetch, timeoutMs }))).rejects.toMatchObject({ code: 'invalid_request_options' });
     expect(calls).toHaveLength(0);
   });
 

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 import { systemClock, type Clock } from '../clock/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
-import { PermanentError, TransientError, type ErrorContext } from '../errors/index.js';
+import type { AppError, ErrorContext } from '../errors/index.js';
 import { logger as rootLogger, redact, type Logger } from '../logging/index.js';
 import { DEFAULT_MAX_ATTEMPTS, parseRetryAfter, shouldRetry } from './retry-policy.js';
+import { providerHttpError, type ProviderService } from './errors.js';
 
 /** Per-attempt time limit (connect, send, and read the whole body) unless the caller says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -28,7 +29,7 @@ export interface RequestJsonOptions<T> {
   /** Validates the parsed 2xx body; a mismatch is `<service>_bad_response`. */
   schema: z.ZodType<T>;
   /** Names the remote in error codes and logs: `'nowpayments'` gives `nowpayments_rejected` and friends. */
-  service: string;
+  service: ProviderService;
   /**
    * Names the call in logs and error context, e.g. `'create_invoice'`. Default: the method. The URL is never logged
    * (Bot API URLs contain the token).
@@ -84,10 +85,10 @@ export async function requestJson<T>(options: RequestJsonOptions<T>): Promise<T>
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // A NaN or fractional bound would quietly turn "bounded" into "forever": refuse it.
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_LIMIT) {
-    throw new RangeError(`requestJson: maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${maxAttempts}`);
+    throw providerHttpError('invalid_request_options', `requestJson: maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${maxAttempts}`);
   }
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new RangeError(`requestJson: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+    throw providerHttpError('invalid_request_options', `requestJson: timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   }
   const doFetch = options.fetch ?? fetch;
   const sleep = options.sleep ?? realSleep;
@@ -187,7 +188,7 @@ function parseAnswer<T>(
   try {
     value = (options.parseBody ?? JSON.parse)(text);
   } catch {
-    throw new TransientError(
+    throw providerHttpError(
       `${options.service}_bad_response`,
       `${options.service} answered ${operation} with HTTP ${status} and a body that is not JSON; it may be a provider outage page.`,
       context,
@@ -200,7 +201,7 @@ function parseAnswer<T>(
       .slice(0, 10)
       .map((issue) => ({ path: issue.path.map(String).join('.'), code: issue.code }));
     const paths = issues.map((issue) => issue.path || '(root)').join(', ');
-    throw new TransientError(
+    throw providerHttpError(
       `${options.service}_bad_response`,
       `${options.service} answered ${operation} with HTTP ${status} and a body we do not recognise (${paths}).`,
       { ...context, issues },
@@ -210,17 +211,17 @@ function parseAnswer<T>(
 }
 
 interface ErrorFacts {
-  service: string;
+  service: ProviderService;
   operation: string;
   attempts: number;
   secrets: string[];
 }
 
-function toHttpError(outcome: AttemptOutcome, facts: ErrorFacts): PermanentError | TransientError {
+function toHttpError(outcome: AttemptOutcome, facts: ErrorFacts): AppError {
   const { service, operation, attempts } = facts;
   if (outcome.kind === 'no_answer') {
     const why = outcome.timedOut ? 'timed out' : `failed (${outcome.networkErrorCode ?? 'network error'})`;
-    return new TransientError(
+    return providerHttpError(
       `${service}_unavailable`,
       `${service} did not answer ${operation}: the last of ${attempts} attempt(s) ${why}.`,
       {
@@ -237,7 +238,7 @@ function toHttpError(outcome: AttemptOutcome, facts: ErrorFacts): PermanentError
   const provider = providerFields(outcome.text, facts.secrets);
   const context: ErrorContext = { service, operation, status, attempts, ...provider };
   if (status === 429 || status >= 500 || status === 408) {
-    return new TransientError(
+    return providerHttpError(
       `${service}_unavailable`,
       `${service} answered ${operation} with HTTP ${status} after ${attempts} attempt(s); try again later.`,
       outcome.retryAfterSeconds === undefined ? context : { ...context, retryAfterSeconds: outcome.retryAfterSeconds },
@@ -249,7 +250,7 @@ function toHttpError(outcome: AttemptOutcome, facts: ErrorFacts): PermanentError
       : status >= 300 && status < 400
         ? ` Check the API base URL configured for ${service}: it answered with a redirect.`
         : ' The request was refused as sent; retrying it unchanged cannot help.';
-  return new PermanentError(`${service}_rejected`, `${service} refused ${operation} with HTTP ${status}.${hint}`, context);
+  return providerHttpError(`${service}_rejected`, `${service} refused ${operation} with HTTP ${status}.${hint}`, context);
 }
 
 /** `code` and a short, redacted `message` from a JSON error body; nothing else of the body is kept. */

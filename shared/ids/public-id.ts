@@ -1,4 +1,5 @@
 import { PermanentError } from '../errors/index.js';
+import { idError } from './errors.js';
 
 /**
  * Prefix of each kind of id shown outside the database (logs, NowPayments `order_id`, Telegram deep
@@ -33,7 +34,7 @@ function isPublicIdKind(kind: unknown): kind is PublicIdKind {
 }
 
 function invalidId(kind: unknown, reason: string, text?: unknown): PermanentError {
-  return new PermanentError('invalid_id', `Invalid ${isPublicIdKind(kind) ? kind : 'public'} id: ${reason}`, {
+  return idError('invalid_id', `Invalid ${isPublicIdKind(kind) ? kind : 'public'} id: ${reason}`, {
     kind: isPublicIdKind(kind) ? kind : String(kind).slice(0, 32),
     ...(typeof text === 'string' ? { length: text.length } : { type: text === null ? 'null' : typeof text }),
   });

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import type { DocumentReference, DocumentSnapshot, Firestore, Timestamp, Transaction } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../clock/index.js';
-import { PermanentError, TransientError } from '../errors/index.js';
 import {
   assertValidKey,
   decodeValue,
@@ -16,6 +15,7 @@ import {
   ttlMillis,
 } from './key-value-entry.js';
 import type { KeyValueStore } from './key-value-store.js';
+import { keyValueError } from './errors.js';
 
 export interface FirestoreKeyValueStoreOptions {
   /** A client built once per instance (Admin SDK credentials; the security rules deny every client SDK). */
@@ -78,12 +78,12 @@ function toKeyValueError(error: unknown, operation: string, collection: string):
   if (typeof code !== 'number') return error;
   const context = { operation, collection, grpcCode: code };
   if (REJECTED_STATUS.has(code)) {
-    return new PermanentError('kv_rejected', `Firestore rejected kv ${operation} (${REJECTED_STATUS.get(code)})`, context, error);
+    return keyValueError('kv_rejected', `Firestore rejected kv ${operation} (${REJECTED_STATUS.get(code)})`, context, error);
   }
   if (code === ABORTED) {
-    return new TransientError('kv_contention', `kv ${operation} kept conflicting with concurrent writes`, context, error);
+    return keyValueError('kv_contention', `kv ${operation} kept conflicting with concurrent writes`, context, error);
   }
-  return new TransientError('kv_unavailable', `Firestore failed kv ${operation} (gRPC status ${code})`, context, error);
+  return keyValueError('kv_unavailable', `Firestore failed kv ${operation} (gRPC status ${code})`, context, error);
 }
 
 /** Hex SHA-256 of the key: 64 safe characters whatever the key holds. */
@@ -99,9 +99,9 @@ export function createFirestoreKeyValueStore(options: FirestoreKeyValueStoreOpti
   const { firestore, collection } = options;
   const clock = options.clock ?? systemClock;
   const maxAttempts = options.maxTransactionAttempts ?? DEFAULT_MAX_TRANSACTION_ATTEMPTS;
-  if (typeof collection !== 'string' || collection === '') throw new RangeError('collection must be a non-empty string');
+  if (typeof collection !== 'string' || collection === '') throw keyValueError('kv_options_invalid', 'collection must be a non-empty string');
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
-    throw new RangeError(`maxTransactionAttempts must be a positive integer, got ${maxAttempts}`);
+    throw keyValueError('kv_options_invalid', `maxTransactionAttempts must be a positive integer, got ${maxAttempts}`);
   }
   const entries = firestore.collection(collection);
 
@@ -114,13 +114,13 @@ export function createFirestoreKeyValueStore(options: FirestoreKeyValueStoreOpti
     if (!snapshot.exists) return undefined;
     const parsed = StoredEntrySchema.safeParse(snapshot.data());
     if (!parsed.success) {
-      throw new PermanentError('kv_entry_corrupt', 'A stored key-value document does not have the expected fields', {
+      throw keyValueError('kv_entry_corrupt', 'A stored key-value document does not have the expected fields', {
         collection,
         documentId: snapshot.id,
       });
     }
     if (parsed.data.key !== key) {
-      throw new PermanentError('kv_entry_corrupt', 'A stored key-value document belongs to another key', {
+      throw keyValueError('kv_entry_corrupt', 'A stored key-value document belongs to another key', {
         collection,
         documentId: snapshot.id,
       });

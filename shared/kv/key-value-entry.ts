@@ -1,4 +1,5 @@
 import { PermanentError } from '../errors/index.js';
+import { keyValueError } from './errors.js';
 
 /** Longest key, in UTF-16 code units (`key.length`). */
 export const MAX_KEY_LENGTH = 500;
@@ -25,14 +26,14 @@ export function assertValidKey(key: unknown): asserts key is string {
             ? 'contains a lone UTF-16 surrogate; keys must be well-formed Unicode'
             : undefined;
   if (reason !== undefined) {
-    throw new PermanentError('kv_key_invalid', `Key-value key ${reason}`, {
+    throw keyValueError('kv_key_invalid', `Key-value key ${reason}`, {
       keyLength: typeof key === 'string' ? key.length : undefined,
     });
   }
 }
 
 function invalidValue(path: string, problem: string): PermanentError {
-  return new PermanentError('kv_value_invalid', `Key-value value at ${path} ${problem}`, { path });
+  return keyValueError('kv_value_invalid', `Key-value value at ${path} ${problem}`, { path });
 }
 
 function describeObject(value: object): string {
@@ -85,7 +86,7 @@ export function encodeValue(value: unknown): string {
   const json = JSON.stringify(value);
   const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes > MAX_VALUE_BYTES) {
-    throw new PermanentError(
+    throw keyValueError(
       'kv_value_too_large',
       `Key-value value is ${bytes} bytes as JSON; the limit is ${MAX_VALUE_BYTES}`,
       { bytes, limit: MAX_VALUE_BYTES },
@@ -99,14 +100,14 @@ export function decodeValue<T>(json: string): T {
   try {
     return JSON.parse(json) as T;
   } catch (error) {
-    throw new PermanentError('kv_entry_corrupt', 'A stored key-value entry is not valid JSON', {}, error);
+    throw keyValueError('kv_entry_corrupt', 'A stored key-value entry is not valid JSON', {}, error);
   }
 }
 
 /** Milliseconds for a `ttlSeconds` / `windowSeconds` option, rejecting values that are not a usable duration. */
 export function durationMillis(seconds: unknown, option: 'ttlSeconds' | 'windowSeconds'): number {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TTL_SECONDS) {
-    throw new PermanentError(
+    throw keyValueError(
       'kv_ttl_invalid',
       `${option} must be a finite number of seconds > 0 and ≤ ${MAX_TTL_SECONDS}, got ${String(seconds)}`,
       { option },
@@ -143,7 +144,7 @@ export function nextCounter(
   if (current === undefined) return { count: 1, resetAtMs: nowMs + windowMs };
   const count: unknown = decodeValue(current.json);
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0 || current.expiresAtMs === undefined) {
-    throw new PermanentError(
+    throw keyValueError(
       'kv_not_a_counter',
       'increment() found a value that is not a counter under this key; use a separate key for counters',
     );

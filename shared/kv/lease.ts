@@ -1,5 +1,5 @@
-import { TransientError } from '../errors/index.js';
 import type { KeyValueStore } from './key-value-store.js';
+import { keyValueError } from './errors.js';
 
 /**
  * Runs `work` while holding a short exclusive lease on `key`, so two concurrent deliveries of the
@@ -10,7 +10,7 @@ import type { KeyValueStore } from './key-value-store.js';
 export async function withLease<T>(kv: KeyValueStore, key: string, ttlSeconds: number, work: () => Promise<T>): Promise<T> {
   const leaseKey = `lease:${key}`;
   if (!(await kv.setIfAbsent(leaseKey, true, { ttlSeconds }))) {
-    throw new TransientError('work_in_progress', 'The same work is in progress elsewhere; retry later', { key });
+    throw keyValueError('work_in_progress', 'The same work is in progress elsewhere; retry later', { key });
   }
   try {
     return await work();

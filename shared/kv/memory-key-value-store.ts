@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../clock/index.js';
+import { keyValueError } from './errors.js';
 import {
   assertValidKey,
   decodeValue,
@@ -40,7 +41,7 @@ export function createMemoryKeyValueStore(options: MemoryKeyValueStoreOptions = 
   const clock = options.clock ?? systemClock;
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-    throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
+    throw keyValueError('kv_options_invalid', `maxEntries must be a positive integer, got ${maxEntries}`);
   }
   // Map order is write order: a write re-inserts its key, so the first key is the least recently written.
   const entries = new Map<string, MemoryEntry>();

@@ -1,4 +1,4 @@
-import { ledgerError } from './ledger-error.js';
+import { ledgerError } from './errors.js';
 
 /**
  * Debit-normal types (asset, expense) grow with positive amounts; credit-normal types (liability,

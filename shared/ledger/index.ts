@@ -19,4 +19,4 @@ export {
 } from './ledger-transaction.js';
 export { retrieveLedgerTransaction } from './ledger-reads.js';
 export { balanceOf, sumLedgerByAsset } from './balances.js';
-export { type LedgerErrorCode } from './ledger-error.js';
+export { type LedgerErrorCode } from './errors.js';

@@ -1,7 +1,7 @@
 import type { Tx } from '../db/index.js';
 import { type LedgerAccountSpec, normalSign } from './account-codes.js';
 import { findTransaction, retrieveLedgerTransaction } from './ledger-reads.js';
-import { ledgerError } from './ledger-error.js';
+import { ledgerError } from './errors.js';
 import type { LedgerEntryInput, LedgerTransaction, LedgerTransactionKind } from './ledger-types.js';
 import { type TransactionDraft, validateDraft } from './transaction-draft.js';
 
@@ -119,12 +119,12 @@ async function insertTransaction(tx: Tx, draft: TransactionDraft): Promise<strin
   if (!posting.accountsReady) {
     await ensureAccounts(tx, specs); // creates what is missing; refuses a mismatched account
     posting = await postWithExistingAccounts(tx, draft, specs);
-    if (!posting.accountsReady) throw new Error(`ledger accounts of ${draft.idempotencyKey} cannot be read after creating them`);
+    if (!posting.accountsReady) throw ledgerError('ledger_invariant_broken', `ledger accounts of ${draft.idempotencyKey} cannot be read after creating them`);
   }
   if (posting.id !== null) return posting.id;
   // Posted before (or by a concurrent transaction that committed first): the same effect, or an error.
   const existing = await findTransaction(tx, 'idempotency_key', draft.idempotencyKey);
-  if (!existing) throw new Error(`ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
+  if (!existing) throw ledgerError('ledger_invariant_broken', `ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
   return sameEffectOrThrow(existing, draft);
 }
 

@@ -1,5 +1,5 @@
 import { type LedgerAccountSpec, describeAccountCode } from './account-codes.js';
-import { ledgerError } from './ledger-error.js';
+import { ledgerError } from './errors.js';
 import { LEDGER_TRANSACTION_KINDS, type LedgerEntryInput, type LedgerTransactionKind } from './ledger-types.js';
 
 /** A transaction as a caller asked for it, before it touches the database. */

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PermanentError, TransientError } from '../errors/index.js';
+import { defineErrors } from '../errors/index.js';
 import { createLogger, type LoggerOptions, registerSecretValues } from './index.js';
+
+const testError = defineErrors({ provider_unavailable: 'unavailable', amount_below_swap_minimum: 'invalid', rpc_timeout: 'unavailable' });
 
 function capture(options: Omit<LoggerOptions, 'write'> = {}) {
   const lines: string[] = [];
@@ -141,8 +143,8 @@ describe('severities', () => {
 describe('Error serialization', () => {
   it('writes name, message, code, context, stack and one level of cause', () => {
     const root = new Error('socket hang up');
-    const cause = new TransientError('provider_unavailable', 'ChangeNow did not answer', { attempt: 3 }, root);
-    const error = new PermanentError('amount_below_swap_minimum', 'Amount is below the swap minimum', { payoutId: 'po_1', minUnits: 5n }, cause);
+    const cause = testError('provider_unavailable', 'ChangeNow did not answer', { attempt: 3 }, root);
+    const error = testError('amount_below_swap_minimum', 'Amount is below the swap minimum', { payoutId: 'po_1', minUnits: 5n }, cause);
     const { log, parsed } = capture();
     log.error('payout.quote_failed', { error });
     const written = parsed()[0]?.error as Record<string, unknown>;
@@ -218,7 +220,7 @@ describe('pretty format', () => {
     log
       .child({ 'logging.googleapis.com/trace': 'projects/p/traces/t' })
       .info('payout.broadcast', { payoutId: 'po_1', txHash, note: 'two words', units: 5n, apiKey: 'pretty-secret-value', leak: 'pretty-secret-value' });
-    log.error('payout.failed', { error: new TransientError('rpc_timeout', 'RPC timed out') });
+    log.error('payout.failed', { error: testError('rpc_timeout', 'RPC timed out') });
     expect(lines).toEqual([
       `09:05:07 INFO  payout.broadcast payoutId=po_1 txHash=${txHash} note="two words" units=5 apiKey=[REDACTED] leak=[REDACTED]`,
       '09:05:07 ERROR payout.failed error="TransientError[rpc_timeout]: RPC timed out"',

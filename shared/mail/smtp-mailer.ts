@@ -4,6 +4,7 @@ import { ConfigError } from '../config/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
 import { PermanentError, TransientError } from '../errors/index.js';
 import type { Mailer, MailMessage, MailReceipt } from './mailer.js';
+import { mailError } from './errors.js';
 
 export interface SmtpMailerOptions {
   /** `smtp://` or `smtps://user:password@host:port` (SMTP_URL); see `smtpConnectionOptions` for TLS. */
@@ -23,9 +24,9 @@ export function toMailError(error: unknown): PermanentError | TransientError {
   const { code, responseCode } = (error ?? {}) as { code?: unknown; responseCode?: unknown };
   const context = { smtpCode: typeof code === 'string' ? code : undefined, responseCode: typeof responseCode === 'number' ? responseCode : undefined };
   if (typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600 && code !== 'EAUTH') {
-    return new PermanentError('mail_rejected', 'The mail server refused the message', context);
+    return mailError('mail_rejected', 'The mail server refused the message', context);
   }
-  return new TransientError('mail_unavailable', 'The mail server could not be reached; retry later', context);
+  return mailError('mail_unavailable', 'The mail server could not be reached; retry later', context);
 }
 
 /** Hosts where a plain-text `smtp://` session is allowed: a sandbox or test server on this machine. */

@@ -1,4 +1,5 @@
-import { moneyError, previewText } from './money-error.js';
+import { moneyError } from './errors.js';
+import { previewText } from './preview-text.js';
 import type { Rounding } from './rounding.js';
 import { formatUnits, parseUnits, type FormatUnitsOptions } from './units.js';
 

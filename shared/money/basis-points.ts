@@ -1,4 +1,5 @@
-import { moneyError, previewText } from './money-error.js';
+import { moneyError } from './errors.js';
+import { previewText } from './preview-text.js';
 import { mulDiv, type Rounding } from './rounding.js';
 import { parseUnits } from './units.js';
 

@@ -1,4 +1,5 @@
-import { moneyError, previewText, type MoneyErrorCode } from './money-error.js';
+import { moneyError, type MoneyErrorCode } from './errors.js';
+import { previewText } from './preview-text.js';
 
 /** A decimal number read from text, held exactly: its value is `coefficient × 10^exponent`. */
 export type DecimalValue = { coefficient: bigint; exponent: bigint };

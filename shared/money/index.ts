@@ -15,4 +15,4 @@ export {
 } from './basis-points.js';
 export { rescaleUnits, convertByRate } from './conversion.js';
 export { splitByLargestRemainder } from './split.js';
-export { type MoneyErrorCode } from './money-error.js';
+export { type MoneyErrorCode } from './errors.js';

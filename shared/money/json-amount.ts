@@ -1,4 +1,4 @@
-import { moneyError } from './money-error.js';
+import { moneyError } from './errors.js';
 import type { Rounding } from './rounding.js';
 import { parseUnits } from './units.js';
 

@@ -1,4 +1,4 @@
-import { moneyError } from './money-error.js';
+import { moneyError } from './errors.js';
 
 /**
  * The direction an inexact result is rounded to an integer number of base units.

@@ -1,4 +1,4 @@
-import { moneyError } from './money-error.js';
+import { moneyError } from './errors.js';
 
 /**
  * Splits `total` base units into shares proportional to `weights` that add up to `total` exactly (largest

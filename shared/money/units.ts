@@ -1,5 +1,6 @@
 import { parseDecimalText } from './decimal-text.js';
-import { moneyError, previewText } from './money-error.js';
+import { moneyError } from './errors.js';
+import { previewText } from './preview-text.js';
 import { assertRounding, divideRounded, type Rounding } from './rounding.js';
 
 /**

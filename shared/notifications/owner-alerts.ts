@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { PermanentError } from '../errors/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
-import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../bot/index.js';
+import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../texts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
+import { notificationError } from './errors.js';
 
 /**
  * Alerts about a channel's health, as opposed to payment news: the bot lacks rights it needs
@@ -58,13 +58,13 @@ export async function channelFacts(deps: NotificationDeps, channelId: string): P
     [channelId],
   );
   const channel = rows[0];
-  if (!channel) throw new PermanentError('unknown_channel', 'No channel has this id', { channelId });
+  if (!channel) throw notificationError('unknown_channel', 'No channel has this id', { channelId });
   return channel;
 }
 
 function composeRightsAlert(facts: ChannelFacts, request: OwnerNotificationRequested): Composed {
   const subject = RightsSubjectSchema.safeParse(request.subjectId);
-  if (!subject.success) throw new PermanentError('invalid_notification_subject', 'bot_rights_missing needs <open|closed>:<date>', { subjectId: request.subjectId });
+  if (!subject.success) throw notificationError('invalid_notification_subject', 'bot_rights_missing needs <open|closed>:<date>', { subjectId: request.subjectId });
   const role = subject.data.startsWith('closed') ? 'closed' : 'open';
   const stored = StoredRightsSchema.safeParse(facts.bot_rights?.[role]);
   // Re-read now: rights fixed since the warning was queued need no warning.
@@ -75,7 +75,7 @@ function composeRightsAlert(facts: ChannelFacts, request: OwnerNotificationReque
 
 async function composeMisuseAlert(deps: NotificationDeps, facts: ChannelFacts, request: OwnerNotificationRequested): Promise<Composed> {
   const subject = MisuseSubjectSchema.safeParse(request.subjectId);
-  if (!subject.success) throw new PermanentError('invalid_notification_subject', 'invite_link_misused needs <link id>:<user id>', { subjectId: request.subjectId });
+  if (!subject.success) throw notificationError('invalid_notification_subject', 'invite_link_misused needs <link id>:<user id>', { subjectId: request.subjectId });
   const [linkId, userId] = subject.data.split(':') as [string, string];
   const { rows } = await deps.db.query<{ payment_id: string; username: string | null; first_name: string | null; last_name: string | null }>(
     `SELECT l.payment_id, u.username, u.first_name, u.last_name
@@ -84,7 +84,7 @@ async function composeMisuseAlert(deps: NotificationDeps, facts: ChannelFacts, r
     [linkId, userId],
   );
   const link = rows[0];
-  if (!link) throw new PermanentError('unknown_invite_link', 'No invite link has this id', { linkId });
+  if (!link) throw notificationError('unknown_invite_link', 'No invite link has this id', { linkId });
   const name = [link.first_name, link.last_name].filter(Boolean).join(' ') || 'Unknown user';
   const intruder = link.username ? `@${link.username} (${name}, id ${userId})` : `${name} (id ${userId})`;
   let removal: IntruderRemoval = 'unknown';
@@ -117,7 +117,7 @@ async function broadcastScheduleFacts(deps: NotificationDeps, channelId: string)
 /** Re-read now: a post that has gone up since (the owner fixed the right) needs no warning. */
 async function composeBroadcastFailure(deps: NotificationDeps, facts: ChannelFacts, request: OwnerNotificationRequested): Promise<Composed> {
   const subject = BroadcastFailureSubjectSchema.safeParse(request.subjectId);
-  if (!subject.success) throw new PermanentError('invalid_notification_subject', 'broadcast_failed needs <open|closed>:<rights>:<ms>', { subjectId: request.subjectId });
+  if (!subject.success) throw notificationError('invalid_notification_subject', 'broadcast_failed needs <open|closed>:<rights>:<ms>', { subjectId: request.subjectId });
   const [role, names] = subject.data.split(':') as ['open' | 'closed', string];
   const missing = names.split(',').filter((name): name is BotRightName => BROADCAST_RIGHT_NAMES.has(name));
   const schedule = await broadcastScheduleFacts(deps, request.channelId);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, TransientError } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
 import { settlePayment } from '../payments/index.js';
-import { formatUtc } from '../subscriptions/index.js';
+import { formatUtc } from '../clock/index.js';
 import { createBotApi } from '../telegram/index.js';
 import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';

@@ -1,14 +1,13 @@
 import type { Api } from 'grammy';
-import type { Clock } from '../clock/index.js';
+import { type Clock, formatUtc } from '../clock/index.js';
 import type { Db } from '../db/index.js';
-import { PermanentError, TransientError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type AssetCode, formatUnits, formatUsdCents, getAsset } from '../money/index.js';
 import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
-import { formatUtc } from '../subscriptions/index.js';
 import { isOwnerAlertKind, notifyOwnerAlert } from './owner-alerts.js';
 import { isPayoutNoticeKind, notifyOwnerOfPayout } from './payout-notifications.js';
+import { notificationError } from './errors.js';
 
 export interface NotificationDeps {
   db: Db;
@@ -92,7 +91,7 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
   if (isOwnerAlertKind(request.kind)) return notifyOwnerAlert(deps, { ...request, kind: request.kind });
   if (isPayoutNoticeKind(request.kind)) return notifyOwnerOfPayout(deps, { ...request, kind: request.kind });
   if (request.kind !== 'payment_received' && request.kind !== 'donation_received') {
-    throw new PermanentError('unsupported_notification', `No owner notification is defined for ${request.kind}`, { kind: request.kind });
+    throw notificationError('unsupported_notification', `No owner notification is defined for ${request.kind}`, { kind: request.kind });
   }
   const now = deps.clock.now();
   const dedupeKey = `${request.kind}:${request.subjectId}`;
@@ -113,20 +112,20 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
     [request.channelId, request.kind, dedupeKey, request.subjectId, now],
   );
   const channel = found[0];
-  if (!channel?.isChannel) throw new PermanentError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
+  if (!channel?.isChannel) throw notificationError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
   if (channel.chatId === null) {
     deps.logger.info('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
     return 'skipped';
   }
   if (channel.id === null || channel.status === null) {
     // A concurrent delivery inserted the row while this statement ran: its answer decides.
-    throw new TransientError('owner_notification_in_progress', 'Another delivery of this notification is running', { dedupeKey });
+    throw notificationError('owner_notification_in_progress', 'Another delivery of this notification is running', { dedupeKey });
   }
   const notification = { id: channel.id, status: channel.status, chat_id: channel.chatId };
   if (notification.status !== 'pending') return notification.status === 'skipped' ? 'skipped' : 'already_done';
 
   const facts = await paymentFacts(deps.db, request.subjectId);
-  if (!facts) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
+  if (!facts) throw notificationError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
   try {
     const message = await deps.telegram.sendMessage(Number(notification.chat_id), ownerPaymentText(facts), { parse_mode: 'HTML' });
     await deps.db.query(

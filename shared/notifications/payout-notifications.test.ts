@@ -5,7 +5,7 @@ import type { OwnerNotificationRequested } from '../messages/index.js';
 import { formatUnits } from '../money/index.js';
 import { settlePayment } from '../payments/index.js';
 import { holdPayout, rejectPayout, runThresholdPayouts } from '../payouts/index.js';
-import { LANGUAGES, translate } from '../bot/texts/catalogue.js';
+import { LANGUAGES, translate } from '../texts/catalogue.js';
 import { createBotApi } from '../telegram/index.js';
 import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';

@@ -1,7 +1,6 @@
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../money/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
-import { PermanentError } from '../errors/index.js';
 import {
   hasReached,
   parseThresholdProgressSubject,
@@ -11,10 +10,10 @@ import {
   thresholdProgressKey,
   type ThresholdProgress,
 } from '../payouts/threshold-progress.js';
-import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, translate } from '../bot/index.js';
-import type { ThresholdProgressFacts } from '../bot/texts/owner.js';
+import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, type ThresholdProgressFacts, translate } from '../texts/index.js';
 import { channelFacts, deliverOwnerMessage, finishedOutcome } from './owner-alerts.js';
 import type { NotificationDeps } from './owner-notifications.js';
+import { notificationError } from './errors.js';
 
 export const PAYOUT_NOTICE_KINDS = ['payout_completed', 'payout_failed', 'payout_held', 'balance_parked', 'threshold_progress'] as const;
 type PayoutNoticeKind = (typeof PAYOUT_NOTICE_KINDS)[number];
@@ -87,7 +86,7 @@ export async function notifyOwnerOfPayout(
   );
   const payout = rows[0];
   if (!payout || payout.channel_id !== request.channelId) {
-    throw new PermanentError('unknown_payout', 'No payout of this channel has this id', { payoutId: request.subjectId, channelId: request.channelId });
+    throw notificationError('unknown_payout', 'No payout of this channel has this id', { payoutId: request.subjectId, channelId: request.channelId });
   }
   const channel = await channelFacts(deps, request.channelId);
   const { rows: settings } = await deps.db.query<{ notifications_enabled: boolean }>('SELECT notifications_enabled FROM channels WHERE id = $1', [request.channelId]);
@@ -132,7 +131,7 @@ async function notifyOwnerOfParking(deps: NotificationDeps, request: OwnerNotifi
   );
   const share = rows[0];
   if (!share || share.state !== 'distributed' || share.to_units === null) {
-    throw new PermanentError('unknown_conversion_share', 'No distributed conversion share for this channel and batch', { batchId: request.subjectId, channelId: request.channelId });
+    throw notificationError('unknown_conversion_share', 'No distributed conversion share for this channel and batch', { batchId: request.subjectId, channelId: request.channelId });
   }
   const channel = await channelFacts(deps, request.channelId);
   if (!channel.destination) return 'skipped';
@@ -162,7 +161,7 @@ async function notifyOwnerOfParking(deps: NotificationDeps, request: OwnerNotifi
  */
 async function notifyOwnerOfThresholdProgress(deps: NotificationDeps, request: OwnerNotificationRequested): Promise<'sent' | 'skipped' | 'already_done'> {
   const subject = parseThresholdProgressSubject(request.subjectId);
-  if (!subject) throw new PermanentError('invalid_notification_subject', 'threshold_progress needs <cycle>:<50|100>', { subjectId: request.subjectId });
+  if (!subject) throw notificationError('invalid_notification_subject', 'threshold_progress needs <cycle>:<50|100>', { subjectId: request.subjectId });
   const dedupeKey = thresholdProgressKey(request.channelId, subject.cycle, subject.mark);
   const done = await finishedOutcome(deps, dedupeKey);
   if (done) return done;

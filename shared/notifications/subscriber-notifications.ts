@@ -1,11 +1,12 @@
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import { PermanentError } from '../errors/index.js';
 import type { SubscriberNotificationRequested } from '../messages/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
-import { type Language, languageOf, translate } from '../bot/texts/index.js';
-import { subscribeLink } from '../bot/deep-links.js';
+import { type Language, languageOf, translate } from '../texts/index.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { recordDirectMessageReach } from '../telegram-users/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
+import { notificationError } from './errors.js';
 
 export interface SubscriberNotificationDeps extends NotificationDeps {
   /** The bot's username, for the renew deep link (`https://t.me/<bot>?start=c_<channel>`). */
@@ -48,7 +49,7 @@ async function compose(deps: SubscriberNotificationDeps, request: SubscriberNoti
       [request.subjectId],
     );
     const row = rows[0];
-    if (!row) throw new PermanentError('unknown_subscription', 'No subscription has this id', { subscriptionId: request.subjectId });
+    if (!row) throw notificationError('unknown_subscription', 'No subscription has this id', { subscriptionId: request.subjectId });
     const language = languageOf(row.language_code);
     return {
       telegramUserId: row.telegram_user_id,
@@ -73,7 +74,7 @@ async function compose(deps: SubscriberNotificationDeps, request: SubscriberNoti
     [request.subjectId],
   );
   const row = rows[0];
-  if (!row) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
+  if (!row) throw notificationError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
   const language = languageOf(row.language_code);
   const currency = (row.pay_currency ?? '').toUpperCase();
   let text: string;
@@ -133,7 +134,7 @@ export async function deliverSubscriberNotification(
         now,
       ]);
       if (isUnreachable) {
-        await deps.db.query('UPDATE telegram_users SET dm_blocked_at = $2, updated_at = $2 WHERE id = $1 AND dm_blocked_at IS NULL', [notification.telegramUserId, now]);
+        await recordDirectMessageReach(deps.db, notification.telegramUserId, true, now);
       }
       deps.logger.warn('subscriber_notification.undeliverable', { kind, subjectId, code: failure.code });
       return 'unreachable';

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { TransientError } from '../errors/index.js';
 import { MAX_JSON_DEPTH, parseJsonPreservingNumbers } from './json-preserving-numbers.js';
+import { nowPaymentsError } from './errors.js';
 
 /** The header NowPayments puts the signature in. */
 export const IPN_SIGNATURE_HEADER = 'x-nowpayments-sig';
@@ -66,7 +66,7 @@ function hmacHex(secret: string, text: string): string {
 function assertSecret(secret: string): void {
   if (typeof secret !== 'string' || secret === '') {
     // Our configuration is broken, not the sender's request: transient, so the provider retries once it is fixed.
-    throw new TransientError('ipn_secret_missing', 'The NowPayments IPN secret is empty; set NOWPAYMENTS_IPN_SECRET.');
+    throw nowPaymentsError('ipn_secret_missing', 'The NowPayments IPN secret is empty; set NOWPAYMENTS_IPN_SECRET.');
   }
 }
 

@@ -1,4 +1,5 @@
 import { PermanentError } from '../errors/index.js';
+import { nowPaymentsError } from './errors.js';
 
 /** More nested objects and arrays than this are refused: no provider body comes close, and recursion must stay bounded. */
 export const MAX_JSON_DEPTH = 256;
@@ -153,5 +154,5 @@ export function parseJsonPreservingNumbers(text: string): unknown {
 }
 
 function malformed(reason: string, position: number): PermanentError {
-  return new PermanentError('malformed_json', `The body is not valid JSON: ${reason} at position ${position}.`, { position });
+  return nowPaymentsError('malformed_json', `The body is not valid JSON: ${reason} at position ${position}.`, { position });
 }

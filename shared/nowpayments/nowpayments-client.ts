@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { PermanentError } from '../errors/index.js';
-import { type ProviderClientOptions, requestJson } from '../http/index.js';
+import { type AppError, PermanentError } from '../errors/index.js';
+import { type ProviderClientOptions, type ProviderService, requestJson } from '../http/index.js';
 import { formatUnits } from '../money/index.js';
 import { parseJsonPreservingNumbers } from './json-preserving-numbers.js';
 import { parseNowPaymentsPayment, type NowPaymentsPayment } from './nowpayments-payment.js';
+import { nowPaymentsError } from './errors.js';
 
 /** An invoice to create; the price is always in US dollars. */
 export interface CreateInvoiceInput {
@@ -54,7 +55,7 @@ export interface NowPaymentsClient {
 
 export type NowPaymentsClientOptions = ProviderClientOptions;
 
-const SERVICE = 'nowpayments';
+const SERVICE: ProviderService = 'nowpayments';
 const DIGITS = /^\d{1,30}$/;
 
 function idText(value: unknown, ctx: z.RefinementCtx): string {
@@ -90,8 +91,8 @@ const PaymentAnswerSchema = z.unknown().transform((value, ctx) => {
   }
 });
 
-function invalidInput(code: string, message: string, context: Record<string, unknown>): PermanentError {
-  return new PermanentError(code, message, context);
+function invalidInput(code: 'invalid_invoice_request' | 'invalid_payment_id', message: string, context: Record<string, unknown>): AppError {
+  return nowPaymentsError(code, message, context);
 }
 
 /**
@@ -101,9 +102,9 @@ function invalidInput(code: string, message: string, context: Record<string, unk
 export function createNowPaymentsClient(options: NowPaymentsClientOptions): NowPaymentsClient {
   const apiUrl = options.apiUrl.replace(/\/+$/, '');
   if (!isHttpUrl(apiUrl)) {
-    throw new Error('createNowPaymentsClient: apiUrl must be an http(s) URL such as https://api.nowpayments.io/v1');
+    throw nowPaymentsError('invalid_client_config', 'createNowPaymentsClient: apiUrl must be an http(s) URL such as https://api.nowpayments.io/v1');
   }
-  if (options.apiKey === '') throw new Error('createNowPaymentsClient: apiKey is empty; set NOWPAYMENTS_API_KEY');
+  if (options.apiKey === '') throw nowPaymentsError('invalid_client_config', 'createNowPaymentsClient: apiKey is empty; set NOWPAYMENTS_API_KEY');
   const common = {
     service: SERVICE,
     headers: { 'x-api-key': options.apiKey },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
+import { nowPaymentsError } from './errors.js';
 
 /**
  * NowPayments payment statuses, in the order a successful payment passes through them, then the other endings.
@@ -218,7 +219,7 @@ export function parseNowPaymentsPayment(payload: unknown): NowPaymentsPayment {
     reason: issue.code === 'custom' ? issue.message : issue.code,
   }));
   const fields = [...new Set(issues.map((issue) => issue.field))];
-  throw new PermanentError(
+  throw nowPaymentsError(
     'invalid_payment_payload',
     `The NowPayments payment is missing or has invalid fields: ${fields.join(', ')}.`,
     { fields, issues },

@@ -4,3 +4,4 @@ export { type IpnDeps, type IpnRequest, MAX_IPN_BODY_BYTES, receiveIpn, keptIpnH
 export { type SettlementDeps, type SettlementResult, settlePayment } from './settlement.js';
 export { type ReconcileDeps, type PaymentReconcileReport, reconcilePayments } from './reconcile.js';
 export { type ReconciliationDeps, runReconciliation } from './reconciliation.js';
+export { type PaymentStatus, PAYMENT_STATUSES, PAYMENT_TRANSITIONS, canTransitionPayment } from './payment-status.js';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { deadLetterAction, recordDeadLetter } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
@@ -7,6 +7,7 @@ import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { Logger } from '../logging/index.js';
 import { type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
 import { applyPaymentUpdate, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
+import { paymentError } from './errors.js';
 
 /** NowPayments IPN bodies are a few KiB; anything near this is not one. */
 export const MAX_IPN_BODY_BYTES = 64 * 1024;
@@ -25,6 +26,8 @@ export interface IpnRequest {
   clientIp: string | undefined;
   /** Headers worth keeping with the raw event (never authorization or cookies). */
   headers: Record<string, string>;
+  /** Names this request in the answer and the logs; one is made when absent. */
+  requestId?: string;
 }
 
 const KEPT_HEADERS = ['content-type', 'user-agent', 'x-forwarded-for', 'x-nowpayments-sig'];
@@ -45,17 +48,19 @@ export function keptIpnHeaders(headers: Record<string, string | string[] | undef
  * reason; only our own transient trouble (database down) answers 503 so NowPayments retries.
  */
 export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<HttpResult> {
+  const requestId = request.requestId ?? randomUUID();
+  const log = deps.logger.child({ requestId });
   if (!deps.isAllowedIp(request.clientIp)) {
-    deps.logger.warn('ipn.ip_refused', { clientIp: request.clientIp });
-    return errorResult(new PermanentError('ip_not_allowed', 'This address may not send payment notifications'));
+    log.warn('ipn.ip_refused', { clientIp: request.clientIp });
+    return errorResult(paymentError('ip_not_allowed', 'This address may not send payment notifications'), requestId);
   }
   if (Buffer.byteLength(request.rawBody, 'utf8') > MAX_IPN_BODY_BYTES) {
-    return errorResult(new PermanentError('payload_too_large', `IPN bodies are limited to ${MAX_IPN_BODY_BYTES} bytes`));
+    return errorResult(paymentError('payload_too_large', `IPN bodies are limited to ${MAX_IPN_BODY_BYTES} bytes`), requestId);
   }
   const verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: deps.ipnSecret });
   if (!verification.isValid) {
-    deps.logger.warn('ipn.signature_invalid', { reason: verification.reason, clientIp: request.clientIp });
-    return errorResult(new PermanentError('invalid_signature', 'The x-nowpayments-sig signature does not match this body'));
+    log.warn('ipn.signature_invalid', { reason: verification.reason, clientIp: request.clientIp });
+    return errorResult(paymentError('invalid_signature', 'The x-nowpayments-sig signature does not match this body'), requestId);
   }
 
   let payment: NowPaymentsPayment | undefined;
@@ -102,7 +107,7 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
         [digest],
       );
       if (repeat.rows[0]?.isRepeat) {
-        deps.logger.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus, clientIp: request.clientIp });
+        log.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus, clientIp: request.clientIp });
         return { status: 200, body: { status: 'ok', outcome: 'unchanged' } };
       }
     }
@@ -116,8 +121,8 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
       return payment ? applyPaymentUpdate(tx, deps, payment, 'ipn') : undefined;
     });
     if (!payment) {
-      deps.logger.error('ipn.malformed', { error: parseError });
-      return errorResult(parseError instanceof PermanentError ? parseError : new PermanentError('invalid_ipn', 'The IPN body is not a NowPayments payment'));
+      log.error('ipn.malformed', { error: parseError });
+      return errorResult(parseError instanceof PermanentError ? parseError : paymentError('invalid_ipn', 'The IPN body is not a NowPayments payment'), requestId);
     }
     return { status: 200, body: { status: 'ok', outcome: result?.outcome } };
   } catch (error) {
@@ -140,15 +145,15 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
           at: deps.clock.now(),
         });
       });
-      deps.logger.critical('ipn.values_rejected', {
+      log.critical('ipn.values_rejected', {
         constraint: (error as { constraint?: string }).constraint,
         deadLetterId: String(deadLetter.id),
         action: deadLetterAction(deadLetter.id),
       });
-      return errorResult(new PermanentError('invalid_ipn', 'The IPN holds values this gateway cannot accept'));
+      return errorResult(paymentError('invalid_ipn', 'The IPN holds values this gateway cannot accept'), requestId);
     }
-    deps.logger.error('ipn.failed', { error });
-    return errorResult(error);
+    log.error('ipn.failed', { error });
+    return errorResult(error, requestId);
   }
 }
 

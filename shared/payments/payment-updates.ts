@@ -1,5 +1,6 @@
 import type { Clock } from '../clock/index.js';
 import { deadLetterAction, enqueueMessage, recordDeadLetter } from '../bus/index.js';
+import { markCheckoutPaid } from '../checkout/index.js';
 import type { Queryable, Tx } from '../db/index.js';
 import { parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
@@ -233,10 +234,7 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
     const settled = await tx.query('UPDATE payments SET settled_at = $2, settled_outcome_units = outcome_units WHERE id = $1 AND settled_at IS NULL', [row.id, now]);
     isSettledNow = settled.rowCount === 1;
     if (isSettledNow) {
-      await tx.query(
-        `UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status <> 'paid'`,
-        [checkout.id, now],
-      );
+      await markCheckoutPaid(tx, checkout.id, now);
       await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-settled:${row.id}` });
     }
   }

@@ -1,7 +1,6 @@
 import { enqueueMessages, handleOnce, type MessageKey, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { type AssetCode, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
@@ -9,6 +8,7 @@ import { createPayout } from '../payouts/create-payout.js';
 import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
+import { paymentError } from './errors.js';
 
 export interface SettlementDeps {
   db: Db;
@@ -93,10 +93,10 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       [paymentId, THRESHOLD_PROGRESS_LOCK_PREFIX],
     );
     const payment = rows[0];
-    if (!payment) throw new PermanentError('unknown_payment', 'No payment has this id', { paymentId });
-    if (!payment.settled_at) throw new PermanentError('payment_not_settled', 'The payment is not settled', { paymentId });
+    if (!payment) throw paymentError('unknown_payment', 'No payment has this id', { paymentId });
+    if (!payment.settled_at) throw paymentError('payment_not_settled', 'The payment is not settled', { paymentId });
     if (!payment.outcome_asset || payment.outcome_units === null || payment.settled_outcome_units === null) {
-      throw new PermanentError('unsupported_outcome_currency', 'The payment outcome is in a currency the ledger does not book', { paymentId });
+      throw paymentError('unsupported_outcome_currency', 'The payment outcome is in a currency the ledger does not book', { paymentId });
     }
     const booking = { ...payment, outcome_asset: payment.outcome_asset, outcome_units: payment.outcome_units, settled_outcome_units: payment.settled_outcome_units };
     const result: SettlementResult = { paymentId, booked: [], feeUnits: 0n, netUnits: 0n };
@@ -173,7 +173,7 @@ async function settleInTransaction(
 
   const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
   if (payment.kind === 'subscription') {
-    if (payment.duration_days === null) throw new PermanentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
+    if (payment.duration_days === null) throw paymentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {
       telegramUserId: payment.telegram_user_id,
       channelId: payment.channel_id,

@@ -3,12 +3,12 @@ import { enqueueMessage } from '../bus/index.js';
 import type { ChangeNowClient, SwapPair } from '../changenow/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { createPayout } from './create-payout.js';
 import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset, parseUnits, splitByLargestRemainder } from '../money/index.js';
 import type { PayoutRow } from './payout-row.js';
+import { payoutError } from './errors.js';
 
 /** Threshold owners' ETH is parked as USDT on Ethereum, in the hot wallet. */
 const FROM_ASSET = 'ETH';
@@ -132,14 +132,14 @@ export async function convertAccumulated(deps: ConvertAccumulatedDeps): Promise<
 export async function distributeConversion(tx: Tx, payout: PayoutRow, amountTo: string, at: Date): Promise<void> {
   const { rows } = await tx.query<{ id: string; state: string }>('SELECT id, state FROM conversion_batches WHERE payout_id = $1 FOR UPDATE', [payout.id]);
   const batch = rows[0];
-  if (!batch) throw new PermanentError('conversion_batch_not_found', 'The conversion payout has no batch.', { payoutId: payout.id });
+  if (!batch) throw payoutError('conversion_batch_not_found', 'The conversion payout has no batch.', { payoutId: payout.id });
   if (batch.state !== 'converting') return;
   const { rows: shareRows } = await tx.query<{ channel_id: string; from_units: string }>(
     'SELECT channel_id, from_units::text FROM conversion_batch_shares WHERE batch_id = $1 ORDER BY channel_id',
     [batch.id],
   );
   const received = parseUnits(amountTo, getAsset(TO_ASSET).decimals, 'floor');
-  if (received <= 0n) throw new PermanentError('conversion_received_nothing', 'ChangeNow reports the parking swap finished with nothing received.', { payoutId: payout.id, amountTo });
+  if (received <= 0n) throw payoutError('conversion_received_nothing', 'ChangeNow reports the parking swap finished with nothing received.', { payoutId: payout.id, amountTo });
   const toUnits = splitByLargestRemainder(received, shareRows.map((share) => BigInt(share.from_units)));
   const transactionId = await postLedgerTransaction(tx, {
       kind: 'conversion_completed',

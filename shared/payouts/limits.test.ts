@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { FIXTURE_NOW, insertChainTransfer, insertPayout, type PayoutFixture } from '../testing/fixtures.js';
+import { FIXTURE_NOW, insertChainTransfer, insertPayout, movePayout, type PayoutFixture } from '../testing/fixtures.js';
 import { checkOutflowLimits, type PayoutState } from './index.js';
 
 const HOUR = 3_600_000;
@@ -21,24 +21,20 @@ describe('checkOutflowLimits: the daily cap', () => {
 
   /** A payout of `usdCents`, quoted at `quotedAt` (as quote-payout records it), walked through `path` with the guard on. */
   async function payoutThrough(usdCents: bigint, quotedAt: Date, path: PayoutState[], options: { signed?: boolean } = {}): Promise<PayoutFixture> {
-    const payout = await insertPayout(db());
-    await db().query('UPDATE payouts SET amount_usd_cents = $2, quoted_to_amount = 1, quoted_at = $3 WHERE id = $1', [payout.id, usdCents, quotedAt]);
+    const payout = await insertPayout(db(), { amountUsdCents: usdCents });
+    // quote-payout writes the quote next to its transition; a fixture has only the transition.
+    await db().query('UPDATE payouts SET quoted_to_amount = 1, quoted_at = $2 WHERE id = $1', [payout.id, quotedAt]);
+    let from: PayoutState = 'requested';
     for (const state of path) {
       if (state === 'transfer_signed' && options.signed !== false) await insertChainTransfer(db(), payout);
-      await db().query(
-        `UPDATE payouts SET state = $2, state_changed_at = $3,
-                failure_code = CASE WHEN $2 = 'failed' THEN 'transfer_reverted' END,
-                completed_at = CASE WHEN $2 = 'completed' THEN $3::timestamptz END
-          WHERE id = $1`,
-        [payout.id, state, quotedAt],
-      );
+      await movePayout(db(), payout.id, [state], { from, at: quotedAt, failureCode: 'transfer_reverted' });
+      from = state;
     }
     return payout;
   }
 
   async function verdictFor(usdCents: bigint, at: Date) {
-    const next = await insertPayout(db());
-    await db().query('UPDATE payouts SET amount_usd_cents = $2 WHERE id = $1', [next.id, usdCents]);
+    const next = await insertPayout(db(), { amountUsdCents: usdCents });
     return db().transaction((tx) => checkOutflowLimits(tx, next.id, LIMITS, at));
   }
 
@@ -65,7 +61,7 @@ describe('checkOutflowLimits: the daily cap', () => {
     const day = new Date(FIXTURE_NOW.getTime() + 20 * 24 * HOUR);
     const payout = await payoutThrough(100_000n, day, ['quoted']);
     // Moved on much later (a slow exchange): the day still runs from the quote.
-    await db().query(`UPDATE payouts SET state = 'swap_created', state_changed_at = $2 WHERE id = $1`, [payout.id, new Date(day.getTime() + 23 * HOUR)]);
+    await movePayout(db(), payout.id, ['swap_created'], { from: 'quoted', at: new Date(day.getTime() + 23 * HOUR) });
     expect(await verdictFor(60_000n, new Date(day.getTime() + 24 * HOUR + 1))).toEqual({ isWithinLimits: true });
     expect(await verdictFor(60_000n, new Date(day.getTime() + 23 * HOUR))).toEqual({ isWithinLimits: false, reason: 'over_daily_limit' });
   });

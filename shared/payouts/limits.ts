@@ -1,9 +1,10 @@
+import { recordAuditEvent } from '../audit/index.js';
 import { enqueueMessage } from '../bus/index.js';
 import type { Db, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
-import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { queuePayoutNotice } from './payout-notices.js';
+import { retrievePayout, returnToOwners } from './payout-row.js';
 import { transitionPayout } from './payout-state.js';
+import { payoutError } from './errors.js';
 
 export interface OutflowLimits {
   /** Largest single payout sent without an operator's approval, USD cents. */
@@ -29,7 +30,7 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
     [payoutId],
   );
   const payout = rows[0];
-  if (!payout) throw new PermanentError('unknown_payout', 'No payout has this id', { payoutId });
+  if (!payout) throw payoutError('unknown_payout', 'No payout has this id', { payoutId });
   if (payout.approved_at) return { isWithinLimits: true };
   // Parking swaps pay our own hot wallet, in amounts the owners' balances bound; they are not outflow.
   if (payout.kind === 'conversion') return { isWithinLimits: true };
@@ -61,10 +62,7 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
 export async function holdPayout(tx: Tx, payoutId: string, reason: string, at: Date): Promise<boolean> {
   const isHeld = await transitionPayout(tx, { payoutId, from: 'requested', to: 'held', at, heldReason: reason });
   if (isHeld) {
-    await tx.query(
-      `INSERT INTO audit_log (occurred_at, actor_type, action, subject_type, subject_id, details) VALUES ($1, 'system', 'payout.held', 'payout', $2, $3)`,
-      [at, payoutId, JSON.stringify({ reason })],
-    );
+    await recordAuditEvent(tx, { occurredAt: at, actor: { type: 'system' }, action: 'payout.held', subject: { type: 'payout', id: payoutId }, details: { reason } });
     const { rows } = await tx.query<{ channel_id: string | null }>('SELECT channel_id FROM payouts WHERE id = $1', [payoutId]);
     await queuePayoutNotice(tx, { id: payoutId, channelId: rows[0]?.channel_id ?? null }, 'payout_held', at);
   }
@@ -75,43 +73,34 @@ export async function holdPayout(tx: Tx, payoutId: string, reason: string, at: D
 export async function approvePayout(db: Db, input: { payoutId: string; operator: string; at: Date }): Promise<void> {
   await db.transaction(async (tx) => {
     const isApproved = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'requested', at: input.at, approvedBy: input.operator });
-    if (!isApproved) throw new PermanentError('payout_not_held', 'Only a held payout can be approved', { payoutId: input.payoutId });
-    await tx.query(
-      `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id) VALUES ($1, 'operator', $2, 'payout.approved', 'payout', $3)`,
-      [input.at, input.operator, input.payoutId],
-    );
+    if (!isApproved) throw payoutError('payout_not_held', 'Only a held payout can be approved', { payoutId: input.payoutId });
+    await recordAuditEvent(tx, {
+      occurredAt: input.at,
+      actor: { type: 'operator', id: input.operator },
+      action: 'payout.approved',
+      subject: { type: 'payout', id: input.payoutId },
+    });
     await enqueueMessage(tx, 'payout-requested', { payoutId: input.payoutId }, { at: input.at, dedupeKey: `payout-approved:${input.payoutId}` });
   });
 }
 
-/** An operator refuses a held payout: it is cancelled and the amount returns to the owner's balance. */
+/**
+ * An operator refuses a held payout: it is cancelled and its amount is owed to its owner again,
+ * returned as every payout that ends unpaid returns it (`returnToOwners`: `payout_returned`, once).
+ */
 export async function rejectPayout(db: Db, input: { payoutId: string; operator: string; reason: string; at: Date }): Promise<void> {
   await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ channel_id: string | null; asset: string; amount_units: string }>(
-      'SELECT channel_id, asset, amount_units::text FROM payouts WHERE id = $1',
-      [input.payoutId],
-    );
-    const payout = rows[0];
     const isCancelled = await transitionPayout(tx, { payoutId: input.payoutId, from: 'held', to: 'cancelled', at: input.at });
-    if (!payout || !isCancelled) throw new PermanentError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
-    if (payout.channel_id) {
-      const amount = BigInt(payout.amount_units);
-      await postLedgerTransaction(tx, {
-        kind: 'payout_returned',
-        idempotencyKey: `return:${input.payoutId}`,
-        occurredAt: input.at,
-        payoutId: input.payoutId,
-        description: `Rejected by ${input.operator}`,
-        entries: [
-          { account: ledgerAccountCodes.payoutsInFlight(payout.asset), asset: payout.asset, amount },
-          { account: ledgerAccountCodes.owner(payout.channel_id, payout.asset), asset: payout.asset, amount: -amount },
-        ],
-      });
-    }
-    await tx.query(
-      `INSERT INTO audit_log (occurred_at, actor_type, actor_id, action, subject_type, subject_id, details) VALUES ($1, 'operator', $2, 'payout.rejected', 'payout', $3, $4)`,
-      [input.at, input.operator, input.payoutId, JSON.stringify({ reason: input.reason.slice(0, 500) })],
-    );
-    await queuePayoutNotice(tx, { id: input.payoutId, channelId: payout.channel_id }, 'payout_failed', input.at);
+    if (!isCancelled) throw payoutError('payout_not_held', 'Only a held payout can be rejected', { payoutId: input.payoutId });
+    const payout = await retrievePayout(tx, input.payoutId);
+    await returnToOwners(tx, payout, { at: input.at, kind: 'payout_returned', description: `Rejected by ${input.operator}`, backInHotWallet: null });
+    await recordAuditEvent(tx, {
+      occurredAt: input.at,
+      actor: { type: 'operator', id: input.operator },
+      action: 'payout.rejected',
+      subject: { type: 'payout', id: input.payoutId },
+      details: { reason: input.reason.slice(0, 500) },
+    });
+    await queuePayoutNotice(tx, payout, 'payout_failed', input.at);
   });
 }

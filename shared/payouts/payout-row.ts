@@ -1,55 +1,93 @@
 import type { Queryable, Tx } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { PayoutState } from './payout-state.js';
+import { payoutError } from './errors.js';
 
-/** What the payout stages re-read from `payouts` before acting: never taken from a message. */
+/**
+ * The one read model of a payout: what the stages re-read from `payouts` before acting (never taken
+ * from a message), and what the owner's dashboard shows of the row itself.
+ */
 export interface PayoutRow {
   id: string;
   /** instant (one payment), threshold (a threshold owner's parked USDT), balance (an instant owner's available balance), conversion (owners' ETH parked in USDT, to our own wallet). */
   kind: 'instant' | 'threshold' | 'balance' | 'conversion';
   state: PayoutState;
   channelId: string | null;
+  /** The payment an instant payout pays out; null for the other kinds. */
+  paymentId: string | null;
   asset: string;
   amountUnits: bigint;
   destinationCurrency: string;
   destinationNetwork: string;
   destinationWallet: string;
   destinationExtraId: string | null;
+  /** What the quote said the destination gets, decimal text in the destination currency. */
+  quotedToAmount: string | null;
+  failureCode: string | null;
+  requestedAt: Date;
+  completedAt: Date | null;
 }
 
-/** The payout by id. @throws PermanentError `payout_not_found`. */
-export async function retrievePayout(q: Queryable, payoutId: string, options: { lock?: boolean } = {}): Promise<PayoutRow> {
-  const { rows } = await q.query<{
-    id: string;
-    kind: PayoutRow['kind'];
-    state: PayoutState;
-    channel_id: string | null;
-    asset: string;
-    amount_units: string;
-    destination_currency: string;
-    destination_network: string;
-    destination_wallet: string;
-    destination_extra_id: string | null;
-  }>(
-    `SELECT id, kind, state, channel_id, asset, amount_units::text, destination_currency, destination_network, destination_wallet, destination_extra_id
-       FROM payouts WHERE id = $1${options.lock ? ' FOR NO KEY UPDATE' : ''}`,
-    [payoutId],
-  );
-  const row = rows[0];
-  if (!row) throw new PermanentError('payout_not_found', 'No payout has this id.', { payoutId });
+/** The `payouts` columns of a `PayoutRow`, as `payoutColumns` selects them. */
+export interface PayoutColumns {
+  id: string;
+  kind: PayoutRow['kind'];
+  state: PayoutState;
+  channel_id: string | null;
+  payment_id: string | null;
+  asset: string;
+  amount_units: string;
+  destination_currency: string;
+  destination_network: string;
+  destination_wallet: string;
+  destination_extra_id: string | null;
+  quoted_to_amount: string | null;
+  failure_code: string | null;
+  requested_at: Date | string;
+  completed_at: Date | string | null;
+}
+
+/**
+ * The select list of a `PayoutRow`, for `retrievePayout` and for a query that joins more to the
+ * payout (the dashboard's pages): `SELECT ${payoutColumns('po')}, … FROM payouts po …`, each row then
+ * read with `toPayoutRow`.
+ */
+export function payoutColumns(alias?: string): string {
+  const p = alias ? `${alias}.` : '';
+  return `${p}id, ${p}kind, ${p}state, ${p}channel_id, ${p}payment_id, ${p}asset, ${p}amount_units::text AS amount_units,
+          ${p}destination_currency, ${p}destination_network, ${p}destination_wallet, ${p}destination_extra_id,
+          ${p}quoted_to_amount::text AS quoted_to_amount, ${p}failure_code, ${p}requested_at, ${p}completed_at`;
+}
+
+export function toPayoutRow(row: PayoutColumns): PayoutRow {
   return {
     id: row.id,
     kind: row.kind,
     state: row.state,
     channelId: row.channel_id,
+    paymentId: row.payment_id,
     asset: row.asset,
     amountUnits: BigInt(row.amount_units),
     destinationCurrency: row.destination_currency,
     destinationNetwork: row.destination_network,
     destinationWallet: row.destination_wallet,
     destinationExtraId: row.destination_extra_id,
+    quotedToAmount: row.quoted_to_amount,
+    failureCode: row.failure_code,
+    requestedAt: new Date(row.requested_at),
+    completedAt: row.completed_at === null ? null : new Date(row.completed_at),
   };
+}
+
+/** The payout by id. @throws PermanentError `payout_not_found`. */
+export async function retrievePayout(q: Queryable, payoutId: string, options: { lock?: boolean } = {}): Promise<PayoutRow> {
+  const { rows } = await q.query<PayoutColumns>(
+    `SELECT ${payoutColumns()} FROM payouts WHERE id = $1${options.lock ? ' FOR NO KEY UPDATE' : ''}`,
+    [payoutId],
+  );
+  const row = rows[0];
+  if (!row) throw payoutError('payout_not_found', 'No payout has this id.', { payoutId });
+  return toPayoutRow(row);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Tx } from '../db/index.js';
+import { payoutError } from './errors.js';
 
 /**
  * The payout lifecycle, the same graph as `payout_state_can_advance` in SQL (sql/019; a test walks both).
@@ -52,7 +53,7 @@ export async function transitionPayout(
   tx: Tx,
   input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields,
 ): Promise<boolean> {
-  if (!canTransitionPayout(input.from, input.to)) throw new Error(`payout cannot move from ${input.from} to ${input.to}`);
+  if (!canTransitionPayout(input.from, input.to)) throw payoutError('payout_transition_refused', `payout cannot move from ${input.from} to ${input.to}`);
   const { rowCount } = await tx.query(
     `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
        held_reason = CASE WHEN $3 = 'held' THEN $5 ELSE held_reason END,

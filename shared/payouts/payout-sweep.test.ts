@@ -2,19 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../changenow/index.js';
 import { createChain, createChainProvider } from '../chain/index.js';
 import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
-import { FIXTURE_NOW, insertChannel, insertPayout, insertSwap, type PayoutFixture } from '../testing/fixtures.js';
+import { FIXTURE_NOW, insertChannel, insertPayout, insertSwap, movePayout, type PayoutFixture } from '../testing/fixtures.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { type PayoutState, trackPayouts } from './index.js';
 
 const MINUTE = 60_000;
-
-/** The path of states a fixture payout (requested) takes to reach `target`; the guard allows each step. */
-const PATHS: Partial<Record<PayoutState, PayoutState[]>> = {
-  quoted: ['quoted'],
-  swap_created: ['quoted', 'swap_created'],
-  awaiting_swap: ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap'],
-  held: ['held'],
-};
 
 describe('trackPayouts: the owner of every non-terminal payout', () => {
   let h: StageHarness;
@@ -43,13 +35,7 @@ describe('trackPayouts: the owner of every non-terminal payout', () => {
 
   async function payoutIn(state: PayoutState, options: { channelId?: string; at?: Date } = {}): Promise<PayoutFixture> {
     const payout = await insertPayout(db(), { channelId: options.channelId });
-    const at = options.at ?? h.clock.now();
-    for (const step of PATHS[state] ?? []) {
-      await db().query(
-        `UPDATE payouts SET state = $2, state_changed_at = $3, held_reason = CASE WHEN $2 = 'held' THEN 'over_payout_limit' END WHERE id = $1`,
-        [payout.id, step, at],
-      );
-    }
+    await movePayout(db(), payout.id, state, { at: options.at ?? h.clock.now() });
     return payout;
   }
 
@@ -101,7 +87,7 @@ describe('trackPayouts: the owner of every non-terminal payout', () => {
     h.clock.set(new Date(FIXTURE_NOW.getTime() + 2 * 86_400_000));
     const payout = await payoutIn('requested');
     h.clock.advance(11 * MINUTE);
-    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, h.clock.now()]);
+    await movePayout(db(), payout.id, 'quoted', { at: h.clock.now() });
     await trackPayouts(deps());
     expect(await stageMessages(payout.id)).toEqual([]);
   });

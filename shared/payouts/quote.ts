@@ -11,6 +11,7 @@ import { transitionPayout } from './payout-state.js';
 import { failPayout, failPayoutIn } from './fail-payout.js';
 import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
+import { payoutError } from './errors.js';
 
 export interface QuotePayoutDeps {
   db: Db;
@@ -59,7 +60,7 @@ export function swapPairFor(payout: Pick<PayoutRow, 'asset' | 'destinationCurren
 }
 
 function decimalsOf(asset: string): number {
-  if (!isAssetCode(asset)) throw new Error(`quotePayout: unknown asset ${asset}`);
+  if (!isAssetCode(asset)) throw payoutError('unknown_payout_asset', `quotePayout: unknown asset ${asset}`);
   return getAsset(asset).decimals;
 }
 

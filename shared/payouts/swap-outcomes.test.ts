@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../changenow/index.js';
 import { createChain, createChainProvider } from '../chain/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { createLogger } from '../logging/index.js';
 import { formatUnits } from '../money/index.js';
 import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
-import { FIXTURE_NOW, insertChannel, insertConversionBatch, insertPayout, insertSwap, type PayoutFixture } from '../testing/fixtures.js';
+import { FIXTURE_NOW, insertChannel, insertConversionBatch, insertPayout, insertSwap, movePayout, type PayoutFixture } from '../testing/fixtures.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { createSwap, trackPayout, trackPayouts } from './index.js';
 
@@ -45,9 +46,7 @@ describe('swap outcomes', () => {
 
   /** A payout whose transfer to its exchange confirmed (`payout_funded` booked), and the exchange, deposit seen. */
   async function fundedSwap(payout: PayoutFixture, toCurrency: 'btc' | 'usdt', toNetwork: 'btc' | 'eth'): Promise<string> {
-    for (const state of ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap']) {
-      await db().query('UPDATE payouts SET state = $2, state_changed_at = $3 WHERE id = $1', [payout.id, state, h.clock.now()]);
-    }
+    await movePayout(db(), payout.id, 'awaiting_swap', { at: h.clock.now() });
     const amount = formatUnits(payout.amountUnits, 18);
     const exchange = await client().createExchange({
       pair: { fromCurrency: 'eth', fromNetwork: 'eth', toCurrency, toNetwork },
@@ -129,6 +128,27 @@ describe('swap outcomes', () => {
     expect(await stateOf(payout.id)).toBe('needs_attention');
   });
 
+  it('stores ChangeNow’s status as is, along the swap graph only: an answer older than the row changes nothing', async () => {
+    const lines: string[] = [];
+    const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
+    const payout = await insertPayout(db(), { channelId: channel.id });
+    const exchangeId = await fundedSwap(payout, 'btc', 'btc');
+    const swapStatus = async () => (await db().query<{ status: string }>('SELECT status FROM swaps WHERE payout_id = $1', [payout.id])).rows[0]?.status;
+    const track = () => trackPayout({ ...deps(), logger: createLogger({ write: (line) => lines.push(line) }) }, payout.id);
+
+    // The row says 'waiting' (insertSwap); ChangeNow still answers 'new', which cannot follow it.
+    expect(await track()).toBe('awaiting_swap');
+    expect(await swapStatus()).toBe('waiting');
+    expect(lines.some((line) => line.includes('payout.swap_status_stale'))).toBe(true);
+
+    await changenow.advanceUntil(exchangeId, ['confirming']);
+    expect(await track()).toBe('awaiting_swap');
+    expect(await swapStatus()).toBe('confirming');
+    await changenow.advanceUntil(exchangeId, ['finished']);
+    expect(await track()).toBe('completed');
+    expect(await swapStatus()).toBe('finished');
+  });
+
   it('books the refund into the hot wallet and owes the owner again when ChangeNow support refunds: refunded, owner told', async () => {
     const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
     const payout = await insertPayout(db(), { channelId: channel.id });
@@ -188,7 +208,7 @@ describe('swap outcomes', () => {
   it('refuses an exchange whose answer carries a memo that was not asked for: never funded, the payout fails, the balance returns', async () => {
     const channel = await insertChannel(db(), { payoutCurrency: 'BTC', payoutNetwork: 'BTC', payoutWallet: BTC_WALLET });
     const payout = await insertPayout(db(), { channelId: channel.id });
-    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, h.clock.now()]);
+    await movePayout(db(), payout.id, 'quoted', { at: h.clock.now() });
     const ownerBefore = await balanceOf(db(), ledgerAccountCodes.owner(channel.id, 'ETH'), 'ETH');
     changenow.failNext('POST /v2/exchange', 200, {
       id: 'abcdef12345670', payinAddress: '0x2222222222222222222222222222222222222222', payoutAddress: BTC_WALLET, payoutExtraId: '4242',

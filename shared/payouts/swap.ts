@@ -2,13 +2,14 @@ import { enqueueMessage } from '../bus/index.js';
 import type { ChangeNowClient, ChangeNowExchange } from '../changenow/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
-import { AppError, errorCode, PermanentError } from '../errors/index.js';
+import { AppError, errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset, isAssetCode } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
 import { failPayout } from './fail-payout.js';
 import { retrievePayout } from './payout-row.js';
 import { swapPairFor } from './quote.js';
+import { payoutError } from './errors.js';
 
 export interface CreateSwapDeps {
   db: Db;
@@ -51,7 +52,7 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
   if (existing.rows.length > 0) return 'skipped';
   const pair = swapPairFor(payout);
   if (!pair || !isAssetCode(payout.asset)) {
-    throw new PermanentError('payout_not_swappable', 'This payout does not go through a swap.', { payoutId });
+    throw payoutError('payout_not_swappable', 'This payout does not go through a swap.', { payoutId });
   }
 
   let exchange: ChangeNowExchange;
@@ -100,7 +101,7 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
     );
     if (rows.length === 0) return false; // another delivery stored its exchange first: ours is never funded
     const isMoved = await transitionPayout(tx, { payoutId, from: 'quoted', to: 'swap_created', at: now });
-    if (!isMoved) throw new PermanentError('payout_not_quoted', 'The payout left the quoted state while its exchange was created.', { payoutId });
+    if (!isMoved) throw payoutError('payout_not_quoted', 'The payout left the quoted state while its exchange was created.', { payoutId });
     await enqueueMessage(tx, 'transfer-requested', { payoutId }, { at: now, dedupeKey: `transfer-requested:${payoutId}` });
     return true;
   });

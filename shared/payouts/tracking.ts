@@ -1,17 +1,19 @@
-import type { ChangeNowClient, ChangeNowExchangeStatus } from '../changenow/index.js';
+import type { ChangeNowClient } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
-import { errorCode, PermanentError } from '../errors/index.js';
+import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
-import { transitionPayout } from './payout-state.js';
+import { canTransitionPayout, transitionPayout } from './payout-state.js';
+import { canTransitionSwap, PAYOUT_STATE_AFTER_SWAP, type SwapStatus } from './swap-status.js';
 import { distributeConversion } from './conversion.js';
 import { failPayoutIn } from './fail-payout.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
 import { broadcastPayoutTransfer, keepPayoutTransferAlive } from './transfer.js';
+import { payoutError } from './errors.js';
 
 /** A pending transfer is checked for being priced out of blocks after this long. */
 const STALLED_AFTER_MS = 10 * 60_000;
@@ -98,7 +100,7 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
 }
 
 async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promise<void> {
-  if (transfer.feeUnits === null) throw new Error('postNetworkFee: a settled transfer has no fee');
+  if (transfer.feeUnits === null) throw payoutError('settled_transfer_without_fee', 'postNetworkFee: a settled transfer has no fee');
   if (transfer.feeUnits === 0n) return;
   await postLedgerTransaction(tx, {
     kind: 'network_fee',
@@ -113,18 +115,6 @@ async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promis
   });
 }
 
-const SWAP_ROW_STATUS: Record<ChangeNowExchangeStatus['status'], string | null> = {
-  awaiting_deposit: 'waiting',
-  confirming: 'confirming',
-  exchanging: 'exchanging',
-  sending: 'sending',
-  verifying: 'verifying',
-  finished: 'finished',
-  failed: 'failed',
-  refunded: 'refunded',
-  unknown: null,
-};
-
 /**
  * Reads the exchange of a funded swap payout and moves the payout when ChangeNow has settled it:
  * `finished` → completed (a conversion distributes what was received); `refunded` → refunded, the
@@ -137,32 +127,40 @@ const SWAP_ROW_STATUS: Record<ChangeNowExchangeStatus['status'], string | null> 
  * `finished` or `refunded`.
  */
 async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow & { state: 'awaiting_swap' | 'needs_attention' }): Promise<void> {
-  const { rows } = await deps.db.query<{ provider_exchange_id: string }>('SELECT provider_exchange_id FROM swaps WHERE payout_id = $1', [payout.id]);
-  const exchangeId = rows[0]?.provider_exchange_id;
-  if (!exchangeId) throw new PermanentError('swap_not_found', 'The payout awaits a swap it does not have.', { payoutId: payout.id });
+  const { rows } = await deps.db.query<{ provider_exchange_id: string; status: SwapStatus }>('SELECT provider_exchange_id, status FROM swaps WHERE payout_id = $1', [payout.id]);
+  const swap = rows[0];
+  if (!swap) throw payoutError('swap_not_found', 'The payout awaits a swap it does not have.', { payoutId: payout.id });
+  const exchangeId = swap.provider_exchange_id;
   const exchange = await deps.changenow.retrieveExchange(exchangeId);
   const at = deps.clock.now();
-  const rowStatus = SWAP_ROW_STATUS[exchange.status];
-  if (rowStatus === null) deps.logger.warn('payout.swap_status_unknown', { payoutId: payout.id, providerStatus: exchange.providerStatus });
+  const reported = exchange.status === 'unknown' ? null : exchange.status;
+  if (reported === null) deps.logger.warn('payout.swap_status_unknown', { payoutId: payout.id, providerStatus: exchange.providerStatus });
+  else if (reported !== swap.status && !canTransitionSwap(swap.status, reported)) {
+    deps.logger.warn('payout.swap_status_stale', { payoutId: payout.id, exchangeId, stored: swap.status, reported });
+  }
+  // The row keeps ChangeNow's status as is, moved only along the swap graph and only from the status read above.
+  const rowStatus = reported !== null && canTransitionSwap(swap.status, reported) ? reported : null;
+  const target = reported === null ? null : PAYOUT_STATE_AFTER_SWAP[reported];
   const from = payout.state;
 
   const moved = await deps.db.transaction(async (tx) => {
     await tx.query(
-      `UPDATE swaps SET status = coalesce($2, status), received_to_amount = coalesce($3, received_to_amount),
+      `UPDATE swaps SET status = CASE WHEN status = $7 THEN coalesce($2, status) ELSE status END,
+              received_to_amount = coalesce($3, received_to_amount),
               payin_hash = coalesce($4, payin_hash), payout_hash = coalesce($5, payout_hash),
-              finished_at = CASE WHEN $2 = 'finished' THEN coalesce(finished_at, $6) ELSE finished_at END,
+              finished_at = CASE WHEN $2 = 'finished' AND status = $7 THEN coalesce(finished_at, $6) ELSE finished_at END,
               status_checked_at = $6, updated_at = $6
         WHERE payout_id = $1`,
-      [payout.id, rowStatus, exchange.status === 'finished' ? exchange.amountTo : null, exchange.payinHash, exchange.payoutHash, at],
+      [payout.id, rowStatus, exchange.status === 'finished' ? exchange.amountTo : null, exchange.payinHash, exchange.payoutHash, at, swap.status],
     );
-    if (exchange.status === 'finished') {
+    if (target === 'completed') {
       if (exchange.amountTo === null) return null; // not final yet: look again next tick
       const isCompleted = await transitionPayout(tx, { payoutId: payout.id, from, to: 'completed', at });
       if (isCompleted && payout.kind === 'conversion') await distributeConversion(tx, payout, exchange.amountTo, at);
       if (isCompleted) await queuePayoutNotice(tx, payout, 'payout_completed', at);
       return isCompleted ? ('completed' as const) : null;
     }
-    if (exchange.status === 'refunded') {
+    if (target === 'refunded') {
       const refunded = exchange.refundAmount !== null && isAssetCode(payout.asset) ? parseUnits(exchange.refundAmount, getAsset(payout.asset).decimals, 'floor') : 0n;
       const isMoved = await transitionPayout(tx, { payoutId: payout.id, from, to: 'refunded', at });
       if (isMoved) {
@@ -171,8 +169,8 @@ async function followSwap(deps: TrackPayoutsDeps, payout: PayoutRow & { state: '
       }
       return isMoved ? ('refunded' as const) : null;
     }
-    if (exchange.status === 'failed' && from === 'awaiting_swap') {
-      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from, to: 'needs_attention', at });
+    if (target === 'needs_attention' && canTransitionPayout(from, target)) {
+      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from, to: target, at });
       if (isMoved) {
         // No owner notice: nothing is decided yet, and "back on your balance" would be untrue.
         await raiseOperatorAlert(tx, deps.logger, {

@@ -8,20 +8,24 @@ import {
   signAndStoreTransfer,
   type SigningDeps,
   type TransferDeps,
+  type TransferRequest,
 } from '../chain/index.js';
-import type { Tx } from '../db/index.js';
-import { errorCode, PermanentError } from '../errors/index.js';
+import type { Queryable, Tx } from '../db/index.js';
+import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
-import { transitionPayout } from './payout-state.js';
-import { isDirectPayout, retrievePayout } from './payout-row.js';
+import { type PayoutState, transitionPayout } from './payout-state.js';
+import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
+import { payoutError } from './errors.js';
 
 export type SendTransferOutcome = 'skipped' | 'broadcast' | 'replaced' | 'fee_capped' | 'in_mempool';
 
 /**
  * `send-transfer`: signs the payout's one transaction (stored before broadcast, `→ transfer_signed`
  * in the same database transaction) and broadcasts the stored bytes (`→ transfer_broadcast` with the
- * `payout_funded` ledger transaction). Amount and recipient come from the database: the swap's deposit
- * address when the payout has a swap, else the destination.
+ * `payout_funded` ledger transaction). Amount and recipient come from the database, read here and
+ * handed to chain/ as a plain transfer request: the payout's amount, to the swap's deposit address
+ * when the payout has a swap, else to the destination; read again under the payout row lock in the
+ * signing transaction.
  *
  * Acts only on a direct payout in `quoted`, a payout in `swap_created`, or one already signed or
  * broadcast: then it checks the transaction with the node, re-broadcasts the stored bytes when the
@@ -38,11 +42,13 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
     const isReady = payout.state === 'swap_created' || (payout.state === 'quoted' && isDirectPayout(payout));
     if (!isReady) return 'skipped';
     await signAndStoreTransfer(deps, {
-      payoutId,
+      key: payoutId,
+      request: await transferRequestFor(deps.db, payout),
+      lock: (tx) => lockPayoutForTransfer(tx, payoutId),
       onSigned: async (tx) => {
         const from = payout.state === 'swap_created' ? 'swap_created' : 'quoted';
         const isSigned = await transitionPayout(tx, { payoutId, from, to: 'transfer_signed', at: deps.clock.now() });
-        if (!isSigned) throw new PermanentError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
+        if (!isSigned) throw payoutError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
       },
     });
     await broadcastPayoutTransfer(deps, payoutId);
@@ -61,6 +67,31 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
   if (standing === 'replaced' || standing === 'fee_capped') return standing;
   if (standing === 'rebroadcast') return 'broadcast';
   return 'in_mempool';
+}
+
+/** Payout states from which a transfer may be signed (the states that can advance to `transfer_signed`). */
+const SIGNABLE_STATES: ReadonlySet<PayoutState> = new Set(['quoted', 'swap_created']);
+
+/** What the payout's transfer sends: its amount, to the swap's deposit address when it has a swap, else to its destination. */
+async function transferRequestFor(q: Queryable, payout: PayoutRow): Promise<TransferRequest> {
+  const swaps = await q.query<{ deposit_address: string }>('SELECT deposit_address FROM swaps WHERE payout_id = $1', [payout.id]);
+  return { asset: payout.asset, amountUnits: payout.amountUnits, to: swaps.rows[0]?.deposit_address ?? payout.destinationWallet };
+}
+
+/**
+ * The signing transaction's first step: locks the payout row (signers of one payout wait here, then
+ * find the first one's transfer) and re-reads what to send. The check it returns, run only when no
+ * transfer was stored meanwhile, refuses a payout that left the states that may be sent.
+ */
+async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<() => TransferRequest> {
+  const payout = await retrievePayout(tx, payoutId, { lock: true });
+  const request = await transferRequestFor(tx, payout);
+  return () => {
+    if (!SIGNABLE_STATES.has(payout.state)) {
+      throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.', { payoutId, state: payout.state });
+    }
+    return request;
+  };
 }
 
 /**

@@ -11,7 +11,7 @@ import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertSubscr
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { type ExpiryDeps, expireDueSubscriptions, removalRetryDelayMs } from './expiry.js';
 import { extendSubscription } from './extend.js';
-import { formatUtc } from './format.js';
+import { formatUtc } from '../clock/index.js';
 
 const MINUTE_MS = 60_000;
 

@@ -9,7 +9,7 @@ import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
-import { formatUtc } from './format.js';
+import { formatUtc } from '../clock/index.js';
 import { type InviteDeps, sendInvite } from './invites.js';
 
 const DAY_MS = 86_400_000;

@@ -1,10 +1,11 @@
 import type { Api } from 'grammy';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
-import { PermanentError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import { languageOf, translate } from '../bot/texts/index.js';
+import { languageOf, translate } from '../texts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { subscriptionError } from './errors.js';
+import { markDirectMessagesBlocked } from '../telegram-users/index.js';
 
 export interface InviteDeps {
   db: Db;
@@ -54,7 +55,7 @@ async function loadContext(db: Db, paymentId: string): Promise<InviteContext> {
     [paymentId],
   );
   const context = rows[0];
-  if (!context) throw new PermanentError('unknown_payment', 'No settled subscription payment has this id', { paymentId });
+  if (!context) throw subscriptionError('unknown_payment', 'No settled subscription payment has this id', { paymentId });
   return context;
 }
 
@@ -125,14 +126,14 @@ async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): P
 }
 
 async function deliverInvite(deps: InviteDeps, context: InviteContext): Promise<void> {
-  if (!context.invite_link || !context.link_expires_at) throw new Error('invite link missing after issue');
+  if (!context.invite_link || !context.link_expires_at) throw subscriptionError('invite_link_missing', 'invite link missing after issue');
   const text = translate(languageOf(context.language_code), 'dmInviteReady', context.closed_title, context.invite_link, context.link_expires_at, context.expires_at);
   try {
     await deps.telegram.sendMessage(Number(context.telegram_user_id), text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
   } catch (error) {
     const failure = toTelegramError(error, { paymentId: context.payment_id, operation: 'sendMessage' });
     if (isTelegramUserUnreachable(error)) {
-      await deps.db.query('UPDATE telegram_users SET dm_blocked_at = $2, updated_at = $2 WHERE id = $1', [context.telegram_user_id, deps.clock.now()]);
+      await markDirectMessagesBlocked(deps.db, context.telegram_user_id, deps.clock.now());
       deps.logger.warn('invite.user_unreachable', { paymentId: context.payment_id });
     }
     throw failure;

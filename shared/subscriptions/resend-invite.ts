@@ -1,5 +1,6 @@
 import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
-import { formatUtc } from './format.js';
+import { formatUtc } from '../clock/index.js';
+import { markDirectMessagesBlocked } from '../telegram-users/index.js';
 import { type InviteDeps, sendInvite } from './invites.js';
 
 /**
@@ -99,7 +100,7 @@ export async function resendInvite(deps: InviteDeps, subscriptionId: string, tel
     await deps.telegram.sendMessage(Number(telegramUserId), text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
   } catch (error) {
     if (isTelegramUserUnreachable(error)) {
-      await deps.db.query('UPDATE telegram_users SET dm_blocked_at = $2, updated_at = $2 WHERE id = $1', [telegramUserId, deps.clock.now()]);
+      await markDirectMessagesBlocked(deps.db, telegramUserId, deps.clock.now());
     }
     throw toTelegramError(error, { subscriptionId, operation: 'sendMessage' });
   }

@@ -1,6 +1,8 @@
 /**
  * The Telegram Bot API for pipeline stages: a grammY `Api` that refuses calls inside a database
- * transaction, one translation of its failures into our errors, and HTML escaping for messages.
+ * transaction, one translation of its failures into our errors, HTML escaping for messages, the
+ * bot's identity from configuration, its deep links (`https://t.me/<bot>?start=…`) and validated
+ * inline-button data.
  *
  *   const api = createBotApi({ token: config.telegramBotToken });
  *   try {
@@ -14,4 +16,7 @@
 export { type BotApiOptions, createBotApi, loadBotApi, refuseCallsInTransaction } from './bot-api.js';
 export { type TelegramErrorCode, toTelegramError, isTelegramUserUnreachable } from './telegram-errors.js';
 export { escapeHtml } from './html.js';
+export { botInfoFromConfig } from './bot-info.js';
+export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink, donateStartPayload, donateLink } from './deep-links.js';
+export { type CallbackCodec, MAX_CALLBACK_DATA_BYTES, defineCallbackData } from './callback-data.js';
 export { type BotUsernameSource, type BotUsernameSourceOptions, GET_ME_TIMEOUT_MS, GET_ME_RETRY_AFTER_MS, createBotUsernameSource } from './bot-username.js';

@@ -1,7 +1,9 @@
 import { GrammyError, HttpError } from 'grammy';
 import { describe, expect, it } from 'vitest';
-import { AppError, PermanentError, TransientError } from '../errors/index.js';
+import { AppError, defineErrors, PermanentError, TransientError } from '../errors/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from './telegram-errors.js';
+
+const testError = defineErrors({ subscription_not_found: 'not_found' });
 
 function refusal(errorCode: number, description: string, retryAfter?: number): GrammyError {
   const parameters = retryAfter === undefined ? undefined : { retry_after: retryAfter };
@@ -56,7 +58,7 @@ describe('toTelegramError', () => {
   });
 
   it('passes an AppError through unchanged', () => {
-    const own = new PermanentError('subscription_not_found', 'no such subscription');
+    const own = testError('subscription_not_found', 'no such subscription');
     expect(toTelegramError(own)).toBe(own);
     expect(toTelegramError(own)).toBeInstanceOf(AppError);
   });

@@ -1,5 +1,6 @@
 import { GrammyError, HttpError } from 'grammy';
-import { AppError, type ErrorContext, PermanentError, TransientError } from '../errors/index.js';
+import { AppError, type ErrorContext } from '../errors/index.js';
+import { telegramError } from './errors.js';
 
 /** The codes `toTelegramError` produces. */
 export type TelegramErrorCode =
@@ -45,23 +46,23 @@ export function toTelegramError(error: unknown, context: ErrorContext = {}): App
     const refused = `Telegram refused ${error.method}: ${error.description}`;
     if (error.error_code === 403) {
       return USER_UNREACHABLE.some((text) => error.description.includes(text))
-        ? new PermanentError('telegram_user_unreachable', `${refused}; record the user as unreachable`, details, error)
-        : new PermanentError('telegram_forbidden', `${refused}; check the bot is an administrator of the chat`, details, error);
+        ? telegramError('telegram_user_unreachable', `${refused}; record the user as unreachable`, details, error)
+        : telegramError('telegram_forbidden', `${refused}; check the bot is an administrator of the chat`, details, error);
     }
-    if (error.error_code === 400) return new PermanentError('telegram_bad_request', refused, details, error);
+    if (error.error_code === 400) return telegramError('telegram_bad_request', refused, details, error);
     if (error.error_code === 429) {
       const retryAfterSeconds = error.parameters.retry_after;
-      return new TransientError('telegram_rate_limited', refused, { ...details, retryAfterSeconds }, error);
+      return telegramError('telegram_rate_limited', refused, { ...details, retryAfterSeconds }, error);
     }
-    if (error.error_code >= 500) return new TransientError('telegram_unavailable', refused, details, error);
-    return new TransientError('telegram_unexpected_error', refused, details, error);
+    if (error.error_code >= 500) return telegramError('telegram_unavailable', refused, details, error);
+    return telegramError('telegram_unexpected_error', refused, details, error);
   }
   if (error instanceof HttpError) {
     // error.message names the method only; error.error (from fetch) may quote the URL, token included.
     const method = /'([^']+)'/.exec(error.message)?.[1];
-    return new TransientError('telegram_unavailable', `The Telegram Bot API could not be reached${method ? ` for ${method}` : ''}`, { ...context, method }, error);
+    return telegramError('telegram_unavailable', `The Telegram Bot API could not be reached${method ? ` for ${method}` : ''}`, { ...context, method }, error);
   }
-  return new TransientError('telegram_unexpected_error', 'A Telegram call failed unexpectedly', context, error);
+  return telegramError('telegram_unexpected_error', 'A Telegram call failed unexpectedly', context, error);
 }
 
 /** True when `error` (raw or translated) says this user blocked the bot, was deleted or never started it. */

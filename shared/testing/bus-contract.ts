@@ -1,9 +1,13 @@
 import * as ff from '@google-cloud/functions-framework';
 import { expect, it } from 'vitest';
-import { consume, enqueueMessage, handleOnce, relayOutbox } from '../bus/index.js';
+import { enqueueMessage, handleOnce, relayOutbox } from '../bus/index.js';
+import { consume } from '../pubsub-entry/index.js';
 import type { Db } from '../db/index.js';
-import { PermanentError, TransientError } from '../errors/index.js';
+import { defineErrors } from '../errors/index.js';
 import type { Services } from '../runtime/index.js';
+
+/** The errors the contract's consumer raises on purpose. */
+const contractError = defineErrors({ unknown_payment: 'invalid', provider_unavailable: 'unavailable' });
 
 /**
  * The delivery contract every bus must honour, run against the in-process bus and the Pub/Sub
@@ -39,10 +43,10 @@ export function registerContractFunction(): void {
         const attempt = (attempts.get(paymentId) ?? 0) + 1;
         attempts.set(paymentId, attempt);
         const behaviour = behaviours.get(paymentId) ?? { kind: 'succeed' };
-        if (behaviour.kind === 'reject') throw new PermanentError('unknown_payment', 'No such payment', { paymentId });
-        if (behaviour.kind === 'always-fail') throw new TransientError('provider_unavailable', 'Still down');
+        if (behaviour.kind === 'reject') throw contractError('unknown_payment', 'No such payment', { paymentId });
+        if (behaviour.kind === 'always-fail') throw contractError('provider_unavailable', 'Still down');
         if (behaviour.kind === 'fail-transiently' && attempt <= behaviour.times) {
-          throw new TransientError('provider_unavailable', `Failing attempt ${attempt} on purpose`);
+          throw contractError('provider_unavailable', `Failing attempt ${attempt} on purpose`);
         }
         await handleOnce(services.db, delivery, services.clock.now(), async (tx) => {
           await tx.query('INSERT INTO bus_test_effects (payment_id, message_id) VALUES ($1, $2)', [paymentId, delivery.messageId]);

@@ -1,6 +1,8 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../db/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { createPayout } from '../payouts/create-payout.js';
+import { type PayoutState, type PayoutTransitionFields, transitionPayout } from '../payouts/index.js';
 
 /**
  * Builders that insert valid rows with defaults, for tests and the sandbox. Each takes overrides
@@ -400,9 +402,10 @@ export interface PayoutFixture {
 }
 
 /**
- * A payout in state 'requested' with its ledger claim: credits the owner `amountUnits` first (unless
- * `isOwnerCredited` is false), then moves them to `payouts:in_flight`. The destination is the
- * channel's payout wallet, snapshotted.
+ * A payout in state 'requested', made by `createPayout` (its claim, then the row with the channel's
+ * payout wallet as the destination snapshot): credits the owner `amountUnits` first (unless
+ * `isOwnerCredited` is false). Its `payout-requested` message is not queued: a test drives the stages
+ * itself (`movePayout` for a later state).
  */
 export async function insertPayout(
   q: Db | Tx,
@@ -413,6 +416,7 @@ export async function insertPayout(
     paymentId?: string;
     asset?: string;
     amountUnits?: bigint;
+    amountUsdCents?: bigint | null;
     isOwnerCredited?: boolean;
   } = {},
 ): Promise<PayoutFixture> {
@@ -441,38 +445,17 @@ export async function insertPayout(
     if (!channel) throw new Error(`insertPayout: channel ${channelId} does not exist`);
     if (overrides.isOwnerCredited !== false) await creditOwner(tx, channelId, asset, amountUnits);
 
-    const id = overrides.id ?? randomUUID();
-    const claimTransactionId = await postLedgerTransaction(tx, {
-      kind: 'payout_claimed',
-      idempotencyKey: `payout-claim:${id}`,
-      occurredAt: FIXTURE_NOW,
-      payoutId: id,
-      paymentId: paymentId ?? undefined,
-      entries: [
-        { account: ledgerAccountCodes.owner(channelId, asset), asset, amount: amountUnits },
-        { account: ledgerAccountCodes.payoutsInFlight(asset), asset, amount: -amountUnits },
-      ],
+    const origin = { channelId, ownerAccountId: channel.owner_account_id };
+    const id = await createPayout(tx, {
+      ...(paymentId ? { kind: 'instant', paymentId, ...origin } : { kind: 'threshold', ...origin }),
+      ...(overrides.id ? { id: overrides.id } : {}),
+      asset,
+      amountUnits,
+      amountUsdCents: overrides.amountUsdCents ?? null,
+      destination: { currency: channel.payout_currency, network: channel.payout_network, wallet: channel.payout_wallet, extraId: null },
+      at: FIXTURE_NOW,
+      followUps: [],
     });
-    await tx.query(
-      `INSERT INTO payouts (id, kind, channel_id, owner_account_id, payment_id, asset, amount_units,
-                            destination_currency, destination_network, destination_wallet, claim_transaction_id,
-                            requested_at, state_changed_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12, $12)`,
-      [
-        id,
-        kind,
-        channelId,
-        channel.owner_account_id,
-        paymentId,
-        asset,
-        amountUnits.toString(),
-        channel.payout_currency,
-        channel.payout_network,
-        channel.payout_wallet,
-        claimTransactionId,
-        FIXTURE_NOW,
-      ],
-    );
     return {
       id,
       kind,
@@ -482,8 +465,65 @@ export async function insertPayout(
       destinationCurrency: channel.payout_currency,
       destinationNetwork: channel.payout_network,
       destinationWallet: channel.payout_wallet,
-      claimTransactionId,
+      claimTransactionId: await claimOf(tx, id),
     };
+  });
+}
+
+async function claimOf(q: Queryable, payoutId: string): Promise<string> {
+  const { rows } = await q.query<{ claim_transaction_id: string }>('SELECT claim_transaction_id FROM payouts WHERE id = $1', [payoutId]);
+  return rows[0]!.claim_transaction_id;
+}
+
+/** The states a payout passes through from `requested` to each state, one allowed transition at a time (direct payouts skip the swap). */
+const PAYOUT_PATHS: Record<PayoutState, readonly PayoutState[]> = {
+  requested: [],
+  held: ['held'],
+  deferred: ['deferred'],
+  quoted: ['quoted'],
+  swap_created: ['quoted', 'swap_created'],
+  transfer_signed: ['quoted', 'swap_created', 'transfer_signed'],
+  transfer_broadcast: ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast'],
+  awaiting_swap: ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap'],
+  needs_attention: ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'needs_attention'],
+  completed: ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'completed'],
+  failed: ['failed'],
+  refunded: ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'refunded'],
+  cancelled: ['cancelled'],
+};
+
+/**
+ * Moves a payout with `transitionPayout`, one allowed step at a time, all stamped `at`: to a state
+ * along the main line (from `requested`, or from `from` when it lies on the way; through the swap
+ * states unless `isDirect`), or through the given states in order (from `from`, default `requested`).
+ * Only the payout's state columns change: the ledger entries, swaps and transfers a real stage
+ * would write are the test's to add. The reasons a state needs have defaults (held
+ * `over_payout_limit`; deferred `test_deferral` until a day after `at`; failed `test_failure`).
+ */
+export async function movePayout(
+  q: Db | Tx,
+  payoutId: string,
+  to: PayoutState | readonly PayoutState[],
+  options: { from?: PayoutState; at?: Date; isDirect?: boolean } & PayoutTransitionFields = {},
+): Promise<void> {
+  const { from = 'requested', at = FIXTURE_NOW, isDirect = false, ...fields } = options;
+  let steps: readonly PayoutState[];
+  if (typeof to === 'string') {
+    const line = PAYOUT_PATHS[to].filter((state) => !isDirect || (state !== 'swap_created' && state !== 'awaiting_swap'));
+    if (from !== 'requested' && !line.includes(from)) throw new Error(`movePayout: ${to} is not reached through ${from}`);
+    steps = line.slice(line.indexOf(from) + 1);
+  } else {
+    steps = to;
+  }
+  const reasons = { heldReason: 'over_payout_limit', deferredUntil: new Date(at.getTime() + DAY_MS), deferredReason: 'test_deferral', failureCode: 'test_failure', ...fields };
+  await inTransaction(q, async (tx) => {
+    let state = from;
+    for (const step of steps) {
+      if (!(await transitionPayout(tx, { ...reasons, payoutId, from: state, to: step, at }))) {
+        throw new Error(`movePayout: payout ${payoutId} is not in ${state}`);
+      }
+      state = step;
+    }
   });
 }
 
@@ -494,10 +534,13 @@ export interface SwapFixture {
   depositAddress: string;
 }
 
+/** What the swap and transfer fixtures take of a payout: a `PayoutFixture` or the payouts read model (`PayoutRow`). */
+export type PayoutToSend = Pick<PayoutFixture, 'id' | 'asset' | 'amountUnits' | 'destinationCurrency' | 'destinationNetwork' | 'destinationWallet'>;
+
 /** A ChangeNow exchange in status 'waiting' for exactly the payout's amount and destination. */
 export async function insertSwap(
   q: Queryable,
-  payout: PayoutFixture,
+  payout: PayoutToSend,
   overrides: { id?: string; providerExchangeId?: string; depositAddress?: string; payoutAddress?: string; fromAmountUnits?: bigint } = {},
 ): Promise<SwapFixture> {
   const swap: SwapFixture = {
@@ -543,17 +586,13 @@ export interface ChainTransferFixture {
  */
 export async function insertChainTransfer(
   q: Queryable,
-  payout: PayoutFixture,
+  payout: PayoutToSend,
   overrides: { id?: string; chainId?: bigint; fromAddress?: string; toAddress?: string; nonce?: bigint; amountUnits?: bigint } = {},
 ): Promise<ChainTransferFixture> {
   let toAddress = overrides.toAddress;
   if (toAddress === undefined) {
-    const { rows } = await q.query<{ address: string }>(
-      `SELECT coalesce((SELECT lower(deposit_address) FROM swaps WHERE payout_id = $1),
-                       (SELECT lower(destination_wallet) FROM payouts WHERE id = $1)) AS address`,
-      [payout.id],
-    );
-    toAddress = rows[0]?.address ?? '';
+    const { rows } = await q.query<{ address: string }>('SELECT lower(deposit_address) AS address FROM swaps WHERE payout_id = $1', [payout.id]);
+    toAddress = rows[0]?.address ?? payout.destinationWallet.toLowerCase();
   }
   const transfer: ChainTransferFixture = {
     id: overrides.id ?? randomUUID(),
@@ -605,16 +644,18 @@ export async function insertConversionBatch(
     const payoutId = randomUUID();
     const total = shares.reduce((sum, share) => sum + share.fromUnits, 0n);
     for (const share of shares) await creditOwner(tx, share.channelId, 'ETH', share.fromUnits);
-    const claimTransactionId = await postLedgerTransaction(tx, {
-      kind: 'payout_claimed',
-      idempotencyKey: `conversion-claim:${id}`,
-      occurredAt: FIXTURE_NOW,
-      payoutId,
-      conversionBatchId: id,
-      entries: [
-        ...shares.map((share) => ({ account: ledgerAccountCodes.owner(share.channelId, 'ETH'), asset: 'ETH', amount: share.fromUnits })),
-        { account: ledgerAccountCodes.payoutsInFlight('ETH'), asset: 'ETH', amount: -total },
-      ],
+    const destination = { currency: 'USDT', network: 'ETH', wallet: randomEvmAddress(), extraId: null };
+    await createPayout(tx, {
+      kind: 'conversion',
+      batchId: id,
+      shares: shares.map((share) => ({ channelId: share.channelId, units: share.fromUnits })),
+      id: payoutId,
+      asset: 'ETH',
+      amountUnits: total,
+      amountUsdCents: null,
+      destination,
+      at: FIXTURE_NOW,
+      followUps: [],
     });
     const payout: PayoutFixture = {
       id: payoutId,
@@ -622,17 +663,11 @@ export async function insertConversionBatch(
       channelId: null,
       asset: 'ETH',
       amountUnits: total,
-      destinationCurrency: 'USDT',
-      destinationNetwork: 'ETH',
-      destinationWallet: randomEvmAddress(),
-      claimTransactionId,
+      destinationCurrency: destination.currency,
+      destinationNetwork: destination.network,
+      destinationWallet: destination.wallet,
+      claimTransactionId: await claimOf(tx, payoutId),
     };
-    await tx.query(
-      `INSERT INTO payouts (id, kind, asset, amount_units, destination_currency, destination_network, destination_wallet,
-                            claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
-       VALUES ($1, 'conversion', 'ETH', $2, 'USDT', 'ETH', $3, $4, $5, $5, $5, $5)`,
-      [payoutId, total.toString(), payout.destinationWallet, claimTransactionId, FIXTURE_NOW],
-    );
     await tx.query(
       `INSERT INTO conversion_batches (id, payout_id, from_asset, to_asset, total_from_units, created_at, updated_at)
        VALUES ($1, $2, 'ETH', 'USDT_ERC20', $3, $4, $4)`,

@@ -1,4 +1,3 @@
-import { PermanentError } from '../errors/index.js';
 import type { AddressCheck } from './address-check.js';
 import { parseEvmAddress } from './evm-address.js';
 import { findPayoutNetwork, SUPPORTED_PAYOUT_NETWORKS, type AddressKind, type ExtraIdRule, type PayoutNetworkRule } from './payout-networks.js';
@@ -7,6 +6,7 @@ import { parseTonAddress } from './ton-address.js';
 import { parseTronAddress } from './tron-address.js';
 import { BITCOIN, DOGECOIN, LITECOIN, parseUtxoAddress } from './utxo-address.js';
 import { parseXrpAddress } from './xrp-address.js';
+import { walletError } from './errors.js';
 
 /** Every code `assertPayoutAddress` throws, each a `PermanentError` (the same input always fails the same way). */
 export type WalletErrorCode = 'unsupported_payout_option' | 'invalid_wallet_address' | 'invalid_payout_extra_id';
@@ -89,7 +89,7 @@ export function validatePayoutAddress(input: PayoutDestination): WalletCheck {
 export function assertPayoutAddress(input: PayoutDestination): string {
   const check = validatePayoutAddress(input);
   if (check.isValid) return check.address;
-  throw new PermanentError(check.code, check.reason, {
+  throw walletError(check.code, check.reason, {
     currency: clip(String(input.currency)),
     network: clip(String(input.network)),
     address: maskAddress(input.address),

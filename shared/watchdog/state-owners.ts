@@ -1,3 +1,7 @@
+import { watchdogError } from './errors.js';
+import { expireCheckouts } from '../checkout/checkouts.js';
+import type { Queryable } from '../db/index.js';
+
 /**
  * Who owns each non-terminal state of every state machine, and how long a row may sit in it.
  *
@@ -33,8 +37,11 @@ export interface OwnedState {
    * does nothing (see `republishMessage`).
    */
   republishMatch?: string;
-  /** Owners that re-drive with one statement: SQL with $1 = now, $2 = now − redriveAfterSeconds. */
-  redriveSql?: string;
+  /**
+   * Owners that re-drive with one statement of the folder that owns the table: called with now and
+   * now − redriveAfterSeconds, returns how many rows it moved on.
+   */
+  redriveStatement?: (db: Queryable, now: Date, cutoff: Date) => Promise<number>;
 }
 
 export interface StateMachine {
@@ -140,7 +147,7 @@ export const STATE_MACHINES: readonly StateMachine[] = [
         alertAfterSeconds: HOUR,
         alert: 'Open checkouts an hour past their expiry: reconcile is not running.',
         since: 'expires_at',
-        redriveSql: `UPDATE checkouts SET status = 'expired', closed_at = $1, updated_at = $1 WHERE status = 'open' AND expires_at < $2`,
+        redriveStatement: expireCheckouts,
       },
     },
   },
@@ -412,7 +419,7 @@ export const STATE_MACHINES: readonly StateMachine[] = [
 export function stateCondition(machine: StateMachine, state: string): string {
   const owned = machine.states[state];
   if (owned?.where) return owned.where;
-  if (!machine.column) throw new Error(`state ${machine.name}.${state} needs a where: its machine has no column`);
+  if (!machine.column) throw watchdogError('state_owner_undeclared', `state ${machine.name}.${state} needs a where: its machine has no column`);
   return `${machine.table}.${machine.column} = '${state}'`;
 }
 
@@ -429,7 +436,7 @@ export function sinceExpression(machine: StateMachine, owned: OwnedState): strin
 /** The owned state, for owners that read their own limits. @throws Error when it is not declared. */
 export function ownedState(machineName: string, state: string): OwnedState {
   const owned = STATE_MACHINES.find((machine) => machine.name === machineName)?.states[state];
-  if (!owned) throw new Error(`no owner is declared for ${machineName}.${state}`);
+  if (!owned) throw watchdogError('state_owner_undeclared', `no owner is declared for ${machineName}.${state}`);
   return owned;
 }
 

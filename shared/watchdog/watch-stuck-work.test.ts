@@ -3,7 +3,7 @@ import { enqueueMessage } from '../bus/index.js';
 import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { FIXTURE_NOW, insertCheckout, insertPayment, insertPayout, insertSwap } from '../testing/fixtures.js';
+import { FIXTURE_NOW, insertCheckout, insertPayment, insertPayout, insertSwap, movePayout } from '../testing/fixtures.js';
 import { redriveStuckWork, watchStuckWork } from './index.js';
 
 const MINUTE = 60_000;
@@ -46,7 +46,7 @@ describe('the watchdog', () => {
     expect(rows).toEqual([{ alert: 'stuck.payouts.requested', subject_type: 'payouts', subject_id: payout.id }]);
 
     // It moves on and gets stuck in the next state: a new episode, a new alert.
-    await db().query(`UPDATE payouts SET state = 'quoted', state_changed_at = $2 WHERE id = $1`, [payout.id, clock.now()]);
+    await movePayout(db(), payout.id, 'quoted', { at: clock.now() });
     clock.advance(61 * MINUTE);
     await watchStuckWork(deps());
     expect(criticalLines(payout.id)).toHaveLength(2);

@@ -1,3 +1,4 @@
+import { republishStuckMessages } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
@@ -82,7 +83,7 @@ export interface RedriveReport {
 }
 
 /**
- * Re-drives what `owner` owns declaratively (`republishMatch` or `redriveSql` in STATE_MACHINES):
+ * Re-drives what `owner` owns declaratively (`republishMatch` or `redriveStatement` in STATE_MACHINES):
  * rows that sat past `redriveAfterSeconds` get their stage message re-published (same message id,
  * at most once per `redriveAfterSeconds`: a message published since then is in flight) or the
  * owner's statement applied. Owners with code of their own (track-payouts) do theirs themselves.
@@ -93,20 +94,17 @@ export async function redriveStuckWork(deps: WatchdogDeps, owner: string): Promi
   for (const machine of STATE_MACHINES) {
     for (const [state, owned] of Object.entries(machine.states)) {
       if (owned.owner !== owner || owned.redriveAfterSeconds === null) continue;
-      if (!owned.republishMatch && !owned.redriveSql) continue;
+      if (!owned.republishMatch && !owned.redriveStatement) continue;
       const cutoff = new Date(now.getTime() - owned.redriveAfterSeconds * 1000);
       const since = sinceExpression(machine, owned);
       try {
-        const { rowCount } = owned.republishMatch
-          ? await deps.db.query(
-              `UPDATE outbox o SET published_at = NULL, provider_message_id = NULL, leased_until = NULL,
-                      republish_count = o.republish_count + 1, last_republished_at = $1
-                 FROM ${machine.table}
-                WHERE (${stateCondition(machine, state)}) AND ${since} < $2 AND ${since} > $3
-                  AND o.published_at < $2 AND o.created_at > $3 AND (${owned.republishMatch})`,
-              [now, cutoff, new Date(now.getTime() - LOOKBACK_SECONDS * 1000)],
+        const rowCount = owned.republishMatch
+          ? await republishStuckMessages(
+              deps.db,
+              { table: machine.table, condition: stateCondition(machine, state), since, match: owned.republishMatch },
+              { now, cutoff, lookbackStart: new Date(now.getTime() - LOOKBACK_SECONDS * 1000) },
             )
-          : await deps.db.query(owned.redriveSql ?? '', [now, cutoff]);
+          : await owned.redriveStatement!(deps.db, now, cutoff);
         if (rowCount > 0) {
           report.redriven[`${machine.name}.${state}`] = rowCount;
           deps.logger.warn('watchdog.redriven', { machine: machine.name, state, rows: rowCount, redrive: owned.redrive });

@@ -377,6 +377,7 @@ const refusals: RefusalCase[] = [
   // Payouts, swaps, transfers
   {
     name: 'a second payout for one ledger claim',
+    // Written by hand: createPayout always posts the payout's own claim; only a direct insert can reuse one.
     run: async (db) => {
       const payout = await insertPayout(db);
       const { rows } = await db.query<{ owner_account_id: string }>('SELECT owner_account_id FROM payouts WHERE id = $1', [payout.id]);
@@ -402,6 +403,7 @@ const refusals: RefusalCase[] = [
   },
   {
     name: 'a payout whose claim is not a payout claim',
+    // Written by hand: createPayout always claims with a 'payout_claimed' transaction; here the row names another kind.
     run: async (db) =>
       db.transaction(async (tx) => {
         const channel = await insertChannel(tx);
@@ -439,10 +441,32 @@ const refusals: RefusalCase[] = [
   },
   {
     name: 'a second instant payout for one payment',
+    // Written by hand: createPayout claims an instant payout under its payment (`claim:instant:<payment>`),
+    // so the ledger would refuse this second one before the table could; here the table must.
     run: async (db) => {
       const payout = await insertPayout(db, { kind: 'instant' });
-      const { rows } = await db.query<{ payment_id: string }>('SELECT payment_id FROM payouts WHERE id = $1', [payout.id]);
-      await insertPayout(db, { kind: 'instant', paymentId: rows[0]?.payment_id });
+      const { rows } = await db.query<{ payment_id: string; owner_account_id: string }>('SELECT payment_id, owner_account_id FROM payouts WHERE id = $1', [payout.id]);
+      const secondId = randomUUID();
+      await db.transaction(async (tx) => {
+        await creditOwner(tx, payout.channelId ?? '', 'ETH', payout.amountUnits);
+        const claim = await postLedgerTransaction(tx, {
+          kind: 'payout_claimed',
+          idempotencyKey: `second-payout-claim:${secondId}`,
+          occurredAt: FIXTURE_NOW,
+          payoutId: secondId,
+          paymentId: rows[0]?.payment_id,
+          entries: [
+            { account: ledgerAccountCodes.owner(payout.channelId ?? '', 'ETH'), asset: 'ETH', amount: payout.amountUnits },
+            { account: ledgerAccountCodes.payoutsInFlight('ETH'), asset: 'ETH', amount: -payout.amountUnits },
+          ],
+        });
+        await tx.query(
+          `INSERT INTO payouts (id, kind, channel_id, owner_account_id, payment_id, asset, amount_units, destination_currency,
+                                destination_network, destination_wallet, claim_transaction_id, requested_at, state_changed_at)
+           VALUES ($1, 'instant', $2, $3, $4, 'ETH', $5, 'ETH', 'ETH', $6, $7, now(), now())`,
+          [secondId, payout.channelId, rows[0]?.owner_account_id, rows[0]?.payment_id, payout.amountUnits.toString(), payout.destinationWallet, claim],
+        );
+      });
     },
     code: '23505',
     constraint: 'payouts_payment_id_key',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type Checkout, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';
 import { parseUsdCents } from '../../money/index.js';
-import { defineCallbackData } from '../callback-data.js';
+import { defineCallbackData } from '../../telegram/callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
 import {
   START_PAYLOAD_PATTERN,

@@ -1,44 +1,18 @@
-import type { Chat, ChatMember, ChatMemberAdministrator, User } from 'grammy/types';
+import type { ChatMember, ChatMemberAdministrator, User } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransientError } from '../../errors/index.js';
 import { createLogger } from '../../logging/index.js';
 import { type FakeClock, createFakeClock } from '../../testing/fakes/clock.js';
+import { chatMemberStates } from '../../testing/chat-members.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
-import { FIXTURE_NOW, insertChannel, insertPayment, insertSubscription, insertTelegramUser } from '../../testing/fixtures.js';
+import { FIXTURE_NOW, insertPayment, insertSubscription } from '../../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../../testing/simulators/telegram-simulator.js';
-import { FULL_RIGHTS } from '../../testing/simulators/telegram-simulator-world.js';
 import { createBotApi } from '../../telegram/bot-api.js';
-import { guardInviteJoin, isJoin, missingBotRights, recordBotRights, recordDirectMessageReach } from './membership.js';
+import { guardInviteJoin, isJoin } from './membership.js';
 
 const bot: User = { id: 1, is_bot: true, first_name: 'Bot' };
 const person: User = { id: 2, is_bot: false, first_name: 'Ann' };
-
-/** The bot as an administrator with every right a bot can get (the simulator's list), minus `rights` set to false. */
-function admin(rights: Partial<ChatMemberAdministrator> = {}): ChatMember {
-  return { status: 'administrator', user: bot, can_be_edited: false, ...FULL_RIGHTS, ...rights } as ChatMember;
-}
-const left: ChatMember = { status: 'left', user: bot };
-const kicked: ChatMember = { status: 'kicked', user: bot, until_date: 0 };
-const member: ChatMember = { status: 'member', user: bot };
-
-describe('missingBotRights', () => {
-  it.each<[string, 'open' | 'closed', Chat['type'], ChatMember, string[]]>([
-    ['a full administrator of the closed channel', 'closed', 'channel', admin(), []],
-    ['a closed-channel admin who may not invite', 'closed', 'channel', admin({ can_invite_users: false }), ['can_invite_users']],
-    ['a closed-channel admin who may not ban', 'closed', 'supergroup', admin({ can_restrict_members: false }), ['can_restrict_members']],
-    ['a bot removed from the closed channel', 'closed', 'channel', left, ['membership', 'can_invite_users', 'can_restrict_members']],
-    ['a bot banned from the closed chat', 'closed', 'supergroup', kicked, ['membership', 'can_invite_users', 'can_restrict_members']],
-    ['a plain member of the closed group', 'closed', 'supergroup', member, ['administrator', 'can_invite_users', 'can_restrict_members']],
-    ['an open-channel admin who may post', 'open', 'channel', admin({ can_invite_users: false }), []],
-    ['an open-channel admin who may not post', 'open', 'channel', admin({ can_post_messages: false }), ['can_post_messages']],
-    ['a bot removed from the open channel', 'open', 'channel', left, ['membership', 'can_post_messages']],
-    ['a plain member of an open group', 'open', 'supergroup', member, []],
-    ['a muted member of an open group', 'open', 'supergroup', { ...member, status: 'restricted', is_member: true, can_send_messages: false } as ChatMember, ['can_send_messages']],
-    ['a bot removed from an open group', 'open', 'group', left, ['membership', 'can_send_messages']],
-  ])('%s lacks %j', (_, role, chatType, state, expected) => {
-    expect(missingBotRights(role, chatType, state)).toEqual(expected);
-  });
-});
+const { admin, left, kicked, member } = chatMemberStates(bot);
 
 describe('isJoin', () => {
   const as = (state: ChatMember): ChatMember => ({ ...state, user: person });
@@ -77,70 +51,6 @@ describe('with a database and the Telegram simulator', () => {
     (await testDb.db.query<{ payload: { kind: string; subjectId: string; channelId: string } }>(`SELECT payload FROM outbox WHERE payload->>'kind' = $1 ORDER BY id`, [kind])).rows.map(
       (row) => row.payload,
     );
-
-  describe('recordBotRights', () => {
-    it('orders two changes made in the same second by update id, whatever order they arrive in', async () => {
-      const channel = await insertChannel(testDb.db);
-      const chat = { id: Number(channel.closedChatId), type: 'channel', title: 'Closed' } as Chat;
-      const date = Math.floor(clock.now().getTime() / 1000);
-      // Update 11 (invite right taken away) arrives before update 10 (full rights), same second.
-      expect(await recordBotRights(deps(), { chat, member: admin({ can_invite_users: false }), date, updateId: 11 })).toMatchObject([
-        { missing: ['can_invite_users'], isOwnerAlerted: true },
-      ]);
-      expect(await recordBotRights(deps(), { chat, member: admin(), date, updateId: 10 })).toEqual([]);
-      const { rows } = await testDb.db.query<{ missing: string[] }>(`SELECT bot_rights->'closed'->'missing' AS missing FROM channels WHERE id = $1`, [channel.id]);
-      expect(rows[0]?.missing).toEqual(['can_invite_users']);
-    });
-
-    it('alerts when a right goes missing, not again for the same gap, and ignores an older update', async () => {
-      const channel = await insertChannel(testDb.db);
-      const chat = { id: Number(channel.closedChatId), type: 'channel', title: 'Closed' } as Chat;
-      const date = Math.floor(clock.now().getTime() / 1000);
-
-      expect(await recordBotRights(deps(), { chat, member: admin(), date })).toMatchObject([{ role: 'closed', missing: [], isOwnerAlerted: false }]);
-      expect(await recordBotRights(deps(), { chat, member: admin({ can_restrict_members: false }), date: date + 10 })).toMatchObject([
-        { missing: ['can_restrict_members'], isOwnerAlerted: true },
-      ]);
-      expect(await recordBotRights(deps(), { chat, member: admin({ can_restrict_members: false, can_pin_messages: false }), date: date + 20 })).toMatchObject([
-        { isOwnerAlerted: false },
-      ]);
-      // A late redelivery of the first update must not overwrite the newer state.
-      expect(await recordBotRights(deps(), { chat, member: admin(), date })).toEqual([]);
-      const { rows } = await testDb.db.query<{ missing: string[] }>(`SELECT bot_rights->'closed'->'missing' AS missing FROM channels WHERE id = $1`, [channel.id]);
-      expect(rows[0]?.missing).toEqual(['can_restrict_members']);
-      const alerts = (await outbox('bot_rights_missing')).filter((payload) => payload.channelId === channel.id && payload.subjectId.startsWith('closed:'));
-      expect(alerts.map((payload) => payload.subjectId)).toEqual([`closed:${date + 10}`]);
-    });
-
-    it('asks for a new tier post when the bot may post in the open channel again', async () => {
-      const channel = await insertChannel(testDb.db);
-      const chat = { id: Number(channel.openChatId), type: 'channel', title: 'Open' } as Chat;
-      const date = Math.floor(clock.now().getTime() / 1000);
-      const rebuild = async () =>
-        (await testDb.db.query<{ rebuild_requested: boolean }>('SELECT rebuild_requested FROM broadcast_schedules WHERE channel_id = $1', [channel.id])).rows[0]?.rebuild_requested;
-      await recordBotRights(deps(), { chat, member: admin({ can_post_messages: false }), date });
-      expect(await rebuild()).toBe(false);
-      await recordBotRights(deps(), { chat, member: admin(), date: date + 10 });
-      expect(await rebuild()).toBe(true);
-    });
-
-    it('records a user blocking the bot in private and coming back', async () => {
-      const user = await insertTelegramUser(testDb.db);
-      const blockedAt = async () =>
-        (await testDb.db.query<{ dm_blocked_at: Date | null }>('SELECT dm_blocked_at FROM telegram_users WHERE id = $1', [user.id])).rows[0]?.dm_blocked_at;
-      await recordDirectMessageReach(deps(), user.id, true);
-      expect(await blockedAt()).toEqual(clock.now());
-      clock.advance(60_000);
-      await recordDirectMessageReach(deps(), user.id, true); // a repeat keeps the first moment
-      expect(await blockedAt()).toEqual(new Date(clock.now().getTime() - 60_000));
-      await recordDirectMessageReach(deps(), user.id, false);
-      expect(await blockedAt()).toBeNull();
-    });
-
-    it('records nothing for a chat no channel uses', async () => {
-      expect(await recordBotRights(deps(), { chat: { id: -1009999999999, type: 'channel', title: 'Elsewhere' } as Chat, member: admin(), date: 1 })).toEqual([]);
-    });
-  });
 
   describe('guardInviteJoin', () => {
     /** A settled payment's invite link in a closed chat where the bot is an administrator with `rights`. */

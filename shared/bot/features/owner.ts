@@ -3,11 +3,11 @@ import { type LinkRefusal, redeemLinkCode } from '../../accounts/index.js';
 import type { Clock } from '../../clock/index.js';
 import type { Db, Queryable } from '../../db/index.js';
 import { profileOf } from './telegram-user.js';
+import { setOwnerNotifications } from '../../channels/notification-setting.js';
 import { balanceOf, ledgerAccountCodes } from '../../ledger/index.js';
 import { formatUnits } from '../../money/index.js';
 import type { BotContext } from '../context.js';
-import { formatPrice, type MessageKey } from '../texts/index.js';
-import type { ChannelSummaryLine } from '../texts/owner.js';
+import { type ChannelSummaryLine, formatPrice, type MessageKey } from '../../texts/index.js';
 import { featureBoundary } from './feature-boundary.js';
 
 const DAY_MS = 86_400_000;
@@ -86,28 +86,6 @@ export function channelSummaryLine(summary: OwnerChannelSummary): ChannelSummary
     revenue30Days: formatPrice(summary.revenue30DaysCents),
     balances: summary.balances.map((balance) => `${formatUnits(balance.units, balance.decimals)} ${balance.symbol}`),
   };
-}
-
-/**
- * Turns payment notifications on or off for every live channel of the account. Turning on sends
- * them to `chatId` (the owner's own chat with the bot). Returns how many channels changed.
- */
-export async function setOwnerNotifications(
-  deps: { db: Db; clock: Clock },
-  input: { accountId: string; isOn: boolean; chatId: number },
-): Promise<number> {
-  const now = deps.clock.now();
-  const { rowCount } = input.isOn
-    ? await deps.db.query(
-        `UPDATE channels SET notifications_enabled = true, notification_chat_id = $2, updated_at = $3
-         WHERE owner_account_id = $1 AND deleted_at IS NULL`,
-        [input.accountId, input.chatId, now],
-      )
-    : await deps.db.query(
-        `UPDATE channels SET notifications_enabled = false, updated_at = $2 WHERE owner_account_id = $1 AND deleted_at IS NULL`,
-        [input.accountId, now],
-      );
-  return rowCount;
 }
 
 /**

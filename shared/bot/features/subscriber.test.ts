@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatPublicId } from '../../ids/index.js';
-import { parseSubscribeStartPayload, subscribeStartPayload } from '../deep-links.js';
+import { parseSubscribeStartPayload, subscribeStartPayload } from '../../telegram/deep-links.js';
 import { chooseTierData, type PaymentStatusRow, paymentStatusMessage, remindersOffData, renewData, renewTierData, START_PAYLOAD_PATTERN } from './subscriber.js';
 
 const NOW = new Date('2026-01-01T12:00:00Z');

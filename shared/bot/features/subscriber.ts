@@ -5,18 +5,12 @@ import { type Checkout, type CheckoutDeps, openCheckout } from '../../checkout/i
 import { AppError } from '../../errors/index.js';
 import { profileOf } from './telegram-user.js';
 import { type PublicIdKind, formatPublicId, parsePublicId } from '../../ids/index.js';
-import {
-  type ResendInviteOutcome,
-  remindersOffData,
-  renewData,
-  renewTierData,
-  resendInvite,
-  turnOffRenewalReminders,
-} from '../../subscriptions/index.js';
-import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../deep-links.js';
-import { defineCallbackData } from '../callback-data.js';
+import { remindersOffData, renewData, renewTierData } from '../../notifications/renewal-buttons.js';
+import { type ResendInviteOutcome, resendInvite, turnOffRenewalReminders } from '../../subscriptions/index.js';
+import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../telegram/deep-links.js';
+import { defineCallbackData } from '../../telegram/callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
-import type { MessageKey } from '../texts/index.js';
+import type { MessageKey } from '../../texts/index.js';
 
 /** What Telegram allows in a `/start` payload. */
 export const START_PAYLOAD_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

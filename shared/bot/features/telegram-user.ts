@@ -1,5 +1,5 @@
 import type { User } from 'grammy/types';
-import type { TelegramUserProfile } from '../../checkout/index.js';
+import type { TelegramUserProfile } from '../../telegram-users/index.js';
 
 /** The sender as we store Telegram users (`upsertTelegramUser`). */
 export function profileOf(user: User): TelegramUserProfile {

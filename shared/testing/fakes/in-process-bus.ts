@@ -7,7 +7,7 @@ import { type BinaryCloudEventRequest, buildPubSubCloudEvent, type Publisher } f
 import { repositoryRoot, type Subscription, subscriptionId, subscriptionsOf, type Topology } from '../../bus/topology.js';
 import { type Clock, systemClock } from '../../clock/index.js';
 import { assertNoOpenTransaction } from '../../db/index.js';
-import { PermanentError, TransientError } from '../../errors/index.js';
+import { busError } from '../../bus/errors.js';
 import type { Logger } from '../../logging/index.js';
 import { createStateFileWriter, readStateFile } from '../sandbox/state-file.js';
 
@@ -277,7 +277,7 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
 
   const publishRaw = (topic: string, data: string, attributes: Record<string, string>) => {
     if (!options.topology.topics.some((candidate) => candidate.name === topic)) {
-      throw new PermanentError('publish_rejected', `Topic ${topic} does not exist`, { topic });
+      throw busError('publish_rejected', `Topic ${topic} does not exist`, { topic });
     }
     const message: Published = { topic, pubsubMessageId: randomUUID(), publishTime: clock.now(), data, attributes };
     emit({ type: 'published', topic, pubsubMessageId: message.pubsubMessageId, attributes, data });
@@ -290,11 +290,11 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
       assertNoOpenTransaction(`publish to ${topic}`);
       const data = JSON.stringify(message);
       if (options.faults?.failPublish?.(topic)) {
-        throw new TransientError('publish_failed', `Publishing to ${topic} failed (injected fault)`, { topic });
+        throw busError('publish_failed', `Publishing to ${topic} failed (injected fault)`, { topic });
       }
       const type = options.validateSchemas === false ? undefined : avroTypeFor(topic);
       if (type && !type.isValid(message)) {
-        throw new PermanentError('publish_rejected', `The message does not match the Avro schema of ${topic}`, { topic });
+        throw busError('publish_rejected', `The message does not match the Avro schema of ${topic}`, { topic });
       }
       return publishRaw(topic, data, publishOptions?.attributes ?? {});
     },

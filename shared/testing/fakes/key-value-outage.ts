@@ -1,4 +1,4 @@
-import { TransientError } from '../../errors/index.js';
+import { keyValueError } from '../../kv/errors.js';
 import type { KeyValueStore } from '../../kv/index.js';
 
 const OPERATIONS = ['get', 'set', 'delete', 'setIfAbsent', 'increment', 'update'] as const;
@@ -13,7 +13,7 @@ export function simulateKeyValueOutage(kv: KeyValueStore): () => void {
   const originals = OPERATIONS.map((operation) => [operation, kv[operation]] as const);
   for (const operation of OPERATIONS) {
     (kv as unknown as Record<string, unknown>)[operation] = async () => {
-      throw new TransientError('kv_unavailable', `Firestore failed kv ${operation} (gRPC status 14: UNAVAILABLE firestore.googleapis.com)`, {
+      throw keyValueError('kv_unavailable', `Firestore failed kv ${operation} (gRPC status 14: UNAVAILABLE firestore.googleapis.com)`, {
         operation,
         grpcCode: 14,
       });

@@ -1,6 +1,6 @@
 import { Transaction } from 'ethers';
 import { type AccountState, type Chain, createHotWallet, type HotWallet, type SendRawOutcome, type TransactionLookup } from '../../chain/index.js';
-import { PermanentError, TransientError } from '../../errors/index.js';
+import { chainError } from '../../chain/errors.js';
 
 /**
  * An EVM node in memory, for payout unit tests: the chain port (`Chain`) over a mempool and a block
@@ -90,7 +90,7 @@ export function createMemoryChain(options: MemoryChainOptions = {}): MemoryChain
 
   const accept = (raw: string): SendRawOutcome => {
     const parsed = Transaction.from(raw);
-    if (parsed.chainId !== chainId) throw new PermanentError('chain_request_failed', `invalid chain id ${parsed.chainId}`);
+    if (parsed.chainId !== chainId) throw chainError('chain_id_mismatch', `invalid chain id ${parsed.chainId}`);
     const tx: MemoryTransaction = {
       hash: (parsed.hash ?? '').toLowerCase(),
       raw,
@@ -109,7 +109,7 @@ export function createMemoryChain(options: MemoryChainOptions = {}): MemoryChain
     if (tx.nonce < minedNonce(tx.from)) return 'nonce_too_low';
     if (tx.maxFeePerGas < fees.baseFeePerGas) return 'fee_too_low';
     if (balanceOf(tx.from) < tx.value + tx.gasLimit * tx.maxFeePerGas) {
-      throw new TransientError('hot_wallet_insufficient_funds', 'insufficient funds for gas * price + value');
+      throw chainError('hot_wallet_insufficient_funds', 'insufficient funds for gas * price + value');
     }
     const rival = live(tx.from).find((other) => other.state === 'pending' && other.nonce === tx.nonce);
     if (rival) {

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/index.js';
-import { subscribeStartPayload } from '../../bot/deep-links.js';
+import { subscribeStartPayload } from '../../telegram/deep-links.js';
 import type { TelegramSimulator } from '../simulators/telegram-simulator.js';
 
 /** Telegram ids of the sandbox's people (the simulator knows them; real Telegram does not). */

@@ -2,7 +2,7 @@ import type { Queryable } from '../../db/index.js';
 import type { HotWalletPosition } from '../../hot-wallet/index.js';
 import { formatPublicId } from '../../ids/index.js';
 import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../../money/index.js';
-import { subscribeStartPayload } from '../../bot/deep-links.js';
+import { subscribeStartPayload } from '../../telegram/deep-links.js';
 
 /**
  * Read-only views of the database for the sandbox (its page and CLI): channels and owner balances,

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { HDNodeWallet, Mnemonic } from 'ethers';
+import { HDNodeWallet, type JsonRpcProvider, Mnemonic, Wallet, parseEther } from 'ethers';
+import { createHotWallet, type HotWallet } from '../../chain/index.js';
 import type { Logger } from '../../logging/index.js';
 import { type DurableRpcFront, forgetAnvilProcess, recordAnvilProcess, startDurableRpcFront, stopLeftoverAnvil } from './anvil-state.js';
 import { findFreePort } from '../free-port.js';
@@ -197,4 +198,23 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   };
 
   return { rpcUrl: front?.url ?? nodeUrl, chainId: ANVIL_CHAIN_ID, isResumed, accounts: defaultAccounts(), stop };
+}
+
+/**
+ * A new hot wallet holding `ether` on anvil, of one test alone (so one test's unsent nonce cannot
+ * stall another's), that counts what it signs. `key` is there to check it never reaches a log.
+ */
+export async function fundedHotWallet(provider: JsonRpcProvider, ether = '100'): Promise<{ key: string; wallet: HotWallet; signatures: () => number }> {
+  const account = Wallet.createRandom();
+  await provider.send('anvil_setBalance', [account.address, `0x${parseEther(ether).toString(16)}`]);
+  const wallet = createHotWallet(account.privateKey);
+  let count = 0;
+  const counting: HotWallet = {
+    address: wallet.address,
+    signTransaction: (request) => {
+      count += 1;
+      return wallet.signTransaction(request);
+    },
+  };
+  return { key: account.privateKey, wallet: counting, signatures: () => count };
 }

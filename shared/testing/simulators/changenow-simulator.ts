@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock/index.js';
 import type { Logger } from '../../logging/index.js';
-import { canonicalAmount } from '../../changenow/index.js';
+import { canonicalAmount, type ChangeNowStatus } from '../../changenow/index.js';
 import { parseJsonPreservingNumbers } from '../../nowpayments/index.js';
 import { createSimulatorChain, type SimulatorChain } from './changenow-simulator-chain.js';
 import { ChangeNowSimulatorStateSchema, type ChangeNowSimulatorState } from './changenow-simulator-state.js';
@@ -72,8 +72,8 @@ export interface ChangeNowSimulatorOptions {
 /** What ChangeNow support does with a failed exchange: refund the deposit, complete the exchange, or (tests) nothing yet. */
 export type SupportOutcome = 'refunded' | 'finished' | 'held';
 
-/** ChangeNow's status values, as the API writes them. */
-export type SimulatedStatus = 'new' | 'waiting' | 'confirming' | 'exchanging' | 'sending' | 'finished' | 'failed' | 'refunded' | 'verifying';
+/** ChangeNow's status values, as the API writes them (the one vocabulary: `ChangeNowStatus`); the simulator never expires an exchange. */
+export type SimulatedStatus = Exclude<ChangeNowStatus, 'expired'>;
 
 export interface SimulatedExchange {
   id: string;

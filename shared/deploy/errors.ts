@@ -1,0 +1,7 @@
+import { defineErrors, type ErrorCodeOf } from '../errors/index.js';
+
+/** Every error the deploy/ folder raises, with its kind (status and retry follow from it). */
+export const deployError = defineErrors({
+  invalid_deploy_settings: 'invalid',
+});
+export type DeployErrorCode = ErrorCodeOf<typeof deployError>;
