@@ -113,13 +113,8 @@ describe('createSwap', () => {
     expect(retried?.payinAddress).not.toBe(lost?.payinAddress);
   });
 
-  // Known gap (reported with issue 15): create-swap does not refuse a payout that needs no swap. A
-  // payout-quoted message for an ETH → ETH payout (forged, or re-driven by hand) makes an ETH → ETH
-  // exchange that keeps its spread, and the transfer then goes to the exchange instead of the owner.
-  // quote-payout never queues that message for such a payout (see quote.test.ts), so this is a
-  // missing guard, not a path the pipeline takes. `it.fails` keeps the expectation: when create-swap
-  // learns to skip, this test starts failing and becomes a plain `it`.
-  it.fails('creates no exchange for a payout paid in the asset the hot wallet holds (same asset: no swap)', async () => {
+  // quote-payout never queues payout-quoted for such a payout (see quote.test.ts); a forged or re-driven one is refused.
+  it('creates no exchange for a payout paid in the asset the hot wallet holds (same asset: no swap)', async () => {
     const payout = await payoutAtStage(h.db, { destination: 'ETH', amountUnits: AMOUNT, state: 'quoted' });
     const before = changenow.exchanges().length;
     const outcome = await createSwap(deps(), payout.id).catch((error: { code?: string }) => error.code);

@@ -7,7 +7,7 @@ import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset, isAssetCode } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
 import { failPayout } from './fail-payout.js';
-import { retrievePayout } from './payout-row.js';
+import { isDirectPayout, retrievePayout } from './payout-row.js';
 import { swapPairFor } from './quote.js';
 import { payoutError } from './errors.js';
 
@@ -51,7 +51,9 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
   const existing = await deps.db.query('SELECT 1 FROM swaps WHERE payout_id = $1', [payoutId]);
   if (existing.rows.length > 0) return 'skipped';
   const pair = swapPairFor(payout);
-  if (!pair || !isAssetCode(payout.asset)) {
+  // A payout in the asset the hot wallet holds goes straight to the owner (quote-payout never asks for
+  // a swap); a forged or hand re-driven payout-quoted must not buy the owner a spread.
+  if (!pair || !isAssetCode(payout.asset) || isDirectPayout(payout)) {
     throw payoutError('payout_not_swappable', 'This payout does not go through a swap.', { payoutId });
   }
 

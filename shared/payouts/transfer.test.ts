@@ -121,11 +121,8 @@ describe('sendTransfer', () => {
     expect(chain.sent).toEqual([row.signedTx]);
   });
 
-  // Known gap (reported with issue 15): that duplicate fails with PermanentError
-  // `payout_not_ready_for_transfer` (signAndStoreTransfer checks for a stored transfer, then reads the
-  // payout, in two statements), which consume() records as a dead letter and reports as CRITICAL
-  // although the payout was paid. `it.fails` keeps the expectation until the check is fixed.
-  it.fails('acknowledges that duplicate quietly instead of refusing it (no dead letter)', async () => {
+  // The duplicate finds the stored transfer inside the payout's lock (payouts/transfer.ts), so it is a no-op, not a dead letter.
+  it('acknowledges that duplicate quietly instead of refusing it (no dead letter)', async () => {
     const payout = await quotedDirectPayout();
     const duplicate = { ...deps, db: interleaved(h.db, UNLOCKED_PAYOUT_READ, () => sendTransfer(deps, payout.id)) };
     const outcome = await sendTransfer(duplicate, payout.id).catch((error: { code?: string }) => error.code);

@@ -69,7 +69,7 @@ describe('memory chain', () => {
     chain.setFees({ baseFeePerGas: 30n * GWEI });
     expect(await chain.sendRawTransaction(await sign(0))).toBe('fee_too_low');
     await expect(createMemoryChain().sendRawTransaction(await sign(0))).rejects.toMatchObject({ code: 'hot_wallet_insufficient_funds' });
-    await expect(chain.sendRawTransaction(await sign(0, { chainId: 1n, maxFeePerGas: 61n * GWEI }))).rejects.toMatchObject({ code: 'chain_request_failed' });
+    await expect(chain.sendRawTransaction(await sign(0, { chainId: 1n, maxFeePerGas: 61n * GWEI }))).rejects.toMatchObject({ code: 'chain_id_mismatch' });
     expect(chain.transactions()).toEqual([]);
   });
 
