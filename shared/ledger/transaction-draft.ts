@@ -1,17 +1,9 @@
 import { type LedgerAccountSpec, describeAccountCode } from './account-codes.js';
 import { ledgerError } from './errors.js';
-import { LEDGER_TRANSACTION_KINDS, type LedgerEntryInput, type LedgerTransactionKind } from './ledger-types.js';
+import { LEDGER_TRANSACTION_KINDS, type LedgerEntryInput, type LedgerTransaction } from './ledger-types.js';
 
 /** A transaction as a caller asked for it, before it touches the database. */
-export interface TransactionDraft {
-  kind: LedgerTransactionKind;
-  idempotencyKey: string;
-  occurredAt: Date;
-  paymentId: string | null;
-  payoutId: string | null;
-  conversionBatchId: string | null;
-  reversesTransactionId: string | null;
-  description: string | null;
+export interface TransactionDraft extends Omit<LedgerTransaction, 'id' | 'entries'> {
   entries: readonly LedgerEntryInput[];
 }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../texts/index.js';
-import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
+import { sendPendingOwnerNotification } from './owner-notification-delivery.js';
 import { notificationError } from './errors.js';
 
 /**
@@ -180,25 +181,5 @@ export async function deliverOwnerMessage(
   const notification = rows[0]!;
   if (notification.status !== 'pending' || message.text === undefined) return notification.status === 'skipped' ? 'skipped' : 'already_done';
 
-  try {
-    const sent = await deps.telegram.sendMessage(Number(notification.chat_id), message.text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
-    await deps.db.query(
-      `UPDATE owner_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, attempts = attempts + 1, updated_at = $2
-       WHERE id = $1 AND status = 'pending'`,
-      [notification.id, deps.clock.now(), sent.message_id],
-    );
-    deps.logger.info('owner_notification.sent', { channelId: request.channelId, kind: request.kind, subjectId: request.subjectId });
-    return 'sent';
-  } catch (error) {
-    const failure = toTelegramError(error, { channelId: request.channelId, kind: request.kind });
-    const isFinal = isTelegramUserUnreachable(error) || !failure.isRetryable;
-    await deps.db.query(
-      `UPDATE owner_notifications SET status = CASE WHEN $4 THEN 'failed' ELSE status END, attempts = attempts + 1, last_error = $2, updated_at = $3
-       WHERE id = $1 AND status = 'pending'`,
-      [notification.id, failure.code, deps.clock.now(), isFinal],
-    );
-    if (!isFinal) throw failure;
-    deps.logger.warn('owner_notification.undeliverable', { channelId: request.channelId, kind: request.kind, code: failure.code });
-    return 'skipped';
-  }
+  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id }, message.text, { isLinkPreviewShown: false });
 }

@@ -4,8 +4,9 @@ import type { Db } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type AssetCode, formatUnits, formatUsdCents, getAsset } from '../money/index.js';
-import { escapeHtml, isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
+import { escapeHtml } from '../telegram/index.js';
 import { isOwnerAlertKind, notifyOwnerAlert } from './owner-alerts.js';
+import { sendPendingOwnerNotification } from './owner-notification-delivery.js';
 import { isPayoutNoticeKind, notifyOwnerOfPayout } from './payout-notifications.js';
 import { notificationError } from './errors.js';
 
@@ -126,30 +127,5 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
 
   const facts = await paymentFacts(deps.db, request.subjectId);
   if (!facts) throw notificationError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
-  try {
-    const message = await deps.telegram.sendMessage(Number(notification.chat_id), ownerPaymentText(facts), { parse_mode: 'HTML' });
-    await deps.db.query(
-      `UPDATE owner_notifications SET status = 'sent', sent_at = $2, telegram_message_id = $3, attempts = attempts + 1, updated_at = $2
-       WHERE id = $1 AND status = 'pending'`,
-      [notification.id, deps.clock.now(), message.message_id],
-    );
-    deps.logger.info('owner_notification.sent', { channelId: request.channelId, kind: request.kind, paymentId: request.subjectId });
-    return 'sent';
-  } catch (error) {
-    const failure = toTelegramError(error, { channelId: request.channelId });
-    if (isTelegramUserUnreachable(error) || !failure.isRetryable) {
-      await deps.db.query(
-        `UPDATE owner_notifications SET status = 'failed', last_error = $2, attempts = attempts + 1, updated_at = $3 WHERE id = $1 AND status = 'pending'`,
-        [notification.id, failure.code, deps.clock.now()],
-      );
-      deps.logger.warn('owner_notification.undeliverable', { channelId: request.channelId, code: failure.code });
-      return 'skipped';
-    }
-    await deps.db.query('UPDATE owner_notifications SET attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE id = $1', [
-      notification.id,
-      failure.code,
-      deps.clock.now(),
-    ]);
-    throw failure;
-  }
+  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id }, ownerPaymentText(facts), { isLinkPreviewShown: true });
 }

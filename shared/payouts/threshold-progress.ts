@@ -1,8 +1,9 @@
 import { type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Queryable } from '../db/index.js';
 import { ledgerAccountCodes } from '../ledger/index.js';
-import { getAsset, mulDiv } from '../money/index.js';
+import { mulDiv } from '../money/index.js';
 import { isBalanceDue, lastEndedPayouts } from './balance.js';
+import { PAYOUT_ASSET, UNITS_PER_CENT } from './threshold.js';
 
 /**
  * How far a threshold owner's accumulated balance is towards their payout threshold, and the two
@@ -27,10 +28,8 @@ export type ThresholdMark = (typeof THRESHOLD_MARKS)[number];
 /** The cycle id before a channel's first payout. */
 export const FIRST_CYCLE = 'first';
 
-const USDT = 'USDT_ERC20';
+const USDT = PAYOUT_ASSET;
 const ETH = 'ETH';
-/** USDT base units per USD cent. */
-const USDT_UNITS_PER_CENT = 10n ** BigInt(getAsset(USDT).decimals - 2);
 
 export interface ThresholdProgress {
   channelId: string;
@@ -134,7 +133,7 @@ export async function readThresholdProgress(q: Queryable, channelId: string, rat
   const thresholdCents = row.threshold_cents === null ? 0n : BigInt(row.threshold_cents);
   const usdtUnits = BigInt(row.usdt_units);
   const ethUnits = BigInt(row.eth_units);
-  const usdtCents = usdtUnits / USDT_UNITS_PER_CENT;
+  const usdtCents = usdtUnits / UNITS_PER_CENT;
   const rateUnits = row.rate_units === null ? 0n : BigInt(row.rate_units);
   const ethCents = row.rate_cents === null || rateUnits === 0n ? 0n : mulDiv(ethUnits, BigInt(row.rate_cents), rateUnits, 'floor');
   return {

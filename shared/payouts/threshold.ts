@@ -5,9 +5,9 @@ import { getAsset } from '../money/index.js';
 import { type ChannelBalance, claimChannelBalance, isBalanceDue, lastEndedPayouts } from './balance.js';
 
 /** Threshold owners are paid from their parked USDT. */
-const PAYOUT_ASSET = 'USDT_ERC20';
+export const PAYOUT_ASSET = 'USDT_ERC20';
 /** USDT base units per USD cent (6 decimals; 1 USDT taken as 1 USD). */
-const UNITS_PER_CENT = 10n ** BigInt(getAsset(PAYOUT_ASSET).decimals - 2);
+export const UNITS_PER_CENT = 10n ** BigInt(getAsset(PAYOUT_ASSET).decimals - 2);
 
 export interface RunThresholdPayoutsDeps {
   db: Db;
