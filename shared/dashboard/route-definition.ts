@@ -134,23 +134,7 @@ export interface RouteSpec<P extends z.ZodType | undefined, Q extends z.ZodType 
 }
 
 /** A route with its types erased, as the router and the registry hold it. */
-export interface RouteDefinition {
-  method: HttpMethod;
-  path: string;
-  operationId: string;
-  summary: string;
-  description?: string;
-  tags: string[];
-  auth: RouteAuth;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  body?: z.ZodType;
-  response: { status: number; description: string; schema?: z.ZodType; mediaType?: string };
-  errors?: Record<number, string>;
-  rateLimits?: RateLimitRule<{ params: unknown; query: unknown; body: unknown }>[] | 'none';
-  maxBodyBytes?: number;
-  handler: (context: RouteContext<z.ZodType, z.ZodType, z.ZodType, RouteAuth>) => Promise<RouteResult<z.ZodType | undefined>>;
-}
+export type RouteDefinition = RouteSpec<z.ZodType, z.ZodType, z.ZodType, z.ZodType | undefined, RouteAuth>;
 
 /** Checks a route's types against its schemas and erases them for the registry. */
 export function defineRoute<

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { PermanentError } from '../errors/index.js';
+import type { CursorKey } from './cursor.js';
 import { DEFAULT_PAGE_SIZE } from './earnings-schemas.js';
 import { earningsError } from './errors.js';
 
@@ -46,7 +47,13 @@ export function listValues(text: string | undefined): string[] | null {
  * `add('(p.created_at, p.id) < ($::timestamptz, $::uuid)', at, id)` turns each bare `$` into the
  * next placeholder, in order.
  */
-export function conditions(fixed: unknown[]): { add(sql: string, ...values: unknown[]): void; where(): string; params: unknown[] } {
+export interface Conditions {
+  add(sql: string, ...values: unknown[]): void;
+  where(): string;
+  params: unknown[];
+}
+
+export function conditions(fixed: unknown[]): Conditions {
   const params = [...fixed];
   const parts: string[] = [];
   return {
@@ -58,4 +65,14 @@ export function conditions(fixed: unknown[]): { add(sql: string, ...values: unkn
     where: () => (parts.length > 0 ? ` AND ${parts.join(' AND ')}` : ''),
     params,
   };
+}
+
+/**
+ * The conditions every list ordered newest first by `(created_at, id)` shares: its time window
+ * (`from` inclusive, `to` exclusive) and the keyset position after the cursor's row.
+ */
+export function addNewestFirstWindow(where: Conditions, alias: string, window: { from: string | null; to: string | null }, after: CursorKey | null): void {
+  if (window.from) where.add(`${alias}.created_at >= $::timestamptz`, window.from);
+  if (window.to) where.add(`${alias}.created_at < $::timestamptz`, window.to);
+  if (after) where.add(`(${alias}.created_at, ${alias}.id) < ($::timestamptz, $::uuid)`, after.at, after.id);
 }

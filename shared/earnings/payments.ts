@@ -4,7 +4,7 @@ import { formatPublicId } from '../ids/index.js';
 import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../money/index.js';
 import { type CursorKey, type Page, cursorTimestampSql, decodeCursor, toPage } from './cursor.js';
 import { type AmountResource, type PaymentListQuery, PaymentListQuerySchema, type PaymentResource } from './earnings-schemas.js';
-import { conditions, listValues, pageSize, parseQuery, timeRange } from './list-query.js';
+import { addNewestFirstWindow, conditions, listValues, pageSize, parseQuery, timeRange } from './list-query.js';
 
 interface PaymentRow {
   id: string;
@@ -58,9 +58,7 @@ export async function selectPayments(q: Queryable, accountId: string, filters: P
   const where = conditions([accountId]);
   if (filters.channelId) where.add('k.channel_id = $', filters.channelId);
   if (filters.statuses) where.add('p.status = ANY($::text[])', filters.statuses);
-  if (filters.from) where.add('p.created_at >= $::timestamptz', filters.from);
-  if (filters.to) where.add('p.created_at < $::timestamptz', filters.to);
-  if (after) where.add('(p.created_at, p.id) < ($::timestamptz, $::uuid)', after.at, after.id);
+  addNewestFirstWindow(where, 'p', filters, after);
   where.params.push(limit + 1);
   const { rows } = await q.query<PaymentRow>(
     `SELECT p.id, ${cursorTimestampSql('p.created_at')} AS cursor_at, k.channel_id, k.kind, p.status, p.settled_at,

@@ -5,7 +5,7 @@ import { formatUnits, getAsset } from '../money/index.js';
 import { isDirectPayout, type PayoutColumns, payoutColumns, toPayoutRow } from '../payouts/index.js';
 import { type CursorKey, type Page, cursorTimestampSql, decodeCursor, toPage } from './cursor.js';
 import { type PayoutListQuery, PayoutListQuerySchema, type PayoutResource } from './earnings-schemas.js';
-import { conditions, listValues, pageSize, parseQuery, timeRange } from './list-query.js';
+import { addNewestFirstWindow, conditions, listValues, pageSize, parseQuery, timeRange } from './list-query.js';
 import { payoutBreakdown } from './payout-breakdown.js';
 import { earningsError } from './errors.js';
 
@@ -47,9 +47,7 @@ export async function selectPayouts(q: Queryable, accountId: string, filters: Pa
   if (filters.payoutId) where.add('po.id = $', filters.payoutId);
   if (filters.channelId) where.add('po.channel_id = $', filters.channelId);
   if (filters.states) where.add('po.state = ANY($::text[])', filters.states);
-  if (filters.from) where.add('po.created_at >= $::timestamptz', filters.from);
-  if (filters.to) where.add('po.created_at < $::timestamptz', filters.to);
-  if (after) where.add('(po.created_at, po.id) < ($::timestamptz, $::uuid)', after.at, after.id);
+  addNewestFirstWindow(where, 'po', filters, after);
   where.params.push(limit + 1);
   const { rows } = await q.query<PayoutPageRow>(
     `SELECT ${payoutColumns('po')}, ${cursorTimestampSql('po.created_at')} AS cursor_at,

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { type Page, cursorTimestampSql, decodeCursor, toPage } from './cursor.js';
 import { SubscriptionListQuerySchema, type SubscriptionResource } from './earnings-schemas.js';
-import { conditions, listValues, pageSize, parseQuery } from './list-query.js';
+import { addNewestFirstWindow, conditions, listValues, pageSize, parseQuery } from './list-query.js';
 
 interface SubscriptionRow {
   id: string;
@@ -34,10 +34,7 @@ export async function listSubscriptions(deps: { db: Queryable }, actor: { accoun
   if (query.channelId !== undefined) where.add('s.channel_id = $', await resolveOwnedChannelId(deps.db, actor.accountId, query.channelId));
   const statuses = listValues(query.status);
   if (statuses) where.add('s.status = ANY($::text[])', statuses);
-  if (query.cursor !== undefined) {
-    const after = decodeCursor('subscriptions', query.cursor);
-    where.add('(s.created_at, s.id) < ($::timestamptz, $::uuid)', after.at, after.id);
-  }
+  addNewestFirstWindow(where, 's', { from: null, to: null }, query.cursor === undefined ? null : decodeCursor('subscriptions', query.cursor));
   where.params.push(limit + 1);
   const { rows } = await deps.db.query<SubscriptionRow>(
     `SELECT s.id, ${cursorTimestampSql('s.created_at')} AS cursor_at, s.channel_id, s.telegram_user_id, u.username, s.status,
