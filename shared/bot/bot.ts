@@ -2,7 +2,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type Composer, session } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { AppError } from '../errors/index.js';
-import { refuseCallsInTransaction } from '../telegram/bot-api.js';
+import { BOT_API_TIMEOUT_SECONDS, refuseCallsInTransaction, TELEGRAM_API_ROOT } from '../telegram/bot-api.js';
 import type { BotContext, BotDeps, SessionData } from './context.js';
 import { languageOf, translate } from '../texts/index.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';
@@ -26,7 +26,7 @@ export interface BotOptions {
 export function createBot(deps: BotDeps, options: BotOptions): Bot<BotContext> {
   const bot = new Bot<BotContext>(options.token, {
     botInfo: options.botInfo,
-    client: { apiRoot: options.apiRoot ?? 'https://api.telegram.org' },
+    client: { apiRoot: options.apiRoot ?? TELEGRAM_API_ROOT, timeoutSeconds: BOT_API_TIMEOUT_SECONDS },
   });
   bot.api.config.use(refuseCallsInTransaction);
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 10, rethrowInternalServerErrors: true }));

@@ -390,6 +390,25 @@ describe('failures', () => {
     expect(translated.code).toBe('telegram_unavailable');
     expect(translated.message).not.toContain(telegram.token);
   });
+
+  it('a server that takes the connection and never answers fails the call within its timeout, as telegram_unavailable', async () => {
+    const silent = createServer(() => undefined).listen(0, '127.0.0.1');
+    await new Promise((resolve) => silent.once('listening', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      const hanging = createBotApi({ token: telegram.token, apiRoot: `http://127.0.0.1:${port}`, timeoutSeconds: 1 });
+      const started = Date.now();
+      const error = await hanging.getMe().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(error).toBeInstanceOf(HttpError);
+      expect(toTelegramError(error).code).toBe('telegram_unavailable');
+    } finally {
+      silent.close();
+    }
+  });
 });
 
 describe('the transaction guard', () => {

@@ -3,13 +3,22 @@ import { configVars, loadConfig } from '../config/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
 
 /** Where grammY sends Bot API calls unless told otherwise. */
-const TELEGRAM_API_ROOT = 'https://api.telegram.org';
+export const TELEGRAM_API_ROOT = 'https://api.telegram.org';
+
+/**
+ * How long one Bot API call may take before it fails as `telegram_unavailable`. grammY's default is
+ * 500 s, far past every function's timeout: an unreachable Telegram would hang a webhook update
+ * until the platform killed it, with nothing logged. 10 s leaves a 60 s function room to answer.
+ */
+export const BOT_API_TIMEOUT_SECONDS = 10;
 
 export interface BotApiOptions {
   /** The bot token from @BotFather. It sits in every request URL, so never log it nor any Bot API URL. */
   token: string;
   /** Bot API server without a trailing slash. Default `https://api.telegram.org`; tests pass a simulator's `apiRoot`. */
   apiRoot?: string;
+  /** Default `BOT_API_TIMEOUT_SECONDS`. */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -30,7 +39,7 @@ export const refuseCallsInTransaction: Transformer = (prev, method, payload, sig
  * a stage throws the transient error and Pub/Sub redelivers.
  */
 export function createBotApi(options: BotApiOptions): Api {
-  const api = new Api(options.token, { apiRoot: options.apiRoot ?? TELEGRAM_API_ROOT });
+  const api = new Api(options.token, { apiRoot: options.apiRoot ?? TELEGRAM_API_ROOT, timeoutSeconds: options.timeoutSeconds ?? BOT_API_TIMEOUT_SECONDS });
   api.config.use(refuseCallsInTransaction);
   return api;
 }
