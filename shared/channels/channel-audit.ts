@@ -21,7 +21,7 @@ export function payoutDetails(settings: ChannelSettings): Record<string, unknown
   };
 }
 
-const sameDestination = (a: ChannelSettings['payoutDestination'], b: ChannelSettings['payoutDestination']) =>
+export const sameDestination = (a: ChannelSettings['payoutDestination'], b: ChannelSettings['payoutDestination']) =>
   a.currency === b.currency && a.network === b.network && a.wallet === b.wallet && a.extraId === b.extraId;
 
 const sameStrategy = (a: ChannelSettings['payoutStrategy'], b: ChannelSettings['payoutStrategy']) =>

@@ -374,6 +374,19 @@ describe('updateChannel', () => {
     expect(rows[0]).toMatchObject({ request_id: 'req-1', details: { from: { wallet: 'TR7NHq…Lj6t' }, to: { network: 'BTC' } } });
   });
 
+  it('records when the payout destination changed (payouts to it wait 24 hours for an operator), and only then', async () => {
+    const { account, channel } = await registered();
+    const changedAt = async () =>
+      (await testDb.db.query<{ at: Date | null }>('SELECT payout_destination_changed_at AS at FROM channels WHERE id = $1', [parsePublicId('channel', channel.id)])).rows[0]?.at;
+    expect(await changedAt()).toBeNull();
+    await updateChannel(deps, { accountId: account.accountId }, channel.id, { openChat: { title: 'Renamed' }, payoutStrategy: { strategy: 'threshold', thresholdUsd: '50' } });
+    expect(await changedAt()).toBeNull();
+    await updateChannel(deps, { accountId: account.accountId }, channel.id, {
+      payoutDestination: { currency: 'BTC', network: 'BTC', wallet: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4' },
+    });
+    expect(await changedAt()).toEqual(deps.clock.now());
+  });
+
   it('asks for confirmation only when the payout destination or strategy changes, and writes nothing when refused', async () => {
     const { account, channel } = await registered();
     let asked = 0;

@@ -37,7 +37,7 @@ import {
   settingsValues,
 } from './channel-store.js';
 import { type BotIdentity, verifyChatOwnership } from './chat-ownership.js';
-import { auditChannelUpdate, isPayoutChanged, payoutDetails } from './channel-audit.js';
+import { auditChannelUpdate, isPayoutChanged, payoutDetails, sameDestination } from './channel-audit.js';
 import { channelError } from './errors.js';
 
 /** What registering and editing channels needs beyond the instance's services. */
@@ -277,11 +277,13 @@ export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPubl
       if (isPayoutChange && !isPayoutConfirmed) throw changedConcurrently();
       const values = settingsValues(merged);
       const assignments = SETTINGS_COLUMNS.map((column, index) => `${column} = $${index + 4}`).join(', ');
+      // payout_destination_changed_at: payouts to a destination changed in the last 24 hours wait for an operator (payouts/limits.ts).
       await tx.query(
         `UPDATE channels SET ${assignments}, updated_at = $2,
-           bot_rights = coalesce($3::jsonb, bot_rights), bot_rights_checked_at = CASE WHEN $3::jsonb IS NULL THEN bot_rights_checked_at ELSE $2 END
+           bot_rights = coalesce($3::jsonb, bot_rights), bot_rights_checked_at = CASE WHEN $3::jsonb IS NULL THEN bot_rights_checked_at ELSE $2 END,
+           payout_destination_changed_at = CASE WHEN $${values.length + 4}::boolean THEN $2 ELSE payout_destination_changed_at END
          WHERE id = $1`,
-        [channelId, now, isVerified ? null : JSON.stringify(botRights), ...values],
+        [channelId, now, isVerified ? null : JSON.stringify(botRights), ...values, !sameDestination(current.settings.payoutDestination, merged.payoutDestination)],
       );
       if (patch.tiers) await replaceTiers(tx, channelId, merged.tiers, now);
       if (patch.broadcast) await applyBroadcastSetting(tx, channelId, patch.broadcast.intervalHours, now);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { FIXTURE_NOW, insertChainTransfer, insertPayout, movePayout, type PayoutFixture } from '../testing/fixtures.js';
-import { checkOutflowLimits, type PayoutState } from './index.js';
+import { FIXTURE_NOW, insertChainTransfer, insertChannel, insertPayout, movePayout, type PayoutFixture } from '../testing/fixtures.js';
+import { checkOutflowLimits, DESTINATION_COOL_OFF_MS, type PayoutState } from './index.js';
 
 const HOUR = 3_600_000;
 const LIMITS = { perPayoutMaxUsdCents: 100_000n, dailyCapUsdCents: 150_000n };
@@ -64,5 +64,63 @@ describe('checkOutflowLimits: the daily cap', () => {
     await movePayout(db(), payout.id, ['swap_created'], { from: 'quoted', at: new Date(day.getTime() + 23 * HOUR) });
     expect(await verdictFor(60_000n, new Date(day.getTime() + 24 * HOUR + 1))).toEqual({ isWithinLimits: true });
     expect(await verdictFor(60_000n, new Date(day.getTime() + 23 * HOUR))).toEqual({ isWithinLimits: false, reason: 'over_daily_limit' });
+  });
+});
+
+/** Who is paid and how much, against the channel's own history: the holds a stolen session would meet. */
+describe('checkOutflowLimits: the destination and the amount', () => {
+  let testDb: TestDatabase;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(() => testDb?.dispose());
+  const db = () => testDb.db;
+  const NOW = new Date(FIXTURE_NOW.getTime() + 40 * 24 * HOUR);
+
+  const verdictFor = async (channelId: string, usdCents: bigint) => {
+    const payout = await insertPayout(db(), { channelId, amountUsdCents: usdCents });
+    return db().transaction((tx) => checkOutflowLimits(tx, payout.id, LIMITS, NOW));
+  };
+  const completedPayouts = async (channelId: string, usdCents: bigint[], at: Date) => {
+    for (const cents of usdCents) {
+      const payout = await insertPayout(db(), { channelId, amountUsdCents: cents });
+      await movePayout(db(), payout.id, 'completed', { at });
+    }
+  };
+
+  it('holds a payout to a destination changed in the last 24 hours, and not one changed before', async () => {
+    const channel = await insertChannel(db());
+    await db().query('UPDATE channels SET payout_destination_changed_at = $2 WHERE id = $1', [channel.id, new Date(NOW.getTime() - 23 * HOUR)]);
+    expect(await verdictFor(channel.id, 1_000n)).toEqual({ isWithinLimits: false, reason: 'destination_recently_changed' });
+    await db().query('UPDATE channels SET payout_destination_changed_at = $2 WHERE id = $1', [channel.id, new Date(NOW.getTime() - DESTINATION_COOL_OFF_MS - 1)]);
+    expect(await verdictFor(channel.id, 1_000n)).toEqual({ isWithinLimits: true });
+  });
+
+  it('passes a new channel whose destination never changed', async () => {
+    const channel = await insertChannel(db());
+    expect(await verdictFor(channel.id, 1_000n)).toEqual({ isWithinLimits: true });
+  });
+
+  it('holds an amount above 5 × the median of the channel’s completed payouts of the last 30 days', async () => {
+    const channel = await insertChannel(db());
+    await completedPayouts(channel.id, [9_000n, 10_000n, 30_000n], new Date(NOW.getTime() - 10 * 24 * HOUR));
+    expect(await verdictFor(channel.id, 50_000n)).toEqual({ isWithinLimits: true });
+    expect(await verdictFor(channel.id, 50_001n)).toEqual({ isWithinLimits: false, reason: 'unusual_amount' });
+  });
+
+  it('needs three completed payouts in the window before it calls an amount unusual', async () => {
+    const channel = await insertChannel(db());
+    await completedPayouts(channel.id, [1_000n, 1_000n], new Date(NOW.getTime() - 24 * HOUR));
+    await completedPayouts(channel.id, [1_000n], new Date(NOW.getTime() - 31 * 24 * HOUR));
+    expect(await verdictFor(channel.id, 90_000n)).toEqual({ isWithinLimits: true });
+  });
+
+  it('does not hold a payout an operator approved', async () => {
+    const channel = await insertChannel(db());
+    await db().query('UPDATE channels SET payout_destination_changed_at = $2 WHERE id = $1', [channel.id, NOW]);
+    const payout = await insertPayout(db(), { channelId: channel.id, amountUsdCents: 1_000n });
+    await movePayout(db(), payout.id, ['held'], { at: NOW, heldReason: 'destination_recently_changed' });
+    await movePayout(db(), payout.id, ['requested'], { from: 'held', at: NOW, approvedBy: 'ops@example.com' });
+    expect(await db().transaction((tx) => checkOutflowLimits(tx, payout.id, LIMITS, NOW))).toEqual({ isWithinLimits: true });
   });
 });

@@ -13,29 +13,68 @@ export interface OutflowLimits {
   dailyCapUsdCents: bigint;
 }
 
-export type LimitVerdict = { isWithinLimits: true } | { isWithinLimits: false; reason: 'over_payout_limit' | 'over_daily_limit' | 'unknown_usd_value' };
+export type HoldReason = 'over_payout_limit' | 'over_daily_limit' | 'unknown_usd_value' | 'destination_recently_changed' | 'unusual_amount';
+export type LimitVerdict = { isWithinLimits: true } | { isWithinLimits: false; reason: HoldReason };
+
+/** A payout to a destination changed this recently waits for an operator (a stolen session must not be paid at once). */
+export const DESTINATION_COOL_OFF_MS = 24 * 3_600_000;
+/** A payout above this many times the channel's median completed payout (30 days) waits for an operator... */
+export const UNUSUAL_AMOUNT_FACTOR = 5n;
+/** ...once the channel has at least this many completed payouts to take a median of. */
+const UNUSUAL_AMOUNT_MIN_HISTORY = 3;
+const HISTORY_MS = 30 * 86_400_000;
 
 // States in which a payout's value has left, or is committed to leave, the hot wallet. A payout
 // that ended otherwise (failed, refunded) counts too once it has a signed transfer: see the query.
 const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'needs_attention', 'completed'];
 
 /**
- * Whether a payout may go out without an operator: within the per-payout maximum and, together
- * with everything sent in the last 24 hours, within the daily cap. A payout an operator approved is
- * not checked again; one whose USD value is unknown is held rather than guessed.
+ * Whether a payout may go out without an operator. Held: an unknown USD value (never guessed); a
+ * destination changed in the last 24 hours; more than the per-payout maximum; more than
+ * `UNUSUAL_AMOUNT_FACTOR` × the channel's median completed payout of the last 30 days; or, with
+ * everything sent in the last 24 hours, over the daily cap. A payout an operator approved is not
+ * checked again; parking swaps (our own hot wallet) are not outflow.
  */
 export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: OutflowLimits, now: Date): Promise<LimitVerdict> {
-  const { rows } = await tx.query<{ kind: string; amount_usd_cents: bigint | null; approved_at: Date | null }>(
-    'SELECT kind, amount_usd_cents, approved_at FROM payouts WHERE id = $1',
-    [payoutId],
+  // One statement: the payout, when its channel's destination last changed, and the channel's
+  // recent completed payouts' median (percentile_disc: an actual amount, exact cents).
+  const { rows } = await tx.query<{
+    kind: string;
+    amount_usd_cents: bigint | null;
+    approved_at: Date | null;
+    destination_changed_at: Date | null;
+    median_usd_cents: bigint | null;
+    completed: number;
+  }>(
+    `SELECT p.kind, p.amount_usd_cents, p.approved_at, c.payout_destination_changed_at AS destination_changed_at,
+            h.median_usd_cents, coalesce(h.completed, 0) AS completed
+       FROM payouts p
+       LEFT JOIN channels c ON c.id = p.channel_id
+       LEFT JOIN LATERAL (
+         SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY q.amount_usd_cents)::int8 AS median_usd_cents, count(*)::int AS completed
+           FROM payouts q
+          WHERE q.channel_id = p.channel_id AND q.id <> p.id AND q.kind <> 'conversion' AND q.state = 'completed'
+            AND q.amount_usd_cents IS NOT NULL AND q.completed_at > $2
+       ) h ON true
+      WHERE p.id = $1`,
+    [payoutId, new Date(now.getTime() - HISTORY_MS)],
   );
   const payout = rows[0];
   if (!payout) throw payoutError('unknown_payout', 'No payout has this id', { payoutId });
   if (payout.approved_at) return { isWithinLimits: true };
-  // Parking swaps pay our own hot wallet, in amounts the owners' balances bound; they are not outflow.
   if (payout.kind === 'conversion') return { isWithinLimits: true };
   if (payout.amount_usd_cents === null) return { isWithinLimits: false, reason: 'unknown_usd_value' };
+  if (payout.destination_changed_at && now.getTime() - payout.destination_changed_at.getTime() < DESTINATION_COOL_OFF_MS) {
+    return { isWithinLimits: false, reason: 'destination_recently_changed' };
+  }
   if (payout.amount_usd_cents > limits.perPayoutMaxUsdCents) return { isWithinLimits: false, reason: 'over_payout_limit' };
+  if (
+    payout.completed >= UNUSUAL_AMOUNT_MIN_HISTORY &&
+    payout.median_usd_cents !== null &&
+    payout.amount_usd_cents > UNUSUAL_AMOUNT_FACTOR * BigInt(payout.median_usd_cents)
+  ) {
+    return { isWithinLimits: false, reason: 'unusual_amount' };
+  }
   // One checker at a time: two payouts checked concurrently would each miss the other's outflow and
   // could pass the cap together. The lock lasts until the caller's transaction ends, so the final
   // check belongs in the transaction that moves the payout to `quoted` (then it counts as outflow).
