@@ -43,11 +43,12 @@ export function TelegramPage() {
   const secondsLeft = useSecondsUntil(code.data?.expiresAt);
   const isLinked = me.data?.telegram.linked === true;
 
+  const isExpired = secondsLeft === 0;
   useEffect(() => {
-    if (!isWaiting || isLinked || secondsLeft === 0) return;
+    if (!isWaiting || isLinked || isExpired) return;
     const timer = setInterval(() => void queries.invalidateQueries({ queryKey: queryKeys.me }), 3_000);
     return () => clearInterval(timer);
-  }, [isWaiting, isLinked, secondsLeft, queries]);
+  }, [isWaiting, isLinked, isExpired, queries]);
 
   if (me.isPending) return <Spinner />;
   if (me.isError) return <ErrorMessage error={me.error} />;
