@@ -17,8 +17,9 @@ export default defineConfig({
           name: 'gateway',
           include: ['functions/**/*.test.ts', 'shared/**/*.test.ts', 'tests/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['node_modules/**', 'dist/**'],
-          // With DATABASE_URL: one migrated template per run, copied for each test file.
-          globalSetup: ['tests/template-database.ts'],
+          // With DATABASE_URL: one migrated template per run, copied for each test file. And the
+          // dashboard app built once if stale, for the tests that serve it.
+          globalSetup: ['tests/template-database.ts', 'tests/web-app-build.ts'],
         },
       },
       {

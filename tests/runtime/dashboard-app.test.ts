@@ -9,7 +9,7 @@ import { createLogger } from '../../shared/logging/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
 import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/sandbox/local-runtime.js';
-import { buildWebApp, webAppStaleness } from '../../scripts/web-build.js';
+import { webAppStaleness } from '../../scripts/web-build.js';
 
 /** Debian's package (`apt-get install chromium`); .ci/run installs it when it can. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -43,8 +43,8 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
   const problems: string[] = [];
 
   beforeAll(async () => {
-    // The app as npm start serves it: built now if a source changed since web/dist was made.
-    if (await webAppStaleness()) await buildWebApp();
+    // The app as npm start serves it (tests/web-app-build.ts built it before the run if a source had changed).
+    expect(await webAppStaleness()).toBeUndefined();
     testDb = await createTestDatabase();
     dataDir = await mkdtemp(path.join(tmpdir(), 'pgp-dashboard-app-'));
     for (const name of ['NOWPAYMENTS_API_URL', 'TELEGRAM_BOT_TOKEN', 'PUBLIC_BASE_URL', 'CHANGENOW_API_URL', 'ETH_RPC_URL', 'DASHBOARD_CORS_ORIGINS']) delete process.env[name];
