@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
 import { configVars, loadConfig } from '../shared/config/index.js';
 import { acquireDataDirLock, DataDirLockedError } from '../shared/testing/sandbox/data-dir-lock.js';
+import { DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD } from '../shared/testing/sandbox/demo-seed.js';
 import { defaultDataDir, startLocalRuntime } from '../shared/testing/sandbox/local-runtime.js';
 import { createRuntimeLog } from '../shared/testing/sandbox/runtime-log.js';
 import { removeRuntimeState, writeRuntimeState } from '../shared/testing/sandbox/runtime-state.js';
@@ -107,6 +108,7 @@ async function demoGuide(): Promise<string[]> {
   if (!runtime.simulators.telegram || runtime.demoChannels.length === 0) return [];
   const channels = await listChannelViews(runtime.db);
   return [
+    `  Demo owner:  log in to the dashboard as ${DEMO_OWNER_EMAIL}, password ${DEMO_OWNER_PASSWORD}`,
     '  Demo channels (owner: Telegram user 1000, subscriber: Alice, user 1001):',
     ...channels.map((channel) => `    ${channel.alias.padEnd(8)} ${channel.title.padEnd(13)} ${channel.strategy.padEnd(9)} ${channel.id}`),
     `  Sandbox:     ${runtime.url}/sandbox   play Alice in a browser: the bot's chat, the invoice, the invite, and the system's view`,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logging/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
+import { DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seedDemo } from '../../shared/testing/sandbox/demo-seed.js';
 import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/sandbox/local-runtime.js';
 import { webAppStaleness } from '../../scripts/web-build.js';
 
@@ -232,4 +233,17 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     await page.waitForURL(/\/channels$/);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('lets the demo owner that npm start seeds log in with the password its banner prints', async () => {
+    const logIn = () =>
+      fetch(`${runtime.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: runtime.url },
+        body: JSON.stringify({ email: DEMO_OWNER_EMAIL, password: DEMO_OWNER_PASSWORD }),
+      });
+    await seedDemo(testDb.db, runtime.simulators.telegram, new Date());
+    expect((await logIn()).status).toBe(200);
+    await seedDemo(testDb.db, runtime.simulators.telegram, new Date()); // a restart keeps the account as it is
+    expect((await logIn()).status).toBe(200);
+  }, 60_000);
 });
