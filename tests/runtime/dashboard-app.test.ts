@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logging/index.js';
 import { resetServices } from '../../shared/runtime/index.js';
 import { createTestDatabase, type TestDatabase } from '../../shared/testing/database.js';
+import { createSandboxClient } from '../../shared/testing/sandbox/sandbox-client.js';
+import { playPurchase } from '../../shared/testing/sandbox/sandbox-purchase.js';
 import { DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, seedDemo } from '../../shared/testing/sandbox/demo-seed.js';
 import { type LocalRuntime, startLocalRuntime } from '../../shared/testing/sandbox/local-runtime.js';
 import { webAppStaleness } from '../../scripts/web-build.js';
@@ -20,6 +22,7 @@ if (!hasChromium) process.stdout.write(`dashboard app browser test skipped: ${CH
 const EMAIL = 'new.owner@example.com';
 const PASSWORD = 'first-Password-4711';
 const OWNER_TELEGRAM_ID = 2000;
+const SUBSCRIBER_TELEGRAM_ID = 1001;
 const OPEN_CHAT = -1001000000021;
 const CLOSED_CHAT = -1001000000022;
 /** Screenshots of the main pages for docs/dashboard.md, when this names a folder. */
@@ -32,7 +35,8 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
  * app of web/dist at `/`, the API at `/api/v1` on the same origin): sign up, the mailed link,
  * log in (a wrong password first), link Telegram through the simulator, register a channel (refused
  * first for the bot's missing right), its subscribe links and QR code, a reload that keeps the
- * session through the refresh cookie, and a password reset by its mailed link. Every page is scanned
+ * session through the refresh cookie, a subscriber's payment (the sandbox CLI's journey) in the
+ * earnings, its CSV and the payout with its transaction link, and a password reset by mail. Every page is scanned
  * with axe-core, and any CSP violation fails the test.
  */
 describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` [skipped: needs ${CHROMIUM} (apt-get install chromium)]`}`, () => {
@@ -159,7 +163,7 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     await page.getByLabel('Tier 2: price (USD)').fill('24.99');
     await page.getByLabel('Tier 2: days of access').fill('90');
     await page.getByLabel('Network').selectOption('ETH');
-    await page.getByLabel('Currency').selectOption('USDT');
+    await page.getByLabel('Currency').selectOption('ETH');
     // Live check with the server's validator: a lower-cased address is valid and will be stored checksummed.
     await page.getByLabel('Wallet address').fill('0x70997970c51812dc3a010c7d01b50e0d17dc79c8');
     await page.getByText('A valid Ethereum address; it will be saved as 0x70997970C51812dc3A010C7d01b50e0d17dc79C8.').waitFor();
@@ -200,6 +204,29 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     // Page scripts see no token anywhere: not in storage, not in a readable cookie.
     expect(await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]')).toEqual([0, 0, '']);
     await expectAccessible('channels');
+
+    // A subscriber pays (the sandbox CLI's journey, over HTTP): the payment and its instant payout show up.
+    telegram.addUser({ id: SUBSCRIBER_TELEGRAM_ID, first_name: 'Alice', username: 'alice' });
+    const purchase = await playPurchase(createSandboxClient(runtime.url), { channel: channelId!, tier: 1, userId: SUBSCRIBER_TELEGRAM_ID, stepTimeoutMs: 60_000 }, () => undefined);
+    expect(purchase.outcome).toBe('payout_completed');
+    await page.getByRole('link', { name: 'Earnings' }).click();
+    const paymentRow = page.getByRole('table', { name: 'Payments, newest first' }).getByRole('row', { name: /@alice/ });
+    await paymentRow.waitFor();
+    expect(await paymentRow.textContent()).toMatch(/Market notes.*\$9\.99.*finished/);
+    await expectAccessible('earnings');
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download CSV' }).click();
+    const csv = readFileSync((await (await download).path())!, 'utf8').trim().split('\r\n');
+    expect(csv).toHaveLength(2);
+    expect(csv[1]).toContain(purchase.payment.id);
+    await page.getByRole('link', { name: 'Payouts' }).click();
+    const payoutCard = page.getByTestId('payout').first();
+    await payoutCard.waitFor();
+    expect(await payoutCard.locator('.badge').textContent()).toBe('completed');
+    expect(await payoutCard.getByTestId('tx-link').first().getAttribute('href')).toMatch(/^https:\/\/etherscan\.io\/tx\/0x[0-9a-f]{64}$/);
+    await payoutCard.getByText('Breakdown', { exact: true }).click();
+    expect(await payoutCard.getByRole('row', { name: /^Net / }).textContent()).toMatch(/\d ETH$/);
+    await expectAccessible('payouts');
 
     // Mobile width: nothing wider than the screen.
     await page.setViewportSize({ width: 375, height: 800 });

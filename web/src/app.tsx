@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { type ComponentType, type ReactNode, useEffect } from 'react';
+import { type ComponentType, lazy, type ReactNode, Suspense, useEffect } from 'react';
 import { useAuth } from './auth/auth-context';
 import { Spinner } from './components/ui';
 import { ConfirmEmailPage, ForgotPasswordPage, LogInPage, ResetPasswordPage, SignUpPage, VerifyEmailPage } from './pages/auth-pages';
@@ -8,6 +8,10 @@ import { CreateChannelPage, EditChannelPage } from './pages/channel-form-page';
 import { ChannelsPage } from './pages/channels-page';
 import { TelegramPage } from './pages/telegram-page';
 import { Link, matchPath, navigate, ParamsProvider, useLocation } from './router';
+
+// Loaded when first opened: they are not needed to log in or to manage channels, and keep the first load small.
+const EarningsPage = lazy(() => import('./pages/earnings-page').then((module) => ({ default: module.EarningsPage })));
+const PayoutsPage = lazy(() => import('./pages/payouts-page').then((module) => ({ default: module.PayoutsPage })));
 
 interface Route {
   path: string;
@@ -30,6 +34,8 @@ export const ROUTES: Route[] = [
   { path: '/channels/new', page: CreateChannelPage, isPrivate: true, title: 'Register a channel' },
   { path: '/channels/:channelId', page: ChannelPage, isPrivate: true, title: 'Channel' },
   { path: '/channels/:channelId/edit', page: EditChannelPage, isPrivate: true, title: 'Edit channel' },
+  { path: '/earnings', page: EarningsPage, isPrivate: true, title: 'Earnings' },
+  { path: '/payouts', page: PayoutsPage, isPrivate: true, title: 'Payouts' },
 ];
 
 export function App() {
@@ -45,7 +51,9 @@ export function App() {
     const page = (
       <ParamsProvider value={params}>
         <Title text={route.title} />
-        <Page />
+        <Suspense fallback={<Spinner />}>
+          <Page />
+        </Suspense>
       </ParamsProvider>
     );
     if (!route.isPrivate) return page;
@@ -96,6 +104,12 @@ function Shell({ children }: { children: ReactNode }) {
         <nav aria-label="Sections">
           <Link to="/channels" aria-current={current('/channels')}>
             Channels
+          </Link>
+          <Link to="/earnings" aria-current={current('/earnings')}>
+            Earnings
+          </Link>
+          <Link to="/payouts" aria-current={current('/payouts')}>
+            Payouts
           </Link>
           <Link to="/telegram" aria-current={current('/telegram')}>
             Telegram
