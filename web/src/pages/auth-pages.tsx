@@ -1,4 +1,4 @@
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/api-error';
 import { must } from '../api/client';
@@ -25,17 +25,18 @@ function focusFirstInvalid(form: HTMLFormElement | null) {
 }
 
 export function LogInPage() {
-  const { session } = useAuth();
-  const { search } = useLocation();
+  const { session, status } = useAuth();
+  const { pathname, search } = useLocation();
   const next = safeNext(search.get('next'));
+  // Logged in, just now or already (a session restored from the cookie): on to the page asked for.
+  useEffect(() => {
+    if (status === 'signed-in' && pathname === '/login') navigate(next, { replace: true });
+  }, [status, pathname, next]);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
   const form = useRef<HTMLFormElement>(null);
-  const logIn = useMutation({
-    mutationFn: () => session.logIn(email, password),
-    onSuccess: () => navigate(next, { replace: true }),
-  });
+  const logIn = useMutation({ mutationFn: () => session.logIn(email, password) });
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const found = validateLogIn({ email, password });
@@ -136,8 +137,13 @@ export function SignUpPage() {
 
 export function VerifyEmailPage() {
   const { publicApi, status } = useAuth();
+  const queries = useQueryClient();
   const token = useLinkToken();
-  const verify = useMutation({ mutationFn: (value: string) => must(publicApi.POST('/auth/verify-email', { body: { token: value } })) });
+  const verify = useMutation({
+    mutationFn: (value: string) => must(publicApi.POST('/auth/verify-email', { body: { token: value } })),
+    // A logged-in tab shows the new state (Telegram linking needs a verified address).
+    onSuccess: () => queries.invalidateQueries({ queryKey: ['me'] }),
+  });
   const started = useRef(false);
   useEffect(() => {
     // Verifying has no other effect than confirming the address, so the page does it on opening.
