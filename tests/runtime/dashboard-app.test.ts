@@ -261,6 +261,68 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     expect(problems).toEqual([]);
   }, 120_000);
 
+  /** Presses Tab until the focused control is the one labelled `name` (a label, else its own text), then stops. */
+  async function tabTo(name: string) {
+    for (let presses = 0; presses < 80; presses += 1) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(`(() => {
+        const element = document.activeElement;
+        if (!element) return '';
+        const label = element.id ? document.querySelector('label[for="' + element.id + '"]') : null;
+        return (label ? label.textContent : element.getAttribute('aria-label') || element.textContent || '').trim();
+      })()`);
+      if (focused === name) return;
+    }
+    throw new Error(`Tab never reached "${name}"`);
+  }
+
+  it('completes sign-up and a channel registration with the keyboard alone', async () => {
+    await page.context().clearCookies(); // no session left from the test before
+    await page.goto(`${runtime.url}/signup`);
+    await tabTo('Email');
+    await page.keyboard.type('keys.owner@example.com');
+    await tabTo('Password');
+    await page.keyboard.type('a long keyboard passphrase');
+    await tabTo('Repeat the password');
+    await page.keyboard.type('a long keyboard passphrase');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Check your inbox' }).waitFor();
+
+    // The first owner (linked to Telegram), with the password the previous test set.
+    await page.goto(`${runtime.url}/login?next=%2Fchannels%2Fnew`);
+    await tabTo('Email');
+    await page.keyboard.type(EMAIL);
+    await tabTo('Password');
+    await page.keyboard.type('second-Password-0815');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/channels\/new$/);
+    const telegram = runtime.simulators.telegram!;
+    for (const id of [-1001000000031, -1001000000032]) {
+      telegram.addChat({ id, type: 'channel', title: `Keys ${id}` });
+      telegram.addMember(id, OWNER_TELEGRAM_ID, 'creator');
+      telegram.setBotMembership(id, 'administrator');
+    }
+    await telegram.flush();
+    const typeInto = async (label: string, text: string) => {
+      await tabTo(label);
+      await page.keyboard.type(text);
+    };
+    await typeInto('Open channel: chat id', '-1001000000031');
+    await typeInto('Open channel: title', 'Keys news');
+    await typeInto('Closed chat: chat id', '-1001000000032');
+    await typeInto('Closed chat: title', 'Keys members');
+    await typeInto('Tier 1: price (USD)', '5');
+    await typeInto('Network', 'Eth'); // a closed select takes typed letters
+    await typeInto('Currency', 'Eth');
+    await typeInto('Wallet address', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC');
+    await typeInto('Your account password', 'second-Password-0815');
+    await tabTo('Register the channel');
+    await page.keyboard.press('Enter');
+    await page.getByText('The channel is registered.').waitFor({ timeout: 30_000 });
+    await page.getByRole('heading', { name: 'Keys news' }).waitFor();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('lets the demo owner that npm start seeds log in with the password its banner prints', async () => {
     const logIn = () =>
       fetch(`${runtime.url}/api/v1/auth/login`, {
