@@ -5,6 +5,8 @@
  * serves it and `gcloud functions deploy <name> --source=dist/<name>` deploys it. Our code is
  * bundled; npm packages stay external and are listed, with the root package.json's exact pins, as
  * the bundle's dependencies (Cloud Build installs them), so native and data-file packages work.
+ * Then the dashboard app (web/) into web/dist, the folder Firebase Hosting publishes (firebase.json),
+ * and the gzip size of the JS its first page load needs, held to a budget.
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
@@ -12,6 +14,7 @@ import path from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { repositoryRoot } from '../shared/bus/topology.js';
 import { discoverFunctions } from '../shared/deploy/function-folders.js';
+import { buildWebApp, formatKiB, INITIAL_JS_BUDGET_BYTES, initialJsSize } from './web-build.js';
 
 const FRAMEWORK = '@google-cloud/functions-framework';
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -112,14 +115,29 @@ export async function buildFunction(name: string, root = repositoryRoot()): Prom
   return { outdir, dependencies };
 }
 
+/** The dashboard app: web/dist, with what a browser loads first measured against its budget. */
+async function buildDashboardApp() {
+  const started = performance.now();
+  await buildWebApp();
+  const initial = await initialJsSize();
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`built ${'web/dist (dashboard app)'.padEnd(42)} in ${seconds} s; initial JS ${formatKiB(initial.gzipBytes)} gzip (budget ${formatKiB(INITIAL_JS_BUDGET_BYTES)}): ${initial.files.map((file) => `${file.file} ${formatKiB(file.bytes)}`).join(', ')}`);
+  if (initial.gzipBytes > INITIAL_JS_BUDGET_BYTES) {
+    throw new Error(`the dashboard's initial JS is ${formatKiB(initial.gzipBytes)} gzip, over its budget of ${formatKiB(INITIAL_JS_BUDGET_BYTES)}: split a page out with import() or drop a dependency`);
+  }
+}
+
+/** `npm run build`: every function and the dashboard app; `npm run build -- <name>… [web]` only those. */
 async function main() {
-  const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : discoverFunctions();
+  const requested = process.argv.slice(2);
+  const names = requested.length > 0 ? requested.filter((name) => name !== 'web') : discoverFunctions();
   for (const name of names) {
     const { outdir, dependencies } = await buildFunction(name);
     const kib = (await stat(path.join(outdir, 'index.js'))).size / 1024;
     // Our code's size; the packages listed are what the function loads from node_modules besides.
     console.log(`built ${`dist/${name}/index.js`.padEnd(42)} ${kib.toFixed(0).padStart(4)} KiB  (${Object.keys(dependencies).join(', ')})`);
   }
+  if (requested.length === 0 || requested.includes('web')) await buildDashboardApp();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

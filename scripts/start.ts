@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole gateway on this machine. `npm start -- --reset` starts from empty state.
+ * `npm start`: the whole gateway on this machine. `npm start -- --reset` starts from empty state;
+ * `--dev` rebuilds the dashboard app (web/) on every change.
  * Reads `.env` if present; with no configuration everything is local (embedded PostgreSQL,
  * in-process Pub/Sub, croner for Cloud Scheduler). The terminal shows one line per pipeline step;
  * the JSON log lines go to `<data-dir>/logs/runtime.jsonl` (`--json-logs` prints them instead).
@@ -14,11 +15,13 @@ import { parseArgs } from 'node:util';
 import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
 import { configVars, loadConfig } from '../shared/config/index.js';
 import { acquireDataDirLock, DataDirLockedError } from '../shared/testing/sandbox/data-dir-lock.js';
+import { DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD } from '../shared/testing/sandbox/demo-seed.js';
 import { defaultDataDir, startLocalRuntime } from '../shared/testing/sandbox/local-runtime.js';
 import { createRuntimeLog } from '../shared/testing/sandbox/runtime-log.js';
 import { removeRuntimeState, writeRuntimeState } from '../shared/testing/sandbox/runtime-state.js';
 import type { SandboxRuntimeInfo } from '../shared/testing/sandbox/sandbox-routes.js';
 import { listChannelViews } from '../shared/testing/sandbox/sandbox-views.js';
+import { buildWebApp, webAppStaleness } from './web-build.js';
 
 const envFile = path.join(repositoryRoot(), '.env');
 if (existsSync(envFile)) process.loadEnvFile(envFile);
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'data-dir': { type: 'string' },
     'json-logs': { type: 'boolean', default: false },
+    dev: { type: 'boolean', default: false },
   },
 });
 const config = loadConfig({
@@ -51,6 +55,22 @@ const jsonLogFile = path.join(dataDir, 'logs', 'runtime.jsonl');
 const runtimeLog = createRuntimeLog({ jsonFile: jsonLogFile, printJson: values['json-logs'] });
 const logger = runtimeLog.logger;
 
+// The dashboard app (web/), served at / like Firebase Hosting does: built when a source changed since
+// the last build (a fresh clone has none), or kept rebuilding on every change with --dev.
+const webAppNote = await prepareWebApp();
+
+async function prepareWebApp(): Promise<string> {
+  if (values.dev) {
+    await buildWebApp({ watch: true });
+    return 'rebuilt on every change of web/ (--dev): reload the page';
+  }
+  const reason = await webAppStaleness();
+  if (!reason) return 'built web/dist';
+  process.stdout.write(`Building the dashboard app (${reason})…\n`);
+  await buildWebApp();
+  return 'built web/dist just now';
+}
+
 const runtime = await startLocalRuntime({
   port: values.port === undefined ? config.PORT : Number.parseInt(values.port, 10),
   dataDir,
@@ -68,6 +88,7 @@ const topology = loadTopology();
 const lines = [
   '',
   'PayGatePrime is running locally.',
+  `  Dashboard:   ${runtime.url}/   the owners' web app (${webAppNote}); its mails land at ${runtime.url}/mail`,
   `  Health:      ${runtime.url}/healthz`,
   `  Database:    ${config.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : `embedded PGlite in ${dataDir}`}`,
   `  Pub/Sub:     ${config.PUBSUB_EMULATOR_HOST ? `emulator at ${config.PUBSUB_EMULATOR_HOST}` : 'in-process bus (gen2 CloudEvents, retries, dead letters)'}`,
@@ -87,6 +108,7 @@ async function demoGuide(): Promise<string[]> {
   if (!runtime.simulators.telegram || runtime.demoChannels.length === 0) return [];
   const channels = await listChannelViews(runtime.db);
   return [
+    `  Demo owner:  log in to the dashboard as ${DEMO_OWNER_EMAIL}, password ${DEMO_OWNER_PASSWORD}`,
     '  Demo channels (owner: Telegram user 1000, subscriber: Alice, user 1001):',
     ...channels.map((channel) => `    ${channel.alias.padEnd(8)} ${channel.title.padEnd(13)} ${channel.strategy.padEnd(9)} ${channel.id}`),
     `  Sandbox:     ${runtime.url}/sandbox   play Alice in a browser: the bot's chat, the invoice, the invite, and the system's view`,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha256';
 
 /**
  * Base58 and Base58Check (version byte(s) + payload + the first 4 bytes of SHA-256(SHA-256(...))), as used by
@@ -60,8 +60,7 @@ export function encodeBase58(bytes: Uint8Array, alphabet: string = BITCOIN_BASE5
 
 /** The first four bytes of SHA-256(SHA-256(data)). */
 export function base58Checksum(data: Uint8Array): Uint8Array {
-  const once = createHash('sha256').update(data).digest();
-  return new Uint8Array(createHash('sha256').update(once).digest().subarray(0, CHECKSUM_BYTES));
+  return sha256(sha256(data)).slice(0, CHECKSUM_BYTES);
 }
 
 export type Base58CheckDecoded =

@@ -1,3 +1,4 @@
+import { hashPassword } from '../../accounts/passwords.js';
 import type { Db } from '../../db/index.js';
 import { subscribeStartPayload } from '../../telegram/deep-links.js';
 import type { TelegramSimulator } from '../simulators/telegram-simulator.js';
@@ -5,6 +6,11 @@ import type { TelegramSimulator } from '../simulators/telegram-simulator.js';
 /** Telegram ids of the sandbox's people (the simulator knows them; real Telegram does not). */
 export const DEMO_OWNER_TELEGRAM_ID = 1000;
 export const DEMO_SUBSCRIBER_TELEGRAM_ID = 1001;
+/** The demo owner's dashboard login (`npm start` prints it). A sandbox account: never seeded anywhere else. */
+export const DEMO_OWNER_EMAIL = 'demo-owner@paygateprime.local';
+export const DEMO_OWNER_PASSWORD = 'demo-owner-password';
+/** What data folders seeded before the demo owner had a password hold instead of a hash. */
+const NO_PASSWORD_HASH = '$scrypt$sandbox-account-without-password';
 
 export interface DemoChannel {
   id: string;
@@ -22,12 +28,15 @@ const DEMO_CHANNELS = [
 ] as const;
 
 /**
- * A demo owner (linked to Telegram user 1000, notifications on) with two channels — one paid out
+ * A demo owner (dashboard login DEMO_OWNER_EMAIL / DEMO_OWNER_PASSWORD, linked to Telegram user 1000, notifications on) with two channels — one paid out
  * instantly, one on a $50 threshold — each with two tiers and donations, plus their chats and
  * people in the Telegram simulator. Idempotent: an existing demo owner, and chats and people the
  * simulator already knows, are reused across restarts.
  */
 export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, at: Date): Promise<DemoChannel[]> {
+  // scrypt only when the account has no real hash yet (a new data folder, or one from before it had a password).
+  const { rows: known } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE lower(email) = $1', [DEMO_OWNER_EMAIL]);
+  const passwordHash = known[0] && known[0].password_hash !== NO_PASSWORD_HASH ? known[0].password_hash : await hashPassword(DEMO_OWNER_PASSWORD);
   const channels = await db.transaction(async (tx) => {
     await tx.query(
       `INSERT INTO telegram_users (id, username, first_name, language_code, created_at, updated_at)
@@ -37,10 +46,10 @@ export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, 
     );
     const { rows: owners } = await tx.query<{ id: string }>(
       `INSERT INTO accounts (email, password_hash, email_verified_at, telegram_user_id, telegram_linked_at, created_at, updated_at)
-       VALUES ('demo-owner@paygateprime.local', '$scrypt$sandbox-account-without-password', $1, $2, $1, $1, $1)
-       ON CONFLICT (lower(email)) DO UPDATE SET updated_at = accounts.updated_at
+       VALUES ($3, $4, $1, $2, $1, $1, $1)
+       ON CONFLICT (lower(email)) DO UPDATE SET password_hash = CASE WHEN accounts.password_hash = $5 THEN EXCLUDED.password_hash ELSE accounts.password_hash END
        RETURNING id`,
-      [at, DEMO_OWNER_TELEGRAM_ID],
+      [at, DEMO_OWNER_TELEGRAM_ID, DEMO_OWNER_EMAIL, passwordHash, NO_PASSWORD_HASH],
     );
     const ownerId = owners[0]?.id as string;
     const seeded: DemoChannel[] = [];

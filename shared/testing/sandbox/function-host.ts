@@ -15,6 +15,12 @@ export interface FunctionHost {
   url: string;
   port: number;
   functions: string[];
+  /**
+   * Hands a request to function `name` with its URL unchanged, as a Firebase Hosting rewrite does
+   * (`/api/v1/me` reaches dashboard-api as `/api/v1/me`, mounted at the root); false when there is
+   * no such function.
+   */
+  serve(name: string, request: http.IncomingMessage, response: http.ServerResponse): boolean;
   close(): Promise<void>;
 }
 
@@ -27,6 +33,8 @@ export interface FunctionHostOptions {
   host?: string;
   /** Extra handlers by first path segment (simulators, the sandbox page). */
   routes?: Record<string, http.RequestListener>;
+  /** What answers paths that name no function and no route (the dashboard app); default a JSON 404. */
+  fallback?: http.RequestListener;
   /** Extra checks for `GET /healthz` (e.g. a database ping); a throw answers 503 without details. */
   healthCheck?: () => Promise<void>;
   /**
@@ -77,6 +85,10 @@ export async function startFunctionHost(options: FunctionHostOptions = {}): Prom
       route(request, response);
       return;
     }
+    if (options.fallback) {
+      options.fallback(request, response);
+      return;
+    }
     response.writeHead(404, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ error: { code: 'not_found', message: `No function or route named "${first}"` } }));
   });
@@ -99,6 +111,14 @@ export async function startFunctionHost(options: FunctionHostOptions = {}): Prom
     url,
     port,
     functions: names,
+    serve(name, request, response) {
+      const target = servers.get(name);
+      if (!target) return false;
+      // Mounted at the root, like behind Firebase Hosting: a client must not choose the cookie path.
+      delete request.headers['x-forwarded-prefix'];
+      target.emit('request', request, response);
+      return true;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

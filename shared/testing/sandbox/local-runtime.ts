@@ -12,7 +12,6 @@ import { createMemoryKeyValueStore, type KeyValueStore } from '../../kv/index.js
 import { createMailOutbox, type MailOutbox, provideMailer } from '../../mail/index.js';
 import { createLogger, type Logger } from '../../logging/index.js';
 import { provideServices } from '../../runtime/index.js';
-import { accountLinkPageRoutes } from './account-link-pages.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { type DemoChannel, seedDemo } from './demo-seed.js';
 import { type FunctionHost, startFunctionHost } from './function-host.js';
@@ -30,6 +29,7 @@ import {
   stopSimulators,
 } from './sandbox-providers.js';
 import { createSandboxRoutes } from './sandbox-routes.js';
+import { createHostingHandler } from './web-hosting.js';
 import { clearDataDir, readRememberedPorts, type RememberedPorts, reusablePort, sandboxStatePaths, writeRememberedPorts } from './sandbox-state.js';
 
 export type { Simulators } from './sandbox-providers.js';
@@ -213,10 +213,13 @@ async function startWithFolder(options: LocalRuntimeOptions, logger: Logger, pro
       beforeLoad: async (url) => {
         simulators = await startMissingProviders(env, url, persistence, { isNowPaymentsOnChain: isMoneyOnChain, nowpaymentsChain: options.nowpaymentsChain });
       },
-      routes: { sandbox: (request, response) => (sandbox ? sandbox(request, response) : response.writeHead(503).end()), mail: mailOutboxRoute(mailOutbox), ...accountLinkPageRoutes() },
+      routes: { sandbox: (request, response) => (sandbox ? sandbox(request, response) : response.writeHead(503).end()), mail: mailOutboxRoute(mailOutbox) },
+      // Everything else as Firebase Hosting answers it (firebase.json): the dashboard app of web/dist at `/`, with
+      // its mailed-link pages, and `/api/**` rewritten to dashboard-api, so the app and the API share one origin.
+      fallback: createHostingHandler({ serveFunction: (name, request, response) => host?.serve(name, request, response) ?? false }),
     });
     hostUrl = host.url;
-    logger.info('runtime.mail_outbox', { url: `${host.url}/mail`, dashboardApi: `${host.url}/dashboard-api/api/v1/openapi.json` });
+    logger.info('runtime.mail_outbox', { url: `${host.url}/mail`, dashboard: `${host.url}/`, dashboardApi: `${host.url}/api/v1/openapi.json` });
     sandbox = createSandboxRoutes({
       db,
       publisher,

@@ -1,0 +1,185 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { ApiError } from '../api/api-error';
+import { must } from '../api/client';
+import { useAuth } from '../auth/auth-context';
+import { CopyButton, ErrorMessage, Notice, SelectField, Spinner } from '../components/ui';
+import { Link, useLocation, useParams } from '../router';
+import { describePayout, describeTier, missingRights } from './channels-page';
+import { queryKeys, useChannel } from './queries';
+import { formatCountdown, useSecondsUntil } from './telegram-page';
+
+/**
+ * The QR code of a subscribe link. The route needs the bearer token, so the SVG is fetched and shown
+ * through a blob URL (revoked when it changes), which CSP allows as `img-src blob:`.
+ */
+function SubscribeQr({ channelId, tier, label }: { channelId: string; tier: number | undefined; label: string }) {
+  const { api } = useAuth();
+  const qr = useQuery({
+    queryKey: ['subscribe-qr', channelId, tier ?? 'channel'],
+    queryFn: () => must(api.GET('/channels/{channelId}/subscribe-qr.svg', { params: { path: { channelId }, query: tier ? { tier: String(tier) } : {} }, parseAs: 'blob' })),
+    staleTime: 5 * 60_000,
+  });
+  const [url, setUrl] = useState<string>();
+  useEffect(() => {
+    if (!qr.data) return;
+    const objectUrl = URL.createObjectURL(qr.data as unknown as Blob);
+    setUrl(objectUrl);
+    return () => URL.revokeObjectURL(objectUrl);
+  }, [qr.data]);
+  if (qr.isError) return <ErrorMessage error={qr.error} />;
+  if (!url) return <Spinner label="Drawing the QR code…" />;
+  return (
+    <figure className="qr">
+      <img src={url} alt={`QR code of ${label}`} width={220} height={220} />
+      <figcaption>
+        <a href={url} download={`subscribe-${channelId}${tier ? `-tier-${tier}` : ''}.svg`}>
+          Download the QR code (SVG)
+        </a>
+      </figcaption>
+    </figure>
+  );
+}
+
+function BroadcastNow({ channelId, availableAt }: { channelId: string; availableAt: string | null }) {
+  const { api } = useAuth();
+  const queries = useQueryClient();
+  const [until, setUntil] = useState(availableAt);
+  useEffect(() => setUntil(availableAt), [availableAt]);
+  const seconds = useSecondsUntil(until);
+  const trigger = useMutation({
+    mutationFn: () => must(api.POST('/channels/{channelId}/broadcast', { params: { path: { channelId } } })),
+    onSuccess: (answer) => {
+      setUntil(answer.nextAllowedAt);
+      void queries.invalidateQueries({ queryKey: queryKeys.channel(channelId) });
+    },
+    onError: (error) => {
+      if (error instanceof ApiError && error.code === 'broadcast_cooling_down' && error.retryAfterSeconds) setUntil(new Date(Date.now() + error.retryAfterSeconds * 1000).toISOString());
+    },
+  });
+  return (
+    <div>
+      <button type="button" className="button" onClick={() => trigger.mutate()} disabled={trigger.isPending || seconds > 0}>
+        {trigger.isPending ? 'Asking…' : seconds > 0 ? `Post again in ${formatCountdown(seconds)}` : 'Post the tiers now'}
+      </button>
+      {trigger.isSuccess && <Notice tone="success">Queued: the bot posts the tiers in the open channel within a minute.</Notice>}
+      {trigger.isError && !(trigger.error instanceof ApiError && trigger.error.code === 'broadcast_cooling_down') && <ErrorMessage error={trigger.error} />}
+    </div>
+  );
+}
+
+/** One channel: its subscribe links with copy buttons and QR codes, its settings, and the manual tier post. */
+export function ChannelPage() {
+  const { channelId = '' } = useParams();
+  const { search } = useLocation();
+  const channel = useChannel(channelId);
+  const [qrTier, setQrTier] = useState<number | undefined>(undefined);
+  if (channel.isPending) return <Spinner />;
+  if (channel.isError) return <ErrorMessage error={channel.error} />;
+  const data = channel.data;
+  const links = data.subscribeLinks;
+  const missing = missingRights(data);
+  const qrLabel = qrTier ? `tier ${qrTier}'s checkout link` : 'the channel’s subscribe link';
+  return (
+    <>
+      <div className="page-head">
+        <h1>{data.openChat.title}</h1>
+        <span className={`badge badge--${data.status}`}>{data.status}</span>
+        <Link to={`/channels/${data.id}/edit`} className="button">
+          Edit
+        </Link>
+      </div>
+      {search.get('created') && <Notice tone="success">The channel is registered. Share its links to sell subscriptions.</Notice>}
+      {missing && <Notice tone="warning">The bot lacks rights it needs: {missing}.</Notice>}
+
+      <section className="card" aria-labelledby="links">
+        <h2 id="links">Subscribe links</h2>
+        {!links ? (
+          <Notice tone="warning">The bot’s username is not known right now, so there are no links. Try again in a minute.</Notice>
+        ) : (
+          <div className="links-and-qr">
+            <ul className="link-list">
+              <li>
+                <span className="link-label">All tiers</span>
+                <code className="mono" data-testid="subscribe-link">
+                  {links.channel.url}
+                </code>
+                <CopyButton text={links.channel.url} what="the channel's subscribe link" />
+              </li>
+              {links.tiers.map((tier) => {
+                const sold = data.tiers.find((entry) => entry.tierNumber === tier.tierNumber);
+                return (
+                  <li key={tier.tierNumber}>
+                    <span className="link-label">
+                      Tier {tier.tierNumber}
+                      {sold ? `: ${describeTier(sold)}` : ''}
+                    </span>
+                    <code className="mono">{tier.url}</code>
+                    <CopyButton text={tier.url} what={`tier ${tier.tierNumber}'s link`} />
+                  </li>
+                );
+              })}
+            </ul>
+            <div>
+              <SelectField label="QR code for" value={qrTier ?? ''} onChange={(event) => setQrTier(event.target.value ? Number(event.target.value) : undefined)}>
+                <option value="">All tiers</option>
+                {links.tiers.map((tier) => (
+                  <option key={tier.tierNumber} value={tier.tierNumber}>
+                    Tier {tier.tierNumber}
+                  </option>
+                ))}
+              </SelectField>
+              <SubscribeQr channelId={data.id} tier={qrTier} label={qrLabel} />
+            </div>
+          </div>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="tier-posts">
+        <h2 id="tier-posts">Tier posts</h2>
+        <p>
+          {data.broadcast.enabled
+            ? `The bot posts your tiers every ${data.broadcast.intervalHours} hours${data.broadcast.nextRunAt ? `; next at ${new Date(data.broadcast.nextRunAt).toLocaleString()}` : ''}.`
+            : `Scheduled posts are off (${data.broadcast.disabledReason ?? 'off'}).`}
+          {data.broadcast.lastPostedAt && ` Last posted ${new Date(data.broadcast.lastPostedAt).toLocaleString()}.`}
+        </p>
+        {data.broadcast.lastError && <Notice tone="warning">The last post failed: {data.broadcast.lastError}</Notice>}
+        <BroadcastNow channelId={data.id} availableAt={data.broadcast.manualTriggerAvailableAt} />
+      </section>
+
+      <section className="card" aria-labelledby="settings">
+        <h2 id="settings">Settings</h2>
+        <dl className="facts">
+          <dt>Open channel</dt>
+          <dd>
+            {data.openChat.title} <span className="muted mono">{data.openChat.id}</span>
+          </dd>
+          <dt>Closed chat</dt>
+          <dd>
+            {data.closedChat.title} <span className="muted mono">{data.closedChat.id}</span>
+          </dd>
+          <dt>Tiers</dt>
+          <dd>{data.tiers.map((tier) => `Tier ${tier.tierNumber}: ${describeTier(tier)}`).join(' · ')}</dd>
+          <dt>Payouts</dt>
+          <dd>{describePayout(data)}</dd>
+          <dt>Wallet</dt>
+          <dd className="mono wrap">
+            {data.payoutDestination.wallet}
+            {data.payoutDestination.extraId && ` (${data.payoutDestination.extraId})`}
+          </dd>
+          <dt>Partial payments</dt>
+          <dd>accepted from {data.underpaymentToleranceBps / 100} % of the price</dd>
+          <dt>Grace period</dt>
+          <dd>{data.gracePeriodHours} hours</dd>
+          <dt>Donations</dt>
+          <dd>{data.donations.enabled ? `$${data.donations.minUsd} to $${data.donations.maxUsd}` : 'off'}</dd>
+          <dt>Notifications</dt>
+          <dd>{data.notifications.enabled ? `to ${data.notifications.chatId ?? 'you'}` : 'off'}</dd>
+        </dl>
+      </section>
+      <p>
+        <Link to="/channels">Back to your channels</Link>
+      </p>
+    </>
+  );
+}
