@@ -71,3 +71,13 @@ export { BROADCAST_COOLDOWN_SECONDS, DEFAULT_BROADCAST_INTERVAL_MINUTES, resolve
 export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
 export { loadChannelServices, loadSubscribeBot } from './channel-services.js';
 export { type SubscribeQrCode, qrCodeSvg, subscribeQrCode } from './subscribe-qr.js';
+export {
+  type OfferTier,
+  type SubscribeOffer,
+  type DonationSettings,
+  type OwnerChannelFigures,
+  loadSubscribeOffer,
+  channelTitle,
+  loadDonationSettings,
+  listOwnerChannelFigures,
+} from './channel-reads.js';

@@ -1,10 +1,11 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import { z } from 'zod';
+import { type DonationSettings, loadDonationSettings } from '../../channels/index.js';
 import { type Checkout, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';
 import { parseUsdCents } from '../../money/index.js';
 import { defineCallbackData } from '../../telegram/callback-data.js';
-import type { BotContext, BotDeps } from '../context.js';
+import type { BotContext } from '../context.js';
 import {
   START_PAYLOAD_PATTERN,
   answerStale,
@@ -59,24 +60,6 @@ export function typedCents(typed: string): bigint | undefined {
   }
 }
 
-interface DonationChannel {
-  title: string;
-  appeal: string | null;
-  minCents: bigint;
-  maxCents: bigint;
-}
-
-async function loadDonationChannel(deps: BotDeps, channelId: string): Promise<DonationChannel | undefined> {
-  const { rows } = await deps.db.query<{ closed_title: string; donation_message: string | null; donation_min_cents: bigint | null; donation_max_cents: bigint | null }>(
-    `SELECT closed_title, donation_message, donation_min_cents, donation_max_cents FROM channels
-     WHERE id = $1 AND status = 'active' AND deleted_at IS NULL AND donations_enabled`,
-    [channelId],
-  );
-  const row = rows[0];
-  if (!row || row.donation_min_cents === null || row.donation_max_cents === null) return undefined;
-  return { title: row.closed_title, appeal: row.donation_message, minCents: BigInt(row.donation_min_cents), maxCents: BigInt(row.donation_max_cents) };
-}
-
 function keypad(ctx: BotContext): InlineKeyboard {
   const key = (label: string, value: KeypadKey) => InlineKeyboard.text(label, keypadData.encode({ key: value }));
   return InlineKeyboard.from([
@@ -89,7 +72,7 @@ function keypad(ctx: BotContext): InlineKeyboard {
   ]);
 }
 
-function keypadText(ctx: BotContext, channel: DonationChannel, typed: string): string {
+function keypadText(ctx: BotContext, channel: DonationSettings, typed: string): string {
   return ctx.t('donationKeypad', channel.title, channel.appeal, typed, channel.minCents, channel.maxCents);
 }
 
@@ -120,7 +103,7 @@ export function donationsFeature(): Composer<BotContext> {
       await ctx.reply(ctx.t('startInvalidLink'));
       return;
     }
-    const channel = await loadDonationChannel(ctx.deps, channelId);
+    const channel = await loadDonationSettings(ctx.deps.db, channelId);
     if (!channel) {
       await ctx.reply(ctx.t('donationsUnavailable'));
       return;
@@ -135,7 +118,7 @@ export function donationsFeature(): Composer<BotContext> {
     const messageId = ctx.callbackQuery.message?.message_id;
     // Only the keypad this session opened, in the private chat: an older keypad is stale.
     if (!press || !state || ctx.chat?.type !== 'private' || messageId === undefined || state.messageId !== messageId) return answerStale(ctx);
-    const channel = await loadDonationChannel(ctx.deps, state.channelId);
+    const channel = await loadDonationSettings(ctx.deps.db, state.channelId);
     if (!channel) {
       ctx.session.donation = undefined;
       await ctx.editMessageText(ctx.t('donationsUnavailable'));
@@ -162,7 +145,7 @@ export function donationsFeature(): Composer<BotContext> {
   return composer;
 }
 
-async function confirm(ctx: BotContext, channel: DonationChannel, channelId: string, typed: string): Promise<void> {
+async function confirm(ctx: BotContext, channel: DonationSettings, channelId: string, typed: string): Promise<void> {
   const amountCents = typedCents(typed);
   if (amountCents === undefined || amountCents < channel.minCents || amountCents > channel.maxCents) {
     await ctx.answerCallbackQuery({ text: ctx.t('donationOutOfBounds', channel.minCents, channel.maxCents), show_alert: true });

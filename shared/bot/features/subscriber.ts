@@ -1,6 +1,7 @@
 import { type BotError, Composer, InlineKeyboard } from 'grammy';
 import type { User } from 'grammy/types';
 import { z } from 'zod';
+import { channelTitle, loadSubscribeOffer } from '../../channels/index.js';
 import { type Checkout, type CheckoutDeps, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';
 import { profileOf } from './telegram-user.js';
@@ -93,29 +94,9 @@ export async function replyOpenPrivately(ctx: BotContext, payload: string): Prom
   await ctx.reply(ctx.t('openPrivately'), { reply_markup: new InlineKeyboard().url(ctx.t('openPrivatelyButton'), link) });
 }
 
-interface ChannelOffer {
-  title: string;
-  description: string;
-  tiers: { tier_number: number; price_cents: bigint; duration_days: number }[];
-}
-
-async function loadOffer(deps: BotDeps, channelId: string): Promise<ChannelOffer | undefined> {
-  const { rows } = await deps.db.query<{ closed_title: string; closed_description: string }>(
-    `SELECT closed_title, closed_description FROM channels WHERE id = $1 AND status = 'active' AND deleted_at IS NULL`,
-    [channelId],
-  );
-  const channel = rows[0];
-  if (!channel) return undefined;
-  const tiers = await deps.db.query<{ tier_number: number; price_cents: bigint; duration_days: number }>(
-    'SELECT tier_number, price_cents, duration_days FROM channel_tiers WHERE channel_id = $1 AND is_active ORDER BY tier_number',
-    [channelId],
-  );
-  return { title: channel.closed_title, description: channel.closed_description, tiers: tiers.rows };
-}
-
 /** Sends the channel's title, description and one button per active tier; 'unavailable' when the channel takes no subscribers. */
 async function showOffer(ctx: BotContext, channelId: string): Promise<'shown' | 'unavailable'> {
-  const offer = await loadOffer(ctx.deps, channelId);
+  const offer = await loadSubscribeOffer(ctx.deps.db, channelId);
   if (!offer) return 'unavailable';
   if (offer.tiers.length === 0) {
     await ctx.reply(ctx.t('channelNoTiers', offer.title), { parse_mode: 'HTML' });
@@ -145,8 +126,7 @@ async function replyWithTierCheckout(ctx: BotContext & { from: User }, channelId
     if (isOfferGone(error)) return 'gone';
     throw error;
   }
-  const { rows } = await ctx.deps.db.query<{ closed_title: string }>('SELECT closed_title FROM channels WHERE id = $1', [channelId]);
-  const title = rows[0]?.closed_title ?? '';
+  const title = (await channelTitle(ctx.deps.db, channelId)) ?? '';
   await ctx.reply(ctx.t('subscriptionCheckout', title, tierNumber, checkout.durationDays ?? 0, checkout.priceCents, checkout.expiresAt), {
     parse_mode: 'HTML',
     reply_markup: paymentKeyboard(ctx, checkout),
