@@ -5,3 +5,4 @@ export { type ResendInviteOutcome, resendInvite } from './resend-invite.js';
 export { revokePaymentPeriod } from './revoke.js';
 export { turnOffRenewalReminders } from './reminder-opt-out.js';
 export { type InviteLinkHolder, findInviteLink, recordInviteJoin, recordInviteRevoked } from './invite-joins.js';
+export { type SubscriberSubscriptionRow, listSubscriberSubscriptions } from './subscriber-subscriptions.js';

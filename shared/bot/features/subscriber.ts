@@ -2,12 +2,12 @@ import { type BotError, Composer, InlineKeyboard } from 'grammy';
 import type { User } from 'grammy/types';
 import { z } from 'zod';
 import { channelTitle, loadSubscribeOffer } from '../../channels/index.js';
-import { type Checkout, type CheckoutDeps, openCheckout } from '../../checkout/index.js';
+import { type Checkout, type CheckoutDeps, type CheckoutPaymentStatus, loadCheckoutPaymentStatus, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';
 import { profileOf } from './telegram-user.js';
 import { type PublicIdKind, formatPublicId, parsePublicId } from '../../ids/index.js';
 import { remindersOffData, renewData, renewTierData } from '../../notifications/renewal-buttons.js';
-import { type ResendInviteOutcome, resendInvite, turnOffRenewalReminders } from '../../subscriptions/index.js';
+import { type ResendInviteOutcome, listSubscriberSubscriptions, resendInvite, turnOffRenewalReminders } from '../../subscriptions/index.js';
 import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../telegram/deep-links.js';
 import { defineCallbackData } from '../../telegram/callback-data.js';
 import type { BotContext, BotDeps } from '../context.js';
@@ -134,13 +134,8 @@ async function replyWithTierCheckout(ctx: BotContext & { from: User }, channelId
   return 'shown';
 }
 
-export interface PaymentStatusRow {
-  kind: 'subscription' | 'donation';
-  checkout_status: string;
-  checkout_expires_at: Date;
-  payment_status: string | null;
-  settled_at: Date | null;
-}
+/** A checkout's state and its most advanced payment (`loadCheckoutPaymentStatus`). */
+export type PaymentStatusRow = CheckoutPaymentStatus;
 
 /** What "Check payment" says: the checkout's most advanced payment as recorded from NowPayments. */
 export function paymentStatusMessage(row: PaymentStatusRow, now: Date): MessageKey {
@@ -166,50 +161,9 @@ export function paymentStatusMessage(row: PaymentStatusRow, now: Date): MessageK
   }
 }
 
-async function loadPaymentStatus(deps: BotDeps, checkoutId: string, telegramUserId: bigint): Promise<PaymentStatusRow | undefined> {
-  const { rows } = await deps.db.query<PaymentStatusRow>(
-    `SELECT c.kind, c.status AS checkout_status, c.expires_at AS checkout_expires_at, p.status AS payment_status, p.settled_at
-     FROM checkouts c
-     LEFT JOIN LATERAL (
-       SELECT status, settled_at FROM payments WHERE checkout_id = c.id
-       ORDER BY settled_at IS NOT NULL DESC, status_rank DESC, updated_at DESC LIMIT 1
-     ) p ON true
-     WHERE c.id = $1 AND c.telegram_user_id = $2`,
-    [checkoutId, telegramUserId],
-  );
-  return rows[0];
-}
-
-interface SubscriptionRow {
-  id: string;
-  channel_id: string;
-  closed_title: string;
-  is_channel_live: boolean;
-  status: string;
-  expires_at: Date;
-  has_link: boolean;
-  joined_at: Date | null;
-  last_payment_id: string | null;
-}
-
-async function listSubscriptions(deps: BotDeps, telegramUserId: bigint): Promise<SubscriptionRow[]> {
-  const { rows } = await deps.db.query<SubscriptionRow>(
-    `SELECT s.id, s.channel_id, c.closed_title, (c.status = 'active' AND c.deleted_at IS NULL) AS is_channel_live,
-            s.status, s.expires_at, s.last_payment_id, l.id IS NOT NULL AS has_link, l.joined_at
-     FROM subscriptions s
-     JOIN channels c ON c.id = s.channel_id
-     LEFT JOIN invite_links l ON l.payment_id = s.last_payment_id
-     WHERE s.telegram_user_id = $1
-     ORDER BY (s.status = 'active') DESC, s.expires_at DESC
-     LIMIT 20`,
-    [telegramUserId],
-  );
-  return rows;
-}
-
 async function showSubscriptions(ctx: BotContext & { from: User }): Promise<void> {
   const now = ctx.deps.clock.now();
-  const rows = await listSubscriptions(ctx.deps, BigInt(ctx.from.id));
+  const rows = await listSubscriberSubscriptions(ctx.deps.db, BigInt(ctx.from.id));
   if (rows.length === 0) {
     await ctx.reply(ctx.t('subscriptionsNone'));
     return;
@@ -287,7 +241,7 @@ export function subscriberFeature(): Composer<BotContext> {
   feature.callbackQuery(checkPaymentData.trigger, async (ctx) => {
     const ref = checkPaymentData.decode(ctx.callbackQuery.data);
     const checkoutId = ref && parseRef('checkout', ref.checkout);
-    const row = checkoutId ? await loadPaymentStatus(ctx.deps, checkoutId, BigInt(ctx.from.id)) : undefined;
+    const row = checkoutId ? await loadCheckoutPaymentStatus(ctx.deps.db, checkoutId, BigInt(ctx.from.id)) : undefined;
     if (!row) return answerStale(ctx);
     await ctx.answerCallbackQuery({ text: ctx.t(paymentStatusMessage(row, ctx.deps.clock.now())), show_alert: true });
   });
