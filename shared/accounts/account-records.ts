@@ -25,6 +25,12 @@ export async function findAccountByEmail(q: Queryable, email: string): Promise<A
   return rows[0];
 }
 
+/** The id of the active account linked to this Telegram user, if any. The bot's owner commands. */
+export async function findActiveAccountIdByTelegramUser(q: Queryable, telegramUserId: number): Promise<string | undefined> {
+  const { rows } = await q.query<{ id: string }>(`SELECT id FROM accounts WHERE telegram_user_id = $1 AND status = 'active'`, [telegramUserId]);
+  return rows[0]?.id;
+}
+
 export async function retrieveAccountRow(q: Queryable, accountId: string, options: { forUpdate?: boolean } = {}): Promise<AccountRow | undefined> {
   const { rows } = await q.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`, [accountId]);
   return rows[0];

@@ -45,5 +45,5 @@ export {
   retrieveAccountProfile,
   createTelegramLinkCode,
 } from './account-settings.js';
-export { enqueueAccountMail } from './account-records.js';
+export { enqueueAccountMail, findActiveAccountIdByTelegramUser } from './account-records.js';
 export { type AccountMailDeps, composeAccountMails, sendAccountMails, deliverAccountMail } from './account-mail.js';

@@ -17,6 +17,6 @@ export {
   postLedgerTransaction,
   reverseLedgerTransaction,
 } from './ledger-transaction.js';
-export { retrieveLedgerTransaction } from './ledger-reads.js';
+export { type ChannelLedgerAsset, listChannelLedgerAssets, retrieveLedgerTransaction } from './ledger-reads.js';
 export { balanceOf, sumLedgerByAsset } from './balances.js';
 export { type LedgerErrorCode } from './errors.js';

@@ -54,3 +54,20 @@ export async function findTransaction(q: Queryable, by: 'id' | 'idempotency_key'
     })),
   };
 }
+
+/** An asset a channel has ledger accounts in, with the asset's symbol and decimals. */
+export interface ChannelLedgerAsset {
+  asset: string;
+  symbol: string;
+  decimals: number;
+}
+
+/** The assets of a channel's ledger accounts (one row per account), by asset. */
+export async function listChannelLedgerAssets(q: Queryable, channelId: string): Promise<ChannelLedgerAsset[]> {
+  const { rows } = await q.query<ChannelLedgerAsset>(
+    `SELECT la.asset, a.symbol, a.decimals FROM ledger_accounts la JOIN assets a ON a.code = la.asset
+       WHERE la.channel_id = $1 ORDER BY la.asset`,
+    [channelId],
+  );
+  return rows;
+}

@@ -1,10 +1,10 @@
 import { Composer } from 'grammy';
-import { type LinkRefusal, redeemLinkCode } from '../../accounts/index.js';
+import { type LinkRefusal, findActiveAccountIdByTelegramUser, redeemLinkCode } from '../../accounts/index.js';
 import type { Clock } from '../../clock/index.js';
-import type { Db, Queryable } from '../../db/index.js';
+import type { Db } from '../../db/index.js';
 import { profileOf } from './telegram-user.js';
-import { setOwnerNotifications } from '../../channels/notification-setting.js';
-import { balanceOf, ledgerAccountCodes } from '../../ledger/index.js';
+import { listOwnerChannelFigures, setOwnerNotifications } from '../../channels/index.js';
+import { balanceOf, ledgerAccountCodes, listChannelLedgerAssets } from '../../ledger/index.js';
 import { formatUnits } from '../../money/index.js';
 import type { BotContext } from '../context.js';
 import { type ChannelSummaryLine, formatPrice, type MessageKey } from '../../texts/index.js';
@@ -22,12 +22,6 @@ const REFUSAL_MESSAGES = {
   telegram_taken: 'linkTelegramTaken',
 } as const satisfies Record<LinkRefusal, MessageKey>;
 
-/** The active dashboard account linked to this Telegram user, if any. */
-export async function findOwnerAccount(q: Queryable, telegramUserId: number): Promise<string | undefined> {
-  const { rows } = await q.query<{ id: string }>(`SELECT id FROM accounts WHERE telegram_user_id = $1 AND status = 'active'`, [telegramUserId]);
-  return rows[0]?.id;
-}
-
 export interface OwnerChannelSummary {
   channelId: string;
   title: string;
@@ -43,36 +37,22 @@ export interface OwnerChannelSummary {
 export async function summarizeOwnerChannels(deps: { db: Db; clock: Clock }, accountId: string): Promise<OwnerChannelSummary[]> {
   const now = deps.clock.now();
   const since = new Date(now.getTime() - REVENUE_DAYS * DAY_MS);
-  const { rows } = await deps.db.query<{ id: string; closed_title: string; notifications_enabled: boolean; active_subscribers: number; revenue_cents: string }>(
-    `SELECT c.id, c.closed_title, c.notifications_enabled,
-            (SELECT count(*) FROM subscriptions s
-              WHERE s.channel_id = c.id AND s.status = 'active' AND s.expires_at > $2)::int AS active_subscribers,
-            (SELECT coalesce(sum(p.price_amount_cents), 0) FROM payments p JOIN checkouts k ON k.id = p.checkout_id
-              WHERE k.channel_id = c.id AND p.settled_at > $3 AND p.settled_at <= $2 AND p.status <> 'refunded')::text AS revenue_cents
-     FROM channels c
-     WHERE c.owner_account_id = $1 AND c.deleted_at IS NULL
-     ORDER BY c.created_at, c.id`,
-    [accountId, now, since],
-  );
+  const channels = await listOwnerChannelFigures(deps.db, accountId, { now, since });
   const summaries: OwnerChannelSummary[] = [];
-  for (const row of rows) {
-    const { rows: accounts } = await deps.db.query<{ asset: string; symbol: string; decimals: number }>(
-      `SELECT la.asset, a.symbol, a.decimals FROM ledger_accounts la JOIN assets a ON a.code = la.asset
-       WHERE la.channel_id = $1 ORDER BY la.asset`,
-      [row.id],
-    );
+  for (const channel of channels) {
+    const accounts = await listChannelLedgerAssets(deps.db, channel.channelId);
     const balances: OwnerChannelSummary['balances'] = [];
     for (const account of accounts) {
-      const units = await balanceOf(deps.db, ledgerAccountCodes.owner(row.id, account.asset), account.asset);
+      const units = await balanceOf(deps.db, ledgerAccountCodes.owner(channel.channelId, account.asset), account.asset);
       if (units !== 0n) balances.push({ asset: account.asset, symbol: account.symbol, decimals: Number(account.decimals), units });
     }
     summaries.push({
-      channelId: row.id,
-      title: row.closed_title,
-      activeSubscribers: Number(row.active_subscribers),
-      revenue30DaysCents: BigInt(row.revenue_cents),
+      channelId: channel.channelId,
+      title: channel.title,
+      activeSubscribers: channel.activeSubscribers,
+      revenue30DaysCents: channel.revenueCents,
       balances,
-      isNotifying: row.notifications_enabled,
+      isNotifying: channel.isNotifying,
     });
   }
   return summaries;
@@ -111,7 +91,7 @@ export function ownerFeature(): Composer<BotContext> {
   });
 
   dm.command('channels', async (ctx) => {
-    const accountId = await findOwnerAccount(ctx.deps.db, ctx.from.id);
+    const accountId = await findActiveAccountIdByTelegramUser(ctx.deps.db, ctx.from.id);
     if (!accountId) return void (await ctx.reply(ctx.t('ownerNotLinked')));
     const summaries = await summarizeOwnerChannels(ctx.deps, accountId);
     if (summaries.length === 0) return void (await ctx.reply(ctx.t('ownerNoChannels')));
@@ -119,7 +99,7 @@ export function ownerFeature(): Composer<BotContext> {
   });
 
   dm.command('notifications', async (ctx) => {
-    const accountId = await findOwnerAccount(ctx.deps.db, ctx.from.id);
+    const accountId = await findActiveAccountIdByTelegramUser(ctx.deps.db, ctx.from.id);
     if (!accountId) return void (await ctx.reply(ctx.t('ownerNotLinked')));
     const argument = ctx.match.trim().toLowerCase();
     if (argument === 'on' || argument === 'off') {
