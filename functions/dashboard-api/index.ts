@@ -3,13 +3,10 @@ import { z } from 'zod';
 import { relayAfterCommit } from '../../shared/bus/index.js';
 import { loadChannelServices, loadSubscribeBot } from '../../shared/channels/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { createDashboardRouter, createOriginPolicy, dashboardRoutes, serveDashboardRequest } from '../../shared/dashboard/index.js';
+import { createDashboardRouter, createOriginPolicy, dashboardRoutes, maxRequestBodyBytes, serveDashboardRequest } from '../../shared/dashboard/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
-import { answerFrameworkErrors } from '../../shared/http-entry/index.js';
+import { publicHttpFunction } from '../../shared/http-entry/index.js';
 import { logger } from '../../shared/logging/index.js';
-
-// Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
-answerFrameworkErrors();
 
 const config = loadConfig({
   JWT_SECRET: configVars.JWT_SECRET,
@@ -29,11 +26,11 @@ const router = createDashboardRouter({
   deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot }),
 });
 
-/** Dashboard REST API under /api/v1 (public; accounts, channels, earnings). */
-ff.http('dashboard-api', (req, res) =>
+/** Dashboard REST API under /api/v1 (public; accounts, channels, earnings; envelope, body limit, security headers). */
+ff.http('dashboard-api', publicHttpFunction({ maxBodyBytes: maxRequestBodyBytes(dashboardRoutes) }, (req, res) =>
   serveDashboardRequest(router, req, res, {
     isBehindGoogleFrontEnd: isOnCloudRun,
     // Mails queued by the request go out now; the scheduled relay catches any this misses.
     afterResponse: async (queued) => relayAfterCommit(await getServices(), queued),
   }),
-);
+));

@@ -1,12 +1,9 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { answerFrameworkErrors, httpEntryError, clientIpOf, createIpAllowlist, errorResult, sendResult, serveWithRelay } from '../../shared/http-entry/index.js';
-import { keptIpnHeaders, receiveIpn } from '../../shared/payments/index.js';
+import { httpEntryError, clientIpOf, createIpAllowlist, errorResult, publicHttpFunction, sendResult, serveWithRelay } from '../../shared/http-entry/index.js';
+import { keptIpnHeaders, MAX_IPN_BODY_BYTES, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured } from '../../shared/runtime/index.js';
-
-// Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
-answerFrameworkErrors();
 
 const config = loadConfig({
   NOWPAYMENTS_IPN_SECRET: configVars.NOWPAYMENTS_IPN_SECRET,
@@ -16,8 +13,8 @@ const config = loadConfig({
 assertServicesConfigured();
 const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 
-/** NowPayments IPN webhook (public). What an IPN queued (settlement, notices) goes out before the answer. */
-ff.http('nowpayments-ipn', async (req, res) => {
+/** NowPayments IPN webhook (public; envelope, body limit, security headers). What an IPN queued (settlement, notices) goes out before the answer. */
+ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES }, async (req, res) => {
   if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(httpEntryError('method_not_allowed', 'Send IPNs with POST')));
   await serveWithRelay(res, (services, requestId) =>
     receiveIpn(
@@ -31,4 +28,4 @@ ff.http('nowpayments-ipn', async (req, res) => {
       },
     ),
   );
-});
+}));

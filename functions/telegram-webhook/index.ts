@@ -1,12 +1,9 @@
 import * as ff from '@google-cloud/functions-framework';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { answerFrameworkErrors, serveWithRelay } from '../../shared/http-entry/index.js';
+import { publicHttpFunction, serveWithRelay } from '../../shared/http-entry/index.js';
 import { createNowPaymentsClient } from '../../shared/nowpayments/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
-import { botFeatures, botInfoFromConfig, createBot, handleWebhookUpdate, SECRET_TOKEN_HEADER } from '../../shared/bot/index.js';
-
-// Malformed bodies and paths are ours to answer (in our envelope), not Express's (HTML, a stack trace, the body in the logs).
-answerFrameworkErrors();
+import { botFeatures, botInfoFromConfig, createBot, handleWebhookUpdate, MAX_UPDATE_BODY_BYTES, SECRET_TOKEN_HEADER } from '../../shared/bot/index.js';
 
 const config = loadConfig({
   TELEGRAM_BOT_TOKEN: configVars.TELEGRAM_BOT_TOKEN,
@@ -26,12 +23,12 @@ const bot = getServices().then((services) =>
   ),
 );
 
-/** Telegram webhook (public, authenticated by the secret token). Owner alerts it queued go out before the answer. */
-ff.http('telegram-webhook', async (req, res) => {
+/** Telegram webhook (public, authenticated by the secret token; envelope, body limit, security headers). Owner alerts it queued go out before the answer. */
+ff.http('telegram-webhook', publicHttpFunction({ maxBodyBytes: MAX_UPDATE_BODY_BYTES }, async (req, res) => {
   await serveWithRelay(res, async (services, requestId) =>
     handleWebhookUpdate(
       { bot: await bot, kv: services.kv, logger: services.logger, secretToken: config.TELEGRAM_WEBHOOK_SECRET },
       { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body, requestId },
     ),
   );
-});
+}));

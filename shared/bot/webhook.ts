@@ -10,6 +10,13 @@ import { botError } from './errors.js';
 
 export const SECRET_TOKEN_HEADER = 'x-telegram-bot-api-secret-token';
 
+/**
+ * Largest webhook body read (the function's limit, `publicHttpFunction`). A Telegram update is a few
+ * KiB (message text is at most 4096 characters, a caption 1024); this leaves room for any update
+ * with a quoted reply, entities and a keyboard, and refuses the framework's 1 GB default.
+ */
+export const MAX_UPDATE_BODY_BYTES = 1024 * 1024;
+
 export interface WebhookDeps {
   bot: Bot<BotContext>;
   kv: KeyValueStore;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { userText, type UserTextOptions } from '../user-text/index.js';
 
 /**
  * What the dashboard sends and receives for a channel. Pure shape checks, no transforms, so the same
@@ -41,11 +42,14 @@ export const UsdAmountSchema = z
   .regex(/^(0|[1-9]\d{0,6})(\.\d{1,2})?$/, 'must be a dollar amount as a string with at most 2 decimals, e.g. "4.99"')
   .meta({ description: 'US dollars, decimal string with at most 2 decimals', example: '4.99' });
 
-const nonBlank = (max: number, what: string) =>
-  z
-    .string()
-    .max(max, `must be at most ${max} characters`)
-    .refine((text) => text.trim().length > 0, `${what} must not be blank`);
+const nonBlank = (max: number, what: string, options: UserTextOptions = {}) =>
+  userText(
+    z
+      .string()
+      .max(max, `must be at most ${max} characters`)
+      .refine((text) => text.trim().length > 0, `${what} must not be blank`),
+    options,
+  );
 
 export const TITLE_MAX_LENGTH = 255;
 export const DESCRIPTION_MAX_LENGTH = 1024;
@@ -58,7 +62,7 @@ export const MIN_UNDERPAYMENT_TOLERANCE_BPS = 9000;
 export const ChatInputSchema = z.object({
   id: ChannelChatIdSchema,
   title: nonBlank(TITLE_MAX_LENGTH, 'the title'),
-  description: z.string().max(DESCRIPTION_MAX_LENGTH, `must be at most ${DESCRIPTION_MAX_LENGTH} characters`).optional(),
+  description: userText(z.string().max(DESCRIPTION_MAX_LENGTH, `must be at most ${DESCRIPTION_MAX_LENGTH} characters`), { multiLine: true }).optional(),
 });
 export type ChatInput = z.infer<typeof ChatInputSchema>;
 
@@ -78,16 +82,16 @@ export const DonationsInputSchema = z.object({
   enabled: z.boolean(),
   minUsd: UsdAmountSchema.optional(),
   maxUsd: UsdAmountSchema.optional(),
-  message: nonBlank(DONATION_MESSAGE_MAX_LENGTH, 'the donation message').optional(),
+  message: nonBlank(DONATION_MESSAGE_MAX_LENGTH, 'the donation message', { multiLine: true }).optional(),
 });
 export type DonationsInput = z.infer<typeof DonationsInputSchema>;
 
 export const PayoutDestinationInputSchema = z.object({
   currency: z.string().regex(/^[A-Z0-9]{2,10}$/, 'must be a currency code such as "USDT"'),
   network: z.string().regex(/^[A-Z0-9]{2,10}$/, 'must be a network code such as "TRX"'),
-  wallet: z.string().min(1, 'enter a payout address').max(128, 'must be at most 128 characters'),
+  wallet: userText(z.string().min(1, 'enter a payout address').max(128, 'must be at most 128 characters')),
   /** Memo or destination tag, for networks that have one. */
-  extraId: z.string().max(128, 'must be at most 128 characters').nullable().optional(),
+  extraId: userText(z.string().max(128, 'must be at most 128 characters')).nullable().optional(),
 });
 export type PayoutDestinationInput = z.infer<typeof PayoutDestinationInputSchema>;
 

@@ -1,26 +1,26 @@
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../accounts/password-policy.js';
+import { userText } from '../user-text/index.js';
 
 /** Trimmed, at most 254 characters, one @; compared case-insensitively everywhere. */
-export const EmailSchema = z
-  .string()
-  .trim()
+export const EmailSchema = userText(z.string().trim())
   .max(254, 'Use at most 254 characters')
   .pipe(z.email({ message: 'Enter a valid email address' }))
   .describe('Email address (case-insensitive)');
 
 /** A password being set; the common-password check runs on the server after this. */
-export const NewPasswordSchema = z
-  .string()
-  .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters`)
-  .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters`)
-  .describe(`${PASSWORD_MIN_LENGTH}-${PASSWORD_MAX_LENGTH} characters, not a common password, not your email address`);
+export const NewPasswordSchema = userText(
+  z
+    .string()
+    .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters`)
+    .max(PASSWORD_MAX_LENGTH, `Use at most ${PASSWORD_MAX_LENGTH} characters`),
+).describe(`${PASSWORD_MIN_LENGTH}-${PASSWORD_MAX_LENGTH} characters, not a common password, not your email address`);
 
 /** A password being checked (login, confirmations): any length the policy ever allowed. */
 export const CurrentPasswordSchema = z.string().min(1, 'Enter your password').max(1024, 'Too long');
 
 /** A one-time token from a mailed link (the part after `#token=`). */
-export const LinkTokenSchema = z.string().min(1, 'The link is incomplete').max(200, 'The link is not valid').describe('The token from the mailed link');
+export const LinkTokenSchema = userText(z.string().min(1, 'The link is incomplete').max(200, 'The link is not valid')).describe('The token from the mailed link');
 
 export const MessageSchema = z.object({ message: z.string() });
 

@@ -484,3 +484,25 @@ describe('POST /auth/confirm-email-change', () => {
     expect(Number(limited!.headers['retry-after'])).toBeLessThanOrEqual(15 * 60);
   });
 });
+
+describe('control characters in account texts', () => {
+  it.each([
+    ['a NUL in the email', '/auth/signup', () => ({ email: `a\u0000${newEmail()}`, password: PASSWORD }), 'email'],
+    ['an escape in the email', '/auth/signup', () => ({ email: `${newEmail()}\u001b`, password: PASSWORD }), 'email'],
+    ['a NUL in a new password', '/auth/signup', () => ({ email: newEmail(), password: `${PASSWORD}\u0000` }), 'password'],
+    ['a lone surrogate in a new password', '/auth/signup', () => ({ email: newEmail(), password: `${PASSWORD}\ud800` }), 'password'],
+    ['a NUL in a mailed token', '/auth/verify-email', () => ({ token: 'Zm9vYmFy\u0000YmF6' }), 'token'],
+    ['a NUL in the reset token', '/auth/reset-password', () => ({ token: '\u0000', password: PASSWORD }), 'token'],
+  ])('refuses %s with 400 naming the field, writing nothing', async (_name, path, body, field) => {
+    const accountsBefore = (await h.testDb.db.query('SELECT count(*)::int AS n FROM accounts')).rows[0];
+    const response = await h.request('POST', path, { body: body(), ip: ip() });
+    expect(response.status, JSON.stringify(response.json)).toBe(400);
+    expect(response.json.error).toMatchObject({ code: 'validation_failed', fields: { [field]: expect.stringContaining('control characters') } });
+    expect((await h.testDb.db.query('SELECT count(*)::int AS n FROM accounts')).rows[0]).toEqual(accountsBefore);
+  });
+
+  it('still takes an email with surrounding whitespace, trimmed', async () => {
+    const email = newEmail();
+    expect((await signUp(` ${email}\n`)).status).toBe(202);
+  });
+});

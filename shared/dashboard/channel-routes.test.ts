@@ -208,6 +208,52 @@ describe('POST /channels', () => {
   });
 });
 
+describe('control characters in channel texts', () => {
+  const chatText = (chats: OwnedChats, open: Record<string, string>) => ({ openChat: { id: chats.openChatId.toString(), title: 'Open news', ...open } });
+  const cases: [string, (chats: OwnedChats) => Record<string, unknown>, string][] = [
+    ['a NUL in the open chat title', (chats) => chatText(chats, { title: 'Open\u0000news' }), 'openChat.title'],
+    ['a line feed in a title', (chats) => chatText(chats, { title: 'Open\nnews' }), 'openChat.title'],
+    ['a NUL in the description', (chats) => chatText(chats, { description: 'Free\u0000posts' }), 'openChat.description'],
+    ['an escape in the description', (chats) => chatText(chats, { description: '\u001b[2J' }), 'openChat.description'],
+    ['a lone surrogate in the description', (chats) => chatText(chats, { description: 'Free \ud800 posts' }), 'openChat.description'],
+    ['a NUL in the donation message', () => ({ donations: { enabled: true, minUsd: '5', maxUsd: '50', message: 'Thanks\u0000' } }), 'donations.message'],
+    ['U+FFFF in the donation message', () => ({ donations: { enabled: true, minUsd: '5', maxUsd: '50', message: 'Thanks \uFFFF' } }), 'donations.message'],
+    ['a NUL in the payout memo', () => ({ payoutDestination: { currency: 'USDT', network: 'TRX', wallet: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t', extraId: '1\u00002' } }), 'payoutDestination.extraId'],
+  ];
+
+  it.each(cases)('POST /channels refuses %s with 400 naming the field, creating nothing', async (_name, part, field) => {
+    const account = await owner();
+    const chats = addOwnedChats(telegram, account.telegramUserId);
+    const body = createBody(chats, part(chats));
+    const response = await h.request('POST', '/channels', { token: account.token, body });
+    expect(response.status, JSON.stringify(response.json)).toBe(400);
+    expect(response.json.error).toMatchObject({ code: 'validation_failed', fields: { [field]: expect.stringContaining('control characters') } });
+    const { rows } = await h.testDb.db.query('SELECT 1 FROM channels WHERE owner_account_id = $1', [account.accountId]);
+    expect(rows).toEqual([]);
+  });
+
+  it.each(cases)('PATCH /channels/{channelId} refuses %s with 400 naming the field, changing nothing', async (_name, part, field) => {
+    const { owner: account, chats, id } = await registered();
+    const before = await h.request('GET', `/channels/${id}`, { token: account.token });
+    const response = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { ...part(chats), currentPassword: PASSWORD } });
+    expect(response.status, JSON.stringify(response.json)).toBe(400);
+    expect(response.json.error).toMatchObject({ code: 'validation_failed', fields: { [field]: expect.stringContaining('control characters') } });
+    const after = await h.request('GET', `/channels/${id}`, { token: account.token });
+    expect(after.json).toEqual(before.json);
+  });
+
+  it('keeps line feeds and tabs in a description and a donation message', async () => {
+    const { owner: account, id } = await registered();
+    const response = await h.request('PATCH', `/channels/${id}`, {
+      token: account.token,
+      body: { openChat: { description: 'Line one\n\tLine two' }, donations: { enabled: true, minUsd: '5', maxUsd: '50', message: 'Thank\nyou' } },
+    });
+    expect(response.status, JSON.stringify(response.json)).toBe(200);
+    expect(response.json.openChat.description).toBe('Line one\n\tLine two');
+    expect(response.json.donations.message).toBe('Thank\nyou');
+  });
+});
+
 describe('GET /channels and GET /channels/{channelId}', () => {
   it('lists the account’s channels and returns one', async () => {
     const { owner: account, id } = await registered();

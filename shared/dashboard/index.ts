@@ -24,6 +24,7 @@ export {
   type DashboardRouterOptions,
   DEFAULT_MAX_BODY_BYTES,
   createDashboardRouter,
+  maxRequestBodyBytes,
 } from './router.js';
 export { type IncomingDashboardRequest, type OutgoingDashboardResponse, serveDashboardRequest } from './http-adapter.js';
 export { type OriginPolicy, createOriginPolicy } from './cors.js';

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import { verifyAccessToken, isSessionActive } from '../accounts/index.js';
 import { AppError, PermanentError } from '../errors/index.js';
-import { errorResult } from '../http-entry/index.js';
+import { errorResult, SECURITY_HEADERS } from '../http-entry/index.js';
 import { cloudTraceFields, type Logger, logger as rootLogger } from '../logging/index.js';
 import { corsHeaders, type OriginPolicy, preflightHeaders } from './cors.js';
 import type { DashboardDeps } from './dashboard-deps.js';
@@ -51,18 +51,10 @@ export interface DashboardRouter {
 /** Largest request body a route accepts unless it says otherwise. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 
-/**
- * Sent with every answer: nothing here is cacheable, nothing may be framed, sniffed or executed as
- * a page, and no URL leaks through a Referer.
- */
-const SECURITY_HEADERS: Record<string, string> = {
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'strict-transport-security': 'max-age=63072000; includeSubDomains',
-};
+/** The largest body any of `routes` accepts: what the function reads at most (`publicHttpFunction`). */
+export function maxRequestBodyBytes(routes: readonly RouteDefinition[]): number {
+  return Math.max(DEFAULT_MAX_BODY_BYTES, ...routes.map((route) => route.maxBodyBytes ?? 0));
+}
 
 interface CompiledRoute {
   route: RouteDefinition;

@@ -8,6 +8,7 @@ export const paymentError = defineErrors({
   ip_not_allowed: 'forbidden',
   payload_too_large: 'too_large',
   payment_not_settled: 'conflict',
+  price_mismatch: 'conflict',
   unknown_payment: 'not_found',
   unsupported_outcome_currency: 'invalid',
 });

@@ -40,7 +40,7 @@ describe('receiveIpn: exact repeats', () => {
     (await h.db.query<{ hasDigest: boolean }>(`SELECT body_digest IS NOT NULL AS "hasDigest" FROM payment_events WHERE provider_payment_id = $1 ORDER BY id`, [paymentId])).rows;
 
   it('answers a body already applied from one read, without storing it again, and applies a changed body in full', async () => {
-    const checkout = await insertCheckout(h.db);
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
     const first = ipnFor(checkout.id, '7000000001');
     expect(await receive(h.db, first)).toMatchObject({ status: 200, body: { outcome: 'updated' } });
 
@@ -57,7 +57,7 @@ describe('receiveIpn: exact repeats', () => {
   });
 
   it('records a payment on its way (waiting … sending) in one statement, and never lets such a report touch a settled payment', async () => {
-    const checkout = await insertCheckout(h.db);
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
     const counter = countStatements(h.db);
     for (const status of ['waiting', 'confirming', 'confirmed', 'sending']) {
       counter.reset();
@@ -81,7 +81,7 @@ describe('receiveIpn: exact repeats', () => {
   });
 
   it('settles once and ends finished when progress reports, the settling report and their repeats all arrive at the same moment', async () => {
-    const checkout = await insertCheckout(h.db);
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
     const statuses = ['waiting', 'confirming', 'confirmed', 'sending', 'finished'];
     const requests = statuses.flatMap((status, index) =>
       Array.from({ length: 4 }, () => ipnFor(checkout.id, '7000000005', { payment_status: status, updated_at: 1764590400000 + index })),
@@ -105,7 +105,7 @@ describe('receiveIpn: exact repeats', () => {
   });
 
   it('checks a refused body again when it is resent: its evidence is not marked applied', async () => {
-    const checkout = await insertCheckout(h.db);
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
     const refused = ipnFor(checkout.id, '7000000002', { pay_address: '0x\u0000' });
     for (let attempt = 0; attempt < 2; attempt++) {
       expect(await receive(h.db, refused)).toMatchObject({ status: 400, body: { error: { code: 'invalid_ipn' } } });
@@ -113,5 +113,67 @@ describe('receiveIpn: exact repeats', () => {
     expect(await eventsOf('7000000002')).toEqual([{ hasDigest: false }, { hasDigest: false }]);
     const { rows } = await h.db.query('SELECT 1 FROM payments WHERE checkout_id = $1', [checkout.id]);
     expect(rows).toEqual([]);
+  });
+
+  describe('a report whose price is not its checkout\'s', () => {
+    const paymentRows = async (checkoutId: string) =>
+      (await h.db.query<{ status: string; settled: boolean }>('SELECT status, settled_at IS NOT NULL AS settled FROM payments WHERE checkout_id = $1', [checkoutId])).rows;
+    const alertsFor = async (checkoutId: string) =>
+      (
+        await h.db.query<{ alert: string; episode: string; details: Record<string, unknown> }>(
+          `SELECT alert, episode, details FROM operator_alerts WHERE subject_type = 'checkout' AND subject_id = $1`,
+          [checkoutId],
+        )
+      ).rows;
+    const criticalLines = (paymentId: string) =>
+      h.logLines.filter((line) => line.includes('"CRITICAL"') && line.includes('"payment.price_mismatch"') && line.includes(`"providerPaymentId":"${paymentId}"`));
+
+    it.each([
+      ['a $0.01 finished report for a $19.99 checkout', '7100000001', { price_amount: '0.01' }],
+      ['the right number in another currency', '7100000002', { price_currency: 'eur' }],
+      ['a fraction of a cent more', '7100000003', { price_amount: '19.991' }],
+      ['a $0.01 report on its way (waiting), which the one-statement path must not record', '7100000004', { price_amount: '0.01', payment_status: 'waiting' }],
+      ['a $0.01 partial payment far above tolerance of its own price', '7100000005', { price_amount: '0.01', payment_status: 'partially_paid' }],
+    ])('holds %s: 200, the event kept, no payment, one operator alert', async (_name, paymentId, fields) => {
+      const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+      const request = ipnFor(checkout.id, paymentId, fields);
+      expect(await receive(h.db, request)).toEqual({ status: 200, body: { status: 'ok', outcome: 'held' } });
+
+      expect(await eventsOf(paymentId)).toHaveLength(1);
+      expect(await paymentRows(checkout.id)).toEqual([]);
+      const { rows: checkouts } = await h.db.query('SELECT status FROM checkouts WHERE id = $1', [checkout.id]);
+      expect(checkouts).toEqual([{ status: 'open' }]);
+      const alerts = await alertsFor(checkout.id);
+      expect(alerts).toEqual([
+        expect.objectContaining({ alert: 'payment.price_mismatch', episode: `nowpayments:${paymentId}`, details: expect.objectContaining({ providerPaymentId: paymentId, expectedPriceCents: '1999' }) }),
+      ]);
+      expect(criticalLines(paymentId)).toHaveLength(1);
+      const { rows: settled } = await h.db.query(`SELECT 1 FROM outbox WHERE topic = 'payment-settled' AND payload->>'paymentId' IN (SELECT id::text FROM payments WHERE checkout_id = $1)`, [checkout.id]);
+      expect(settled).toEqual([]);
+    });
+
+    it('alerts once per provider payment, however often it is reported, and still settles the right price afterwards', async () => {
+      const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+      const forged = ipnFor(checkout.id, '7100000010', { price_amount: '0.01' });
+      expect(await receive(h.db, forged)).toMatchObject({ status: 200, body: { outcome: 'held' } });
+      // An exact resend is a repeat (its body is stored); a changed one is held again without a second alert.
+      expect(await receive(h.db, forged)).toMatchObject({ status: 200, body: { outcome: 'unchanged' } });
+      expect(await receive(h.db, ipnFor(checkout.id, '7100000010', { price_amount: '0.01', updated_at: 1764590400000 }))).toMatchObject({ body: { outcome: 'held' } });
+      expect(await alertsFor(checkout.id)).toHaveLength(1);
+      expect(criticalLines('7100000010')).toHaveLength(1);
+      expect(h.logLines.filter((line) => line.includes('"payment.held"') && line.includes('"7100000010"'))).toHaveLength(1);
+      expect(await paymentRows(checkout.id)).toEqual([]);
+
+      // The subscriber then pays the real price: settled as usual.
+      expect(await receive(h.db, ipnFor(checkout.id, '7100000011'))).toMatchObject({ status: 200, body: { outcome: 'updated' } });
+      expect(await paymentRows(checkout.id)).toEqual([{ status: 'finished', settled: true }]);
+    });
+
+    it('takes as many statements for a correct report as before: one for a payment on its way', async () => {
+      const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+      const counter = countStatements(h.db);
+      expect(await receive(counter.db, ipnFor(checkout.id, '7100000020', { payment_status: 'waiting', price_amount: '19.990' }))).toMatchObject({ body: { outcome: 'updated' } });
+      expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
+    });
   });
 });

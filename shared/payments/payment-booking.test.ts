@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
 import { findOwnerBalanceMismatches } from '../testing/owner-balance-invariant.js';
-import { applyReport, deliverSettlementMessages, paymentReport } from '../testing/settlement-steps.js';
+import { applyReport, deliverSettlementMessages, paymentReport, REPORT_PRICE_CENTS } from '../testing/settlement-steps.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { insertCheckout } from '../testing/fixtures.js';
 import { redriveStuckWork } from '../watchdog/index.js';
@@ -26,7 +26,7 @@ describe('booking a payment after it settled', () => {
 
   async function newCheckout(strategy: 'instant' | 'threshold') {
     const { channel, tier } = await h.seedChannel({ payoutStrategy: strategy, underpaymentToleranceBps: 9800 });
-    const checkout = await insertCheckout(h.db, { channelId: channel.id, tierId: tier.id });
+    const checkout = await insertCheckout(h.db, { channelId: channel.id, tierId: tier.id, priceCents: REPORT_PRICE_CENTS });
     return { channel, checkout };
   }
 

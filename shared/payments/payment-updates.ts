@@ -4,13 +4,15 @@ import { markCheckoutPaid } from '../checkout/index.js';
 import type { Queryable, Tx } from '../db/index.js';
 import { parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
-import { isAtLeastFraction, parseUnits, parseUsdCents } from '../money/index.js';
+import { formatUsdCents, isAtLeastFraction, parseUnits, parseUsdCents } from '../money/index.js';
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
+import { raiseOperatorAlert } from '../watchdog/index.js';
 import { outcomeAmountOf } from './outcome-asset.js';
 
 /** What applying a provider's view of a payment did. */
 export type PaymentUpdateResult =
   | { outcome: 'orphan'; reason: string }
+  | { outcome: 'held'; reason: string }
   | { outcome: 'unchanged'; paymentId: string; status: string }
   | { outcome: 'updated'; paymentId: string; status: string; isSettledNow: boolean };
 
@@ -33,6 +35,20 @@ export function isSettledStatus(payment: Pick<NowPaymentsPayment, 'status' | 'pa
   const expected = parseUnits(payment.payAmount, COMPARISON_DECIMALS, 'floor');
   if (expected === 0n) return false;
   return isAtLeastFraction(parseUnits(payment.actuallyPaid, COMPARISON_DECIMALS, 'floor'), expected, toleranceBps);
+}
+
+/**
+ * The price a report states, in cents, when it is US dollars in whole cents; null otherwise (another
+ * currency, a fraction of a cent, an amount no price can be). Our invoices are created in USD from the
+ * checkout's `price_cents`, so anything but exactly that price is not a payment of this checkout.
+ */
+export function reportedPriceCents(payment: Pick<NowPaymentsPayment, 'priceAmount' | 'priceCurrency'>): bigint | null {
+  if (payment.priceCurrency !== 'usd') return null;
+  try {
+    return parseUsdCents(payment.priceAmount);
+  } catch {
+    return null;
+  }
 }
 
 const SUBSCRIBER_NOTICE: Partial<Record<string, 'payment_underpaid' | 'payment_expired' | 'payment_failed' | 'payment_refunded'>> = {
@@ -108,7 +124,7 @@ export interface PaymentEventRecord {
  * payment not yet settled, recorded in one statement with its event: the upsert is atomic and
  * forward-only on its own, and nothing else follows from it. Returns undefined, having written
  * nothing, when the IPN needs the full `applyPaymentUpdate` (another status, an unknown checkout,
- * a settled payment, whose later reports may need booking).
+ * a price other than the checkout's, a settled payment, whose later reports may need booking).
  */
 export async function recordPaymentProgress(
   db: Queryable,
@@ -127,7 +143,8 @@ export async function recordPaymentProgress(
     `WITH current AS (
        SELECT id, status, settled_at FROM payments WHERE provider = 'nowpayments' AND provider_payment_id = $1),
      eligible AS (
-       SELECT id FROM checkouts WHERE id = $16::uuid AND NOT EXISTS (SELECT 1 FROM current WHERE settled_at IS NOT NULL)),
+       SELECT id FROM checkouts WHERE id = $16::uuid AND price_cents = $24::bigint
+         AND NOT EXISTS (SELECT 1 FROM current WHERE settled_at IS NOT NULL)),
      upserted AS (
        INSERT INTO payments (${PAYMENT_COLUMNS})
        SELECT 'nowpayments', $1, eligible.id, ${PAYMENT_VALUES} FROM eligible
@@ -148,6 +165,7 @@ export async function recordPaymentProgress(
       event.orderId,
       event.providerStatus,
       event.digest,
+      reportedPriceCents(payment),
     ],
   );
   const row = rows[0];
@@ -167,7 +185,9 @@ export async function recordPaymentProgress(
  * arrives late changes nothing), and on the first transition to settled stamps `settled_at`, marks
  * the checkout paid and writes `payment-settled` to the outbox. Problems the subscriber should hear
  * about (underpaid below tolerance, expired, failed, refunded) are queued as notifications. An
- * unknown `order_id` is recorded as an orphan dead letter for an operator.
+ * unknown `order_id` is recorded as an orphan dead letter for an operator. A report whose price is
+ * not exactly the checkout's in USD (`reportedPriceCents`) is **held**: the payment is neither
+ * written nor settled, and an operator alert is raised once per provider payment (`holdPayment`).
  */
 export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, payment: NowPaymentsPayment, source: string): Promise<PaymentUpdateResult> {
   const now = deps.clock.now();
@@ -179,8 +199,8 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
   }
   const checkout = checkoutId
     ? (
-        await tx.query<{ id: string; channel_id: string; telegram_user_id: bigint; tolerance_bps: number }>(
-          `SELECT k.id, k.channel_id, k.telegram_user_id, c.underpayment_tolerance_bps AS tolerance_bps
+        await tx.query<{ id: string; channel_id: string; telegram_user_id: bigint; price_cents: bigint; tolerance_bps: number }>(
+          `SELECT k.id, k.channel_id, k.telegram_user_id, k.price_cents, c.underpayment_tolerance_bps AS tolerance_bps
            FROM checkouts k JOIN channels c ON c.id = k.channel_id WHERE k.id = $1 FOR UPDATE OF k`,
           [checkoutId],
         )
@@ -206,6 +226,7 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
     });
     return { outcome: 'orphan', reason };
   }
+  if (reportedPriceCents(payment) !== checkout.price_cents) return holdPayment(tx, deps, payment, checkout, source, now);
 
   const { rows } = await tx.query<{ id: string; status: string; settled_at: Date | null; outcome_units: string | null; booked_or_settled_units: string | null }>(
     `INSERT INTO payments (${PAYMENT_COLUMNS})
@@ -246,6 +267,45 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
   }
   deps.logger.info('payment.updated', { paymentId: row.id, providerPaymentId: payment.paymentId, status: row.status, isSettledNow, source });
   return { outcome: 'updated', paymentId: row.id, status: row.status, isSettledNow };
+}
+
+/**
+ * A report that does not pay its checkout's price (a forged or mistaken invoice with our order id, a
+ * price in another currency): nothing is written to `payments`, so nothing settles, books or grants
+ * access; the raw event the caller stored is the evidence. An operator alert (CRITICAL log, once per
+ * provider payment) says what to compare and what to do.
+ */
+async function holdPayment(
+  tx: Tx,
+  deps: PaymentUpdateDeps,
+  payment: NowPaymentsPayment,
+  checkout: { id: string; price_cents: bigint },
+  source: string,
+  now: Date,
+): Promise<PaymentUpdateResult> {
+  const reason = `the report's price ${payment.priceAmount} ${payment.priceCurrency} is not the checkout's ${formatUsdCents(checkout.price_cents)} usd`;
+  const details = {
+    providerPaymentId: payment.paymentId,
+    orderId: payment.orderId,
+    status: payment.rawStatus,
+    reportedPrice: payment.priceAmount,
+    reportedCurrency: payment.priceCurrency,
+    expectedPriceCents: checkout.price_cents.toString(),
+    source,
+  };
+  const isRaised = await raiseOperatorAlert(tx, deps.logger, {
+    kind: 'payment.price_mismatch',
+    subjectType: 'checkout',
+    subjectId: checkout.id,
+    episode: `nowpayments:${payment.paymentId}`,
+    message:
+      'A NowPayments payment reports a price or currency other than its checkout\'s: it is held (not settled, no access, nothing booked). ' +
+      'Compare it with the invoice in the NowPayments dashboard; refund it there, or have the subscriber pay a new checkout.',
+    details,
+    at: now,
+  });
+  if (!isRaised) deps.logger.warn('payment.held', details);
+  return { outcome: 'held', reason };
 }
 
 /**

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
-import { insertCheckout, insertTelegramUser } from '../testing/fixtures.js';
+import { insertCheckout, insertPayment, insertTelegramUser } from '../testing/fixtures.js';
 import { findOwnerBalanceMismatches } from '../testing/owner-balance-invariant.js';
-import { applyReport, deliverSettlementMessages, paymentIdOf, paymentReport } from '../testing/settlement-steps.js';
+import { applyReport, deliverSettlementMessages, paymentIdOf, paymentReport, REPORT_PRICE_CENTS } from '../testing/settlement-steps.js';
 import { createStageHarness, type SeededChannel, type StageHarness } from '../testing/stage-harness.js';
 import { settlePayment } from './index.js';
 
@@ -38,7 +38,7 @@ describe('settle-payment', () => {
 
   /** A NowPayments report for a new checkout of the tier applied as an IPN; `paid` of 1 ETH, outcome as given. */
   async function report(seeded: SeededChannel, amounts: { status?: 'finished' | 'partially_paid'; paid?: string; outcome?: string; telegramUserId?: bigint } = {}) {
-    const checkout = await insertCheckout(h.db, { channelId: seeded.channel.id, tierId: seeded.tier.id, telegramUserId: amounts.telegramUserId });
+    const checkout = await insertCheckout(h.db, { channelId: seeded.channel.id, tierId: seeded.tier.id, telegramUserId: amounts.telegramUserId, priceCents: REPORT_PRICE_CENTS });
     const providerId = String(nextProviderId++);
     const result = await applyReport(
       h,
@@ -118,6 +118,17 @@ describe('settle-payment', () => {
       expect(await deliver()).toBe(1);
       expect(await effectsOf(first.paymentId)).toEqual(settledOnce('threshold'));
     });
+  });
+
+  it('refuses to book a settled payment whose price is not its checkout\'s (the IPN holds such reports; nothing else may settle one)', async () => {
+    const seeded = await channelPaying('instant');
+    const checkout = await insertCheckout(h.db, { channelId: seeded.channel.id, tierId: seeded.tier.id, priceCents: REPORT_PRICE_CENTS });
+    const payment = await insertPayment(h.db, { checkoutId: checkout.id, status: 'finished', isSettled: true });
+    await h.db.query('UPDATE payments SET price_amount_cents = 1 WHERE id = $1', [payment.id]);
+    const key = { consumer: 'settle-payment', messageId: randomUUID(), topic: 'payment-settled' };
+    await expect(settlePayment({ ...h, platformFeeBps: FEE_BPS }, key, payment.id)).rejects.toMatchObject({ code: 'price_mismatch', kind: 'conflict' });
+    const { rows } = await h.db.query('SELECT 1 FROM ledger_transactions WHERE payment_id = $1', [payment.id]);
+    expect(rows).toEqual([]);
   });
 
   describe('an underpaid report, against the channel tolerance', () => {

@@ -28,6 +28,7 @@ interface SettlementRow {
   booked_outcome_units: string | null;
   refund_booked_at: Date | null;
   price_amount_cents: bigint;
+  price_cents: bigint;
   kind: 'subscription' | 'donation';
   duration_days: number | null;
   telegram_user_id: bigint;
@@ -83,7 +84,7 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
     const { rows } = await tx.query<SettlementRow>(
       `SELECT p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
               p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
-              k.kind, k.duration_days, k.telegram_user_id, k.channel_id,
+              k.price_cents, k.kind, k.duration_days, k.telegram_user_id, k.channel_id,
               c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
               c.notification_chat_id,
               CASE WHEN c.payout_strategy = 'threshold' AND c.notification_chat_id IS NOT NULL
@@ -102,6 +103,10 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
     const result: SettlementResult = { paymentId, booked: [], feeUnits: 0n, netUnits: 0n };
     const followUps: OutboxMessage[] = [];
     let booked = payment.booked_outcome_units === null ? null : BigInt(payment.booked_outcome_units);
+    if (booked === null && payment.price_amount_cents !== payment.price_cents) {
+      // The IPN holds such a payment before it settles (payment-updates.ts); a row settled some other way is refused here too.
+      throw paymentError('price_mismatch', 'The payment is not for its checkout\'s price', { paymentId });
+    }
     if (booked === null) {
       Object.assign(result, await settleInTransaction(tx, deps, booking, now, followUps));
       result.booked.push('settlement');

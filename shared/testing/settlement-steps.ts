@@ -2,6 +2,7 @@ import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
+import { formatUsdCents } from '../money/index.js';
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
 import { applyPaymentUpdate, type PaymentUpdateResult, settlePayment } from '../payments/index.js';
 
@@ -15,6 +16,9 @@ export interface SettlementStepDeps {
   clock: Clock;
   logger: Logger;
 }
+
+/** What every `paymentReport` is priced at ($3000, 1 ETH): its checkout must cost this (`insertCheckout(db, { priceCents: REPORT_PRICE_CENTS })`), or the report is held. */
+export const REPORT_PRICE_CENTS = 300_000n;
 
 /** A NowPayments report for the checkout, paid in ETH: `paid` of `payAmount` (default 1 ETH) arrived, outcome as given. */
 export function paymentReport(
@@ -30,7 +34,7 @@ export function paymentReport(
     rawStatus: status,
     orderId: formatPublicId('checkout', checkoutId),
     orderDescription: null,
-    priceAmount: '3000',
+    priceAmount: formatUsdCents(REPORT_PRICE_CENTS),
     priceCurrency: 'usd',
     payAmount: amounts.payAmount ?? '1',
     actuallyPaid: amounts.paid,

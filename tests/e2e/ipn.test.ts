@@ -339,6 +339,57 @@ describe('nowpayments-ipn', () => {
     });
   });
 
+  describe('the price checked against the checkout', () => {
+    it('holds a validly signed $0.01 IPN for a $19.99 checkout (no access, no ledger entry, an operator alert), then settles the real payment', async () => {
+      const { channel, subscriber, checkout } = await newCheckout();
+      const forged = ipnFields(checkout.publicId, { price_amount: num('0.01'), actually_paid_at_fiat: num('0.01') });
+      const forgedId = paymentIdOf(forged);
+
+      const answer = await postIpn(ipnText(forged));
+      await gateway.settle();
+
+      // 200: authentic and recorded, a retry could not change the outcome; the operator decides.
+      expect(answer).toEqual({ status: 200, body: { status: 'ok', outcome: 'held' } });
+      expect(await countOf('payment_events WHERE provider_payment_id = $1 AND signature_valid', [forgedId])).toBe(1);
+      expect(await paymentRow(forgedId)).toBeUndefined();
+      expect(await countOf(`ledger_transactions t JOIN payments p ON p.id = t.payment_id WHERE p.checkout_id = $1`, [checkout.id])).toBe(0);
+      expect(await countOf('subscriptions WHERE telegram_user_id = $1 AND channel_id = $2', [subscriber.id, channel.channelId])).toBe(0);
+      expect(gateway.telegram.inviteLinks(channel.closedChatId)).toHaveLength(0);
+      expect(gateway.telegram.messagesTo(subscriber.id)).toHaveLength(0);
+      const { rows: checkouts } = await gateway.testDb.db.query<{ status: string }>('SELECT status FROM checkouts WHERE id = $1', [checkout.id]);
+      expect(checkouts).toEqual([{ status: 'open' }]);
+      expect(await countOf(`operator_alerts WHERE alert = 'payment.price_mismatch' AND subject_id = $1`, [checkout.id])).toBe(1);
+      expect(gateway.logLines.filter((line) => line.includes('"CRITICAL"') && line.includes('"payment.price_mismatch"') && line.includes(forgedId))).toHaveLength(1);
+
+      // The real price for the same checkout still settles, once, with access.
+      const paid = ipnFields(checkout.publicId);
+      expect(await postIpn(ipnText(paid))).toEqual({ status: 200, body: { status: 'ok', outcome: 'updated' } });
+      await gateway.settle();
+      expect(await effectsOf(paymentIdOf(paid), channel)).toEqual(settledOnce);
+      expect(gateway.telegram.messagesTo(subscriber.id)).toHaveLength(1);
+    });
+
+    it.each([
+      ['another currency', { price_currency: 'eur' }],
+      ['a price a fraction of a cent off', { price_amount: num('19.989') }],
+      ['a progress report with another price, then the same payment finished', { price_amount: num('0.01'), payment_status: 'waiting' }],
+    ])('holds %s', async (_name, overrides) => {
+      const { channel, checkout } = await newCheckout();
+      const fields = ipnFields(checkout.publicId, overrides);
+
+      expect(await postIpn(ipnText(fields))).toEqual({ status: 200, body: { status: 'ok', outcome: 'held' } });
+      expect(await postIpn(ipnText({ ...fields, payment_status: 'finished', updated_at: num(String(Date.now() + 1000)) }))).toEqual({
+        status: 200,
+        body: { status: 'ok', outcome: 'held' },
+      });
+      await gateway.settle();
+      expect(await paymentRow(paymentIdOf(fields))).toBeUndefined();
+      expect(await countOf(`ledger_transactions t JOIN payments p ON p.id = t.payment_id WHERE p.checkout_id = $1`, [checkout.id])).toBe(0);
+      expect(gateway.telegram.inviteLinks(channel.closedChatId)).toHaveLength(0);
+      expect(await countOf(`operator_alerts WHERE alert = 'payment.price_mismatch' AND subject_id = $1`, [checkout.id])).toBe(1);
+    });
+  });
+
   describe('exact amounts', () => {
     async function storedAmounts(providerPaymentId: string) {
       const { rows } = await gateway.testDb.db.query(

@@ -124,6 +124,26 @@ describe('function bundles (npm run build)', () => {
     }
   }, 60_000);
 
+  it.each([
+    ['dashboard-api', '/api/v1/auth/login', 32 * 1024],
+    ['nowpayments-ipn', '/', 64 * 1024],
+    ['telegram-webhook', '/', 1024 * 1024],
+  ])('serves %s from its bundle with its body limit and the security headers, whatever NODE_ENV is', async (name, path, maxBodyBytes) => {
+    const served = await serveBundle(name, { ...SANDBOX_ENV, NODE_ENV: '' });
+    try {
+      const tooLarge = await fetch(`${served.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(maxBodyBytes + 1) });
+      expect(tooLarge.status).toBe(413);
+      expect(((await tooLarge.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+      expect(tooLarge.headers.get('x-frame-options')).toBe('DENY');
+      const latin1 = await fetch(`${served.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1' }, body: '{}' });
+      expect(latin1.status).toBe(415);
+      expect(latin1.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(latin1.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    } finally {
+      served.stop();
+    }
+  }, 60_000);
+
   it('stops a function at start-up when a variable it needs is missing, naming the variable but not the values', async () => {
     const env = { ...process.env, ...SANDBOX_ENV };
     delete env.PLATFORM_FEE_BPS;

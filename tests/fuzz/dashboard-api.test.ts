@@ -41,6 +41,7 @@ import {
   noiseHeaders,
   pathSegment,
   percentEncode,
+  textWithRefusedCharacter,
   withKey,
 } from './request-arbitraries.js';
 
@@ -496,6 +497,99 @@ describe('fuzz: dashboard-api', () => {
       },
     };
   }
+
+  /**
+   * Every text field the API takes (`shared/user-text`), by operation, example body and path: each
+   * gets generated text with a character it must refuse.
+   */
+  const TEXT_FIELDS: [operationId: string, example: number, path: string[]][] = [
+    ['createChannel', 0, ['openChat', 'title']],
+    ['createChannel', 0, ['openChat', 'description']],
+    ['createChannel', 0, ['closedChat', 'title']],
+    ['createChannel', 0, ['closedChat', 'description']],
+    ['createChannel', 0, ['donations', 'message']],
+    ['createChannel', 0, ['payoutDestination', 'wallet']],
+    ['createChannel', 0, ['payoutDestination', 'extraId']],
+    ['updateChannel', 0, ['openChat', 'title']],
+    ['updateChannel', 0, ['openChat', 'description']],
+    ['updateChannel', 2, ['donations', 'message']],
+    ['updateChannel', 3, ['payoutDestination', 'extraId']],
+    ['signUp', 0, ['email']],
+    ['signUp', 0, ['password']],
+    ['logIn', 0, ['email']],
+    ['requestPasswordReset', 0, ['email']],
+    ['verifyEmail', 0, ['token']],
+    ['resetPassword', 0, ['token']],
+    ['resetPassword', 0, ['password']],
+    ['confirmEmailChange', 0, ['token']],
+    ['changePassword', 0, ['newPassword']],
+    ['requestEmailChange', 0, ['newEmail']],
+  ];
+
+  it('has every text field it fills with refused characters in an example body', () => {
+    for (const [operationId, example] of TEXT_FIELDS) expect(EXAMPLE_BODIES[operationId]?.[example], operationId).toBeDefined();
+  });
+
+  it(`answers generated texts with a control character, U+FFFE/U+FFFF or a lone surrogate in every text field with 400, never 500, storing nothing`, async () => {
+    const batches = createBatchClock(fuzz.clock);
+    const { db } = fuzz.gateway.testDb;
+    let owner: Owner | undefined;
+    const runs = Math.max(100, Math.min(settings.runs, 300));
+    const report = await runFuzz({
+      entryPoint: 'dashboard-api texts',
+      testFile: 'tests/fuzz/dashboard-api.test.ts',
+      database: fuzz.gateway.testDb.kind,
+      settings: { ...settings, runs },
+      plans: fc.record({ field: fc.nat({ max: TEXT_FIELDS.length - 1 }), text: textWithRefusedCharacter, localAddress: clientAddress }),
+      execute: async (plan) => {
+        if (batches.next() || !owner) owner = await newOwner();
+        sent++;
+        const [operationId, example, fieldPath] = TEXT_FIELDS[plan.field]!;
+        const route = routes.find((candidate) => candidate.operationId === operationId)!;
+        const values: Record<string, string> = {
+          $ownerEmail: owner.email,
+          $ownerPassword: OWNER_PASSWORD,
+          $newEmail: `fuzz-${sent}-${owner.accountId.slice(0, 6)}@example.com`,
+          $freeOpenChatId: owner.freeChats.openChatId,
+          $freeClosedChatId: owner.freeChats.closedChatId,
+        };
+        const body = JSON.parse(JSON.stringify(fillIn(EXAMPLE_BODIES[operationId]![example]!, values))) as Record<string, Record<string, unknown>>;
+        let container: Record<string, unknown> = body;
+        for (const key of fieldPath.slice(0, -1)) container = container[key] as Record<string, unknown>;
+        container[fieldPath.at(-1)!] = plan.text;
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (route.auth === 'bearer') headers.authorization = `Bearer ${(await signAccessToken({ secret: process.env.JWT_SECRET ?? '' }, { accountId: owner.accountId, sessionId: owner.sessionId }, fuzz.clock.now())).token}`;
+        const request: FuzzRequest = {
+          method: route.method,
+          path: `${API}${route.path.replace('{channelId}', owner.channels[0]!)}`,
+          headers,
+          body: Buffer.from(JSON.stringify(body), 'utf8'),
+          localAddress: plan.localAddress,
+          isAuthenticated: false,
+          label: `${route.method} ${route.path}, ${fieldPath.join('.')} = ${JSON.stringify(plan.text)}`,
+        };
+        await quiesce(fuzz.gateway);
+        const before = await probeWrites(db, fuzz.tables);
+        const response = await sendRaw(fuzz.gateway.runtime.url, 'dashboard-api', request);
+        const violations = responseViolations(request, response, fuzz.secrets);
+        const field = fieldPath.join('.');
+        let error: { code?: string; fields?: Record<string, string> } | undefined;
+        try {
+          error = (JSON.parse(response.body) as { error?: typeof error }).error;
+        } catch {
+          error = undefined;
+        }
+        if (response.status !== 400 || error?.code !== 'validation_failed' || !error.fields?.[field]) {
+          violations.push(`expected 400 validation_failed naming ${field}, got ${response.status} ${JSON.stringify(error)}`);
+        }
+        await quiesce(fuzz.gateway);
+        const written = await writesSince(db, fuzz.tables, before);
+        if (written.length > 0) violations.push(`a refused text wrote rows: ${written.join(', ')}`);
+        return { request, response, violations };
+      },
+    });
+    expect(report.violations).toBe(0);
+  }, fuzzTimeoutMs({ ...settings, runs: 300 }));
 
   it(`answers ${settings.runs} generated API requests without a 5xx or a leak, in the envelope; without a valid token nothing is read or written`, async () => {
     const batches = createBatchClock(fuzz.clock);

@@ -88,8 +88,23 @@ export const hostileNumber: fc.Arbitrary<JsonLike> = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
 
+/**
+ * A character every text field must refuse, wherever it stands (`shared/user-text`): a C0 control
+ * other than tab and line feed, U+FFFE, U+FFFF, or a lone surrogate.
+ */
+export const refusedCharacter: fc.Arbitrary<string> = fc.oneof(
+  fc.integer({ min: 0, max: 0x1f }).filter((code) => code !== 0x09 && code !== 0x0a).map((code) => String.fromCharCode(code)),
+  fc.constantFrom('\uFFFE', '\uFFFF', '\uD800', '\uDBFF', '\uDC00', '\uDFFF'),
+);
+
+/** Ordinary text (printable ASCII, so no surrogate can pair with the one inserted) with a refused character somewhere. */
+export const textWithRefusedCharacter: fc.Arbitrary<string> = fc
+  .tuple(fc.string({ maxLength: 12 }), refusedCharacter, fc.string({ minLength: 1, maxLength: 12 }))
+  .map(([before, refused, after]) => `${before}${refused}${after}`);
+
 /** Strings that break naive handling: NUL (PostgreSQL text refuses it), lone surrogates, injections, huge text. */
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
+  textWithRefusedCharacter,
   fc.constantFrom(
     '',
     ' ',
