@@ -12,7 +12,8 @@ import { FIXTURE_NOW } from './fixtures.js';
 
 /** Cheap scrypt for tests (the real cost is 32 MiB and ~100 ms per hash). */
 export const TEST_PASSWORD_PARAMETERS: ScryptParameters = { ln: 4, r: 8, p: 1 };
-export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-at-least-32-characters';
+/** 32 random bytes, base64 (`openssl rand -base64 32`), as configuration requires of JWT_SECRET. */
+export const TEST_JWT_SECRET = 'DSCSjlz6b9GaJwDYoBbY/u6OZjdpu247KvTzbmV8wQ4=';
 export const TEST_DASHBOARD_ORIGIN = 'https://dashboard.example.test';
 export const TEST_PUBLIC_BASE_URL = 'https://pay.example.test';
 
