@@ -28,11 +28,15 @@ export function invalidCredentials(): PermanentError {
 type LoginFailure = 'unknown_email' | 'wrong_password' | 'locked' | 'account_inactive';
 
 /**
- * Checks the password and starts a session. After `PASSWORD_FAILURE_LIMIT` wrong passwords for an
- * account from one client IP within `PASSWORD_FAILURE_WINDOW_SECONDS`, that IP gets the same
- * refusal for that account (even with the right password) until the window ends; other IPs are not
+ * Checks the password and starts a session. After `PASSWORD_FAILURE_LIMIT` failed logins for an
+ * address from one client IP within `PASSWORD_FAILURE_WINDOW_SECONDS`, that IP gets the same
+ * refusal for that address (even with the right password) until the window ends; other IPs are not
  * affected, so nobody can lock the owner out. A successful login clears that IP's count. A hash made
  * with older scrypt parameters is replaced.
+ *
+ * Known and unknown addresses do the same work until the password is found right: one scrypt
+ * verification (against a dummy hash for an unknown address), one read of the failure counter and,
+ * on failure, one update of it (every failure counts, whatever its reason), then one audit insert.
  *
  * @throws PermanentError `invalid_credentials` for every kind of failure.
  */
@@ -42,16 +46,18 @@ export async function logIn(deps: AccountDeps, input: { email: string; password:
     ? await verifyPassword(account.password_hash, input.password, deps.passwordParameters)
     : { isValid: await verifyAgainstDummyHash(input.password, deps.passwordParameters), needsRehash: false };
   const now = deps.clock.now();
-  const client = { accountId: account?.id ?? '', ip: input.origin.ip, now };
+  const client = { email: input.email, ip: input.origin.ip, now };
+  // Read for every address, known or not, before anything depends on the account.
+  const isLocked = (await passwordAttemptsBlockedFor(deps.kv, client)) > 0;
 
   let failure: LoginFailure | undefined;
-  if (!account) failure = 'unknown_email';
+  if (isLocked) failure = 'locked';
+  else if (!account) failure = 'unknown_email';
   else if (account.status !== 'active') failure = 'account_inactive';
-  else if ((await passwordAttemptsBlockedFor(deps.kv, client)) > 0) failure = 'locked';
   else if (!check.isValid) failure = 'wrong_password';
 
   if (failure || !account) {
-    const failures = failure === 'wrong_password' ? await recordPasswordFailure(deps.kv, client) : 0;
+    const failures = failure === 'locked' ? 0 : await recordPasswordFailure(deps.kv, client);
     await deps.db.transaction(async (tx) => {
       if (account && failures === PASSWORD_FAILURE_LIMIT) {
         const details = { failures, windowSeconds: PASSWORD_FAILURE_WINDOW_SECONDS };
