@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import type { KeyValueStore } from '../kv/index.js';
 
 /**
- * Wrong passwords counted per (address, client IP) in the key-value store: after
- * `PASSWORD_FAILURE_LIMIT` failures within `PASSWORD_FAILURE_WINDOW_SECONDS`, that IP may not try
- * that address's password again until the window ends. The count is never per address alone, so an
- * attacker guessing from one address cannot lock the owner out from another (the old account-wide
- * lockout was a denial of service). Login and every password confirmation (re-authentication for
- * payout changes, email change, deletion, password change) share the counter, so a stolen access
- * token gives no second place to guess. Counters expire on their own; a successful login from that
- * IP clears its counter.
+ * Wrong passwords counted per (address, client) in the key-value store, the client being the
+ * browser's device id when it presents a valid device token for the account (`device-tokens.ts`),
+ * else its IP. After `PASSWORD_FAILURE_LIMIT` failures within `PASSWORD_FAILURE_WINDOW_SECONDS`,
+ * that client may not try that address's password again until the window ends. The count is never
+ * per address alone, so an attacker guessing from one network cannot lock the owner out from
+ * another, nor out of the owner's own browser on the same network (the address-wide limit, which
+ * spares recognised clients, is `login-address.ts`). Login and every password confirmation
+ * (re-authentication for payout, chat and Telegram-link changes, email change, deletion, password
+ * change) share the counter, so a stolen access token gives no second place to guess. Counters
+ * expire on their own; a successful login clears the client's counter.
  *
  * Keyed by the normalised address, not the account id, so a login for an unknown address counts and
  * reads exactly like one for a known address: the same key-value operations either way (timing).
@@ -23,15 +25,18 @@ interface FailureWindow {
   resetAt: string;
 }
 
-/** Who is guessing: the address tried (as typed; compared case-insensitively) and the client's IP. */
+/** Who is guessing: the address tried (as typed; compared case-insensitively), the client's IP and recognised device. */
 export interface PasswordClient {
   email: string;
   ip: string | undefined;
+  /** The device id of a valid device token for the account: counted per device instead of per IP. */
+  deviceId?: string | undefined;
 }
 
 function failureKey(client: PasswordClient): string {
   // Hashed so no address or IP sits in a store key; a missing IP (never behind Google's front end) is one bucket.
-  const digest = createHash('sha256').update(`${client.email.trim().toLowerCase()}|${client.ip ?? 'unknown'}`).digest('base64url').slice(0, 32);
+  const who = client.deviceId ? `device:${client.deviceId}` : (client.ip ?? 'unknown');
+  const digest = createHash('sha256').update(`${client.email.trim().toLowerCase()}|${who}`).digest('base64url').slice(0, 32);
   return `password-failures:${digest}`;
 }
 

@@ -129,10 +129,19 @@ export function mailedToken(outbox: MailOutbox, address: string): string {
   return token;
 }
 
-/** The refresh token from a `set-cookie` answer header. */
-export function refreshCookieOf(response: TestResponse): string | undefined {
+function cookieOf(response: TestResponse, name: string): string | undefined {
   const cookies = response.headers['set-cookie'];
   const list = Array.isArray(cookies) ? cookies : cookies ? [cookies] : [];
-  const match = list.map((cookie) => /^__Secure-pgp_refresh=([^;]*)/.exec(cookie)).find(Boolean);
+  const match = list.map((cookie) => new RegExp(`^${name}=([^;]*)`).exec(cookie)).find(Boolean);
   return match?.[1] || undefined;
+}
+
+/** The refresh token from a `set-cookie` answer header. */
+export function refreshCookieOf(response: TestResponse): string | undefined {
+  return cookieOf(response, '__Secure-pgp_refresh');
+}
+
+/** The device token from a `set-cookie` answer header (login, reset-password). */
+export function deviceCookieOf(response: TestResponse): string | undefined {
+  return cookieOf(response, '__Secure-pgp_device');
 }
