@@ -13,7 +13,7 @@ export const accountError = defineErrors({
   invalid_refresh_token: 'unauthorized',
   invalid_token: 'unauthorized',
   link_expired: 'invalid',
-  password_required: 'invalid',
+  password_required: 'forbidden',
   password_unchanged: 'invalid',
   rate_limited: 'rate_limited',
   token_expired: 'unauthorized',
