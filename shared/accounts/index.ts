@@ -48,4 +48,14 @@ export {
   createTelegramLinkCode,
 } from './account-settings.js';
 export { enqueueAccountMail } from './account-records.js';
+export {
+  type ActivityEntry,
+  type ActivityPage,
+  type SessionView,
+  DEFAULT_ACTIVITY_PAGE_SIZE,
+  listActivity,
+  listSessions,
+  revokeOtherSessions,
+  revokeOwnSession,
+} from './account-security.js';
 export { type AccountMailDeps, composeAccountMails, sendAccountMails, deliverAccountMail } from './account-mail.js';

@@ -42,6 +42,12 @@ function unrecognisedClientsLocked(retryAfterSeconds: number): PermanentError {
   );
 }
 
+/** The User-Agent as kept in an audit entry: printable, at most 256 characters; omitted when there is none. */
+function userAgentDetail(origin: RequestOrigin): { userAgent?: string } {
+  const userAgent = origin.userAgent?.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 256);
+  return userAgent ? { userAgent } : {};
+}
+
 type LoginFailure = 'unknown_email' | 'wrong_password' | 'locked' | 'unrecognised_locked' | 'account_inactive';
 
 /** How the client was recognised, for the audit entry. */
@@ -130,7 +136,8 @@ export async function logIn(
       accountId: account.id,
       now,
       origin: input.origin,
-      details: { sessionId: started.sessionId, rehashed: Boolean(rehash), recognised: recognition },
+      // The session list (`listSessions`) shows where each session began from this entry.
+      details: { sessionId: started.sessionId, rehashed: Boolean(rehash), recognised: recognition, ...userAgentDetail(input.origin) },
     });
     return started;
   });

@@ -17,7 +17,7 @@ const MINUTE = 60;
 const HOUR = 3600;
 
 function originOf(request: RequestInfo) {
-  return { requestId: request.requestId, ip: request.ip };
+  return { requestId: request.requestId, ip: request.ip, userAgent: request.userAgent };
 }
 
 /** The logged-in account: profile, settings, deletion, Telegram link. */

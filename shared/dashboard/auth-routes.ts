@@ -28,7 +28,7 @@ const RESET_ANSWER =
   'If an account uses this address, we sent it a link to choose a new password. After several requests within an hour no new link is sent: the newest one already mailed works.';
 
 function originOf(request: RequestInfo) {
-  return { requestId: request.requestId, ip: request.ip };
+  return { requestId: request.requestId, ip: request.ip, userAgent: request.userAgent };
 }
 
 function sessionAnswer(tokens: SessionTokens & { device?: IssuedDeviceToken }, request: RequestInfo, now: Date) {
