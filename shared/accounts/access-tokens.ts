@@ -10,7 +10,7 @@ import { accountError } from './errors.js';
  * `iat`, `exp`. Verification pins the algorithm, issuer and audience.
  */
 export interface AccessTokenSettings {
-  /** JWT_SECRET as given (≥ 32 characters). */
+  /** JWT_SECRET as given (configuration requires ≥ 32 random bytes, base64 or hex; the text is the HMAC key). */
   secret: string;
   /** Default 900 (15 minutes). */
   ttlSeconds?: number;

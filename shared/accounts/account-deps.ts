@@ -19,8 +19,10 @@ export interface AccountDeps {
   passwordParameters?: ScryptParameters;
 }
 
-/** Who is asking, for the audit log. Never holds a secret. */
+/** Who is asking, for the audit log and the session list. Never holds a secret. */
 export interface RequestOrigin {
   requestId?: string;
   ip?: string;
+  /** The User-Agent header as sent; kept (shortened) on the sessions a request starts or refreshes. */
+  userAgent?: string;
 }

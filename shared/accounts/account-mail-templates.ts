@@ -34,6 +34,11 @@ function render(to: string, content: MailContent): MailMessage {
   };
 }
 
+/** `@name (id 123)`, or `id 123` without a username. */
+function telegramName(telegram: { userId: string; username: string | null }): string {
+  return telegram.username ? `@${telegram.username} (id ${telegram.userId})` : `with id ${telegram.userId}`;
+}
+
 function link(publicBaseUrl: string, page: string, token: string): string {
   return `${publicBaseUrl}/${page}#token=${token}`;
 }
@@ -59,10 +64,20 @@ export const accountMails = {
       paragraphs: ['Someone (hopefully you) asked to reset the password of your account. If it was not you, ignore this mail: your password stays as it is.'],
       action: { label: 'Choose a new password', url: link(publicBaseUrl, 'reset-password', token), expiresIn: '1 hour' },
     }),
-  passwordChanged: (to: string) =>
+  passwordChanged: (to: string, publicBaseUrl: string, linked: { telegram: { userId: string; username: string | null } | null; channelCount: number }) =>
     render(to, {
       subject: 'Your password was changed',
-      paragraphs: ['The password of your account was just changed and your other sessions were logged out.', 'If this was not you, reset your password at once and contact support.'],
+      paragraphs: [
+        'The password of your account was just changed and your other sessions were logged out.',
+        `Nothing else was changed. ${
+          linked.telegram
+            ? `The Telegram account ${telegramName(linked.telegram)} stays linked to your account`
+            : 'No Telegram account is linked to your account'
+        }, and ${
+          linked.channelCount === 0 ? 'you have no channels' : `your ${linked.channelCount === 1 ? 'channel keeps its' : `${linked.channelCount} channels keep their`} chats and payout wallets`
+        }. If any of this is not yours, re-link your own Telegram account and check each channel in the dashboard (${publicBaseUrl}).`,
+        `If you did not change the password, reset it at once at ${publicBaseUrl}/forgot-password and contact support.`,
+      ],
     }),
   confirmEmailChange: (to: string, publicBaseUrl: string, token: string) =>
     render(to, {
@@ -96,6 +111,30 @@ export const accountMails = {
       paragraphs: [
         'The payout wallet or payout settings of one of your channels were just changed, confirmed with your password. Payouts created from now on go to the new destination.',
         `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password, then check the payout wallet of each channel in the dashboard and contact support.`,
+      ],
+    }),
+  channelChatsChanged: (to: string, publicBaseUrl: string) =>
+    render(to, {
+      subject: "A channel's chats were changed",
+      paragraphs: [
+        'The open or closed chat of one of your channels was just changed, confirmed with your password. New subscriptions now give access to the new chat.',
+        `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password, then check the chats of each channel and your account's activity in the dashboard, and contact support.`,
+      ],
+    }),
+  channelDeleted: (to: string, publicBaseUrl: string) =>
+    render(to, {
+      subject: 'A channel was deleted',
+      paragraphs: [
+        'One of your channels was just deleted, confirmed with your password: it sells no more subscriptions and its chats are free to register again. Subscriptions already sold run to their end, and what you are owed stays yours.',
+        `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password and contact support.`,
+      ],
+    }),
+  telegramLinked: (to: string, publicBaseUrl: string, telegram: { userId: string; username: string | null }) =>
+    render(to, {
+      subject: 'A Telegram account was linked',
+      paragraphs: [
+        `The Telegram account ${telegramName(telegram)} is now linked to your account, replacing any earlier link. Channels are registered and managed through the linked Telegram account.`,
+        `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password, then link your own Telegram account again and contact support.`,
       ],
     }),
   accountDeleted: (to: string) =>

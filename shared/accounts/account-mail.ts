@@ -9,6 +9,30 @@ import { accountMails } from './account-mail-templates.js';
 import { issueEmailToken } from './email-tokens.js';
 import { accountError } from './errors.js';
 
+/**
+ * What stays attached to an account whatever happens to its password: the linked Telegram user and
+ * the live channels (read at send time, so the mail says what is true when it is read).
+ */
+export interface LinkedState {
+  telegram: { userId: string; username: string | null } | null;
+  channelCount: number;
+}
+
+async function linkedState(db: Db, accountId: string): Promise<LinkedState> {
+  const { rows } = await db.query<{ telegram_user_id: bigint | null; username: string | null; channels: string }>(
+    `SELECT a.telegram_user_id, u.username,
+            (SELECT count(*) FROM channels c WHERE c.owner_account_id = a.id AND c.deleted_at IS NULL)::text AS channels
+     FROM accounts a LEFT JOIN telegram_users u ON u.id = a.telegram_user_id
+     WHERE a.id = $1`,
+    [accountId],
+  );
+  const row = rows[0];
+  return {
+    telegram: row?.telegram_user_id == null ? null : { userId: String(row.telegram_user_id), username: row.username },
+    channelCount: Number(row?.channels ?? '0'),
+  };
+}
+
 export interface AccountMailDeps {
   db: Db;
   clock: Clock;
@@ -44,7 +68,7 @@ export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' |
       return [accountMails.resetPassword(account.email, base, token)];
     }
     case 'password_changed':
-      return isActive ? [accountMails.passwordChanged(account.email)] : [];
+      return isActive ? [accountMails.passwordChanged(account.email, base, await linkedState(deps.db, account.id))] : [];
     case 'email_change_requested': {
       if (!isActive || !request.address) return [];
       const owner = await findAccountByEmail(deps.db, request.address);
@@ -56,6 +80,15 @@ export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' |
       return [accountMails.emailChangeCompleted(account.email), ...(request.address ? [accountMails.emailChanged(request.address, account.email)] : [])];
     case 'payout_wallet_changed':
       return isActive ? [accountMails.payoutWalletChanged(account.email, base)] : [];
+    case 'channel_chats_changed':
+      return isActive ? [accountMails.channelChatsChanged(account.email, base)] : [];
+    case 'channel_deleted':
+      return isActive ? [accountMails.channelDeleted(account.email, base)] : [];
+    case 'telegram_linked': {
+      if (!isActive) return [];
+      const { telegram } = await linkedState(deps.db, account.id);
+      return telegram ? [accountMails.telegramLinked(account.email, base, telegram)] : [];
+    }
     case 'account_deleted':
       return request.address ? [accountMails.accountDeleted(request.address)] : [];
     default: {

@@ -171,14 +171,32 @@ export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db'>, acco
 /** Link codes live 10 minutes: long enough to open Telegram, short enough to be useless if seen later. */
 export const TELEGRAM_LINK_TTL_SECONDS = 10 * 60;
 
-/** Issues a one-time code for `/start link_<code>` (the previous live code stops working). Needs a verified address. */
-export async function createTelegramLinkCode(deps: AccountDeps, input: { accountId: string; origin: RequestOrigin }): Promise<IssuedLinkCode> {
+/**
+ * Issues a one-time code for `/start link_<code>` (the previous live code stops working). Needs a
+ * verified address, and the password when a Telegram account is linked already: re-linking decides
+ * who manages the channels, so a stolen access token must not be enough (a password given for a
+ * first link is checked too). Redeeming the code mails the owner (`redeemLinkCode`).
+ *
+ * @throws PermanentError `email_not_verified`, `password_required` (re-link without a password),
+ *   `incorrect_password`, `rate_limited`.
+ */
+export async function createTelegramLinkCode(deps: AccountDeps, input: { accountId: string; password?: string | undefined; origin: RequestOrigin }): Promise<IssuedLinkCode> {
   const account = await activeAccount(deps, input.accountId);
   if (!account.email_verified_at) throw emailNotVerified();
+  const isRelink = account.telegram_user_id !== null;
+  if (isRelink || input.password !== undefined) {
+    await confirmAccountPassword(deps, account, { password: input.password, origin: input.origin, action: 'account.telegram_link_refused', field: 'password', what: 'link another Telegram account' });
+  }
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     const issued = await issueLinkCode(tx, { accountId: account.id, now, ttlSeconds: TELEGRAM_LINK_TTL_SECONDS });
-    await auditAuthEvent(tx, { action: 'account.telegram_link_code_issued', accountId: account.id, now, origin: input.origin, details: { codeId: issued.id } });
+    await auditAuthEvent(tx, {
+      action: 'account.telegram_link_code_issued',
+      accountId: account.id,
+      now,
+      origin: input.origin,
+      details: { codeId: issued.id, relink: isRelink, reauthenticated: input.password !== undefined },
+    });
     return issued;
   });
 }

@@ -31,10 +31,12 @@ export { EMAIL_TOKEN_TTL_SECONDS } from './email-tokens.js';
 export { type ScryptParameters, DEFAULT_SCRYPT_PARAMETERS, hashPassword, verifyPassword } from './passwords.js';
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from './password-policy.js';
 export { signUp, verifyEmail, requestVerificationMail } from './signup.js';
-export { type SessionTokens, logIn, refreshSession, logOut } from './login.js';
+export { type SessionTokens, type LoginTokens, logIn, refreshSession, logOut } from './login.js';
 export { PASSWORD_FAILURE_LIMIT, PASSWORD_FAILURE_WINDOW_SECONDS } from './password-failures.js';
+export { KNOWN_IP_TTL_SECONDS, UNRECOGNISED_FAILURE_LIMIT, UNRECOGNISED_FAILURE_WINDOW_SECONDS } from './login-address.js';
+export { type IssuedDeviceToken, DEVICE_TOKEN_TTL_SECONDS } from './device-tokens.js';
 export { confirmPasswordOfAccount } from './password-confirmation.js';
-export { requestPasswordReset, resetPassword, changePassword } from './password-changes.js';
+export { RESET_MAILS_PER_ADDRESS, RESET_REQUESTS_PER_CLIENT, requestPasswordReset, resetPassword, changePassword } from './password-changes.js';
 export {
   type AccountProfile,
   TELEGRAM_LINK_TTL_SECONDS,
@@ -46,4 +48,14 @@ export {
   createTelegramLinkCode,
 } from './account-settings.js';
 export { enqueueAccountMail, findActiveAccountIdByTelegramUser } from './account-records.js';
+export {
+  type ActivityEntry,
+  type ActivityPage,
+  type SessionView,
+  DEFAULT_ACTIVITY_PAGE_SIZE,
+  listActivity,
+  listSessions,
+  revokeOtherSessions,
+  revokeOwnSession,
+} from './account-security.js';
 export { type AccountMailDeps, composeAccountMails, sendAccountMails, deliverAccountMail } from './account-mail.js';

@@ -4,6 +4,7 @@ import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { isUniqueViolation } from '../db/index.js';
 import { recordAuditEvent } from '../audit/index.js';
+import { enqueueAccountMail } from './account-records.js';
 
 /**
  * One-time codes that link a dashboard account to the owner's Telegram identity: the dashboard
@@ -75,12 +76,14 @@ interface CodeRow {
   revoked_at: Date | null;
   status: string;
   email: string;
+  telegram_user_id: bigint | null;
 }
 
 /**
  * Redeems a code for the Telegram user who sent it: in one transaction the code is marked used
  * (conditionally, so two racing redemptions cannot both succeed), the user is upserted and the
- * account points at them (replacing an earlier link of the same account). A refusal changes nothing.
+ * account points at them (replacing an earlier link of the same account), and unless the same user
+ * was linked already the owner is mailed a `telegram_linked` notice. A refusal changes nothing.
  */
 export async function redeemLinkCode(deps: LinkCodeDeps, input: { code: string; user: TelegramUserProfile }): Promise<LinkOutcome> {
   if (!LINK_CODE_PATTERN.test(input.code)) return { outcome: 'refused', reason: 'unknown' };
@@ -88,7 +91,7 @@ export async function redeemLinkCode(deps: LinkCodeDeps, input: { code: string; 
     return await deps.db.transaction(async (tx) => {
       const now = deps.clock.now();
       const { rows } = await tx.query<CodeRow>(
-        `SELECT c.id, c.account_id, c.expires_at, c.used_at, c.revoked_at, a.status, a.email
+        `SELECT c.id, c.account_id, c.expires_at, c.used_at, c.revoked_at, a.status, a.email, a.telegram_user_id
          FROM telegram_link_codes c JOIN accounts a ON a.id = c.account_id
          WHERE c.code_hash = $1
          FOR UPDATE OF c`,
@@ -119,13 +122,16 @@ export async function redeemLinkCode(deps: LinkCodeDeps, input: { code: string; 
          WHERE id = $1`,
         [code.account_id, input.user.id, now],
       );
+      const previous = code.telegram_user_id === null ? null : BigInt(code.telegram_user_id);
       await recordAuditEvent(tx, {
         occurredAt: now,
         actor: { type: 'telegram_user', id: input.user.id.toString() },
         action: 'account.telegram_linked',
         subject: { type: 'account', id: code.account_id },
-        details: { codeId: code.id },
+        details: { codeId: code.id, previousTelegramUserId: previous?.toString() ?? null },
       });
+      // The owner hears of every new link (a re-link needed the password when the code was issued).
+      if (previous !== input.user.id) await enqueueAccountMail(tx, { kind: 'telegram_linked', accountId: code.account_id, now });
       return { outcome: 'linked' as const, accountId: code.account_id, email: code.email };
     });
   } catch (error) {

@@ -28,11 +28,11 @@ export function passwordRequired(field: string, what: string): PermanentError {
  */
 export async function confirmAccountPassword(
   deps: AccountDeps,
-  account: Pick<AccountRow, 'id' | 'password_hash'>,
+  account: Pick<AccountRow, 'id' | 'email' | 'password_hash'>,
   input: { password: string | undefined; origin: RequestOrigin; action: string; field: string; what: string },
 ): Promise<void> {
   if (!input.password) throw passwordRequired(input.field, input.what);
-  const client = { accountId: account.id, ip: input.origin.ip, now: deps.clock.now() };
+  const client = { email: account.email, ip: input.origin.ip, now: deps.clock.now() };
   const blockedFor = await passwordAttemptsBlockedFor(deps.kv, client);
   if (blockedFor > 0) {
     throw accountError('rate_limited', `Too many wrong passwords; try again in ${blockedFor} seconds`, { retryAfterSeconds: blockedFor });

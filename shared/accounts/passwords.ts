@@ -76,19 +76,29 @@ export async function verifyPassword(phc: string, password: string, current: Scr
   return { isValid, needsRehash: params.ln !== current.ln || params.r !== current.r || params.p !== current.p };
 }
 
-const dummyHashes = new Map<string, Promise<string>>();
+const dummyHashes = new Map<string, string>();
 
 /**
- * Spends the time of one real verification and returns false: run it when the email is unknown, so
- * "no such account" and "wrong password" take the same time (and answer the same).
+ * A hash no password matches, in the shape of a real one with `params`: a random salt and random
+ * "hash" bytes. Made without running scrypt, so the first unknown address costs no more than the
+ * next (a lazily computed real hash would spend a second scrypt on the first one).
  */
-export async function verifyAgainstDummyHash(password: string, current: ScryptParameters = DEFAULT_SCRYPT_PARAMETERS): Promise<false> {
-  const key = `${current.ln},${current.r},${current.p}`;
+function dummyHash(params: ScryptParameters): string {
+  const key = `${params.ln},${params.r},${params.p}`;
   let dummy = dummyHashes.get(key);
   if (!dummy) {
-    dummy = hashPassword(randomBytes(18).toString('base64'), current);
+    dummy = `$scrypt$ln=${params.ln},r=${params.r},p=${params.p}$${b64(randomBytes(SALT_BYTES))}$${b64(randomBytes(HASH_BYTES))}`;
     dummyHashes.set(key, dummy);
   }
-  await verifyPassword(await dummy, password, current);
+  return dummy;
+}
+
+/**
+ * Spends the time of one real verification (one scrypt with the current parameters) and returns
+ * false: run it when the email is unknown, so "no such account" and "wrong password" take the same
+ * time (and answer the same).
+ */
+export async function verifyAgainstDummyHash(password: string, current: ScryptParameters = DEFAULT_SCRYPT_PARAMETERS): Promise<false> {
+  await verifyPassword(dummyHash(current), password, current);
   return false;
 }

@@ -12,9 +12,9 @@ import {
   type ChannelDeps,
   type CreateChannelInput,
   MAX_CHANNELS_PER_ACCOUNT,
-  type PayoutConfirmation,
+  type ChangeConfirmation,
   createChannel as createChannelConfirmedBy,
-  deleteChannel,
+  deleteChannel as deleteChannelConfirmedBy,
   listChannels,
   requestBroadcast,
   retrieveChannel,
@@ -25,10 +25,21 @@ import {
 import { subscribeLink } from '../telegram/deep-links.js';
 import { createBotUsernameSource } from '../telegram/index.js';
 
-/** The dashboard confirms payout changes with the password; these tests confirm every one. */
-const confirmed: PayoutConfirmation = { confirmPayoutChange: async () => undefined };
+/** The dashboard confirms sensitive changes with the password; these tests confirm every one. */
+const confirmed: ChangeConfirmation = { confirm: async () => undefined };
 const createChannel = (d: ChannelDeps, actor: { accountId: string; requestId?: string }, input: unknown) => createChannelConfirmedBy(d, actor, input, confirmed);
 const updateChannel = (d: ChannelDeps, actor: { accountId: string; requestId?: string }, id: string, input: unknown) => updateChannelConfirmedBy(d, actor, id, input, confirmed);
+const deleteChannel = (d: Pick<ChannelDeps, 'db' | 'clock' | 'logger'>, actor: { accountId: string }, id: string) => deleteChannelConfirmedBy(d, actor, id, confirmed);
+
+/** A confirmation that writes down what it was asked and refuses. */
+function refusingConfirmation(asked: string[][]): ChangeConfirmation {
+  return {
+    confirm: async (changes) => {
+      asked.push([...changes]);
+      throw new Error('refused');
+    },
+  };
+}
 
 let testDb: TestDatabase;
 let telegram: TelegramSimulator;
@@ -389,22 +400,17 @@ describe('updateChannel', () => {
 
   it('asks for confirmation only when the payout destination or strategy changes, and writes nothing when refused', async () => {
     const { account, channel } = await registered();
-    let asked = 0;
-    const refusing: PayoutConfirmation = {
-      confirmPayoutChange: async () => {
-        asked += 1;
-        throw new Error('refused');
-      },
-    };
+    const asked: string[][] = [];
+    const refusing = refusingConfirmation(asked);
     const actor = { accountId: account.accountId };
     // Resending the stored destination and strategy, or changing other sections, is no payout change.
     const same = { payoutDestination: channel.payoutDestination, payoutStrategy: { strategy: 'instant' as const }, openChat: { title: 'Renamed' } };
     expect((await updateChannelConfirmedBy(deps, actor, channel.id, same, refusing)).openChat.title).toBe('Renamed');
-    expect(asked).toBe(0);
+    expect(asked).toEqual([]);
     const btc = { payoutDestination: { currency: 'BTC', network: 'BTC', wallet: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4' } };
     await expect(updateChannelConfirmedBy(deps, actor, channel.id, btc, refusing)).rejects.toThrow('refused');
     await expect(updateChannelConfirmedBy(deps, actor, channel.id, { payoutStrategy: { strategy: 'threshold', thresholdUsd: '50' } }, refusing)).rejects.toThrow('refused');
-    expect(asked).toBe(2);
+    expect(asked).toEqual([['payout'], ['payout']]);
     const stored = await retrieveChannel(deps, actor, channel.id);
     expect(stored.payoutDestination.network).toBe('TRX');
     expect(stored.payoutStrategy.strategy).toBe('instant');
@@ -469,6 +475,25 @@ describe('updateChannel', () => {
     expect(updated.botRights?.checkedAt).toBe(clock.now().toISOString());
   });
 
+  it('asks for confirmation of a chat change before asking Telegram, writes nothing when refused, and mails the owner when done', async () => {
+    const { account, channel } = await registered();
+    const actor = { accountId: account.accountId };
+    const other = addOwnedChats(telegram, account.telegramUserId);
+    const asked: string[][] = [];
+    const btc = { currency: 'BTC', network: 'BTC', wallet: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4' };
+    await expect(updateChannelConfirmedBy(deps, actor, channel.id, { openChat: { id: other.openChatId.toString() } }, refusingConfirmation(asked))).rejects.toThrow('refused');
+    await expect(updateChannelConfirmedBy(deps, actor, channel.id, { closedChat: { id: other.closedChatId.toString() }, payoutDestination: btc }, refusingConfirmation(asked))).rejects.toThrow('refused');
+    // Resending the stored chat ids is no change.
+    await updateChannelConfirmedBy(deps, actor, channel.id, { openChat: { id: channel.openChat.id, title: 'Same chat' } }, refusingConfirmation(asked));
+    expect(asked).toEqual([['chats'], ['payout', 'chats']]);
+    expect((await retrieveChannel(deps, actor, channel.id)).openChat.id).toBe(channel.openChat.id);
+    const mails = async () =>
+      (await testDb.db.query<{ kind: string }>(`SELECT payload->>'kind' AS kind FROM outbox WHERE topic = 'account-mail-requested' AND payload->>'accountId' = $1 ORDER BY id`, [account.accountId])).rows.map((row) => row.kind);
+    expect(await mails()).not.toContain('channel_chats_changed');
+    await updateChannel(deps, actor, channel.id, { openChat: { id: other.openChatId.toString() } });
+    expect(await mails()).toContain('channel_chats_changed');
+  });
+
   it('never redirects a payout already created: it keeps its copy of the old wallet', async () => {
     const { account, channel } = await registered();
     const payout = await insertPayout(testDb.db, { channelId: parsePublicId('channel', channel.id) });
@@ -505,6 +530,19 @@ describe('deleteChannel', () => {
     const { channel } = await registered();
     const stranger = await owner();
     await expect(deleteChannel(deps, { accountId: stranger.accountId }, channel.id)).rejects.toMatchObject({ code: 'channel_not_found' });
+  });
+
+  it('asks for confirmation once the channel is known to be the account’s, deletes nothing when refused, and mails the owner when done', async () => {
+    const { account, channel } = await registered();
+    const stranger = await owner();
+    const asked: string[][] = [];
+    await expect(deleteChannelConfirmedBy(deps, { accountId: stranger.accountId }, channel.id, refusingConfirmation(asked))).rejects.toMatchObject({ code: 'channel_not_found' });
+    await expect(deleteChannelConfirmedBy(deps, { accountId: account.accountId }, channel.id, refusingConfirmation(asked))).rejects.toThrow('refused');
+    expect(asked).toEqual([['deletion']]);
+    expect((await retrieveChannel(deps, { accountId: account.accountId }, channel.id)).status).toBe('active');
+    await deleteChannel(deps, { accountId: account.accountId }, channel.id);
+    const { rows } = await testDb.db.query(`SELECT 1 FROM outbox WHERE topic = 'account-mail-requested' AND payload->>'accountId' = $1 AND payload->>'kind' = 'channel_deleted'`, [account.accountId]);
+    expect(rows).toHaveLength(1);
   });
 });
 

@@ -77,13 +77,20 @@ export interface Actor {
 }
 
 /**
- * Re-authentication for payouts: called once the input passed every check, before Telegram is asked
- * and before anything is written, whenever a request sets where or how a channel is paid out
- * (creation, or a change of the payout destination or strategy). The dashboard passes a check of the
- * account's password (`confirmPasswordOfAccount`); it throws to refuse.
+ * What needs the owner's password (re-authentication) when done with an access token, since a
+ * stolen token must not redirect money or sales: `payout` (registering a channel, changing where or
+ * how it is paid out), `chats` (repointing the open or closed chat: sales would grant access to
+ * another chat), `deletion`.
  */
-export interface PayoutConfirmation {
-  confirmPayoutChange: () => Promise<void>;
+export type SensitiveChange = 'payout' | 'chats' | 'deletion';
+
+/**
+ * Re-authentication: called once with everything sensitive a request changes, after the input
+ * passed every check and before Telegram is asked or anything is written. The dashboard passes a
+ * check of the account's password (`confirmPasswordOfAccount`); it throws to refuse.
+ */
+export interface ChangeConfirmation {
+  confirm(changes: readonly SensitiveChange[]): Promise<void>;
 }
 
 const CHAT_ID_CONSTRAINTS = ['channels_chat_ids_unique', 'channels_open_chat_id_key', 'channels_closed_chat_id_key'];
@@ -159,13 +166,13 @@ async function checkOrThrow(q: Queryable, settings: ChannelSettings, limits: Cha
  *   `channel_limit_reached`, `channel_ownership_unverified`, `chat_already_registered`.
  * @throws TransientError when Telegram cannot be reached.
  */
-export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: unknown, confirmation: PayoutConfirmation): Promise<ChannelResource> {
+export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: unknown, confirmation: ChangeConfirmation): Promise<ChannelResource> {
   const input = parseInput(CreateChannelInputSchema, rawInput);
   const telegramUserId = await linkedTelegramUser(deps.db, actor.accountId);
   const settings = await checkOrThrow(deps.db, settingsFromCreateInput(input, telegramUserId), deps.limits, { check: true, allowDisabled: false });
   // Cheap early answer; the authoritative count runs under the account lock below.
   if ((await liveChannelCount(deps.db, actor.accountId)) >= MAX_CHANNELS_PER_ACCOUNT) throw limitReached();
-  await confirmation.confirmPayoutChange();
+  await confirmation.confirm(['payout']);
 
   const botRights = await verifyChatOwnership(deps, {
     openChatId: settings.openChat.id,
@@ -229,7 +236,8 @@ export async function listChannels(deps: ChannelReadDeps, actor: Actor): Promise
  * rule a new one does (threshold minimum included). New chat ids are verified with the Bot API like
  * on create. A change of the payout destination (currency, network, wallet, extra id) or strategy
  * (instant/threshold, threshold amount) must be confirmed (`confirmation`, the password) and mails
- * the owner a `payout_wallet_changed` notice; resending the stored values needs no confirmation.
+ * the owner a `payout_wallet_changed` notice; so must a change of either chat, which mails a
+ * `channel_chats_changed` notice. Resending the stored values needs no confirmation.
  * Changing the wallet or currency never touches payouts already created: each payout carries its
  * own copy of the destination. `broadcast` sets the schedule in the same transaction
  * (`applyBroadcastSetting`: null stops it, a number sets the interval and restarts a stopped one).
@@ -239,7 +247,7 @@ export async function listChannels(deps: ChannelReadDeps, actor: Actor): Promise
  * @throws PermanentError `channel_not_found`, `validation_failed`, `telegram_not_linked`,
  *   `channel_ownership_unverified`, `chat_already_registered`, `channel_changed_concurrently`.
  */
-export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPublicId: string, rawInput: unknown, confirmation: PayoutConfirmation): Promise<ChannelResource> {
+export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPublicId: string, rawInput: unknown, confirmation: ChangeConfirmation): Promise<ChannelResource> {
   const patch = parseInput(UpdateChannelInputSchema, rawInput);
   const channelId = channelUuid(channelPublicId);
   const before = await findOwnedChannel(deps.db, actor.accountId, channelId);
@@ -256,7 +264,8 @@ export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPubl
     allowDisabled: sameDestinationPair(patch, before.settings),
   });
   const isPayoutConfirmed = isPayoutChanged(before.settings, checked);
-  if (isPayoutConfirmed) await confirmation.confirmPayoutChange();
+  const changes: SensitiveChange[] = [...(isPayoutConfirmed ? (['payout'] as const) : []), ...(areChatsChanged ? (['chats'] as const) : [])];
+  if (changes.length > 0) await confirmation.confirm(changes);
   const botRights = areChatsChanged ? await verifyChatOwnership(deps, { openChatId, closedChatId, ownerTelegramUserId: telegramUserId, at: deps.clock.now() }) : null;
 
   await withChatUniqueness(() =>
@@ -289,6 +298,8 @@ export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPubl
       if (patch.broadcast) await applyBroadcastSetting(tx, channelId, patch.broadcast.intervalHours, now);
       await auditChannelUpdate(tx, { actor, channelId, now, before: current.settings, after: merged, sections: Object.keys(patch) });
       if (isPayoutChange) await enqueueAccountMail(tx, { kind: 'payout_wallet_changed', accountId: actor.accountId, now });
+      // Chats changed only as confirmed above (a concurrent change of them is refused before this).
+      if (!isVerified) await enqueueAccountMail(tx, { kind: 'channel_chats_changed', accountId: actor.accountId, now });
     }),
   );
   deps.logger.info('channel.updated', { channelId, accountId: actor.accountId, sections: Object.keys(patch) });
@@ -307,12 +318,17 @@ function sameDestinationPair(patch: { payoutDestination?: { currency: string; ne
 /**
  * Retires a channel: status `deleted` (rows are never deleted: payments, balances and payouts hang
  * off it), its chats free for a new registration, its broadcasts stopped. Subscriptions already
- * sold run to their end; what the owner is owed stays in the ledger.
+ * sold run to their end; what the owner is owed stays in the ledger. Must be confirmed
+ * (`confirmation`, the password) once the channel is known to be the account's; the owner is mailed
+ * a `channel_deleted` notice.
  *
- * @throws PermanentError `channel_not_found` (also when already deleted or another account's).
+ * @throws PermanentError `channel_not_found` (also when already deleted or another account's), or
+ *   whatever `confirmation` throws.
  */
-export async function deleteChannel(deps: Pick<ChannelDeps, 'db' | 'clock' | 'logger'>, actor: Actor, channelPublicId: string): Promise<void> {
+export async function deleteChannel(deps: Pick<ChannelDeps, 'db' | 'clock' | 'logger'>, actor: Actor, channelPublicId: string, confirmation: ChangeConfirmation): Promise<void> {
   const channelId = channelUuid(channelPublicId);
+  await findOwnedChannel(deps.db, actor.accountId, channelId);
+  await confirmation.confirm(['deletion']);
   await deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     const { rowCount } = await tx.query(
@@ -329,6 +345,7 @@ export async function deleteChannel(deps: Pick<ChannelDeps, 'db' | 'clock' | 'lo
       subject: { type: 'channel', id: channelId },
       requestId: actor.requestId,
     });
+    await enqueueAccountMail(tx, { kind: 'channel_deleted', accountId: actor.accountId, now });
   });
   deps.logger.info('channel.deleted', { channelId, accountId: actor.accountId });
 }

@@ -4,7 +4,7 @@
  * the manual broadcast trigger. Request and response shapes are zod schemas, shared with the
  * dashboard router and its OpenAPI document.
  *
- *   const channel = await createChannel(deps, { accountId, requestId }, body, { confirmPayoutChange });   // ChannelResource
+ *   const channel = await createChannel(deps, { accountId, requestId }, body, { confirm });   // ChannelResource
  *   await requestBroadcast(deps, { accountId }, channel.id);                      // 5-minute cooldown
  *   const { svg } = await subscribeQrCode(deps, { accountId }, channel.id, 2);    // tier 2's t.me link as a QR code
  *
@@ -16,7 +16,7 @@
  * `channel_not_found` (also for another account's channel), `telegram_not_linked`,
  * `account_inactive`, `channel_limit_reached`, `channel_ownership_unverified` (context `fields`,
  * `problems`), `chat_already_registered`, `channel_changed_concurrently`, `telegram_link_changed`,
- * `broadcast_cooling_down` (context `retryAfterSeconds`), plus whatever `confirmPayoutChange` throws
+ * `broadcast_cooling_down` (context `retryAfterSeconds`), plus whatever `confirm` throws
  * (the dashboard: `password_required`, `incorrect_password`, `rate_limited`). Telegram outages are
  * `TransientError`s.
  */
@@ -57,7 +57,8 @@ export {
   type ChannelReadDeps,
   type SubscribeLinkDeps,
   type Actor,
-  type PayoutConfirmation,
+  type ChangeConfirmation,
+  type SensitiveChange,
   createChannel,
   retrieveChannel,
   listChannels,

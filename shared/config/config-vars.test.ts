@@ -16,6 +16,12 @@ function load(name: VarName, value: string | undefined): unknown {
 
 const walletKey = `0x${createHash('sha256').update('config-vars fixture').digest('hex')}`;
 const HTTPS_ONLY = 'error: must be an https:// URL (http:// only for localhost or 127.0.0.1)';
+// Fixtures made with `openssl rand`: 32 random bytes in each encoding.
+const BASE64_32 = 'iQnu/4klVj9Z9A5tYbXp6qumoIqGet8jSNtZ+71L+pY=';
+const BASE64URL_32 = 'Vc_Nw498i0I3lSzKHIeJVFwZ4V43u0FRVSn4qCRZGpQ';
+const HEX_32 = 'e29f801a91697540bc6744d3d372068d09639da04c7a0a704fac2ce0f0316414';
+const JWT_SECRET_ERROR = 'error: must be at least 32 random bytes written as base64, base64url or hex; generate one with `openssl rand -base64 32`';
+const WEBHOOK_SECRET_ERROR = 'error: must be at least 32 random bytes written as hex or base64url; generate one with `openssl rand -hex 32`';
 
 const cases: [VarName, string | undefined, unknown][] = [
   ['DATABASE_URL', undefined, undefined],
@@ -56,9 +62,14 @@ const cases: [VarName, string | undefined, unknown][] = [
   ['TELEGRAM_API_ROOT', undefined, 'https://api.telegram.org'],
   ['TELEGRAM_API_ROOT', 'http://localhost:8081/', 'http://localhost:8081'],
   ['TELEGRAM_API_ROOT', 'http://api.telegram.org', HTTPS_ONLY],
-  ['TELEGRAM_WEBHOOK_SECRET', 'a', 'a'],
-  ['TELEGRAM_WEBHOOK_SECRET', 'x'.repeat(257), 'error: must be 1-256 characters of A-Z, a-z, 0-9, _ or -'],
-  ['TELEGRAM_WEBHOOK_SECRET', 'has.dot', 'error: must be 1-256 characters of A-Z, a-z, 0-9, _ or -'],
+  ['TELEGRAM_WEBHOOK_SECRET', HEX_32, HEX_32],
+  ['TELEGRAM_WEBHOOK_SECRET', BASE64URL_32, BASE64URL_32],
+  ['TELEGRAM_WEBHOOK_SECRET', 'a', WEBHOOK_SECRET_ERROR],
+  ['TELEGRAM_WEBHOOK_SECRET', 'sandbox-telegram-webhook-secret', WEBHOOK_SECRET_ERROR],
+  ['TELEGRAM_WEBHOOK_SECRET', HEX_32.slice(0, 62), WEBHOOK_SECRET_ERROR],
+  // Telegram refuses + / = in secret_token: standard base64 is not accepted here.
+  ['TELEGRAM_WEBHOOK_SECRET', BASE64_32, WEBHOOK_SECRET_ERROR],
+  ['TELEGRAM_WEBHOOK_SECRET', 'x'.repeat(257), `${WEBHOOK_SECRET_ERROR} (at most 256 characters), ${WEBHOOK_SECRET_ERROR.slice('error: '.length)}`],
   ['TELEGRAM_BOT_USERNAME', '@PayGatePrimeBot', 'PayGatePrimeBot'],
   ['TELEGRAM_BOT_USERNAME', 'sandbox_bot', 'sandbox_bot'],
   ['TELEGRAM_BOT_USERNAME', 'PayGatePrime', 'error: must be a Telegram bot username (5-32 letters, digits or _, ending in "bot")'],
@@ -100,8 +111,20 @@ const cases: [VarName, string | undefined, unknown][] = [
   ['PLATFORM_FEE_BPS', '10001', 'error: must be an integer 0..10000'],
   ['PLATFORM_FEE_BPS', '-1', 'error: must be an integer 0..10000'],
   ['PLATFORM_FEE_BPS', '3%', 'error: must be an integer 0..10000'],
-  ['JWT_SECRET', 'j'.repeat(32), 'j'.repeat(32)],
-  ['JWT_SECRET', 'j'.repeat(31), 'error: must be at least 32 characters'],
+  ['JWT_SECRET', BASE64_32, BASE64_32],
+  ['JWT_SECRET', BASE64_32.slice(0, -1), BASE64_32.slice(0, -1)],
+  ['JWT_SECRET', BASE64URL_32, BASE64URL_32],
+  ['JWT_SECRET', HEX_32, HEX_32],
+  ['JWT_SECRET', HEX_32.toUpperCase(), HEX_32.toUpperCase()],
+  // 32 characters are not 32 bytes: the old rule let these through.
+  ['JWT_SECRET', 'j'.repeat(32), JWT_SECRET_ERROR],
+  ['JWT_SECRET', 'j'.repeat(64), JWT_SECRET_ERROR],
+  ['JWT_SECRET', 'test-jwt-secret-that-is-at-least-32-characters', JWT_SECRET_ERROR],
+  ['JWT_SECRET', 'ThisIsMyJwtSecretPlease', JWT_SECRET_ERROR],
+  ['JWT_SECRET', HEX_32.slice(0, 62), JWT_SECRET_ERROR],
+  ['JWT_SECRET', 'deadbeef'.repeat(8), JWT_SECRET_ERROR],
+  ['JWT_SECRET', `${BASE64_32.slice(0, 20)} ${BASE64_32.slice(20)}`, JWT_SECRET_ERROR],
+  ['JWT_SECRET', BASE64_32.replace('=', '==='), JWT_SECRET_ERROR],
   ['PUBLIC_BASE_URL', 'https://pay.example.com/', 'https://pay.example.com'],
   ['PUBLIC_BASE_URL', 'http://localhost:8080', 'http://localhost:8080'],
   ['PUBLIC_BASE_URL', 'http://pay.example.com', HTTPS_ONLY],

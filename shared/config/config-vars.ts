@@ -70,6 +70,58 @@ function opaqueKey() {
   return z.string().regex(/^\S+$/, 'must not contain whitespace');
 }
 
+/** Encodings a random secret may be written in. */
+export type SecretEncoding = 'hex' | 'base64' | 'base64url';
+
+/** The fewest random bytes a signing secret may hold: 256 bits, the HMAC-SHA256 key size. */
+export const MIN_SECRET_BYTES = 32;
+
+/**
+ * How many bytes `value` encodes in one of `encodings`, or undefined when it is none of them. A
+ * value made only of hex digits in one case is read as hex, even where it would also be base64
+ * (random base64 of 32 bytes practically never is).
+ */
+export function secretByteLength(value: string, encodings: readonly SecretEncoding[]): number | undefined {
+  if (encodings.includes('hex') && /^(?:[0-9a-f]{2})+$|^(?:[0-9A-F]{2})+$/.test(value)) return value.length / 2;
+  if (/^[0-9a-fA-F]+$/.test(value)) return undefined;
+  const stripped = value.replace(/={1,2}$/, '');
+  const padded = stripped !== value;
+  const fits =
+    (encodings.includes('base64url') && !padded && /^[A-Za-z0-9_-]+$/.test(stripped)) ||
+    (encodings.includes('base64') && /^[A-Za-z0-9+/]+$/.test(stripped) && (!padded || value.length % 4 === 0));
+  if (!fits || stripped.length % 4 === 1) return undefined;
+  return Math.floor((stripped.length * 3) / 4);
+}
+
+/**
+ * What a person typed rather than a generator made: hex with fewer than 10 distinct digits
+ * (`deadbeef…`), base64 without both letter cases or with fewer than 16 distinct characters (a
+ * passphrase like `my-jwt-secret-for-the-dashboard`). Random output passes with certainty for all
+ * practical purposes; nothing can prove a value random, this only catches the usual mistakes.
+ */
+function looksHandMade(value: string): boolean {
+  const distinct = new Set(value.replace(/=+$/, '')).size;
+  if (/^[0-9a-fA-F]+$/.test(value)) return distinct < 10;
+  return !/[a-z]/.test(value) || !/[A-Z]/.test(value) || distinct < 16;
+}
+
+/**
+ * A signing secret of at least `MIN_SECRET_BYTES` random bytes written in one of `encodings`
+ * (not a number of characters: `'j'.repeat(32)` is 32 characters and almost no entropy). The message
+ * says how to make one with `generate` and never contains the value.
+ */
+export function randomSecretVar(options: { encodings: readonly SecretEncoding[]; generate: string; maxLength?: number }) {
+  const names = options.encodings.join(', ').replace(/, (?=[^,]*$)/, ' or ');
+  const message = `must be at least ${MIN_SECRET_BYTES} random bytes written as ${names}; generate one with \`${options.generate}\``;
+  return z
+    .string()
+    .max(options.maxLength ?? 1024, `${message} (at most ${options.maxLength ?? 1024} characters)`)
+    .refine((value) => {
+      const bytes = secretByteLength(value, options.encodings);
+      return bytes !== undefined && bytes >= MIN_SECRET_BYTES && !looksHandMade(value);
+    }, message);
+}
+
 function isIpOrCidr(entry: string): boolean {
   const [address = '', prefix, extra] = entry.split('/');
   const version = isIP(address);
@@ -149,8 +201,12 @@ export const configVars = {
   ),
   /** Bot API root; a local Bot API server or the simulator may replace it. Default `https://api.telegram.org`. */
   TELEGRAM_API_ROOT: httpsUrlVar().default('https://api.telegram.org'),
-  /** `secret_token` given to setWebhook and checked on `X-Telegram-Bot-Api-Secret-Token`: 1–256 of A-Z a-z 0-9 _ -. Secret. */
-  TELEGRAM_WEBHOOK_SECRET: secret(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ or -')),
+  /**
+   * `secret_token` given to setWebhook and checked on `X-Telegram-Bot-Api-Secret-Token`: at least 32
+   * random bytes as hex or base64url (Telegram allows only A-Z a-z 0-9 _ -, at most 256 characters),
+   * e.g. `openssl rand -hex 32`. Secret.
+   */
+  TELEGRAM_WEBHOOK_SECRET: secret(randomSecretVar({ encodings: ['hex', 'base64url'], generate: 'openssl rand -hex 32', maxLength: 256 })),
   /** The bot's username (5–32 characters ending in `bot`), with or without `@`; returned without it. Used for botInfo and t.me links. */
   TELEGRAM_BOT_USERNAME: z
     .string()
@@ -200,8 +256,8 @@ export const configVars = {
 
   /** Platform fee in basis points (300 = 3 %), integer 0..10000. No default: a fee must be stated. */
   PLATFORM_FEE_BPS: integerVar(0, 10000),
-  /** HMAC key for dashboard JWTs, at least 32 characters (e.g. `openssl rand -base64 48`). Secret. */
-  JWT_SECRET: secret(z.string().min(32, 'must be at least 32 characters')),
+  /** HMAC key for dashboard JWTs: at least 32 random bytes as base64, base64url or hex, e.g. `openssl rand -base64 32`. Secret. */
+  JWT_SECRET: secret(randomSecretVar({ encodings: ['base64', 'base64url', 'hex'], generate: 'openssl rand -base64 32' })),
   /** Public origin of the gateway (IPN callback, dashboard links), https:// (http only for localhost); no trailing slash. */
   PUBLIC_BASE_URL: httpsUrlVar(),
   /**

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { createLogger } from '../logging/index.js';
 import { ConfigError, configVars, loadConfig, secret } from './index.js';
 
+/** `openssl rand -hex 32`. */
+const WEBHOOK_SECRET = 'e22fe6d255a00b26c45216b0c3ee2da4bd440d8649c2d790382957493d987421';
+
 function configError(run: () => unknown): ConfigError {
   try {
     run();
@@ -68,9 +71,9 @@ describe('loadConfig', () => {
   it('trims every value, so a trailing newline from echo does not break it', () => {
     const config = loadConfig(
       { PLATFORM_FEE_BPS: configVars.PLATFORM_FEE_BPS, TELEGRAM_WEBHOOK_SECRET: configVars.TELEGRAM_WEBHOOK_SECRET },
-      { PLATFORM_FEE_BPS: ' 250\n', TELEGRAM_WEBHOOK_SECRET: 'hook_secret-1\n' },
+      { PLATFORM_FEE_BPS: ' 250\n', TELEGRAM_WEBHOOK_SECRET: `${WEBHOOK_SECRET}\n` },
     );
-    expect(config).toEqual({ PLATFORM_FEE_BPS: 250, TELEGRAM_WEBHOOK_SECRET: 'hook_secret-1' });
+    expect(config).toEqual({ PLATFORM_FEE_BPS: 250, TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET });
   });
 
   it('treats an empty or blank value as unset, so defaults apply', () => {

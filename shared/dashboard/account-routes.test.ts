@@ -151,6 +151,25 @@ describe('POST /me/password', () => {
     expect(reset.json.error.code).toBe('invalid_link');
     expect((await h.request('POST', '/auth/login', { body: { email: session.email, password: 'an entirely new phrase' }, ip: ip() })).status).toBe(200);
   });
+
+  it('unlinks nothing: the Telegram link and the channels stay, the other sessions end, and the mail says what stayed linked', async () => {
+    const session = await newSession();
+    const { code } = (await h.request('POST', '/me/telegram-link', { token: session.token, ip: ip() })).json;
+    await redeemLinkCode({ db: h.testDb.db, clock: h.clock }, { code, user: { id: 5_590_000_000n + BigInt(n), username: `keeper${n}`, firstName: 'Owner' } });
+    await insertChannel(h.testDb.db, { ownerAccountId: session.accountId });
+    const thief = await h.request('POST', '/auth/login', { body: { email: session.email, password: PASSWORD }, ip: ip() });
+    const response = await h.request('POST', '/me/password', { token: session.token, body: { currentPassword: PASSWORD, newPassword: 'an entirely new phrase' }, ip: ip() });
+    expect(response.status).toBe(204);
+    expect((await h.request('GET', '/me', { token: thief.json.accessToken })).status).toBe(401);
+    expect((await h.request('GET', '/me', { token: session.token })).json.telegram).toMatchObject({ linked: true, username: `keeper${n}` });
+    await h.deliverMails();
+    const mail = h.outbox.latestTo(session.email);
+    expect(mail?.subject).toContain('password was changed');
+    expect(mail?.text).toContain('other sessions were logged out');
+    expect(mail?.text).toContain(`@keeper${n}`);
+    expect(mail?.text).toContain('stays linked');
+    expect(mail?.text).toContain('your channel keeps its chats and payout wallets');
+  });
 });
 
 describe('POST /me/email and POST /auth/confirm-email-change', () => {
@@ -363,6 +382,48 @@ describe('POST /me/telegram-link', () => {
     const session = await newSession({ verified: false });
     expect((await h.request('POST', '/me/telegram-link', { token: session.token, ip: ip() })).json.error.code).toBe('email_not_verified');
     expect((await h.request('POST', '/me/telegram-link', { ip: ip() })).status).toBe(401);
+  });
+
+  it('re-links only with the password, and mails the owner about every new link', async () => {
+    const session = await newSession();
+    const redeem = async (code: string, id: bigint, username: string) =>
+      redeemLinkCode({ db: h.testDb.db, clock: h.clock }, { code, user: { id, username, firstName: 'Owner', languageCode: 'en' } });
+    // A first link needs no password (the body may be left out).
+    const first = await h.request('POST', '/me/telegram-link', { token: session.token, ip: ip() });
+    expect(first.status).toBe(201);
+    expect(await redeem(first.json.code, 5_570_000_000n + BigInt(n), `first${n}`)).toMatchObject({ outcome: 'linked' });
+    await h.deliverMails();
+    expect(h.outbox.latestTo(session.email)).toMatchObject({ subject: expect.stringContaining('Telegram account was linked'), text: expect.stringContaining(`@first${n}`) });
+
+    // A stolen access token cannot re-link: the password is required, and a wrong one refused.
+    const missing = await h.request('POST', '/me/telegram-link', { token: session.token, ip: ip() });
+    expect(missing.status).toBe(403);
+    expect(missing.json.error).toMatchObject({ code: 'password_required', fields: { password: expect.any(String) } });
+    const empty = await h.request('POST', '/me/telegram-link', { token: session.token, body: {}, ip: ip() });
+    expect(empty.status).toBe(403);
+    const wrong = await h.request('POST', '/me/telegram-link', { token: session.token, body: { password: 'not my password' }, ip: ip() });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error.code).toBe('incorrect_password');
+    const mailsBefore = h.outbox.list().length;
+    await h.deliverMails();
+    expect(h.outbox.list().length).toBe(mailsBefore);
+
+    const relink = await h.request('POST', '/me/telegram-link', { token: session.token, body: { password: PASSWORD }, ip: ip() });
+    expect(relink.status).toBe(201);
+    expect(await redeem(relink.json.code, 5_580_000_000n + BigInt(n), `second${n}`)).toMatchObject({ outcome: 'linked' });
+    await h.deliverMails();
+    const mail = h.outbox.latestTo(session.email);
+    expect(mail?.subject).toContain('Telegram account was linked');
+    expect(mail?.text).toContain(`@second${n}`);
+    expect(mail?.text).toContain('forgot-password');
+    const { rows } = await h.testDb.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE subject_id = $1 AND action LIKE 'account.telegram%' ORDER BY id`, [session.accountId]);
+    expect(rows.map((row) => row.action)).toEqual([
+      'account.telegram_link_code_issued',
+      'account.telegram_linked',
+      'account.telegram_link_refused',
+      'account.telegram_link_code_issued',
+      'account.telegram_linked',
+    ]);
   });
 
   it('limits codes per account to 10 an hour', async () => {

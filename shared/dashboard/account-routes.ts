@@ -17,7 +17,7 @@ const MINUTE = 60;
 const HOUR = 3600;
 
 function originOf(request: RequestInfo) {
-  return { requestId: request.requestId, ip: request.ip };
+  return { requestId: request.requestId, ip: request.ip, userAgent: request.userAgent };
 }
 
 /** The logged-in account: profile, settings, deletion, Telegram link. */
@@ -144,14 +144,18 @@ export const accountRoutes: RouteDefinition[] = [
     path: '/me/telegram-link',
     operationId: 'createTelegramLink',
     summary: 'A one-time code (10 minutes) that links your Telegram account when sent to the bot',
-    description: 'Open the deep link (or send the command) in Telegram; the bot links the sender to this account. A new code replaces the previous one.',
+    description:
+      'Open the deep link (or send the command) in Telegram; the bot links the sender to this account and mails you a notice. A new code replaces the previous one. When a Telegram account is linked already, re-linking needs your password (`password`, re-authentication); the body may be left out for a first link.',
     tags: ['account'],
     auth: 'bearer',
+    body: z
+      .object({ password: CurrentPasswordSchema.optional().meta({ description: 'Your account password; required when a Telegram account is linked already' }) })
+      .optional(),
     response: { status: 201, description: 'The code and how to use it', schema: TelegramLinkSchema },
-    errors: { 403: 'email_not_verified' },
+    errors: { 400: 'incorrect_password (fields.password)', 403: 'email_not_verified, password_required (re-linking without the password)' },
     rateLimits: [{ name: 'telegram-link-account', key: 'account', limit: 10, windowSeconds: HOUR }],
-    handler: async ({ auth, deps, request }) => {
-      const issued = await createTelegramLinkCode(deps, { accountId: auth.accountId, origin: originOf(request) });
+    handler: async ({ auth, body, deps, request }) => {
+      const issued = await createTelegramLinkCode(deps, { accountId: auth.accountId, password: body?.password, origin: originOf(request) });
       const payload = `link_${issued.code}`;
       return {
         body: {

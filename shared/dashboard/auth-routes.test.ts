@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../accounts/index.js';
-import { createDashboardHarness, type DashboardHarness, mailedToken, refreshCookieOf, TEST_DASHBOARD_ORIGIN, TEST_PASSWORD_PARAMETERS, TEST_PUBLIC_BASE_URL } from '../testing/dashboard-api.js';
+import { createDashboardHarness, type DashboardHarness, deviceCookieOf, mailedToken, refreshCookieOf, TEST_DASHBOARD_ORIGIN, TEST_PASSWORD_PARAMETERS, TEST_PUBLIC_BASE_URL } from '../testing/dashboard-api.js';
 
 const PASSWORD = 'correct horse battery';
 const MINUTE_MS = 60_000;
@@ -27,6 +27,7 @@ function ip(): string {
 }
 
 const cookieHeaders = (token: string) => ({ origin: TEST_DASHBOARD_ORIGIN, cookie: `__Secure-pgp_refresh=${token}` });
+const deviceHeaders = (token: string) => ({ cookie: `__Secure-pgp_device=${token}` });
 
 async function signUp(email: string, password = PASSWORD) {
   return h.request('POST', '/auth/signup', { body: { email, password }, ip: ip() });
@@ -238,6 +239,76 @@ describe('POST /auth/login', () => {
     expect(rows[0]?.password_hash).toMatch(new RegExp(`^\\$scrypt\\$ln=${TEST_PASSWORD_PARAMETERS.ln},r=8,p=1\\$`));
   });
 
+  it('sets a device cookie (httpOnly, Secure, SameSite=Strict, auth path, 180 days) that names no account', async () => {
+    const email = await signUpAndVerify();
+    const { response } = await logIn(email);
+    const device = deviceCookieOf(response);
+    expect(device).toMatch(/^[A-Za-z0-9_-]{22}\.[0-9a-z]+\.[A-Za-z0-9_-]{43}$/);
+    const cookie = (response.headers['set-cookie'] as string[]).find((value) => value.startsWith('__Secure-pgp_device='))!;
+    expect(cookie).toContain('Path=/api/v1/auth;');
+    expect(cookie).toContain(`Max-Age=${180 * 86_400}`);
+    for (const flag of ['HttpOnly', 'Secure', 'SameSite=Strict']) expect(cookie).toContain(flag);
+    const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE lower(email) = lower($1)', [email]);
+    expect(device).not.toContain(rows[0]!.id);
+    // The next login from this browser keeps its device id.
+    const again = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: ip(), headers: deviceHeaders(device!) });
+    expect(deviceCookieOf(again)!.split('.')[0]).toBe(device!.split('.')[0]);
+  });
+
+  it("does not let strangers lock the owner out: failures from many IPs stop unrecognised clients only, and nobody can brute force", async () => {
+    const email = await signUpAndVerify();
+    const home = '198.18.0.1';
+    const owner = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: home });
+    expect(owner.status).toBe(200);
+    const device = deviceCookieOf(owner)!;
+
+    // An attacker guesses from 40 IPs: after 20 failures every unrecognised client is refused for this address.
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await h.request('POST', '/auth/login', { body: { email, password: `guess-${i}-password` }, ip: `203.0.113.${100 + i}` })).status);
+    expect(statuses.slice(0, 20).every((status) => status === 401)).toBe(true);
+    expect(statuses.slice(20).every((status) => status === 429)).toBe(true);
+    // Even the right guess gets nowhere from an unrecognised client, with the same answer.
+    const rightGuess = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: '203.0.113.200' });
+    expect(rightGuess.status).toBe(429);
+    expect(rightGuess.json.error.code).toBe('rate_limited');
+    expect(Number(rightGuess.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(rightGuess.headers['retry-after'])).toBeLessThanOrEqual(15 * 60);
+    // An unknown address answers the same way once strangers failed on it as often (nothing to enumerate).
+    const nobody = `nobody.${n}@example.com`;
+    for (let i = 0; i < 20; i++) await h.request('POST', '/auth/login', { body: { email: nobody, password: `guess-${i}-password` }, ip: `203.0.114.${100 + i}` });
+    const unknown = await h.request('POST', '/auth/login', { body: { email: nobody, password: PASSWORD }, ip: '203.0.113.201' });
+    expect({ ...unknown.json, requestId: 'x' }).toEqual({ ...rightGuess.json, requestId: 'x' });
+
+    // The owner's browser (its device cookie) logs in from anywhere; so does any client on the owner's network.
+    expect((await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: '192.0.2.250', headers: deviceHeaders(device) })).status).toBe(200);
+    expect((await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: home })).status).toBe(200);
+    // Another account's device cookie, or a forged one, is no recognition.
+    const other = deviceCookieOf((await logIn(await signUpAndVerify())).response)!;
+    const forged = `${device.split('.').slice(0, 2).join('.')}.${'A'.repeat(43)}`;
+    for (const cookie of [other, forged]) {
+      expect((await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: '192.0.2.251', headers: deviceHeaders(cookie) })).status).toBe(429);
+    }
+    expect(await auditActions(email)).toContain('auth.login_blocked_for_unrecognised_clients');
+    // The window ends: strangers (and a new device of the owner's) may try again.
+    h.clock.advance(15 * MINUTE_MS + 1000);
+    expect((await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: '192.0.2.252' })).status).toBe(200);
+  });
+
+  it("counts a recognised browser's failures per device: guesses from the owner's network do not lock the owner's browser there", async () => {
+    const email = await signUpAndVerify();
+    const office = '198.18.1.1';
+    const device = deviceCookieOf(await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: office }))!;
+    for (let i = 0; i < 10; i++) await h.request('POST', '/auth/login', { body: { email, password: `guess-${i}-password` }, ip: office });
+    // That network (without the cookie) is refused for this address, the owner's browser on it is not.
+    expect((await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: office })).status).toBe(401);
+    expect((await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: office, headers: deviceHeaders(device) })).status).toBe(200);
+    // A browser with the cookie gets its own 10 guesses, then it is refused too (a stolen cookie is no brute-force pass).
+    for (let i = 0; i < 10; i++) await h.request('POST', '/auth/login', { body: { email, password: `guess-${i}-password` }, ip: ip(), headers: deviceHeaders(device) });
+    const locked = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: ip(), headers: deviceHeaders(device) });
+    expect(locked.status).toBe(401);
+    expect(await auditActions(email)).toEqual(expect.arrayContaining(['auth.login_blocked_for_ip', 'auth.login_blocked_for_device']));
+  });
+
   it('limits attempts per address to 20 per 15 minutes, across IPs', async () => {
     const email = await signUpAndVerify();
     let last = 0;
@@ -437,17 +508,48 @@ describe('POST /auth/forgot-password and /auth/reset-password', () => {
     expect((await h.request('POST', '/auth/reset-password', { body: { token: 'x', password: 'short' }, ip: ip() })).json.error.fields).toEqual({ password: expect.any(String) });
   });
 
-  it('limits reset mails per address to 3 an hour', async () => {
+  it("caps strangers' reset mails per address without refusing the owner", async () => {
+    const email = await signUpAndVerify();
+    const owner = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: '198.18.2.1' });
+    const device = deviceCookieOf(owner)!;
+    const resetMails = () => h.outbox.list().filter((mail) => mail.to.toLowerCase() === email.toLowerCase() && mail.subject.startsWith('Reset')).length;
+    // 10 requests from 10 IPs: every one is answered alike, the inbox gets 3 links.
+    for (let i = 0; i < 10; i++) expect((await h.request('POST', '/auth/forgot-password', { body: { email }, ip: `203.0.115.${10 + i}` })).status).toBe(202);
+    await h.deliverMails();
+    expect(resetMails()).toBe(3);
+    expect(await auditActions(email)).toContain('account.password_reset_suppressed');
+    // The newest link mailed still works for the owner.
+    expect((await h.request('POST', '/auth/reset-password', { body: { token: mailedToken(h.outbox, email), password: 'a brand new passphrase' }, ip: ip() })).status).toBe(204);
+    // The owner's browser, and the owner's network, still get fresh links.
+    expect((await h.request('POST', '/auth/forgot-password', { body: { email }, ip: '192.0.2.240', headers: deviceHeaders(device) })).status).toBe(202);
+    expect((await h.request('POST', '/auth/forgot-password', { body: { email }, ip: '198.18.2.1' })).status).toBe(202);
+    await h.deliverMails();
+    expect(resetMails()).toBe(5);
+  });
+
+  it('limits reset requests per address from one IP to 3 an hour, with Retry-After', async () => {
     const email = newEmail();
-    let last = 0;
     let limited;
-    for (let i = 0; i < 4; i++) {
-      limited = await h.request('POST', '/auth/forgot-password', { body: { email }, ip: `192.0.2.${210 + i}` });
-      last = limited.status;
-    }
-    expect(last).toBe(429);
+    for (let i = 0; i < 4; i++) limited = await h.request('POST', '/auth/forgot-password', { body: { email }, ip: '192.0.2.210' });
+    expect(limited!.status).toBe(429);
+    expect(limited!.json.error.code).toBe('rate_limited');
     expect(Number(limited!.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(limited!.headers['retry-after'])).toBeLessThanOrEqual(3600);
+    // Another IP, or another address from this IP, is not affected.
+    expect((await h.request('POST', '/auth/forgot-password', { body: { email }, ip: '192.0.2.211' })).status).toBe(202);
+    expect((await h.request('POST', '/auth/forgot-password', { body: { email: newEmail() }, ip: '192.0.2.210' })).status).toBe(202);
+  });
+
+  it('recognises the browser that reset the password at its next login', async () => {
+    const email = await signUpAndVerify();
+    await h.request('POST', '/auth/forgot-password', { body: { email }, ip: ip() });
+    await h.deliverMails();
+    const reset = await h.request('POST', '/auth/reset-password', { body: { token: mailedToken(h.outbox, email), password: 'a brand new passphrase' }, ip: '192.0.2.230' });
+    const device = deviceCookieOf(reset)!;
+    expect(device).toBeDefined();
+    for (let i = 0; i < 20; i++) await h.request('POST', '/auth/login', { body: { email, password: `guess-${i}-password` }, ip: `203.0.116.${10 + i}` });
+    expect((await h.request('POST', '/auth/login', { body: { email, password: 'a brand new passphrase' }, ip: '192.0.2.231' })).status).toBe(429);
+    expect((await h.request('POST', '/auth/login', { body: { email, password: 'a brand new passphrase' }, ip: '192.0.2.231', headers: deviceHeaders(device) })).status).toBe(200);
   });
 
   it('limits reset attempts per IP to 10 per 15 minutes', async () => {

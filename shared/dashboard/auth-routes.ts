@@ -1,7 +1,22 @@
 import { z } from 'zod';
-import { confirmEmailChange, logIn, logOut, refreshSession, requestPasswordReset, resetPassword, type SessionTokens, signUp, verifyEmail } from '../accounts/index.js';
+import {
+  confirmEmailChange,
+  type IssuedDeviceToken,
+  logIn,
+  logOut,
+  PASSWORD_FAILURE_LIMIT,
+  RESET_MAILS_PER_ADDRESS,
+  RESET_REQUESTS_PER_CLIENT,
+  refreshSession,
+  requestPasswordReset,
+  resetPassword,
+  type SessionTokens,
+  signUp,
+  UNRECOGNISED_FAILURE_LIMIT,
+  verifyEmail,
+} from '../accounts/index.js';
 import { AccessTokenResponseSchema, CurrentPasswordSchema, EmailSchema, LinkTokenSchema, MessageSchema, NewPasswordSchema } from './account-schemas.js';
-import { clearedRefreshCookie, REFRESH_COOKIE_NAME, refreshCookie, SESSION_PATH } from './refresh-cookie.js';
+import { clearedRefreshCookie, DEVICE_COOKIE_NAME, deviceCookie, REFRESH_COOKIE_NAME, refreshCookie, SESSION_PATH } from './refresh-cookie.js';
 import { defineRoute, type RequestInfo, type RouteDefinition } from './route-definition.js';
 
 const MINUTE = 60;
@@ -9,16 +24,19 @@ const HOUR = 3600;
 
 /** The same answer whether or not the address has an account (no enumeration). */
 const SIGNUP_ANSWER = 'If this address can be used, we sent it a link to verify it. Open it, then log in.';
-const RESET_ANSWER = 'If an account uses this address, we sent it a link to choose a new password.';
+const RESET_ANSWER =
+  'If an account uses this address, we sent it a link to choose a new password. After several requests within an hour no new link is sent: the newest one already mailed works.';
 
 function originOf(request: RequestInfo) {
-  return { requestId: request.requestId, ip: request.ip };
+  return { requestId: request.requestId, ip: request.ip, userAgent: request.userAgent };
 }
 
-function sessionAnswer(tokens: SessionTokens, request: RequestInfo, now: Date) {
+function sessionAnswer(tokens: SessionTokens & { device?: IssuedDeviceToken }, request: RequestInfo, now: Date) {
+  const cookies = [refreshCookie(tokens.session.refreshToken, tokens.session.expiresAt, now, request.publicPathPrefix)];
+  if (tokens.device) cookies.push(deviceCookie(tokens.device.token, tokens.device.expiresAt, now, request.publicPathPrefix));
   return {
     body: { accessToken: tokens.access.token, tokenType: 'Bearer' as const, expiresIn: tokens.access.expiresInSeconds, expiresAt: tokens.access.expiresAt.toISOString() },
-    cookies: [refreshCookie(tokens.session.refreshToken, tokens.session.expiresAt, now, request.publicPathPrefix)],
+    cookies,
   };
 }
 
@@ -65,16 +83,19 @@ export const authRoutes: RouteDefinition[] = [
     path: '/auth/login',
     operationId: 'logIn',
     summary: 'Log in with email and password',
-    description: `Returns an access token (15 minutes) and sets the refresh cookie ${REFRESH_COOKIE_NAME} (path /api/v1${SESSION_PATH}). Every failure is the same 401 invalid_credentials; after 10 wrong passwords for an account from one IP within 15 minutes, that IP is refused for that account (same 401) until the window ends. Other IPs are not affected.`,
+    description: `Returns an access token (15 minutes), sets the refresh cookie ${REFRESH_COOKIE_NAME} (path /api/v1${SESSION_PATH}) and the device cookie ${DEVICE_COOKIE_NAME} (path /api/v1/auth, 180 days), which recognises this browser at its next login. Every failure is the same 401 invalid_credentials. After ${PASSWORD_FAILURE_LIMIT} failures for an address from one client (the browser when it sends the device cookie of that account, else the IP) within 15 minutes, that client is refused for that address (same 401) until the window ends. After ${UNRECOGNISED_FAILURE_LIMIT} failures for an address from unrecognised clients (no device cookie of the account, not an IP it logged in from in the last 30 days) within 15 minutes, unrecognised clients get 429 rate_limited with Retry-After for that address; recognised ones log in as usual, so strangers cannot lock the owner out.`,
     tags: ['auth'],
     auth: 'none',
     body: z.object({ email: EmailSchema, password: CurrentPasswordSchema }),
     response: { status: 200, description: 'Logged in', schema: AccessTokenResponseSchema },
-    rateLimits: [
-      { name: 'login-ip', key: 'ip', limit: 30, windowSeconds: 15 * MINUTE },
-      { name: 'login-email', key: emailKey, limit: 20, windowSeconds: 15 * MINUTE },
-    ],
-    handler: async ({ body, deps, request }) => sessionAnswer(await logIn(deps, { email: body.email, password: body.password, origin: originOf(request) }), request, deps.clock.now()),
+    errors: { 429: 'rate_limited: too many requests from this IP, or too many failed logins for this address from unrecognised clients (Retry-After)' },
+    rateLimits: [{ name: 'login-ip', key: 'ip', limit: 30, windowSeconds: 15 * MINUTE }],
+    handler: async ({ body, deps, request }) =>
+      sessionAnswer(
+        await logIn(deps, { email: body.email, password: body.password, origin: originOf(request), deviceToken: request.cookies[DEVICE_COOKIE_NAME] }),
+        request,
+        deps.clock.now(),
+      ),
   }),
   defineRoute({
     method: 'POST',
@@ -109,17 +130,14 @@ export const authRoutes: RouteDefinition[] = [
     path: '/auth/forgot-password',
     operationId: 'requestPasswordReset',
     summary: 'Mail a password reset link (1 h)',
-    description: 'Answers the same whether or not the address has an account.',
+    description: `Answers the same whether or not the address has an account. One IP may ask ${RESET_REQUESTS_PER_CLIENT} times an hour per address (then 429). An address gets at most ${RESET_MAILS_PER_ADDRESS} links an hour on requests from unrecognised clients; further requests are answered alike but mail nothing (the newest link mailed still works). Requests from a browser with the account's device cookie, or from an IP it logged in from, always mail a link.`,
     tags: ['auth'],
     auth: 'none',
     body: z.object({ email: EmailSchema }),
     response: { status: 202, description: 'Accepted; check the inbox', schema: MessageSchema },
-    rateLimits: [
-      { name: 'forgot-ip', key: 'ip', limit: 10, windowSeconds: HOUR },
-      { name: 'forgot-email', key: emailKey, limit: 3, windowSeconds: HOUR },
-    ],
+    rateLimits: [{ name: 'forgot-ip', key: 'ip', limit: 10, windowSeconds: HOUR }],
     handler: async ({ body, deps, request }) => {
-      await requestPasswordReset(deps, { email: body.email, origin: originOf(request) });
+      await requestPasswordReset(deps, { email: body.email, origin: originOf(request), deviceToken: request.cookies[DEVICE_COOKIE_NAME] });
       return { body: { message: RESET_ANSWER } };
     },
   }),
@@ -128,14 +146,15 @@ export const authRoutes: RouteDefinition[] = [
     path: '/auth/reset-password',
     operationId: 'resetPassword',
     summary: 'Set a new password with the mailed token (single use, 1 h); ends every session',
+    description: `Sets the device cookie ${DEVICE_COOKIE_NAME}: the browser that proved the mailbox is recognised at its next login.`,
     tags: ['auth'],
     auth: 'none',
     body: z.object({ token: LinkTokenSchema, password: NewPasswordSchema }),
     response: { status: 204, description: 'Password changed; log in with it' },
     rateLimits: [{ name: 'reset-ip', key: 'ip', limit: 10, windowSeconds: 15 * MINUTE }],
     handler: async ({ body, deps, request }) => {
-      await resetPassword(deps, { token: body.token, password: body.password, origin: originOf(request) });
-      return {};
+      const { device } = await resetPassword(deps, { token: body.token, password: body.password, origin: originOf(request) });
+      return { cookies: [deviceCookie(device.token, device.expiresAt, deps.clock.now(), request.publicPathPrefix)] };
     },
   }),
   defineRoute({

@@ -60,6 +60,11 @@ async function owner(options: { linked?: boolean } = {}): Promise<Owner> {
   return { accountId, token: login.json.accessToken as string, telegramUserId };
 }
 
+async function emailOf(account: Owner): Promise<string> {
+  const { rows } = await h.testDb.db.query<{ email: string }>('SELECT email FROM accounts WHERE id = $1', [account.accountId]);
+  return rows[0]!.email;
+}
+
 /** A create request with the password that confirms its payout wallet. */
 const createBody = (chats: Pick<OwnedChats, 'openChatId' | 'closedChatId'>, overrides: Record<string, unknown> = {}) => ({ ...channelInput(chats as OwnedChats), currentPassword: PASSWORD, ...overrides });
 
@@ -150,7 +155,7 @@ describe('POST /channels', () => {
     const account = await owner();
     const chats = addOwnedChats(telegram, account.telegramUserId);
     const missing = await h.request('POST', '/channels', { token: account.token, body: channelInput(chats) });
-    expect(missing.status).toBe(400);
+    expect(missing.status).toBe(403);
     expect(missing.json.error).toMatchObject({ code: 'password_required', fields: { currentPassword: expect.any(String) } });
     const wrong = await h.request('POST', '/channels', { token: account.token, body: createBody(chats, { currentPassword: 'not my password' }) });
     expect(wrong.status).toBe(400);
@@ -294,10 +299,10 @@ describe('PATCH /channels/{channelId}', () => {
     expect(response.json.payoutStrategy).toEqual({ strategy: 'threshold', thresholdUsd: '25.50' });
   });
 
-  it('refuses a wallet change without the password (400 password_required) and with a wrong one, changing nothing', async () => {
+  it('refuses a wallet change without the password (403 password_required) and with a wrong one, changing nothing', async () => {
     const { owner: account, id } = await registered();
     const missing = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC } });
-    expect(missing.status).toBe(400);
+    expect(missing.status).toBe(403);
     expect(missing.json.error).toMatchObject({ code: 'password_required', fields: { currentPassword: expect.stringContaining('password') } });
     const wrong = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { payoutDestination: BTC, currentPassword: 'not my password' } });
     expect(wrong.status).toBe(400);
@@ -396,16 +401,61 @@ describe('PATCH /channels/{channelId}', () => {
     const response = await h.request('PATCH', `/channels/${id}`, { token: stranger.token, body: { openChat: { title: 'Taken over' } } });
     expect(response.status).toBe(404);
   });
+
+  it('repoints a chat only with the password (403 without, 400 when wrong), and mails the owner', async () => {
+    const { owner: account, id, chats } = await registered();
+    const other = addOwnedChats(telegram, account.telegramUserId);
+    const change = { closedChat: { id: other.closedChatId.toString(), title: 'Elsewhere' } };
+    const missing = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: change });
+    expect(missing.status).toBe(403);
+    expect(missing.json.error).toMatchObject({ code: 'password_required', fields: { currentPassword: expect.stringContaining("change the channel's chats") } });
+    const wrong = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { ...change, currentPassword: 'not my password' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error.code).toBe('incorrect_password');
+    expect((await h.request('GET', `/channels/${id}`, { token: account.token })).json.closedChat.id).toBe(chats.closedChatId.toString());
+    const { rows: refused } = await h.testDb.db.query(`SELECT 1 FROM audit_log WHERE actor_id = $1 AND action = 'channel.chat_change_refused'`, [account.accountId]);
+    expect(refused).toHaveLength(1);
+
+    const email = await emailOf(account);
+    await h.deliverMails();
+    expect(h.outbox.latestTo(email)?.subject ?? '').not.toContain('chats were changed');
+    const done = await h.request('PATCH', `/channels/${id}`, { token: account.token, body: { ...change, currentPassword: PASSWORD } });
+    expect(done.status).toBe(200);
+    expect(done.json.closedChat.id).toBe(other.closedChatId.toString());
+    await h.deliverMails();
+    const mail = h.outbox.latestTo(email);
+    expect(mail?.subject).toContain("channel's chats were changed");
+    expect(mail?.text).toContain('forgot-password');
+  });
 });
 
 describe('DELETE /channels/{channelId}', () => {
-  it('deletes with 204, after which the channel is not found; another account gets 404', async () => {
+  it('deletes with 204 and the password, after which the channel is not found; another account gets 404', async () => {
     const { owner: account, id } = await registered();
     const stranger = await owner();
-    expect((await h.request('DELETE', `/channels/${id}`, { token: stranger.token })).status).toBe(404);
-    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token })).status).toBe(204);
+    const body = { currentPassword: PASSWORD };
+    expect((await h.request('DELETE', `/channels/${id}`, { token: stranger.token, body })).status).toBe(404);
+    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token, body })).status).toBe(204);
     expect((await h.request('GET', `/channels/${id}`, { token: account.token })).status).toBe(404);
-    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token })).status).toBe(404);
+    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token, body })).status).toBe(404);
+  });
+
+  it('needs the password (403 without a body or without the field, 400 when wrong), and mails the owner', async () => {
+    const { owner: account, id } = await registered();
+    const noBody = await h.request('DELETE', `/channels/${id}`, { token: account.token });
+    expect(noBody.status).toBe(403);
+    expect(noBody.json.error).toMatchObject({ code: 'password_required', fields: { currentPassword: expect.stringContaining('delete the channel') } });
+    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token, body: {} })).status).toBe(403);
+    const wrong = await h.request('DELETE', `/channels/${id}`, { token: account.token, body: { currentPassword: 'not my password' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error.code).toBe('incorrect_password');
+    expect((await h.request('GET', `/channels/${id}`, { token: account.token })).status).toBe(200);
+
+    expect((await h.request('DELETE', `/channels/${id}`, { token: account.token, body: { currentPassword: PASSWORD } })).status).toBe(204);
+    await h.deliverMails();
+    const mail = h.outbox.latestTo(await emailOf(account));
+    expect(mail?.subject).toContain('A channel was deleted');
+    expect(mail?.text).toContain('forgot-password');
   });
 });
 

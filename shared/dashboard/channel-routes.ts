@@ -5,7 +5,8 @@ import {
   BroadcastRequestResourceSchema,
   type ChannelDeps,
   type ChannelReadDeps,
-  type PayoutConfirmation,
+  type ChangeConfirmation,
+  type SensitiveChange,
   type SubscribeLinkDeps,
   ChannelListResourceSchema,
   ChannelResourceSchema,
@@ -61,23 +62,33 @@ const SubscribeQrQuery = z.object({
 /** The code only changes with the bot's username, so the browser may keep it a while; `private`: it needs the token. */
 const QR_CACHE_CONTROL = 'private, max-age=300';
 
-/** The account's password, required (as `currentPassword`) whenever a request sets where or how payouts go. */
-const PayoutPasswordSchema = CurrentPasswordSchema.optional().meta({
-  description: 'Your account password. Required to register a channel and to change its payout destination or strategy (re-authentication); ignored otherwise.',
+/** The account's password, required (as `currentPassword`) whenever a request sets where or how payouts go, changes a chat or deletes the channel. */
+const ChangePasswordSchema = CurrentPasswordSchema.optional().meta({
+  description:
+    'Your account password. Required to register a channel, to change its payout destination or strategy, to change its open or closed chat, and to delete it (re-authentication); ignored otherwise.',
 });
 
-/** Re-authentication for payout changes: the password, counted with login failures per (account, IP). */
-function payoutConfirmation(deps: DashboardDeps, accountId: string, password: string | undefined, request: RequestInfo): PayoutConfirmation {
+/** Per sensitive change: the audit action of a refused password and the words of the refusal. */
+const REFUSALS: Record<SensitiveChange, { action: string; what: string }> = {
+  payout: { action: 'channel.payout_change_refused', what: 'set where payouts go' },
+  chats: { action: 'channel.chat_change_refused', what: "change the channel's chats" },
+  deletion: { action: 'channel.delete_refused', what: 'delete the channel' },
+};
+
+/** Re-authentication for sensitive channel changes: the password, counted with login failures per (address, IP). */
+function changeConfirmation(deps: DashboardDeps, accountId: string, password: string | undefined, request: RequestInfo): ChangeConfirmation {
   return {
-    confirmPayoutChange: () =>
-      confirmPasswordOfAccount(deps, {
+    confirm: (changes) => {
+      const first = REFUSALS[changes[0] ?? 'payout'];
+      return confirmPasswordOfAccount(deps, {
         accountId,
         password,
         origin: { requestId: request.requestId, ip: request.ip },
-        action: 'channel.payout_change_refused',
+        action: first.action,
         field: 'currentPassword',
-        what: 'set where payouts go',
-      }),
+        what: changes.map((change) => REFUSALS[change].what).join(' and '),
+      });
+    },
   };
 }
 
@@ -113,11 +124,11 @@ export const channelRoutes: RouteDefinition[] = [
       'Needs your password (`currentPassword`), since it sets the payout wallet. Checks every field, then the password, then asks Telegram whether the bot is an administrator of both chats with the rights each needs (open channel: Post messages; closed chat: Invite users via link and Ban users) and whether your linked Telegram account administers both. At most 10 live channels per account.',
     tags: ['channels'],
     auth: 'bearer',
-    body: CreateChannelInputSchema.extend({ currentPassword: PayoutPasswordSchema }),
+    body: CreateChannelInputSchema.extend({ currentPassword: ChangePasswordSchema }),
     response: { status: 201, description: 'The new channel', schema: ChannelResourceSchema },
     errors: {
-      400: 'validation_failed (fields), password_required, incorrect_password (fields.currentPassword)',
-      403: 'account_inactive',
+      400: 'validation_failed (fields), incorrect_password (fields.currentPassword)',
+      403: 'password_required (fields.currentPassword), account_inactive',
       429: 'rate_limited (also after 10 wrong passwords from your IP in 15 minutes)',
       409: 'telegram_not_linked (link your Telegram account first), channel_limit_reached, chat_already_registered',
       422: 'channel_ownership_unverified: the message and fields name each missing right and chat',
@@ -130,7 +141,7 @@ export const channelRoutes: RouteDefinition[] = [
         channelDeps(deps, logger),
         { accountId: auth.accountId, requestId: request.requestId },
         body,
-        payoutConfirmation(deps, auth.accountId, body.currentPassword, request),
+        changeConfirmation(deps, auth.accountId, body.currentPassword, request),
       ),
     }),
   }),
@@ -174,14 +185,15 @@ export const channelRoutes: RouteDefinition[] = [
     operationId: 'updateChannel',
     summary: 'Change a channel; each section given replaces the stored one, and the result must pass every rule',
     description:
-      'New chat ids are verified with Telegram like on registration. Changing the payout destination (currency, network, wallet, extra id) or the payout strategy needs your password (`currentPassword`, re-authentication) and mails you a notice; resending the stored values does not. Payouts already created keep the wallet they were created with. `broadcast: {intervalHours: null}` stops scheduled posts of the tier buttons; a number of hours sets the interval and restarts a stopped schedule (failures cleared, a post at the next tick).',
+      'New chat ids are verified with Telegram like on registration. Changing the payout destination (currency, network, wallet, extra id), the payout strategy, or either chat needs your password (`currentPassword`, re-authentication) and mails you a notice; resending the stored values does not. Payouts already created keep the wallet they were created with. `broadcast: {intervalHours: null}` stops scheduled posts of the tier buttons; a number of hours sets the interval and restarts a stopped schedule (failures cleared, a post at the next tick).',
     tags: ['channels'],
     auth: 'bearer',
     params: ChannelParams,
-    body: UpdateChannelInputSchema.extend({ currentPassword: PayoutPasswordSchema }),
+    body: UpdateChannelInputSchema.extend({ currentPassword: ChangePasswordSchema }),
     response: { status: 200, description: 'The changed channel', schema: ChannelResourceSchema },
     errors: {
-      400: 'validation_failed (fields), password_required (a payout change without currentPassword), incorrect_password (fields.currentPassword)',
+      400: 'validation_failed (fields), incorrect_password (fields.currentPassword)',
+      403: 'password_required (a payout or chat change without currentPassword)',
       404: 'channel_not_found',
       409: 'chat_already_registered, channel_changed_concurrently',
       422: 'channel_ownership_unverified',
@@ -196,7 +208,7 @@ export const channelRoutes: RouteDefinition[] = [
         { accountId: auth.accountId, requestId: request.requestId },
         params.channelId,
         body,
-        payoutConfirmation(deps, auth.accountId, body.currentPassword, request),
+        changeConfirmation(deps, auth.accountId, body.currentPassword, request),
       ),
     }),
   }),
@@ -205,13 +217,26 @@ export const channelRoutes: RouteDefinition[] = [
     path: '/channels/{channelId}',
     operationId: 'deleteChannel',
     summary: 'Delete a channel: sales and broadcasts stop, its chats become free; history and balances stay',
+    description: 'Needs your password (`currentPassword`, re-authentication) and mails you a notice.',
     tags: ['channels'],
     auth: 'bearer',
     params: ChannelParams,
+    body: z.object({ currentPassword: ChangePasswordSchema }).optional(),
     response: { status: 204, description: 'Deleted' },
-    errors: { 404: 'channel_not_found' },
-    handler: async ({ auth, params, deps, request, logger }) => {
-      await deleteChannel({ db: deps.db, clock: deps.clock, logger }, { accountId: auth.accountId, requestId: request.requestId }, params.channelId);
+    errors: {
+      400: 'incorrect_password (fields.currentPassword)',
+      403: 'password_required (fields.currentPassword)',
+      404: 'channel_not_found',
+      429: 'rate_limited (also after 10 wrong passwords from your IP in 15 minutes)',
+    },
+    rateLimits: [{ name: 'channel-delete-account', key: 'account', limit: 20, windowSeconds: HOUR }],
+    handler: async ({ auth, params, body, deps, request, logger }) => {
+      await deleteChannel(
+        { db: deps.db, clock: deps.clock, logger },
+        { accountId: auth.accountId, requestId: request.requestId },
+        params.channelId,
+        changeConfirmation(deps, auth.accountId, body?.currentPassword, request),
+      );
       return {};
     },
   }),

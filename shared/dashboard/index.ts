@@ -29,6 +29,6 @@ export {
 export { type IncomingDashboardRequest, type OutgoingDashboardResponse, serveDashboardRequest } from './http-adapter.js';
 export { type OriginPolicy, createOriginPolicy } from './cors.js';
 export { ErrorEnvelopeSchema, buildOpenApiDocument } from './openapi.js';
-export { REFRESH_COOKIE_NAME, SESSION_PATH } from './refresh-cookie.js';
+export { DEVICE_COOKIE_NAME, REFRESH_COOKIE_NAME, SESSION_PATH } from './refresh-cookie.js';
 export { DASHBOARD_API_VERSION } from './system-routes.js';
 export { dashboardRouteModules, dashboardRoutes } from './routes.js';

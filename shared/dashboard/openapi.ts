@@ -70,7 +70,7 @@ function operationOf(route: RouteDefinition): JsonSchema {
     tags: route.tags,
     ...(route.auth === 'bearer' ? { security: [{ bearerAuth: [] }] } : route.auth === 'refresh_cookie' ? { security: [{ refreshCookie: [] }] } : { security: [] }),
     parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
-    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+    ...(route.body ? { requestBody: { required: !route.body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
     responses,
   };
 }

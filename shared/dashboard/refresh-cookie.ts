@@ -22,6 +22,23 @@ export function clearedRefreshCookie(publicPathPrefix: string): string {
   return `${REFRESH_COOKIE_NAME}=; Path=${cookiePath(publicPathPrefix)}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
 }
 
+/**
+ * The device cookie: the device token of the last account that logged in from this browser
+ * (`shared/accounts/device-tokens.ts`), sent back to the auth endpoints only (login and
+ * forgot-password read it), so the owner's own browser is recognised and never locked out by
+ * strangers' failed logins. httpOnly, Secure, SameSite=Strict like the refresh cookie; it opens
+ * nothing by itself (it only changes which failure counters a login uses).
+ */
+export const DEVICE_COOKIE_NAME = '__Secure-pgp_device';
+
+/** Login, forgot-password and reset-password live under this path (after `/api/v1`). */
+export const AUTH_PATH = '/auth';
+
+export function deviceCookie(token: string, expiresAt: Date, now: Date, publicPathPrefix: string): string {
+  const maxAge = Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000));
+  return `${DEVICE_COOKIE_NAME}=${token}; Path=${publicPathPrefix}/api/v1${AUTH_PATH}; Max-Age=${maxAge}; HttpOnly; Secure; SameSite=Strict`;
+}
+
 /** `Cookie` header → name → value (first wins; values are not decoded: ours are base64url). */
 export function parseCookies(header: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};

@@ -20,7 +20,7 @@ import type { DashboardDeps } from './dashboard-deps.js';
  *     auth: 'bearer',                         // 'none' | 'bearer' | 'refresh_cookie'
  *     params: z.object({ channelId: z.string() }),
  *     query: z.object({ ... }),               // optional; query values arrive as strings
- *     body: z.object({ ... }),                // optional; JSON only (else 415)
+ *     body: z.object({ ... }),                // optional; JSON only (else 415); `.optional()`: may be left out
  *     response: { status: 200, description: 'The channel', schema: ChannelSchema },
  *     errors: { 404: 'No such channel among yours' },   // extra statuses for the document
  *     rateLimits: [{ name: 'channel-read', key: 'account', limit: 120, windowSeconds: 60 }],

@@ -2,6 +2,7 @@ import { accountRoutes } from './account-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { channelRoutes } from './channel-routes.js';
 import { earningsRoutes } from './earnings-routes.js';
+import { securityRoutes } from './security-routes.js';
 import type { RouteDefinition } from './route-definition.js';
 import { systemRoutes } from './system-routes.js';
 
@@ -14,6 +15,7 @@ export const dashboardRouteModules: Record<string, readonly RouteDefinition[]> =
   system: systemRoutes(() => dashboardRoutes),
   auth: authRoutes,
   account: accountRoutes,
+  security: securityRoutes,
   channels: channelRoutes,
   earnings: earningsRoutes,
 };

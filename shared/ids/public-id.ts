@@ -19,6 +19,7 @@ export const PUBLIC_ID_PREFIXES = {
   transfer: 'ctx',
   invite: 'inv',
   ledgerTransaction: 'ltx',
+  session: 'ses',
 } as const;
 
 export type PublicIdKind = keyof typeof PUBLIC_ID_PREFIXES;

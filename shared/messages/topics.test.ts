@@ -44,6 +44,7 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
       { kind: 'verify_email', accountId: PAYMENT_ID, address: '' },
       { kind: 'email_change_requested', accountId: PAYMENT_ID, address: 'new@example.com' },
       { kind: 'payout_wallet_changed', accountId: PAYMENT_ID, address: '' },
+      { kind: 'telegram_linked', accountId: PAYMENT_ID, address: '' },
     ],
     invalid: [{ kind: 'verify_email', accountId: PAYMENT_ID }, { kind: 'verify_email', accountId: 7, address: '' }, { accountId: PAYMENT_ID, address: '' }],
   },

@@ -60,6 +60,9 @@ export const ACCOUNT_MAIL_KINDS = [
   'email_changed',
   'account_deleted',
   'payout_wallet_changed',
+  'channel_chats_changed',
+  'channel_deleted',
+  'telegram_linked',
 ] as const;
 export type AccountMailKind = (typeof ACCOUNT_MAIL_KINDS)[number];
 

@@ -12,7 +12,8 @@ import { FIXTURE_NOW } from './fixtures.js';
 
 /** Cheap scrypt for tests (the real cost is 32 MiB and ~100 ms per hash). */
 export const TEST_PASSWORD_PARAMETERS: ScryptParameters = { ln: 4, r: 8, p: 1 };
-export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-at-least-32-characters';
+/** 32 random bytes, base64 (`openssl rand -base64 32`), as configuration requires of JWT_SECRET. */
+export const TEST_JWT_SECRET = 'DSCSjlz6b9GaJwDYoBbY/u6OZjdpu247KvTzbmV8wQ4=';
 export const TEST_DASHBOARD_ORIGIN = 'https://dashboard.example.test';
 export const TEST_PUBLIC_BASE_URL = 'https://pay.example.test';
 
@@ -128,10 +129,19 @@ export function mailedToken(outbox: MailOutbox, address: string): string {
   return token;
 }
 
-/** The refresh token from a `set-cookie` answer header. */
-export function refreshCookieOf(response: TestResponse): string | undefined {
+function cookieOf(response: TestResponse, name: string): string | undefined {
   const cookies = response.headers['set-cookie'];
   const list = Array.isArray(cookies) ? cookies : cookies ? [cookies] : [];
-  const match = list.map((cookie) => /^__Secure-pgp_refresh=([^;]*)/.exec(cookie)).find(Boolean);
+  const match = list.map((cookie) => new RegExp(`^${name}=([^;]*)`).exec(cookie)).find(Boolean);
   return match?.[1] || undefined;
+}
+
+/** The refresh token from a `set-cookie` answer header. */
+export function refreshCookieOf(response: TestResponse): string | undefined {
+  return cookieOf(response, '__Secure-pgp_refresh');
+}
+
+/** The device token from a `set-cookie` answer header (login, reset-password). */
+export function deviceCookieOf(response: TestResponse): string | undefined {
+  return cookieOf(response, '__Secure-pgp_device');
 }

@@ -25,7 +25,7 @@ let api: string;
 beforeAll(async () => {
   testDb = await createTestDatabase();
   Object.assign(process.env, {
-    JWT_SECRET: 'e2e-dashboard-jwt-secret-of-32-characters-or-more',
+    JWT_SECRET: '383023a3821e149cb8fc1e9f2492ad3b813ae4cb8de73115d68588ba8da2310e',
     DASHBOARD_CORS_ORIGINS: ORIGIN,
     TELEGRAM_BOT_USERNAME: 'PayGatePrimeE2eBot',
     PUBLIC_BASE_URL: 'http://localhost:5173',

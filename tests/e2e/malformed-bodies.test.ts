@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from './gateway-harness.js';
+import { SANDBOX_WEBHOOK_SECRET } from '../../shared/testing/sandbox/sandbox-providers.js';
 
 const SECRET = 'correct horse battery staple 42';
 
@@ -35,7 +36,7 @@ describe('malformed JSON bodies at the public HTTP functions', () => {
   it.each([
     ['dashboard-api', '/dashboard-api/api/v1/auth/login', {}],
     ['nowpayments-ipn', '/nowpayments-ipn', { 'x-nowpayments-sig': 'f'.repeat(128) }],
-    ['telegram-webhook', '/telegram-webhook', { 'x-telegram-bot-api-secret-token': process.env.TELEGRAM_WEBHOOK_SECRET ?? 'sandbox-telegram-webhook-secret' }],
+    ['telegram-webhook', '/telegram-webhook', { 'x-telegram-bot-api-secret-token': process.env.TELEGRAM_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET }],
   ])('%s answers 400 in JSON and logs nothing of the body', async (_, path, headers) => {
     const response = await post(path, headers);
     expect(response.status).toBeGreaterThanOrEqual(400);

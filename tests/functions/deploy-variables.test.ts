@@ -22,7 +22,7 @@ const VALID_ENV: Record<string, string> = {
   NOWPAYMENTS_IPN_SECRET: 'deploy-variables-ipn-secret',
   TELEGRAM_BOT_TOKEN: '123456789:AAdeploy-variables-token-abcdefghijklmn',
   TELEGRAM_BOT_USERNAME: 'PayGatePrimeTestBot',
-  TELEGRAM_WEBHOOK_SECRET: 'deploy-variables-webhook-secret',
+  TELEGRAM_WEBHOOK_SECRET: 'e22fe6d255a00b26c45216b0c3ee2da4bd440d8649c2d790382957493d987421',
   PLATFORM_FEE_BPS: '300',
   PUBLIC_BASE_URL: 'http://localhost:8080',
   CHANGENOW_API_URL: 'http://127.0.0.1:9/v2',
@@ -34,7 +34,7 @@ const VALID_ENV: Record<string, string> = {
   HOT_WALLET_ADDRESS: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
   PAYOUT_MAX_USD_CENTS: '100000',
   PAYOUT_DAILY_CAP_USD_CENTS: '1000000',
-  JWT_SECRET: 'deploy-variables-jwt-secret-at-least-32-characters',
+  JWT_SECRET: 'iQnu/4klVj9Z9A5tYbXp6qumoIqGet8jSNtZ+71L+pY=',
   SMTP_URL: 'smtp://127.0.0.1:9',
   MAIL_FROM: 'PayGatePrime <no-reply@example.com>',
 };

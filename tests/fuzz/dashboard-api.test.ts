@@ -74,6 +74,8 @@ const EXAMPLE_BODIES: Record<string, JsonLike[]> = {
   changePassword: [{ currentPassword: '$ownerPassword', newPassword: 'a brand new passphrase 42' }],
   requestEmailChange: [{ newEmail: '$newEmail', password: '$ownerPassword' }],
   deleteMe: [{ password: '$ownerPassword' }, { password: 'wrong password' }],
+  createTelegramLink: [{ password: '$ownerPassword' }, {}],
+  deleteChannel: [{ currentPassword: '$ownerPassword' }, { currentPassword: 'wrong password' }],
   createChannel: [
     {
       openChat: { id: '$freeOpenChatId', title: 'Open news', description: 'Free posts' },

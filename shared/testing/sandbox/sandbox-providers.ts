@@ -40,8 +40,11 @@ const SANDBOX_IPN_RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 export const SANDBOX_HOT_WALLET_FLOAT_WEI = 10_000n * 10n ** 18n;
 /** Pays NowPayments' outcomes into the hot wallet: anvil account 8, which nothing else uses (0 hot wallet, 1–2 demo owners, 9 the exchange). */
 export const NOWPAYMENTS_PAYER_ACCOUNT = 8;
-export const SANDBOX_WEBHOOK_SECRET = 'sandbox-telegram-webhook-secret';
-const SANDBOX_JWT_SECRET = 'sandbox-dashboard-jwt-secret-not-for-production';
+// Published in this file, so they protect nothing: fixed only so a restart keeps sessions and the
+// simulator's webhook working. They have the shape configuration requires (32 random bytes, hex or
+// base64), so the sandbox runs the same validation as production.
+export const SANDBOX_WEBHOOK_SECRET = 'f3edf20db9809d7bcb330747f3d897bab9a7fe9f4a0508d697bd882eda057154';
+const SANDBOX_JWT_SECRET = 'gjU8NfTIPWhECGW1hgtrDdDvs4RStu/DryOVhs8KomY=';
 
 /** The ports the simulators listen on now, to be remembered for the next start. */
 export function simulatorPorts(simulators: Simulators): RememberedPorts {
