@@ -198,7 +198,9 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     await page.getByRole('heading', { name: 'Market notes' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/channels');
     const cookies = await page.context().cookies();
-    expect(cookies.map((cookie) => ({ name: cookie.name, path: cookie.path, httpOnly: cookie.httpOnly }))).toEqual([
+    // The refresh token, and the device cookie that keeps strangers' failed logins from locking this browser out.
+    expect(cookies.map((cookie) => ({ name: cookie.name, path: cookie.path, httpOnly: cookie.httpOnly })).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: '__Secure-pgp_device', path: '/api/v1/auth', httpOnly: true },
       { name: '__Secure-pgp_refresh', path: '/api/v1/auth/session', httpOnly: true },
     ]);
     // Page scripts see no token anywhere: not in storage, not in a readable cookie.

@@ -91,9 +91,9 @@ export type paths = {
         put?: never;
         /**
          * Log in with email and password
-         * @description Returns an access token (15 minutes) and sets the refresh cookie __Secure-pgp_refresh (path /api/v1/auth/session). Every failure is the same 401 invalid_credentials; after 10 wrong passwords for an account from one IP within 15 minutes, that IP is refused for that account (same 401) until the window ends. Other IPs are not affected.
+         * @description Returns an access token (15 minutes), sets the refresh cookie __Secure-pgp_refresh (path /api/v1/auth/session) and the device cookie __Secure-pgp_device (path /api/v1/auth, 180 days), which recognises this browser at its next login. Every failure is the same 401 invalid_credentials. After 10 failures for an address from one client (the browser when it sends the device cookie of that account, else the IP) within 15 minutes, that client is refused for that address (same 401) until the window ends. After 20 failures for an address from unrecognised clients (no device cookie of the account, not an IP it logged in from in the last 30 days) within 15 minutes, unrecognised clients get 429 rate_limited with Retry-After for that address; recognised ones log in as usual, so strangers cannot lock the owner out.
          *
-         *     Rate limits: 30 per 900 s per ip; 20 per 900 s per input value.
+         *     Rate limits: 30 per 900 s per ip.
          */
         post: operations["logIn"];
         delete?: never;
@@ -155,9 +155,9 @@ export type paths = {
         put?: never;
         /**
          * Mail a password reset link (1 h)
-         * @description Answers the same whether or not the address has an account.
+         * @description Answers the same whether or not the address has an account. One IP may ask 3 times an hour per address (then 429). An address gets at most 3 links an hour on requests from unrecognised clients; further requests are answered alike but mail nothing (the newest link mailed still works). Requests from a browser with the account's device cookie, or from an IP it logged in from, always mail a link.
          *
-         *     Rate limits: 10 per 3600 s per ip; 3 per 3600 s per input value.
+         *     Rate limits: 10 per 3600 s per ip.
          */
         post: operations["requestPasswordReset"];
         delete?: never;
@@ -177,7 +177,9 @@ export type paths = {
         put?: never;
         /**
          * Set a new password with the mailed token (single use, 1 h); ends every session
-         * @description Rate limits: 10 per 900 s per ip.
+         * @description Sets the device cookie __Secure-pgp_device: the browser that proved the mailbox is recognised at its next login.
+         *
+         *     Rate limits: 10 per 900 s per ip.
          */
         post: operations["resetPassword"];
         delete?: never;
@@ -309,11 +311,97 @@ export type paths = {
         put?: never;
         /**
          * A one-time code (10 minutes) that links your Telegram account when sent to the bot
-         * @description Open the deep link (or send the command) in Telegram; the bot links the sender to this account. A new code replaces the previous one.
+         * @description Open the deep link (or send the command) in Telegram; the bot links the sender to this account and mails you a notice. A new code replaces the previous one. When a Telegram account is linked already, re-linking needs your password (`password`, re-authentication); the body may be left out for a first link.
          *
          *     Rate limits: 10 per 3600 s per account.
          */
         post: operations["createTelegramLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your live sessions (one per login), most recently used first
+         * @description Rate limits: 300 per 60 s per account.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of your sessions: its refresh token and access tokens stop working at once
+         * @description Ending the current session is a logout of this tab.
+         *
+         *     Rate limits: 60 per 3600 s per account.
+         */
+        delete: operations["revokeSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions/revoke-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out everywhere else: every session but the current one ends
+         * @description The session asking stays, so this tab goes on; to end it too, log out. Other devices must log in again (with the password).
+         *
+         *     Rate limits: 10 per 3600 s per account.
+         */
+        post: operations["revokeOtherSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your account’s activity, newest first (cursor pages)
+         * @description From the audit log: logins and failed logins (with the client IP), sessions ended, password, email and Telegram-link changes, channel and payout-wallet changes, refused re-authentications.
+         *
+         *     Rate limits: 300 per 60 s per account.
+         */
+        get: operations["listActivity"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -382,14 +470,16 @@ export type paths = {
         post?: never;
         /**
          * Delete a channel: sales and broadcasts stop, its chats become free; history and balances stay
-         * @description Rate limits: 300 per 60 s per account.
+         * @description Needs your password (`currentPassword`, re-authentication) and mails you a notice.
+         *
+         *     Rate limits: 20 per 3600 s per account.
          */
         delete: operations["deleteChannel"];
         options?: never;
         head?: never;
         /**
          * Change a channel; each section given replaces the stored one, and the result must pass every rule
-         * @description New chat ids are verified with Telegram like on registration. Changing the payout destination (currency, network, wallet, extra id) or the payout strategy needs your password (`currentPassword`, re-authentication) and mails you a notice; resending the stored values does not. Payouts already created keep the wallet they were created with. `broadcast: {intervalHours: null}` stops scheduled posts of the tier buttons; a number of hours sets the interval and restarts a stopped schedule (failures cleared, a post at the next tick).
+         * @description New chat ids are verified with Telegram like on registration. Changing the payout destination (currency, network, wallet, extra id), the payout strategy, or either chat needs your password (`currentPassword`, re-authentication) and mails you a notice; resending the stored values does not. Payouts already created keep the wallet they were created with. `broadcast: {intervalHours: null}` stops scheduled posts of the tier buttons; a number of hours sets the interval and restarts a stopped schedule (failures cleared, a post at the next tick).
          *
          *     Rate limits: 60 per 3600 s per account.
          */
@@ -845,7 +935,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Rate limited; wait Retry-After seconds */
+            /** @description rate_limited: too many requests from this IP, or too many failed logins for this address from unrecognised clients (Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -1533,7 +1623,14 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Your account password; required when a Telegram account is linked already */
+                    password?: string;
+                };
+            };
+        };
         responses: {
             /** @description The code and how to use it */
             201: {
@@ -1553,6 +1650,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description incorrect_password (fields.password) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Missing, invalid or expired credentials */
             401: {
                 headers: {
@@ -1562,8 +1668,262 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description email_not_verified */
+            /** @description email_not_verified, password_required (re-linking without the password) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sessions: {
+                            /** @description Public session id, ses_… */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description The login that started it
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description The login or the latest refresh of its access token
+                             */
+                            lastUsedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description 14 days after the login at the latest
+                             */
+                            expiresAt: string;
+                            /** @description User-Agent of the login that started it; null when not known */
+                            userAgent: string | null;
+                            /** @description Client IP of that login; null when not known */
+                            ip: string | null;
+                            /** @description The session of the access token asking */
+                            current: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revokeSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id (ses_…) */
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description session_not_found (also for another account’s session or one already ended) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revokeOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many sessions ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        revoked: number;
+                        /** @constant */
+                        currentSessionKept: true;
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listActivity: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                /** @description Entries per page, 1–100; default 50 */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: date-time */
+                            occurredAt: string;
+                            /** @description auth.login_succeeded, auth.login_failed, auth.session_revoked, channel.wallet_changed, … (docs/dashboard-api.md) */
+                            action: string;
+                            /** @description account (you), telegram_user (linking), system, operator */
+                            actorType: string;
+                            subject: {
+                                type: string;
+                                /** @description Public id (acc_…, ch_…, po_…) where it has one */
+                                id: string | null;
+                            } | null;
+                            /** @description Client IP of the request, when it came from one */
+                            ip: string | null;
+                            /** @description What the entry holds: field names, masked wallets, address domains; never a secret */
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        /** @description Pass as cursor for the next (older) page; null on the last */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid_cursor (fields["query.cursor"]) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1824,7 +2184,7 @@ export interface operations {
                         /** @description Post the tier buttons to the open channel every this many hours (1–720); null turns scheduled posts off. A number also re-enables a schedule that was stopped (by you, after repeated failures or for missing bot rights) and posts at the next tick. */
                         intervalHours: number | null;
                     };
-                    /** @description Your account password. Required to register a channel and to change its payout destination or strategy (re-authentication); ignored otherwise. */
+                    /** @description Your account password. Required to register a channel, to change its payout destination or strategy, to change its open or closed chat, and to delete it (re-authentication); ignored otherwise. */
                     currentPassword?: string;
                 };
             };
@@ -1920,7 +2280,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed (fields), password_required, incorrect_password (fields.currentPassword) */
+            /** @description validation_failed (fields), incorrect_password (fields.currentPassword) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1938,7 +2298,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description account_inactive */
+            /** @description password_required (fields.currentPassword), account_inactive */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2153,7 +2513,14 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Your account password. Required to register a channel, to change its payout destination or strategy, to change its open or closed chat, and to delete it (re-authentication); ignored otherwise. */
+                    currentPassword?: string;
+                };
+            };
+        };
         responses: {
             /** @description Deleted */
             204: {
@@ -2162,7 +2529,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            /** @description incorrect_password (fields.currentPassword) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2180,6 +2547,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description password_required (fields.currentPassword) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description channel_not_found */
             404: {
                 headers: {
@@ -2189,7 +2565,25 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Rate limited; wait Retry-After seconds */
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description rate_limited (also after 10 wrong passwords from your IP in 15 minutes) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2284,7 +2678,7 @@ export interface operations {
                         /** @description Post the tier buttons to the open channel every this many hours (1–720); null turns scheduled posts off. A number also re-enables a schedule that was stopped (by you, after repeated failures or for missing bot rights) and posts at the next tick. */
                         intervalHours: number | null;
                     };
-                    /** @description Your account password. Required to register a channel and to change its payout destination or strategy (re-authentication); ignored otherwise. */
+                    /** @description Your account password. Required to register a channel, to change its payout destination or strategy, to change its open or closed chat, and to delete it (re-authentication); ignored otherwise. */
                     currentPassword?: string;
                 };
             };
@@ -2380,7 +2774,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed (fields), password_required (a payout change without currentPassword), incorrect_password (fields.currentPassword) */
+            /** @description validation_failed (fields), incorrect_password (fields.currentPassword) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2391,6 +2785,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description password_required (a payout or chat change without currentPassword) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -200,8 +200,8 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
  * The PATCH body for an edit: only the sections that differ from the stored channel (each section
- * given replaces the stored one), and whether it changes where or how payouts go (then the
- * password is required, and the server mails the owner a notice).
+ * given replaces the stored one), and whether it changes where or how payouts go or which chats
+ * the channel is (then the password is required, and the server mails the owner a notice).
  */
 export function channelChanges(values: ChannelFormValues, channel: Channel): { changes: Omit<ChannelChanges, 'currentPassword'>; isPayoutChange: boolean } {
   const next = channelBodyOf(values);
@@ -210,5 +210,8 @@ export function channelChanges(values: ChannelFormValues, channel: Channel): { c
   for (const key of Object.keys(next) as (keyof typeof next)[]) {
     if (!same(next[key], stored[key])) (changes as Record<string, unknown>)[key] = next[key];
   }
-  return { changes, isPayoutChange: 'payoutDestination' in changes || 'payoutStrategy' in changes };
+  // The server asks for the password where a stolen session could take the money or the audience:
+  // where payouts go, and which chats the channel is.
+  const isChatChange = next.openChat.id !== stored.openChat.id || next.closedChat.id !== stored.closedChat.id;
+  return { changes, isPayoutChange: 'payoutDestination' in changes || 'payoutStrategy' in changes || isChatChange };
 }

@@ -326,7 +326,7 @@ export function ChannelForm({ initial, channel, submitLabel, onSubmit }: Channel
       </Section>
 
       {isPayoutChange && (
-        <Section title="Confirm with your password" description="Setting where payouts go needs your password, so that a stolen session cannot redirect your money.">
+        <Section title="Confirm with your password" description="Setting where payouts go, or which chats the channel is, needs your password, so that a stolen session cannot redirect your money or your subscribers.">
           <TextField
             label="Your account password"
             type="password"
