@@ -173,4 +173,26 @@ describe('reconcileHotWallet on anvil', () => {
     expect((await reconcile()).alerts).toEqual([]);
     expect(await alerts()).toHaveLength(before.length + 1);
   });
+
+  it('alerts once a day when the payouts not signed yet need more than the wallet can spend, before a transfer fails', async () => {
+    // The deficit left by the story above keeps its own episodes; this test reads only its own kind.
+    const shortAlerts = async () => (await reconcile()).alerts.filter((kind) => kind === 'hot_wallet.short_of_queued_payouts');
+    const before = (await alerts()).filter((alert) => alert.alert === 'hot_wallet.short_of_queued_payouts');
+    const channel = await insertChannel(database.db);
+    const usdtHeld = asset(await reconcile(), 'USDT_ERC20')!.chainUnits;
+    // Queued, not signed: within what the wallet holds, nothing to say.
+    await insertPayout(database.db, { channelId: channel.id, asset: 'USDT_ERC20', amountUnits: usdtHeld });
+    expect(await shortAlerts()).toEqual([]);
+    // One more than the wallet can spend.
+    await insertPayout(database.db, { channelId: channel.id, asset: 'USDT_ERC20', amountUnits: 1n });
+    expect(await shortAlerts()).toEqual(['hot_wallet.short_of_queued_payouts']);
+    const raised = (await alerts()).filter((alert) => alert.alert === 'hot_wallet.short_of_queued_payouts').slice(before.length);
+    expect(raised).toHaveLength(1);
+    expect(raised[0]?.message).toContain('2 payout(s) not signed yet need');
+    // The same shortfall later that day: no second alert; the next day, one again.
+    clock.advance(15 * MINUTE);
+    expect(await shortAlerts()).toEqual([]);
+    clock.advance(24 * 60 * MINUTE);
+    expect(await shortAlerts()).toEqual(['hot_wallet.short_of_queued_payouts']);
+  });
 });

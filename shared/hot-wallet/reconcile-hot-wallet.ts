@@ -3,6 +3,7 @@ import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset } from '../money/index.js';
+import { queuedPayoutUnits } from '../payouts/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import type { HotWalletTarget } from './hot-wallet-assets.js';
 import type { HotWalletChain } from './hot-wallet-chain.js';
@@ -27,7 +28,7 @@ export interface HotWalletReconciliation {
   position: HotWalletPosition;
   /** Per asset: since when its verdict has been what it is now (null while matched). */
   driftSince: Record<string, string | null>;
-  /** Alerts raised by this run (`hot_wallet.deficit`, `hot_wallet.unbooked_funds`). */
+  /** Alerts raised by this run (`hot_wallet.deficit`, `hot_wallet.unbooked_funds`, `hot_wallet.short_of_queued_payouts`). */
   alerts: string[];
 }
 
@@ -38,7 +39,9 @@ const AUDIT_ACTION = 'hot_wallet.verdict_changed';
  * minutes): reads the position (`readHotWalletPosition`), records each change of an asset's verdict
  * in the audit log (`hot_wallet.verdict_changed`: the start and end of each drift), and alerts an
  * operator once per drift episode: a deficit at once (money is missing), a surplus once it has
- * lasted `surplusAlertAfterMinutes` (funds nobody booked: the alert says how to book them).
+ * lasted `surplusAlertAfterMinutes` (funds nobody booked: the alert says how to book them). It also
+ * alerts, at most once a day per asset, when the payouts not signed yet need more than the wallet
+ * can spend, so the float is topped up before a transfer fails.
  *
  * @throws TransientError `chain_unavailable` when the node cannot be read (the tick is redelivered).
  */
@@ -64,6 +67,7 @@ export async function reconcileHotWallet(deps: ReconcileHotWalletDeps): Promise<
     if (comparison.verdict === 'matched') deps.logger.info('hot_wallet.reconciled', context);
     else deps.logger.warn('hot_wallet.drift', { ...context, since: since?.toISOString() });
   }
+  alerts.push(...(await alertShortOfQueuedPayouts(deps, position, now)));
   if (!position.isEveryTransactionKnown) {
     deps.logger.warn('hot_wallet.unknown_transactions', { address: position.address, blockNumber: position.blockNumber, detail: 'the chain counts more transactions from the hot wallet than the gateway signed' });
   }
@@ -142,4 +146,44 @@ async function alertDrift(deps: ReconcileHotWalletDeps, position: HotWalletPosit
       'If it is a payment or a swap delivery, find why it was not booked (reconcile, track-payouts) instead.',
   });
   return isRaised ? 'hot_wallet.unbooked_funds' : undefined;
+}
+
+/**
+ * The payouts not signed yet against what the wallet can spend of each asset: its balance on chain,
+ * less what signed transfers the chain has not carried out yet will still take. Short → one
+ * `hot_wallet.short_of_queued_payouts` alert per asset and UTC day (the cool-down), before a transfer fails.
+ */
+async function alertShortOfQueuedPayouts(deps: ReconcileHotWalletDeps, position: HotWalletPosition, now: Date): Promise<string[]> {
+  const queued = await queuedPayoutUnits(deps.db);
+  const raised: string[] = [];
+  for (const comparison of position.assets) {
+    const need = queued.get(comparison.asset);
+    if (!need) continue;
+    const pending = comparison.transfersInFlightUnits > 0n ? comparison.transfersInFlightUnits : 0n;
+    const spendable = comparison.chainUnits - pending;
+    if (need.units <= spendable) continue;
+    const details = {
+      asset: comparison.asset,
+      address: position.address,
+      blockNumber: position.blockNumber.toString(),
+      spendableUnits: spendable.toString(),
+      queuedUnits: need.units.toString(),
+      queuedPayouts: need.payouts,
+      shortUnits: (need.units - spendable).toString(),
+      action: 'npm run hot-wallet -- reconcile',
+    };
+    const isRaised = await raiseOperatorAlert(deps.db, deps.logger, {
+      kind: 'hot_wallet.short_of_queued_payouts',
+      subjectType: 'hot_wallet',
+      subjectId: `${position.address}:${comparison.asset}`,
+      episode: now.toISOString().slice(0, 10),
+      at: now,
+      details,
+      message:
+        `${need.payouts} payout(s) not signed yet need ${formatAsset(need.units, comparison.asset)} and the hot wallet can spend ${formatAsset(spendable, comparison.asset)}. ` +
+        'Top up the float (then book it: npm run hot-wallet -- book-capital) before their transfers fail.',
+    });
+    if (isRaised) raised.push('hot_wallet.short_of_queued_payouts');
+  }
+  return raised;
 }

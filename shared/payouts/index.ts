@@ -11,3 +11,4 @@ export { type TrackPayoutsReport, trackPayouts } from './payout-sweep.js';
 export { type ConvertAccumulatedDeps, type ConvertAccumulatedResult, convertAccumulated, distributeConversion } from './conversion.js';
 export { type RunThresholdPayoutsDeps, type ThresholdPayoutsReport, runThresholdPayouts } from './threshold.js';
 export { type BalancePayoutsReport, type RunBalancePayoutsDeps, BALANCE_RETRY_AFTER_MS, runBalancePayouts } from './balance.js';
+export { NOT_YET_SIGNED_STATES, queuedPayoutUnits } from './queued-payouts.js';
