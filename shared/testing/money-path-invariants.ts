@@ -246,6 +246,6 @@ async function checkHotWalletBooked(observed: MoneyPathObservations, fail: (inva
     if (payment.status !== 'partially_paid') fail('every unit booked', `payment ${payment.paymentId} is ${payment.status}: ${payment.arrivedUnits - payment.bookedUnits} base units of ${payment.asset} arrived and are not booked`);
   }
   if (!position.isEveryTransactionKnown) fail('every unit booked', 'the chain counts hot-wallet transactions the gateway never signed');
-  const { rows: alerts } = await observed.db.query<{ alert: string; message: string }>(`SELECT alert, message FROM operator_alerts WHERE alert LIKE 'hot_wallet.%' ORDER BY id`);
+  const { rows: alerts } = await observed.db.query<{ alert: string; message: string }>(`SELECT alert, message FROM operator_alerts WHERE alert IN ('hot_wallet.deficit', 'hot_wallet.unbooked_funds') ORDER BY id`);
   for (const alert of alerts) fail('every unit booked', `reconcile-hot-wallet alerted ${alert.alert}: ${alert.message}`);
 }
