@@ -5,17 +5,19 @@ import { loadChannelServices, loadSubscribeBot } from '../../shared/channels/ind
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createDashboardRouter, createOriginPolicy, dashboardRoutes, maxRequestBodyBytes, serveDashboardRequest } from '../../shared/dashboard/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
-import { publicHttpFunction } from '../../shared/http-entry/index.js';
+import { clientIpReader, publicHttpFunction, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { logger } from '../../shared/logging/index.js';
 
 const config = loadConfig({
   JWT_SECRET: configVars.JWT_SECRET,
   DASHBOARD_CORS_ORIGINS: configVars.DASHBOARD_CORS_ORIGINS,
   TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional(),
+  TRUSTED_PROXY_HOPS: configVars.TRUSTED_PROXY_HOPS,
   K_SERVICE: z.string().optional(), // set by Cloud Run: production, behind Google's front end
 });
 assertServicesConfigured();
 const isOnCloudRun = Boolean(config.K_SERVICE);
+const clientIp = clientIpReader(trustedProxyHopsOf(config), logger);
 const channels = loadChannelServices();
 // Module scope: getMe (when no username is configured) is asked once per instance, not per request.
 const subscribeBot = loadSubscribeBot(logger);
@@ -30,6 +32,7 @@ const router = createDashboardRouter({
 ff.http('dashboard-api', publicHttpFunction({ maxBodyBytes: maxRequestBodyBytes(dashboardRoutes) }, (req, res) =>
   serveDashboardRequest(router, req, res, {
     isBehindGoogleFrontEnd: isOnCloudRun,
+    clientIp,
     // Mails queued by the request go out now; the scheduled relay catches any this misses.
     afterResponse: async (queued) => relayAfterCommit(await getServices(), queued),
   }),

@@ -1,17 +1,19 @@
 import * as ff from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { httpEntryError, clientIpOf, createIpAllowlist, errorResult, publicHttpFunction, sendResult, serveWithRelay } from '../../shared/http-entry/index.js';
+import { httpEntryError, clientIpReader, createIpAllowlist, errorResult, publicHttpFunction, sendResult, serveWithRelay, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, MAX_IPN_BODY_BYTES, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured } from '../../shared/runtime/index.js';
 
 const config = loadConfig({
   NOWPAYMENTS_IPN_SECRET: configVars.NOWPAYMENTS_IPN_SECRET,
   NOWPAYMENTS_IPN_ALLOWED_IPS: configVars.NOWPAYMENTS_IPN_ALLOWED_IPS,
+  TRUSTED_PROXY_HOPS: configVars.TRUSTED_PROXY_HOPS, // X-Forwarded-For hops to trust (docs/deploy.md)
   K_SERVICE: z.string().optional(), // set by Cloud Run: requests arrive through Google's front end
 });
 assertServicesConfigured();
 const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
+const clientIpOf = clientIpReader(trustedProxyHopsOf(config));
 
 /** NowPayments IPN webhook (public; envelope, body limit, security headers). What an IPN queued (settlement, notices) goes out before the answer. */
 ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES }, async (req, res) => {
@@ -22,7 +24,7 @@ ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES
       {
         rawBody: (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '',
         signature: req.get('x-nowpayments-sig'),
-        clientIp: clientIpOf(req, Boolean(config.K_SERVICE)),
+        clientIp: clientIpOf(req),
         headers: keptIpnHeaders(req.headers),
         requestId,
       },

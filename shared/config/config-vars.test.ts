@@ -53,6 +53,14 @@ const cases: [VarName, string | undefined, unknown][] = [
   ],
   ['NOWPAYMENTS_IPN_ALLOWED_IPS', 'example.com', 'error: must be a comma-separated list of IP addresses or CIDR ranges (entry 1 is not one)'],
 
+  ['TRUSTED_PROXY_HOPS', undefined, undefined],
+  ['TRUSTED_PROXY_HOPS', '0', 0],
+  ['TRUSTED_PROXY_HOPS', '2', 2],
+  ['TRUSTED_PROXY_HOPS', '5', 5],
+  ['TRUSTED_PROXY_HOPS', '6', 'error: must be an integer 0..5'],
+  ['TRUSTED_PROXY_HOPS', '-1', 'error: must be an integer 0..5'],
+  ['TRUSTED_PROXY_HOPS', 'two', 'error: must be an integer 0..5'],
+
   ['CHANGENOW_API_URL', 'https://api.changenow.io/v2', 'https://api.changenow.io/v2'],
   ['CHANGENOW_API_URL', 'http://changenow.io', HTTPS_ONLY],
   ['CHANGENOW_API_KEY', 'cn-sandbox-key', 'cn-sandbox-key'],

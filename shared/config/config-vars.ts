@@ -277,6 +277,14 @@ export const configVars = {
   /** Sender of account mails, an address or `Name <address>`, e.g. `PayGatePrime <no-reply@paygateprime.com>`. */
   MAIL_FROM: z.string().regex(/^(?:[^<>\r\n]{1,64} <[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, 'must be an address or "Name <address>"'),
 
+  /**
+   * Proxies in front of the public functions that append to `X-Forwarded-For`, integer 0..5: the
+   * client IP (per-IP limits, the IPN allowlist) is the entry this many places from the right.
+   * Function URL called directly = 1 (Google's front end); behind a Firebase Hosting rewrite = 2;
+   * behind an external HTTPS load balancer with a serverless NEG = 2; 0 = the socket address (local).
+   * Optional: unset = 1 on Cloud Run (`K_SERVICE` set), else 0 (`trustedProxyHopsOf`, shared/http-entry).
+   */
+  TRUSTED_PROXY_HOPS: integerVar(0, 5).optional(),
   /** Google Cloud project id. Optional: unset locally. Set explicitly at deploy (current Node runtimes do not set it). */
   GOOGLE_CLOUD_PROJECT: z
     .string()

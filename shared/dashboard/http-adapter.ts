@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { trackQueuedMessages } from '../bus/index.js';
-import { clientIpOf } from '../http-entry/index.js';
+import type { ClientIpReader } from '../http-entry/index.js';
 import type { DashboardRouter } from './router.js';
 
 /** The parts of the Functions Framework's (Express) request the dashboard reads. */
@@ -26,15 +26,15 @@ const PREFIX = /^(?:\/[A-Za-z0-9._-]+)*$/;
 /**
  * Serves one request through the router and then runs `afterResponse` with the outbox rows it queued (mails),
  * after the answer is written so its timing never depends on whether a mail was queued (an
- * enumeration signal). Behind Google's front end the client IP is the last X-Forwarded-For entry.
- * Locally the function host mounts functions under `/<name>` and says so in `X-Forwarded-Prefix`,
+ * enumeration signal). The client IP is read by `clientIp` (`clientIpReader`: the X-Forwarded-For
+ * entry as many places from the right as there are trusted proxy hops). Locally the function host mounts functions under `/<name>` and says so in `X-Forwarded-Prefix`,
  * which is honoured only off Google Cloud (cookie paths must match what the browser sees).
  */
 export async function serveDashboardRequest(
   router: DashboardRouter,
   request: IncomingDashboardRequest,
   response: OutgoingDashboardResponse,
-  options: { isBehindGoogleFrontEnd: boolean; afterResponse?: (queued: bigint[]) => Promise<void> },
+  options: { isBehindGoogleFrontEnd: boolean; clientIp: ClientIpReader; afterResponse?: (queued: bigint[]) => Promise<void> },
 ): Promise<void> {
   const forwardedPrefix = request.headers['x-forwarded-prefix'];
   const prefix = !options.isBehindGoogleFrontEnd && typeof forwardedPrefix === 'string' && PREFIX.test(forwardedPrefix) ? forwardedPrefix : '';
@@ -44,7 +44,7 @@ export async function serveDashboardRequest(
       url: request.originalUrl ?? request.url ?? '/',
       headers: request.headers,
       rawBody: request.rawBody,
-      ip: clientIpOf(request, options.isBehindGoogleFrontEnd),
+      ip: options.clientIp(request),
       publicPathPrefix: prefix,
     }),
   );

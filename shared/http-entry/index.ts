@@ -1,4 +1,5 @@
-export { type ErrorBody, type HttpResult, errorResult, sendResult, clientIpOf } from './responses.js';
+export { type ErrorBody, type HttpResult, errorResult, sendResult } from './responses.js';
+export { type ClientIpReader, type ClientIpRequest, MAX_TRUSTED_PROXY_HOPS, clientIpOf, clientIpReader, trustedProxyHopsOf } from './client-ip.js';
 export { createIpAllowlist } from './ip-allowlist.js';
 export { acceptMalformedJsonBodies } from './json-bodies.js';
 export { answerFrameworkErrors } from './framework-errors.js';

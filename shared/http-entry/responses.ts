@@ -68,18 +68,3 @@ interface ResultResponse {
 export function sendResult(response: ResultResponse, result: HttpResult): void {
   response.status(result.status).set(result.headers ?? {}).json(result.body);
 }
-
-/**
- * The caller's address. Behind Google's front end (Cloud Run, Cloud Functions gen2) the connecting
- * client is the last X-Forwarded-For entry, appended by the load balancer; entries before it are
- * whatever the client sent and can be forged.
- */
-export function clientIpOf(request: { headers: Record<string, string | string[] | undefined>; socket?: { remoteAddress?: string } }, isBehindGoogleFrontEnd: boolean): string | undefined {
-  const forwarded = request.headers['x-forwarded-for'];
-  const text = Array.isArray(forwarded) ? forwarded.join(',') : forwarded;
-  if (isBehindGoogleFrontEnd && text) {
-    const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
-    return entries.at(-1);
-  }
-  return request.socket?.remoteAddress?.replace(/^::ffff:/, '');
-}
