@@ -349,6 +349,30 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it('shows the sessions in the account settings and logs out everywhere else', async () => {
+    // A second session of the owner (page is logged in as moved.owner since the test before).
+    const login = await fetch(`${runtime.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: runtime.url },
+      body: JSON.stringify({ email: 'moved.owner@example.com', password: 'second-Password-0815' }),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const me = () => fetch(`${runtime.url}/api/v1/me`, { headers: { authorization: `Bearer ${accessToken}`, origin: runtime.url } });
+    expect((await me()).status).toBe(200);
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
+    await page.waitForURL(/\/account$/);
+    await page.getByRole('heading', { name: 'Account settings' }).waitFor();
+    await page.getByTestId('session-row').filter({ hasText: 'This session' }).waitFor();
+    await expect.poll(() => page.getByTestId('session-row').count()).toBeGreaterThanOrEqual(2);
+    await page.getByRole('region', { name: 'Recent activity' }).getByRole('cell', { name: 'Logged in' }).first().waitFor();
+    await expectAccessible('account');
+    await page.getByRole('button', { name: 'Log out everywhere else' }).click();
+    await page.getByText(/other sessions? ended\. This one goes on\./).waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.getByTestId('session-row').count()).toBe(1);
+    expect((await me()).status).toBe(401);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('lets the demo owner that npm start seeds log in with the password its banner prints', async () => {
     const logIn = () =>
       fetch(`${runtime.url}/api/v1/auth/login`, {

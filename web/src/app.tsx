@@ -12,6 +12,7 @@ import { Link, matchPath, navigate, ParamsProvider, useLocation } from './router
 // Loaded when first opened: they are not needed to log in or to manage channels, and keep the first load small.
 const EarningsPage = lazy(() => import('./pages/earnings-page').then((module) => ({ default: module.EarningsPage })));
 const PayoutsPage = lazy(() => import('./pages/payouts-page').then((module) => ({ default: module.PayoutsPage })));
+const AccountPage = lazy(() => import('./pages/account-page').then((module) => ({ default: module.AccountPage })));
 
 interface Route {
   path: string;
@@ -36,6 +37,7 @@ export const ROUTES: Route[] = [
   { path: '/channels/:channelId/edit', page: EditChannelPage, isPrivate: true, title: 'Edit channel' },
   { path: '/earnings', page: EarningsPage, isPrivate: true, title: 'Earnings' },
   { path: '/payouts', page: PayoutsPage, isPrivate: true, title: 'Payouts' },
+  { path: '/account', page: AccountPage, isPrivate: true, title: 'Account settings' },
 ];
 
 export function App() {
@@ -113,6 +115,9 @@ function Shell({ children }: { children: ReactNode }) {
           </Link>
           <Link to="/telegram" aria-current={current('/telegram')}>
             Telegram
+          </Link>
+          <Link to="/account" aria-current={current('/account')}>
+            Account
           </Link>
         </nav>
         <button

@@ -43,3 +43,42 @@ export function tokenFromFragment(hash: string): string | undefined {
   const token = new URLSearchParams(hash.replace(/^#/, '')).get('token');
   return token && token.length <= 200 ? token : undefined;
 }
+
+function currentPasswordProblem(password: string): string | undefined {
+  const checked = CurrentPasswordSchema.safeParse(password);
+  return checked.success ? undefined : (checked.error.issues[0]?.message ?? 'Enter your password');
+}
+
+/** Account settings: the current password, and a new one held to the policy (not the account's address). */
+export function validateChangePassword(values: { currentPassword: string; newPassword: string; confirmPassword: string }, email?: string): FieldErrors {
+  const errors: FieldErrors = {};
+  const current = currentPasswordProblem(values.currentPassword);
+  if (current) errors.currentPassword = current;
+  const checked = validateNewPassword({ password: values.newPassword, confirmPassword: values.confirmPassword }, email);
+  if (checked.password) errors.newPassword = checked.password;
+  else if (values.newPassword === values.currentPassword) errors.newPassword = 'Choose a password different from the current one';
+  else if (checked.confirmPassword) errors.confirmPassword = checked.confirmPassword;
+  return errors;
+}
+
+/** Account settings: a new address (not the current one) and the password. */
+export function validateChangeEmail(values: { newEmail: string; password: string }, currentEmail?: string): FieldErrors {
+  const errors: FieldErrors = {};
+  const email = emailProblem(values.newEmail);
+  if (email) errors.newEmail = email;
+  else if (currentEmail && values.newEmail.trim().toLowerCase() === currentEmail.trim().toLowerCase()) errors.newEmail = 'This is your current address already';
+  const password = currentPasswordProblem(values.password);
+  if (password) errors.password = password;
+  return errors;
+}
+
+/** Deleting the account: the password, and the typed word that shows it is meant. */
+export const DELETE_CONFIRMATION_WORD = 'DELETE';
+
+export function validateDeleteAccount(values: { password: string; confirmation: string }): FieldErrors {
+  const errors: FieldErrors = {};
+  const password = currentPasswordProblem(values.password);
+  if (password) errors.password = password;
+  if (values.confirmation.trim() !== DELETE_CONFIRMATION_WORD) errors.confirmation = `Type ${DELETE_CONFIRMATION_WORD} to confirm`;
+  return errors;
+}

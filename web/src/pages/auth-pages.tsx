@@ -50,6 +50,7 @@ export function LogInPage() {
       {search.get('ended') === 'expired' && <Notice tone="warning">Your session ended. Log in again to continue where you were.</Notice>}
       {search.get('ended') === 'email-changed' && <Notice>Your new address is confirmed. Log in with it.</Notice>}
       {search.get('ended') === 'password-reset' && <Notice tone="success">Your password is changed. Log in with the new one.</Notice>}
+      {search.get('ended') === 'account-deleted' && <Notice>Your account is deleted, and every session with it.</Notice>}
       <form ref={form} onSubmit={submit} noValidate>
         <ErrorMessage error={logIn.error instanceof ApiError && logIn.error.code === 'invalid_credentials' ? new Error('That email and password do not match an account.') : logIn.error} />
         <TextField label="Email" type="email" autoComplete="username" value={email} onChange={(event) => setEmail(event.target.value)} error={errors.email ?? server.email} required />

@@ -9,6 +9,8 @@ export const queryKeys = {
   channel: (id: string) => ['channels', id] as const,
   balances: ['balances'] as const,
   payoutOptions: ['payout-options'] as const,
+  sessions: ['me', 'sessions'] as const,
+  activity: ['me', 'activity'] as const,
 };
 
 export function useMe() {
