@@ -134,9 +134,12 @@ export interface AccountProfile {
   emailVerifiedAt: Date | null;
   createdAt: Date;
   telegram: { isLinked: boolean; userId: bigint | null; username: string | null; linkedAt: Date | null };
+  /** A change of address waiting for its link to be followed (the link was mailed), or null. */
+  pendingEmailChange: { newEmail: string; expiresAt: Date } | null;
 }
 
-export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db'>, accountId: string): Promise<AccountProfile> {
+/** The account as its owner sees it, with its Telegram link and any email change still pending. */
+export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db' | 'clock'>, accountId: string): Promise<AccountProfile> {
   const { rows } = await deps.db.query<{
     id: string;
     email: string;
@@ -146,11 +149,15 @@ export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db'>, acco
     telegram_user_id: bigint | null;
     telegram_linked_at: Date | null;
     username: string | null;
+    pending_email: string | null;
+    pending_expires_at: Date | null;
   }>(
-    `SELECT a.id, a.email, a.email_verified_at, a.created_at, a.status, a.telegram_user_id, a.telegram_linked_at, u.username
+    `SELECT a.id, a.email, a.email_verified_at, a.created_at, a.status, a.telegram_user_id, a.telegram_linked_at, u.username,
+            t.new_email AS pending_email, t.expires_at AS pending_expires_at
      FROM accounts a LEFT JOIN telegram_users u ON u.id = a.telegram_user_id
+     LEFT JOIN email_tokens t ON t.account_id = a.id AND t.purpose = 'change_email' AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $2
      WHERE a.id = $1`,
-    [accountId],
+    [accountId, deps.clock.now()],
   );
   const row = rows[0];
   if (!row || row.status !== 'active') throw accountError('unauthorized', 'Log in again');
@@ -165,6 +172,7 @@ export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db'>, acco
       username: row.username,
       linkedAt: row.telegram_linked_at,
     },
+    pendingEmailChange: row.pending_email === null || row.pending_expires_at === null ? null : { newEmail: row.pending_email, expiresAt: row.pending_expires_at },
   };
 }
 

@@ -72,6 +72,7 @@ export { BROADCAST_COOLDOWN_SECONDS, DEFAULT_BROADCAST_INTERVAL_MINUTES, resolve
 export { type PayoutOptionListResource, PayoutOptionListResourceSchema, listPayoutOptions } from './payout-options.js';
 export { loadChannelServices, loadSubscribeBot } from './channel-services.js';
 export { type SubscribeQrCode, qrCodeSvg, subscribeQrCode } from './subscribe-qr.js';
+export { type TierPostPreviewResource, TierPostPreviewResourceSchema, previewTierPosts } from './tier-post-preview.js';
 export {
   type OfferTier,
   type SubscribeOffer,

@@ -62,6 +62,7 @@ describe('GET /me', () => {
       emailVerifiedAt: expect.any(String),
       createdAt: expect.any(String),
       telegram: { linked: false, userId: null, username: null, linkedAt: null },
+      pendingEmailChange: null,
     });
   });
 });
@@ -180,6 +181,8 @@ describe('POST /me/email and POST /auth/confirm-email-change', () => {
     expect(response.status).toBe(202);
     await h.deliverMails();
     expect(h.outbox.latestTo(session.email)?.text).toContain(newEmail);
+    // Pending once its link is mailed: what the settings page shows after a reload.
+    expect((await h.request('GET', '/me', { token: session.token })).json.pendingEmailChange).toEqual({ newEmail, expiresAt: expect.stringMatching(/Z$/) });
     const token = mailedToken(h.outbox, newEmail);
     expect(h.outbox.latestTo(newEmail)?.text).toContain('/confirm-email#token=');
     expect((await h.request('POST', '/auth/confirm-email-change', { body: { token }, ip: ip() })).status).toBe(204);

@@ -45,6 +45,7 @@ export const accountRoutes: RouteDefinition[] = [
             username: profile.telegram.username,
             linkedAt: profile.telegram.linkedAt?.toISOString() ?? null,
           },
+          pendingEmailChange: profile.pendingEmailChange && { newEmail: profile.pendingEmailChange.newEmail, expiresAt: profile.pendingEmailChange.expiresAt.toISOString() },
         },
       };
     },

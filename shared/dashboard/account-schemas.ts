@@ -43,6 +43,10 @@ export const AccountSchema = z.object({
     username: z.string().nullable(),
     linkedAt: z.iso.datetime().nullable(),
   }),
+  pendingEmailChange: z
+    .object({ newEmail: z.string(), expiresAt: z.iso.datetime() })
+    .nullable()
+    .describe('An address change whose confirmation link was mailed and not yet followed (DELETE /me/email cancels it)'),
 });
 
 export const TelegramLinkSchema = z.object({

@@ -85,6 +85,7 @@ describe('authentication', () => {
     ['DELETE', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw'],
     ['POST', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/broadcast'],
     ['GET', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/subscribe-qr.svg'],
+    ['GET', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/tier-posts'],
   ])('%s %s answers 401 without a token and with an invalid one', async (method, path) => {
     const body = method === 'POST' && path === '/channels' ? channelInput({ openChatId: -1001000000001n, closedChatId: -1001000000002n }) : method === 'PATCH' ? { openChat: { title: 'x' } } : undefined;
     expect((await h.request(method, path, { body })).status).toBe(401);
@@ -522,6 +523,40 @@ describe('subscribe links', () => {
       expect(list.status).toBe(200);
       expect(list.json.channels).toEqual([one.json]);
     });
+  });
+});
+
+describe('GET /channels/{channelId}/tier-posts', () => {
+  it('answers the posts the broadcaster would put up now: tier buttons that open the bot, the donation button', async () => {
+    const account = await owner();
+    const chats = addOwnedChats(telegram, account.telegramUserId);
+    const body = createBody(chats, {
+      openChat: { id: chats.openChatId.toString(), title: 'Tom & Jerry <club>', description: 'daily' },
+      tiers: [
+        { priceUsd: '9.99', durationDays: 30 },
+        { priceUsd: '99', durationDays: 365 },
+      ],
+    });
+    const created = await h.request('POST', '/channels', { token: account.token, body });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const channel = created.json;
+    const response = await h.request('GET', `/channels/${channel.id}/tier-posts`, { token: account.token });
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ channelId: channel.id, language: 'en', closed: null });
+    // Owner texts arrive escaped, as Telegram gets them.
+    expect(response.json.open.html).toContain('Welcome to <b>Tom &amp; Jerry &lt;club&gt;</b>: daily');
+    expect(response.json.open.buttons).toEqual([
+      { text: '🥇 $9.99 for 30 days', url: channel.subscribeLinks.tiers[0].url },
+      { text: '🥈 $99.00 for 365 days', url: channel.subscribeLinks.tiers[1].url },
+    ]);
+  });
+
+  it("answers 404 for another account's channel", async () => {
+    const { id } = await registered();
+    const stranger = await owner();
+    const response = await h.request('GET', `/channels/${id}/tier-posts`, { token: stranger.token });
+    expect(response.status).toBe(404);
+    expect(response.json.error.code).toBe('channel_not_found');
   });
 });
 

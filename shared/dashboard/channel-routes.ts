@@ -20,6 +20,8 @@ import {
   requestBroadcast,
   retrieveChannel,
   subscribeQrCode,
+  previewTierPosts,
+  TierPostPreviewResourceSchema,
   updateChannel,
 } from '../channels/index.js';
 import type { Logger } from '../logging/index.js';
@@ -178,6 +180,22 @@ export const channelRoutes: RouteDefinition[] = [
       const code = await subscribeQrCode(readDeps(deps), { accountId: auth.accountId }, params.channelId, query.tier);
       return { body: code.svg, headers: { 'cache-control': QR_CACHE_CONTROL } };
     },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/channels/{channelId}/tier-posts',
+    operationId: 'previewTierPosts',
+    summary: 'The posts the bot puts in your chats now: the tier buttons (open chat) and the donation button (closed chat)',
+    description: 'Composed by the broadcaster’s own function from the stored settings, in your Telegram language, whether or not a post is up yet. `html` is Telegram HTML (`<b>` only, your texts escaped).',
+    tags: ['channels'],
+    auth: 'bearer',
+    params: ChannelParams,
+    response: { status: 200, description: 'Both posts; null where nothing would be posted', schema: TierPostPreviewResourceSchema },
+    errors: {
+      404: 'channel_not_found (also for another account’s channel)',
+      503: 'bot_username_unavailable: no bot username is configured and Telegram could not be asked for it',
+    },
+    handler: async ({ auth, params, deps }) => ({ body: await previewTierPosts(readDeps(deps), { accountId: auth.accountId }, params.channelId) }),
   }),
   defineRoute({
     method: 'PATCH',

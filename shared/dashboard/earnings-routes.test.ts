@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(() => h?.dispose());
 
 describe('authentication', () => {
-  it.each(['/balances', '/payments', '/subscriptions', '/payouts', '/payouts/po_Ehz5dX8hQSeMc0Q8m0Q2Xw', '/exports/payments', '/exports/payouts'])(
+  it.each(['/balances', '/revenue', '/channel-figures', '/payments', '/subscriptions', '/payouts', '/payouts/po_Ehz5dX8hQSeMc0Q8m0Q2Xw', '/exports/payments', '/exports/payouts'])(
     'GET %s answers 401 without a token and with an invalid one',
     async (path) => {
       expect((await h.request('GET', path)).status).toBe(401);
@@ -66,6 +66,31 @@ describe('GET /balances', () => {
       totals: [{ asset: 'ETH', available: '0.005', inPayouts: '0.002' }],
       channels: [{ channelId, balances: [{ asset: 'ETH', available: '0.005', inPayouts: '0.002' }] }],
     });
+  });
+});
+
+describe('GET /revenue and GET /channel-figures', () => {
+  it('answers the settled revenue by day and each channel’s figures; only the owner’s', async () => {
+    const revenue = await h.request('GET', '/revenue', { token });
+    expect(revenue.status).toBe(200);
+    expect(revenue.json).toMatchObject({ interval: 'day', payments: 3 });
+    expect(revenue.json.points).toHaveLength(30);
+    const figures = await h.request('GET', '/channel-figures', { token });
+    expect(figures.status).toBe(200);
+    expect(figures.json.channels).toEqual([
+      { channelId, activeSubscribers: 1, revenue30DaysUsd: revenue.json.totalUsd, nextPayout: { strategy: 'instant', inFlight: 1 } },
+    ]);
+    expect((await h.request('GET', '/channel-figures', { token: strangerToken })).json.channels).toEqual([
+      expect.objectContaining({ channelId: strangerChannelId, revenue30DaysUsd: '0.00' }),
+    ]);
+  });
+
+  it('answers 400 naming the parameter for a bad range or interval, 404 for another account’s channel', async () => {
+    const inverted = await h.request('GET', '/revenue?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', { token });
+    expect(inverted.status).toBe(400);
+    expect(inverted.json.error.fields).toEqual({ 'query.to': 'must be later than from' });
+    expect((await h.request('GET', '/revenue?interval=hour', { token })).json.error.fields['query.interval']).toBeDefined();
+    expect((await h.request('GET', `/revenue?channelId=${strangerChannelId}`, { token })).status).toBe(404);
   });
 });
 

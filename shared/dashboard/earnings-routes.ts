@@ -1,22 +1,27 @@
 import { z } from 'zod';
 import {
   BalancesResourceSchema,
+  ChannelFiguresResourceSchema,
   PaymentExportQuerySchema,
   PaymentListQuerySchema,
   PaymentResourceSchema,
   PayoutExportQuerySchema,
   PayoutListQuerySchema,
   PayoutResourceSchema,
+  RevenueQuerySchema,
+  RevenueResourceSchema,
   SubscriptionListQuerySchema,
   SubscriptionResourceSchema,
   exportPaymentsCsv,
   exportPayoutsCsv,
   listBalances,
+  listChannelFigures,
   listPayments,
   listPayouts,
   listSubscriptions,
   pageSchema,
   retrievePayout,
+  revenueOverTime,
 } from '../earnings/index.js';
 import { defineRoute, type RouteDefinition } from './route-definition.js';
 
@@ -47,6 +52,30 @@ export const earningsRoutes: RouteDefinition[] = [
     auth: 'bearer',
     response: { status: 200, description: 'Balances', schema: BalancesResourceSchema },
     handler: async ({ auth, deps }) => ({ body: await listBalances(deps, { accountId: auth.accountId }) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/revenue',
+    operationId: 'retrieveRevenue',
+    summary: 'What subscribers paid over time, in USD buckets (day, week or month, UTC)',
+    description:
+      'The checkout price of every payment settled in each bucket (refunds left out, donations in, before fees), every bucket from `from` to `to` present (empty ones as 0.00). Defaults: `interval=day`, `to` now, `from` so that the last 30 days, 26 weeks or 12 months are shown.',
+    tags: ['earnings'],
+    auth: 'bearer',
+    query: RevenueQuerySchema,
+    response: { status: 200, description: 'The series', schema: RevenueResourceSchema },
+    errors: { 400: 'validation_failed (an inverted range, or more than 732 buckets)', 404: 'channel_not_found (channelId filter)' },
+    handler: async ({ auth, query, deps }) => ({ body: await revenueOverTime(deps, { accountId: auth.accountId }, query) }),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/channel-figures',
+    operationId: 'listChannelFigures',
+    summary: 'Per live channel: subscribers now, revenue over 30 days, where the next payout stands',
+    tags: ['earnings'],
+    auth: 'bearer',
+    response: { status: 200, description: 'One entry per live channel, oldest first', schema: ChannelFiguresResourceSchema },
+    handler: async ({ auth, deps }) => ({ body: await listChannelFigures(deps, { accountId: auth.accountId }) }),
   }),
   defineRoute({
     method: 'GET',

@@ -2,10 +2,9 @@ import type { Queryable } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { balanceOf } from '../ledger/index.js';
 import { formatUnits, getAsset } from '../money/index.js';
+import { FINISHED_PAYOUT_STATES } from '../payouts/index.js';
 import type { BalancesResource } from './earnings-schemas.js';
 
-// Payouts in these states no longer hold the owner's money: delivered, or given back to the balance.
-const FINISHED_PAYOUT_STATES = ['completed', 'failed', 'refunded', 'cancelled'];
 
 /**
  * What the account is owed, per channel and asset and in total: `available` is the owner ledger

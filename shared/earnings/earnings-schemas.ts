@@ -174,4 +174,57 @@ export const BalancesResourceSchema = z.object({
 });
 export type BalancesResource = z.infer<typeof BalancesResourceSchema>;
 
+export const REVENUE_INTERVALS = ['day', 'week', 'month'] as const;
+export type RevenueInterval = (typeof REVENUE_INTERVALS)[number];
+
+export const RevenueQuerySchema = z.object({
+  ...ChannelFilter,
+  interval: z.enum(REVENUE_INTERVALS).optional().meta({ description: 'Bucket size, UTC (weeks start on Monday). Default day' }),
+  /** Inclusive; default: 30 days, 26 weeks or 12 months before `to`. */
+  from: Timestamp.optional(),
+  /** Exclusive; default now. */
+  to: Timestamp.optional(),
+});
+export type RevenueQuery = z.infer<typeof RevenueQuerySchema>;
+
+export const RevenueResourceSchema = z.object({
+  interval: z.enum(REVENUE_INTERVALS),
+  from: z.string(),
+  to: z.string(),
+  /** What subscribers paid (the checkout price in USD) for payments settled in each bucket, refunds left out; before fees. */
+  points: z.array(z.object({ start: z.string(), revenueUsd: z.string(), payments: z.int() })),
+  totalUsd: z.string(),
+  payments: z.int(),
+});
+export type RevenueResource = z.infer<typeof RevenueResourceSchema>;
+
+export const ChannelFiguresResourceSchema = z.object({
+  channels: z.array(
+    z.object({
+      channelId: z.string(),
+      /** Subscriptions active and unexpired now. */
+      activeSubscribers: z.int(),
+      /** USD paid for payments settled in the last 30 days, refunds left out, before fees. */
+      revenue30DaysUsd: z.string(),
+      nextPayout: z.discriminatedUnion('strategy', [
+        z.object({
+          strategy: z.literal('instant'),
+          /** Payouts of this channel on their way (created, converting, sending or held). */
+          inFlight: z.int(),
+        }),
+        z.object({
+          strategy: z.literal('threshold'),
+          thresholdUsd: z.string(),
+          /** What the hourly run would pay from now, in USD (parked USDT plus ETH still to park at its invoice rate), rounded down. */
+          balanceUsd: z.string(),
+          /** Whole percent of the threshold, rounded down. */
+          percent: z.int(),
+          inFlight: z.int(),
+        }),
+      ]),
+    }),
+  ),
+});
+export type ChannelFiguresResource = z.infer<typeof ChannelFiguresResourceSchema>;
+
 export const pageSchema = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });

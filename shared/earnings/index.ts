@@ -22,6 +22,9 @@ export {
   type PayoutListQuery,
   type PaymentExportQuery,
   type PayoutExportQuery,
+  type RevenueQuery,
+  type RevenueResource,
+  type ChannelFiguresResource,
   PaymentListQuerySchema,
   SubscriptionListQuerySchema,
   PayoutListQuerySchema,
@@ -33,6 +36,10 @@ export {
   PayoutBreakdownSchema,
   PayoutResourceSchema,
   BalancesResourceSchema,
+  RevenueQuerySchema,
+  RevenueResourceSchema,
+  ChannelFiguresResourceSchema,
+  REVENUE_INTERVALS,
   pageSchema,
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
@@ -45,3 +52,5 @@ export { listPayouts, retrievePayout } from './payouts.js';
 export { type PayoutFacts, payoutBreakdown } from './payout-breakdown.js';
 export { csvCell, toCsv } from './csv.js';
 export { MAX_EXPORT_ROWS, exportPaymentsCsv, exportPayoutsCsv } from './exports.js';
+export { MAX_REVENUE_POINTS, revenueOverTime } from './revenue.js';
+export { listChannelFigures } from './channel-figures.js';

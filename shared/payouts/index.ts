@@ -1,4 +1,4 @@
-export { type PayoutState, type PayoutTransitionFields, PAYOUT_STATES, PAYOUT_TRANSITIONS, canTransitionPayout, transitionPayout } from './payout-state.js';
+export { type PayoutState, type PayoutTransitionFields, FINISHED_PAYOUT_STATES, PAYOUT_STATES, PAYOUT_TRANSITIONS, canTransitionPayout, transitionPayout } from './payout-state.js';
 export { type SwapStatus, SWAP_STATUSES, SWAP_TRANSITIONS, canTransitionSwap, PAYOUT_STATE_AFTER_SWAP } from './swap-status.js';
 export { type OutflowLimits, type LimitVerdict, type HoldReason, DESTINATION_COOL_OFF_MS, UNUSUAL_AMOUNT_FACTOR, checkOutflowLimits, holdPayout, approvePayout, rejectPayout } from './limits.js';
 export { type PayoutRow, type PayoutColumns, payoutColumns, toPayoutRow, retrievePayout, isDirectPayout } from './payout-row.js';
@@ -12,3 +12,4 @@ export { type ConvertAccumulatedDeps, type ConvertAccumulatedResult, convertAccu
 export { type RunThresholdPayoutsDeps, type ThresholdPayoutsReport, runThresholdPayouts } from './threshold.js';
 export { type BalancePayoutsReport, type RunBalancePayoutsDeps, BALANCE_RETRY_AFTER_MS, runBalancePayouts } from './balance.js';
 export { NOT_YET_SIGNED_STATES, queuedPayoutUnits } from './queued-payouts.js';
+export { type ThresholdProgress, percentOfThreshold, readThresholdProgress } from './threshold-progress.js';

@@ -31,6 +31,9 @@ export const PAYOUT_TRANSITIONS = {
   cancelled: [],
 } as const satisfies Record<PayoutState, readonly PayoutState[]>;
 
+/** States a payout never leaves: delivered, given back to the balance, or never paid. */
+export const FINISHED_PAYOUT_STATES: readonly PayoutState[] = PAYOUT_STATES.filter((state) => PAYOUT_TRANSITIONS[state].length === 0);
+
 export function canTransitionPayout(from: PayoutState, to: PayoutState): boolean {
   return (PAYOUT_TRANSITIONS[from] as readonly PayoutState[]).includes(to);
 }

@@ -294,6 +294,8 @@ export async function insertPayment(
     status?: PaymentStatus;
     outcomeUnits?: bigint;
     isSettled?: boolean;
+    /** When it settled (implies isSettled); default FIXTURE_NOW when isSettled. */
+    settledAt?: Date;
   } = {},
 ): Promise<PaymentFixture> {
   let checkout: { id: string; channelId: string; telegramUserId: bigint; priceCents: bigint };
@@ -338,7 +340,7 @@ export async function insertPayment(
       checkout.priceCents.toString(),
       decimalText(outcomeUnits, 18),
       outcomeUnits.toString(),
-      overrides.isSettled ? FIXTURE_NOW : null,
+      overrides.settledAt ?? (overrides.isSettled ? FIXTURE_NOW : null),
       FIXTURE_NOW,
     ],
   );

@@ -189,6 +189,13 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     expect(await qr.getAttribute('src')).toMatch(/^blob:/);
     await page.getByLabel('QR code for').selectOption('2');
     await expect.poll(() => page.getByRole('img', { name: /QR code of tier 2/ }).count()).toBe(1);
+    // The tier post as the broadcaster composes it: the titles, one button per tier opening the bot on that tier.
+    const preview = page.getByTestId('tier-post-preview');
+    await preview.getByText('Choose a tier below', { exact: false }).waitFor();
+    expect(await preview.locator('strong').first().textContent()).toBe('Market notes');
+    const tierButtons = preview.getByRole('link', { name: /\$\d+\.\d\d for/ });
+    expect(await tierButtons.allTextContents()).toEqual(['🥇 $9.99 for 30 days', '🥈 $24.99 for 90 days']);
+    expect(await tierButtons.first().getAttribute('href')).toMatch(new RegExp(`^https://t\\.me/\\w+\\?start=`));
     await expectAccessible('channel');
 
     // A reload keeps the session: the app asks the refresh cookie (httpOnly, its path only) for a new access token.
@@ -197,6 +204,8 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     await page.reload();
     await page.getByRole('heading', { name: 'Market notes' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/channels');
+    await expect.poll(() => page.getByTestId('active-subscribers').textContent()).toBe('0');
+    expect(await page.getByTestId('revenue-30-days').textContent()).toBe('$0.00');
     const cookies = await page.context().cookies();
     // The refresh token, and the device cookie that keeps strangers' failed logins from locking this browser out.
     expect(cookies.map((cookie) => ({ name: cookie.name, path: cookie.path, httpOnly: cookie.httpOnly })).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
@@ -211,7 +220,16 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     telegram.addUser({ id: SUBSCRIBER_TELEGRAM_ID, first_name: 'Alice', username: 'alice' });
     const purchase = await playPurchase(createSandboxClient(runtime.url), { channel: channelId!, tier: 1, userId: SUBSCRIBER_TELEGRAM_ID, stepTimeoutMs: 60_000 }, () => undefined);
     expect(purchase.outcome).toBe('payout_completed');
+    // The channels list counts the new subscriber and the revenue.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('active-subscribers').textContent(), { timeout: 15_000 }).toBe('1');
+    expect(await page.getByTestId('revenue-30-days').textContent()).toBe('$9.99');
     await page.getByRole('link', { name: 'Earnings' }).click();
+    // The revenue chart draws the payment, and its table holds the exact figure.
+    await expect.poll(() => page.getByTestId('revenue-total').textContent(), { timeout: 15_000 }).toBe('$9.99');
+    expect(await page.getByTestId('revenue-chart').locator('canvas').count()).toBe(1);
+    await page.getByText('The figures as a table').click();
+    expect(await page.getByRole('table', { name: 'Revenue per period' }).getByRole('row', { name: /\$9\.99/ }).count()).toBe(1);
     const paymentRow = page.getByRole('table', { name: 'Payments, newest first' }).getByRole('row', { name: /@alice/ });
     await paymentRow.waitFor();
     expect(await paymentRow.textContent()).toMatch(/Market notes.*\$9\.99.*finished/);
@@ -235,11 +253,26 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
     await page.setViewportSize({ width: 1100, height: 900 });
 
+    // Deleting the channel takes the password and its title typed out; its earnings stay.
+    await page.goto(`${runtime.url}/channels/${channelId}`);
+    await page.getByRole('button', { name: 'Delete the channel' }).click();
+    expect(await page.getByLabel('Type Market notes to confirm').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Your password, to delete the channel').fill('not the password');
+    await page.getByLabel('Type Market notes to confirm').fill('Market notes');
+    await page.getByRole('button', { name: 'Delete the channel' }).click();
+    await expect.poll(() => page.getByLabel('Your password, to delete the channel').getAttribute('aria-invalid'), { timeout: 15_000 }).toBe('true');
+    await page.getByLabel('Your password, to delete the channel').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Delete the channel' }).click();
+    await page.getByText('The channel is deleted.').waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('heading', { name: 'Market notes' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Earnings' }).click();
+    await page.getByRole('table', { name: 'Payments, newest first' }).getByRole('row', { name: /@alice/ }).waitFor();
+
     // Logging out ends the session on the server too: a protected page sends back to log in, remembering it.
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(/\/login$/);
-    await page.goto(`${runtime.url}/channels/${channelId}`);
-    await page.waitForURL(new RegExp(`/login\\?next=%2Fchannels%2F${channelId}$`));
+    await page.goto(`${runtime.url}/channels/${channelId}/edit`);
+    await page.waitForURL(new RegExp(`/login\\?next=%2Fchannels%2F${channelId}%2Fedit$`));
     expect(problems).toEqual([]);
   }, 240_000);
 
@@ -326,7 +359,7 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
   }, 120_000);
 
   it('confirms an email change by the link mailed to the new address', async () => {
-    // The change is asked for over the API (the settings page is for a later phase).
+    // The change is asked for over the API (the settings page's form has its own unit test).
     const api = (route: string, init: { method: string; body?: unknown; token?: string }) =>
       fetch(`${runtime.url}/api/v1${route}`, {
         method: init.method,
@@ -336,7 +369,11 @@ describe.skipIf(!hasChromium)(`dashboard app in a browser${hasChromium ? '' : ` 
     const { accessToken } = (await (await api('/auth/login', { method: 'POST', body: { email: EMAIL, password: 'second-Password-0815' } })).json()) as { accessToken: string };
     const before = Date.now();
     expect((await api('/me/email', { method: 'POST', token: accessToken, body: { newEmail: 'moved.owner@example.com', password: 'second-Password-0815' } })).status).toBe(202);
-    await page.goto(await mailedLink('confirm-email', before - 1_000, 'moved.owner@example.com'));
+    const link = await mailedLink('confirm-email', before - 1_000, 'moved.owner@example.com');
+    // Once mailed, the change is pending for GET /me (what the settings page shows after a reload).
+    const me = (await (await api('/me', { method: 'GET', token: accessToken })).json()) as { pendingEmailChange: { newEmail: string } | null };
+    expect(me.pendingEmailChange?.newEmail).toBe('moved.owner@example.com');
+    await page.goto(link);
     await page.getByRole('button', { name: 'Confirm the new address' }).waitFor();
     await expect.poll(() => page.url()).not.toContain('token=');
     await expectAccessible('confirm-email');

@@ -22,6 +22,10 @@ export type PayoutOption = AnswerOf<'listPayoutOptions'>['options'][number];
 export type Me = AnswerOf<'retrieveMe'>;
 export type TelegramLink = AnswerOf<'createTelegramLink', 201>;
 export type Balances = AnswerOf<'listBalances'>;
+export type ChannelFigures = AnswerOf<'listChannelFigures'>['channels'][number];
+export type Revenue = AnswerOf<'retrieveRevenue'>;
+export type RevenueInterval = Revenue['interval'];
+export type TierPosts = AnswerOf<'previewTierPosts'>;
 
 /** A typed client: `fetch` decides whether requests carry the session (see `auth-session.ts`). */
 export function createApi(fetch: (request: Request) => Promise<Response>): Api {

@@ -508,6 +508,28 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/channels/{channelId}/tier-posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The posts the bot puts in your chats now: the tier buttons (open chat) and the donation button (closed chat)
+         * @description Composed by the broadcaster’s own function from the stored settings, in your Telegram language, whether or not a post is up yet. `html` is Telegram HTML (`<b>` only, your texts escaped).
+         *
+         *     Rate limits: 300 per 60 s per account.
+         */
+        get: operations["previewTierPosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/channels/{channelId}/broadcast": {
         parameters: {
             query?: never;
@@ -540,6 +562,48 @@ export type paths = {
          * @description Rate limits: 300 per 60 s per account.
          */
         get: operations["listBalances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What subscribers paid over time, in USD buckets (day, week or month, UTC)
+         * @description The checkout price of every payment settled in each bucket (refunds left out, donations in, before fees), every bucket from `from` to `to` present (empty ones as 0.00). Defaults: `interval=day`, `to` now, `from` so that the last 30 days, 26 weeks or 12 months are shown.
+         *
+         *     Rate limits: 300 per 60 s per account.
+         */
+        get: operations["retrieveRevenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channel-figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per live channel: subscribers now, revenue over 30 days, where the next payout stands
+         * @description Rate limits: 300 per 60 s per account.
+         */
+        get: operations["listChannelFigures"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1275,6 +1339,12 @@ export interface operations {
                             username: string | null;
                             linkedAt: string | null;
                         };
+                        /** @description An address change whose confirmation link was mailed and not yet followed (DELETE /me/email cancels it) */
+                        pendingEmailChange: {
+                            newEmail: string;
+                            /** Format: date-time */
+                            expiresAt: string;
+                        } | null;
                     };
                 };
             };
@@ -2937,6 +3007,91 @@ export interface operations {
             };
         };
     };
+    previewTierPosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel id (ch_…) */
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Both posts; null where nothing would be posted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        channelId: string;
+                        language: string;
+                        open: {
+                            html: string;
+                            buttons: {
+                                text: string;
+                                url: string;
+                            }[];
+                        } | null;
+                        closed: {
+                            html: string;
+                            buttons: {
+                                text: string;
+                                url: string;
+                            }[];
+                        } | null;
+                    };
+                };
+            };
+            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found (also for another account’s channel) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description bot_username_unavailable: no bot username is configured and Telegram could not be asked for it */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     requestBroadcast: {
         parameters: {
             query?: never;
@@ -3028,6 +3183,137 @@ export interface operations {
                                 available: string;
                                 inPayouts: string;
                             }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    retrieveRevenue: {
+        parameters: {
+            query?: {
+                /** @description Only this channel (ch_…) */
+                channelId?: string;
+                /** @description Bucket size, UTC (weeks start on Monday). Default day */
+                interval?: "day" | "week" | "month";
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        interval: "day" | "week" | "month";
+                        from: string;
+                        to: string;
+                        points: {
+                            start: string;
+                            revenueUsd: string;
+                            payments: number;
+                        }[];
+                        totalUsd: string;
+                        payments: number;
+                    };
+                };
+            };
+            /** @description validation_failed (an inverted range, or more than 732 buckets) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found (channelId filter) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listChannelFigures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per live channel, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        channels: {
+                            channelId: string;
+                            activeSubscribers: number;
+                            revenue30DaysUsd: string;
+                            nextPayout: {
+                                /** @constant */
+                                strategy: "instant";
+                                inFlight: number;
+                            } | {
+                                /** @constant */
+                                strategy: "threshold";
+                                thresholdUsd: string;
+                                balanceUsd: string;
+                                percent: number;
+                                inFlight: number;
+                            };
                         }[];
                     };
                 };

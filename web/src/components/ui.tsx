@@ -149,3 +149,8 @@ export function Spinner({ label = 'Loading…' }: { label?: string }) {
 export function fieldErrorsOf(error: unknown): Record<string, string> {
   return error instanceof ApiError ? error.fields : {};
 }
+
+/** Moves focus to the first field marked invalid, after React has rendered the errors. */
+export function focusFirstInvalid(form: HTMLFormElement | null) {
+  requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+}

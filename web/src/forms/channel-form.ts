@@ -215,3 +215,11 @@ export function channelChanges(values: ChannelFormValues, channel: Channel): { c
   const isChatChange = next.openChat.id !== stored.openChat.id || next.closedChat.id !== stored.closedChat.id;
   return { changes, isPayoutChange: 'payoutDestination' in changes || 'payoutStrategy' in changes || isChatChange };
 }
+
+/** Deleting a channel: the password, and the channel's title typed out, so the wrong one is not deleted by a slip. */
+export function validateDeleteChannel(values: { password: string; confirmation: string }, title: string): FieldErrors {
+  const errors: FieldErrors = {};
+  if (values.password === '') errors.password = 'Enter your account password';
+  if (values.confirmation.trim() !== title.trim()) errors.confirmation = `Type the channel’s title, ${title}, exactly`;
+  return errors;
+}

@@ -1,8 +1,8 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useRef, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { type AnswerOf, must } from '../api/client';
 import { useAuth } from '../auth/auth-context';
-import { ErrorMessage, fieldErrorsOf, Notice, Spinner, TextField } from '../components/ui';
+import { ErrorMessage, fieldErrorsOf, Notice, Spinner, TextField, focusFirstInvalid } from '../components/ui';
 import { DELETE_CONFIRMATION_WORD, type FieldErrors, validateChangeEmail, validateChangePassword, validateDeleteAccount } from '../forms/account-forms';
 import { navigate } from '../router';
 import { queryKeys, useMe } from './queries';
@@ -11,9 +11,6 @@ type Session = AnswerOf<'listSessions'>['sessions'][number];
 type ActivityEntry = AnswerOf<'listActivity'>['items'][number];
 
 /** Moves focus to the first field with an error, so the person lands where the fix is needed. */
-function focusFirstInvalid(form: HTMLFormElement | null) {
-  requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
-}
 
 const when = (iso: string) => new Date(iso).toLocaleString();
 
@@ -29,7 +26,7 @@ export function AccountPage() {
         Logged in as <strong>{me.data.email}</strong>, account since {new Date(me.data.createdAt).toLocaleDateString()}.
       </p>
       <ChangePasswordSection email={me.data.email} />
-      <ChangeEmailSection email={me.data.email} isVerified={me.data.emailVerified} />
+      <ChangeEmailSection email={me.data.email} isVerified={me.data.emailVerified} pendingChange={me.data.pendingEmailChange} />
       <SessionsSection />
       <ActivitySection />
       <DeleteAccountSection />
@@ -103,12 +100,22 @@ function ChangePasswordSection({ email }: { email: string }) {
   );
 }
 
-function ChangeEmailSection({ email, isVerified }: { email: string; isVerified: boolean }) {
+/** A change whose link was mailed, as GET /me tells it after a reload. */
+function pendingFromServer(change: { newEmail: string; expiresAt: string } | null): { address: string; message: string } | undefined {
+  return change ? { address: change.newEmail, message: `We mailed a confirmation link to it; it works until ${new Date(change.expiresAt).toLocaleString()}.` } : undefined;
+}
+
+function ChangeEmailSection({ email, isVerified, pendingChange }: { email: string; isVerified: boolean; pendingChange: { newEmail: string; expiresAt: string } | null }) {
   const { api } = useAuth();
   const queries = useQueryClient();
   const [values, setValues] = useState({ newEmail: '', password: '' });
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [pending, setPending] = useState<{ address: string; message: string } | undefined>();
+  const [pending, setPending] = useState(() => pendingFromServer(pendingChange));
+  // A change requested in another tab shows at the next /me refresh. The server knows of a change
+  // only once its link is mailed, so its null does not hide the one just requested here.
+  useEffect(() => {
+    if (pendingChange) setPending(pendingFromServer(pendingChange));
+  }, [pendingChange]);
   const form = useRef<HTMLFormElement>(null);
   const request = useMutation({
     mutationFn: () => must(api.POST('/me/email', { body: { newEmail: values.newEmail.trim(), password: values.password } })),
@@ -124,6 +131,7 @@ function ChangeEmailSection({ email, isVerified }: { email: string; isVerified: 
       setPending(undefined);
       request.reset();
       void queries.invalidateQueries({ queryKey: queryKeys.activity });
+      void queries.invalidateQueries({ queryKey: queryKeys.me });
     },
   });
   const submit = (event: FormEvent) => {

@@ -17,6 +17,7 @@ const ME = {
   emailVerifiedAt: '2026-03-01T10:00:00Z',
   createdAt: '2026-03-01T09:00:00Z',
   telegram: { linked: false, userId: null, username: null, linkedAt: null },
+  pendingEmailChange: null,
 };
 
 const session = (id: string, current: boolean, userAgent: string | null) => ({
@@ -170,6 +171,16 @@ describe('the account settings page', () => {
     expect(await removal.findByRole('alert')).toHaveProperty('textContent', expect.stringContaining('Delete your channels first.'));
     expect(bodies['DELETE /me']).toEqual({ password: 'my password' });
     expect(window.location.pathname).toBe('/account');
+  });
+
+  it('shows a change still pending after a reload, from GET /me', async () => {
+    await renderAccountPage((method, path) =>
+      method === 'GET' && path === '/me' ? json(200, { ...ME, pendingEmailChange: { newEmail: 'later@example.com', expiresAt: '2026-03-03T11:00:00Z' } }) : undefined,
+    );
+    const email = within(screen.getByRole('region', { name: 'Email address' }));
+    expect(await email.findByText(/Change to/)).toHaveProperty('textContent', expect.stringContaining('later@example.com pending: We mailed a confirmation link to it'));
+    expect(email.getByRole('button', { name: 'Cancel the email change' })).toBeTruthy();
+    expect(email.queryByLabelText('New email address')).toBeNull();
   });
 
   it('describes browsers and activity in words', () => {

@@ -4,7 +4,7 @@ import { ApiError } from '../api/api-error';
 import { must } from '../api/client';
 import { useAuth } from '../auth/auth-context';
 import { useLinkToken } from '../auth/link-token';
-import { ErrorMessage, fieldErrorsOf, Notice, TextField } from '../components/ui';
+import { ErrorMessage, fieldErrorsOf, Notice, TextField, focusFirstInvalid } from '../components/ui';
 import { emailProblem, type FieldErrors, validateLogIn, validateNewPassword, validateSignUp } from '../forms/account-forms';
 import { Link, navigate, safeNext, useLocation } from '../router';
 
@@ -20,9 +20,6 @@ export function AuthCard({ title, children }: { title: string; children: React.R
 }
 
 /** Moves focus to the first field with an error, so the person lands where the fix is needed. */
-function focusFirstInvalid(form: HTMLFormElement | null) {
-  requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
-}
 
 export function LogInPage() {
   const { session, status } = useAuth();

@@ -4,7 +4,7 @@ import { MAX_BROADCAST_INTERVAL_HOURS, MAX_GRACE_PERIOD_HOURS, MAX_TIERS } from 
 import { ApiError } from '../api/api-error';
 import { type Channel, must, type PayoutOption } from '../api/client';
 import { useAuth } from '../auth/auth-context';
-import { CheckboxField, ErrorMessage, fieldErrorsOf, Notice, SelectField, Spinner, TextAreaField, TextField } from '../components/ui';
+import { CheckboxField, ErrorMessage, fieldErrorsOf, Notice, SelectField, Spinner, TextAreaField, TextField, focusFirstInvalid } from '../components/ui';
 import {
   channelBodyOf,
   channelChanges,
@@ -69,7 +69,7 @@ export function ChannelForm({ initial, channel, submitLabel, onSubmit }: Channel
     const found = validateChannelForm(values, { requirePassword: isPayoutChange });
     setErrors(found);
     if (Object.keys(found).length > 0) {
-      requestAnimationFrame(() => form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+      focusFirstInvalid(form.current);
       return;
     }
     save.mutate({ isPayoutChange });

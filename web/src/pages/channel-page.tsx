@@ -1,12 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/api-error';
-import { must } from '../api/client';
+import { must, type TierPosts } from '../api/client';
 import { useAuth } from '../auth/auth-context';
-import { CopyButton, ErrorMessage, Notice, SelectField, Spinner } from '../components/ui';
-import { Link, useLocation, useParams } from '../router';
+import { TelegramText } from '../components/telegram-html';
+import { CopyButton, ErrorMessage, fieldErrorsOf, focusFirstInvalid, Notice, SelectField, Spinner, TextField } from '../components/ui';
+import { type FieldErrors, validateDeleteChannel } from '../forms/channel-form';
+import { Link, navigate, useLocation, useParams } from '../router';
 import { describePayout, describeTier, missingRights } from './channels-page';
-import { queryKeys, useChannel } from './queries';
+import { queryKeys, useChannel, useTierPosts } from './queries';
 import { formatCountdown, useSecondsUntil } from './telegram-page';
 
 /**
@@ -65,6 +67,101 @@ function BroadcastNow({ channelId, availableAt }: { channelId: string; available
       {trigger.isSuccess && <Notice tone="success">Queued: the bot posts the tiers in the open channel within a minute.</Notice>}
       {trigger.isError && !(trigger.error instanceof ApiError && trigger.error.code === 'broadcast_cooling_down') && <ErrorMessage error={trigger.error} />}
     </div>
+  );
+}
+
+/** One post as Telegram shows it: the text, then its URL buttons (they open the bot, as in the chat). */
+function PostPreview({ title, post, empty }: { title: string; post: NonNullable<TierPosts['open']> | null; empty: string }) {
+  return (
+    <figure className="post-preview">
+      <figcaption className="muted">{title}</figcaption>
+      {post ? (
+        <div className="post-preview__bubble">
+          <p className="post-preview__text">
+            <TelegramText html={post.html} />
+          </p>
+          <ul className="post-preview__buttons">
+            {post.buttons.map((button) => (
+              <li key={button.url}>
+                <a className="button button--quiet" href={button.url} target="_blank" rel="noreferrer">
+                  {button.text}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : (
+        <p className="muted">{empty}</p>
+      )}
+    </figure>
+  );
+}
+
+function TierPostsPreview({ channelId }: { channelId: string }) {
+  const posts = useTierPosts(channelId);
+  if (posts.isPending) return <Spinner label="Composing the posts…" />;
+  if (posts.isError) return <ErrorMessage error={posts.error} />;
+  return (
+    <div className="post-previews" data-testid="tier-post-preview">
+      <PostPreview title="In the open channel" post={posts.data.open} empty="Nothing is posted there: the channel sells no tier right now." />
+      <PostPreview title="In the closed chat" post={posts.data.closed} empty="No donation post: donations are off." />
+    </div>
+  );
+}
+
+function DeleteChannelSection({ channelId, title }: { channelId: string; title: string }) {
+  const { api } = useAuth();
+  const queries = useQueryClient();
+  const [values, setValues] = useState({ password: '', confirmation: '' });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const form = useRef<HTMLFormElement>(null);
+  const remove = useMutation({
+    mutationFn: () => must(api.DELETE('/channels/{channelId}', { params: { path: { channelId } }, body: { currentPassword: values.password } })),
+    onSuccess: async () => {
+      await queries.invalidateQueries({ queryKey: queryKeys.channels });
+      void queries.invalidateQueries({ queryKey: queryKeys.channelFigures });
+      navigate('/channels?deleted=1', { replace: true });
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const found = validateDeleteChannel(values, title);
+    setErrors(found);
+    if (Object.keys(found).length > 0) return focusFirstInvalid(form.current);
+    remove.mutate();
+  };
+  const server = fieldErrorsOf(remove.error);
+  return (
+    <section className="card" aria-labelledby="delete-channel">
+      <h2 id="delete-channel">Delete this channel</h2>
+      <p>
+        Sales and tier posts stop and both chats become free to register again. Members keep their access until their time ends; payments, payouts and what
+        you are owed stay in your earnings.
+      </p>
+      <form ref={form} onSubmit={submit} noValidate>
+        {!server.currentPassword && <ErrorMessage error={remove.error} />}
+        <TextField
+          label="Your password, to delete the channel"
+          type="password"
+          autoComplete="current-password"
+          value={values.password}
+          onChange={(event) => setValues({ ...values, password: event.target.value })}
+          error={errors.password ?? server.currentPassword}
+          required
+        />
+        <TextField
+          label={`Type ${title} to confirm`}
+          autoComplete="off"
+          value={values.confirmation}
+          onChange={(event) => setValues({ ...values, confirmation: event.target.value })}
+          error={errors.confirmation}
+          required
+        />
+        <button className="button button--danger" type="submit" disabled={remove.isPending}>
+          {remove.isPending ? 'Deleting…' : 'Delete the channel'}
+        </button>
+      </form>
+    </section>
   );
 }
 
@@ -144,6 +241,7 @@ export function ChannelPage() {
           {data.broadcast.lastPostedAt && ` Last posted ${new Date(data.broadcast.lastPostedAt).toLocaleString()}.`}
         </p>
         {data.broadcast.lastError && <Notice tone="warning">The last post failed: {data.broadcast.lastError}</Notice>}
+        <TierPostsPreview channelId={data.id} />
         <BroadcastNow channelId={data.id} availableAt={data.broadcast.manualTriggerAvailableAt} />
       </section>
 
@@ -177,6 +275,7 @@ export function ChannelPage() {
           <dd>{data.notifications.enabled ? `to ${data.notifications.chatId ?? 'you'}` : 'off'}</dd>
         </dl>
       </section>
+      <DeleteChannelSection channelId={data.id} title={data.openChat.title} />
       <p>
         <Link to="/channels">Back to your channels</Link>
       </p>

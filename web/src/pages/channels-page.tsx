@@ -1,7 +1,7 @@
-import type { Balances, Channel } from '../api/client';
+import type { Balances, Channel, ChannelFigures } from '../api/client';
 import { ErrorMessage, Notice, Spinner } from '../components/ui';
-import { Link } from '../router';
-import { useBalances, useChannels, useMe } from './queries';
+import { Link, useLocation } from '../router';
+import { useBalances, useChannelFigures, useChannels, useMe } from './queries';
 
 export function describeTier(tier: Channel['tiers'][number]): string {
   return `$${tier.priceUsd} for ${tier.durationDays} ${tier.durationDays === 1 ? 'day' : 'days'}`;
@@ -37,7 +37,34 @@ function BalanceLines({ balances }: { balances: Balances['totals'] | undefined }
   );
 }
 
-function ChannelCard({ channel, balances }: { channel: Channel; balances: Balances['totals'] | undefined }) {
+/** Where the channel's next payout stands, in words: the threshold progress, or payouts on their way. */
+export function describeNextPayout(next: ChannelFigures['nextPayout']): string {
+  const flying = next.inFlight === 0 ? '' : ` · ${next.inFlight} ${next.inFlight === 1 ? 'payout' : 'payouts'} on the way`;
+  if (next.strategy === 'instant') return `with each payment${flying}`;
+  return `$${next.balanceUsd} of $${next.thresholdUsd} (${next.percent} %)${flying}`;
+}
+
+function FigureLines({ figures }: { figures: ChannelFigures | undefined }) {
+  if (!figures) return null;
+  const next = figures.nextPayout;
+  return (
+    <>
+      <dt>Subscribers now</dt>
+      <dd data-testid="active-subscribers">{figures.activeSubscribers}</dd>
+      <dt>Revenue, 30 days</dt>
+      <dd data-testid="revenue-30-days">${figures.revenue30DaysUsd}</dd>
+      <dt>Next payout</dt>
+      <dd>
+        {describeNextPayout(next)}
+        {next.strategy === 'threshold' && (
+          <progress className="threshold-progress" max={100} value={Math.min(next.percent, 100)} aria-label={`Threshold progress: ${next.percent} %`} />
+        )}
+      </dd>
+    </>
+  );
+}
+
+function ChannelCard({ channel, balances, figures }: { channel: Channel; balances: Balances['totals'] | undefined; figures: ChannelFigures | undefined }) {
   const missing = missingRights(channel);
   return (
     <li className="card channel-card">
@@ -49,6 +76,7 @@ function ChannelCard({ channel, balances }: { channel: Channel; balances: Balanc
       </div>
       <p className="muted">Closed chat: {channel.closedChat.title}</p>
       <dl className="facts">
+        <FigureLines figures={figures} />
         <dt>Tiers</dt>
         <dd>{channel.tiers.map(describeTier).join(' · ')}</dd>
         <dt>Payouts</dt>
@@ -77,15 +105,18 @@ function ChannelCard({ channel, balances }: { channel: Channel; balances: Balanc
   );
 }
 
-/** The owner's channels with what the API tells about each: tiers, payouts, balance owed, tier posts, bot rights. */
+/** The owner's channels with what the API tells about each: subscribers, revenue, next payout, tiers, balance owed, tier posts, bot rights. */
 export function ChannelsPage() {
   const channels = useChannels();
   const balances = useBalances();
+  const figures = useChannelFigures();
   const me = useMe();
+  const { search } = useLocation();
   if (channels.isPending) return <Spinner />;
   if (channels.isError) return <ErrorMessage error={channels.error} />;
   const { count, maxChannels } = channels.data;
   const byChannel = new Map(balances.data?.channels.map((entry) => [entry.channelId, entry.balances]));
+  const figuresByChannel = new Map(figures.data?.channels.map((entry) => [entry.channelId, entry]));
   const canRegister = count < maxChannels && me.data?.telegram.linked === true;
   return (
     <>
@@ -100,6 +131,7 @@ export function ChannelsPage() {
           </Link>
         )}
       </div>
+      {search.get('deleted') && <Notice tone="success">The channel is deleted. Its history and what you are owed stay in your earnings.</Notice>}
       {me.data && !me.data.emailVerified && <Notice tone="warning">Verify your email address: open the link we mailed to {me.data.email}. Then link your Telegram account.</Notice>}
       {me.data?.emailVerified && !me.data.telegram.linked && (
         <Notice>
@@ -115,12 +147,13 @@ export function ChannelsPage() {
         </section>
       )}
       {balances.isError && <ErrorMessage error={balances.error} />}
+      {figures.isError && <ErrorMessage error={figures.error} />}
       {channels.data.channels.length === 0 ? (
         <p>No channels yet.{canRegister ? ' Register your first one: you need its chat ids and the bot as an administrator of both chats.' : ''}</p>
       ) : (
         <ul className="channel-list">
           {channels.data.channels.map((channel) => (
-            <ChannelCard key={channel.id} channel={channel} balances={byChannel.get(channel.id)} />
+            <ChannelCard key={channel.id} channel={channel} balances={byChannel.get(channel.id)} figures={figuresByChannel.get(channel.id)} />
           ))}
         </ul>
       )}

@@ -1,10 +1,11 @@
 import { useInfiniteQuery, useMutation } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useState } from 'react';
-import { type AnswerOf, must } from '../api/client';
+import { type AnswerOf, must, type RevenueInterval } from '../api/client';
 import { useAuth } from '../auth/auth-context';
+import { bucketLabel, RevenueChart } from '../components/revenue-chart';
 import { ErrorMessage, SelectField, Spinner, TextField } from '../components/ui';
 import { filtersProblem, type ListFilters, listQuery, NO_FILTERS, saveFile } from '../forms/earnings-filters';
-import { useBalances, useChannels } from './queries';
+import { useBalances, useChannels, useRevenue } from './queries';
 
 type Payment = AnswerOf<'listPayments'>['items'][number];
 type Subscription = AnswerOf<'listSubscriptions'>['items'][number];
@@ -231,12 +232,86 @@ function SubscriptionsSection() {
 }
 
 /** Earnings: what is owed per asset (in total and per channel), the payments and the subscriptions. */
+const INTERVALS: { value: RevenueInterval; label: string }[] = [
+  { value: 'day', label: 'Last 30 days, by day' },
+  { value: 'week', label: 'Last 26 weeks, by week' },
+  { value: 'month', label: 'Last 12 months, by month' },
+];
+
+/** What subscribers paid over time, as bars, with the exact figures in a table beneath. */
+function RevenueSection() {
+  const channels = useChannels();
+  const [interval, setInterval] = useState<RevenueInterval>('day');
+  const [channelId, setChannelId] = useState('');
+  const revenue = useRevenue(interval, channelId);
+  return (
+    <section className="card" aria-labelledby="revenue">
+      <h2 id="revenue">Revenue</h2>
+      <p className="hint">What subscribers paid (the price in USD) for payments settled in each period, UTC; refunds left out, before fees.</p>
+      <div className="filters">
+        <SelectField label="Period" value={interval} onChange={(event) => setInterval(event.target.value as RevenueInterval)}>
+          {INTERVALS.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField label="Channel" value={channelId} onChange={(event) => setChannelId(event.target.value)}>
+          <option value="">All channels</option>
+          {channels.data?.channels.map((channel) => (
+            <option key={channel.id} value={channel.id}>
+              {channel.openChat.title}
+            </option>
+          ))}
+        </SelectField>
+      </div>
+      {revenue.isPending ? (
+        <Spinner />
+      ) : revenue.isError ? (
+        <ErrorMessage error={revenue.error} />
+      ) : (
+        <>
+          <p>
+            <strong data-testid="revenue-total">${revenue.data.totalUsd}</strong> from {revenue.data.payments} {revenue.data.payments === 1 ? 'payment' : 'payments'}
+          </p>
+          <RevenueChart revenue={revenue.data} />
+          <details>
+            <summary>The figures as a table</summary>
+            <div className="table-scroll">
+              <table>
+                <caption className="visually-hidden">Revenue per period</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Period</th>
+                    <th scope="col">Revenue</th>
+                    <th scope="col">Payments</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {revenue.data.points.map((point) => (
+                    <tr key={point.start}>
+                      <td>{bucketLabel(point.start, revenue.data.interval)}</td>
+                      <td className="mono">${point.revenueUsd}</td>
+                      <td>{point.payments}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </details>
+        </>
+      )}
+    </section>
+  );
+}
+
 export function EarningsPage() {
   const balances = useBalances();
   const titleOf = useChannelTitles();
   return (
     <>
       <h1>Earnings</h1>
+      <RevenueSection />
       <section className="card" aria-labelledby="balances">
         <h2 id="balances">Owed to you</h2>
         <p className="hint">Your share of settled payments not yet paid out (available), and what payouts on their way carry (in payouts).</p>
