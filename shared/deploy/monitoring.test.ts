@@ -3,7 +3,7 @@ import { buildPubSubCloudEvent } from '../bus/index.js';
 import type { ChangeNowClient } from '../changenow/index.js';
 import { receiveIpn } from '../payments/index.js';
 import { quotePayout } from '../payouts/index.js';
-import { deadLetterSink } from '../pubsub-entry/index.js';
+import { consume, deadLetterSink } from '../pubsub-entry/index.js';
 import { insertPayout } from '../testing/fixtures.js';
 import { compileLogFilter, type LogEntry, logEntryOfLine } from '../testing/log-filter.js';
 import { payoutAtStage } from '../testing/payout-steps.js';
@@ -278,6 +278,21 @@ describe('the log-based metrics count lines the code writes', () => {
       sink({ id: request.headers['ce-id'] ?? '', source: request.headers['ce-source'] ?? '', type: request.headers['ce-type'] ?? '', specversion: '1.0', data: JSON.parse(request.body) as unknown }),
     )();
 
+    // A stage receives a message that fails its schema: recorded as a dead letter at once.
+    const invalid = buildPubSubCloudEvent({
+      projectId: 'paygateprime-test',
+      topic: 'payment-settled',
+      subscription: 'payment-settled--settle-payment',
+      pubsubMessageId: 'bad-1',
+      publishTime: h.clock.now(),
+      data: JSON.stringify({ notAPaymentId: true }),
+      attributes: {},
+    });
+    const stage = consume({ consumer: 'settle-payment', topic: 'payment-settled', handle: async () => undefined });
+    await collect('settle-payment', () =>
+      stage({ id: invalid.headers['ce-id'] ?? '', source: invalid.headers['ce-source'] ?? '', type: invalid.headers['ce-type'] ?? '', specversion: '1.0', data: JSON.parse(invalid.body) as unknown }),
+    )();
+
     // An IPN with a wrong signature.
     await collect('nowpayments-ipn', () =>
       receiveIpn(
@@ -311,7 +326,7 @@ describe('the log-based metrics count lines the code writes', () => {
   });
 
   it.each([
-    ['pgp-dead-letters', ['dead_letter.recorded']],
+    ['pgp-dead-letters', ['dead_letter.recorded', 'message.invalid']],
     ['pgp-payouts-held', ['payout.held']],
     ['pgp-payouts-stuck', ['stuck.payouts.requested']],
     ['pgp-ipn-signature-invalid', ['ipn.signature_invalid']],
@@ -321,7 +336,7 @@ describe('the log-based metrics count lines the code writes', () => {
 
   it('pgp-critical-logs counts every other CRITICAL line (each CRITICAL line alerts once)', () => {
     const others = entries
-      .filter(({ entry, event }) => entry.severity === 'CRITICAL' && event !== 'dead_letter.recorded' && !event.startsWith('stuck.payouts.'))
+      .filter(({ entry, event }) => entry.severity === 'CRITICAL' && !['dead_letter.recorded', 'message.invalid'].includes(event) && !event.startsWith('stuck.payouts.'))
       .map(({ event }) => event);
     expect(others).toContain('stuck.outbox.unpublished');
     expect(counted('pgp-critical-logs')).toEqual([...new Set(others)].sort());
