@@ -25,6 +25,11 @@ export interface MoneyPathObservations {
   messagesTo(telegramUserId: number): Promise<string[]>;
   /** The exchange as ChangeNow sees it, for the detail of a stuck swap payout. */
   describeExchange?(exchangeId: string): string;
+  /**
+   * How a dead letter's message fared before it was dead-lettered (each delivery attempt's answer,
+   * the last error the consumer logged), for the violation's detail.
+   */
+  describeDeadLetter?(letter: DeadLetterSeen): string;
   /** PLATFORM_FEE_BPS of the run: the owners' net is recomputed from each payment's booked outcome. */
   platformFeeBps: number;
   /** The chain itself (not through any fault proxy). */
@@ -60,6 +65,15 @@ export async function readHotWalletHoldings(db: Db, provider: JsonRpcProvider, h
     chainUnits: { ETH: await provider.getBalance(hotWallet), USDT_ERC20: (await token.getFunction('balanceOf')(hotWallet)) as bigint },
     ledgerUnits: { ETH: await balanceOf(db, ledgerAccountCodes.hotWallet('ETH'), 'ETH'), USDT_ERC20: await balanceOf(db, ledgerAccountCodes.hotWallet('USDT_ERC20'), 'USDT_ERC20') },
   };
+}
+
+/** A dead letter found after a run. */
+export interface DeadLetterSeen {
+  source: string;
+  topic: string | null;
+  messageId: string | null;
+  reasonCode: string;
+  reason: string;
 }
 
 export interface Violation {
@@ -207,8 +221,14 @@ export async function checkMoneyPathInvariants(observed: MoneyPathObservations):
   if (waiting === 0) for (const row of inFlight) fail('nothing left in flight', `${row.code} holds ${row.balance}`);
   const { rows: unpublished } = await db.query<{ n: bigint }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
   if (unpublished[0]?.n !== 0n) fail('outbox published', `${unpublished[0]?.n} outbox messages unpublished`);
-  const { rows: deadLetters } = await db.query<{ source: string; reason_code: string; n: bigint }>('SELECT source, reason_code, count(*) AS n FROM dead_letters GROUP BY 1, 2');
-  for (const letter of deadLetters) fail('no unexplained dead letter', `${letter.n} × ${letter.source}: ${letter.reason_code}`);
+  const { rows: deadLetters } = await db.query<{ source: string; topic: string | null; message_id: string | null; reason_code: string; reason: string }>(
+    'SELECT source, topic, message_id, reason_code, reason FROM dead_letters ORDER BY id',
+  );
+  for (const row of deadLetters) {
+    const letter: DeadLetterSeen = { source: row.source, topic: row.topic, messageId: row.message_id, reasonCode: row.reason_code, reason: row.reason };
+    const how = observed.describeDeadLetter?.(letter);
+    fail('no unexplained dead letter', `${letter.source}: ${letter.reasonCode} (${letter.reason})${how ? `; ${how}` : ''}`);
+  }
   const { rows: alerts } = await db.query<{ alert: string; n: bigint }>('SELECT alert, count(*) AS n FROM operator_alerts GROUP BY 1');
   for (const alert of alerts) outcome[`alert.${alert.alert}`] = Number(alert.n);
   const { rows: redrives } = await db.query<{ n: bigint }>('SELECT coalesce(sum(redrive_count), 0)::int8 AS n FROM payouts');

@@ -1,6 +1,7 @@
 import { Wallet } from 'ethers';
 import { isRetryable } from '../../shared/errors/index.js';
 import { createSeededRandom, type SeededRandom } from '../../shared/testing/seeded-random.js';
+import type { BusFaults } from '../../shared/testing/fakes/in-process-bus.js';
 import type { ProxiedRequest, ProxyFault } from '../../shared/testing/simulators/fault-proxy.js';
 import type { SimulatedPaymentOptions } from '../../shared/testing/simulators/nowpayments-simulator.js';
 import { checkoutFor, newSubscriber, seedChannel, type SeededChannel } from '../e2e/gateway-harness.js';
@@ -62,6 +63,33 @@ const SCHEDULED = [
   { topic: 'hot-wallet-reconciliation-requested', job: 'reconcile-hot-wallet' },
 ] as const;
 
+/**
+ * The bus faults of one delivery (while the faults are on). A lost ack makes the attempt fail from
+ * Pub/Sub's side, so it is never injected on a message's last allowed attempt: five lost acks in a
+ * row would dead-letter a message whose work was done (a scheduler tick has only 5 attempts, and
+ * the run's backoff is a few hundred milliseconds, so they come back to back). Production's retries
+ * are minutes apart, where a crash on every one of them is no fault mix worth testing; the checks
+ * on what the functions themselves do with every attempt stay as strict.
+ */
+export function decideDeliveryFault(
+  random: SeededRandom,
+  delivery: { topic: string; attempt: number; maxAttempts: number },
+  count: (fault: string) => void,
+): ReturnType<NonNullable<BusFaults['onDelivery']>> {
+  // Scheduler ticks are not stage messages: a lost one is simply the next one's work.
+  if (!SCHEDULED.some((job) => job.topic === delivery.topic) && chance(random, FAULT_RATES.lostDelivery)) {
+    count('bus.delivery_lost');
+    return { lose: true };
+  }
+  // Drawn on every attempt, so the rest of a seed's faults stay where they were.
+  const loseAck = chance(random, FAULT_RATES.crashAfterCommit) && delivery.attempt < delivery.maxAttempts;
+  if (loseAck) count('bus.crash_after_commit');
+  if (!chance(random, FAULT_RATES.duplicateDelivery)) return { loseAck };
+  const isLate = chance(random, 0.5);
+  count(isLate ? 'bus.duplicate_late' : 'bus.duplicate_concurrent');
+  return { loseAck, duplicate: isLate ? { when: 'late', lateMs: 50 + Number(random.below(2000n)) } : { when: 'concurrently' } };
+}
+
 function chance(random: SeededRandom, probability: number): boolean {
   return Number(random.below(1_000_000n)) < probability * 1_000_000;
 }
@@ -106,20 +134,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         count('bus.publish_failed');
         return true;
       },
-      onDelivery: ({ topic }) => {
-        if (!isChaosOn) return {};
-        // Scheduler ticks are not stage messages: a lost one is simply the next one's work.
-        if (!SCHEDULED.some((job) => job.topic === topic) && chance(random, FAULT_RATES.lostDelivery)) {
-          count('bus.delivery_lost');
-          return { lose: true };
-        }
-        const loseAck = chance(random, FAULT_RATES.crashAfterCommit);
-        if (loseAck) count('bus.crash_after_commit');
-        if (!chance(random, FAULT_RATES.duplicateDelivery)) return { loseAck };
-        const isLate = chance(random, 0.5);
-        count(isLate ? 'bus.duplicate_late' : 'bus.duplicate_concurrent');
-        return { loseAck, duplicate: isLate ? { when: 'late', lateMs: 50 + Number(random.below(2000n)) } : { when: 'concurrently' } };
-      },
+      onDelivery: (delivery) => (isChaosOn ? decideDeliveryFault(random, delivery, count) : {}),
     },
   });
 

@@ -82,8 +82,10 @@ export interface BusFaults {
    * `duplicate` — Pub/Sub delivers the message a second time, at the same moment or `lateMs` after
    * the first was acknowledged; `lose` — the message is never delivered to this subscriber (the
    * process holding it died: locally a crash, in production a stage failing past its retry budget).
+   * `maxAttempts` is the subscription's maxDeliveryAttempts: after that attempt fails, the message
+   * goes to the dead-letter topic.
    */
-  onDelivery?(delivery: { topic: string; function: string; attempt: number }): {
+  onDelivery?(delivery: { topic: string; function: string; attempt: number; maxAttempts: number }): {
     lose?: boolean;
     loseAck?: boolean;
     duplicate?: { when: 'concurrently' } | { when: 'late'; lateMs: number };
@@ -221,7 +223,7 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
       if (isClosed) return;
       record.attempts = attempt;
       save();
-      const fault = options.faults?.onDelivery?.({ topic: message.topic, function: subscription.function, attempt }) ?? {};
+      const fault = options.faults?.onDelivery?.({ topic: message.topic, function: subscription.function, attempt, maxAttempts: subscription.maxDeliveryAttempts }) ?? {};
       if (fault.lose) {
         emit({ type: 'abandoned', topic: message.topic, function: subscription.function, pubsubMessageId: message.pubsubMessageId, attempts: attempt });
         return finish();
