@@ -21,6 +21,8 @@ export interface DeployCliIo {
   context?: (target: ApplyContext['target']) => Promise<ApplyContext>;
   stdin?: () => Promise<Buffer>;
   root?: string;
+  /** Only these functions (tests; default every folder under functions/). */
+  functions?: string[];
 }
 
 /** Runs gcloud/firebase without a shell; output is captured, never echoed (it may hold a secret's name, not its value). */
@@ -99,7 +101,7 @@ export async function runDeployCli(argv: string[], io: DeployCliIo): Promise<num
   const target = { projectId: values.project, region: values.region, cloudSqlInstance: values['cloud-sql-instance'] };
   const topology = loadTopology();
   const settings = (name: string) => readDeploySettings(root, name);
-  const functions = discoverFunctions(root);
+  const functions = io.functions ?? discoverFunctions(root);
   const database = defaultDatabaseSpec(target.projectId, target.region);
   const fromFile = values['from-file'];
   const secretId = values.secret && (/^[A-Z][A-Z0-9_]*$/.test(values.secret) ? secretIdFor(values.secret) : values.secret);
