@@ -30,6 +30,14 @@ async function readBody(request: IncomingMessage): Promise<Record<string, unknow
   return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
+/** The client asks for numeric enums (`$alt=json;enum-encoding=int`); the fake keeps the REST reference's names. */
+const HTTP_METHODS = ['HTTP_METHOD_UNSPECIFIED', 'POST', 'GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+function withEnumNames(job: Record<string, unknown>): Record<string, unknown> {
+  const target = job.httpTarget as { httpMethod?: unknown } | undefined;
+  if (typeof target?.httpMethod === 'number') return { ...job, httpTarget: { ...target, httpMethod: HTTP_METHODS[target.httpMethod] } };
+  return job;
+}
+
 /** Copies the masked fields (`updateMask=a,b.c`: top-level names suffice here) from `patch`. */
 function applyMask(target: Record<string, unknown>, patch: Record<string, unknown>, mask: string | null): Record<string, unknown> {
   const fields = mask ? mask.split(',').map((path) => path.split('.')[0]!.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())) : Object.keys(patch);
@@ -63,7 +71,7 @@ export async function startFakeGoogleRest(): Promise<FakeGoogleRest> {
 
     // Cloud Scheduler v1
     if ((match = path.match(/^\/v1\/(projects\/[^/]+\/locations\/[^/]+)\/jobs$/)) && method === 'POST') {
-      const job = await readBody(request);
+      const job = withEnumNames(await readBody(request));
       const name = String(job.name ?? '');
       if (!name.startsWith(`${match[1]}/jobs/`)) return json(response, 400, { error: { code: 400, message: 'job name must be under the parent', status: 'INVALID_ARGUMENT' } });
       if (jobs.has(name)) return json(response, 409, { error: { code: 409, message: 'job exists', status: 'ALREADY_EXISTS' } });
@@ -77,7 +85,7 @@ export async function startFakeGoogleRest(): Promise<FakeGoogleRest> {
       if (!current) return notFound(response, `job ${name}`);
       if (method === 'GET') return json(response, 200, current);
       if (method === 'PATCH') {
-        const stored = { ...applyMask(current, await readBody(request), url.searchParams.get('updateMask')), name, userUpdateTime: now() };
+        const stored = { ...applyMask(current, withEnumNames(await readBody(request)), url.searchParams.get('updateMask')), name, userUpdateTime: now() };
         jobs.set(name, stored);
         return json(response, 200, stored);
       }
