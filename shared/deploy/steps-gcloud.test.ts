@@ -11,6 +11,7 @@ import type { FunctionDeploySettings } from './deployment-plan.js';
 import { type FunctionUses, grantsOf } from './function-access.js';
 import { databaseSteps, defaultDatabaseSpec } from './steps-database.js';
 import { functionSteps } from './steps-functions.js';
+import { telegramSteps } from './steps-hosting.js';
 import { projectRoleSteps, serviceAccountSteps } from './steps-project.js';
 
 const PROJECT = 'pgp-test';
@@ -42,6 +43,7 @@ function fakeGcloud(root: string) {
         binding.members = verb.startsWith('projects add') ? [...new Set([...binding.members, member])] : binding.members.filter((entry) => entry !== member);
         return ok();
       }
+      if (verb === 'functions describe telegram-webhook') return ok({ serviceConfig: { uri: 'https://telegram-webhook-k3x9q2-ew.a.run.app' } });
       if (verb.startsWith('functions describe')) return state.has(`fn/${args[2]}`) ? ok(state.get(`fn/${args[2]}`)) : missing;
       if (verb.startsWith('functions deploy')) {
         const env = parse(readFileSync(path.join(root, flag(args, 'env-vars-file')!), 'utf8')) as Record<string, string>;
@@ -182,5 +184,32 @@ describe('gcloud steps read the state first: created, then unchanged, then updat
     const regional = databaseSteps({ ...spec, availabilityType: 'REGIONAL' }, PROJECT).slice(0, 1);
     expect((await applySteps(regional, context())).outcomes).toEqual([{ id: 'database/instance/paygateprime', outcome: 'updated' }]);
     expect(gcloud.calls.at(-1)).toMatch(/^gcloud sql instances patch paygateprime .*--availability-type=regional/);
+  });
+
+  it("points Telegram at the webhook once, with the secret token, and never prints the bot token or the secret", async () => {
+    const TOKEN = '7312345678:AAF3xk_test-token-value-0123456789abc';
+    const WEBHOOK_SECRET = 'whsec-9f8e7d6c5b4a39281706';
+    for (const [secretId, value] of [['telegram-bot-token', TOKEN], ['telegram-webhook-secret', WEBHOOK_SECRET]] as const) {
+      await secrets.createSecret({ parent: `projects/${PROJECT}`, secretId, secret: { replication: { automatic: {} } } });
+      await secrets.addSecretVersion({ parent: `projects/${PROJECT}/secrets/${secretId}`, payload: { data: Buffer.from(value) } });
+    }
+    let webhook: { url: string; allowed_updates: string[]; secret_token?: string } = { url: '', allowed_updates: [] };
+    const called: string[] = [];
+    const fetchStub = (async (input: string | URL, init?: RequestInit) => {
+      const method = String(input).split('/').pop()!;
+      called.push(method);
+      expect(String(input)).toBe(`https://api.telegram.org/bot${TOKEN}/${method}`);
+      if (method === 'setWebhook') webhook = JSON.parse(String(init?.body)) as typeof webhook;
+      return new Response(JSON.stringify({ ok: true, result: method === 'getWebhookInfo' ? { url: webhook.url, allowed_updates: webhook.allowed_updates } : true }));
+    }) as typeof fetch;
+    const lines: string[] = [];
+    const telegram = { ...context(), fetch: fetchStub, log: (line: string) => lines.push(line) };
+    expect((await applySteps(telegramSteps({ projectId: PROJECT, region: REGION }), telegram)).outcomes).toEqual([{ id: 'telegram/webhook/telegram-webhook', outcome: 'created' }]);
+    expect(webhook).toEqual({ url: 'https://telegram-webhook-k3x9q2-ew.a.run.app', secret_token: WEBHOOK_SECRET, allowed_updates: ['message', 'callback_query', 'chat_member', 'my_chat_member'] });
+    expect((await applySteps(telegramSteps({ projectId: PROJECT, region: REGION }), telegram)).counts.unchanged).toBe(1);
+    expect(called).toEqual(['getWebhookInfo', 'setWebhook', 'getWebhookInfo']);
+    const printed = [...lines, ...telegramSteps({ projectId: PROJECT, region: REGION }).flatMap((step) => [step.summary, ...step.commands])].join('\n');
+    expect(printed).not.toContain(TOKEN.split(':')[1]);
+    expect(printed).not.toContain(WEBHOOK_SECRET);
   });
 });
