@@ -36,6 +36,8 @@ export const spawnRunner: CommandRunner = {
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       child.on('error', reject);
       child.on('close', (code) => resolve({ exitCode: code ?? 1, stdout, stderr }));
+      // A command that exits without reading its input must not crash us with EPIPE.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(options?.input ?? '');
     }),
 };

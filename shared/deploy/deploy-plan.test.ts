@@ -5,7 +5,9 @@ import { applySteps, buildDeploySteps, renderPlan, selectSteps } from './deploy-
 import type { FunctionDeploySettings } from './deployment-plan.js';
 import type { FunctionUses } from './function-access.js';
 import { runDeployCli } from './deploy-cli.js';
+import { KEY_VALUE_COLLECTION } from '../runtime/services.js';
 import { defaultDatabaseSpec } from './steps-database.js';
+import { ttlPolicies } from './steps-firestore.js';
 
 const settings = (overrides: Partial<FunctionDeploySettings> = {}): FunctionDeploySettings => ({
   secrets: ['DATABASE_URL'],
@@ -89,6 +91,12 @@ describe('the printed plan', () => {
     expect(pubsub.length).toBeGreaterThan(0);
     expect(new Set(pubsub.map((step) => step.part))).toEqual(new Set(['pubsub']));
     expect(() => selectSteps(steps, 'everything')).toThrow(/the parts are apis, service-accounts/);
+  });
+});
+
+describe('the Firestore TTL policy', () => {
+  it('is on the collection and field the key-value store writes (kv_entries.expiresAt)', () => {
+    expect(ttlPolicies(repositoryRoot())).toEqual([{ collectionGroup: KEY_VALUE_COLLECTION, fieldPath: 'expiresAt' }]);
   });
 });
 
