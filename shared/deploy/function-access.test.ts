@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology, repositoryRoot } from '../bus/topology.js';
 import { bundleContents } from './bundle-inputs.js';
@@ -118,5 +120,22 @@ describe('usesFromSources', () => {
     expect(derive([], [{ file: 'shared/payouts/quote.ts', code: 'markQuoted(deps, p, 1n, now, "payout-quoted"); markQuoted(deps, p, 1n, now, "transfer-requested"); await enqueueMessage(tx, next, { payoutId }, {});' }]).publishes).toEqual(['payout-quoted', 'transfer-requested']);
     expect(derive([], [{ file: 'shared/payments/reconciliation.ts', code: 'const outbox = await relayOutbox(deps, { limit: 500 });' }]).publishes).toEqual(OUTBOX_TOPICS);
     expect(derive([], [{ file: 'shared/bus/outbox.ts', code: 'await relayOutbox(deps, { only: queued, orphans: 5 }); enqueueMessages(tx, [outboxMessage(topic, message, options)]);' }]).publishes).toEqual([]);
+  });
+});
+
+describe('the code the derivation reads', () => {
+  it('names the candidate topics beside every call that queues to a topic held in a variable (otherwise a grant would be missed)', () => {
+    // outbox.ts defines the calls; dead-letter-redrive.ts serves the operator CLI, whose rows relay-outbox (every topic) publishes.
+    const exempt = new Set(['shared/bus/outbox.ts', 'shared/bus/dead-letter-redrive.ts']);
+    const files = readdirSync(path.join(root, 'shared'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+      .filter((file) => !file.startsWith('shared/testing/') && !exempt.has(file));
+    const unnamed = files.filter((file) => {
+      const text = readFileSync(path.join(root, file), 'utf8');
+      const isVariable = /\b(?:enqueueMessage\(\s*\w+\s*,|outboxMessage\()\s*[A-Za-z_$][\w$.]*\s*,/.test(text);
+      return isVariable && !OUTBOX_TOPICS.some((topic) => text.includes(`'${topic}'`));
+    });
+    expect(unnamed).toEqual([]);
   });
 });

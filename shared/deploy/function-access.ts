@@ -16,7 +16,9 @@ import { type FunctionDeploySettings, secretIdFor } from './deployment-plan.js';
  *   `outboxMessage('topic', …)`; a topic held in a variable counts every topic named in the same
  *   file's shipped code), and every outbox topic when it relays the whole outbox (`relayOutbox`
  *   without `only`). Topics are read from the tree-shaken bundle, so a helper imported from a
- *   module that also queues does not count.
+ *   module that also queues does not count. A topic the derivation missed would fail that
+ *   publish (PERMISSION_DENIED, logged) and leave the row to `relay-outbox`, which may publish
+ *   everywhere; function-access.test.ts keeps variable topics named beside their call.
  */
 export interface FunctionUses {
   name: string;
