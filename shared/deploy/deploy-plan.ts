@@ -92,7 +92,7 @@ export function selectSteps(steps: DeployStep[], only?: string): DeployStep[] {
 
 /** The printed plan: per part, each step's summary and its exact commands (client-library steps have none). */
 export function renderPlan(steps: DeployStep[], target: DeployTarget): string {
-  const lines = [`# Deploy plan for project ${target.projectId}, region ${target.region}: ${steps.length} steps. Nothing was changed; --apply carries it out.`];
+  const lines = [`# Deploy plan for project ${target.projectId}, region ${target.region}: ${steps.length} step${steps.length === 1 ? '' : 's'}. Nothing was changed; --apply carries it out.`];
   let part: DeployPart | undefined;
   for (const step of steps) {
     if (step.part !== part) {
