@@ -11,7 +11,7 @@ import type { FunctionDeploySettings } from './deployment-plan.js';
 import { type FunctionUses, grantsOf } from './function-access.js';
 import { databaseSteps, defaultDatabaseSpec } from './steps-database.js';
 import { functionSteps } from './steps-functions.js';
-import { telegramSteps } from './steps-hosting.js';
+import { hostingSteps, telegramSteps } from './steps-hosting.js';
 import { projectRoleSteps, serviceAccountSteps } from './steps-project.js';
 
 const PROJECT = 'pgp-test';
@@ -211,5 +211,21 @@ describe('gcloud steps read the state first: created, then unchanged, then updat
     const printed = [...lines, ...telegramSteps({ projectId: PROJECT, region: REGION }).flatMap((step) => [step.summary, ...step.commands])].join('\n');
     expect(printed).not.toContain(TOKEN.split(':')[1]);
     expect(printed).not.toContain(WEBHOOK_SECRET);
+  });
+
+  it('deploys Hosting when the live index differs from web/dist, not when it is the same, and refuses rewrites to another region', async () => {
+    mkdirSync(path.join(root, 'web', 'dist'), { recursive: true });
+    writeFileSync(path.join(root, 'web', 'dist', 'index.html'), '<script src="/assets/index-abc123.js"></script>');
+    writeFileSync(path.join(root, 'firebase.json'), JSON.stringify({ hosting: { rewrites: [{ source: '/api/**', run: { serviceId: 'dashboard-api', region: REGION } }] } }));
+    let live: string | undefined;
+    const hosting = { ...context(), fetch: (async () => (live === undefined ? new Response('', { status: 404 }) : new Response(live))) as typeof fetch };
+    const firebase: string[] = [];
+    const runner = hosting.commands;
+    hosting.commands = { run: async (command, args, options) => (command === 'firebase' ? (firebase.push(args.join(' ')), { exitCode: 0, stdout: 'Deploy complete!', stderr: '' }) : runner.run(command, args, options)) };
+    expect((await applySteps(hostingSteps({ root, projectId: PROJECT, region: REGION }), hosting)).outcomes).toEqual([{ id: 'hosting/site/web', outcome: 'created' }]);
+    live = readFileSync(path.join(root, 'web', 'dist', 'index.html'), 'utf8');
+    expect((await applySteps(hostingSteps({ root, projectId: PROJECT, region: REGION }), hosting)).counts.unchanged).toBe(1);
+    expect(firebase).toEqual([`deploy --only hosting --project=${PROJECT} --non-interactive`]);
+    await expect(applySteps(hostingSteps({ root, projectId: PROJECT, region: 'us-central1' }), hosting)).rejects.toThrow(/rewrites \/api\/\*\* to europe-west1, the deploy is in us-central1/);
   });
 });
