@@ -8,7 +8,8 @@ import { deriveFunctionUses, type FunctionUses, grantsOf } from './function-acce
 import { databaseSteps, type DatabaseSpec } from './steps-database.js';
 import { firestoreSteps } from './steps-firestore.js';
 import { functionSteps } from './steps-functions.js';
-import { hostingSteps, telegramSteps } from './steps-hosting.js';
+import { hostingSteps } from './steps-hosting.js';
+import { telegramSteps } from './steps-telegram.js';
 import { apiSteps, projectRoleSteps, serviceAccountSteps } from './steps-project.js';
 import { pubsubSubscriptionSteps, pubsubTopicSteps } from './steps-pubsub.js';
 import { schedulerSteps } from './steps-scheduler.js';

@@ -11,7 +11,8 @@ import type { FunctionDeploySettings } from './deployment-plan.js';
 import { type FunctionUses, grantsOf } from './function-access.js';
 import { databaseSteps, defaultDatabaseSpec } from './steps-database.js';
 import { functionSteps } from './steps-functions.js';
-import { hostingSteps, telegramSteps } from './steps-hosting.js';
+import { hostingSteps } from './steps-hosting.js';
+import { telegramSteps } from './steps-telegram.js';
 import { projectRoleSteps, serviceAccountSteps } from './steps-project.js';
 
 const PROJECT = 'pgp-test';
