@@ -7,7 +7,7 @@
  * with DATABASE_URL naming one throw-away migrated database and the deployment's DB_POOL_MAX, one
  * function at a time. It is sent requests as Cloud Run sends them to an instance: as many at a time
  * as the deployment's `--concurrency` (1), for BENCH_SECONDS (5 s; 1 s with --quick). Both settings
- * are read from the plan shared/deploy/deployment-plan.ts renders, so the figures follow it.
+ * are read from deploy.yaml and the variables shared/deploy/deployment-plan.ts sets, so the figures follow them.
  *
  * - CloudEvent functions get Pub/Sub push CloudEvents (binary mode, as Eventarc sends them) of the
  *   topic they subscribe to in pubsub-topics.yaml, each with a fresh pgp_message_id and a message
@@ -42,7 +42,7 @@ import { signAccessToken } from '../shared/accounts/access-tokens.js';
 import { buildPubSubCloudEvent, MESSAGE_ID_ATTRIBUTE } from '../shared/bus/cloud-event.js';
 import { loadTopology, repositoryRoot, subscriptionId, type Topology } from '../shared/bus/topology.js';
 import type { Db } from '../shared/db/index.js';
-import { readDeploySettings, renderDeploymentPlan } from '../shared/deploy/index.js';
+import { platformEnv, readDeploySettings } from '../shared/deploy/index.js';
 import { isTopicName, TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../shared/messages/index.js';
 import { discoverFunctions } from '../shared/deploy/function-folders.js';
 import { hasGcloud, startFirestoreEmulator } from '../shared/testing/sandbox/gcloud-emulators.js';
@@ -75,26 +75,11 @@ function chooseFunctions(): string[] {
   return requested;
 }
 
-/** How production serves each function (`--concurrency`, DB_POOL_MAX), read from the rendered deployment plan. */
-function deployedServing(topology: Topology, names: readonly string[]): Map<string, { concurrency: number; poolMax: number }> {
+/** How production serves each function: `concurrency` from its deploy.yaml, DB_POOL_MAX as the deploy sets it (platformEnv). */
+function deployedServing(names: readonly string[]): Map<string, { concurrency: number; poolMax: number }> {
   const root = repositoryRoot();
-  const plan = renderDeploymentPlan({
-    topology,
-    functions: [...names],
-    settings: (name) => readDeploySettings(root, name),
-    target: { projectId: 'bench-project', region: 'bench-region' },
-  });
-  const serving = new Map<string, { concurrency: number; poolMax: number }>();
-  for (const name of names) {
-    const command = plan.find((line) => line.startsWith(`gcloud functions deploy ${name} `)) ?? '';
-    const concurrency = Number(/--concurrency=(\d+)/.exec(command)?.[1]);
-    const poolMax = Number(/[=,]DB_POOL_MAX=(\d+)/.exec(command)?.[1]);
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || !Number.isSafeInteger(poolMax) || poolMax < 1) {
-      throw new Error(`cannot read --concurrency and DB_POOL_MAX of ${name} from the deployment plan:\n${command}`);
-    }
-    serving.set(name, { concurrency, poolMax });
-  }
-  return serving;
+  const poolMax = Number(platformEnv('bench-project').DB_POOL_MAX);
+  return new Map(names.map((name) => [name, { concurrency: readDeploySettings(root, name).concurrency, poolMax }]));
 }
 
 /** What deploy.yaml grants (`memory:`, or the deploy default), in MiB. */
@@ -271,7 +256,7 @@ async function main(): Promise<void> {
   if (!hasServerDatabase(NAME, isQuick, measuredAt)) return;
   const names = chooseFunctions();
   const topology = loadTopology();
-  const serving = deployedServing(topology, names);
+  const serving = deployedServing(names);
   // BENCH_LOG_DIR=<folder> keeps each function's output there; otherwise it goes to a temporary folder, removed at the end.
   const keptLogs = process.env.BENCH_LOG_DIR ? path.resolve(process.env.BENCH_LOG_DIR) : undefined;
   const workDir = keptLogs ?? mkdtempSync(path.join(tmpdir(), 'pgp-bench-memory-'));

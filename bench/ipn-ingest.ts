@@ -9,7 +9,7 @@
  * - duplicates (IPNs of payments already settled, sent again) vs the raw insert hitting the conflict;
  * - the function's peak resident memory as deployed: a fresh process with production's DB_POOL_MAX,
  *   sent new `finished` IPNs one at a time (production deploys with --concurrency=1; both read from
- *   the plan shared/deploy/deployment-plan.ts renders) for as long as a load round, next to what
+ *   deploy.yaml and the variables the deploy sets) for as long as a load round, next to what
  *   functions/nowpayments-ipn/deploy.yaml grants (goal ≤ 0.8× of it); that run's throughput and p99
  *   are printed and kept in the JSON details, without a goal;
  * - the 32-connection subject's peak resident memory during the new-IPN load, as a stress figure
@@ -33,7 +33,7 @@ import { buildFunction } from '../scripts/build.js';
 import { loadTopology, repositoryRoot } from '../shared/bus/topology.js';
 import { configVars } from '../shared/config/index.js';
 import type { Db } from '../shared/db/index.js';
-import { readDeploySettings, renderDeploymentPlan } from '../shared/deploy/index.js';
+import { platformEnv, readDeploySettings } from '../shared/deploy/index.js';
 import { hasGcloud, startPubsubEmulator } from '../shared/testing/sandbox/gcloud-emulators.js';
 import { provisionEmulatorTopology } from '../shared/testing/sandbox/pubsub-emulator-topology.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
@@ -68,25 +68,12 @@ const DUPLICATE_POOL = 20_000;
 const DEFAULT_POOL_MAX = configVars.DB_POOL_MAX.parse(undefined);
 
 /**
- * How production serves the function: requests per instance (`--concurrency`) and DB_POOL_MAX,
- * read from the `gcloud functions deploy` command scripts/deploy.ts prints, so the as-deployed
- * memory figure follows the deployment should it change.
+ * How production serves the function: requests per instance (`concurrency` in its deploy.yaml) and
+ * DB_POOL_MAX as the deploy sets it (platformEnv), so the as-deployed memory figure follows the
+ * deployment should it change.
  */
 function deployedServing(): { concurrency: number; poolMax: number } {
-  const root = repositoryRoot();
-  const plan = renderDeploymentPlan({
-    topology: loadTopology(),
-    functions: [FUNCTION],
-    settings: (name) => readDeploySettings(root, name),
-    target: { projectId: 'bench-project', region: 'bench-region' },
-  });
-  const command = plan.find((line) => line.startsWith(`gcloud functions deploy ${FUNCTION} `)) ?? '';
-  const concurrency = Number(/--concurrency=(\d+)/.exec(command)?.[1]);
-  const poolMax = Number(/[=,]DB_POOL_MAX=(\d+)/.exec(command)?.[1]);
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || !Number.isSafeInteger(poolMax) || poolMax < 1) {
-    throw new Error(`cannot read --concurrency and DB_POOL_MAX of ${FUNCTION} from the deployment plan:\n${command}`);
-  }
-  return { concurrency, poolMax };
+  return { concurrency: readDeploySettings(repositoryRoot(), FUNCTION).concurrency, poolMax: Number(platformEnv('bench-project').DB_POOL_MAX) };
 }
 const DEPLOYED = deployedServing();
 /** '1 request at a time', for the figure's name. */

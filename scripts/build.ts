@@ -11,8 +11,9 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { repositoryRoot } from '../shared/bus/topology.js';
+import { sharedModulesArePure } from '../shared/deploy/bundle-inputs.js';
 import { discoverFunctions } from '../shared/deploy/function-folders.js';
 import { buildWebApp, formatKiB, INITIAL_JS_BUDGET_BYTES, initialJsSize } from './web-build.js';
 
@@ -41,32 +42,6 @@ function externalPackages(metafile: Metafile): string[] {
     }
   }
   return [...names].sort();
-}
-
-/**
- * Marks our shared/ modules free of import-time side effects (true: they only declare), so that a
- * function's bundle keeps only the modules it uses. Without it, importing one helper from a barrel
- * (shared/payments/index.ts) pulls in every module the barrel re-exports, and with them their npm
- * packages: the IPN webhook loaded grammY and settle-payment's whole dependency tree at cold start.
- */
-function sharedModulesArePure(root: string): Plugin {
-  const shared = path.join(root, 'shared') + path.sep;
-  return {
-    name: 'shared-modules-are-pure',
-    setup(pluginBuild) {
-      pluginBuild.onResolve({ filter: /^\.\.?\// }, async (args) => {
-        if ((args.pluginData as { isOwnLookup?: boolean } | undefined)?.isOwnLookup) return undefined;
-        const resolved = await pluginBuild.resolve(args.path, {
-          kind: args.kind,
-          importer: args.importer,
-          resolveDir: args.resolveDir,
-          pluginData: { isOwnLookup: true },
-        });
-        if (resolved.errors.length > 0) return { errors: resolved.errors };
-        return resolved.path.startsWith(shared) ? { ...resolved, sideEffects: false } : resolved;
-      });
-    },
-  };
 }
 
 export async function buildFunction(name: string, root = repositoryRoot()): Promise<{ outdir: string; dependencies: Record<string, string> }> {

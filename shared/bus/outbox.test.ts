@@ -73,6 +73,21 @@ describe('outbox relay', () => {
     expect(recording.published.map((entry) => entry.paymentId).sort()).toEqual([orphan, ours].sort());
   });
 
+  it('drains left-behind rows only of the topics the caller queued to (its service account may publish only there)', async () => {
+    const otherTopic = randomUUID();
+    await testDb.db.transaction((tx) =>
+      enqueueMessage(tx, 'invite-requested', { paymentId: otherTopic }, { at: new Date(NOW.getTime() - 60_000), dedupeKey: `invite-requested:${otherTopic}` }),
+    );
+    const sameTopic = randomUUID();
+    await queue(sameTopic, new Date(NOW.getTime() - 60_000));
+    const ours = randomUUID();
+    const { queued } = await trackQueuedMessages(() => queue(ours));
+    const recording = recordingPublisher();
+    await relayAfterCommit({ db: testDb.db, publisher: recording.publisher, clock, logger }, queued);
+    expect(recording.published.map((entry) => entry.paymentId).sort()).toEqual([sameTopic, ours].sort());
+    expect(recording.published.map((entry) => entry.topic)).toEqual(['payment-settled', 'payment-settled']);
+  });
+
   it('does not record ids of a transaction that rolled back, and a rolled-back row is never published', async () => {
     const { queued } = await trackQueuedMessages(() =>
       testDb.db

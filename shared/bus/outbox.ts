@@ -177,8 +177,9 @@ const ORPHAN_AGE_SECONDS = 30;
 
 /**
  * Publishes what a request or delivery just queued (`trackQueuedMessages`), before an HTTP function
- * answers (gen2 may throttle the CPU once the response is sent), together with a few rows whose own
- * writer failed to publish them (older than 30 s), so a backlog drains between scheduled relays. A
+ * answers (gen2 may throttle the CPU once the response is sent), together with a few rows of the
+ * same topics whose own writer failed to publish them (older than 30 s), so a backlog drains between
+ * scheduled relays. A
  * failure is only logged; the scheduled `relay-outbox` publishes what this misses.
  */
 export async function relayAfterCommit(deps: RelayDeps, queued: readonly bigint[]): Promise<void> {
@@ -201,7 +202,11 @@ export interface RelayOptions {
   limit?: number;
   /** How long a claimed row is reserved for this relay before another may take it. Default 60 s. */
   leaseSeconds?: number;
-  /** Publish only these rows (what the caller queued), plus up to `orphans` rows left unsent for 30 s. */
+  /**
+   * Publish only these rows (what the caller queued), plus up to `orphans` rows left unsent for 30 s
+   * on the same topics: a function's service account may publish only to the topics it queues to
+   * (least privilege, see shared/deploy/function-access.ts), so it never takes another topic's row.
+   */
   only?: readonly bigint[];
   orphans?: number;
 }
@@ -219,7 +224,9 @@ export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): 
   const due = `published_at IS NULL AND (leased_until IS NULL OR leased_until < $2)`;
   const candidates = options.only
     ? `id IN (SELECT id FROM outbox WHERE id = ANY($3::bigint[]) AND ${due} FOR UPDATE SKIP LOCKED)
-       OR id IN (SELECT id FROM outbox WHERE ${due} AND created_at < $4 ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)`
+       OR id IN (SELECT id FROM outbox WHERE ${due} AND created_at < $4
+                   AND topic IN (SELECT topic FROM outbox WHERE id = ANY($3::bigint[]))
+                 ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)`
     : `id IN (SELECT id FROM outbox WHERE ${due} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)`;
   const params = options.only
     ? [leaseUntil, now, options.only.map(String), new Date(now.getTime() - ORPHAN_AGE_SECONDS * 1000), options.orphans ?? 0]

@@ -1,3 +1,6 @@
+import type { PubSub } from '@google-cloud/pubsub';
+import type { CloudSchedulerClient } from '@google-cloud/scheduler';
+import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { DeployTarget } from './deployment-plan.js';
 
 /**
@@ -42,4 +45,20 @@ export interface ApplyContext {
   commands: CommandRunner;
   /** One progress line; never pass a secret value. */
   log(line: string): void;
+  /**
+   * Client-library handles (`--apply` builds them from Application Default Credentials; tests point
+   * them at the Pub/Sub emulator or the REST fakes). A step that needs one it lacks fails with
+   * `deploy_client_missing`.
+   */
+  pubsub?: PubSub;
+  scheduler?: CloudSchedulerClient;
+  secrets?: SecretManagerServiceClient;
+  /** For the Bot API (setWebhook) and the Hosting check; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /**
+   * Where a push subscription goes when no subscription of the function exists yet (the emulator
+   * and local runs). In production Eventarc creates it when the function deploys, so this is unset
+   * and a missing one is an error that says so.
+   */
+  pushEndpointFor?: (functionName: string, topic: string) => string;
 }

@@ -214,7 +214,7 @@ describe('monitoringSteps', () => {
   it('stops with gcloud’s own words when a command fails', async () => {
     const failing: CommandRunner = { run: async () => ({ exitCode: 1, stdout: '', stderr: 'ERROR: (gcloud) PERMISSION_DENIED' }) };
     const [first] = monitoringSteps(input);
-    await expect(first?.apply({ target: TARGET, commands: failing, log: () => undefined })).rejects.toMatchObject({ code: 'command_failed', message: expect.stringContaining('PERMISSION_DENIED') });
+    await expect(first?.apply({ target: TARGET, commands: failing, log: () => undefined })).rejects.toMatchObject({ code: 'deploy_command_failed', message: expect.stringContaining('PERMISSION_DENIED') });
   });
 
   it('compares what the API lists by the desired fields only, zero values matching absent ones', () => {

@@ -97,7 +97,7 @@ async function gcloud(context: ApplyContext, args: string[]): Promise<string> {
   const result = await context.commands.run('gcloud', args);
   if (result.exitCode !== 0) {
     // The verb only (args hold channel addresses and policies): stderr says what gcloud refused.
-    throw deployError('command_failed', `gcloud ${args.slice(0, 4).join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 800)}`);
+    throw deployError('deploy_command_failed', `gcloud ${args.slice(0, 4).join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim().slice(0, 800)}`);
   }
   return result.stdout;
 }
@@ -107,7 +107,7 @@ const ListSchema = z.array(z.record(z.string(), z.unknown()));
 async function listJson(context: ApplyContext, args: string[]): Promise<Record<string, unknown>[]> {
   const stdout = (await gcloud(context, [...args, '--format=json'])).trim();
   const parsed = ListSchema.safeParse(stdout === '' ? [] : JSON.parse(stdout));
-  if (!parsed.success) throw deployError('command_failed', `gcloud ${args.slice(0, 4).join(' ')} did not answer a JSON list`);
+  if (!parsed.success) throw deployError('deploy_command_failed', `gcloud ${args.slice(0, 4).join(' ')} did not answer a JSON list`);
   return parsed.data;
 }
 
@@ -338,7 +338,7 @@ function policyStep(input: MonitoringInput, spec: AlertPolicySpec, channelNames:
       const channels = await listJson(context, [...CHANNELS, 'list', project]);
       const names = channelNames.map((displayName) => {
         const channel = channels.find((candidate) => candidate.displayName === displayName);
-        if (!channel) throw deployError('command_failed', `The notification channel "${displayName}" does not exist yet: apply the monitoring part from its start`);
+        if (!channel) throw deployError('deploy_command_failed', `The notification channel "${displayName}" does not exist yet: apply the monitoring part from its start`);
         return String(channel.name);
       });
       const desired = renderAlertPolicy(input, spec, names);
