@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { type BurstLimits, type BurstRule, DEFAULT_BURST_LIMITS, recordBurstEvent } from '../watchdog/index.js';
+import { type BurstLimits, type BurstRule, countBurstEvent, DEFAULT_BURST_LIMITS } from '../watchdog/index.js';
 import type { AccountDeps } from './account-deps.js';
 
 /** The login-failure burst limit (`loadBurstLimits(['loginFailures'])`); its default when unset. */
@@ -48,7 +48,7 @@ function loginFailuresRule(limits: LoginBurstLimits | undefined): BurstRule {
 export async function noteLoginFailure(deps: Pick<AccountDeps, 'db' | 'logger'> & { bursts?: LoginBurstLimits | undefined }, failure: { ip: string | undefined; email: string; at: Date }): Promise<void> {
   const actorKey = createHash('sha256').update(failure.email.trim().toLowerCase()).digest('base64url').slice(0, 32);
   try {
-    await deps.db.transaction((tx) => recordBurstEvent(tx, deps.logger, loginFailuresRule(deps.bursts), { subjectId: networkOf(failure.ip), actorKey, at: failure.at }));
+    await countBurstEvent(deps.db, deps.logger, loginFailuresRule(deps.bursts), { subjectId: networkOf(failure.ip), actorKey, at: failure.at });
   } catch (error) {
     deps.logger.error('auth.login_failure_not_counted', { error });
   }

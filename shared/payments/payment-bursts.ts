@@ -1,6 +1,6 @@
 import type { Db, Tx } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
-import { type BurstLimits, type BurstRule, DEFAULT_BURST_LIMITS, recordBurstEvent } from '../watchdog/index.js';
+import { type BurstLimits, type BurstRule, countBurstEvent, DEFAULT_BURST_LIMITS, recordBurstEvent } from '../watchdog/index.js';
 
 /** Burst limits the payment entry points evaluate; each unset one is its variable's default. */
 export type PaymentBurstLimits = Partial<Pick<BurstLimits, 'ipnSignatureFailures' | 'paymentFailures'>>;
@@ -23,12 +23,13 @@ function ipnSignatureFailuresRule(limits: PaymentBurstLimits | undefined): Burst
 
 /**
  * Counts one IPN refused for its signature (`ipn.signature_failures_burst`). Called where the
- * verdict "bad signature" is known, in its own transaction: nothing else of the IPN is written. A
- * failure to count is logged and swallowed, so the caller's 401 stands whatever the database does.
+ * verdict "bad signature" is known; nothing else of the IPN is written, and a flood of forgeries
+ * never queues on a lock (`countBurstEvent`). A failure to count is logged and swallowed, so the
+ * caller's 401 stands whatever the database does.
  */
 export async function noteIpnSignatureFailure(deps: { db: Db; logger: Logger; bursts?: PaymentBurstLimits | undefined }, at: Date): Promise<void> {
   try {
-    await deps.db.transaction((tx) => recordBurstEvent(tx, deps.logger, ipnSignatureFailuresRule(deps.bursts), { subjectId: IPN_ENDPOINT, at }));
+    await countBurstEvent(deps.db, deps.logger, ipnSignatureFailuresRule(deps.bursts), { subjectId: IPN_ENDPOINT, at });
   } catch (error) {
     deps.logger.error('ipn.signature_failure_not_counted', { error });
   }

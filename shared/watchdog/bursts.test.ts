@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { type BurstRule, recordBurstEvent } from './bursts.js';
+import { type BurstRule, countBurstEvent, recordBurstEvent } from './bursts.js';
 import { loadBurstLimits } from './burst-limits.js';
 import { raiseOperatorAlert } from './operator-alerts.js';
 
@@ -73,7 +73,8 @@ describe('recordBurstEvent', () => {
     const needsActors = rule('test.actors_burst', { limit: { maxEvents: 3, windowMinutes: 10, minActors: 3, coolDownMinutes: 60 } });
     for (let i = 0; i < 8; i += 1) await record(needsActors, 'net', i % 2 === 0 ? 'x' : 'y');
     expect(await alertsOf('test.actors_burst')).toEqual([]);
-    expect(await record(needsActors, 'net', 'z')).toMatchObject({ events: 9, actors: 3, isRaised: true });
+    // Counts stop at the limit + 1: enough to tell a burst.
+    expect(await record(needsActors, 'net', 'z')).toMatchObject({ events: 4, actors: 3, isRaised: true });
 
     const distinct = rule('test.distinct_burst', { countsActors: true });
     for (const actor of ['p1', 'p1', 'p2', 'p2', 'p3', 'p3', 'p3']) expect((await record(distinct, 'channel', actor)).isRaised).toBe(false);
@@ -88,9 +89,25 @@ describe('recordBurstEvent', () => {
 
     const more = await Promise.all(Array.from({ length: 12 }, () => record(burst, 'c')));
     expect(more.filter((verdict) => verdict.isRaised)).toHaveLength(1);
-    expect(Math.max(...more.map((verdict) => verdict.events))).toBe(21);
+    expect(more.map((verdict) => verdict.events)).toEqual(Array(12).fill(10)); // capped at the limit + 1
     expect(await alertsOf('test.concurrent_burst')).toHaveLength(1);
     expect(criticalLinesOf('test.concurrent_burst')).toHaveLength(1);
+  });
+
+  it('outside a transaction (countBurstEvent), counts events at once without a queue and raises exactly one alert', async () => {
+    const burst = rule('test.unlocked_burst', { limit: { maxEvents: 9, windowMinutes: 10, coolDownMinutes: 60 } });
+    const count = () => countBurstEvent(testDb.db, logger, burst, { subjectId: 'flood', at: clock.now() });
+    const below = await Promise.all(Array.from({ length: 9 }, count));
+    expect(below.some((verdict) => verdict.isRaised)).toBe(false);
+    expect(Math.max(...below.map((verdict) => verdict.events))).toBe(9); // the last to commit sees them all
+    const over = await Promise.all(Array.from({ length: 30 }, count));
+    expect(over.filter((verdict) => verdict.isRaised)).toHaveLength(1);
+    expect(await alertsOf('test.unlocked_burst')).toHaveLength(1);
+    expect(criticalLinesOf('test.unlocked_burst')).toHaveLength(1);
+    // Inside the cool-down, after the window too, nothing more.
+    clock.advance(30 * 60_000);
+    await Promise.all(Array.from({ length: 12 }, count));
+    expect(await alertsOf('test.unlocked_burst')).toHaveLength(1);
   });
 
   it('prunes events older than the window as new ones arrive', async () => {
