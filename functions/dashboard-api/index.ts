@@ -7,6 +7,7 @@ import { createDashboardRouter, createOriginPolicy, dashboardRoutes, maxRequestB
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 import { clientIpReader, publicHttpFunction, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { logger } from '../../shared/logging/index.js';
+import { loadBurstLimits } from '../../shared/watchdog/index.js';
 
 const config = loadConfig({
   JWT_SECRET: configVars.JWT_SECRET,
@@ -21,11 +22,11 @@ const clientIp = clientIpReader(trustedProxyHopsOf(config), logger);
 const channels = loadChannelServices();
 // Module scope: getMe (when no username is configured) is asked once per instance, not per request.
 const subscribeBot = loadSubscribeBot(logger);
-
+const bursts = loadBurstLimits(['loginFailures']);
 const router = createDashboardRouter({
   routes: dashboardRoutes,
   originPolicy: createOriginPolicy(config.DASHBOARD_CORS_ORIGINS, { isOnCloudRun }),
-  deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot }),
+  deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot, bursts }),
 });
 
 /** Dashboard REST API under /api/v1 (public; accounts, channels, earnings; envelope, body limit, security headers). */

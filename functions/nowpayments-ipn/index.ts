@@ -4,6 +4,7 @@ import { configVars, loadConfig } from '../../shared/config/index.js';
 import { httpEntryError, clientIpReader, createIpAllowlist, errorResult, publicHttpFunction, sendResult, serveWithRelay, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, MAX_IPN_BODY_BYTES, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured } from '../../shared/runtime/index.js';
+import { loadBurstLimits } from '../../shared/watchdog/index.js';
 
 const config = loadConfig({
   NOWPAYMENTS_IPN_SECRET: configVars.NOWPAYMENTS_IPN_SECRET,
@@ -14,13 +15,14 @@ const config = loadConfig({
 assertServicesConfigured();
 const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 const clientIpOf = clientIpReader(trustedProxyHopsOf(config));
+const bursts = loadBurstLimits(['ipnSignatureFailures', 'paymentFailures']);
 
 /** NowPayments IPN webhook (public; envelope, body limit, security headers). What an IPN queued (settlement, notices) goes out before the answer. */
 ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES }, async (req, res) => {
   if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(httpEntryError('method_not_allowed', 'Send IPNs with POST')));
   await serveWithRelay(res, (services, requestId) =>
     receiveIpn(
-      { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp },
+      { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp, bursts },
       {
         rawBody: (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '',
         signature: req.get('x-nowpayments-sig'),

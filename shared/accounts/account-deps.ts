@@ -3,6 +3,7 @@ import type { Db } from '../db/index.js';
 import type { KeyValueStore } from '../kv/index.js';
 import type { Logger } from '../logging/index.js';
 import type { AccessTokenSettings } from './access-tokens.js';
+import type { LoginBurstLimits } from './login-failure-burst.js';
 import type { ScryptParameters } from './passwords.js';
 
 /** What account operations need. */
@@ -17,6 +18,8 @@ export interface AccountDeps {
   sessionTtlSeconds?: number;
   /** Default `DEFAULT_SCRYPT_PARAMETERS`; tests pass cheaper ones. */
   passwordParameters?: ScryptParameters;
+  /** The login-failure burst alert's limit (`loadBurstLimits`); its default when unset. */
+  bursts?: LoginBurstLimits;
 }
 
 /** Who is asking, for the audit log and the session list. Never holds a secret. */

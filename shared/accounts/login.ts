@@ -3,6 +3,7 @@ import { type IssuedAccessToken, signAccessToken } from './access-tokens.js';
 import type { AccountDeps, RequestOrigin } from './account-deps.js';
 import { auditAuthEvent, findAccountByEmail } from './account-records.js';
 import { type IssuedDeviceToken, issueDeviceToken, NO_ACCOUNT_ID, recognisedDeviceId } from './device-tokens.js';
+import { noteLoginFailure } from './login-failure-burst.js';
 import { readAddress, recordAddressFailure, rememberLoginIp, UNRECOGNISED_FAILURE_LIMIT, UNRECOGNISED_FAILURE_WINDOW_SECONDS } from './login-address.js';
 import { clearPasswordFailures, PASSWORD_FAILURE_LIMIT, PASSWORD_FAILURE_WINDOW_SECONDS, passwordAttemptsBlockedFor, recordPasswordFailure } from './password-failures.js';
 import { hashPassword, verifyAgainstDummyHash, verifyPassword } from './passwords.js';
@@ -119,6 +120,7 @@ export async function logIn(
       }
       await auditAuthEvent(tx, { action: 'auth.login_failed', accountId: account?.id, now, origin: input.origin, details: { reason: failure, recognised: recognition } });
     });
+    await noteLoginFailure(deps, { ip: input.origin.ip, email: input.email, at: now });
     if (failure === 'unrecognised_locked') throw unrecognisedClientsLocked(address.unrecognisedBlockedFor);
     throw invalidCredentials();
   }

@@ -48,6 +48,29 @@ export function bigintVar(min: bigint, max: bigint, message = `must be an intege
     .refine((value) => value >= min && value <= max, message);
 }
 
+/**
+ * A burst alert's threshold, `<count>/<minutes>` (`20/10`: more than 20 within 10 minutes), or with
+ * `hasActors` `<count>/<minutes>/<actors>` (`20/10/5`: … for at least 5 distinct addresses). Counts
+ * 1..100000, minutes 1..1440, actors 1..1000.
+ */
+export function burstLimitVar(hasActors = false) {
+  const message = hasActors
+    ? 'must be <count>/<minutes>/<addresses>, e.g. 20/10/5 (more than 20 within 10 minutes for at least 5 addresses)'
+    : 'must be <count>/<minutes>, e.g. 20/10 (more than 20 within 10 minutes)';
+  const shape = hasActors ? /^(\d{1,6})\/(\d{1,4})\/(\d{1,4})$/ : /^(\d{1,6})\/(\d{1,4})$/;
+  return z
+    .string()
+    .regex(shape, message)
+    .transform((value) => {
+      const [maxEvents = 0, windowMinutes = 0, minActors] = value.split('/').map(Number);
+      return minActors === undefined ? { maxEvents, windowMinutes } : { maxEvents, windowMinutes, minActors };
+    })
+    .refine(
+      (limit) => limit.maxEvents >= 1 && limit.maxEvents <= 100_000 && limit.windowMinutes >= 1 && limit.windowMinutes <= 1440 && (limit.minActors === undefined || (limit.minActors >= 1 && limit.minActors <= 1000)),
+      message,
+    );
+}
+
 /** Largest amount a cents variable accepts unless it states its own: as before, 2^53 - 1. */
 const MAX_CENTS = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -248,6 +271,15 @@ export const configVars = {
   CONVERSION_MIN_BATCH_USD_CENTS: centsVar(1n).default(5000n),
   /** Most the hot wallet sends in any 24 hours without approval, USD cents. No default: a limit must be stated. */
   PAYOUT_DAILY_CAP_USD_CENTS: centsVar(0n),
+
+  /** IPN signature-failure burst (all IPNs together), `<count>/<minutes>`. Default `20/10`: more than 20 bad signatures within 10 minutes alert `ipn.signature_failures_burst`. */
+  IPN_SIGNATURE_FAILURE_ALERT: burstLimitVar().default({ maxEvents: 20, windowMinutes: 10 }),
+  /** Login-failure burst per network (/24 IPv4, /64 IPv6), `<count>/<minutes>/<addresses>`. Default `20/10/5`: more than 20 failed logins for at least 5 addresses within 10 minutes alert `auth.login_failures_burst`. */
+  LOGIN_FAILURE_ALERT: burstLimitVar(true).default({ maxEvents: 20, windowMinutes: 10, minActors: 5 }),
+  /** Failed-payment burst per channel (failed, expired, underpaid beyond tolerance), `<count>/<minutes>`. Default `10/60`: more than 10 such payments within an hour alert `payments.failures_burst`. */
+  PAYMENT_FAILURE_ALERT: burstLimitVar().default({ maxEvents: 10, windowMinutes: 60 }),
+  /** Minutes a burst alert stays quiet for its subject after it was raised, 1..10080. Default 60. */
+  BURST_ALERT_COOL_DOWN_MINUTES: integerVar(1, 10_080).default(60),
 
   /** Lowest tier price (and lowest donation minimum) an owner may set, USD cents, 1..10000000. Default 499 ($4.99): below it processor fees eat the payment. */
   MIN_TIER_PRICE_CENTS: centsVar(1n, 10_000_000n).default(499n),

@@ -6,6 +6,7 @@ import { PermanentError } from '../errors/index.js';
 import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { Logger } from '../logging/index.js';
 import { type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
+import { noteIpnSignatureFailure, type PaymentBurstLimits } from './payment-bursts.js';
 import { applyPaymentUpdate, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
 import { paymentError } from './errors.js';
 
@@ -18,6 +19,8 @@ export interface IpnDeps {
   logger: Logger;
   ipnSecret: string;
   isAllowedIp: (ip: string | undefined) => boolean;
+  /** Burst alerts on bad signatures and failed payments (`loadBurstLimits`); defaults when unset. */
+  bursts?: PaymentBurstLimits;
 }
 
 export interface IpnRequest {
@@ -60,6 +63,7 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
   const verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: deps.ipnSecret });
   if (!verification.isValid) {
     log.warn('ipn.signature_invalid', { reason: verification.reason, clientIp: request.clientIp });
+    await noteIpnSignatureFailure(deps, deps.clock.now());
     return errorResult(paymentError('invalid_signature', 'The x-nowpayments-sig signature does not match this body'), requestId);
   }
 

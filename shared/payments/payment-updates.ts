@@ -8,6 +8,7 @@ import { formatUsdCents, isAtLeastFraction, parseUnits, parseUsdCents } from '..
 import type { NowPaymentsPayment } from '../nowpayments/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { outcomeAmountOf } from './outcome-asset.js';
+import { notePaymentFailure, type PaymentBurstLimits } from './payment-bursts.js';
 
 /** What applying a provider's view of a payment did. */
 export type PaymentUpdateResult =
@@ -19,6 +20,8 @@ export type PaymentUpdateResult =
 export interface PaymentUpdateDeps {
   clock: Clock;
   logger: Logger;
+  /** The failed-payment burst alert's limit (`loadBurstLimits`); its default when unset. */
+  bursts?: PaymentBurstLimits;
 }
 
 // Precision used to compare two amounts of the same pay currency exactly.
@@ -57,6 +60,12 @@ const SUBSCRIBER_NOTICE: Partial<Record<string, 'payment_underpaid' | 'payment_e
   failed: 'payment_failed',
   refunded: 'payment_refunded',
 };
+
+/**
+ * Reports that make a payment a failure for the channel's burst alert (`payments.failures_burst`):
+ * it failed, expired, or arrived partly paid below the tolerance (the caller checked it did not settle).
+ */
+const FAILED_STATUSES: ReadonlySet<string> = new Set(['failed', 'expired', 'partially_paid']);
 
 // The payments upsert, shared by the full update (below) and the one-statement progress record:
 // parameters $1..$15 are `paymentParams`, $16 the checkout id.
@@ -258,6 +267,9 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
       await markCheckoutPaid(tx, checkout.id, now);
       await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-settled:${row.id}` });
     }
+  }
+  if (row.settled_at === null && !isSettledNow && FAILED_STATUSES.has(payment.status)) {
+    await notePaymentFailure(tx, deps, { channelId: checkout.channel_id, paymentId: row.id, at: now });
   }
   if (!isSettledStatus(payment, checkout.tolerance_bps)) {
     const notice = SUBSCRIBER_NOTICE[payment.status];

@@ -3,6 +3,7 @@ import type { Db } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
+import type { PaymentBurstLimits } from './payment-bursts.js';
 import { applyPaymentUpdate } from './payment-updates.js';
 
 export interface ReconcileDeps {
@@ -16,6 +17,8 @@ export interface ReconcileDeps {
   maxAgeDays?: number;
   /** Most payments re-read per run. Default 50. */
   batchSize?: number;
+  /** The failed-payment burst alert's limit (`loadBurstLimits`); its default when unset. */
+  bursts?: PaymentBurstLimits;
 }
 
 export interface PaymentReconcileReport {

@@ -1,3 +1,4 @@
+import type { PaymentBurstLimits } from './payment-bursts.js';
 import { type Publisher, relayOutbox } from '../bus/index.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
 import { redriveStuckWork, watchStuckWork, type WatchdogDeps } from '../watchdog/index.js';
@@ -6,6 +7,8 @@ import { reconcilePayments } from './reconcile.js';
 export interface ReconciliationDeps extends WatchdogDeps {
   publisher: Publisher;
   nowpayments: NowPaymentsClient;
+  /** The failed-payment burst alert's limit (`loadBurstLimits`); its default when unset. */
+  bursts?: PaymentBurstLimits;
 }
 
 /**

@@ -5,3 +5,5 @@
 export { type OperatorAlert, raiseOperatorAlert } from './operator-alerts.js';
 export { type OwnedState, type StateMachine, STATE_MACHINES, STEADY_STATUS_COLUMNS, ownedState, renderStateOwnersTable, sinceExpression, stateCondition } from './state-owners.js';
 export { type WatchdogDeps, type WatchReport, type RedriveReport, watchStuckWork, redriveStuckWork } from './watch-stuck-work.js';
+export { type BurstLimit, type BurstRule, type BurstCounts, type BurstEvent, type BurstVerdict, countBurstEvent, recordBurstEvent } from './bursts.js';
+export { type BurstLimits, DEFAULT_BURST_LIMITS, loadBurstLimits } from './burst-limits.js';
