@@ -134,12 +134,22 @@ describe('npm run deploy -- --project=x', () => {
   it('prints the whole plan for the repository without credentials', async () => {
     let out = '';
     let err = '';
-    const code = await runDeployCli(['--project=x'], { out: (text) => (out += text), err: (text) => (err += text) });
+    const code = await runDeployCli(['--project=x', '--alert-email=ops@example.com'], { out: (text) => (out += text), err: (text) => (err += text) });
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(out).toContain('# Deploy plan for project x, region europe-west1');
-    for (const part of ['apis', 'service-accounts', 'iam', 'secrets', 'database', 'firestore', 'pubsub', 'functions', 'scheduler', 'hosting', 'telegram']) expect(out).toContain(`\n## ${part}\n`);
+    for (const part of ['apis', 'service-accounts', 'iam', 'secrets', 'database', 'firestore', 'pubsub', 'functions', 'scheduler', 'hosting', 'telegram', 'monitoring']) expect(out).toContain(`\n## ${part}\n`);
+    // The operator's address is masked in what the plan prints.
+    expect(out).not.toContain('ops@example.com');
     expect(out).toContain('gcloud functions deploy nowpayments-ipn --project=x --gen2');
     expect(out).toContain('[firestore/ttl/kv_entries.expiresAt]');
+  }, 120_000);
+
+  it('leaves the monitoring part out without an operator address, and says so', async () => {
+    let out = '';
+    let err = '';
+    expect(await runDeployCli(['--project=x', '--only=scheduler'], { out: (text) => (out += text), err: (text) => (err += text) })).toBe(0);
+    expect(await runDeployCli(['--project=x', '--only=monitoring'], { out: (text) => (out += text), err: (text) => (err += text) })).toBe(2);
+    expect(err).toContain('pass --alert-email');
   }, 120_000);
 
   it('answers a missing project or a half-given secret with the usage', async () => {

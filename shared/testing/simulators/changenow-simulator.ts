@@ -501,6 +501,9 @@ export async function startChangeNowSimulator(options: ChangeNowSimulatorOptions
       : null;
   timer?.unref();
 
+  // Clients reuse keep-alive sockets (undici drops them a second before the server's 5 s): on a busy
+  // machine that timer can fire late and a call die with ECONNRESET. Never close idle sockets here.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
