@@ -26,6 +26,8 @@ export function bucketLabel(start: string, interval: Revenue['interval']): strin
   return interval === 'week' ? `week of ${label}` : label;
 }
 
+const HALF_BUCKET_SECONDS: Record<Revenue['interval'], number> = { day: 43_200, week: 302_400, month: 1_314_000 };
+
 function cssColor(element: Element, name: string): string {
   return getComputedStyle(element).getPropertyValue(name).trim() || '#0b5cad';
 }
@@ -53,9 +55,13 @@ export function RevenueChart({ revenue }: { revenue: Revenue }) {
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
         legend: { show: false },
         cursor: { y: false },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 100)] } },
+        // Half a bucket of room each side so the first and last bars are whole; 10 % headroom on top.
+        scales: {
+          x: { time: true, range: (_u, min, max) => [min - HALF_BUCKET_SECONDS[revenue.interval], max + HALF_BUCKET_SECONDS[revenue.interval]] },
+          y: { range: (_u, _min, max) => [0, Math.max(Math.ceil(max * 1.1), 100)] },
+        },
         axes: [axis, { ...axis, size: 72, values: (_u, ticks) => ticks.map(centsLabel) }],
-        series: [{}, { label: 'Revenue', stroke: accent, fill: accent, width: 0, ...(bars ? { paths: bars } : {}) }],
+        series: [{}, { label: 'Revenue', stroke: accent, fill: accent, width: 0, points: { show: false }, ...(bars ? { paths: bars } : {}) }],
       },
       data,
       element,
