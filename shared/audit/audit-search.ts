@@ -133,8 +133,8 @@ export function publicSubjectId(type: string | null, id: string | null): string 
   }
 }
 
-/** Details as an owner sees them: the IP apart, session ids as their public `ses_…`. */
-function shownDetails(details: Record<string, unknown>): Record<string, unknown> {
+/** Details as an owner sees them: the IP apart (shown on its own), session ids as their public `ses_…`. */
+export function ownerVisibleDetails(details: Record<string, unknown>): Record<string, unknown> {
   const { ip: _ip, ...rest } = details;
   for (const key of ['sessionId', 'kept']) {
     const value = rest[key];
@@ -163,7 +163,7 @@ export async function listOwnerAudit(q: Queryable, input: { accountId: string; c
       subject: row.subjectType ? { type: row.subjectType, id: publicSubjectId(row.subjectType, row.subjectId) } : null,
       ip: typeof row.details.ip === 'string' ? row.details.ip : null,
       requestId: row.requestId,
-      details: shownDetails(row.details),
+      details: ownerVisibleDetails(row.details),
     })),
     nextCursor: rows.length > limit ? encodeCursor(page.at(-1)!.id) : null,
   };

@@ -19,6 +19,7 @@ export {
   type OwnerAuditPage,
   DEFAULT_AUDIT_PAGE_SIZE,
   listOwnerAudit,
+  ownerVisibleDetails,
   publicSubjectId,
   searchAuditLog,
 } from './audit-search.js';
