@@ -91,10 +91,10 @@ const CASES: Case[] = [
     action: 'account.signed_up',
     act: async () => {
       const response = expectStatus(await h.request('POST', '/auth/signup', { body: { email: owner.email, password: PASSWORD }, ip: OWNER_IP }), 202);
-      const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email = $1', [owner.email]);
-      owner.accountId = rows[0]!.id;
       await h.deliverMails();
       expectStatus(await h.request('POST', '/auth/verify-email', { body: { token: mailedToken(h.outbox, owner.email) }, ip: OWNER_IP }), 200);
+      await logIn();
+      owner.accountId = parsePublicId('account', (await h.request('GET', '/me', { token: owner.token })).json.id as string);
       return { actor: asOwner(), subject: ownerAccount(), request: response, details: { emailDomain: 'example.com' } };
     },
   },
