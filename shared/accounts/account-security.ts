@@ -1,6 +1,7 @@
 import type { Db } from '../db/index.js';
 import { AppError } from '../errors/index.js';
-import { type PublicIdKind, PUBLIC_ID_PREFIXES, formatPublicId, parsePublicId } from '../ids/index.js';
+import { ownerVisibleDetails, publicSubjectId } from '../audit/index.js';
+import { formatPublicId, parsePublicId } from '../ids/index.js';
 import type { AccountDeps, RequestOrigin } from './account-deps.js';
 import { auditAuthEvent } from './account-records.js';
 import { revokeAccountSessions, revokeSession } from './sessions.js';
@@ -133,26 +134,6 @@ function decodeCursor(cursor: string): string {
   return id;
 }
 
-function publicSubjectId(type: string | null, id: string | null): string | null {
-  if (!type || !id) return null;
-  if (!Object.hasOwn(PUBLIC_ID_PREFIXES, type)) return null;
-  try {
-    return formatPublicId(type as PublicIdKind, id);
-  } catch {
-    return null;
-  }
-}
-
-/** `sessionId` in details becomes the public `ses_…` id the session list uses. */
-function shownDetails(details: Record<string, unknown>): Record<string, unknown> {
-  const { ip: _ip, ...rest } = details;
-  for (const key of ['sessionId', 'kept']) {
-    const value = rest[key];
-    if (typeof value === 'string') rest[key] = publicSubjectId('session', value) ?? value;
-  }
-  return rest;
-}
-
 /**
  * The account's audit entries, newest first, one page (`limit`, at most 100) after `cursor`: what it
  * did (actor) and what was done to it (subject, e.g. a Telegram user linking it, failed logins).
@@ -179,7 +160,7 @@ export async function listActivity(deps: { db: Db }, input: { accountId: string;
       actorType: row.actor_type,
       subject: row.subject_type ? { type: row.subject_type, id: publicSubjectId(row.subject_type, row.subject_id) } : null,
       ip: typeof row.details.ip === 'string' ? row.details.ip : null,
-      details: shownDetails(row.details),
+      details: ownerVisibleDetails(row.details),
     })),
     nextCursor: rows.length > limit ? encodeCursor(page.at(-1)!.id) : null,
   };

@@ -56,6 +56,7 @@ export async function requestBroadcast(deps: BroadcastTriggerDeps, actor: Actor,
       subject: { type: 'channel', id: channelId },
       details: { manualTriggerCount: Number(manualTriggerCount) },
       requestId: actor.requestId,
+      ip: actor.ip,
     });
     return now;
   });

@@ -38,9 +38,15 @@ export function isPayoutChanged(before: ChannelSettings, after: ChannelSettings)
  */
 export async function auditChannelUpdate(
   tx: Tx,
-  input: { actor: { accountId: string; requestId?: string | undefined }; channelId: string; now: Date; before: ChannelSettings; after: ChannelSettings; sections: string[] },
+  input: { actor: { accountId: string; requestId?: string | undefined; ip?: string | undefined }; channelId: string; now: Date; before: ChannelSettings; after: ChannelSettings; sections: string[] },
 ): Promise<void> {
-  const base = { occurredAt: input.now, actor: { type: 'account' as const, id: input.actor.accountId }, subject: { type: 'channel', id: input.channelId }, requestId: input.actor.requestId };
+  const base = {
+    occurredAt: input.now,
+    actor: { type: 'account' as const, id: input.actor.accountId },
+    subject: { type: 'channel', id: input.channelId },
+    requestId: input.actor.requestId,
+    ip: input.actor.ip,
+  };
   await recordAuditEvent(tx, { ...base, action: 'channel.updated', details: { sections: input.sections } });
   if (!sameDestination(input.before.payoutDestination, input.after.payoutDestination)) {
     const side = (settings: ChannelSettings) => ({

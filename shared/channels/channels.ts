@@ -70,10 +70,11 @@ export function subscribeBotUsername(deps: SubscribeLinkDeps): Promise<string | 
   return deps.subscribeBot ? deps.subscribeBot.username() : Promise.resolve(deps.bot?.username);
 }
 
-/** Who asks: the authenticated account, and the request id for the audit trail. */
+/** Who asks: the authenticated account, and the request's id and client IP for the audit trail. */
 export interface Actor {
   accountId: string;
   requestId?: string;
+  ip?: string | undefined;
 }
 
 /**
@@ -207,6 +208,7 @@ export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: u
         subject: { type: 'channel', id: channelId },
         details: { openChatId: settings.openChat.id.toString(), closedChatId: settings.closedChat.id.toString(), ...payoutDetails(settings) },
         requestId: actor.requestId,
+        ip: actor.ip,
       });
     }),
   );
@@ -344,6 +346,7 @@ export async function deleteChannel(deps: Pick<ChannelDeps, 'db' | 'clock' | 'lo
       action: 'channel.deleted',
       subject: { type: 'channel', id: channelId },
       requestId: actor.requestId,
+      ip: actor.ip,
     });
     await enqueueAccountMail(tx, { kind: 'channel_deleted', accountId: actor.accountId, now });
   });

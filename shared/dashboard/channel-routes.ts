@@ -141,7 +141,7 @@ export const channelRoutes: RouteDefinition[] = [
     handler: async ({ auth, body, deps, request, logger }) => ({
       body: await createChannel(
         channelDeps(deps, logger),
-        { accountId: auth.accountId, requestId: request.requestId },
+        { accountId: auth.accountId, requestId: request.requestId, ip: request.ip },
         body,
         changeConfirmation(deps, auth.accountId, body.currentPassword, request),
       ),
@@ -223,7 +223,7 @@ export const channelRoutes: RouteDefinition[] = [
     handler: async ({ auth, params, body, deps, request, logger }) => ({
       body: await updateChannel(
         channelDeps(deps, logger),
-        { accountId: auth.accountId, requestId: request.requestId },
+        { accountId: auth.accountId, requestId: request.requestId, ip: request.ip },
         params.channelId,
         body,
         changeConfirmation(deps, auth.accountId, body.currentPassword, request),
@@ -251,7 +251,7 @@ export const channelRoutes: RouteDefinition[] = [
     handler: async ({ auth, params, body, deps, request, logger }) => {
       await deleteChannel(
         { db: deps.db, clock: deps.clock, logger },
-        { accountId: auth.accountId, requestId: request.requestId },
+        { accountId: auth.accountId, requestId: request.requestId, ip: request.ip },
         params.channelId,
         changeConfirmation(deps, auth.accountId, body?.currentPassword, request),
       );
@@ -269,7 +269,7 @@ export const channelRoutes: RouteDefinition[] = [
     response: { status: 202, description: 'Queued; the broadcaster posts within a minute', schema: BroadcastRequestResourceSchema },
     errors: { 404: 'channel_not_found', 429: 'broadcast_cooling_down: Retry-After says how many seconds remain' },
     handler: async ({ auth, params, deps, request, logger }) => ({
-      body: await requestBroadcast({ db: deps.db, clock: deps.clock, logger }, { accountId: auth.accountId, requestId: request.requestId }, params.channelId),
+      body: await requestBroadcast({ db: deps.db, clock: deps.clock, logger }, { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, params.channelId),
     }),
   }),
 ];

@@ -41,7 +41,7 @@ const exportLimits = [{ name: 'earnings-export-account', key: 'account' as const
 
 const csvFile = (kind: string, now: Date, csv: string) => ({ filename: `${kind}-${now.toISOString().slice(0, 10)}.csv`, contentType: 'text/csv; charset=utf-8' as const, csv });
 
-/** Earnings: balances, payments, subscriptions, payouts with their breakdown, CSV exports. Read-only. */
+/** Earnings: balances, payments, subscriptions, payouts with their breakdown, CSV exports (each audited). Read-only otherwise. */
 export const earningsRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'GET',
@@ -136,7 +136,7 @@ export const earningsRoutes: RouteDefinition[] = [
     response: { status: 200, description: 'The CSV file', schema: CsvExportSchema },
     errors: { 404: 'channel_not_found', 422: 'export_too_large: choose a shorter date range' },
     rateLimits: exportLimits,
-    handler: async ({ auth, query, deps }) => ({ body: csvFile('payments', deps.clock.now(), await exportPaymentsCsv(deps, { accountId: auth.accountId }, query)) }),
+    handler: async ({ auth, query, deps, request }) => ({ body: csvFile('payments', deps.clock.now(), await exportPaymentsCsv(deps, { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, query)) }),
   }),
   defineRoute({
     method: 'GET',
@@ -149,6 +149,6 @@ export const earningsRoutes: RouteDefinition[] = [
     response: { status: 200, description: 'The CSV file', schema: CsvExportSchema },
     errors: { 404: 'channel_not_found', 422: 'export_too_large: choose a shorter date range' },
     rateLimits: exportLimits,
-    handler: async ({ auth, query, deps }) => ({ body: csvFile('payouts', deps.clock.now(), await exportPayoutsCsv(deps, { accountId: auth.accountId }, query)) }),
+    handler: async ({ auth, query, deps, request }) => ({ body: csvFile('payouts', deps.clock.now(), await exportPayoutsCsv(deps, { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, query)) }),
   }),
 ];

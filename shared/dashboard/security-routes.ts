@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_ACTIVITY_PAGE_SIZE, listActivity, listSessions, revokeOtherSessions, revokeOwnSession } from '../accounts/index.js';
+import { listOwnerAudit } from '../audit/index.js';
 import { defineRoute, type RequestInfo, type RouteDefinition } from './route-definition.js';
 
 const HOUR = 3600;
@@ -45,7 +46,18 @@ const ActivityQuerySchema = z.object({
     .meta({ description: `Entries per page, 1–100; default ${DEFAULT_ACTIVITY_PAGE_SIZE}` }),
 });
 
-/** The owner's own security: sessions (list, end one, end every other) and account activity. */
+const AuditEntrySchema = ActivityEntrySchema.extend({
+  action: z.string().describe('Everything /me/activity lists, plus payout.held, payout.approved, payout.rejected, channel.broadcast_requested, earnings.payments_exported, … (docs/dashboard-api.md)'),
+  actorType: z.string().describe('account (you), telegram_user, system, operator (an operator is not named)'),
+  requestId: z.string().nullable().describe('The x-request-id of the request that did it; null for the system and operators'),
+});
+
+const AuditPageSchema = z.object({
+  items: z.array(AuditEntrySchema),
+  nextCursor: z.string().nullable().describe('Pass as cursor for the next (older) page; null on the last'),
+});
+
+/** The owner's own security: sessions (list, end one, end every other), account activity and the full audit trail. */
 export const securityRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'GET',
@@ -117,6 +129,23 @@ export const securityRoutes: RouteDefinition[] = [
     errors: { 400: 'invalid_cursor (fields["query.cursor"])' },
     handler: async ({ auth, query, deps }) => {
       const page = await listActivity(deps, { accountId: auth.accountId, cursor: query.cursor, limit: query.limit });
+      return { body: { items: page.items.map((entry) => ({ ...entry, occurredAt: entry.occurredAt.toISOString() })), nextCursor: page.nextCursor } };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/me/audit',
+    operationId: 'listAudit',
+    summary: 'Your audit trail, newest first (cursor pages): what you did and what was done to your account, channels and payouts',
+    description:
+      'The full list behind /me/activity: also what the system and operators did to your channels and payouts (payouts held, approved, rejected), broadcasts, CSV exports, with the request id of each. Append-only: entries are never changed or removed.',
+    tags: ['account'],
+    auth: 'bearer',
+    query: ActivityQuerySchema,
+    response: { status: 200, description: 'One page', schema: AuditPageSchema },
+    errors: { 400: 'invalid_cursor (fields["query.cursor"])' },
+    handler: async ({ auth, query, deps }) => {
+      const page = await listOwnerAudit(deps.db, { accountId: auth.accountId, cursor: query.cursor, limit: query.limit });
       return { body: { items: page.items.map((entry) => ({ ...entry, occurredAt: entry.occurredAt.toISOString() })), nextCursor: page.nextCursor } };
     },
   }),

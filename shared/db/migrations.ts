@@ -52,13 +52,18 @@ export async function readMigrations(directory: string): Promise<Migration[]> {
  * changed since (forward-only: write a new migration instead of editing an old one).
  */
 export async function migrate(db: Db, migrations: readonly Migration[]): Promise<MigrationReport> {
-  await db.exec(`
-    CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    integer PRIMARY KEY,
-      name       text NOT NULL,
-      checksum   text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
+  // Created only when missing: a role without CREATE (the functions' paygate_app, sql/027) can then
+  // still confirm that an up-to-date database needs nothing.
+  const { rows: history } = await db.query<{ isPresent: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS "isPresent"`);
+  if (!history[0]?.isPresent) {
+    await db.exec(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    integer PRIMARY KEY,
+        name       text NOT NULL,
+        checksum   text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+  }
 
   const report: MigrationReport = { applied: [], alreadyApplied: 0 };
   for (const migration of migrations) {

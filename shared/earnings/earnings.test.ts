@@ -329,7 +329,7 @@ describe('payouts and their breakdown', () => {
 
 describe('CSV exports', () => {
   it('exports every payment of the filter with a header, CRLF lines and decimal strings', async () => {
-    const csv = await exportPaymentsCsv({ db: db() }, { accountId: owner }, { status: 'finished' });
+    const csv = await exportPaymentsCsv({ db: db(), clock }, { accountId: owner }, { status: 'finished' });
     const lines = csv.split('\r\n');
     expect(lines.at(-1)).toBe('');
     expect(lines[0]).toBe(
@@ -340,7 +340,7 @@ describe('CSV exports', () => {
   });
 
   it('exports payouts with their breakdown', async () => {
-    const csv = await exportPayoutsCsv({ db: db() }, { accountId: owner }, { state: 'completed', channelId: formatPublicId('channel', instant.id) });
+    const csv = await exportPayoutsCsv({ db: db(), clock }, { accountId: owner }, { state: 'completed', channelId: formatPublicId('channel', instant.id) });
     const [header, row] = csv.split('\r\n');
     expect(header?.split(',')).toContain('swap_spread');
     expect(row).toContain(',completed,ETH,');
@@ -348,6 +348,6 @@ describe('CSV exports', () => {
   });
 
   it('refuses another account’s channel as a filter', async () => {
-    await expect(exportPayoutsCsv({ db: db() }, { accountId: stranger }, { channelId: formatPublicId('channel', instant.id) })).rejects.toMatchObject({ code: 'channel_not_found' });
+    await expect(exportPayoutsCsv({ db: db(), clock }, { accountId: stranger }, { channelId: formatPublicId('channel', instant.id) })).rejects.toMatchObject({ code: 'channel_not_found' });
   });
 });

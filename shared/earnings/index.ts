@@ -1,8 +1,9 @@
 /**
  * What an owner earned, read from the ledger and the payment and payout rows: balances per asset,
  * payments, subscriptions and payouts (cursor-paged, newest first) with the payout breakdown, and
- * CSV exports. Read-only. Every function takes the wire query (strings, as in a URL) and answers
- * resources shaped by the zod schemas here, which the dashboard router and OpenAPI reuse.
+ * CSV exports. Read-only but for the audit entry each export leaves. Every function takes the wire
+ * query (strings, as in a URL) and answers resources shaped by the zod schemas here, which the
+ * dashboard router and OpenAPI reuse.
  *
  *   const page = await listPayments({ db }, { accountId }, { channelId: 'ch_…', status: 'finished', limit: '20' });
  *   const next = await listPayments({ db }, { accountId }, { cursor: page.nextCursor! });

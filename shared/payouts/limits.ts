@@ -101,7 +101,7 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
 export async function holdPayout(tx: Tx, payoutId: string, reason: string, at: Date): Promise<boolean> {
   const isHeld = await transitionPayout(tx, { payoutId, from: 'requested', to: 'held', at, heldReason: reason });
   if (isHeld) {
-    await recordAuditEvent(tx, { occurredAt: at, actor: { type: 'system' }, action: 'payout.held', subject: { type: 'payout', id: payoutId }, details: { reason } });
+    await recordAuditEvent(tx, { occurredAt: at, actor: { type: 'system' }, action: 'payout.held', subject: { type: 'payout', id: payoutId }, details: { reason, from: 'requested', to: 'held' } });
     const { rows } = await tx.query<{ channel_id: string | null }>('SELECT channel_id FROM payouts WHERE id = $1', [payoutId]);
     await queuePayoutNotice(tx, { id: payoutId, channelId: rows[0]?.channel_id ?? null }, 'payout_held', at);
   }
@@ -118,6 +118,7 @@ export async function approvePayout(db: Db, input: { payoutId: string; operator:
       actor: { type: 'operator', id: input.operator },
       action: 'payout.approved',
       subject: { type: 'payout', id: input.payoutId },
+      details: { from: 'held', to: 'requested' },
     });
     await enqueueMessage(tx, 'payout-requested', { payoutId: input.payoutId }, { at: input.at, dedupeKey: `payout-approved:${input.payoutId}` });
   });
@@ -138,7 +139,7 @@ export async function rejectPayout(db: Db, input: { payoutId: string; operator: 
       actor: { type: 'operator', id: input.operator },
       action: 'payout.rejected',
       subject: { type: 'payout', id: input.payoutId },
-      details: { reason: input.reason.slice(0, 500) },
+      details: { reason: input.reason.slice(0, 500), from: 'held', to: 'cancelled' },
     });
     await queuePayoutNotice(tx, payout, 'payout_failed', input.at);
   });

@@ -32,6 +32,15 @@ describe('tables that keep their rows', () => {
     expect(await guardedTables('truncate')).toEqual(rowGuarded);
   });
 
+  it('refuses UPDATE and DELETE of an audit row, whoever asks', async () => {
+    await testDb.db.query(`INSERT INTO audit_log (occurred_at, actor_type, action, details) VALUES (now(), 'system', 'test.recorded', '{"n": 1}')`);
+    for (const statement of [`UPDATE audit_log SET details = '{"n": 2}' WHERE action = 'test.recorded'`, `DELETE FROM audit_log WHERE action = 'test.recorded'`]) {
+      expect((await databaseRefusalOf(testDb.db.query(statement))).code, statement).toBe('23001');
+    }
+    const { rows } = await testDb.db.query('SELECT details FROM audit_log WHERE action = $1', ['test.recorded']);
+    expect(rows).toEqual([{ details: { n: 1 } }]);
+  });
+
   it.each(['audit_log', 'payouts', 'payments'])('refuses TRUNCATE %s CASCADE', async (table) => {
     const error = await databaseRefusalOf(testDb.db.query(`TRUNCATE ${table} CASCADE`));
     expect(error.code).toBe('23001');

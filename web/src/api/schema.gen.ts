@@ -408,6 +408,28 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/me/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your audit trail, newest first (cursor pages): what you did and what was done to your account, channels and payouts
+         * @description The full list behind /me/activity: also what the system and operators did to your channels and payouts (payouts held, approved, rejected), broadcasts, CSV exports, with the request id of each. Append-only: entries are never changed or removed.
+         *
+         *     Rate limits: 300 per 60 s per account.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/payout-options": {
         parameters: {
             query?: never;
@@ -1977,6 +1999,81 @@ export interface operations {
                             details: {
                                 [key: string]: unknown;
                             };
+                        }[];
+                        /** @description Pass as cursor for the next (older) page; null on the last */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid_cursor (fields["query.cursor"]) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                /** @description Entries per page, 1–100; default 50 */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: date-time */
+                            occurredAt: string;
+                            /** @description Everything /me/activity lists, plus payout.held, payout.approved, payout.rejected, channel.broadcast_requested, earnings.payments_exported, … (docs/dashboard-api.md) */
+                            action: string;
+                            /** @description account (you), telegram_user, system, operator (an operator is not named) */
+                            actorType: string;
+                            subject: {
+                                type: string;
+                                /** @description Public id (acc_…, ch_…, po_…) where it has one */
+                                id: string | null;
+                            } | null;
+                            /** @description Client IP of the request, when it came from one */
+                            ip: string | null;
+                            /** @description What the entry holds: field names, masked wallets, address domains; never a secret */
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            /** @description The x-request-id of the request that did it; null for the system and operators */
+                            requestId: string | null;
                         }[];
                         /** @description Pass as cursor for the next (older) page; null on the last */
                         nextCursor: string | null;
