@@ -7,9 +7,10 @@ import { createDashboardRouter, createOriginPolicy, dashboardRoutes, maxRequestB
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 import { clientIpReader, publicHttpFunction, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { logger } from '../../shared/logging/index.js';
+import { loadSecretReader } from '../../shared/secrets/index.js';
 
+const jwtSecret = loadSecretReader('JWT_SECRET'); // JWT_SECRET (+ _PREVIOUS) or Secret Manager: SECRETS_SOURCE
 const config = loadConfig({
-  JWT_SECRET: configVars.JWT_SECRET,
   DASHBOARD_CORS_ORIGINS: configVars.DASHBOARD_CORS_ORIGINS,
   TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional(),
   TRUSTED_PROXY_HOPS: configVars.TRUSTED_PROXY_HOPS,
@@ -25,7 +26,7 @@ const subscribeBot = loadSubscribeBot(logger);
 const router = createDashboardRouter({
   routes: dashboardRoutes,
   originPolicy: createOriginPolicy(config.DASHBOARD_CORS_ORIGINS, { isOnCloudRun }),
-  deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot }),
+  deps: async () => ({ ...(await getServices()), accessTokens: { secret: await jwtSecret.read(), reload: jwtSecret.reload, logger }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot }),
 });
 
 /** Dashboard REST API under /api/v1 (public; accounts, channels, earnings; envelope, body limit, security headers). */

@@ -1,6 +1,7 @@
 import { Bot } from 'grammy';
 import { describe, expect, it } from 'vitest';
 import { ErrorEnvelopeSchema } from '../dashboard/index.js';
+import { systemClock } from '../clock/index.js';
 import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { simulateKeyValueOutage } from '../testing/fakes/key-value-outage.js';
@@ -22,7 +23,7 @@ function setUp(handle: () => void) {
   });
   const lines: { severity: string; message: string }[] = [];
   const kv = createMemoryKeyValueStore();
-  const deps = { bot, kv, logger: createLogger({ write: (line) => lines.push(JSON.parse(line) as { severity: string; message: string }) }), secretToken: SECRET };
+  const deps = { bot, kv, clock: systemClock, logger: createLogger({ write: (line) => lines.push(JSON.parse(line) as { severity: string; message: string }) }), secretToken: SECRET };
   const deliver = (body: unknown, secretToken: string | undefined = SECRET) => handleWebhookUpdate(deps, { secretToken, body });
   return { kv, lines, deliver, runs: () => runs };
 }
