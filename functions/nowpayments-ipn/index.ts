@@ -21,7 +21,7 @@ ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES
   if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(httpEntryError('method_not_allowed', 'Send IPNs with POST')));
   await serveWithRelay(res, async (services, requestId) =>
     receiveIpn(
-      { ...services, ipnSecret: await ipnSecret.read(), reloadIpnSecret: ipnSecret.reload, isAllowedIp },
+      { ...services, ipnSecret: await ipnSecret.read(services.clock.now()), reloadIpnSecret: () => ipnSecret.reload(services.clock.now()), isAllowedIp },
       {
         rawBody: (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '',
         signature: req.get('x-nowpayments-sig'),

@@ -28,7 +28,7 @@ const bot = getServices().then((services) =>
 ff.http('telegram-webhook', publicHttpFunction({ maxBodyBytes: MAX_UPDATE_BODY_BYTES }, async (req, res) => {
   await serveWithRelay(res, async (services, requestId) =>
     handleWebhookUpdate(
-      { bot: await bot, kv: services.kv, logger: services.logger, clock: services.clock, secretToken: await webhookSecret.read(), reloadSecretToken: webhookSecret.reload },
+      { bot: await bot, kv: services.kv, logger: services.logger, clock: services.clock, secretToken: await webhookSecret.read(services.clock.now()), reloadSecretToken: () => webhookSecret.reload(services.clock.now()) },
       { secretToken: req.get(SECRET_TOKEN_HEADER), body: req.body, requestId },
     ),
   );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
-import { acceptedVersions, type AcceptedVersion, type RotatingSecret } from '../secrets/index.js';
+import { acceptedVersions, type AcceptedVersion, type RotatingSecret, type SecretReader } from '../secrets/index.js';
 import { accountError } from './errors.js';
 
 /**
@@ -31,6 +31,14 @@ export interface AccessTokenSettings {
   reload?: () => Promise<RotatingSecret | undefined>;
   /** Told which key verified a token signed with the previous one (`jwt.previous_key_used`). Optional. */
   logger?: Logger;
+}
+
+/**
+ * The settings for one request from the JWT key's reader (environment or Secret Manager, cached):
+ * the keys as they are now, and a reload for a token naming a kid this instance has not read yet.
+ */
+export async function accessTokenSettingsOf(reader: SecretReader, now: Date, logger?: Logger): Promise<AccessTokenSettings> {
+  return { secret: await reader.read(now), reload: () => reader.reload(now), logger };
 }
 
 export const ACCESS_TOKEN_ISSUER = 'paygateprime';

@@ -1,4 +1,3 @@
-import { type Clock, systemClock } from '../clock/index.js';
 import { ConfigError, configVars, loadConfig } from '../config/index.js';
 import { type Logger, logger as rootLogger } from '../logging/index.js';
 import { rotatingSecret } from './rotating-secret.js';
@@ -15,7 +14,6 @@ export function secretIdOf(name: RotatingSecretName): string {
 }
 
 export interface SecretReaderOptions {
-  clock?: Clock;
   logger?: Logger;
   /** Replaces the Secret Manager client (tests: one on the local fake server). */
   store?: SecretStore;
@@ -39,7 +37,6 @@ export function loadSecretReader(name: RotatingSecretName, options: SecretReader
     return createSecretManagerReader({
       store: options.store ?? createSecretManagerStore({ projectId }),
       secretId: secretIdOf(name),
-      clock: options.clock ?? systemClock,
       logger: options.logger ?? rootLogger,
       cacheSeconds: options.cacheSeconds,
       problemOf: (value) => {

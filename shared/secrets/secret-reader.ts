@@ -1,4 +1,3 @@
-import type { Clock } from '../clock/index.js';
 import type { Logger } from '../logging/index.js';
 import { secretsError } from './errors.js';
 import { type RotatingSecret, rotatingSecret } from './rotating-secret.js';
@@ -8,11 +7,12 @@ import type { SecretStore } from './secret-store.js';
  * Where a function gets a rotating secret. `read()` is called per request and is cheap (a cached
  * value); `reload()` is for a verifier that saw a key it does not know (a JWT `kid`, a signature
  * matching nothing): it re-reads the source unless it did so moments ago, and returns the secret
- * only when it changed, so the caller retries once with the new keys or refuses at once.
+ * only when it changed, so the caller retries once with the new keys or refuses at once. `now` is
+ * the caller's clock (cache ages, and whether the previous value's overlap is over).
  */
 export interface SecretReader {
-  read(): Promise<RotatingSecret>;
-  reload(): Promise<RotatingSecret | undefined>;
+  read(now: Date): Promise<RotatingSecret>;
+  reload(now: Date): Promise<RotatingSecret | undefined>;
 }
 
 /** A secret fixed for the life of the instance (environment values): nothing to reload. */
@@ -29,7 +29,6 @@ export interface SecretManagerReaderOptions {
   store: SecretStore;
   /** Secret id, the kebab-case of the variable (`jwt-secret`). */
   secretId: string;
-  clock: Clock;
   logger: Logger;
   /** How long a value read is used before asking again, seconds. Default 300: a rotation reaches every instance within 5 minutes. */
   cacheSeconds?: number;
@@ -74,9 +73,8 @@ export function createSecretManagerReader(options: SecretManagerReaderOptions): 
   let cached: { secret: RotatingSecret; readAtMs: number } | undefined;
   let inFlight: Promise<RotatingSecret> | undefined;
 
-  const fetchNow = (): Promise<RotatingSecret> => {
+  const fetchNow = (now: Date): Promise<RotatingSecret> => {
     inFlight ??= (async () => {
-      const now = options.clock.now();
       try {
         const secret = await readFromSecretManager(options.store, options.secretId, now, options.problemOf);
         if (cached && cached.secret.current.kid !== secret.current.kid) {
@@ -98,14 +96,14 @@ export function createSecretManagerReader(options: SecretManagerReaderOptions): 
   };
 
   return {
-    async read() {
-      if (cached && options.clock.now().getTime() - cached.readAtMs < cacheMs) return cached.secret;
-      return fetchNow();
+    async read(now) {
+      if (cached && now.getTime() - cached.readAtMs < cacheMs) return cached.secret;
+      return fetchNow(now);
     },
-    async reload() {
+    async reload(now) {
       const before = cached;
-      if (before && options.clock.now().getTime() - before.readAtMs < minReloadMs) return undefined;
-      const secret = await fetchNow();
+      if (before && now.getTime() - before.readAtMs < minReloadMs) return undefined;
+      const secret = await fetchNow(now);
       const isChanged = !before || before.secret.current.kid !== secret.current.kid || before.secret.previous?.kid !== secret.previous?.kid;
       return isChanged ? secret : undefined;
     },
