@@ -14,6 +14,24 @@ import { receiveIpn } from './ipn.js';
 
 const SECRET = 'ipn-secret-for-tests';
 
+/** A `finished` IPN paying a $19.99 checkout, signed with `secret` as NowPayments signs. */
+function signedIpn(checkoutId: string, paymentId: string, secret: string, fields: Record<string, unknown> = {}) {
+  const payload = {
+    payment_id: paymentId,
+    payment_status: 'finished',
+    order_id: formatPublicId('checkout', checkoutId),
+    price_amount: '19.99',
+    price_currency: 'usd',
+    pay_amount: '0.00666334',
+    actually_paid: '0.00666334',
+    pay_currency: 'eth',
+    outcome_amount: '0.00663002',
+    outcome_currency: 'eth',
+    ...fields,
+  };
+  return { rawBody: JSON.stringify(payload), signature: signIpnPayload(payload, secret), clientIp: '127.0.0.1', headers: {} };
+}
+
 describe('receiveIpn: exact repeats', () => {
   let h: StageHarness;
 
@@ -22,23 +40,7 @@ describe('receiveIpn: exact repeats', () => {
   });
   afterAll(() => h?.close());
 
-  function ipnFor(checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) {
-    const payload = {
-      payment_id: paymentId,
-      payment_status: 'finished',
-      order_id: formatPublicId('checkout', checkoutId),
-      price_amount: '19.99',
-      price_currency: 'usd',
-      pay_amount: '0.00666334',
-      actually_paid: '0.00666334',
-      pay_currency: 'eth',
-      outcome_amount: '0.00663002',
-      outcome_currency: 'eth',
-      ...fields,
-    };
-    const rawBody = JSON.stringify(payload);
-    return { rawBody, signature: signIpnPayload(payload, SECRET), clientIp: '127.0.0.1', headers: {} };
-  }
+  const ipnFor = (checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) => signedIpn(checkoutId, paymentId, SECRET, fields);
 
   const receive = (db = h.db, request: ReturnType<typeof ipnFor>) =>
     receiveIpn({ db, clock: h.clock, logger: h.logger, ipnSecret: SECRET, isAllowedIp: () => true }, request);
@@ -214,22 +216,7 @@ describe('receiveIpn across a NOWPAYMENTS_IPN_SECRET rotation (Secret Manager, n
         { db: h.db, clock: h.clock, logger: h.logger, ipnSecret: await reader.read(h.clock.now()), reloadIpnSecret: () => reader.reload(h.clock.now()), isAllowedIp: () => true },
         request,
       );
-    const ipn = async (paymentId: string, secret: string) => {
-      const checkout = await insertCheckout(h.db, { priceCents: 1999n });
-      const payload = {
-        payment_id: paymentId,
-        payment_status: 'finished',
-        order_id: formatPublicId('checkout', checkout.id),
-        price_amount: '19.99',
-        price_currency: 'usd',
-        pay_amount: '0.00666334',
-        actually_paid: '0.00666334',
-        pay_currency: 'eth',
-        outcome_amount: '0.00663002',
-        outcome_currency: 'eth',
-      };
-      return { rawBody: JSON.stringify(payload), signature: signIpnPayload(payload, secret), clientIp: '127.0.0.1', headers: {} };
-    };
+    const ipn = async (paymentId: string, secret: string) => signedIpn((await insertCheckout(h.db, { priceCents: 1999n })).id, paymentId, secret);
 
     // NowPayments signs with the old secret until the operator regenerates it in its dashboard (step 12);
     // the operator stored the new value with the rotation command at step 10.
