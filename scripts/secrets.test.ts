@@ -59,6 +59,8 @@ describe('npm run secrets -- rotate, with the environment', () => {
   it('refuses an unknown name or command with the usage, and a weak value with its rule', async () => {
     expect((await run(['rotate', 'database-url'], {})).code).toBe(2);
     expect((await run(['list'], {})).code).toBe(2);
+    expect((await run(['rotate', 'jwt-secret', '--overlap', '1h'], {})).code).toBe(2);
+    expect((await run(['rotate', 'jwt-secret', '--overlap', String(8 * 86_400)], {})).code).toBe(2);
     const weak = path.join(dir, 'weak.txt');
     await writeFile(weak, 'j'.repeat(40));
     await expect(run(['rotate', 'jwt-secret', '--value-file', weak], {})).rejects.toThrow('JWT_SECRET: must be at least 32 random bytes');

@@ -22,6 +22,7 @@ import {
   environmentRotationSteps,
   generateSecretValue,
   keyIdOf,
+  MAX_OVERLAP_SECONDS,
   rotateInSecretManager,
   rotatingSecretNamed,
   type SecretStore,
@@ -53,6 +54,10 @@ export async function runSecretsCommand(args: string[], io: SecretsCommandIo): P
     return 2;
   }
   const overlapSeconds = values.overlap === undefined ? DEFAULT_OVERLAP_SECONDS[name] : Number(values.overlap);
+  if (!Number.isSafeInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_OVERLAP_SECONDS) {
+    io.print(`--overlap must be a whole number of seconds, 0..${MAX_OVERLAP_SECONDS}`);
+    return 2;
+  }
   const value = values['value-file'] === undefined ? generateSecretValue(name) : (await readFile(values['value-file'], 'utf8')).trim();
   // The new value must pass the same rule the functions apply at start (≥ 32 random bytes…).
   loadConfig({ [name]: configVars[name] }, { [name]: value });

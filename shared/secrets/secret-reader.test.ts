@@ -55,6 +55,17 @@ describe('createSecretManagerReader', () => {
     expect(lines.join('\n')).not.toContain(V1);
   });
 
+  it('drops the previous value at once when its version is disabled (ending the overlap early)', async () => {
+    const secrets = reader();
+    const t0 = clock.now();
+    await rotateInSecretManager(store, { name: 'JWT_SECRET', value: V2, overlapSeconds: 3600, now: t0 });
+    expect((await secrets.read(t0)).previous?.value).toBe(V1);
+    fake.secret(PROJECT, 'jwt-secret')!.versions[0]!.state = 'DISABLED';
+    const after = await secrets.read(new Date(t0.getTime() + 300_000));
+    expect(after.current.value).toBe(V2);
+    expect(after.previous).toBeUndefined();
+  });
+
   it('keeps serving what it has through an outage, and answers unavailable with nothing cached', async () => {
     const secrets = reader();
     const t0 = clock.now();

@@ -59,7 +59,11 @@ export async function readFromSecretManager(
   const previousVersion = aliases[PREVIOUS_ALIAS];
   const until = new Date(annotations[PREVIOUS_UNTIL_ANNOTATION] ?? Number.NaN);
   if (previousVersion === undefined || previousVersion === currentVersion || !(until.getTime() > now.getTime())) return rotatingSecret(current);
-  return rotatingSecret(current, { value: checked(await store.access(secretId, previousVersion), previousVersion), until });
+  // A previous version that cannot be read (disabled or destroyed to end the overlap early, e.g. a
+  // leaked key) verifies nothing: never keep accepting it because an old read said so.
+  const previous = await store.access(secretId, previousVersion).catch(() => undefined);
+  if (previous === undefined) return rotatingSecret(current);
+  return rotatingSecret(current, { value: checked(previous, previousVersion), until });
 }
 
 /**
