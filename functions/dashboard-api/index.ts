@@ -8,9 +8,11 @@ import { assertServicesConfigured, getServices } from '../../shared/runtime/inde
 import { clientIpReader, publicHttpFunction, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { logger } from '../../shared/logging/index.js';
 import { loadBurstLimits } from '../../shared/watchdog/index.js';
+import { loadSecretReader } from '../../shared/secrets/index.js';
+import { accessTokenSettingsOf } from '../../shared/accounts/index.js';
 
+const jwtSecret = loadSecretReader('JWT_SECRET'); // JWT_SECRET (+ _PREVIOUS) or Secret Manager: SECRETS_SOURCE
 const config = loadConfig({
-  JWT_SECRET: configVars.JWT_SECRET,
   DASHBOARD_CORS_ORIGINS: configVars.DASHBOARD_CORS_ORIGINS,
   TELEGRAM_BOT_USERNAME: configVars.TELEGRAM_BOT_USERNAME.optional(),
   TRUSTED_PROXY_HOPS: configVars.TRUSTED_PROXY_HOPS,
@@ -20,13 +22,13 @@ assertServicesConfigured();
 const isOnCloudRun = Boolean(config.K_SERVICE);
 const clientIp = clientIpReader(trustedProxyHopsOf(config), logger);
 const channels = loadChannelServices();
-// Module scope: getMe (when no username is configured) is asked once per instance, not per request.
-const subscribeBot = loadSubscribeBot(logger);
+const subscribeBot = loadSubscribeBot(logger); // module scope: getMe (without a username) once per instance
 const bursts = loadBurstLimits(['loginFailures']);
+
 const router = createDashboardRouter({
   routes: dashboardRoutes,
   originPolicy: createOriginPolicy(config.DASHBOARD_CORS_ORIGINS, { isOnCloudRun }),
-  deps: async () => ({ ...(await getServices()), accessTokens: { secret: config.JWT_SECRET }, telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot, bursts }),
+  deps: () => getServices().then(async (services) => ({ ...services, accessTokens: await accessTokenSettingsOf(jwtSecret, services.clock.now(), logger), telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot, bursts })),
 });
 
 /** Dashboard REST API under /api/v1 (public; accounts, channels, earnings; envelope, body limit, security headers). */

@@ -5,13 +5,14 @@ import { httpEntryError, clientIpReader, createIpAllowlist, errorResult, publicH
 import { keptIpnHeaders, MAX_IPN_BODY_BYTES, receiveIpn } from '../../shared/payments/index.js';
 import { assertServicesConfigured } from '../../shared/runtime/index.js';
 import { loadBurstLimits } from '../../shared/watchdog/index.js';
+import { loadSecretReader } from '../../shared/secrets/index.js';
 
 const config = loadConfig({
-  NOWPAYMENTS_IPN_SECRET: configVars.NOWPAYMENTS_IPN_SECRET,
   NOWPAYMENTS_IPN_ALLOWED_IPS: configVars.NOWPAYMENTS_IPN_ALLOWED_IPS,
   TRUSTED_PROXY_HOPS: configVars.TRUSTED_PROXY_HOPS, // X-Forwarded-For hops to trust (docs/deploy.md)
   K_SERVICE: z.string().optional(), // set by Cloud Run: requests arrive through Google's front end
 });
+const ipnSecret = loadSecretReader('NOWPAYMENTS_IPN_SECRET'); // or Secret Manager: SECRETS_SOURCE
 assertServicesConfigured();
 const isAllowedIp = createIpAllowlist(config.NOWPAYMENTS_IPN_ALLOWED_IPS);
 const clientIpOf = clientIpReader(trustedProxyHopsOf(config));
@@ -20,9 +21,9 @@ const bursts = loadBurstLimits(['ipnSignatureFailures', 'paymentFailures']);
 /** NowPayments IPN webhook (public; envelope, body limit, security headers). What an IPN queued (settlement, notices) goes out before the answer. */
 ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES }, async (req, res) => {
   if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(httpEntryError('method_not_allowed', 'Send IPNs with POST')));
-  await serveWithRelay(res, (services, requestId) =>
+  await serveWithRelay(res, async (services, requestId) =>
     receiveIpn(
-      { ...services, ipnSecret: config.NOWPAYMENTS_IPN_SECRET, isAllowedIp, bursts },
+      { ...services, ipnSecret: await ipnSecret.read(services.clock.now()), reloadIpnSecret: () => ipnSecret.reload(services.clock.now()), isAllowedIp, bursts },
       {
         rawBody: (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '',
         signature: req.get('x-nowpayments-sig'),

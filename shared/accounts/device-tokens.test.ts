@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rotatingSecret } from '../secrets/index.js';
 import { DEVICE_TOKEN_TTL_SECONDS, issueDeviceToken, recognisedDeviceId } from './device-tokens.js';
 
 const SETTINGS = { secret: 'DSCSjlz6b9GaJwDYoBbY/u6OZjdpu247KvTzbmV8wQ4=' };
@@ -31,5 +32,20 @@ describe('device tokens', () => {
     expect(recognisedDeviceId(SETTINGS, first.token, ACCOUNT, expiry)).toBeUndefined();
     const again = issueDeviceToken(SETTINGS, { accountId: ACCOUNT, now: expiry, deviceId: first.deviceId });
     expect(recognisedDeviceId(SETTINGS, again.token, ACCOUNT, expiry)).toBe(first.deviceId);
+  });
+});
+
+describe('device tokens across a JWT_SECRET rotation', () => {
+  const OLD = 'DSCSjlz6b9GaJwDYoBbY/u6OZjdpu247KvTzbmV8wQ4=';
+  const NEW = 'gjU8NfTIPWhECGW1hgtrDdDvs4RStu/DryOVhs8KomY=';
+  const until = new Date(NOW.getTime() + 3_600_000);
+  const rotated = { secret: rotatingSecret(NEW, { value: OLD, until }) };
+
+  it('recognises a token of the previous key until the overlap ends, and issues new ones with the current key', () => {
+    const before = issueDeviceToken({ secret: OLD }, { accountId: ACCOUNT, now: NOW });
+    expect(recognisedDeviceId(rotated, before.token, ACCOUNT, new Date(until.getTime() - 1))).toBe(before.deviceId);
+    expect(recognisedDeviceId(rotated, before.token, ACCOUNT, until)).toBeUndefined();
+    const after = issueDeviceToken(rotated, { accountId: ACCOUNT, now: NOW, deviceId: before.deviceId });
+    expect(recognisedDeviceId({ secret: NEW }, after.token, ACCOUNT, NOW)).toBe(before.deviceId);
   });
 });

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { acceptedVersions } from '../secrets/index.js';
 import type { AccessTokenSettings } from './access-tokens.js';
 
 /**
@@ -13,6 +14,10 @@ import type { AccessTokenSettings } from './access-tokens.js';
  * derived from JWT_SECRET (so nothing is stored). Valid `DEVICE_TOKEN_TTL_SECONDS` from issue; each
  * login re-issues it with the same device id. A token names no account or address: the login names
  * the address and the token only says "this browser logged in to that account before".
+ *
+ * After a JWT_SECRET rotation, tokens made with the previous key are recognised until its overlap
+ * ends; a browser that does not log in by then is a stranger again until its next login (it loses
+ * only the lockout shelter, never access).
  */
 export const DEVICE_TOKEN_TTL_SECONDS = 180 * 86_400;
 
@@ -27,12 +32,12 @@ export interface IssuedDeviceToken {
   expiresAt: Date;
 }
 
-function keyOf(settings: AccessTokenSettings): Buffer {
-  return createHmac('sha256', settings.secret).update('paygateprime device token v1').digest();
+function keyOf(jwtSecret: string): Buffer {
+  return createHmac('sha256', jwtSecret).update('paygateprime device token v1').digest();
 }
 
-function macOf(settings: AccessTokenSettings, accountId: string, deviceId: string, issued: string): Buffer {
-  return createHmac('sha256', keyOf(settings)).update(`${accountId}.${deviceId}.${issued}`).digest();
+function macOf(jwtSecret: string, accountId: string, deviceId: string, issued: string): Buffer {
+  return createHmac('sha256', keyOf(jwtSecret)).update(`${accountId}.${deviceId}.${issued}`).digest();
 }
 
 /** A token for this browser and account; `deviceId` keeps the id of a token it already had. */
@@ -40,7 +45,7 @@ export function issueDeviceToken(settings: AccessTokenSettings, input: { account
   const deviceId = input.deviceId ?? randomBytes(16).toString('base64url');
   const issuedSeconds = Math.floor(input.now.getTime() / 1000);
   const issued = issuedSeconds.toString(36);
-  const mac = macOf(settings, input.accountId, deviceId, issued).toString('base64url');
+  const mac = macOf(acceptedVersions(settings.secret, input.now)[0]!.value, input.accountId, deviceId, issued).toString('base64url');
   return { token: `${deviceId}.${issued}.${mac}`, deviceId, expiresAt: new Date((issuedSeconds + DEVICE_TOKEN_TTL_SECONDS) * 1000) };
 }
 
@@ -52,9 +57,14 @@ export function recognisedDeviceId(settings: AccessTokenSettings, token: string 
   const match = token === undefined ? null : TOKEN.exec(token);
   // Without a token the MAC is still computed, so a login costs the same with or without one.
   const [deviceId, issued, mac] = match ? [match[1]!, match[2]!, match[3]!] : ['', '0', ''];
-  const expected = macOf(settings, accountId, deviceId, issued);
   const given = Buffer.from(mac, 'base64url');
-  if (!match || given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  // Every accepted key is tried, so the work does not depend on which one (if any) matches.
+  let isValid = false;
+  for (const key of acceptedVersions(settings.secret, now)) {
+    const expected = macOf(key.value, accountId, deviceId, issued);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) isValid = true;
+  }
+  if (!match || !isValid) return undefined;
   const issuedMs = Number.parseInt(issued, 36) * 1000;
   if (issuedMs > now.getTime() + 60_000 || issuedMs + DEVICE_TOKEN_TTL_SECONDS * 1000 <= now.getTime()) return undefined;
   return deviceId;

@@ -23,6 +23,7 @@ export {
   ACCESS_TOKEN_AUDIENCE,
   ACCESS_TOKEN_ISSUER,
   DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+  accessTokenSettingsOf,
   signAccessToken,
   verifyAccessToken,
 } from './access-tokens.js';

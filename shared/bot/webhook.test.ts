@@ -1,9 +1,14 @@
 import { Bot } from 'grammy';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runSecretsCommand } from '../../scripts/secrets.js';
 import { ErrorEnvelopeSchema } from '../dashboard/index.js';
+import { systemClock } from '../clock/index.js';
 import { createMemoryKeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
+import { createSecretManagerStore, keyIdOf, loadSecretReader } from '../secrets/index.js';
+import { createFakeClock } from '../testing/fakes/clock.js';
 import { simulateKeyValueOutage } from '../testing/fakes/key-value-outage.js';
+import { type FakeSecretManager, secretManagerClientOptions, startFakeSecretManager } from '../testing/fakes/secret-manager-server.js';
 import { botInfoFromConfig } from '../telegram/bot-info.js';
 import type { BotContext } from './context.js';
 import { handleWebhookUpdate } from './webhook.js';
@@ -22,7 +27,7 @@ function setUp(handle: () => void) {
   });
   const lines: { severity: string; message: string }[] = [];
   const kv = createMemoryKeyValueStore();
-  const deps = { bot, kv, logger: createLogger({ write: (line) => lines.push(JSON.parse(line) as { severity: string; message: string }) }), secretToken: SECRET };
+  const deps = { bot, kv, clock: systemClock, logger: createLogger({ write: (line) => lines.push(JSON.parse(line) as { severity: string; message: string }) }), secretToken: SECRET };
   const deliver = (body: unknown, secretToken: string | undefined = SECRET) => handleWebhookUpdate(deps, { secretToken, body });
   return { kv, lines, deliver, runs: () => runs };
 }
@@ -73,5 +78,62 @@ describe('handleWebhookUpdate', () => {
     expect(ErrorEnvelopeSchema.parse(result.body).error.code).toBe('update_store_unavailable');
     expect(lines.map((line) => line.message)).toEqual(['telegram.update_store_unavailable']);
     expect(runs()).toBe(0);
+  });
+});
+
+describe('handleWebhookUpdate across a TELEGRAM_WEBHOOK_SECRET rotation (Secret Manager, npm run secrets -- rotate)', () => {
+  const PROJECT = 'pgp-webhook-rotation';
+  const OLD = 'e29f801a91697540bc6744d3d372068d09639da04c7a0a704fac2ce0f0316414';
+  const env = { SECRETS_SOURCE: 'secret-manager', GOOGLE_CLOUD_PROJECT: PROJECT };
+  let fake: FakeSecretManager;
+  afterAll(() => fake?.close());
+
+  it('loses no update: the old token passes until setWebhook and through the overlap, and fails after it', async () => {
+    fake = await startFakeSecretManager();
+    fake.seed(PROJECT, 'telegram-webhook-secret', [OLD], { current: 1 });
+    const store = createSecretManagerStore({ projectId: PROJECT, clientOptions: secretManagerClientOptions(fake) });
+    const clock = createFakeClock('2026-12-06T10:00:00Z');
+    const lines: string[] = [];
+    const logger = createLogger({ write: (line) => lines.push(line) });
+    // As the function does: one reader per instance, the secret read per request.
+    const reader = loadSecretReader('TELEGRAM_WEBHOOK_SECRET', { store, logger }, env);
+    const bot = new Bot<BotContext>(TOKEN, { botInfo: botInfoFromConfig(TOKEN, 'fuzz_bot') });
+    const handled: number[] = [];
+    bot.use((ctx) => void handled.push(ctx.update.update_id));
+    const kv = createMemoryKeyValueStore();
+    const deliver = async (updateId: number, secretToken: string) =>
+      handleWebhookUpdate(
+        { bot, kv, logger, clock, secretToken: await reader.read(clock.now()), reloadSecretToken: () => reader.reload(clock.now()) },
+        { secretToken, body: update(updateId) },
+      );
+
+    // Telegram sends whatever secret_token setWebhook last gave it: the old one until step 20.
+    let telegramSends = OLD;
+    let NEW = '';
+    const rotationOverlapSeconds = 3600;
+    let rotatedAt = clock.now();
+    for (let step = 1; step <= 30; step++) {
+      clock.advance(60_000);
+      if (step === 10) {
+        rotatedAt = clock.now();
+        const now = rotatedAt;
+        expect(await runSecretsCommand(['rotate', 'telegram-webhook-secret', '--overlap', String(rotationOverlapSeconds)], { env, print: () => undefined, now: () => now, store })).toBe(0);
+        NEW = fake.secret(PROJECT, 'telegram-webhook-secret')!.versions[1]!.value.toString('utf8');
+      }
+      if (step === 20) telegramSends = NEW; // setWebhook with the new secret_token
+      const answer = await deliver(step, telegramSends);
+      expect(answer, `update ${step}`).toEqual({ status: 200, body: { ok: true } });
+    }
+    expect(handled).toEqual(Array.from({ length: 30 }, (_, index) => index + 1));
+    expect(lines.some((line) => line.includes('telegram.webhook_previous_secret') && line.includes(keyIdOf(OLD)))).toBe(true);
+    expect(lines.join('\n')).not.toContain(OLD);
+
+    // During the overlap the old token still passes (an update Telegram sent before setWebhook and retries)…
+    expect((await deliver(100, OLD)).status).toBe(200);
+    // …after it, it fails; the new one goes on.
+    clock.set(new Date(rotatedAt.getTime() + rotationOverlapSeconds * 1000));
+    expect((await deliver(101, OLD)).status).toBe(401);
+    expect((await deliver(102, NEW)).status).toBe(200);
+    expect(handled.slice(-2)).toEqual([100, 102]);
   });
 });

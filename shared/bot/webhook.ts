@@ -1,10 +1,12 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type Bot, BotError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { AppError } from '../errors/index.js';
 import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { KeyValueStore } from '../kv/index.js';
+import type { Clock } from '../clock/index.js';
 import type { Logger } from '../logging/index.js';
+import { acceptedVersions, matchingVersion, type AcceptedVersion, type RotatingSecret } from '../secrets/index.js';
 import type { BotContext } from './context.js';
 import { botError } from './errors.js';
 
@@ -21,8 +23,15 @@ export interface WebhookDeps {
   bot: Bot<BotContext>;
   kv: KeyValueStore;
   logger: Logger;
-  /** TELEGRAM_WEBHOOK_SECRET, given to setWebhook as secret_token. */
-  secretToken: string;
+  clock: Clock;
+  /**
+   * TELEGRAM_WEBHOOK_SECRET, given to setWebhook as secret_token; or the rotating secret, whose
+   * previous value is accepted until its overlap ends (Telegram sends the old token until
+   * setWebhook is called again with the new one).
+   */
+  secretToken: string | RotatingSecret;
+  /** Re-reads the secret when a token matches no known value (another instance read a rotation first); undefined = unchanged. Optional. */
+  reloadSecretToken?: () => Promise<RotatingSecret | undefined>;
 }
 
 /** Status, body (`{ ok: true }` or the error envelope) and headers (`retry-after` on a 503). */
@@ -33,11 +42,13 @@ export type WebhookResult = HttpResult;
 const PROCESSING_SECONDS = 120;
 const DONE_SECONDS = 86_400;
 
-function isSecretValid(given: string | undefined, expected: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** The version of the secret `given` is (constant time, every version compared), reloading once when it is none. */
+async function matchingSecret(deps: WebhookDeps, given: string | undefined): Promise<AcceptedVersion | undefined> {
+  const now = deps.clock.now();
+  const match = matchingVersion(given, acceptedVersions(deps.secretToken, now));
+  if (match || !given || !deps.reloadSecretToken) return match;
+  const reloaded = await deps.reloadSecretToken();
+  return reloaded ? matchingVersion(given, acceptedVersions(reloaded, now)) : undefined;
 }
 
 /**
@@ -49,10 +60,13 @@ function isSecretValid(given: string | undefined, expected: string): boolean {
  */
 export async function handleWebhookUpdate(deps: WebhookDeps, request: { secretToken: string | undefined; body: unknown; requestId?: string }): Promise<WebhookResult> {
   const requestId = request.requestId ?? randomUUID();
-  if (!isSecretValid(request.secretToken, deps.secretToken)) {
+  const secret = await matchingSecret(deps, request.secretToken);
+  if (!secret) {
     deps.logger.warn('telegram.webhook_unauthorized', { requestId });
     return errorResult(botError('invalid_secret_token', 'Missing or wrong X-Telegram-Bot-Api-Secret-Token'), requestId);
   }
+  // During an overlap: which value Telegram still sends (by kid, never the value), so the operator sees when setWebhook took.
+  if (secret.role === 'previous') deps.logger.info('telegram.webhook_previous_secret', { requestId, kid: secret.kid });
   const update = request.body as Update | undefined;
   if (!update || typeof update !== 'object' || !Number.isSafeInteger(update.update_id)) {
     return errorResult(botError('invalid_update', 'The body is not a Telegram Update'), requestId);

@@ -162,6 +162,18 @@ function hostPort() {
 }
 
 /**
+ * When the previous value of a rotating secret stops verifying: an ISO-8601 time with a zone
+ * (`2026-12-07T10:00:00Z`) → `Date`. Used with a `*_PREVIOUS` variable.
+ */
+function instantVar() {
+  return z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/, 'must be an ISO-8601 time with a zone, e.g. 2026-12-07T10:00:00Z')
+    .transform((value) => new Date(value))
+    .refine((date) => Number.isFinite(date.getTime()), 'must be an ISO-8601 time with a zone, e.g. 2026-12-07T10:00:00Z');
+}
+
+/**
  * A comma-separated list → `string[]` (entries trimmed, blanks dropped), each entry checked; the
  * message names the 1-based position of the first bad entry, never its value. Default `[]`.
  */
@@ -210,6 +222,10 @@ export const configVars = {
   NOWPAYMENTS_API_KEY: secret(opaqueKey()),
   /** NowPayments IPN secret: HMAC-SHA512 key for `x-nowpayments-sig`. Secret. */
   NOWPAYMENTS_IPN_SECRET: secret(opaqueKey()),
+  /** The IPN secret NOWPAYMENTS_IPN_SECRET replaced, still accepted until NOWPAYMENTS_IPN_SECRET_PREVIOUS_UNTIL (rotation, docs/security.md). Optional. Secret. */
+  NOWPAYMENTS_IPN_SECRET_PREVIOUS: secret(opaqueKey()).optional(),
+  /** When NOWPAYMENTS_IPN_SECRET_PREVIOUS stops being accepted, ISO-8601 with a zone. Required while the previous value is set and differs. */
+  NOWPAYMENTS_IPN_SECRET_PREVIOUS_UNTIL: instantVar().optional(),
   /** IPs or CIDR ranges allowed to call the IPN webhook, comma-separated → `string[]`. Default `[]` (no IP filter; the signature is always checked). */
   NOWPAYMENTS_IPN_ALLOWED_IPS: listVar(isIpOrCidr, (entry) => `must be a comma-separated list of IP addresses or CIDR ranges (entry ${entry} is not one)`),
 
@@ -230,6 +246,10 @@ export const configVars = {
    * e.g. `openssl rand -hex 32`. Secret.
    */
   TELEGRAM_WEBHOOK_SECRET: secret(randomSecretVar({ encodings: ['hex', 'base64url'], generate: 'openssl rand -hex 32', maxLength: 256 })),
+  /** The webhook secret TELEGRAM_WEBHOOK_SECRET replaced, still accepted until TELEGRAM_WEBHOOK_SECRET_PREVIOUS_UNTIL; same rules. Optional. Secret. */
+  TELEGRAM_WEBHOOK_SECRET_PREVIOUS: secret(randomSecretVar({ encodings: ['hex', 'base64url'], generate: 'openssl rand -hex 32', maxLength: 256 })).optional(),
+  /** When TELEGRAM_WEBHOOK_SECRET_PREVIOUS stops being accepted, ISO-8601 with a zone. Required while the previous value is set and differs. */
+  TELEGRAM_WEBHOOK_SECRET_PREVIOUS_UNTIL: instantVar().optional(),
   /** The bot's username (5–32 characters ending in `bot`), with or without `@`; returned without it. Used for botInfo and t.me links. */
   TELEGRAM_BOT_USERNAME: z
     .string()
@@ -290,6 +310,17 @@ export const configVars = {
   PLATFORM_FEE_BPS: integerVar(0, 10000),
   /** HMAC key for dashboard JWTs: at least 32 random bytes as base64, base64url or hex, e.g. `openssl rand -base64 32`. Secret. */
   JWT_SECRET: secret(randomSecretVar({ encodings: ['base64', 'base64url', 'hex'], generate: 'openssl rand -base64 32' })),
+  /** The JWT key JWT_SECRET replaced: verifies (never signs) tokens and device tokens until JWT_SECRET_PREVIOUS_UNTIL; same rules. Optional. Secret. */
+  JWT_SECRET_PREVIOUS: secret(randomSecretVar({ encodings: ['base64', 'base64url', 'hex'], generate: 'openssl rand -base64 32' })).optional(),
+  /** When JWT_SECRET_PREVIOUS stops verifying, ISO-8601 with a zone: at least the access-token lifetime (15 min) after the switch. Required while the previous value is set and differs. */
+  JWT_SECRET_PREVIOUS_UNTIL: instantVar().optional(),
+  /**
+   * Where JWT_SECRET, TELEGRAM_WEBHOOK_SECRET and NOWPAYMENTS_IPN_SECRET come from: `env` (default:
+   * these variables and their `*_PREVIOUS`), or `secret-manager`: read at run time from the secret
+   * of the same kebab-case name in GOOGLE_CLOUD_PROJECT through its `current` and `previous`
+   * version aliases, cached 5 minutes, so a rotation needs no redeploy (docs/security.md).
+   */
+  SECRETS_SOURCE: z.enum(['env', 'secret-manager'], { message: "must be 'env' or 'secret-manager'" }).default('env'),
   /** Public origin of the gateway (IPN callback, dashboard links), https:// (http only for localhost); no trailing slash. */
   PUBLIC_BASE_URL: httpsUrlVar(),
   /**

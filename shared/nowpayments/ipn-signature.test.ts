@@ -1,5 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// Counted, not changed: how many HMACs a verification computes.
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  return { ...actual, createHmac: vi.fn(actual.createHmac) };
+});
+import { acceptedVersions, keyIdOf, rotatingSecret } from '../secrets/index.js';
 import { signIpnPayload, verifyIpnSignature } from './ipn-signature.js';
 
 const SECRET = 'ipn-secret-for-test';
@@ -89,6 +96,7 @@ describe('verifyIpnSignature', () => {
     expect(result).toEqual({
       isValid: true,
       payload: { payment_id: '5077125051', payment_status: 'finished', price_amount: '19.99', actually_paid: '0.123456789012345678', pay_amount: '1e-7' },
+      key: { role: 'current', kid: keyIdOf(SECRET) },
     });
   });
 
@@ -97,6 +105,46 @@ describe('verifyIpnSignature', () => {
       expect.objectContaining({ name: 'TransientError', code: 'ipn_secret_missing' }),
     );
   });
+});
+
+describe('verifyIpnSignature during a secret rotation', () => {
+  const OLD = 'ipn-secret-being-replaced';
+  const NEW = 'ipn-secret-replacing-it';
+  const until = new Date('2026-06-01T00:00:00Z');
+  const ring = rotatingSecret(NEW, { value: OLD, until });
+  const during = acceptedVersions(ring, new Date('2026-05-31T23:59:59Z'));
+  const after = acceptedVersions(ring, until);
+
+  it('accepts the current and, until the overlap ends, the previous secret, saying which matched', () => {
+    expect(verifyIpnSignature({ rawBody: DOCS_BODY, signature: hmacWith(NEW), secret: during })).toMatchObject({ isValid: true, key: { role: 'current', kid: keyIdOf(NEW) } });
+    expect(verifyIpnSignature({ rawBody: DOCS_BODY, signature: hmacWith(OLD), secret: during })).toMatchObject({ isValid: true, key: { role: 'previous', kid: keyIdOf(OLD) } });
+    expect(verifyIpnSignature({ rawBody: DOCS_BODY, signature: hmacWith(NEW), secret: after })).toMatchObject({ isValid: true, key: { role: 'current' } });
+    expect(verifyIpnSignature({ rawBody: DOCS_BODY, signature: hmacWith(OLD), secret: after })).toEqual({ isValid: false, reason: 'signature_mismatch' });
+  });
+
+  it('computes one HMAC per candidate text and accepted secret, parsing the body once', () => {
+    const parse = JSON.parse;
+    let parses = 0;
+    const parseSpy = vi.spyOn(JSON, 'parse').mockImplementation((...args: Parameters<typeof parse>) => {
+      parses++;
+      return parse(...args);
+    });
+    try {
+      // A forged header is tried with every form under every secret, no more (the docs body has no arrays: two distinct texts).
+      vi.mocked(createHmac).mockClear();
+      expect(verifyIpnSignature({ rawBody: DOCS_BODY, signature: 'a'.repeat(128), secret: during })).toEqual({ isValid: false, reason: 'signature_mismatch' });
+      expect({ hmacs: vi.mocked(createHmac).mock.calls.length, parses }).toEqual({ hmacs: 2 * 2, parses: 1 });
+      vi.mocked(createHmac).mockClear();
+      expect(verifyIpnSignature({ rawBody: DOCS_BODY, signature: 'a'.repeat(128), secret: after }).isValid).toBe(false);
+      expect(vi.mocked(createHmac).mock.calls.length).toBe(2);
+    } finally {
+      parseSpy.mockRestore();
+    }
+  });
+
+  function hmacWith(secret: string): string {
+    return signIpnPayload(JSON.parse(DOCS_BODY) as Record<string, unknown>, secret);
+  }
 });
 
 describe('signIpnPayload', () => {

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { acceptedVersions, type AcceptedVersion, type SecretRole } from '../secrets/index.js';
 import { MAX_JSON_DEPTH, parseJsonPreservingNumbers } from './json-preserving-numbers.js';
 import { nowPaymentsError } from './errors.js';
 
@@ -6,7 +7,7 @@ import { nowPaymentsError } from './errors.js';
 export const IPN_SIGNATURE_HEADER = 'x-nowpayments-sig';
 
 export type IpnVerification =
-  | { isValid: true; payload: Record<string, unknown> }
+  | { isValid: true; payload: Record<string, unknown>; key: { role: SecretRole; kid: string } }
   | { isValid: false; reason: 'missing_signature' | 'malformed_json' | 'signature_mismatch' | 'not_an_object' };
 
 /** An HMAC-SHA512 as lower-case hex is 128 characters. */
@@ -63,7 +64,7 @@ function hmacHex(secret: string, text: string): string {
   return createHmac('sha512', secret).update(text, 'utf8').digest('hex');
 }
 
-function assertSecret(secret: string): void {
+function assertSecret(secret: string | undefined): void {
   if (typeof secret !== 'string' || secret === '') {
     // Our configuration is broken, not the sender's request: transient, so the provider retries once it is fixed.
     throw nowPaymentsError('ipn_secret_missing', 'The NowPayments IPN secret is empty; set NOWPAYMENTS_IPN_SECRET.');
@@ -84,19 +85,24 @@ export function signIpnPayload(payload: Record<string, unknown>, secret: string)
 }
 
 /**
- * Checks an IPN's `x-nowpayments-sig` header against its body, in constant time per candidate.
+ * Checks an IPN's `x-nowpayments-sig` header against its body, in constant time per candidate, with
+ * every accepted secret (during a rotation the current and the previous one: `acceptedVersions`).
  *
  * NowPayments signs `JSON.stringify(sortObject(params))` (hex HMAC-SHA512 with the IPN secret; keys sorted at every
  * level). We rebuild that text from `JSON.parse(rawBody)`, so a body whose keys arrive in any order still verifies.
  * Also accepted, each being an HMAC with our secret over the whole payload: the raw body exactly as received (older
  * docs; and the one form immune to re-serialisation differences), and the sorted form with arrays kept as arrays
  * (the documented PHP and Python examples; the Node example turns arrays into index-keyed objects).
- * The header is compared case-insensitively.
+ * The header is compared case-insensitively. The body is parsed once and each candidate text built
+ * once, whatever the number of secrets: one HMAC per (text, secret), so outside a rotation a forged
+ * header costs what it always did, and during one at most twice that.
  *
  * On success `payload` is the body read by `parseJsonPreservingNumbers`: amounts are exact decimal text, never doubles.
  *
  * @param rawBody the request body exactly as received (not a re-serialised object).
  * @param signature the `x-nowpayments-sig` header; `undefined` when absent.
+ * @param secret NOWPAYMENTS_IPN_SECRET, or the accepted versions of the rotating secret (current first).
+ * @returns on success also `key`: which version matched (`role`, `kid`), for the log; never the value.
  * @returns `{ isValid: false, reason }` for `missing_signature`, `malformed_json`, `not_an_object` (a JSON array or
  *   scalar) or `signature_mismatch` (wrong secret, altered body, or a header that is not 128 hex characters).
  * @throws TransientError `ipn_secret_missing` for an empty secret (our configuration, not the request).
@@ -104,9 +110,11 @@ export function signIpnPayload(payload: Record<string, unknown>, secret: string)
 export function verifyIpnSignature(input: {
   rawBody: string;
   signature: string | undefined;
-  secret: string;
+  secret: string | readonly AcceptedVersion[];
 }): IpnVerification {
-  assertSecret(input.secret);
+  const keys = typeof input.secret === 'string' ? acceptedVersions(input.secret, new Date(0)) : input.secret;
+  if (keys.length === 0) assertSecret(undefined);
+  for (const key of keys) assertSecret(key.value);
   const header = typeof input.signature === 'string' ? input.signature.trim().toLowerCase() : '';
   if (header === '') return { isValid: false, reason: 'missing_signature' };
 
@@ -130,20 +138,18 @@ export function verifyIpnSignature(input: {
     () => JSON.stringify(sortKeepingArrays(parsed)),
   ];
   const tried = new Set<string>();
-  let isMatch = false;
+  let matched: AcceptedVersion | undefined;
   for (const candidate of candidates) {
     const text = candidate();
     if (tried.has(text)) continue;
     tried.add(text);
     // Each comparison is constant-time on equal-length buffers. Stopping at a match reveals only
-    // which documented form the (authentic) sender used; a forged header is compared with them all.
-    const expected = Buffer.from(hmacHex(input.secret, text), 'hex');
-    if (timingSafeEqual(expected, received)) {
-      isMatch = true;
-      break;
-    }
+    // which documented form and which secret the (authentic) sender used; a forged header is
+    // compared with every form under every accepted secret.
+    matched = keys.find((key) => timingSafeEqual(Buffer.from(hmacHex(key.value, text), 'hex'), received));
+    if (matched) break;
   }
-  if (!isMatch) return { isValid: false, reason: 'signature_mismatch' };
+  if (!matched) return { isValid: false, reason: 'signature_mismatch' };
   // Read again, exactly, only once the body is known to be authentic (JSON.parse turned amounts into doubles).
   let payload: unknown;
   try {
@@ -151,5 +157,5 @@ export function verifyIpnSignature(input: {
   } catch {
     return { isValid: false, reason: 'malformed_json' };
   }
-  return isPlainObject(payload) ? { isValid: true, payload } : { isValid: false, reason: 'not_an_object' };
+  return isPlainObject(payload) ? { isValid: true, payload, key: { role: matched.role, kid: matched.kid } } : { isValid: false, reason: 'not_an_object' };
 }

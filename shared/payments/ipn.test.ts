@@ -1,12 +1,36 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSecretsCommand } from '../../scripts/secrets.js';
 import { formatPublicId } from '../ids/index.js';
 import { signIpnPayload } from '../nowpayments/index.js';
+import { createSecretManagerStore, loadSecretReader } from '../secrets/index.js';
+import { type FakeSecretManager, secretManagerClientOptions, startFakeSecretManager } from '../testing/fakes/secret-manager-server.js';
 import { insertCheckout } from '../testing/fixtures.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { countStatements } from '../testing/statement-counter.js';
 import { receiveIpn } from './ipn.js';
 
 const SECRET = 'ipn-secret-for-tests';
+
+/** A `finished` IPN paying a $19.99 checkout, signed with `secret` as NowPayments signs. */
+function signedIpn(checkoutId: string, paymentId: string, secret: string, fields: Record<string, unknown> = {}) {
+  const payload = {
+    payment_id: paymentId,
+    payment_status: 'finished',
+    order_id: formatPublicId('checkout', checkoutId),
+    price_amount: '19.99',
+    price_currency: 'usd',
+    pay_amount: '0.00666334',
+    actually_paid: '0.00666334',
+    pay_currency: 'eth',
+    outcome_amount: '0.00663002',
+    outcome_currency: 'eth',
+    ...fields,
+  };
+  return { rawBody: JSON.stringify(payload), signature: signIpnPayload(payload, secret), clientIp: '127.0.0.1', headers: {} };
+}
 
 describe('receiveIpn: exact repeats', () => {
   let h: StageHarness;
@@ -16,23 +40,7 @@ describe('receiveIpn: exact repeats', () => {
   });
   afterAll(() => h?.close());
 
-  function ipnFor(checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) {
-    const payload = {
-      payment_id: paymentId,
-      payment_status: 'finished',
-      order_id: formatPublicId('checkout', checkoutId),
-      price_amount: '19.99',
-      price_currency: 'usd',
-      pay_amount: '0.00666334',
-      actually_paid: '0.00666334',
-      pay_currency: 'eth',
-      outcome_amount: '0.00663002',
-      outcome_currency: 'eth',
-      ...fields,
-    };
-    const rawBody = JSON.stringify(payload);
-    return { rawBody, signature: signIpnPayload(payload, SECRET), clientIp: '127.0.0.1', headers: {} };
-  }
+  const ipnFor = (checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) => signedIpn(checkoutId, paymentId, SECRET, fields);
 
   const receive = (db = h.db, request: ReturnType<typeof ipnFor>) =>
     receiveIpn({ db, clock: h.clock, logger: h.logger, ipnSecret: SECRET, isAllowedIp: () => true }, request);
@@ -175,5 +183,71 @@ describe('receiveIpn: exact repeats', () => {
       expect(await receive(counter.db, ipnFor(checkout.id, '7100000020', { payment_status: 'waiting', price_amount: '19.990' }))).toMatchObject({ body: { outcome: 'updated' } });
       expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
     });
+  });
+});
+
+describe('receiveIpn across a NOWPAYMENTS_IPN_SECRET rotation (Secret Manager, npm run secrets -- rotate)', () => {
+  const PROJECT = 'pgp-ipn-rotation';
+  const OLD = 'np-ipn-secret-before-rotation';
+  const NEW = 'np-ipn-secret-after-rotation';
+  const env = { SECRETS_SOURCE: 'secret-manager', GOOGLE_CLOUD_PROJECT: PROJECT };
+  let h: StageHarness;
+  let fake: FakeSecretManager;
+  let dir: string;
+
+  beforeAll(async () => {
+    h = await createStageHarness({ start: '2026-12-06T10:00:00Z' });
+    fake = await startFakeSecretManager();
+    dir = await mkdtemp(path.join(tmpdir(), 'pgp-ipn-rotation-'));
+  });
+  afterAll(async () => {
+    await h?.close();
+    await fake?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loses no payment: IPNs signed with the old secret pass during the overlap and fail after it', async () => {
+    fake.seed(PROJECT, 'nowpayments-ipn-secret', [OLD], { current: 1 });
+    const store = createSecretManagerStore({ projectId: PROJECT, clientOptions: secretManagerClientOptions(fake) });
+    // As the function does: one reader per instance, the secret read per request.
+    const reader = loadSecretReader('NOWPAYMENTS_IPN_SECRET', { store, logger: h.logger }, env);
+    const receive = async (request: { rawBody: string; signature: string; clientIp: string; headers: Record<string, string> }) =>
+      receiveIpn(
+        { db: h.db, clock: h.clock, logger: h.logger, ipnSecret: await reader.read(h.clock.now()), reloadIpnSecret: () => reader.reload(h.clock.now()), isAllowedIp: () => true },
+        request,
+      );
+    const ipn = async (paymentId: string, secret: string) => signedIpn((await insertCheckout(h.db, { priceCents: 1999n })).id, paymentId, secret);
+
+    // NowPayments signs with the old secret until the operator regenerates it in its dashboard (step 12);
+    // the operator stored the new value with the rotation command at step 10.
+    let nowpaymentsSigns = OLD;
+    let rotatedAt = h.clock.now();
+    const overlapSeconds = 86_400;
+    for (let step = 1; step <= 30; step++) {
+      h.clock.advance(60_000);
+      if (step === 10) {
+        rotatedAt = h.clock.now();
+        const valueFile = path.join(dir, 'ipn-secret.txt');
+        await writeFile(valueFile, NEW);
+        expect(await runSecretsCommand(['rotate', 'nowpayments-ipn-secret', '--value-file', valueFile], { env, print: () => undefined, now: () => rotatedAt, store })).toBe(0);
+      }
+      if (step === 12) nowpaymentsSigns = NEW;
+      const answer = await receive(await ipn(`71000000${String(step).padStart(2, '0')}`, nowpaymentsSigns));
+      expect(answer, `IPN ${step}`).toMatchObject({ status: 200, body: { outcome: 'updated' } });
+    }
+    const { rows } = await h.db.query<{ count: bigint }>(`SELECT count(*) AS count FROM payments WHERE provider_payment_id LIKE '71000000%'`);
+    expect(Number(rows[0]?.count)).toBe(30);
+    const logged = h.logLines.join('\n');
+    expect(logged).toContain('ipn.previous_secret');
+    expect(logged).not.toContain(OLD);
+
+    // During the overlap a late IPN signed with the old secret (a NowPayments retry) still passes…
+    expect(await receive(await ipn('7100000100', OLD))).toMatchObject({ status: 200 });
+    // …after it, one signed with the old secret fails (nothing stored); the new secret goes on.
+    h.clock.set(new Date(rotatedAt.getTime() + overlapSeconds * 1000));
+    expect(await receive(await ipn('7100000101', OLD))).toMatchObject({ status: 401, body: { error: { code: 'invalid_signature' } } });
+    expect(await receive(await ipn('7100000102', NEW))).toMatchObject({ status: 200, body: { outcome: 'updated' } });
+    const stored = await h.db.query(`SELECT 1 FROM payment_events WHERE provider_payment_id = '7100000101'`);
+    expect(stored.rows).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { Logger } from '../logging/index.js';
 import { type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
 import { noteIpnSignatureFailure, type PaymentBurstLimits } from './payment-bursts.js';
+import { acceptedVersions, type RotatingSecret } from '../secrets/index.js';
 import { applyPaymentUpdate, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
 import { paymentError } from './errors.js';
 
@@ -17,7 +18,10 @@ export interface IpnDeps {
   db: Db;
   clock: Clock;
   logger: Logger;
-  ipnSecret: string;
+  /** NOWPAYMENTS_IPN_SECRET, or the rotating secret: the previous value is accepted until its overlap ends. */
+  ipnSecret: string | RotatingSecret;
+  /** Re-reads the secret when a signature matches no known value (another instance read a rotation first); undefined = unchanged. Optional. */
+  reloadIpnSecret?: () => Promise<RotatingSecret | undefined>;
   isAllowedIp: (ip: string | undefined) => boolean;
   /** Burst alerts on bad signatures and failed payments (`loadBurstLimits`); defaults when unset. */
   bursts?: PaymentBurstLimits;
@@ -60,12 +64,21 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
   if (Buffer.byteLength(request.rawBody, 'utf8') > MAX_IPN_BODY_BYTES) {
     return errorResult(paymentError('payload_too_large', `IPN bodies are limited to ${MAX_IPN_BODY_BYTES} bytes`), requestId);
   }
-  const verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: deps.ipnSecret });
+  const now = deps.clock.now();
+  let verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(deps.ipnSecret, now) });
+  if (!verification.isValid && verification.reason === 'signature_mismatch' && deps.reloadIpnSecret) {
+    // Throttled by the reader: a forged header costs a second check only when the secret changed.
+    const reloaded = await deps.reloadIpnSecret();
+    if (reloaded) verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(reloaded, now) });
+  }
   if (!verification.isValid) {
     log.warn('ipn.signature_invalid', { reason: verification.reason, clientIp: request.clientIp });
     await noteIpnSignatureFailure(deps, deps.clock.now());
     return errorResult(paymentError('invalid_signature', 'The x-nowpayments-sig signature does not match this body'), requestId);
   }
+
+  // During an overlap: NowPayments still signs with the value being replaced (kid only, never the value).
+  if (verification.key.role === 'previous') log.info('ipn.previous_secret', { kid: verification.key.kid });
 
   let payment: NowPaymentsPayment | undefined;
   let parseError: unknown;

@@ -1,11 +1,12 @@
 import type { Publisher } from '../bus/index.js';
-import { type ScryptParameters, sendAccountMails } from '../accounts/index.js';
+import { accessTokenSettingsOf, type ScryptParameters, sendAccountMails } from '../accounts/index.js';
 import type { ChannelServices } from '../channels/index.js';
 import { AccountMailRequestedSchema } from '../messages/index.js';
 import { createDashboardRouter, createOriginPolicy, type DashboardDeps, type DashboardRouter, dashboardRoutes, type RouteDefinition } from '../dashboard/index.js';
 import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
 import { createMailOutbox, type MailOutbox } from '../mail/index.js';
+import type { SecretReader } from '../secrets/index.js';
 import { createFakeClock, type FakeClock } from './fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { FIXTURE_NOW } from './fixtures.js';
@@ -61,7 +62,14 @@ const noPublisher: Publisher = {
  * sends and receives. `routes` defaults to the registry.
  */
 export async function createDashboardHarness(
-  options: { routes?: readonly RouteDefinition[]; origins?: string[]; telegramBotUsername?: string; channels?: ChannelServices } = {},
+  options: {
+    routes?: readonly RouteDefinition[];
+    origins?: string[];
+    telegramBotUsername?: string;
+    channels?: ChannelServices;
+    /** Where the JWT keys come from per request, as the function reads them (rotation tests); default the fixed TEST_JWT_SECRET. */
+    jwtSecret?: SecretReader;
+  } = {},
 ): Promise<DashboardHarness> {
   const testDb = await createTestDatabase();
   const clock = createFakeClock(FIXTURE_NOW);
@@ -83,7 +91,7 @@ export async function createDashboardHarness(
   };
   const router = createDashboardRouter({
     routes: options.routes ?? dashboardRoutes,
-    deps: async () => deps,
+    deps: async () => (options.jwtSecret ? { ...deps, accessTokens: await accessTokenSettingsOf(options.jwtSecret, clock.now(), logger) } : deps),
     originPolicy: createOriginPolicy(options.origins ?? [TEST_DASHBOARD_ORIGIN], { isOnCloudRun: false }),
   });
   let lastOutboxId = 0n;
