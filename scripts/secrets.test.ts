@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretManagerStore, keyIdOf, type SecretStore } from '../shared/secrets/index.js';
 import { type FakeSecretManager, secretManagerClientOptions, startFakeSecretManager } from '../shared/testing/fakes/secret-manager-server.js';
+import { recordSecretRotation } from '../shared/audit/index.js';
+import { createTestDatabase } from '../shared/testing/database.js';
 import { runSecretsCommand } from './secrets.js';
 
 const PROJECT = 'pgp-rotate-test';
@@ -81,6 +83,34 @@ describe('npm run secrets -- rotate, with Secret Manager', () => {
     const value = secret.versions[1]!.value.toString('utf8');
     expect(output).toContain(`version 2 (kid ${keyIdOf(value)}) is current`);
     expect(output).not.toContain(value);
+  });
+
+  it('records the rotation in the audit trail: who, which versions, until when; never the value', async () => {
+    const testDb = await createTestDatabase();
+    try {
+      fake.seed(PROJECT, 'nowpayments-ipn-secret', ['old-ipn-secret-value-0123456789abcdef'], { current: 1 });
+      const valueFile = path.join(dir, 'ipn.txt');
+      await writeFile(valueFile, 'new-ipn-secret-value-0123456789abcdef\n');
+      const lines: string[] = [];
+      const code = await runSecretsCommand(['rotate', 'nowpayments-ipn-secret', '--value-file', valueFile, '--operator', 'alice'], {
+        env,
+        print: (line) => lines.push(line),
+        now: () => NOW,
+        store,
+        recordRotation: (rotation) => recordSecretRotation(testDb.db, rotation),
+      });
+      expect(code).toBe(0);
+      expect(lines.join('\n')).toContain('Recorded in the audit trail');
+      const { rows } = await testDb.db.query<{ actor_type: string; actor_id: string; subject_id: string; details: Record<string, unknown> }>(
+        `SELECT actor_type, actor_id, subject_id, details FROM audit_log WHERE action = 'secret.rotated'`,
+      );
+      expect(rows).toEqual([
+        expect.objectContaining({ actor_type: 'operator', actor_id: 'alice', subject_id: 'NOWPAYMENTS_IPN_SECRET', details: expect.objectContaining({ fromVersion: '1', toVersion: '2' }) }),
+      ]);
+      expect(JSON.stringify(rows)).not.toContain('ipn-secret-value');
+    } finally {
+      await testDb.dispose();
+    }
   });
 
   it('refuses to rotate again while an overlap runs (it would drop a value still in use), unless forced', async () => {

@@ -13,7 +13,9 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { recordSecretRotation, type SecretRotation } from '../shared/audit/index.js';
 import { systemClock } from '../shared/clock/index.js';
+import { openDatabase } from '../shared/db/index.js';
 import { ConfigError, configVars, loadConfig } from '../shared/config/index.js';
 import { AppError } from '../shared/errors/index.js';
 import {
@@ -38,6 +40,8 @@ export interface SecretsCommandIo {
   now: () => Date;
   /** Replaces the Secret Manager client (tests). */
   store?: SecretStore;
+  /** Writes the `secret.rotated` audit row (names and key ids only); absent without DATABASE_URL. */
+  recordRotation?: (rotation: SecretRotation) => Promise<void>;
 }
 
 /** Runs one command; returns the exit code. Lines go to `io.print`; no secret value is ever printed. */
@@ -45,7 +49,7 @@ export async function runSecretsCommand(args: string[], io: SecretsCommandIo): P
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { overlap: { type: 'string' }, 'value-file': { type: 'string' }, out: { type: 'string' }, project: { type: 'string' }, force: { type: 'boolean' } },
+    options: { overlap: { type: 'string' }, 'value-file': { type: 'string' }, out: { type: 'string' }, project: { type: 'string' }, force: { type: 'boolean' }, operator: { type: 'string' } },
   });
   const [command, secretText] = positionals;
   const name = secretText === undefined ? undefined : rotatingSecretNamed(secretText);
@@ -62,6 +66,11 @@ export async function runSecretsCommand(args: string[], io: SecretsCommandIo): P
   // The new value must pass the same rule the functions apply at start (≥ 32 random bytes…).
   loadConfig({ [name]: configVars[name] }, { [name]: value });
   const now = io.now();
+  const audit = async (rotation: Omit<SecretRotation, 'secret' | 'operator' | 'at'>) => {
+    if (!io.recordRotation) return io.print('No audit row written (DATABASE_URL is not set): record the rotation in the audit trail when you can.');
+    await io.recordRotation({ secret: name, operator: values.operator ?? io.env.USER, at: now, ...rotation });
+    io.print('Recorded in the audit trail (secret.rotated).');
+  };
   const { SECRETS_SOURCE } = loadConfig({ SECRETS_SOURCE: configVars.SECRETS_SOURCE }, io.env);
 
   if (SECRETS_SOURCE === 'secret-manager') {
@@ -74,6 +83,7 @@ export async function runSecretsCommand(args: string[], io: SecretsCommandIo): P
     }
     io.print('Functions read it within 5 minutes (at once when they meet the new kid); no redeploy.');
     if (name === 'TELEGRAM_WEBHOOK_SECRET') io.print('After 5 minutes, call setWebhook with the new secret_token (docs/security.md#secret-rotation).');
+    await audit({ fromVersion: rotation.previousVersion === undefined ? null : String(rotation.previousVersion), toVersion: String(rotation.version), overlapEndsAt: rotation.previousUntil ?? null });
     return 0;
   }
 
@@ -86,12 +96,31 @@ export async function runSecretsCommand(args: string[], io: SecretsCommandIo): P
     io.print(`New ${name} read from ${values['value-file']}. Then:`);
   }
   for (const step of environmentRotationSteps({ name, valueFile: values['value-file'] ?? valueFile, overlapSeconds, now })) io.print(step);
+  await audit({ toVersion: keyIdOf(value), overlapEndsAt: new Date(now.getTime() + overlapSeconds * 1000) });
   return 0;
+}
+
+/** The audit writer when DATABASE_URL is set: one connection for the one row. */
+function rotationRecorder(env: NodeJS.ProcessEnv): SecretsCommandIo['recordRotation'] {
+  if (!env.DATABASE_URL) return undefined;
+  return async (rotation) => {
+    const db = await openDatabase({ databaseUrl: loadConfig({ DATABASE_URL: configVars.DATABASE_URL.unwrap() }, env).DATABASE_URL });
+    try {
+      await recordSecretRotation(db, rotation);
+    } finally {
+      await db.close();
+    }
+  };
 }
 
 async function main(): Promise<void> {
   try {
-    process.exitCode = await runSecretsCommand(process.argv.slice(2), { env: process.env, print: (line) => console.log(line), now: () => systemClock.now() });
+    process.exitCode = await runSecretsCommand(process.argv.slice(2), {
+      env: process.env,
+      print: (line) => console.log(line),
+      now: () => systemClock.now(),
+      recordRotation: rotationRecorder(process.env),
+    });
   } catch (error) {
     // ConfigError and AppError messages name what is wrong, never a value.
     console.error(error instanceof ConfigError || error instanceof AppError ? error.message : USAGE);

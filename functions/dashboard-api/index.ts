@@ -24,7 +24,6 @@ const clientIp = clientIpReader(trustedProxyHopsOf(config), logger);
 const channels = loadChannelServices();
 const subscribeBot = loadSubscribeBot(logger); // module scope: getMe (without a username) once per instance
 const bursts = loadBurstLimits(['loginFailures']);
-
 const router = createDashboardRouter({
   routes: dashboardRoutes,
   originPolicy: createOriginPolicy(config.DASHBOARD_CORS_ORIGINS, { isOnCloudRun }),
@@ -35,8 +34,7 @@ const router = createDashboardRouter({
 ff.http('dashboard-api', publicHttpFunction({ maxBodyBytes: maxRequestBodyBytes(dashboardRoutes) }, (req, res) =>
   serveDashboardRequest(router, req, res, {
     isBehindGoogleFrontEnd: isOnCloudRun,
-    clientIp,
-    // Mails queued by the request go out now; the scheduled relay catches any this misses.
+    clientIp, // mails queued by the request go out now (below); the scheduled relay catches any this misses
     afterResponse: async (queued) => relayAfterCommit(await getServices(), queued),
   }),
 ));

@@ -16,15 +16,24 @@ const OUTBOX_TOPICS = topology.topics.filter((topic) => topic.schemaFile).map((t
  * Every function's roles, written out: what its code needs and nothing more. A change here should
  * come from a change in the code (a new topic queued, the key-value store used), never by hand.
  */
-const EXPECTED: Record<string, { project: string[]; secrets: string[]; publishes: string[] | 'every outbox topic' }> = {
+const EXPECTED: Record<string, { project: string[]; secrets: string[]; viewers?: string[]; publishes: string[] | 'every outbox topic' }> = {
   'broadcast-tiers': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'telegram-bot-token'], publishes: ['owner-notification-requested'] },
   'convert-accumulated': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key'], publishes: ['payout-requested'] },
   'create-swap': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key'], publishes: ['owner-notification-requested', 'transfer-requested'] },
-  'dashboard-api': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'jwt-secret', 'telegram-bot-token'], publishes: ['account-mail-requested', 'broadcast-requested'] },
+  'dashboard-api': {
+    project: ['roles/cloudsql.client', 'roles/datastore.user'],
+    secrets: ['database-url', 'jwt-secret', 'jwt-secret-previous', 'telegram-bot-token'],
+    viewers: ['jwt-secret'],
+    publishes: ['account-mail-requested', 'broadcast-requested'] },
   'expire-subscriptions': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'telegram-bot-token'], publishes: ['subscriber-notification-requested'] },
   'notify-owner': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'telegram-bot-token'], publishes: [] },
   'notify-subscriber': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'telegram-bot-token'], publishes: [] },
-  'nowpayments-ipn': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'nowpayments-ipn-secret'], publishes: ['payment-settled', 'subscriber-notification-requested'] },
+  'nowpayments-ipn': {
+    project: ['roles/cloudsql.client'],
+    secrets: ['database-url', 'nowpayments-ipn-secret', 'nowpayments-ipn-secret-previous'],
+    viewers: ['nowpayments-ipn-secret'],
+    publishes: ['payment-settled', 'subscriber-notification-requested'],
+  },
   'quote-payout': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key', 'eth-rpc-url'], publishes: ['owner-notification-requested', 'payout-quoted', 'transfer-requested'] },
   reconcile: { project: ['roles/cloudsql.client'], secrets: ['database-url', 'nowpayments-api-key'], publishes: 'every outbox topic' },
   'reconcile-hot-wallet': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url'], publishes: [] },
@@ -38,7 +47,8 @@ const EXPECTED: Record<string, { project: string[]; secrets: string[]; publishes
   'settle-payment': { project: ['roles/cloudsql.client'], secrets: ['database-url'], publishes: ['invite-requested', 'owner-notification-requested', 'payout-requested'] },
   'telegram-webhook': {
     project: ['roles/cloudsql.client', 'roles/datastore.user'],
-    secrets: ['database-url', 'telegram-bot-token', 'telegram-webhook-secret', 'nowpayments-api-key'],
+    secrets: ['database-url', 'telegram-bot-token', 'telegram-webhook-secret', 'telegram-webhook-secret-previous', 'nowpayments-api-key'],
+    viewers: ['telegram-webhook-secret'],
     publishes: ['account-mail-requested', 'owner-notification-requested'],
   },
   'track-payouts': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url', 'changenow-api-key'], publishes: ['owner-notification-requested', 'payout-quoted', 'payout-requested', 'transfer-requested'] },
@@ -62,7 +72,8 @@ describe('least privilege derived from the code', () => {
           use.name,
           {
             project: grants.filter((grant) => grant.resource === 'project').map((grant) => grant.role),
-            secrets: grants.filter((grant) => grant.resource.startsWith('secret/')).map((grant) => grant.resource.slice('secret/'.length)),
+            secrets: grants.filter((grant) => grant.role === 'roles/secretmanager.secretAccessor').map((grant) => grant.resource.slice('secret/'.length)),
+            ...((viewers) => (viewers.length > 0 ? { viewers } : {}))(grants.filter((grant) => grant.role === 'roles/secretmanager.viewer').map((grant) => grant.resource.slice('secret/'.length))),
             publishes: ((topics: string[]) => (JSON.stringify(topics) === JSON.stringify(OUTBOX_TOPICS) && expected?.publishes === 'every outbox topic' ? 'every outbox topic' : topics))(
               grants.filter((grant) => grant.role === 'roles/pubsub.publisher').map((grant) => grant.resource.slice('topic/'.length)),
             ),
@@ -71,10 +82,10 @@ describe('least privilege derived from the code', () => {
       }),
     );
     expect(table).toEqual(EXPECTED);
-    // Only the secrets role on secrets, only publisher on topics: nothing else anywhere.
+    // Only the secret roles on secrets (viewer only to read the aliases of rotating secrets), only publisher on topics: nothing else anywhere.
     for (const use of uses) {
       for (const grant of grantsOf(use, 'p')) {
-        expect(grant.resource === 'project' || (grant.resource.startsWith('secret/') && grant.role === 'roles/secretmanager.secretAccessor') || (grant.resource.startsWith('topic/') && grant.role === 'roles/pubsub.publisher')).toBe(true);
+        expect(grant.resource === 'project' || (grant.resource.startsWith('secret/') && ['roles/secretmanager.secretAccessor', 'roles/secretmanager.viewer'].includes(grant.role)) || (grant.resource.startsWith('topic/') && grant.role === 'roles/pubsub.publisher')).toBe(true);
       }
     }
   });

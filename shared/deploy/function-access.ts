@@ -28,6 +28,12 @@ export interface FunctionUses {
   publishes: string[];
   /** Topics whose messages it receives (Eventarc triggers). */
   subscribes: string[];
+  /**
+   * Secrets it reads at run time through Secret Manager's version aliases (`SECRETS_SOURCE` in its
+   * env, and `<NAME>_PREVIOUS` beside `<NAME>`): reading the aliases and the overlap end needs the
+   * secret's metadata, so `secretmanager.viewer` on each of these too.
+   */
+  rotatingSecrets?: string[];
 }
 
 // esbuild may suffix a renamed binding (enqueueMessage2) and prints strings with double quotes.
@@ -80,7 +86,14 @@ export function usesFromSources(input: {
     firestore,
     publishes: [...publishes].sort(),
     subscribes: input.topology.subscriptions.filter((subscription) => subscription.function === input.name).map((subscription) => subscription.topic),
+    rotatingSecrets: rotatingSecretsOf(input.settings),
   };
+}
+
+/** The secrets a function reads with their previous value through Secret Manager when `SECRETS_SOURCE` says so. */
+export function rotatingSecretsOf(settings: Pick<FunctionDeploySettings, 'secrets' | 'env'>): string[] {
+  if (!settings.env.includes('SECRETS_SOURCE')) return [];
+  return settings.secrets.filter((variable) => settings.secrets.includes(`${variable}_PREVIOUS`));
 }
 
 /** `usesFromSources` over the function's real bundle (esbuild, nothing written; about a second each). */
@@ -109,6 +122,7 @@ export function grantsOf(uses: FunctionUses, projectId: string): Grant[] {
   if (uses.database) grants.push({ member, role: 'roles/cloudsql.client', resource: 'project' });
   if (uses.firestore) grants.push({ member, role: 'roles/datastore.user', resource: 'project' });
   for (const variable of uses.secrets) grants.push({ member, role: 'roles/secretmanager.secretAccessor', resource: `secret/${secretIdFor(variable)}` });
+  for (const variable of uses.rotatingSecrets ?? []) grants.push({ member, role: 'roles/secretmanager.viewer', resource: `secret/${secretIdFor(variable)}` });
   for (const topic of uses.publishes) grants.push({ member, role: 'roles/pubsub.publisher', resource: `topic/${topic}` });
   return grants;
 }

@@ -10,6 +10,7 @@ import { withExactRole } from './iam-policy.js';
 const NOT_FOUND = 5;
 const isNotFound = (error: unknown) => (error as { code?: unknown } | null)?.code === NOT_FOUND;
 const ACCESSOR = 'roles/secretmanager.secretAccessor';
+const VIEWER = 'roles/secretmanager.viewer';
 
 /** The newest ENABLED version's number of a secret ("7"), or undefined when it has none. */
 export async function newestEnabledVersion(client: SecretManagerServiceClient, projectId: string, secretId: string): Promise<string | undefined> {
@@ -32,7 +33,8 @@ export async function readSecretValue(client: SecretManagerServiceClient, projec
 /**
  * Every secret a function names in deploy.yaml: created when missing (automatic replication, no
  * value: values are added one by one with `--secret`), and `secretAccessor` on it for exactly the
- * functions that name it.
+ * functions that name it; `secretmanager.viewer` too for those reading it through its version
+ * aliases (`rotatingSecrets`).
  */
 export function secretSteps(input: { uses: FunctionUses[]; projectId: string }): DeployStep[] {
   const variables = [...new Set(input.uses.flatMap((use) => use.secrets))].sort();
@@ -58,23 +60,30 @@ export function secretSteps(input: { uses: FunctionUses[]; projectId: string }):
         return 'created';
       },
     });
-    steps.push({
-      part: 'secrets',
-      id: `secrets/accessors/${secretId}`,
-      summary: `${ACCESSOR} on ${secretId} for ${readers.join(', ')} only`,
-      commands: [],
-      async apply(context) {
-        const client = need(context.secrets, 'Secret Manager');
-        const members = readers.map((reader) => `serviceAccount:${serviceAccountEmail(functionServiceAccount(reader), input.projectId)}`);
-        const [policy] = await client.getIamPolicy({ resource: name });
-        const next = withExactRole(policy, ACCESSOR, members);
-        if (!next) return 'unchanged';
-        await client.setIamPolicy({ resource: name, policy: next });
-        return policy.bindings?.some((binding) => binding.role === ACCESSOR) ? 'updated' : 'created';
-      },
-    });
+    steps.push(exactRoleStep({ id: `secrets/accessors/${secretId}`, name, role: ACCESSOR, readers, projectId: input.projectId }));
+    const viewers = input.uses.filter((use) => use.rotatingSecrets?.includes(variable)).map((use) => use.name);
+    if (viewers.length > 0) steps.push(exactRoleStep({ id: `secrets/viewers/${secretId}`, name, role: VIEWER, readers: viewers, projectId: input.projectId }));
   }
   return steps;
+}
+
+/** `role` on one secret for exactly these functions' service accounts (other members removed). */
+function exactRoleStep(input: { id: string; name: string; role: string; readers: string[]; projectId: string }): DeployStep {
+  return {
+    part: 'secrets',
+    id: input.id,
+    summary: `${input.role} on ${input.name.split('/').pop()} for ${input.readers.join(', ')} only`,
+    commands: [],
+    async apply(context) {
+      const client = need(context.secrets, 'Secret Manager');
+      const members = input.readers.map((reader) => `serviceAccount:${serviceAccountEmail(functionServiceAccount(reader), input.projectId)}`);
+      const [policy] = await client.getIamPolicy({ resource: input.name });
+      const next = withExactRole(policy, input.role, members);
+      if (!next) return 'unchanged';
+      await client.setIamPolicy({ resource: input.name, policy: next });
+      return policy.bindings?.some((binding) => binding.role === input.role) ? 'updated' : 'created';
+    },
+  };
 }
 
 /**
