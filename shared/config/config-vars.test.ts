@@ -78,6 +78,11 @@ const cases: [VarName, string | undefined, unknown][] = [
   // Telegram refuses + / = in secret_token: standard base64 is not accepted here.
   ['TELEGRAM_WEBHOOK_SECRET', BASE64_32, WEBHOOK_SECRET_ERROR],
   ['TELEGRAM_WEBHOOK_SECRET', 'x'.repeat(257), `${WEBHOOK_SECRET_ERROR} (at most 256 characters), ${WEBHOOK_SECRET_ERROR.slice('error: '.length)}`],
+  ['OPERATOR_ALERT_CHAT_ID', undefined, undefined],
+  ['OPERATOR_ALERT_CHAT_ID', '123456789', 123456789],
+  ['OPERATOR_ALERT_CHAT_ID', '-1001234567890', -1001234567890],
+  ['OPERATOR_ALERT_CHAT_ID', '@ops_channel', 'error: must be a Telegram chat id: an integer, negative for groups and channels (-100…)'],
+  ['OPERATOR_ALERT_CHAT_ID', '99999999999999999', 'error: must be a Telegram chat id: an integer, negative for groups and channels (-100…)'],
   ['TELEGRAM_BOT_USERNAME', '@PayGatePrimeBot', 'PayGatePrimeBot'],
   ['TELEGRAM_BOT_USERNAME', 'sandbox_bot', 'sandbox_bot'],
   ['TELEGRAM_BOT_USERNAME', 'PayGatePrime', 'error: must be a Telegram bot username (5-32 letters, digits or _, ending in "bot")'],

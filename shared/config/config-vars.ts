@@ -256,6 +256,18 @@ export const configVars = {
     .regex(/^@?[A-Za-z][A-Za-z0-9_]{1,28}bot$/i, 'must be a Telegram bot username (5-32 letters, digits or _, ending in "bot")')
     .transform((value) => value.replace(/^@/, '')),
 
+  /**
+   * The operator's Telegram chat for operator alerts (notify-operator): a user id (the operator
+   * pressed Start in the bot's private chat) or a group/channel id (negative, `-100…`) where the bot
+   * may post. Optional: unset, alerts stay CRITICAL log lines and `operator_alerts` rows.
+   */
+  OPERATOR_ALERT_CHAT_ID: z
+    .string()
+    .regex(/^-?[1-9][0-9]{0,15}$/, 'must be a Telegram chat id: an integer, negative for groups and channels (-100…)')
+    .transform(Number)
+    .refine((value) => Number.isSafeInteger(value), 'must be a Telegram chat id: an integer, negative for groups and channels (-100…)')
+    .optional(),
+
   /** Ethereum JSON-RPC endpoint: https:// or wss:// (http/ws only for localhost, e.g. anvil). Secret: provider URLs embed an API key. */
   ETH_RPC_URL: secret(
     urlWithSchemes(['https:', 'wss:'], ['http:', 'ws:'], 'must be an https:// or wss:// URL (http:// or ws:// only for localhost or 127.0.0.1)'),

@@ -18,6 +18,8 @@ export {
   type AccountMailKind,
   AccountMailRequestedSchema,
   type AccountMailRequested,
+  OperatorAlertRequestedSchema,
+  type OperatorAlertRequested,
   BroadcastRequestedSchema,
   type BroadcastRequested,
   ScheduledTickSchema,

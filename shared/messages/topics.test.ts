@@ -48,6 +48,10 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     ],
     invalid: [{ kind: 'verify_email', accountId: PAYMENT_ID }, { kind: 'verify_email', accountId: 7, address: '' }, { accountId: PAYMENT_ID, address: '' }],
   },
+  'operator-alert-requested': {
+    valid: [{ alertId: '1' }, { alertId: '9223372036854775807' }],
+    invalid: [{}, { alertId: 1 }, { alertId: null }],
+  },
   'broadcast-requested': {
     valid: [{ job: 'broadcast-tiers', channelIds: [] }, { job: 'dashboard', channelIds: [CHANNEL_ID] }],
     invalid: [{}, { channelId: CHANNEL_ID }, { job: 'dashboard', channelIds: [5] }, { job: 'dashboard', channelIds: null }],

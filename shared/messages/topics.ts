@@ -79,6 +79,13 @@ export const AccountMailRequestedSchema = z.object({
 export type AccountMailRequested = z.infer<typeof AccountMailRequestedSchema>;
 
 /**
+ * An operator alert was raised (`operator_alerts`, in the same transaction): notify-operator reads
+ * the row and tells the operator's Telegram chat once. `alertId` is the row's id as a decimal string.
+ */
+export const OperatorAlertRequestedSchema = z.object({ alertId: z.string().regex(/^[1-9][0-9]{0,18}$/) });
+export type OperatorAlertRequested = z.infer<typeof OperatorAlertRequestedSchema>;
+
+/**
  * Post the tier buttons: `channelIds: []` is the scheduler's tick (every channel that is due);
  * the dashboard's "broadcast now" names its channel (5-minute cooldown, checked before queueing).
  */
@@ -103,6 +110,7 @@ export const TOPIC_SCHEMAS = {
   'subscriber-notification-requested': SubscriberNotificationRequestedSchema,
   'broadcast-requested': BroadcastRequestedSchema,
   'account-mail-requested': AccountMailRequestedSchema,
+  'operator-alert-requested': OperatorAlertRequestedSchema,
   'outbox-relay-requested': ScheduledTickSchema,
   'subscription-expiry-requested': ScheduledTickSchema,
   'reconciliation-requested': ScheduledTickSchema,

@@ -61,8 +61,8 @@ interface IpnPlan {
   localAddress: string;
 }
 
-/** What an IPN refused for its signature writes: its count and, past the limit, the operator alert. */
-const SIGNATURE_FAILURE_COUNTERS = ['burst_events', 'operator_alerts'];
+/** What an IPN refused for its signature writes: its count and, past the limit, the operator alert with its Telegram message (outbox). */
+const SIGNATURE_FAILURE_COUNTERS = ['burst_events', 'operator_alerts', 'outbox'];
 
 describe('fuzz: nowpayments-ipn', () => {
   const settings = fuzzSettings();

@@ -46,6 +46,9 @@ export const NOWPAYMENTS_PAYER_ACCOUNT = 8;
 export const SANDBOX_WEBHOOK_SECRET = 'f3edf20db9809d7bcb330747f3d897bab9a7fe9f4a0508d697bd882eda057154';
 const SANDBOX_JWT_SECRET = 'gjU8NfTIPWhECGW1hgtrDdDvs4RStu/DryOVhs8KomY=';
 
+/** The simulated operator whose private chat with the bot is OPERATOR_ALERT_CHAT_ID when Telegram is simulated. */
+export const SANDBOX_OPERATOR_TELEGRAM_ID = 999;
+
 /** The ports the simulators listen on now, to be remembered for the next start. */
 export function simulatorPorts(simulators: Simulators): RememberedPorts {
   const portOf = (url: string | undefined) => (url === undefined ? undefined : Number.parseInt(new URL(url).port, 10));
@@ -127,6 +130,9 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
     env.TELEGRAM_API_ROOT = simulators.telegram.apiRoot;
     env.TELEGRAM_BOT_USERNAME = simulators.telegram.botInfo.username;
     env.TELEGRAM_WEBHOOK_SECRET = SANDBOX_WEBHOOK_SECRET;
+    // Operator alerts (notify-operator) go to a simulated operator's private chat with the bot.
+    if (!simulators.telegram.hasUser(SANDBOX_OPERATOR_TELEGRAM_ID)) simulators.telegram.addUser({ id: SANDBOX_OPERATOR_TELEGRAM_ID, first_name: 'Operator', username: 'sandbox_operator', language_code: 'en' });
+    env.OPERATOR_ALERT_CHAT_ID ||= String(SANDBOX_OPERATOR_TELEGRAM_ID);
   }
   if (!env.ETH_RPC_URL) {
     // The hot wallet is anvil account 0 (10 000 ETH). The exchange's account (9) deploys the token and
