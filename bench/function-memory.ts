@@ -101,6 +101,7 @@ const MESSAGES: { [T in TopicName]?: () => TopicMessage<T> } = {
   'subscriber-notification-requested': () => ({ kind: 'payment_expired', subjectId: randomUUID() }),
   'account-mail-requested': () => ({ kind: 'verify_email', accountId: randomUUID(), address: '' }),
   'broadcast-requested': () => ({ job: 'dashboard', channelIds: [randomUUID()] }),
+  'operator-alert-requested': () => ({ alertId: String(randomInt(1, 2 ** 47)) }),
 };
 
 function messageFactory(topology: Topology, topic: string): () => unknown {
