@@ -5,10 +5,18 @@ import { formatUsdCents } from '../money/index.js';
 import { checkoutStatusesBefore } from './checkout-status.js';
 import type { NowPaymentsClient } from '../nowpayments/index.js';
 import { checkoutError } from './errors.js';
+import { findPromoCodeForCheckout, priceWithPromoCode, releasePromoReservations, reservePromoCode } from '../promo-codes/index.js';
 import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 
 export type CheckoutRequest =
-  | { kind: 'subscription'; user: TelegramUserProfile; channelId: string; tierNumber: number }
+  | {
+      kind: 'subscription';
+      user: TelegramUserProfile;
+      channelId: string;
+      tierNumber: number;
+      /** As typed; checked and priced here (`shared/promo-codes`). Refusals are `promo_code_*` errors. */
+      promoCode?: string;
+    }
   | { kind: 'donation'; user: TelegramUserProfile; channelId: string; amountCents: bigint };
 
 export interface Checkout {
@@ -17,6 +25,8 @@ export interface Checkout {
   publicId: string;
   kind: 'subscription' | 'donation';
   priceCents: bigint;
+  /** The tier's price before a promo code; null without one. */
+  listPriceCents: bigint | null;
   durationDays: number | null;
   invoiceUrl: string;
   expiresAt: Date;
@@ -40,10 +50,13 @@ interface CheckoutRow {
   id: string;
   kind: 'subscription' | 'donation';
   price_cents: bigint;
+  list_price_cents: bigint | null;
   duration_days: number | null;
   provider_invoice_url: string | null;
   expires_at: Date;
 }
+
+const CHECKOUT_COLUMNS = 'id, kind, price_cents, list_price_cents, duration_days, provider_invoice_url, expires_at';
 
 /** Price and duration come from the database, never from the caller: a deep link cannot set a price. */
 async function offerFor(tx: Tx, request: CheckoutRequest): Promise<{ tierId: string | null; priceCents: bigint; durationDays: number | null }> {
@@ -88,6 +101,7 @@ function toCheckout(row: CheckoutRow, isReused: boolean): Checkout {
     publicId: formatPublicId('checkout', row.id),
     kind: row.kind,
     priceCents: row.price_cents,
+    listPriceCents: row.list_price_cents,
     durationDays: row.duration_days,
     invoiceUrl: row.provider_invoice_url,
     expiresAt: row.expires_at,
@@ -108,31 +122,46 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     const now = deps.clock.now();
     await upsertTelegramUser(tx, request.user);
     const offer = await offerFor(tx, request);
-    const existing = await tx.query<CheckoutRow & { tier_id: string | null }>(
-      `SELECT id, kind, tier_id, price_cents, duration_days, provider_invoice_url, expires_at FROM checkouts
+    // Locked before the user's checkout: concurrent checkouts with one code count its uses one at a time.
+    const promo = request.kind === 'subscription' && request.promoCode !== undefined ? await findPromoCodeForCheckout(tx, request.channelId, request.promoCode) : undefined;
+    const existing = await tx.query<CheckoutRow & { tier_id: string | null; promo_code_id: string | null }>(
+      `SELECT ${CHECKOUT_COLUMNS}, tier_id, promo_code_id FROM checkouts
        WHERE telegram_user_id = $1 AND channel_id = $2 AND tier_id IS NOT DISTINCT FROM $3 AND status = 'open'
        FOR UPDATE`,
       [request.user.id, request.channelId, offer.tierId],
     );
     const open = existing.rows[0];
     const isStillValid =
-      open && open.expires_at > now && open.price_cents === offer.priceCents && open.duration_days === offer.durationDays;
+      open &&
+      open.expires_at > now &&
+      (open.list_price_cents ?? open.price_cents) === offer.priceCents &&
+      open.duration_days === offer.durationDays &&
+      open.promo_code_id === (promo?.id ?? null);
     if (open && isStillValid) return { row: open, isReused: open.provider_invoice_url !== null };
     if (open) {
-      // Past its validity, or the owner changed the price: a new checkout replaces it.
+      // Past its validity, the owner changed the price, or another promo code (or none) was asked for: a new checkout replaces it.
       await tx.query(`UPDATE checkouts SET status = 'expired', closed_at = $2, updated_at = $2 WHERE id = $1 AND status = ANY($3::text[])`, [
         open.id,
         now,
         checkoutStatusesBefore('expired'),
       ]);
+      await releasePromoReservations(tx, now, { checkoutId: open.id });
     }
+    const priceCents =
+      promo && offer.tierId !== null
+        ? await priceWithPromoCode(tx, promo, { tierId: offer.tierId, telegramUserId: request.user.id, listPriceCents: offer.priceCents, now })
+        : offer.priceCents;
     const inserted = await tx.query<CheckoutRow>(
-      `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
-       RETURNING id, kind, price_cents, duration_days, provider_invoice_url, expires_at`,
-      [request.kind, request.user.id, request.channelId, offer.tierId, offer.priceCents, offer.durationDays, now, new Date(now.getTime() + validityMs)],
+      `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at,
+                              promo_code_id, list_price_cents)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10)
+       RETURNING ${CHECKOUT_COLUMNS}`,
+      [request.kind, request.user.id, request.channelId, offer.tierId, priceCents, offer.durationDays, now, new Date(now.getTime() + validityMs),
+        promo?.id ?? null, promo ? offer.priceCents : null],
     );
-    return { row: inserted.rows[0] as CheckoutRow, isReused: false };
+    const row = inserted.rows[0] as CheckoutRow;
+    if (promo) await reservePromoCode(tx, { checkoutId: row.id, promoCodeId: promo.id, telegramUserId: request.user.id, now });
+    return { row, isReused: false };
   });
   if (prepared.row.provider_invoice_url) return toCheckout(prepared.row, prepared.isReused);
 
@@ -149,13 +178,13 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
   const { rows } = await deps.db.query<CheckoutRow>(
     `UPDATE checkouts SET provider_invoice_id = $2, provider_invoice_url = $3, updated_at = $4
      WHERE id = $1 AND provider_invoice_id IS NULL
-     RETURNING id, kind, price_cents, duration_days, provider_invoice_url, expires_at`,
+     RETURNING ${CHECKOUT_COLUMNS}`,
     [prepared.row.id, invoice.invoiceId, invoice.invoiceUrl, deps.clock.now()],
   );
   if (rows[0]) return toCheckout(rows[0], false);
   // A concurrent request attached its invoice first: offer that one (ours is never paid).
   const { rows: current } = await deps.db.query<CheckoutRow>(
-    'SELECT id, kind, price_cents, duration_days, provider_invoice_url, expires_at FROM checkouts WHERE id = $1',
+    `SELECT ${CHECKOUT_COLUMNS} FROM checkouts WHERE id = $1`,
     [prepared.row.id],
   );
   return toCheckout(current[0] as CheckoutRow, true);

@@ -9,6 +9,7 @@ import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../pa
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { paymentError } from './errors.js';
+import { redeemPromoCode } from '../promo-codes/index.js';
 
 export interface SettlementDeps {
   db: Db;
@@ -177,6 +178,8 @@ async function settleInTransaction(
   }
 
   const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
+  // A discounted checkout's code counts one use per settled payment (nothing for a checkout without one).
+  await redeemPromoCode(tx, payment.id, now);
   if (payment.kind === 'subscription') {
     if (payment.duration_days === null) throw paymentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {

@@ -1,5 +1,6 @@
 import { watchdogError } from './errors.js';
 import { expireCheckouts } from '../checkout/checkouts.js';
+import { releasePromoReservations } from '../promo-codes/index.js';
 import type { Queryable } from '../db/index.js';
 
 /**
@@ -148,6 +149,25 @@ export const STATE_MACHINES: readonly StateMachine[] = [
         alert: 'Open checkouts an hour past their expiry: reconcile is not running.',
         since: 'expires_at',
         redriveStatement: expireCheckouts,
+      },
+    },
+  },
+  {
+    name: 'promo_code_reservations',
+    table: 'promo_code_reservations',
+    id: 'checkout_id',
+    column: 'status',
+    terminal: ['released', 'redeemed'],
+    states: {
+      reserved: {
+        owner: 'reconcile',
+        redrive: 'frees the use held by a checkout that expired or was cancelled unpaid (none of its payments still on its way)',
+        redriveAfterSeconds: 0,
+        // A payment in flight keeps its use up to the 7 days reconcile follows a payment.
+        alertAfterSeconds: 8 * DAY,
+        alert: 'A promo code use has been held 8 days: its checkout neither settled nor closed unpaid. Look at the checkout and its payments.',
+        since: 'reserved_at',
+        redriveStatement: (db, now) => releasePromoReservations(db, now),
       },
     },
   },
