@@ -23,6 +23,10 @@ export interface BotDeps {
 export interface SessionData {
   /** The donation keypad being typed: channel and digits so far. */
   donation?: { channelId: string; digits: string; messageId?: number };
+  /** The promo code step: waiting for a typed code for this tier. */
+  promo?: { channelId: string; tierNumber: number };
+  /** A code from a channel's link (`c_…_p<CODE>`), applied to the tier chosen next in that channel. */
+  promoCode?: { channelId: string; code: string };
 }
 
 export interface BotContextFlavor {

@@ -23,3 +23,4 @@ export {
   type PayoutNoticeFacts,
   type ThresholdProgressFacts,
 } from './owner.js';
+export { type PromoRefusalReason } from './promo-codes.js';

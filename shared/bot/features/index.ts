@@ -3,12 +3,14 @@ import type { BotContext } from '../context.js';
 import { donationsFeature } from './donations.js';
 import { membershipFeature } from './membership.js';
 import { ownerFeature } from './owner.js';
+import { promoCodesFeature } from './promo-codes.js';
 import { fallbackFeature, subscriberFeature } from './subscriber.js';
 
 /** Every feature module the bot installs, in order. */
 export function botFeatures(): Composer<BotContext>[] {
   return [
     subscriberFeature(),
+    promoCodesFeature(),
     donationsFeature(),
     ownerFeature(),
     membershipFeature(),

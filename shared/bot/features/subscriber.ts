@@ -5,6 +5,7 @@ import { channelTitle, loadSubscribeOffer } from '../../channels/index.js';
 import { type Checkout, type CheckoutDeps, type CheckoutPaymentStatus, loadCheckoutPaymentStatus, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';
 import { profileOf } from './telegram-user.js';
+import { startTierPurchase } from './promo-codes.js';
 import { type PublicIdKind, formatPublicId, parsePublicId } from '../../ids/index.js';
 import { remindersOffData, renewData, renewTierData } from '../../notifications/renewal-buttons.js';
 import { type ResendInviteOutcome, listSubscriberSubscriptions, resendInvite, turnOffRenewalReminders } from '../../subscriptions/index.js';
@@ -118,7 +119,7 @@ async function showOffer(ctx: BotContext, channelId: string): Promise<'shown' | 
  * with it and its Pay button: what a tier button, a tier's subscribe link and a reminder's Renew do.
  * 'gone' when the channel or the tier no longer sells.
  */
-async function replyWithTierCheckout(ctx: BotContext & { from: User }, channelId: string, tierNumber: number): Promise<'shown' | 'gone'> {
+export async function replyWithTierCheckout(ctx: BotContext & { from: User }, channelId: string, tierNumber: number): Promise<'shown' | 'gone'> {
   let checkout: Checkout;
   try {
     checkout = await openCheckout(checkoutDeps(ctx.deps), { kind: 'subscription', user: profileOf(ctx.from), channelId, tierNumber });
@@ -219,8 +220,10 @@ export function subscriberFeature(): Composer<BotContext> {
       await ctx.reply(ctx.t('startInvalidLink'));
       return;
     }
-    // A tier's link opens its checkout; a tier switched off since falls back to the channel's tiers.
-    if (target.tierNumber !== undefined && (await replyWithTierCheckout(ctx as BotContext & { from: User }, target.channelId, target.tierNumber)) === 'shown') return;
+    // A tier's link opens its checkout (at a code's price when it carries one); a tier switched off
+    // since falls back to the channel's tiers. A channel's link with a code keeps it for the tier chosen next.
+    if (target.tierNumber !== undefined && (await startTierPurchase(ctx as BotContext & { from: User }, target.channelId, target.tierNumber, target.promoCode)) === 'shown') return;
+    if (target.promoCode !== undefined) ctx.session.promoCode = { channelId: target.channelId, code: target.promoCode };
     if ((await showOffer(ctx, target.channelId)) === 'unavailable') await ctx.reply(ctx.t('channelUnavailable'));
   });
 
@@ -234,7 +237,7 @@ export function subscriberFeature(): Composer<BotContext> {
     const choice = chooseTierData.decode(ctx.callbackQuery.data);
     const channelId = choice && parseRef('channel', choice.channel);
     if (!choice || !channelId || ctx.chat?.type !== 'private') return answerStale(ctx);
-    if ((await replyWithTierCheckout(ctx, channelId, choice.tier)) === 'gone') return answerStale(ctx);
+    if ((await startTierPurchase(ctx, channelId, choice.tier)) === 'gone') return answerStale(ctx);
     await ctx.answerCallbackQuery();
   });
 
