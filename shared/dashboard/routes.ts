@@ -2,6 +2,7 @@ import { accountRoutes } from './account-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { channelRoutes } from './channel-routes.js';
 import { earningsRoutes } from './earnings-routes.js';
+import { promoCodeRoutes } from './promo-code-routes.js';
 import { securityRoutes } from './security-routes.js';
 import type { RouteDefinition } from './route-definition.js';
 import { systemRoutes } from './system-routes.js';
@@ -18,6 +19,7 @@ export const dashboardRouteModules: Record<string, readonly RouteDefinition[]> =
   security: securityRoutes,
   channels: channelRoutes,
   earnings: earningsRoutes,
+  promoCodes: promoCodeRoutes,
 };
 
 export const dashboardRoutes: readonly RouteDefinition[] = Object.values(dashboardRouteModules).flat();

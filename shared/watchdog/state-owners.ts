@@ -63,6 +63,7 @@ export interface StateMachine {
 export const STEADY_STATUS_COLUMNS: Readonly<Record<string, string>> = {
   'accounts.status': 'an account is active, disabled or deleted by its owner or an operator; nothing is pending',
   'channels.status': 'a channel is pending, active, paused or deleted by its owner; nothing is pending on our side',
+  'promo_codes.status': 'a promo code is active or archived by its owner; its uses are the promo_code_reservations machine',
 };
 
 const payoutStage = (redrive: string, alert: string): OwnedState => ({

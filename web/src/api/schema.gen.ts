@@ -754,6 +754,78 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/channels/{channelId}/promo-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The channel’s promo codes with their figures, newest first
+         * @description Figures per code: checkouts opened with it, uses held by open checkouts, redemptions (settled payments at the discounted price, each counted once), the revenue they charged and the discount given, in USD.
+         *
+         *     Rate limits: 300 per 60 s per account.
+         */
+        get: operations["listPromoCodes"];
+        put?: never;
+        /**
+         * Create a promo code
+         * @description Percent off (`percentOffBps`, 1–10000) or a fixed USD amount off (`amountOff`), optionally a validity window, a total and a per-user limit of paid uses, and the tiers it applies to. Percent discounts round down to a whole cent. A code that would bring a price below $1.00 is refused at checkout.
+         *
+         *     Rate limits: 60 per 60 s per account.
+         */
+        post: operations["createPromoCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/channels/{channelId}/promo-codes/{promoCodeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One promo code with its figures
+         * @description Rate limits: 300 per 60 s per account.
+         */
+        get: operations["retrievePromoCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a promo code’s terms (checkouts already open keep their price)
+         * @description Rate limits: 60 per 60 s per account.
+         */
+        patch: operations["updatePromoCode"];
+        trace?: never;
+    };
+    "/channels/{channelId}/promo-codes/{promoCodeId}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a promo code for good (its figures stay; archiving again changes nothing)
+         * @description Rate limits: 60 per 60 s per account.
+         */
+        post: operations["archivePromoCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -3997,6 +4069,571 @@ export interface operations {
             };
             /** @description export_too_large: choose a shorter date range */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listPromoCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel id (ch_…) */
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The codes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        promoCodes: {
+                            /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                            id: string;
+                            channelId: string;
+                            code: string;
+                            /** @enum {string} */
+                            status: "active" | "archived";
+                            percentOffBps: number | null;
+                            amountOff: string | null;
+                            validFrom: string | null;
+                            validUntil: string | null;
+                            maxUses: number | null;
+                            maxUsesPerUser: number | null;
+                            tierNumbers: number[];
+                            createdAt: string;
+                            figures: {
+                                /** @description Checkouts opened with the code */
+                                checkouts: number;
+                                /** @description Uses held by open checkouts (released if they expire unpaid) */
+                                heldUses: number;
+                                /** @description Paid payments at the discounted price */
+                                redemptions: number;
+                                /**
+                                 * @description What those payments charged (before fees)
+                                 * @example 12.50
+                                 */
+                                revenue: string;
+                                /**
+                                 * @description List price minus charged price, summed over redemptions
+                                 * @example 12.50
+                                 */
+                                discountGiven: string;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found (also another account’s channel) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createPromoCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel id (ch_…) */
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description What subscribers type, case-insensitive (stored upper-case)
+                     * @example SPRING25
+                     */
+                    code: string;
+                    /** @description Percent off in basis points (1500 = 15 %); set this or amountOff */
+                    percentOffBps?: number | null;
+                    /** @description USD taken off, a decimal string ("5.00"); set this or percentOffBps */
+                    amountOff?: string | null;
+                    /** @description First moment the code works (inclusive); null: at once */
+                    validFrom?: string | null;
+                    /** @description The code stops working at this moment (exclusive); null: never */
+                    validUntil?: string | null;
+                    /** @description Paid uses in total (null: no limit) */
+                    maxUses?: number | null;
+                    /** @description Paid uses per Telegram user (null: no limit) */
+                    maxUsesPerUser?: number | null;
+                    /** @description Only these tiers; empty: every tier */
+                    tierNumbers?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description The new code */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        id: string;
+                        channelId: string;
+                        code: string;
+                        /** @enum {string} */
+                        status: "active" | "archived";
+                        percentOffBps: number | null;
+                        amountOff: string | null;
+                        validFrom: string | null;
+                        validUntil: string | null;
+                        maxUses: number | null;
+                        maxUsesPerUser: number | null;
+                        tierNumbers: number[];
+                        createdAt: string;
+                        figures: {
+                            /** @description Checkouts opened with the code */
+                            checkouts: number;
+                            /** @description Uses held by open checkouts (released if they expire unpaid) */
+                            heldUses: number;
+                            /** @description Paid payments at the discounted price */
+                            redemptions: number;
+                            /**
+                             * @description What those payments charged (before fees)
+                             * @example 12.50
+                             */
+                            revenue: string;
+                            /**
+                             * @description List price minus charged price, summed over redemptions
+                             * @example 12.50
+                             */
+                            discountGiven: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed (fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description promo_code_taken (fields.code) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    retrievePromoCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel id (ch_…) */
+                channelId: string;
+                /** @description The promo code id (promo_…) */
+                promoCodeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        id: string;
+                        channelId: string;
+                        code: string;
+                        /** @enum {string} */
+                        status: "active" | "archived";
+                        percentOffBps: number | null;
+                        amountOff: string | null;
+                        validFrom: string | null;
+                        validUntil: string | null;
+                        maxUses: number | null;
+                        maxUsesPerUser: number | null;
+                        tierNumbers: number[];
+                        createdAt: string;
+                        figures: {
+                            /** @description Checkouts opened with the code */
+                            checkouts: number;
+                            /** @description Uses held by open checkouts (released if they expire unpaid) */
+                            heldUses: number;
+                            /** @description Paid payments at the discounted price */
+                            redemptions: number;
+                            /**
+                             * @description What those payments charged (before fees)
+                             * @example 12.50
+                             */
+                            revenue: string;
+                            /**
+                             * @description List price minus charged price, summed over redemptions
+                             * @example 12.50
+                             */
+                            discountGiven: string;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found, promo_code_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    updatePromoCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel id (ch_…) */
+                channelId: string;
+                /** @description The promo code id (promo_…) */
+                promoCodeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Percent off in basis points (1500 = 15 %); set this or amountOff */
+                    percentOffBps?: number | null;
+                    /** @description USD taken off, a decimal string ("5.00"); set this or percentOffBps */
+                    amountOff?: string | null;
+                    /** @description First moment the code works (inclusive); null: at once */
+                    validFrom?: string | null;
+                    /** @description The code stops working at this moment (exclusive); null: never */
+                    validUntil?: string | null;
+                    /** @description Paid uses in total (null: no limit) */
+                    maxUses?: number | null;
+                    /** @description Paid uses per Telegram user (null: no limit) */
+                    maxUsesPerUser?: number | null;
+                    /** @description Only these tiers; empty: every tier */
+                    tierNumbers?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description The code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        id: string;
+                        channelId: string;
+                        code: string;
+                        /** @enum {string} */
+                        status: "active" | "archived";
+                        percentOffBps: number | null;
+                        amountOff: string | null;
+                        validFrom: string | null;
+                        validUntil: string | null;
+                        maxUses: number | null;
+                        maxUsesPerUser: number | null;
+                        tierNumbers: number[];
+                        createdAt: string;
+                        figures: {
+                            /** @description Checkouts opened with the code */
+                            checkouts: number;
+                            /** @description Uses held by open checkouts (released if they expire unpaid) */
+                            heldUses: number;
+                            /** @description Paid payments at the discounted price */
+                            redemptions: number;
+                            /**
+                             * @description What those payments charged (before fees)
+                             * @example 12.50
+                             */
+                            revenue: string;
+                            /**
+                             * @description List price minus charged price, summed over redemptions
+                             * @example 12.50
+                             */
+                            discountGiven: string;
+                        };
+                    };
+                };
+            };
+            /** @description validation_failed (fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found, promo_code_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description promo_code_archived */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    archivePromoCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel id (ch_…) */
+                channelId: string;
+                /** @description The promo code id (promo_…) */
+                promoCodeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The archived code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        id: string;
+                        channelId: string;
+                        code: string;
+                        /** @enum {string} */
+                        status: "active" | "archived";
+                        percentOffBps: number | null;
+                        amountOff: string | null;
+                        validFrom: string | null;
+                        validUntil: string | null;
+                        maxUses: number | null;
+                        maxUsesPerUser: number | null;
+                        tierNumbers: number[];
+                        createdAt: string;
+                        figures: {
+                            /** @description Checkouts opened with the code */
+                            checkouts: number;
+                            /** @description Uses held by open checkouts (released if they expire unpaid) */
+                            heldUses: number;
+                            /** @description Paid payments at the discounted price */
+                            redemptions: number;
+                            /**
+                             * @description What those payments charged (before fees)
+                             * @example 12.50
+                             */
+                            revenue: string;
+                            /**
+                             * @description List price minus charged price, summed over redemptions
+                             * @example 12.50
+                             */
+                            discountGiven: string;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found, promo_code_not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
