@@ -13,6 +13,7 @@ import { Link, matchPath, navigate, ParamsProvider, useLocation } from './router
 const EarningsPage = lazy(() => import('./pages/earnings-page').then((module) => ({ default: module.EarningsPage })));
 const PayoutsPage = lazy(() => import('./pages/payouts-page').then((module) => ({ default: module.PayoutsPage })));
 const AccountPage = lazy(() => import('./pages/account-page').then((module) => ({ default: module.AccountPage })));
+const PromoCodesPage = lazy(() => import('./pages/promo-codes-page').then((module) => ({ default: module.PromoCodesPage })));
 
 interface Route {
   path: string;
@@ -35,6 +36,7 @@ export const ROUTES: Route[] = [
   { path: '/channels/new', page: CreateChannelPage, isPrivate: true, title: 'Register a channel' },
   { path: '/channels/:channelId', page: ChannelPage, isPrivate: true, title: 'Channel' },
   { path: '/channels/:channelId/edit', page: EditChannelPage, isPrivate: true, title: 'Edit channel' },
+  { path: '/channels/:channelId/promo-codes', page: PromoCodesPage, isPrivate: true, title: 'Promo codes' },
   { path: '/earnings', page: EarningsPage, isPrivate: true, title: 'Earnings' },
   { path: '/payouts', page: PayoutsPage, isPrivate: true, title: 'Payouts' },
   { path: '/account', page: AccountPage, isPrivate: true, title: 'Account settings' },

@@ -185,6 +185,9 @@ export function ChannelPage() {
         <Link to={`/channels/${data.id}/edit`} className="button">
           Edit
         </Link>
+        <Link to={`/channels/${data.id}/promo-codes`} className="button button--quiet">
+          Promo codes
+        </Link>
       </div>
       {search.get('created') && <Notice tone="success">The channel is registered. Share its links to sell subscriptions.</Notice>}
       {missing && <Notice tone="warning">The bot lacks rights it needs: {missing}.</Notice>}
