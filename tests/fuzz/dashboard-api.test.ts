@@ -98,6 +98,11 @@ const EXAMPLE_BODIES: Record<string, JsonLike[]> = {
     { underpaymentToleranceBps: 9500, notifications: { enabled: false } },
     { closedChat: { id: '$freeClosedChatId' } },
   ],
+  createPromoCode: [
+    { code: 'SPRING25', percentOffBps: 2500, validUntil: '2030-01-01T00:00:00Z', maxUses: 100, maxUsesPerUser: 1, tierNumbers: [1] },
+    { code: 'FIVE_OFF', amountOff: '5.00', validFrom: null, validUntil: null, maxUses: null, maxUsesPerUser: null, tierNumbers: [] },
+  ],
+  updatePromoCode: [{ percentOffBps: 1000 }, { amountOff: '2.50', maxUses: 5, tierNumbers: [] }, { validFrom: '2030-01-01T00:00:00Z', validUntil: null }],
 };
 
 /** What a batch's requests act as: an owner with channels, payments and a payout, and chats to register. */
@@ -526,6 +531,8 @@ describe('fuzz: dashboard-api', () => {
     ['confirmEmailChange', 0, ['token']],
     ['changePassword', 0, ['newPassword']],
     ['requestEmailChange', 0, ['newEmail']],
+    ['createPromoCode', 0, ['code']],
+    ['createPromoCode', 1, ['amountOff']],
   ];
 
   it('has every text field it fills with refused characters in an example body', () => {
