@@ -106,7 +106,7 @@ function CreatePromoCodeForm({ channelId, tierNumbers }: { channelId: string; ti
         error={error(values.kind === 'percent' ? 'percentOffBps' : 'amountOff')}
         required
       />
-      <TextField label="Valid until (UTC, optional)" type="date" value={values.validUntil} onChange={(e) => setValues({ ...values, validUntil: e.target.value })} error={error('validUntil')} />
+      <TextField label="Ends on (at 00:00 UTC that day, optional)" type="date" value={values.validUntil} onChange={(e) => setValues({ ...values, validUntil: e.target.value })} error={error('validUntil')} />
       <TextField label="Paid uses in total (optional)" inputMode="numeric" value={values.maxUses} onChange={(e) => setValues({ ...values, maxUses: e.target.value })} error={error('maxUses')} />
       <TextField label="Paid uses per subscriber (optional)" inputMode="numeric" value={values.maxUsesPerUser} onChange={(e) => setValues({ ...values, maxUsesPerUser: e.target.value })} error={error('maxUsesPerUser')} />
       <fieldset>
