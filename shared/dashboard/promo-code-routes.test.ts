@@ -67,7 +67,7 @@ describe('promo code routes', () => {
       tierNumbers: [2],
       figures: { checkouts: 0, heldUses: 0, redemptions: 0, revenue: '0.00', discountGiven: '0.00' },
     });
-    expect(created.json.id).toMatch(/^promo_[A-Za-z0-9_-]{22}$/);
+    expect(created.json.id).toMatch(/^pc_[A-Za-z0-9_-]{22}$/);
     const listed = await h.request('GET', path(), { token });
     expect(listed.json.promoCodes.map((code: { code: string }) => code.code)).toContain('SPRING25');
     expect((await h.request('GET', path(`/${created.json.id}`), { token })).json.code).toBe('SPRING25');
@@ -123,7 +123,7 @@ describe('promo code routes', () => {
       [created.json.id ? (await h.testDb.db.query<{ id: string }>(`SELECT id FROM promo_codes WHERE code = 'FLEX'`)).rows[0]!.id : ''],
     );
     expect(rows.map((row) => row.action)).toEqual(['promo_code.created', 'promo_code.updated', 'promo_code.archived']);
-    expect((await h.request('GET', path('/promo_Ehz5dX8hQSeMc0Q8m0Q2Xw'), { token })).status).toBe(404);
+    expect((await h.request('GET', path('/pc_Ehz5dX8hQSeMc0Q8m0Q2Xw'), { token })).status).toBe(404);
   });
 
   it('report figures: checkouts, held uses, paid redemptions, revenue charged and discount given', async () => {

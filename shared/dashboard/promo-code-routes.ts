@@ -14,7 +14,7 @@ import { defineRoute, type RouteDefinition } from './route-definition.js';
 
 const MINUTE = 60;
 const ChannelParams = z.object({ channelId: z.string().max(64).meta({ description: 'The channel id (ch_…)' }) });
-const CodeParams = ChannelParams.extend({ promoCodeId: z.string().max(64).meta({ description: 'The promo code id (promo_…)' }) });
+const CodeParams = ChannelParams.extend({ promoCodeId: z.string().max(64).meta({ description: 'The promo code id (pc_…)' }) });
 const writeLimits = [{ name: 'promo-code-write-account', key: 'account' as const, limit: 60, windowSeconds: MINUTE }];
 
 /** Promo codes per channel: list with figures, create, change, archive. */

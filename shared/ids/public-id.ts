@@ -20,7 +20,7 @@ export const PUBLIC_ID_PREFIXES = {
   invite: 'inv',
   ledgerTransaction: 'ltx',
   session: 'ses',
-  promoCode: 'promo',
+  promoCode: 'pc',
 } as const;
 
 export type PublicIdKind = keyof typeof PUBLIC_ID_PREFIXES;

@@ -41,6 +41,7 @@ interface SettlementRow {
   payout_wallet: string;
   payout_extra_id: string | null;
   notification_chat_id: bigint | null;
+  promo_code_id: string | null;
 }
 
 /** What one settle-payment delivery booked for its payment. */
@@ -85,7 +86,7 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
     const { rows } = await tx.query<SettlementRow>(
       `SELECT p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
               p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
-              k.price_cents, k.kind, k.duration_days, k.telegram_user_id, k.channel_id,
+              k.price_cents, k.kind, k.duration_days, k.telegram_user_id, k.channel_id, k.promo_code_id,
               c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
               c.notification_chat_id,
               CASE WHEN c.payout_strategy = 'threshold' AND c.notification_chat_id IS NOT NULL
@@ -178,8 +179,8 @@ async function settleInTransaction(
   }
 
   const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
-  // A discounted checkout's code counts one use per settled payment (nothing for a checkout without one).
-  await redeemPromoCode(tx, payment.id, now);
+  // A discounted checkout's code counts one use per settled payment.
+  if (payment.promo_code_id !== null) await redeemPromoCode(tx, payment.id, now);
   if (payment.kind === 'subscription') {
     if (payment.duration_days === null) throw paymentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {

@@ -66,7 +66,7 @@ export type PromoCodeUpdate = z.infer<typeof PromoCodeUpdateSchema>;
 const Money = z.string().meta({ description: 'USD, decimal string', example: '12.50' });
 
 export const PromoCodeResourceSchema = z.object({
-  id: z.string().meta({ example: 'promo_Ehz5dX8hQSeMc0Q8m0Q2Xw' }),
+  id: z.string().meta({ example: 'pc_Ehz5dX8hQSeMc0Q8m0Q2Xw' }),
   channelId: z.string(),
   code: z.string(),
   status: z.enum(['active', 'archived']),

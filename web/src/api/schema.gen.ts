@@ -4107,7 +4107,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         promoCodes: {
-                            /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                            /** @example pc_Ehz5dX8hQSeMc0Q8m0Q2Xw */
                             id: string;
                             channelId: string;
                             code: string;
@@ -4224,7 +4224,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        /** @example pc_Ehz5dX8hQSeMc0Q8m0Q2Xw */
                         id: string;
                         channelId: string;
                         code: string;
@@ -4331,7 +4331,7 @@ export interface operations {
             path: {
                 /** @description The channel id (ch_…) */
                 channelId: string;
-                /** @description The promo code id (promo_…) */
+                /** @description The promo code id (pc_…) */
                 promoCodeId: string;
             };
             cookie?: never;
@@ -4345,7 +4345,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        /** @example pc_Ehz5dX8hQSeMc0Q8m0Q2Xw */
                         id: string;
                         channelId: string;
                         code: string;
@@ -4425,7 +4425,7 @@ export interface operations {
             path: {
                 /** @description The channel id (ch_…) */
                 channelId: string;
-                /** @description The promo code id (promo_…) */
+                /** @description The promo code id (pc_…) */
                 promoCodeId: string;
             };
             cookie?: never;
@@ -4458,7 +4458,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        /** @example pc_Ehz5dX8hQSeMc0Q8m0Q2Xw */
                         id: string;
                         channelId: string;
                         code: string;
@@ -4565,7 +4565,7 @@ export interface operations {
             path: {
                 /** @description The channel id (ch_…) */
                 channelId: string;
-                /** @description The promo code id (promo_…) */
+                /** @description The promo code id (pc_…) */
                 promoCodeId: string;
             };
             cookie?: never;
@@ -4579,7 +4579,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example promo_Ehz5dX8hQSeMc0Q8m0Q2Xw */
+                        /** @example pc_Ehz5dX8hQSeMc0Q8m0Q2Xw */
                         id: string;
                         channelId: string;
                         code: string;

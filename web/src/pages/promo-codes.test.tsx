@@ -11,7 +11,7 @@ import { describeDiscount, PromoCodesPage, promoCodeBody } from './promo-codes-p
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 const code = {
-  id: 'promo_1',
+  id: 'pc_1',
   channelId: 'ch_1',
   code: 'SPRING25',
   status: 'active',
