@@ -36,7 +36,7 @@ const HOUR = 3600;
 const ChannelParams = z.object({ channelId: z.string().max(64).meta({ description: 'The channel id (ch_…)', example: 'ch_Ehz5dX8hQSeMc0Q8m0Q2Xw' }) });
 
 /** Where answers get the bot's username for subscribe links: see `DashboardDeps.subscribeBot`. */
-function linkDeps(deps: DashboardDeps): SubscribeLinkDeps {
+export function linkDeps(deps: DashboardDeps): SubscribeLinkDeps {
   return { subscribeBot: deps.subscribeBot ?? createBotUsernameSource({ configured: deps.telegramBotUsername ?? deps.channels?.bot.username, logger: deps.logger }) };
 }
 

@@ -27,7 +27,7 @@ async function session(): Promise<{ accountId: string; token: string }> {
 const path = (suffix = '') => `/channels/${channelId}/promo-codes${suffix}`;
 
 beforeAll(async () => {
-  h = await createDashboardHarness();
+  h = await createDashboardHarness({ telegramBotUsername: 'PayGatePrimeBot' });
   const owner = await session();
   const stranger = await session();
   token = owner.token;
@@ -68,6 +68,7 @@ describe('promo code routes', () => {
       figures: { checkouts: 0, heldUses: 0, redemptions: 0, revenue: '0.00', discountGiven: '0.00' },
     });
     expect(created.json.id).toMatch(/^pc_[A-Za-z0-9_-]{22}$/);
+    expect(created.json.link).toBe(`https://t.me/PayGatePrimeBot?start=c_${channelId}_pSPRING25`);
     const listed = await h.request('GET', path(), { token });
     expect(listed.json.promoCodes.map((code: { code: string }) => code.code)).toContain('SPRING25');
     expect((await h.request('GET', path(`/${created.json.id}`), { token })).json.code).toBe('SPRING25');

@@ -10,11 +10,19 @@ import {
   retrievePromoCode,
   updatePromoCode,
 } from '../promo-codes/index.js';
+import { subscribeBotUsername } from '../channels/index.js';
+import { linkDeps } from './channel-routes.js';
+import type { DashboardDeps } from './dashboard-deps.js';
 import { defineRoute, type RouteDefinition } from './route-definition.js';
 
 const MINUTE = 60;
 const ChannelParams = z.object({ channelId: z.string().max(64).meta({ description: 'The channel id (ch_…)' }) });
 const CodeParams = ChannelParams.extend({ promoCodeId: z.string().max(64).meta({ description: 'The promo code id (pc_…)' }) });
+/** The promo code functions' deps: the instance's, and the bot's username for each code's link. */
+async function promoDeps(deps: DashboardDeps) {
+  return { db: deps.db, clock: deps.clock, logger: deps.logger, botUsername: await subscribeBotUsername(linkDeps(deps)) };
+}
+
 const writeLimits = [{ name: 'promo-code-write-account', key: 'account' as const, limit: 60, windowSeconds: MINUTE }];
 
 /** Promo codes per channel: list with figures, create, change, archive. */
@@ -31,7 +39,7 @@ export const promoCodeRoutes: RouteDefinition[] = [
     params: ChannelParams,
     response: { status: 200, description: 'The codes', schema: PromoCodeListResourceSchema },
     errors: { 404: 'channel_not_found (also another account’s channel)' },
-    handler: async ({ auth, params, deps }) => ({ body: await listPromoCodes(deps, { accountId: auth.accountId }, params.channelId) }),
+    handler: async ({ auth, params, deps }) => ({ body: await listPromoCodes(await promoDeps(deps), { accountId: auth.accountId }, params.channelId) }),
   }),
   defineRoute({
     method: 'GET',
@@ -43,7 +51,7 @@ export const promoCodeRoutes: RouteDefinition[] = [
     params: CodeParams,
     response: { status: 200, description: 'The code', schema: PromoCodeResourceSchema },
     errors: { 404: 'channel_not_found, promo_code_not_found' },
-    handler: async ({ auth, params, deps }) => ({ body: await retrievePromoCode(deps, { accountId: auth.accountId }, params.channelId, params.promoCodeId) }),
+    handler: async ({ auth, params, deps }) => ({ body: await retrievePromoCode(await promoDeps(deps), { accountId: auth.accountId }, params.channelId, params.promoCodeId) }),
   }),
   defineRoute({
     method: 'POST',
@@ -61,7 +69,7 @@ export const promoCodeRoutes: RouteDefinition[] = [
     rateLimits: writeLimits,
     handler: async ({ auth, params, body, deps, request }) => ({
       status: 201,
-      body: await createPromoCode(deps, { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, params.channelId, body),
+      body: await createPromoCode(await promoDeps(deps), { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, params.channelId, body),
     }),
   }),
   defineRoute({
@@ -77,7 +85,7 @@ export const promoCodeRoutes: RouteDefinition[] = [
     errors: { 400: 'validation_failed (fields)', 404: 'channel_not_found, promo_code_not_found', 409: 'promo_code_archived' },
     rateLimits: writeLimits,
     handler: async ({ auth, params, body, deps, request }) => ({
-      body: await updatePromoCode(deps, { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, params.channelId, params.promoCodeId, body),
+      body: await updatePromoCode(await promoDeps(deps), { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, params.channelId, params.promoCodeId, body),
     }),
   }),
   defineRoute({
@@ -92,7 +100,7 @@ export const promoCodeRoutes: RouteDefinition[] = [
     errors: { 404: 'channel_not_found, promo_code_not_found' },
     rateLimits: writeLimits,
     handler: async ({ auth, params, deps, request }) => ({
-      body: await archivePromoCode(deps, { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, params.channelId, params.promoCodeId),
+      body: await archivePromoCode(await promoDeps(deps), { accountId: auth.accountId, requestId: request.requestId, ip: request.ip }, params.channelId, params.promoCodeId),
     }),
   }),
 ];

@@ -5,6 +5,7 @@ import type { Db, Queryable, Tx } from '../db/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatUsdCents, parseUsdCents } from '../money/index.js';
+import { subscribeLink } from '../telegram/deep-links.js';
 import { userText } from '../user-text/index.js';
 import { promoCodeError } from './errors.js';
 import { PROMO_CODE_PATTERN } from './pricing.js';
@@ -14,6 +15,8 @@ export interface PromoCodeDeps {
   db: Db;
   clock: Clock;
   logger: Logger;
+  /** The bot's username, for each code's link; without it `link` is null. */
+  botUsername?: string | undefined;
 }
 
 /** Who asks: the authenticated account, and the request's id and client IP for the audit trail. */
@@ -77,6 +80,10 @@ export const PromoCodeResourceSchema = z.object({
   maxUses: z.number().int().nullable(),
   maxUsesPerUser: z.number().int().nullable(),
   tierNumbers: z.array(z.number().int()),
+  link: z.string().nullable().meta({
+    description: 'The channel’s subscribe link carrying the code (applied to the tier the subscriber picks); null when the bot’s username is unknown',
+    example: 'https://t.me/PayGatePrimeBot?start=c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw_pSPRING25',
+  }),
   createdAt: z.string(),
   figures: z.object({
     checkouts: z.number().int().meta({ description: 'Checkouts opened with the code' }),
@@ -122,7 +129,7 @@ const RESOURCE_SELECT = `
                              COALESCE(sum(d.list_price_cents - d.price_cents), 0)::bigint AS discount_cents
                       FROM promo_redemptions d WHERE d.promo_code_id = p.id) x`;
 
-function toResource(row: ResourceRow): PromoCodeResource {
+function toResource(row: ResourceRow, botUsername: string | undefined): PromoCodeResource {
   return {
     id: formatPublicId('promoCode', row.id),
     channelId: formatPublicId('channel', row.channel_id),
@@ -135,6 +142,7 @@ function toResource(row: ResourceRow): PromoCodeResource {
     maxUses: row.max_uses,
     maxUsesPerUser: row.max_uses_per_user,
     tierNumbers: row.tier_numbers.map(Number),
+    link: botUsername === undefined ? null : subscribeLink(botUsername, row.channel_id, undefined, row.code),
     createdAt: row.created_at.toISOString(),
     figures: {
       checkouts: Number(row.checkouts),
@@ -178,9 +186,9 @@ async function ownedCode(q: Queryable, channelId: string, promoCodePublicId: str
   return rows[0];
 }
 
-async function readCode(q: Queryable, id: string): Promise<PromoCodeResource> {
-  const { rows } = await q.query<ResourceRow>(`${RESOURCE_SELECT} WHERE p.id = $1`, [id]);
-  return toResource(rows[0] as ResourceRow);
+async function readCode(deps: PromoCodeDeps, id: string): Promise<PromoCodeResource> {
+  const { rows } = await deps.db.query<ResourceRow>(`${RESOURCE_SELECT} WHERE p.id = $1`, [id]);
+  return toResource(rows[0] as ResourceRow, deps.botUsername);
 }
 
 /** Tier numbers → the channel's tier ids. @throws `validation_failed` naming `tierNumbers` for a tier the channel lacks. */
@@ -213,14 +221,14 @@ const cents = (amount: string | null | undefined) => (amount === undefined ? und
 export async function listPromoCodes(deps: PromoCodeDeps, actor: PromoCodeActor, channelPublicId: string): Promise<{ promoCodes: PromoCodeResource[] }> {
   const channelId = await ownedChannelId(deps.db, actor.accountId, channelPublicId);
   const { rows } = await deps.db.query<ResourceRow>(`${RESOURCE_SELECT} WHERE p.channel_id = $1 ORDER BY p.created_at DESC, p.id`, [channelId]);
-  return { promoCodes: rows.map(toResource) };
+  return { promoCodes: rows.map((row) => toResource(row, deps.botUsername)) };
 }
 
 /** One of the channel's codes with its figures. */
 export async function retrievePromoCode(deps: PromoCodeDeps, actor: PromoCodeActor, channelPublicId: string, promoCodePublicId: string): Promise<PromoCodeResource> {
   const channelId = await ownedChannelId(deps.db, actor.accountId, channelPublicId);
   const code = await ownedCode(deps.db, channelId, promoCodePublicId, false);
-  return readCode(deps.db, code.id);
+  return readCode(deps, code.id);
 }
 
 /** @throws `promo_code_taken` (409) when the channel already has the code (archived ones included). */
@@ -251,7 +259,7 @@ export async function createPromoCode(deps: PromoCodeDeps, actor: PromoCodeActor
     return created.id;
   });
   deps.logger.info('promo_code.created', { promoCodeId: id, accountId: actor.accountId });
-  return readCode(deps.db, id);
+  return readCode(deps, id);
 }
 
 /**
@@ -303,7 +311,7 @@ export async function updatePromoCode(
     });
     return code.id;
   });
-  return readCode(deps.db, id);
+  return readCode(deps, id);
 }
 
 /** Archives a code for good: never offered again; its figures stay. Archiving twice answers the archived code. */
@@ -326,7 +334,7 @@ export async function archivePromoCode(deps: PromoCodeDeps, actor: PromoCodeActo
     }
     return code.id;
   });
-  return readCode(deps.db, id);
+  return readCode(deps, id);
 }
 
 /** Whether the channel has an active code that may apply to the tier now (the bot then offers the promo step). */

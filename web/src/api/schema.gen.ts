@@ -4120,6 +4120,11 @@ export interface operations {
                             maxUses: number | null;
                             maxUsesPerUser: number | null;
                             tierNumbers: number[];
+                            /**
+                             * @description The channel’s subscribe link carrying the code (applied to the tier the subscriber picks); null when the bot’s username is unknown
+                             * @example https://t.me/PayGatePrimeBot?start=c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw_pSPRING25
+                             */
+                            link: string | null;
                             createdAt: string;
                             figures: {
                                 /** @description Checkouts opened with the code */
@@ -4237,6 +4242,11 @@ export interface operations {
                         maxUses: number | null;
                         maxUsesPerUser: number | null;
                         tierNumbers: number[];
+                        /**
+                         * @description The channel’s subscribe link carrying the code (applied to the tier the subscriber picks); null when the bot’s username is unknown
+                         * @example https://t.me/PayGatePrimeBot?start=c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw_pSPRING25
+                         */
+                        link: string | null;
                         createdAt: string;
                         figures: {
                             /** @description Checkouts opened with the code */
@@ -4358,6 +4368,11 @@ export interface operations {
                         maxUses: number | null;
                         maxUsesPerUser: number | null;
                         tierNumbers: number[];
+                        /**
+                         * @description The channel’s subscribe link carrying the code (applied to the tier the subscriber picks); null when the bot’s username is unknown
+                         * @example https://t.me/PayGatePrimeBot?start=c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw_pSPRING25
+                         */
+                        link: string | null;
                         createdAt: string;
                         figures: {
                             /** @description Checkouts opened with the code */
@@ -4471,6 +4486,11 @@ export interface operations {
                         maxUses: number | null;
                         maxUsesPerUser: number | null;
                         tierNumbers: number[];
+                        /**
+                         * @description The channel’s subscribe link carrying the code (applied to the tier the subscriber picks); null when the bot’s username is unknown
+                         * @example https://t.me/PayGatePrimeBot?start=c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw_pSPRING25
+                         */
+                        link: string | null;
                         createdAt: string;
                         figures: {
                             /** @description Checkouts opened with the code */
@@ -4592,6 +4612,11 @@ export interface operations {
                         maxUses: number | null;
                         maxUsesPerUser: number | null;
                         tierNumbers: number[];
+                        /**
+                         * @description The channel’s subscribe link carrying the code (applied to the tier the subscriber picks); null when the bot’s username is unknown
+                         * @example https://t.me/PayGatePrimeBot?start=c_ch_Ehz5dX8hQSeMc0Q8m0Q2Xw_pSPRING25
+                         */
+                        link: string | null;
                         createdAt: string;
                         figures: {
                             /** @description Checkouts opened with the code */

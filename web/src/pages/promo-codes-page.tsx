@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useRef, useState } from 'react';
 import { type AnswerOf, type BodyOf, must } from '../api/client';
 import { useAuth } from '../auth/auth-context';
-import { CheckboxField, ErrorMessage, fieldErrorsOf, focusFirstInvalid, Notice, SelectField, Spinner, TextField } from '../components/ui';
+import { CheckboxField, CopyButton, ErrorMessage, fieldErrorsOf, focusFirstInvalid, Notice, SelectField, Spinner, TextField } from '../components/ui';
 import { Link, useParams } from '../router';
 import { useChannel } from './queries';
 
@@ -138,7 +138,10 @@ function PromoCodeRow({ channelId, code }: { channelId: string; code: PromoCode 
   const limits = [code.maxUses !== null && `${code.maxUses} in total`, code.maxUsesPerUser !== null && `${code.maxUsesPerUser} per subscriber`].filter(Boolean).join(', ');
   return (
     <tr data-testid="promo-code">
-      <td className="mono">{code.code}</td>
+      <td>
+        <span className="mono">{code.code}</span>
+        {code.link && code.status === 'active' && <CopyButton text={code.link} label="Copy link" what={`the link with ${code.code}`} />}
+      </td>
       <td>
         {describeDiscount(code)}
         {code.tierNumbers.length > 0 && <span className="muted"> · tiers {code.tierNumbers.join(', ')}</span>}
@@ -184,8 +187,8 @@ export function PromoCodesPage() {
         <h1>Promo codes · {channel.data.openChat.title}</h1>
       </div>
       <Notice>
-        Subscribers enter a code in the bot before paying, or open a link carrying it: add <span className="mono">_p&lt;CODE&gt;</span> to a subscribe link’s start
-        parameter. A use counts once its payment is settled; revenue is what subscribers paid.
+        Subscribers enter a code in the bot before paying, or open a code’s link (“Copy link”; for one tier, add <span className="mono">_p&lt;CODE&gt;</span> to that
+        tier’s link). A use counts once its payment is settled; revenue is what subscribers paid.
       </Notice>
       <section className="card" aria-labelledby="codes">
         <h2 id="codes">Codes</h2>

@@ -22,6 +22,7 @@ const code = {
   maxUses: 5,
   maxUsesPerUser: null,
   tierNumbers: [],
+  link: 'https://t.me/PayGatePrimeBot?start=c_ch_1_pSPRING25',
   createdAt: '2026-03-01T00:00:00.000Z',
   figures: { checkouts: 7, heldUses: 1, redemptions: 3, revenue: '45.00', discountGiven: '14.97' },
 };
