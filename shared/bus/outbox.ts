@@ -97,6 +97,15 @@ export async function enqueueMessages(tx: Tx, messages: readonly OutboxMessage[]
 const queuedInScope = new AsyncLocalStorage<bigint[]>();
 
 /**
+ * Counts outbox rows a caller inserted with its own SQL (one statement that writes the effect and its
+ * messages together, e.g. `recordOwnerWebhookEvents`) as queued by the current request or delivery,
+ * so `relayAfterCommit` publishes them like rows from `enqueueMessages`.
+ */
+export function trackInsertedOutboxRows(outboxIds: readonly bigint[]): void {
+  queuedInScope.getStore()?.push(...outboxIds);
+}
+
+/**
  * Runs `work` (a request, a delivery) and returns, with its result, the outbox ids it queued, so that
  * the caller publishes exactly those after commit (`relayAfterCommit`) instead of whatever else is
  * in the outbox: a request never waits on other requests' messages.

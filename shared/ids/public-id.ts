@@ -20,6 +20,9 @@ export const PUBLIC_ID_PREFIXES = {
   invite: 'inv',
   ledgerTransaction: 'ltx',
   session: 'ses',
+  webhookEndpoint: 'we',
+  webhookEvent: 'evt',
+  webhookDelivery: 'whd',
 } as const;
 
 export type PublicIdKind = keyof typeof PUBLIC_ID_PREFIXES;
