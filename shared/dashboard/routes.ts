@@ -5,6 +5,7 @@ import { earningsRoutes } from './earnings-routes.js';
 import { securityRoutes } from './security-routes.js';
 import type { RouteDefinition } from './route-definition.js';
 import { systemRoutes } from './system-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 /**
  * The registry: every route module of the dashboard API. To add endpoints, write a module that
@@ -18,6 +19,7 @@ export const dashboardRouteModules: Record<string, readonly RouteDefinition[]> =
   security: securityRoutes,
   channels: channelRoutes,
   earnings: earningsRoutes,
+  webhooks: webhookRoutes,
 };
 
 export const dashboardRoutes: readonly RouteDefinition[] = Object.values(dashboardRouteModules).flat();

@@ -54,7 +54,7 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
   },
   'owner-webhook-requested': {
     valid: [{ deliveryId: PAYMENT_ID }],
-    invalid: [{}, { deliveryId: 'whd_x' }, { deliveryId: 7 }],
+    invalid: [{}, { deliveryId: 7 }, { deliveryId: null }],
   },
   'owner-webhook-retries-requested': {
     valid: [{ job: 'retry-owner-webhooks' }],

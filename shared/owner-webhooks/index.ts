@@ -41,6 +41,7 @@ export {
   type OwnerWebhookSettings,
   type WebhookActor,
   MAX_WEBHOOK_ENDPOINTS,
+  loadOwnerWebhookSettings,
   createWebhookEndpoint,
   deleteWebhookEndpoint,
   listWebhookDeliveries,

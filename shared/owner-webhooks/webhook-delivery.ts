@@ -1,4 +1,4 @@
-import { trackInsertedOutboxRows } from '../bus/index.js';
+import { outboxInsertSql, trackInsertedOutboxRows } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
@@ -161,6 +161,14 @@ async function claimDelivery(db: Db, deliveryId: string, now: Date): Promise<Cla
 /** Due deliveries whose message went out at least this long ago are queued again. */
 const REQUEUE_AFTER_SECONDS = 5 * MINUTE;
 
+// One message per delivery and sweep instant: two overlapping sweeps cannot queue it twice.
+const REQUEUE_SQL = outboxInsertSql('owner-webhook-requested', {
+  from: 'due',
+  payload: `jsonb_build_object('deliveryId', due.id::text)`,
+  dedupeKey: `'owner-webhook-requested:' || due.id::text || ':' || to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')`,
+  at: '$1',
+});
+
 /**
  * The retry-owner-webhooks sweep (every minute): queues one `owner-webhook-requested` message for
  * every pending delivery that is due, not held by a delivery in progress, and whose last message was
@@ -178,12 +186,7 @@ export async function requeueDueWebhookDeliveries(deps: { db: Db; clock: Clock }
                           AND (enqueued_at <= $1::timestamptz - make_interval(secs => $2) OR enqueued_at < next_attempt_at)
                         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
          RETURNING id)
-       INSERT INTO outbox (message_id, topic, payload, created_at, dedupe_key)
-       SELECT gen_random_uuid(), 'owner-webhook-requested', jsonb_build_object('deliveryId', due.id::text), $1,
-              'owner-webhook-requested:' || due.id::text || ':' || to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')
-         FROM due
-       ON CONFLICT (dedupe_key) DO NOTHING
-       RETURNING id`,
+       ${REQUEUE_SQL}`,
       [now, REQUEUE_AFTER_SECONDS, options.limit ?? 500],
     );
     trackInsertedOutboxRows(rows.map((row) => BigInt(row.id)));

@@ -1,10 +1,11 @@
 import { recordAuditEvent } from '../audit/index.js';
 import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
+import { configVars, loadConfig } from '../config/index.js';
 import type { Db, Tx } from '../db/index.js';
-import { cursorTimestampSql, decodeCursor, type Page, toPage } from '../earnings/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
+import { cursorAtSql, decodeDeliveryCursor, encodeDeliveryCursor } from './delivery-cursor.js';
 import { ownerWebhookError } from './errors.js';
 import type { WebhookEventType } from './webhook-events.js';
 import type {
@@ -25,6 +26,12 @@ const DEFAULT_DELIVERY_PAGE = 20;
 export interface OwnerWebhookSettings extends WebhookUrlSettings {
   /** OWNER_WEBHOOK_SIGNING_KEY, to show an endpoint's secret on creation and rotation. */
   signingKey: string;
+}
+
+/** The dashboard's settings from OWNER_WEBHOOK_SIGNING_KEY (optional there), once per cold start. */
+export function loadOwnerWebhookSettings(env: NodeJS.ProcessEnv = process.env): OwnerWebhookSettings | undefined {
+  const config = loadConfig({ OWNER_WEBHOOK_SIGNING_KEY: configVars.OWNER_WEBHOOK_SIGNING_KEY.optional() }, env);
+  return config.OWNER_WEBHOOK_SIGNING_KEY === undefined ? undefined : { signingKey: config.OWNER_WEBHOOK_SIGNING_KEY };
 }
 
 export interface OwnerWebhookDeps {
@@ -238,7 +245,7 @@ interface DeliveryRow {
 }
 
 const DELIVERY_SELECT = `SELECT d.id, d.endpoint_id, d.event_id, v.type, d.state, d.attempts, d.next_attempt_at, d.last_status_code, d.last_error,
-            d.resend_of, d.created_at, ${cursorTimestampSql('d.created_at')} AS cursor_at,
+            d.resend_of, d.created_at, ${cursorAtSql('d.created_at')} AS cursor_at,
             coalesce((SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'started_at', a.started_at, 'duration_ms', a.duration_ms,
                         'status_code', a.status_code, 'error_class', a.error_class, 'response_body', a.response_body) ORDER BY a.attempt)
                         FROM owner_webhook_attempts a WHERE a.delivery_id = d.id), '[]'::jsonb) AS attempt_log
@@ -272,19 +279,21 @@ function deliveryResource(row: DeliveryRow): WebhookDeliveryResource {
  * An endpoint's deliveries, newest first, in cursor pages (as the earnings lists), each with its
  * attempt log. @throws PermanentError `webhook_endpoint_not_found`, `invalid_cursor`.
  */
-export async function listWebhookDeliveries(deps: OwnerWebhookDeps, accountId: string, endpointId: string, query: WebhookDeliveryListQuery): Promise<Page<WebhookDeliveryResource>> {
+export async function listWebhookDeliveries(deps: OwnerWebhookDeps, accountId: string, endpointId: string, query: WebhookDeliveryListQuery): Promise<{ items: WebhookDeliveryResource[]; nextCursor: string | null }> {
   const id = parsePublicIdOr404('webhookEndpoint', endpointId);
   const { rows: owned } = await deps.db.query('SELECT 1 FROM owner_webhook_endpoints WHERE id = $1 AND account_id = $2', [id, accountId]);
   if (owned.length === 0) throw ownerWebhookError('webhook_endpoint_not_found', 'No webhook endpoint with this id among yours', { endpointId });
   const limit = query.limit === undefined ? DEFAULT_DELIVERY_PAGE : Number(query.limit);
-  const after = query.cursor === undefined ? undefined : decodeCursor('webhook_deliveries', query.cursor);
+  const after = query.cursor === undefined ? undefined : decodeDeliveryCursor(query.cursor);
   const { rows } = await deps.db.query<DeliveryRow>(
     `${DELIVERY_SELECT}
       WHERE d.endpoint_id = $1 ${after ? 'AND (d.created_at, d.id) < ($3::timestamptz, $4::uuid)' : ''}
       ORDER BY d.created_at DESC, d.id DESC LIMIT $2`,
     after ? [id, limit + 1, after.at, after.id] : [id, limit + 1],
   );
-  return toPage('webhook_deliveries', rows, limit, deliveryResource);
+  const kept = rows.slice(0, limit);
+  const last = kept.at(-1);
+  return { items: kept.map(deliveryResource), nextCursor: rows.length > limit && last ? encodeDeliveryCursor({ at: last.cursor_at, id: last.id }) : null };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { trackInsertedOutboxRows } from '../bus/index.js';
+import { outboxInsertSql, trackInsertedOutboxRows } from '../bus/index.js';
 import type { Tx } from '../db/index.js';
 
 /** The events an owner can subscribe an endpoint to. */
@@ -33,6 +33,13 @@ export interface WebhookEventInput {
 export const hasLiveWebhookEndpointSql = (accountColumn: string) =>
   `EXISTS (SELECT 1 FROM owner_webhook_endpoints whe WHERE whe.account_id = ${accountColumn} AND whe.is_enabled AND whe.deleted_at IS NULL)`;
 
+const QUEUE_DELIVERIES_SQL = outboxInsertSql('owner-webhook-requested', {
+  from: 'deliveries d',
+  payload: `jsonb_build_object('deliveryId', d.id::text)`,
+  dedupeKey: `'owner-webhook-requested:' || d.id::text || ':0'`,
+  at: 'd.created_at',
+});
+
 /**
  * Records events in the caller's transaction (the effect that caused them), in ONE statement: for
  * each event with at least one enabled endpoint subscribed to its type, the event row, one pending
@@ -65,12 +72,7 @@ export async function recordOwnerWebhookEvents(tx: Tx, events: readonly WebhookE
        SELECT ev.id, t.endpoint_id, 'pending', t.created_at, t.created_at, t.created_at, t.created_at
          FROM events ev JOIN targets t ON t.source_key = ev.source_key AND t.type = ev.type
        RETURNING id, created_at),
-     queued AS (
-       INSERT INTO outbox (message_id, topic, payload, created_at, dedupe_key)
-       SELECT gen_random_uuid(), 'owner-webhook-requested', jsonb_build_object('deliveryId', d.id::text), d.created_at,
-              'owner-webhook-requested:' || d.id::text || ':' || to_char(d.created_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')
-         FROM deliveries d
-       RETURNING id)
+     queued AS (${QUEUE_DELIVERIES_SQL})
      SELECT id FROM queued`,
     [JSON.stringify(source)],
   );
