@@ -12,6 +12,7 @@ import { Link, matchPath, navigate, ParamsProvider, useLocation } from './router
 // Loaded when first opened: they are not needed to log in or to manage channels, and keep the first load small.
 const EarningsPage = lazy(() => import('./pages/earnings-page').then((module) => ({ default: module.EarningsPage })));
 const PayoutsPage = lazy(() => import('./pages/payouts-page').then((module) => ({ default: module.PayoutsPage })));
+const WebhooksPage = lazy(() => import('./pages/webhooks-page').then((module) => ({ default: module.WebhooksPage })));
 const AccountPage = lazy(() => import('./pages/account-page').then((module) => ({ default: module.AccountPage })));
 
 interface Route {
@@ -37,6 +38,7 @@ export const ROUTES: Route[] = [
   { path: '/channels/:channelId/edit', page: EditChannelPage, isPrivate: true, title: 'Edit channel' },
   { path: '/earnings', page: EarningsPage, isPrivate: true, title: 'Earnings' },
   { path: '/payouts', page: PayoutsPage, isPrivate: true, title: 'Payouts' },
+  { path: '/webhooks', page: WebhooksPage, isPrivate: true, title: 'Webhooks' },
   { path: '/account', page: AccountPage, isPrivate: true, title: 'Account settings' },
 ];
 
@@ -112,6 +114,9 @@ function Shell({ children }: { children: ReactNode }) {
           </Link>
           <Link to="/payouts" aria-current={current('/payouts')}>
             Payouts
+          </Link>
+          <Link to="/webhooks" aria-current={current('/webhooks')}>
+            Webhooks
           </Link>
           <Link to="/telegram" aria-current={current('/telegram')}>
             Telegram
