@@ -12,8 +12,8 @@ import { BlockList, isIP } from 'node:net';
  *   resolved address is in those ranges, and the connection goes to the address checked (pinned),
  *   so a DNS answer that changes between the check and the connect (rebinding) cannot swap it.
  *
- * `allowLoopback` (tests and the local sandbox only, never set in production) additionally accepts
- * http:// and loopback addresses, so a receiver on 127.0.0.1 can be used.
+ * `allowLoopback` (tests only, never set by a deployed function) additionally accepts loopback
+ * addresses, over http:// too, so a receiver on 127.0.0.1 can be used.
  */
 
 const refusedRanges = new BlockList();
@@ -87,10 +87,11 @@ export function webhookUrlProblem(text: string, settings: WebhookUrlSettings = {
   if (text.length > 2048) return 'must be at most 2048 characters';
   if (!URL.canParse(text)) return 'must be an absolute URL, e.g. https://example.com/webhooks/paygate';
   const url = new URL(text);
-  if (url.protocol !== 'https:' && !(settings.allowLoopback && url.protocol === 'http:')) return 'must start with https://';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const isLoopbackHost = isIP(host) !== 0 && loopback.check(host, isIP(host) === 4 ? 'ipv4' : 'ipv6');
+  if (url.protocol !== 'https:' && !(settings.allowLoopback && url.protocol === 'http:' && isLoopbackHost)) return 'must start with https://';
   if (url.username !== '' || url.password !== '') return 'must not contain a user name or password';
   if (url.hash !== '') return 'must not contain a #fragment';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) !== 0) {
     if (!isPublicAddress(host, settings)) return 'must not point to a private, loopback, link-local or reserved address';
   } else if (!settings.allowLoopback && (host === 'localhost' || host.endsWith('.localhost') || !host.includes('.'))) {

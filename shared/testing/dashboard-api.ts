@@ -72,7 +72,7 @@ export async function createDashboardHarness(
     channels?: ChannelServices;
     /** Where the JWT keys come from per request, as the function reads them (rotation tests); default the fixed TEST_JWT_SECRET. */
     jwtSecret?: SecretReader;
-    /** Owner webhooks' settings; default the fixed TEST_OWNER_WEBHOOK_SIGNING_KEY with loopback receivers allowed. */
+    /** Owner webhooks' settings (given as undefined: not configured); default the fixed TEST_OWNER_WEBHOOK_SIGNING_KEY with loopback receivers allowed. */
     ownerWebhooks?: OwnerWebhookSettings;
   } = {},
 ): Promise<DashboardHarness> {
@@ -93,7 +93,7 @@ export async function createDashboardHarness(
     passwordParameters: TEST_PASSWORD_PARAMETERS,
     telegramBotUsername: options.telegramBotUsername,
     channels: options.channels,
-    ownerWebhooks: options.ownerWebhooks ?? { signingKey: TEST_OWNER_WEBHOOK_SIGNING_KEY, allowLoopback: true },
+    ownerWebhooks: 'ownerWebhooks' in options ? options.ownerWebhooks : { signingKey: TEST_OWNER_WEBHOOK_SIGNING_KEY, allowLoopback: true },
   };
   const router = createDashboardRouter({
     routes: options.routes ?? dashboardRoutes,
