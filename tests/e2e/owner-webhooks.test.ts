@@ -15,6 +15,7 @@ import {
   rotateWebhookSecret,
   type WebhookEventType,
 } from '../../shared/owner-webhooks/index.js';
+import { parsePublicId } from '../../shared/ids/index.js';
 import { transitionPayout } from '../../shared/payouts/index.js';
 import { consume } from '../../shared/pubsub-entry/index.js';
 import { insertCheckout, insertPayout, insertTelegramUser } from '../../shared/testing/fixtures.js';
@@ -235,6 +236,31 @@ describe('owner webhooks', () => {
     expect(rows).toEqual([{ state: 'delivered', attempts: 2 }]);
     h.clock.advance(3_600_000);
     expect(await requeueDueWebhookDeliveries(h)).toBe(0);
+  });
+
+  it('finishes a delivery whose deliverer crashed mid-POST once its lease lapses, and fails one whose endpoint was disabled', async () => {
+    const seeded = await h.seedChannel({ payoutStrategy: 'threshold' });
+    await endpointFor(seeded, '/crashed', ['payout.failed']);
+    const disabled = await endpointFor(seeded, '/disabled', ['payout.failed']);
+    const payout = await insertPayout(h.db, { channelId: seeded.channel.id });
+    await h.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at: h.clock.now(), failureCode: 'test_failure', failureReason: 'a test' }));
+    await h.db.query(`UPDATE owner_webhook_endpoints SET is_enabled = false WHERE id = $1`, [parsePublicId('webhookEndpoint', disabled.id)]);
+    // The crashed deliverer: it claimed the row (lease, attempt 1) and its messages were acknowledged, then it died.
+    const crashedWhere = `endpoint_id = (SELECT id FROM owner_webhook_endpoints WHERE url = '${receiver.url('/crashed')}')`;
+    await h.db.query(`UPDATE owner_webhook_deliveries SET leased_until = $1::timestamptz + interval '60 seconds', attempts = 1 WHERE ${crashedWhere}`, [h.clock.now()]);
+    expect(await deliverQueued()).toBe(2);
+    expect(receivedAt('/crashed')).toHaveLength(0);
+    expect(receivedAt('/disabled')).toHaveLength(0);
+    const stateOf = async (where: string) => (await h.db.query<{ state: string; attempts: number; last_error: string | null }>(`SELECT state, attempts, last_error FROM owner_webhook_deliveries WHERE ${where}`)).rows;
+    expect(await stateOf(`endpoint_id = '${parsePublicId('webhookEndpoint', disabled.id)}'`)).toEqual([{ state: 'failed', attempts: 0, last_error: 'endpoint_disabled' }]);
+
+    h.clock.advance(61_000);
+    expect(await requeueDueWebhookDeliveries(h)).toBe(0); // its message went out under 5 minutes ago
+    h.clock.advance(4 * 60_000);
+    expect(await requeueDueWebhookDeliveries(h)).toBe(1);
+    expect(await deliverQueued()).toBe(1);
+    expect(receivedAt('/crashed')).toHaveLength(1);
+    expect(await stateOf(crashedWhere)).toEqual([{ state: 'delivered', attempts: 2, last_error: null }]);
   });
 
   it('refuses SSRF targets at registration and, after DNS resolution, at delivery', async () => {
