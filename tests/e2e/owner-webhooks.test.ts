@@ -263,6 +263,28 @@ describe('owner webhooks', () => {
     expect(await stateOf(crashedWhere)).toEqual([{ state: 'delivered', attempts: 2, last_error: null }]);
   });
 
+  it('ends a delivery as failed when its next attempt would fall past 3 days', async () => {
+    const seeded = await h.seedChannel({ payoutStrategy: 'threshold' });
+    await endpointFor(seeded, '/down', ['payout.failed']);
+    receiver.answers.set('/down', [503]);
+    const payout = await insertPayout(h.db, { channelId: seeded.channel.id });
+    await h.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at: h.clock.now(), failureCode: 'test_failure', failureReason: 'a test' }));
+    // As if it had been failing since 3 days minus 30 s: the next wait (1 min) would end past the window.
+    await h.db.query(
+      `UPDATE owner_webhook_deliveries SET created_at = created_at - interval '3 days' + interval '30 seconds'
+        WHERE endpoint_id = (SELECT id FROM owner_webhook_endpoints WHERE url = $1)`,
+      [receiver.url('/down')],
+    );
+    expect(await deliverQueued()).toBe(1);
+    const { rows } = await h.db.query<{ state: string; next_attempt_at: Date | null; last_status_code: number }>(
+      `SELECT state, next_attempt_at, last_status_code FROM owner_webhook_deliveries WHERE endpoint_id = (SELECT id FROM owner_webhook_endpoints WHERE url = $1)`,
+      [receiver.url('/down')],
+    );
+    expect(rows).toEqual([{ state: 'failed', next_attempt_at: null, last_status_code: 503 }]);
+    h.clock.advance(3_600_000);
+    expect(await requeueDueWebhookDeliveries(h)).toBe(0);
+  });
+
   it('refuses SSRF targets at registration and, after DNS resolution, at delivery', async () => {
     const seeded = await h.seedChannel({ payoutStrategy: 'threshold' });
     const production = { signingKey: SIGNING_KEY };
