@@ -102,6 +102,7 @@ const MESSAGES: { [T in TopicName]?: () => TopicMessage<T> } = {
   'account-mail-requested': () => ({ kind: 'verify_email', accountId: randomUUID(), address: '' }),
   'broadcast-requested': () => ({ job: 'dashboard', channelIds: [randomUUID()] }),
   'operator-alert-requested': () => ({ alertId: String(randomInt(1, 2 ** 47)) }),
+  'owner-webhook-requested': () => ({ deliveryId: randomUUID() }),
 };
 
 function messageFactory(topology: Topology, topic: string): () => unknown {

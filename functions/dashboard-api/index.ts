@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { relayAfterCommit } from '../../shared/bus/index.js';
 import { loadChannelServices, loadSubscribeBot } from '../../shared/channels/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
-import { createDashboardRouter, createOriginPolicy, dashboardRoutes, maxRequestBodyBytes, serveDashboardRequest } from '../../shared/dashboard/index.js';
+import { createDashboardRouter, createOriginPolicy, dashboardRoutes, loadOwnerWebhookSettings, maxRequestBodyBytes, serveDashboardRequest } from '../../shared/dashboard/index.js';
 import { assertServicesConfigured, getServices } from '../../shared/runtime/index.js';
 import { clientIpReader, publicHttpFunction, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { logger } from '../../shared/logging/index.js';
@@ -23,11 +23,11 @@ const isOnCloudRun = Boolean(config.K_SERVICE);
 const clientIp = clientIpReader(trustedProxyHopsOf(config), logger);
 const channels = loadChannelServices();
 const subscribeBot = loadSubscribeBot(logger); // module scope: getMe (without a username) once per instance
-const bursts = loadBurstLimits(['loginFailures']);
+const [bursts, ownerWebhooks] = [loadBurstLimits(['loginFailures']), loadOwnerWebhookSettings()]; // no OWNER_WEBHOOK_SIGNING_KEY: webhook writes answer 503
 const router = createDashboardRouter({
   routes: dashboardRoutes,
   originPolicy: createOriginPolicy(config.DASHBOARD_CORS_ORIGINS, { isOnCloudRun }),
-  deps: () => getServices().then(async (services) => ({ ...services, accessTokens: await accessTokenSettingsOf(jwtSecret, services.clock.now(), logger), telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot, bursts })),
+  deps: () => getServices().then(async (services) => ({ ...services, accessTokens: await accessTokenSettingsOf(jwtSecret, services.clock.now(), logger), telegramBotUsername: config.TELEGRAM_BOT_USERNAME, channels, subscribeBot, bursts, ownerWebhooks })),
 });
 
 /** Dashboard REST API under /api/v1 (public; accounts, channels, earnings; envelope, body limit, security headers). */

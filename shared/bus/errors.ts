@@ -15,5 +15,6 @@ export const busError = defineErrors({
   dead_letter_body_invalid: 'invalid',
   dead_letter_resolved: 'conflict',
   redrive_already_queued: 'conflict',
+  unknown_topic: 'internal',
 });
 export type BusErrorCode = ErrorCodeOf<typeof busError>;

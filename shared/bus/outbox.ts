@@ -6,6 +6,7 @@ import { errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
 import { MESSAGE_ID_ATTRIBUTE } from './cloud-event.js';
+import { busError } from './errors.js';
 import type { Publisher } from './publisher.js';
 
 export interface EnqueueOptions {
@@ -95,6 +96,31 @@ export async function enqueueMessages(tx: Tx, messages: readonly OutboxMessage[]
 // The outbox rows written while a request or delivery ran (ids of a rolled-back attempt included:
 // they name no row, so relaying them finds nothing).
 const queuedInScope = new AsyncLocalStorage<bigint[]>();
+
+/**
+ * The SQL of an INSERT that queues one `topic` message per row of `rows.from`, for a caller that
+ * writes an effect and its messages in ONE statement (a data-modifying CTE, `… queued AS (${sql})`),
+ * e.g. `recordOwnerWebhookEvents`. The other arguments are SQL over the rows: the JSON payload
+ * (jsonb; it must satisfy the topic's schema, which SQL cannot check: keep it to ids), the dedupe
+ * key (text) and the time (timestamptz). Returns the new rows' ids; pass them to
+ * `trackInsertedOutboxRows` so the request or delivery publishes them after commit.
+ */
+export function outboxInsertSql(topic: TopicName, rows: { from: string; payload: string; dedupeKey: string; at: string }): string {
+  if (!Object.hasOwn(TOPIC_SCHEMAS, topic)) throw busError('unknown_topic', 'No such topic in TOPIC_SCHEMAS', { topic });
+  return `INSERT INTO outbox (message_id, topic, payload, created_at, dedupe_key)
+       SELECT gen_random_uuid(), '${topic}', ${rows.payload}, ${rows.at}, ${rows.dedupeKey} FROM ${rows.from}
+       ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING id`;
+}
+
+/**
+ * Counts outbox rows a caller inserted with its own SQL (one statement that writes the effect and its
+ * messages together, e.g. `recordOwnerWebhookEvents`) as queued by the current request or delivery,
+ * so `relayAfterCommit` publishes them like rows from `enqueueMessages`.
+ */
+export function trackInsertedOutboxRows(outboxIds: readonly bigint[]): void {
+  queuedInScope.getStore()?.push(...outboxIds);
+}
 
 /**
  * Runs `work` (a request, a delivery) and returns, with its result, the outbox ids it queued, so that

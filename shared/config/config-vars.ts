@@ -327,6 +327,12 @@ export const configVars = {
   /** When JWT_SECRET_PREVIOUS stops verifying, ISO-8601 with a zone: at least the access-token lifetime (15 min) after the switch. Required while the previous value is set and differs. */
   JWT_SECRET_PREVIOUS_UNTIL: instantVar().optional(),
   /**
+   * Key the owner webhooks' per-endpoint signing secrets are derived from (HMAC of endpoint id and
+   * secret version; docs/webhooks.md): at least 32 random bytes as base64, base64url or hex, e.g.
+   * `openssl rand -base64 32`. Changing it changes every endpoint's secret at once. Secret.
+   */
+  OWNER_WEBHOOK_SIGNING_KEY: secret(randomSecretVar({ encodings: ['base64', 'base64url', 'hex'], generate: 'openssl rand -base64 32' })),
+  /**
    * Where JWT_SECRET, TELEGRAM_WEBHOOK_SECRET and NOWPAYMENTS_IPN_SECRET come from: `env` (default:
    * these variables and their `*_PREVIOUS`), or `secret-manager`: read at run time from the secret
    * of the same kebab-case name in GOOGLE_CLOUD_PROJECT through its `current` and `previous`

@@ -1,5 +1,6 @@
 import type { AccountDeps } from '../accounts/index.js';
 import type { ChannelServices } from '../channels/index.js';
+import type { OwnerWebhookSettings } from '../owner-webhooks/index.js';
 import type { BotUsernameSource } from '../telegram/index.js';
 import type { Services } from '../runtime/index.js';
 
@@ -18,4 +19,6 @@ export interface DashboardDeps extends Services, AccountDeps {
    * else getMe once per process). Unset: `telegramBotUsername`, else `channels.bot.username`, else no links.
    */
   subscribeBot?: BotUsernameSource;
+  /** Owner webhooks (OWNER_WEBHOOK_SIGNING_KEY, to show secrets). Unset: creating, editing and rotating answer 503. */
+  ownerWebhooks?: OwnerWebhookSettings;
 }

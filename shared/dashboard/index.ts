@@ -32,3 +32,5 @@ export { ErrorEnvelopeSchema, buildOpenApiDocument } from './openapi.js';
 export { DEVICE_COOKIE_NAME, REFRESH_COOKIE_NAME, SESSION_PATH } from './refresh-cookie.js';
 export { DASHBOARD_API_VERSION } from './system-routes.js';
 export { dashboardRouteModules, dashboardRoutes } from './routes.js';
+// The function reads OWNER_WEBHOOK_SIGNING_KEY through the dashboard's door, beside the routes that need it.
+export { loadOwnerWebhookSettings } from '../owner-webhooks/index.js';

@@ -6,6 +6,7 @@ import { promoCodeRoutes } from './promo-code-routes.js';
 import { securityRoutes } from './security-routes.js';
 import type { RouteDefinition } from './route-definition.js';
 import { systemRoutes } from './system-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 /**
  * The registry: every route module of the dashboard API. To add endpoints, write a module that
@@ -20,6 +21,7 @@ export const dashboardRouteModules: Record<string, readonly RouteDefinition[]> =
   channels: channelRoutes,
   earnings: earningsRoutes,
   promoCodes: promoCodeRoutes,
+  webhooks: webhookRoutes,
 };
 
 export const dashboardRoutes: readonly RouteDefinition[] = Object.values(dashboardRouteModules).flat();

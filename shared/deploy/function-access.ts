@@ -13,7 +13,7 @@ import { type FunctionDeploySettings, secretIdFor } from './deployment-plan.js';
  *   that takes the key-value store (the bot's sessions, the dashboard's rate limits, account
  *   lockouts), or its wrapper runs deliveries under a lease (`exclusiveKey`, kept in the store);
  * - **publishes**: the topics its shipped code queues (`enqueueMessage(tx, 'topic', …)`,
- *   `outboxMessage('topic', …)`; a topic held in a variable counts every topic named in the same
+ *   `outboxMessage('topic', …)`, `outboxInsertSql('topic', …)`; a topic held in a variable counts every topic named in the same
  *   file's shipped code), and every outbox topic when it relays the whole outbox (`relayOutbox`
  *   without `only`). Topics are read from the tree-shaken bundle, so a helper imported from a
  *   module that also queues does not count. A topic the derivation missed would fail that
@@ -37,7 +37,7 @@ export interface FunctionUses {
 }
 
 // esbuild may suffix a renamed binding (enqueueMessage2) and prints strings with double quotes.
-const QUEUED_LITERAL = /\b(?:enqueueMessage\d*\(\s*[\w$]+\s*,|outboxMessage\d*\()\s*["']([a-z][a-z0-9-]+)["']/g;
+const QUEUED_LITERAL = /\b(?:enqueueMessage\d*\(\s*[\w$]+\s*,|outboxMessage\d*\(|outboxInsertSql\d*\()\s*["']([a-z][a-z0-9-]+)["']/g;
 const QUEUED_VARIABLE = /\b(?:enqueueMessage\d*\(\s*[\w$]+\s*,|outboxMessage\d*\()\s*[A-Za-z_$][\w$.]*\s*,/;
 const RELAYS_EVERYTHING = /\brelayOutbox\d*\(\s*[\w$]+\s*(?:,\s*\{(?![^}]*\bonly\b)[^}]*\})?\s*\)/;
 const STRING_LITERAL = /["']([a-z][a-z0-9-]+)["']/g;

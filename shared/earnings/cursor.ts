@@ -7,7 +7,7 @@ import { earningsError } from './errors.js';
  * written in the same millisecond would then be skipped or repeated) and its uuid. The list kind is
  * inside, so a payments cursor cannot page payouts. Cursors are not secrets: they only name a place.
  */
-export type CursorKind = 'payments' | 'subscriptions' | 'payouts';
+export type CursorKind = 'payments' | 'subscriptions' | 'payouts' | 'webhook_deliveries';
 
 export interface CursorKey {
   /** `2026-03-01T10:00:00.123456Z`: the row's created_at in UTC with microseconds. */
@@ -25,7 +25,7 @@ function isRealInstant(at: string): boolean {
 }
 
 const CursorSchema = z.object({
-  k: z.enum(['payments', 'subscriptions', 'payouts']),
+  k: z.enum(['payments', 'subscriptions', 'payouts', 'webhook_deliveries']),
   at: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)

@@ -45,7 +45,8 @@ export {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
 } from './earnings-schemas.js';
-export { type Page } from './cursor.js';
+// Also the owner webhooks' delivery log pages with these cursors (kind `webhook_deliveries`).
+export { type Page, type CursorKind, cursorTimestampSql, decodeCursor, toPage } from './cursor.js';
 export { listBalances } from './balances.js';
 export { listPayments } from './payments.js';
 export { listSubscriptions } from './subscriptions.js';

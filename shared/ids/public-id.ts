@@ -21,6 +21,9 @@ export const PUBLIC_ID_PREFIXES = {
   ledgerTransaction: 'ltx',
   session: 'ses',
   promoCode: 'pc',
+  webhookEndpoint: 'we',
+  webhookEvent: 'evt',
+  webhookDelivery: 'whd',
 } as const;
 
 export type PublicIdKind = keyof typeof PUBLIC_ID_PREFIXES;

@@ -20,6 +20,8 @@ export {
   type AccountMailRequested,
   OperatorAlertRequestedSchema,
   type OperatorAlertRequested,
+  OwnerWebhookRequestedSchema,
+  type OwnerWebhookRequested,
   BroadcastRequestedSchema,
   type BroadcastRequested,
   ScheduledTickSchema,

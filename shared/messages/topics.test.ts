@@ -52,6 +52,14 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     valid: [{ alertId: '1' }, { alertId: '9223372036854775807' }],
     invalid: [{}, { alertId: 1 }, { alertId: null }],
   },
+  'owner-webhook-requested': {
+    valid: [{ deliveryId: PAYMENT_ID }],
+    invalid: [{}, { deliveryId: 7 }, { deliveryId: null }],
+  },
+  'owner-webhook-retries-requested': {
+    valid: [{ job: 'retry-owner-webhooks' }],
+    invalid: [{}, { job: 7 }],
+  },
   'broadcast-requested': {
     valid: [{ job: 'broadcast-tiers', channelIds: [] }, { job: 'dashboard', channelIds: [CHANNEL_ID] }],
     invalid: [{}, { channelId: CHANNEL_ID }, { job: 'dashboard', channelIds: [5] }, { job: 'dashboard', channelIds: null }],

@@ -86,6 +86,13 @@ export const OperatorAlertRequestedSchema = z.object({ alertId: z.string().regex
 export type OperatorAlertRequested = z.infer<typeof OperatorAlertRequestedSchema>;
 
 /**
+ * One owner webhook delivery is due (`owner_webhook_deliveries`): deliver-owner-webhook POSTs it if
+ * it is still pending and due. Queued with the event, by a resend, and by the retry sweep.
+ */
+export const OwnerWebhookRequestedSchema = z.object({ deliveryId: Id });
+export type OwnerWebhookRequested = z.infer<typeof OwnerWebhookRequestedSchema>;
+
+/**
  * Post the tier buttons: `channelIds: []` is the scheduler's tick (every channel that is due);
  * the dashboard's "broadcast now" names its channel (5-minute cooldown, checked before queueing).
  */
@@ -111,6 +118,8 @@ export const TOPIC_SCHEMAS = {
   'broadcast-requested': BroadcastRequestedSchema,
   'account-mail-requested': AccountMailRequestedSchema,
   'operator-alert-requested': OperatorAlertRequestedSchema,
+  'owner-webhook-requested': OwnerWebhookRequestedSchema,
+  'owner-webhook-retries-requested': ScheduledTickSchema,
   'outbox-relay-requested': ScheduledTickSchema,
   'subscription-expiry-requested': ScheduledTickSchema,
   'reconciliation-requested': ScheduledTickSchema,

@@ -3,7 +3,9 @@ import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
-import { type AssetCode, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
+import { formatPublicId } from '../ids/index.js';
+import { type AssetCode, formatAmount, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
+import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents, type WebhookEventInput } from '../owner-webhooks/webhook-events.js';
 import { createPayout } from '../payouts/create-payout.js';
 import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
@@ -42,6 +44,8 @@ interface SettlementRow {
   payout_extra_id: string | null;
   notification_chat_id: bigint | null;
   promo_code_id: string | null;
+  /** The owner has an enabled webhook endpoint: only then does the settlement record webhook events. */
+  has_webhooks: boolean;
 }
 
 /** What one settle-payment delivery booked for its payment. */
@@ -88,7 +92,7 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
               p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
               k.price_cents, k.kind, k.duration_days, k.telegram_user_id, k.channel_id, k.promo_code_id,
               c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
-              c.notification_chat_id,
+              c.notification_chat_id, ${hasLiveWebhookEndpointSql('c.owner_account_id')} AS has_webhooks,
               CASE WHEN c.payout_strategy = 'threshold' AND c.notification_chat_id IS NOT NULL
                    THEN pg_advisory_xact_lock(hashtext($2 || k.channel_id::text))::text END AS progress_lock
        FROM payments p JOIN checkouts k ON k.id = p.checkout_id JOIN channels c ON c.id = k.channel_id
@@ -181,6 +185,29 @@ async function settleInTransaction(
   const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
   // A discounted checkout's code counts one use per settled payment.
   if (payment.promo_code_id !== null) await redeemPromoCode(tx, payment.id, now);
+  const webhookEvents: WebhookEventInput[] = [];
+  const paymentPublicId = formatPublicId('payment', payment.id);
+  const channelPublicId = formatPublicId('channel', payment.channel_id);
+  if (payment.has_webhooks) {
+    webhookEvents.push({
+      accountId: payment.owner_account_id,
+      type: 'payment.settled',
+      sourceKey: `payment:${payment.id}`,
+      at: now,
+      data: {
+        paymentId: paymentPublicId,
+        channelId: channelPublicId,
+        kind: payment.kind,
+        telegramUserId: payment.telegram_user_id.toString(),
+        priceUsd: formatUsdCents(payment.price_cents),
+        asset,
+        amount: formatAmount({ asset, units: gross }),
+        feeAmount: formatAmount({ asset, units: fee }),
+        netAmount: formatAmount({ asset, units: net }),
+        settledAt: now.toISOString(),
+      },
+    });
+  }
   if (payment.kind === 'subscription') {
     if (payment.duration_days === null) throw paymentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {
@@ -191,6 +218,22 @@ async function settleInTransaction(
       now,
     });
     result.expiresAt = extension.expiresAt;
+    if (payment.has_webhooks) {
+      webhookEvents.push({
+        accountId: payment.owner_account_id,
+        type: extension.isRenewal ? 'subscription.renewed' : 'subscription.started',
+        sourceKey: `payment:${payment.id}`,
+        at: now,
+        data: {
+          subscriptionId: formatPublicId('subscription', extension.subscriptionId),
+          channelId: channelPublicId,
+          paymentId: paymentPublicId,
+          telegramUserId: payment.telegram_user_id.toString(),
+          periodStartsAt: extension.startsAt.toISOString(),
+          expiresAt: extension.expiresAt.toISOString(),
+        },
+      });
+    }
     followUps.push(outboxMessage('invite-requested', { paymentId: payment.id }, { at: now, dedupeKey: `invite-requested:${payment.id}` }));
   }
   // Payment news goes to the channel's notification chat; without one there is nobody to tell, so
@@ -224,6 +267,7 @@ async function settleInTransaction(
       followUps,
     });
   }
+  await recordOwnerWebhookEvents(tx, webhookEvents); // one statement, none when the owner has no endpoint
   return result; // the caller queues `followUps`
 }
 

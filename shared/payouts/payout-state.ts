@@ -1,4 +1,7 @@
 import type { Tx } from '../db/index.js';
+import { formatPublicId } from '../ids/index.js';
+import { type AssetCode, formatAmount, formatUsdCents } from '../money/index.js';
+import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents } from '../owner-webhooks/webhook-events.js';
 import { payoutError } from './errors.js';
 
 /**
@@ -48,16 +51,37 @@ export interface PayoutTransitionFields {
   failureReason?: string | null;
 }
 
+/** Finished states the owner's webhooks hear about: delivered, or not (failed, or the swap refunded to us). */
+const WEBHOOK_PAYOUT_EVENTS: Partial<Record<PayoutState, 'payout.completed' | 'payout.failed'>> = {
+  completed: 'payout.completed',
+  failed: 'payout.failed',
+  refunded: 'payout.failed',
+};
+
+interface MovedPayout {
+  kind: string;
+  channel_id: string | null;
+  owner_account_id: string | null;
+  asset: AssetCode;
+  amount_units: string;
+  amount_usd_cents: bigint | null;
+  destination_currency: string;
+  destination_network: string;
+  has_webhooks: boolean;
+}
+
 /**
  * Moves one payout from `from` to `to` if, and only if, it is still in `from` (a redelivered or
  * forged message that finds it elsewhere changes nothing). Returns whether this call moved it.
+ * A move to completed, failed or refunded records the owner's `payout.completed` / `payout.failed`
+ * webhook event in the same transaction (one more statement only when the owner has an endpoint).
  */
 export async function transitionPayout(
   tx: Tx,
   input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields,
 ): Promise<boolean> {
   if (!canTransitionPayout(input.from, input.to)) throw payoutError('payout_transition_refused', `payout cannot move from ${input.from} to ${input.to}`);
-  const { rowCount } = await tx.query(
+  const { rows } = await tx.query<MovedPayout>(
     `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
        held_reason = CASE WHEN $3 = 'held' THEN $5 ELSE held_reason END,
        approved_by = CASE WHEN $6::text IS NOT NULL THEN $6 ELSE approved_by END,
@@ -67,7 +91,10 @@ export async function transitionPayout(
        failure_code = CASE WHEN $3 = 'failed' THEN $8 ELSE failure_code END,
        failure_reason = CASE WHEN $3 = 'failed' THEN $9 ELSE failure_reason END,
        completed_at = CASE WHEN $3 = 'completed' THEN $4 ELSE completed_at END
-     WHERE id = $1 AND state = $2`,
+     WHERE id = $1 AND state = $2
+     RETURNING kind, channel_id, owner_account_id, asset, amount_units::text AS amount_units, amount_usd_cents,
+               destination_currency, destination_network,
+               CASE WHEN $3 IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`,
     [
       input.payoutId,
       input.from,
@@ -81,5 +108,30 @@ export async function transitionPayout(
       input.deferredReason ?? null,
     ],
   );
-  return rowCount === 1;
+  const moved = rows[0];
+  const eventType = WEBHOOK_PAYOUT_EVENTS[input.to];
+  if (moved?.has_webhooks && eventType && moved.owner_account_id !== null && moved.channel_id !== null) {
+    await recordOwnerWebhookEvents(tx, [
+      {
+        accountId: moved.owner_account_id,
+        type: eventType,
+        sourceKey: `payout:${input.payoutId}`,
+        at: input.at,
+        data: {
+          payoutId: formatPublicId('payout', input.payoutId),
+          channelId: formatPublicId('channel', moved.channel_id),
+          kind: moved.kind,
+          state: input.to,
+          asset: moved.asset,
+          amount: formatAmount({ asset: moved.asset, units: BigInt(moved.amount_units) }),
+          amountUsd: moved.amount_usd_cents === null ? null : formatUsdCents(BigInt(moved.amount_usd_cents)),
+          destinationCurrency: moved.destination_currency,
+          destinationNetwork: moved.destination_network,
+          failureCode: input.to === 'completed' ? null : (input.failureCode ?? input.to),
+          at: input.at.toISOString(),
+        },
+      },
+    ]);
+  }
+  return moved !== undefined;
 }

@@ -3,7 +3,9 @@ import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
+import { formatPublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
+import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents } from '../owner-webhooks/webhook-events.js';
 import { toTelegramError } from '../telegram/index.js';
 
 export interface ExpiryDeps {
@@ -26,6 +28,10 @@ interface DueSubscription {
   expires_at: Date;
   removal_attempts: number;
   closed_chat_id: bigint;
+  channel_id: string;
+  owner_account_id: string;
+  /** Read with the claim: the owner has an enabled webhook endpoint (then subscription.ended is recorded). */
+  has_webhooks: boolean;
 }
 
 // Telegram treats a ban shorter than 30 s as permanent; the unban follows at once anyway.
@@ -70,7 +76,8 @@ export async function expireDueSubscriptions(deps: ExpiryDeps): Promise<ExpiryRe
            LIMIT $3
            FOR UPDATE OF s SKIP LOCKED)
          RETURNING id, telegram_user_id, channel_id, expires_at, removal_attempts)
-       SELECT claimed.id, claimed.telegram_user_id, claimed.expires_at, claimed.removal_attempts, c.closed_chat_id
+       SELECT claimed.id, claimed.telegram_user_id, claimed.expires_at, claimed.removal_attempts, c.closed_chat_id,
+              claimed.channel_id, c.owner_account_id, ${hasLiveWebhookEndpointSql('c.owner_account_id')} AS has_webhooks
        FROM claimed JOIN channels c ON c.id = claimed.channel_id`,
       [now, new Date(now.getTime() + CLAIM_SECONDS * 1000), deps.batchSize ?? 100],
     );
@@ -114,6 +121,23 @@ export async function expireDueSubscriptions(deps: ExpiryDeps): Promise<ExpiryRe
         { kind: 'subscription_expired', subjectId: subscription.id },
         { at, dedupeKey: `subscription_expired:${subscription.id}:${subscription.expires_at.toISOString()}` },
       );
+      if (subscription.has_webhooks) {
+        await recordOwnerWebhookEvents(tx, [
+          {
+            accountId: subscription.owner_account_id,
+            type: 'subscription.ended',
+            sourceKey: `subscription:${subscription.id}:${subscription.expires_at.toISOString()}`,
+            at,
+            data: {
+              subscriptionId: formatPublicId('subscription', subscription.id),
+              channelId: formatPublicId('channel', subscription.channel_id),
+              telegramUserId: subscription.telegram_user_id.toString(),
+              expiredAt: subscription.expires_at.toISOString(),
+              removedAt: at.toISOString(),
+            },
+          },
+        ]);
+      }
       return true;
     });
     if (marked) {

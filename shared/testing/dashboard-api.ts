@@ -2,6 +2,7 @@ import type { Publisher } from '../bus/index.js';
 import { accessTokenSettingsOf, type ScryptParameters, sendAccountMails } from '../accounts/index.js';
 import type { ChannelServices } from '../channels/index.js';
 import { AccountMailRequestedSchema } from '../messages/index.js';
+import type { OwnerWebhookSettings } from '../owner-webhooks/index.js';
 import { createDashboardRouter, createOriginPolicy, type DashboardDeps, type DashboardRouter, dashboardRoutes, type RouteDefinition } from '../dashboard/index.js';
 import { createMemoryKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { createLogger } from '../logging/index.js';
@@ -15,6 +16,8 @@ import { FIXTURE_NOW } from './fixtures.js';
 export const TEST_PASSWORD_PARAMETERS: ScryptParameters = { ln: 4, r: 8, p: 1 };
 /** 32 random bytes, base64 (`openssl rand -base64 32`), as configuration requires of JWT_SECRET. */
 export const TEST_JWT_SECRET = 'DSCSjlz6b9GaJwDYoBbY/u6OZjdpu247KvTzbmV8wQ4=';
+/** 32 random bytes, base64, as configuration requires of OWNER_WEBHOOK_SIGNING_KEY. */
+export const TEST_OWNER_WEBHOOK_SIGNING_KEY = 'vN1kq9Yc0m5sV2Jd7xR8uB3hT6wZ4pL1aE0fG9iK2oM=';
 export const TEST_DASHBOARD_ORIGIN = 'https://dashboard.example.test';
 export const TEST_PUBLIC_BASE_URL = 'https://pay.example.test';
 
@@ -69,6 +72,8 @@ export async function createDashboardHarness(
     channels?: ChannelServices;
     /** Where the JWT keys come from per request, as the function reads them (rotation tests); default the fixed TEST_JWT_SECRET. */
     jwtSecret?: SecretReader;
+    /** Owner webhooks' settings (given as undefined: not configured); default the fixed TEST_OWNER_WEBHOOK_SIGNING_KEY with loopback receivers allowed. */
+    ownerWebhooks?: OwnerWebhookSettings;
   } = {},
 ): Promise<DashboardHarness> {
   const testDb = await createTestDatabase();
@@ -88,6 +93,7 @@ export async function createDashboardHarness(
     passwordParameters: TEST_PASSWORD_PARAMETERS,
     telegramBotUsername: options.telegramBotUsername,
     channels: options.channels,
+    ownerWebhooks: 'ownerWebhooks' in options ? options.ownerWebhooks : { signingKey: TEST_OWNER_WEBHOOK_SIGNING_KEY, allowLoopback: true },
   };
   const router = createDashboardRouter({
     routes: options.routes ?? dashboardRoutes,

@@ -418,6 +418,23 @@ export const STATE_MACHINES: readonly StateMachine[] = [
     },
   },
   {
+    name: 'owner_webhook_deliveries',
+    table: 'owner_webhook_deliveries',
+    id: 'id',
+    column: 'state',
+    terminal: ['delivered', 'failed'],
+    states: {
+      pending: {
+        owner: 'retry-owner-webhooks',
+        redrive: 'queues owner-webhook-requested for every due delivery each minute (again 5 minutes after its last message, or once a crashed delivery\'s lease lapsed); deliver-owner-webhook ends it delivered, or failed after 3 days',
+        redriveAfterSeconds: null,
+        alertAfterSeconds: 30 * MINUTE,
+        alert: 'An owner webhook delivery is 30 minutes past its next attempt: is retry-owner-webhooks (or deliver-owner-webhook) running?',
+        since: 'next_attempt_at',
+      },
+    },
+  },
+  {
     name: 'outbox',
     table: 'outbox',
     id: 'id',

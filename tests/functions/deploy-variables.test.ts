@@ -35,6 +35,7 @@ const VALID_ENV: Record<string, string> = {
   PAYOUT_MAX_USD_CENTS: '100000',
   PAYOUT_DAILY_CAP_USD_CENTS: '1000000',
   JWT_SECRET: 'iQnu/4klVj9Z9A5tYbXp6qumoIqGet8jSNtZ+71L+pY=',
+  OWNER_WEBHOOK_SIGNING_KEY: 'Xk2b7QmR0vT9yL4cW1pN8dF6hJ3sA5gZ0eU2iO7rK9M=',
   SMTP_URL: 'smtp://127.0.0.1:9',
   MAIL_FROM: 'PayGatePrime <no-reply@example.com>',
 };

@@ -84,7 +84,7 @@ describe('schema conventions', () => {
         WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
           AND a.attname IN ('status', 'state', 'kind', 'provider', 'purpose', 'type', 'flow', 'payout_strategy')
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'c'
-                            AND a.attnum = ANY (k.conkey) AND pg_get_constraintdef(k.oid) ~ '''[a-z_-]+''::text')
+                            AND a.attnum = ANY (k.conkey) AND pg_get_constraintdef(k.oid) ~ '''[a-z_.-]+''::text')
         ORDER BY 1`,
     );
     expect(rows).toEqual([]);

@@ -12,6 +12,7 @@ import { Link, matchPath, navigate, ParamsProvider, useLocation } from './router
 // Loaded when first opened: they are not needed to log in or to manage channels, and keep the first load small.
 const EarningsPage = lazy(() => import('./pages/earnings-page').then((module) => ({ default: module.EarningsPage })));
 const PayoutsPage = lazy(() => import('./pages/payouts-page').then((module) => ({ default: module.PayoutsPage })));
+const WebhooksPage = lazy(() => import('./pages/webhooks-page').then((module) => ({ default: module.WebhooksPage })));
 const AccountPage = lazy(() => import('./pages/account-page').then((module) => ({ default: module.AccountPage })));
 const PromoCodesPage = lazy(() => import('./pages/promo-codes-page').then((module) => ({ default: module.PromoCodesPage })));
 
@@ -39,6 +40,7 @@ export const ROUTES: Route[] = [
   { path: '/channels/:channelId/promo-codes', page: PromoCodesPage, isPrivate: true, title: 'Promo codes' },
   { path: '/earnings', page: EarningsPage, isPrivate: true, title: 'Earnings' },
   { path: '/payouts', page: PayoutsPage, isPrivate: true, title: 'Payouts' },
+  { path: '/webhooks', page: WebhooksPage, isPrivate: true, title: 'Webhooks' },
   { path: '/account', page: AccountPage, isPrivate: true, title: 'Account settings' },
 ];
 
@@ -114,6 +116,9 @@ function Shell({ children }: { children: ReactNode }) {
           </Link>
           <Link to="/payouts" aria-current={current('/payouts')}>
             Payouts
+          </Link>
+          <Link to="/webhooks" aria-current={current('/webhooks')}>
+            Webhooks
           </Link>
           <Link to="/telegram" aria-current={current('/telegram')}>
             Telegram

@@ -45,6 +45,7 @@ export const NOWPAYMENTS_PAYER_ACCOUNT = 8;
 // base64), so the sandbox runs the same validation as production.
 export const SANDBOX_WEBHOOK_SECRET = 'f3edf20db9809d7bcb330747f3d897bab9a7fe9f4a0508d697bd882eda057154';
 const SANDBOX_JWT_SECRET = 'gjU8NfTIPWhECGW1hgtrDdDvs4RStu/DryOVhs8KomY=';
+const SANDBOX_OWNER_WEBHOOK_SIGNING_KEY = 'q3Xw0d7mJ7cW3tq3p1jv5Rj0uQ8g9cX4Ff1b2Lk8sYo=';
 
 /** The simulated operator whose private chat with the bot is OPERATOR_ALERT_CHAT_ID when Telegram is simulated. */
 export const SANDBOX_OPERATOR_TELEGRAM_ID = 999;
@@ -123,6 +124,7 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
   env.PAYOUT_MAX_USD_CENTS ||= '100000';
   env.PAYOUT_DAILY_CAP_USD_CENTS ||= '1000000';
   env.JWT_SECRET ||= SANDBOX_JWT_SECRET;
+  env.OWNER_WEBHOOK_SIGNING_KEY ||= SANDBOX_OWNER_WEBHOOK_SIGNING_KEY;
   env.DASHBOARD_CORS_ORIGINS ||= `${hostUrl},http://localhost:5173`;
   if (!env.TELEGRAM_BOT_TOKEN) {
     simulators.telegram = await startTelegramSimulator({ port: await portFor('telegram'), stateFile: persistence?.paths.telegram });

@@ -1,0 +1,81 @@
+import { outboxInsertSql, trackInsertedOutboxRows } from '../bus/index.js';
+import type { Tx } from '../db/index.js';
+
+/** The events an owner can subscribe an endpoint to. */
+export const WEBHOOK_EVENT_TYPES = [
+  'payment.settled',
+  'subscription.started',
+  'subscription.renewed',
+  'subscription.ended',
+  'payout.completed',
+  'payout.failed',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** Scalars only: ids in public form, amounts and times as strings. Never a wallet address or an email. */
+export type WebhookEventData = Record<string, string | null>;
+
+export interface WebhookEventInput {
+  /** The channel owner's account (the endpoints are looked up by it). */
+  accountId: string;
+  type: WebhookEventType;
+  /** What caused it, unique per type (`payment:<uuid>`): a repeated effect records nothing new. */
+  sourceKey: string;
+  data: WebhookEventData;
+  at: Date;
+}
+
+/**
+ * SQL for "does this owner have a live endpoint?", for the effect's own first statement to select
+ * (`… AS has_webhooks`), so that an owner without endpoints costs the effect no statement at all.
+ * `accountColumn` is the SQL naming the owner's account id.
+ */
+export const hasLiveWebhookEndpointSql = (accountColumn: string) =>
+  `EXISTS (SELECT 1 FROM owner_webhook_endpoints whe WHERE whe.account_id = ${accountColumn} AND whe.is_enabled AND whe.deleted_at IS NULL)`;
+
+const QUEUE_DELIVERIES_SQL = outboxInsertSql('owner-webhook-requested', {
+  from: 'deliveries d',
+  payload: `jsonb_build_object('deliveryId', d.id::text)`,
+  dedupeKey: `'owner-webhook-requested:' || d.id::text || ':0'`,
+  at: 'd.created_at',
+});
+
+/**
+ * Records events in the caller's transaction (the effect that caused them), in ONE statement: for
+ * each event with at least one enabled endpoint subscribed to its type, the event row, one pending
+ * delivery per such endpoint and one `owner-webhook-requested` outbox message per delivery. An event
+ * nobody listens to writes nothing; an event already recorded (same source and type) writes nothing
+ * again, so a redelivered stage message cannot send it twice. Returns how many deliveries it queued.
+ */
+export async function recordOwnerWebhookEvents(tx: Tx, events: readonly WebhookEventInput[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const source = events.map((event) => ({
+    account_id: event.accountId,
+    type: event.type,
+    source_key: event.sourceKey,
+    payload: event.data,
+    created_at: event.at.toISOString(),
+  }));
+  const { rows } = await tx.query<{ id: bigint }>(
+    `WITH source AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS s(account_id uuid, type text, source_key text, payload jsonb, created_at timestamptz)),
+     targets AS (
+       SELECT s.*, e.id AS endpoint_id FROM source s
+         JOIN owner_webhook_endpoints e ON e.account_id = s.account_id AND e.is_enabled AND e.deleted_at IS NULL AND s.type = ANY (e.events)),
+     events AS (
+       INSERT INTO owner_webhook_events (account_id, type, source_key, payload, created_at)
+       SELECT DISTINCT ON (source_key, type) account_id, type, source_key, payload, created_at FROM targets
+       ON CONFLICT (source_key, type) DO NOTHING
+       RETURNING id, type, source_key),
+     deliveries AS (
+       INSERT INTO owner_webhook_deliveries (event_id, endpoint_id, state, next_attempt_at, enqueued_at, created_at, state_changed_at)
+       SELECT ev.id, t.endpoint_id, 'pending', t.created_at, t.created_at, t.created_at, t.created_at
+         FROM events ev JOIN targets t ON t.source_key = ev.source_key AND t.type = ev.type
+       RETURNING id, created_at),
+     queued AS (${QUEUE_DELIVERIES_SQL})
+     SELECT id FROM queued`,
+    [JSON.stringify(source)],
+  );
+  trackInsertedOutboxRows(rows.map((row) => BigInt(row.id)));
+  return rows.length;
+}
