@@ -1,0 +1,16 @@
+export { GIFT_STATUSES, GIFT_TRANSITIONS, type GiftStatus, canTransitionGift } from './gift-status.js';
+export {
+  GIFT_CLAIM_DAYS,
+  type GiftDeps,
+  type GiftView,
+  type GiftClaimOutcome,
+  type GiftFigures,
+  createGift,
+  issueGiftClaimCode,
+  findGiftByCode,
+  retrieveGift,
+  listBuyerGifts,
+  claimGift,
+  expireUnclaimedGifts,
+  giftFigures,
+} from './gifts.js';
