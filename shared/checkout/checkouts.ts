@@ -8,7 +8,7 @@ import { checkoutError } from './errors.js';
 import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 
 export type CheckoutRequest =
-  | { kind: 'subscription'; user: TelegramUserProfile; channelId: string; tierNumber: number }
+  | { kind: 'subscription'; user: TelegramUserProfile; channelId: string; tierNumber: number; /** Paid by the user for someone else: settles into a gift. */ isGift?: boolean }
   | { kind: 'donation'; user: TelegramUserProfile; channelId: string; amountCents: bigint };
 
 export interface Checkout {
@@ -97,22 +97,24 @@ function toCheckout(row: CheckoutRow, isReused: boolean): Checkout {
 
 /**
  * Opens (or reuses) the checkout for a subscriber's choice and makes sure it has a NowPayments
- * invoice whose `order_id` is the checkout's public id. One open checkout per user × channel × tier:
+ * invoice whose `order_id` is the checkout's public id. One open checkout per user × channel × tier
+ * (and one more for a gift of that tier):
  * while its invoice is valid it is reused; once past its validity it is expired and a new one made.
  * The invoice is created outside any transaction; if that call fails the checkout stays open
  * without an invoice and the next attempt retries the call for the same checkout.
  */
 export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest): Promise<Checkout> {
   const validityMs = (deps.validityMinutes ?? 60) * 60_000;
+  const isGift = request.kind === 'subscription' && request.isGift === true;
   const prepared = await deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     await upsertTelegramUser(tx, request.user);
     const offer = await offerFor(tx, request);
     const existing = await tx.query<CheckoutRow & { tier_id: string | null }>(
       `SELECT id, kind, tier_id, price_cents, duration_days, provider_invoice_url, expires_at FROM checkouts
-       WHERE telegram_user_id = $1 AND channel_id = $2 AND tier_id IS NOT DISTINCT FROM $3 AND status = 'open'
+       WHERE telegram_user_id = $1 AND channel_id = $2 AND tier_id IS NOT DISTINCT FROM $3 AND is_gift = $4 AND status = 'open'
        FOR UPDATE`,
-      [request.user.id, request.channelId, offer.tierId],
+      [request.user.id, request.channelId, offer.tierId, isGift],
     );
     const open = existing.rows[0];
     const isStillValid =
@@ -127,10 +129,10 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
       ]);
     }
     const inserted = await tx.query<CheckoutRow>(
-      `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)
+      `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at, is_gift)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9)
        RETURNING id, kind, price_cents, duration_days, provider_invoice_url, expires_at`,
-      [request.kind, request.user.id, request.channelId, offer.tierId, offer.priceCents, offer.durationDays, now, new Date(now.getTime() + validityMs)],
+      [request.kind, request.user.id, request.channelId, offer.tierId, offer.priceCents, offer.durationDays, now, new Date(now.getTime() + validityMs), isGift],
     );
     return { row: inserted.rows[0] as CheckoutRow, isReused: false };
   });
@@ -141,7 +143,7 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     priceCents: prepared.row.price_cents,
     orderId: publicId,
     orderDescription:
-      prepared.row.kind === 'donation' ? 'Donation' : `Subscription - ${prepared.row.duration_days} days`,
+      prepared.row.kind === 'donation' ? 'Donation' : `${isGift ? 'Gift subscription' : 'Subscription'} - ${prepared.row.duration_days} days`,
     ipnCallbackUrl: `${deps.publicBaseUrl}/nowpayments-ipn`,
     successUrl: deps.returnUrl,
     cancelUrl: deps.returnUrl,

@@ -81,6 +81,10 @@ export const giftTrialMessages = {
     en: (title: string, endsAt: Date) => `🎉 The gift is yours: access to <b>${esc(title)}</b> until ${formatDate(endsAt)}. Your one-time invite link arrives in a moment.`,
     ru: (title: string, endsAt: Date) => `🎉 Подарок ваш: доступ к <b>${esc(title)}</b> до ${formatDate(endsAt)}. Одноразовая ссылка-приглашение придёт через минуту.`,
   },
+  giftAlreadyYours: {
+    en: () => 'You have already claimed this gift: your invite link is in this chat.',
+    ru: () => 'Вы уже получили этот подарок: ссылка-приглашение в этом чате.',
+  },
   giftOwn: {
     en: () => 'This is your own gift, so you cannot claim it. Forward the link to the person it is for.',
     ru: () => 'Это ваш собственный подарок, получить его сами вы не можете. Перешлите ссылку тому, кому дарите.',

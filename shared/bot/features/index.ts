@@ -1,6 +1,7 @@
 import type { Composer } from 'grammy';
 import type { BotContext } from '../context.js';
 import { donationsFeature } from './donations.js';
+import { giftsTrialsFeature } from './gifts-trials.js';
 import { membershipFeature } from './membership.js';
 import { ownerFeature } from './owner.js';
 import { fallbackFeature, subscriberFeature } from './subscriber.js';
@@ -9,6 +10,7 @@ import { fallbackFeature, subscriberFeature } from './subscriber.js';
 export function botFeatures(): Composer<BotContext>[] {
   return [
     subscriberFeature(),
+    giftsTrialsFeature(),
     donationsFeature(),
     ownerFeature(),
     membershipFeature(),

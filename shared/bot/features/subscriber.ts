@@ -10,6 +10,7 @@ import { remindersOffData, renewData, renewTierData } from '../../notifications/
 import { type ResendInviteOutcome, listSubscriberSubscriptions, resendInvite, turnOffRenewalReminders } from '../../subscriptions/index.js';
 import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../telegram/deep-links.js';
 import { defineCallbackData } from '../../telegram/callback-data.js';
+import { giftTierData, tryTrialData } from './gift-trial-buttons.js';
 import type { BotContext, BotDeps } from '../context.js';
 import type { MessageKey } from '../../texts/index.js';
 
@@ -105,9 +106,11 @@ async function showOffer(ctx: BotContext, channelId: string): Promise<'shown' | 
   const channel = formatPublicId('channel', channelId);
   const keyboard = new InlineKeyboard();
   for (const tier of offer.tiers) {
-    keyboard
-      .text(ctx.t('tierButton', Number(tier.tier_number), tier.duration_days, BigInt(tier.price_cents)), chooseTierData.encode({ channel, tier: Number(tier.tier_number) }))
-      .row();
+    const tierNumber = Number(tier.tier_number);
+    keyboard.text(ctx.t('tierButton', tierNumber, tier.duration_days, BigInt(tier.price_cents)), chooseTierData.encode({ channel, tier: tierNumber })).row();
+    // Under each tier: its free trial (when it has one) and giving it as a gift.
+    if (Number(tier.trial_days) > 0) keyboard.text(ctx.t('trialButton', Number(tier.trial_days)), tryTrialData.encode({ channel, tier: tierNumber }));
+    keyboard.text(ctx.t('giftButton', tierNumber), giftTierData.encode({ channel, tier: tierNumber })).row();
   }
   await ctx.reply(ctx.t('channelOffer', offer.title, offer.description), { parse_mode: 'HTML', reply_markup: keyboard });
   return 'shown';
