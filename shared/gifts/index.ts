@@ -14,3 +14,4 @@ export {
   expireUnclaimedGifts,
   giftFigures,
 } from './gifts.js';
+export { ChannelGrowthResourceSchema, type ChannelGrowthResource, retrieveChannelGrowth } from './channel-growth.js';
