@@ -50,13 +50,14 @@ describe('the channel form', () => {
     expect(channelBodyOf(filledForm((values) => (values.tolerancePercent = '97.5')))).toEqual({
       openChat: { id: '-1001000000011', title: 'News', description: '' },
       closedChat: { id: '-1001000000012', title: 'Members', description: 'the good stuff' },
-      tiers: [{ priceUsd: '9.99', durationDays: 30 }],
+      tiers: [{ priceUsd: '9.99', durationDays: 30, trialDays: 0 }],
       donations: { enabled: false },
       payoutDestination: { currency: 'USDT', network: 'ETH', wallet: ETH_WALLET, extraId: null },
       payoutStrategy: { strategy: 'instant' },
       underpaymentToleranceBps: 9750,
       notifications: { enabled: true, chatId: null },
       gracePeriodHours: 0,
+      trialMinAccountAgeDays: null,
       broadcast: { intervalHours: 24 },
     });
   });
@@ -159,8 +160,8 @@ describe('an edit', () => {
     expect(channelChanges(values, storedChannel)).toEqual({
       changes: {
         tiers: [
-          { priceUsd: '9.99', durationDays: 30 },
-          { priceUsd: '25', durationDays: 90 },
+          { priceUsd: '9.99', durationDays: 30, trialDays: 0 },
+          { priceUsd: '25', durationDays: 90, trialDays: 0 },
         ],
         broadcast: { intervalHours: null },
       },
