@@ -212,6 +212,16 @@ export async function expireUnclaimedGifts(deps: GiftDeps, batchSize = 100): Pro
   return expired;
 }
 
+/**
+ * The gift's payment was refunded after settlement (in the refund's transaction): a gift nobody
+ * claimed yet can no longer be claimed (expired now, the buyer is not told: they got the refund).
+ * A claimed gift's access stays: it was given to someone else. Returns whether a gift was withdrawn.
+ */
+export async function withdrawPendingGift(tx: Tx, paymentId: string, now: Date): Promise<boolean> {
+  const { rowCount } = await tx.query(`UPDATE gifts SET status = 'expired', expired_at = $2 WHERE payment_id = $1 AND status = 'pending'`, [paymentId, now]);
+  return rowCount === 1;
+}
+
 /** A channel's gifts by status, for the owner's dashboard. */
 export interface GiftFigures {
   sold: number;

@@ -12,6 +12,7 @@ export {
   listBuyerGifts,
   claimGift,
   expireUnclaimedGifts,
+  withdrawPendingGift,
   giftFigures,
 } from './gifts.js';
 export { ChannelGrowthResourceSchema, type ChannelGrowthResource, retrieveChannelGrowth } from './channel-growth.js';

@@ -6,7 +6,7 @@ import type { Logger } from '../logging/index.js';
 import { type AssetCode, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
 import { createPayout } from '../payouts/create-payout.js';
 import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
-import { createGift } from '../gifts/index.js';
+import { createGift, withdrawPendingGift } from '../gifts/index.js';
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { paymentError } from './errors.js';
@@ -299,6 +299,7 @@ async function bookRefund(tx: Tx, deps: SettlementDeps, payment: BookablePayment
   });
   await tx.query('UPDATE payments SET refund_booked_at = $2 WHERE id = $1', [payment.id, now]);
   const revoked = payment.kind === 'subscription' ? await revokePaymentPeriod(tx, { paymentId: payment.id, now }) : undefined;
+  const isGiftWithdrawn = payment.is_gift ? await withdrawPendingGift(tx, payment.id, now) : false;
   const { rows: payouts } = await tx.query<{ id: string; state: string }>('SELECT id, state FROM payouts WHERE payment_id = $1', [payment.id]);
   await raiseOperatorAlert(tx, deps.logger, {
     kind: 'payment.refunded_after_settlement',
@@ -317,6 +318,7 @@ async function bookRefund(tx: Tx, deps: SettlementDeps, payment: BookablePayment
       lossUnits: loss.toString(),
       ...(payouts[0] ? { payoutId: payouts[0].id, payoutState: payouts[0].state } : {}),
       ...(revoked ? { accessRevokedSeconds: String(revoked.revokedSeconds) } : {}),
+      ...(payment.is_gift ? { gift: isGiftWithdrawn ? 'withdrawn before anyone claimed it' : 'already claimed or expired: left as it is' } : {}),
     },
     at: now,
   });
