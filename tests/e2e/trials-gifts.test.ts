@@ -124,7 +124,7 @@ describe('free trials and gift subscriptions, end to end', () => {
       clock.set(new Date());
     });
 
-    it('is refused to a bot account younger than the channel asks, and to an existing subscriber', async () => {
+    it('is refused to a bot account younger than the channel asks', async () => {
       await db().query('UPDATE channels SET trial_min_account_age_days = 3 WHERE id = $1', [channel.channelId]);
       const newcomer = newSubscriber(gateway);
       const offer = await offerTo(newcomer.id);
@@ -206,6 +206,28 @@ describe('free trials and gift subscriptions, end to end', () => {
 
       await gateway.telegram.sendText(buyer.id, '/gifts');
       expect(last(buyer.id)?.text).toContain('claimed by Fan');
+    });
+
+    it('sends a working claim link after Telegram failed the first DM (the code is made again, the first one never left)', async () => {
+      const buyer = newSubscriber(gateway);
+      const offer = await offerTo(buyer.id);
+      await gateway.telegram.clickButton(buyer.id, offer.messageId, buttonData(offer, /Gift tier 1/));
+      const { rows } = await db().query<{ provider_invoice_id: string }>(
+        `SELECT provider_invoice_id FROM checkouts WHERE telegram_user_id = $1 AND status = 'open' AND is_gift`,
+        [buyer.id],
+      );
+      // Every DM of this settlement fails once (the owner's notice and the buyer's link alike): each is redelivered.
+      gateway.telegram.failNext('sendMessage', { errorCode: 502, description: 'Bad Gateway' }, 2);
+      await gateway.nowpayments.pay(rows[0]!.provider_invoice_id);
+      await gateway.settle();
+      const links = dms(buyer.id).filter((dm) => dm.text.startsWith('🎁 Your gift'));
+      expect(links).toHaveLength(1);
+      const code = /start=g_([A-Za-z0-9_-]{32})/.exec(links[0]!.text)?.[1];
+      const friend = newSubscriber(gateway);
+      await gateway.telegram.sendText(friend.id, `/start g_${code}`);
+      await gateway.telegram.clickButton(friend.id, last(friend.id)!.messageId, buttonData(last(friend.id), /Claim/));
+      await gateway.settle();
+      expect(dms(friend.id).filter((dm) => dm.text.startsWith('🎉 The gift is yours'))).toHaveLength(1);
     });
 
     it('stacks on the claimer’s running subscription', async () => {
