@@ -92,6 +92,12 @@ describe('free trials and gift subscriptions, end to end', () => {
       await gateway.telegram.clickButton(fan.id, offer.messageId, tryData);
       expect(answers().at(-1)?.text).toMatch(/already had the free trial/);
       expect((await db().query('SELECT 1 FROM trials WHERE telegram_user_id = $1', [fan.id])).rows).toHaveLength(1);
+
+      // Missed the one-hour link: /subscriptions sends the trial's link again.
+      await gateway.telegram.sendText(fan.id, '/subscriptions');
+      await gateway.telegram.clickButton(fan.id, last(fan.id)!.messageId, buttonData(last(fan.id), /Send my link again/));
+      await gateway.settle();
+      expect(dms(fan.id).filter((dm) => dm.text.includes(links[0]!.invite_link))).toHaveLength(2);
     });
 
     it('reminds that the trial ends with Renew opening the first paid period, then removes the member', async () => {

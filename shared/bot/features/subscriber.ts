@@ -176,7 +176,7 @@ async function showSubscriptions(ctx: BotContext & { from: User }): Promise<void
   for (const row of rows) {
     const isActive = row.status === 'active' && row.expires_at > now;
     lines.push(isActive ? ctx.t('subscriptionActiveLine', row.closed_title, row.expires_at) : ctx.t('subscriptionEndedLine', row.closed_title, row.expires_at));
-    if (isActive && row.last_payment_id !== null && row.joined_at === null) {
+    if (isActive && row.grant_id !== null && row.joined_at === null) {
       keyboard.text(ctx.t('resendInviteButton', row.closed_title), resendInviteData.encode({ subscription: formatPublicId('subscription', row.id) })).row();
     }
     if (row.is_channel_live) {
