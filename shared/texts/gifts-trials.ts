@@ -61,6 +61,10 @@ export const giftTrialMessages = {
     en: () => 'This free trial is no longer offered.',
     ru: () => 'Этот пробный период больше не предлагается.',
   },
+  paymentPaidGift: {
+    en: () => 'Paid ✅ Your gift link arrives in this chat: forward it to the person the gift is for.',
+    ru: () => 'Оплачено ✅ Ссылка на подарок придёт в этот чат: перешлите её тому, кому дарите.',
+  },
   giftOffer: {
     en: (title: string, days: number, buyerFirstName: string | null, claimUntil: Date) =>
       lines(

@@ -143,7 +143,10 @@ export type PaymentStatusRow = CheckoutPaymentStatus;
 /** What "Check payment" says: the checkout's most advanced payment as recorded from NowPayments. */
 export function paymentStatusMessage(row: PaymentStatusRow, now: Date): MessageKey {
   if (row.payment_status === 'refunded') return 'paymentRefunded';
-  if (row.settled_at !== null || row.checkout_status === 'paid') return row.kind === 'donation' ? 'paymentPaidDonation' : 'paymentPaidSubscription';
+  if (row.settled_at !== null || row.checkout_status === 'paid') {
+    if (row.is_gift === true) return 'paymentPaidGift';
+    return row.kind === 'donation' ? 'paymentPaidDonation' : 'paymentPaidSubscription';
+  }
   switch (row.payment_status) {
     case 'waiting':
       return 'paymentWaiting';
