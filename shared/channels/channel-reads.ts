@@ -5,6 +5,8 @@ export interface OfferTier {
   tier_number: number;
   price_cents: bigint;
   duration_days: number;
+  /** Days of the tier's free trial; 0 = none. */
+  trial_days: number;
 }
 
 /** What a subscriber is offered: the channel's closed title and description and its active tiers. */
@@ -26,7 +28,7 @@ export async function loadSubscribeOffer(q: Queryable, channelId: string): Promi
   const channel = rows[0];
   if (!channel) return undefined;
   const tiers = await q.query<OfferTier>(
-    'SELECT tier_number, price_cents, duration_days FROM channel_tiers WHERE channel_id = $1 AND is_active ORDER BY tier_number',
+    'SELECT tier_number, price_cents, duration_days, trial_days FROM channel_tiers WHERE channel_id = $1 AND is_active ORDER BY tier_number',
     [channelId],
   );
   return { title: channel.closed_title, description: channel.closed_description, tiers: tiers.rows };

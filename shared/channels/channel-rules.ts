@@ -23,7 +23,8 @@ export type PayoutStrategySetting = { strategy: 'instant' } | { strategy: 'thres
 export interface ChannelSettings {
   openChat: { id: bigint; title: string; description: string };
   closedChat: { id: bigint; title: string; description: string };
-  tiers: { priceCents: bigint; durationDays: number }[];
+  /** `trialDays`: the tier's free trial (0–30, 0 = none). */
+  tiers: { priceCents: bigint; durationDays: number; trialDays: number }[];
   donations: { enabled: boolean; minCents: bigint | null; maxCents: bigint | null; message: string | null };
   payoutDestination: { currency: string; network: string; wallet: string; extraId: string | null };
   payoutStrategy: PayoutStrategySetting;
@@ -31,6 +32,8 @@ export interface ChannelSettings {
   notifications: { enabled: boolean; chatId: bigint | null };
   /** Hours a member stays after their access ended (0–72). */
   gracePeriodHours: number;
+  /** Trials only for Telegram accounts known this many days (1–365); null = any. */
+  trialMinAccountAgeDays: number | null;
 }
 
 /** One invalid field: a dotted path into the request body and a sentence saying how to fix it. */
@@ -101,13 +104,14 @@ export function settingsFromCreateInput(input: CreateChannelInput, linkedTelegra
   return {
     openChat: chatSettings(input.openChat),
     closedChat: chatSettings(input.closedChat),
-    tiers: input.tiers.map((tier) => ({ priceCents: parseUsdCents(tier.priceUsd), durationDays: tier.durationDays })),
+    tiers: input.tiers.map((tier) => ({ priceCents: parseUsdCents(tier.priceUsd), durationDays: tier.durationDays, trialDays: tier.trialDays ?? 0 })),
     donations: donationSettings(input.donations),
     payoutDestination: destinationSettings(input.payoutDestination),
     payoutStrategy: strategySettings(input.payoutStrategy),
     underpaymentToleranceBps: input.underpaymentToleranceBps ?? DEFAULT_TOLERANCE_BPS,
     notifications: notificationSettings(input.notifications, linkedTelegramUserId),
     gracePeriodHours: input.gracePeriodHours ?? 0,
+    trialMinAccountAgeDays: input.trialMinAccountAgeDays ?? null,
   };
 }
 
@@ -121,13 +125,14 @@ export function mergeSettings(current: ChannelSettings, patch: UpdateChannelInpu
   return {
     openChat: chat(current.openChat, patch.openChat),
     closedChat: chat(current.closedChat, patch.closedChat),
-    tiers: patch.tiers ? patch.tiers.map((tier) => ({ priceCents: parseUsdCents(tier.priceUsd), durationDays: tier.durationDays })) : current.tiers,
+    tiers: patch.tiers ? patch.tiers.map((tier) => ({ priceCents: parseUsdCents(tier.priceUsd), durationDays: tier.durationDays, trialDays: tier.trialDays ?? 0 })) : current.tiers,
     donations: patch.donations ? donationSettings(patch.donations) : current.donations,
     payoutDestination: patch.payoutDestination ? destinationSettings(patch.payoutDestination) : current.payoutDestination,
     payoutStrategy: patch.payoutStrategy ? strategySettings(patch.payoutStrategy) : current.payoutStrategy,
     underpaymentToleranceBps: patch.underpaymentToleranceBps ?? current.underpaymentToleranceBps,
     notifications: patch.notifications ? notificationSettings(patch.notifications, linkedTelegramUserId) : current.notifications,
     gracePeriodHours: patch.gracePeriodHours ?? current.gracePeriodHours,
+    trialMinAccountAgeDays: patch.trialMinAccountAgeDays === undefined ? current.trialMinAccountAgeDays : patch.trialMinAccountAgeDays,
   };
 }
 

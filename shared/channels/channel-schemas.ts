@@ -66,9 +66,18 @@ export const ChatInputSchema = z.object({
 });
 export type ChatInput = z.infer<typeof ChatInputSchema>;
 
+/** Longest free trial of a tier: `channel_tiers.trial_days` CHECK. */
+export const MAX_TRIAL_DAYS = 30;
+
 export const TierInputSchema = z.object({
   priceUsd: UsdAmountSchema,
   durationDays: z.int('must be a whole number of days').min(1, 'must be at least 1 day').max(MAX_TIER_DAYS, `must be at most ${MAX_TIER_DAYS} days`),
+  trialDays: z
+    .int('must be a whole number of days')
+    .min(0, 'must be at least 0 days')
+    .max(MAX_TRIAL_DAYS, `must be at most ${MAX_TRIAL_DAYS} days`)
+    .optional()
+    .meta({ description: 'Days of free trial the bot offers on this tier (0–30, default 0 = none); once per Telegram user per channel' }),
 });
 export type TierInput = z.infer<typeof TierInputSchema>;
 
@@ -118,6 +127,16 @@ export const GracePeriodHoursSchema = z
     description: 'Hours a member stays in the closed chat after their subscription ended, before removal (0–72, default 0); a renewal within them continues from the end of the lapsed period',
   });
 
+/** Longest minimum account age for a trial: `channels.trial_min_account_age_days` CHECK. */
+export const MAX_TRIAL_MIN_ACCOUNT_AGE_DAYS = 365;
+
+export const TrialMinAccountAgeDaysSchema = z
+  .int('must be a whole number of days')
+  .min(1, 'must be at least 1 day')
+  .max(MAX_TRIAL_MIN_ACCOUNT_AGE_DAYS, `must be at most ${MAX_TRIAL_MIN_ACCOUNT_AGE_DAYS} days`)
+  .nullable()
+  .meta({ description: 'Offer free trials only to Telegram accounts this bot has known for at least this many days (1–365); null = no minimum' });
+
 /** Longest interval between scheduled tier posts: 30 days (`broadcast_schedules.interval_minutes` ≤ 43200). */
 export const MAX_BROADCAST_INTERVAL_HOURS = 720;
 
@@ -152,6 +171,7 @@ export const CreateChannelInputSchema = z.object({
   underpaymentToleranceBps: UnderpaymentToleranceSchema.optional(),
   notifications: NotificationsInputSchema.optional(),
   gracePeriodHours: GracePeriodHoursSchema.optional(),
+  trialMinAccountAgeDays: TrialMinAccountAgeDaysSchema.optional(),
   /** Default: every 24 hours. */
   broadcast: BroadcastInputSchema.optional(),
 });
@@ -173,6 +193,7 @@ export const UpdateChannelInputSchema = z
     underpaymentToleranceBps: UnderpaymentToleranceSchema.optional(),
     notifications: NotificationsInputSchema.optional(),
     gracePeriodHours: GracePeriodHoursSchema.optional(),
+    trialMinAccountAgeDays: TrialMinAccountAgeDaysSchema.optional(),
     broadcast: BroadcastInputSchema.optional(),
   })
   .refine((input) => Object.values(input).some((value) => value !== undefined), 'give at least one field to change');
@@ -201,7 +222,7 @@ export const ChannelResourceSchema = z.object({
   status: z.enum(['pending', 'active', 'paused', 'deleted']),
   openChat: ChatResourceSchema,
   closedChat: ChatResourceSchema,
-  tiers: z.array(z.object({ tierNumber: z.int(), priceUsd: z.string(), durationDays: z.int() })),
+  tiers: z.array(z.object({ tierNumber: z.int(), priceUsd: z.string(), durationDays: z.int(), trialDays: z.int() })),
   donations: z.object({ enabled: z.boolean(), minUsd: z.string().nullable(), maxUsd: z.string().nullable(), message: z.string().nullable() }),
   payoutDestination: z.object({ currency: z.string(), network: z.string(), wallet: z.string(), extraId: z.string().nullable() }),
   payoutStrategy: z.object({ strategy: z.enum(['instant', 'threshold']), thresholdUsd: z.string().nullable() }),
@@ -209,6 +230,7 @@ export const ChannelResourceSchema = z.object({
   notifications: z.object({ enabled: z.boolean(), chatId: z.string().nullable() }),
   botRights: z.object({ checkedAt: z.string(), open: ChatRightsResourceSchema, closed: ChatRightsResourceSchema }).nullable(),
   gracePeriodHours: z.int(),
+  trialMinAccountAgeDays: z.int().nullable(),
   subscribeLinks: z
     .object({
       channel: SubscribeLinkResourceSchema,

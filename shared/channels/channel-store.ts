@@ -64,6 +64,7 @@ interface ChannelRow {
   notifications_enabled: boolean;
   notification_chat_id: bigint | null;
   grace_period_hours: number;
+  trial_min_account_age_days: number | null;
   bot_rights: Record<string, unknown> | null;
   bot_rights_checked_at: Date | null;
   schedule_enabled: boolean;
@@ -81,7 +82,7 @@ interface ChannelRow {
 const CHANNEL_COLUMNS = `c.id, c.owner_account_id, c.status, c.open_chat_id, c.closed_chat_id, c.open_title, c.closed_title,
   c.open_description, c.closed_description, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
   c.payout_strategy, c.payout_threshold_cents, c.underpayment_tolerance_bps, c.donations_enabled, c.donation_min_cents,
-  c.donation_max_cents, c.donation_message, c.notifications_enabled, c.notification_chat_id, c.grace_period_hours, c.bot_rights,
+  c.donation_max_cents, c.donation_message, c.notifications_enabled, c.notification_chat_id, c.grace_period_hours, c.trial_min_account_age_days, c.bot_rights,
   c.bot_rights_checked_at, b.is_enabled AS schedule_enabled, b.disabled_reason AS schedule_disabled_reason,
   b.interval_minutes AS schedule_interval_minutes, b.next_run_at AS schedule_next_run_at, b.last_succeeded_at AS schedule_last_succeeded_at,
   b.consecutive_failures AS schedule_consecutive_failures, b.last_error AS schedule_last_error, b.last_manual_trigger_at,
@@ -119,12 +120,14 @@ export async function resolveOwnedChannelId(q: Queryable, accountId: string, cha
 async function tiersOf(q: Queryable, channelIds: string[]): Promise<Map<string, ChannelSettings['tiers']>> {
   const byChannel = new Map<string, ChannelSettings['tiers']>(channelIds.map((id) => [id, []]));
   if (channelIds.length === 0) return byChannel;
-  const { rows } = await q.query<{ channel_id: string; price_cents: bigint; duration_days: number }>(
-    `SELECT channel_id, price_cents, duration_days FROM channel_tiers
+  const { rows } = await q.query<{ channel_id: string; price_cents: bigint; duration_days: number; trial_days: number }>(
+    `SELECT channel_id, price_cents, duration_days, trial_days FROM channel_tiers
       WHERE channel_id = ANY($1::uuid[]) AND is_active ORDER BY channel_id, tier_number`,
     [channelIds],
   );
-  for (const row of rows) byChannel.get(row.channel_id)?.push({ priceCents: BigInt(row.price_cents), durationDays: Number(row.duration_days) });
+  for (const row of rows) {
+    byChannel.get(row.channel_id)?.push({ priceCents: BigInt(row.price_cents), durationDays: Number(row.duration_days), trialDays: Number(row.trial_days) });
+  }
   return byChannel;
 }
 
@@ -149,6 +152,7 @@ function fromRow(row: ChannelRow, tiers: ChannelSettings['tiers']): StoredChanne
       underpaymentToleranceBps: Number(row.underpayment_tolerance_bps),
       notifications: { enabled: row.notifications_enabled, chatId: optionalBigInt(row.notification_chat_id) },
       gracePeriodHours: Number(row.grace_period_hours),
+      trialMinAccountAgeDays: row.trial_min_account_age_days === null ? null : Number(row.trial_min_account_age_days),
     },
     botRights: row.bot_rights,
     botRightsCheckedAt: optionalDate(row.bot_rights_checked_at),
@@ -221,6 +225,7 @@ export function settingsValues(settings: ChannelSettings): unknown[] {
     notifications.enabled,
     notifications.chatId?.toString() ?? null,
     settings.gracePeriodHours,
+    settings.trialMinAccountAgeDays,
   ];
 }
 
@@ -245,6 +250,7 @@ export const SETTINGS_COLUMNS = [
   'notifications_enabled',
   'notification_chat_id',
   'grace_period_hours',
+  'trial_min_account_age_days',
 ] as const;
 
 /**
@@ -254,11 +260,12 @@ export const SETTINGS_COLUMNS = [
 export async function replaceTiers(tx: Tx, channelId: string, tiers: ChannelSettings['tiers'], at: Date): Promise<void> {
   for (const [index, tier] of tiers.entries()) {
     await tx.query(
-      `INSERT INTO channel_tiers (channel_id, tier_number, price_cents, duration_days, is_active, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, true, $5, $5)
+      `INSERT INTO channel_tiers (channel_id, tier_number, price_cents, duration_days, trial_days, is_active, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $6, true, $5, $5)
        ON CONFLICT (channel_id, tier_number) DO UPDATE
-         SET price_cents = EXCLUDED.price_cents, duration_days = EXCLUDED.duration_days, is_active = true, updated_at = EXCLUDED.updated_at`,
-      [channelId, index + 1, tier.priceCents.toString(), tier.durationDays, at],
+         SET price_cents = EXCLUDED.price_cents, duration_days = EXCLUDED.duration_days, trial_days = EXCLUDED.trial_days, is_active = true,
+             updated_at = EXCLUDED.updated_at`,
+      [channelId, index + 1, tier.priceCents.toString(), tier.durationDays, at, tier.trialDays],
     );
   }
   await tx.query('UPDATE channel_tiers SET is_active = false, updated_at = $3 WHERE channel_id = $1 AND tier_number > $2 AND is_active', [
@@ -315,7 +322,7 @@ export function channelResource(channel: StoredChannel, now: Date, botUsername: 
     status: channel.status,
     openChat: chat(settings.openChat),
     closedChat: chat(settings.closedChat),
-    tiers: settings.tiers.map((tier, index) => ({ tierNumber: index + 1, priceUsd: formatUsdCents(tier.priceCents), durationDays: tier.durationDays })),
+    tiers: settings.tiers.map((tier, index) => ({ tierNumber: index + 1, priceUsd: formatUsdCents(tier.priceCents), durationDays: tier.durationDays, trialDays: tier.trialDays })),
     donations: {
       enabled: settings.donations.enabled,
       minUsd: settings.donations.minCents === null ? null : formatUsdCents(settings.donations.minCents),
@@ -334,6 +341,7 @@ export function channelResource(channel: StoredChannel, now: Date, botUsername: 
         ? null
         : { checkedAt: channel.botRightsCheckedAt.toISOString(), open: chatRightsResource(channel.botRights?.open), closed: chatRightsResource(channel.botRights?.closed) },
     gracePeriodHours: settings.gracePeriodHours,
+    trialMinAccountAgeDays: settings.trialMinAccountAgeDays,
     subscribeLinks: subscribeLinksResource(channel, botUsername),
     broadcast: broadcastResource(channel.schedule, now),
     createdAt: channel.createdAt.toISOString(),

@@ -451,8 +451,8 @@ describe('updateChannel', () => {
         { priceUsd: '50', durationDays: 365 },
       ],
     });
-    const updated = await updateChannel(deps, { accountId: account.accountId }, channel.id, { tiers: [{ priceUsd: '6', durationDays: 14 }] });
-    expect(updated.tiers).toEqual([{ tierNumber: 1, priceUsd: '6.00', durationDays: 14 }]);
+    const updated = await updateChannel(deps, { accountId: account.accountId }, channel.id, { tiers: [{ priceUsd: '6', durationDays: 14, trialDays: 3 }] });
+    expect(updated.tiers).toEqual([{ tierNumber: 1, priceUsd: '6.00', durationDays: 14, trialDays: 3 }]);
     const { rows } = await testDb.db.query('SELECT tier_number, is_active FROM channel_tiers WHERE channel_id = $1 ORDER BY tier_number', [parsePublicId('channel', channel.id)]);
     expect(rows).toEqual([
       { tier_number: 1, is_active: true },

@@ -3,6 +3,8 @@ import type { Queryable } from '../db/index.js';
 /** A checkout's state and its most advanced payment, as recorded from NowPayments. */
 export interface CheckoutPaymentStatus {
   kind: 'subscription' | 'donation';
+  /** Optional so callers building a status by hand may leave it out (not a gift). */
+  is_gift?: boolean;
   checkout_status: string;
   checkout_expires_at: Date;
   /** Null when no payment was recorded for the checkout. */
@@ -16,7 +18,7 @@ export interface CheckoutPaymentStatus {
  */
 export async function loadCheckoutPaymentStatus(q: Queryable, checkoutId: string, telegramUserId: bigint): Promise<CheckoutPaymentStatus | undefined> {
   const { rows } = await q.query<CheckoutPaymentStatus>(
-    `SELECT c.kind, c.status AS checkout_status, c.expires_at AS checkout_expires_at, p.status AS payment_status, p.settled_at
+    `SELECT c.kind, c.is_gift, c.status AS checkout_status, c.expires_at AS checkout_expires_at, p.status AS payment_status, p.settled_at
      FROM checkouts c
      LEFT JOIN LATERAL (
        SELECT status, settled_at FROM payments WHERE checkout_id = c.id

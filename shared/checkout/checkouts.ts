@@ -16,6 +16,8 @@ export type CheckoutRequest =
       tierNumber: number;
       /** As typed; checked and priced here (`shared/promo-codes`). Refusals are `promo_code_*` errors. */
       promoCode?: string;
+      /** Paid by the user for someone else: settles into a gift. */
+      isGift?: boolean;
     }
   | { kind: 'donation'; user: TelegramUserProfile; channelId: string; amountCents: bigint };
 
@@ -111,13 +113,15 @@ function toCheckout(row: CheckoutRow, isReused: boolean): Checkout {
 
 /**
  * Opens (or reuses) the checkout for a subscriber's choice and makes sure it has a NowPayments
- * invoice whose `order_id` is the checkout's public id. One open checkout per user × channel × tier:
+ * invoice whose `order_id` is the checkout's public id. One open checkout per user × channel × tier
+ * (and one more for a gift of that tier):
  * while its invoice is valid it is reused; once past its validity it is expired and a new one made.
  * The invoice is created outside any transaction; if that call fails the checkout stays open
  * without an invoice and the next attempt retries the call for the same checkout.
  */
 export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest): Promise<Checkout> {
   const validityMs = (deps.validityMinutes ?? 60) * 60_000;
+  const isGift = request.kind === 'subscription' && request.isGift === true;
   const prepared = await deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     await upsertTelegramUser(tx, request.user);
@@ -126,9 +130,9 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     const promo = request.kind === 'subscription' && request.promoCode !== undefined ? await findPromoCodeForCheckout(tx, request.channelId, request.promoCode) : undefined;
     const existing = await tx.query<CheckoutRow & { tier_id: string | null; promo_code_id: string | null }>(
       `SELECT ${CHECKOUT_COLUMNS}, tier_id, promo_code_id FROM checkouts
-       WHERE telegram_user_id = $1 AND channel_id = $2 AND tier_id IS NOT DISTINCT FROM $3 AND status = 'open'
+       WHERE telegram_user_id = $1 AND channel_id = $2 AND tier_id IS NOT DISTINCT FROM $3 AND is_gift = $4 AND status = 'open'
        FOR UPDATE`,
-      [request.user.id, request.channelId, offer.tierId],
+      [request.user.id, request.channelId, offer.tierId, isGift],
     );
     const open = existing.rows[0];
     const isStillValid =
@@ -153,11 +157,11 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
         : offer.priceCents;
     const inserted = await tx.query<CheckoutRow>(
       `INSERT INTO checkouts (kind, telegram_user_id, channel_id, tier_id, price_cents, duration_days, created_at, expires_at, updated_at,
-                              promo_code_id, list_price_cents)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10)
+                              promo_code_id, list_price_cents, is_gift)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7, $9, $10, $11)
        RETURNING ${CHECKOUT_COLUMNS}`,
       [request.kind, request.user.id, request.channelId, offer.tierId, priceCents, offer.durationDays, now, new Date(now.getTime() + validityMs),
-        promo?.id ?? null, promo ? offer.priceCents : null],
+        promo?.id ?? null, promo ? offer.priceCents : null, isGift],
     );
     const row = inserted.rows[0] as CheckoutRow;
     if (promo) await reservePromoCode(tx, { checkoutId: row.id, promoCodeId: promo.id, telegramUserId: request.user.id, now });
@@ -170,7 +174,7 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
     priceCents: prepared.row.price_cents,
     orderId: publicId,
     orderDescription:
-      prepared.row.kind === 'donation' ? 'Donation' : `Subscription - ${prepared.row.duration_days} days`,
+      prepared.row.kind === 'donation' ? 'Donation' : `${isGift ? 'Gift subscription' : 'Subscription'} - ${prepared.row.duration_days} days`,
     ipnCallbackUrl: `${deps.publicBaseUrl}/nowpayments-ipn`,
     successUrl: deps.returnUrl,
     cancelUrl: deps.returnUrl,

@@ -86,6 +86,7 @@ describe('authentication', () => {
     ['POST', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/broadcast'],
     ['GET', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/subscribe-qr.svg'],
     ['GET', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/tier-posts'],
+    ['GET', '/channels/ch_Ehz5dX8hQSeMc0Q8m0Q2Xw/growth'],
   ])('%s %s answers 401 without a token and with an invalid one', async (method, path) => {
     const body = method === 'POST' && path === '/channels' ? channelInput({ openChatId: -1001000000001n, closedChatId: -1001000000002n }) : method === 'PATCH' ? { openChat: { title: 'x' } } : undefined;
     expect((await h.request(method, path, { body })).status).toBe(401);
@@ -523,6 +524,32 @@ describe('subscribe links', () => {
       expect(list.status).toBe(200);
       expect(list.json.channels).toEqual([one.json]);
     });
+  });
+});
+
+describe('GET /channels/{channelId}/growth', () => {
+  it('counts the channel’s trials and gifts, and answers 404 for another account’s channel', async () => {
+    const account = await owner();
+    const chats = addOwnedChats(telegram, account.telegramUserId);
+    const body = createBody(chats, { tiers: [{ priceUsd: '9.99', durationDays: 30, trialDays: 7 }] });
+    const created = await h.request('POST', '/channels', { token: account.token, body });
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    expect(created.json.tiers).toEqual([{ tierNumber: 1, priceUsd: '9.99', durationDays: 30, trialDays: 7 }]);
+    const channelId = parsePublicId('channel', created.json.id);
+    const { rows: tiers } = await h.testDb.db.query<{ id: string }>('SELECT id FROM channel_tiers WHERE channel_id = $1', [channelId]);
+    const user = await insertTelegramUser(h.testDb.db);
+    await h.testDb.db.query('INSERT INTO trials (telegram_user_id, channel_id, tier_id, duration_days, granted_at) VALUES ($1, $2, $3, 7, now())', [user.id, channelId, tiers[0]!.id]);
+
+    const response = await h.request('GET', `/channels/${created.json.id}/growth`, { token: account.token });
+    expect(response.status).toBe(200);
+    expect(response.json).toEqual({
+      trials: { granted: 1, grantedLast30Days: 1, convertedToPaid: 0 },
+      gifts: { sold: 0, pending: 0, claimed: 0, expired: 0 },
+    });
+    const stranger = await owner();
+    const refused = await h.request('GET', `/channels/${created.json.id}/growth`, { token: stranger.token });
+    expect(refused.status).toBe(404);
+    expect(refused.json.error.code).toBe('channel_not_found');
   });
 });
 

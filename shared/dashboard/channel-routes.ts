@@ -24,6 +24,7 @@ import {
   TierPostPreviewResourceSchema,
   updateChannel,
 } from '../channels/index.js';
+import { ChannelGrowthResourceSchema, retrieveChannelGrowth } from '../gifts/index.js';
 import type { Logger } from '../logging/index.js';
 import { CurrentPasswordSchema } from './account-schemas.js';
 import type { DashboardDeps } from './dashboard-deps.js';
@@ -180,6 +181,18 @@ export const channelRoutes: RouteDefinition[] = [
       const code = await subscribeQrCode(readDeps(deps), { accountId: auth.accountId }, params.channelId, query.tier);
       return { body: code.svg, headers: { 'cache-control': QR_CACHE_CONTROL } };
     },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/channels/{channelId}/growth',
+    operationId: 'retrieveChannelGrowth',
+    summary: 'Free trials and gift subscriptions of a channel, counted',
+    tags: ['channels'],
+    auth: 'bearer',
+    params: ChannelParams,
+    response: { status: 200, description: 'Trials granted and converted; gifts sold, pending, claimed, expired', schema: ChannelGrowthResourceSchema },
+    errors: { 404: 'channel_not_found (also for another account’s channel)' },
+    handler: async ({ auth, params, deps }) => ({ body: await retrieveChannelGrowth({ db: deps.db, clock: deps.clock }, auth.accountId, params.channelId) }),
   }),
   defineRoute({
     method: 'GET',

@@ -48,12 +48,12 @@ const EXPECTED: Record<string, { project: string[]; secrets: string[]; viewers?:
   'send-account-mail': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'smtp-url'], publishes: [] },
   'send-invite': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'telegram-bot-token'], publishes: [] },
   'send-transfer': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url', 'host-wallet-private-key'], publishes: ['operator-alert-requested', 'owner-webhook-requested'] },
-  'settle-payment': { project: ['roles/cloudsql.client'], secrets: ['database-url'], publishes: ['invite-requested', 'operator-alert-requested', 'owner-notification-requested', 'owner-webhook-requested', 'payout-requested'] },
+  'settle-payment': { project: ['roles/cloudsql.client'], secrets: ['database-url'], publishes: ['invite-requested', 'operator-alert-requested', 'owner-notification-requested', 'owner-webhook-requested', 'payout-requested', 'subscriber-notification-requested'] },
   'telegram-webhook': {
     project: ['roles/cloudsql.client', 'roles/datastore.user'],
     secrets: ['database-url', 'telegram-bot-token', 'telegram-webhook-secret', 'telegram-webhook-secret-previous', 'nowpayments-api-key'],
     viewers: ['telegram-webhook-secret'],
-    publishes: ['account-mail-requested', 'owner-notification-requested'],
+    publishes: ['account-mail-requested', 'invite-requested', 'owner-notification-requested'],
   },
   'track-payouts': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url', 'changenow-api-key'], publishes: ['operator-alert-requested', 'owner-notification-requested', 'owner-webhook-requested', 'payout-quoted', 'payout-requested', 'transfer-requested'] },
 };

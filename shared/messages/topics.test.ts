@@ -36,7 +36,7 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
     invalid: [{ kind: 'payment_received', channelId: CHANNEL_ID }, { kind: 1, channelId: CHANNEL_ID, subjectId: 'x' }],
   },
   'subscriber-notification-requested': {
-    valid: [{ kind: 'payment_underpaid', subjectId: PAYMENT_ID }],
+    valid: [{ kind: 'payment_underpaid', subjectId: PAYMENT_ID }, { kind: 'gift_ready', subjectId: PAYMENT_ID }, { kind: 'gift_expired', subjectId: PAYMENT_ID }],
     invalid: [{ kind: 'payment_underpaid' }, { kind: 3, subjectId: PAYMENT_ID }],
   },
   'account-mail-requested': {

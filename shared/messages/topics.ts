@@ -15,7 +15,11 @@ const Id = z.uuid();
 export const PaymentSettledSchema = z.object({ paymentId: Id });
 export type PaymentSettled = z.infer<typeof PaymentSettledSchema>;
 
-/** A settled payment needs its one-time invite link delivered to the subscriber. */
+/**
+ * An access grant needs its one-time invite link delivered to the subscriber. `paymentId` names the
+ * grant: a settled payment (payments.id), a trial (trials.id) or a claimed gift (gifts.id). The field
+ * kept its name so messages already in flight stay valid; ids are uuids and never collide.
+ */
 export const InviteRequestedSchema = z.object({ paymentId: Id });
 export type InviteRequested = z.infer<typeof InviteRequestedSchema>;
 
@@ -41,8 +45,8 @@ export type OwnerNotificationRequested = z.infer<typeof OwnerNotificationRequest
 
 /** Something the subscriber should be told (payment problem, subscription ended). */
 export const SubscriberNotificationRequestedSchema = z.object({
-  kind: z.enum(['payment_underpaid', 'payment_expired', 'payment_failed', 'payment_refunded', 'subscription_expired']),
-  /** The payment, or for subscription_expired the subscription, the notification is about. */
+  kind: z.enum(['payment_underpaid', 'payment_expired', 'payment_failed', 'payment_refunded', 'subscription_expired', 'gift_ready', 'gift_expired']),
+  /** The payment, for subscription_expired the subscription, for gift_ready and gift_expired the gift, the notification is about. */
   subjectId: Id,
 });
 export type SubscriberNotificationRequested = z.infer<typeof SubscriberNotificationRequestedSchema>;

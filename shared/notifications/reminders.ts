@@ -84,7 +84,15 @@ interface NoticeRow {
 
 interface ReminderRow extends NoticeRow {
   reminder_offset: ReminderOffset;
+  /** The period ending is a free trial: the reminder says so, and Renew opens the trial's tier at today's price. */
+  is_trial: boolean;
 }
+
+/** The trial whose period ends at the subscription's expiry, if that period is one (`tr`, its tier `trt`). */
+const ENDING_TRIAL = (subscription: string) => `
+  LEFT JOIN subscription_periods cp ON cp.subscription_id = ${subscription}.id AND cp.ends_at = ${subscription}.expires_at AND cp.trial_id IS NOT NULL
+  LEFT JOIN trials tr ON tr.id = cp.trial_id
+  LEFT JOIN channel_tiers trt ON trt.id = tr.tier_id`;
 
 interface GraceRow extends NoticeRow {
   grace_ends_at: Date;
@@ -105,7 +113,9 @@ function reminderMessage(row: ReminderRow): SubscriberMessage {
   const language = languageOf(row.language_code);
   const off = remindersOffData.encode({ subscription: formatPublicId('subscription', row.subscription_id) });
   return {
-    text: translate(language, 'renewalReminder', row.closed_title, row.reminder_offset, row.expires_at),
+    text: row.is_trial
+      ? translate(language, 'trialEndingReminder', row.closed_title, row.reminder_offset, row.expires_at)
+      : translate(language, 'renewalReminder', row.closed_title, row.reminder_offset, row.expires_at),
     replyMarkup: { inline_keyboard: [[renewButton(language, row)], [{ text: translate(language, 'remindersOffButton'), callback_data: off }]] },
   };
 }
@@ -133,7 +143,8 @@ export function graceNoticeDedupeKey(subscriptionId: string, expiresAt: Date): s
  * claimed by its subscriber_notifications row before it is sent, so duplicate ticks and runs at the
  * same moment send it once.
  * - Renewal reminders 3 days, 1 day and 1 hour before expires_at, with "Renew" (same tier, today's
- *   price) and "Turn off reminders". Keyed by the period's expires_at: a renewal moves it, and the
+ *   price) and "Turn off reminders". When the period ending is a free trial, the reminder says the
+ *   trial ends and Renew opens the trial's tier: the first paid period, stacked on the trial's end. Keyed by the period's expires_at: a renewal moves it, and the
  *   reminders still to come are for the new end.
  * - On channels with a grace period, once when access ended: until when the member stays (the
  *   expiry run removes them then), with "Renew".
@@ -178,11 +189,14 @@ export async function sendRenewalReminders(deps: ReminderDeps): Promise<Reminder
     const { rows: reminderRows } = await deps.db.query<ReminderRow>(
       `WITH ${DUE_REMINDERS}
        SELECT d.id AS subscription_id, d.telegram_user_id, d.channel_id, d.expires_at, d.reminder_offset, d.closed_title, d.language_code,
-              lt.tier_number, lt.is_active AS tier_is_active
+              (tr.id IS NOT NULL) AS is_trial,
+              CASE WHEN tr.id IS NOT NULL THEN trt.tier_number ELSE lt.tier_number END AS tier_number,
+              CASE WHEN tr.id IS NOT NULL THEN trt.is_active ELSE lt.is_active END AS tier_is_active
          FROM due d
          LEFT JOIN subscriber_notifications n ON n.kind = 'renewal_reminder' AND n.subscription_id = d.id
                AND n.reminder_for_expires_at = d.expires_at AND n.reminder_offset = d.reminder_offset
          ${LAST_TIER('d')}
+         ${ENDING_TRIAL('d')}
         WHERE n.id IS NULL OR (n.status = 'pending' AND n.updated_at < $2)
         ORDER BY d.expires_at
         LIMIT $3`,

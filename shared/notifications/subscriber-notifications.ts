@@ -2,7 +2,8 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { SubscriberNotificationRequested } from '../messages/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
 import { type Language, languageOf, translate } from '../texts/index.js';
-import { subscribeLink } from '../telegram/deep-links.js';
+import { giftClaimLink, subscribeLink } from '../telegram/deep-links.js';
+import { issueGiftClaimCode } from '../gifts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import { recordDirectMessageReach } from '../telegram-users/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
@@ -41,7 +42,42 @@ function renewButton(deps: SubscriberNotificationDeps, channelId: string, langua
   return { inline_keyboard: [[{ text: translate(language, 'dmRenewButton'), url: subscribeLink(deps.botUsername, channelId) }]] };
 }
 
-async function compose(deps: SubscriberNotificationDeps, request: SubscriberNotificationRequested): Promise<Composed> {
+type PaymentNoticeKind = Exclude<SubscriberNotificationRequested['kind'], 'gift_ready' | 'gift_expired'>;
+
+/**
+ * A gift's DMs to its buyer. `gift_ready` carries the claim link, whose code is made only when the
+ * notice is known to be unsent (`message` runs after the claim of the row), so a duplicate delivery
+ * never retires the link the buyer already has.
+ */
+async function composeGiftNotice(
+  deps: SubscriberNotificationDeps,
+  request: SubscriberNotificationRequested & { kind: 'gift_ready' | 'gift_expired' },
+): Promise<Omit<Composed, 'text' | 'replyMarkup'> & { message: () => Promise<SubscriberMessage> }> {
+  const { rows } = await deps.db.query<{ buyer_telegram_user_id: bigint; payment_id: string; closed_title: string; duration_days: number; expires_at: Date; language_code: string | null }>(
+    `SELECT g.buyer_telegram_user_id, g.payment_id, c.closed_title, g.duration_days, g.expires_at, u.language_code
+       FROM gifts g JOIN channels c ON c.id = g.channel_id JOIN telegram_users u ON u.id = g.buyer_telegram_user_id WHERE g.id = $1`,
+    [request.subjectId],
+  );
+  const row = rows[0];
+  if (!row) throw notificationError('unknown_gift', 'No gift has this id', { giftId: request.subjectId });
+  const language = languageOf(row.language_code);
+  const base = { telegramUserId: row.buyer_telegram_user_id, paymentId: row.payment_id, subscriptionId: null };
+  if (request.kind === 'gift_expired') {
+    return { ...base, message: async () => ({ text: translate(language, 'dmGiftExpired', row.closed_title, row.duration_days, row.expires_at) }) };
+  }
+  return {
+    ...base,
+    message: async () => {
+      if (!deps.botUsername) throw notificationError('bot_username_missing', 'The gift link needs TELEGRAM_BOT_USERNAME', { giftId: request.subjectId });
+      const code = await issueGiftClaimCode(deps.db, request.subjectId);
+      // Claimed or expired before its link went out (only possible after a long outage): say what happened instead.
+      if (!code) return { text: translate(language, 'dmGiftNoLongerPending', row.closed_title) };
+      return { text: translate(language, 'dmGiftReady', row.closed_title, row.duration_days, giftClaimLink(deps.botUsername, code), row.expires_at) };
+    },
+  };
+}
+
+async function compose(deps: SubscriberNotificationDeps, request: SubscriberNotificationRequested & { kind: PaymentNoticeKind }): Promise<Composed> {
   if (request.kind === 'subscription_expired') {
     const { rows } = await deps.db.query<{ telegram_user_id: bigint; channel_id: string; closed_title: string; expires_at: Date; language_code: string | null }>(
       `SELECT s.telegram_user_id, s.channel_id, c.closed_title, s.expires_at, u.language_code
@@ -150,12 +186,15 @@ export async function deliverSubscriberNotification(
 
 /**
  * The notify-subscriber stage: tells the subscriber about a payment problem or the end of their
- * subscription, once per event. `dedupeKey` is the message's de-duplication id (one outbox message
+ * subscription, and a gift's buyer its claim link or that it expired unclaimed, once per event. `dedupeKey` is the message's de-duplication id (one outbox message
  * per logical event), stored unique in subscriber_notifications. A user who blocked the bot is
  * recorded as failed and not retried.
  */
 export async function notifySubscriber(deps: SubscriberNotificationDeps, request: SubscriberNotificationRequested, dedupeKey: string): Promise<'sent' | 'already_done' | 'unreachable'> {
-  const composed = await compose(deps, request);
+  const composed =
+    request.kind === 'gift_ready' || request.kind === 'gift_expired'
+      ? await composeGiftNotice(deps, { ...request, kind: request.kind })
+      : await compose(deps, { ...request, kind: request.kind });
   const now = deps.clock.now();
   await deps.db.query(
     `INSERT INTO subscriber_notifications (telegram_user_id, kind, dedupe_key, payment_id, subscription_id, created_at, updated_at)
@@ -168,6 +207,6 @@ export async function notifySubscriber(deps: SubscriberNotificationDeps, request
   return deliverSubscriberNotification(
     deps,
     { id: notification.id, kind: request.kind, telegramUserId: composed.telegramUserId, subjectId: request.subjectId },
-    composed,
+    'message' in composed ? await composed.message() : composed,
   );
 }

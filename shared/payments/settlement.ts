@@ -8,6 +8,7 @@ import { type AssetCode, formatAmount, formatUsdCents, mulDiv, splitFee } from '
 import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents, type WebhookEventInput } from '../owner-webhooks/webhook-events.js';
 import { createPayout } from '../payouts/create-payout.js';
 import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
+import { createGift, withdrawPendingGift } from '../gifts/index.js';
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { paymentError } from './errors.js';
@@ -33,6 +34,8 @@ interface SettlementRow {
   price_amount_cents: bigint;
   price_cents: bigint;
   kind: 'subscription' | 'donation';
+  is_gift: boolean;
+  tier_id: string | null;
   duration_days: number | null;
   telegram_user_id: bigint;
   channel_id: string;
@@ -51,6 +54,8 @@ interface SettlementRow {
 /** What one settle-payment delivery booked for its payment. */
 export interface SettlementResult {
   paymentId: string;
+  /** A gift checkout's settlement: the gift row created instead of the buyer's access. */
+  giftId?: string;
   /** In order: the settlement itself, a later increase of the outcome, the refund of a settled payment. */
   booked: ('settlement' | 'top_up' | 'refund')[];
   /** Of the settlement (zero when this delivery did not settle). */
@@ -66,7 +71,8 @@ export interface SettlementResult {
  *
  * 1. Once per payment, the settlement: the outcome the settling report gave (`settled_outcome_units`;
  *    hot wallet debit, platform fee and owner net credits, in the outcome asset's base units), the
- *    subscription extended by the checkout's days, and the follow-up messages — invite (subscriptions),
+ *    subscription extended by the checkout's days (a gift checkout: a gift row and the buyer's DM with
+ *    its claim link instead), and the follow-up messages — invite (subscriptions),
  *    owner notification, and for instant-payout channels a payout claiming that net. Threshold
  *    channels just accumulate.
  * 2. Each later increase of the outcome (a top-up, `finished` after an accepted `partially_paid`) as
@@ -90,7 +96,7 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
     const { rows } = await tx.query<SettlementRow>(
       `SELECT p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
               p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
-              k.price_cents, k.kind, k.duration_days, k.telegram_user_id, k.channel_id, k.promo_code_id,
+              k.price_cents, k.kind, k.is_gift, k.tier_id, k.duration_days, k.telegram_user_id, k.channel_id, k.promo_code_id,
               c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
               c.notification_chat_id, ${hasLiveWebhookEndpointSql('c.owner_account_id')} AS has_webhooks,
               CASE WHEN c.payout_strategy = 'threshold' AND c.notification_chat_id IS NOT NULL
@@ -147,7 +153,7 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
   }
   const result = outcome.result;
   if (result.booked.includes('settlement')) {
-    deps.logger.info('payment.settled', { paymentId, feeUnits: result.feeUnits, netUnits: result.netUnits, payoutId: result.payoutId, expiresAt: result.expiresAt });
+    deps.logger.info('payment.settled', { paymentId, feeUnits: result.feeUnits, netUnits: result.netUnits, payoutId: result.payoutId, expiresAt: result.expiresAt, giftId: result.giftId });
   }
   if (result.booked.includes('top_up')) deps.logger.warn('payment.topped_up', { paymentId });
   if (result.booked.length === 0) deps.logger.info('payment.nothing_to_book', { paymentId });
@@ -208,7 +214,15 @@ async function settleInTransaction(
       },
     });
   }
-  if (payment.kind === 'subscription') {
+  if (payment.kind === 'subscription' && payment.is_gift) {
+    if (payment.duration_days === null) throw paymentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
+    // A gift: booked like any payment (above and below), but the days go to whoever claims it.
+    result.giftId = await createGift(
+      tx,
+      { paymentId: payment.id, buyerTelegramUserId: payment.telegram_user_id, channelId: payment.channel_id, tierId: payment.tier_id, durationDays: payment.duration_days, now },
+      followUps,
+    );
+  } else if (payment.kind === 'subscription') {
     if (payment.duration_days === null) throw paymentError('checkout_without_duration', 'Subscription checkout has no duration', { paymentId: payment.id });
     const extension = await extendSubscription(tx, {
       telegramUserId: payment.telegram_user_id,
@@ -333,6 +347,7 @@ async function bookRefund(tx: Tx, deps: SettlementDeps, payment: BookablePayment
   });
   await tx.query('UPDATE payments SET refund_booked_at = $2 WHERE id = $1', [payment.id, now]);
   const revoked = payment.kind === 'subscription' ? await revokePaymentPeriod(tx, { paymentId: payment.id, now }) : undefined;
+  const isGiftWithdrawn = payment.is_gift ? await withdrawPendingGift(tx, payment.id, now) : false;
   const { rows: payouts } = await tx.query<{ id: string; state: string }>('SELECT id, state FROM payouts WHERE payment_id = $1', [payment.id]);
   await raiseOperatorAlert(tx, deps.logger, {
     kind: 'payment.refunded_after_settlement',
@@ -351,6 +366,7 @@ async function bookRefund(tx: Tx, deps: SettlementDeps, payment: BookablePayment
       lossUnits: loss.toString(),
       ...(payouts[0] ? { payoutId: payouts[0].id, payoutState: payouts[0].state } : {}),
       ...(revoked ? { accessRevokedSeconds: String(revoked.revokedSeconds) } : {}),
+      ...(payment.is_gift ? { gift: isGiftWithdrawn ? 'withdrawn before anyone claimed it' : 'already claimed or expired: left as it is' } : {}),
     },
     at: now,
   });

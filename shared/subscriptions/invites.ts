@@ -5,6 +5,7 @@ import type { Logger } from '../logging/index.js';
 import { languageOf, translate } from '../texts/index.js';
 import { isTelegramUserUnreachable, toTelegramError } from '../telegram/index.js';
 import { subscriptionError } from './errors.js';
+import { type AccessGrant, grantColumn } from './extend.js';
 import { markDirectMessagesBlocked } from '../telegram-users/index.js';
 
 export interface InviteDeps {
@@ -17,8 +18,9 @@ export interface InviteDeps {
 }
 
 interface InviteContext {
-  payment_id: string;
-  settled_at: Date | null;
+  /** The access grant's id: a payment's, a trial's or a gift's. */
+  grant_id: string;
+  grant_kind: AccessGrant['kind'];
   telegram_user_id: bigint;
   language_code: string | null;
   subscription_id: string;
@@ -35,42 +37,51 @@ interface InviteContext {
 
 export type InviteOutcome = 'sent' | 'already_sent' | 'subscription_inactive';
 
-/** Telegram link names are at most 32 characters: 'pay:' and 28 hex digits of the payment id. */
-function linkNameFor(paymentId: string): string {
-  return `pay:${paymentId.replaceAll('-', '').slice(0, 28)}`;
+const LINK_NAME_PREFIX: Record<AccessGrant['kind'], string> = { payment: 'pay', trial: 'trial', gift: 'gift' };
+
+/** Telegram link names are at most 32 characters: the grant's kind and up to 28 hex digits of its id. */
+function linkNameFor(grant: AccessGrant): string {
+  const prefix = `${LINK_NAME_PREFIX[grant.kind]}:`;
+  return `${prefix}${grant.id.replaceAll('-', '').slice(0, 32 - prefix.length)}`;
 }
 
-async function loadContext(db: Db, paymentId: string): Promise<InviteContext> {
+function grantOf(context: InviteContext): AccessGrant {
+  return { kind: context.grant_kind, id: context.grant_id };
+}
+
+// uuids do not collide across tables, so the grant is found by its id alone, whichever kind it is.
+async function loadContext(db: Db, grantId: string): Promise<InviteContext> {
   const { rows } = await db.query<InviteContext>(
-    `SELECT p.id AS payment_id, p.settled_at, s.telegram_user_id, u.language_code, s.id AS subscription_id, s.status AS subscription_status,
+    `SELECT $1::uuid AS grant_id,
+            CASE WHEN sp.payment_id IS NOT NULL THEN 'payment' WHEN sp.trial_id IS NOT NULL THEN 'trial' ELSE 'gift' END AS grant_kind,
+            s.telegram_user_id, u.language_code, s.id AS subscription_id, s.status AS subscription_status,
             s.expires_at, c.closed_chat_id, c.closed_title,
             l.id AS link_id, l.invite_link, l.expires_at AS link_expires_at, l.sent_at, l.joined_at
-     FROM payments p
-     JOIN subscription_periods sp ON sp.payment_id = p.id
+     FROM subscription_periods sp
      JOIN subscriptions s ON s.id = sp.subscription_id
      JOIN channels c ON c.id = s.channel_id
      JOIN telegram_users u ON u.id = s.telegram_user_id
-     LEFT JOIN invite_links l ON l.payment_id = p.id
-     WHERE p.id = $1`,
-    [paymentId],
+     LEFT JOIN invite_links l ON l.payment_id = $1::uuid OR l.trial_id = $1::uuid OR l.gift_id = $1::uuid
+     WHERE sp.payment_id = $1::uuid OR sp.trial_id = $1::uuid OR sp.gift_id = $1::uuid`,
+    [grantId],
   );
   const context = rows[0];
-  if (!context) throw subscriptionError('unknown_payment', 'No settled subscription payment has this id', { paymentId });
+  if (!context) throw subscriptionError('unknown_payment', 'No settled payment, trial or claimed gift has this id', { grantId });
   return context;
 }
 
 /**
- * The send-invite stage: one invite link per payment (member_limit 1, short expiry, named after
- * the payment), stored before it is sent and reused on every redelivery; a replacement (with the
+ * The send-invite stage: one invite link per access grant — a settled payment, a trial or a claimed
+ * gift, named by `grantId` (member_limit 1, short expiry, named after the grant), stored before it is sent and reused on every redelivery; a replacement (with the
  * old one revoked) only when the stored link expired unused. Then the subscriber's DM with the link
  * and their expiry. A user who blocked the bot is recorded and the message dead-lettered, never
  * retried.
  */
-export async function sendInvite(deps: InviteDeps, paymentId: string): Promise<InviteOutcome> {
-  let context = await loadContext(deps.db, paymentId);
+export async function sendInvite(deps: InviteDeps, grantId: string): Promise<InviteOutcome> {
+  let context = await loadContext(deps.db, grantId);
   const now = deps.clock.now();
   if (context.subscription_status !== 'active' || context.expires_at <= now) {
-    deps.logger.warn('invite.subscription_inactive', { paymentId, subscriptionId: context.subscription_id });
+    deps.logger.warn('invite.subscription_inactive', { paymentId: grantId, subscriptionId: context.subscription_id });
     return 'subscription_inactive';
   }
   const isExpiredUnused = context.link_expires_at !== null && context.link_expires_at <= now && context.joined_at === null;
@@ -88,32 +99,32 @@ async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): P
   const expiresAt = new Date(now.getTime() + (deps.linkValiditySeconds ?? 3600) * 1000);
   if (context.invite_link) {
     await deps.telegram.revokeChatInviteLink(chatId, context.invite_link).catch((error: unknown) => {
-      deps.logger.warn('invite.revoke_failed', { paymentId: context.payment_id, error: toTelegramError(error) });
+      deps.logger.warn('invite.revoke_failed', { paymentId: context.grant_id, error: toTelegramError(error) });
     });
   }
   let created;
   try {
     created = await deps.telegram.createChatInviteLink(chatId, {
-      name: linkNameFor(context.payment_id),
+      name: linkNameFor(grantOf(context)),
       expire_date: Math.floor(expiresAt.getTime() / 1000),
       member_limit: 1,
     });
   } catch (error) {
-    throw toTelegramError(error, { paymentId: context.payment_id, operation: 'createChatInviteLink' });
+    throw toTelegramError(error, { paymentId: context.grant_id, operation: 'createChatInviteLink' });
   }
   const stored = await deps.db.transaction(async (tx) => {
     if (context.link_id) {
       const { rowCount } = await tx.query(
         `UPDATE invite_links SET invite_link = $2, name = $3, created_at = $4, expires_at = $5, sent_at = NULL, revoked_at = NULL
          WHERE id = $1 AND joined_at IS NULL AND invite_link = $6`,
-        [context.link_id, created.invite_link, created.name ?? linkNameFor(context.payment_id), now, expiresAt, context.invite_link],
+        [context.link_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt, context.invite_link],
       );
       return rowCount === 1;
     }
     const { rowCount } = await tx.query(
-      `INSERT INTO invite_links (payment_id, subscription_id, chat_id, invite_link, name, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (payment_id) DO NOTHING`,
-      [context.payment_id, context.subscription_id, context.closed_chat_id, created.invite_link, created.name ?? linkNameFor(context.payment_id), now, expiresAt],
+      `INSERT INTO invite_links (${grantColumn(grantOf(context))}, subscription_id, chat_id, invite_link, name, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (${grantColumn(grantOf(context))}) DO NOTHING`,
+      [context.grant_id, context.subscription_id, context.closed_chat_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt],
     );
     return rowCount === 1;
   });
@@ -121,8 +132,8 @@ async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): P
     // A concurrent delivery stored its link first: ours must not stay usable.
     await deps.telegram.revokeChatInviteLink(chatId, created.invite_link).catch(() => undefined);
   }
-  deps.logger.info('invite.link_created', { paymentId: context.payment_id, isStored: stored });
-  return loadContext(deps.db, context.payment_id);
+  deps.logger.info('invite.link_created', { paymentId: context.grant_id, grantKind: context.grant_kind, isStored: stored });
+  return loadContext(deps.db, context.grant_id);
 }
 
 async function deliverInvite(deps: InviteDeps, context: InviteContext): Promise<void> {
@@ -131,13 +142,13 @@ async function deliverInvite(deps: InviteDeps, context: InviteContext): Promise<
   try {
     await deps.telegram.sendMessage(Number(context.telegram_user_id), text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
   } catch (error) {
-    const failure = toTelegramError(error, { paymentId: context.payment_id, operation: 'sendMessage' });
+    const failure = toTelegramError(error, { paymentId: context.grant_id, operation: 'sendMessage' });
     if (isTelegramUserUnreachable(error)) {
       await markDirectMessagesBlocked(deps.db, context.telegram_user_id, deps.clock.now());
-      deps.logger.warn('invite.user_unreachable', { paymentId: context.payment_id });
+      deps.logger.warn('invite.user_unreachable', { paymentId: context.grant_id });
     }
     throw failure;
   }
-  await deps.db.query('UPDATE invite_links SET sent_at = $2 WHERE payment_id = $1 AND sent_at IS NULL', [context.payment_id, deps.clock.now()]);
-  deps.logger.info('invite.sent', { paymentId: context.payment_id, subscriptionId: context.subscription_id });
+  await deps.db.query(`UPDATE invite_links SET sent_at = $2 WHERE ${grantColumn(grantOf(context))} = $1 AND sent_at IS NULL`, [context.grant_id, deps.clock.now()]);
+  deps.logger.info('invite.sent', { paymentId: context.grant_id, grantKind: context.grant_kind, subscriptionId: context.subscription_id });
 }

@@ -15,7 +15,7 @@ export type ResendInviteOutcome = 'sent' | 'not_found' | 'inactive' | 'already_j
 interface SubscriptionLink {
   status: string;
   expires_at: Date;
-  last_payment_id: string | null;
+  grant_id: string | null;
   closed_title: string;
   link_id: string | null;
   invite_link: string | null;
@@ -32,11 +32,16 @@ function isJoinedBy(link: SubscriptionLink, telegramUserId: bigint): boolean {
 
 async function loadSubscriptionLink(deps: InviteDeps, subscriptionId: string, telegramUserId: bigint): Promise<SubscriptionLink | undefined> {
   const { rows } = await deps.db.query<SubscriptionLink>(
-    `SELECT s.status, s.expires_at, s.last_payment_id, c.closed_title,
+    `SELECT s.status, s.expires_at, g.grant_id, c.closed_title,
             l.id AS link_id, l.invite_link, l.expires_at AS link_expires_at, l.created_at, l.joined_at, l.joined_by_telegram_user_id, l.revoked_at
      FROM subscriptions s
      JOIN channels c ON c.id = s.channel_id
-     LEFT JOIN invite_links l ON l.payment_id = s.last_payment_id
+     LEFT JOIN LATERAL (
+       -- The grant whose period ends the subscription now (a payment, a trial or a gift claim); else the last payment.
+       SELECT coalesce((SELECT coalesce(p.payment_id, p.trial_id, p.gift_id) FROM subscription_periods p
+                         WHERE p.subscription_id = s.id AND p.ends_at = s.expires_at AND p.revoked_at IS NULL LIMIT 1),
+                       s.last_payment_id) AS grant_id) g ON true
+     LEFT JOIN invite_links l ON l.payment_id = g.grant_id OR l.trial_id = g.grant_id OR l.gift_id = g.grant_id
      WHERE s.id = $1 AND s.telegram_user_id = $2`,
     [subscriptionId, telegramUserId],
   );
@@ -45,7 +50,8 @@ async function loadSubscriptionLink(deps: InviteDeps, subscriptionId: string, te
 
 /**
  * "Send my link again" for an active subscription whose subscriber has not joined yet: the
- * one-time link of its last payment is DM'd again while it is still valid; an expired (or revoked)
+ * one-time link of its current access grant (the payment, trial or gift claim whose period ends the
+ * subscription now; else its last payment) is DM'd again while it is still valid; an expired (or revoked)
  * unused link is replaced the way the send-invite stage does it (`sendInvite`), so there is still
  * exactly one live link per payment. Only the subscription's own Telegram user may ask: for anyone
  * else the subscription does not exist.
@@ -64,8 +70,8 @@ export async function resendInvite(deps: InviteDeps, subscriptionId: string, tel
     return 'not_found';
   }
   const now = deps.clock.now();
-  if (current.status !== 'active' || current.expires_at <= now || current.last_payment_id === null) return 'inactive';
-  const paymentId = current.last_payment_id;
+  if (current.status !== 'active' || current.expires_at <= now || current.grant_id === null) return 'inactive';
+  const paymentId = current.grant_id; // the grant's id: a payment's, a trial's or a gift's
   if (current.joined_at !== null) {
     return isJoinedBy(current, telegramUserId) ? 'already_joined' : 'unavailable';
   }

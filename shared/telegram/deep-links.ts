@@ -72,3 +72,29 @@ export function donateStartPayload(channelId: string): string {
 export function donateLink(botUsername: string, channelId: string): string {
   return `https://t.me/${botUsername}?start=${donateStartPayload(channelId)}`;
 }
+
+/**
+ * A gift's claim link: `https://t.me/<bot>?start=g_<claim code>`. The code (32 base64url characters,
+ * 192 random bits) is the gift's bearer secret: whoever opens the link may claim it, so it is sent
+ * only to the buyer, and the database keeps only its SHA-256.
+ */
+const GIFT_PREFIX = 'g_';
+const GIFT_CODE_PATTERN = /^[A-Za-z0-9_-]{32}$/;
+
+export function giftStartPayload(claimCode: string): string {
+  return `${GIFT_PREFIX}${claimCode}`;
+}
+
+export function isGiftStartPayload(payload: string): boolean {
+  return payload.startsWith(GIFT_PREFIX);
+}
+
+/** The claim code a gift payload carries, or `undefined` when it is malformed. */
+export function parseGiftStartPayload(payload: string): string | undefined {
+  const code = payload.slice(GIFT_PREFIX.length);
+  return isGiftStartPayload(payload) && GIFT_CODE_PATTERN.test(code) ? code : undefined;
+}
+
+export function giftClaimLink(botUsername: string, claimCode: string): string {
+  return `https://t.me/${botUsername}?start=${giftStartPayload(claimCode)}`;
+}

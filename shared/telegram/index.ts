@@ -17,6 +17,18 @@ export { type BotApiOptions, createBotApi, loadBotApi, refuseCallsInTransaction 
 export { type TelegramErrorCode, toTelegramError, isTelegramUserUnreachable } from './telegram-errors.js';
 export { escapeHtml } from './html.js';
 export { botInfoFromConfig } from './bot-info.js';
-export { type SubscribeTarget, subscribeStartPayload, isSubscribeStartPayload, parseSubscribeStartPayload, subscribeLink, donateStartPayload, donateLink } from './deep-links.js';
+export {
+  type SubscribeTarget,
+  subscribeStartPayload,
+  isSubscribeStartPayload,
+  parseSubscribeStartPayload,
+  subscribeLink,
+  donateStartPayload,
+  donateLink,
+  giftStartPayload,
+  isGiftStartPayload,
+  parseGiftStartPayload,
+  giftClaimLink,
+} from './deep-links.js';
 export { type CallbackCodec, MAX_CALLBACK_DATA_BYTES, defineCallbackData } from './callback-data.js';
 export { type BotUsernameSource, type BotUsernameSourceOptions, GET_ME_TIMEOUT_MS, GET_ME_RETRY_AFTER_MS, createBotUsernameSource } from './bot-username.js';

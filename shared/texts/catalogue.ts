@@ -3,6 +3,7 @@ import { formatUsdCents } from '../money/index.js';
 import { escapeHtml } from '../telegram/html.js';
 import { broadcastMessages } from './broadcasts.js';
 import { commonMessages } from './common.js';
+import { giftTrialMessages } from './gifts-trials.js';
 import { ownerMessages } from './owner.js';
 import { promoMessages } from './promo-codes.js';
 import { stageMessages } from './stages.js';
@@ -11,13 +12,13 @@ import { subscriberMessages } from './subscriber.js';
 /**
  * Every text the bot sends, in English and Russian, in one catalogue. Each entry is a function of
  * typed parameters; user-provided text (titles, names, descriptions) must be passed through `esc`.
- * Adding a message: add it to the feature's part (common, subscriber, promo-codes, owner, stages, broadcasts) in both languages —
+ * Adding a message: add it to the feature's part (common, subscriber, promo-codes, owner, stages, broadcasts, gifts-trials) in both languages —
  * the types refuse a message missing in one of them.
  */
 export const LANGUAGES = ['en', 'ru'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-const catalogue = { ...commonMessages, ...subscriberMessages, ...promoMessages, ...ownerMessages, ...stageMessages, ...broadcastMessages };
+const catalogue = { ...commonMessages, ...subscriberMessages, ...promoMessages, ...ownerMessages, ...stageMessages, ...broadcastMessages, ...giftTrialMessages };
 type Catalogue = typeof catalogue;
 export type MessageKey = keyof Catalogue;
 export type MessageParams<K extends MessageKey> = Parameters<Catalogue[K]['en']>;

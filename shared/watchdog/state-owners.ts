@@ -350,6 +350,63 @@ export const STATE_MACHINES: readonly StateMachine[] = [
     },
   },
   {
+    name: 'trial_invites',
+    table: 'trials',
+    id: 'id',
+    terminal: [],
+    states: {
+      unsent: {
+        owner: 'reconcile',
+        redrive: 're-publishes invite-requested (same message id; send-invite makes one link per trial and sends it once)',
+        redriveAfterSeconds: 10 * MINUTE,
+        alertAfterSeconds: HOUR,
+        alert: 'A free trial has had no invite link for an hour: see send-invite errors.',
+        since: 'granted_at',
+        republishMatch: `o.dedupe_key = 'invite-requested:' || trials.id::text`,
+        where: `NOT EXISTS (SELECT 1 FROM invite_links l WHERE l.trial_id = trials.id AND (l.sent_at IS NOT NULL OR l.revoked_at IS NOT NULL))
+          AND NOT EXISTS (SELECT 1 FROM telegram_users u WHERE u.id = trials.telegram_user_id AND u.dm_blocked_at IS NOT NULL)`,
+      },
+    },
+  },
+  {
+    name: 'gifts',
+    table: 'gifts',
+    id: 'id',
+    column: 'status',
+    terminal: ['claimed', 'expired'],
+    states: {
+      pending: {
+        owner: 'expire-subscriptions',
+        redrive: 'expires the gift 30 days after its purchase and queues the buyer’s DM (every minute)',
+        redriveAfterSeconds: 0,
+        alertAfterSeconds: HOUR,
+        alert: 'A gift is an hour past its 30 days and still pending: expire-subscriptions is not running.',
+        since: 'expires_at',
+        where: `status = 'pending'`,
+      },
+    },
+  },
+  {
+    name: 'gift_invites',
+    table: 'gifts',
+    id: 'id',
+    terminal: [],
+    states: {
+      unsent: {
+        owner: 'reconcile',
+        redrive: 're-publishes invite-requested (same message id; send-invite makes one link per claimed gift and sends it once)',
+        redriveAfterSeconds: 10 * MINUTE,
+        alertAfterSeconds: HOUR,
+        alert: 'A claimed gift has had no invite link for an hour: see send-invite errors.',
+        since: 'claimed_at',
+        republishMatch: `o.dedupe_key = 'invite-requested:' || gifts.id::text`,
+        where: `status = 'claimed'
+          AND NOT EXISTS (SELECT 1 FROM invite_links l WHERE l.gift_id = gifts.id AND (l.sent_at IS NOT NULL OR l.revoked_at IS NOT NULL))
+          AND NOT EXISTS (SELECT 1 FROM telegram_users u WHERE u.id = gifts.claimed_by_telegram_user_id AND u.dm_blocked_at IS NOT NULL)`,
+      },
+    },
+  },
+  {
     name: 'owner_notifications',
     table: 'owner_notifications',
     id: 'id',

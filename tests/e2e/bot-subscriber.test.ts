@@ -60,8 +60,9 @@ describe('the bot for subscribers and donors, through the telegram-webhook funct
     expect(offer?.parseMode).toBe('HTML');
     expect(offer?.text).toContain('<b>Premium &lt;Club&gt;</b>');
     expect(offer?.text).toContain('Daily &lt;b&gt;alpha&lt;/b&gt; &amp; charts');
-    expect(buttonsOf(offer).map((b) => b.text)).toEqual(['Tier 1 · 30 days · $19.99', 'Tier 2 · 90 days · $49.99']);
-    for (const button of buttonsOf(offer)) {
+    // Each tier: its button, then "Gift tier N" (no free trial on these tiers).
+    expect(buttonsOf(offer).map((b) => b.text)).toEqual(['Tier 1 · 30 days · $19.99', '🎁 Gift tier 1', 'Tier 2 · 90 days · $49.99', '🎁 Gift tier 2']);
+    for (const button of buttonsOf(offer).filter((b) => b.text.startsWith('Tier'))) {
       expect(button.callback_data).toMatch(/^t1:ch_[A-Za-z0-9_-]{22}:[12]$/);
       expect(button.callback_data).not.toMatch(/\$|\.|1999|4999/);
     }
@@ -296,7 +297,7 @@ describe('the bot for subscribers and donors, through the telegram-webhook funct
     await gateway.telegram.sendText(id, startLink(channel.channelId));
     const offer = last(id);
     expect(offer?.text).toContain('Выберите подписку:');
-    expect(buttonsOf(offer).map((b) => b.text)).toEqual(['Уровень 1 · 30 дней · $19.99', 'Уровень 2 · 90 дней · $49.99']);
+    expect(buttonsOf(offer).map((b) => b.text)).toEqual(['Уровень 1 · 30 дней · $19.99', '🎁 Подарить уровень 1', 'Уровень 2 · 90 дней · $49.99', '🎁 Подарить уровень 2']);
     await gateway.telegram.clickButton(id, offer!.messageId, buttonData(offer, /^Уровень 1/));
     expect(buttonsOf(last(id)).map((b) => b.text)).toEqual(['💳 Оплатить $19.99', '🔄 Проверить оплату']);
     await gateway.telegram.sendText(id, '/start nonsense');
@@ -338,7 +339,7 @@ describe('the bot for subscribers and donors, through the telegram-webhook funct
       expect(buttonsOf(listing).map((b) => b.text)).toEqual(['🔗 Send my link again · Premium <Club>', '🔁 Renew · Premium <Club>']);
 
       await gateway.telegram.clickButton(fan.id, listing.messageId, buttonData(listing, /Renew/));
-      expect(buttonsOf(last(fan.id)).map((b) => b.text)).toEqual(['Tier 1 · 30 days · $19.99', 'Tier 2 · 90 days · $49.99']);
+      expect(buttonsOf(last(fan.id)).map((b) => b.text)).toEqual(['Tier 1 · 30 days · $19.99', '🎁 Gift tier 1', 'Tier 2 · 90 days · $49.99', '🎁 Gift tier 2']);
     });
 
     it('DMs the still-valid stored link again, and a new one once the stored link expired unused', async () => {

@@ -211,7 +211,10 @@ describe('renewal reminders and the grace period, end to end', () => {
     await db().query(`INSERT INTO channel_tiers (channel_id, tier_number, price_cents, duration_days) VALUES ($1, 2, 4999, 90)`, [channel.channelId]);
     await db().query('UPDATE channel_tiers SET is_active = false WHERE channel_id = $1 AND tier_number = 1', [channel.channelId]);
     try {
-      const tierTwoOnly = [['Tier 2 · 90 days · $49.99', `t1:${formatPublicId('channel', channel.channelId)}:2`]];
+      const tierTwoOnly = [
+        ['Tier 2 · 90 days · $49.99', `t1:${formatPublicId('channel', channel.channelId)}:2`],
+        ['🎁 Gift tier 2', `gt1:${formatPublicId('channel', channel.channelId)}:2`],
+      ];
       const renew = buttonsOf(reminder).find((button) => button.text === '🔁 Renew')!;
       expect(await gateway.telegram.clickButton(fan.id, reminder.messageId, renew.callback_data!)).toBe(200);
       expect(last(fan.id)?.text).toContain('Choose your subscription:');

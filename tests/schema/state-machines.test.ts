@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAIN_TRANSFER_STATUSES, canTransitionChainTransfer } from '../../shared/chain/index.js';
 import { CHECKOUT_STATUSES, canTransitionCheckout } from '../../shared/checkout/index.js';
+import { GIFT_STATUSES, canTransitionGift } from '../../shared/gifts/index.js';
 import { PAYMENT_STATUSES, canTransitionPayment } from '../../shared/payments/index.js';
 import { PAYOUT_STATES, SWAP_STATUSES, canTransitionPayout, canTransitionSwap } from '../../shared/payouts/index.js';
 import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../../shared/testing/database.js';
@@ -13,6 +14,7 @@ const MACHINES = [
   { table: 'payments', column: 'status', sqlFunction: 'payment_status_can_advance', states: PAYMENT_STATUSES, can: canTransitionPayment },
   { table: 'checkouts', column: 'status', sqlFunction: 'checkout_status_can_advance', states: CHECKOUT_STATUSES, can: canTransitionCheckout },
   { table: 'swaps', column: 'status', sqlFunction: 'swap_status_can_advance', states: SWAP_STATUSES, can: canTransitionSwap },
+  { table: 'gifts', column: 'status', sqlFunction: 'gift_status_can_advance', states: GIFT_STATUSES, can: canTransitionGift },
   {
     table: 'chain_transfers',
     column: 'status',

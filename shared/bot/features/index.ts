@@ -1,6 +1,7 @@
 import type { Composer } from 'grammy';
 import type { BotContext } from '../context.js';
 import { donationsFeature } from './donations.js';
+import { giftsTrialsFeature } from './gifts-trials.js';
 import { membershipFeature } from './membership.js';
 import { ownerFeature } from './owner.js';
 import { promoCodesFeature } from './promo-codes.js';
@@ -11,6 +12,7 @@ export function botFeatures(): Composer<BotContext>[] {
   return [
     subscriberFeature(),
     promoCodesFeature(),
+    giftsTrialsFeature(),
     donationsFeature(),
     ownerFeature(),
     membershipFeature(),

@@ -23,6 +23,7 @@ describe('paymentStatusMessage', () => {
     ['finished, not settled yet', { payment_status: 'finished' }, 'paymentConfirming'],
     ['finished and settled', { payment_status: 'finished', settled_at: NOW }, 'paymentPaidSubscription'],
     ['settled donation', { kind: 'donation', payment_status: 'finished', settled_at: NOW }, 'paymentPaidDonation'],
+    ['settled gift', { is_gift: true, payment_status: 'finished', settled_at: NOW }, 'paymentPaidGift'],
     ['partially paid within tolerance (settled)', { payment_status: 'partially_paid', settled_at: NOW }, 'paymentPaidSubscription'],
     ['partially paid below tolerance', { payment_status: 'partially_paid' }, 'paymentUnderpaid'],
     ['failed', { payment_status: 'failed' }, 'paymentExpired'],

@@ -11,6 +11,7 @@ import { remindersOffData, renewData, renewTierData } from '../../notifications/
 import { type ResendInviteOutcome, listSubscriberSubscriptions, resendInvite, turnOffRenewalReminders } from '../../subscriptions/index.js';
 import { isSubscribeStartPayload, parseSubscribeStartPayload } from '../../telegram/deep-links.js';
 import { defineCallbackData } from '../../telegram/callback-data.js';
+import { giftTierData, tryTrialData } from './gift-trial-buttons.js';
 import type { BotContext, BotDeps } from '../context.js';
 import type { MessageKey } from '../../texts/index.js';
 
@@ -106,9 +107,11 @@ async function showOffer(ctx: BotContext, channelId: string): Promise<'shown' | 
   const channel = formatPublicId('channel', channelId);
   const keyboard = new InlineKeyboard();
   for (const tier of offer.tiers) {
-    keyboard
-      .text(ctx.t('tierButton', Number(tier.tier_number), tier.duration_days, BigInt(tier.price_cents)), chooseTierData.encode({ channel, tier: Number(tier.tier_number) }))
-      .row();
+    const tierNumber = Number(tier.tier_number);
+    keyboard.text(ctx.t('tierButton', tierNumber, tier.duration_days, BigInt(tier.price_cents)), chooseTierData.encode({ channel, tier: tierNumber })).row();
+    // Under each tier: its free trial (when it has one) and giving it as a gift.
+    if (Number(tier.trial_days) > 0) keyboard.text(ctx.t('trialButton', Number(tier.trial_days)), tryTrialData.encode({ channel, tier: tierNumber }));
+    keyboard.text(ctx.t('giftButton', tierNumber), giftTierData.encode({ channel, tier: tierNumber })).row();
   }
   await ctx.reply(ctx.t('channelOffer', offer.title, offer.description), { parse_mode: 'HTML', reply_markup: keyboard });
   return 'shown';
@@ -141,7 +144,10 @@ export type PaymentStatusRow = CheckoutPaymentStatus;
 /** What "Check payment" says: the checkout's most advanced payment as recorded from NowPayments. */
 export function paymentStatusMessage(row: PaymentStatusRow, now: Date): MessageKey {
   if (row.payment_status === 'refunded') return 'paymentRefunded';
-  if (row.settled_at !== null || row.checkout_status === 'paid') return row.kind === 'donation' ? 'paymentPaidDonation' : 'paymentPaidSubscription';
+  if (row.settled_at !== null || row.checkout_status === 'paid') {
+    if (row.is_gift === true) return 'paymentPaidGift';
+    return row.kind === 'donation' ? 'paymentPaidDonation' : 'paymentPaidSubscription';
+  }
   switch (row.payment_status) {
     case 'waiting':
       return 'paymentWaiting';
@@ -174,7 +180,7 @@ async function showSubscriptions(ctx: BotContext & { from: User }): Promise<void
   for (const row of rows) {
     const isActive = row.status === 'active' && row.expires_at > now;
     lines.push(isActive ? ctx.t('subscriptionActiveLine', row.closed_title, row.expires_at) : ctx.t('subscriptionEndedLine', row.closed_title, row.expires_at));
-    if (isActive && row.last_payment_id !== null && row.joined_at === null) {
+    if (isActive && row.grant_id !== null && row.joined_at === null) {
       keyboard.text(ctx.t('resendInviteButton', row.closed_title), resendInviteData.encode({ subscription: formatPublicId('subscription', row.id) })).row();
     }
     if (row.is_channel_live) {

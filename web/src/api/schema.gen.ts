@@ -530,6 +530,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/channels/{channelId}/growth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Free trials and gift subscriptions of a channel, counted
+         * @description Rate limits: 300 per 60 s per account.
+         */
+        get: operations["retrieveChannelGrowth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/channels/{channelId}/tier-posts": {
         parameters: {
             query?: never;
@@ -2366,6 +2386,7 @@ export interface operations {
                                 tierNumber: number;
                                 priceUsd: string;
                                 durationDays: number;
+                                trialDays: number;
                             }[];
                             donations: {
                                 enabled: boolean;
@@ -2399,6 +2420,7 @@ export interface operations {
                                 };
                             } | null;
                             gracePeriodHours: number;
+                            trialMinAccountAgeDays: number | null;
                             /** @description Links that open the bot on the channel's tiers (channel) or on one tier's checkout (tiers, the active ones); null when the bot's username cannot be known right now */
                             subscribeLinks: {
                                 channel: {
@@ -2490,6 +2512,8 @@ export interface operations {
                          */
                         priceUsd: string;
                         durationDays: number;
+                        /** @description Days of free trial the bot offers on this tier (0–30, default 0 = none); once per Telegram user per channel */
+                        trialDays?: number;
                     }[];
                     donations?: {
                         enabled: boolean;
@@ -2531,6 +2555,8 @@ export interface operations {
                     };
                     /** @description Hours a member stays in the closed chat after their subscription ended, before removal (0–72, default 0); a renewal within them continues from the end of the lapsed period */
                     gracePeriodHours?: number;
+                    /** @description Offer free trials only to Telegram accounts this bot has known for at least this many days (1–365); null = no minimum */
+                    trialMinAccountAgeDays?: number | null;
                     broadcast?: {
                         /** @description Post the tier buttons to the open channel every this many hours (1–720); null turns scheduled posts off. A number also re-enables a schedule that was stopped (by you, after repeated failures or for missing bot rights) and posts at the next tick. */
                         intervalHours: number | null;
@@ -2566,6 +2592,7 @@ export interface operations {
                             tierNumber: number;
                             priceUsd: string;
                             durationDays: number;
+                            trialDays: number;
                         }[];
                         donations: {
                             enabled: boolean;
@@ -2599,6 +2626,7 @@ export interface operations {
                             };
                         } | null;
                         gracePeriodHours: number;
+                        trialMinAccountAgeDays: number | null;
                         /** @description Links that open the bot on the channel's tiers (channel) or on one tier's checkout (tiers, the active ones); null when the bot's username cannot be known right now */
                         subscribeLinks: {
                             channel: {
@@ -2751,6 +2779,7 @@ export interface operations {
                             tierNumber: number;
                             priceUsd: string;
                             durationDays: number;
+                            trialDays: number;
                         }[];
                         donations: {
                             enabled: boolean;
@@ -2784,6 +2813,7 @@ export interface operations {
                             };
                         } | null;
                         gracePeriodHours: number;
+                        trialMinAccountAgeDays: number | null;
                         /** @description Links that open the bot on the channel's tiers (channel) or on one tier's checkout (tiers, the active ones); null when the bot's username cannot be known right now */
                         subscribeLinks: {
                             channel: {
@@ -2984,6 +3014,8 @@ export interface operations {
                          */
                         priceUsd: string;
                         durationDays: number;
+                        /** @description Days of free trial the bot offers on this tier (0–30, default 0 = none); once per Telegram user per channel */
+                        trialDays?: number;
                     }[];
                     donations?: {
                         enabled: boolean;
@@ -3025,6 +3057,8 @@ export interface operations {
                     };
                     /** @description Hours a member stays in the closed chat after their subscription ended, before removal (0–72, default 0); a renewal within them continues from the end of the lapsed period */
                     gracePeriodHours?: number;
+                    /** @description Offer free trials only to Telegram accounts this bot has known for at least this many days (1–365); null = no minimum */
+                    trialMinAccountAgeDays?: number | null;
                     broadcast?: {
                         /** @description Post the tier buttons to the open channel every this many hours (1–720); null turns scheduled posts off. A number also re-enables a schedule that was stopped (by you, after repeated failures or for missing bot rights) and posts at the next tick. */
                         intervalHours: number | null;
@@ -3060,6 +3094,7 @@ export interface operations {
                             tierNumber: number;
                             priceUsd: string;
                             durationDays: number;
+                            trialDays: number;
                         }[];
                         donations: {
                             enabled: boolean;
@@ -3093,6 +3128,7 @@ export interface operations {
                             };
                         } | null;
                         gracePeriodHours: number;
+                        trialMinAccountAgeDays: number | null;
                         /** @description Links that open the bot on the channel's tiers (channel) or on one tier's checkout (tiers, the active ones); null when the bot's username cannot be known right now */
                         subscribeLinks: {
                             channel: {
@@ -3279,6 +3315,82 @@ export interface operations {
             };
             /** @description bot_username_unavailable: no bot username is configured and Telegram could not be asked for it */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    retrieveChannelGrowth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The channel id (ch_…) */
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Trials granted and converted; gifts sold, pending, claimed, expired */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        trials: {
+                            /** @description Free trials granted, ever (one per Telegram user) */
+                            granted: number;
+                            grantedLast30Days: number;
+                            /** @description Of those users, how many have paid for a period since */
+                            convertedToPaid: number;
+                        };
+                        gifts: {
+                            /** @description Gift subscriptions paid for (each booked like any payment) */
+                            sold: number;
+                            /** @description Paid, not claimed yet (expire 30 days after purchase) */
+                            pending: number;
+                            claimed: number;
+                            /** @description Never claimed; not refunded */
+                            expired: number;
+                        };
+                    };
+                };
+            };
+            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing, invalid or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description channel_not_found (also for another account’s channel) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; wait Retry-After seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,7 +8,7 @@ function filledForm(change: (values: ChannelFormValues) => void = () => undefine
   const values = emptyChannelForm();
   values.openChat = { id: '-1001000000011', title: 'News', description: '' };
   values.closedChat = { id: '-1001000000012', title: 'Members', description: 'the good stuff' };
-  values.tiers = [{ priceUsd: '9.99', durationDays: '30' }];
+  values.tiers = [{ priceUsd: '9.99', durationDays: '30', trialDays: '0' }];
   values.payout = { network: 'ETH', currency: 'USDT', wallet: ETH_WALLET, extraId: '' };
   values.currentPassword = 'my password';
   change(values);
@@ -20,7 +20,7 @@ const storedChannel: Channel = {
   status: 'active',
   openChat: { id: '-1001000000011', title: 'News', description: '' },
   closedChat: { id: '-1001000000012', title: 'Members', description: 'the good stuff' },
-  tiers: [{ tierNumber: 1, priceUsd: '9.99', durationDays: 30 }],
+  tiers: [{ tierNumber: 1, priceUsd: '9.99', durationDays: 30, trialDays: 0 }],
   donations: { enabled: false, minUsd: null, maxUsd: null, message: null },
   payoutDestination: { currency: 'USDT', network: 'ETH', wallet: ETH_WALLET, extraId: null },
   payoutStrategy: { strategy: 'instant', thresholdUsd: null },
@@ -28,6 +28,7 @@ const storedChannel: Channel = {
   notifications: { enabled: true, chatId: '1000' },
   botRights: null,
   gracePeriodHours: 0,
+  trialMinAccountAgeDays: null,
   subscribeLinks: null,
   broadcast: {
     enabled: true,
@@ -49,13 +50,14 @@ describe('the channel form', () => {
     expect(channelBodyOf(filledForm((values) => (values.tolerancePercent = '97.5')))).toEqual({
       openChat: { id: '-1001000000011', title: 'News', description: '' },
       closedChat: { id: '-1001000000012', title: 'Members', description: 'the good stuff' },
-      tiers: [{ priceUsd: '9.99', durationDays: 30 }],
+      tiers: [{ priceUsd: '9.99', durationDays: 30, trialDays: 0 }],
       donations: { enabled: false },
       payoutDestination: { currency: 'USDT', network: 'ETH', wallet: ETH_WALLET, extraId: null },
       payoutStrategy: { strategy: 'instant' },
       underpaymentToleranceBps: 9750,
       notifications: { enabled: true, chatId: null },
       gracePeriodHours: 0,
+      trialMinAccountAgeDays: null,
       broadcast: { intervalHours: 24 },
     });
   });
@@ -70,8 +72,8 @@ describe('the channel form', () => {
         values.openChat.id = '-12345'; // a basic group
         values.closedChat.title = '   ';
         values.tiers = [
-          { priceUsd: '9.999', durationDays: '30' },
-          { priceUsd: '20', durationDays: '0' },
+          { priceUsd: '9.999', durationDays: '30', trialDays: '0' },
+          { priceUsd: '20', durationDays: '0', trialDays: '0' },
         ];
         values.gracePeriodHours = '100';
         values.broadcastIntervalHours = 'often';
@@ -108,7 +110,7 @@ describe('the channel form', () => {
 
   it('leaves the configured minimums (tier price, threshold) to the server', () => {
     const values = filledForm((draft) => {
-      draft.tiers = [{ priceUsd: '0.5', durationDays: '1' }];
+      draft.tiers = [{ priceUsd: '0.5', durationDays: '1', trialDays: '0' }];
       draft.strategy = 'threshold';
       draft.thresholdUsd = '1';
     });
@@ -153,13 +155,13 @@ describe('an edit', () => {
   it('sends only the sections that changed', () => {
     const values = channelFormOf(storedChannel);
     expect(channelChanges(values, storedChannel)).toEqual({ changes: {}, isPayoutChange: false });
-    values.tiers.push({ priceUsd: '25', durationDays: '90' });
+    values.tiers.push({ priceUsd: '25', durationDays: '90', trialDays: '0' });
     values.broadcastEnabled = false;
     expect(channelChanges(values, storedChannel)).toEqual({
       changes: {
         tiers: [
-          { priceUsd: '9.99', durationDays: 30 },
-          { priceUsd: '25', durationDays: 90 },
+          { priceUsd: '9.99', durationDays: 30, trialDays: 0 },
+          { priceUsd: '25', durationDays: 90, trialDays: 0 },
         ],
         broadcast: { intervalHours: null },
       },

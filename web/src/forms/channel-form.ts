@@ -15,6 +15,8 @@ import type { Channel, ChannelChanges, ChannelInput } from '../api/client';
 export interface TierValues {
   priceUsd: string;
   durationDays: string;
+  /** Free trial days, "0" for none. */
+  trialDays: string;
 }
 
 export interface ChannelFormValues {
@@ -28,6 +30,8 @@ export interface ChannelFormValues {
   /** Percent of the price a partial payment must reach to count ("98" = 9800 basis points). */
   tolerancePercent: string;
   gracePeriodHours: string;
+  /** Trials only for Telegram accounts the bot has known this many days; empty = any account. */
+  trialMinAccountAgeDays: string;
   broadcastEnabled: boolean;
   broadcastIntervalHours: string;
   notificationsEnabled: boolean;
@@ -42,13 +46,14 @@ export function emptyChannelForm(): ChannelFormValues {
   return {
     openChat: { id: '', title: '', description: '' },
     closedChat: { id: '', title: '', description: '' },
-    tiers: [{ priceUsd: '', durationDays: '30' }],
+    tiers: [{ priceUsd: '', durationDays: '30', trialDays: '0' }],
     donations: { enabled: false, minUsd: '', maxUsd: '', message: '' },
     payout: { network: '', currency: '', wallet: '', extraId: '' },
     strategy: 'instant',
     thresholdUsd: '',
     tolerancePercent: '98',
     gracePeriodHours: '0',
+    trialMinAccountAgeDays: '',
     broadcastEnabled: true,
     broadcastIntervalHours: '24',
     notificationsEnabled: true,
@@ -62,7 +67,7 @@ export function channelFormOf(channel: Channel): ChannelFormValues {
   return {
     openChat: { ...channel.openChat },
     closedChat: { ...channel.closedChat },
-    tiers: channel.tiers.map((tier) => ({ priceUsd: tier.priceUsd, durationDays: String(tier.durationDays) })),
+    tiers: channel.tiers.map((tier) => ({ priceUsd: tier.priceUsd, durationDays: String(tier.durationDays), trialDays: String(tier.trialDays) })),
     donations: {
       enabled: channel.donations.enabled,
       minUsd: channel.donations.minUsd ?? '',
@@ -79,6 +84,7 @@ export function channelFormOf(channel: Channel): ChannelFormValues {
     thresholdUsd: channel.payoutStrategy.thresholdUsd ?? '',
     tolerancePercent: formatPercent(channel.underpaymentToleranceBps),
     gracePeriodHours: String(channel.gracePeriodHours),
+    trialMinAccountAgeDays: channel.trialMinAccountAgeDays === null ? '' : String(channel.trialMinAccountAgeDays),
     broadcastEnabled: channel.broadcast.enabled,
     broadcastIntervalHours: String(channel.broadcast.intervalHours),
     notificationsEnabled: channel.notifications.enabled,
@@ -111,7 +117,7 @@ export function channelBodyOf(values: ChannelFormValues): Omit<ChannelInput, 'cu
   return {
     openChat: chat(values.openChat),
     closedChat: chat(values.closedChat),
-    tiers: values.tiers.map((tier) => ({ priceUsd: trimmed(tier.priceUsd), durationDays: wholeNumber(tier.durationDays) })),
+    tiers: values.tiers.map((tier) => ({ priceUsd: trimmed(tier.priceUsd), durationDays: wholeNumber(tier.durationDays), trialDays: wholeNumber(tier.trialDays) })),
     donations: values.donations.enabled
       ? { enabled: true, minUsd: trimmed(values.donations.minUsd), maxUsd: trimmed(values.donations.maxUsd), message: values.donations.message }
       : { enabled: false },
@@ -125,6 +131,7 @@ export function channelBodyOf(values: ChannelFormValues): Omit<ChannelInput, 'cu
     underpaymentToleranceBps: percentToBps(values.tolerancePercent),
     notifications: values.notificationsEnabled ? { enabled: true, chatId: trimmed(values.notificationChatId) || null } : { enabled: false },
     gracePeriodHours: wholeNumber(values.gracePeriodHours),
+    trialMinAccountAgeDays: values.trialMinAccountAgeDays.trim() === '' ? null : wholeNumber(values.trialMinAccountAgeDays),
     broadcast: { intervalHours: values.broadcastEnabled ? wholeNumber(values.broadcastIntervalHours) : null },
   };
 }

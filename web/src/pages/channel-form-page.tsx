@@ -137,6 +137,14 @@ export function ChannelForm({ initial, channel, submitLabel, onSubmit }: Channel
               error={error(`tiers.${index}.durationDays`)}
               required
             />
+            <TextField
+              label={`Tier ${index + 1}: free trial (days)`}
+              inputMode="numeric"
+              hint="0 for none, up to 30. The bot offers it once per Telegram user per channel."
+              value={tier.trialDays}
+              onChange={text((draft, value) => (draft.tiers[index]!.trialDays = value))}
+              error={error(`tiers.${index}.trialDays`)}
+            />
             {values.tiers.length > 1 && (
               <button type="button" className="button button--quiet" onClick={() => update((draft) => void draft.tiers.splice(index, 1))} aria-label={`Remove tier ${index + 1}`}>
                 Remove
@@ -145,7 +153,7 @@ export function ChannelForm({ initial, channel, submitLabel, onSubmit }: Channel
           </div>
         ))}
         {values.tiers.length < MAX_TIERS && (
-          <button type="button" className="button" onClick={() => update((draft) => void draft.tiers.push({ priceUsd: '', durationDays: '30' }))}>
+          <button type="button" className="button" onClick={() => update((draft) => void draft.tiers.push({ priceUsd: '', durationDays: '30', trialDays: '0' }))}>
             Add a tier
           </button>
         )}
@@ -251,6 +259,14 @@ export function ChannelForm({ initial, channel, submitLabel, onSubmit }: Channel
           value={values.gracePeriodHours}
           onChange={text((draft, value) => (draft.gracePeriodHours = value))}
           error={error('gracePeriodHours')}
+        />
+        <TextField
+          label="Free trials only for accounts older than (days)"
+          inputMode="numeric"
+          hint="Optional abuse guard: a trial is offered only to Telegram accounts the bot has known this many days (1 to 365). Empty: any account."
+          value={values.trialMinAccountAgeDays}
+          onChange={text((draft, value) => (draft.trialMinAccountAgeDays = value))}
+          error={error('trialMinAccountAgeDays')}
         />
       </Section>
 

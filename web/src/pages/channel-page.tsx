@@ -8,7 +8,7 @@ import { CopyButton, ErrorMessage, fieldErrorsOf, focusFirstInvalid, Notice, Sel
 import { type FieldErrors, validateDeleteChannel } from '../forms/channel-form';
 import { Link, navigate, useLocation, useParams } from '../router';
 import { describePayout, describeTier, missingRights } from './channels-page';
-import { queryKeys, useChannel, useTierPosts } from './queries';
+import { queryKeys, useChannel, useChannelGrowth, useTierPosts } from './queries';
 import { formatCountdown, useSecondsUntil } from './telegram-page';
 
 /**
@@ -106,6 +106,25 @@ function TierPostsPreview({ channelId }: { channelId: string }) {
       <PostPreview title="In the open channel" post={posts.data.open} empty="Nothing is posted there: the channel sells no tier right now." />
       <PostPreview title="In the closed chat" post={posts.data.closed} empty="No donation post: donations are off." />
     </div>
+  );
+}
+
+function TrialsAndGifts({ channelId }: { channelId: string }) {
+  const growth = useChannelGrowth(channelId);
+  if (growth.isPending) return <Spinner label="Counting trials and gifts…" />;
+  if (growth.isError) return <ErrorMessage error={growth.error} />;
+  const { trials, gifts } = growth.data;
+  return (
+    <dl className="facts" data-testid="trials-gifts">
+      <dt>Free trials</dt>
+      <dd>
+        {trials.granted} granted ({trials.grantedLast30Days} in the last 30 days), {trials.convertedToPaid} of them paid since
+      </dd>
+      <dt>Gifts</dt>
+      <dd>
+        {gifts.sold} sold: {gifts.claimed} claimed, {gifts.pending} waiting to be claimed, {gifts.expired} expired unclaimed
+      </dd>
+    </dl>
   );
 }
 
@@ -248,6 +267,11 @@ export function ChannelPage() {
         <BroadcastNow channelId={data.id} availableAt={data.broadcast.manualTriggerAvailableAt} />
       </section>
 
+      <section className="card" aria-labelledby="trials-gifts">
+        <h2 id="trials-gifts">Trials and gifts</h2>
+        <p className="muted">A tier’s free trial is set in the channel’s settings; subscribers can buy any tier as a gift in the bot.</p>
+        <TrialsAndGifts channelId={data.id} />
+      </section>
       <section className="card" aria-labelledby="settings">
         <h2 id="settings">Settings</h2>
         <dl className="facts">
@@ -260,7 +284,11 @@ export function ChannelPage() {
             {data.closedChat.title} <span className="muted mono">{data.closedChat.id}</span>
           </dd>
           <dt>Tiers</dt>
-          <dd>{data.tiers.map((tier) => `Tier ${tier.tierNumber}: ${describeTier(tier)}`).join(' · ')}</dd>
+          <dd>
+            {data.tiers.map((tier) => `Tier ${tier.tierNumber}: ${describeTier(tier)}${tier.trialDays > 0 ? `, ${tier.trialDays}-day free trial` : ''}`).join(' · ')}
+          </dd>
+          <dt>Free trials</dt>
+          <dd>{data.trialMinAccountAgeDays === null ? 'for any account' : `for accounts known ${data.trialMinAccountAgeDays}+ days`}</dd>
           <dt>Payouts</dt>
           <dd>{describePayout(data)}</dd>
           <dt>Wallet</dt>

@@ -154,7 +154,7 @@ describe('the channel form', () => {
     const values = emptyChannelForm();
     values.openChat = { id: '-1001000000011', title: 'News', description: '' };
     values.closedChat = { id: '-1001000000012', title: 'Members', description: '' };
-    values.tiers = [{ priceUsd: '9.99', durationDays: '30' }];
+    values.tiers = [{ priceUsd: '9.99', durationDays: '30', trialDays: '0' }];
     values.payout = { network: 'ETH', currency: 'ETH', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', extraId: '' };
     values.currentPassword = 'my password';
     renderPage(<ChannelForm initial={values} submitLabel="Register" onSubmit={onSubmit} />, (path) => (path === '/payout-options' ? json(200, PAYOUT_OPTIONS) : json(404, {})));

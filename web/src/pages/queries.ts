@@ -11,6 +11,7 @@ export const queryKeys = {
   channelFigures: ['channel-figures'] as const,
   revenue: (interval: string, channelId: string) => ['revenue', interval, channelId] as const,
   tierPosts: (id: string) => ['channels', id, 'tier-posts'] as const,
+  growth: (id: string) => ['channels', id, 'growth'] as const,
   payoutOptions: ['payout-options'] as const,
   sessions: ['me', 'sessions'] as const,
   activity: ['me', 'activity'] as const,
@@ -53,6 +54,12 @@ export function useRevenue(interval: RevenueInterval, channelId: string) {
     queryKey: queryKeys.revenue(interval, channelId),
     queryFn: () => must(api.GET('/revenue', { params: { query: { interval, ...(channelId ? { channelId } : {}) } } })),
   });
+}
+
+/** Free trials and gifts of a channel, counted. */
+export function useChannelGrowth(channelId: string) {
+  const { api } = useAuth();
+  return useQuery({ queryKey: queryKeys.growth(channelId), queryFn: () => must(api.GET('/channels/{channelId}/growth', { params: { path: { channelId } } })) });
 }
 
 export function useTierPosts(channelId: string) {

@@ -1,0 +1,1 @@
+export { type TrialDeps, type TrialOutcome, type TrialFigures, grantTrial, trialFigures } from './trials.js';
