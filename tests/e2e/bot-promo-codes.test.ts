@@ -116,7 +116,7 @@ describe('promo codes in the bot (every message twice)', () => {
     const fan = newSubscriber(gateway);
     await gateway.telegram.sendText(fan.id, `/start c_${ch}_pSPRING25`);
     const offer = last(fan.id);
-    expect(buttonsOf(offer).map((b) => b.text)).toEqual(['Tier 1 · 30 days · $19.99']);
+    expect(buttonsOf(offer).map((b) => b.text)).toEqual(['Tier 1 · 30 days · $19.99', '🎁 Gift tier 1']);
     await gateway.telegram.clickButton(fan.id, offer!.messageId, buttonData(offer, /^Tier 1/));
     expect(buttonsOf(last(fan.id))[0]?.text).toBe('💳 Pay $15.00');
   });
