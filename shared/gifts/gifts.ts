@@ -2,7 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { enqueueMessage, enqueueMessages, outboxMessage, type OutboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable, Tx } from '../db/index.js';
+import { formatPublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
+import { recordOwnerWebhookEvents, subscriptionGrantEvent } from '../owner-webhooks/index.js';
 import { extendSubscription } from '../subscriptions/index.js';
 import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 import type { GiftStatus } from './gift-status.js';
@@ -149,12 +151,12 @@ export async function claimGift(deps: GiftDeps, input: { user: TelegramUserProfi
   const result = await deps.db.transaction(async (tx): Promise<GiftClaimOutcome> => {
     const now = deps.clock.now();
     await upsertTelegramUser(tx, input.user);
-    const { rows } = await tx.query<{ id: string; channel_id: string; duration_days: number; closed_title: string }>(
+    const { rows } = await tx.query<{ id: string; channel_id: string; duration_days: number; closed_title: string; owner_account_id: string }>(
       `UPDATE gifts g SET status = 'claimed', claimed_by_telegram_user_id = $2, claimed_at = $3
          FROM channels c
         WHERE g.claim_code_hash = $1 AND g.status = 'pending' AND g.expires_at > $3 AND g.buyer_telegram_user_id <> $2
           AND c.id = g.channel_id AND c.status = 'active' AND c.deleted_at IS NULL
-        RETURNING g.id, g.channel_id, g.duration_days, c.closed_title`,
+        RETURNING g.id, g.channel_id, g.duration_days, c.closed_title, c.owner_account_id`,
       [hashClaimCode(input.code), input.user.id, now],
     );
     const claimed = rows[0];
@@ -167,6 +169,16 @@ export async function claimGift(deps: GiftDeps, input: { user: TelegramUserProfi
       now,
     });
     await enqueueMessage(tx, 'invite-requested', { paymentId: claimed.id }, { at: now, dedupeKey: `invite-requested:${claimed.id}` });
+    await recordOwnerWebhookEvents(tx, [
+      subscriptionGrantEvent({
+        accountId: claimed.owner_account_id,
+        channelPublicId: formatPublicId('channel', claimed.channel_id),
+        telegramUserId: input.user.id,
+        grant: { kind: 'gift', id: claimed.id },
+        extension: { ...extension, subscriptionPublicId: formatPublicId('subscription', extension.subscriptionId) },
+        at: now,
+      }),
+    ]);
     return { outcome: 'claimed', giftId: claimed.id, title: claimed.closed_title, expiresAt: extension.expiresAt, isRepeat: false };
   });
   if (result.outcome === 'claimed' && !result.isRepeat) deps.logger.info('gift.claimed', { giftId: result.giftId, expiresAt: result.expiresAt });

@@ -14,6 +14,8 @@ export {
   type WebhookEventInput,
   hasLiveWebhookEndpointSql,
   recordOwnerWebhookEvents,
+  subscriptionGrantEvent,
+  type SubscriptionGrantNews,
 } from './webhook-events.js';
 export {
   SIGNATURE_HEADER,

@@ -25,6 +25,39 @@ export interface WebhookEventInput {
   at: Date;
 }
 
+/** An access grant's subscription news: a settled payment, a trial or a claimed gift. */
+export interface SubscriptionGrantNews {
+  accountId: string;
+  channelPublicId: string;
+  telegramUserId: bigint;
+  /** What granted the period; `paymentPublicId` is set for a payment only. */
+  grant: { kind: 'payment' | 'trial' | 'gift'; id: string; paymentPublicId?: string };
+  extension: { subscriptionPublicId: string; startsAt: Date; expiresAt: Date; isRenewal: boolean };
+  at: Date;
+}
+
+/**
+ * `subscription.started` (or `.renewed` when the period stacks on a running subscription) for one
+ * access grant, keyed by the grant so a repeated effect records it once. The one shape for every grant.
+ */
+export function subscriptionGrantEvent(news: SubscriptionGrantNews): WebhookEventInput {
+  return {
+    accountId: news.accountId,
+    type: news.extension.isRenewal ? 'subscription.renewed' : 'subscription.started',
+    sourceKey: `${news.grant.kind}:${news.grant.id}`,
+    at: news.at,
+    data: {
+      subscriptionId: news.extension.subscriptionPublicId,
+      channelId: news.channelPublicId,
+      grant: news.grant.kind,
+      paymentId: news.grant.paymentPublicId ?? null,
+      telegramUserId: news.telegramUserId.toString(),
+      periodStartsAt: news.extension.startsAt.toISOString(),
+      expiresAt: news.extension.expiresAt.toISOString(),
+    },
+  };
+}
+
 /**
  * SQL for "does this owner have a live endpoint?", for the effect's own first statement to select
  * (`… AS has_webhooks`), so that an owner without endpoints costs the effect no statement at all.

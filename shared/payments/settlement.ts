@@ -5,7 +5,7 @@ import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/
 import type { Logger } from '../logging/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { type AssetCode, formatAmount, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
-import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents, type WebhookEventInput } from '../owner-webhooks/webhook-events.js';
+import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents, subscriptionGrantEvent, type WebhookEventInput } from '../owner-webhooks/webhook-events.js';
 import { createPayout } from '../payouts/create-payout.js';
 import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
 import { createGift, withdrawPendingGift } from '../gifts/index.js';
@@ -233,20 +233,16 @@ async function settleInTransaction(
     });
     result.expiresAt = extension.expiresAt;
     if (payment.has_webhooks) {
-      webhookEvents.push({
-        accountId: payment.owner_account_id,
-        type: extension.isRenewal ? 'subscription.renewed' : 'subscription.started',
-        sourceKey: `payment:${payment.id}`,
-        at: now,
-        data: {
-          subscriptionId: formatPublicId('subscription', extension.subscriptionId),
-          channelId: channelPublicId,
-          paymentId: paymentPublicId,
-          telegramUserId: payment.telegram_user_id.toString(),
-          periodStartsAt: extension.startsAt.toISOString(),
-          expiresAt: extension.expiresAt.toISOString(),
-        },
-      });
+      webhookEvents.push(
+        subscriptionGrantEvent({
+          accountId: payment.owner_account_id,
+          channelPublicId,
+          telegramUserId: payment.telegram_user_id,
+          grant: { kind: 'payment', id: payment.id, paymentPublicId },
+          extension: { ...extension, subscriptionPublicId: formatPublicId('subscription', extension.subscriptionId) },
+          at: now,
+        }),
+      );
     }
     followUps.push(outboxMessage('invite-requested', { paymentId: payment.id }, { at: now, dedupeKey: `invite-requested:${payment.id}` }));
   }

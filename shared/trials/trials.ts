@@ -2,6 +2,8 @@ import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
+import { formatPublicId } from '../ids/index.js';
+import { recordOwnerWebhookEvents, subscriptionGrantEvent } from '../owner-webhooks/index.js';
 import { extendSubscription } from '../subscriptions/index.js';
 import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 
@@ -33,6 +35,7 @@ interface TrialOffer {
   trial_min_account_age_days: number | null;
   user_since: Date;
   has_subscription: boolean;
+  owner_account_id: string;
 }
 
 /**
@@ -47,7 +50,7 @@ export async function grantTrial(deps: TrialDeps, input: { user: TelegramUserPro
     const now = deps.clock.now();
     await upsertTelegramUser(tx, input.user);
     const { rows } = await tx.query<TrialOffer>(
-      `SELECT t.id AS tier_id, t.trial_days, c.closed_title, c.trial_min_account_age_days, u.created_at AS user_since,
+      `SELECT t.id AS tier_id, t.trial_days, c.closed_title, c.owner_account_id, c.trial_min_account_age_days, u.created_at AS user_since,
               EXISTS (SELECT 1 FROM subscriptions s WHERE s.telegram_user_id = u.id AND s.channel_id = c.id) AS has_subscription
          FROM channels c
          JOIN channel_tiers t ON t.channel_id = c.id AND t.tier_number = $2 AND t.is_active
@@ -79,6 +82,16 @@ export async function grantTrial(deps: TrialDeps, input: { user: TelegramUserPro
       now,
     });
     await enqueueMessage(tx, 'invite-requested', { paymentId: trial.id }, { at: now, dedupeKey: `invite-requested:${trial.id}` });
+    await recordOwnerWebhookEvents(tx, [
+      subscriptionGrantEvent({
+        accountId: offer.owner_account_id,
+        channelPublicId: formatPublicId('channel', input.channelId),
+        telegramUserId: input.user.id,
+        grant: { kind: 'trial', id: trial.id },
+        extension: { ...extension, subscriptionPublicId: formatPublicId('subscription', extension.subscriptionId) },
+        at: now,
+      }),
+    ]);
     return { outcome: 'granted', trialId: trial.id, title: offer.closed_title, durationDays: offer.trial_days, expiresAt: extension.expiresAt };
   });
   if (result.outcome === 'granted') deps.logger.info('trial.granted', { trialId: result.trialId, channelId: input.channelId, expiresAt: result.expiresAt });

@@ -18,7 +18,9 @@ import {
 import { parsePublicId } from '../../shared/ids/index.js';
 import { transitionPayout } from '../../shared/payouts/index.js';
 import { consume } from '../../shared/pubsub-entry/index.js';
-import { insertCheckout, insertPayout, insertTelegramUser } from '../../shared/testing/fixtures.js';
+import { insertCheckout, insertPayment, insertPayout, insertTelegramUser } from '../../shared/testing/fixtures.js';
+import { claimGift, createGift, issueGiftClaimCode } from '../../shared/gifts/index.js';
+import { grantTrial } from '../../shared/trials/index.js';
 import { applyReport, deliverSettlementMessages, paymentIdOf, paymentReport, REPORT_PRICE_CENTS } from '../../shared/testing/settlement-steps.js';
 import { createStageHarness, type SeededChannel, type StageHarness } from '../../shared/testing/stage-harness.js';
 
@@ -196,6 +198,36 @@ describe('owner webhooks', () => {
     await settlePaymentOn(seeded, subscriber);
     expect(await deliverQueued()).toBe(1);
     expect(receivedAt('/renewals').map((request) => JSON.parse(request.body).type)).toEqual(['subscription.renewed']);
+  });
+
+  it('sends subscription.started once for a free trial and once for a claimed gift, naming the grant', async () => {
+    const seeded = await h.seedChannel({ payoutStrategy: 'threshold' });
+    const endpoint = await endpointFor(seeded, '/grants', ['subscription.started', 'subscription.renewed']);
+    await h.db.query('UPDATE channel_tiers SET trial_days = 7 WHERE id = $1', [seeded.tier.id]);
+    const newcomer = await insertTelegramUser(h.db);
+    const taps = await Promise.all([1, 2].map(() => grantTrial(deps(), { user: { id: newcomer.id, firstName: 'New' }, channelId: seeded.channel.id, tierNumber: 1 })));
+    expect(taps.map((tap) => tap.outcome).sort()).toEqual(['already_used', 'granted']);
+
+    const buyer = await insertTelegramUser(h.db);
+    const checkout = await insertCheckout(h.db, { telegramUserId: buyer.id, channelId: seeded.channel.id, tierId: seeded.tier.id, status: 'paid' });
+    await h.db.query('UPDATE checkouts SET is_gift = true WHERE id = $1', [checkout.id]);
+    const payment = await insertPayment(h.db, { checkoutId: checkout.id, status: 'finished', isSettled: true });
+    const giftId = await h.db.transaction((tx) =>
+      createGift(tx, { paymentId: payment.id, buyerTelegramUserId: buyer.id, channelId: seeded.channel.id, tierId: seeded.tier.id, durationDays: 30, now: h.clock.now() }, []),
+    );
+    const code = await issueGiftClaimCode(h.db, giftId);
+    const claimer = await insertTelegramUser(h.db);
+    const claims = await Promise.all([1, 2].map(() => claimGift(deps(), { user: { id: claimer.id, firstName: 'Friend' }, code: code ?? '' })));
+    expect(claims.filter((claim) => claim.outcome === 'claimed' && !claim.isRepeat)).toHaveLength(1);
+
+    expect(await deliverQueued()).toBe(2);
+    expect(await deliverQueued()).toBe(0);
+    const events = receivedAt('/grants').map((request) => verify(request.body, signatureOf(request), endpoint.secret, 300, nowSeconds()));
+    const byGrant = new Map(events.map((event) => [event.data.grant, event]));
+    expect(events.map((event) => event.type)).toEqual(['subscription.started', 'subscription.started']);
+    expect(byGrant.get('trial')?.data).toMatchObject({ telegramUserId: newcomer.id.toString(), paymentId: null });
+    expect(byGrant.get('gift')?.data).toMatchObject({ telegramUserId: claimer.id.toString(), paymentId: null });
+    expect(String(byGrant.get('gift')?.data.subscriptionId)).toMatch(/^sub_/);
   });
 
   it('retries after a 500 with backoff through the sweep and delivers once', async () => {
