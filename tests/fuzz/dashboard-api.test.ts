@@ -103,6 +103,12 @@ const EXAMPLE_BODIES: Record<string, JsonLike[]> = {
     { code: 'FIVE_OFF', amountOff: '5.00', validFrom: null, validUntil: null, maxUses: null, maxUsesPerUser: null, tierNumbers: [] },
   ],
   updatePromoCode: [{ percentOffBps: 1000 }, { amountOff: '2.50', maxUses: 5, tierNumbers: [] }, { validFrom: '2030-01-01T00:00:00Z', validUntil: null }],
+  createWebhookEndpoint: [
+    { url: 'https://hooks.example.com/paygate', description: 'CRM sync', events: ['payment.settled', 'subscription.started'] },
+    { url: 'https://10.0.0.7/hook', events: ['payout.failed'] },
+  ],
+  updateWebhookEndpoint: [{ description: 'CRM', enabled: false }, { events: ['payout.completed', 'subscription.ended'], url: 'https://hooks.example.com/v2' }],
+  rotateWebhookSecret: [{ overlapHours: 24 }, {}],
 };
 
 /** What a batch's requests act as: an owner with channels, payments and a payout, and chats to register. */
@@ -533,6 +539,8 @@ describe('fuzz: dashboard-api', () => {
     ['requestEmailChange', 0, ['newEmail']],
     ['createPromoCode', 0, ['code']],
     ['createPromoCode', 1, ['amountOff']],
+    ['createWebhookEndpoint', 0, ['description']],
+    ['createWebhookEndpoint', 0, ['url']],
   ];
 
   it('has every text field it fills with refused characters in an example body', () => {
