@@ -24,6 +24,7 @@ export interface FieldCipher {
 export const fieldContext = {
   email: (accountId: string) => `email:${accountId}`,
   newEmail: (accountId: string) => `new-email:${accountId}`,
+  mailAddress: (accountId: string) => `mail-address:${accountId}`,
   payoutWallet: (accountId: string) => `payout-destination:${accountId}`,
   payoutExtraId: (accountId: string) => `payout-extra-id:${accountId}`,
   signedTransaction: (payoutId: string) => `signed-tx:${payoutId}`,

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../db/index.js';
+import { sealAccountEmail } from '../accounts/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { createPayout } from '../payouts/create-payout.js';
 import { type PayoutState, type PayoutTransitionFields, transitionPayout } from '../payouts/index.js';
@@ -72,12 +73,15 @@ export async function insertAccount(
 ): Promise<AccountFixture> {
   const id = overrides.id ?? randomUUID();
   const email = overrides.email ?? `owner-${id.slice(0, 8)}@example.com`;
+  const sealed = sealAccountEmail(id, email);
   await q.query(
-    `INSERT INTO accounts (id, email, password_hash, email_verified_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $5)`,
+    `INSERT INTO accounts (id, email_ciphertext, email_index, email_hint, password_hash, email_verified_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
     [
       id,
-      email,
+      sealed.ciphertext,
+      sealed.index,
+      sealed.hint,
       overrides.passwordHash ?? '$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo',
       overrides.isEmailVerified === false ? null : FIXTURE_NOW,
       FIXTURE_NOW,

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { sealAccountEmail } from '../../accounts/index.js';
+import { loadFieldCipher } from '../../field-crypto/index.js';
 import { hashPassword } from '../../accounts/passwords.js';
 import type { Db } from '../../db/index.js';
 import { subscribeStartPayload } from '../../telegram/deep-links.js';
@@ -35,7 +38,10 @@ const DEMO_CHANNELS = [
  */
 export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, at: Date): Promise<DemoChannel[]> {
   // scrypt only when the account has no real hash yet (a new data folder, or one from before it had a password).
-  const { rows: known } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE lower(email) = $1', [DEMO_OWNER_EMAIL]);
+  const { rows: known } = await db.query<{ id: string; password_hash: string }>('SELECT id, password_hash FROM accounts WHERE email_index = $1 OR lower(email) = $2', [
+    loadFieldCipher().emailIndex(DEMO_OWNER_EMAIL),
+    DEMO_OWNER_EMAIL,
+  ]);
   const passwordHash = known[0] && known[0].password_hash !== NO_PASSWORD_HASH ? known[0].password_hash : await hashPassword(DEMO_OWNER_PASSWORD);
   const channels = await db.transaction(async (tx) => {
     await tx.query(
@@ -44,14 +50,16 @@ export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, 
        ON CONFLICT (id) DO NOTHING`,
       [DEMO_OWNER_TELEGRAM_ID, DEMO_SUBSCRIBER_TELEGRAM_ID, at],
     );
-    const { rows: owners } = await tx.query<{ id: string }>(
-      `INSERT INTO accounts (email, password_hash, email_verified_at, telegram_user_id, telegram_linked_at, created_at, updated_at)
-       VALUES ($3, $4, $1, $2, $1, $1, $1)
-       ON CONFLICT (lower(email)) DO UPDATE SET password_hash = CASE WHEN accounts.password_hash = $5 THEN EXCLUDED.password_hash ELSE accounts.password_hash END
-       RETURNING id`,
-      [at, DEMO_OWNER_TELEGRAM_ID, DEMO_OWNER_EMAIL, passwordHash, NO_PASSWORD_HASH],
+    // The address is sealed for the account's id: a known owner keeps its id (and its row's shape
+    // until `npm run reencrypt`), a new one gets a fresh id.
+    const ownerId = known[0]?.id ?? randomUUID();
+    const sealed = sealAccountEmail(ownerId, DEMO_OWNER_EMAIL);
+    await tx.query(
+      `INSERT INTO accounts (id, email_ciphertext, email_index, email_hint, password_hash, email_verified_at, telegram_user_id, telegram_linked_at, created_at, updated_at)
+       VALUES ($3, $4, $5, $6, $7, $1, $2, $1, $1, $1)
+       ON CONFLICT (id) DO UPDATE SET password_hash = CASE WHEN accounts.password_hash = $8 THEN EXCLUDED.password_hash ELSE accounts.password_hash END`,
+      [at, DEMO_OWNER_TELEGRAM_ID, ownerId, sealed.ciphertext, sealed.index, sealed.hint, passwordHash, NO_PASSWORD_HASH],
     );
-    const ownerId = owners[0]?.id as string;
     const seeded: DemoChannel[] = [];
     for (const demo of DEMO_CHANNELS) {
       const existing = await tx.query<{ id: string }>('SELECT id FROM channels WHERE closed_chat_id = $1 AND deleted_at IS NULL', [demo.closedChatId]);
