@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/index.js';
 import { TEST_FIELD_BLIND_INDEX_KEY, TEST_FIELD_ENCRYPTION_KEY_OLD, TEST_FIELD_ENCRYPTION_KEYS } from '../testing/field-keys.js';
-import { ENCRYPTED_FIELD_PATTERN, fieldContext, keyIdOfField, loadFieldCipher, maskEmail, maskExtraId, maskWallet } from './index.js';
+import { ENCRYPTED_FIELD_PATTERN, fieldContext, keyIdOfField, loadFieldCipher, maskEmail } from './index.js';
 
 const env = (keys: string, index = TEST_FIELD_BLIND_INDEX_KEY) => ({ FIELD_ENCRYPTION_KEYS: keys, FIELD_BLIND_INDEX_KEY: index });
 const WALLET = '0x12aB34cD56eF78901234567890aBcDeF12349F3c';
@@ -111,10 +111,9 @@ describe('configuration', () => {
   });
 });
 
-describe('masks', () => {
+describe('maskEmail', () => {
   it('show enough to recognise and not enough to use', () => {
-    expect(maskWallet(WALLET)).toBe('0x12aB…9F3c');
     expect(maskEmail('owner@example.com')).toBe('o…@example.com');
-    expect(maskExtraId('1234567')).toBe('…567');
+    expect(maskEmail('nobody')).toBe('…');
   });
 });

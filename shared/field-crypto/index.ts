@@ -6,6 +6,6 @@
  */
 export { type KeyRing, ENCRYPTED_FIELD_PATTERN, decryptField, encryptField, keyIdOfField, rewrapField } from './envelope.js';
 export { type BlindIndexPurpose, blindIndex, normaliseEmail, normaliseWallet } from './blind-index.js';
-export { maskEmail, maskExtraId, maskWallet } from './masking.js';
+export { maskEmail } from './masking.js';
 export { type FieldCipher, createFieldCipher, fieldContext, loadFieldCipher } from './field-cipher.js';
 export { type FieldCryptoErrorCode, fieldCryptoError } from './errors.js';

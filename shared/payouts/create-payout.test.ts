@@ -1,3 +1,4 @@
+import { clearWallet, sealWallet } from '../wallets/index.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxMessage } from '../bus/index.js';
@@ -54,7 +55,7 @@ describe('createPayout', () => {
         asset: 'ETH',
         amountUnits: 700n,
         amountUsdCents: 1_234n,
-        destination: { currency: 'ETH', network: 'ETH', wallet: channel.payoutWallet, extraId: null },
+        destination: { currency: 'ETH', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
         at: AT,
         followUps,
       }),
@@ -104,7 +105,7 @@ describe('createPayout', () => {
         asset: 'USDT_ERC20',
         amountUnits: 5_000_000n,
         amountUsdCents: null,
-        destination: { currency: 'USDT', network: 'ETH', wallet: channel.payoutWallet, extraId: null },
+        destination: { currency: 'USDT', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
         claimDescription: 'Threshold reached',
         at: AT,
       }),
@@ -133,7 +134,7 @@ describe('createPayout', () => {
         asset: 'ETH',
         amountUnits: 100n,
         amountUsdCents: 25n,
-        destination: { currency: 'USDT', network: 'ETH', wallet, extraId: null },
+        destination: { currency: 'USDT', network: 'ETH', stored: clearWallet(wallet) },
         claimDescription: 'ETH of 2 threshold owners parked as USDT',
         at: AT,
       });

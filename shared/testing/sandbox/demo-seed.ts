@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sealAccountEmail } from '../../accounts/index.js';
 import { loadFieldCipher } from '../../field-crypto/index.js';
+import { sealWallet } from '../../wallets/index.js';
 import { hashPassword } from '../../accounts/passwords.js';
 import type { Db } from '../../db/index.js';
 import { subscribeStartPayload } from '../../telegram/deep-links.js';
@@ -65,18 +66,20 @@ export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, 
       const existing = await tx.query<{ id: string }>('SELECT id FROM channels WHERE closed_chat_id = $1 AND deleted_at IS NULL', [demo.closedChatId]);
       let channelId = existing.rows[0]?.id;
       if (!channelId) {
+        const wallet = sealWallet(ownerId, demo.wallet, null);
         const { rows } = await tx.query<{ id: string }>(
           `WITH channel AS (
              INSERT INTO channels (owner_account_id, open_chat_id, closed_chat_id, open_title, closed_title, open_description, closed_description,
-                                   status, payout_currency, payout_network, payout_wallet, payout_strategy, payout_threshold_cents,
+                                   status, payout_currency, payout_network, payout_wallet_ciphertext, payout_wallet_index, payout_wallet_hint,
+                                   payout_strategy, payout_threshold_cents,
                                    donations_enabled, donation_min_cents, donation_max_cents, donation_message,
                                    notifications_enabled, notification_chat_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4 || ' (public)', $4, 'Free previews', 'Members-only posts and chat',
-                     'active', 'ETH', 'ETH', $5, $6, $7, true, 100, 100000, 'Thank you for supporting us!', true, $8, $9, $9)
+                     'active', 'ETH', 'ETH', $5, $10, $11, $6, $7, true, 100, 100000, 'Thank you for supporting us!', true, $8, $9, $9)
              RETURNING id),
            schedule AS (INSERT INTO broadcast_schedules (channel_id, next_run_at, created_at, updated_at) SELECT id, $9, $9, $9 FROM channel)
            SELECT id FROM channel`,
-          [ownerId, demo.openChatId, demo.closedChatId, demo.title, demo.wallet, demo.strategy, demo.strategy === 'threshold' ? 5000 : null, DEMO_OWNER_TELEGRAM_ID, at],
+          [ownerId, demo.openChatId, demo.closedChatId, demo.title, wallet.ciphertext, demo.strategy, demo.strategy === 'threshold' ? 5000 : null, DEMO_OWNER_TELEGRAM_ID, at, wallet.index, wallet.hint],
         );
         channelId = rows[0]?.id as string;
         await tx.query(
