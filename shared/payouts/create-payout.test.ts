@@ -1,3 +1,4 @@
+import { withDestinationWallets } from '../testing/encrypted-fields.js';
 import { clearWallet, sealWallet } from '../wallets/index.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,13 +72,14 @@ describe('createPayout', () => {
       amount_usd_cents: 1_234n,
       destination_currency: 'ETH',
       destination_network: 'ETH',
-      destination_wallet: channel.payoutWallet,
+      destination_wallet: null, // sealed for the owner: opened below
       destination_extra_id: null,
       requested_at: AT,
       state_changed_at: AT,
       created_at: AT,
       updated_at: AT,
     });
+    expect((await withDestinationWallets(db(), [{ id }]))[0]?.destination_wallet).toBe(channel.payoutWallet);
     expect(await claimOf(id)).toEqual({
       kind: 'payout_claimed',
       idempotency_key: `claim:instant:${payment.id}`,
