@@ -6,6 +6,7 @@
  */
 export { type KeyRing, ENCRYPTED_FIELD_PATTERN, decryptField, encryptField, keyIdOfField, rewrapField } from './envelope.js';
 export { type BlindIndexPurpose, blindIndex, normaliseEmail, normaliseWallet } from './blind-index.js';
-export { maskEmail } from './masking.js';
+export { maskAddress, maskEmail } from './masking.js';
+export { type SealedColumn, type SealedTable, type ReencryptReport, SEALED_TABLES, reencryptFields } from './reencrypt.js';
 export { type FieldCipher, createFieldCipher, fieldContext, loadFieldCipher } from './field-cipher.js';
 export { type FieldCryptoErrorCode, fieldCryptoError } from './errors.js';

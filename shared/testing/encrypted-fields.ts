@@ -1,7 +1,8 @@
 import { accountEmailOf } from '../accounts/index.js';
-import type { Queryable } from '../db/index.js';
+import type { Db, Queryable } from '../db/index.js';
+import { createPayout } from '../payouts/create-payout.js';
 import { loadFieldCipher } from '../field-crypto/index.js';
-import { openWallet, sealWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
+import { clearWallet, openWallet, sealWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 
 /**
  * Tests look rows up by the values they typed, which the database now holds only sealed: these read
@@ -55,4 +56,21 @@ export async function withDestinationWallets<Row extends { id: string }>(q: Quer
     opened.push({ ...row, destination_wallet: openWallet((columns.owner_account_id as string | null) ?? null, storedWalletOf(columns, 'destination_wallet', 'destination_extra_id')).wallet });
   }
   return opened;
+}
+
+/** A threshold payout of the channel written as before migration 029: its destination in clear. */
+export async function insertPayoutInClear(db: Db, input: { channelId: string; ownerAccountId: string; wallet: string; at: Date }): Promise<string> {
+  return db.transaction((tx) =>
+    createPayout(tx, {
+      kind: 'threshold',
+      channelId: input.channelId,
+      ownerAccountId: input.ownerAccountId,
+      asset: 'ETH',
+      amountUnits: 1000n,
+      amountUsdCents: null,
+      destination: { currency: 'ETH', network: 'ETH', stored: clearWallet(input.wallet) },
+      at: input.at,
+      followUps: [],
+    }),
+  );
 }
