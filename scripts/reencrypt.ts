@@ -8,7 +8,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, configVars, loadConfig } from '../shared/config/index.js';
 import { openDatabase } from '../shared/db/index.js';
 import { AppError } from '../shared/errors/index.js';
+import { accountSealedTables } from '../shared/accounts/index.js';
+import { channelSealedTables } from '../shared/channels/index.js';
 import { loadFieldCipher, reencryptFields } from '../shared/field-crypto/index.js';
+import { payoutSealedTables } from '../shared/payouts/index.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'batch-size': { type: 'string' } } });
@@ -18,7 +21,7 @@ async function main(): Promise<void> {
   const cipher = loadFieldCipher();
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL });
   try {
-    for (const report of await reencryptFields(db, cipher, { batchSize })) {
+    for (const report of await reencryptFields(db, cipher, [...accountSealedTables, ...channelSealedTables, ...payoutSealedTables], { batchSize })) {
       console.log(`${report.table.padEnd(14)} sealed ${report.sealed}, re-wrapped to ${cipher.currentKid}: ${report.rewrapped}`);
     }
   } finally {

@@ -1,6 +1,6 @@
 import type { Queryable, Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
-import { fieldContext, loadFieldCipher, maskEmail } from '../field-crypto/index.js';
+import { fieldContext, fieldCryptoError, loadFieldCipher, maskEmail } from '../field-crypto/index.js';
 import type { AccountMailKind } from '../messages/index.js';
 import { recordAuditEvent } from '../audit/index.js';
 import type { RequestOrigin } from './account-deps.js';
@@ -28,7 +28,7 @@ type StoredAccountRow = Omit<AccountRow, 'email'> & { email: string | null; emai
  */
 export function accountEmailOf(row: { id: string; email: string | null; email_ciphertext: string | null }): string {
   if (row.email !== null) return row.email;
-  if (row.email_ciphertext === null) throw new Error(`account ${row.id} has no email in either shape`);
+  if (row.email_ciphertext === null) throw fieldCryptoError('field_decryption_failed', 'the account has no email in either shape', { accountId: row.id });
   return loadFieldCipher().decrypt(row.email_ciphertext, fieldContext.email(row.id));
 }
 

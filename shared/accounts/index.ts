@@ -60,3 +60,4 @@ export {
   revokeOwnSession,
 } from './account-security.js';
 export { type AccountMailDeps, composeAccountMails, sendAccountMails, deliverAccountMail } from './account-mail.js';
+export { accountSealedTables } from './sealed-fields.js';

@@ -7,6 +7,6 @@
 export { type KeyRing, ENCRYPTED_FIELD_PATTERN, decryptField, encryptField, keyIdOfField, rewrapField } from './envelope.js';
 export { type BlindIndexPurpose, blindIndex, normaliseEmail, normaliseWallet } from './blind-index.js';
 export { maskAddress, maskEmail } from './masking.js';
-export { type SealedColumn, type SealedTable, type ReencryptReport, SEALED_TABLES, reencryptFields } from './reencrypt.js';
+export { type SealedColumn, type SealedTable, type SealedValue, type ReencryptReport, reencryptFields, sealedColumn } from './reencrypt.js';
 export { type FieldCipher, createFieldCipher, fieldContext, loadFieldCipher } from './field-cipher.js';
 export { type FieldCryptoErrorCode, fieldCryptoError } from './errors.js';

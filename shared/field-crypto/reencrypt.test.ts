@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findAccountByEmail } from '../accounts/index.js';
+import { accountSealedTables, findAccountByEmail } from '../accounts/index.js';
+import { channelSealedTables } from '../channels/index.js';
+import { payoutSealedTables } from '../payouts/index.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../testing/database.js';
 import { channelWalletOf, insertPayoutInClear, withDestinationWallets } from '../testing/encrypted-fields.js';
 import { TEST_FIELD_BLIND_INDEX_KEY, TEST_FIELD_ENCRYPTION_KEY_OLD, TEST_FIELD_ENCRYPTION_KEYS } from '../testing/field-keys.js';
@@ -12,6 +14,7 @@ import { loadFieldCipher, reencryptFields } from './index.js';
  */
 const before = loadFieldCipher({ FIELD_ENCRYPTION_KEYS: `${TEST_FIELD_ENCRYPTION_KEY_OLD},${TEST_FIELD_ENCRYPTION_KEYS}`, FIELD_BLIND_INDEX_KEY: TEST_FIELD_BLIND_INDEX_KEY });
 const during = loadFieldCipher({ FIELD_ENCRYPTION_KEYS: `${TEST_FIELD_ENCRYPTION_KEYS},${TEST_FIELD_ENCRYPTION_KEY_OLD}`, FIELD_BLIND_INDEX_KEY: TEST_FIELD_BLIND_INDEX_KEY });
+const TABLES = [...accountSealedTables, ...channelSealedTables, ...payoutSealedTables];
 const CLEAR_EMAILS = ['first@example.com', 'Second@Example.com', 'third@example.com'];
 
 describe('reencryptFields', () => {
@@ -68,22 +71,22 @@ describe('reencryptFields', () => {
 
   it('seals rows in clear batch by batch, resumes after an interruption, and then finds nothing to do', async () => {
     // Interrupted after two batches of one row: what it committed stays, the rest is still in clear.
-    await reencryptFields(db(), before, { batchSize: 1, stopAfterBatches: 2 });
+    await reencryptFields(db(), before, TABLES, { batchSize: 1, stopAfterBatches: 2 });
     expect(await clearLeft()).toBeGreaterThan(0);
-    const rest = await reencryptFields(db(), before, { batchSize: 2 });
+    const rest = await reencryptFields(db(), before, TABLES, { batchSize: 2 });
     expect(rest.reduce((sum, report) => sum + report.sealed, 0)).toBeGreaterThan(0);
     expect(await clearLeft()).toBe(0);
     expect(await kids()).toEqual(['test0']);
-    const again = await reencryptFields(db(), before);
+    const again = await reencryptFields(db(), before, TABLES);
     expect(again.every((report) => report.sealed === 0 && report.rewrapped === 0)).toBe(true);
   });
 
   it('re-wraps every value to the current key, with two runs at once splitting the rows, and the values read the same', async () => {
-    const runs = await Promise.all([reencryptFields(db(), during, { batchSize: 1 }), reencryptFields(db(), during, { batchSize: 1 })]);
+    const runs = await Promise.all([reencryptFields(db(), during, TABLES, { batchSize: 1 }), reencryptFields(db(), during, TABLES, { batchSize: 1 })]);
     const rewrapped = runs.flat().reduce((sum, report) => sum + report.rewrapped, 0);
     expect(rewrapped).toBe(CLEAR_EMAILS.length + 1 /* owner */ + 1 /* token */ + 2 /* wallet, extra id */ + 1 /* payout */ + 1 /* swap */);
     expect(await kids()).toEqual(['test1']);
-    expect((await reencryptFields(db(), during)).every((report) => report.rewrapped === 0)).toBe(true);
+    expect((await reencryptFields(db(), during, TABLES)).every((report) => report.rewrapped === 0)).toBe(true);
     // The application's key ring holds only the new key now, and reads every value.
     for (const email of CLEAR_EMAILS) expect((await findAccountByEmail(db(), email.toUpperCase()))?.email).toBe(email);
     expect(await channelWalletOf(db(), channelId)).toEqual({ wallet, extraId: '12345' });

@@ -1,4 +1,4 @@
-import type { Db } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
 import type { FieldCipher } from './field-cipher.js';
 import { fieldContext } from './field-cipher.js';
 import { maskAddress, maskEmail } from './masking.js';
@@ -8,47 +8,54 @@ export interface SealedColumn {
   clear: string;
   ciphertext: string;
   context: (ownerAccountId: string) => string;
-  index?: { column: string; of: (cipher: FieldCipher, value: string) => Buffer };
-  hint?: { column: string; of: (value: string) => string };
+  index?: (cipher: FieldCipher, value: string) => Buffer;
+  hint?: (value: string) => string;
 }
 
-/** A table with sealed columns, the SQL naming each row's owner account (the AAD), and which rows count. */
+/** What `reencryptFields` computed for one column of one row; absent when the column needs nothing. */
+export interface SealedValue {
+  ciphertext: string;
+  /** Null on a re-wrap: the index and hint stay as they are. */
+  index: Buffer | null;
+  hint: string | null;
+}
+
+/**
+ * A table with sealed columns, declared by the folder that owns (and alone writes) the table.
+ * `selectBatch` returns `id`, `owner` (the AAD's account id) and each column's clear and ciphertext
+ * value for rows that still need work — a clear value, or a ciphertext not matching `$1`
+ * (`v1.<current kid>.%`) — at most `$2` rows, `FOR UPDATE SKIP LOCKED`. `update` writes one row's
+ * new values and nulls the clear columns it sealed.
+ */
 export interface SealedTable {
   table: string;
-  owner: string;
-  /** Rows left alone, e.g. conversion payouts: their destination is the platform's own wallet. */
-  only?: string;
-  columns: SealedColumn[];
+  columns: readonly SealedColumn[];
+  selectBatch: string;
+  update: (tx: Tx, id: string, values: Readonly<Record<string, SealedValue | undefined>>) => Promise<void>;
 }
 
-const wallet = (clear: string, extraId: string, prefix: string, hasHint: boolean, hasExtraIndex: boolean): SealedColumn[] => [
-  {
+/** Column helpers for the owners' declarations. */
+export const sealedColumn = {
+  email: (clear: string, ciphertext: string, context: (ownerAccountId: string) => string, options: { isIndexed?: boolean } = {}): SealedColumn => ({
     clear,
-    ciphertext: `${clear}_ciphertext`,
+    ciphertext,
+    context,
+    ...(options.isIndexed ? { index: (cipher: FieldCipher, value: string) => cipher.emailIndex(value), hint: maskEmail } : {}),
+  }),
+  wallet: (clear: string, ciphertext: string, options: { hasHint: boolean }): SealedColumn => ({
+    clear,
+    ciphertext,
     context: fieldContext.payoutWallet,
-    index: { column: `${prefix}_index`, of: (cipher, value) => cipher.walletIndex(value) },
-    ...(hasHint ? { hint: { column: `${clear}_hint`, of: maskAddress } } : {}),
-  },
-  {
-    clear: extraId,
-    ciphertext: `${extraId}_ciphertext`,
+    index: (cipher, value) => cipher.walletIndex(value),
+    ...(options.hasHint ? { hint: maskAddress } : {}),
+  }),
+  extraId: (clear: string, ciphertext: string, options: { isIndexed: boolean }): SealedColumn => ({
+    clear,
+    ciphertext,
     context: fieldContext.payoutExtraId,
-    ...(hasExtraIndex ? { index: { column: `${extraId}_index`, of: (cipher: FieldCipher, value: string) => cipher.extraIdIndex(value) } } : {}),
-  },
-];
-
-/** Every sealed column of migration 029, in an order that keeps each row's checks satisfied. */
-export const SEALED_TABLES: readonly SealedTable[] = [
-  {
-    table: 'accounts',
-    owner: 'id',
-    columns: [{ clear: 'email', ciphertext: 'email_ciphertext', context: fieldContext.email, index: { column: 'email_index', of: (cipher, value) => cipher.emailIndex(value) }, hint: { column: 'email_hint', of: maskEmail } }],
-  },
-  { table: 'email_tokens', owner: 'account_id', columns: [{ clear: 'new_email', ciphertext: 'new_email_ciphertext', context: fieldContext.newEmail }] },
-  { table: 'channels', owner: 'owner_account_id', columns: wallet('payout_wallet', 'payout_extra_id', 'payout_wallet', true, true) },
-  { table: 'payouts', owner: 'owner_account_id', only: 'owner_account_id IS NOT NULL', columns: wallet('destination_wallet', 'destination_extra_id', 'destination_wallet', true, true) },
-  { table: 'swaps', owner: '(SELECT p.owner_account_id FROM payouts p WHERE p.id = swaps.payout_id)', columns: wallet('payout_address', 'payout_extra_id', 'payout_address', false, false) },
-];
+    ...(options.isIndexed ? { index: (cipher: FieldCipher, value: string) => cipher.extraIdIndex(value) } : {}),
+  }),
+};
 
 export interface ReencryptReport {
   table: string;
@@ -64,52 +71,47 @@ export interface ReencryptReport {
  * locked `FOR UPDATE SKIP LOCKED`: an interrupted run keeps what it committed and the next run picks
  * up the rest (resumable); a row already current is never selected (idempotent); two runs at once
  * split the rows between them. Re-wrapping keeps the value's ciphertext and index, so nothing that
- * compares indexes (logins, "wallet changed?") notices. `stopAfterBatches` bounds a run (tests).
+ * compares indexes (logins, "wallet changed?") notices. `tables` come from the folders that own
+ * them (`accountSealedTables`, `channelSealedTables`, `payoutSealedTables`). `stopAfterBatches`
+ * bounds a run (tests).
  */
 export async function reencryptFields(
   db: Db,
   cipher: FieldCipher,
-  options: { batchSize?: number; stopAfterBatches?: number; tables?: readonly SealedTable[] } = {},
+  tables: readonly SealedTable[],
+  options: { batchSize?: number; stopAfterBatches?: number } = {},
 ): Promise<ReencryptReport[]> {
   const batchSize = options.batchSize ?? 200;
   let batchesLeft = options.stopAfterBatches ?? Number.POSITIVE_INFINITY;
   const reports: ReencryptReport[] = [];
-  for (const spec of options.tables ?? SEALED_TABLES) {
+  for (const spec of tables) {
     const report: ReencryptReport = { table: spec.table, sealed: 0, rewrapped: 0 };
     reports.push(report);
-    const current = `v1.${cipher.currentKid}.%`;
-    const needsWork = spec.columns.map((column) => `${column.clear} IS NOT NULL OR ${column.ciphertext} NOT LIKE $1`).join(' OR ');
-    const select = `SELECT id, ${spec.owner} AS owner, ${spec.columns.map((column) => `${column.clear}, ${column.ciphertext}`).join(', ')}
-                      FROM ${spec.table} WHERE (${needsWork})${spec.only ? ` AND ${spec.only}` : ''}
-                     ORDER BY id LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`;
+    const currentPrefix = `v1.${cipher.currentKid}.`;
     while (batchesLeft > 0) {
       batchesLeft -= 1;
       const done = await db.transaction(async (tx) => {
-        const { rows } = await tx.query<Record<string, string | null>>(select, [current]);
+        const { rows } = await tx.query<Record<string, string | null>>(spec.selectBatch, [`${currentPrefix}%`, batchSize]);
         for (const row of rows) {
           const owner = row.owner;
-          if (!owner) continue;
-          const assignments: string[] = [];
-          const values: unknown[] = [row.id];
-          const set = (column: string, value: unknown) => {
-            values.push(value);
-            assignments.push(`${column} = $${values.length}`);
-          };
+          if (!row.id || !owner) continue;
+          const values: Record<string, SealedValue | undefined> = {};
           for (const column of spec.columns) {
             const clear = row[column.clear] ?? null;
             const sealed = row[column.ciphertext] ?? null;
             if (clear !== null) {
-              set(column.ciphertext, cipher.encrypt(clear, column.context(owner)));
-              if (column.index) set(column.index.column, column.index.of(cipher, clear));
-              if (column.hint) set(column.hint.column, column.hint.of(clear));
-              set(column.clear, null);
+              values[column.ciphertext] = {
+                ciphertext: cipher.encrypt(clear, column.context(owner)),
+                index: column.index?.(cipher, clear) ?? null,
+                hint: column.hint?.(clear) ?? null,
+              };
               report.sealed += 1;
-            } else if (sealed !== null && !sealed.startsWith(`v1.${cipher.currentKid}.`)) {
-              set(column.ciphertext, cipher.rewrap(sealed, column.context(owner)));
+            } else if (sealed !== null && !sealed.startsWith(currentPrefix)) {
+              values[column.ciphertext] = { ciphertext: cipher.rewrap(sealed, column.context(owner)), index: null, hint: null };
               report.rewrapped += 1;
             }
           }
-          if (assignments.length > 0) await tx.query(`UPDATE ${spec.table} SET ${assignments.join(', ')} WHERE id = $1`, values);
+          if (Object.keys(values).length > 0) await spec.update(tx, row.id, values);
         }
         return rows.length < batchSize;
       });

@@ -13,3 +13,4 @@ export { type RunThresholdPayoutsDeps, type ThresholdPayoutsReport, runThreshold
 export { type BalancePayoutsReport, type RunBalancePayoutsDeps, BALANCE_RETRY_AFTER_MS, runBalancePayouts } from './balance.js';
 export { NOT_YET_SIGNED_STATES, queuedPayoutUnits } from './queued-payouts.js';
 export { type ThresholdProgress, percentOfThreshold, readThresholdProgress } from './threshold-progress.js';
+export { payoutSealedTables } from './sealed-fields.js';

@@ -1,4 +1,4 @@
-import { fieldContext, loadFieldCipher } from '../field-crypto/index.js';
+import { fieldContext, fieldCryptoError, loadFieldCipher } from '../field-crypto/index.js';
 import { maskAddress } from './payout-address.js';
 
 /**
@@ -43,7 +43,7 @@ export function clearWallet(wallet: string, extraId: string | null = null): Stor
  */
 export function openWallet(ownerAccountId: string | null, stored: StoredWallet): { wallet: string; extraId: string | null } {
   if (stored.clear !== null) return { wallet: stored.clear, extraId: stored.clearExtraId };
-  if (stored.ciphertext === null || ownerAccountId === null) throw new Error('a sealed wallet needs its ciphertext and owner account');
+  if (stored.ciphertext === null || ownerAccountId === null) throw fieldCryptoError('field_decryption_failed', 'a sealed wallet needs its ciphertext and owner account', {});
   const cipher = loadFieldCipher();
   return {
     wallet: cipher.decrypt(stored.ciphertext, fieldContext.payoutWallet(ownerAccountId)),
