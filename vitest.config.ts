@@ -1,5 +1,6 @@
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
+import { TEST_FIELD_KEY_ENV } from './shared/testing/field-keys.js';
 
 export default defineConfig({
   test: {
@@ -7,6 +8,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores here; each file may start a database or an emulator.
     maxWorkers: 2,
+    // Every harness seals emails and wallets with the same public test keys (shared/testing/field-keys.ts).
+    env: { ...TEST_FIELD_KEY_ENV },
     // The Functions Framework prints the stack of every error a function throws (a nack). Tests
     // that make functions fail transiently on purpose would bury the report in those stacks.
     onConsoleLog: (log) => !log.startsWith('TransientError: '),

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   try {
     if (command === 'list') {
       const { rows } = await db.query<{ id: string; state: string; asset: string; amount_units: string; amount_usd_cents: bigint | null; held_reason: string | null; destination_wallet: string; requested_at: Date }>(
-        `SELECT id, state, asset, amount_units::text, amount_usd_cents, held_reason, destination_wallet, requested_at FROM payouts
+        `SELECT id, state, asset, amount_units::text, amount_usd_cents, held_reason, coalesce(destination_wallet_hint, destination_wallet) AS destination_wallet, requested_at FROM payouts
          WHERE state NOT IN ('completed', 'failed', 'refunded', 'cancelled') ORDER BY (state = 'held') DESC, requested_at`,
       );
       if (rows.length === 0) console.log('No open payouts.');

@@ -18,7 +18,7 @@ const config = loadConfig({
   TRUSTED_PROXY_HOPS: configVars.TRUSTED_PROXY_HOPS,
   K_SERVICE: z.string().optional(), // set by Cloud Run: production, behind Google's front end
 });
-assertServicesConfigured();
+assertServicesConfigured({ withFieldKeys: true }); // opens the owner's sealed email and wallets
 const isOnCloudRun = Boolean(config.K_SERVICE);
 const clientIp = clientIpReader(trustedProxyHopsOf(config), logger);
 const channels = loadChannelServices();

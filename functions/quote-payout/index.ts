@@ -4,7 +4,9 @@ import { createChain, createChainProvider, expectedTransferFeeWei } from '../../
 import { createChangeNowClient } from '../../shared/changenow/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { type NetworkFeeGuard, quotePayout } from '../../shared/payouts/index.js';
+import { loadFieldCipher } from '../../shared/field-crypto/index.js';
 
+loadFieldCipher(); // FIELD_ENCRYPTION_KEYS, FIELD_BLIND_INDEX_KEY: opens the sealed emails/wallets this stage hands on
 const config = loadConfig({
   CHANGENOW_API_URL: configVars.CHANGENOW_API_URL,
   CHANGENOW_API_KEY: configVars.CHANGENOW_API_KEY,

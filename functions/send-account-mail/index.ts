@@ -4,7 +4,9 @@ import { deliverAccountMail } from '../../shared/accounts/index.js';
 import { consume } from '../../shared/pubsub-entry/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { selectMailer } from '../../shared/mail/index.js';
+import { loadFieldCipher } from '../../shared/field-crypto/index.js';
 
+loadFieldCipher(); // FIELD_ENCRYPTION_KEYS, FIELD_BLIND_INDEX_KEY: opens the sealed emails/wallets this stage hands on
 const config = loadConfig({
   SMTP_URL: configVars.SMTP_URL.optional(),
   MAIL_FROM: configVars.MAIL_FROM.optional(),

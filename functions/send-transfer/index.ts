@@ -3,7 +3,9 @@ import { consume } from '../../shared/pubsub-entry/index.js';
 import { assertHotWalletAddress, createChain, createChainProvider, createHotWallet } from '../../shared/chain/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { sendTransfer } from '../../shared/payouts/index.js';
+import { loadFieldCipher } from '../../shared/field-crypto/index.js';
 
+loadFieldCipher(); // FIELD_ENCRYPTION_KEYS, FIELD_BLIND_INDEX_KEY: opens the sealed emails/wallets this stage hands on
 const config = loadConfig({
   ETH_RPC_URL: configVars.ETH_RPC_URL,
   ETH_CHAIN_ID: configVars.ETH_CHAIN_ID,

@@ -4,7 +4,7 @@ import type { Db } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Mailer, MailMessage } from '../mail/index.js';
 import type { AccountMailRequested } from '../messages/index.js';
-import { findAccountByEmail, retrieveAccountRow } from './account-records.js';
+import { findAccountByEmail, mailAddressOf, retrieveAccountRow } from './account-records.js';
 import { accountMails } from './account-mail-templates.js';
 import { issueEmailToken } from './email-tokens.js';
 import { accountError } from './errors.js';
@@ -51,6 +51,7 @@ export interface AccountMailDeps {
 export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' | 'logger'>, request: AccountMailRequested): Promise<MailMessage[]> {
   const account = await retrieveAccountRow(deps.db, request.accountId);
   if (!account) return [];
+  const address = mailAddressOf(request);
   const isActive = account.status === 'active';
   const now = deps.clock.now();
   const base = deps.publicBaseUrl;
@@ -70,14 +71,14 @@ export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' |
     case 'password_changed':
       return isActive ? [accountMails.passwordChanged(account.email, base, await linkedState(deps.db, account.id))] : [];
     case 'email_change_requested': {
-      if (!isActive || !request.address) return [];
-      const owner = await findAccountByEmail(deps.db, request.address);
-      if (owner && owner.id !== account.id) return [accountMails.addressInUse(request.address)];
-      const { token } = await deps.db.transaction((tx) => issueEmailToken(tx, { accountId: account.id, purpose: 'change_email', now, newEmail: request.address }));
-      return [accountMails.confirmEmailChange(request.address, base, token), accountMails.emailChangeRequested(account.email, request.address)];
+      if (!isActive || !address) return [];
+      const owner = await findAccountByEmail(deps.db, address);
+      if (owner && owner.id !== account.id) return [accountMails.addressInUse(address)];
+      const { token } = await deps.db.transaction((tx) => issueEmailToken(tx, { accountId: account.id, purpose: 'change_email', now, newEmail: address }));
+      return [accountMails.confirmEmailChange(address, base, token), accountMails.emailChangeRequested(account.email, address)];
     }
     case 'email_changed':
-      return [accountMails.emailChangeCompleted(account.email), ...(request.address ? [accountMails.emailChanged(request.address, account.email)] : [])];
+      return [accountMails.emailChangeCompleted(account.email), ...(address ? [accountMails.emailChanged(address, account.email)] : [])];
     case 'payout_wallet_changed':
       return isActive ? [accountMails.payoutWalletChanged(account.email, base)] : [];
     case 'channel_chats_changed':
@@ -90,7 +91,7 @@ export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' |
       return telegram ? [accountMails.telegramLinked(account.email, base, telegram)] : [];
     }
     case 'account_deleted':
-      return request.address ? [accountMails.accountDeleted(request.address)] : [];
+      return address ? [accountMails.accountDeleted(address)] : [];
     default: {
       const unknown: never = request.kind;
       throw accountError('unknown_account_mail_kind', `unhandled account mail kind ${String(unknown)}`);

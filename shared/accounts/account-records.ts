@@ -1,5 +1,6 @@
 import type { Queryable, Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
+import { fieldContext, fieldCryptoError, loadFieldCipher, maskEmail } from '../field-crypto/index.js';
 import type { AccountMailKind } from '../messages/index.js';
 import { recordAuditEvent } from '../audit/index.js';
 import type { RequestOrigin } from './account-deps.js';
@@ -17,12 +18,44 @@ export interface AccountRow {
   created_at: Date;
 }
 
-const ACCOUNT_COLUMNS = `id, email, password_hash, email_verified_at, status, telegram_user_id, telegram_linked_at, failed_login_count, locked_until, created_at`;
+const ACCOUNT_COLUMNS = `id, email, email_ciphertext, password_hash, email_verified_at, status, telegram_user_id, telegram_linked_at, failed_login_count, locked_until, created_at`;
 
-/** The account whose address is `email`, compared case-insensitively (the unique index is on lower(email)). */
+type StoredAccountRow = Omit<AccountRow, 'email'> & { email: string | null; email_ciphertext: string | null };
+
+/**
+ * An account's address from its row: the ciphertext opened, or the clear value of a row written
+ * before migration 029 that `npm run reencrypt` has not sealed yet (both shapes are read).
+ */
+export function accountEmailOf(row: { id: string; email: string | null; email_ciphertext: string | null }): string {
+  if (row.email !== null) return row.email;
+  if (row.email_ciphertext === null) throw fieldCryptoError('field_decryption_failed', 'the account has no email in either shape', { accountId: row.id });
+  return loadFieldCipher().decrypt(row.email_ciphertext, fieldContext.email(row.id));
+}
+
+function openAccountRow(row: StoredAccountRow | undefined): AccountRow | undefined {
+  if (!row) return undefined;
+  const { email_ciphertext: _sealed, ...rest } = row;
+  return { ...rest, email: accountEmailOf(row) };
+}
+
+/** The stored columns of an account's address: ciphertext, blind index, and the masked hint. */
+export function sealAccountEmail(accountId: string, email: string): { ciphertext: string; index: Buffer; hint: string } {
+  const cipher = loadFieldCipher();
+  return { ciphertext: cipher.encrypt(email, fieldContext.email(accountId)), index: cipher.emailIndex(email), hint: maskEmail(email) };
+}
+
+/** SQL matching an account by address: the blind index ($1), or a row still in clear ($2). */
+export const ACCOUNT_EMAIL_MATCH = `(email_index = $1 OR (email IS NOT NULL AND lower(email) = lower($2)))`;
+
+/** Parameters for `ACCOUNT_EMAIL_MATCH`. */
+export function accountEmailMatchParams(email: string): [Buffer, string] {
+  return [loadFieldCipher().emailIndex(email), email.trim()];
+}
+
+/** The account whose address is `email`, compared case-insensitively (blind index, or lower(email) for rows still in clear). */
 export async function findAccountByEmail(q: Queryable, email: string): Promise<AccountRow | undefined> {
-  const { rows } = await q.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE lower(email) = lower($1)`, [email.trim()]);
-  return rows[0];
+  const { rows } = await q.query<StoredAccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE ${ACCOUNT_EMAIL_MATCH}`, accountEmailMatchParams(email));
+  return openAccountRow(rows[0]);
 }
 
 /** The id of the active account linked to this Telegram user, if any. The bot's owner commands. */
@@ -32,13 +65,22 @@ export async function findActiveAccountIdByTelegramUser(q: Queryable, telegramUs
 }
 
 export async function retrieveAccountRow(q: Queryable, accountId: string, options: { forUpdate?: boolean } = {}): Promise<AccountRow | undefined> {
-  const { rows } = await q.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`, [accountId]);
-  return rows[0];
+  const { rows } = await q.query<StoredAccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`, [accountId]);
+  return openAccountRow(rows[0]);
 }
 
-/** Queues a mail to the account (sent by `send-account-mail` after commit). */
+/**
+ * Queues a mail to the account (sent by `send-account-mail` after commit). The other address, if
+ * any, travels sealed for this account (the outbox row and the Pub/Sub message hold no address).
+ */
 export async function enqueueAccountMail(tx: Tx, input: { kind: AccountMailKind; accountId: string; address?: string; now: Date }): Promise<void> {
-  await enqueueMessage(tx, 'account-mail-requested', { kind: input.kind, accountId: input.accountId, address: input.address ?? '' }, { at: input.now });
+  const address = input.address ? loadFieldCipher().encrypt(input.address, fieldContext.mailAddress(input.accountId)) : '';
+  await enqueueMessage(tx, 'account-mail-requested', { kind: input.kind, accountId: input.accountId, address }, { at: input.now });
+}
+
+/** The other address of an `account-mail-requested` message, opened; '' when it has none. */
+export function mailAddressOf(request: { accountId: string; address: string }): string {
+  return request.address === '' ? '' : loadFieldCipher().decrypt(request.address, fieldContext.mailAddress(request.accountId));
 }
 
 /**

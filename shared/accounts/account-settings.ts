@@ -1,7 +1,8 @@
 import { PermanentError } from '../errors/index.js';
 import { isUniqueViolation } from '../db/index.js';
 import type { AccountDeps, RequestOrigin } from './account-deps.js';
-import { type AccountRow, auditAuthEvent, emailDomain, enqueueAccountMail, retrieveAccountRow } from './account-records.js';
+import { ACCOUNT_EMAIL_MATCH, type AccountRow, accountEmailMatchParams, accountEmailOf, auditAuthEvent, emailDomain, enqueueAccountMail, retrieveAccountRow, sealAccountEmail } from './account-records.js';
+import { newEmailOf } from './email-tokens.js';
 import { redeemEmailToken, revokeEmailTokens } from './email-tokens.js';
 import { issueLinkCode, type IssuedLinkCode } from './link-codes.js';
 import { confirmAccountPassword } from './password-confirmation.js';
@@ -63,9 +64,13 @@ export async function confirmEmailChange(deps: AccountDeps, input: { token: stri
       const redeemed = await redeemEmailToken(tx, { token: input.token, purpose: 'change_email', now });
       if (redeemed.outcome === 'refused') return redeemed;
       if (redeemed.status !== 'active' || !redeemed.newEmail) return { outcome: 'refused' as const, reason: 'invalid' as const };
-      const { rows } = await tx.query('SELECT 1 FROM accounts WHERE lower(email) = lower($1) AND id <> $2', [redeemed.newEmail, redeemed.accountId]);
+      const { rows } = await tx.query(`SELECT 1 FROM accounts WHERE ${ACCOUNT_EMAIL_MATCH} AND id <> $3`, [...accountEmailMatchParams(redeemed.newEmail), redeemed.accountId]);
       if (rows.length > 0) return { outcome: 'taken' as const };
-      await tx.query('UPDATE accounts SET email = $2, email_verified_at = $3, updated_at = $3 WHERE id = $1', [redeemed.accountId, redeemed.newEmail, now]);
+      const sealed = sealAccountEmail(redeemed.accountId, redeemed.newEmail);
+      await tx.query(
+        'UPDATE accounts SET email = NULL, email_ciphertext = $2, email_index = $3, email_hint = $4, email_verified_at = $5, updated_at = $5 WHERE id = $1',
+        [redeemed.accountId, sealed.ciphertext, sealed.index, sealed.hint, now],
+      );
       const revoked = await revokeAccountSessions(tx, { accountId: redeemed.accountId, reason: 'email_changed', now });
       const tokensRevoked = await revokeEmailTokens(tx, { accountId: redeemed.accountId, now });
       await enqueueAccountMail(tx, { kind: 'email_changed', accountId: redeemed.accountId, address: redeemed.email, now });
@@ -113,10 +118,12 @@ export async function deleteAccount(deps: AccountDeps, input: { accountId: strin
   await deps.db.transaction(async (tx) => {
     const { rows } = await tx.query(`SELECT 1 FROM channels WHERE owner_account_id = $1 AND status <> 'deleted' LIMIT 1`, [account.id]);
     if (rows.length > 0) throw accountError('account_has_channels', 'Delete your channels first; then the account can be deleted');
+    const placeholder = sealAccountEmail(account.id, `deleted+${account.id}@deleted.invalid`);
     const { rowCount } = await tx.query(
-      `UPDATE accounts SET status = 'deleted', deleted_at = $2, email = $3, telegram_user_id = NULL, telegram_linked_at = NULL, updated_at = $2
+      `UPDATE accounts SET status = 'deleted', deleted_at = $2, email = NULL, email_ciphertext = $3, email_index = $4, email_hint = $5,
+         telegram_user_id = NULL, telegram_linked_at = NULL, updated_at = $2
        WHERE id = $1 AND status = 'active'`,
-      [account.id, now, `deleted+${account.id}@deleted.invalid`],
+      [account.id, now, placeholder.ciphertext, placeholder.index, placeholder.hint],
     );
     if (rowCount !== 1) throw accountError('unauthorized', 'Log in again');
     // The schema's revocation reasons have no "deleted"; a deleted account is a disabled one for sessions.
@@ -142,7 +149,8 @@ export interface AccountProfile {
 export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db' | 'clock'>, accountId: string): Promise<AccountProfile> {
   const { rows } = await deps.db.query<{
     id: string;
-    email: string;
+    email: string | null;
+    email_ciphertext: string | null;
     email_verified_at: Date | null;
     created_at: Date;
     status: string;
@@ -150,10 +158,11 @@ export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db' | 'clo
     telegram_linked_at: Date | null;
     username: string | null;
     pending_email: string | null;
+    pending_email_ciphertext: string | null;
     pending_expires_at: Date | null;
   }>(
-    `SELECT a.id, a.email, a.email_verified_at, a.created_at, a.status, a.telegram_user_id, a.telegram_linked_at, u.username,
-            t.new_email AS pending_email, t.expires_at AS pending_expires_at
+    `SELECT a.id, a.email, a.email_ciphertext, a.email_verified_at, a.created_at, a.status, a.telegram_user_id, a.telegram_linked_at, u.username,
+            t.new_email AS pending_email, t.new_email_ciphertext AS pending_email_ciphertext, t.expires_at AS pending_expires_at
      FROM accounts a LEFT JOIN telegram_users u ON u.id = a.telegram_user_id
      LEFT JOIN email_tokens t ON t.account_id = a.id AND t.purpose = 'change_email' AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $2
      WHERE a.id = $1`,
@@ -163,7 +172,7 @@ export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db' | 'clo
   if (!row || row.status !== 'active') throw accountError('unauthorized', 'Log in again');
   return {
     accountId: row.id,
-    email: row.email,
+    email: accountEmailOf(row),
     emailVerifiedAt: row.email_verified_at,
     createdAt: row.created_at,
     telegram: {
@@ -172,7 +181,10 @@ export async function retrieveAccountProfile(deps: Pick<AccountDeps, 'db' | 'clo
       username: row.username,
       linkedAt: row.telegram_linked_at,
     },
-    pendingEmailChange: row.pending_email === null || row.pending_expires_at === null ? null : { newEmail: row.pending_email, expiresAt: row.pending_expires_at },
+    pendingEmailChange:
+      row.pending_expires_at === null || (row.pending_email === null && row.pending_email_ciphertext === null)
+        ? null
+        : { newEmail: newEmailOf({ account_id: row.id, new_email: row.pending_email, new_email_ciphertext: row.pending_email_ciphertext }) ?? '', expiresAt: row.pending_expires_at },
   };
 }
 

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Tx } from '../db/index.js';
+import { fieldContext, loadFieldCipher } from '../field-crypto/index.js';
+import { accountEmailOf } from './account-records.js';
 
 /**
  * One-time tokens mailed to an account: email verification (24 h), password reset (1 h) and email
@@ -33,8 +35,8 @@ export async function issueEmailToken(
     input.now,
   ]);
   await tx.query(
-    `INSERT INTO email_tokens (account_id, purpose, token_hash, new_email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [input.accountId, input.purpose, hashEmailToken(token), input.newEmail ?? null, input.now, expiresAt],
+    `INSERT INTO email_tokens (account_id, purpose, token_hash, new_email_ciphertext, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [input.accountId, input.purpose, hashEmailToken(token), input.newEmail === undefined ? null : loadFieldCipher().encrypt(input.newEmail, fieldContext.newEmail(input.accountId)), input.now, expiresAt],
   );
   return { token, expiresAt };
 }
@@ -53,8 +55,19 @@ export type EmailTokenOutcome =
  */
 export async function redeemEmailToken(tx: Tx, input: { token: string; purpose: EmailTokenPurpose; now: Date; peek?: boolean }): Promise<EmailTokenOutcome> {
   if (!EMAIL_TOKEN_PATTERN.test(input.token)) return { outcome: 'refused', reason: 'invalid' };
-  const { rows } = await tx.query<{ id: string; account_id: string; new_email: string | null; expires_at: Date; used_at: Date | null; revoked_at: Date | null; email: string; status: string }>(
-    `SELECT t.id, t.account_id, t.new_email, t.expires_at, t.used_at, t.revoked_at, a.email, a.status
+  const { rows } = await tx.query<{
+    id: string;
+    account_id: string;
+    new_email: string | null;
+    new_email_ciphertext: string | null;
+    expires_at: Date;
+    used_at: Date | null;
+    revoked_at: Date | null;
+    email: string | null;
+    email_ciphertext: string | null;
+    status: string;
+  }>(
+    `SELECT t.id, t.account_id, t.new_email, t.new_email_ciphertext, t.expires_at, t.used_at, t.revoked_at, a.email, a.email_ciphertext, a.status
      FROM email_tokens t JOIN accounts a ON a.id = t.account_id
      WHERE t.token_hash = $1 AND t.purpose = $2`,
     [hashEmailToken(input.token), input.purpose],
@@ -66,7 +79,20 @@ export async function redeemEmailToken(tx: Tx, input: { token: string; purpose: 
     const { rowCount } = await tx.query(`UPDATE email_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL`, [row.id, input.now]);
     if (rowCount !== 1) return { outcome: 'refused', reason: 'invalid' };
   }
-  return { outcome: 'valid', tokenId: row.id, accountId: row.account_id, newEmail: row.new_email, email: row.email, status: row.status };
+  return {
+    outcome: 'valid',
+    tokenId: row.id,
+    accountId: row.account_id,
+    newEmail: newEmailOf(row),
+    email: accountEmailOf({ id: row.account_id, email: row.email, email_ciphertext: row.email_ciphertext }),
+    status: row.status,
+  };
+}
+
+/** The address a change_email token confirms, opened (or still in clear before re-encryption); null for other tokens. */
+export function newEmailOf(row: { account_id: string; new_email: string | null; new_email_ciphertext: string | null }): string | null {
+  if (row.new_email !== null) return row.new_email;
+  return row.new_email_ciphertext === null ? null : loadFieldCipher().decrypt(row.new_email_ciphertext, fieldContext.newEmail(row.account_id));
 }
 
 /**

@@ -48,7 +48,7 @@ export {
   retrieveAccountProfile,
   createTelegramLinkCode,
 } from './account-settings.js';
-export { enqueueAccountMail, findActiveAccountIdByTelegramUser } from './account-records.js';
+export { accountEmailOf, enqueueAccountMail, findAccountByEmail, findActiveAccountIdByTelegramUser, sealAccountEmail } from './account-records.js';
 export {
   type ActivityEntry,
   type ActivityPage,
@@ -60,3 +60,4 @@ export {
   revokeOwnSession,
 } from './account-security.js';
 export { type AccountMailDeps, composeAccountMails, sendAccountMails, deliverAccountMail } from './account-mail.js';
+export { accountSealedTables } from './sealed-fields.js';

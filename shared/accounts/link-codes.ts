@@ -1,3 +1,4 @@
+import { maskEmail } from '../field-crypto/index.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 import type { Clock } from '../clock/index.js';
@@ -55,7 +56,7 @@ export async function issueLinkCode(tx: Tx, input: { accountId: string; now: Dat
  */
 export type LinkRefusal = 'unknown' | 'expired' | 'used' | 'account_inactive' | 'telegram_taken';
 
-export type LinkOutcome = { outcome: 'linked'; accountId: string; email: string } | { outcome: 'refused'; reason: LinkRefusal };
+export type LinkOutcome = { outcome: 'linked'; accountId: string; /** The account's address masked (`o…@example.com`): the bot holds no field key. */ emailHint: string } | { outcome: 'refused'; reason: LinkRefusal };
 
 export interface LinkCodeDeps {
   db: Db;
@@ -75,7 +76,8 @@ interface CodeRow {
   used_at: Date | null;
   revoked_at: Date | null;
   status: string;
-  email: string;
+  email: string | null;
+  email_hint: string | null;
   telegram_user_id: bigint | null;
 }
 
@@ -91,7 +93,7 @@ export async function redeemLinkCode(deps: LinkCodeDeps, input: { code: string; 
     return await deps.db.transaction(async (tx) => {
       const now = deps.clock.now();
       const { rows } = await tx.query<CodeRow>(
-        `SELECT c.id, c.account_id, c.expires_at, c.used_at, c.revoked_at, a.status, a.email, a.telegram_user_id
+        `SELECT c.id, c.account_id, c.expires_at, c.used_at, c.revoked_at, a.status, a.email_hint, a.email, a.telegram_user_id
          FROM telegram_link_codes c JOIN accounts a ON a.id = c.account_id
          WHERE c.code_hash = $1
          FOR UPDATE OF c`,
@@ -132,7 +134,7 @@ export async function redeemLinkCode(deps: LinkCodeDeps, input: { code: string; 
       });
       // The owner hears of every new link (a re-link needed the password when the code was issued).
       if (previous !== input.user.id) await enqueueAccountMail(tx, { kind: 'telegram_linked', accountId: code.account_id, now });
-      return { outcome: 'linked' as const, accountId: code.account_id, email: code.email };
+      return { outcome: 'linked' as const, accountId: code.account_id, emailHint: code.email_hint ?? maskEmail(code.email ?? '') };
     });
   } catch (error) {
     if (error instanceof Refused) return { outcome: 'refused', reason: error.reason };

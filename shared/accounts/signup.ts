@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { PermanentError } from '../errors/index.js';
 import type { AccountDeps, RequestOrigin } from './account-deps.js';
-import { auditAuthEvent, emailDomain, enqueueAccountMail, findAccountByEmail, retrieveAccountRow } from './account-records.js';
+import { auditAuthEvent, emailDomain, enqueueAccountMail, findAccountByEmail, retrieveAccountRow, sealAccountEmail } from './account-records.js';
 import { redeemEmailToken } from './email-tokens.js';
 import { passwordProblem } from './password-policy.js';
 import { hashPassword } from './passwords.js';
@@ -22,18 +23,25 @@ export async function signUp(deps: AccountDeps, input: { email: string; password
   const passwordHash = await hashPassword(input.password, deps.passwordParameters);
   const now = deps.clock.now();
   await deps.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string }>(
-      `INSERT INTO accounts (email, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $3)
-       ON CONFLICT ((lower(email))) DO NOTHING RETURNING id`,
-      [input.email, passwordHash, now],
-    );
+    // The address is sealed for the new id, so the id is made here. A row still in clear (before
+    // `npm run reencrypt`) is found by the lookup; two racing sign-ups meet at the blind index.
+    const known = await findAccountByEmail(tx, input.email);
+    const id = randomUUID();
+    const sealed = sealAccountEmail(id, input.email);
+    const { rows } = known
+      ? { rows: [] }
+      : await tx.query<{ id: string }>(
+          `INSERT INTO accounts (id, email_ciphertext, email_index, email_hint, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)
+           ON CONFLICT DO NOTHING RETURNING id`,
+          [id, sealed.ciphertext, sealed.index, sealed.hint, passwordHash, now],
+        );
     const created = rows[0];
     if (created) {
       await enqueueAccountMail(tx, { kind: 'verify_email', accountId: created.id, now });
       await auditAuthEvent(tx, { action: 'account.signed_up', accountId: created.id, now, origin: input.origin, details: { emailDomain: emailDomain(input.email) } });
       return;
     }
-    const existing = await findAccountByEmail(tx, input.email);
+    const existing = known ?? (await findAccountByEmail(tx, input.email));
     if (!existing) throw accountError('signup_conflict_unreadable', 'signup conflict without an existing account');
     await enqueueAccountMail(tx, { kind: 'signup_attempted', accountId: existing.id, now });
     await auditAuthEvent(tx, { action: 'account.signup_repeated', accountId: existing.id, now, origin: input.origin });

@@ -1,3 +1,4 @@
+import { loadFieldCipher } from '../field-crypto/index.js';
 import { Contract, JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
@@ -77,7 +78,8 @@ describe('chain transfers on anvil', () => {
   }
 
   function requestFor(payout: PayoutFixture): TransferRequest {
-    return { asset: payout.asset, amountUnits: payout.amountUnits, to: payout.destinationWallet };
+    // The payout's destination is sealed at rest: the transfer names it by its blind index too.
+    return { asset: payout.asset, amountUnits: payout.amountUnits, to: payout.destinationWallet, toIndex: loadFieldCipher().walletIndex(payout.destinationWallet) };
   }
 
   /** Signs the payout's amount to its destination, keyed by its id. */

@@ -164,8 +164,8 @@ async function signInTransaction(
   const { rows } = await tx.query(
     `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, token_contract, asset, amount_units, nonce,
                                   gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, status,
-                                  signed_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'signed', $14, $14, $14)
+                                  signed_at, created_at, updated_at, to_address_index)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'signed', $14, $14, $14, $15)
      RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
     [
       payoutId,
@@ -182,6 +182,7 @@ async function signInTransaction(
       signedTx,
       txHash,
       now,
+      request.toIndex ?? null,
     ],
   );
   const transfer = toChainTransfer(rows[0] as Record<string, unknown>);

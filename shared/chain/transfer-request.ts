@@ -20,6 +20,11 @@ export interface TransferRequest {
   amountUnits: bigint;
   /** Who receives the asset (any checksum spelling). */
   to: string;
+  /**
+   * The blind index of `to` when it is a payout destination sealed at rest: stored beside the
+   * transfer so the database can still check it goes to the payout's wallet (migration 029).
+   */
+  toIndex?: Buffer | null;
 }
 
 /** A request with its asset checked and its token contract resolved: what `buildTransfer` turns into a call. */

@@ -3,6 +3,7 @@ import { PermanentError } from '../errors/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUsdCents } from '../money/index.js';
 import { subscribeLink, subscribeStartPayload } from '../telegram/deep-links.js';
+import { openWallet, sealWallet, storedWalletColumns, storedWalletOf, storedWalletValues } from '../wallets/index.js';
 import type { ChannelSettings } from './channel-rules.js';
 import { StoredChatRightsSchema } from './chat-rights.js';
 import type { ChannelResource } from './channel-schemas.js';
@@ -52,8 +53,13 @@ interface ChannelRow {
   closed_description: string;
   payout_currency: string;
   payout_network: string;
-  payout_wallet: string;
+  payout_wallet: string | null;
   payout_extra_id: string | null;
+  payout_wallet_ciphertext: string | null;
+  payout_wallet_index: Buffer | null;
+  payout_wallet_hint: string | null;
+  payout_extra_id_ciphertext: string | null;
+  payout_extra_id_index: Buffer | null;
   payout_strategy: 'instant' | 'threshold';
   payout_threshold_cents: bigint | null;
   underpayment_tolerance_bps: number;
@@ -80,7 +86,7 @@ interface ChannelRow {
 }
 
 const CHANNEL_COLUMNS = `c.id, c.owner_account_id, c.status, c.open_chat_id, c.closed_chat_id, c.open_title, c.closed_title,
-  c.open_description, c.closed_description, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
+  c.open_description, c.closed_description, c.payout_currency, c.payout_network, ${storedWalletColumns('c.payout_wallet', 'c.payout_extra_id')},
   c.payout_strategy, c.payout_threshold_cents, c.underpayment_tolerance_bps, c.donations_enabled, c.donation_min_cents,
   c.donation_max_cents, c.donation_message, c.notifications_enabled, c.notification_chat_id, c.grace_period_hours, c.trial_min_account_age_days, c.bot_rights,
   c.bot_rights_checked_at, b.is_enabled AS schedule_enabled, b.disabled_reason AS schedule_disabled_reason,
@@ -133,6 +139,8 @@ async function tiersOf(q: Queryable, channelIds: string[]): Promise<Map<string, 
 
 function fromRow(row: ChannelRow, tiers: ChannelSettings['tiers']): StoredChannel {
   const threshold = optionalBigInt(row.payout_threshold_cents);
+  // The owner's own channel: its wallet is opened for the dashboard (which holds the field keys).
+  const wallet = openWallet(row.owner_account_id, storedWalletOf(row as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id'));
   return {
     id: row.id,
     ownerAccountId: row.owner_account_id,
@@ -147,7 +155,7 @@ function fromRow(row: ChannelRow, tiers: ChannelSettings['tiers']): StoredChanne
         maxCents: optionalBigInt(row.donation_max_cents),
         message: row.donation_message,
       },
-      payoutDestination: { currency: row.payout_currency, network: row.payout_network, wallet: row.payout_wallet, extraId: row.payout_extra_id },
+      payoutDestination: { currency: row.payout_currency, network: row.payout_network, wallet: wallet.wallet, extraId: wallet.extraId },
       payoutStrategy: row.payout_strategy === 'threshold' && threshold !== null ? { strategy: 'threshold', thresholdCents: threshold } : { strategy: 'instant' },
       underpaymentToleranceBps: Number(row.underpayment_tolerance_bps),
       notifications: { enabled: row.notifications_enabled, chatId: optionalBigInt(row.notification_chat_id) },
@@ -201,8 +209,11 @@ export async function findOwnedChannels(q: Queryable, accountId: string): Promis
   return rows.map((row) => fromRow(row, tiers.get(row.id) ?? []));
 }
 
-/** Column values for `settings`, in the order of `SETTINGS_COLUMNS`. */
-export function settingsValues(settings: ChannelSettings): unknown[] {
+/**
+ * Column values for `settings`, in the order of `SETTINGS_COLUMNS`. The wallet is sealed for the
+ * owner on every write (a fresh ciphertext; whether it changed is decided on clear values).
+ */
+export function settingsValues(settings: ChannelSettings, ownerAccountId: string): unknown[] {
   const { openChat, closedChat, donations, payoutDestination, payoutStrategy, notifications } = settings;
   return [
     openChat.id.toString(),
@@ -213,8 +224,7 @@ export function settingsValues(settings: ChannelSettings): unknown[] {
     closedChat.description,
     payoutDestination.currency,
     payoutDestination.network,
-    payoutDestination.wallet,
-    payoutDestination.extraId,
+    ...storedWalletValues(sealWallet(ownerAccountId, payoutDestination.wallet, payoutDestination.extraId)),
     payoutStrategy.strategy,
     payoutStrategy.strategy === 'threshold' ? payoutStrategy.thresholdCents.toString() : null,
     settings.underpaymentToleranceBps,
@@ -240,6 +250,11 @@ export const SETTINGS_COLUMNS = [
   'payout_network',
   'payout_wallet',
   'payout_extra_id',
+  'payout_wallet_ciphertext',
+  'payout_wallet_index',
+  'payout_wallet_hint',
+  'payout_extra_id_ciphertext',
+  'payout_extra_id_index',
   'payout_strategy',
   'payout_threshold_cents',
   'underpayment_tolerance_bps',

@@ -1,3 +1,4 @@
+import { withDestinationWallets } from '../testing/encrypted-fields.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePublicId } from '../ids/index.js';
 import { createLogger } from '../logging/index.js';
@@ -500,8 +501,10 @@ describe('updateChannel', () => {
     await updateChannel(deps, { accountId: account.accountId }, channel.id, {
       payoutDestination: { currency: 'ETH', network: 'ETH', wallet: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed' },
     });
-    const { rows } = await testDb.db.query('SELECT destination_currency, destination_network, destination_wallet FROM payouts WHERE id = $1', [payout.id]);
-    expect(rows[0]).toEqual({ destination_currency: 'USDT', destination_network: 'TRX', destination_wallet: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t' });
+    const { rows } = await testDb.db.query<{ id: string }>('SELECT id, destination_currency, destination_network FROM payouts WHERE id = $1', [payout.id]);
+    expect(await withDestinationWallets(testDb.db, rows)).toEqual([
+      { id: payout.id, destination_currency: 'USDT', destination_network: 'TRX', destination_wallet: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t' },
+    ]);
   });
 
   it("answers another account's channel as not found and changes nothing", async () => {

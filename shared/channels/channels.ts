@@ -191,7 +191,7 @@ export async function createChannel(deps: ChannelDeps, actor: Actor, rawInput: u
         throw channelError('telegram_link_changed', 'Your Telegram link changed while the chats were checked. Try again.');
       }
       if ((await liveChannelCount(tx, actor.accountId)) >= MAX_CHANNELS_PER_ACCOUNT) throw limitReached();
-      const values = settingsValues(settings);
+      const values = settingsValues(settings, actor.accountId);
       const placeholders = values.map((_, index) => `$${index + 5}`).join(', ');
       await tx.query(
         `INSERT INTO channels (id, owner_account_id, status, bot_rights, bot_rights_checked_at, created_at, updated_at, ${SETTINGS_COLUMNS.join(', ')})
@@ -286,7 +286,7 @@ export async function updateChannel(deps: ChannelDeps, actor: Actor, channelPubl
       const isPayoutChange = isPayoutChanged(current.settings, merged);
       // A concurrent edit can turn a resend of the stored payout settings into a change: never write one unconfirmed.
       if (isPayoutChange && !isPayoutConfirmed) throw changedConcurrently();
-      const values = settingsValues(merged);
+      const values = settingsValues(merged, actor.accountId);
       const assignments = SETTINGS_COLUMNS.map((column, index) => `${column} = $${index + 4}`).join(', ');
       // payout_destination_changed_at: payouts to a destination changed in the last 24 hours wait for an operator (payouts/limits.ts).
       await tx.query(

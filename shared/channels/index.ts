@@ -83,3 +83,4 @@ export {
   loadDonationSettings,
   listOwnerChannelFigures,
 } from './channel-reads.js';
+export { channelSealedTables } from './sealed-fields.js';

@@ -145,6 +145,36 @@ export function randomSecretVar(options: { encodings: readonly SecretEncoding[];
     }, message);
 }
 
+/** A key id in FIELD_ENCRYPTION_KEYS: stored in every ciphertext, so short and plain. */
+const FIELD_KEY_ID = /^[a-z0-9]{1,16}$/;
+
+/**
+ * FIELD_ENCRYPTION_KEYS: `kid:key,kid:key…`, each key exactly 32 random bytes (AES-256) as base64,
+ * base64url or hex, key ids 1-16 of a-z0-9 and distinct. The first is current (wraps new values);
+ * all of them unwrap. → `{ currentKid, keys: [kid, Buffer][] }`. Messages never contain a key.
+ */
+export function fieldKeysVar() {
+  const message =
+    'must be kid:key pairs separated by commas (kid: 1-16 of a-z0-9, distinct; key: exactly 32 random bytes as base64, base64url or hex; generate one with `openssl rand -base64 32`), the current key first';
+  return z.string().transform((value, ctx) => {
+    const entries = value.split(',').map((entry) => entry.trim());
+    const keys: [string, Buffer][] = [];
+    for (const entry of entries) {
+      const colon = entry.indexOf(':');
+      const kid = entry.slice(0, colon);
+      const key = entry.slice(colon + 1);
+      const bytes = secretByteLength(key, ['base64', 'base64url', 'hex']);
+      if (colon < 1 || !FIELD_KEY_ID.test(kid) || bytes !== 32 || looksHandMade(key) || keys.some(([seen]) => seen === kid)) {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      const isHex = /^(?:[0-9a-f]{2})+$|^(?:[0-9A-F]{2})+$/.test(key);
+      keys.push([kid, Buffer.from(key, isHex ? 'hex' : key.includes('-') || key.includes('_') ? 'base64url' : 'base64')]);
+    }
+    return { currentKid: keys[0]?.[0] ?? '', keys };
+  });
+}
+
 function isIpOrCidr(entry: string): boolean {
   const [address = '', prefix, extra] = entry.split('/');
   const version = isIP(address);
@@ -326,6 +356,10 @@ export const configVars = {
   JWT_SECRET_PREVIOUS: secret(randomSecretVar({ encodings: ['base64', 'base64url', 'hex'], generate: 'openssl rand -base64 32' })).optional(),
   /** When JWT_SECRET_PREVIOUS stops verifying, ISO-8601 with a zone: at least the access-token lifetime (15 min) after the switch. Required while the previous value is set and differs. */
   JWT_SECRET_PREVIOUS_UNTIL: instantVar().optional(),
+  /** Key-encryption keys for fields encrypted at rest (emails, payout wallets): `kid:key,…`, 32 random bytes each, current first; the others only unwrap until `npm run reencrypt` moved every value off them (docs/security.md#field-encryption). Secret. */
+  FIELD_ENCRYPTION_KEYS: secret(fieldKeysVar()),
+  /** HMAC key of the blind indexes beside encrypted fields (email login, wallet equality): at least 32 random bytes as base64, base64url or hex. Never rotates without rebuilding every index. Secret. */
+  FIELD_BLIND_INDEX_KEY: secret(randomSecretVar({ encodings: ['base64', 'base64url', 'hex'], generate: 'openssl rand -base64 32' })),
   /**
    * Key the owner webhooks' per-endpoint signing secrets are derived from (HMAC of endpoint id and
    * secret version; docs/webhooks.md): at least 32 random bytes as base64, base64url or hex, e.g.

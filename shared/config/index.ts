@@ -12,4 +12,4 @@
  * `ConfigError` messages name variables and reasons, never values.
  */
 export { ConfigError, loadConfig, secret } from './load-config.js';
-export { type SecretEncoding, MIN_SECRET_BYTES, burstLimitVar, configVars, integerVar, bigintVar, centsVar, booleanVar, httpsUrlVar, randomSecretVar, secretByteLength } from './config-vars.js';
+export { type SecretEncoding, MIN_SECRET_BYTES, burstLimitVar, configVars, fieldKeysVar, integerVar, bigintVar, centsVar, booleanVar, httpsUrlVar, randomSecretVar, secretByteLength } from './config-vars.js';

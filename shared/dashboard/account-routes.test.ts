@@ -1,3 +1,4 @@
+import { accountEmailById, accountIdByEmail } from '../testing/encrypted-fields.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { redeemLinkCode } from '../accounts/index.js';
 import { createDashboardHarness, type DashboardHarness, mailedToken, refreshCookieOf, TEST_DASHBOARD_ORIGIN } from '../testing/dashboard-api.js';
@@ -24,7 +25,7 @@ async function newSession(options: { verified?: boolean } = {}) {
   if (options.verified !== false) await h.request('POST', '/auth/verify-email', { body: { token: mailedToken(h.outbox, email) }, ip: ip() });
   const login = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: ip() });
   expect(login.status).toBe(200);
-  const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email = $1', [email]);
+  const rows = [{ id: (await accountIdByEmail(h.testDb.db, email))! }];
   return { email, accountId: rows[0]!.id, token: login.json.accessToken as string, refreshToken: refreshCookieOf(login)! };
 }
 
@@ -328,8 +329,9 @@ describe('DELETE /me', () => {
     expect(String(response.headers['set-cookie'])).toContain('Max-Age=0');
     expect((await h.request('GET', '/me', { token: session.token })).status).toBe(401);
     expect((await h.request('POST', '/auth/login', { body: { email: session.email, password: PASSWORD }, ip: ip() })).status).toBe(401);
-    const { rows } = await h.testDb.db.query<{ status: string; email: string }>('SELECT status, email FROM accounts WHERE id = $1', [session.accountId]);
-    expect(rows[0]).toEqual({ status: 'deleted', email: `deleted+${session.accountId}@deleted.invalid` });
+    const { rows } = await h.testDb.db.query<{ status: string; email: string | null }>('SELECT status, email FROM accounts WHERE id = $1', [session.accountId]);
+    expect(rows[0]).toEqual({ status: 'deleted', email: null });
+    expect(await accountEmailById(h.testDb.db, session.accountId)).toBe(`deleted+${session.accountId}@deleted.invalid`);
     await h.deliverMails();
     expect(h.outbox.latestTo(session.email)?.subject).toContain('deleted');
     expect((await h.request('POST', '/auth/signup', { body: { email: session.email, password: PASSWORD }, ip: ip() })).status).toBe(202);

@@ -1,3 +1,4 @@
+import { emailIndexOf } from '../testing/encrypted-fields.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../accounts/index.js';
 import { createDashboardHarness, type DashboardHarness, deviceCookieOf, mailedToken, refreshCookieOf, TEST_DASHBOARD_ORIGIN, TEST_PASSWORD_PARAMETERS, TEST_PUBLIC_BASE_URL } from '../testing/dashboard-api.js';
@@ -48,9 +49,9 @@ async function logIn(email: string, password = PASSWORD) {
 async function auditActions(email?: string): Promise<string[]> {
   const { rows } = await h.testDb.db.query<{ action: string }>(
     email
-      ? `SELECT l.action FROM audit_log l JOIN accounts a ON a.id::text = l.subject_id WHERE lower(a.email) = lower($1) ORDER BY l.id`
+      ? `SELECT l.action FROM audit_log l JOIN accounts a ON a.id::text = l.subject_id WHERE a.email_index = $1 ORDER BY l.id`
       : 'SELECT action FROM audit_log ORDER BY id',
-    email ? [email] : [],
+    email ? [emailIndexOf(email)] : [],
   );
   return rows.map((row) => row.action);
 }
@@ -77,7 +78,7 @@ describe('POST /auth/signup', () => {
     expect(again.json).toEqual(first.json);
     await h.deliverMails();
     expect(h.outbox.latestTo(email)?.subject).toContain('Someone tried to sign up');
-    const { rows } = await h.testDb.db.query('SELECT 1 FROM accounts WHERE lower(email) = lower($1)', [email]);
+    const { rows } = await h.testDb.db.query('SELECT 1 FROM accounts WHERE email_index = $1', [emailIndexOf(email)]);
     expect(rows).toHaveLength(1);
   });
 
@@ -132,7 +133,7 @@ describe('POST /auth/verify-email', () => {
     const again = await h.request('POST', '/auth/verify-email', { body: { token }, ip: ip() });
     expect(again.status).toBe(400);
     expect(again.json.error.code).toBe('invalid_link');
-    const { rows } = await h.testDb.db.query<{ email_verified_at: Date | null }>('SELECT email_verified_at FROM accounts WHERE lower(email) = lower($1)', [email]);
+    const { rows } = await h.testDb.db.query<{ email_verified_at: Date | null }>('SELECT email_verified_at FROM accounts WHERE email_index = $1', [emailIndexOf(email)]);
     expect(rows[0]?.email_verified_at).toEqual(h.clock.now());
   });
 
@@ -224,7 +225,7 @@ describe('POST /auth/login', () => {
 
   it('refuses disabled accounts like any other failure', async () => {
     const email = await signUpAndVerify();
-    await h.testDb.db.query(`UPDATE accounts SET status = 'disabled', disabled_at = $2 WHERE lower(email) = lower($1)`, [email, h.clock.now()]);
+    await h.testDb.db.query(`UPDATE accounts SET status = 'disabled', disabled_at = $2 WHERE email_index = $1`, [emailIndexOf(email), h.clock.now()]);
     const response = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: ip() });
     expect(response.status).toBe(401);
     expect(response.json.error.code).toBe('invalid_credentials');
@@ -233,9 +234,9 @@ describe('POST /auth/login', () => {
   it('rehashes a password stored with other scrypt parameters', async () => {
     const email = await signUpAndVerify();
     const old = await hashPassword(PASSWORD, { ln: 5, r: 8, p: 1 });
-    await h.testDb.db.query('UPDATE accounts SET password_hash = $2 WHERE lower(email) = lower($1)', [email, old]);
+    await h.testDb.db.query('UPDATE accounts SET password_hash = $2 WHERE email_index = $1', [emailIndexOf(email), old]);
     expect((await logIn(email)).response.status).toBe(200);
-    const { rows } = await h.testDb.db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE lower(email) = lower($1)', [email]);
+    const { rows } = await h.testDb.db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE email_index = $1', [emailIndexOf(email)]);
     expect(rows[0]?.password_hash).toMatch(new RegExp(`^\\$scrypt\\$ln=${TEST_PASSWORD_PARAMETERS.ln},r=8,p=1\\$`));
   });
 
@@ -248,7 +249,7 @@ describe('POST /auth/login', () => {
     expect(cookie).toContain('Path=/api/v1/auth;');
     expect(cookie).toContain(`Max-Age=${180 * 86_400}`);
     for (const flag of ['HttpOnly', 'Secure', 'SameSite=Strict']) expect(cookie).toContain(flag);
-    const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE lower(email) = lower($1)', [email]);
+    const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email_index = $1', [emailIndexOf(email)]);
     expect(device).not.toContain(rows[0]!.id);
     // The next login from this browser keeps its device id.
     const again = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: ip(), headers: deviceHeaders(device!) });
@@ -361,8 +362,8 @@ describe('POST /auth/session/refresh', () => {
     expect((await h.request('GET', '/me', { token: accessToken })).status).toBe(401);
     expect(await auditActions(email)).toContain('auth.refresh_reuse_detected');
     const { rows } = await h.testDb.db.query<{ revoked_reason: string }>(
-      `SELECT t.revoked_reason FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id WHERE lower(a.email) = lower($1) AND t.revoked_at IS NOT NULL`,
-      [email],
+      `SELECT t.revoked_reason FROM refresh_tokens t JOIN accounts a ON a.id = t.account_id WHERE a.email_index = $1 AND t.revoked_at IS NOT NULL`,
+      [emailIndexOf(email)],
     );
     expect(rows.map((row) => row.revoked_reason)).toEqual(['reuse_detected']);
   });

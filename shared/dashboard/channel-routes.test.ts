@@ -1,3 +1,4 @@
+import { accountEmailById, accountIdByEmail } from '../testing/encrypted-fields.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { qrCodeSvg } from '../channels/index.js';
 import { parsePublicId } from '../ids/index.js';
@@ -49,7 +50,7 @@ async function owner(options: { linked?: boolean } = {}): Promise<Owner> {
   await h.request('POST', '/auth/verify-email', { body: { token: mailedToken(h.outbox, email) }, ip: ip() });
   const login = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip: ip() });
   expect(login.status).toBe(200);
-  const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email = $1', [email]);
+  const rows = [{ id: (await accountIdByEmail(h.testDb.db, email))! }];
   const accountId = rows[0]!.id;
   const telegramUserId = 7_000_000_000 + n;
   if (options.linked !== false) {
@@ -61,8 +62,7 @@ async function owner(options: { linked?: boolean } = {}): Promise<Owner> {
 }
 
 async function emailOf(account: Owner): Promise<string> {
-  const { rows } = await h.testDb.db.query<{ email: string }>('SELECT email FROM accounts WHERE id = $1', [account.accountId]);
-  return rows[0]!.email;
+  return accountEmailById(h.testDb.db, account.accountId);
 }
 
 /** A create request with the password that confirms its payout wallet. */
@@ -326,8 +326,7 @@ describe('PATCH /channels/{channelId}', () => {
     expect(response.json.payoutDestination).toEqual({ ...BTC, extraId: null });
     expect(await auditOf(id)).toEqual(['channel.created', 'channel.updated', 'channel.wallet_changed']);
     await h.deliverMails();
-    const { rows } = await h.testDb.db.query<{ email: string }>('SELECT email FROM accounts WHERE id = $1', [account.accountId]);
-    const mail = h.outbox.latestTo(rows[0]!.email);
+    const mail = h.outbox.latestTo(await accountEmailById(h.testDb.db, account.accountId));
     expect(mail?.subject).toContain('payout wallet was changed');
     expect(mail?.text).toContain('forgot-password');
   });

@@ -1,3 +1,4 @@
+import { accountIdByEmail } from '../testing/encrypted-fields.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../ids/index.js';
 import { createDashboardHarness, type DashboardHarness, mailedToken } from '../testing/dashboard-api.js';
@@ -21,7 +22,7 @@ async function session(): Promise<{ accountId: string; token: string }> {
   await h.deliverMails();
   await h.request('POST', '/auth/verify-email', { body: { token: mailedToken(h.outbox, email) }, ip });
   const login = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip });
-  const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email = $1', [email]);
+  const rows = [{ id: (await accountIdByEmail(h.testDb.db, email))! }];
   return { accountId: rows[0]!.id, token: login.json.accessToken as string };
 }
 

@@ -1,3 +1,4 @@
+import { accountIdByEmail } from '../testing/encrypted-fields.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordAuditEvent } from '../audit/index.js';
 import { createDashboardHarness, type DashboardHarness, mailedToken, refreshCookieOf, TEST_DASHBOARD_ORIGIN } from '../testing/dashboard-api.js';
@@ -21,7 +22,7 @@ async function account() {
   await h.request('POST', '/auth/signup', { body: { email, password: PASSWORD }, ip: '198.51.100.1' });
   await h.deliverMails();
   await h.request('POST', '/auth/verify-email', { body: { token: mailedToken(h.outbox, email) }, ip: '198.51.100.1' });
-  const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email = $1', [email]);
+  const rows = [{ id: (await accountIdByEmail(h.testDb.db, email))! }];
   return { email, accountId: rows[0]!.id };
 }
 

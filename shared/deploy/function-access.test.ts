@@ -19,10 +19,10 @@ const OUTBOX_TOPICS = topology.topics.filter((topic) => topic.schemaFile).map((t
 const EXPECTED: Record<string, { project: string[]; secrets: string[]; viewers?: string[]; publishes: string[] | 'every outbox topic' }> = {
   'broadcast-tiers': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'telegram-bot-token'], publishes: ['owner-notification-requested'] },
   'convert-accumulated': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key'], publishes: ['payout-requested'] },
-  'create-swap': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key'], publishes: ['owner-notification-requested', 'owner-webhook-requested', 'transfer-requested'] },
+  'create-swap': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key', 'field-encryption-keys', 'field-blind-index-key'], publishes: ['owner-notification-requested', 'owner-webhook-requested', 'transfer-requested'] },
   'dashboard-api': {
     project: ['roles/cloudsql.client', 'roles/datastore.user'],
-    secrets: ['database-url', 'jwt-secret', 'jwt-secret-previous', 'telegram-bot-token', 'owner-webhook-signing-key'],
+    secrets: ['database-url', 'jwt-secret', 'jwt-secret-previous', 'telegram-bot-token', 'owner-webhook-signing-key', 'field-encryption-keys', 'field-blind-index-key'],
     viewers: ['jwt-secret'],
     publishes: ['account-mail-requested', 'broadcast-requested', 'operator-alert-requested', 'owner-webhook-requested'] },
   // Publishes its own topic only because the bundle carries the folder's door (the sweep's SQL); it never queues.
@@ -37,7 +37,7 @@ const EXPECTED: Record<string, { project: string[]; secrets: string[]; viewers?:
     viewers: ['nowpayments-ipn-secret'],
     publishes: ['operator-alert-requested', 'payment-settled', 'subscriber-notification-requested'],
   },
-  'quote-payout': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key', 'eth-rpc-url'], publishes: ['operator-alert-requested', 'owner-notification-requested', 'owner-webhook-requested', 'payout-quoted', 'transfer-requested'] },
+  'quote-payout': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'changenow-api-key', 'eth-rpc-url', 'field-encryption-keys', 'field-blind-index-key'], publishes: ['operator-alert-requested', 'owner-notification-requested', 'owner-webhook-requested', 'payout-quoted', 'transfer-requested'] },
   reconcile: { project: ['roles/cloudsql.client'], secrets: ['database-url', 'nowpayments-api-key'], publishes: 'every outbox topic' },
   'reconcile-hot-wallet': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url'], publishes: ['operator-alert-requested'] },
   'record-dead-letter': { project: ['roles/cloudsql.client'], secrets: ['database-url'], publishes: [] },
@@ -45,9 +45,9 @@ const EXPECTED: Record<string, { project: string[]; secrets: string[]; viewers?:
   'remind-subscribers': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'telegram-bot-token'], publishes: [] },
   'retry-owner-webhooks': { project: ['roles/cloudsql.client'], secrets: ['database-url'], publishes: ['owner-webhook-requested'] },
   'run-threshold-payouts': { project: ['roles/cloudsql.client'], secrets: ['database-url'], publishes: ['payout-requested'] },
-  'send-account-mail': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'smtp-url'], publishes: [] },
+  'send-account-mail': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'smtp-url', 'field-encryption-keys', 'field-blind-index-key'], publishes: [] },
   'send-invite': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'telegram-bot-token'], publishes: [] },
-  'send-transfer': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url', 'host-wallet-private-key'], publishes: ['operator-alert-requested', 'owner-webhook-requested'] },
+  'send-transfer': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url', 'host-wallet-private-key', 'field-encryption-keys', 'field-blind-index-key'], publishes: ['operator-alert-requested', 'owner-webhook-requested'] },
   'settle-payment': { project: ['roles/cloudsql.client'], secrets: ['database-url'], publishes: ['invite-requested', 'operator-alert-requested', 'owner-notification-requested', 'owner-webhook-requested', 'payout-requested', 'subscriber-notification-requested'] },
   'telegram-webhook': {
     project: ['roles/cloudsql.client', 'roles/datastore.user'],

@@ -2,7 +2,7 @@ import { resolveOwnedChannelId } from '../channels/index.js';
 import type { Queryable } from '../db/index.js';
 import { formatPublicId, parsePublicId } from '../ids/index.js';
 import { formatUnits, getAsset } from '../money/index.js';
-import { isDirectPayout, type PayoutColumns, payoutColumns, toPayoutRow } from '../payouts/index.js';
+import { isDirectPayout, type PayoutColumns, payoutColumns, payoutDestinationOf, toPayoutRow } from '../payouts/index.js';
 import { type CursorKey, type Page, cursorTimestampSql, decodeCursor, toPage } from './cursor.js';
 import { type PayoutListQuery, PayoutListQuerySchema, type PayoutResource } from './earnings-schemas.js';
 import { addNewestFirstWindow, conditions, listValues, pageSize, parseQuery, timeRange } from './list-query.js';
@@ -99,7 +99,7 @@ export function payoutResource(row: PayoutPageRow): PayoutResource {
     kind,
     state: payout.state,
     paymentId: payout.paymentId === null ? null : formatPublicId('payment', payout.paymentId),
-    destination: { currency: payout.destinationCurrency, network: payout.destinationNetwork, wallet: payout.destinationWallet, extraId: payout.destinationExtraId },
+    destination: { currency: payout.destinationCurrency, network: payout.destinationNetwork, ...payoutDestinationOf(payout) },
     breakdown,
     delivered: isDirect
       ? { estimated: direct, received: payout.state === 'completed' ? direct : null }

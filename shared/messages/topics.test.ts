@@ -1,3 +1,4 @@
+import { fieldContext, loadFieldCipher } from '../field-crypto/index.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
@@ -5,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadTopology, repositoryRoot } from '../bus/topology.js';
 import { avroSchemaFile, TOPIC_SCHEMAS, type TopicName } from './index.js';
+
+const SEALED_ADDRESS = loadFieldCipher().encrypt('new@example.com', fieldContext.mailAddress('00000000-0000-4000-8000-000000000000'));
 
 const PAYMENT_ID = '5d6c4f0e-8a7b-4c3d-9e2f-1a2b3c4d5e6f';
 const CHANNEL_ID = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
@@ -42,11 +45,16 @@ const FIXTURES: Record<TopicName, { valid: unknown[]; invalid: unknown[] }> = {
   'account-mail-requested': {
     valid: [
       { kind: 'verify_email', accountId: PAYMENT_ID, address: '' },
-      { kind: 'email_change_requested', accountId: PAYMENT_ID, address: 'new@example.com' },
+      // The address travels sealed (field encryption), never in clear.
+      { kind: 'email_change_requested', accountId: PAYMENT_ID, address: SEALED_ADDRESS },
       { kind: 'payout_wallet_changed', accountId: PAYMENT_ID, address: '' },
       { kind: 'telegram_linked', accountId: PAYMENT_ID, address: '' },
     ],
-    invalid: [{ kind: 'verify_email', accountId: PAYMENT_ID }, { kind: 'verify_email', accountId: 7, address: '' }, { accountId: PAYMENT_ID, address: '' }],
+    invalid: [
+      { kind: 'verify_email', accountId: PAYMENT_ID },
+      { kind: 'verify_email', accountId: 7, address: '' },
+      { accountId: PAYMENT_ID, address: '' },
+    ],
   },
   'operator-alert-requested': {
     valid: [{ alertId: '1' }, { alertId: '9223372036854775807' }],

@@ -1,3 +1,4 @@
+import { ENCRYPTED_FIELD_PATTERN } from '../field-crypto/index.js';
 import { z } from 'zod';
 
 /**
@@ -76,9 +77,11 @@ export const AccountMailRequestedSchema = z.object({
   /**
    * The other address the mail concerns: the requested new address (`email_change_requested`), the
    * previous address (`email_changed`, `account_deleted`: the account no longer holds it); '' otherwise.
+   * Sealed with field encryption for `mail-address:<accountId>` (shared/field-crypto), so neither the
+   * outbox row nor the message holds an address; `send-account-mail` opens it.
    * Avro has no optional field without a union, so "none" is the empty string.
    */
-  address: z.string().max(254),
+  address: z.union([z.literal(''), z.string().regex(ENCRYPTED_FIELD_PATTERN, 'must be an encrypted field (v1.<kid>.…)').max(1024)]),
 });
 export type AccountMailRequested = z.infer<typeof AccountMailRequestedSchema>;
 

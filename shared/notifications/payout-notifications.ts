@@ -1,3 +1,4 @@
+import { maskAddress } from '../wallets/index.js';
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { formatUnits, formatUsdCents, getAsset, isAssetCode } from '../money/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
@@ -28,7 +29,8 @@ interface PayoutFacts {
   asset: string;
   amount_units: string;
   destination_currency: string;
-  destination_wallet: string;
+  destination_wallet: string | null;
+  destination_wallet_hint: string | null;
   failure_code: string | null;
   received_to_amount: string | null;
   payout_hash: string | null;
@@ -76,7 +78,7 @@ export async function notifyOwnerOfPayout(
   const done = await finishedOutcome(deps, dedupeKey);
   if (done) return done;
   const { rows } = await deps.db.query<PayoutFacts>(
-    `SELECT p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.failure_code,
+    `SELECT p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.destination_wallet_hint, p.failure_code,
             s.received_to_amount::text, s.payout_hash, coalesce(t.mined_tx_hash, t.tx_hash) AS tx_hash
      FROM payouts p
      LEFT JOIN swaps s ON s.payout_id = p.id
@@ -101,7 +103,8 @@ export async function notifyOwnerOfPayout(
     channelTitle: channel.closed_title,
     amount: formatAmount(payout.asset, payout.amount_units),
     received: payout.received_to_amount === null ? null : `${payout.received_to_amount} ${payout.destination_currency}`,
-    wallet: payout.destination_wallet,
+    // Owners are shown only a masked wallet (the wallet is sealed at rest; this stage holds no key).
+    wallet: payout.destination_wallet_hint ?? maskAddress(payout.destination_wallet),
     txHash: isSwap ? payout.payout_hash : payout.tx_hash,
   };
   const language = languageOf(channel.language_code);

@@ -1,3 +1,4 @@
+import { storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import { enqueueMessages, handleOnce, type MessageKey, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
@@ -43,8 +44,13 @@ interface SettlementRow {
   payout_strategy: 'instant' | 'threshold';
   payout_currency: string;
   payout_network: string;
-  payout_wallet: string;
+  payout_wallet: string | null;
   payout_extra_id: string | null;
+  payout_wallet_ciphertext: string | null;
+  payout_wallet_index: Buffer | null;
+  payout_wallet_hint: string | null;
+  payout_extra_id_ciphertext: string | null;
+  payout_extra_id_index: Buffer | null;
   notification_chat_id: bigint | null;
   promo_code_id: string | null;
   /** The owner has an enabled webhook endpoint: only then does the settlement record webhook events. */
@@ -97,7 +103,7 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       `SELECT p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
               p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
               k.price_cents, k.kind, k.is_gift, k.tier_id, k.duration_days, k.telegram_user_id, k.channel_id, k.promo_code_id,
-              c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id,
+              c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, ${storedWalletColumns('c.payout_wallet', 'c.payout_extra_id')},
               c.notification_chat_id, ${hasLiveWebhookEndpointSql('c.owner_account_id')} AS has_webhooks,
               CASE WHEN c.payout_strategy = 'threshold' AND c.notification_chat_id IS NOT NULL
                    THEN pg_advisory_xact_lock(hashtext($2 || k.channel_id::text))::text END AS progress_lock
@@ -272,7 +278,7 @@ async function settleInTransaction(
       asset,
       amountUnits: net,
       amountUsdCents: netUsdCents,
-      destination: { currency: payment.payout_currency, network: payment.payout_network, wallet: payment.payout_wallet, extraId: payment.payout_extra_id },
+      destination: { currency: payment.payout_currency, network: payment.payout_network, stored: storedWalletOf(payment as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id') },
       at: now,
       followUps,
     });

@@ -1,3 +1,4 @@
+import { setChannelWallet, withDestinationWallets } from '../testing/encrypted-fields.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
@@ -43,11 +44,11 @@ describe('runBalancePayouts', () => {
   }
 
   async function balancePayoutsOf(channelId: string) {
-    const { rows } = await db().query<{ id: string; asset: string; amount_units: string; state: string; destination_wallet: string; amount_usd_cents: string | null }>(
-      `SELECT id, asset, amount_units::text, state, destination_wallet, amount_usd_cents::text FROM payouts WHERE channel_id = $1 AND kind = 'balance' ORDER BY created_at`,
+    const { rows } = await db().query<{ id: string; asset: string; amount_units: string; state: string; amount_usd_cents: string | null }>(
+      `SELECT id, asset, amount_units::text, state, amount_usd_cents::text FROM payouts WHERE channel_id = $1 AND kind = 'balance' ORDER BY created_at`,
       [channelId],
     );
-    return rows;
+    return withDestinationWallets(db(), rows);
   }
 
   it('waits while the wallet that failed is still set, and pays the whole balance to the wallet the owner fixed', async () => {
@@ -59,7 +60,7 @@ describe('runBalancePayouts', () => {
     expect(await balancePayoutsOf(channel.id)).toEqual([]);
 
     const fixed = randomEvmAddress();
-    await db().query('UPDATE channels SET payout_wallet = $2 WHERE id = $1', [channel.id, fixed]);
+    await setChannelWallet(db(), channel.id, fixed);
     const report = await run();
     expect(report).toMatchObject({ requested: 1 });
     const [payout] = await balancePayoutsOf(channel.id);
@@ -119,7 +120,7 @@ describe('runBalancePayouts', () => {
     });
     h.clock.advance(48 * HOUR);
     expect(await runThresholdPayouts(h)).toEqual({ due: 1, requested: 0, waiting: 1 });
-    await db().query('UPDATE channels SET payout_wallet = $2 WHERE id = $1', [channel.id, randomEvmAddress()]);
+    await setChannelWallet(db(), channel.id, randomEvmAddress());
     expect(await runThresholdPayouts(h)).toEqual({ due: 1, requested: 1, waiting: 0 });
   });
 

@@ -1,3 +1,4 @@
+import { type StoredWallet, isSameStoredWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable, Tx } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
@@ -41,15 +42,14 @@ interface EndedPayout {
   state_changed_at: Date;
   destination_currency: string;
   destination_network: string;
-  destination_wallet: string;
-  destination_extra_id: string | null;
+  wallet: StoredWallet;
 }
 
 /** Instant channels' unclaimed owner balances, per asset (all of them, or one channel's one asset). */
 async function owedBalances(q: Queryable, only?: { channelId: string; asset: string }): Promise<OwedBalance[]> {
-  const { rows } = await q.query<OwedBalance>(
+  const { rows } = await q.query<Omit<OwedBalance, 'wallet'>>(
     `SELECT c.id AS channel_id, c.owner_account_id, a.asset, (-sum(e.amount))::text AS balance,
-            c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id
+            c.payout_currency, c.payout_network, ${storedWalletColumns('c.payout_wallet', 'c.payout_extra_id')}
        FROM channels c
        JOIN ledger_accounts a ON a.channel_id = c.id
        JOIN ledger_entries e ON e.account_id = a.id
@@ -59,7 +59,7 @@ async function owedBalances(q: Queryable, only?: { channelId: string; asset: str
       ORDER BY c.id, a.asset`,
     [only?.channelId ?? null, only?.asset ?? null],
   );
-  return rows;
+  return rows.map((row) => ({ ...row, wallet: storedWalletOf(row as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id') }));
 }
 
 /**
@@ -69,7 +69,7 @@ async function owedBalances(q: Queryable, only?: { channelId: string; asset: str
  * the deferral limit (dust would be deferred a day again), and a day later otherwise.
  */
 export function isBalanceDue(
-  owed: Pick<OwedBalance, 'balance' | 'payout_currency' | 'payout_network' | 'payout_wallet' | 'payout_extra_id'>,
+  owed: Pick<OwedBalance, 'balance' | 'payout_currency' | 'payout_network' | 'wallet'>,
   lastEnded: EndedPayout | undefined,
   now: Date,
 ): boolean {
@@ -77,8 +77,7 @@ export function isBalanceDue(
   const isSameDestination =
     lastEnded.destination_currency === owed.payout_currency &&
     lastEnded.destination_network === owed.payout_network &&
-    lastEnded.destination_wallet === owed.payout_wallet &&
-    (lastEnded.destination_extra_id ?? null) === (owed.payout_extra_id ?? null);
+    isSameStoredWallet(lastEnded.wallet, owed.wallet);
   if (!isSameDestination) return true;
   if (lastEnded.state === 'cancelled' || DESTINATION_REFUSED.has(lastEnded.failure_code ?? '')) return false;
   if (lastEnded.failure_code === 'deferral_limit_reached') return BigInt(owed.balance) > BigInt(lastEnded.amount_units);
@@ -87,14 +86,14 @@ export function isBalanceDue(
 
 /** Per `<channel id>:<asset>`, the channel's payout in that asset that ended unpaid last. */
 export async function lastEndedPayouts(q: Queryable, channelIds: readonly string[]): Promise<Map<string, EndedPayout>> {
-  const { rows } = await q.query<EndedPayout>(
+  const { rows } = await q.query<Omit<EndedPayout, 'wallet'>>(
     `SELECT DISTINCT ON (channel_id, asset) channel_id, asset, state, failure_code, amount_units::text, state_changed_at,
-            destination_currency, destination_network, destination_wallet, destination_extra_id
+            destination_currency, destination_network, ${storedWalletColumns('destination_wallet', 'destination_extra_id')}
        FROM payouts WHERE channel_id = ANY($1::uuid[]) AND state IN ('failed', 'refunded', 'cancelled')
       ORDER BY channel_id, asset, state_changed_at DESC`,
     [channelIds],
   );
-  return new Map(rows.map((row) => [`${row.channel_id}:${row.asset}`, row]));
+  return new Map(rows.map((row) => [`${row.channel_id}:${row.asset}`, { ...row, wallet: storedWalletOf(row as unknown as Record<string, unknown>, 'destination_wallet', 'destination_extra_id') }]));
 }
 
 /**
@@ -168,8 +167,8 @@ export interface ChannelBalance {
   balance: string;
   payout_currency: string;
   payout_network: string;
-  payout_wallet: string;
-  payout_extra_id: string | null;
+  /** The channel's wallet as stored (copied onto the payout as is). */
+  wallet: StoredWallet;
 }
 
 /**
@@ -203,7 +202,7 @@ export async function claimChannelBalance(
       asset: input.asset,
       amountUnits: amount,
       amountUsdCents: await input.usdCentsOf(tx, amount),
-      destination: { currency: balance.payout_currency, network: balance.payout_network, wallet: balance.payout_wallet, extraId: balance.payout_extra_id },
+      destination: { currency: balance.payout_currency, network: balance.payout_network, stored: balance.wallet },
       claimDescription: input.claimDescription,
       at: input.at,
     });

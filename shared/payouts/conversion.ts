@@ -1,3 +1,4 @@
+import { clearWallet } from '../wallets/index.js';
 import { randomUUID } from 'node:crypto';
 import { enqueueMessage } from '../bus/index.js';
 import type { ChangeNowClient, SwapPair } from '../changenow/index.js';
@@ -100,7 +101,8 @@ export async function convertAccumulated(deps: ConvertAccumulatedDeps): Promise<
       asset: FROM_ASSET,
       amountUnits: total,
       amountUsdCents: (estimatedCents * total) / seen,
-      destination: { currency: 'USDT', network: 'ETH', wallet: deps.hotWalletAddress, extraId: null },
+      // The platform's own hot wallet: no owner's secret, kept in clear.
+      destination: { currency: 'USDT', network: 'ETH', stored: clearWallet(deps.hotWalletAddress) },
       claimDescription: `ETH of ${balances.length} threshold owners parked as USDT`,
       at,
     });

@@ -1,3 +1,5 @@
+import { withDestinationWallets } from '../testing/encrypted-fields.js';
+import { clearWallet, sealWallet } from '../wallets/index.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxMessage } from '../bus/index.js';
@@ -54,7 +56,7 @@ describe('createPayout', () => {
         asset: 'ETH',
         amountUnits: 700n,
         amountUsdCents: 1_234n,
-        destination: { currency: 'ETH', network: 'ETH', wallet: channel.payoutWallet, extraId: null },
+        destination: { currency: 'ETH', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
         at: AT,
         followUps,
       }),
@@ -70,13 +72,14 @@ describe('createPayout', () => {
       amount_usd_cents: 1_234n,
       destination_currency: 'ETH',
       destination_network: 'ETH',
-      destination_wallet: channel.payoutWallet,
+      destination_wallet: null, // sealed for the owner: opened below
       destination_extra_id: null,
       requested_at: AT,
       state_changed_at: AT,
       created_at: AT,
       updated_at: AT,
     });
+    expect((await withDestinationWallets(db(), [{ id }]))[0]?.destination_wallet).toBe(channel.payoutWallet);
     expect(await claimOf(id)).toEqual({
       kind: 'payout_claimed',
       idempotency_key: `claim:instant:${payment.id}`,
@@ -104,7 +107,7 @@ describe('createPayout', () => {
         asset: 'USDT_ERC20',
         amountUnits: 5_000_000n,
         amountUsdCents: null,
-        destination: { currency: 'USDT', network: 'ETH', wallet: channel.payoutWallet, extraId: null },
+        destination: { currency: 'USDT', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
         claimDescription: 'Threshold reached',
         at: AT,
       }),
@@ -133,7 +136,7 @@ describe('createPayout', () => {
         asset: 'ETH',
         amountUnits: 100n,
         amountUsdCents: 25n,
-        destination: { currency: 'USDT', network: 'ETH', wallet, extraId: null },
+        destination: { currency: 'USDT', network: 'ETH', stored: clearWallet(wallet) },
         claimDescription: 'ETH of 2 threshold owners parked as USDT',
         at: AT,
       });

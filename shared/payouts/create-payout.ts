@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { enqueueMessages, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Tx } from '../db/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { type StoredWallet, storedWalletValues } from '../wallets/index.js';
 
-/** Where a payout goes: a snapshot copied onto the row, so a later wallet edit cannot redirect it. */
+/**
+ * Where a payout goes: a snapshot copied onto the row, so a later wallet edit cannot redirect it.
+ * The wallet is copied as stored (sealed for the owner: no key needed here).
+ */
 export interface PayoutDestination {
   currency: string;
   network: string;
-  wallet: string;
-  extraId: string | null;
+  stored: StoredWallet;
 }
 
 /** What each kind of payout claims from, and what its row and claim name besides the amount. */
@@ -69,8 +72,9 @@ export async function createPayout(tx: Tx, input: CreatePayoutInput): Promise<st
   await tx.query(
     `INSERT INTO payouts (id, kind, channel_id, owner_account_id, payment_id, state, asset, amount_units, amount_usd_cents,
                           destination_currency, destination_network, destination_wallet, destination_extra_id,
-                          claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $14)`,
+                          destination_wallet_ciphertext, destination_wallet_index, destination_wallet_hint, destination_extra_id_ciphertext,
+                          destination_extra_id_index, claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $19, $19)`,
     [
       id,
       input.kind,
@@ -82,8 +86,7 @@ export async function createPayout(tx: Tx, input: CreatePayoutInput): Promise<st
       input.amountUsdCents?.toString() ?? null,
       input.destination.currency,
       input.destination.network,
-      input.destination.wallet,
-      input.destination.extraId,
+      ...storedWalletValues(input.destination.stored),
       claimTransactionId,
       at,
     ],

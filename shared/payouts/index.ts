@@ -1,7 +1,7 @@
 export { type PayoutState, type PayoutTransitionFields, FINISHED_PAYOUT_STATES, PAYOUT_STATES, PAYOUT_TRANSITIONS, canTransitionPayout, transitionPayout } from './payout-state.js';
 export { type SwapStatus, SWAP_STATUSES, SWAP_TRANSITIONS, canTransitionSwap, PAYOUT_STATE_AFTER_SWAP } from './swap-status.js';
 export { type OutflowLimits, type LimitVerdict, type HoldReason, DESTINATION_COOL_OFF_MS, UNUSUAL_AMOUNT_FACTOR, checkOutflowLimits, holdPayout, approvePayout, rejectPayout } from './limits.js';
-export { type PayoutRow, type PayoutColumns, payoutColumns, toPayoutRow, retrievePayout, isDirectPayout } from './payout-row.js';
+export { type PayoutRow, type PayoutColumns, payoutColumns, payoutDestinationOf, toPayoutRow, retrievePayout, isDirectPayout } from './payout-row.js';
 export { type QuotePayoutDeps, type QuotePayoutOutcome, type NetworkFeeGuard, type DeferralReason, DEFERRAL_MS, MAX_DEFERRALS, quotePayout, swapPairFor } from './quote.js';
 export { type PayoutNoticeKind, queuePayoutNotice } from './payout-notices.js';
 export { type CreateSwapDeps, type CreateSwapOutcome, createSwap } from './swap.js';
@@ -13,3 +13,4 @@ export { type RunThresholdPayoutsDeps, type ThresholdPayoutsReport, runThreshold
 export { type BalancePayoutsReport, type RunBalancePayoutsDeps, BALANCE_RETRY_AFTER_MS, runBalancePayouts } from './balance.js';
 export { NOT_YET_SIGNED_STATES, queuedPayoutUnits } from './queued-payouts.js';
 export { type ThresholdProgress, percentOfThreshold, readThresholdProgress } from './threshold-progress.js';
+export { payoutSealedTables } from './sealed-fields.js';

@@ -1,5 +1,6 @@
 import type { Queryable, Tx } from '../db/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { type StoredWallet, openWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import type { PayoutState } from './payout-state.js';
 import { payoutError } from './errors.js';
 
@@ -17,10 +18,12 @@ export interface PayoutRow {
   paymentId: string | null;
   asset: string;
   amountUnits: bigint;
+  /** The owner account the destination is sealed for; null for a conversion (the platform's own wallet). */
+  ownerAccountId: string | null;
   destinationCurrency: string;
   destinationNetwork: string;
-  destinationWallet: string;
-  destinationExtraId: string | null;
+  /** The wallet and extra id as stored (sealed for the owner): `payoutDestinationOf` opens them, `walletHintOf` masks them. */
+  destination: StoredWallet;
   /** What the quote said the destination gets, decimal text in the destination currency. */
   quotedToAmount: string | null;
   failureCode: string | null;
@@ -37,9 +40,10 @@ export interface PayoutColumns {
   payment_id: string | null;
   asset: string;
   amount_units: string;
+  owner_account_id: string | null;
   destination_currency: string;
   destination_network: string;
-  destination_wallet: string;
+  destination_wallet: string | null;
   destination_extra_id: string | null;
   quoted_to_amount: string | null;
   failure_code: string | null;
@@ -54,8 +58,8 @@ export interface PayoutColumns {
  */
 export function payoutColumns(alias?: string): string {
   const p = alias ? `${alias}.` : '';
-  return `${p}id, ${p}kind, ${p}state, ${p}channel_id, ${p}payment_id, ${p}asset, ${p}amount_units::text AS amount_units,
-          ${p}destination_currency, ${p}destination_network, ${p}destination_wallet, ${p}destination_extra_id,
+  return `${p}id, ${p}kind, ${p}state, ${p}channel_id, ${p}payment_id, ${p}asset, ${p}amount_units::text AS amount_units, ${p}owner_account_id,
+          ${p}destination_currency, ${p}destination_network, ${storedWalletColumns(`${p}destination_wallet`, `${p}destination_extra_id`)},
           ${p}quoted_to_amount::text AS quoted_to_amount, ${p}failure_code, ${p}requested_at, ${p}completed_at`;
 }
 
@@ -68,15 +72,23 @@ export function toPayoutRow(row: PayoutColumns): PayoutRow {
     paymentId: row.payment_id,
     asset: row.asset,
     amountUnits: BigInt(row.amount_units),
+    ownerAccountId: row.owner_account_id,
     destinationCurrency: row.destination_currency,
     destinationNetwork: row.destination_network,
-    destinationWallet: row.destination_wallet,
-    destinationExtraId: row.destination_extra_id,
+    destination: storedWalletOf(row as unknown as Record<string, unknown>, 'destination_wallet', 'destination_extra_id'),
     quotedToAmount: row.quoted_to_amount,
     failureCode: row.failure_code,
     requestedAt: new Date(row.requested_at),
     completedAt: row.completed_at === null ? null : new Date(row.completed_at),
   };
+}
+
+/**
+ * The payout's wallet and extra id in clear. Needs the field keys: only the stages that hand the
+ * address on (quote-payout, create-swap, send-transfer) and the owner's dashboard call it.
+ */
+export function payoutDestinationOf(payout: Pick<PayoutRow, 'ownerAccountId' | 'destination'>): { wallet: string; extraId: string | null } {
+  return openWallet(payout.ownerAccountId, payout.destination);
 }
 
 /** The payout by id. @throws PermanentError `payout_not_found`. */

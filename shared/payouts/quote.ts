@@ -9,7 +9,7 @@ import { assertPayoutAddress } from '../wallets/index.js';
 import { checkOutflowLimits, holdPayout, type OutflowLimits } from './limits.js';
 import { transitionPayout } from './payout-state.js';
 import { failPayout, failPayoutIn } from './fail-payout.js';
-import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
+import { isDirectPayout, type PayoutRow, payoutDestinationOf, retrievePayout } from './payout-row.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { payoutError } from './errors.js';
 
@@ -96,11 +96,12 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   if (limitOutcome !== 'within') return limitOutcome;
 
   try {
+    const destination = payoutDestinationOf(payout);
     assertPayoutAddress({
       currency: payout.destinationCurrency,
       network: payout.destinationNetwork,
-      address: payout.destinationWallet,
-      extraId: payout.destinationExtraId,
+      address: destination.wallet,
+      extraId: destination.extraId,
     });
   } catch (error) {
     if (!WALLET_ERROR_CODES.has(errorCode(error))) throw error;

@@ -1,3 +1,4 @@
+import { fieldContext, loadFieldCipher } from '../field-crypto/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeNowClient } from '../changenow/index.js';
 import { createCountingWallet, createMemoryChain } from '../testing/fakes/memory-chain.js';
@@ -38,12 +39,14 @@ describe('createSwap', () => {
 
   async function swapsOf(payoutId: string) {
     const { rows } = await h.db.query<Record<string, string>>(
-      `SELECT provider_exchange_id AS "exchangeId", deposit_address AS "depositAddress", payout_address AS "payoutAddress",
-              refund_address AS "refundAddress", from_amount_units::text AS "fromUnits", status
-         FROM swaps WHERE payout_id = $1`,
+      `SELECT s.provider_exchange_id AS "exchangeId", s.deposit_address AS "depositAddress", s.payout_address AS "payoutAddress",
+              s.payout_address_ciphertext AS "sealed", p.owner_account_id AS "owner",
+              s.refund_address AS "refundAddress", s.from_amount_units::text AS "fromUnits", s.status
+         FROM swaps s JOIN payouts p ON p.id = s.payout_id WHERE s.payout_id = $1`,
       [payoutId],
     );
-    return rows;
+    // The owner's address is sealed at rest (copied from the payout): opened here to compare.
+    return rows.map(({ sealed, owner, ...row }): Record<string, string> => ({ ...row, payoutAddress: row.payoutAddress ?? loadFieldCipher().decrypt(sealed ?? '', fieldContext.payoutWallet(owner ?? '')) }));
   }
   const stateOf = async (payoutId: string) => (await h.db.query<{ state: string }>('SELECT state FROM payouts WHERE id = $1', [payoutId])).rows[0]?.state;
   /** The simulator's exchanges paying out to this test's owner wallet, made since `before`. */

@@ -7,7 +7,7 @@ import type { Logger } from '../logging/index.js';
 import { formatUnits, getAsset, isAssetCode } from '../money/index.js';
 import { transitionPayout } from './payout-state.js';
 import { failPayout } from './fail-payout.js';
-import { isDirectPayout, retrievePayout } from './payout-row.js';
+import { isDirectPayout, payoutDestinationOf, retrievePayout } from './payout-row.js';
 import { swapPairFor } from './quote.js';
 import { payoutError } from './errors.js';
 
@@ -57,14 +57,15 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
     throw payoutError('payout_not_swappable', 'This payout does not go through a swap.', { payoutId });
   }
 
+  const destination = payoutDestinationOf(payout);
   let exchange: ChangeNowExchange;
   try {
     exchange = await deps.changenow.createExchange({
       pair,
       fromAmount: formatUnits(payout.amountUnits, getAsset(payout.asset).decimals),
-      address: payout.destinationWallet,
+      address: destination.wallet,
       refundAddress: deps.refundAddress,
-      ...(payout.destinationExtraId ? { extraId: payout.destinationExtraId } : {}),
+      ...(destination.extraId ? { extraId: destination.extraId } : {}),
       flow: 'standard',
     });
   } catch (error) {
@@ -78,9 +79,10 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
   const isStored = await deps.db.transaction(async (tx) => {
     const { rows } = await tx.query(
       `INSERT INTO swaps (payout_id, provider_exchange_id, from_asset, from_amount_units, from_currency, from_network, to_currency, to_network,
-                          expected_to_amount, deposit_address, deposit_extra_id, payout_address, payout_extra_id, refund_address, flow,
+                          expected_to_amount, deposit_address, deposit_extra_id, payout_address, payout_extra_id,
+                          payout_address_ciphertext, payout_address_index, payout_extra_id_ciphertext, refund_address, flow,
                           status, status_checked_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'standard', 'new', $15, $15, $15)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'standard', 'new', $18, $18, $18)
        ON CONFLICT (payout_id) DO NOTHING
        RETURNING id`,
       [
@@ -95,8 +97,12 @@ export async function createSwap(deps: CreateSwapDeps, payoutId: string): Promis
         exchange.toAmount,
         exchange.payinAddress,
         exchange.payinExtraId,
-        payout.destinationWallet,
-        payout.destinationExtraId,
+        // The owner's address as the payout stores it (sealed: copied, not re-sealed).
+        payout.destination.clear,
+        payout.destination.clearExtraId,
+        payout.destination.ciphertext,
+        payout.destination.index,
+        payout.destination.extraIdCiphertext,
         deps.refundAddress,
         now,
       ],

@@ -1,3 +1,4 @@
+import { storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import { type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Queryable } from '../db/index.js';
 import { ledgerAccountCodes } from '../ledger/index.js';
@@ -183,11 +184,12 @@ export type ThresholdNextStep = 'hourly_run' | 'after_parking' | 'after_failed_p
  * ended unpaid, on the schedule `isBalanceDue` gives the run (the owner was told when it failed).
  */
 export async function thresholdNextStep(q: Queryable, progress: ThresholdProgress, now: Date): Promise<ThresholdNextStep> {
-  const { rows } = await q.query<{ payout_currency: string; payout_network: string; payout_wallet: string; payout_extra_id: string | null }>(
-    'SELECT payout_currency, payout_network, payout_wallet, payout_extra_id FROM channels WHERE id = $1',
+  const { rows } = await q.query<{ payout_currency: string; payout_network: string }>(
+    `SELECT payout_currency, payout_network, ${storedWalletColumns('payout_wallet', 'payout_extra_id')} FROM channels WHERE id = $1`,
     [progress.channelId],
   );
-  const channel = rows[0];
+  const row = rows[0];
+  const channel = row && { ...row, wallet: storedWalletOf(row as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id') };
   const lastEnded = (await lastEndedPayouts(q, [progress.channelId])).get(`${progress.channelId}:${USDT}`);
   if (channel && !isBalanceDue({ ...channel, balance: progress.usdtUnits.toString() }, lastEnded, now)) return 'after_failed_payout';
   return progress.usdtCents >= progress.thresholdCents ? 'hourly_run' : 'after_parking';

@@ -1,3 +1,4 @@
+import { storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
@@ -30,9 +31,9 @@ interface DueChannel extends ChannelBalance {
 
 /** Threshold channels whose parked USDT has reached the threshold (all of them, or just `channelId`). */
 async function dueChannels(q: Queryable, channelId?: string): Promise<DueChannel[]> {
-  const { rows } = await q.query<DueChannel>(
+  const { rows } = await q.query<Omit<DueChannel, 'wallet'>>(
     `SELECT c.id AS channel_id, c.owner_account_id, (-sum(e.amount))::text AS balance, c.payout_threshold_cents,
-            c.payout_currency, c.payout_network, c.payout_wallet, c.payout_extra_id
+            c.payout_currency, c.payout_network, ${storedWalletColumns('c.payout_wallet', 'c.payout_extra_id')}
        FROM channels c
        JOIN ledger_accounts a ON a.channel_id = c.id AND a.asset = $1
        JOIN ledger_entries e ON e.account_id = a.id
@@ -42,7 +43,7 @@ async function dueChannels(q: Queryable, channelId?: string): Promise<DueChannel
       ORDER BY c.id`,
     [PAYOUT_ASSET, UNITS_PER_CENT.toString(), channelId ?? null],
   );
-  return rows;
+  return rows.map((row) => ({ ...row, wallet: storedWalletOf(row as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id') }));
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Queryable, Tx } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { type PayoutState, transitionPayout } from './payout-state.js';
-import { isDirectPayout, type PayoutRow, retrievePayout } from './payout-row.js';
+import { isDirectPayout, type PayoutRow, payoutDestinationOf, retrievePayout } from './payout-row.js';
 import { payoutError } from './errors.js';
 
 export type SendTransferOutcome = 'skipped' | 'broadcast' | 'replaced' | 'fee_capped' | 'in_mempool';
@@ -75,7 +75,9 @@ const SIGNABLE_STATES: ReadonlySet<PayoutState> = new Set(['quoted', 'swap_creat
 /** What the payout's transfer sends: its amount, to the swap's deposit address when it has a swap, else to its destination. */
 async function transferRequestFor(q: Queryable, payout: PayoutRow): Promise<TransferRequest> {
   const swaps = await q.query<{ deposit_address: string }>('SELECT deposit_address FROM swaps WHERE payout_id = $1', [payout.id]);
-  return { asset: payout.asset, amountUnits: payout.amountUnits, to: swaps.rows[0]?.deposit_address ?? payout.destinationWallet };
+  const deposit = swaps.rows[0]?.deposit_address;
+  if (deposit !== undefined) return { asset: payout.asset, amountUnits: payout.amountUnits, to: deposit };
+  return { asset: payout.asset, amountUnits: payout.amountUnits, to: payoutDestinationOf(payout).wallet, toIndex: payout.destination.index };
 }
 
 /**

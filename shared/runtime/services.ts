@@ -2,6 +2,7 @@ import { createPubSubPublisher, type Publisher } from '../bus/publisher.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { ConfigError, configVars, loadConfig } from '../config/index.js';
 import { type Db, openDatabase } from '../db/index.js';
+import { loadFieldCipher } from '../field-crypto/index.js';
 import { createFirestoreKeyValueStore, type KeyValueStore } from '../kv/index.js';
 import { type Logger, logger as rootLogger } from '../logging/index.js';
 
@@ -33,10 +34,13 @@ export function resetServices(): void {
 }
 
 /**
- * Validates the variables the shared services need; call at module scope of a function so a bad
+ * Validates the variables the shared services need (and with `withFieldKeys`, FIELD_ENCRYPTION_KEYS
+ * and FIELD_BLIND_INDEX_KEY, for a function that opens sealed emails or wallets); call at module scope of a function so a bad
  * configuration stops the cold start with the variable's name. A no-op once services are provided.
  */
-export function assertServicesConfigured(env: NodeJS.ProcessEnv = process.env): void {
+export function assertServicesConfigured(options: { withFieldKeys?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): void {
+  // The field keys are the function's own (never provided with the services): checked every time.
+  if (options.withFieldKeys) loadFieldCipher(env);
   if (provided) return;
   readServicesConfig(env);
 }

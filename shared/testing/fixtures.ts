@@ -1,5 +1,8 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { Db, Queryable, Tx } from '../db/index.js';
+import { sealAccountEmail } from '../accounts/index.js';
+import { clearWallet, openWallet, sealWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
+import { loadFieldCipher } from '../field-crypto/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { createPayout } from '../payouts/create-payout.js';
 import { type PayoutState, type PayoutTransitionFields, transitionPayout } from '../payouts/index.js';
@@ -72,12 +75,15 @@ export async function insertAccount(
 ): Promise<AccountFixture> {
   const id = overrides.id ?? randomUUID();
   const email = overrides.email ?? `owner-${id.slice(0, 8)}@example.com`;
+  const sealed = sealAccountEmail(id, email);
   await q.query(
-    `INSERT INTO accounts (id, email, password_hash, email_verified_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $5)`,
+    `INSERT INTO accounts (id, email_ciphertext, email_index, email_hint, password_hash, email_verified_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
     [
       id,
-      email,
+      sealed.ciphertext,
+      sealed.index,
+      sealed.hint,
       overrides.passwordHash ?? '$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo',
       overrides.isEmailVerified === false ? null : FIXTURE_NOW,
       FIXTURE_NOW,
@@ -131,13 +137,14 @@ export async function insertChannel(q: Queryable, overrides: ChannelOverrides = 
     underpaymentToleranceBps: overrides.underpaymentToleranceBps ?? 9800,
   };
   const status = overrides.status ?? 'active';
+  const sealed = sealWallet(ownerAccountId, channel.payoutWallet, null);
   // One statement, so the deferred "every channel has a schedule" check sees both rows.
   await q.query(
     `WITH channel AS (
        INSERT INTO channels (id, owner_account_id, open_chat_id, closed_chat_id, open_title, closed_title, status,
-                             payout_currency, payout_network, payout_wallet, payout_strategy, payout_threshold_cents,
-                             underpayment_tolerance_bps, created_at, updated_at, deleted_at)
-       VALUES ($1, $2, $3, $4, 'Open channel', 'Closed channel', $5, $6, $7, $8, $9, $10, $11, $12, $12,
+                             payout_currency, payout_network, payout_wallet_ciphertext, payout_wallet_index, payout_wallet_hint,
+                             payout_strategy, payout_threshold_cents, underpayment_tolerance_bps, created_at, updated_at, deleted_at)
+       VALUES ($1, $2, $3, $4, 'Open channel', 'Closed channel', $5, $6, $7, $8, $13, $14, $9, $10, $11, $12, $12,
                CASE WHEN $5 = 'deleted' THEN $12::timestamptz END)
        RETURNING id)
      INSERT INTO broadcast_schedules (channel_id, next_run_at, created_at, updated_at)
@@ -150,11 +157,13 @@ export async function insertChannel(q: Queryable, overrides: ChannelOverrides = 
       status,
       channel.payoutCurrency,
       channel.payoutNetwork,
-      channel.payoutWallet,
+      sealed.ciphertext,
       channel.payoutStrategy,
       channel.payoutThresholdCents?.toString() ?? null,
       channel.underpaymentToleranceBps,
       FIXTURE_NOW,
+      sealed.index,
+      sealed.hint,
     ],
   );
   return channel;
@@ -439,12 +448,13 @@ export async function insertPayout(
       }
       channelId ??= (await insertChannel(tx)).id;
     }
-    const { rows } = await tx.query<{ owner_account_id: string; payout_currency: string; payout_network: string; payout_wallet: string }>(
-      'SELECT owner_account_id, payout_currency, payout_network, payout_wallet FROM channels WHERE id = $1',
+    const { rows } = await tx.query<{ owner_account_id: string; payout_currency: string; payout_network: string }>(
+      `SELECT owner_account_id, payout_currency, payout_network, ${storedWalletColumns('payout_wallet', 'payout_extra_id')} FROM channels WHERE id = $1`,
       [channelId],
     );
     const channel = rows[0];
     if (!channel) throw new Error(`insertPayout: channel ${channelId} does not exist`);
+    const stored = storedWalletOf(channel as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id');
     if (overrides.isOwnerCredited !== false) await creditOwner(tx, channelId, asset, amountUnits);
 
     const origin = { channelId, ownerAccountId: channel.owner_account_id };
@@ -454,7 +464,7 @@ export async function insertPayout(
       asset,
       amountUnits,
       amountUsdCents: overrides.amountUsdCents ?? null,
-      destination: { currency: channel.payout_currency, network: channel.payout_network, wallet: channel.payout_wallet, extraId: null },
+      destination: { currency: channel.payout_currency, network: channel.payout_network, stored },
       at: FIXTURE_NOW,
       followUps: [],
     });
@@ -466,7 +476,7 @@ export async function insertPayout(
       amountUnits,
       destinationCurrency: channel.payout_currency,
       destinationNetwork: channel.payout_network,
-      destinationWallet: channel.payout_wallet,
+      destinationWallet: openWallet(channel.owner_account_id, stored).wallet,
       claimTransactionId: await claimOf(tx, id),
     };
   });
@@ -537,7 +547,16 @@ export interface SwapFixture {
 }
 
 /** What the swap and transfer fixtures take of a payout: a `PayoutFixture` or the payouts read model (`PayoutRow`). */
-export type PayoutToSend = Pick<PayoutFixture, 'id' | 'asset' | 'amountUnits' | 'destinationCurrency' | 'destinationNetwork' | 'destinationWallet'>;
+export type PayoutToSend = Pick<PayoutFixture, 'id' | 'asset' | 'amountUnits' | 'destinationCurrency' | 'destinationNetwork'>;
+
+/** The payout's destination wallet opened, with its blind index (null while it is still in clear). */
+export async function payoutWalletOf(q: Queryable, payoutId: string): Promise<{ wallet: string; index: Buffer | null }> {
+  const { rows } = await q.query(`SELECT owner_account_id, ${storedWalletColumns('destination_wallet', 'destination_extra_id')} FROM payouts WHERE id = $1`, [payoutId]);
+  const row = rows[0] as Record<string, unknown> | undefined;
+  if (!row) throw new Error(`no payout ${payoutId}`);
+  const stored = storedWalletOf(row, 'destination_wallet', 'destination_extra_id');
+  return { wallet: openWallet((row.owner_account_id as string | null) ?? null, stored).wallet, index: stored.index };
+}
 
 /** A ChangeNow exchange in status 'waiting' for exactly the payout's amount and destination. */
 export async function insertSwap(
@@ -551,11 +570,17 @@ export async function insertSwap(
     providerExchangeId: overrides.providerExchangeId ?? randomBytes(7).toString('hex'),
     depositAddress: overrides.depositAddress ?? randomEvmAddress(),
   };
+  // The payout's destination as it stores it (sealed: copied), unless a test names another address.
   await q.query(
     `INSERT INTO swaps (id, payout_id, provider_exchange_id, from_asset, from_amount_units, from_currency, from_network,
-                        to_currency, to_network, expected_to_amount, deposit_address, payout_address, refund_address,
-                        status, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, lower($4), 'eth', $6, $7, '1.5', $8, $9, $10, 'waiting', $11, $11)`,
+                        to_currency, to_network, expected_to_amount, deposit_address, payout_address, payout_address_ciphertext,
+                        payout_address_index, refund_address, status, created_at, updated_at)
+     SELECT $1, $2, $3, $4, $5, lower($4), 'eth', $6, $7, '1.5', $8,
+            CASE WHEN $9::text IS NULL THEN p.destination_wallet ELSE $9 END,
+            CASE WHEN $9::text IS NULL THEN p.destination_wallet_ciphertext END,
+            CASE WHEN $9::text IS NULL THEN p.destination_wallet_index END,
+            $10, 'waiting', $11, $11
+       FROM payouts p WHERE p.id = $2`,
     [
       swap.id,
       payout.id,
@@ -565,7 +590,7 @@ export async function insertSwap(
       payout.destinationCurrency,
       payout.destinationNetwork,
       swap.depositAddress,
-      overrides.payoutAddress ?? payout.destinationWallet,
+      overrides.payoutAddress ?? null,
       randomEvmAddress(),
       FIXTURE_NOW,
     ],
@@ -592,9 +617,17 @@ export async function insertChainTransfer(
   overrides: { id?: string; chainId?: bigint; fromAddress?: string; toAddress?: string; nonce?: bigint; amountUnits?: bigint } = {},
 ): Promise<ChainTransferFixture> {
   let toAddress = overrides.toAddress;
+  let toIndex: Buffer | null = null;
   if (toAddress === undefined) {
     const { rows } = await q.query<{ address: string }>('SELECT lower(deposit_address) AS address FROM swaps WHERE payout_id = $1', [payout.id]);
-    toAddress = rows[0]?.address ?? payout.destinationWallet.toLowerCase();
+    toAddress = rows[0]?.address;
+    if (toAddress === undefined) {
+      const destination = await payoutWalletOf(q, payout.id);
+      toAddress = destination.wallet.toLowerCase();
+      toIndex = destination.index;
+    }
+  } else {
+    toIndex = loadFieldCipher().walletIndex(toAddress);
   }
   const transfer: ChainTransferFixture = {
     id: overrides.id ?? randomUUID(),
@@ -606,8 +639,8 @@ export async function insertChainTransfer(
   };
   await q.query(
     `INSERT INTO chain_transfers (id, payout_id, chain_id, from_address, to_address, asset, amount_units, nonce, gas_limit,
-                                  max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, signed_at, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 21000, 30000000000, 1000000000, $9, $10, $11, $11, $11)`,
+                                  max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, signed_at, created_at, updated_at, to_address_index)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 21000, 30000000000, 1000000000, $9, $10, $11, $11, $11, $12)`,
     [
       transfer.id,
       payout.id,
@@ -620,6 +653,7 @@ export async function insertChainTransfer(
       `0x02${randomBytes(100).toString('hex')}`,
       transfer.txHash,
       FIXTURE_NOW,
+      toIndex,
     ],
   );
   return transfer;
@@ -646,7 +680,7 @@ export async function insertConversionBatch(
     const payoutId = randomUUID();
     const total = shares.reduce((sum, share) => sum + share.fromUnits, 0n);
     for (const share of shares) await creditOwner(tx, share.channelId, 'ETH', share.fromUnits);
-    const destination = { currency: 'USDT', network: 'ETH', wallet: randomEvmAddress(), extraId: null };
+    const destination = { currency: 'USDT', network: 'ETH', wallet: randomEvmAddress() };
     await createPayout(tx, {
       kind: 'conversion',
       batchId: id,
@@ -655,7 +689,7 @@ export async function insertConversionBatch(
       asset: 'ETH',
       amountUnits: total,
       amountUsdCents: null,
-      destination,
+      destination: { currency: destination.currency, network: destination.network, stored: clearWallet(destination.wallet) },
       at: FIXTURE_NOW,
       followUps: [],
     });

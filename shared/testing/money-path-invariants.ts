@@ -1,3 +1,4 @@
+import { clearWallet, openWallet } from '../wallets/index.js';
 import { Contract, type JsonRpcProvider } from 'ethers';
 import type { Db } from '../db/index.js';
 import { type HotWalletAsset, createHotWalletChain, formatAsset, readHotWalletPosition } from '../hot-wallet/index.js';
@@ -177,14 +178,19 @@ export async function checkMoneyPathInvariants(observed: MoneyPathObservations):
   if (pendingNonce !== chainNonce) fail('no nonce gap', `${pendingNonce - chainNonce} hot-wallet transactions still pending`);
 
   // Owners' wallets hold exactly what their completed payouts promised.
-  const { rows: promised } = await db.query<{ destination_wallet: string; direct_units: string | null; swapped: string[] }>(
-    `SELECT p.destination_wallet,
+  // Grouped by the wallet's blind index (or clear value): the wallet itself is sealed at rest.
+  const { rows: grouped } = await db.query<{ owner_account_id: string; destination_wallet: string | null; destination_wallet_ciphertext: string | null; direct_units: string | null; swapped: string[] }>(
+    `SELECT min(p.owner_account_id::text) AS owner_account_id, min(p.destination_wallet) AS destination_wallet, min(p.destination_wallet_ciphertext) AS destination_wallet_ciphertext,
             sum(p.amount_units) FILTER (WHERE s.id IS NULL)::text AS direct_units,
             coalesce(array_agg(s.received_to_amount::text) FILTER (WHERE s.id IS NOT NULL), '{}') AS swapped
        FROM payouts p LEFT JOIN swaps s ON s.payout_id = p.id
       WHERE p.state = 'completed' AND p.kind <> 'conversion'
-      GROUP BY p.destination_wallet`,
+      GROUP BY coalesce(p.destination_wallet_index, convert_to(lower(p.destination_wallet), 'UTF8'))`,
   );
+  const promised = grouped.map((row) => ({
+    ...row,
+    destination_wallet: openWallet(row.owner_account_id, { ...clearWallet(row.destination_wallet ?? ''), clear: row.destination_wallet, ciphertext: row.destination_wallet_ciphertext }).wallet,
+  }));
   const token = new Contract(observed.usdtContract, USDT_LIKE_TOKEN_ABI, provider);
   let paidOut = 0;
   for (const owner of observed.owners) {

@@ -22,3 +22,4 @@ export {
   findPayoutNetwork,
   isSupportedPayoutOption,
 } from './payout-networks.js';
+export { type StoredWallet, clearWallet, isSameStoredWallet, openWallet, sealWallet, storedWalletColumnNames, storedWalletColumns, storedWalletOf, storedWalletValues, walletHintOf } from './sealed-wallet.js';

@@ -9,6 +9,11 @@ import { parseXrpAddress } from './xrp-address.js';
 import { walletError } from './errors.js';
 
 /** Every code `assertPayoutAddress` throws, each a `PermanentError` (the same input always fails the same way). */
+// Masking lives with the rest of field protection (shared/field-crypto); re-exported here for callers.
+import { maskAddress } from '../field-crypto/index.js';
+
+export { maskAddress };
+
 export type WalletErrorCode = 'unsupported_payout_option' | 'invalid_wallet_address' | 'invalid_payout_extra_id';
 
 export type PayoutDestination = {
@@ -94,14 +99,6 @@ export function assertPayoutAddress(input: PayoutDestination): string {
     network: clip(String(input.network)),
     address: maskAddress(input.address),
   });
-}
-
-/** `0x5aAe…eAed`: enough to tell addresses apart in a log, not enough to pay one. */
-export function maskAddress(address: unknown): string {
-  if (typeof address !== 'string') return `(${typeof address})`;
-  const chars = [...address];
-  if (chars.length <= 12) return `(${chars.length} characters)`;
-  return `${chars.slice(0, 6).join('')}…${chars.slice(-4).join('')}`;
 }
 
 function invalidAddress(reason: string): WalletCheck {

@@ -1,3 +1,4 @@
+import { sealWallet } from '../../shared/wallets/index.js';
 import { Wallet } from 'ethers';
 import { isRetryable } from '../../shared/errors/index.js';
 import { createSeededRandom, type SeededRandom } from '../../shared/testing/seeded-random.js';
@@ -271,9 +272,13 @@ async function seedChaosChannels(world: ChaosWorld, count: number): Promise<Chao
     const kind = kinds[i % kinds.length] ?? kinds[0];
     const seeded: SeededChannel = await seedChannel(world.gateway, { strategy: kind.strategy });
     const wallet = Wallet.createRandom().address;
+    const sealed = sealWallet(seeded.ownerAccountId, wallet, null);
     await world.gateway.testDb.db.query(
-      `UPDATE channels SET payout_currency = $2, payout_network = 'ETH', payout_wallet = $3, payout_threshold_cents = CASE WHEN payout_strategy = 'threshold' THEN 2000 END WHERE id = $1`,
-      [seeded.channelId, kind.currency, wallet],
+      `UPDATE channels SET payout_currency = $2, payout_network = 'ETH', payout_wallet = NULL, payout_extra_id = NULL, payout_wallet_ciphertext = $3,
+              payout_wallet_index = $4, payout_wallet_hint = $5, payout_extra_id_ciphertext = NULL, payout_extra_id_index = NULL,
+              payout_threshold_cents = CASE WHEN payout_strategy = 'threshold' THEN 2000 END
+        WHERE id = $1`,
+      [seeded.channelId, kind.currency, sealed.ciphertext, sealed.index, sealed.hint],
     );
     channels.push({ ...seeded, strategy: kind.strategy, currency: kind.currency, wallet });
   }

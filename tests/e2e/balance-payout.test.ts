@@ -1,3 +1,4 @@
+import { setChannelWallet, withDestinationWallets } from '../../shared/testing/encrypted-fields.js';
 import { type Contract, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceOf, ledgerAccountCodes, sumLedgerByAsset } from '../../shared/ledger/index.js';
@@ -28,7 +29,8 @@ describe('an instant owner’s returned balance', () => {
   it('is paid to the wallet the owner fixed, after the exchange refused the old one', async () => {
     const channel = await seedChannel(gateway, { strategy: 'instant' });
     const refused = Wallet.createRandom().address;
-    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH', payout_wallet = $2 WHERE id = $1`, [channel.channelId, refused]);
+    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH' WHERE id = $1`, [channel.channelId]);
+    await setChannelWallet(db(), channel.channelId, refused);
     payouts.changenow.failNext('POST /v2/exchange', 400, { error: 'not_valid_address', message: 'Invalid address' });
     const checkout = await checkoutFor(gateway, channel, newSubscriber(gateway));
     await gateway.nowpayments.pay(checkout.invoiceId);
@@ -42,11 +44,11 @@ describe('an instant owner’s returned balance', () => {
     expect((await db().query(`SELECT 1 FROM payouts WHERE channel_id = $1 AND kind = 'balance'`, [channel.channelId])).rows).toEqual([]);
 
     const fixed = Wallet.createRandom().address;
-    await db().query('UPDATE channels SET payout_wallet = $2 WHERE id = $1', [channel.channelId, fixed]);
+    await setChannelWallet(db(), channel.channelId, fixed);
     await tick('threshold-payouts-requested', 'run-threshold-payouts');
-    const { rows } = await db().query<{ id: string; amount_units: string; destination_wallet: string }>(
-      `SELECT id, amount_units::text, destination_wallet FROM payouts WHERE channel_id = $1 AND kind = 'balance'`,
-      [channel.channelId],
+    const rows = await withDestinationWallets(
+      db(),
+      (await db().query<{ id: string; amount_units: string }>(`SELECT id, amount_units::text FROM payouts WHERE channel_id = $1 AND kind = 'balance'`, [channel.channelId])).rows,
     );
     expect(rows).toEqual([{ id: expect.any(String), amount_units: returned.toString(), destination_wallet: fixed }]);
     expect(await balanceOf(db(), owner, 'ETH')).toBe(0n);

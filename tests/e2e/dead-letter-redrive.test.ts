@@ -1,3 +1,4 @@
+import { setChannelWallet } from '../../shared/testing/encrypted-fields.js';
 import { Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterAction, redriveDeadLetter } from '../../shared/bus/index.js';
@@ -79,7 +80,8 @@ describe('re-driving dead letters through the gateway', () => {
 
   it('quotes and sends a payout whose payout-requested was dead-lettered when ChangeNow refused it, once', async () => {
     const channel = await seedChannel(gateway, { strategy: 'instant', priceCents: 1999n });
-    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH', payout_wallet = $2 WHERE id = $1`, [channel.channelId, Wallet.createRandom().address]);
+    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH' WHERE id = $1`, [channel.channelId]);
+    await setChannelWallet(db(), channel.channelId, Wallet.createRandom().address);
     const changenow = gateway.runtime.simulators.changenow;
     if (!changenow) throw new Error('the runtime did not start the ChangeNow simulator');
     // Refused on the first delivery and on its duplicate: both dead-letter the same message.

@@ -1,3 +1,4 @@
+import { withDestinationWallets } from '../../shared/testing/encrypted-fields.js';
 import { type JsonRpcProvider, Transaction } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumLedgerByAsset } from '../../shared/ledger/index.js';
@@ -34,10 +35,7 @@ describe('a payout transaction dropped from the mempool', () => {
     const checkout = await checkoutFor(gateway, channel, newSubscriber(gateway));
     await gateway.nowpayments.pay(checkout.invoiceId);
     await gateway.settle();
-    const { rows } = await db().query<{ id: string; destination_wallet: string; amount_units: string }>(
-      'SELECT id, destination_wallet, amount_units::text FROM payouts WHERE channel_id = $1',
-      [channel.channelId],
-    );
+    const rows = await withDestinationWallets(db(), (await db().query<{ id: string; amount_units: string }>('SELECT id, amount_units::text FROM payouts WHERE channel_id = $1', [channel.channelId])).rows);
     return { payoutId: rows[0]?.id ?? '', wallet: rows[0]?.destination_wallet ?? '', amountUnits: BigInt(rows[0]?.amount_units ?? '0') };
   }
 

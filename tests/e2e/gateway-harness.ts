@@ -131,6 +131,7 @@ let nextUserId = 7_000_000_000;
 
 export interface SeededChannel {
   channelId: string;
+  ownerAccountId: string;
   closedChatId: number;
   ownerTelegramId: number;
   tierPriceCents: bigint;
@@ -152,7 +153,7 @@ export async function seedChannel(gateway: TestGateway, options: { strategy?: 'i
   gateway.telegram.addChat({ id: closedChatId, type: 'channel', title: 'Premium <Club>' });
   gateway.telegram.setBotMembership(closedChatId, 'administrator', { can_invite_users: true, can_restrict_members: true });
   await gateway.telegram.flush(); // the bot learns its rights before the test acts
-  return { channelId: channel.id, closedChatId, ownerTelegramId, tierPriceCents: tier.priceCents, tierDays: tier.durationDays };
+  return { channelId: channel.id, ownerAccountId: channel.ownerAccountId, closedChatId, ownerTelegramId, tierPriceCents: tier.priceCents, tierDays: tier.durationDays };
 }
 
 export function newSubscriber(gateway: TestGateway, options: { username?: string } = {}): { id: number; username: string } {

@@ -1,3 +1,4 @@
+import { setChannelWallet, withDestinationWallets } from '../../shared/testing/encrypted-fields.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type JsonRpcProvider, Wallet } from 'ethers';
@@ -35,7 +36,8 @@ describe('instant payouts that meet trouble', () => {
   async function usdtChannel(priceCents = 1999n): Promise<SeededChannel & { wallet: string }> {
     const channel = await seedChannel(gateway, { strategy: 'instant', priceCents });
     const wallet = Wallet.createRandom().address;
-    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH', payout_wallet = $2 WHERE id = $1`, [channel.channelId, wallet]);
+    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH' WHERE id = $1`, [channel.channelId]);
+    await setChannelWallet(db(), channel.channelId, wallet);
     return { ...channel, wallet };
   }
 
@@ -185,7 +187,7 @@ describe('instant payouts that meet trouble', () => {
     await gateway.runtime.bus?.publish('outbox-relay-requested', { job: 'relay-outbox' }); // the approval's message
     await gateway.settle();
     expect(await trackUntilFinal(payoutId)).toBe('completed');
-    const { rows } = await db().query<{ destination_wallet: string }>('SELECT destination_wallet FROM payouts WHERE id = $1', [payoutId]);
+    const rows = await withDestinationWallets(db(), [{ id: payoutId }]);
     expect(await provider.getBalance(rows[0]?.destination_wallet ?? '')).toBe(amountUnits);
     expect((await db().query('SELECT 1 FROM chain_transfers WHERE payout_id = $1', [payoutId])).rows).toHaveLength(1);
     const { rows: audit } = await db().query<{ action: string }>('SELECT action FROM audit_log WHERE subject_id = $1 ORDER BY occurred_at, action', [payoutId]);

@@ -1,3 +1,4 @@
+import { setChannelWallet } from '../../shared/testing/encrypted-fields.js';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumLedgerByAsset } from '../../shared/ledger/index.js';
@@ -33,7 +34,8 @@ describe('instant payout through a ChangeNow swap (ETH → USDT on Ethereum), ev
 
     const channel = await seedChannel(gateway, { strategy: 'instant', priceCents: 1999n });
     const ownerWallet = Wallet.createRandom().address;
-    await db.query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH', payout_wallet = $2 WHERE id = $1`, [channel.channelId, ownerWallet]);
+    await db.query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH' WHERE id = $1`, [channel.channelId]);
+    await setChannelWallet(db, channel.channelId, ownerWallet);
     const balanceBefore = await provider.getBalance(hotWallet);
     const nonceBefore = await provider.getTransactionCount(hotWallet);
 

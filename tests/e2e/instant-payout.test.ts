@@ -1,3 +1,4 @@
+import { withDestinationWallets } from '../../shared/testing/encrypted-fields.js';
 import { JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sumLedgerByAsset } from '../../shared/ledger/index.js';
@@ -31,9 +32,9 @@ describe('instant payout on the local chain, every message delivered twice', () 
     const checkout = await checkoutFor(gateway, channel, newSubscriber(gateway));
     await gateway.nowpayments.pay(checkout.invoiceId);
     await gateway.settle();
-    const { rows } = await gateway.testDb.db.query<{ id: string; amount_units: string; destination_wallet: string }>(
-      'SELECT id, amount_units::text, destination_wallet FROM payouts WHERE channel_id = $1',
-      [channel.channelId],
+    const rows = await withDestinationWallets(
+      gateway.testDb.db,
+      (await gateway.testDb.db.query<{ id: string; amount_units: string }>('SELECT id, amount_units::text FROM payouts WHERE channel_id = $1', [channel.channelId])).rows,
     );
     expect(rows).toHaveLength(1);
     return { payoutId: rows[0]?.id ?? '', amountUnits: BigInt(rows[0]?.amount_units ?? '0'), wallet: rows[0]?.destination_wallet ?? '' };

@@ -1,3 +1,4 @@
+import { setChannelWallet } from '../../shared/testing/encrypted-fields.js';
 import { type Contract, type JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceOf, ledgerAccountCodes, sumLedgerByAsset } from '../../shared/ledger/index.js';
@@ -30,7 +31,8 @@ describe('a payout whose exchange failed after it was funded', () => {
   async function failedExchange(): Promise<{ channel: SeededChannel; wallet: string; payoutId: string; amountUnits: bigint; exchangeId: string }> {
     const channel = await seedChannel(gateway, { strategy: 'instant', priceCents: 1999n });
     const wallet = Wallet.createRandom().address;
-    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH', payout_wallet = $2 WHERE id = $1`, [channel.channelId, wallet]);
+    await db().query(`UPDATE channels SET payout_currency = 'USDT', payout_network = 'ETH' WHERE id = $1`, [channel.channelId]);
+    await setChannelWallet(db(), channel.channelId, wallet);
     const checkout = await checkoutFor(gateway, channel, newSubscriber(gateway));
     await gateway.nowpayments.pay(checkout.invoiceId);
     await gateway.settle();

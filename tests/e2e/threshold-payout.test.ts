@@ -1,3 +1,4 @@
+import { withDestinationWallets } from '../../shared/testing/encrypted-fields.js';
 import type { Contract, JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../../shared/changenow/index.js';
@@ -100,8 +101,9 @@ describe('threshold payouts: accumulate, park in USDT in batches, pay at the thr
     await tick('threshold-payouts-requested');
     await tick('threshold-payouts-requested'); // an overlapping or repeated run claims nothing twice
     await trackUntilSettled();
-    const { rows: payouts } = await db().query<{ channel_id: string; state: string; amount_units: string; destination_wallet: string }>(
-      `SELECT channel_id, state, amount_units::text, destination_wallet FROM payouts WHERE kind = 'threshold' ORDER BY channel_id`,
+    const payouts = await withDestinationWallets(
+      db(),
+      (await db().query<{ id: string; channel_id: string; state: string; amount_units: string }>(`SELECT id, channel_id, state, amount_units::text FROM payouts WHERE kind = 'threshold' ORDER BY channel_id`)).rows,
     );
     expect(payouts).toHaveLength(PAID_CHANNELS);
     const paid = channels.filter((channel) => channel.isPaid);

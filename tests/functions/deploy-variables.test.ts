@@ -8,6 +8,7 @@ import { assertServicesConfigured, provideServices, resetServices } from '../../
 import { createFakeClock } from '../../shared/testing/fakes/clock.js';
 import { discoverFunctions } from '../../shared/deploy/function-folders.js';
 import { loadFunction } from '../../shared/testing/sandbox/function-host.js';
+import { TEST_FIELD_KEY_ENV } from '../../shared/testing/field-keys.js';
 
 /**
  * Each function's variables are declared once, in its code (`loadConfig`, directly or through a
@@ -36,6 +37,7 @@ const VALID_ENV: Record<string, string> = {
   PAYOUT_DAILY_CAP_USD_CENTS: '1000000',
   JWT_SECRET: 'iQnu/4klVj9Z9A5tYbXp6qumoIqGet8jSNtZ+71L+pY=',
   OWNER_WEBHOOK_SIGNING_KEY: 'Xk2b7QmR0vT9yL4cW1pN8dF6hJ3sA5gZ0eU2iO7rK9M=',
+  ...TEST_FIELD_KEY_ENV,
   SMTP_URL: 'smtp://127.0.0.1:9',
   MAIL_FROM: 'PayGatePrime <no-reply@example.com>',
 };

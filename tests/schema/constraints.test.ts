@@ -260,6 +260,15 @@ const refusals: RefusalCase[] = [
       await insertAccount(db, { email: account.email.toUpperCase() });
     },
     code: '23505',
+    constraint: 'accounts_email_index_key', // the blind index: emails are sealed at rest (migration 029)
+  },
+  {
+    name: 'an email still in clear that differs only in case',
+    run: async (db) => {
+      await db.query(`INSERT INTO accounts (email, password_hash) VALUES ('Clear@Example.com', '$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo')`);
+      await db.query(`INSERT INTO accounts (email, password_hash) VALUES ('clear@example.com', '$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo')`);
+    },
+    code: '23505',
     constraint: 'accounts_email_key',
   },
   {

@@ -83,7 +83,7 @@ export function ownerFeature(): Composer<BotContext> {
     const result = await redeemLinkCode(ctx.deps, { code: payload.slice('link_'.length), user: profileOf(ctx.from) });
     if (result.outcome === 'linked') {
       ctx.deps.logger.info('owner.telegram_linked', { accountId: result.accountId, telegramUserId: ctx.from.id });
-      await ctx.reply(ctx.t('linkSuccess', result.email), { parse_mode: 'HTML' });
+      await ctx.reply(ctx.t('linkSuccess', result.emailHint), { parse_mode: 'HTML' });
       return;
     }
     ctx.deps.logger.warn('owner.link_refused', { reason: result.reason, telegramUserId: ctx.from.id });

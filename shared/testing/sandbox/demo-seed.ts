@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { sealAccountEmail } from '../../accounts/index.js';
+import { loadFieldCipher } from '../../field-crypto/index.js';
+import { sealWallet } from '../../wallets/index.js';
 import { hashPassword } from '../../accounts/passwords.js';
 import type { Db } from '../../db/index.js';
 import { subscribeStartPayload } from '../../telegram/deep-links.js';
@@ -35,7 +39,10 @@ const DEMO_CHANNELS = [
  */
 export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, at: Date): Promise<DemoChannel[]> {
   // scrypt only when the account has no real hash yet (a new data folder, or one from before it had a password).
-  const { rows: known } = await db.query<{ password_hash: string }>('SELECT password_hash FROM accounts WHERE lower(email) = $1', [DEMO_OWNER_EMAIL]);
+  const { rows: known } = await db.query<{ id: string; password_hash: string }>('SELECT id, password_hash FROM accounts WHERE email_index = $1 OR lower(email) = $2', [
+    loadFieldCipher().emailIndex(DEMO_OWNER_EMAIL),
+    DEMO_OWNER_EMAIL,
+  ]);
   const passwordHash = known[0] && known[0].password_hash !== NO_PASSWORD_HASH ? known[0].password_hash : await hashPassword(DEMO_OWNER_PASSWORD);
   const channels = await db.transaction(async (tx) => {
     await tx.query(
@@ -44,31 +51,35 @@ export async function seedDemo(db: Db, telegram: TelegramSimulator | undefined, 
        ON CONFLICT (id) DO NOTHING`,
       [DEMO_OWNER_TELEGRAM_ID, DEMO_SUBSCRIBER_TELEGRAM_ID, at],
     );
-    const { rows: owners } = await tx.query<{ id: string }>(
-      `INSERT INTO accounts (email, password_hash, email_verified_at, telegram_user_id, telegram_linked_at, created_at, updated_at)
-       VALUES ($3, $4, $1, $2, $1, $1, $1)
-       ON CONFLICT (lower(email)) DO UPDATE SET password_hash = CASE WHEN accounts.password_hash = $5 THEN EXCLUDED.password_hash ELSE accounts.password_hash END
-       RETURNING id`,
-      [at, DEMO_OWNER_TELEGRAM_ID, DEMO_OWNER_EMAIL, passwordHash, NO_PASSWORD_HASH],
+    // The address is sealed for the account's id: a known owner keeps its id (and its row's shape
+    // until `npm run reencrypt`), a new one gets a fresh id.
+    const ownerId = known[0]?.id ?? randomUUID();
+    const sealed = sealAccountEmail(ownerId, DEMO_OWNER_EMAIL);
+    await tx.query(
+      `INSERT INTO accounts (id, email_ciphertext, email_index, email_hint, password_hash, email_verified_at, telegram_user_id, telegram_linked_at, created_at, updated_at)
+       VALUES ($3, $4, $5, $6, $7, $1, $2, $1, $1, $1)
+       ON CONFLICT (id) DO UPDATE SET password_hash = CASE WHEN accounts.password_hash = $8 THEN EXCLUDED.password_hash ELSE accounts.password_hash END`,
+      [at, DEMO_OWNER_TELEGRAM_ID, ownerId, sealed.ciphertext, sealed.index, sealed.hint, passwordHash, NO_PASSWORD_HASH],
     );
-    const ownerId = owners[0]?.id as string;
     const seeded: DemoChannel[] = [];
     for (const demo of DEMO_CHANNELS) {
       const existing = await tx.query<{ id: string }>('SELECT id FROM channels WHERE closed_chat_id = $1 AND deleted_at IS NULL', [demo.closedChatId]);
       let channelId = existing.rows[0]?.id;
       if (!channelId) {
+        const wallet = sealWallet(ownerId, demo.wallet, null);
         const { rows } = await tx.query<{ id: string }>(
           `WITH channel AS (
              INSERT INTO channels (owner_account_id, open_chat_id, closed_chat_id, open_title, closed_title, open_description, closed_description,
-                                   status, payout_currency, payout_network, payout_wallet, payout_strategy, payout_threshold_cents,
+                                   status, payout_currency, payout_network, payout_wallet_ciphertext, payout_wallet_index, payout_wallet_hint,
+                                   payout_strategy, payout_threshold_cents,
                                    donations_enabled, donation_min_cents, donation_max_cents, donation_message,
                                    notifications_enabled, notification_chat_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4 || ' (public)', $4, 'Free previews', 'Members-only posts and chat',
-                     'active', 'ETH', 'ETH', $5, $6, $7, true, 100, 100000, 'Thank you for supporting us!', true, $8, $9, $9)
+                     'active', 'ETH', 'ETH', $5, $10, $11, $6, $7, true, 100, 100000, 'Thank you for supporting us!', true, $8, $9, $9)
              RETURNING id),
            schedule AS (INSERT INTO broadcast_schedules (channel_id, next_run_at, created_at, updated_at) SELECT id, $9, $9, $9 FROM channel)
            SELECT id FROM channel`,
-          [ownerId, demo.openChatId, demo.closedChatId, demo.title, demo.wallet, demo.strategy, demo.strategy === 'threshold' ? 5000 : null, DEMO_OWNER_TELEGRAM_ID, at],
+          [ownerId, demo.openChatId, demo.closedChatId, demo.title, wallet.ciphertext, demo.strategy, demo.strategy === 'threshold' ? 5000 : null, DEMO_OWNER_TELEGRAM_ID, at, wallet.index, wallet.hint],
         );
         channelId = rows[0]?.id as string;
         await tx.query(

@@ -199,7 +199,7 @@ async function buildPayoutView(db: Queryable, payoutId: string): Promise<PayoutV
     failure_code: string | null;
     completed_at: Date | null;
   }>(
-    `SELECT id, kind, state, asset, amount_units::text AS amount_units, destination_wallet, destination_currency, held_reason,
+    `SELECT id, kind, state, asset, amount_units::text AS amount_units, coalesce(destination_wallet_hint, destination_wallet) AS destination_wallet, destination_currency, held_reason,
             deferred_until, failure_code, completed_at
        FROM payouts WHERE id = $1`,
     [payoutId],

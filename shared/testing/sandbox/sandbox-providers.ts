@@ -46,6 +46,9 @@ export const NOWPAYMENTS_PAYER_ACCOUNT = 8;
 export const SANDBOX_WEBHOOK_SECRET = 'f3edf20db9809d7bcb330747f3d897bab9a7fe9f4a0508d697bd882eda057154';
 const SANDBOX_JWT_SECRET = 'gjU8NfTIPWhECGW1hgtrDdDvs4RStu/DryOVhs8KomY=';
 const SANDBOX_OWNER_WEBHOOK_SIGNING_KEY = 'q3Xw0d7mJ7cW3tq3p1jv5Rj0uQ8g9cX4Ff1b2Lk8sYo=';
+/** Sandbox-only field keys (kid `sandbox`): public, so a sandbox database is never a secret; .env may set real ones. */
+const SANDBOX_FIELD_ENCRYPTION_KEYS = 'sandbox:208HgNsmZIb66CM9dg/DPwQHLjTDvfw0rJ4f0QaG6t4=';
+const SANDBOX_FIELD_BLIND_INDEX_KEY = 'ezDd+PKZzNxhVBlNpQdCg0DsC+UreXy4kl2djAgZ+K0=';
 
 /** The simulated operator whose private chat with the bot is OPERATOR_ALERT_CHAT_ID when Telegram is simulated. */
 export const SANDBOX_OPERATOR_TELEGRAM_ID = 999;
@@ -125,6 +128,8 @@ async function startInto(simulators: Simulators, env: NodeJS.ProcessEnv, hostUrl
   env.PAYOUT_DAILY_CAP_USD_CENTS ||= '1000000';
   env.JWT_SECRET ||= SANDBOX_JWT_SECRET;
   env.OWNER_WEBHOOK_SIGNING_KEY ||= SANDBOX_OWNER_WEBHOOK_SIGNING_KEY;
+  env.FIELD_ENCRYPTION_KEYS ||= SANDBOX_FIELD_ENCRYPTION_KEYS;
+  env.FIELD_BLIND_INDEX_KEY ||= SANDBOX_FIELD_BLIND_INDEX_KEY;
   env.DASHBOARD_CORS_ORIGINS ||= `${hostUrl},http://localhost:5173`;
   if (!env.TELEGRAM_BOT_TOKEN) {
     simulators.telegram = await startTelegramSimulator({ port: await portFor('telegram'), stateFile: persistence?.paths.telegram });

@@ -1,3 +1,4 @@
+import { openWallet, storedWalletColumns, storedWalletOf } from '../../wallets/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { HotWalletPosition } from '../../hot-wallet/index.js';
 import { formatPublicId } from '../../ids/index.js';
@@ -91,12 +92,12 @@ export async function listChannelViews(db: Queryable): Promise<ChannelView[]> {
     closed_title: string;
     payout_strategy: string;
     payout_threshold_cents: bigint | null;
-    payout_wallet: string;
+    owner_account_id: string;
     payout_currency: string;
     owner_telegram_id: bigint | null;
     open_chat_id: bigint;
   }>(
-    `SELECT c.id, c.open_chat_id, c.closed_title, c.payout_strategy, c.payout_threshold_cents, c.payout_wallet, c.payout_currency, a.telegram_user_id AS owner_telegram_id
+    `SELECT c.id, c.open_chat_id, c.closed_title, c.payout_strategy, c.payout_threshold_cents, c.owner_account_id, ${storedWalletColumns('c.payout_wallet', 'c.payout_extra_id')}, c.payout_currency, a.telegram_user_id AS owner_telegram_id
        FROM channels c JOIN accounts a ON a.id = c.owner_account_id
       WHERE c.deleted_at IS NULL ORDER BY c.created_at, c.closed_title`,
   );
@@ -116,7 +117,8 @@ export async function listChannelViews(db: Queryable): Promise<ChannelView[]> {
       title: row.closed_title,
       strategy: row.payout_strategy,
       thresholdUsd: row.payout_threshold_cents === null ? null : formatUsdCents(BigInt(row.payout_threshold_cents)),
-      payoutWallet: row.payout_wallet,
+      // The sandbox holds the field keys: it shows the demo owner's wallet (and reads its balance).
+      payoutWallet: openWallet(row.owner_account_id, storedWalletOf(row as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id')).wallet,
       payoutCurrency: row.payout_currency,
       ownerTelegramId: text(row.owner_telegram_id),
       startPayload: subscribeStartPayload(row.id),
