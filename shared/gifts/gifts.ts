@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { enqueueMessage, enqueueMessages, outboxMessage, type OutboxMessage } from '../bus/index.js';
+import { enqueueMessages, outboxMessage, type OutboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable, Tx } from '../db/index.js';
-import { formatPublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
-import { recordOwnerWebhookEvents, subscriptionGrantEvent } from '../owner-webhooks/index.js';
-import { extendSubscription } from '../subscriptions/index.js';
+import { grantFreePeriod } from '../subscriptions/index.js';
 import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 import type { GiftStatus } from './gift-status.js';
 
@@ -161,24 +159,14 @@ export async function claimGift(deps: GiftDeps, input: { user: TelegramUserProfi
     );
     const claimed = rows[0];
     if (!claimed) return whyNotClaimed(tx, input.user.id, input.code, now);
-    const extension = await extendSubscription(tx, {
+    const extension = await grantFreePeriod(tx, {
       telegramUserId: input.user.id,
       channelId: claimed.channel_id,
+      ownerAccountId: claimed.owner_account_id,
       grant: { kind: 'gift', id: claimed.id },
       durationDays: claimed.duration_days,
       now,
     });
-    await enqueueMessage(tx, 'invite-requested', { paymentId: claimed.id }, { at: now, dedupeKey: `invite-requested:${claimed.id}` });
-    await recordOwnerWebhookEvents(tx, [
-      subscriptionGrantEvent({
-        accountId: claimed.owner_account_id,
-        channelPublicId: formatPublicId('channel', claimed.channel_id),
-        telegramUserId: input.user.id,
-        grant: { kind: 'gift', id: claimed.id },
-        extension: { ...extension, subscriptionPublicId: formatPublicId('subscription', extension.subscriptionId) },
-        at: now,
-      }),
-    ]);
     return { outcome: 'claimed', giftId: claimed.id, title: claimed.closed_title, expiresAt: extension.expiresAt, isRepeat: false };
   });
   if (result.outcome === 'claimed' && !result.isRepeat) deps.logger.info('gift.claimed', { giftId: result.giftId, expiresAt: result.expiresAt });

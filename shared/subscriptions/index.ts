@@ -1,4 +1,5 @@
 export { type SubscriptionExtension, extendSubscription } from './extend.js';
+export { grantFreePeriod } from './free-periods.js';
 export { type InviteDeps, type InviteOutcome, sendInvite } from './invites.js';
 export { type ExpiryDeps, type ExpiryReport, expireDueSubscriptions, removalRetryDelayMs } from './expiry.js';
 export { type ResendInviteOutcome, resendInvite } from './resend-invite.js';

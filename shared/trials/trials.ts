@@ -1,10 +1,7 @@
-import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
-import { formatPublicId } from '../ids/index.js';
-import { recordOwnerWebhookEvents, subscriptionGrantEvent } from '../owner-webhooks/index.js';
-import { extendSubscription } from '../subscriptions/index.js';
+import { grantFreePeriod } from '../subscriptions/index.js';
 import { type TelegramUserProfile, upsertTelegramUser } from '../telegram-users/index.js';
 
 const DAY_MS = 86_400_000;
@@ -74,24 +71,14 @@ export async function grantTrial(deps: TrialDeps, input: { user: TelegramUserPro
     );
     const trial = inserted[0];
     if (!trial) return { outcome: 'already_used' };
-    const extension = await extendSubscription(tx, {
+    const extension = await grantFreePeriod(tx, {
       telegramUserId: input.user.id,
       channelId: input.channelId,
+      ownerAccountId: offer.owner_account_id,
       grant: { kind: 'trial', id: trial.id },
       durationDays: offer.trial_days,
       now,
     });
-    await enqueueMessage(tx, 'invite-requested', { paymentId: trial.id }, { at: now, dedupeKey: `invite-requested:${trial.id}` });
-    await recordOwnerWebhookEvents(tx, [
-      subscriptionGrantEvent({
-        accountId: offer.owner_account_id,
-        channelPublicId: formatPublicId('channel', input.channelId),
-        telegramUserId: input.user.id,
-        grant: { kind: 'trial', id: trial.id },
-        extension: { ...extension, subscriptionPublicId: formatPublicId('subscription', extension.subscriptionId) },
-        at: now,
-      }),
-    ]);
     return { outcome: 'granted', trialId: trial.id, title: offer.closed_title, durationDays: offer.trial_days, expiresAt: extension.expiresAt };
   });
   if (result.outcome === 'granted') deps.logger.info('trial.granted', { trialId: result.trialId, channelId: input.channelId, expiresAt: result.expiresAt });
