@@ -53,7 +53,7 @@ const EXPECTED: Record<string, { project: string[]; secrets: string[]; viewers?:
     project: ['roles/cloudsql.client', 'roles/datastore.user'],
     secrets: ['database-url', 'telegram-bot-token', 'telegram-webhook-secret', 'telegram-webhook-secret-previous', 'nowpayments-api-key'],
     viewers: ['telegram-webhook-secret'],
-    publishes: ['account-mail-requested', 'invite-requested', 'owner-notification-requested'],
+    publishes: ['account-mail-requested', 'invite-requested', 'owner-notification-requested', 'owner-webhook-requested'],
   },
   'track-payouts': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'eth-rpc-url', 'changenow-api-key'], publishes: ['operator-alert-requested', 'owner-notification-requested', 'owner-webhook-requested', 'payout-quoted', 'payout-requested', 'transfer-requested'] },
 };
