@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPublicId } from '../ids/index.js';
 import { createDashboardHarness, type DashboardHarness, mailedToken } from '../testing/dashboard-api.js';
+import { accountIdByEmail } from '../testing/encrypted-fields.js';
 import { insertChannel, insertCheckout, insertPayment, insertTier } from '../testing/fixtures.js';
 
 const PASSWORD = 'correct horse battery';
@@ -20,8 +21,8 @@ async function session(): Promise<{ accountId: string; token: string }> {
   await h.deliverMails();
   await h.request('POST', '/auth/verify-email', { body: { token: mailedToken(h.outbox, email) }, ip });
   const login = await h.request('POST', '/auth/login', { body: { email, password: PASSWORD }, ip });
-  const { rows } = await h.testDb.db.query<{ id: string }>('SELECT id FROM accounts WHERE email = $1', [email]);
-  return { accountId: rows[0]!.id, token: login.json.accessToken as string };
+  const accountId = await accountIdByEmail(h.testDb.db, email);
+  return { accountId: accountId!, token: login.json.accessToken as string };
 }
 
 const path = (suffix = '') => `/channels/${channelId}/promo-codes${suffix}`;
