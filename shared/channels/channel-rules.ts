@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Queryable } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { formatUsdCents, parseUsdCents } from '../money/index.js';
-import { validatePayoutAddress } from '../wallets/index.js';
+import { validatePayoutAddress } from '../wallets/payout-address.js';
 import type { CreateChannelInput, PayoutDestinationInput, UpdateChannelInput } from './channel-schemas.js';
 import { channelError } from './errors.js';
 

@@ -10,7 +10,7 @@ import { walletError } from './errors.js';
 
 /** Every code `assertPayoutAddress` throws, each a `PermanentError` (the same input always fails the same way). */
 // Masking lives with the rest of field protection (shared/field-crypto); re-exported here for callers.
-import { maskAddress } from '../field-crypto/index.js';
+import { maskAddress } from '../field-crypto/masking.js';
 
 export { maskAddress };
 

@@ -1,6 +1,8 @@
 import { checkChannelSettings, settingsFromCreateInput } from '../../../shared/channels/channel-rules';
 import { CreateChannelInputSchema, MAX_TIERS, type CreateChannelInput } from '../../../shared/channels/channel-schemas';
-import { findPayoutNetwork, validatePayoutAddress } from '../../../shared/wallets/index';
+// The pure modules only: shared/wallets/index also exports the sealed-wallet helpers, which need node:crypto.
+import { validatePayoutAddress } from '../../../shared/wallets/payout-address';
+import { findPayoutNetwork } from '../../../shared/wallets/payout-networks';
 import type { Channel, ChannelChanges, ChannelInput } from '../api/client';
 
 /**
