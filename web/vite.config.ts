@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,13 +35,31 @@ function buildInputs(): Plugin {
 }
 
 /**
+ * Fails the build when app code reaches a Node built-in (`node:crypto` through a shared/ index, say):
+ * Vite would only stub it, and the app would die in the browser at start. Import the pure module.
+ */
+function noNodeBuiltins(): Plugin {
+  const builtins = new Set(builtinModules);
+  return {
+    name: 'paygateprime-no-node-builtins',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (importer && !importer.includes(`${path.sep}node_modules${path.sep}`) && (source.startsWith('node:') || builtins.has(source))) {
+        this.error(`${path.relative(repositoryRoot, importer)} imports ${source}, which a browser does not have: import the pure module instead`);
+      }
+      return null;
+    },
+  };
+}
+
+/**
  * The dashboard SPA. `npm run build` (scripts/build.ts) and `npm start` build it into web/dist;
  * `npx vite web` serves it with hot reload and sends `/api` to a running `npm start`
  * (PGP_RUNTIME_URL, default http://127.0.0.1:8080).
  */
 export default defineConfig({
   root: webRoot,
-  plugins: [react(), buildInputs()],
+  plugins: [react(), buildInputs(), noNodeBuiltins()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
