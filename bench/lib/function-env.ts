@@ -34,6 +34,7 @@ export function coldStartEnv(databaseUrl: string, closedPort: number): Record<st
     // Random per run, like JWT_SECRET: the functions that open sealed emails and wallets need them.
     FIELD_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     FIELD_BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
+    OWNER_WEBHOOK_SIGNING_KEY: randomBytes(32).toString('base64'),
     PUBLIC_BASE_URL: nowhere,
     DASHBOARD_CORS_ORIGINS: 'http://localhost:5173',
     SMTP_URL: `smtp://bench:bench@127.0.0.1:${closedPort}`,

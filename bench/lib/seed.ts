@@ -5,7 +5,11 @@
  */
 import type { Db } from '../../shared/db/index.js';
 import { formatPublicId } from '../../shared/ids/index.js';
+import { TEST_FIELD_KEY_ENV } from '../../shared/testing/field-keys.js';
 import { insertChannel, insertTier } from '../../shared/testing/fixtures.js';
+
+// The fixtures seal owners' emails and wallets; a bench run without field keys of its own uses the tests'.
+for (const [name, value] of Object.entries(TEST_FIELD_KEY_ENV)) process.env[name] ??= value;
 
 export interface SeededTier {
   channelId: string;
