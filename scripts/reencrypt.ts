@@ -1,5 +1,5 @@
 /**
- * `npm run reencrypt [-- --batch-size 200]`: seals the emails and payout wallets still in clear and
+ * `npm run reencrypt [-- --batch-size 200]`: seals the emails, payout wallets and transfers still in clear and
  * re-wraps values under an older key id with the current FIELD_ENCRYPTION_KEYS key (the first).
  * Resumable and idempotent: run it again after an interruption, or any time. Uses DATABASE_URL,
  * FIELD_ENCRYPTION_KEYS and FIELD_BLIND_INDEX_KEY. Prints counts only, never a value.
@@ -9,6 +9,7 @@ import { ConfigError, configVars, loadConfig } from '../shared/config/index.js';
 import { openDatabase } from '../shared/db/index.js';
 import { AppError } from '../shared/errors/index.js';
 import { accountSealedTables } from '../shared/accounts/index.js';
+import { chainTransferSealedTables } from '../shared/chain/index.js';
 import { channelSealedTables } from '../shared/channels/index.js';
 import { loadFieldCipher, reencryptFields } from '../shared/field-crypto/index.js';
 import { payoutSealedTables } from '../shared/payouts/index.js';
@@ -21,8 +22,8 @@ async function main(): Promise<void> {
   const cipher = loadFieldCipher();
   const db = await openDatabase({ databaseUrl: config.DATABASE_URL });
   try {
-    for (const report of await reencryptFields(db, cipher, [...accountSealedTables, ...channelSealedTables, ...payoutSealedTables], { batchSize })) {
-      console.log(`${report.table.padEnd(14)} sealed ${report.sealed}, re-wrapped to ${cipher.currentKid}: ${report.rewrapped}`);
+    for (const report of await reencryptFields(db, cipher, [...accountSealedTables, ...channelSealedTables, ...payoutSealedTables, ...chainTransferSealedTables], { batchSize })) {
+      console.log(`${report.table.padEnd(28)} sealed ${report.sealed}, re-wrapped to ${cipher.currentKid}: ${report.rewrapped}`);
     }
   } finally {
     await db.close();

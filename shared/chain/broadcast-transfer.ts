@@ -6,6 +6,7 @@ import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retr
 import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
+import { openSignedTransaction } from './sealed-transfer.js';
 
 export interface BroadcastOptions {
   /**
@@ -49,13 +50,14 @@ export async function broadcastStoredTransfer(
   if (stored.status === 'confirmed' || stored.status === 'failed') return { transfer: stored, outcome: 'settled' };
   const attempts = await retrieveTransferAttempts(deps.db, stored);
   const latest = attempts[attempts.length - 1] as TransferAttempt;
-  if (Transaction.from(latest.signedTx).hash?.toLowerCase() !== latest.txHash) {
+  const signedTx = openSignedTransaction(payoutId, latest.attempt, latest.signedTx);
+  if (Transaction.from(signedTx).hash?.toLowerCase() !== latest.txHash) {
     throw chainError('stored_transfer_corrupt', 'The stored signed transaction does not match its hash.', { payoutId, attempt: latest.attempt });
   }
 
   let outcome: SendRawOutcome;
   try {
-    outcome = await deps.chain.sendRawTransaction(latest.signedTx);
+    outcome = await deps.chain.sendRawTransaction(signedTx);
     if (outcome === 'fee_too_low') {
       throw chainError('transfer_fee_below_base_fee', 'Fees rose above this transaction’s max fee; it needs a replacement at a higher fee.', {
         payoutId,

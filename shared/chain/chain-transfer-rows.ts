@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import type { ChainTransferStatus } from './chain-transfer-status.js';
+import type { StoredText } from './sealed-transfer.js';
 
 export type { ChainTransferStatus };
 
@@ -12,8 +13,12 @@ export interface ChainTransfer {
   payoutId: string;
   chainId: bigint;
   fromAddress: string;
-  /** The asset's recipient: the request's `to`. */
-  toAddress: string;
+  /**
+   * The asset's recipient (the request's `to`): sealed when it is the owner's wallet, then named by
+   * `toAddressIndex`; in clear when it is a swap's deposit address. `openTransferRecipient` opens it.
+   */
+  recipient: StoredText;
+  toAddressIndex: Buffer | null;
   /** ERC-20 contract called; null for ETH. */
   tokenContract: string | null;
   asset: string;
@@ -22,8 +27,8 @@ export interface ChainTransfer {
   gasLimit: bigint;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
-  /** The serialized signed transaction; every broadcast sends exactly these bytes. */
-  signedTx: string;
+  /** The serialized signed transaction, sealed; every broadcast sends exactly these bytes (`openSignedTransaction`). */
+  signedTx: StoredText;
   /** The hash of `signedTx`, attempt 1. A replacement (same nonce, higher fee) has its own: see `TransferAttempt`. */
   txHash: string;
   /** The attempt that was mined, once the receipt is recorded: `txHash` or a replacement's. */
@@ -42,8 +47,8 @@ export interface ChainTransfer {
   confirmedAt: Date | null;
 }
 
-export const CHAIN_TRANSFER_COLUMNS = `id, payout_id, chain_id, from_address, to_address, token_contract, asset, amount_units,
-  nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, mined_tx_hash, status, broadcast_attempts,
+export const CHAIN_TRANSFER_COLUMNS = `id, payout_id, chain_id, from_address, to_address, to_address_ciphertext, to_address_index, token_contract,
+  asset, amount_units, nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, signed_tx_ciphertext, tx_hash, mined_tx_hash, status, broadcast_attempts,
   last_broadcast_error, block_number, gas_used, effective_gas_price, fee_units, failure_reason, signed_at,
   broadcast_at, confirmed_at`;
 
@@ -53,6 +58,10 @@ function big(value: unknown): bigint {
 
 function bigOrNull(value: unknown): bigint | null {
   return value === null || value === undefined ? null : big(value);
+}
+
+function storedText(clear: unknown, ciphertext: unknown): StoredText {
+  return { clear: (clear as string | null | undefined) ?? null, ciphertext: (ciphertext as string | null | undefined) ?? null };
 }
 
 function dateOrNull(value: unknown): Date | null {
@@ -65,7 +74,8 @@ export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
     payoutId: row.payout_id as string,
     chainId: big(row.chain_id),
     fromAddress: row.from_address as string,
-    toAddress: row.to_address as string,
+    recipient: storedText(row.to_address, row.to_address_ciphertext),
+    toAddressIndex: row.to_address_index === null || row.to_address_index === undefined ? null : Buffer.from(row.to_address_index as Uint8Array),
     tokenContract: (row.token_contract as string | null) ?? null,
     asset: row.asset as string,
     amountUnits: big(row.amount_units),
@@ -73,7 +83,7 @@ export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
     gasLimit: big(row.gas_limit),
     maxFeePerGas: big(row.max_fee_per_gas),
     maxPriorityFeePerGas: big(row.max_priority_fee_per_gas),
-    signedTx: row.signed_tx as string,
+    signedTx: storedText(row.signed_tx, row.signed_tx_ciphertext),
     txHash: row.tx_hash as string,
     minedTxHash: (row.mined_tx_hash as string | null) ?? null,
     status: row.status as ChainTransferStatus,
@@ -99,7 +109,8 @@ export async function retrieveChainTransfer(q: Queryable, payoutId: string): Pro
 /** One signing of a transfer: attempt 1 is the row's own bytes, later ones replace it at the same nonce. */
 export interface TransferAttempt {
   attempt: number;
-  signedTx: string;
+  /** Sealed for `signed-tx:<payout>:<attempt>`: `openSignedTransaction(payoutId, attempt, signedTx)`. */
+  signedTx: StoredText;
   txHash: string;
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
@@ -108,8 +119,8 @@ export interface TransferAttempt {
 
 /** Every attempt of the transfer, oldest first; the last one is what the node should have. */
 export async function retrieveTransferAttempts(q: Queryable, transfer: ChainTransfer): Promise<TransferAttempt[]> {
-  const { rows } = await q.query<{ attempt: number; signed_tx: string; tx_hash: string; max_fee_per_gas: string; max_priority_fee_per_gas: string; signed_at: Date }>(
-    `SELECT attempt, signed_tx, tx_hash, max_fee_per_gas::text, max_priority_fee_per_gas::text, signed_at
+  const { rows } = await q.query<{ attempt: number; signed_tx: string | null; signed_tx_ciphertext: string | null; tx_hash: string; max_fee_per_gas: string; max_priority_fee_per_gas: string; signed_at: Date }>(
+    `SELECT attempt, signed_tx, signed_tx_ciphertext, tx_hash, max_fee_per_gas::text, max_priority_fee_per_gas::text, signed_at
        FROM chain_transfer_replacements WHERE payout_id = $1 ORDER BY attempt`,
     [transfer.payoutId],
   );
@@ -124,7 +135,7 @@ export async function retrieveTransferAttempts(q: Queryable, transfer: ChainTran
     },
     ...rows.map((row) => ({
       attempt: Number(row.attempt),
-      signedTx: row.signed_tx,
+      signedTx: storedText(row.signed_tx, row.signed_tx_ciphertext),
       txHash: row.tx_hash,
       maxFeePerGas: BigInt(row.max_fee_per_gas),
       maxPriorityFeePerGas: BigInt(row.max_priority_fee_per_gas),

@@ -20,6 +20,8 @@ import {
   createChain,
   createChainProvider,
   createHotWallet,
+  openSignedTransaction,
+  openTransferRecipient,
   retrieveChainTransfer,
   signAndStoreTransfer,
 } from './index.js';
@@ -99,7 +101,12 @@ describe('chain transfers on anvil', () => {
 
     const { transfer, isNew } = await sign(deps, payout);
     expect(isNew).toBe(true);
-    expect(transfer).toMatchObject({ status: 'signed', toAddress: payout.destinationWallet, tokenContract: null, asset: 'ETH' });
+    expect(transfer).toMatchObject({ status: 'signed', tokenContract: null, asset: 'ETH' });
+    // The owner's wallet is stored sealed, in the row and in the signed bytes; its index names it.
+    expect(transfer.recipient.clear).toBeNull();
+    expect(transfer.signedTx.clear).toBeNull();
+    expect(openTransferRecipient(payout.id, transfer.recipient)).toBe(payout.destinationWallet);
+    expect(transfer.toAddressIndex).toEqual(loadFieldCipher().walletIndex(payout.destinationWallet));
     expect(transfer.fromAddress).toBe(wallet.address.toLowerCase());
 
     const broadcast = await broadcastStoredTransfer(deps, payout.id);
@@ -130,7 +137,7 @@ describe('chain transfers on anvil', () => {
 
     const { transfer } = await sign(deps, payout);
     expect(transfer.tokenContract).toBe(tokenAddress.toLowerCase());
-    expect(transfer.toAddress).toBe(payout.destinationWallet);
+    expect(openTransferRecipient(payout.id, transfer.recipient)).toBe(payout.destinationWallet);
     await broadcastStoredTransfer(deps, payout.id);
     const confirmed = await confirmTransfer(deps, payout.id, { confirmations: 1 });
 
@@ -176,7 +183,7 @@ describe('chain transfers on anvil', () => {
     const retry = await sign(deps, payout);
     expect(retry.isNew).toBe(false);
     expect(retry.transfer.txHash).toBe(first.transfer.txHash);
-    expect(retry.transfer.signedTx).toBe(first.transfer.signedTx);
+    expect(retry.transfer.signedTx).toEqual(first.transfer.signedTx);
     expect(signatures()).toBe(1);
 
     const broadcast = await broadcastStoredTransfer(deps, payout.id);
@@ -192,7 +199,7 @@ describe('chain transfers on anvil', () => {
     const { transfer } = await sign(deps, payout);
 
     // The node accepted our bytes, then we died before the row said 'broadcast'; automine mined it.
-    await provider.send('eth_sendRawTransaction', [transfer.signedTx]);
+    await provider.send('eth_sendRawTransaction', [openSignedTransaction(payout.id, 1, transfer.signedTx)]);
     expect((await retrieveChainTransfer(database.db, payout.id))?.status).toBe('signed');
 
     const retry = await broadcastStoredTransfer(deps, payout.id);
@@ -215,7 +222,7 @@ describe('chain transfers on anvil', () => {
 
     await provider.send('evm_setAutomine', [false]);
     try {
-      await provider.send('eth_sendRawTransaction', [transfer.signedTx]);
+      await provider.send('eth_sendRawTransaction', [openSignedTransaction(payout.id, 1, transfer.signedTx)]);
       const retry = await broadcastStoredTransfer(deps, payout.id);
       expect(retry.outcome).toBe('already_known');
       expect(retry.transfer.status).toBe('broadcast');
@@ -255,7 +262,7 @@ describe('chain transfers on anvil', () => {
     const deps = depsFor(wallet);
     const payout = await payoutToSend();
     const { transfer } = await sign(deps, payout);
-    await provider.send('eth_sendRawTransaction', [transfer.signedTx]);
+    await provider.send('eth_sendRawTransaction', [openSignedTransaction(payout.id, 1, transfer.signedTx)]);
 
     const confirmed = await confirmTransfer(deps, payout.id, { confirmations: 1 });
     expect(confirmed.state).toBe('confirmed');

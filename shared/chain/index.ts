@@ -40,4 +40,6 @@ export { type ChainSettings, type TransferDeps, type SigningDeps } from './trans
 export { type SignTransferInput, signAndStoreTransfer } from './sign-transfer.js';
 export { type BroadcastOptions, type BroadcastResult, broadcastStoredTransfer } from './broadcast-transfer.js';
 export { type ConfirmOptions, type ConfirmResult, confirmTransfer } from './confirm-transfer.js';
+export { type StoredText, openSignedTransaction, openTransferRecipient, sealSignedTransaction, sealTransferRecipient } from './sealed-transfer.js';
+export { chainTransferSealedTables } from './sealed-fields.js';
 export { type MempoolStanding, type MempoolOptions, checkTransferInMempool, replaceStoredTransfer } from './replace-transfer.js';

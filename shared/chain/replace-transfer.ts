@@ -6,6 +6,7 @@ import { type BroadcastOptions, broadcastStoredTransfer } from './broadcast-tran
 import { type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt } from './chain-transfer-rows.js';
 import type { SigningDeps, TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
+import { openSignedTransaction, sealSignedTransaction } from './sealed-transfer.js';
 
 /**
  * Where the transfer stands with the node:
@@ -107,7 +108,7 @@ export async function replaceStoredTransfer(deps: SigningDeps, payoutId: string,
   const tip = max(suggestedTip, bump(latest.maxPriorityFeePerGas));
   const maxPriorityFeePerGas = tip < maxFeePerGas ? tip : maxFeePerGas;
 
-  const original = Transaction.from(stored.signedTx);
+  const original = Transaction.from(openSignedTransaction(payoutId, 1, stored.signedTx));
   const signedTx = (
     await deps.wallet.signTransaction({
       type: 2,
@@ -134,9 +135,9 @@ export async function replaceStoredTransfer(deps: SigningDeps, payoutId: string,
     const row = rows[0];
     if (!row || row.status === 'confirmed' || row.status === 'failed' || Number(row.attempts) !== latest.attempt) return false;
     await tx.query(
-      `INSERT INTO chain_transfer_replacements (payout_id, attempt, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, signed_at)
+      `INSERT INTO chain_transfer_replacements (payout_id, attempt, max_fee_per_gas, max_priority_fee_per_gas, signed_tx_ciphertext, tx_hash, signed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [payoutId, latest.attempt + 1, maxFeePerGas.toString(), maxPriorityFeePerGas.toString(), signedTx, txHash, now],
+      [payoutId, latest.attempt + 1, maxFeePerGas.toString(), maxPriorityFeePerGas.toString(), sealSignedTransaction(payoutId, latest.attempt + 1, signedTx).ciphertext, txHash, now],
     );
     return true;
   });

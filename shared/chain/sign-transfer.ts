@@ -4,6 +4,7 @@ import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toCh
 import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, type TransferRequest, withGasMargin } from './transfer-request.js';
 import type { SigningDeps } from './transfer-deps.js';
 import { allocateNonce } from './wallet-nonces.js';
+import { sealSignedTransaction, sealTransferRecipient } from './sealed-transfer.js';
 import { chainError } from './errors.js';
 
 const DEFAULT_GAS_MARGIN_BPS = 2_000;
@@ -48,7 +49,8 @@ export interface SignTransferInput {
  * Network reads (chain id, fees, pending nonce, balances, gas estimate) happen first, outside any
  * transaction. Then one transaction runs `lock`, returns the existing transfer if there is one (a
  * retry never signs again), allocates the nonce from `wallet_nonces`, signs offline and inserts the
- * row with `signed_tx` and `tx_hash` in status `signed`.
+ * row with the signed bytes (sealed, `signed_tx_ciphertext`) and `tx_hash` in status `signed`. A
+ * request with `toIndex` goes to the owner's wallet: its recipient is stored sealed too.
  *
  * @returns the key's transfer, and whether this call created it.
  * @throws TransientError `gas_price_above_cap`, `hot_wallet_insufficient_funds`, `chain_unavailable`,
@@ -161,17 +163,20 @@ async function signInTransaction(
   const txHash = Transaction.from(signedTx).hash?.toLowerCase();
   if (!txHash) throw chainError('transfer_invariant_broken', 'signAndStoreTransfer: the signed transaction has no hash');
 
+  // The owner's wallet (named by its index) is stored sealed, in the row and inside the signed bytes.
+  const recipient = request.toIndex ? sealTransferRecipient(payoutId, call.recipient) : { clear: call.recipient, ciphertext: null };
   const { rows } = await tx.query(
-    `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, token_contract, asset, amount_units, nonce,
-                                  gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, status,
+    `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, to_address_ciphertext, token_contract, asset, amount_units,
+                                  nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx_ciphertext, tx_hash, status,
                                   signed_at, created_at, updated_at, to_address_index)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'signed', $14, $14, $14, $15)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'signed', $15, $15, $15, $16)
      RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
     [
       payoutId,
       deps.settings.chainId.toString(),
       from,
-      call.recipient,
+      recipient.clear,
+      recipient.ciphertext,
       call.tokenContract,
       request.asset,
       request.amountUnits.toString(),
@@ -179,7 +184,7 @@ async function signInTransaction(
       gasLimit.toString(),
       fees.maxFeePerGas.toString(),
       fees.maxPriorityFeePerGas.toString(),
-      signedTx,
+      sealSignedTransaction(payoutId, 1, signedTx).ciphertext,
       txHash,
       now,
       request.toIndex ?? null,

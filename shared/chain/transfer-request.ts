@@ -21,8 +21,9 @@ export interface TransferRequest {
   /** Who receives the asset (any checksum spelling). */
   to: string;
   /**
-   * The blind index of `to` when it is a payout destination sealed at rest: stored beside the
-   * transfer so the database can still check it goes to the payout's wallet (migration 029).
+   * The blind index of `to` when it is a payout destination sealed at rest: the transfer's recipient
+   * is then stored sealed, named by this index, so the database can still check it goes to the
+   * payout's wallet (migrations 029, 033).
    */
   toIndex?: Buffer | null;
 }

@@ -20,14 +20,17 @@ export interface FieldCipher {
   extraIdIndex(extraId: string): Buffer;
 }
 
-/** The AAD contexts: purpose and owning account, so a value opens only on its owner's rows. */
+/** The AAD contexts: purpose and owner (an account, or a payout for its transfer), so a value opens only on its own row. */
 export const fieldContext = {
   email: (accountId: string) => `email:${accountId}`,
   newEmail: (accountId: string) => `new-email:${accountId}`,
   mailAddress: (accountId: string) => `mail-address:${accountId}`,
   payoutWallet: (accountId: string) => `payout-destination:${accountId}`,
   payoutExtraId: (accountId: string) => `payout-extra-id:${accountId}`,
-  signedTransaction: (payoutId: string) => `signed-tx:${payoutId}`,
+  /** A transfer's signed bytes: attempt 1 is the transfer row's, 2… its replacements (no swapping attempts). */
+  signedTransaction: (payoutId: string, attempt: number) => `signed-tx:${payoutId}:${attempt}`,
+  /** The recipient of a transfer straight to the owner's wallet. */
+  transferRecipient: (payoutId: string) => `transfer-recipient:${payoutId}`,
 } as const;
 
 export function createFieldCipher(ring: KeyRing, blindIndexKey: Buffer): FieldCipher {

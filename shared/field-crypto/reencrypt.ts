@@ -72,7 +72,7 @@ export interface ReencryptReport {
  * up the rest (resumable); a row already current is never selected (idempotent); two runs at once
  * split the rows between them. Re-wrapping keeps the value's ciphertext and index, so nothing that
  * compares indexes (logins, "wallet changed?") notices. `tables` come from the folders that own
- * them (`accountSealedTables`, `channelSealedTables`, `payoutSealedTables`). `stopAfterBatches`
+ * them (`accountSealedTables`, `channelSealedTables`, `payoutSealedTables`, `chainTransferSealedTables`). `stopAfterBatches`
  * bounds a run (tests).
  */
 export async function reencryptFields(

@@ -5,7 +5,7 @@ export { type PayoutRow, type PayoutColumns, payoutColumns, payoutDestinationOf,
 export { type QuotePayoutDeps, type QuotePayoutOutcome, type NetworkFeeGuard, type DeferralReason, DEFERRAL_MS, MAX_DEFERRALS, quotePayout, swapPairFor } from './quote.js';
 export { type PayoutNoticeKind, queuePayoutNotice } from './payout-notices.js';
 export { type CreateSwapDeps, type CreateSwapOutcome, createSwap } from './swap.js';
-export { type SendTransferOutcome, sendTransfer, broadcastPayoutTransfer, keepPayoutTransferAlive } from './transfer.js';
+export { type SendTransferOutcome, sendTransfer } from './transfer.js';
 export { type TrackPayoutsDeps, trackPayout } from './tracking.js';
 export { type TrackPayoutsReport, trackPayouts } from './payout-sweep.js';
 export { type ConvertAccumulatedDeps, type ConvertAccumulatedResult, convertAccumulated, distributeConversion } from './conversion.js';

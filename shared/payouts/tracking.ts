@@ -2,7 +2,6 @@ import type { ChangeNowClient } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
-import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
@@ -12,23 +11,34 @@ import { distributeConversion } from './conversion.js';
 import { failPayoutIn } from './fail-payout.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
-import { broadcastPayoutTransfer, keepPayoutTransferAlive } from './transfer.js';
 import { payoutError } from './errors.js';
 
 /** A pending transfer is checked for being priced out of blocks after this long. */
 const STALLED_AFTER_MS = 10 * 60_000;
-/** While a transfer needs a replacement, send-transfer is asked again this often (fees may have fallen). */
-const REPLACEMENT_REQUEST_EVERY_MS = 10 * 60_000;
+/** While a transfer stays unsettled, send-transfer is asked again at least this often (fees may have fallen). */
+const TRANSFER_CHECK_EVERY_MS = 10 * 60_000;
 
-/** Asks send-transfer for a same-nonce replacement: one request per attempt and 10 minutes. */
-async function requestReplacement(deps: TrackPayoutsDeps, payoutId: string): Promise<void> {
+/**
+ * Asks send-transfer (it alone opens the sealed signed bytes and holds the key) to broadcast the
+ * stored transfer, re-broadcast it when the node forgot it, or replace it at the same nonce. One
+ * request is outstanding at a time: the dedupe key changes once send-transfer has acted on it (a
+ * broadcast counted, an attempt added) or after 10 minutes.
+ */
+async function requestTransferCheck(deps: TrackPayoutsDeps, payoutId: string, reason: 'not_broadcast' | 'not_in_mempool' | 'stalled'): Promise<void> {
   const now = deps.clock.now();
-  const { rows } = await deps.db.query<{ attempts: number }>('SELECT coalesce(max(attempt), 1)::int AS attempts FROM chain_transfer_replacements WHERE payout_id = $1', [payoutId]);
-  const window = Math.floor(now.getTime() / REPLACEMENT_REQUEST_EVERY_MS);
-  const isRequested = await deps.db.transaction((tx) =>
-    enqueueMessage(tx, 'transfer-requested', { payoutId }, { at: now, dedupeKey: `transfer-replacement:${payoutId}:${rows[0]?.attempts ?? 1}:${window}` }),
+  const { rows } = await deps.db.query<{ attempts: number; broadcasts: number }>(
+    `SELECT (SELECT coalesce(max(attempt), 1) FROM chain_transfer_replacements r WHERE r.payout_id = t.payout_id)::int AS attempts,
+            t.broadcast_attempts AS broadcasts
+       FROM chain_transfers t WHERE t.payout_id = $1`,
+    [payoutId],
   );
-  if (isRequested) deps.logger.warn('payout.transfer_replacement_requested', { payoutId, attempts: rows[0]?.attempts ?? 1 });
+  const attempts = rows[0]?.attempts ?? 1;
+  const broadcasts = rows[0]?.broadcasts ?? 0;
+  const window = Math.floor(now.getTime() / TRANSFER_CHECK_EVERY_MS);
+  const isRequested = await deps.db.transaction((tx) =>
+    enqueueMessage(tx, 'transfer-requested', { payoutId }, { at: now, dedupeKey: `transfer-check:${payoutId}:${attempts}:${broadcasts}:${window}` }),
+  );
+  if (isRequested) deps.logger.warn('payout.transfer_check_requested', { payoutId, attempts, broadcasts, reason });
 }
 
 export interface TrackPayoutsDeps extends TransferDeps {
@@ -41,13 +51,9 @@ export interface TrackPayoutsDeps extends TransferDeps {
 export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Promise<string> {
   let payout = await retrievePayout(deps.db, payoutId);
   if (payout.state === 'transfer_signed') {
-    try {
-      await broadcastPayoutTransfer(deps, payoutId);
-    } catch (error) {
-      if (errorCode(error) !== 'transfer_fee_below_base_fee') throw error;
-      await requestReplacement(deps, payoutId);
-    }
-    payout = await retrievePayout(deps.db, payoutId);
+    // Signed but never broadcast (send-transfer stopped in between): it broadcasts the stored bytes.
+    await requestTransferCheck(deps, payoutId, 'not_broadcast');
+    return payout.state;
   }
   if (payout.state === 'transfer_broadcast') {
     await confirmPayoutTransfer(deps, payout);
@@ -61,9 +67,9 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
 }
 
 /**
- * A broadcast transfer the node no longer knows (dropped from the mempool) is re-broadcast; one the
- * node will not take again, or one priced out of blocks, is handed to send-transfer (it holds the
- * key) for a same-nonce replacement, at most once per attempt and 10 minutes.
+ * A broadcast transfer the node no longer knows (dropped from the mempool), or one pending so long it
+ * may be priced out of blocks, is handed to send-transfer: it re-broadcasts the stored bytes or
+ * replaces them at the same nonce (`requestTransferCheck`).
  */
 async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<void> {
   const result = await confirmTransfer(deps, payout.id, { confirmations: deps.confirmations });
@@ -72,8 +78,7 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
     const sentAt = result.transfer.broadcastAt ?? result.transfer.signedAt;
     const isOld = deps.clock.now().getTime() - sentAt.getTime() > STALLED_AFTER_MS;
     if (result.isKnownToNode && !isOld) return;
-    const standing = await keepPayoutTransferAlive(deps, payout.id);
-    if (standing === 'needs_replacement') await requestReplacement(deps, payout.id);
+    await requestTransferCheck(deps, payout.id, result.isKnownToNode ? 'stalled' : 'not_in_mempool');
     return;
   }
   const at = deps.clock.now();

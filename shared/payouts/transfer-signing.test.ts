@@ -1,6 +1,6 @@
 import { type JsonRpcProvider, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Chain, type HotWallet, type SigningDeps, createChain, createChainProvider, retrieveChainTransfer } from '../chain/index.js';
+import { type Chain, type HotWallet, type SigningDeps, createChain, createChainProvider, openTransferRecipient, retrieveChainTransfer } from '../chain/index.js';
 import { createLogger } from '../logging/index.js';
 import { type Anvil, fundedHotWallet, startAnvil } from '../testing/simulators/anvil.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
@@ -63,7 +63,9 @@ describe('sendTransfer on anvil', () => {
     expect(await sendTransfer(depsFor(wallet), payout.id)).toBe('broadcast');
     expect(await provider.getBalance(payout.destinationWallet)).toBe(parseEther('0.25'));
     expect((await retrievePayout(database.db, payout.id)).state).toBe('transfer_broadcast');
-    expect(await retrieveChainTransfer(database.db, payout.id)).toMatchObject({ toAddress: payout.destinationWallet, amountUnits: parseEther('0.25') });
+    const transfer = await retrieveChainTransfer(database.db, payout.id);
+    expect(transfer).toMatchObject({ recipient: { clear: null }, amountUnits: parseEther('0.25') });
+    expect(openTransferRecipient(payout.id, transfer!.recipient)).toBe(payout.destinationWallet);
   });
 
   it('pays a payout with a swap to the swap’s deposit address, not the owner', async () => {
@@ -75,6 +77,8 @@ describe('sendTransfer on anvil', () => {
     expect(await sendTransfer(depsFor(wallet), payout.id)).toBe('broadcast');
     expect(await provider.getBalance(swap.depositAddress)).toBe(parseEther('0.25'));
     expect(await provider.getBalance(payout.destinationWallet)).toBe(0n);
+    // ChangeNow's deposit address stays in clear (as in swaps), so the database checks it; the bytes are sealed.
+    expect(await retrieveChainTransfer(database.db, payout.id)).toMatchObject({ recipient: { clear: swap.depositAddress.toLowerCase(), ciphertext: null }, signedTx: { clear: null } });
   });
 
   it('skips a payout that may not be sent (a swap payout without its exchange, a held one): nothing is signed', async () => {

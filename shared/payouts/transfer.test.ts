@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SigningDeps } from '../chain/index.js';
+import { openSignedTransaction, type SigningDeps } from '../chain/index.js';
 import type { Db } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { createCountingWallet, createMemoryChain, type MemoryChain } from '../testing/fakes/memory-chain.js';
@@ -36,15 +36,17 @@ describe('sendTransfer', () => {
 
   /** The payout's stored transfer, its state, and how often its funding was booked. */
   async function recorded(payout: PayoutFixture) {
-    const { rows } = await h.db.query<{ state: string; status: string | null; signedTx: string | null; nonce: string | null; fundings: number }>(
-      `SELECT p.state, t.status, t.signed_tx AS "signedTx", t.nonce::text AS nonce,
+    const { rows } = await h.db.query<{ state: string; status: string | null; sealed: string | null; nonce: string | null; fundings: number }>(
+      `SELECT p.state, t.status, t.signed_tx_ciphertext AS sealed, t.nonce::text AS nonce,
               (SELECT count(*) FROM ledger_transactions WHERE payout_id = p.id AND kind = 'payout_funded')::int AS fundings
          FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1`,
       [payout.id],
     );
     const row = rows[0];
     if (!row) throw new Error('no payout row');
-    return row;
+    // The bytes are stored sealed; opened here as send-transfer opens them to broadcast.
+    const { sealed, ...rest } = row;
+    return { ...rest, signedTx: sealed === null ? null : openSignedTransaction(payout.id, 1, { clear: null, ciphertext: sealed }) };
   }
 
   it('signs the payout’s one transaction, stores it, broadcasts those bytes and books the funding', async () => {

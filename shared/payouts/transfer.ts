@@ -1,8 +1,6 @@
 import {
   broadcastStoredTransfer,
   type ChainTransfer,
-  checkTransferInMempool,
-  type MempoolStanding,
   replaceStoredTransfer,
   retrieveChainTransfer,
   signAndStoreTransfer,
@@ -28,16 +26,20 @@ export type SendTransferOutcome = 'skipped' | 'broadcast' | 'replaced' | 'fee_ca
  * signing transaction.
  *
  * Acts only on a direct payout in `quoted`, a payout in `swap_created`, or one already signed or
- * broadcast: then it checks the transaction with the node, re-broadcasts the stored bytes when the
- * node forgot them, and replaces them at the same nonce with a higher fee when the node will not take
- * them any more (track-payouts asks for that with `transfer-requested`). Anything else — e.g. a
+ * broadcast: then it broadcasts a transfer signed but never sent, checks a broadcast one with the
+ * node, re-broadcasts the stored bytes when the node forgot them, and replaces them at the same nonce
+ * with a higher fee when the node will not take them any more (track-payouts asks for all of these
+ * with `transfer-requested`: only this stage opens the sealed bytes). Anything else — e.g. a
  * forged message for a swap payout that has no exchange yet — changes nothing.
  *
  * @throws TransientError `gas_price_above_cap`, `hot_wallet_insufficient_funds`, `chain_unavailable`, …: redelivered.
  */
 export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise<SendTransferOutcome> {
+  // The transfer row and `transfer_signed` commit together: read the row first, so a payout read
+  // after it never looks unsigned while its row exists (a concurrent delivery would skip it).
+  let stored = await retrieveChainTransfer(deps.db, payoutId);
   const payout = await retrievePayout(deps.db, payoutId);
-  const stored = await retrieveChainTransfer(deps.db, payoutId);
+  if (!stored && (payout.state === 'transfer_signed' || payout.state === 'transfer_broadcast')) stored = await retrieveChainTransfer(deps.db, payoutId);
   if (!stored) {
     const isReady = payout.state === 'swap_created' || (payout.state === 'quoted' && isDirectPayout(payout));
     if (!isReady) return 'skipped';
@@ -97,19 +99,11 @@ async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<() => Tr
 }
 
 /**
- * track-payouts' side of a dropped transfer (it has no key): re-broadcast the stored bytes when the
- * node forgot them; when only a replacement can help, say so (the caller asks send-transfer).
- */
-export async function keepPayoutTransferAlive(deps: TransferDeps, payoutId: string): Promise<MempoolStanding> {
-  return checkTransferInMempool(deps, payoutId, { onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer) });
-}
-
-/**
  * Broadcasts the stored transfer (again) and records it: `transfer_signed → transfer_broadcast` and
  * `payout_funded` (payouts in flight → out of the hot wallet), once. When the transfer was already
  * settled on chain (we crashed after broadcasting), the same bookkeeping runs without sending anything.
  */
-export async function broadcastPayoutTransfer(deps: TransferDeps, payoutId: string): Promise<void> {
+async function broadcastPayoutTransfer(deps: TransferDeps, payoutId: string): Promise<void> {
   const result = await broadcastStoredTransfer(deps, payoutId, { onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer) });
   if (result.outcome === 'settled') await deps.db.transaction((tx) => recordBroadcast(deps, tx, result.transfer));
 }

@@ -3,6 +3,7 @@ import type { Db, Queryable, Tx } from '../db/index.js';
 import { sealAccountEmail } from '../accounts/index.js';
 import { clearWallet, openWallet, sealWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import { loadFieldCipher } from '../field-crypto/index.js';
+import { sealSignedTransaction, sealTransferRecipient } from '../chain/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { createPayout } from '../payouts/create-payout.js';
 import { type PayoutState, type PayoutTransitionFields, transitionPayout } from '../payouts/index.js';
@@ -609,24 +610,23 @@ export interface ChainTransferFixture {
 
 /**
  * A signed (not yet broadcast) transfer of exactly the payout's amount, to its swap's deposit address
- * or, without a swap, to the payout destination.
+ * (in clear) or, without a swap, to the payout destination (sealed, named by its index), with random
+ * sealed bytes — stored as send-transfer stores them.
  */
 export async function insertChainTransfer(
   q: Queryable,
   payout: PayoutToSend,
   overrides: { id?: string; chainId?: bigint; fromAddress?: string; toAddress?: string; nonce?: bigint; amountUnits?: bigint } = {},
 ): Promise<ChainTransferFixture> {
-  let toAddress = overrides.toAddress;
+  const { rows: swaps } = await q.query<{ address: string }>('SELECT lower(deposit_address) AS address FROM swaps WHERE payout_id = $1', [payout.id]);
+  const deposit = swaps[0]?.address;
+  let toAddress = overrides.toAddress ?? deposit;
   let toIndex: Buffer | null = null;
   if (toAddress === undefined) {
-    const { rows } = await q.query<{ address: string }>('SELECT lower(deposit_address) AS address FROM swaps WHERE payout_id = $1', [payout.id]);
-    toAddress = rows[0]?.address;
-    if (toAddress === undefined) {
-      const destination = await payoutWalletOf(q, payout.id);
-      toAddress = destination.wallet.toLowerCase();
-      toIndex = destination.index;
-    }
-  } else {
+    const destination = await payoutWalletOf(q, payout.id);
+    toAddress = destination.wallet.toLowerCase();
+    toIndex = destination.index;
+  } else if (deposit === undefined) {
     toIndex = loadFieldCipher().walletIndex(toAddress);
   }
   const transfer: ChainTransferFixture = {
@@ -637,20 +637,22 @@ export async function insertChainTransfer(
     nonce: overrides.nonce ?? BigInt(randomInt(0, 1_000_000)),
     txHash: `0x${randomBytes(32).toString('hex')}`,
   };
+  const recipient = toIndex === null ? { clear: toAddress, ciphertext: null } : sealTransferRecipient(payout.id, toAddress);
   await q.query(
-    `INSERT INTO chain_transfers (id, payout_id, chain_id, from_address, to_address, asset, amount_units, nonce, gas_limit,
-                                  max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, signed_at, created_at, updated_at, to_address_index)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 21000, 30000000000, 1000000000, $9, $10, $11, $11, $11, $12)`,
+    `INSERT INTO chain_transfers (id, payout_id, chain_id, from_address, to_address, to_address_ciphertext, asset, amount_units, nonce, gas_limit,
+                                  max_fee_per_gas, max_priority_fee_per_gas, signed_tx_ciphertext, tx_hash, signed_at, created_at, updated_at, to_address_index)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 21000, 30000000000, 1000000000, $10, $11, $12, $12, $12, $13)`,
     [
       transfer.id,
       payout.id,
       transfer.chainId.toString(),
       transfer.fromAddress,
-      toAddress,
+      recipient.clear,
+      recipient.ciphertext,
       payout.asset,
       (overrides.amountUnits ?? payout.amountUnits).toString(),
       transfer.nonce.toString(),
-      `0x02${randomBytes(100).toString('hex')}`,
+      sealSignedTransaction(payout.id, 1, `0x02${randomBytes(100).toString('hex')}`).ciphertext,
       transfer.txHash,
       FIXTURE_NOW,
       toIndex,

@@ -209,7 +209,7 @@ export const STATE_MACHINES: readonly StateMachine[] = [
       },
       transfer_signed: {
         owner: 'track-payouts',
-        redrive: 're-broadcasts the stored signed bytes every tracking run',
+        redrive: 'asks send-transfer (transfer-requested) to broadcast the stored signed bytes; one request outstanding, asked again once it acted or after 10 min',
         redriveAfterSeconds: null,
         alertAfterSeconds: 30 * MINUTE,
         alert: 'A signed transfer has not been broadcast in 30 minutes: is the Ethereum node reachable?',
@@ -217,7 +217,7 @@ export const STATE_MACHINES: readonly StateMachine[] = [
       },
       transfer_broadcast: {
         owner: 'track-payouts',
-        redrive: 'checks confirmations every run; a transaction the node forgot is re-broadcast, then replaced with the same nonce at a higher fee (send-transfer)',
+        redrive: 'checks confirmations every run; a transaction the node forgot, or stalled 10 min, goes to send-transfer: re-broadcast, then replaced with the same nonce at a higher fee',
         redriveAfterSeconds: null,
         alertAfterSeconds: HOUR,
         alert: 'A broadcast transfer is not confirmed after an hour: dropped and capped by MAX_FEE_PER_GAS_GWEI, or a nonce conflict.',
@@ -266,7 +266,7 @@ export const STATE_MACHINES: readonly StateMachine[] = [
     states: {
       signed: {
         owner: 'track-payouts',
-        redrive: 're-broadcasts the stored bytes (through its payout, transfer_signed)',
+        redrive: 'send-transfer re-broadcasts the stored bytes (asked through its payout, transfer_signed)',
         redriveAfterSeconds: null,
         alertAfterSeconds: 30 * MINUTE,
         alert: 'A signed transaction has not been broadcast in 30 minutes.',

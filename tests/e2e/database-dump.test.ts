@@ -9,9 +9,8 @@ import { checkoutFor, newSubscriber, seedChannel, startTestGateway, type TestGat
 
 /**
  * Acceptance of field encryption (issue 19): a dump of the database after a journey that touches
- * every sealed value holds no email address, payout wallet or extra id in clear. The one known
- * exception is asserted exactly: the recipient of a direct transfer (chain_transfers.to_address and
- * the signed transaction that names it), documented in docs/security.md#field-encryption.
+ * every sealed value holds no email address, payout wallet or extra id in clear — the recipient of a
+ * direct transfer and the signed bytes that name it included (docs/security.md#field-encryption).
  */
 function hasPgDump(): boolean {
   try {
@@ -104,13 +103,19 @@ describe('a database dump after a full journey', () => {
     }
     expect(dump).not.toContain(extraId);
 
-    // The known exception, exactly: the direct transfer's recipient (the owner's wallet) in
-    // chain_transfers.to_address and in the signed transaction bytes, nowhere else.
+    // The direct transfer went out (so its recipient and bytes were stored), and nothing names its
+    // recipient: not the row, not the signed bytes (an ETH `to` or ERC-20 calldata, both bare hex).
+    const { rows: transfers } = await db.query<{ to_address: string | null; to_address_ciphertext: string | null; signed_tx: string | null }>(
+      'SELECT t.to_address, t.to_address_ciphertext, t.signed_tx FROM chain_transfers t JOIN payouts p ON p.id = t.payout_id WHERE p.channel_id = $1',
+      [direct.channelId],
+    );
+    expect(transfers).toEqual([{ to_address: null, to_address_ciphertext: expect.stringMatching(/^v1\./), signed_tx: null }]);
     const bare = directWallet.toLowerCase().slice(2);
+    expect(lower).not.toContain(bare);
     const holders = (await selectEverything(db))
       .split('\n')
       .filter((line) => line.toLowerCase().includes(bare))
       .map((line) => line.slice(0, line.indexOf('\t')));
-    expect([...new Set(holders)].sort()).toEqual(['chain_transfers.signed_tx', 'chain_transfers.to_address']);
+    expect(holders).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { withDestinationWallets } from '../../shared/testing/encrypted-fields.js';
 import { type JsonRpcProvider, Transaction } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSignedTransaction } from '../../shared/chain/index.js';
 import { sumLedgerByAsset } from '../../shared/ledger/index.js';
 import { checkoutFor, newSubscriber, type PayoutGateway, seedChannel, startPayoutGateway, type TestGateway } from './gateway-harness.js';
 
@@ -47,10 +48,14 @@ describe('a payout transaction dropped from the mempool', () => {
     return rows[0];
   }
 
+  /** The replacements stored, their bytes opened (they are sealed at rest, as the first attempt's). */
   const replacements = (payoutId: string) =>
     db()
-      .query<{ attempt: number; tx_hash: string; signed_tx: string }>('SELECT attempt, tx_hash, signed_tx FROM chain_transfer_replacements WHERE payout_id = $1 ORDER BY attempt', [payoutId])
-      .then((result) => result.rows);
+      .query<{ attempt: number; tx_hash: string; sealed: string }>(
+        'SELECT attempt, tx_hash, signed_tx_ciphertext AS sealed FROM chain_transfer_replacements WHERE payout_id = $1 ORDER BY attempt',
+        [payoutId],
+      )
+      .then((result) => result.rows.map(({ sealed, ...row }) => ({ ...row, signed_tx: openSignedTransaction(payoutId, row.attempt, { clear: null, ciphertext: sealed }) })));
 
   async function tick(): Promise<void> {
     await gateway.runtime.bus?.publish('payout-tracking-requested', { job: 'track-payouts' });
@@ -90,7 +95,8 @@ describe('a payout transaction dropped from the mempool', () => {
     const dropped = await transfer(first.payoutId);
     const queued = await transfer(second.payoutId);
     expect(queued?.nonce).toBe((dropped?.nonce ?? 0n) + 1n);
-    const originalMaxFee = Transaction.from((await db().query<{ signed_tx: string }>('SELECT signed_tx FROM chain_transfers WHERE payout_id = $1', [first.payoutId])).rows[0]?.signed_tx ?? '').maxFeePerGas ?? 0n;
+    const sealed = (await db().query<{ sealed: string }>('SELECT signed_tx_ciphertext AS sealed FROM chain_transfers WHERE payout_id = $1', [first.payoutId])).rows[0]?.sealed ?? null;
+    const originalMaxFee = Transaction.from(openSignedTransaction(first.payoutId, 1, { clear: null, ciphertext: sealed })).maxFeePerGas ?? 0n;
 
     // Fees rise well above what the first transaction may pay; then the node drops it.
     await setNextBaseFee(originalMaxFee * 4n);

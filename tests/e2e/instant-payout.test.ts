@@ -1,3 +1,4 @@
+import { openTransferRecipient } from '../../shared/chain/index.js';
 import { withDestinationWallets } from '../../shared/testing/encrypted-fields.js';
 import { JsonRpcProvider } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,13 +76,15 @@ describe('instant payout on the local chain, every message delivered twice', () 
     expect(await stateOf(payout.payoutId)).toBe('completed');
 
     // One signed transaction, stored once, mined once.
-    const { rows: transfers } = await db.query<{ tx_hash: string; status: string; fee_units: string; to_address: string }>(
-      'SELECT tx_hash, status, fee_units::text, to_address FROM chain_transfers WHERE payout_id = $1',
+    const { rows: transfers } = await db.query<{ tx_hash: string; status: string; fee_units: string; to_address: string | null; to_address_ciphertext: string | null }>(
+      'SELECT tx_hash, status, fee_units::text, to_address, to_address_ciphertext FROM chain_transfers WHERE payout_id = $1',
       [payout.payoutId],
     );
     expect(transfers).toHaveLength(1);
     expect(transfers[0]?.status).toBe('confirmed');
-    expect(transfers[0]?.to_address).toBe(payout.wallet.toLowerCase());
+    // The owner's wallet is stored sealed; opened, it is the wallet paid.
+    expect(transfers[0]?.to_address).toBeNull();
+    expect(openTransferRecipient(payout.payoutId, { clear: null, ciphertext: transfers[0]?.to_address_ciphertext ?? null })).toBe(payout.wallet.toLowerCase());
     expect(await provider.getTransactionCount(hotWallet)).toBe(nonceBefore + 1);
 
     // The owner holds exactly the payout; the hot wallet moved exactly what the ledger says, gas included.

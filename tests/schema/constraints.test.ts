@@ -579,6 +579,55 @@ const refusals: RefusalCase[] = [
     constraint: 'chain_transfers_destination',
   },
   {
+    name: 'a direct transfer naming the sealed destination in clear',
+    run: async (db) => {
+      // The payout's own index beside an address in clear: a sealed destination is only ever sent to sealed.
+      const payout = await insertPayout(db);
+      await db.query(
+        `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, to_address_index, asset, amount_units, nonce, gas_limit,
+                                      max_fee_per_gas, max_priority_fee_per_gas, signed_tx, tx_hash, signed_at)
+         SELECT p.id, 1, $2, $3, p.destination_wallet_index, p.asset, p.amount_units, 1, 21000, 2, 1, '0x02ff', $4, now() FROM payouts p WHERE p.id = $1`,
+        [payout.id, randomEvmAddress(), randomEvmAddress(), `0x${'cd'.repeat(32)}`],
+      );
+    },
+    code: '23514',
+    constraint: 'chain_transfers_destination',
+  },
+  {
+    name: 'a transfer with its signed bytes both in clear and sealed',
+    run: async (db) => {
+      const transfer = await insertChainTransfer(db, await insertPayout(db));
+      await db.query(
+        `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, to_address_ciphertext, to_address_index, asset, amount_units,
+                                      nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx, signed_tx_ciphertext, tx_hash, signed_at)
+         SELECT p.id, 1, $2, NULL, t.to_address_ciphertext, p.destination_wallet_index, p.asset, p.amount_units, 1, 21000, 2, 1, '0x02ff',
+                t.signed_tx_ciphertext, $3, now()
+           FROM payouts p, chain_transfers t WHERE p.id = $1 AND t.id = $4`,
+        [(await insertPayout(db)).id, randomEvmAddress(), `0x${'ce'.repeat(32)}`, transfer.id],
+      );
+    },
+    code: '23514',
+    constraint: 'chain_transfers_signed_tx_one_shape',
+  },
+  {
+    name: 'a sealed recipient re-pointed at another wallet’s index',
+    run: async (db) => {
+      const transfer = await insertChainTransfer(db, await insertPayout(db));
+      await db.query(`UPDATE chain_transfers SET to_address_index = $2 WHERE id = $1`, [transfer.id, Buffer.alloc(32, 9)]);
+    },
+    code: '23514',
+    constraint: 'chain_transfers_signed_immutable',
+  },
+  {
+    name: 'a sealed transfer’s bytes put back in clear',
+    run: async (db) => {
+      const transfer = await insertChainTransfer(db, await insertPayout(db));
+      await db.query(`UPDATE chain_transfers SET signed_tx = '0x02ff', signed_tx_ciphertext = NULL WHERE id = $1`, [transfer.id]);
+    },
+    code: '23514',
+    constraint: 'chain_transfers_signed_immutable',
+  },
+  {
     name: 'a transfer of another amount than its payout',
     run: async (db) => {
       const payout = await insertPayout(db);

@@ -207,8 +207,9 @@ async function buildPayoutView(db: Queryable, payoutId: string): Promise<PayoutV
   const payout = rows[0];
   if (!payout) return null;
   const { rows: transfers } = await db.query<{ tx_hash: string; status: string; to_address: string; asset: string; amount_units: string; block_number: bigint | null; fee_units: string | null }>(
-    `SELECT tx_hash, status, to_address, asset, amount_units::text AS amount_units, block_number, fee_units::text AS fee_units
-       FROM chain_transfers WHERE payout_id = $1`,
+    `SELECT t.tx_hash, t.status, coalesce(t.to_address, p.destination_wallet_hint) AS to_address, t.asset, t.amount_units::text AS amount_units,
+            t.block_number, t.fee_units::text AS fee_units
+       FROM chain_transfers t JOIN payouts p ON p.id = t.payout_id WHERE t.payout_id = $1`,
     [payout.id],
   );
   const { rows: swaps } = await db.query<{ provider_exchange_id: string; status: string; received_to_amount: string | null; to_currency: string; payout_hash: string | null }>(

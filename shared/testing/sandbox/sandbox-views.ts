@@ -151,8 +151,10 @@ export async function listOwnerNotificationViews(db: Queryable, limit = 20): Pro
 
 export async function listChainTransferViews(db: Queryable, limit = 20): Promise<ChainTransferView[]> {
   const { rows } = await db.query<{ payout_id: string; tx_hash: string; status: string; to_address: string; asset: string; amount_units: string; block_number: bigint | null; signed_at: Date }>(
-    `SELECT payout_id, tx_hash, status, to_address, asset, amount_units::text AS amount_units, block_number, signed_at
-       FROM chain_transfers ORDER BY signed_at DESC LIMIT ${Math.max(1, Math.min(limit, 100))}`,
+    // A recipient sealed at rest (the owner's wallet) is shown masked, as the payout shows it.
+    `SELECT t.payout_id, t.tx_hash, t.status, coalesce(t.to_address, p.destination_wallet_hint) AS to_address, t.asset,
+            t.amount_units::text AS amount_units, t.block_number, t.signed_at
+       FROM chain_transfers t JOIN payouts p ON p.id = t.payout_id ORDER BY t.signed_at DESC LIMIT ${Math.max(1, Math.min(limit, 100))}`,
   );
   return rows.map((row) => ({
     payoutId: formatPublicId('payout', row.payout_id),
