@@ -1,4 +1,4 @@
-import { fieldContext, loadFieldCipher } from '../field-crypto/index.js';
+import { fieldContext, fieldCryptoError, loadFieldCipher } from '../field-crypto/index.js';
 
 /**
  * A value of a transfer as its row stores it: sealed (shared/field-crypto), or in clear — a row
@@ -33,6 +33,6 @@ export function openTransferRecipient(payoutId: string, stored: StoredText): str
 }
 
 function requireCiphertext(stored: StoredText): string {
-  if (stored.ciphertext === null) throw new Error('a stored transfer value has neither a clear nor a sealed form');
+  if (stored.ciphertext === null) throw fieldCryptoError('field_decryption_failed', 'a stored transfer value has neither a clear nor a sealed form', {});
   return stored.ciphertext;
 }
