@@ -129,6 +129,14 @@ export const accountMails = {
         `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password and contact support.`,
       ],
     }),
+  webhookEndpointChanged: (to: string, publicBaseUrl: string) =>
+    render(to, {
+      subject: 'A webhook endpoint was added or changed',
+      paragraphs: [
+        "A webhook endpoint of your account was just added, pointed at a new URL, or given a new signing secret, confirmed with your password. Your account's events (payments, subscriptions, payouts) are sent to the endpoints listed in the dashboard.",
+        `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password, then delete the endpoints you do not know, rotate the secrets of your own, and contact support.`,
+      ],
+    }),
   telegramLinked: (to: string, publicBaseUrl: string, telegram: { userId: string; username: string | null }) =>
     render(to, {
       subject: 'A Telegram account was linked',

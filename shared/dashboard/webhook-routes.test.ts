@@ -30,7 +30,7 @@ describe('webhook routes', () => {
     const stranger = await session();
     const created = await h.request('POST', '/webhook-endpoints', {
       token: owner.token,
-      body: { url: 'https://hooks.example.com/paygate', description: 'CRM', events: ['payment.settled', 'payout.failed'] },
+      body: { url: 'https://hooks.example.com/paygate', description: 'CRM', events: ['payment.settled', 'payout.failed'], currentPassword: PASSWORD },
     });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     expect(created.json).toMatchObject({ url: 'https://hooks.example.com/paygate', enabled: true, secretVersion: 1, previousSecretUntil: null });
@@ -46,12 +46,12 @@ describe('webhook routes', () => {
     const disabled = await h.request('PATCH', `/webhook-endpoints/${id}`, { token: owner.token, body: { enabled: false, events: ['payout.completed'] } });
     expect(disabled.json).toMatchObject({ enabled: false, events: ['payout.completed'] });
 
-    const rotated = await h.request('POST', `/webhook-endpoints/${id}/rotate-secret`, { token: owner.token, body: { overlapHours: 48 } });
+    const rotated = await h.request('POST', `/webhook-endpoints/${id}/rotate-secret`, { token: owner.token, body: { overlapHours: 48, currentPassword: PASSWORD } });
     expect(rotated.status).toBe(200);
     expect(rotated.json.secretVersion).toBe(2);
     expect(rotated.json.secret).not.toBe(created.json.secret);
     expect(Date.parse(rotated.json.previousSecretUntil as string) - h.clock.now().getTime()).toBe(48 * 3_600_000);
-    expect((await h.request('POST', `/webhook-endpoints/${id}/rotate-secret`, { token: owner.token, body: { overlapHours: 169 } })).status).toBe(400);
+    expect((await h.request('POST', `/webhook-endpoints/${id}/rotate-secret`, { token: owner.token, body: { overlapHours: 169, currentPassword: PASSWORD } })).status).toBe(400);
 
     expect((await h.request('DELETE', `/webhook-endpoints/${id}`, { token: owner.token })).status).toBe(204);
     expect((await h.request('GET', '/webhook-endpoints', { token: owner.token })).json.items).toEqual([]);
@@ -63,20 +63,59 @@ describe('webhook routes', () => {
     expect(JSON.stringify(rows)).not.toContain('whsec_');
   });
 
+  it('needs the password to add an endpoint, change its URL or rotate its secret (a stolen token is not enough), and mails the owner', async () => {
+    const owner = await session();
+    const mailsOf = async () =>
+      (await h.testDb.db.query<{ kind: string }>(`SELECT payload->>'kind' AS kind FROM outbox WHERE topic = 'account-mail-requested' AND payload->>'accountId' = $1`, [owner.accountId])).rows
+        .map((row) => row.kind)
+        .filter((kind) => kind === 'webhook_endpoint_changed').length;
+    const body = { url: 'https://hooks.example.com/guarded', events: ['payment.settled'] };
+    const missing = await h.request('POST', '/webhook-endpoints', { token: owner.token, body });
+    expect(missing.status).toBe(403);
+    expect(missing.json.error).toMatchObject({ code: 'password_required', fields: { currentPassword: expect.any(String) } });
+    const wrong = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { ...body, currentPassword: 'not the password' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error).toMatchObject({ code: 'incorrect_password', fields: { currentPassword: expect.any(String) } });
+    expect((await h.request('GET', '/webhook-endpoints', { token: owner.token })).json.items).toEqual([]);
+    expect(await mailsOf()).toBe(0);
+
+    const created = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { ...body, currentPassword: PASSWORD } });
+    expect(created.status).toBe(201);
+    expect(await mailsOf()).toBe(1);
+    const path = `/webhook-endpoints/${created.json.id as string}`;
+
+    // Events, description, enabled and the stored URL again: no password, no mail.
+    const plain = await h.request('PATCH', path, { token: owner.token, body: { url: body.url, events: ['payout.failed'], description: 'CRM', enabled: false } });
+    expect(plain.status).toBe(200);
+    const moved = await h.request('PATCH', path, { token: owner.token, body: { url: 'https://attacker.example.net/steal' } });
+    expect(moved.status).toBe(403);
+    expect(moved.json.error.code).toBe('password_required');
+    const rotate = await h.request('POST', `${path}/rotate-secret`, { token: owner.token, body: {} });
+    expect(rotate.status).toBe(403);
+    expect((await h.request('GET', '/webhook-endpoints', { token: owner.token })).json.items[0]).toMatchObject({ url: body.url, secretVersion: 1 });
+    expect(await mailsOf()).toBe(1);
+
+    expect((await h.request('PATCH', path, { token: owner.token, body: { url: 'https://hooks.example.com/moved', currentPassword: PASSWORD } })).status).toBe(200);
+    expect((await h.request('POST', `${path}/rotate-secret`, { token: owner.token, body: { currentPassword: PASSWORD } })).status).toBe(200);
+    expect(await mailsOf()).toBe(3);
+    const { rows } = await h.testDb.db.query<{ action: string }>(`SELECT action FROM audit_log WHERE actor_id = $1 AND action = 'webhook_endpoint.change_refused'`, [owner.accountId]);
+    expect(rows).toHaveLength(1);
+  });
+
   it('refuses a private or non-https URL with a field error, and an eleventh endpoint', async () => {
     const owner = await session();
     for (const url of ['https://10.0.0.1/x', 'https://169.254.169.254/', 'http://hooks.example.com/x', 'https://a:b@hooks.example.com/']) {
-      const refused = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url, events: ['payment.settled'] } });
+      const refused = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url, events: ['payment.settled'], currentPassword: PASSWORD } });
       expect(refused.status, url).toBe(400);
       expect(refused.json.error.code).toBe('validation_failed');
       expect(refused.json.error.fields.url).toEqual(expect.any(String));
     }
-    expect((await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: 'https://hooks.example.com/', events: [] } })).json.error.fields.events).toBeDefined();
+    expect((await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: 'https://hooks.example.com/', events: [], currentPassword: PASSWORD } })).json.error.fields.events).toBeDefined();
     for (let i = 0; i < 10; i++) {
-      const created = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: `https://hooks.example.com/${i}`, events: ['payment.settled'] } });
+      const created = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: `https://hooks.example.com/${i}`, events: ['payment.settled'], currentPassword: PASSWORD } });
       expect(created.status).toBe(201);
     }
-    const eleventh = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: 'https://hooks.example.com/11', events: ['payment.settled'] } });
+    const eleventh = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: 'https://hooks.example.com/11', events: ['payment.settled'], currentPassword: PASSWORD } });
     expect(eleventh.status).toBe(409);
     expect(eleventh.json.error.code).toBe('webhook_endpoint_limit_reached');
   });
@@ -84,7 +123,7 @@ describe('webhook routes', () => {
   it('pages the delivery log newest first and resends a delivery as a new one', async () => {
     const owner = await session();
     const stranger = await session();
-    const created = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: 'https://hooks.example.com/log', events: ['payout.failed'] } });
+    const created = await h.request('POST', '/webhook-endpoints', { token: owner.token, body: { url: 'https://hooks.example.com/log', events: ['payout.failed'], currentPassword: PASSWORD } });
     const endpointId = created.json.id as string;
     for (let i = 0; i < 3; i++) {
       h.clock.advance(1_000);

@@ -18,6 +18,7 @@ import {
   WebhookEndpointResourceSchema,
   WebhookEndpointWithSecretSchema,
 } from '../owner-webhooks/index.js';
+import { confirmPasswordOfAccount } from '../accounts/index.js';
 import type { DashboardDeps } from './dashboard-deps.js';
 import { defineRoute, type RequestInfo, type RouteDefinition } from './route-definition.js';
 
@@ -33,6 +34,25 @@ function settingsOf(deps: DashboardDeps): OwnerWebhookSettings {
 }
 
 const actorOf = (accountId: string, request: RequestInfo) => ({ accountId, requestId: request.requestId, ip: request.ip });
+
+/**
+ * Re-authentication for where events go and what signs them (a stolen access token must not be
+ * enough): the password, counted with login failures per (address, IP); a refusal is audited.
+ */
+const confirmPassword = (deps: DashboardDeps, accountId: string, password: string | undefined, request: RequestInfo, what: string) =>
+  confirmPasswordOfAccount(deps, {
+    accountId,
+    password,
+    origin: { requestId: request.requestId, ip: request.ip },
+    action: 'webhook_endpoint.change_refused',
+    field: 'currentPassword',
+    what,
+  });
+const PASSWORD_ERRORS = {
+  400: 'validation_failed (fields.url, fields.events), incorrect_password (fields.currentPassword)',
+  403: 'password_required (fields.currentPassword)',
+  429: 'rate_limited (too many wrong passwords)',
+} as const;
 const writeLimits = [{ name: 'webhook-write-account', key: 'account' as const, limit: 60, windowSeconds: HOUR }];
 
 /** Owner webhooks: endpoints, secret rotation, the delivery log and resends (docs/webhooks.md). */
@@ -53,29 +73,35 @@ export const webhookRoutes: RouteDefinition[] = [
     operationId: 'createWebhookEndpoint',
     summary: 'Register an HTTPS endpoint for events; answers its signing secret, shown only now',
     description:
-      'The URL must be https://, without user name or password, and must not name a private, loopback, link-local or reserved address (checked again after DNS resolution at every delivery). At most 10 endpoints per account.',
+      'Needs your password (`currentPassword`, re-authentication) and mails you a notice. The URL must be https://, without user name or password, and must not name a private, loopback, link-local or reserved address (checked again after DNS resolution at every delivery). At most 10 endpoints per account.',
     tags: ['webhooks'],
     auth: 'bearer',
     body: CreateWebhookEndpointSchema,
     response: { status: 201, description: 'The endpoint with its secret', schema: WebhookEndpointWithSecretSchema },
-    errors: { 400: 'validation_failed (fields.url, fields.events)', 409: 'webhook_endpoint_limit_reached', 503: 'webhooks_not_configured' },
+    errors: { ...PASSWORD_ERRORS, 409: 'webhook_endpoint_limit_reached', 503: 'webhooks_not_configured' },
     rateLimits: writeLimits,
-    handler: async ({ auth, body, deps, request, logger }) => ({ body: await createWebhookEndpoint({ ...deps, logger }, settingsOf(deps), actorOf(auth.accountId, request), body) }),
+    handler: async ({ auth, body, deps, request, logger }) => {
+      const confirm = () => confirmPassword(deps, auth.accountId, body.currentPassword, request, 'add a webhook endpoint');
+      return { body: await createWebhookEndpoint({ ...deps, logger }, settingsOf(deps), actorOf(auth.accountId, request), body, confirm) };
+    },
   }),
   defineRoute({
     method: 'PATCH',
     path: '/webhook-endpoints/{endpointId}',
     operationId: 'updateWebhookEndpoint',
     summary: 'Change an endpoint: URL, description, events, enabled',
+    description: 'A new URL needs your password (`currentPassword`, re-authentication) and mails you a notice; the other fields, and resending the stored URL, do not.',
     tags: ['webhooks'],
     auth: 'bearer',
     params: EndpointParams,
     body: UpdateWebhookEndpointSchema,
     response: { status: 200, description: 'The endpoint', schema: WebhookEndpointResourceSchema },
-    errors: { 400: 'validation_failed (fields.url, fields.events)', 404: 'webhook_endpoint_not_found', 503: 'webhooks_not_configured' },
+    errors: { ...PASSWORD_ERRORS, 404: 'webhook_endpoint_not_found', 409: 'webhook_endpoint_changed_meanwhile', 503: 'webhooks_not_configured' },
     rateLimits: writeLimits,
     handler: async ({ auth, params, body, deps, request, logger }) => ({
-      body: await updateWebhookEndpoint({ ...deps, logger }, settingsOf(deps), actorOf(auth.accountId, request), params.endpointId, body),
+      body: await updateWebhookEndpoint({ ...deps, logger }, settingsOf(deps), actorOf(auth.accountId, request), params.endpointId, body, () =>
+        confirmPassword(deps, auth.accountId, body.currentPassword, request, "change a webhook endpoint's URL"),
+      ),
     }),
   }),
   defineRoute({
@@ -99,17 +125,19 @@ export const webhookRoutes: RouteDefinition[] = [
     path: '/webhook-endpoints/{endpointId}/rotate-secret',
     operationId: 'rotateWebhookSecret',
     summary: 'A new signing secret; the previous one keeps signing too during the overlap (default 24 h, at most 7 days)',
-    description: 'During the overlap each delivery carries two v1 signatures, the new secret first. Answers the new secret, shown only now.',
+    description:
+      'Needs your password (`currentPassword`, re-authentication: whoever holds a secret can sign events to your receiver) and mails you a notice. During the overlap each delivery carries two v1 signatures, the new secret first. Answers the new secret, shown only now.',
     tags: ['webhooks'],
     auth: 'bearer',
     params: EndpointParams,
     body: RotateWebhookSecretSchema,
     response: { status: 200, description: 'The endpoint with its new secret', schema: WebhookEndpointWithSecretSchema },
-    errors: { 404: 'webhook_endpoint_not_found', 503: 'webhooks_not_configured' },
+    errors: { ...PASSWORD_ERRORS, 404: 'webhook_endpoint_not_found', 503: 'webhooks_not_configured' },
     rateLimits: writeLimits,
-    handler: async ({ auth, params, body, deps, request, logger }) => ({
-      body: await rotateWebhookSecret({ ...deps, logger }, settingsOf(deps), actorOf(auth.accountId, request), params.endpointId, body),
-    }),
+    handler: async ({ auth, params, body, deps, request, logger }) => {
+      const confirm = () => confirmPassword(deps, auth.accountId, body.currentPassword, request, "rotate a webhook endpoint's secret");
+      return { body: await rotateWebhookSecret({ ...deps, logger }, settingsOf(deps), actorOf(auth.accountId, request), params.endpointId, body, confirm) };
+    },
   }),
   defineRoute({
     method: 'GET',

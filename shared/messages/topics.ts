@@ -68,6 +68,7 @@ export const ACCOUNT_MAIL_KINDS = [
   'channel_chats_changed',
   'channel_deleted',
   'telegram_linked',
+  'webhook_endpoint_changed',
 ] as const;
 export type AccountMailKind = (typeof ACCOUNT_MAIL_KINDS)[number];
 

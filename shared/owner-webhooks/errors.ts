@@ -8,6 +8,7 @@ export const ownerWebhookError = defineErrors({
   webhook_delivery_not_found: 'not_found',
   webhook_endpoint_limit_reached: 'conflict',
   webhook_endpoint_deleted: 'conflict',
+  webhook_endpoint_changed_meanwhile: 'conflict',
   unknown_webhook_delivery: 'not_found',
   webhooks_not_configured: 'unavailable',
 });

@@ -1,3 +1,4 @@
+import { enqueueAccountMail } from '../accounts/index.js';
 import { recordAuditEvent } from '../audit/index.js';
 import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
@@ -124,19 +125,25 @@ export async function listWebhookEndpoints(deps: OwnerWebhookDeps, accountId: st
   return { items: rows.map((row) => endpointResource(row, now)) };
 }
 
+/** Mails the owner that events now go somewhere new or are signed with a new secret (a stolen session would do exactly this). */
+const mailOwner = (tx: Tx, actor: WebhookActor, now: Date) => enqueueAccountMail(tx, { kind: 'webhook_endpoint_changed', accountId: actor.accountId, now });
+
 /**
  * Registers an endpoint (at most 10 per account; the account row is locked so two requests cannot
- * both take the tenth place) and answers it with its signing secret.
+ * both take the tenth place) and answers it with its signing secret. `confirm` (the account's
+ * password: re-authentication) runs once the input is valid, and the owner is mailed.
  *
- * @throws PermanentError `validation_failed` (`fields.url`), `webhook_endpoint_limit_reached`.
+ * @throws PermanentError `validation_failed` (`fields.url`), whatever `confirm` throws, `webhook_endpoint_limit_reached`.
  */
 export async function createWebhookEndpoint(
   deps: OwnerWebhookDeps,
   settings: OwnerWebhookSettings,
   actor: WebhookActor,
   input: CreateWebhookEndpointInput,
+  confirm: () => Promise<void>,
 ): Promise<WebhookEndpointResource & { secret: string }> {
   assertUrl(input.url, settings);
+  await confirm();
   const now = deps.clock.now();
   const row = await deps.db.transaction(async (tx) => {
     await tx.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [actor.accountId]);
@@ -151,24 +158,41 @@ export async function createWebhookEndpoint(
     );
     const created = rows[0] as EndpointRow;
     await audit(tx, actor, now, 'webhook_endpoint.created', created.id, { host: hostOf(created.url), events: created.events });
+    await mailOwner(tx, actor, now);
     return created;
   });
   deps.logger.info('owner_webhook.endpoint_created', { endpointId: formatPublicId('webhookEndpoint', row.id), host: hostOf(row.url) });
   return { ...endpointResource(row, now), secret: endpointSecret(settings.signingKey, row.id, row.secret_version) };
 }
 
-/** @throws PermanentError `webhook_endpoint_not_found`, `validation_failed`. */
+/**
+ * Changes an endpoint. A new URL needs `confirmUrlChange` (the account's password: where the events
+ * go is what a stolen session would change) and mails the owner; resending the stored URL does not.
+ *
+ * @throws PermanentError `webhook_endpoint_not_found`, `validation_failed`, whatever
+ *   `confirmUrlChange` throws, `webhook_endpoint_changed_meanwhile` (the URL changed between the
+ *   check and the update: send it again).
+ */
 export async function updateWebhookEndpoint(
   deps: OwnerWebhookDeps,
   settings: OwnerWebhookSettings,
   actor: WebhookActor,
   endpointId: string,
   input: UpdateWebhookEndpointInput,
+  confirmUrlChange: () => Promise<void>,
 ): Promise<WebhookEndpointResource> {
   if (input.url !== undefined) assertUrl(input.url, settings);
+  // The password check (scrypt) runs before the transaction, never while the row is locked.
+  const stored = input.url === undefined ? undefined : await ownedEndpoint(deps.db, actor.accountId, endpointId);
+  const isUrlConfirmed = stored !== undefined && stored.url !== input.url;
+  if (isUrlConfirmed) await confirmUrlChange();
   const now = deps.clock.now();
   const row = await deps.db.transaction(async (tx) => {
     const before = await ownedEndpoint(tx, actor.accountId, endpointId, true);
+    const isUrlChange = input.url !== undefined && input.url !== before.url;
+    if (isUrlChange && (!isUrlConfirmed || before.url !== stored?.url)) {
+      throw ownerWebhookError('webhook_endpoint_changed_meanwhile', 'The endpoint changed while this request was checked; load it and send the change again.', { endpointId });
+    }
     const { rows } = await tx.query<EndpointRow>(
       `UPDATE owner_webhook_endpoints SET url = coalesce($2, url), description = coalesce($3, description), events = coalesce($4, events),
               is_enabled = coalesce($5, is_enabled), updated_at = $6
@@ -177,10 +201,11 @@ export async function updateWebhookEndpoint(
     );
     const after = rows[0] as EndpointRow;
     await audit(tx, actor, now, 'webhook_endpoint.updated', before.id, {
-      fields: Object.keys(input).sort(),
+      fields: Object.keys(input).filter((field) => field !== 'currentPassword').sort(),
       ...(input.url !== undefined ? { host: hostOf(after.url) } : {}),
       ...(input.enabled !== undefined ? { enabled: after.is_enabled } : {}),
     });
+    if (isUrlChange) await mailOwner(tx, actor, now);
     return after;
   });
   return endpointResource(row, now);
@@ -202,7 +227,9 @@ export async function deleteWebhookEndpoint(deps: OwnerWebhookDeps, actor: Webho
 /**
  * A new signing secret: the version goes up, and the previous secret keeps signing every delivery
  * (a second `v1`) for `overlapHours` (default 24, at most 168), so the owner can switch their
- * receiver without missing one. @throws PermanentError `webhook_endpoint_not_found`.
+ * receiver without missing one. Whoever holds a secret can forge events to the owner's receiver: the
+ * owner must `confirm` (the account's password), and is mailed.
+ * @throws PermanentError `webhook_endpoint_not_found`, whatever `confirm` throws.
  */
 export async function rotateWebhookSecret(
   deps: OwnerWebhookDeps,
@@ -210,7 +237,10 @@ export async function rotateWebhookSecret(
   actor: WebhookActor,
   endpointId: string,
   input: RotateWebhookSecretInput,
+  confirm: () => Promise<void>,
 ): Promise<WebhookEndpointResource & { secret: string }> {
+  await ownedEndpoint(deps.db, actor.accountId, endpointId);
+  await confirm();
   const now = deps.clock.now();
   const overlapHours = input.overlapHours ?? DEFAULT_ROTATION_OVERLAP_HOURS;
   const row = await deps.db.transaction(async (tx) => {
@@ -223,6 +253,7 @@ export async function rotateWebhookSecret(
     );
     const rotated = rows[0] as EndpointRow;
     await audit(tx, actor, now, 'webhook_endpoint.secret_rotated', endpoint.id, { fromVersion: endpoint.secret_version, toVersion: rotated.secret_version, overlapHours });
+    await mailOwner(tx, actor, now);
     return rotated;
   });
   return { ...endpointResource(row, now), secret: endpointSecret(settings.signingKey, row.id, row.secret_version) };

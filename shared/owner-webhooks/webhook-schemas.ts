@@ -5,6 +5,9 @@ import { MAX_ROTATION_OVERLAP_HOURS } from './webhook-signature.js';
 
 /** Requests and answers of the webhook endpoints API (the dashboard router and OpenAPI reuse them). */
 
+/** Re-authentication: where events go and what signs them are what a stolen session would change. */
+const CurrentPassword = z.string().max(1024).meta({ description: 'Your account password (re-authentication)' });
+
 const EventList = z
   .array(z.enum(WEBHOOK_EVENT_TYPES))
   .min(1, 'choose at least one event')
@@ -14,6 +17,7 @@ export const CreateWebhookEndpointSchema = z.object({
   url: z.string().max(2048).meta({ example: 'https://example.com/webhooks/paygate' }),
   description: userText(z.string().max(200)).optional(),
   events: EventList,
+  currentPassword: CurrentPassword.optional().meta({ description: 'Your account password: required (re-authentication)' }),
 });
 export type CreateWebhookEndpointInput = z.infer<typeof CreateWebhookEndpointSchema>;
 
@@ -22,6 +26,7 @@ export const UpdateWebhookEndpointSchema = z.object({
   description: userText(z.string().max(200)).optional(),
   events: EventList.optional(),
   enabled: z.boolean().optional(),
+  currentPassword: CurrentPassword.optional().meta({ description: 'Your account password: required to change the URL (re-authentication); ignored otherwise' }),
 });
 export type UpdateWebhookEndpointInput = z.infer<typeof UpdateWebhookEndpointSchema>;
 
@@ -33,6 +38,7 @@ export const RotateWebhookSecretSchema = z.object({
     .max(MAX_ROTATION_OVERLAP_HOURS)
     .optional()
     .meta({ description: `How long the previous secret keeps signing too, 0..${MAX_ROTATION_OVERLAP_HOURS} hours; default 24` }),
+  currentPassword: CurrentPassword.optional().meta({ description: 'Your account password: required (re-authentication)' }),
 });
 export type RotateWebhookSecretInput = z.infer<typeof RotateWebhookSecretSchema>;
 

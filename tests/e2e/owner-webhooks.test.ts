@@ -140,8 +140,11 @@ describe('owner webhooks', () => {
     return paymentIdOf(result);
   }
 
+  /** The dashboard route confirms the owner's password first (shared/dashboard/webhook-routes.test.ts); these tests are about delivery. */
+  const passwordConfirmed = async () => undefined;
+
   async function endpointFor(seeded: SeededChannel, urlPath: string, events: WebhookEventType[]) {
-    return createWebhookEndpoint(deps(), settings, { accountId: seeded.ownerAccountId }, { url: receiver.url(urlPath), events });
+    return createWebhookEndpoint(deps(), settings, { accountId: seeded.ownerAccountId }, { url: receiver.url(urlPath), events }, passwordConfirmed);
   }
 
   const receivedAt = (urlPath: string) => receiver.received.filter((request) => request.path === urlPath);
@@ -333,7 +336,7 @@ describe('owner webhooks', () => {
       'https://user:secret@example.com/hook',
       receiver.url('/loopback'),
     ]) {
-      await expect(createWebhookEndpoint(deps(), production, { accountId: seeded.ownerAccountId }, { url, events: ['payout.failed'] }), url).rejects.toMatchObject({
+      await expect(createWebhookEndpoint(deps(), production, { accountId: seeded.ownerAccountId }, { url, events: ['payout.failed'] }, passwordConfirmed), url).rejects.toMatchObject({
         code: 'validation_failed',
         kind: 'invalid',
         context: { fields: { url: expect.any(String) } },
@@ -346,7 +349,7 @@ describe('owner webhooks', () => {
     dns.set('metadata.example.com', ['169.254.169.254']);
     dns.set('rebind.example.com', ['93.184.216.34', '192.168.1.10']);
     for (const host of ['internal.example.com', 'metadata.example.com', 'rebind.example.com']) {
-      await createWebhookEndpoint(deps(), production, { accountId: seeded.ownerAccountId }, { url: `https://${host}/hook`, events: ['payout.failed'] });
+      await createWebhookEndpoint(deps(), production, { accountId: seeded.ownerAccountId }, { url: `https://${host}/hook`, events: ['payout.failed'] }, passwordConfirmed);
     }
     const before = receiver.received.length;
     const payout = await insertPayout(h.db, { channelId: seeded.channel.id });
@@ -364,7 +367,7 @@ describe('owner webhooks', () => {
   it('signs with the new and the previous secret during a rotation overlap, then with the new one only', async () => {
     const seeded = await h.seedChannel({ payoutStrategy: 'threshold' });
     const original = await endpointFor(seeded, '/rotating', ['payout.failed']);
-    const rotated = await rotateWebhookSecret(deps(), settings, { accountId: seeded.ownerAccountId }, original.id, { overlapHours: 24 });
+    const rotated = await rotateWebhookSecret(deps(), settings, { accountId: seeded.ownerAccountId }, original.id, { overlapHours: 24 }, passwordConfirmed);
     expect(rotated.secret).not.toBe(original.secret);
     expect(rotated.secretVersion).toBe(2);
 

@@ -861,7 +861,7 @@ export type paths = {
         put?: never;
         /**
          * Register an HTTPS endpoint for events; answers its signing secret, shown only now
-         * @description The URL must be https://, without user name or password, and must not name a private, loopback, link-local or reserved address (checked again after DNS resolution at every delivery). At most 10 endpoints per account.
+         * @description Needs your password (`currentPassword`, re-authentication) and mails you a notice. The URL must be https://, without user name or password, and must not name a private, loopback, link-local or reserved address (checked again after DNS resolution at every delivery). At most 10 endpoints per account.
          *
          *     Rate limits: 60 per 3600 s per account.
          */
@@ -891,7 +891,9 @@ export type paths = {
         head?: never;
         /**
          * Change an endpoint: URL, description, events, enabled
-         * @description Rate limits: 60 per 3600 s per account.
+         * @description A new URL needs your password (`currentPassword`, re-authentication) and mails you a notice; the other fields, and resending the stored URL, do not.
+         *
+         *     Rate limits: 60 per 3600 s per account.
          */
         patch: operations["updateWebhookEndpoint"];
         trace?: never;
@@ -907,7 +909,7 @@ export type paths = {
         put?: never;
         /**
          * A new signing secret; the previous one keeps signing too during the overlap (default 24 h, at most 7 days)
-         * @description During the overlap each delivery carries two v1 signatures, the new secret first. Answers the new secret, shown only now.
+         * @description Needs your password (`currentPassword`, re-authentication: whoever holds a secret can sign events to your receiver) and mails you a notice. During the overlap each delivery carries two v1 signatures, the new secret first. Answers the new secret, shown only now.
          *
          *     Rate limits: 60 per 3600 s per account.
          */
@@ -4966,6 +4968,8 @@ export interface operations {
                     url: string;
                     description?: string;
                     events: ("payment.settled" | "subscription.started" | "subscription.renewed" | "subscription.ended" | "payout.completed" | "payout.failed")[];
+                    /** @description Your account password: required (re-authentication) */
+                    currentPassword?: string;
                 };
             };
         };
@@ -4992,7 +4996,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed (fields.url, fields.events) */
+            /** @description validation_failed (fields.url, fields.events), incorrect_password (fields.currentPassword) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5003,6 +5007,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description password_required (fields.currentPassword) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5037,7 +5050,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Rate limited; wait Retry-After seconds */
+            /** @description rate_limited (too many wrong passwords) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5131,6 +5144,8 @@ export interface operations {
                     description?: string;
                     events?: ("payment.settled" | "subscription.started" | "subscription.renewed" | "subscription.ended" | "payout.completed" | "payout.failed")[];
                     enabled?: boolean;
+                    /** @description Your account password: required to change the URL (re-authentication); ignored otherwise */
+                    currentPassword?: string;
                 };
             };
         };
@@ -5155,7 +5170,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description validation_failed (fields.url, fields.events) */
+            /** @description validation_failed (fields.url, fields.events), incorrect_password (fields.currentPassword) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5173,8 +5188,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description password_required (fields.currentPassword) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description webhook_endpoint_not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description webhook_endpoint_changed_meanwhile */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5200,7 +5233,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Rate limited; wait Retry-After seconds */
+            /** @description rate_limited (too many wrong passwords) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5235,6 +5268,8 @@ export interface operations {
                 "application/json": {
                     /** @description How long the previous secret keeps signing too, 0..168 hours; default 24 */
                     overlapHours?: number;
+                    /** @description Your account password: required (re-authentication) */
+                    currentPassword?: string;
                 };
             };
         };
@@ -5261,7 +5296,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input (validation_failed with fields, malformed_json) */
+            /** @description validation_failed (fields.url, fields.events), incorrect_password (fields.currentPassword) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5272,6 +5307,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description password_required (fields.currentPassword) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5306,7 +5350,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Rate limited; wait Retry-After seconds */
+            /** @description rate_limited (too many wrong passwords) */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -41,12 +41,14 @@ function CreateEndpointForm({ onSecret }: { onSecret: (secret: string) => void }
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState<EventType[]>(['payment.settled']);
+  const [currentPassword, setCurrentPassword] = useState('');
   const create = useMutation({
-    mutationFn: () => must(api.POST('/webhook-endpoints', { body: { url, description, events } })),
+    mutationFn: () => must(api.POST('/webhook-endpoints', { body: { url, description, events, currentPassword } })),
     onSuccess: (created) => {
       onSecret(created.secret);
       setUrl('');
       setDescription('');
+      setCurrentPassword('');
       void queries.invalidateQueries({ queryKey: ENDPOINTS_KEY });
     },
     onError: () => focusFirstInvalid(form.current),
@@ -73,7 +75,17 @@ function CreateEndpointForm({ onSecret }: { onSecret: (secret: string) => void }
         ))}
         {errors.events && <p className="field-error">{errors.events}</p>}
       </fieldset>
-      <ErrorMessage error={create.error} />
+      <TextField
+        label="Your password"
+        type="password"
+        required
+        autoComplete="current-password"
+        value={currentPassword}
+        onChange={(event) => setCurrentPassword(event.target.value)}
+        error={errors.currentPassword}
+        hint="Where your events go needs your password; we mail you a notice"
+      />
+      {!errors.currentPassword && <ErrorMessage error={create.error} />}
       <button type="submit" className="button button--primary" disabled={create.isPending || events.length === 0}>
         {create.isPending ? 'Adding…' : 'Add endpoint'}
       </button>
@@ -151,13 +163,15 @@ function EndpointCard({ endpoint, onSecret }: { endpoint: Endpoint; onSecret: (s
   const { api } = useAuth();
   const queries = useQueryClient();
   const [overlapHours, setOverlapHours] = useState('24');
+  const [currentPassword, setCurrentPassword] = useState('');
   const refresh = () => void queries.invalidateQueries({ queryKey: ENDPOINTS_KEY });
   const path = { params: { path: { endpointId: endpoint.id } } };
   const toggle = useMutation({ mutationFn: () => must(api.PATCH('/webhook-endpoints/{endpointId}', { ...path, body: { enabled: !endpoint.enabled } })), onSuccess: refresh });
   const rotate = useMutation({
-    mutationFn: () => must(api.POST('/webhook-endpoints/{endpointId}/rotate-secret', { ...path, body: { overlapHours: Number(overlapHours) } })),
+    mutationFn: () => must(api.POST('/webhook-endpoints/{endpointId}/rotate-secret', { ...path, body: { overlapHours: Number(overlapHours), currentPassword } })),
     onSuccess: (rotated) => {
       onSecret(rotated.secret);
+      setCurrentPassword('');
       refresh();
     },
   });
@@ -173,13 +187,21 @@ function EndpointCard({ endpoint, onSecret }: { endpoint: Endpoint; onSecret: (s
         {endpoint.events.join(', ')} · secret version {endpoint.secretVersion}
         {endpoint.previousSecretUntil && ` · previous secret also signs until ${formatTime(endpoint.previousSecretUntil)}`}
       </p>
-      <ErrorMessage error={toggle.error ?? rotate.error ?? remove.error} />
+      {!fieldErrorsOf(rotate.error).currentPassword && <ErrorMessage error={toggle.error ?? rotate.error ?? remove.error} />}
       <div className="actions">
         <button type="button" className="button button--small" onClick={() => toggle.mutate()} disabled={toggle.isPending}>
           {endpoint.enabled ? 'Disable' : 'Enable'}
         </button>
         <TextField label="Overlap (hours, 0–168)" type="number" min={0} max={168} value={overlapHours} onChange={(event) => setOverlapHours(event.target.value)} />
-        <button type="button" className="button button--small" onClick={() => rotate.mutate()} disabled={rotate.isPending}>
+        <TextField
+          label="Password to rotate"
+          type="password"
+          autoComplete="current-password"
+          value={currentPassword}
+          onChange={(event) => setCurrentPassword(event.target.value)}
+          error={fieldErrorsOf(rotate.error).currentPassword}
+        />
+        <button type="button" className="button button--small" onClick={() => rotate.mutate()} disabled={rotate.isPending || currentPassword === ''}>
           Rotate secret
         </button>
         <button

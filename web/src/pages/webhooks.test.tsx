@@ -7,6 +7,8 @@ import { type Auth, AuthProvider, createQueryClient } from '../auth/auth-context
 import { createAuthSession } from '../auth/auth-session';
 import { WebhooksPage } from './webhooks-page';
 
+const PASSWORD = 'owner password';
+
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 const endpoint = {
@@ -33,6 +35,9 @@ async function renderPage() {
     if (path === '/auth/login') return json(200, { accessToken: 't', tokenType: 'Bearer', expiresIn: 900, expiresAt: new Date(Date.now() + 900_000).toISOString() });
     if (path === '/webhook-endpoints' && request.method === 'GET') return json(200, { items: endpoints });
     if (path === '/webhook-endpoints' && request.method === 'POST') {
+      if ((body as { currentPassword?: string }).currentPassword !== PASSWORD) {
+        return json(400, { error: { code: 'incorrect_password', message: 'The password is incorrect', fields: { currentPassword: 'The password is incorrect' } }, requestId: 'r0' });
+      }
       if (!String(body && (body as { url: string }).url).startsWith('https://')) {
         return json(400, { error: { code: 'validation_failed', message: 'Some fields are missing or invalid; see fields', fields: { url: 'must start with https://' } }, requestId: 'r1' });
       }
@@ -63,9 +68,16 @@ describe('WebhooksPage', () => {
     expect(await screen.findByText('No endpoints yet.')).toBeTruthy();
     await user.type(screen.getByLabelText(/^URL/), 'https://hooks.example.com/paygate');
     await user.click(screen.getByLabelText(/payout\.failed/));
+    await user.type(screen.getByLabelText(/^Your password/), PASSWORD);
     await user.click(screen.getByRole('button', { name: 'Add endpoint' }));
     expect((await screen.findByTestId('webhook-secret')).textContent).toBe('whsec_created');
-    expect(requests.find((request) => request.method === 'POST' && request.path === '/webhook-endpoints')?.body).toEqual({ url: 'https://hooks.example.com/paygate', description: '', events: ['payment.settled', 'payout.failed'] });
+    expect(requests.find((request) => request.method === 'POST' && request.path === '/webhook-endpoints')?.body).toEqual({
+      url: 'https://hooks.example.com/paygate',
+      description: '',
+      events: ['payment.settled', 'payout.failed'],
+      currentPassword: PASSWORD,
+    });
+    expect((screen.getByLabelText(/^Your password/) as HTMLInputElement).value).toBe('');
     await waitFor(() => expect(screen.getAllByTestId('webhook-endpoint')).toHaveLength(1));
     await user.click(screen.getByRole('button', { name: 'I stored it' }));
     expect(screen.queryByTestId('webhook-secret')).toBeNull();
@@ -78,7 +90,19 @@ describe('WebhooksPage', () => {
     const url = screen.getByLabelText(/^URL/) as HTMLInputElement;
     url.type = 'text'; // let the browser's own url check pass so the API answers
     await user.type(url, 'ftp://hooks.example.com/');
+    await user.type(screen.getByLabelText(/^Your password/), PASSWORD);
     await user.click(screen.getByRole('button', { name: 'Add endpoint' }));
     expect(await screen.findByText('must start with https://')).toBeTruthy();
+  });
+
+  it('asks for the password and shows a wrong one beside its field', async () => {
+    const user = userEvent.setup();
+    await renderPage();
+    await screen.findByText('No endpoints yet.');
+    await user.type(screen.getByLabelText(/^URL/), 'https://hooks.example.com/paygate');
+    await user.type(screen.getByLabelText(/^Your password/), 'a guess');
+    await user.click(screen.getByRole('button', { name: 'Add endpoint' }));
+    expect(await screen.findByText('The password is incorrect')).toBeTruthy();
+    expect(screen.queryByTestId('webhook-secret')).toBeNull();
   });
 });
