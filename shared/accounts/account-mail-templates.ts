@@ -137,6 +137,14 @@ export const accountMails = {
         `If this was not you, reset your password at once at ${publicBaseUrl}/forgot-password, then delete the endpoints you do not know, rotate the secrets of your own, and contact support.`,
       ],
     }),
+  webhookEndpointDisabled: (to: string, publicBaseUrl: string) =>
+    render(to, {
+      subject: 'A webhook endpoint was disabled',
+      paragraphs: [
+        'One of your webhook endpoints has not accepted an event for 3 days, so we stopped sending to it. Events of that time are in its delivery log.',
+        `Fix the receiver, enable the endpoint again at ${publicBaseUrl}/webhooks and resend the deliveries you need from its log.`,
+      ],
+    }),
   telegramLinked: (to: string, publicBaseUrl: string, telegram: { userId: string; username: string | null }) =>
     render(to, {
       subject: 'A Telegram account was linked',

@@ -87,6 +87,8 @@ export async function composeAccountMails(deps: Omit<AccountMailDeps, 'mailer' |
       return isActive ? [accountMails.channelDeleted(account.email, base)] : [];
     case 'webhook_endpoint_changed':
       return isActive ? [accountMails.webhookEndpointChanged(account.email, base)] : [];
+    case 'webhook_endpoint_disabled':
+      return isActive ? [accountMails.webhookEndpointDisabled(account.email, base)] : [];
     case 'telegram_linked': {
       if (!isActive) return [];
       const { telegram } = await linkedState(deps.db, account.id);

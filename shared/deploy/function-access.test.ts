@@ -26,7 +26,7 @@ const EXPECTED: Record<string, { project: string[]; secrets: string[]; viewers?:
     viewers: ['jwt-secret'],
     publishes: ['account-mail-requested', 'broadcast-requested', 'operator-alert-requested', 'owner-webhook-requested'] },
   // Publishes its own topic only because the bundle carries the folder's door (the sweep's SQL); it never queues.
-  'deliver-owner-webhook': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'owner-webhook-signing-key'], publishes: ['owner-webhook-requested'] },
+  'deliver-owner-webhook': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'owner-webhook-signing-key'], publishes: ['account-mail-requested', 'owner-webhook-requested'] },
   'expire-subscriptions': { project: ['roles/cloudsql.client'], secrets: ['database-url', 'telegram-bot-token'], publishes: ['owner-webhook-requested', 'subscriber-notification-requested'] },
   'notify-operator': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'telegram-bot-token'], publishes: [] },
   'notify-owner': { project: ['roles/cloudsql.client', 'roles/datastore.user'], secrets: ['database-url', 'telegram-bot-token'], publishes: [] },

@@ -69,6 +69,7 @@ export const ACCOUNT_MAIL_KINDS = [
   'channel_deleted',
   'telegram_linked',
   'webhook_endpoint_changed',
+  'webhook_endpoint_disabled',
 ] as const;
 export type AccountMailKind = (typeof ACCOUNT_MAIL_KINDS)[number];
 

@@ -1,6 +1,8 @@
+import { enqueueAccountMail } from '../accounts/index.js';
+import { recordAuditEvent } from '../audit/index.js';
 import { outboxInsertSql, trackInsertedOutboxRows } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
-import type { Db } from '../db/index.js';
+import type { Db, Tx } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
 import { ownerWebhookError } from './errors.js';
@@ -71,7 +73,9 @@ export function webhookEventBody(event: { id: string; type: string; createdAt: D
  *   event pinned to the checked address (no redirects, `timeoutMs`);
  * - records the attempt (status, duration, error class, ≤ 1 KiB of the answer) and the outcome in one
  *   transaction: a 2xx is `delivered`; anything else schedules the next attempt
- *   (`retryDelaySeconds`), and once the next one would fall past 3 days the delivery is `failed`.
+ *   (`retryDelaySeconds`), and once the next one would fall past 3 days the delivery is `failed`;
+ *   an endpoint that has delivered nothing since that delivery was created (3 days of failures) is
+ *   then disabled, audited, and its owner mailed (`disableFailingEndpoint`).
  *
  * Nothing here is retried by Pub/Sub: the sweep (`requeueDueWebhookDeliveries`) queues due attempts.
  * Only a database failure is thrown (redelivered); an unknown delivery id is a `PermanentError`.
@@ -115,6 +119,7 @@ export async function deliverOwnerWebhook(deps: WebhookDeliveryDeps, settings: W
   const isOutOfTime = nextAttemptAt.getTime() > claimed.created_at.getTime() + RETRY_WINDOW_SECONDS * 1000;
   const state = isDelivered ? 'delivered' : isOutOfTime ? 'failed' : 'pending';
   const lastError = isDelivered ? null : 'detail' in outcome ? `${outcome.errorClass}: ${outcome.detail}`.slice(0, 200) : `HTTP ${statusCode}`;
+  let isEndpointDisabled = false;
   await deps.db.transaction(async (tx) => {
     await tx.query(
       `INSERT INTO owner_webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error_class, response_body)
@@ -128,12 +133,42 @@ export async function deliverOwnerWebhook(deps: WebhookDeliveryDeps, settings: W
         WHERE id = $1 AND state = 'pending' AND attempts = $2`,
       [claimed.id, claimed.attempts, state, statusCode, lastError, nextAttemptAt, finishedAt],
     );
+    if (state === 'failed') isEndpointDisabled = await disableFailingEndpoint(tx, claimed.endpoint_id, claimed.created_at, finishedAt);
   });
+  if (isEndpointDisabled) deps.logger.warn('owner_webhook.endpoint_disabled', { endpointId: log.endpointId, reason: 'failing_for_3_days' });
   const fields = { ...log, statusCode, errorClass, durationMs, host: new URL(claimed.url).host };
   if (state === 'delivered') deps.logger.info('owner_webhook.delivered', fields);
   else if (state === 'failed') deps.logger.warn('owner_webhook.failed', { ...fields, detail: 'retries exhausted after 3 days' });
   else deps.logger.info('owner_webhook.retry_scheduled', { ...fields, nextAttemptAt });
   return state === 'delivered' ? 'delivered' : state === 'failed' ? 'failed' : 'retry_scheduled';
+}
+
+/**
+ * An endpoint whose delivery just ran out of its 3 days, and that has delivered nothing since that
+ * delivery was created, is failing for good: it is disabled (its other pending deliveries then end
+ * `endpoint_disabled`), audited as the system's doing, and its owner mailed to fix it and resend.
+ * One delivered event in those days keeps it enabled. Runs in the attempt's transaction.
+ */
+async function disableFailingEndpoint(tx: Tx, endpointId: string, failingSince: Date, now: Date): Promise<boolean> {
+  const { rows } = await tx.query<{ account_id: string }>(
+    `UPDATE owner_webhook_endpoints e SET is_enabled = false, updated_at = $3
+      WHERE e.id = $1 AND e.is_enabled AND e.deleted_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM owner_webhook_deliveries d WHERE d.endpoint_id = e.id AND d.state = 'delivered' AND d.state_changed_at >= $2)
+      RETURNING e.account_id`,
+    [endpointId, failingSince, now],
+  );
+  const accountId = rows[0]?.account_id;
+  if (accountId === undefined) return false;
+  await recordAuditEvent(tx, {
+    occurredAt: now,
+    actor: { type: 'system' },
+    action: 'webhook_endpoint.disabled',
+    subject: { type: 'account', id: accountId },
+    details: { endpointId: formatPublicId('webhookEndpoint', endpointId), reason: 'failing_for_3_days' },
+    requestId: null,
+  });
+  await enqueueAccountMail(tx, { kind: 'webhook_endpoint_disabled', accountId, now });
+  return true;
 }
 
 async function claimDelivery(db: Db, deliveryId: string, now: Date): Promise<ClaimedDelivery | Exclude<WebhookDeliveryOutcome, 'delivered' | 'retry_scheduled' | 'failed'>> {

@@ -298,7 +298,7 @@ describe('owner webhooks', () => {
     expect(await stateOf(crashedWhere)).toEqual([{ state: 'delivered', attempts: 2, last_error: null }]);
   });
 
-  it('ends a delivery as failed when its next attempt would fall past 3 days', async () => {
+  it('ends a delivery as failed when its next attempt would fall past 3 days, and disables an endpoint that delivered nothing in those days (owner mailed)', async () => {
     const seeded = await h.seedChannel({ payoutStrategy: 'threshold' });
     await endpointFor(seeded, '/down', ['payout.failed']);
     receiver.answers.set('/down', [503]);
@@ -318,6 +318,45 @@ describe('owner webhooks', () => {
     expect(rows).toEqual([{ state: 'failed', next_attempt_at: null, last_status_code: 503 }]);
     h.clock.advance(3_600_000);
     expect(await requeueDueWebhookDeliveries(h)).toBe(0);
+
+    // Failing for 3 days with nothing delivered: disabled once, audited as the system, the owner mailed.
+    const endpoint = await h.db.query<{ is_enabled: boolean }>('SELECT is_enabled FROM owner_webhook_endpoints WHERE url = $1', [receiver.url('/down')]);
+    expect(endpoint.rows).toEqual([{ is_enabled: false }]);
+    const audited = await h.db.query<{ actor_type: string; action: string }>(
+      `SELECT actor_type, action FROM audit_log WHERE subject_id = $1 AND action = 'webhook_endpoint.disabled'`,
+      [seeded.ownerAccountId],
+    );
+    expect(audited.rows).toEqual([{ actor_type: 'system', action: 'webhook_endpoint.disabled' }]);
+    const mails = await h.db.query(`SELECT 1 FROM outbox WHERE topic = 'account-mail-requested' AND payload->>'kind' = 'webhook_endpoint_disabled' AND payload->>'accountId' = $1`, [
+      seeded.ownerAccountId,
+    ]);
+    expect(mails.rows).toHaveLength(1);
+  });
+
+  it('keeps an endpoint enabled when one event got through during those 3 days', async () => {
+    const seeded = await h.seedChannel({ payoutStrategy: 'threshold' });
+    const endpointId = parsePublicId('webhookEndpoint', (await endpointFor(seeded, '/flaky', ['payout.failed'])).id);
+    receiver.answers.set('/flaky', [200, 503, 503]);
+    for (let i = 0; i < 2; i++) {
+      const payout = await insertPayout(h.db, { channelId: seeded.channel.id });
+      await h.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'failed', at: h.clock.now(), failureCode: 'test_failure', failureReason: 'a test' }));
+      h.clock.advance(1_000);
+    }
+    expect(await deliverQueued()).toBe(2);
+    // The one still failing has done so for 3 days (minus 30 s); the other was delivered since.
+    await h.db.query(
+      `UPDATE owner_webhook_deliveries SET created_at = created_at - interval '3 days' + interval '30 seconds', next_attempt_at = $2
+        WHERE endpoint_id = $1 AND state = 'pending'`,
+      [endpointId, h.clock.now()],
+    );
+    expect(await requeueDueWebhookDeliveries(h)).toBe(1);
+    expect(await deliverQueued()).toBe(1);
+    const { rows } = await h.db.query<{ state: string }>(
+      'SELECT state FROM owner_webhook_deliveries WHERE endpoint_id = $1 ORDER BY state',
+      [endpointId],
+    );
+    expect(rows.map((row) => row.state)).toEqual(['delivered', 'failed']);
+    expect((await h.db.query('SELECT is_enabled FROM owner_webhook_endpoints WHERE id = $1', [endpointId])).rows).toEqual([{ is_enabled: true }]);
   });
 
   it('refuses SSRF targets at registration and, after DNS resolution, at delivery', async () => {
