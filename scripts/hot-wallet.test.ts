@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChainProvider } from '../shared/chain/index.js';
+import {  } from '../shared/chain/index.js';
+import { createChainProvider } from '../shared/testing/ethers-provider.js';
 import { type Anvil, startAnvil } from '../shared/testing/simulators/anvil.js';
 import { createTestDatabase, hasPostgresServer, type TestDatabase } from '../shared/testing/database.js';
 

@@ -10,7 +10,7 @@
  * Uses DATABASE_URL, and ETH_RPC_URL, ETH_CHAIN_ID, HOT_WALLET_ADDRESS, USDT_ERC20_CONTRACT for the chain.
  */
 import { parseArgs } from 'node:util';
-import { createChainProvider } from '../shared/chain/index.js';
+import { createJsonRpc } from '../shared/chain/index.js';
 import { systemClock } from '../shared/clock/index.js';
 import { ConfigError, configVars, loadConfig } from '../shared/config/index.js';
 import { openDatabase } from '../shared/db/index.js';
@@ -28,10 +28,8 @@ function chainConfig() {
     HOT_WALLET_ADDRESS: configVars.HOT_WALLET_ADDRESS,
     USDT_ERC20_CONTRACT: configVars.USDT_ERC20_CONTRACT,
   });
-  const provider = createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID });
   return {
-    provider,
-    chain: createHotWalletChain(provider),
+    chain: createHotWalletChain(createJsonRpc(config.ETH_RPC_URL)),
     target: {
       chainId: BigInt(config.ETH_CHAIN_ID),
       address: config.HOT_WALLET_ADDRESS,
@@ -63,14 +61,10 @@ async function main(): Promise<void> {
   const db = await openDatabase({ databaseUrl: DATABASE_URL });
   try {
     if (command === 'reconcile') {
-      const { provider, chain, target } = chainConfig();
-      try {
-        const position = await readHotWalletPosition({ db, chain }, target);
-        for (const line of describePosition(position)) console.log(line);
-        if (position.assets.some((comparison) => comparison.verdict !== 'matched')) process.exitCode = 3;
-      } finally {
-        provider.destroy();
-      }
+      const { chain, target } = chainConfig();
+      const position = await readHotWalletPosition({ db, chain }, target);
+      for (const line of describePosition(position)) console.log(line);
+      if (position.assets.some((comparison) => comparison.verdict !== 'matched')) process.exitCode = 3;
       return;
     }
     const { asset, amount, operator, note, tx, key, direction } = values;
@@ -82,12 +76,8 @@ async function main(): Promise<void> {
     const { asset: parsedAsset, units } = parseCapitalAmount(asset, amount);
     if (tx && direction === 'in') {
       // The funding must be what the operator says it is: mined, into the hot wallet, exactly this amount.
-      const { provider, chain, target } = chainConfig();
-      try {
-        await verifyFunding(chain, { txHash: tx, asset: parsedAsset, units, wallet: target.address, tokenContract: target.tokenContracts.USDT_ERC20 });
-      } finally {
-        provider.destroy();
-      }
+      const { chain, target } = chainConfig();
+      await verifyFunding(chain, { txHash: tx, asset: parsedAsset, units, wallet: target.address, tokenContract: target.tokenContracts.USDT_ERC20 });
     }
     const booked = await bookCapital(db, { asset: parsedAsset, units, direction, operator, note, txHash: tx, key, at: systemClock.now() });
     const what = `${formatAsset(units, parsedAsset)} ${direction === 'in' ? 'into' : 'out of'} the hot wallet`;

@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/pubsub-entry/index.js';
-import { createChain, createChainProvider, expectedTransferFeeWei } from '../../shared/chain/index.js';
+import { createChain, createJsonRpc, expectedTransferFeeWei } from '../../shared/chain/index.js';
 import { createChangeNowClient } from '../../shared/changenow/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { type NetworkFeeGuard, quotePayout } from '../../shared/payouts/index.js';
@@ -11,13 +11,12 @@ const config = loadConfig({
   CHANGENOW_API_URL: configVars.CHANGENOW_API_URL,
   CHANGENOW_API_KEY: configVars.CHANGENOW_API_KEY,
   ETH_RPC_URL: configVars.ETH_RPC_URL,
-  ETH_CHAIN_ID: configVars.ETH_CHAIN_ID,
   PAYOUT_MAX_USD_CENTS: configVars.PAYOUT_MAX_USD_CENTS,
   PAYOUT_DAILY_CAP_USD_CENTS: configVars.PAYOUT_DAILY_CAP_USD_CENTS,
   PAYOUT_MAX_NETWORK_FEE_BPS: configVars.PAYOUT_MAX_NETWORK_FEE_BPS,
 });
 const changenow = createChangeNowClient({ apiUrl: config.CHANGENOW_API_URL, apiKey: config.CHANGENOW_API_KEY });
-const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
+const chain = createChain(createJsonRpc(config.ETH_RPC_URL));
 const limits = { perPayoutMaxUsdCents: config.PAYOUT_MAX_USD_CENTS, dailyCapUsdCents: config.PAYOUT_DAILY_CAP_USD_CENTS };
 const networkFee: NetworkFeeGuard = {
   estimateFeeWei: async (asset) => expectedTransferFeeWei(asset, await chain.estimateFees()),

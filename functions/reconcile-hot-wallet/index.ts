@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/pubsub-entry/index.js';
-import { createChainProvider } from '../../shared/chain/index.js';
+import { createJsonRpc } from '../../shared/chain/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { createHotWalletChain, reconcileHotWallet } from '../../shared/hot-wallet/index.js';
 
@@ -11,7 +11,7 @@ const config = loadConfig({
   USDT_ERC20_CONTRACT: configVars.USDT_ERC20_CONTRACT,
 });
 // Read-only: the address, never the key.
-const chain = createHotWalletChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
+const chain = createHotWalletChain(createJsonRpc(config.ETH_RPC_URL));
 const target = {
   chainId: BigInt(config.ETH_CHAIN_ID),
   address: config.HOT_WALLET_ADDRESS,

@@ -1,6 +1,6 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/pubsub-entry/index.js';
-import { assertHotWalletAddress, createChain, createChainProvider, createHotWallet } from '../../shared/chain/index.js';
+import { assertHotWalletAddress, createChain, createJsonRpc, createHotWallet } from '../../shared/chain/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { sendTransfer } from '../../shared/payouts/index.js';
 import { loadFieldCipher } from '../../shared/field-crypto/index.js';
@@ -14,7 +14,7 @@ const config = loadConfig({
   USDT_ERC20_CONTRACT: configVars.USDT_ERC20_CONTRACT,
   MAX_FEE_PER_GAS_GWEI: configVars.MAX_FEE_PER_GAS_GWEI,
 });
-const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
+const chain = createChain(createJsonRpc(config.ETH_RPC_URL));
 const wallet = createHotWallet(config.HOST_WALLET_PRIVATE_KEY);
 assertHotWalletAddress(wallet, config.HOT_WALLET_ADDRESS); // the refund address create-swap gives ChangeNow
 const settings = {

@@ -1,18 +1,17 @@
 import * as ff from '@google-cloud/functions-framework';
 import { consume } from '../../shared/pubsub-entry/index.js';
-import { createChain, createChainProvider } from '../../shared/chain/index.js';
+import { createChain, createJsonRpc } from '../../shared/chain/index.js';
 import { createChangeNowClient } from '../../shared/changenow/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { trackPayouts } from '../../shared/payouts/index.js';
 
 const config = loadConfig({
   ETH_RPC_URL: configVars.ETH_RPC_URL,
-  ETH_CHAIN_ID: configVars.ETH_CHAIN_ID,
   CHANGENOW_API_URL: configVars.CHANGENOW_API_URL,
   CHANGENOW_API_KEY: configVars.CHANGENOW_API_KEY,
   PAYOUT_CONFIRMATIONS: configVars.PAYOUT_CONFIRMATIONS,
 });
-const chain = createChain(createChainProvider(config.ETH_RPC_URL, { chainId: config.ETH_CHAIN_ID }));
+const chain = createChain(createJsonRpc(config.ETH_RPC_URL));
 const changenow = createChangeNowClient({ apiUrl: config.CHANGENOW_API_URL, apiKey: config.CHANGENOW_API_KEY });
 
 /** Scheduled every minute: confirm broadcast transfers, follow swaps until finished, failed or refunded. */

@@ -1,68 +1,7 @@
-import { Contract, FetchRequest, JsonRpcProvider, Network, Wallet, getAddress, type TransactionRequest } from 'ethers';
+import { eip55Checksummed } from '../wallets/evm-address.js';
 import { describeRpcFailure, toChainError } from './chain-errors.js';
 import { chainError } from './errors.js';
-
-/**
- * The ethers provider for an EVM JSON-RPC URL.
- *
- * `cacheTimeout: -1` turns off ethers' short request cache: with it, a second `eth_getTransactionCount`
- * within 250 ms returns the stale answer, which is how the wrong nonce gets used (H-tech-notes §5,
- * ethers-io/ethers.js#4549). With `chainId` the network is static: no detection loop that retries
- * forever against a dead URL, and a failing node fails the request instead.
- */
-export function createChainProvider(rpcUrl: string, options: { chainId?: bigint | number; timeoutMs?: number } = {}): JsonRpcProvider {
-  const request = new FetchRequest(rpcUrl);
-  request.timeout = options.timeoutMs ?? 15_000;
-  const network = options.chainId === undefined ? undefined : Network.from(BigInt(options.chainId));
-  return new JsonRpcProvider(request, network, {
-    cacheTimeout: -1,
-    pollingInterval: 100,
-    staticNetwork: network ?? false,
-  });
-}
-
-/** What a hot wallet can do: say its address and sign a fully populated transaction offline. */
-export interface HotWallet {
-  /** Checksummed address. */
-  readonly address: string;
-  /** Serialized signed transaction (0x…). Makes no network call: every field must be given. */
-  signTransaction(request: TransactionRequest): Promise<string>;
-}
-
-/**
- * The hot wallet from its private key (`0x` + 64 hex). The key stays in a closure: the returned object
- * has no property holding it, so logging or serializing the wallet cannot leak it. The wallet is not
- * connected to a provider on purpose: a connected ethers wallet fills in the nonce from the network
- * when asked to send, which is exactly the double-pay path we avoid; we only ever sign.
- */
-export function createHotWallet(privateKeyHex: string): HotWallet {
-  let signer: Wallet;
-  try {
-    signer = new Wallet(privateKeyHex);
-  } catch {
-    throw chainError('invalid_hot_wallet_key', 'HOST_WALLET_PRIVATE_KEY is not a valid secp256k1 private key.');
-  }
-  const address = signer.address;
-  return Object.freeze({
-    address,
-    signTransaction: (request: TransactionRequest) => signer.signTransaction(request),
-    toJSON: () => ({ address }),
-  });
-}
-
-/**
- * Refuses a hot wallet whose key is not the configured `HOT_WALLET_ADDRESS`: that address is where
- * ChangeNow refunds failed swaps, so a mismatch would send refunds to a wallet we may not control.
- * @throws PermanentError `hot_wallet_mismatch`.
- */
-export function assertHotWalletAddress(wallet: HotWallet, configuredAddress: string): void {
-  if (wallet.address.toLowerCase() !== configuredAddress.toLowerCase()) {
-    throw chainError(
-      'hot_wallet_mismatch',
-      `HOT_WALLET_ADDRESS ${configuredAddress} is not the address of HOST_WALLET_PRIVATE_KEY (${wallet.address}); swap refunds would go to the wrong wallet.`,
-    );
-  }
-}
+import type { JsonRpc } from './json-rpc.js';
 
 /** A transaction as the chain knows it, by hash. */
 export type TransactionLookup =
@@ -79,7 +18,6 @@ export type TransactionLookup =
       isSuccess: boolean;
     };
 
-/** How the node answered `eth_sendRawTransaction`. */
 /**
  * How the node took a raw transaction. `fee_too_low`: its max fee is below the base fee (or the
  * node's minimum); these exact bytes will not be taken until fees fall, a replacement must pay more.
@@ -114,7 +52,6 @@ export interface Chain {
   lookupTransaction(txHash: string): Promise<TransactionLookup>;
 }
 
-const ERC20_BALANCE_ABI = ['function balanceOf(address) view returns (uint256)'];
 
 const ALREADY_KNOWN = /already known|already imported|known transaction|already exists|transaction already in/i;
 const NONCE_TOO_LOW = /nonce too low|nonce has already been used|nonce is too low/i;
@@ -129,46 +66,72 @@ async function translated<T>(operation: string, run: () => Promise<T>): Promise<
   }
 }
 
-/** The production `Chain` over an ethers provider (build it with `createChainProvider`). */
-export function createChain(provider: JsonRpcProvider): Chain {
+/** `0x`-hex of a non-negative integer, as JSON-RPC quantities are written. */
+export function toQuantity(value: bigint | number): string {
+  return `0x${BigInt(value).toString(16)}`;
+}
+
+/** A JSON-RPC quantity (`0x…`) as a bigint; anything else is the node answering nonsense. */
+export function fromQuantity(value: unknown, what: string): bigint {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]+$/.test(value)) throw chainError('chain_request_failed', `The node answered no number for ${what}.`, { what });
+  return BigInt(value);
+}
+
+/** `balanceOf(address)` calldata: the selector and the address as one 32-byte word. */
+export function balanceOfCall(owner: string): string {
+  return `0x70a08231${owner.slice(2).toLowerCase().padStart(64, '0')}`;
+}
+
+interface RpcReceipt {
+  blockNumber: string;
+  gasUsed: string;
+  effectiveGasPrice: string;
+  status: string;
+}
+
+/** The production `Chain` over a JSON-RPC transport (`createJsonRpc`; an ethers provider works too). */
+export function createChain(rpc: JsonRpc): Chain {
   return {
-    getChainId: () => translated('get_chain_id', async () => BigInt((await provider.send('eth_chainId', [])) as string)),
+    getChainId: () => translated('get_chain_id', async () => fromQuantity(await rpc.send('eth_chainId', []), 'eth_chainId')),
 
     readAccount: (address, token) =>
       translated('read_account', async () => {
         const [pendingNonce, balanceWei, tokenBalanceUnits] = await Promise.all([
-          provider.getTransactionCount(address, 'pending'),
-          provider.getBalance(address, 'latest'),
+          rpc.send('eth_getTransactionCount', [address, 'pending']).then((value) => fromQuantity(value, 'eth_getTransactionCount')),
+          rpc.send('eth_getBalance', [address, 'latest']).then((value) => fromQuantity(value, 'eth_getBalance')),
           token === undefined
             ? Promise.resolve(0n)
-            : (new Contract(token, ERC20_BALANCE_ABI, provider).getFunction('balanceOf')(address) as Promise<bigint>),
+            : rpc.send('eth_call', [{ to: token, data: balanceOfCall(address) }, 'latest']).then((value) => fromQuantity(value, 'balanceOf')),
         ]);
-        return { pendingNonce: BigInt(pendingNonce), balanceWei, tokenBalanceUnits };
+        return { pendingNonce, balanceWei, tokenBalanceUnits };
       }),
 
     estimateFees: () =>
       translated('estimate_fees', async () => {
         const [block, tip] = await Promise.all([
-          provider.getBlock('latest'),
-          provider.send('eth_maxPriorityFeePerGas', []).then(
-            (value: string) => BigInt(value),
+          rpc.send('eth_getBlockByNumber', ['latest', false]) as Promise<{ baseFeePerGas?: string } | null>,
+          rpc.send('eth_maxPriorityFeePerGas', []).then(
+            (value) => fromQuantity(value, 'eth_maxPriorityFeePerGas'),
             () => 1_000_000_000n, // nodes without the method: ethers' own default tip, 1 gwei
           ),
         ]);
-        if (!block || block.baseFeePerGas === null) {
+        if (!block || block.baseFeePerGas === undefined || block.baseFeePerGas === null) {
           throw chainError('chain_without_eip1559', 'The node reports no base fee; EIP-1559 fees are required.');
         }
-        return { baseFeePerGas: block.baseFeePerGas, maxPriorityFeePerGas: tip };
+        return { baseFeePerGas: fromQuantity(block.baseFeePerGas, 'baseFeePerGas'), maxPriorityFeePerGas: tip };
       }),
 
     estimateGas: (request) =>
-      translated('estimate_gas', () =>
-        provider.estimateGas({ from: request.from, to: request.to, data: request.data, value: request.value }),
+      translated('estimate_gas', async () =>
+        fromQuantity(
+          await rpc.send('eth_estimateGas', [{ from: request.from, to: request.to, data: request.data, value: toQuantity(request.value) }]),
+          'eth_estimateGas',
+        ),
       ),
 
     sendRawTransaction: async (signedTx) => {
       try {
-        await provider.send('eth_sendRawTransaction', [signedTx]);
+        await rpc.send('eth_sendRawTransaction', [signedTx]);
         return 'accepted';
       } catch (error) {
         const { ethersCode, text } = describeRpcFailure(error);
@@ -182,19 +145,21 @@ export function createChain(provider: JsonRpcProvider): Chain {
 
     lookupTransaction: (txHash) =>
       translated('lookup_transaction', async (): Promise<TransactionLookup> => {
-        const receipt = await provider.getTransactionReceipt(txHash);
+        const receipt = (await rpc.send('eth_getTransactionReceipt', [txHash])) as RpcReceipt | null;
         if (receipt) {
-          const latest = await provider.getBlockNumber();
+          const blockNumber = fromQuantity(receipt.blockNumber, 'blockNumber');
+          const latest = fromQuantity(await rpc.send('eth_blockNumber', []), 'eth_blockNumber');
+          const confirmations = latest - blockNumber + 1n;
           return {
             state: 'mined',
-            blockNumber: BigInt(receipt.blockNumber),
-            confirmations: BigInt(Math.max(0, latest - receipt.blockNumber + 1)),
-            gasUsed: receipt.gasUsed,
-            effectiveGasPrice: receipt.gasPrice,
-            isSuccess: receipt.status === 1,
+            blockNumber,
+            confirmations: confirmations > 0n ? confirmations : 0n,
+            gasUsed: fromQuantity(receipt.gasUsed, 'gasUsed'),
+            effectiveGasPrice: fromQuantity(receipt.effectiveGasPrice, 'effectiveGasPrice'),
+            isSuccess: receipt.status === '0x1',
           };
         }
-        const pending = await provider.getTransaction(txHash);
+        const pending = await rpc.send('eth_getTransactionByHash', [txHash]);
         return pending ? { state: 'pending' } : { state: 'unknown' };
       }),
   };
@@ -202,9 +167,11 @@ export function createChain(provider: JsonRpcProvider): Chain {
 
 /** Lower-case 0x address, after checking it is a valid EVM address (any checksum spelling). */
 export function normalizeEvmAddress(address: string): string {
-  try {
-    return getAddress(address).toLowerCase();
-  } catch {
+  const body = /^0x([0-9a-fA-F]{40})$/.exec(address)?.[1];
+  const isMixedCase = body !== undefined && body !== body.toLowerCase() && body !== body.toUpperCase();
+  // A mixed-case address carries an EIP-55 checksum: one wrong character fails it.
+  if (body === undefined || (isMixedCase && eip55Checksummed(body) !== address)) {
     throw chainError('invalid_evm_address', 'Not a valid EVM address.', { address: address.slice(0, 64) });
   }
+  return `0x${body.toLowerCase()}`;
 }

@@ -8,23 +8,8 @@ import { type TestDatabase, createTestDatabase } from '../testing/database.js';
 import { payoutError } from '../payouts/errors.js';
 import { type PayoutFixture, insertChannel, insertPayout, randomEvmAddress } from '../testing/fixtures.js';
 import { USDT_LIKE_TOKEN_ABI, deployUsdtLikeToken } from '../testing/simulators/usdt-token.js';
-import {
-  assertHotWalletAddress,
-  type Chain,
-  type HotWallet,
-  type SignTransferInput,
-  type SigningDeps,
-  type TransferRequest,
-  broadcastStoredTransfer,
-  confirmTransfer,
-  createChain,
-  createChainProvider,
-  createHotWallet,
-  openSignedTransaction,
-  openTransferRecipient,
-  retrieveChainTransfer,
-  signAndStoreTransfer,
-} from './index.js';
+import { assertHotWalletAddress, type Chain, type HotWallet, type SignTransferInput, type SigningDeps, type TransferRequest, broadcastStoredTransfer, confirmTransfer, createChain, createHotWallet, createJsonRpc, openSignedTransaction, openTransferRecipient, retrieveChainTransfer, signAndStoreTransfer } from './index.js';
+import { createChainProvider } from '../testing/ethers-provider.js';
 
 const GWEI = 1_000_000_000n;
 
@@ -41,7 +26,7 @@ describe('chain transfers on anvil', () => {
   beforeAll(async () => {
     [anvil, database] = await Promise.all([startAnvil(), createTestDatabase()]);
     provider = createChainProvider(anvil.rpcUrl, { chainId: 31337n });
-    chain = createChain(provider);
+    chain = createChain(createJsonRpc(anvil.rpcUrl)); // what the functions use; the ethers provider only checks results
     ({ address: tokenAddress } = await deployUsdtLikeToken(anvil.rpcUrl, anvil.accounts[0]!.privateKey));
   });
   afterAll(async () => {
@@ -332,15 +317,10 @@ describe('chain transfers on anvil', () => {
   });
 
   it('maps an unreachable node to chain_unavailable', async () => {
-    const deadProvider = createChainProvider('http://127.0.0.1:9', { chainId: 31337n, timeoutMs: 2_000 });
-    try {
-      const payout = await payoutToSend();
-      await expect(
-        sign(depsFor(createHotWallet(anvil.accounts[0]!.privateKey), { chain: createChain(deadProvider) }), payout),
-      ).rejects.toMatchObject({ code: 'chain_unavailable', isRetryable: true });
-    } finally {
-      deadProvider.destroy();
-    }
+    const payout = await payoutToSend();
+    await expect(
+      sign(depsFor(createHotWallet(anvil.accounts[0]!.privateKey), { chain: createChain(createJsonRpc('http://127.0.0.1:9', { timeoutMs: 2_000 })) }), payout),
+    ).rejects.toMatchObject({ code: 'chain_unavailable', isRetryable: true });
   });
 
   it('refuses a node that serves another chain id', async () => {

@@ -4,16 +4,17 @@
  */
 export {
   type Chain,
-  type HotWallet,
   type AccountState,
   type SendRawOutcome,
   type TransactionLookup,
-  createChainProvider,
   createChain,
-  createHotWallet,
-  assertHotWalletAddress,
+  balanceOfCall,
+  fromQuantity,
+  toQuantity,
   normalizeEvmAddress,
 } from './chain-provider.js';
+export { type JsonRpc, JsonRpcFailure, createJsonRpc } from './json-rpc.js';
+export { type HotWallet, createHotWallet, assertHotWalletAddress } from './hot-wallet-key.js';
 export { type ChainErrorCode, toChainError } from './chain-errors.js';
 export {
   type TransferAsset,

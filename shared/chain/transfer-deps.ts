@@ -1,7 +1,8 @@
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Chain, HotWallet } from './chain-provider.js';
+import type { Chain } from './chain-provider.js';
+import type { HotWallet } from './hot-wallet-key.js';
 
 export interface ChainSettings {
   /** EIP-155 chain id the wallet signs for (`ETH_CHAIN_ID`); the node must report the same. */

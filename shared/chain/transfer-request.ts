@@ -1,4 +1,3 @@
-import { Interface } from 'ethers';
 import { normalizeEvmAddress } from './chain-provider.js';
 import { chainError } from './errors.js';
 
@@ -52,7 +51,10 @@ export interface TransferCall {
   tokenContract: string | null;
 }
 
-const ERC20 = new Interface(['function transfer(address to, uint256 amount) returns (bool)']);
+/** ERC-20 `transfer(address,uint256)` calldata: its selector, then each argument as one 32-byte word. */
+function erc20TransferData(recipient: string, amountUnits: bigint): string {
+  return `0xa9059cbb${recipient.slice(2).padStart(64, '0')}${amountUnits.toString(16).padStart(64, '0')}`;
+}
 const UINT256_MAX = (1n << 256n) - 1n;
 
 
@@ -80,7 +82,7 @@ export function buildTransfer(input: TransferInput): TransferCall {
         throw chainError('invalid_transfer', 'A USDT_ERC20 transfer needs the token contract address.', { asset: input.asset });
       }
       const tokenContract = normalizeEvmAddress(input.tokenAddress);
-      const data = ERC20.encodeFunctionData('transfer', [recipient, input.amountUnits]);
+      const data = erc20TransferData(recipient, input.amountUnits);
       return { to: tokenContract, value: 0n, data, recipient, tokenContract };
     }
     default: {

@@ -1,5 +1,4 @@
-import { Contract, getAddress, id as topicOf, type JsonRpcProvider } from 'ethers';
-import { toChainError } from '../chain/index.js';
+import { balanceOfCall, fromQuantity, type JsonRpc, toChainError, toQuantity } from '../chain/index.js';
 
 /** What the wallet holds at one block: every read of a comparison is pinned to the same block. */
 export interface WalletHoldings {
@@ -36,8 +35,16 @@ export interface HotWalletChain {
   receivedBy(txHash: string, wallet: string): Promise<{ weiUnits: bigint; tokenUnits: Map<string, bigint> } | undefined>;
 }
 
-const ERC20_BALANCE_ABI = ['function balanceOf(address) view returns (uint256)'];
-const TRANSFER_TOPIC = topicOf('Transfer(address,address,uint256)');
+/** keccak256('Transfer(address,address,uint256)'): the topic of every ERC-20 transfer log. */
+const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
+
+interface RpcReceipt {
+  blockNumber: string;
+  gasUsed: string;
+  effectiveGasPrice: string;
+  status: string;
+  logs: { address: string; topics: string[]; data: string }[];
+}
 
 async function translated<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -47,46 +54,53 @@ async function translated<T>(operation: string, run: () => Promise<T>): Promise<
   }
 }
 
-/** The production `HotWalletChain` over an ethers provider (`createChainProvider`). */
-export function createHotWalletChain(provider: JsonRpcProvider): HotWalletChain {
+/** The production `HotWalletChain` over a JSON-RPC transport (`createJsonRpc`; an ethers provider works too). */
+export function createHotWalletChain(rpc: JsonRpc): HotWalletChain {
+  const receiptOf = (txHash: string) => rpc.send('eth_getTransactionReceipt', [txHash]) as Promise<RpcReceipt | null>;
   return {
     readHoldings: (address, tokenContracts) =>
       translated('read_holdings', async () => {
-        const blockNumber = await provider.getBlockNumber();
+        const blockNumber = fromQuantity(await rpc.send('eth_blockNumber', []), 'eth_blockNumber');
+        const atBlock = toQuantity(blockNumber);
         const [weiUnits, nonce, ...tokens] = await Promise.all([
-          provider.getBalance(address, blockNumber),
-          provider.getTransactionCount(address, blockNumber),
-          ...tokenContracts.map(
-            (contract) => new Contract(contract, ERC20_BALANCE_ABI, provider).getFunction('balanceOf')(address, { blockTag: blockNumber }) as Promise<bigint>,
-          ),
+          rpc.send('eth_getBalance', [address, atBlock]).then((value) => fromQuantity(value, 'eth_getBalance')),
+          rpc.send('eth_getTransactionCount', [address, atBlock]).then((value) => fromQuantity(value, 'eth_getTransactionCount')),
+          ...tokenContracts.map((contract) => rpc.send('eth_call', [{ to: contract, data: balanceOfCall(address) }, atBlock]).then((value) => fromQuantity(value, 'balanceOf'))),
         ]);
         return {
-          blockNumber: BigInt(blockNumber),
+          blockNumber,
           weiUnits,
-          nonce: BigInt(nonce),
+          nonce,
           tokenUnits: new Map(tokenContracts.map((contract, index) => [contract.toLowerCase(), tokens[index] ?? 0n])),
         };
       }),
 
     receiptAt: (txHash, atBlock) =>
       translated('receipt_at', async () => {
-        const receipt = await provider.getTransactionReceipt(txHash);
-        if (!receipt || BigInt(receipt.blockNumber) > atBlock) return undefined;
-        return { blockNumber: BigInt(receipt.blockNumber), isSuccess: receipt.status === 1, feeWei: receipt.gasUsed * receipt.gasPrice };
+        const receipt = await receiptOf(txHash);
+        if (!receipt || fromQuantity(receipt.blockNumber, 'blockNumber') > atBlock) return undefined;
+        return {
+          blockNumber: fromQuantity(receipt.blockNumber, 'blockNumber'),
+          isSuccess: receipt.status === '0x1',
+          feeWei: fromQuantity(receipt.gasUsed, 'gasUsed') * fromQuantity(receipt.effectiveGasPrice, 'effectiveGasPrice'),
+        };
       }),
 
     receivedBy: (txHash, wallet) =>
       translated('received_by', async () => {
-        const [receipt, transaction] = await Promise.all([provider.getTransactionReceipt(txHash), provider.getTransaction(txHash)]);
-        if (!receipt || !transaction || receipt.status !== 1) return undefined;
-        const to = getAddress(wallet);
-        const weiUnits = transaction.to !== null && getAddress(transaction.to) === to ? transaction.value : 0n;
+        const [receipt, transaction] = await Promise.all([
+          receiptOf(txHash),
+          rpc.send('eth_getTransactionByHash', [txHash]) as Promise<{ to: string | null; value: string } | null>,
+        ]);
+        if (!receipt || !transaction || receipt.status !== '0x1') return undefined;
+        const to = wallet.toLowerCase();
+        const weiUnits = transaction.to !== null && transaction.to.toLowerCase() === to ? fromQuantity(transaction.value, 'value') : 0n;
         const tokenUnits = new Map<string, bigint>();
         for (const log of receipt.logs) {
           const recipient = log.topics[2];
-          if (log.topics[0] !== TRANSFER_TOPIC || recipient === undefined || getAddress(`0x${recipient.slice(26)}`) !== to) continue;
+          if (log.topics[0]?.toLowerCase() !== TRANSFER_TOPIC || recipient === undefined || `0x${recipient.slice(26)}`.toLowerCase() !== to) continue;
           const contract = log.address.toLowerCase();
-          tokenUnits.set(contract, (tokenUnits.get(contract) ?? 0n) + BigInt(log.data));
+          tokenUnits.set(contract, (tokenUnits.get(contract) ?? 0n) + (log.data === '0x' ? 0n : BigInt(log.data)));
         }
         return { weiUnits, tokenUnits };
       }),

@@ -1,6 +1,7 @@
 import { Contract, type JsonRpcProvider, Wallet, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChain, createChainProvider, createHotWallet, type SigningDeps } from '../chain/index.js';
+import { createChain, createHotWallet, createJsonRpc, type SigningDeps } from '../chain/index.js';
+import { createChainProvider } from '../testing/ethers-provider.js';
 import type { ChangeNowClient } from '../changenow/index.js';
 import { createLogger } from '../logging/index.js';
 import { sendTransfer, trackPayout } from '../payouts/index.js';
@@ -36,7 +37,7 @@ describe('reconcileHotWallet on anvil', () => {
   beforeAll(async () => {
     [anvil, database] = await Promise.all([startAnvil(), createTestDatabase()]);
     provider = createChainProvider(anvil.rpcUrl, { chainId: 31337n });
-    chain = createHotWalletChain(provider);
+    chain = createHotWalletChain(createJsonRpc(anvil.rpcUrl));
     // A wallet of its own with a known float; the token deployed by another account, so the wallet's nonce is the gateway's.
     hotWallet = new Wallet(Wallet.createRandom().privateKey, provider);
     await provider.send('anvil_setBalance', [hotWallet.address, `0x${parseEther('100').toString(16)}`]);
@@ -107,7 +108,7 @@ describe('reconcileHotWallet on anvil', () => {
   it('explains a payout transfer at every step: broadcast and not mined, mined with its gas not booked, then booked', async () => {
     const deps: SigningDeps = {
       db: database.db,
-      chain: createChain(provider),
+      chain: createChain(createJsonRpc(anvil.rpcUrl)),
       wallet: createHotWallet(hotWallet.privateKey),
       clock,
       logger,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../changenow/index.js';
-import { createChain, createChainProvider } from '../chain/index.js';
+import { createChain } from '../chain/index.js';
+import { createChainProvider } from '../testing/ethers-provider.js';
 import { startChangeNowSimulator, type ChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
 import { FIXTURE_NOW, insertChannel, insertPayout, insertSwap, movePayout, type PayoutFixture } from '../testing/fixtures.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';

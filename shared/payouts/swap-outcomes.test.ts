@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChangeNowClient } from '../changenow/index.js';
-import { createChain, createChainProvider } from '../chain/index.js';
+import { createChain } from '../chain/index.js';
+import { createChainProvider } from '../testing/ethers-provider.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { createLogger } from '../logging/index.js';
 import { formatUnits } from '../money/index.js';

@@ -1,6 +1,7 @@
 import { type JsonRpcProvider, parseEther } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Chain, type HotWallet, type SigningDeps, createChain, createChainProvider, openTransferRecipient, retrieveChainTransfer } from '../chain/index.js';
+import { type Chain, type HotWallet, type SigningDeps, createChain, createJsonRpc, openTransferRecipient, retrieveChainTransfer } from '../chain/index.js';
+import { createChainProvider } from '../testing/ethers-provider.js';
 import { createLogger } from '../logging/index.js';
 import { type Anvil, fundedHotWallet, startAnvil } from '../testing/simulators/anvil.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
@@ -25,7 +26,7 @@ describe('sendTransfer on anvil', () => {
   beforeAll(async () => {
     [anvil, database] = await Promise.all([startAnvil(), createTestDatabase()]);
     provider = createChainProvider(anvil.rpcUrl, { chainId: 31337n });
-    chain = createChain(provider);
+    chain = createChain(createJsonRpc(anvil.rpcUrl));
   });
   afterAll(async () => {
     provider?.destroy();

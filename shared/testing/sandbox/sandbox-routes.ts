@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Publisher } from '../../bus/index.js';
 import type { Topology } from '../../bus/topology.js';
-import { createChainProvider } from '../../chain/index.js';
+import { createJsonRpc } from '../../chain/index.js';
 import type { Db } from '../../db/index.js';
 import { createHotWalletChain, readHotWalletPosition } from '../../hot-wallet/index.js';
 import { formatUnits } from '../../money/index.js';
@@ -122,7 +122,7 @@ export function createSandboxRoutes(options: SandboxRoutesOptions): RequestListe
     scheduledJobs: options.topology.schedulerJobs.map((job) => job.name),
   };
 
-  const hotWalletChain = options.chain?.hotWallet ? createHotWalletChain(createChainProvider(options.chain.rpcUrl, { chainId: BigInt(options.chain.chainId) })) : undefined;
+  const hotWalletChain = options.chain?.hotWallet ? createHotWalletChain(createJsonRpc(options.chain.rpcUrl)) : undefined;
   const hotWallet = async () => {
     const chain = options.chain;
     if (!hotWalletChain || !chain?.hotWallet) throw new SandboxRefusal(404, 'not_simulated', 'No local chain is running');
