@@ -6,7 +6,8 @@ import { createCountingWallet, createMemoryChain, type MemoryChain } from '../te
 import type { PayoutFixture } from '../testing/fixtures.js';
 import { payoutAtStage } from '../testing/payout-steps.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
-import { sendTransfer } from './index.js';
+import { createChangeNowClient } from '../changenow/index.js';
+import { sendTransfer, trackPayout } from './index.js';
 
 const GWEI = 1_000_000_000n;
 const AMOUNT = 250_000_000_000_000_000n; // 0.25 ETH
@@ -148,6 +149,30 @@ describe('sendTransfer', () => {
     expect(chain.transactions()).toEqual([expect.objectContaining({ raw: signed.signedTx, state: 'pending' })]);
     expect(wallet.signatures()).toBe(1);
     expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', signedTx: signed.signedTx, fundings: 1 });
+  });
+
+  it('after a crash between signing and broadcast, track-payouts run twice at once asks send-transfer once, which sends the stored bytes', async () => {
+    const payout = await quotedDirectPayout();
+    chain.failNextSend(new Error('connection reset: the function instance was killed'), 'before');
+    await expect(sendTransfer(deps, payout.id)).rejects.toThrow('connection reset');
+    const signed = await recorded(payout);
+    expect(signed.state).toBe('transfer_signed');
+
+    // track-payouts holds no key and opens no bytes: it only asks send-transfer (ChangeNow is not reached on this path).
+    const tracking = { ...h, chain, changenow: createChangeNowClient({ apiUrl: 'http://127.0.0.1:9', apiKey: 'unused' }), confirmations: 1 };
+    expect(await Promise.all([trackPayout(tracking, payout.id), trackPayout(tracking, payout.id)])).toEqual(['transfer_signed', 'transfer_signed']);
+    const requests = async () =>
+      (await h.db.query(`SELECT 1 FROM outbox WHERE topic = 'transfer-requested' AND payload->>'payoutId' = $1 AND dedupe_key LIKE 'transfer-check:%'`, [payout.id])).rows.length;
+    expect(await requests()).toBe(1);
+    expect(chain.sent).toEqual([signed.signedTx]); // only the crashed attempt's bytes
+
+    // The request, delivered twice at once: one broadcast of the same bytes, booked once.
+    const outcomes = await Promise.all([sendTransfer(deps, payout.id), sendTransfer(deps, payout.id)]);
+    expect(outcomes).toContain('broadcast');
+    expect(outcomes.every((outcome) => outcome === 'broadcast' || outcome === 'in_mempool')).toBe(true);
+    expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', signedTx: signed.signedTx, fundings: 1 });
+    expect(wallet.signatures()).toBe(1);
+    expect(chain.transactions()).toEqual([expect.objectContaining({ raw: signed.signedTx, state: 'pending' })]);
   });
 
   describe('a later transfer-requested for a broadcast payout, by what the chain did with it', () => {
