@@ -82,11 +82,13 @@ export function balanceOfCall(owner: string): string {
   return `0x70a08231${owner.slice(2).toLowerCase().padStart(64, '0')}`;
 }
 
-interface RpcReceipt {
+/** `eth_getTransactionReceipt` as the node answers it (quantities in hex; `status` '0x1' = success). */
+export interface RpcReceipt {
   blockNumber: string;
   gasUsed: string;
   effectiveGasPrice: string;
   status: string;
+  logs: { address: string; topics: string[]; data: string }[];
 }
 
 /** The production `Chain` over a JSON-RPC transport (`createJsonRpc`; an ethers provider works too). */

@@ -7,6 +7,7 @@ export {
   type AccountState,
   type SendRawOutcome,
   type TransactionLookup,
+  type RpcReceipt,
   createChain,
   balanceOfCall,
   fromQuantity,

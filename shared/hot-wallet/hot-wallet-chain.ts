@@ -1,4 +1,4 @@
-import { balanceOfCall, fromQuantity, type JsonRpc, toChainError, toQuantity } from '../chain/index.js';
+import { balanceOfCall, fromQuantity, type JsonRpc, type RpcReceipt, toChainError, toQuantity } from '../chain/index.js';
 
 /** What the wallet holds at one block: every read of a comparison is pinned to the same block. */
 export interface WalletHoldings {
@@ -38,13 +38,6 @@ export interface HotWalletChain {
 /** keccak256('Transfer(address,address,uint256)'): the topic of every ERC-20 transfer log. */
 const TRANSFER_TOPIC = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef';
 
-interface RpcReceipt {
-  blockNumber: string;
-  gasUsed: string;
-  effectiveGasPrice: string;
-  status: string;
-  logs: { address: string; topics: string[]; data: string }[];
-}
 
 async function translated<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {
