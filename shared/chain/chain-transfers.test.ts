@@ -74,6 +74,11 @@ describe('chain transfers on anvil', () => {
     return signAndStoreTransfer(deps, { key: payout.id, request: requestFor(payout), ...options });
   }
 
+  /** Automine mines a block after answering the broadcast, so on a busy machine the next call can still find the transaction pooled. */
+  async function untilMined(txHash: string): Promise<void> {
+    await provider.waitForTransaction(txHash, 1, 10_000);
+  }
+
   async function minedNonce(address: string): Promise<number> {
     return provider.getTransactionCount(address, 'latest');
   }
@@ -185,6 +190,7 @@ describe('chain transfers on anvil', () => {
 
     // The node accepted our bytes, then we died before the row said 'broadcast'; automine mined it.
     await provider.send('eth_sendRawTransaction', [openSignedTransaction(payout.id, 1, transfer.signedTx)]);
+    await untilMined(transfer.txHash);
     expect((await retrieveChainTransfer(database.db, payout.id))?.status).toBe('signed');
 
     const retry = await broadcastStoredTransfer(deps, payout.id);
@@ -231,9 +237,10 @@ describe('chain transfers on anvil', () => {
       },
     };
     const payout = await payoutToSend();
-    await sign(depsFor(wallet), payout);
+    const { transfer } = await sign(depsFor(wallet), payout);
 
     await expect(broadcastStoredTransfer(depsFor(wallet, { chain: flaky }), payout.id)).rejects.toThrow('socket hang up');
+    await untilMined(transfer.txHash);
     const afterFailure = await retrieveChainTransfer(database.db, payout.id);
     expect(afterFailure).toMatchObject({ status: 'signed', broadcastAttempts: 1 });
 
