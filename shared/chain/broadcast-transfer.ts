@@ -1,4 +1,3 @@
-import { Transaction } from 'ethers';
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import { AppError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
@@ -7,6 +6,7 @@ import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
 import { openSignedTransaction } from './sealed-transfer.js';
+import { transactionHash } from './eip1559-transaction.js';
 
 export interface BroadcastOptions {
   /**
@@ -51,7 +51,7 @@ export async function broadcastStoredTransfer(
   const attempts = await retrieveTransferAttempts(deps.db, stored);
   const latest = attempts[attempts.length - 1] as TransferAttempt;
   const signedTx = openSignedTransaction(payoutId, latest.attempt, latest.signedTx);
-  if (Transaction.from(signedTx).hash?.toLowerCase() !== latest.txHash) {
+  if (transactionHash(signedTx) !== latest.txHash) {
     throw chainError('stored_transfer_corrupt', 'The stored signed transaction does not match its hash.', { payoutId, attempt: latest.attempt });
   }
 

@@ -12,6 +12,7 @@ export const chainError = defineErrors({
   invalid_confirmations: 'invalid',
   invalid_evm_address: 'invalid',
   invalid_hot_wallet_key: 'invalid',
+  invalid_signed_transaction: 'invalid',
   invalid_transfer: 'invalid',
   stored_transfer_corrupt: 'invalid',
   token_contract_not_configured: 'invalid',

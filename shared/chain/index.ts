@@ -16,6 +16,7 @@ export {
 } from './chain-provider.js';
 export { type JsonRpc, JsonRpcFailure, createJsonRpc } from './json-rpc.js';
 export { type HotWallet, createHotWallet, assertHotWalletAddress } from './hot-wallet-key.js';
+export { type Eip1559Fields, type Eip1559Signature, type SignedEip1559Transaction, parseSignedEip1559, transactionHash } from './eip1559-transaction.js';
 export { type ChainErrorCode, toChainError } from './chain-errors.js';
 export {
   type TransferAsset,

@@ -1,12 +1,11 @@
-import { Transaction } from 'ethers';
 import { assertNoOpenTransaction } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { type BroadcastOptions, broadcastStoredTransfer } from './broadcast-transfer.js';
 import { type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt } from './chain-transfer-rows.js';
 import type { SigningDeps, TransferDeps } from './transfer-deps.js';
-import { chainError } from './errors.js';
 import { openSignedTransaction, sealSignedTransaction } from './sealed-transfer.js';
+import { parseSignedEip1559, transactionHash } from './eip1559-transaction.js';
 
 /**
  * Where the transfer stands with the node:
@@ -108,22 +107,9 @@ export async function replaceStoredTransfer(deps: SigningDeps, payoutId: string,
   const tip = max(suggestedTip, bump(latest.maxPriorityFeePerGas));
   const maxPriorityFeePerGas = tip < maxFeePerGas ? tip : maxFeePerGas;
 
-  const original = Transaction.from(openSignedTransaction(payoutId, 1, stored.signedTx));
-  const signedTx = (
-    await deps.wallet.signTransaction({
-      type: 2,
-      chainId: original.chainId,
-      nonce: original.nonce,
-      to: original.to,
-      value: original.value,
-      data: original.data,
-      gasLimit: original.gasLimit,
-      maxFeePerGas,
-      maxPriorityFeePerGas,
-    })
-  ).toLowerCase();
-  const txHash = Transaction.from(signedTx).hash?.toLowerCase();
-  if (!txHash) throw chainError('transfer_invariant_broken', 'replaceStoredTransfer: the signed replacement has no hash');
+  const { chainId, nonce, to, value, data, gasLimit } = parseSignedEip1559(openSignedTransaction(payoutId, 1, stored.signedTx));
+  const signedTx = await deps.wallet.signTransaction({ chainId, nonce, to, value, data, gasLimit, maxFeePerGas, maxPriorityFeePerGas });
+  const txHash = transactionHash(signedTx);
 
   const isStored = await deps.db.transaction(async (tx) => {
     // The transfer row lock serializes replacers: the second sees the first's attempt and stops.

@@ -1,10 +1,10 @@
-import { Transaction } from 'ethers';
 import { assertNoOpenTransaction, isUniqueViolation, type Tx } from '../db/index.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
 import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, type TransferRequest, withGasMargin } from './transfer-request.js';
 import type { SigningDeps } from './transfer-deps.js';
 import { allocateNonce } from './wallet-nonces.js';
 import { sealSignedTransaction, sealTransferRecipient } from './sealed-transfer.js';
+import { transactionHash } from './eip1559-transaction.js';
 import { chainError } from './errors.js';
 
 const DEFAULT_GAS_MARGIN_BPS = 2_000;
@@ -147,21 +147,17 @@ async function signInTransaction(
 
   const now = deps.clock.now();
   const nonce = await allocateNonce(tx, { chainId: deps.settings.chainId, address: from, networkNonce: prepared.networkNonce, now });
-  const signedTx = (
-    await deps.wallet.signTransaction({
-      type: 2,
-      chainId: deps.settings.chainId,
-      nonce: Number(nonce),
-      to: call.to,
-      value: call.value,
-      data: call.data,
-      gasLimit,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-    })
-  ).toLowerCase();
-  const txHash = Transaction.from(signedTx).hash?.toLowerCase();
-  if (!txHash) throw chainError('transfer_invariant_broken', 'signAndStoreTransfer: the signed transaction has no hash');
+  const signedTx = await deps.wallet.signTransaction({
+    chainId: deps.settings.chainId,
+    nonce,
+    to: call.to,
+    value: call.value,
+    data: call.data,
+    gasLimit,
+    maxFeePerGas: fees.maxFeePerGas,
+    maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+  });
+  const txHash = transactionHash(signedTx);
 
   // The owner's wallet (named by its index) is stored sealed, in the row and inside the signed bytes.
   const recipient = request.toIndex ? sealTransferRecipient(payoutId, call.recipient) : { clear: call.recipient, ciphertext: null };

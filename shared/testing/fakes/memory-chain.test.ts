@@ -9,9 +9,8 @@ describe('memory chain', () => {
   const wallet = createCountingWallet();
   const sign = (nonce: number, fees: { maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; chainId?: bigint } = {}) =>
     wallet.signTransaction({
-      type: 2,
       chainId: fees.chainId ?? 31_337n,
-      nonce,
+      nonce: BigInt(nonce),
       to: RECIPIENT,
       value: 5n,
       data: '0x',
