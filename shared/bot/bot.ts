@@ -2,7 +2,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, type Composer, session } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import { AppError } from '../errors/index.js';
-import { BOT_API_TIMEOUT_SECONDS, refuseCallsInTransaction, TELEGRAM_API_ROOT } from '../telegram/bot-api.js';
+import { BOT_API_TIMEOUT_SECONDS, refuseCallsInTransaction, TELEGRAM_API_ROOT } from '../telegram/bot-api-settings.js';
 import type { BotContext, BotDeps, SessionData } from './context.js';
 import { languageOf, translate } from '../texts/index.js';
 import { rateLimit, type RateLimitOptions } from './rate-limit.js';

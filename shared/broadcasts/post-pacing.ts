@@ -1,4 +1,4 @@
-import { GrammyError } from 'grammy';
+import { isGrammyError } from '../telegram/index.js';
 
 /**
  * Telegram's flood limits for bots: about 30 messages a second overall and 20 a minute into one
@@ -70,7 +70,7 @@ export async function withFloodControl<T>(pacer: PostPacer, chatId: number | und
   try {
     return await call();
   } catch (error) {
-    const retryAfter = error instanceof GrammyError && error.error_code === 429 ? error.parameters.retry_after : undefined;
+    const retryAfter = isGrammyError(error) && error.error_code === 429 ? error.parameters.retry_after : undefined;
     if (retryAfter === undefined || retryAfter > MAX_INLINE_RETRY_AFTER_SECONDS) throw error;
     await sleep(retryAfter * 1000);
     await pacer.turn(chatId);

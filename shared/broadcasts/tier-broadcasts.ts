@@ -1,11 +1,11 @@
-import { type Api, GrammyError } from 'grammy';
+import type { Api } from 'grammy';
 import { enqueueMessages, outboxMessage, type OutboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { type BotRightName, type ChatRole, languageOf } from '../texts/index.js';
-import { toTelegramError } from '../telegram/index.js';
+import { isGrammyError, toTelegramError } from '../telegram/index.js';
 import { type PostPacer, withFloodControl } from './post-pacing.js';
 import { type ChannelPosts, type ChatPost, composeChannelPosts } from './tier-posts.js';
 
@@ -122,9 +122,9 @@ class PostFailed extends Error {
 
 function classify(error: unknown, role: ChatRole, claimed: ClaimedChannel): PostFailure {
   const translated = toTelegramError(error, { channelId: claimed.channel_id, role });
-  const description = error instanceof GrammyError ? error.description : translated.message;
+  const description = isGrammyError(error) ? error.description : translated.message;
   const text = `${errorCode(translated)}: ${description}`.slice(0, 1000);
-  if (error instanceof GrammyError && error.error_code === 429) return { kind: 'rate_limited', retryAfterSeconds: error.parameters.retry_after ?? 60, error: text };
+  if (isGrammyError(error) && error.error_code === 429) return { kind: 'rate_limited', retryAfterSeconds: error.parameters.retry_after ?? 60, error: text };
   if (translated.isRetryable) return { kind: 'outage', error: text };
   return { kind: 'refused', role, missing: missingRights(error, role, claimed), error: text };
 }
@@ -135,7 +135,7 @@ function classify(error: unknown, role: ChatRole, claimed: ClaimedChannel): Post
  * bot lacks there, or the right to post. Anything else (a post Telegram rejects) names no right.
  */
 function missingRights(error: unknown, role: ChatRole, claimed: ClaimedChannel): BotRightName[] {
-  const description = error instanceof GrammyError ? error.description : '';
+  const description = isGrammyError(error) ? error.description : '';
   if (/kicked|not a member|chat not found|bot was blocked/i.test(description)) return ['membership', 'can_post_messages'];
   if (/administrator rights|not enough rights|have no rights|CHAT_WRITE_FORBIDDEN|CHAT_ADMIN_REQUIRED/i.test(description)) {
     const stored = claimed.bot_rights?.[role]?.missing?.filter((right): right is BotRightName =>
@@ -172,7 +172,7 @@ async function replacePost(deps: TierBroadcastDeps, claimed: ClaimedChannel, rol
     try {
       await withFloodControl(deps.pacer, undefined, () => deps.telegram.deleteMessage(chatId, Number(oldMessageId)), deps.sleep);
     } catch (error) {
-      const description = error instanceof GrammyError ? error.description : '';
+      const description = isGrammyError(error) ? error.description : '';
       // Gone already (deleted by an admin) is what we wanted; anything else leaves an old post up.
       if (!/message to delete not found|MESSAGE_ID_INVALID/i.test(description)) {
         deps.logger.warn('broadcast.old_post_not_deleted', { channelId: claimed.channel_id, role, messageId: String(oldMessageId), error: toTelegramError(error) });

@@ -1,6 +1,6 @@
 import { configVars, loadConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
-import { botInfoFromConfig, createBotApi } from '../telegram/index.js';
+import { botInfoFromConfig, createOnDemandBotApi } from '../telegram/index.js';
 import { type BotUsernameSource, createBotUsernameSource } from '../telegram/bot-username.js';
 import type { ChannelServices } from './channels.js';
 
@@ -24,7 +24,7 @@ export function loadChannelServices(env: NodeJS.ProcessEnv = process.env): Chann
   );
   if (!config.TELEGRAM_BOT_TOKEN || !config.TELEGRAM_BOT_USERNAME) return undefined;
   return {
-    telegram: createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }),
+    telegram: createOnDemandBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }),
     bot: { id: botInfoFromConfig(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_BOT_USERNAME).id, username: config.TELEGRAM_BOT_USERNAME },
     limits: { minTierPriceCents: config.MIN_TIER_PRICE_CENTS, minPayoutThresholdCents: config.MIN_PAYOUT_THRESHOLD_CENTS },
   };
@@ -46,7 +46,7 @@ export function loadSubscribeBot(logger: Logger, env: NodeJS.ProcessEnv = proces
   );
   return createBotUsernameSource({
     configured: config.TELEGRAM_BOT_USERNAME,
-    telegram: config.TELEGRAM_BOT_TOKEN ? createBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }) : undefined,
+    telegram: config.TELEGRAM_BOT_TOKEN ? createOnDemandBotApi({ token: config.TELEGRAM_BOT_TOKEN, apiRoot: config.TELEGRAM_API_ROOT }) : undefined,
     logger,
   });
 }

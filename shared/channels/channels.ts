@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Api } from 'grammy';
+import type { OnDemandBotApi } from '../telegram/index.js';
 import { enqueueAccountMail } from '../accounts/index.js';
 import { recordAuditEvent } from '../audit/index.js';
 import { applyBroadcastSetting, createBroadcastSchedule, stopDeletedChannelBroadcasts } from '../broadcasts/schedules.js';
@@ -42,8 +42,8 @@ import { channelError } from './errors.js';
 
 /** What registering and editing channels needs beyond the instance's services. */
 export interface ChannelServices {
-  /** Bot API client (`createBotApi`) for the ownership checks. */
-  telegram: Api;
+  /** The Bot API calls of the ownership checks (`createOnDemandBotApi`: grammY loads on the first). */
+  telegram: OnDemandBotApi;
   bot: BotIdentity;
   limits: ChannelLimits;
 }

@@ -1,8 +1,7 @@
-import { GrammyError, type Api } from 'grammy';
 import type { Chat, ChatMember } from 'grammy/types';
 import { PermanentError } from '../errors/index.js';
 import type { BotRightName, ChatRole } from '../texts/index.js';
-import { toTelegramError } from '../telegram/index.js';
+import { type OnDemandBotApi, isGrammyError, toTelegramError } from '../telegram/index.js';
 import { fieldsRecord } from './channel-rules.js';
 import { channelError } from './errors.js';
 import { missingBotRights, rightsOf, type StoredChatRights } from './chat-rights.js';
@@ -14,8 +13,8 @@ export interface BotIdentity {
 }
 
 export interface OwnershipDeps {
-  /** A Bot API client (`createBotApi`); called outside any transaction. */
-  telegram: Api;
+  /** The Bot API calls ownership checks make (`createOnDemandBotApi`); called outside any transaction. */
+  telegram: OnDemandBotApi;
   bot: BotIdentity;
 }
 
@@ -60,7 +59,7 @@ export function ownershipError(problems: ChatProblem[], bot: BotIdentity): Perma
 
 function isAbsent(error: unknown): boolean {
   // 400 "chat not found" / "user not found", 403 "bot is not a member" / "bot was kicked".
-  return error instanceof GrammyError && (error.error_code === 400 || error.error_code === 403);
+  return isGrammyError(error) && (error.error_code === 400 || error.error_code === 403);
 }
 
 function outside(bot: BotIdentity): ChatMember {

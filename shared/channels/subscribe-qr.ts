@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { channelUuid, findOwnedChannel } from './channel-store.js';
 import { type Actor, type ChannelReadDeps, subscribeBotUsername } from './channels.js';
 import { subscribeLink } from '../telegram/deep-links.js';
@@ -17,7 +16,9 @@ export interface SubscribeQrCode {
  * with a scuff, and the smallest symbol that allows), the standard 4-module quiet zone, black on
  * white so a phone reads it on any background.
  */
-export function qrCodeSvg(text: string): Promise<string> {
+export async function qrCodeSvg(text: string): Promise<string> {
+  // Imported on first use: one dashboard route draws codes, and its cold start need not load the encoder.
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 4, color: { dark: '#000000', light: '#ffffff' } });
 }
 

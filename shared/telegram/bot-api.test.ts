@@ -6,8 +6,9 @@ import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase } from '../testing/database.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { createBotApi } from './bot-api.js';
+import { createOnDemandBotApi } from './on-demand-bot-api.js';
 import { escapeHtml } from './html.js';
-import { toTelegramError } from './telegram-errors.js';
+import { isGrammyError, toTelegramError } from './telegram-errors.js';
 
 const OWNER = 1001;
 const SUBSCRIBER = 2001;
@@ -420,6 +421,31 @@ describe('the transaction guard', () => {
       await expect(inside).rejects.toThrow('telegram.sendMessage must not run inside a database transaction');
       expect(telegram.calls.length).toBe(before);
       await expect(api.sendMessage(OWNER, 'after commit')).resolves.toMatchObject({ text: 'after commit' });
+    } finally {
+      await database.dispose();
+    }
+  });
+});
+
+describe('the on-demand Bot API (the dashboard: grammY loads on its first call)', () => {
+  it('answers as createBotApi does, its refusals are grammY errors toTelegramError reads, and it keeps the transaction guard', async () => {
+    const onDemand = createOnDemandBotApi({ token: telegram.token, apiRoot: telegram.apiRoot });
+    expect(await onDemand.getMe()).toEqual(telegram.botInfo);
+    expect(await onDemand.getChat(CHANNEL)).toMatchObject({ id: CHANNEL, title: 'Alpha Signals' });
+    expect(await onDemand.getChatMember(CHANNEL, OWNER)).toMatchObject({ status: 'creator', user: { id: OWNER } });
+
+    const refused = await onDemand.getChatMember(BARE_CHANNEL, OWNER).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(isGrammyError(refused)).toBe(true);
+    expect(toTelegramError(refused)).toBeInstanceOf(PermanentError);
+
+    const database = await createTestDatabase({ migrate: false });
+    try {
+      const before = telegram.calls.length;
+      await expect(database.db.transaction(async () => onDemand.getChat(CHANNEL))).rejects.toThrow('telegram.getChat must not run inside a database transaction');
+      expect(telegram.calls.length).toBe(before);
     } finally {
       await database.dispose();
     }

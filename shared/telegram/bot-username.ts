@@ -16,7 +16,7 @@ export const GET_ME_RETRY_AFTER_MS = 60_000;
 export interface BotUsernameSourceOptions {
   /** TELEGRAM_BOT_USERNAME: when set, Telegram is never asked. */
   configured?: string | undefined;
-  /** A Bot API client (`createBotApi`) for getMe when no username is configured. */
+  /** A Bot API client (`createBotApi` or `createOnDemandBotApi`) for getMe when no username is configured. */
   telegram?: Pick<Api, 'getMe'> | undefined;
   /** Where a failed getMe is logged. */
   logger: Logger;

@@ -13,8 +13,10 @@
  *
  * Tests point `apiRoot` at `startTelegramSimulator()` from `shared/testing/simulators/telegram-simulator.ts`.
  */
-export { type BotApiOptions, createBotApi, loadBotApi, refuseCallsInTransaction } from './bot-api.js';
-export { type TelegramErrorCode, toTelegramError, isTelegramUserUnreachable } from './telegram-errors.js';
+export { type BotApiOptions, BOT_API_TIMEOUT_SECONDS, TELEGRAM_API_ROOT, refuseCallsInTransaction } from './bot-api-settings.js';
+export { createBotApi, loadBotApi } from './bot-api.js';
+export { type OnDemandBotApi, createOnDemandBotApi } from './on-demand-bot-api.js';
+export { type TelegramErrorCode, toTelegramError, isGrammyError, isHttpError, isTelegramUserUnreachable } from './telegram-errors.js';
 export { escapeHtml } from './html.js';
 export { botInfoFromConfig } from './bot-info.js';
 export {

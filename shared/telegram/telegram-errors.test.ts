@@ -1,7 +1,7 @@
 import { GrammyError, HttpError } from 'grammy';
 import { describe, expect, it } from 'vitest';
 import { AppError, defineErrors, PermanentError, TransientError } from '../errors/index.js';
-import { isTelegramUserUnreachable, toTelegramError } from './telegram-errors.js';
+import { isGrammyError, isHttpError, isTelegramUserUnreachable, toTelegramError } from './telegram-errors.js';
 
 const testError = defineErrors({ subscription_not_found: 'not_found' });
 
@@ -61,6 +61,27 @@ describe('toTelegramError', () => {
     const own = testError('subscription_not_found', 'no such subscription');
     expect(toTelegramError(own)).toBe(own);
     expect(toTelegramError(own)).toBeInstanceOf(AppError);
+  });
+});
+
+describe('isGrammyError and isHttpError', () => {
+  it("tell grammY's errors by name and fields, so the dashboard need not load grammY to ask", () => {
+    expect(isGrammyError(refusal(400, 'Bad Request: chat not found'))).toBe(true);
+    expect(isHttpError(networkFailure)).toBe(true);
+    expect(isGrammyError(networkFailure)).toBe(false);
+    expect(isHttpError(refusal(500, 'Internal Server Error'))).toBe(false);
+  });
+
+  it.each([
+    ['a plain object with the fields', { name: 'GrammyError', error_code: 403, description: 'Forbidden' }],
+    ['an Error named GrammyError without a code', Object.assign(new Error('x'), { name: 'GrammyError', description: 'Forbidden' })],
+    ['an Error with the fields under another name', Object.assign(new Error('x'), { error_code: 403, description: 'Forbidden' })],
+    ['a string', 'GrammyError'],
+    ['null', null],
+  ])('do not take %s for one', (_case, lookalike) => {
+    expect(isGrammyError(lookalike)).toBe(false);
+    expect(isHttpError(lookalike)).toBe(false);
+    expect(toTelegramError(lookalike).code).toBe('telegram_unexpected_error');
   });
 });
 

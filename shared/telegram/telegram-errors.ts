@@ -1,4 +1,4 @@
-import { GrammyError, HttpError } from 'grammy';
+import type { GrammyError, HttpError } from 'grammy';
 import { AppError, type ErrorContext } from '../errors/index.js';
 import { telegramError } from './errors.js';
 
@@ -41,7 +41,7 @@ const USER_UNREACHABLE = [
  */
 export function toTelegramError(error: unknown, context: ErrorContext = {}): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof GrammyError) {
+  if (isGrammyError(error)) {
     const details = { ...context, method: error.method, errorCode: error.error_code, description: error.description };
     const refused = `Telegram refused ${error.method}: ${error.description}`;
     if (error.error_code === 403) {
@@ -57,12 +57,26 @@ export function toTelegramError(error: unknown, context: ErrorContext = {}): App
     if (error.error_code >= 500) return telegramError('telegram_unavailable', refused, details, error);
     return telegramError('telegram_unexpected_error', refused, details, error);
   }
-  if (error instanceof HttpError) {
+  if (isHttpError(error)) {
     // error.message names the method only; error.error (from fetch) may quote the URL, token included.
     const method = /'([^']+)'/.exec(error.message)?.[1];
     return telegramError('telegram_unavailable', `The Telegram Bot API could not be reached${method ? ` for ${method}` : ''}`, { ...context, method }, error);
   }
   return telegramError('telegram_unexpected_error', 'A Telegram call failed unexpectedly', context, error);
+}
+
+/**
+ * grammY's `GrammyError` (Telegram answered and said no), told by its name and fields rather than
+ * `instanceof`, so code can ask without importing grammY: the dashboard loads grammY only when a
+ * request calls Telegram (`createOnDemandBotApi`), and most of its requests never do.
+ */
+export function isGrammyError(error: unknown): error is GrammyError {
+  return error instanceof Error && error.name === 'GrammyError' && typeof (error as GrammyError).error_code === 'number' && typeof (error as GrammyError).description === 'string';
+}
+
+/** grammY's `HttpError` (Telegram could not be reached), told as `isGrammyError` tells its kind. */
+export function isHttpError(error: unknown): error is HttpError {
+  return error instanceof Error && error.name === 'HttpError' && 'error' in error;
 }
 
 /** True when `error` (raw or translated) says this user blocked the bot, was deleted or never started it. */

@@ -97,6 +97,16 @@ describe('function bundles (npm run build)', () => {
     }
   });
 
+  it('loads at cold start only what the function always needs (docs/performance.md, cold start)', async () => {
+    const staticImports = async (name: string) =>
+      [...(await readFile(path.join(root, 'dist', name, 'index.js'), 'utf8')).matchAll(/^import .* from "([^"]+)";$/gm)].map((match) => match[1]);
+    for (const name of functionNames) expect(await staticImports(name), name).not.toContain('ethers'); // the hot wallet signs with @noble/curves
+    // The dashboard calls Telegram only to register or edit a channel, and draws QR codes on one route.
+    expect(await staticImports('dashboard-api')).not.toContain('grammy');
+    expect(await staticImports('dashboard-api')).not.toContain('qrcode');
+    expect(await staticImports('send-transfer')).toContain('@noble/curves/secp256k1');
+  });
+
   it.each(functionNames)('serves %s under exactly its name with the functions-framework CLI', async (name) => {
     const served = await serveBundle(name, SANDBOX_ENV);
     try {

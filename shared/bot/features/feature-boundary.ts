@@ -1,6 +1,6 @@
-import { type BotError, GrammyError, HttpError } from 'grammy';
+import type { BotError } from 'grammy';
 import { AppError } from '../../errors/index.js';
-import { toTelegramError } from '../../telegram/telegram-errors.js';
+import { isGrammyError, isHttpError, toTelegramError } from '../../telegram/telegram-errors.js';
 import type { BotContext } from '../context.js';
 
 /**
@@ -12,7 +12,7 @@ import type { BotContext } from '../context.js';
 export function featureBoundary(feature: string): (error: BotError<BotContext>) => Promise<void> {
   return async (error) => {
     const { ctx } = error;
-    const cause = error.error instanceof GrammyError || error.error instanceof HttpError ? toTelegramError(error.error) : error.error;
+    const cause = isGrammyError(error.error) || isHttpError(error.error) ? toTelegramError(error.error) : error.error;
     const updateId = ctx.update.update_id;
     if (cause instanceof AppError && cause.isRetryable) {
       ctx.deps.logger.warn('bot.feature_will_retry', { feature, updateId, error: cause });
