@@ -6,7 +6,10 @@
  *
  * - new `finished` IPNs, each for a checkout seeded beforehand (one new payment per request), vs
  *   the raw insert of a new row;
- * - duplicates (IPNs of payments already settled, sent again) vs the raw insert hitting the conflict;
+ * - duplicates (IPNs of payments already settled, sent again) vs the raw insert hitting the conflict,
+ *   and vs the least a duplicate can cost (bench/baseline-functions/verified-read: the signature
+ *   check and one read by payment id), measured in the same rounds, so the gap the function itself
+ *   adds is told apart from what recognising an authentic duplicate costs at all;
  * - the function's peak resident memory as deployed: a fresh process with production's DB_POOL_MAX,
  *   sent new `finished` IPNs one at a time (production deploys with --concurrency=1; both read from
  *   deploy.yaml and the variables the deploy sets) for as long as a load round, next to what
@@ -241,6 +244,12 @@ async function main(): Promise<void> {
     env: { ...baseChildEnv(), DATABASE_URL: databaseUrl, DB_POOL_MAX: String(DEFAULT_POOL_MAX) },
     logFile: path.join(workDir, 'raw-insert.log'),
   });
+  const verifiedRead = await startFunction({
+    source: path.join(repositoryRoot(), 'bench', 'baseline-functions', 'verified-read'),
+    target: 'verified-read',
+    env: { ...baseChildEnv(), DATABASE_URL: databaseUrl, DB_POOL_MAX: String(DEFAULT_POOL_MAX), NOWPAYMENTS_IPN_SECRET: secret },
+    logFile: path.join(workDir, 'verified-read.log'),
+  });
   const subjectCommand = commandLineOf(subject.pid);
   console.log(`${FUNCTION}: pid ${subject.pid} (${subjectCommand}); raw-insert: pid ${baseline.pid}`);
   console.log(`${rounds} round(s) of ${LOAD_SECONDS} s at ${CONNECTIONS} connections, after ${WARMUP_SECONDS} s of warm-up; PostgreSQL, pool ${DEFAULT_POOL_MAX} each`);
@@ -308,17 +317,24 @@ async function main(): Promise<void> {
   const duplicateOf = cycle(settledIpns);
   const conflictOf = cycle([...baselineIpns.handedOut]);
   await load(baseline, conflictOf, WARMUP_SECONDS);
+  await assertAnswers(verifiedRead, conflictOf(), (status, body) => status === 200 && body.includes('"known":true'));
+  await load(verifiedRead, conflictOf, WARMUP_SECONDS);
   await load(subject, duplicateOf, WARMUP_SECONDS);
   const duplicateRounds = await alternateRounds({
     rounds,
     baseline: () => load(baseline, conflictOf, LOAD_SECONDS),
-    subject: () => load(subject, duplicateOf, LOAD_SECONDS),
-    onRound: (round, b, s) => console.log(`  round ${round}: raw insert ${describeLoad(b)} | ${FUNCTION} ${describeLoad(s)}`),
+    // The floor runs between the two, so each round compares all three on the same minute of the machine.
+    subject: async () => ({ floor: await load(verifiedRead, conflictOf, LOAD_SECONDS), subject: await load(subject, duplicateOf, LOAD_SECONDS) }),
+    onRound: (round, b, s) =>
+      console.log(`  round ${round}: raw insert ${describeLoad(b)} | signature check + read ${describeLoad(s.floor)} | ${FUNCTION} ${describeLoad(s.subject)}`),
   });
+  const duplicateSubject = duplicateRounds.subject.map((round) => round.subject);
+  const duplicateFloor = duplicateRounds.subject.map((round) => round.floor);
 
   // Stop the servers before reading their logs, so every line is written.
   await subject.stop();
   await baseline.stop();
+  await verifiedRead.stop();
 
   // --- memory as deployed ---
   // A fresh process (its high-water mark owes nothing to the 32-connection load), started as the
@@ -359,14 +375,15 @@ async function main(): Promise<void> {
   const newBaselineRate = medianOf(newRounds.baseline, (load) => load.requestsPerSecond);
   const newP99 = medianOf(newSubject, (load) => load.p99Ms);
   const newBaselineP99 = medianOf(newRounds.baseline, (load) => load.p99Ms);
-  const duplicateRate = medianOf(duplicateRounds.subject, (load) => load.requestsPerSecond);
+  const duplicateRate = medianOf(duplicateSubject, (load) => load.requestsPerSecond);
+  const duplicateFloorRate = medianOf(duplicateFloor, (load) => load.requestsPerSecond);
   const duplicateBaselineRate = medianOf(duplicateRounds.baseline, (load) => load.requestsPerSecond);
-  const duplicateP99 = medianOf(duplicateRounds.subject, (load) => load.p99Ms);
+  const duplicateP99 = medianOf(duplicateSubject, (load) => load.p99Ms);
   const duplicateBaselineP99 = medianOf(duplicateRounds.baseline, (load) => load.p99Ms);
   const granted = grantedMemoryMiB();
   const peakMiB = peak.peakKiB / 1024;
   const deployedPeakMiB = deployedPeak.peakKiB / 1024;
-  const failedAnswers = [...newSubject, ...duplicateRounds.subject].reduce((sum, load) => sum + load.errors + answered(load) - load.ok, 0);
+  const failedAnswers = [...newSubject, ...duplicateSubject].reduce((sum, load) => sum + load.errors + answered(load) - load.ok, 0);
   if (failedAnswers > 0) laterNotes.push(`${failedAnswers} subject requests did not get a 2xx answer (see details); req/s counts 2xx answers only`);
   if (newIpns.overflow > 0) laterNotes.push(`${newIpns.overflow} new-IPN requests ran past the seeded checkouts and were sent as duplicates`);
   const deployedFailed = deployedLoad.errors + answered(deployedLoad) - deployedLoad.ok;
@@ -378,6 +395,13 @@ async function main(): Promise<void> {
     rowWithoutGoal('new finished IPNs: p99 latency', ms(newP99), ms(newBaselineP99), ratioOf(newP99, newBaselineP99)),
     rowAtLeast('duplicate IPNs (already settled): throughput', reqPerSec(duplicateRate), reqPerSec(duplicateBaselineRate), ratioOf(duplicateRate, duplicateBaselineRate), DUPLICATE_GOAL),
     rowWithoutGoal('duplicate IPNs: p99 latency', ms(duplicateP99), ms(duplicateBaselineP99), ratioOf(duplicateP99, duplicateBaselineP99)),
+    rowWithoutGoal(
+      'duplicate IPNs, the least possible (signature check + one read): throughput',
+      reqPerSec(duplicateFloorRate),
+      reqPerSec(duplicateBaselineRate),
+      ratioOf(duplicateFloorRate, duplicateBaselineRate),
+    ),
+    rowWithoutGoal('duplicate IPNs: throughput against that least possible', reqPerSec(duplicateRate), reqPerSec(duplicateFloorRate), ratioOf(duplicateRate, duplicateFloorRate)),
     rowAtMost(`${FUNCTION} peak RSS, ${DEPLOYED_SHAPE} (as deployed)`, `${deployedPeakMiB.toFixed(0)} MiB`, `${granted.text} granted (deploy.yaml)`, ratioOf(deployedPeakMiB, granted.mib), MEMORY_GOAL),
     rowWithoutGoal(
       `${FUNCTION} peak RSS under ${CONNECTIONS} connections (stress; deployed with concurrency ${DEPLOYED.concurrency})`,
@@ -404,7 +428,8 @@ async function main(): Promise<void> {
   console.log(`CPU per request (median over rounds; this process runs autocannon):`);
   console.log(`  new IPN         ${FUNCTION}: ${describeCpu(newSubject)}`);
   console.log(`  new row         raw insert: ${describeCpu(newRounds.baseline)}`);
-  console.log(`  duplicate IPN   ${FUNCTION}: ${describeCpu(duplicateRounds.subject)}`);
+  console.log(`  duplicate IPN   ${FUNCTION}: ${describeCpu(duplicateSubject)}`);
+  console.log(`  duplicate IPN   signature check + read: ${describeCpu(duplicateFloor)}`);
   console.log(`  conflicting row raw insert: ${describeCpu(duplicateRounds.baseline)}`);
   console.log(`  new IPN, ${DEPLOYED_SHAPE} (as deployed, one run) ${FUNCTION}: ${describeCpu([deployedLoad])}`);
   for (const note of laterNotes) console.log(`note: ${note}`);
@@ -434,8 +459,9 @@ async function main(): Promise<void> {
         baseline: newRounds.baseline,
         subject: newSubject, seededCheckoutsRanOut: newRounds.subject.map((round) => round.capped), overflow: newIpns.overflow },
       duplicates: {
-        roundRatios: duplicateRounds.subject.map((load, index) => ratioOf(load.requestsPerSecond, duplicateRounds.baseline[index]?.requestsPerSecond ?? 0)),
-        baseline: duplicateRounds.baseline, subject: duplicateRounds.subject, distinctBodies: settledIpns.length },
+        roundRatios: duplicateSubject.map((load, index) => ratioOf(load.requestsPerSecond, duplicateRounds.baseline[index]?.requestsPerSecond ?? 0)),
+        floorRoundRatios: duplicateFloor.map((load, index) => ratioOf(load.requestsPerSecond, duplicateRounds.baseline[index]?.requestsPerSecond ?? 0)),
+        baseline: duplicateRounds.baseline, floor: duplicateFloor, subject: duplicateSubject, distinctBodies: settledIpns.length },
       memory: { peakKiB: peak.peakKiB, maxSampledRssKiB: maxRssKiB, grantedMiB: granted.mib, pid: subject.pid, process: subjectCommand },
       asDeployed: {
         connections: DEPLOYED.concurrency,
