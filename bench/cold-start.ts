@@ -65,7 +65,7 @@ function escapeRegExp(text: string): string {
  * and on first use (dynamic imports), read from the bundle: its package.json lists the packages,
  * its text says which specifiers and which way.
  */
-function packagesOf(outdir: string): { atLoad: string[]; onFirstUse: string[] } {
+function packagesOf(outdir: string, bundled: string[]): { atLoad: string[]; onFirstUse: string[]; bundled: string[] } {
   const manifest = JSON.parse(readFileSync(path.join(outdir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
   const text = readFileSync(path.join(outdir, 'index.js'), 'utf8');
   const atLoad: string[] = [];
@@ -79,7 +79,7 @@ function packagesOf(outdir: string): { atLoad: string[]; onFirstUse: string[] } 
     if (statically.length > 0) atLoad.push(...new Set(statically));
     else onFirstUse.push(...new Set(lazily));
   }
-  return { atLoad, onFirstUse };
+  return { atLoad, onFirstUse, bundled };
 }
 
 /** Milliseconds to import `name` in a fresh Node process (file cache warm), median of `samples`. */
@@ -104,11 +104,11 @@ async function main(): Promise<void> {
   onCleanup('log folder', () => rmSync(workDir, { recursive: true, force: true }));
 
   const bundleKiB = new Map<string, number>();
-  const packages = new Map<string, { atLoad: string[]; onFirstUse: string[] }>();
+  const packages = new Map<string, { atLoad: string[]; onFirstUse: string[]; bundled: string[] }>();
   for (const name of names) {
-    const { outdir } = await buildFunction(name);
+    const { outdir, inlined } = await buildFunction(name);
     bundleKiB.set(name, statSync(path.join(outdir, 'index.js')).size / 1024);
-    packages.set(name, packagesOf(outdir));
+    packages.set(name, packagesOf(outdir, inlined));
   }
 
   const closedPort = await findFreePort();
@@ -193,24 +193,32 @@ async function main(): Promise<void> {
   }
   console.log(`\n${formatRows(rows)}`);
 
-  // Where the time beyond the empty function goes: bundles are our code only, the npm packages they
-  // import load from node_modules, and those usually dominate.
-  const packageNames = [...new Set([...packages.values()].flatMap((used) => [...used.atLoad, ...used.onFirstUse]))].sort();
+  // Where the time beyond the empty function goes: the packages each bundle inlines (parsed at cold
+  // start, faster than from node_modules, which is how the import column measures them) and those it
+  // loads from node_modules, at start or on first use.
+  const packageNames = [...new Set([...packages.values()].flatMap((used) => [...used.bundled, ...used.atLoad, ...used.onFirstUse]))].sort();
   const packageImports = packageNames.map((name) => {
     const users = [...packages.entries()];
     return {
       package: name,
       importMs: importMs(name, rounds),
+      bundledBy: users.filter(([, used]) => used.bundled.includes(name)).map(([fn]) => fn),
       atLoadBy: users.filter(([, used]) => used.atLoad.includes(name)).map(([fn]) => fn),
       onFirstUseBy: users.filter(([, used]) => used.onFirstUse.includes(name)).map(([fn]) => fn),
     };
   });
   packageImports.sort((a, b) => b.importMs - a.importMs);
-  console.log(`\nimport time of each npm package the bundles use, alone in a fresh process (median of ${rounds}; packages share dependencies, so the times do not add up):`);
+  console.log(`\nimport time of each npm package the bundles use, alone from node_modules in a fresh process (median of ${rounds}; packages share dependencies, so the times do not add up):`);
   console.log(
     formatTable(
-      ['package', 'import', 'loaded at cold start by', 'loaded on first use by'],
-      packageImports.map((entry) => [entry.package, ms(entry.importMs), `${entry.atLoadBy.length} of ${names.length}`, `${entry.onFirstUseBy.length} of ${names.length}`]),
+      ['package', 'import', 'bundled into', 'loaded at cold start by', 'loaded on first use by'],
+      packageImports.map((entry) => [
+        entry.package,
+        ms(entry.importMs),
+        `${entry.bundledBy.length} of ${names.length}`,
+        `${entry.atLoadBy.length} of ${names.length}`,
+        `${entry.onFirstUseBy.length} of ${names.length}`,
+      ]),
     ),
   );
   const file = writeBenchResults({

@@ -2,49 +2,63 @@
  * `npm run build`: bundles every functions/<name>/index.ts with esbuild into dist/<name>/index.js
  * plus a minimal package.json, so that
  *   npx functions-framework --source=dist/<name> --target=<name>
- * serves it and `gcloud functions deploy <name> --source=dist/<name>` deploys it. Our code is
- * bundled; npm packages stay external and are listed, with the root package.json's exact pins, as
- * the bundle's dependencies (Cloud Build installs them), so native and data-file packages work.
+ * serves it and `gcloud functions deploy <name> --source=dist/<name>` deploys it. Our code and the
+ * pure-JS packages it imports statically are bundled (with their licences in THIRD_PARTY_LICENSES.txt);
+ * the rest (functions-framework, Google's clients, packages loaded on first use) stay installed and
+ * are listed, with the root package.json's exact pins, as the bundle's dependencies (Cloud Build
+ * installs them).
  * Then the dashboard app (web/) into web/dist, the folder Firebase Hosting publishes (firebase.json),
  * and the gzip size of the JS its first page load needs, held to a budget.
  */
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { repositoryRoot } from '../shared/bus/topology.js';
-import { sharedModulesArePure } from '../shared/deploy/bundle-inputs.js';
+import {
+  COMMONJS_REQUIRE_BANNER,
+  inlinedPackages,
+  INSTALLED_PACKAGES,
+  NEVER_SHIPPED,
+  npmPackagesInlined,
+  packageNameOf,
+  sharedModulesArePure,
+} from '../shared/deploy/bundle-inputs.js';
 import { discoverFunctions } from '../shared/deploy/function-folders.js';
 import { buildWebApp, formatKiB, INITIAL_JS_BUDGET_BYTES, initialJsSize } from './web-build.js';
 
 const FRAMEWORK = '@google-cloud/functions-framework';
 const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
-function packageNameOf(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? specifier);
-}
-
-// Loaded only by the local runtime and tests (the embedded database): never shipped.
-const LOCAL_ONLY_PACKAGES = new Set(['@electric-sql/pglite']);
-
 /**
- * npm packages the bundle imports, statically or on first use (the Pub/Sub and Firestore clients
- * are imported dynamically to keep cold starts short, and must still be installed).
+ * npm packages the bundle leaves installed: Google's clients and the packages our code imports on
+ * first use (the Pub/Sub and Firestore clients, grammY in the dashboard), which must still be
+ * installed. Read from the output, since esbuild also lists the imports TypeScript elides (used as
+ * types only). A package our code never names is an optional one a bundled package tries inside
+ * `try`/`catch` (node-fetch's `encoding`), which esbuild leaves to run time: not installed.
  */
 function externalPackages(metafile: Metafile): string[] {
+  const namedByOurCode = new Set<string>();
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    if (!input.split(/[\\/]/).includes('node_modules')) for (const imported of imports) namedByOurCode.add(packageNameOf(imported.path));
+  }
   const names = new Set<string>([FRAMEWORK]);
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
       if (!imported.external || builtins.has(imported.path) || imported.path.startsWith('.')) continue;
       const name = packageNameOf(imported.path);
-      if (!LOCAL_ONLY_PACKAGES.has(name)) names.add(name);
+      if (NEVER_SHIPPED.has(name) || !(namedByOurCode.has(name) || INSTALLED_PACKAGES.has(name))) continue;
+      names.add(name);
     }
   }
   return [...names].sort();
 }
 
-export async function buildFunction(name: string, root = repositoryRoot()): Promise<{ outdir: string; dependencies: Record<string, string> }> {
+/** `dependencies`: what dist/<name>/package.json lists; `inlined`: the root package.json dependencies bundled into index.js. */
+export async function buildFunction(
+  name: string,
+  root = repositoryRoot(),
+): Promise<{ outdir: string; dependencies: Record<string, string>; inlined: string[] }> {
   const rootPackage = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
     devDependencies?: Record<string, string>;
@@ -52,22 +66,33 @@ export async function buildFunction(name: string, root = repositoryRoot()): Prom
   const outdir = path.join(root, 'dist', name);
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
-  const result = await build({
-    entryPoints: [path.join(root, 'functions', name, 'index.ts')],
-    outfile: path.join(outdir, 'index.js'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'linked',
-    metafile: true,
-    logLevel: 'warning',
-    legalComments: 'none',
-    plugins: [sharedModulesArePure(root)],
-  });
+  const bundle = (alreadyInlined?: ReadonlySet<string>) =>
+    build({
+      entryPoints: [path.join(root, 'functions', name, 'index.ts')],
+      outfile: path.join(outdir, 'index.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      sourcemap: 'linked',
+      metafile: true,
+      logLevel: 'warning',
+      legalComments: 'none', // the bundled packages' licences are written whole, below
+      banner: { js: COMMONJS_REQUIRE_BANNER },
+      plugins: [sharedModulesArePure(root), npmPackagesInlined(alreadyInlined)],
+    });
+  let result = await bundle();
+  let inlined = inlinedPackages(result.metafile);
+  const loadedBothWays = inlined.filter(({ name: inlinedName }) => externalPackages(result.metafile).includes(inlinedName));
+  if (loadedBothWays.length > 0) {
+    // Imported statically somewhere and with import() elsewhere: one copy, the bundled one.
+    result = await bundle(new Set(loadedBothWays.map(({ name: inlinedName }) => inlinedName)));
+    inlined = inlinedPackages(result.metafile);
+  }
+  const external = externalPackages(result.metafile);
+  await writeFile(path.join(outdir, 'THIRD_PARTY_LICENSES.txt'), await licenceTexts(root, inlined));
   const dependencies: Record<string, string> = {};
-  for (const dependency of externalPackages(result.metafile)) {
+  for (const dependency of external) {
     const version = rootPackage.dependencies[dependency];
     if (!version) {
       throw new Error(
@@ -87,7 +112,20 @@ export async function buildFunction(name: string, root = repositoryRoot()): Prom
     dependencies,
   };
   await writeFile(path.join(outdir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { outdir, dependencies };
+  return { outdir, dependencies, inlined: inlined.map((entry) => entry.name).filter((entry) => entry in rootPackage.dependencies) };
+}
+
+/** Each bundled package's name, version and licence file, as its licence asks of a copy. */
+async function licenceTexts(root: string, packages: { name: string; folder: string }[]): Promise<string> {
+  const sections: string[] = [];
+  for (const { name, folder } of packages) {
+    const directory = path.resolve(root, folder);
+    const manifest = JSON.parse(await readFile(path.join(directory, 'package.json'), 'utf8')) as { version?: string; license?: string };
+    const licenceFile = (await readdir(directory)).find((file) => /^(licen[cs]e|copying)(\.|$)/i.test(file));
+    const text = licenceFile ? await readFile(path.join(directory, licenceFile), 'utf8') : `License: ${manifest.license ?? 'see the package'}`;
+    sections.push(`${name}@${manifest.version ?? '?'}\n\n${text.trim()}\n`);
+  }
+  return `Packages bundled into index.js, with their licences.\n\n${sections.join(`\n${'-'.repeat(72)}\n\n`)}`;
 }
 
 /** The dashboard app: web/dist, with what a browser loads first measured against its budget. */
@@ -107,10 +145,11 @@ async function main() {
   const requested = process.argv.slice(2);
   const names = requested.length > 0 ? requested.filter((name) => name !== 'web') : discoverFunctions();
   for (const name of names) {
-    const { outdir, dependencies } = await buildFunction(name);
+    const { outdir, dependencies, inlined } = await buildFunction(name);
     const kib = (await stat(path.join(outdir, 'index.js'))).size / 1024;
-    // Our code's size; the packages listed are what the function loads from node_modules besides.
-    console.log(`built ${`dist/${name}/index.js`.padEnd(42)} ${kib.toFixed(0).padStart(4)} KiB  (${Object.keys(dependencies).join(', ')})`);
+    console.log(
+      `built ${`dist/${name}/index.js`.padEnd(42)} ${kib.toFixed(0).padStart(4)} KiB  bundles ${inlined.join(', ') || 'no package'}; installs ${Object.keys(dependencies).join(', ')}`,
+    );
   }
   if (requested.length === 0 || requested.includes('web')) await buildDashboardApp();
 }

@@ -98,13 +98,39 @@ describe('function bundles (npm run build)', () => {
   });
 
   it('loads at cold start only what the function always needs (docs/performance.md, cold start)', async () => {
-    const staticImports = async (name: string) =>
-      [...(await readFile(path.join(root, 'dist', name, 'index.js'), 'utf8')).matchAll(/^import .* from "([^"]+)";$/gm)].map((match) => match[1]);
-    for (const name of functionNames) expect(await staticImports(name), name).not.toContain('ethers'); // the hot wallet signs with @noble/curves
-    // The dashboard calls Telegram only to register or edit a channel, and draws QR codes on one route.
-    expect(await staticImports('dashboard-api')).not.toContain('grammy');
-    expect(await staticImports('dashboard-api')).not.toContain('qrcode');
-    expect(await staticImports('send-transfer')).toContain('@noble/curves/secp256k1');
+    const bundle = (name: string) => readFile(path.join(root, 'dist', name, 'index.js'), 'utf8');
+    // A package's code starts with the function if the bundle inlines it (its licence is then in
+    // THIRD_PARTY_LICENSES.txt) or imports it statically from node_modules.
+    const bundled = async (name: string) =>
+      [...(await readFile(path.join(root, 'dist', name, 'THIRD_PARTY_LICENSES.txt'), 'utf8')).matchAll(/^(@?[^@\s]+)@\d[^\s]*$/gm)].map((match) => match[1]);
+    const staticImports = async (name: string) => [...(await bundle(name)).matchAll(/^import .* from "([^"]+)";$/gm)].map((match) => match[1]);
+    const atStart = async (name: string) => [...(await bundled(name)), ...(await staticImports(name))];
+    const installed = async (name: string) =>
+      Object.keys((JSON.parse(await readFile(path.join(root, 'dist', name, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+
+    for (const name of functionNames) expect(await atStart(name), name).not.toContain('ethers'); // the hot wallet signs with @noble/curves
+    // The dashboard calls Telegram only to register or edit a channel, and draws QR codes on one
+    // route: both stay installed and load on first use.
+    expect(await atStart('dashboard-api')).not.toContain('grammy');
+    expect(await atStart('dashboard-api')).not.toContain('qrcode');
+    expect(await installed('dashboard-api')).toEqual(expect.arrayContaining(['grammy', 'qrcode']));
+    expect(await bundle('dashboard-api')).toMatch(/\bimport\("grammy"\)/);
+    expect(await atStart('send-transfer')).toContain('@noble/curves');
+    // The bot imports grammY statically and on demand: one copy, the bundled one.
+    expect(await atStart('telegram-webhook')).toContain('grammy');
+    expect(await installed('telegram-webhook')).not.toContain('grammy');
+    expect(await bundle('telegram-webhook')).not.toMatch(/\bimport\("grammy"\)/);
+  });
+
+  it('bundles the pure-JS packages with their licences and installs the rest (Google clients, first-use imports)', async () => {
+    for (const name of functionNames) {
+      const licences = await readFile(path.join(root, 'dist', name, 'THIRD_PARTY_LICENSES.txt'), 'utf8');
+      const manifest = JSON.parse(await readFile(path.join(root, 'dist', name, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+      expect(licences, name).toMatch(/^pg@8\.\d+\.\d+\n\nMIT License/m);
+      expect(licences, name).toMatch(/^zod@4\.\d+\.\d+\n\nMIT License/m);
+      for (const external of ['pg', 'zod', 'pg-native', '@electric-sql/pglite']) expect(Object.keys(manifest.dependencies), name).not.toContain(external);
+      expect(manifest.dependencies['@google-cloud/pubsub'], name).toBeDefined(); // reads .proto files at run time: installed
+    }
   });
 
   it.each(functionNames)('serves %s under exactly its name with the functions-framework CLI', async (name) => {
