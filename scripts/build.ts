@@ -17,6 +17,7 @@ import { build, type Metafile } from 'esbuild';
 import { repositoryRoot } from '../shared/bus/topology.js';
 import {
   COMMONJS_REQUIRE_BANNER,
+  inlinedImports,
   inlinedPackages,
   INSTALLED_PACKAGES,
   NEVER_SHIPPED,
@@ -54,7 +55,7 @@ function externalPackages(metafile: Metafile): string[] {
   return [...names].sort();
 }
 
-/** `dependencies`: what dist/<name>/package.json lists; `inlined`: the root package.json dependencies bundled into index.js. */
+/** `dependencies`: what dist/<name>/package.json lists; `inlined`: what our code imports from the packages bundled into index.js. */
 export async function buildFunction(
   name: string,
   root = repositoryRoot(),
@@ -112,7 +113,7 @@ export async function buildFunction(
     dependencies,
   };
   await writeFile(path.join(outdir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { outdir, dependencies, inlined: inlined.map((entry) => entry.name).filter((entry) => entry in rootPackage.dependencies) };
+  return { outdir, dependencies, inlined: inlinedImports(result.metafile) };
 }
 
 /** Each bundled package's name, version and licence file, as its licence asks of a copy. */

@@ -10,7 +10,7 @@
  * database, never Pub/Sub credentials, and a re-drive is never lost between queueing and publishing.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type DeadLetterDetail,
   type DeadLetterRecord,

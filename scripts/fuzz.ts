@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ENTRY_POINTS = ['nowpayments-ipn', 'telegram-webhook', 'dashboard-api'] as const;
 const FULL_RUNS = 10_000;

@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { relayAfterCommit } from '../../shared/bus/index.js';
 import { loadChannelServices, loadSubscribeBot } from '../../shared/channels/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';

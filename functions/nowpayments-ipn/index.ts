@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configVars, loadConfig } from '../../shared/config/index.js';
 import { httpEntryError, clientIpReader, createIpAllowlist, errorResult, publicHttpFunction, sendResult, serveWithRelay, trustedProxyHopsOf } from '../../shared/http-entry/index.js';
 import { keptIpnHeaders, MAX_IPN_BODY_BYTES, receiveIpn } from '../../shared/payments/index.js';

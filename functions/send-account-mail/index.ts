@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { z } from 'zod';
+import * as z from 'zod';
 import { deliverAccountMail } from '../../shared/accounts/index.js';
 import { consume } from '../../shared/pubsub-entry/index.js';
 import { configVars, loadConfig } from '../../shared/config/index.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What `pubsub-topics.yaml` holds, validated. */
 const FunctionName = z.string().regex(/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/, 'function names are kebab-case');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PermanentError } from '../errors/index.js';
 import { type ProviderClientOptions, type ProviderService, requestJson } from '../http/index.js';
 import { parseJsonPreservingNumbers } from '../nowpayments/index.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Queryable } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { formatUsdCents, parseUsdCents } from '../money/index.js';

@@ -1,5 +1,5 @@
 import type { Chat, ChatMember } from 'grammy/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requestTierPostRebuild } from '../broadcasts/schedules.js';
 import { enqueueMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Queryable } from '../db/index.js';
 import { findPayoutNetwork } from '../wallets/index.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { composeChannelPosts, type ChatPost } from '../broadcasts/index.js';
 import type { Queryable } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../logging/index.js';
 import { ConfigError, configVars, loadConfig, secret } from './index.js';
 

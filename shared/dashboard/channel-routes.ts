@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { createBotUsernameSource } from '../telegram/index.js';
 import { confirmPasswordOfAccount } from '../accounts/index.js';
 import {

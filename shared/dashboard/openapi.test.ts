@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createDashboardHarness, type DashboardHarness } from '../testing/dashboard-api.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { dashboardRouteModules, dashboardRoutes } from './routes.js';

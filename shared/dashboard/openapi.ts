@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteDefinition } from './route-definition.js';
 import { REFRESH_COOKIE_NAME } from './refresh-cookie.js';
 import { effectiveRateLimits } from './rate-limits.js';

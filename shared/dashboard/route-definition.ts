@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Logger } from '../logging/index.js';
 import type { DashboardDeps } from './dashboard-deps.js';
 

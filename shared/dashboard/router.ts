@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { verifyAccessToken, isSessionActive } from '../accounts/index.js';
 import { AppError, PermanentError } from '../errors/index.js';
 import { errorResult, SECURITY_HEADERS } from '../http-entry/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_ACTIVITY_PAGE_SIZE, listActivity, listSessions, revokeOtherSessions, revokeOwnSession } from '../accounts/index.js';
 import { listOwnerAudit } from '../audit/index.js';
 import { defineRoute, type RequestInfo, type RouteDefinition } from './route-definition.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { buildOpenApiDocument } from './openapi.js';
 import { defineRoute, type RouteDefinition } from './route-definition.js';
 

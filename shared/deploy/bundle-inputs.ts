@@ -70,6 +70,19 @@ export function inlinedPackages(metafile: Metafile): { name: string; folder: str
   return [...byFolder].map(([folder, name]) => ({ name, folder })).sort((a, b) => a.folder.localeCompare(b.folder));
 }
 
+/** What our code imports from the packages a bundle inlined (`zod`, `@noble/curves/secp256k1`), as written. */
+export function inlinedImports(metafile: Metafile): string[] {
+  const withCode = new Set(inlinedPackages(metafile).map(({ name }) => name));
+  const specifiers = new Set<string>();
+  for (const [input, { imports }] of Object.entries(metafile.inputs)) {
+    if (input.split(/[\\/]/).includes('node_modules')) continue;
+    for (const { original, external } of imports) {
+      if (original && !external && BARE_SPECIFIER.test(original) && withCode.has(packageNameOf(original))) specifiers.add(original);
+    }
+  }
+  return [...specifiers].sort();
+}
+
 const BARE_SPECIFIER = /^[^./]/; // a package name, not a path (esbuild filters are Go regular expressions)
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { deployError } from './errors.js';
 
 /** `functions/<name>/deploy.yaml`: what a function needs in production. */

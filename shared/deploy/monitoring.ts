@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { repositoryRoot } from '../bus/topology.js';
 import type { ApplyContext, DeployStep } from './deploy-step.js';
 import type { DeployTarget } from './deployment-plan.js';

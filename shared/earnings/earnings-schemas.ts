@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PAYOUT_STATES } from '../payouts/index.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { PermanentError } from '../errors/index.js';
 import type { CursorKey } from './cursor.js';
 import { DEFAULT_PAGE_SIZE } from './earnings-schemas.js';

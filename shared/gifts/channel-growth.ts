@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveOwnedChannelId } from '../channels/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Queryable } from '../db/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createEmbeddedDatabase } from '../db/index.js';
 import { createLogger } from '../logging/index.js';
 import { requestJson, type RequestJsonOptions } from './request-json.js';

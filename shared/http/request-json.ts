@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { systemClock, type Clock } from '../clock/index.js';
 import { assertNoOpenTransaction } from '../db/index.js';
 import type { AppError, ErrorContext } from '../errors/index.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 // Types only: the client library is loaded by whoever builds the Firestore instance (shared/runtime,
 // on first use), so a function that never touches this store never loads it.
 import type { DocumentReference, DocumentSnapshot, Firestore, Timestamp, Transaction } from '@google-cloud/firestore';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Clock, systemClock } from '../clock/index.js';
 import {
   assertValidKey,

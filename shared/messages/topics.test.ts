@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadTopology, repositoryRoot } from '../bus/topology.js';
 import { avroSchemaFile, TOPIC_SCHEMAS, type TopicName } from './index.js';
 

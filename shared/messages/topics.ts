@@ -1,5 +1,5 @@
 import { ENCRYPTED_FIELD_PATTERN } from '../field-crypto/index.js';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One zod schema per Pub/Sub topic: the runtime source of truth for what a message holds.

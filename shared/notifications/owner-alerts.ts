@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../texts/index.js';
 import { toTelegramError } from '../telegram/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AppError, PermanentError } from '../errors/index.js';
 import { type ProviderClientOptions, type ProviderService, requestJson } from '../http/index.js';
 import { formatUnits } from '../money/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PermanentError } from '../errors/index.js';
 import { formatUnits, parseUnits } from '../money/index.js';
 import { nowPaymentsError } from './errors.js';

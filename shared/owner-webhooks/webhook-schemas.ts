@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { userText } from '../user-text/index.js';
 import { WEBHOOK_EVENT_TYPES } from './webhook-events.js';
 import { MAX_ROTATION_OVERLAP_HOURS } from './webhook-signature.js';

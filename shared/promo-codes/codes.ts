@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordAuditEvent } from '../audit/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Queryable, Tx } from '../db/index.js';

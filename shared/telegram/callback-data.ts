@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { telegramError } from './errors.js';
 
 /** Telegram refuses `callback_data` longer than this many bytes. */

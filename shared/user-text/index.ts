@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * Text people send us (channel titles and descriptions, donation messages, payout memos, emails,

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { configVars, loadConfig } from '../config/index.js';
 import type { BurstLimit } from './bursts.js';
 

@@ -120,6 +120,9 @@ describe('function bundles (npm run build)', () => {
     expect(await atStart('telegram-webhook')).toContain('grammy');
     expect(await installed('telegram-webhook')).not.toContain('grammy');
     expect(await bundle('telegram-webhook')).not.toMatch(/\bimport\("grammy"\)/);
+    // `import * as z from 'zod'` lets esbuild keep only the schemas used; `import { z }` ships zod's
+    // 40-odd message translations too (750 KiB instead of 170, 66 ms to load instead of 22).
+    for (const name of functionNames) expect(await bundle(name), name).not.toContain('Ungültige Eingabe'); // zod's German messages
   });
 
   it('bundles the pure-JS packages with their licences and installs the rest (Google clients, first-use imports)', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fc from 'fast-check';
 import { decodeJwt, SignJWT } from 'jose';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, signAccessToken } from '../../shared/accounts/index.js';
 import { dashboardRoutes, type RouteDefinition } from '../../shared/dashboard/index.js';

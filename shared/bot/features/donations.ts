@@ -1,5 +1,5 @@
 import { Composer, InlineKeyboard } from 'grammy';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type DonationSettings, loadDonationSettings } from '../../channels/index.js';
 import { type Checkout, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';

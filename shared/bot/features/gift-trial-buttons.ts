@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineCallbackData } from '../../telegram/callback-data.js';
 
 const channelField = z.string().regex(/^ch_[A-Za-z0-9_-]{22}$/);

@@ -1,6 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { User } from 'grammy/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { channelTitle } from '../../channels/index.js';
 import { type Checkout, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';

@@ -1,6 +1,6 @@
 import { type BotError, Composer, InlineKeyboard } from 'grammy';
 import type { User } from 'grammy/types';
-import { z } from 'zod';
+import * as z from 'zod';
 import { channelTitle, loadSubscribeOffer } from '../../channels/index.js';
 import { type Checkout, type CheckoutDeps, type CheckoutPaymentStatus, loadCheckoutPaymentStatus, openCheckout } from '../../checkout/index.js';
 import { AppError } from '../../errors/index.js';

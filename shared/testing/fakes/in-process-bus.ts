@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import avro from 'avsc';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type BinaryCloudEventRequest, buildPubSubCloudEvent, type Publisher } from '../../bus/index.js';
 import { repositoryRoot, type Subscription, subscriptionId, subscriptionsOf, type Topology } from '../../bus/topology.js';
 import { type Clock, systemClock } from '../../clock/index.js';

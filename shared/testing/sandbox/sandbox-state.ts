@@ -1,7 +1,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DATA_DIR_LOCK_FILE } from './data-dir-lock.js';
 import { readStateFile, writeFileAtomically } from './state-file.js';
 

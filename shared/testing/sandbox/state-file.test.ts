@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createStateFileWriter, readStateFile, StateFileError, writeFileAtomically } from './state-file.js';
 
 const CounterSchema = z.object({ version: z.literal(1), count: z.number().int() });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The ChangeNow simulator's state file: every exchange with what the API does not show (the decided

@@ -1,7 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemClock, type Clock } from '../../clock/index.js';
 import type { Logger } from '../../logging/index.js';
 import { bpsOf, formatUnits, mulDiv, parseUnits } from '../../money/index.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChatInviteLink, Update, User } from 'grammy/types';
 import type { InviteLinkRecord } from './telegram-simulator-world.js';
 
