@@ -24,8 +24,9 @@
  *
  * `npm run bench -- ipn-ingest [--quick]`. Needs DATABASE_URL (PostgreSQL): PGlite cannot serve
  * separate processes. BENCH_ROUNDS, BENCH_SECONDS and BENCH_CONNECTIONS change the shape;
- * BENCH_CPU_PROFILE=<folder> writes a V8 CPU profile of the function's process there (open it in
- * Chrome DevTools) to see where its time goes.
+ * BENCH_CPU_PROFILE=<folder> writes a V8 CPU profile of the function's process there, and one of
+ * the least-possible duplicate baseline in <folder>/verified-read (open them in Chrome DevTools), to
+ * see where the time goes.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
     target: 'verified-read',
     env: { ...baseChildEnv(), DATABASE_URL: databaseUrl, DB_POOL_MAX: String(DEFAULT_POOL_MAX), NOWPAYMENTS_IPN_SECRET: secret },
     logFile: path.join(workDir, 'verified-read.log'),
+    nodeOptions: process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE, 'verified-read')}`] : [],
   });
   const subjectCommand = commandLineOf(subject.pid);
   console.log(`${FUNCTION}: pid ${subject.pid} (${subjectCommand}); raw-insert: pid ${baseline.pid}`);
