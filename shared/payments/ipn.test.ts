@@ -10,7 +10,8 @@ import { type FakeSecretManager, secretManagerClientOptions, startFakeSecretMana
 import { insertCheckout } from '../testing/fixtures.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { countStatements } from '../testing/statement-counter.js';
-import { receiveIpn } from './ipn.js';
+import { lookForRepeatedIpn, receiveIpn } from './ipn.js';
+import { rotatingSecret } from '../secrets/index.js';
 
 const SECRET = 'ipn-secret-for-tests';
 
@@ -183,6 +184,64 @@ describe('receiveIpn: exact repeats', () => {
       expect(await receive(counter.db, ipnFor(checkout.id, '7100000020', { payment_status: 'waiting', price_amount: '19.990' }))).toMatchObject({ body: { outcome: 'updated' } });
       expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
     });
+  });
+});
+
+describe('lookForRepeatedIpn: the first look, before the relay scope', () => {
+  let h: StageHarness;
+
+  beforeAll(async () => {
+    h = await createStageHarness({ start: '2026-12-01T12:00:00Z' });
+  });
+  afterAll(() => h?.close());
+
+  const ipnFor = (checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) => signedIpn(checkoutId, paymentId, SECRET, fields);
+  const look = (db: typeof h.db, request: ReturnType<typeof ipnFor>, isAllowedIp = () => true) =>
+    lookForRepeatedIpn({ db, clock: h.clock, logger: h.logger, ipnSecret: rotatingSecret(SECRET), isAllowedIp }, { ...request, requestId: 'first-look-test' });
+  const receive = (db: typeof h.db, request: Parameters<typeof receiveIpn>[1]) =>
+    receiveIpn({ db, clock: h.clock, logger: h.logger, ipnSecret: SECRET, isAllowedIp: () => true }, request);
+
+  it('answers an authentic repeat from one read, logged, and hands a new body to receiveIpn, which does not read again', async () => {
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+    const ipn = ipnFor(checkout.id, '7100000001');
+    const counter = countStatements(h.db);
+
+    const firstLook = await look(counter.db, ipn);
+    expect(firstLook).toMatchObject({ checkedForRepeat: true, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
+    counter.reset();
+    expect(await receive(counter.db, { ...ipn, firstLook: firstLook as Exclude<typeof firstLook, undefined | { status: number }> })).toMatchObject({
+      status: 200,
+      body: { outcome: 'updated' },
+    });
+    const applied = counter.counts();
+    expect(applied.transactions).toBe(1);
+    const repeatReads = [...applied.byLabel.keys()].filter((label) => applied.sqlByLabel.get(label)?.includes('body_digest = decode'));
+    expect(repeatReads).toEqual([]); // not read again
+
+    counter.reset();
+    expect(await look(counter.db, ipn)).toEqual({ status: 200, body: { status: 'ok', outcome: 'unchanged' } });
+    expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
+    const repeats = h.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.message === 'ipn.repeated');
+    expect(repeats.at(-1)).toMatchObject({ requestId: 'first-look-test', providerPaymentId: '7100000001', status: 'finished' });
+  });
+
+  it('leaves to receiveIpn, reading nothing, what it cannot answer at once: a refused address, a bad signature, a progress status, a body too large', async () => {
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+    const counter = countStatements(h.db);
+    const ipn = ipnFor(checkout.id, '7100000002');
+    expect(look(counter.db, ipn, () => false)).toBeUndefined();
+    expect(look(counter.db, { ...ipn, signature: 'f'.repeat(128) })).toBeUndefined();
+    expect(look(counter.db, { ...ipn, signature: undefined as unknown as string })).toBeUndefined();
+    expect(look(counter.db, ipnFor(checkout.id, '7100000002', { payment_status: 'confirming' }))).toBeUndefined();
+    expect(look(counter.db, { ...ipn, rawBody: ' '.repeat(70_000) + ipn.rawBody })).toBeUndefined();
+    expect(counter.counts().statements).toBe(0);
+  });
+
+  it('leaves a body to receiveIpn when its read fails (the full path answers 503 if the database is down)', async () => {
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+    const failing = { ...h.db, query: async () => Promise.reject(new Error('connection refused')) } as typeof h.db;
+    expect(await look(failing, ipnFor(checkout.id, '7100000003'))).toBeUndefined();
   });
 });
 

@@ -5,10 +5,10 @@ import type { Db } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { Logger } from '../logging/index.js';
-import { type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
+import { type IpnVerification, type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
 import { noteIpnSignatureFailure, type PaymentBurstLimits } from './payment-bursts.js';
 import { acceptedVersions, type RotatingSecret } from '../secrets/index.js';
-import { applyPaymentUpdate, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
+import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
 import { paymentError } from './errors.js';
 
 /** NowPayments IPN bodies are a few KiB; anything near this is not one. */
@@ -35,6 +35,68 @@ export interface IpnRequest {
   headers: Record<string, string>;
   /** Names this request in the answer and the logs; one is made when absent. */
   requestId?: string;
+  /** What `lookForRepeatedIpn` found for this request (authentic, not a repeat), so it is not checked again. */
+  firstLook?: IpnFirstLook;
+}
+
+/** An IPN `lookForRepeatedIpn` authenticated and found not to repeat an applied body. */
+export interface IpnFirstLook {
+  verification: Extract<IpnVerification, { isValid: true }>;
+  digest: string;
+  checkedForRepeat: true;
+}
+
+const REPEAT_QUERY = `SELECT EXISTS (SELECT 1 FROM payment_events WHERE body_digest = decode($1, 'hex') AND provider = 'nowpayments') AS "isRepeat"`;
+const REPEATED: HttpResult = { status: 200, body: { status: 'ok', outcome: 'unchanged' } };
+
+function sha256Hex(rawBody: string): string {
+  return createHash('sha256').update(rawBody, 'utf8').digest('hex');
+}
+
+/**
+ * The first look at an IPN, taken before the request opens its relay scope, with the secret and
+ * services already at hand: an authentic exact repeat of a body already applied (NowPayments resends
+ * until it sees a 200, and repeats anyway) is answered here from one read and nothing else. A repeat
+ * cannot change the payment and its body is stored already, byte for byte (sql/021); only a body that
+ * parsed as a payment is stored with its digest, so it is not parsed again. This path makes as few
+ * promises as it can: each costs the framework's per-request domain and async hooks (docs/performance.md).
+ *
+ * Returns the answer to a repeat, or what it found (authentic, not a repeat) for `receiveIpn` to go
+ * on from; undefined when the full path must decide (a refused address, a bad or unknown signature,
+ * a progress status, which its own statement records, or a failed read).
+ */
+export function lookForRepeatedIpn(
+  deps: Pick<IpnDeps, 'db' | 'clock' | 'logger' | 'isAllowedIp'> & { ipnSecret: RotatingSecret },
+  request: IpnRequest,
+): Promise<HttpResult | IpnFirstLook | undefined> | undefined {
+  if (!deps.isAllowedIp(request.clientIp) || Buffer.byteLength(request.rawBody, 'utf8') > MAX_IPN_BODY_BYTES) return undefined;
+  const verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(deps.ipnSecret, deps.clock.now()) });
+  if (!verification.isValid || isProgressStatus(verification.payload.payment_status)) return undefined;
+  const digest = sha256Hex(request.rawBody);
+  return deps.db.query<{ isRepeat: boolean }>(REPEAT_QUERY, [digest]).then(
+    ({ rows }) => {
+      if (rows[0]?.isRepeat !== true) return { verification, digest, checkedForRepeat: true };
+      logRepeat(deps.logger.child({ requestId: request.requestId }), request, verification.payload);
+      return REPEATED;
+    },
+    () => undefined,
+  );
+}
+
+function logRepeat(logger: Logger, request: IpnRequest, payload: Record<string, unknown>): void {
+  logger.info('ipn.repeated', { providerPaymentId: lookupText(payload, 'payment_id'), status: lookupText(payload, 'payment_status'), clientIp: request.clientIp });
+}
+
+/**
+ * A payload value as an event's lookup column holds it: 1..200 characters of text. A value it cannot
+ * hold (empty, or with a NUL, which PostgreSQL text refuses) stays only in the raw body. Otherwise the
+ * insert fails, and so would the evidence-keeping retry, which repeats it: an authentic IPN would get a 500.
+ */
+function lookupText(payload: Record<string, unknown>, key: string): string | null {
+  const value = payload[key];
+  if (typeof value !== 'string' && typeof value !== 'number') return null;
+  const kept = String(value).slice(0, 200);
+  return kept === '' || kept.includes('\u0000') ? null : kept;
 }
 
 const KEPT_HEADERS = ['content-type', 'user-agent', 'x-forwarded-for', 'x-nowpayments-sig'];
@@ -64,13 +126,7 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
   if (Buffer.byteLength(request.rawBody, 'utf8') > MAX_IPN_BODY_BYTES) {
     return errorResult(paymentError('payload_too_large', `IPN bodies are limited to ${MAX_IPN_BODY_BYTES} bytes`), requestId);
   }
-  const now = deps.clock.now();
-  let verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(deps.ipnSecret, now) });
-  if (!verification.isValid && verification.reason === 'signature_mismatch' && deps.reloadIpnSecret) {
-    // Throttled by the reader: a forged header costs a second check only when the secret changed.
-    const reloaded = await deps.reloadIpnSecret();
-    if (reloaded) verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(reloaded, now) });
-  }
+  const verification = request.firstLook?.verification ?? (await authenticate(deps, request));
   if (!verification.isValid) {
     log.warn('ipn.signature_invalid', { reason: verification.reason, clientIp: request.clientIp });
     await noteIpnSignatureFailure(deps, deps.clock.now());
@@ -80,24 +136,34 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
   // During an overlap: NowPayments still signs with the value being replaced (kid only, never the value).
   if (verification.key.role === 'previous') log.info('ipn.previous_secret', { kid: verification.key.kid });
 
+  const payload = verification.payload;
+  const text = (key: string) => lookupText(payload, key);
+  const digest = request.firstLook?.digest ?? sha256Hex(request.rawBody);
+  // An exact repeat of a body already applied, as `lookForRepeatedIpn` tells it, unless it did.
+  const isRepeat = async () => (await deps.db.query<{ isRepeat: boolean }>(REPEAT_QUERY, [digest])).rows[0]?.isRepeat === true;
+  const repeated = (): HttpResult => {
+    logRepeat(log, request, payload);
+    return REPEATED;
+  };
+  // A progress status (waiting … sending) goes first to the one statement that records it, which
+  // absorbs a repeat itself; every other status is checked for a repeat here.
+  const isProgress = isProgressStatus(payload.payment_status);
+  if (!isProgress && !request.firstLook?.checkedForRepeat) {
+    try {
+      if (await isRepeat()) return repeated();
+    } catch (error) {
+      log.error('ipn.failed', { error });
+      return errorResult(error, requestId);
+    }
+  }
+
   let payment: NowPaymentsPayment | undefined;
   let parseError: unknown;
   try {
-    payment = parseNowPaymentsPayment(verification.payload);
+    payment = parseNowPaymentsPayment(payload);
   } catch (error) {
     parseError = error;
   }
-  const payload = verification.payload;
-  // The event's lookup columns hold 1..200 characters of text; a value they cannot hold (empty, or with a NUL,
-  // which PostgreSQL text refuses) stays only in the raw body. Otherwise the insert fails, and so would the
-  // evidence-keeping retry below, which repeats it: an authentic IPN would get a 500.
-  const text = (key: string) => {
-    const value = payload[key];
-    if (typeof value !== 'string' && typeof value !== 'number') return null;
-    const kept = String(value).slice(0, 200);
-    return kept === '' || kept.includes('\u0000') ? null : kept;
-  };
-
   const record: PaymentEventRecord = {
     receivedAt: deps.clock.now(),
     headers: JSON.stringify(request.headers),
@@ -106,34 +172,22 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     orderId: text('order_id'),
     providerStatus: text('payment_status')?.slice(0, 64) ?? null,
     // Marks the event applied; a body that is not a payment never is.
-    digest: payment ? createHash('sha256').update(request.rawBody, 'utf8').digest('hex') : null,
+    digest: payment ? digest : null,
   };
-  const digest = record.digest;
   const event = [record.receivedAt, record.headers, record.body, record.providerPaymentId, record.orderId, record.providerStatus];
   try {
-    if (payment) {
+    if (payment && isProgress) {
       // On its way (waiting … sending): recorded with its event in one statement, nothing follows.
       const progress = await recordPaymentProgress(deps.db, deps, payment, record);
       if (progress) return { status: 200, body: { status: 'ok', outcome: progress.outcome } };
-
-      // An exact repeat of a body already applied (NowPayments resends until it sees a 200, and
-      // repeats anyway): it cannot change the payment, and the body is stored already, byte for
-      // byte (sql/021). Answered from one read; the log line records its receipt.
-      const repeat = await deps.db.query<{ isRepeat: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM payment_events WHERE body_digest = decode($1, 'hex') AND provider = 'nowpayments') AS "isRepeat"`,
-        [digest],
-      );
-      if (repeat.rows[0]?.isRepeat) {
-        log.info('ipn.repeated', { providerPaymentId: payment.paymentId, status: payment.rawStatus, clientIp: request.clientIp });
-        return { status: 200, body: { status: 'ok', outcome: 'unchanged' } };
-      }
+      if (await isRepeat()) return repeated(); // not recordable that way (a settled payment, say)
     }
 
     const result = await deps.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
          VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex'))`,
-        [...event, digest],
+        [...event, record.digest],
       );
       return payment ? applyPaymentUpdate(tx, deps, payment, 'ipn') : undefined;
     });
@@ -172,6 +226,16 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     log.error('ipn.failed', { error });
     return errorResult(error, requestId);
   }
+}
+
+/** The signature against the secret's accepted values; on a mismatch, once more if the secret was rotated meanwhile. */
+async function authenticate(deps: IpnDeps, request: IpnRequest): Promise<IpnVerification> {
+  const now = deps.clock.now();
+  const verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(deps.ipnSecret, now) });
+  if (verification.isValid || verification.reason !== 'signature_mismatch' || !deps.reloadIpnSecret) return verification;
+  // Throttled by the reader: a forged header costs a second check only when the secret changed.
+  const reloaded = await deps.reloadIpnSecret();
+  return reloaded ? verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(reloaded, now) }) : verification;
 }
 
 /** SQLSTATE class 22 (data exception) or 23514 (check violation): the values, not the database, are at fault. */

@@ -117,6 +117,11 @@ function paymentParams(payment: NowPaymentsPayment, now: Date): unknown[] {
 /** Statuses on the way to settlement: recorded, nothing else (no settlement, no notice). */
 const PROGRESS_STATUSES: ReadonlySet<string> = new Set(['waiting', 'confirming', 'confirmed', 'sending']);
 
+/** Whether an IPN's `payment_status` (as sent) only says the payment is on its way: `recordPaymentProgress` takes it. */
+export function isProgressStatus(rawStatus: unknown): boolean {
+  return typeof rawStatus === 'string' && PROGRESS_STATUSES.has(rawStatus);
+}
+
 /** The raw IPN as `payment_events` keeps it; `digest` (hex SHA-256 of the body) marks it applied. */
 export interface PaymentEventRecord {
   receivedAt: Date;

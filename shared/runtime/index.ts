@@ -1,1 +1,1 @@
-export { type Services, provideServices, resetServices, getServices, assertServicesConfigured } from './services.js';
+export { type Services, provideServices, resetServices, getServices, servicesIfReady, assertServicesConfigured } from './services.js';

@@ -22,15 +22,37 @@ export interface Services {
 }
 
 let provided: Promise<Services> | undefined;
+let ready: Services | undefined;
+
+/** Keeps `services` as the instance's, and the value itself once it resolves; `forgetFailure`: a failed build is retried on the next call. */
+function remember(services: Promise<Services>, forgetFailure: boolean): Promise<Services> {
+  provided = services;
+  ready = undefined;
+  services.then(
+    (value) => {
+      if (provided === services) ready = value;
+    },
+    () => {
+      if (forgetFailure && provided === services) provided = undefined;
+    },
+  );
+  return services;
+}
 
 /** Composition root override: the local runtime and tests call this before invoking functions. */
 export function provideServices(services: Services | (() => Promise<Services>)): void {
-  provided = typeof services === 'function' ? services() : Promise.resolve(services);
+  remember(typeof services === 'function' ? services() : Promise.resolve(services), false);
 }
 
 /** Forgets provided or built services (tests). Does not close them. */
 export function resetServices(): void {
   provided = undefined;
+  ready = undefined;
+}
+
+/** The services once they are built (`getServices()` resolved), else undefined: for a path that must not wait. */
+export function servicesIfReady(): Services | undefined {
+  return ready;
 }
 
 /**
@@ -91,10 +113,12 @@ function createProductionKeyValueStore(projectId: string): KeyValueStore {
 }
 
 export function getServices(): Promise<Services> {
-  if (!provided) {
-    const config = readServicesConfig(process.env);
-    const projectId = config.GOOGLE_CLOUD_PROJECT ?? 'paygateprime-local';
-    provided = (async () => ({
+  if (provided) return provided;
+  const config = readServicesConfig(process.env);
+  const projectId = config.GOOGLE_CLOUD_PROJECT ?? 'paygateprime-local';
+  // A failed build (database unreachable at cold start) is forgotten and retried on the next invocation.
+  return remember(
+    (async () => ({
       db: await openDatabase({
         databaseUrl: config.DATABASE_URL,
         maxConnections: config.DB_POOL_MAX,
@@ -107,11 +131,7 @@ export function getServices(): Promise<Services> {
       logger: rootLogger,
       clock: systemClock,
       projectId,
-    }))();
-    // A failed build (database unreachable at cold start) is retried on the next invocation.
-    provided.catch(() => {
-      provided = undefined;
-    });
-  }
-  return provided;
+    }))(),
+    true,
+  );
 }

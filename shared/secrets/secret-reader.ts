@@ -13,11 +13,13 @@ import type { SecretStore } from './secret-store.js';
 export interface SecretReader {
   read(now: Date): Promise<RotatingSecret>;
   reload(now: Date): Promise<RotatingSecret | undefined>;
+  /** What `read(now)` would answer without asking the source, or undefined: for a path that must not wait. */
+  cached(now: Date): RotatingSecret | undefined;
 }
 
 /** A secret fixed for the life of the instance (environment values): nothing to reload. */
 export function fixedSecretReader(secret: RotatingSecret): SecretReader {
-  return { read: async () => secret, reload: async () => undefined };
+  return { read: async () => secret, reload: async () => undefined, cached: () => secret };
 }
 
 /** Secret Manager aliases per role, and the annotation holding when `previous` stops verifying. */
@@ -99,11 +101,12 @@ export function createSecretManagerReader(options: SecretManagerReaderOptions): 
     return inFlight;
   };
 
+  const fresh = (now: Date) => (cached && now.getTime() - cached.readAtMs < cacheMs ? cached.secret : undefined);
   return {
     async read(now) {
-      if (cached && now.getTime() - cached.readAtMs < cacheMs) return cached.secret;
-      return fetchNow(now);
+      return fresh(now) ?? fetchNow(now);
     },
+    cached: fresh,
     async reload(now) {
       const before = cached;
       if (before && now.getTime() - before.readAtMs < minReloadMs) return undefined;
