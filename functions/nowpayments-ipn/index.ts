@@ -23,7 +23,7 @@ const bursts = loadBurstLimits(['ipnSignatureFailures', 'paymentFailures']);
 ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES }, async (req, res) => {
   if (req.method !== 'POST') return sendResult(res.set('allow', 'POST'), errorResult(httpEntryError('method_not_allowed', 'Send IPNs with POST')));
   const rawBody = (req as { rawBody?: Buffer }).rawBody?.toString('utf8') ?? '';
-  const ipn = { rawBody, signature: req.get('x-nowpayments-sig'), clientIp: clientIpOf(req), headers: keptIpnHeaders(req.headers), requestId: randomUUID() };
+  const ipn = { rawBody, signature: req.get('x-nowpayments-sig'), clientIp: clientIpOf(req), requestId: randomUUID() };
   const services = servicesIfReady();
   const secret = services && ipnSecret.cached(services.clock.now());
   const firstLook = services && secret ? await lookForRepeatedIpn({ ...services, ipnSecret: secret, isAllowedIp }, ipn) : undefined;
@@ -31,7 +31,7 @@ ff.http('nowpayments-ipn', publicHttpFunction({ maxBodyBytes: MAX_IPN_BODY_BYTES
   await serveWithRelay(res, async (services, requestId) =>
     receiveIpn(
       { ...services, ipnSecret: await ipnSecret.read(services.clock.now()), reloadIpnSecret: () => ipnSecret.reload(services.clock.now()), isAllowedIp, bursts },
-      { ...ipn, requestId, firstLook },
+      { ...ipn, headers: keptIpnHeaders(req.headers), requestId, firstLook },
     ),
   );
 }));

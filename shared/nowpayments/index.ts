@@ -21,5 +21,5 @@ export {
   isNowPaymentsStatus,
   parseNowPaymentsPayment,
 } from './nowpayments-payment.js';
-export { type IpnVerification, IPN_SIGNATURE_HEADER, verifyIpnSignature, signIpnPayload } from './ipn-signature.js';
+export { type IpnAuthentication, type IpnVerification, IPN_SIGNATURE_HEADER, authenticateIpnBody, readIpnPayloadExactly, verifyIpnSignature, signIpnPayload } from './ipn-signature.js';
 export { parseJsonPreservingNumbers } from './json-preserving-numbers.js';

@@ -7,7 +7,7 @@ vi.mock('node:crypto', async (importOriginal) => {
   return { ...actual, createHmac: vi.fn(actual.createHmac) };
 });
 import { acceptedVersions, keyIdOf, rotatingSecret } from '../secrets/index.js';
-import { signIpnPayload, verifyIpnSignature } from './ipn-signature.js';
+import { authenticateIpnBody, readIpnPayloadExactly, signIpnPayload, verifyIpnSignature } from './ipn-signature.js';
 
 const SECRET = 'ipn-secret-for-test';
 
@@ -84,10 +84,24 @@ describe('verifyIpnSignature', () => {
     ['a truncated body', { rawBody: DOCS_BODY.slice(0, 100), signature: DOCS_SIGNATURE }, false, 'malformed_json'],
     ['a JSON array', { rawBody: '[1,2]', signature: hmac('[1,2]') }, false, 'not_an_object'],
     ['a JSON string', { rawBody: '"finished"', signature: hmac('"finished"') }, false, 'not_an_object'],
-  ])('judges %s', (_name, input, isValid, reason) => {
+  ])('judges %s (and authenticateIpnBody judges it alike)', (_name, input, isValid, reason) => {
     const result = verifyIpnSignature({ secret: SECRET, ...input });
     expect(result.isValid).toBe(isValid);
     if (!result.isValid) expect(result.reason).toBe(reason);
+    const authenticated = authenticateIpnBody({ secret: SECRET, ...input });
+    expect(authenticated.isValid ? { isValid: true } : authenticated).toEqual(result.isValid ? { isValid: true } : result);
+  });
+
+  it('authenticates without the exact reading (amounts as doubles, to route on), which readIpnPayloadExactly then gives', () => {
+    const rawBody = '{"payment_id":5077125051,"payment_status":"finished","price_amount":19.99,"actually_paid":0.123456789012345678}';
+    const authenticated = authenticateIpnBody({ rawBody, signature: hmac(rawBody), secret: SECRET });
+    expect(authenticated).toEqual({
+      isValid: true,
+      parsed: { payment_id: 5077125051, payment_status: 'finished', price_amount: 19.99, actually_paid: 0.12345678901234568 },
+      key: { role: 'current', kid: keyIdOf(SECRET) },
+    });
+    if (!authenticated.isValid) return;
+    expect(readIpnPayloadExactly(rawBody, authenticated.key)).toEqual(verifyIpnSignature({ rawBody, signature: hmac(rawBody), secret: SECRET }));
   });
 
   it('returns the payload with amounts as exact decimal text', () => {

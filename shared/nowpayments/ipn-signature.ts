@@ -8,7 +8,12 @@ export const IPN_SIGNATURE_HEADER = 'x-nowpayments-sig';
 
 export type IpnVerification =
   | { isValid: true; payload: Record<string, unknown>; key: { role: SecretRole; kid: string } }
-  | { isValid: false; reason: 'missing_signature' | 'malformed_json' | 'signature_mismatch' | 'not_an_object' };
+  | IpnRefusal;
+
+type IpnRefusal = { isValid: false; reason: 'missing_signature' | 'malformed_json' | 'signature_mismatch' | 'not_an_object' };
+
+/** `authenticateIpnBody`'s answer: `parsed` is JSON.parse's reading, amounts as doubles (to route on, never to count). */
+export type IpnAuthentication = { isValid: true; parsed: Record<string, unknown>; key: { role: SecretRole; kid: string } } | IpnRefusal;
 
 /** An HMAC-SHA512 as lower-case hex is 128 characters. */
 const SIGNATURE_HEX = /^[0-9a-f]{128}$/;
@@ -107,11 +112,20 @@ export function signIpnPayload(payload: Record<string, unknown>, secret: string)
  *   scalar) or `signature_mismatch` (wrong secret, altered body, or a header that is not 128 hex characters).
  * @throws TransientError `ipn_secret_missing` for an empty secret (our configuration, not the request).
  */
-export function verifyIpnSignature(input: {
+export function verifyIpnSignature(input: { rawBody: string; signature: string | undefined; secret: string | readonly AcceptedVersion[] }): IpnVerification {
+  const authenticated = authenticateIpnBody(input);
+  return authenticated.isValid ? readIpnPayloadExactly(input.rawBody, authenticated.key) : authenticated;
+}
+
+/**
+ * The signature check of `verifyIpnSignature` without the exact reading of the body, for a caller
+ * that only routes on it (the first look at a repeat reads its status); same refusals.
+ */
+export function authenticateIpnBody(input: {
   rawBody: string;
   signature: string | undefined;
   secret: string | readonly AcceptedVersion[];
-}): IpnVerification {
+}): IpnAuthentication {
   const keys = typeof input.secret === 'string' ? acceptedVersions(input.secret, new Date(0)) : input.secret;
   if (keys.length === 0) assertSecret(undefined);
   for (const key of keys) assertSecret(key.value);
@@ -150,12 +164,16 @@ export function verifyIpnSignature(input: {
     if (matched) break;
   }
   if (!matched) return { isValid: false, reason: 'signature_mismatch' };
-  // Read again, exactly, only once the body is known to be authentic (JSON.parse turned amounts into doubles).
+  return { isValid: true, parsed, key: { role: matched.role, kid: matched.kid } };
+}
+
+/** An authentic body read again, exactly (JSON.parse turned amounts into doubles): amounts as decimal text. */
+export function readIpnPayloadExactly(rawBody: string, key: { role: SecretRole; kid: string }): IpnVerification {
   let payload: unknown;
   try {
-    payload = parseJsonPreservingNumbers(input.rawBody);
+    payload = parseJsonPreservingNumbers(rawBody);
   } catch {
     return { isValid: false, reason: 'malformed_json' };
   }
-  return isPlainObject(payload) ? { isValid: true, payload, key: { role: matched.role, kid: matched.kid } } : { isValid: false, reason: 'not_an_object' };
+  return isPlainObject(payload) ? { isValid: true, payload, key } : { isValid: false, reason: 'not_an_object' };
 }

@@ -5,7 +5,15 @@ import type { Db } from '../db/index.js';
 import { PermanentError } from '../errors/index.js';
 import { errorResult, type HttpResult } from '../http-entry/index.js';
 import type { Logger } from '../logging/index.js';
-import { type IpnVerification, type NowPaymentsPayment, parseNowPaymentsPayment, verifyIpnSignature } from '../nowpayments/index.js';
+import {
+  authenticateIpnBody,
+  type IpnAuthentication,
+  type IpnVerification,
+  type NowPaymentsPayment,
+  parseNowPaymentsPayment,
+  readIpnPayloadExactly,
+  verifyIpnSignature,
+} from '../nowpayments/index.js';
 import { noteIpnSignatureFailure, type PaymentBurstLimits } from './payment-bursts.js';
 import { acceptedVersions, type RotatingSecret } from '../secrets/index.js';
 import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
@@ -39,9 +47,9 @@ export interface IpnRequest {
   firstLook?: IpnFirstLook;
 }
 
-/** An IPN `lookForRepeatedIpn` authenticated and found not to repeat an applied body. */
+/** An IPN `lookForRepeatedIpn` authenticated (with `key`) and found not to repeat an applied body. */
 export interface IpnFirstLook {
-  verification: Extract<IpnVerification, { isValid: true }>;
+  key: Extract<IpnAuthentication, { isValid: true }>['key'];
   digest: string;
   checkedForRepeat: true;
 }
@@ -58,7 +66,7 @@ function sha256Hex(rawBody: string): string {
  * services already at hand: an authentic exact repeat of a body already applied (NowPayments resends
  * until it sees a 200, and repeats anyway) is answered here from one read and nothing else. A repeat
  * cannot change the payment and its body is stored already, byte for byte (sql/021); only a body that
- * parsed as a payment is stored with its digest, so it is not parsed again. This path makes as few
+ * parsed as a payment is stored with its digest, so it is neither read exactly nor parsed again. This path makes as few
  * promises as it can: each costs the framework's per-request domain and async hooks (docs/performance.md).
  *
  * Returns the answer to a repeat, or what it found (authentic, not a repeat) for `receiveIpn` to go
@@ -67,23 +75,25 @@ function sha256Hex(rawBody: string): string {
  */
 export function lookForRepeatedIpn(
   deps: Pick<IpnDeps, 'db' | 'clock' | 'logger' | 'isAllowedIp'> & { ipnSecret: RotatingSecret },
-  request: IpnRequest,
+  request: Pick<IpnRequest, 'rawBody' | 'signature' | 'clientIp' | 'requestId'>,
 ): Promise<HttpResult | IpnFirstLook | undefined> | undefined {
   if (!deps.isAllowedIp(request.clientIp) || Buffer.byteLength(request.rawBody, 'utf8') > MAX_IPN_BODY_BYTES) return undefined;
-  const verification = verifyIpnSignature({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(deps.ipnSecret, deps.clock.now()) });
-  if (!verification.isValid || isProgressStatus(verification.payload.payment_status)) return undefined;
+  // Not read exactly: a repeat needs only its status and id (for the log), and a new body is read
+  // exactly by receiveIpn.
+  const authenticated = authenticateIpnBody({ rawBody: request.rawBody, signature: request.signature, secret: acceptedVersions(deps.ipnSecret, deps.clock.now()) });
+  if (!authenticated.isValid || isProgressStatus(authenticated.parsed.payment_status)) return undefined;
   const digest = sha256Hex(request.rawBody);
   return deps.db.query<{ isRepeat: boolean }>(REPEAT_QUERY, [digest]).then(
     ({ rows }) => {
-      if (rows[0]?.isRepeat !== true) return { verification, digest, checkedForRepeat: true };
-      logRepeat(deps.logger.child({ requestId: request.requestId }), request, verification.payload);
+      if (rows[0]?.isRepeat !== true) return { key: authenticated.key, digest, checkedForRepeat: true };
+      logRepeat(deps.logger.child({ requestId: request.requestId }), request, authenticated.parsed);
       return REPEATED;
     },
     () => undefined,
   );
 }
 
-function logRepeat(logger: Logger, request: IpnRequest, payload: Record<string, unknown>): void {
+function logRepeat(logger: Logger, request: Pick<IpnRequest, 'clientIp'>, payload: Record<string, unknown>): void {
   logger.info('ipn.repeated', { providerPaymentId: lookupText(payload, 'payment_id'), status: lookupText(payload, 'payment_status'), clientIp: request.clientIp });
 }
 
@@ -126,7 +136,7 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
   if (Buffer.byteLength(request.rawBody, 'utf8') > MAX_IPN_BODY_BYTES) {
     return errorResult(paymentError('payload_too_large', `IPN bodies are limited to ${MAX_IPN_BODY_BYTES} bytes`), requestId);
   }
-  const verification = request.firstLook?.verification ?? (await authenticate(deps, request));
+  const verification = request.firstLook ? readIpnPayloadExactly(request.rawBody, request.firstLook.key) : await authenticate(deps, request);
   if (!verification.isValid) {
     log.warn('ipn.signature_invalid', { reason: verification.reason, clientIp: request.clientIp });
     await noteIpnSignatureFailure(deps, deps.clock.now());
