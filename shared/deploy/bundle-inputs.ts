@@ -70,6 +70,8 @@ export function inlinedPackages(metafile: Metafile): { name: string; folder: str
   return [...byFolder].map(([folder, name]) => ({ name, folder })).sort((a, b) => a.folder.localeCompare(b.folder));
 }
 
+const BARE_SPECIFIER = /^[^./]/; // a package name, not a path (esbuild filters are Go regular expressions)
+
 /** What our code imports from the packages a bundle inlined (`zod`, `@noble/curves/secp256k1`), as written. */
 export function inlinedImports(metafile: Metafile): string[] {
   const withCode = new Set(inlinedPackages(metafile).map(({ name }) => name));
@@ -82,8 +84,6 @@ export function inlinedImports(metafile: Metafile): string[] {
   }
   return [...specifiers].sort();
 }
-
-const BARE_SPECIFIER = /^[^./]/; // a package name, not a path (esbuild filters are Go regular expressions)
 
 /**
  * Inlines the pure-JS npm packages a function imports statically. Node resolves, reads and links an

@@ -207,7 +207,7 @@ describe('lookForRepeatedIpn: the first look, before the relay scope', () => {
     const counter = countStatements(h.db);
 
     const firstLook = await look(counter.db, ipn);
-    expect(firstLook).toMatchObject({ checkedForRepeat: true, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(firstLook).toEqual({ key: { role: 'current', kid: expect.any(String) }, digest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
     counter.reset();
     expect(await receive(counter.db, { ...ipn, firstLook: firstLook as Exclude<typeof firstLook, undefined | { status: number }> })).toMatchObject({
@@ -224,6 +224,25 @@ describe('lookForRepeatedIpn: the first look, before the relay scope', () => {
     expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
     const repeats = h.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.message === 'ipn.repeated');
     expect(repeats.at(-1)).toMatchObject({ requestId: 'first-look-test', providerPaymentId: '7100000001', status: 'finished' });
+  });
+
+  it('settles once when the same new IPN races past the first look eight times at once (each found it new)', async () => {
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+    const ipn = ipnFor(checkout.id, '7100000004');
+    const looks = await Promise.all(Array.from({ length: 8 }, () => look(h.db, ipn)));
+    expect(looks.every((found) => found !== undefined && !('status' in found))).toBe(true);
+    const answers = await Promise.all(
+      looks.map((found) => receive(h.db, { ...ipn, firstLook: found as Exclude<typeof found, undefined | { status: number }> })),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(looks.map(() => 200));
+    const { rows } = await h.db.query<{ status: string; settled: boolean; settledMessages: string }>(
+      `SELECT p.status, p.settled_at IS NOT NULL AS settled,
+              (SELECT count(*) FROM outbox WHERE dedupe_key = 'payment-settled:' || p.id)::text AS "settledMessages"
+         FROM payments p WHERE provider_payment_id = '7100000004'`,
+    );
+    expect(rows).toEqual([{ status: 'finished', settled: true, settledMessages: '1' }]);
+    // Once applied, the next delivery of that body is answered by the first look alone.
+    expect(await look(h.db, ipn)).toEqual({ status: 200, body: { status: 'ok', outcome: 'unchanged' } });
   });
 
   it('leaves to receiveIpn, reading nothing, what it cannot answer at once: a refused address, a bad signature, a progress status, a body too large', async () => {

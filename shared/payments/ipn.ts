@@ -51,7 +51,6 @@ export interface IpnRequest {
 export interface IpnFirstLook {
   key: Extract<IpnAuthentication, { isValid: true }>['key'];
   digest: string;
-  checkedForRepeat: true;
 }
 
 const REPEAT_QUERY = `SELECT EXISTS (SELECT 1 FROM payment_events WHERE body_digest = decode($1, 'hex') AND provider = 'nowpayments') AS "isRepeat"`;
@@ -66,8 +65,10 @@ function sha256Hex(rawBody: string): string {
  * services already at hand: an authentic exact repeat of a body already applied (NowPayments resends
  * until it sees a 200, and repeats anyway) is answered here from one read and nothing else. A repeat
  * cannot change the payment and its body is stored already, byte for byte (sql/021); only a body that
- * parsed as a payment is stored with its digest, so it is neither read exactly nor parsed again. This path makes as few
- * promises as it can: each costs the framework's per-request domain and async hooks (docs/performance.md).
+ * parsed as a payment is stored with its digest, so it is neither read exactly nor parsed again. This
+ * path makes as few promises as it can: each costs the framework's per-request domain and async
+ * hooks (docs/performance.md). It writes nothing: a crash after it loses nothing (NowPayments resends),
+ * and deliveries racing past it as "new" are applied once by `applyPaymentUpdate`.
  *
  * Returns the answer to a repeat, or what it found (authentic, not a repeat) for `receiveIpn` to go
  * on from; undefined when the full path must decide (a refused address, a bad or unknown signature,
@@ -85,7 +86,7 @@ export function lookForRepeatedIpn(
   const digest = sha256Hex(request.rawBody);
   return deps.db.query<{ isRepeat: boolean }>(REPEAT_QUERY, [digest]).then(
     ({ rows }) => {
-      if (rows[0]?.isRepeat !== true) return { key: authenticated.key, digest, checkedForRepeat: true };
+      if (rows[0]?.isRepeat !== true) return { key: authenticated.key, digest };
       logRepeat(deps.logger.child({ requestId: request.requestId }), request, authenticated.parsed);
       return REPEATED;
     },
@@ -158,7 +159,7 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
   // A progress status (waiting … sending) goes first to the one statement that records it, which
   // absorbs a repeat itself; every other status is checked for a repeat here.
   const isProgress = isProgressStatus(payload.payment_status);
-  if (!isProgress && !request.firstLook?.checkedForRepeat) {
+  if (!isProgress && !request.firstLook) {
     try {
       if (await isRepeat()) return repeated();
     } catch (error) {
