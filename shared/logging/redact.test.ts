@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { redact, registerSecretValues } from './index.js';
 
@@ -93,6 +94,37 @@ describe('redact inside strings', () => {
       expect(redact(input)).toBe(expected);
     });
   }
+
+  it('removes the shortest secret of every kind wherever it sits, in strings short enough to be screened', () => {
+    // redactString skips its scans for a string that holds no ':', '=' or 'eyJ' and is under 64
+    // characters; every shape below is as short as its pattern allows, so a wrong screen shows here.
+    const secrets: { text: string; secretPart: string }[] = [
+      { text: 'a://u:pw@h', secretPart: ':pw@' },
+      { text: '?key=kv1', secretPart: 'kv1' },
+      { text: '&pwd=pw2', secretPart: 'pw2' },
+      { text: '/bot1:tk3', secretPart: 'tk3' },
+      { text: 'eyJ.b4.c', secretPart: 'eyJ.b4' },
+      { text: `123456:${'t'.repeat(30)}`, secretPart: 't'.repeat(30) },
+      { text: hex64, secretPart: hex64 },
+    ];
+    const filler = fc.string({ unit: fc.constantFrom(' ', 'a', 'Z', '0', '.', '-', '_', '/', '!'), maxLength: 12 });
+    fc.assert(
+      fc.property(fc.constantFrom(...secrets), filler, filler, ({ text, secretPart }, before, after) => {
+        const out = redact(`${before} ${text} ${after}`) as string;
+        expect(out).toContain('[REDACTED]');
+        expect(out).not.toContain(secretPart);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('leaves a short string without those characters as it is', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('a', 'x', '0', '9', '.', '-', '_', '/', '@', '?', '&', ' '), maxLength: 63 }), (text) => {
+        expect(redact(text)).toBe(text);
+      }),
+    );
+  });
 
   it('keeps 64-hex values under hash keys (transaction hashes are public)', () => {
     const txHash = `0x${hex64}`;

@@ -59,9 +59,28 @@ export function registerSecretValues(values: Iterable<string | undefined>): void
   if (changed) secretsLongestFirst = [...secretValues].sort((a, b) => b.length - a.length);
 }
 
+/** Verdicts of `isSecretKey` by key: a process logs the same few dozen field names over and over. */
+const secretKeyVerdicts = new Map<string, boolean>();
+const MAX_REMEMBERED_KEYS = 1_000;
+
 /** True when a field with this name must never be logged. */
 function isSecretKey(key: string): boolean {
-  return SECRET_KEY_PATTERN.test(key.toLowerCase().replace(/[-_]/g, ''));
+  let verdict = secretKeyVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = SECRET_KEY_PATTERN.test(key.toLowerCase().replace(/[-_]/g, ''));
+    // Bounded: keys can come from logged data (a payload's fields), not only from our code.
+    if (secretKeyVerdicts.size < MAX_REMEMBERED_KEYS) secretKeyVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+/**
+ * False when no pattern of `redactString` can match `text`: each needs a ':' (URL passwords, bot
+ * tokens and Bot API paths), a '=' (query secrets), 'eyJ' (JWTs) or 64 characters (hex keys). Most
+ * logged strings (ids, statuses, event names, keys) are short and hold none, and skip six scans.
+ */
+function mayHoldSecretPattern(text: string): boolean {
+  return text.length >= 64 || text.includes(':') || text.includes('=') || text.includes('eyJ');
 }
 
 function redactString(text: string, options: { allowHashes?: boolean } = {}): string {
@@ -69,6 +88,7 @@ function redactString(text: string, options: { allowHashes?: boolean } = {}): st
   for (const secret of secretsLongestFirst) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
+  if (!mayHoldSecretPattern(out)) return out;
   out = out
     .replace(URL_PASSWORD, `$1:${REDACTED}@`)
     .replace(QUERY_SECRET, `$1${REDACTED}`)
