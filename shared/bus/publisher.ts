@@ -1,4 +1,4 @@
-import type { PubSub, Topic } from '@google-cloud/pubsub';
+import type { PubSub, Topic, v1 } from '@google-cloud/pubsub';
 import { assertNoOpenTransaction } from '../db/index.js';
 import { busError } from './errors.js';
 
@@ -19,6 +19,27 @@ export interface Publisher {
 const PERMANENT_GRPC_CODES = new Set([3, 5, 7, 9]);
 
 /**
+ * `pubsub` with its publishing stub started (credentials read, channel built), awaited here. The
+ * library starts it inside its first `publish` and rethrows a failure there where nothing catches
+ * it (`initialize().catch(err => { throw err; })`, @google-cloud/pubsub 5.3): an unhandled
+ * rejection, which the Functions Framework answers with a 500 on the request that happens to run
+ * (an IPN already stored and settled, a delivery already applied). It also keeps the failed stub,
+ * so one credentials hiccup would fail every later publish of the instance. Started here, a failure
+ * is this publish's error, and the failed stub is dropped so the next publish starts a new one.
+ */
+async function withPublishingStub(pubsub: PubSub): Promise<PubSub> {
+  // Typed as the library's generic stub; it is the v1 client the publisher of every topic uses.
+  const stub = (await pubsub.getClientAsync_({ client: 'PublisherClient' })) as unknown as v1.PublisherClient;
+  try {
+    await stub.initialize();
+  } catch (error) {
+    delete pubsub.api.PublisherClient;
+    throw error;
+  }
+  return pubsub;
+}
+
+/**
  * The production adapter (and the emulator's, when PUBSUB_EMULATOR_HOST is set). `pubsub` may be a
  * loader, called on the first publish: the client library (gRPC, protobufs) is the heaviest load of
  * a cold start, and a request that publishes nothing (a repeated IPN, a read) never needs it.
@@ -32,9 +53,9 @@ export function createPubSubPublisher(options: {
   const { pubsub } = options;
   let client: Promise<PubSub> | undefined;
   const clientOf = () => {
-    client ??= typeof pubsub === 'function' ? pubsub() : Promise.resolve(pubsub);
+    client ??= (typeof pubsub === 'function' ? pubsub() : Promise.resolve(pubsub)).then(withPublishingStub);
     client.catch(() => {
-      client = undefined; // a failed load is retried on the next publish
+      client = undefined; // a failed load or start is retried on the next publish
     });
     return client;
   };

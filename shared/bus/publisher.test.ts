@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { tmpdir } from 'node:os';
+import { PubSub } from '@google-cloud/pubsub';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AppError } from '../errors/index.js';
+import { createPubSubPublisher } from './publisher.js';
+
+/**
+ * A real client whose credentials cannot load (a key file that does not exist), aimed at Google's
+ * endpoint rather than an emulator (which needs no credentials): starting its publishing stub fails
+ * at once, without any network.
+ */
+function pubsubWithoutCredentials(): PubSub {
+  return new PubSub({ projectId: 'paygateprime-test', apiEndpoint: 'pubsub.googleapis.com', keyFilename: path.join(tmpdir(), 'paygateprime-no-such-key.json') });
+}
+
+describe('createPubSubPublisher when the client cannot start (credentials)', () => {
+  const unhandled: unknown[] = [];
+  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', recordUnhandled);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', recordUnhandled);
+  });
+
+  /** Lets rejections nobody handles surface (Node reports them after the microtask queue drains). */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it('fails the publish as transient and leaves no unhandled rejection (the Functions Framework would answer the running request 500)', async () => {
+    const publisher = createPubSubPublisher({ pubsub: pubsubWithoutCredentials(), timeoutMs: 5_000 });
+    const failure = await publisher.publish('payment-settled', { paymentId: 'p1' }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(AppError);
+    expect(failure).toMatchObject({ code: 'publish_failed', isRetryable: true, context: { topic: 'payment-settled' } });
+    await settle();
+    expect(unhandled).toEqual([]);
+  });
+
+  it('starts over on the next publish instead of keeping the failed client', async () => {
+    let loads = 0;
+    const publisher = createPubSubPublisher({
+      pubsub: async () => {
+        loads += 1;
+        return pubsubWithoutCredentials();
+      },
+      timeoutMs: 5_000,
+    });
+    await expect(publisher.publish('payment-settled', { n: 1 })).rejects.toMatchObject({ code: 'publish_failed' });
+    await expect(publisher.publish('payment-settled', { n: 2 })).rejects.toMatchObject({ code: 'publish_failed' });
+    expect(loads).toBe(2);
+    await settle();
+    expect(unhandled).toEqual([]);
+  });
+
+  it('drops the failed stub of a client it was given, so the next publish builds a new one', async () => {
+    const pubsub = pubsubWithoutCredentials();
+    const publisher = createPubSubPublisher({ pubsub, timeoutMs: 5_000 });
+    await expect(publisher.publish('payment-settled', { n: 1 })).rejects.toMatchObject({ code: 'publish_failed' });
+    expect(pubsub.api.PublisherClient).toBeUndefined();
+    await settle();
+    expect(unhandled).toEqual([]);
+  });
+});
