@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { type FakeSecretManager, secretManagerClientOptions, startFakeSecretManager } from '../testing/fakes/secret-manager-server.js';
@@ -123,5 +125,31 @@ describe('loadSecretReader', () => {
     fake.seed(PROJECT, 'nowpayments-ipn-secret', ['np-old-ipn-secret', 'np-new-ipn-secret'], { current: 2, previous: 1 }, { 'previous-until': '2026-12-06T12:00:00Z' });
     const secret = await loadSecretReader('NOWPAYMENTS_IPN_SECRET', { store }, { SECRETS_SOURCE: 'secret-manager', GOOGLE_CLOUD_PROJECT: PROJECT }).read(now);
     expect(acceptedVersions(secret, now).map((version) => version.value)).toEqual(['np-new-ipn-secret', 'np-old-ipn-secret']);
+  });
+});
+
+describe('createSecretManagerStore when the client cannot start (credentials)', () => {
+  // gRPC to Google's endpoint with a key file that does not exist: starting the stub fails at once, offline.
+  const withoutCredentials = { apiEndpoint: 'secretmanager.googleapis.com', keyFilename: path.join(tmpdir(), 'paygateprime-no-such-key.json') };
+  const unhandled: unknown[] = [];
+  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeEach(() => {
+    unhandled.length = 0;
+    process.on('unhandledRejection', recordUnhandled);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', recordUnhandled);
+  });
+
+  it('fails each read as unavailable (retried by the caller), starts over the next time, and leaves no unhandled rejection (a 500 on the running request)', async () => {
+    const failing = createSecretManagerStore({ projectId: PROJECT, clientOptions: withoutCredentials });
+    for (const attempt of [1, 2]) {
+      const failure = await failing.access('jwt-secret', 'current').catch((error: unknown) => error);
+      expect(failure, `attempt ${attempt}`).toMatchObject({ code: 'secret_unavailable', isRetryable: true, context: { secretId: 'jwt-secret' } });
+      // The cause is the credentials failure itself, not a stub kept from the first attempt.
+      expect(String((failure as Error).cause)).toContain('no-such-key');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(unhandled).toEqual([]);
   });
 });

@@ -45,33 +45,47 @@ function toSecretsError(secretId: string, error: unknown): never {
 export function createSecretManagerStore(options: SecretManagerStoreOptions): SecretStore {
   type Client = import('@google-cloud/secret-manager').SecretManagerServiceClient;
   let client: Promise<Client> | undefined;
-  const clientOf = () =>
-    (client ??= import('@google-cloud/secret-manager').then(({ SecretManagerServiceClient }) => new SecretManagerServiceClient(options.clientOptions as ConstructorParameters<typeof SecretManagerServiceClient>[0])));
+  // Started and awaited here, not inside the first call: the library starts the stub there and
+  // rethrows a failure (credentials) where nothing catches it, an unhandled rejection that the
+  // Functions Framework answers with a 500, and keeps the failed stub. A client that failed to
+  // start is dropped, so the next read starts a new one.
+  const clientOf = () => {
+    client ??= import('@google-cloud/secret-manager').then(async ({ SecretManagerServiceClient }) => {
+      const started = new SecretManagerServiceClient(options.clientOptions as ConstructorParameters<typeof SecretManagerServiceClient>[0]);
+      await started.initialize();
+      return started;
+    });
+    client.catch(() => {
+      client = undefined;
+    });
+    return client;
+  };
+  const startedClient = (secretId: string) => clientOf().catch((error: unknown) => toSecretsError(secretId, error));
   const secretName = (secretId: string) => `projects/${options.projectId}/secrets/${secretId}`;
   const call = { timeout: options.timeoutMs ?? 5_000 };
 
   return {
     async describe(secretId) {
-      const [secret] = await (await clientOf()).getSecret({ name: secretName(secretId) }, call).catch((error: unknown) => toSecretsError(secretId, error));
+      const [secret] = await (await startedClient(secretId)).getSecret({ name: secretName(secretId) }, call).catch((error: unknown) => toSecretsError(secretId, error));
       const aliases: Record<string, number> = {};
       for (const [alias, version] of Object.entries(secret.versionAliases ?? {})) aliases[alias] = Number(String(version));
       return { aliases, annotations: { ...(secret.annotations ?? {}) } };
     },
     async access(secretId, version) {
-      const [answer] = await (await clientOf())
+      const [answer] = await (await startedClient(secretId))
         .accessSecretVersion({ name: `${secretName(secretId)}/versions/${version}` }, call)
         .catch((error: unknown) => toSecretsError(secretId, error));
       const data = answer.payload?.data;
       return typeof data === 'string' ? data : Buffer.from(data ?? new Uint8Array()).toString('utf8');
     },
     async addVersion(secretId, value) {
-      const [version] = await (await clientOf())
+      const [version] = await (await startedClient(secretId))
         .addSecretVersion({ parent: secretName(secretId), payload: { data: Buffer.from(value, 'utf8') } }, call)
         .catch((error: unknown) => toSecretsError(secretId, error));
       return versionNumberOf(version.name);
     },
     async update(secretId, change) {
-      await (await clientOf())
+      await (await startedClient(secretId))
         .updateSecret({
           secret: { name: secretName(secretId), versionAliases: change.aliases, annotations: change.annotations },
           updateMask: { paths: ['version_aliases', 'annotations'] },
