@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors/index.js';
+import { collectUnhandledRejections } from '../testing/unhandled-rejections.js';
 import { createPubSubPublisher } from './publisher.js';
 
 /**
@@ -15,26 +16,14 @@ function pubsubWithoutCredentials(): PubSub {
 }
 
 describe('createPubSubPublisher when the client cannot start (credentials)', () => {
-  const unhandled: unknown[] = [];
-  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
-  beforeEach(() => {
-    unhandled.length = 0;
-    process.on('unhandledRejection', recordUnhandled);
-  });
-  afterEach(() => {
-    process.off('unhandledRejection', recordUnhandled);
-  });
-
-  /** Lets rejections nobody handles surface (Node reports them after the microtask queue drains). */
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  const unhandled = collectUnhandledRejections();
 
   it('fails the publish as transient and leaves no unhandled rejection (the Functions Framework would answer the running request 500)', async () => {
     const publisher = createPubSubPublisher({ pubsub: pubsubWithoutCredentials(), timeoutMs: 5_000 });
     const failure = await publisher.publish('payment-settled', { paymentId: 'p1' }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(AppError);
     expect(failure).toMatchObject({ code: 'publish_failed', isRetryable: true, context: { topic: 'payment-settled' } });
-    await settle();
-    expect(unhandled).toEqual([]);
+    expect(await unhandled.settle()).toEqual([]);
   });
 
   it('starts over on the next publish instead of keeping the failed client', async () => {
@@ -49,8 +38,7 @@ describe('createPubSubPublisher when the client cannot start (credentials)', () 
     await expect(publisher.publish('payment-settled', { n: 1 })).rejects.toMatchObject({ code: 'publish_failed' });
     await expect(publisher.publish('payment-settled', { n: 2 })).rejects.toMatchObject({ code: 'publish_failed' });
     expect(loads).toBe(2);
-    await settle();
-    expect(unhandled).toEqual([]);
+    expect(await unhandled.settle()).toEqual([]);
   });
 
   it('drops the failed stub of a client it was given, so the next publish builds a new one', async () => {
@@ -58,7 +46,6 @@ describe('createPubSubPublisher when the client cannot start (credentials)', () 
     const publisher = createPubSubPublisher({ pubsub, timeoutMs: 5_000 });
     await expect(publisher.publish('payment-settled', { n: 1 })).rejects.toMatchObject({ code: 'publish_failed' });
     expect(pubsub.api.PublisherClient).toBeUndefined();
-    await settle();
-    expect(unhandled).toEqual([]);
+    expect(await unhandled.settle()).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
+import { collectUnhandledRejections } from '../testing/unhandled-rejections.js';
 import { type FakeSecretManager, secretManagerClientOptions, startFakeSecretManager } from '../testing/fakes/secret-manager-server.js';
 import { acceptedVersions, createSecretManagerReader, createSecretManagerStore, keyIdOf, loadSecretReader, rotateInSecretManager, type SecretStore } from './index.js';
 
@@ -131,25 +132,16 @@ describe('loadSecretReader', () => {
 describe('createSecretManagerStore when the client cannot start (credentials)', () => {
   // gRPC to Google's endpoint with a key file that does not exist: starting the stub fails at once, offline.
   const withoutCredentials = { apiEndpoint: 'secretmanager.googleapis.com', keyFilename: path.join(tmpdir(), 'paygateprime-no-such-key.json') };
-  const unhandled: unknown[] = [];
-  const recordUnhandled = (reason: unknown) => unhandled.push(reason);
-  beforeEach(() => {
-    unhandled.length = 0;
-    process.on('unhandledRejection', recordUnhandled);
-  });
-  afterEach(() => {
-    process.off('unhandledRejection', recordUnhandled);
-  });
+  const unhandled = collectUnhandledRejections();
 
   it('fails each read as unavailable (retried by the caller), starts over the next time, and leaves no unhandled rejection (a 500 on the running request)', async () => {
     const failing = createSecretManagerStore({ projectId: PROJECT, clientOptions: withoutCredentials });
     for (const attempt of [1, 2]) {
-      const failure = await failing.access('jwt-secret', 'current').catch((error: unknown) => error);
+      const failure = await failing.access('jwt-secret', 1).catch((error: unknown) => error);
       expect(failure, `attempt ${attempt}`).toMatchObject({ code: 'secret_unavailable', isRetryable: true, context: { secretId: 'jwt-secret' } });
       // The cause is the credentials failure itself, not a stub kept from the first attempt.
       expect(String((failure as Error).cause)).toContain('no-such-key');
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(unhandled).toEqual([]);
+    expect(await unhandled.settle()).toEqual([]);
   });
 });
