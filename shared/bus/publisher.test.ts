@@ -41,6 +41,22 @@ describe('createPubSubPublisher when the client cannot start (credentials)', () 
     expect(await unhandled.settle()).toEqual([]);
   });
 
+  it('fails concurrent publishes on one failed start alike, each as transient, and starts once for them', async () => {
+    let loads = 0;
+    const publisher = createPubSubPublisher({
+      pubsub: async () => {
+        loads += 1;
+        return pubsubWithoutCredentials();
+      },
+      timeoutMs: 5_000,
+    });
+    const outcomes = await Promise.allSettled(['payment-settled', 'invite-requested', 'payout-requested'].map((topic) => publisher.publish(topic, { topic })));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'publish_failed', isRetryable: true });
+    expect(loads).toBe(1);
+    expect(await unhandled.settle()).toEqual([]);
+  });
+
   it('drops the failed stub of a client it was given, so the next publish builds a new one', async () => {
     const pubsub = pubsubWithoutCredentials();
     const publisher = createPubSubPublisher({ pubsub, timeoutMs: 5_000 });
