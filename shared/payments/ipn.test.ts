@@ -33,6 +33,9 @@ function signedIpn(checkoutId: string, paymentId: string, secret: string, fields
   return { rawBody: JSON.stringify(payload), signature: signIpnPayload(payload, secret), clientIp: '127.0.0.1', headers: {} };
 }
 
+/** The same IPN signed with the tests' secret. */
+const ipnFor = (checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) => signedIpn(checkoutId, paymentId, SECRET, fields);
+
 describe('receiveIpn: exact repeats', () => {
   let h: StageHarness;
 
@@ -41,7 +44,6 @@ describe('receiveIpn: exact repeats', () => {
   });
   afterAll(() => h?.close());
 
-  const ipnFor = (checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) => signedIpn(checkoutId, paymentId, SECRET, fields);
 
   const receive = (db = h.db, request: ReturnType<typeof ipnFor>) =>
     receiveIpn({ db, clock: h.clock, logger: h.logger, ipnSecret: SECRET, isAllowedIp: () => true }, request);
@@ -195,7 +197,6 @@ describe('lookForRepeatedIpn: the first look, before the relay scope', () => {
   });
   afterAll(() => h?.close());
 
-  const ipnFor = (checkoutId: string, paymentId: string, fields: Record<string, unknown> = {}) => signedIpn(checkoutId, paymentId, SECRET, fields);
   const look = (db: typeof h.db, request: ReturnType<typeof ipnFor>, isAllowedIp = () => true) =>
     lookForRepeatedIpn({ db, clock: h.clock, logger: h.logger, ipnSecret: rotatingSecret(SECRET), isAllowedIp }, { ...request, requestId: 'first-look-test' });
   const receive = (db: typeof h.db, request: Parameters<typeof receiveIpn>[1]) =>
