@@ -2,7 +2,9 @@
  * What a duplicate IPN costs the function itself, without HTTP: the built `nowpayments-ipn` handler
  * and the least-possible duplicate handler (bench/baseline-functions/verified-read: signature check
  * and one read) called in one process, in turn, with the same settled IPNs, one call at a time on
- * the same PostgreSQL database; CPU of the process per call (median over alternating rounds).
+ * the same PostgreSQL database; CPU of the process per call (median over alternating rounds). Also
+ * against that least possible plus what our guarantees add to every answer (a record line of the
+ * receipt and the security headers: bench/baseline-functions/verified-read-guarded).
  *
  * `ipn-ingest` measures the same two over HTTP at 32 connections, where the loopback, the framework
  * and the other processes on 2 shared cores move a figure by ±20 % between rounds: about the size of
@@ -14,7 +16,8 @@
  * whose standard output is a file, as a function's is where Cloud Run collects its log lines.
  *
  * `npm run bench -- duplicate-handler [--quick]`. Needs DATABASE_URL (PostgreSQL: the baseline reads
- * with pg). BENCH_ROUNDS and BENCH_CALLS change the shape.
+ * with pg). BENCH_ROUNDS and BENCH_CALLS change the shape; BENCH_CPU_PROFILE=<folder> writes a V8 CPU
+ * profile of the measuring process there (all handlers, warm-up and seeding included).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +40,7 @@ import { formatRows } from './lib/table.js';
 const NAME = 'duplicate-handler';
 const FUNCTION = 'nowpayments-ipn';
 const BASELINE = 'verified-read';
+const GUARDED_BASELINE = 'verified-read-guarded';
 const CALLS = integerFromEnv('BENCH_CALLS', isQuick ? 2_000 : 20_000);
 /** Settled payments whose IPNs are sent again in turn. */
 const SETTLED = isQuick ? 20 : 200;
@@ -100,6 +104,7 @@ async function cpuPerCall(handler: Handler, ipns: readonly SignedIpn[], count: n
 interface Measured {
   subjectMicros: number[];
   baselineMicros: number[];
+  guardedMicros: number[];
   subjectAnswer: Answer;
   baselineAnswer: Answer;
 }
@@ -120,9 +125,11 @@ async function measure(): Promise<void> {
   const registry = await import('@google-cloud/functions-framework/testing');
   await import(path.join(outdir, 'index.js'));
   await import(path.join(repositoryRoot(), 'bench', 'baseline-functions', BASELINE, 'index.js'));
+  await import(path.join(repositoryRoot(), 'bench', 'baseline-functions', GUARDED_BASELINE, 'index.js'));
   const subject = registry.getFunction(FUNCTION) as Handler | undefined;
   const baseline = registry.getFunction(BASELINE) as Handler | undefined;
-  if (!subject || !baseline) throw new Error(`${FUNCTION} or ${BASELINE} did not register with the functions framework`);
+  const guarded = registry.getFunction(GUARDED_BASELINE) as Handler | undefined;
+  if (!subject || !baseline || !guarded) throw new Error(`${FUNCTION}, ${BASELINE} or ${GUARDED_BASELINE} did not register with the functions framework`);
 
   const settled: SignedIpn[] = [];
   for (const orderId of await seedOpenCheckouts(testDb.db, tiers, SETTLED)) {
@@ -134,20 +141,31 @@ async function measure(): Promise<void> {
   }
   const subjectAnswer = await call(subject, settled[0] as SignedIpn);
   const baselineAnswer = await call(baseline, settled[0] as SignedIpn);
+  const guardedAnswer = await call(guarded, settled[0] as SignedIpn);
+  if (guardedAnswer.status !== 200 || !guardedAnswer.body.includes('"known":true')) throw new Error(`${GUARDED_BASELINE} answered ${guardedAnswer.status} ${guardedAnswer.body}`);
   if (subjectAnswer.status !== 200 || !subjectAnswer.body.includes('"unchanged"')) throw new Error(`${FUNCTION} answered ${subjectAnswer.status} ${subjectAnswer.body} to a duplicate`);
   if (baselineAnswer.status !== 200 || !baselineAnswer.body.includes('"known":true')) throw new Error(`${BASELINE} answered ${baselineAnswer.status} ${baselineAnswer.body}`);
 
   // Warm-up: both handlers' code optimised, both pools full.
   await cpuPerCall(subject, settled, Math.min(CALLS, 2_000));
   await cpuPerCall(baseline, settled, Math.min(CALLS, 2_000));
+  await cpuPerCall(guarded, settled, Math.min(CALLS, 2_000));
   const measured = await alternateRounds({
     rounds,
-    baseline: () => cpuPerCall(baseline, settled, CALLS),
+    baseline: async () => ({ floor: await cpuPerCall(baseline, settled, CALLS), guarded: await cpuPerCall(guarded, settled, CALLS) }),
     subject: () => cpuPerCall(subject, settled, CALLS),
     onRound: (round, baselineMicros, subjectMicros) =>
-      console.error(`round ${round}: ${FUNCTION} ${subjectMicros.toFixed(1)} µs, ${BASELINE} ${baselineMicros.toFixed(1)} µs of CPU per duplicate`),
+      console.error(
+        `round ${round}: ${FUNCTION} ${subjectMicros.toFixed(1)} µs, ${BASELINE} ${baselineMicros.floor.toFixed(1)} µs, ${GUARDED_BASELINE} ${baselineMicros.guarded.toFixed(1)} µs of CPU per duplicate`,
+      ),
   });
-  const result: Measured = { subjectMicros: measured.subject, baselineMicros: measured.baseline, subjectAnswer, baselineAnswer };
+  const result: Measured = {
+    subjectMicros: measured.subject,
+    baselineMicros: measured.baseline.map((round) => round.floor),
+    guardedMicros: measured.baseline.map((round) => round.guarded),
+    subjectAnswer,
+    baselineAnswer,
+  };
   await new Promise<void>((resolve, reject) => process.send?.(result, undefined, {}, (error: Error | null) => (error ? reject(error) : resolve())));
 }
 
@@ -160,7 +178,8 @@ async function main(): Promise<void> {
   const logFile = path.join(workDir, 'handlers.log');
   const log = openSync(logFile, 'w');
   console.log(`${rounds} round(s) of ${CALLS} duplicates per handler, one call at a time, after a warm-up; their log lines go to a file`);
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), MEASURE_FLAG], {
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE)}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), MEASURE_FLAG], {
     stdio: ['ignore', log, 'inherit', 'ipc'],
     env: process.env,
   });
@@ -177,8 +196,10 @@ async function main(): Promise<void> {
 
   const subject = median(measured.subjectMicros);
   const baseline = median(measured.baselineMicros);
+  const guarded = median(measured.guardedMicros);
   const rows = [
     rowWithoutGoal(`duplicate IPN, CPU per call in process (no HTTP), ${FUNCTION} vs the least possible`, `${subject.toFixed(1)} µs`, `${baseline.toFixed(1)} µs`, ratioOf(subject, baseline)),
+    rowWithoutGoal(`the same, ${FUNCTION} vs the least possible with a record line and security headers`, `${subject.toFixed(1)} µs`, `${guarded.toFixed(1)} µs`, ratioOf(subject, guarded)),
   ];
   console.log(`\n${formatRows(rows)}`);
   console.log(`answers: ${FUNCTION} ${measured.subjectAnswer.status} ${measured.subjectAnswer.body} (${measured.subjectAnswer.headerCount} headers); ${BASELINE} ${measured.baselineAnswer.status} ${measured.baselineAnswer.body}`);
@@ -188,7 +209,7 @@ async function main(): Promise<void> {
     database: databaseKind,
     measuredAt,
     rows,
-    details: { calls: CALLS, rounds, settled: SETTLED, subjectMicros: measured.subjectMicros, baselineMicros: measured.baselineMicros },
+    details: { calls: CALLS, rounds, settled: SETTLED, subjectMicros: measured.subjectMicros, baselineMicros: measured.baselineMicros, guardedMicros: measured.guardedMicros },
   });
   console.log(`wrote ${path.relative(repositoryRoot(), file)}`);
 }

@@ -9,7 +9,10 @@
  * - duplicates (IPNs of payments already settled, sent again) vs the raw insert hitting the conflict,
  *   and vs the least a duplicate can cost (bench/baseline-functions/verified-read: the signature
  *   check and one read by payment id), measured in the same rounds, so the gap the function itself
- *   adds is told apart from what recognising an authentic duplicate costs at all;
+ *   adds is told apart from what recognising an authentic duplicate costs at all; and vs that least
+ *   possible plus what our guarantees add to every answer whatever it costs (a record line of the
+ *   receipt on stdout and the six security headers: bench/baseline-functions/verified-read-guarded),
+ *   so the limit those guarantees set is measured too;
  * - the function's peak resident memory as deployed: a fresh process with production's DB_POOL_MAX,
  *   sent new `finished` IPNs one at a time (production deploys with --concurrency=1; both read from
  *   deploy.yaml and the variables the deploy sets) for as long as a load round, next to what
@@ -252,6 +255,12 @@ async function main(): Promise<void> {
     logFile: path.join(workDir, 'verified-read.log'),
     nodeOptions: process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROFILE, 'verified-read')}`] : [],
   });
+  const guardedRead = await startFunction({
+    source: path.join(repositoryRoot(), 'bench', 'baseline-functions', 'verified-read-guarded'),
+    target: 'verified-read-guarded',
+    env: { ...baseChildEnv(), DATABASE_URL: databaseUrl, DB_POOL_MAX: String(DEFAULT_POOL_MAX), NOWPAYMENTS_IPN_SECRET: secret },
+    logFile: path.join(workDir, 'verified-read-guarded.log'),
+  });
   const subjectCommand = commandLineOf(subject.pid);
   console.log(`${FUNCTION}: pid ${subject.pid} (${subjectCommand}); raw-insert: pid ${baseline.pid}`);
   console.log(`${rounds} round(s) of ${LOAD_SECONDS} s at ${CONNECTIONS} connections, after ${WARMUP_SECONDS} s of warm-up; PostgreSQL, pool ${DEFAULT_POOL_MAX} each`);
@@ -321,23 +330,33 @@ async function main(): Promise<void> {
   await load(baseline, conflictOf, WARMUP_SECONDS);
   // The first body the raw insert was sent (checked above), so certainly stored: the floor must know it.
   await assertAnswers(verifiedRead, baselineIpns.handedOut[0] as SignedIpn, (status, body) => status === 200 && body.includes('"known":true'));
+  await assertAnswers(guardedRead, baselineIpns.handedOut[0] as SignedIpn, (status, body) => status === 200 && body.includes('"known":true'));
   await load(verifiedRead, conflictOf, WARMUP_SECONDS);
+  await load(guardedRead, conflictOf, WARMUP_SECONDS);
   await load(subject, duplicateOf, WARMUP_SECONDS);
   const duplicateRounds = await alternateRounds({
     rounds,
     baseline: () => load(baseline, conflictOf, LOAD_SECONDS),
     // The floor runs between the two, so each round compares all three on the same minute of the machine.
-    subject: async () => ({ floor: await load(verifiedRead, conflictOf, LOAD_SECONDS), subject: await load(subject, duplicateOf, LOAD_SECONDS) }),
+    subject: async () => ({
+      floor: await load(verifiedRead, conflictOf, LOAD_SECONDS),
+      guardedFloor: await load(guardedRead, conflictOf, LOAD_SECONDS),
+      subject: await load(subject, duplicateOf, LOAD_SECONDS),
+    }),
     onRound: (round, b, s) =>
-      console.log(`  round ${round}: raw insert ${describeLoad(b)} | signature check + read ${describeLoad(s.floor)} | ${FUNCTION} ${describeLoad(s.subject)}`),
+      console.log(
+        `  round ${round}: raw insert ${describeLoad(b)} | signature check + read ${describeLoad(s.floor)} | the same + record line + headers ${describeLoad(s.guardedFloor)} | ${FUNCTION} ${describeLoad(s.subject)}`,
+      ),
   });
   const duplicateSubject = duplicateRounds.subject.map((round) => round.subject);
   const duplicateFloor = duplicateRounds.subject.map((round) => round.floor);
+  const duplicateGuardedFloor = duplicateRounds.subject.map((round) => round.guardedFloor);
 
   // Stop the servers before reading their logs, so every line is written.
   await subject.stop();
   await baseline.stop();
   await verifiedRead.stop();
+  await guardedRead.stop();
 
   // --- memory as deployed ---
   // A fresh process (its high-water mark owes nothing to the 32-connection load), started as the
@@ -380,6 +399,7 @@ async function main(): Promise<void> {
   const newBaselineP99 = medianOf(newRounds.baseline, (load) => load.p99Ms);
   const duplicateRate = medianOf(duplicateSubject, (load) => load.requestsPerSecond);
   const duplicateFloorRate = medianOf(duplicateFloor, (load) => load.requestsPerSecond);
+  const duplicateGuardedFloorRate = medianOf(duplicateGuardedFloor, (load) => load.requestsPerSecond);
   const duplicateBaselineRate = medianOf(duplicateRounds.baseline, (load) => load.requestsPerSecond);
   const duplicateP99 = medianOf(duplicateSubject, (load) => load.p99Ms);
   const duplicateBaselineP99 = medianOf(duplicateRounds.baseline, (load) => load.p99Ms);
@@ -405,6 +425,13 @@ async function main(): Promise<void> {
       ratioOf(duplicateFloorRate, duplicateBaselineRate),
     ),
     rowWithoutGoal('duplicate IPNs: throughput against that least possible', reqPerSec(duplicateRate), reqPerSec(duplicateFloorRate), ratioOf(duplicateRate, duplicateFloorRate)),
+    rowWithoutGoal(
+      'duplicate IPNs, the least possible with our guarantees (+ record line + security headers): throughput',
+      reqPerSec(duplicateGuardedFloorRate),
+      reqPerSec(duplicateBaselineRate),
+      ratioOf(duplicateGuardedFloorRate, duplicateBaselineRate),
+    ),
+    rowWithoutGoal('duplicate IPNs: throughput against that guarded least possible', reqPerSec(duplicateRate), reqPerSec(duplicateGuardedFloorRate), ratioOf(duplicateRate, duplicateGuardedFloorRate)),
     rowAtMost(`${FUNCTION} peak RSS, ${DEPLOYED_SHAPE} (as deployed)`, `${deployedPeakMiB.toFixed(0)} MiB`, `${granted.text} granted (deploy.yaml)`, ratioOf(deployedPeakMiB, granted.mib), MEMORY_GOAL),
     rowWithoutGoal(
       `${FUNCTION} peak RSS under ${CONNECTIONS} connections (stress; deployed with concurrency ${DEPLOYED.concurrency})`,
@@ -433,6 +460,7 @@ async function main(): Promise<void> {
   console.log(`  new row         raw insert: ${describeCpu(newRounds.baseline)}`);
   console.log(`  duplicate IPN   ${FUNCTION}: ${describeCpu(duplicateSubject)}`);
   console.log(`  duplicate IPN   signature check + read: ${describeCpu(duplicateFloor)}`);
+  console.log(`  duplicate IPN   the same + record line + headers: ${describeCpu(duplicateGuardedFloor)}`);
   console.log(`  conflicting row raw insert: ${describeCpu(duplicateRounds.baseline)}`);
   console.log(`  new IPN, ${DEPLOYED_SHAPE} (as deployed, one run) ${FUNCTION}: ${describeCpu([deployedLoad])}`);
   for (const note of laterNotes) console.log(`note: ${note}`);
@@ -464,7 +492,8 @@ async function main(): Promise<void> {
       duplicates: {
         roundRatios: duplicateSubject.map((load, index) => ratioOf(load.requestsPerSecond, duplicateRounds.baseline[index]?.requestsPerSecond ?? 0)),
         floorRoundRatios: duplicateFloor.map((load, index) => ratioOf(load.requestsPerSecond, duplicateRounds.baseline[index]?.requestsPerSecond ?? 0)),
-        baseline: duplicateRounds.baseline, floor: duplicateFloor, subject: duplicateSubject, distinctBodies: settledIpns.length },
+        guardedFloorRoundRatios: duplicateGuardedFloor.map((load, index) => ratioOf(load.requestsPerSecond, duplicateRounds.baseline[index]?.requestsPerSecond ?? 0)),
+        baseline: duplicateRounds.baseline, floor: duplicateFloor, guardedFloor: duplicateGuardedFloor, subject: duplicateSubject, distinctBodies: settledIpns.length },
       memory: { peakKiB: peak.peakKiB, maxSampledRssKiB: maxRssKiB, grantedMiB: granted.mib, pid: subject.pid, process: subjectCommand },
       asDeployed: {
         connections: DEPLOYED.concurrency,
