@@ -28,7 +28,7 @@ import { availableParallelism } from 'node:os';
 import { countStatements, NO_SCOPE, type StatementCounter, type StatementCounts } from '../shared/testing/statement-counter.js';
 import { checkoutFor, newSubscriber, type PayoutGateway, seedChannel, type SeededChannel, startPayoutGateway, type TestGateway } from '../tests/e2e/gateway-harness.js';
 import { onCleanup, runBench } from './lib/cleanup.js';
-import { cpuSnapshot, type ProcessSelector } from './lib/cpu.js';
+import { cpuSnapshot, cpuSpentBetween, type ProcessSelector } from './lib/cpu.js';
 import { databaseKind, integerFromEnv, isQuick, rounds } from './lib/options.js';
 import { type BenchRow, writeBenchResults } from './lib/results.js';
 import { alternateRounds } from './lib/rounds.js';
@@ -349,9 +349,8 @@ async function main(): Promise<void> {
       const before = cpuSnapshot(cpuSelectors);
       const sentAt = await Promise.all(items.map((item) => sendFinished(item)));
       while (!hasEveryInvite(items)) await new Promise((resolve) => setTimeout(resolve, 2));
-      const after = cpuSnapshot(cpuSelectors);
+      const cpuMs = cpuSpentBetween(before, cpuSnapshot(cpuSelectors));
       await gateway.settle();
-      const cpuMs = { gateway: after.gateway - before.gateway, postgres: after.postgres - before.postgres, anvil: after.anvil - before.anvil };
       const totalMs = cpuMs.gateway + cpuMs.postgres + cpuMs.anvil;
       // The gateway is one JavaScript thread hosting every function: its own CPU cannot be spread.
       const floorMs = Math.round(Math.max(totalMs / availableParallelism(), cpuMs.gateway));

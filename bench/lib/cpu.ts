@@ -1,7 +1,9 @@
 /**
  * CPU time used by groups of processes (Linux /proc), to say where a load's time goes: the
  * function's node process, the PostgreSQL backends serving its database, an emulator. A figure is
- * the difference between two snapshots; a process that exits in between loses its share.
+ * the difference between two snapshots, process by process: one that started in between counts in
+ * full, one that exited in between counts nothing (its last share cannot be read any more; before,
+ * its whole past was subtracted, and a pool closing idle backends gave negative figures).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -33,9 +35,11 @@ function readProcessCpu(pid: number): ProcessCpu | undefined {
   }
 }
 
-/** CPU milliseconds used so far by every process each selector matches. */
-export function cpuSnapshot<K extends string>(selectors: Record<K, ProcessSelector>): Record<K, number> {
-  const totals = Object.fromEntries(Object.keys(selectors).map((key) => [key, 0])) as Record<K, number>;
+/** CPU milliseconds used so far by each process each selector matches, by pid. */
+export type CpuSnapshot<K extends string> = Record<K, Map<number, number>>;
+
+export function cpuSnapshot<K extends string>(selectors: Record<K, ProcessSelector>): CpuSnapshot<K> {
+  const totals = Object.fromEntries(Object.keys(selectors).map((key) => [key, new Map<number, number>()])) as CpuSnapshot<K>;
   let pids: number[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
@@ -52,17 +56,25 @@ export function cpuSnapshot<K extends string>(selectors: Record<K, ProcessSelect
         selector.pids?.includes(pid) ||
         selector.processGroups?.includes(cpu.processGroup) ||
         (selector.commandLineIncludes !== undefined && (commandLine ??= commandLineOf(pid)).includes(selector.commandLineIncludes));
-      if (matches) totals[key] += cpu.cpuMs;
+      if (matches) totals[key].set(pid, cpu.cpuMs);
     }
   }
   return totals;
+}
+
+/** CPU milliseconds each selector's processes used between two snapshots (never negative). */
+export function cpuSpentBetween<K extends string>(before: CpuSnapshot<K>, after: CpuSnapshot<K>): Record<K, number> {
+  const spent = (key: K): number => {
+    let total = 0;
+    for (const [pid, cpuMs] of after[key]) total += Math.max(0, cpuMs - (before[key].get(pid) ?? 0));
+    return total;
+  };
+  return Object.fromEntries((Object.keys(after) as K[]).map((key) => [key, spent(key)])) as Record<K, number>;
 }
 
 /** Runs `work` and returns the CPU milliseconds each selector's processes used meanwhile. */
 export async function measureCpu<K extends string, T>(selectors: Record<K, ProcessSelector>, work: () => Promise<T>): Promise<{ result: T; cpuMs: Record<K, number> }> {
   const before = cpuSnapshot(selectors);
   const result = await work();
-  const after = cpuSnapshot(selectors);
-  const cpuMs = Object.fromEntries((Object.keys(selectors) as K[]).map((key) => [key, after[key] - before[key]])) as Record<K, number>;
-  return { result, cpuMs };
+  return { result, cpuMs: cpuSpentBetween(before, cpuSnapshot(selectors)) };
 }
