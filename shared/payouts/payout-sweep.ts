@@ -66,8 +66,10 @@ export async function trackPayouts(deps: TrackPayoutsDeps & { timeBudgetMs?: num
   const deadline = Date.now() + (deps.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS);
   while (Date.now() < deadline) {
     const page = await claimDuePayouts(deps, tickStart);
-    if (page.length === 0) break;
     for (const payout of page) await sweepPayout(deps, payout, report);
+    // A short page was all that was due and free; what another tick holds is that tick's, and what
+    // comes due meanwhile is the next tick's.
+    if (page.length < PAGE_SIZE) break;
   }
   return report;
 }
@@ -75,19 +77,18 @@ export async function trackPayouts(deps: TrackPayoutsDeps & { timeBudgetMs?: num
 /**
  * Claims up to a page of due payouts: checked before this tick started (a payout this tick already
  * looked at, or moved, waits for the next tick), oldest check first, skipping rows another tick holds.
+ * One statement, so its own transaction: the row locks last until the lease is written.
  */
 async function claimDuePayouts(deps: TrackPayoutsDeps, tickStart: Date): Promise<DuePayout[]> {
   const leaseUntil = new Date(deps.clock.now().getTime() + CLAIM_LEASE_MS);
-  return deps.db.transaction(async (tx) => {
-    const { rows } = await tx.query<DuePayout>(
-      `UPDATE payouts p SET next_check_at = $2
-         FROM (SELECT id FROM payouts WHERE next_check_at < $1 ORDER BY next_check_at, id LIMIT ${PAGE_SIZE} FOR NO KEY UPDATE SKIP LOCKED) due
-        WHERE p.id = due.id
-        RETURNING p.id, p.state, p.state_changed_at, p.deferred_until, p.last_redriven_at, p.asset, p.destination_currency, p.destination_network`,
-      [tickStart, leaseUntil],
-    );
-    return rows;
-  });
+  const { rows } = await deps.db.query<DuePayout>(
+    `UPDATE payouts p SET next_check_at = $2
+       FROM (SELECT id FROM payouts WHERE next_check_at < $1 ORDER BY next_check_at, id LIMIT ${PAGE_SIZE} FOR NO KEY UPDATE SKIP LOCKED) due
+      WHERE p.id = due.id
+      RETURNING p.id, p.state, p.state_changed_at, p.deferred_until, p.last_redriven_at, p.asset, p.destination_currency, p.destination_network`,
+    [tickStart, leaseUntil],
+  );
+  return rows;
 }
 
 /** When the payout is due again, unless its state changed meanwhile (then it is due at once). */
