@@ -49,6 +49,8 @@ export interface PayoutTransitionFields {
   deferredReason?: string | null;
   failureCode?: string | null;
   failureReason?: string | null;
+  /** On a move to `quoted`: what the payout will deliver (decimal text), quoted at the move's time. */
+  quotedToAmount?: string | null;
 }
 
 /** Finished states the owner's webhooks hear about: delivered, or not (failed, or the swap refunded to us). */
@@ -90,7 +92,9 @@ export async function transitionPayout(
        deferred_reason = CASE WHEN $3 = 'deferred' THEN $10 ELSE deferred_reason END,
        failure_code = CASE WHEN $3 = 'failed' THEN $8 ELSE failure_code END,
        failure_reason = CASE WHEN $3 = 'failed' THEN $9 ELSE failure_reason END,
-       completed_at = CASE WHEN $3 = 'completed' THEN $4 ELSE completed_at END
+       completed_at = CASE WHEN $3 = 'completed' THEN $4 ELSE completed_at END,
+       quoted_to_amount = CASE WHEN $3 = 'quoted' AND $11::numeric IS NOT NULL THEN $11::numeric ELSE quoted_to_amount END,
+       quoted_at = CASE WHEN $3 = 'quoted' AND $11::numeric IS NOT NULL THEN $4 ELSE quoted_at END
      WHERE id = $1 AND state = $2
      RETURNING kind, channel_id, owner_account_id, asset, amount_units::text AS amount_units, amount_usd_cents,
                destination_currency, destination_network,
@@ -106,6 +110,7 @@ export async function transitionPayout(
       input.failureCode ?? null,
       input.failureReason ?? null,
       input.deferredReason ?? null,
+      input.quotedToAmount ?? null,
     ],
   );
   const moved = rows[0];

@@ -173,6 +173,28 @@ describe('quotePayout', () => {
     expect(await payoutMessages(h.db, payout.id)).toEqual(['payout-quoted']);
   });
 
+  // A direct payout's limits are checked in the transaction that quotes it, or first before any other
+  // outcome: over them, it is held, not failed, deferred or retried.
+  it.each([
+    ['a destination that is not an address', { wallet: '0x12345678901234567890' }],
+    ['gas that would take more than 5 % of it', { amountUnits: ETH / 1_000n }],
+  ])('holds a direct payout over the per-payout maximum even with %s', async (_name, other) => {
+    const payout = await payoutAtStage(h.db, { destination: 'ETH', usdCents: 100_001n, ...other });
+    expect(await quotePayout(deps, payout.id)).toBe('held');
+    expect(await payoutRow(payout.id)).toMatchObject({ state: 'held', heldReason: 'over_payout_limit', failureCode: null, deferrals: 0 });
+    expect(await payoutMessages(h.db, payout.id)).toEqual([]);
+  });
+
+  it('holds a direct payout over the limits when the gas estimate fails, and retries one within them', async () => {
+    const unreachableNode = { estimateFeeWei: () => Promise.reject(Object.assign(new Error('node down'), { code: 'chain_unavailable' })), maxShareBps: 500n };
+    const over = await payoutAtStage(h.db, { destination: 'ETH', usdCents: 100_001n });
+    expect(await quotePayout({ ...deps, networkFee: unreachableNode }, over.id)).toBe('held');
+    const within = await payoutAtStage(h.db, { destination: 'ETH', amountUnits: ETH / 10n });
+    await expect(quotePayout({ ...deps, networkFee: unreachableNode }, within.id)).rejects.toThrow('node down');
+    expect(await payoutRow(within.id)).toMatchObject({ state: 'requested', quotedToAmount: null });
+    expect(await quotePayout(deps, within.id)).toBe('direct');
+  });
+
   it('leaves the payout requested, with nothing queued, when ChangeNow does not answer (redelivered later)', async () => {
     changenow.failNext('GET /v2/exchange/min-amount', 503);
     const payout = await payoutAtStage(h.db, { destination: 'BTC', amountUnits: ETH / 10n });

@@ -73,7 +73,8 @@ function decimalsOf(asset: string): number {
  * 3a. An ETH payout whose gas would take more than the configured share → `deferred` for an hour.
  * 4. Otherwise ChangeNow's minimum and estimate (network calls outside any transaction): below the
  *    minimum → `deferred` for an hour; else `quoted` with the estimate and `payout-quoted`.
- * The limits are checked again, under their lock, in the transaction that quotes (see `markQuoted`).
+ * The limits are checked, under their lock, in the transaction that quotes (see `markQuoted`), and
+ * before any other outcome; a swap's also before ChangeNow is asked.
  * A deferred payout keeps its claimed amount; track-payouts re-queues it when the hour is up. After
  * `MAX_DEFERRALS` deferrals it fails instead: the amount returns to its owners, who are told, and the
  * operator is alerted.
@@ -85,15 +86,19 @@ function decimalsOf(asset: string): number {
 export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Promise<QuotePayoutOutcome> {
   const payout = await retrievePayout(deps.db, payoutId);
   if (payout.state !== 'requested') return 'skipped';
-
-  const limitOutcome = await deps.db.transaction(async (tx) => {
-    const verdict = await checkOutflowLimits(tx, payoutId, deps.limits, deps.clock.now());
-    if (verdict.isWithinLimits) return 'within' as const;
-    const isHeld = await holdPayout(tx, payoutId, verdict.reason, deps.clock.now());
-    return isHeld ? ('held' as const) : ('skipped' as const);
-  });
-  if (limitOutcome === 'held') deps.logger.warn('payout.held', { payoutId });
-  if (limitOutcome !== 'within') return limitOutcome;
+  // The limits come first: a payout over them is held whatever else is wrong with it. A direct payout
+  // asks nothing of ChangeNow, so its limits are checked once, in the transaction that quotes it
+  // (`markQuoted`), or here before any other outcome (a bad destination, a deferral, a failed gas
+  // estimate); a swap's are checked before ChangeNow is asked anything, and again when it is quoted.
+  const isDirect = isDirectPayout(payout);
+  if (!isDirect) {
+    const held = await holdIfOverLimits(deps, payout.id);
+    if (held) return held;
+  }
+  const unlessHeld = async <T>(outcome: () => Promise<T>): Promise<T | 'held' | 'skipped'> => {
+    const held = isDirect ? await holdIfOverLimits(deps, payout.id) : undefined;
+    return held ?? outcome();
+  };
 
   try {
     const destination = payoutDestinationOf(payout);
@@ -104,20 +109,26 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
       extraId: destination.extraId,
     });
   } catch (error) {
-    if (!WALLET_ERROR_CODES.has(errorCode(error))) throw error;
+    if (!WALLET_ERROR_CODES.has(errorCode(error))) return unlessHeld(() => Promise.reject(error));
     const reason = error instanceof AppError ? error.message : 'The payout destination is not valid.';
-    return failPayout(deps, payout, { from: 'requested', code: errorCode(error), reason, description: `Payout failed: ${errorCode(error)}` });
+    return unlessHeld(() => failPayout(deps, payout, { from: 'requested', code: errorCode(error), reason, description: `Payout failed: ${errorCode(error)}` }));
   }
 
   const now = deps.clock.now();
   if (deps.networkFee && payout.asset === 'ETH') {
-    const feeWei = await deps.networkFee.estimateFeeWei('ETH');
-    if (feeWei * BPS_PER_WHOLE > payout.amountUnits * deps.networkFee.maxShareBps) {
-      return deferPayout(deps, payout, 'network_fee_too_high', { feeWei: feeWei.toString(), amountUnits: payout.amountUnits.toString() });
+    const networkFee = deps.networkFee;
+    let feeWei: bigint;
+    try {
+      feeWei = await networkFee.estimateFeeWei('ETH');
+    } catch (error) {
+      return unlessHeld(() => Promise.reject(error));
+    }
+    if (feeWei * BPS_PER_WHOLE > payout.amountUnits * networkFee.maxShareBps) {
+      return unlessHeld(() => deferPayout(deps, payout, 'network_fee_too_high', { feeWei: feeWei.toString(), amountUnits: payout.amountUnits.toString() }));
     }
   }
 
-  if (isDirectPayout(payout)) {
+  if (isDirect) {
     const toAmount = formatUnits(payout.amountUnits, decimalsOf(payout.asset));
     const outcome = await markQuoted(deps, payout, toAmount, now, 'transfer-requested');
     if (outcome === 'quoted') deps.logger.info('payout.quoted', { payoutId, route: 'direct' });
@@ -137,6 +148,18 @@ export async function quotePayout(deps: QuotePayoutDeps, payoutId: string): Prom
   const estimate = await deps.changenow.estimate(pair, fromAmount);
   const outcome = await markQuoted(deps, payout, estimate.toAmount, deps.clock.now(), 'payout-quoted');
   if (outcome === 'quoted') deps.logger.info('payout.quoted', { payoutId, route: 'swap', fromAmount, toAmount: estimate.toAmount });
+  return outcome;
+}
+
+/** Holds the payout if it is over the outflow limits: 'held' (or 'skipped' when it moved meanwhile); undefined when within them. */
+async function holdIfOverLimits(deps: QuotePayoutDeps, payoutId: string): Promise<'held' | 'skipped' | undefined> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const verdict = await checkOutflowLimits(tx, payoutId, deps.limits, deps.clock.now());
+    if (verdict.isWithinLimits) return undefined;
+    const isHeld = await holdPayout(tx, payoutId, verdict.reason, deps.clock.now());
+    return isHeld ? ('held' as const) : ('skipped' as const);
+  });
+  if (outcome === 'held') deps.logger.warn('payout.held', { payoutId });
   return outcome;
 }
 
@@ -192,9 +215,8 @@ async function markQuoted(
       if (isHeld) deps.logger.warn('payout.held', { payoutId: payout.id, reason: verdict.reason });
       return isHeld ? 'held' : 'skipped';
     }
-    const isQuoted = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at });
+    const isQuoted = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at, quotedToAmount: toAmount });
     if (!isQuoted) return 'skipped';
-    await tx.query('UPDATE payouts SET quoted_to_amount = $2, quoted_at = $3 WHERE id = $1', [payout.id, toAmount, at]);
     await enqueueMessage(tx, next, { payoutId: payout.id }, { at, dedupeKey: `${next}:${payout.id}` });
     return 'quoted';
   });
