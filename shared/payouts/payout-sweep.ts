@@ -109,7 +109,8 @@ async function sweepPayout(deps: TrackPayoutsDeps, payout: DuePayout, report: Tr
       const state = await trackPayout(deps, payout.id);
       if (state === 'completed') report.completed += 1;
       if (state === 'failed' || state === 'refunded') report.failed += 1;
-      await scheduleNextCheck(deps, payout, deps.clock.now());
+      // A payout that moved is due as its new state says (sql/015's trigger sets next_check_at).
+      if (state === payout.state) await scheduleNextCheck(deps, payout, deps.clock.now());
     } else if (payout.state === 'requested' || payout.state === 'quoted' || payout.state === 'swap_created') {
       await redriveStage(deps, { ...payout, state: payout.state }, now, report);
     } else if (payout.state === 'deferred') {
