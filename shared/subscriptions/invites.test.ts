@@ -131,6 +131,39 @@ describe('sendInvite', () => {
     expect(await inviteRows(paid.paymentId)).toHaveLength(1);
   });
 
+  it('keeps one link when two deliveries create links at the same moment: the other is revoked, and every DM carries the stored one', async () => {
+    const paid = await settledSubscriptionPayment();
+    // Both deliveries reach Telegram before either stores its link.
+    let arrived = 0;
+    let releaseBoth = () => undefined as void;
+    const bothArrived = new Promise<void>((resolve) => (releaseBoth = resolve));
+    const racingTelegram = new Proxy(api, {
+      get(target, property, receiver) {
+        if (property !== 'createChatInviteLink') return Reflect.get(target, property, receiver) as unknown;
+        return async (...args: Parameters<Api['createChatInviteLink']>) => {
+          arrived += 1;
+          if (arrived === 2) releaseBoth();
+          await bothArrived;
+          return target.createChatInviteLink(...args);
+        };
+      },
+    });
+    const racing = { ...deps, telegram: racingTelegram };
+
+    const outcomes = await Promise.all([sendInvite(racing, paid.paymentId), sendInvite(racing, paid.paymentId)]);
+
+    expect(outcomes).toEqual(['sent', 'sent']);
+    expect(createCallsFor(paid.closedChatId)).toHaveLength(2);
+    const rows = await inviteRows(paid.paymentId);
+    expect(rows).toHaveLength(1);
+    const live = telegram.inviteLinks(paid.closedChatId).filter((link) => !link.is_revoked);
+    expect(live.map((link) => link.invite_link)).toEqual([rows[0]?.invite_link]);
+    const dms = telegram.messagesTo(paid.userId);
+    expect(dms.length).toBeGreaterThanOrEqual(1);
+    for (const dm of dms) expect(dm.text).toContain(rows[0]?.invite_link);
+    expect(rows[0]?.sent_at).not.toBeNull();
+  });
+
   it('replaces a link that expired unused: revokes the old one and updates the same row', async () => {
     const paid = await settledSubscriptionPayment();
     await sendInvite(deps, paid.paymentId);

@@ -112,27 +112,24 @@ async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): P
   } catch (error) {
     throw toTelegramError(error, { paymentId: context.grant_id, operation: 'createChatInviteLink' });
   }
-  const stored = await deps.db.transaction(async (tx) => {
-    if (context.link_id) {
-      const { rowCount } = await tx.query(
+  // One statement each (its own transaction): the replacement only of the link this delivery saw, the
+  // first link only if no delivery stored one.
+  const { rowCount } = context.link_id
+    ? await deps.db.query(
         `UPDATE invite_links SET invite_link = $2, name = $3, created_at = $4, expires_at = $5, sent_at = NULL, revoked_at = NULL
          WHERE id = $1 AND joined_at IS NULL AND invite_link = $6`,
         [context.link_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt, context.invite_link],
+      )
+    : await deps.db.query(
+        `INSERT INTO invite_links (${grantColumn(grantOf(context))}, subscription_id, chat_id, invite_link, name, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (${grantColumn(grantOf(context))}) DO NOTHING`,
+        [context.grant_id, context.subscription_id, context.closed_chat_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt],
       );
-      return rowCount === 1;
-    }
-    const { rowCount } = await tx.query(
-      `INSERT INTO invite_links (${grantColumn(grantOf(context))}, subscription_id, chat_id, invite_link, name, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (${grantColumn(grantOf(context))}) DO NOTHING`,
-      [context.grant_id, context.subscription_id, context.closed_chat_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt],
-    );
-    return rowCount === 1;
-  });
-  if (!stored) {
-    // A concurrent delivery stored its link first: ours must not stay usable.
-    await deps.telegram.revokeChatInviteLink(chatId, created.invite_link).catch(() => undefined);
-  }
+  const stored = rowCount === 1;
   deps.logger.info('invite.link_created', { paymentId: context.grant_id, grantKind: context.grant_kind, isStored: stored });
+  if (stored) return { ...context, invite_link: created.invite_link, link_expires_at: expiresAt, sent_at: null, joined_at: null };
+  // A concurrent delivery stored its link first: ours must not stay usable, and theirs is the one to send.
+  await deps.telegram.revokeChatInviteLink(chatId, created.invite_link).catch(() => undefined);
   return loadContext(deps.db, context.grant_id);
 }
 
