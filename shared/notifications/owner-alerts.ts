@@ -39,6 +39,8 @@ export interface ChannelFacts {
   bot_rights: Record<string, unknown> | null;
   destination: bigint | null;
   language_code: string | null;
+  /** The owner's payment-notifications setting (payout and progress news follow it too). */
+  notifications_enabled: boolean;
 }
 
 interface Composed {
@@ -49,7 +51,7 @@ interface Composed {
 
 export async function channelFacts(deps: NotificationDeps, channelId: string): Promise<ChannelFacts> {
   const { rows } = await deps.db.query<ChannelFacts>(
-    `SELECT c.open_title, c.closed_title, c.closed_chat_id, c.bot_rights, d.destination, u.language_code
+    `SELECT c.open_title, c.closed_title, c.closed_chat_id, c.bot_rights, d.destination, u.language_code, c.notifications_enabled
      FROM channels c
      JOIN accounts a ON a.id = c.owner_account_id
      CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN c.notifications_enabled THEN c.notification_chat_id END,

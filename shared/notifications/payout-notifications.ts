@@ -91,8 +91,7 @@ export async function notifyOwnerOfPayout(
     throw notificationError('unknown_payout', 'No payout of this channel has this id', { payoutId: request.subjectId, channelId: request.channelId });
   }
   const channel = await channelFacts(deps, request.channelId);
-  const { rows: settings } = await deps.db.query<{ notifications_enabled: boolean }>('SELECT notifications_enabled FROM channels WHERE id = $1', [request.channelId]);
-  const isWanted = request.kind !== 'payout_completed' || settings[0]?.notifications_enabled === true;
+  const isWanted = request.kind !== 'payout_completed' || channel.notifications_enabled;
   if (!channel.destination) {
     deps.logger.warn('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
     return 'skipped';
@@ -170,10 +169,9 @@ async function notifyOwnerOfThresholdProgress(deps: NotificationDeps, request: O
   if (done) return done;
   const channel = await channelFacts(deps, request.channelId);
   if (!channel.destination) return 'skipped';
-  const { rows } = await deps.db.query<{ notifications_enabled: boolean }>('SELECT notifications_enabled FROM channels WHERE id = $1', [request.channelId]);
   const progress = await readThresholdProgress(deps.db, request.channelId);
   const stillHolds =
-    rows[0]?.notifications_enabled === true &&
+    channel.notifications_enabled &&
     progress?.isThreshold === true &&
     progress.cycle === subject.cycle &&
     hasReached(progress, subject.mark) &&
