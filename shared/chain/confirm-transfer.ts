@@ -68,10 +68,13 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   assertChainTransferTransition('signed', 'broadcast');
   assertChainTransferTransition('broadcast', to);
   const recorded = await deps.db.transaction(async (tx) => {
-    await tx.query(
-      `UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2, updated_at = $2 WHERE payout_id = $1 AND status = 'signed'`,
-      [payoutId, now],
-    );
+    // Only a transfer read as signed can still be (statuses only move forward).
+    if (stored.status === 'signed') {
+      await tx.query(
+        `UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2, updated_at = $2 WHERE payout_id = $1 AND status = 'signed'`,
+        [payoutId, now],
+      );
+    }
     const { rows } = await tx.query(
       `UPDATE chain_transfers
           SET status = $2, block_number = $3, gas_used = $4, effective_gas_price = $5, fee_units = $6,

@@ -13,6 +13,7 @@ export const payoutError = defineErrors({
   unknown_payout: 'not_found',
   payout_transition_refused: 'conflict',
   settled_transfer_without_fee: 'internal',
+  transfer_not_settled: 'internal',
   unknown_payout_asset: 'invalid',
 });
 export type PayoutErrorCode = ErrorCodeOf<typeof payoutError>;

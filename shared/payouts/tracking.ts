@@ -72,7 +72,16 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
  * replaces them at the same nonce (`requestTransferCheck`).
  */
 async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<void> {
-  const result = await confirmTransfer(deps, payout.id, { confirmations: deps.confirmations });
+  // The payout moves in the transaction that records the receipt; a receipt recorded earlier (by a
+  // run that stopped before moving the payout) is booked here in a transaction of its own.
+  let isBooked = false;
+  const result = await confirmTransfer(deps, payout.id, {
+    confirmations: deps.confirmations,
+    onSettled: async (tx, transfer) => {
+      await bookSettledTransfer(tx, payout, transfer, deps.clock.now());
+      isBooked = true;
+    },
+  });
   if (result.state === 'pending') {
     if (result.confirmations > 0n) return;
     const sentAt = result.transfer.broadcastAt ?? result.transfer.signedAt;
@@ -81,27 +90,34 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow):
     await requestTransferCheck(deps, payout.id, result.isKnownToNode ? 'stalled' : 'not_in_mempool');
     return;
   }
-  const at = deps.clock.now();
-  await deps.db.transaction(async (tx) => {
-    await postNetworkFee(tx, result.transfer, at);
-    if (result.state === 'confirmed') {
-      const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
-      const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at });
-      if (isMoved && to === 'completed') await queuePayoutNotice(tx, payout, 'payout_completed', at);
-      return;
-    }
-    // The asset never left the hot wallet: book it back there and owe it to the owner again.
-    await failPayoutIn(tx, payout, {
-      from: 'transfer_broadcast',
-      code: 'transfer_reverted',
-      reason: `Transfer ${result.transfer.txHash} reverted on chain`,
-      description: 'Transfer reverted',
-      backInHotWallet: payout.amountUnits,
-      at,
-    });
-  });
+  if (!isBooked) await deps.db.transaction((tx) => bookSettledTransfer(tx, payout, result.transfer, deps.clock.now()));
   if (result.state === 'reverted') deps.logger.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
   else deps.logger.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });
+}
+
+/**
+ * What a settled transfer does to its payout (idempotent: the fee's ledger key, the conditional move):
+ * the gas booked; confirmed → completed (direct) or awaiting_swap; reverted → failed, the asset booked
+ * back into the hot wallet and owed to its owners again.
+ */
+async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTransfer, at: Date): Promise<void> {
+  await postNetworkFee(tx, transfer, at);
+  if (transfer.status === 'confirmed') {
+    const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
+    const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at });
+    if (isMoved && to === 'completed') await queuePayoutNotice(tx, payout, 'payout_completed', at);
+    return;
+  }
+  if (transfer.status !== 'failed') throw payoutError('transfer_not_settled', 'bookSettledTransfer: the transfer is not settled', { payoutId: payout.id });
+  // The asset never left the hot wallet: book it back there and owe it to the owner again.
+  await failPayoutIn(tx, payout, {
+    from: 'transfer_broadcast',
+    code: 'transfer_reverted',
+    reason: `Transfer ${transfer.txHash} reverted on chain`,
+    description: 'Transfer reverted',
+    backInHotWallet: payout.amountUnits,
+    at,
+  });
 }
 
 async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promise<void> {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openSignedTransaction, type SigningDeps } from '../chain/index.js';
+import { confirmTransfer, openSignedTransaction, type SigningDeps } from '../chain/index.js';
 import type { Db } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { createCountingWallet, createMemoryChain, type MemoryChain } from '../testing/fakes/memory-chain.js';
@@ -173,6 +173,30 @@ describe('sendTransfer', () => {
     expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', signedTx: signed.signedTx, fundings: 1 });
     expect(wallet.signatures()).toBe(1);
     expect(chain.transactions()).toEqual([expect.objectContaining({ raw: signed.signedTx, state: 'pending' })]);
+  });
+
+  it.each([
+    ['mined and confirmed: completed, the gas booked once', true, 'completed', 'confirmed'],
+    ['mined and reverted: failed, the amount back in the hot wallet', false, 'failed', 'failed'],
+  ] as const)('books a receipt recorded by a run that stopped before moving the payout: %s', async (_name, isSuccess, state, status) => {
+    const payout = await quotedDirectPayout();
+    expect(await sendTransfer(deps, payout.id)).toBe('broadcast');
+    const hotWalletAfterFunding = await balanceOf(h.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH');
+    const [txHash] = chain.transactions().map((tx) => tx.hash);
+    chain.mine(txHash ?? '', { isSuccess });
+    // The receipt is recorded, then the run stops: nothing moved the payout.
+    expect((await confirmTransfer(deps, payout.id, { confirmations: 1 })).state).toBe(isSuccess ? 'confirmed' : 'reverted');
+    expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status });
+
+    const tracking = { ...h, chain, changenow: createChangeNowClient({ apiUrl: 'http://127.0.0.1:9', apiKey: 'unused' }), confirmations: 1 };
+    expect(await Promise.all([trackPayout(tracking, payout.id), trackPayout(tracking, payout.id)])).toEqual([state, state]);
+    expect(await trackPayout(tracking, payout.id)).toBe(state);
+    const { rows } = await h.db.query<{ fees: number }>(`SELECT count(*)::int AS fees FROM ledger_transactions WHERE payout_id = $1 AND kind = 'network_fee'`, [payout.id]);
+    expect(rows[0]?.fees).toBe(1);
+    const mined = chain.transactions()[0];
+    const fee = (mined?.gasUsed ?? 0n) * (mined?.effectiveGasPrice ?? 0n);
+    expect(fee).toBeGreaterThan(0n);
+    expect(await balanceOf(h.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH')).toBe(hotWalletAfterFunding - fee + (isSuccess ? 0n : AMOUNT));
   });
 
   describe('a later transfer-requested for a broadcast payout, by what the chain did with it', () => {
