@@ -41,6 +41,11 @@ export interface SignTransferInput {
    * one is returned), e.g. to move the payout to `transfer_signed` atomically with the row.
    */
   onSigned?: (tx: Tx, transfer: ChainTransfer) => Promise<void>;
+  /**
+   * The caller has just read that no transfer is stored under `key`: the early look (which spares the
+   * node's calls when one is) is skipped. The signing transaction looks again under the lock either way.
+   */
+  isKnownUnsigned?: boolean;
 }
 
 /**
@@ -63,8 +68,10 @@ export async function signAndStoreTransfer(
 ): Promise<{ transfer: ChainTransfer; isNew: boolean }> {
   assertNoOpenTransaction('signAndStoreTransfer');
   const { key: payoutId, request } = input;
-  const existing = await retrieveChainTransfer(deps.db, payoutId);
-  if (existing) return { transfer: existing, isNew: false };
+  if (!input.isKnownUnsigned) {
+    const existing = await retrieveChainTransfer(deps.db, payoutId);
+    if (existing) return { transfer: existing, isNew: false };
+  }
 
   const call = callFor(deps, payoutId, request);
   const from = deps.wallet.address.toLowerCase();

@@ -45,6 +45,7 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
     if (!isReady) return 'skipped';
     await signAndStoreTransfer(deps, {
       key: payoutId,
+      isKnownUnsigned: true, // read above
       request: await transferRequestFor(deps.db, payout),
       lock: (tx) => lockPayoutForTransfer(tx, payoutId),
       onSigned: async (tx) => {
