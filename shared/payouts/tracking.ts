@@ -5,7 +5,7 @@ import { enqueueMessage } from '../bus/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
-import { canTransitionPayout, transitionPayout } from './payout-state.js';
+import { canTransitionPayout, type PayoutState, transitionPayout } from './payout-state.js';
 import { canTransitionSwap, PAYOUT_STATE_AFTER_SWAP, type SwapStatus } from './swap-status.js';
 import { distributeConversion } from './conversion.js';
 import { failPayoutIn } from './fail-payout.js';
@@ -56,7 +56,9 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
     return payout.state;
   }
   if (payout.state === 'transfer_broadcast') {
-    await confirmPayoutTransfer(deps, payout);
+    const movedTo = await confirmPayoutTransfer(deps, payout);
+    // A payout this run completed or failed needs nothing more; any other is read again.
+    if (movedTo === 'completed' || movedTo === 'failed') return movedTo;
     payout = await retrievePayout(deps.db, payoutId);
   }
   if (payout.state === 'awaiting_swap' || payout.state === 'needs_attention') {
@@ -71,46 +73,47 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
  * may be priced out of blocks, is handed to send-transfer: it re-broadcasts the stored bytes or
  * replaces them at the same nonce (`requestTransferCheck`).
  */
-async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<void> {
+async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<PayoutState | undefined> {
   // The payout moves in the transaction that records the receipt; a receipt recorded earlier (by a
   // run that stopped before moving the payout) is booked here in a transaction of its own.
-  let isBooked = false;
+  let booked: { movedTo: PayoutState | undefined } | undefined;
   const result = await confirmTransfer(deps, payout.id, {
     confirmations: deps.confirmations,
     onSettled: async (tx, transfer) => {
-      await bookSettledTransfer(tx, payout, transfer, deps.clock.now());
-      isBooked = true;
+      booked = { movedTo: await bookSettledTransfer(tx, payout, transfer, deps.clock.now()) };
     },
   });
   if (result.state === 'pending') {
-    if (result.confirmations > 0n) return;
+    if (result.confirmations > 0n) return undefined;
     const sentAt = result.transfer.broadcastAt ?? result.transfer.signedAt;
     const isOld = deps.clock.now().getTime() - sentAt.getTime() > STALLED_AFTER_MS;
-    if (result.isKnownToNode && !isOld) return;
+    if (result.isKnownToNode && !isOld) return undefined;
     await requestTransferCheck(deps, payout.id, result.isKnownToNode ? 'stalled' : 'not_in_mempool');
-    return;
+    return undefined;
   }
-  if (!isBooked) await deps.db.transaction((tx) => bookSettledTransfer(tx, payout, result.transfer, deps.clock.now()));
+  booked ??= { movedTo: await deps.db.transaction((tx) => bookSettledTransfer(tx, payout, result.transfer, deps.clock.now())) };
   if (result.state === 'reverted') deps.logger.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
   else deps.logger.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });
+  return booked.movedTo;
 }
 
 /**
  * What a settled transfer does to its payout (idempotent: the fee's ledger key, the conditional move):
  * the gas booked; confirmed → completed (direct) or awaiting_swap; reverted → failed, the asset booked
- * back into the hot wallet and owed to its owners again.
+ * back into the hot wallet and owed to its owners again. Returns the state it moved the payout to
+ * (undefined when another run had moved it).
  */
-async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTransfer, at: Date): Promise<void> {
+async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTransfer, at: Date): Promise<PayoutState | undefined> {
   await postNetworkFee(tx, transfer, at);
   if (transfer.status === 'confirmed') {
     const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
     const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at });
     if (isMoved && to === 'completed') await queuePayoutNotice(tx, payout, 'payout_completed', at);
-    return;
+    return isMoved ? to : undefined;
   }
   if (transfer.status !== 'failed') throw payoutError('transfer_not_settled', 'bookSettledTransfer: the transfer is not settled', { payoutId: payout.id });
   // The asset never left the hot wallet: book it back there and owe it to the owner again.
-  await failPayoutIn(tx, payout, {
+  const isFailed = await failPayoutIn(tx, payout, {
     from: 'transfer_broadcast',
     code: 'transfer_reverted',
     reason: `Transfer ${transfer.txHash} reverted on chain`,
@@ -118,6 +121,7 @@ async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTra
     backInHotWallet: payout.amountUnits,
     at,
   });
+  return isFailed ? 'failed' : undefined;
 }
 
 async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promise<void> {
