@@ -3,7 +3,7 @@ import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type BotRightName, type IntruderRemoval, languageOf, translate } from '../texts/index.js';
 import { toTelegramError } from '../telegram/index.js';
 import type { NotificationDeps } from './owner-notifications.js';
-import { sendPendingOwnerNotification } from './owner-notification-delivery.js';
+import { ownerNoticeClaimUntil, sendPendingOwnerNotification } from './owner-notification-delivery.js';
 import { notificationError } from './errors.js';
 
 /**
@@ -174,14 +174,36 @@ export async function deliverOwnerMessage(
   message: { dedupeKey: string; chatId: bigint; text: string | undefined; paymentId?: string | null; payoutId?: string | null },
 ): Promise<'sent' | 'skipped' | 'already_done'> {
   const now = deps.clock.now();
-  await deps.db.query(
-    `INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, payout_id, status, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [request.channelId, request.kind, message.dedupeKey, message.chatId, message.paymentId ?? null, message.payoutId ?? null, message.text === undefined ? 'skipped' : 'pending', now],
+  // One statement: this notification's row, created (pending, or skipped without a text) or as an
+  // earlier delivery left it.
+  const { rows } = await deps.db.query<{ id: string; status: string; chat_id: bigint; isClaimed: boolean }>(
+    `WITH inserted AS (
+       INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, payout_id, status, created_at, updated_at, claimed_until)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, CASE WHEN $7 = 'pending' THEN $9::timestamptz END) ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING id, status, chat_id)
+     SELECT id, status, chat_id, true AS "isClaimed" FROM inserted
+     UNION ALL
+     SELECT id, status, chat_id, false FROM owner_notifications WHERE dedupe_key = $3 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+    [
+      request.channelId,
+      request.kind,
+      message.dedupeKey,
+      message.chatId,
+      message.paymentId ?? null,
+      message.payoutId ?? null,
+      message.text === undefined ? 'skipped' : 'pending',
+      now,
+      ownerNoticeClaimUntil(now),
+    ],
   );
-  const { rows } = await deps.db.query<{ id: string; status: string; chat_id: bigint }>('SELECT id, status, chat_id FROM owner_notifications WHERE dedupe_key = $1', [message.dedupeKey]);
-  const notification = rows[0]!;
+  const notification = rows[0];
+  if (!notification) {
+    // A concurrent delivery inserted the row while this statement ran: its answer decides.
+    throw notificationError('owner_notification_in_progress', 'Another delivery of this notification is running', { dedupeKey: message.dedupeKey });
+  }
   if (notification.status !== 'pending' || message.text === undefined) return notification.status === 'skipped' ? 'skipped' : 'already_done';
 
-  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id }, message.text, { isLinkPreviewShown: false });
+  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id, isClaimed: notification.isClaimed }, message.text, {
+    isLinkPreviewShown: false,
+  });
 }

@@ -10,6 +10,8 @@ import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { type NotificationDeps, notifyOwner } from './owner-notifications.js';
+import { OWNER_NOTICE_CLAIM_MS } from './owner-notification-delivery.js';
+import { holdFirstCall } from '../testing/held-call.js';
 
 const DAY_MS = 86_400_000;
 
@@ -110,6 +112,42 @@ describe('notifyOwner', () => {
     expect(await notificationRows(paid)).toEqual([
       { kind: 'payment_received', status: 'sent', attempts: 1, last_error: null, telegram_message_id: BigInt(dms[0]!.messageId), dedupe_key: `payment_received:${paid.paymentId}` },
     ]);
+  });
+
+  it('sends one DM when duplicates arrive while the first delivery is sending; they are told to retry, and then find it sent', async () => {
+    const paid = await settledPayment();
+    const held = holdFirstCall(deps.telegram, 'sendMessage');
+    const first = notifyOwner({ ...deps, telegram: held.client }, received(paid));
+    await held.arrived;
+
+    const duplicates = await Promise.allSettled([notifyOwner(deps, received(paid)), notifyOwner(deps, received(paid))]);
+    held.release();
+
+    expect(await first).toBe('sent');
+    for (const duplicate of duplicates) expect(duplicate).toMatchObject({ status: 'rejected', reason: { code: 'owner_notification_in_progress', isRetryable: true } });
+    expect(telegram.messagesTo(paid.ownerId)).toHaveLength(1);
+    expect(await notifyOwner(deps, received(paid))).toBe('already_done');
+    expect(telegram.messagesTo(paid.ownerId)).toHaveLength(1);
+  });
+
+  it('takes over a notification whose sender stopped before recording it, once its claim ran out', async () => {
+    const paid = await settledPayment();
+    // A delivery created the row and stopped before sending (its instance was killed).
+    await testDb.db.query(
+      `INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at, claimed_until)
+       VALUES ($1, 'payment_received', $2, $3, $4, 'pending', $5, $5, $6)`,
+      [paid.channelId, `payment_received:${paid.paymentId}`, paid.ownerId, paid.paymentId, clock.now(), new Date(clock.now().getTime() + OWNER_NOTICE_CLAIM_MS)],
+    );
+    await expect(notifyOwner(deps, received(paid))).rejects.toMatchObject({ code: 'owner_notification_in_progress' });
+    expect(telegram.messagesTo(paid.ownerId)).toHaveLength(0);
+
+    clock.advance(OWNER_NOTICE_CLAIM_MS);
+    try {
+      expect(await notifyOwner(deps, received(paid))).toBe('sent');
+      expect(telegram.messagesTo(paid.ownerId)).toHaveLength(1);
+    } finally {
+      clock.set(FIXTURE_NOW); // the other tests read their dates from the fixture's clock
+    }
   });
 
   it('tells the owner the tier, price, their share after fees, the subscriber and the access end', async () => {

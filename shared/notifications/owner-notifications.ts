@@ -6,7 +6,7 @@ import type { OwnerNotificationRequested } from '../messages/index.js';
 import { type AssetCode, formatUnits, formatUsdCents, getAsset } from '../money/index.js';
 import { escapeHtml } from '../telegram/index.js';
 import { isOwnerAlertKind, notifyOwnerAlert } from './owner-alerts.js';
-import { sendPendingOwnerNotification } from './owner-notification-delivery.js';
+import { ownerNoticeClaimUntil, sendPendingOwnerNotification } from './owner-notification-delivery.js';
 import { isPayoutNoticeKind, notifyOwnerOfPayout } from './payout-notifications.js';
 import { notificationError } from './errors.js';
 
@@ -98,19 +98,21 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
   const dedupeKey = `${request.kind}:${request.subjectId}`;
   // One statement: the channel's notification chat, and this event's row (created pending, or
   // skipped when the owner turned notifications off; a redelivery finds the row already there).
-  const { rows: found } = await deps.db.query<{ isChannel: boolean; chatId: bigint | null; id: string | null; status: string | null }>(
+  const { rows: found } = await deps.db.query<{ isChannel: boolean; chatId: bigint | null; id: string | null; status: string | null; isClaimed: boolean }>(
     `WITH channel AS (
        SELECT notifications_enabled, notification_chat_id FROM channels WHERE id = $1),
      inserted AS (
-       INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at)
-       SELECT $1, $2, $3, notification_chat_id, $4, CASE WHEN notifications_enabled THEN 'pending' ELSE 'skipped' END, $5, $5
+       INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at, claimed_until)
+       SELECT $1, $2, $3, notification_chat_id, $4, CASE WHEN notifications_enabled THEN 'pending' ELSE 'skipped' END, $5, $5,
+              CASE WHEN notifications_enabled THEN $6::timestamptz END
          FROM channel WHERE notification_chat_id IS NOT NULL
        ON CONFLICT (dedupe_key) DO NOTHING
        RETURNING id, status)
      SELECT EXISTS (SELECT 1 FROM channel) AS "isChannel", (SELECT notification_chat_id FROM channel) AS "chatId",
             coalesce((SELECT id FROM inserted), (SELECT id FROM owner_notifications WHERE dedupe_key = $3)) AS id,
-            coalesce((SELECT status FROM inserted), (SELECT status FROM owner_notifications WHERE dedupe_key = $3)) AS status`,
-    [request.channelId, request.kind, dedupeKey, request.subjectId, now],
+            coalesce((SELECT status FROM inserted), (SELECT status FROM owner_notifications WHERE dedupe_key = $3)) AS status,
+            EXISTS (SELECT 1 FROM inserted) AS "isClaimed"`,
+    [request.channelId, request.kind, dedupeKey, request.subjectId, now, ownerNoticeClaimUntil(now)],
   );
   const channel = found[0];
   if (!channel?.isChannel) throw notificationError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
@@ -122,10 +124,12 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
     // A concurrent delivery inserted the row while this statement ran: its answer decides.
     throw notificationError('owner_notification_in_progress', 'Another delivery of this notification is running', { dedupeKey });
   }
-  const notification = { id: channel.id, status: channel.status, chat_id: channel.chatId };
+  const notification = { id: channel.id, status: channel.status, chat_id: channel.chatId, isClaimed: channel.isClaimed };
   if (notification.status !== 'pending') return notification.status === 'skipped' ? 'skipped' : 'already_done';
 
   const facts = await paymentFacts(deps.db, request.subjectId);
   if (!facts) throw notificationError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
-  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id }, ownerPaymentText(facts), { isLinkPreviewShown: true });
+  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id, isClaimed: notification.isClaimed }, ownerPaymentText(facts), {
+    isLinkPreviewShown: true,
+  });
 }

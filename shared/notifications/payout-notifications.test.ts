@@ -8,6 +8,7 @@ import { holdPayout, rejectPayout, runThresholdPayouts } from '../payouts/index.
 import { LANGUAGES, translate } from '../texts/catalogue.js';
 import { createBotApi } from '../telegram/index.js';
 import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
+import { holdFirstCall } from '../testing/held-call.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
@@ -108,6 +109,24 @@ describe('notifyOwner: threshold progress', () => {
         'A payout starts automatically once your balance reaches $40.00.',
       ].join('\n'),
     ]);
+    expect(await statusOf(halfway!)).toBe('sent');
+  });
+
+  it('sends one message when duplicates arrive while the first delivery is sending', async () => {
+    const owned = await thresholdChannel();
+    for (let index = 0; index < 3; index++) await pay(owned);
+    const [halfway] = await queued(owned);
+    const held = holdFirstCall(deps.telegram, 'sendMessage');
+    const first = notifyOwner({ ...deps, telegram: held.client }, halfway!);
+    await held.arrived;
+
+    const duplicates = await Promise.allSettled([notifyOwner(deps, halfway!), notifyOwner(deps, halfway!)]);
+    held.release();
+
+    expect(await first).toBe('sent');
+    for (const duplicate of duplicates) expect(duplicate).toMatchObject({ status: 'rejected', reason: { code: 'owner_notification_in_progress', isRetryable: true } });
+    expect(texts(owned)).toHaveLength(1);
+    expect(await notifyOwner(deps, halfway!)).toBe('already_done');
     expect(await statusOf(halfway!)).toBe('sent');
   });
 
