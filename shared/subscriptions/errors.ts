@@ -4,5 +4,6 @@ import { defineErrors, type ErrorCodeOf } from '../errors/index.js';
 export const subscriptionError = defineErrors({
   unknown_payment: 'not_found',
   invite_link_missing: 'internal',
+  invite_in_progress: 'unavailable',
 });
 export type SubscriptionErrorCode = ErrorCodeOf<typeof subscriptionError>;

@@ -10,7 +10,8 @@ import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { formatUtc } from '../clock/index.js';
-import { type InviteDeps, sendInvite } from './invites.js';
+import { INVITE_SEND_CLAIM_MS, type InviteDeps, sendInvite } from './invites.js';
+import { holdFirstCall } from '../testing/held-call.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -150,18 +151,51 @@ describe('sendInvite', () => {
     });
     const racing = { ...deps, telegram: racingTelegram };
 
-    const outcomes = await Promise.all([sendInvite(racing, paid.paymentId), sendInvite(racing, paid.paymentId)]);
+    const outcomes = await Promise.allSettled([sendInvite(racing, paid.paymentId), sendInvite(racing, paid.paymentId)]);
 
-    expect(outcomes).toEqual(['sent', 'sent']);
+    // One sends the stored link; the other finds it sent, or is told to retry while it is being sent.
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value === 'sent')).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ code: 'invite_in_progress', isRetryable: true });
+      else expect(['sent', 'already_sent']).toContain(outcome.value);
+    }
     expect(createCallsFor(paid.closedChatId)).toHaveLength(2);
     const rows = await inviteRows(paid.paymentId);
     expect(rows).toHaveLength(1);
     const live = telegram.inviteLinks(paid.closedChatId).filter((link) => !link.is_revoked);
     expect(live.map((link) => link.invite_link)).toEqual([rows[0]?.invite_link]);
     const dms = telegram.messagesTo(paid.userId);
-    expect(dms.length).toBeGreaterThanOrEqual(1);
-    for (const dm of dms) expect(dm.text).toContain(rows[0]?.invite_link);
+    expect(dms).toHaveLength(1);
+    expect(dms[0]?.text).toContain(rows[0]?.invite_link);
     expect(rows[0]?.sent_at).not.toBeNull();
+    expect(await sendInvite(deps, paid.paymentId)).toBe('already_sent');
+  });
+
+  it('sends one DM when a duplicate arrives while the first delivery is sending; the duplicate is told to retry', async () => {
+    const paid = await settledSubscriptionPayment();
+    const held = holdFirstCall(api, 'sendMessage');
+    const first = sendInvite({ ...deps, telegram: held.client }, paid.paymentId);
+    await held.arrived;
+
+    await expect(sendInvite(deps, paid.paymentId)).rejects.toMatchObject({ code: 'invite_in_progress', isRetryable: true });
+    held.release();
+
+    expect(await first).toBe('sent');
+    expect(telegram.messagesTo(paid.userId)).toHaveLength(1);
+    expect(await sendInvite(deps, paid.paymentId)).toBe('already_sent');
+  });
+
+  it('takes over the DM of a delivery that stopped before sending it, once its claim ran out', async () => {
+    const paid = await settledSubscriptionPayment();
+    const stopped = holdFirstCall(api, 'sendMessage');
+    void sendInvite({ ...deps, telegram: stopped.client }, paid.paymentId); // never released: its instance was killed
+    await stopped.arrived;
+    await expect(sendInvite(deps, paid.paymentId)).rejects.toMatchObject({ code: 'invite_in_progress' });
+
+    clock.advance(INVITE_SEND_CLAIM_MS);
+    expect(await sendInvite(deps, paid.paymentId)).toBe('sent');
+    expect(telegram.messagesTo(paid.userId)).toHaveLength(1);
+    expect(createCallsFor(paid.closedChatId)).toHaveLength(1); // the stored link, not a new one
   });
 
   it('replaces a link that expired unused: revokes the old one and updates the same row', async () => {

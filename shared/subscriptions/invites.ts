@@ -37,6 +37,12 @@ interface InviteContext {
 
 export type InviteOutcome = 'sent' | 'already_sent' | 'subscription_inactive';
 
+/**
+ * How long a delivery holds the invite DM it is sending: far longer than one sendMessage takes, short
+ * enough that a sender that stopped mid-way is taken over by the message's next retry.
+ */
+export const INVITE_SEND_CLAIM_MS = 60_000;
+
 const LINK_NAME_PREFIX: Record<AccessGrant['kind'], string> = { payment: 'pay', trial: 'trial', gift: 'gift' };
 
 /** Telegram link names are at most 32 characters: the grant's kind and up to 28 hex digits of its id. */
@@ -87,14 +93,17 @@ export async function sendInvite(deps: InviteDeps, grantId: string): Promise<Inv
   const isExpiredUnused = context.link_expires_at !== null && context.link_expires_at <= now && context.joined_at === null;
   if (context.sent_at && !isExpiredUnused) return 'already_sent';
 
+  let isClaimed = false;
   if (!context.invite_link || isExpiredUnused) {
-    context = await issueLink(deps, context, now);
+    ({ context, isClaimed } = await issueLink(deps, context, now));
+    if (!isClaimed && context.sent_at) return 'already_sent'; // another delivery's link, sent already
   }
-  await deliverInvite(deps, context);
+  await deliverInvite(deps, context, isClaimed);
   return 'sent';
 }
 
-async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): Promise<InviteContext> {
+/** Creates the grant's link (or its replacement) and stores it; `isClaimed` when this delivery stored it, and so holds its DM. */
+async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): Promise<{ context: InviteContext; isClaimed: boolean }> {
   const chatId = Number(context.closed_chat_id);
   const expiresAt = new Date(now.getTime() + (deps.linkValiditySeconds ?? 3600) * 1000);
   if (context.invite_link) {
@@ -114,31 +123,48 @@ async function issueLink(deps: InviteDeps, context: InviteContext, now: Date): P
   }
   // One statement each (its own transaction): the replacement only of the link this delivery saw, the
   // first link only if no delivery stored one.
+  const claimedUntil = new Date(now.getTime() + INVITE_SEND_CLAIM_MS);
   const { rowCount } = context.link_id
     ? await deps.db.query(
-        `UPDATE invite_links SET invite_link = $2, name = $3, created_at = $4, expires_at = $5, sent_at = NULL, revoked_at = NULL
+        `UPDATE invite_links SET invite_link = $2, name = $3, created_at = $4, expires_at = $5, sent_at = NULL, revoked_at = NULL, send_claimed_until = $7
          WHERE id = $1 AND joined_at IS NULL AND invite_link = $6`,
-        [context.link_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt, context.invite_link],
+        [context.link_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt, context.invite_link, claimedUntil],
       )
     : await deps.db.query(
-        `INSERT INTO invite_links (${grantColumn(grantOf(context))}, subscription_id, chat_id, invite_link, name, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (${grantColumn(grantOf(context))}) DO NOTHING`,
-        [context.grant_id, context.subscription_id, context.closed_chat_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt],
+        `INSERT INTO invite_links (${grantColumn(grantOf(context))}, subscription_id, chat_id, invite_link, name, created_at, expires_at, send_claimed_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (${grantColumn(grantOf(context))}) DO NOTHING`,
+        [context.grant_id, context.subscription_id, context.closed_chat_id, created.invite_link, created.name ?? linkNameFor(grantOf(context)), now, expiresAt, claimedUntil],
       );
   const stored = rowCount === 1;
   deps.logger.info('invite.link_created', { paymentId: context.grant_id, grantKind: context.grant_kind, isStored: stored });
-  if (stored) return { ...context, invite_link: created.invite_link, link_expires_at: expiresAt, sent_at: null, joined_at: null };
+  if (stored) return { context: { ...context, invite_link: created.invite_link, link_expires_at: expiresAt, sent_at: null, joined_at: null }, isClaimed: true };
   // A concurrent delivery stored its link first: ours must not stay usable, and theirs is the one to send.
   await deps.telegram.revokeChatInviteLink(chatId, created.invite_link).catch(() => undefined);
-  return loadContext(deps.db, context.grant_id);
+  return { context: await loadContext(deps.db, context.grant_id), isClaimed: false };
 }
 
-async function deliverInvite(deps: InviteDeps, context: InviteContext): Promise<void> {
+/**
+ * DMs the stored link, holding the row's send claim: taken with the link when this delivery stored it
+ * (`isClaimed`), else taken over here if it ran out; while another delivery holds it, this one is told
+ * to retry (`invite_in_progress`) and then finds the link sent. A failed DM releases the claim.
+ */
+async function deliverInvite(deps: InviteDeps, context: InviteContext, isClaimed: boolean): Promise<void> {
   if (!context.invite_link || !context.link_expires_at) throw subscriptionError('invite_link_missing', 'invite link missing after issue');
+  const grant = grantColumn(grantOf(context));
+  if (!isClaimed) {
+    const now = deps.clock.now();
+    const { rowCount } = await deps.db.query(
+      `UPDATE invite_links SET send_claimed_until = $2
+        WHERE ${grant} = $1 AND invite_link = $4 AND sent_at IS NULL AND (send_claimed_until IS NULL OR send_claimed_until <= $3)`,
+      [context.grant_id, new Date(now.getTime() + INVITE_SEND_CLAIM_MS), now, context.invite_link],
+    );
+    if (rowCount !== 1) throw subscriptionError('invite_in_progress', 'Another delivery is sending this invite', { grantId: context.grant_id });
+  }
   const text = translate(languageOf(context.language_code), 'dmInviteReady', context.closed_title, context.invite_link, context.link_expires_at, context.expires_at);
   try {
     await deps.telegram.sendMessage(Number(context.telegram_user_id), text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
   } catch (error) {
+    await deps.db.query(`UPDATE invite_links SET send_claimed_until = NULL WHERE ${grant} = $1 AND sent_at IS NULL`, [context.grant_id]).catch(() => undefined);
     const failure = toTelegramError(error, { paymentId: context.grant_id, operation: 'sendMessage' });
     if (isTelegramUserUnreachable(error)) {
       await markDirectMessagesBlocked(deps.db, context.telegram_user_id, deps.clock.now());
