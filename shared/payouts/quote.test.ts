@@ -161,16 +161,18 @@ describe('quotePayout', () => {
   });
 
   it.each([
-    ['one after the other', false],
-    ['at the same moment', true],
-  ])('quotes a payout once when its message is delivered twice %s', async (_name, isConcurrent) => {
-    const payout = await payoutAtStage(h.db, { destination: 'BTC', amountUnits: ETH / 10n });
+    ['a swap', 'BTC', 'quoted', 'payout-quoted', 'one after the other', false],
+    ['a swap', 'BTC', 'quoted', 'payout-quoted', 'at the same moment', true],
+    ['a direct payout', 'ETH', 'direct', 'transfer-requested', 'one after the other', false],
+    ['a direct payout', 'ETH', 'direct', 'transfer-requested', 'at the same moment', true],
+  ] as const)('quotes %s once when its message is delivered twice %s', async (_route, destination, quoted, message, _name, isConcurrent) => {
+    const payout = await payoutAtStage(h.db, { destination, amountUnits: ETH / 10n });
     const outcomes = isConcurrent
       ? await Promise.all([quotePayout(deps, payout.id), quotePayout(deps, payout.id)])
       : [await quotePayout(deps, payout.id), await quotePayout(deps, payout.id)];
-    expect(outcomes.filter((outcome) => outcome === 'quoted')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === quoted)).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'skipped')).toHaveLength(1);
-    expect(await payoutMessages(h.db, payout.id)).toEqual(['payout-quoted']);
+    expect(await payoutMessages(h.db, payout.id)).toEqual([message]);
   });
 
   // A direct payout's limits are checked in the transaction that quotes it, or first before any other
