@@ -15,6 +15,19 @@ function pubsubWithoutCredentials(): PubSub {
   return new PubSub({ projectId: 'paygateprime-test', apiEndpoint: 'pubsub.googleapis.com', keyFilename: path.join(tmpdir(), 'paygateprime-no-such-key.json') });
 }
 
+/** A publisher that loads a new client that cannot start each time it asks for one, and how many it loaded. */
+function publisherLoadingClients() {
+  let loads = 0;
+  const publisher = createPubSubPublisher({
+    pubsub: async () => {
+      loads += 1;
+      return pubsubWithoutCredentials();
+    },
+    timeoutMs: 5_000,
+  });
+  return { publisher, loads: () => loads };
+}
+
 describe('createPubSubPublisher when the client cannot start (credentials)', () => {
   const unhandled = collectUnhandledRejections();
 
@@ -27,33 +40,19 @@ describe('createPubSubPublisher when the client cannot start (credentials)', () 
   });
 
   it('starts over on the next publish instead of keeping the failed client', async () => {
-    let loads = 0;
-    const publisher = createPubSubPublisher({
-      pubsub: async () => {
-        loads += 1;
-        return pubsubWithoutCredentials();
-      },
-      timeoutMs: 5_000,
-    });
+    const { publisher, loads } = publisherLoadingClients();
     await expect(publisher.publish('payment-settled', { n: 1 })).rejects.toMatchObject({ code: 'publish_failed' });
     await expect(publisher.publish('payment-settled', { n: 2 })).rejects.toMatchObject({ code: 'publish_failed' });
-    expect(loads).toBe(2);
+    expect(loads()).toBe(2);
     expect(await unhandled.settle()).toEqual([]);
   });
 
   it('fails concurrent publishes on one failed start alike, each as transient, and starts once for them', async () => {
-    let loads = 0;
-    const publisher = createPubSubPublisher({
-      pubsub: async () => {
-        loads += 1;
-        return pubsubWithoutCredentials();
-      },
-      timeoutMs: 5_000,
-    });
+    const { publisher, loads } = publisherLoadingClients();
     const outcomes = await Promise.allSettled(['payment-settled', 'invite-requested', 'payout-requested'].map((topic) => publisher.publish(topic, { topic })));
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
     for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: 'publish_failed', isRetryable: true });
-    expect(loads).toBe(1);
+    expect(loads()).toBe(1);
     expect(await unhandled.settle()).toEqual([]);
   });
 
