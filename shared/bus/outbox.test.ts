@@ -3,7 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { enqueueMessage, MESSAGE_ID_ATTRIBUTE, type Publisher, relayAfterCommit, relayOutbox, trackQueuedMessages } from './index.js';
+import { countStatements } from '../testing/statement-counter.js';
+import { enqueueMessage, MESSAGE_ID_ATTRIBUTE, type Publisher, relayAfterCommit, relayOutbox, trackInsertedOutboxRows, trackQueuedMessages } from './index.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
 const logger = createLogger({ write: () => undefined });
@@ -97,7 +98,7 @@ describe('outbox relay', () => {
         })
         .catch(() => undefined),
     );
-    expect(queued).toHaveLength(1); // the id was handed out, but names no committed row
+    expect(queued).toEqual([]); // rows are handed to the request only when their transaction commits
     const recording = recordingPublisher();
     await relayAfterCommit({ db: testDb.db, publisher: recording.publisher, clock, logger }, queued);
     expect(recording.published).toEqual([]);
@@ -129,6 +130,76 @@ describe('outbox relay', () => {
     const retry = recordingPublisher();
     expect(await relayOutbox({ db: testDb.db, publisher: retry.publisher, clock, logger })).toEqual({ published: 1, failed: 0 });
     expect(retry.published.map((entry) => entry.paymentId)).toEqual([failing]);
+  });
+
+  it('writes a request\'s rows leased to it, so no other relay takes them, and publishes and marks them after commit in one statement', async () => {
+    const ours = randomUUID();
+    const counter = countStatements(testDb.db);
+    const recording = recordingPublisher();
+    const deps = { db: counter.db, publisher: recording.publisher, clock, logger };
+    const { queued } = await trackQueuedMessages(async () => {
+      await counter.db.transaction((tx) => enqueueMessage(tx, 'payment-settled', { paymentId: ours }, { at: clock.now(), dedupeKey: `payment-settled:${ours}` }));
+      // Between the commit and the request's own relay: the scheduled relay leaves the row alone.
+      expect(await relayOutbox({ ...deps, db: testDb.db })).toEqual({ published: 0, failed: 0 });
+    });
+    const { rows: leased } = await testDb.db.query<{ leasedUntil: Date; attempts: number }>(
+      `SELECT leased_until AS "leasedUntil", publish_attempts AS attempts FROM outbox WHERE payload->>'paymentId' = $1`,
+      [ours],
+    );
+    expect(leased).toEqual([{ leasedUntil: new Date(NOW.getTime() + 30_000), attempts: 1 }]);
+
+    const before = counter.counts().statements;
+    await relayAfterCommit(deps, queued);
+    expect(counter.counts().statements - before).toBe(1); // the mark, with the orphans' claim in it; no claim of its own rows
+    expect(recording.published).toEqual([{ topic: 'payment-settled', paymentId: ours, messageId: expect.any(String) }]);
+    const { rows } = await testDb.db.query<{ messageId: string; published: boolean; leased: boolean }>(
+      `SELECT message_id::text AS "messageId", published_at IS NOT NULL AS published, leased_until IS NOT NULL AS leased FROM outbox WHERE payload->>'paymentId' = $1`,
+      [ours],
+    );
+    expect(rows).toEqual([{ messageId: recording.published[0]?.messageId, published: true, leased: false }]);
+  });
+
+  it('leaves a leased row of a request that stopped before relaying to the scheduled relay once its lease runs out, and releases one whose publish failed', async () => {
+    const stopped = randomUUID();
+    await trackQueuedMessages(() => queue(stopped)); // committed, never relayed (the instance died)
+    const failing = randomUUID();
+    const { queued } = await trackQueuedMessages(() => queue(failing));
+    await relayAfterCommit({ db: testDb.db, publisher: recordingPublisher({ failFor: new Set([failing]) }).publisher, clock, logger }, queued);
+
+    const scheduled = recordingPublisher();
+    const deps = { db: testDb.db, publisher: scheduled.publisher, clock, logger };
+    expect(await relayOutbox(deps)).toEqual({ published: 1, failed: 0 }); // the failed publish's row, released at once
+    expect(scheduled.published.map((entry) => entry.paymentId)).toEqual([failing]);
+    const lateClock = createFakeClock(new Date(NOW.getTime() + 31_000));
+    expect(await relayOutbox({ ...deps, clock: lateClock })).toEqual({ published: 1, failed: 0 });
+    expect(scheduled.published.map((entry) => entry.paymentId)).toEqual([failing, stopped]);
+  });
+
+  it('relays in one run rows it holds and rows it knows only by id (written by the caller\'s own SQL), with the orphans of both topics', async () => {
+    const orphan = randomUUID();
+    await testDb.db.transaction((tx) =>
+      enqueueMessage(tx, 'invite-requested', { paymentId: orphan }, { at: new Date(NOW.getTime() - 60_000), dedupeKey: `invite-requested:${orphan}` }),
+    );
+    const held = randomUUID();
+    const byId = randomUUID();
+    const { queued } = await trackQueuedMessages(async () => {
+      await queue(held);
+      // As recordOwnerWebhookEvents does: a row its SQL wrote, tracked by id.
+      const { rows } = await testDb.db.query<{ id: bigint }>(
+        `INSERT INTO outbox (message_id, topic, payload, created_at, dedupe_key) VALUES (gen_random_uuid(), 'invite-requested', $1::jsonb, $2, $3) RETURNING id`,
+        [JSON.stringify({ paymentId: byId }), clock.now(), `invite-requested:${byId}`],
+      );
+      trackInsertedOutboxRows(rows.map((row) => row.id));
+    });
+    expect(queued.map((row) => row.leased !== undefined)).toEqual([true, false]);
+    const recording = recordingPublisher();
+    await relayAfterCommit({ db: testDb.db, publisher: recording.publisher, clock, logger }, queued);
+    expect(recording.published.map((entry) => entry.paymentId).sort()).toEqual([orphan, held, byId].sort());
+    const { rows } = await testDb.db.query<{ unpublished: number }>(
+      `SELECT count(*)::int AS unpublished FROM outbox WHERE payload->>'paymentId' = ANY($1) AND published_at IS NULL`,
+      [[orphan, held, byId]],
+    );
+    expect(rows).toEqual([{ unpublished: 0 }]);
   });
 
   it('lets two relays running at once publish each row once', async () => {

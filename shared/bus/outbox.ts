@@ -61,41 +61,106 @@ export function outboxMessage<T extends TopicName>(topic: T, message: TopicMessa
  */
 export async function enqueueMessages(tx: Tx, messages: readonly OutboxMessage[]): Promise<(EnqueuedMessage | undefined)[]> {
   if (messages.length === 0) return [];
-  const values: unknown[] = [];
+  const insert = outboxInsert(messages);
+  const { rows } = await tx.query<InsertedOutboxRow>(insert.sql, insert.params);
+  return insert.inserted(tx, rows);
+}
+
+/** What the outbox INSERT of `outboxInsert` returns per row it wrote. */
+export interface InsertedOutboxRow {
+  id: bigint;
+  message_id: string;
+}
+
+/** An outbox INSERT of known messages, to run alone (`enqueueMessages`) or as a CTE of the caller's statement. */
+export interface OutboxInsert {
+  /** `INSERT … RETURNING id, message_id` (for a CTE: `queued AS (${sql})`, then select its rows). */
+  sql: string;
+  params: unknown[];
+  /**
+   * Call with the rows the INSERT returned, in the transaction that ran it: returns, per message in
+   * order, its row or undefined (its `dedupeKey` was already enqueued), and hands the rows to the
+   * request or delivery running (`trackQueuedMessages`) once the transaction commits.
+   */
+  inserted(tx: Tx, rows: readonly InsertedOutboxRow[]): (EnqueuedMessage | undefined)[];
+}
+
+/**
+ * Builds the INSERT of `messages` into the outbox, its parameters numbered from `firstParam`, for
+ * `enqueueMessages` or for a caller that writes an effect and its messages in one statement. With
+ * `when` (SQL over the caller's CTEs), rows are written only where it holds (`… WHERE EXISTS (SELECT 1
+ * FROM settled)`). Inside a request or delivery that relays what it queued, each row is written
+ * already leased to it (`OWNED_LEASE_SECONDS`): after commit it publishes the row from what it holds
+ * in memory and marks it, with no claim statement (`relayAfterCommit`), and no other relay takes the
+ * row meanwhile; if it never does (it crashed, its publish failed), the lease runs out and the row is
+ * an orphan like any other.
+ */
+export function outboxInsert(messages: readonly OutboxMessage[], firstParam = 1, options: { when?: string } = {}): OutboxInsert {
+  const scope = queuedInScope.getStore();
+  const params: unknown[] = [];
   const rows = messages.map((entry) => {
-    values.push(
+    const at = entry.options.at;
+    params.push(
       randomUUID(),
       entry.topic,
       JSON.stringify(entry.payload),
       JSON.stringify(entry.options.attributes ?? {}),
       entry.options.dedupeKey ?? null,
-      entry.options.at,
+      at,
       entry.options.redrive?.deadLetterId ?? null,
       entry.options.redrive?.originalMessageId ?? null,
+      scope ? new Date(at.getTime() + OWNED_LEASE_SECONDS * 1000) : null,
+      scope ? 1 : 0, // the publish it is leased for
     );
-    const at = values.length - 7;
-    return `($${at}::uuid, $${at + 1}, $${at + 2}::jsonb, $${at + 3}::jsonb, $${at + 4}, $${at + 5}::timestamptz, $${at + 6}::bigint, $${at + 7}::text)`;
+    const n = firstParam + params.length - PARAMS_PER_ROW;
+    return `($${n}::uuid, $${n + 1}::text, $${n + 2}::jsonb, $${n + 3}::jsonb, $${n + 4}::text, $${n + 5}::timestamptz, $${n + 6}::bigint, $${n + 7}::text, $${n + 8}::timestamptz, $${n + 9}::int)`;
   });
-  const { rows: inserted } = await tx.query<{ id: bigint; message_id: string }>(
-    `INSERT INTO outbox (message_id, topic, payload, attributes, dedupe_key, created_at, dead_letter_id, original_message_id)
-     VALUES ${rows.join(', ')}
+  const columns = 'message_id, topic, payload, attributes, dedupe_key, created_at, dead_letter_id, original_message_id, leased_until, publish_attempts';
+  const values = `VALUES ${rows.join(', ')}`;
+  return {
+    sql: `INSERT INTO outbox (${columns})
+     ${options.when ? `SELECT * FROM (${values}) AS queued (${columns}) WHERE ${options.when}` : values}
      ON CONFLICT (dedupe_key) DO NOTHING
      RETURNING id, message_id::text AS message_id`,
-    values,
-  );
-  const byMessageId = new Map(inserted.map((row) => [row.message_id, row.id]));
-  return messages.map((entry, index) => {
-    const messageId = values[index * 8] as string;
-    const outboxId = byMessageId.get(messageId);
-    if (outboxId === undefined) return undefined;
-    queuedInScope.getStore()?.push(outboxId);
-    return { outboxId, messageId: entry.options.redrive?.originalMessageId ?? messageId };
-  });
+    params,
+    inserted: (tx, insertedRows) => {
+      const idByMessageId = new Map(insertedRows.map((row) => [row.message_id, BigInt(row.id)]));
+      const queued: QueuedOutboxRow[] = [];
+      const enqueued = messages.map((entry, index) => {
+        const messageId = params[index * PARAMS_PER_ROW] as string;
+        const outboxId = idByMessageId.get(messageId);
+        if (outboxId === undefined) return undefined;
+        const publishedAs = entry.options.redrive?.originalMessageId ?? messageId;
+        queued.push({ id: outboxId, leased: { topic: entry.topic, payload: entry.payload, attributes: entry.options.attributes ?? {}, messageId: publishedAs } });
+        return { outboxId, messageId: publishedAs };
+      });
+      if (scope && queued.length > 0) tx.onCommit(() => scope.push(...queued));
+      return enqueued;
+    },
+  };
 }
 
-// The outbox rows written while a request or delivery ran (ids of a rolled-back attempt included:
-// they name no row, so relaying them finds nothing).
-const queuedInScope = new AsyncLocalStorage<bigint[]>();
+const PARAMS_PER_ROW = 10;
+
+/**
+ * How long a row written inside a relaying request or delivery is leased to it: from the insert until
+ * it publishes after commit. As long as the orphan age, so such a row is left alone exactly as long as
+ * an unleased one would be.
+ */
+const OWNED_LEASE_SECONDS = 30;
+
+/**
+ * An outbox row a request or delivery queued: its id, and when it was written leased to it
+ * (`outboxInsert`), what to publish, so the relay after commit need not claim and read it.
+ */
+export interface QueuedOutboxRow {
+  id: bigint;
+  leased?: { topic: TopicName; payload: unknown; attributes: Record<string, string>; messageId: string };
+}
+
+// The outbox rows written while a request or delivery ran, added when their transaction commits
+// (rows of `outboxInsertSql`, written by the caller's own SQL, when the caller tracks them).
+const queuedInScope = new AsyncLocalStorage<QueuedOutboxRow[]>();
 
 /**
  * The SQL of an INSERT that queues one `topic` message per row of `rows.from`, for a caller that
@@ -119,7 +184,8 @@ export function outboxInsertSql(topic: TopicName, rows: { from: string; payload:
  * so `relayAfterCommit` publishes them like rows from `enqueueMessages`.
  */
 export function trackInsertedOutboxRows(outboxIds: readonly bigint[]): void {
-  queuedInScope.getStore()?.push(...outboxIds);
+  // Pushed now, not on commit: the relay claims such rows by id, and an id that was rolled back names none.
+  queuedInScope.getStore()?.push(...outboxIds.map((id) => ({ id })));
 }
 
 /**
@@ -127,8 +193,8 @@ export function trackInsertedOutboxRows(outboxIds: readonly bigint[]): void {
  * the caller publishes exactly those after commit (`relayAfterCommit`) instead of whatever else is
  * in the outbox: a request never waits on other requests' messages.
  */
-export async function trackQueuedMessages<T>(work: () => Promise<T>): Promise<{ result: T; queued: bigint[] }> {
-  const queued: bigint[] = [];
+export async function trackQueuedMessages<T>(work: () => Promise<T>): Promise<{ result: T; queued: QueuedOutboxRow[] }> {
+  const queued: QueuedOutboxRow[] = [];
   const result = await queuedInScope.run(queued, work);
   return { result, queued };
 }
@@ -201,16 +267,68 @@ interface OutboxRow {
 /** Rows older than this that are still unpublished were evidently missed by their writer's relay. */
 const ORPHAN_AGE_SECONDS = 30;
 
+/** How many left-behind rows a request's relay drains besides its own (`relayAfterCommit`). */
+const ORPHANS_PER_REQUEST = 5;
+
 /**
  * Publishes what a request or delivery just queued (`trackQueuedMessages`), before an HTTP function
  * answers (gen2 may throttle the CPU once the response is sent), together with a few rows of the
  * same topics whose own writer failed to publish them (older than 30 s), so a backlog drains between
- * scheduled relays. A
- * failure is only logged; the scheduled `relay-outbox` publishes what this misses.
+ * scheduled relays. Rows written leased to the caller (`outboxInsert`) are published from memory and
+ * then marked, the orphans claimed in that same statement: one statement in all; rows it only knows
+ * by id are claimed first (`relayOutbox`). A failure is only logged; the scheduled `relay-outbox`
+ * publishes what this misses.
  */
-export async function relayAfterCommit(deps: RelayDeps, queued: readonly bigint[]): Promise<void> {
+export async function relayAfterCommit(deps: RelayDeps, queued: readonly QueuedOutboxRow[]): Promise<void> {
   if (queued.length === 0) return;
-  await relayOutbox(deps, { only: queued, orphans: 5 }).catch((error: unknown) => deps.logger.warn('outbox.relay_after_commit_failed', { error }));
+  const leased: OutboxRow[] = [];
+  const byId: bigint[] = [];
+  for (const row of queued) {
+    if (row.leased) {
+      const { topic, payload, attributes, messageId } = row.leased;
+      leased.push({ id: row.id, message_id: messageId, topic, payload, attributes, original_message_id: null });
+    } else byId.push(row.id);
+  }
+  try {
+    if (byId.length > 0) await relayOutbox(deps, { only: byId, orphans: ORPHANS_PER_REQUEST, alsoTopicsOf: leased });
+    if (leased.length > 0) await publishLeasedRows(deps, leased, byId.length > 0 ? 0 : ORPHANS_PER_REQUEST);
+  } catch (error) {
+    deps.logger.warn('outbox.relay_after_commit_failed', { error });
+  }
+}
+
+/**
+ * Publishes rows leased to the caller since their insert, then marks them and, in the same statement,
+ * claims up to `orphans` unleased rows of their topics older than 30 s, which it publishes and marks
+ * in turn (a second round only when there are any).
+ */
+async function publishLeasedRows(deps: RelayDeps, rows: readonly OutboxRow[], orphans: number): Promise<void> {
+  const { published, failed } = await publishRows(deps, rows);
+  const now = deps.clock.now();
+  let claimed: OutboxRow[] = [];
+  if (published.length > 0 && orphans > 0) {
+    const { rows: orphanRows } = await deps.db.query<OutboxRow>(
+      `WITH marked AS (${MARK_PUBLISHED_SQL} RETURNING outbox.id)
+       UPDATE outbox SET leased_until = $4, publish_attempts = publish_attempts + 1
+        WHERE id IN (SELECT id FROM outbox
+                      WHERE published_at IS NULL AND (leased_until IS NULL OR leased_until < $1) AND created_at < $5
+                        AND topic = ANY($6::text[]) AND id <> ALL($2::bigint[])
+                      ORDER BY id LIMIT $7 FOR UPDATE SKIP LOCKED)
+        RETURNING id, message_id, topic, payload, attributes, original_message_id`,
+      [
+        ...markPublishedParams(now, published),
+        new Date(now.getTime() + DEFAULT_LEASE_SECONDS * 1000),
+        new Date(now.getTime() - ORPHAN_AGE_SECONDS * 1000),
+        [...new Set(rows.map((row) => row.topic))],
+        orphans,
+      ],
+    );
+    claimed = orphanRows;
+  } else if (published.length > 0) {
+    await deps.db.query(MARK_PUBLISHED_SQL, markPublishedParams(now, published));
+  }
+  await releaseFailedRows(deps, failed);
+  if (claimed.length > 0) await publishAndMark(deps, claimed);
 }
 
 /**
@@ -219,7 +337,7 @@ export async function relayAfterCommit(deps: RelayDeps, queued: readonly bigint[
  */
 export async function runAndRelay<T>(deps: RelayDeps, work: () => Promise<T>): Promise<T> {
   // trackQueuedMessages inlined: one promise fewer on every request, most of which queue nothing.
-  const queued: bigint[] = [];
+  const queued: QueuedOutboxRow[] = [];
   const result = await queuedInScope.run(queued, work);
   if (queued.length > 0) await relayAfterCommit(deps, queued);
   return result;
@@ -237,6 +355,8 @@ export interface RelayOptions {
    */
   only?: readonly bigint[];
   orphans?: number;
+  /** With `only`: orphans may also be of these rows' topics (rows the caller publishes itself). */
+  alsoTopicsOf?: readonly { topic: string }[];
 }
 
 /**
@@ -248,16 +368,23 @@ export interface RelayOptions {
  */
 export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): Promise<RelayReport> {
   const now = deps.clock.now();
-  const leaseUntil = new Date(now.getTime() + (options.leaseSeconds ?? 60) * 1000);
+  const leaseUntil = new Date(now.getTime() + (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000);
   const due = `published_at IS NULL AND (leased_until IS NULL OR leased_until < $2)`;
   const candidates = options.only
     ? `id IN (SELECT id FROM outbox WHERE id = ANY($3::bigint[]) AND ${due} FOR UPDATE SKIP LOCKED)
        OR id IN (SELECT id FROM outbox WHERE ${due} AND created_at < $4
-                   AND topic IN (SELECT topic FROM outbox WHERE id = ANY($3::bigint[]))
+                   AND (topic IN (SELECT topic FROM outbox WHERE id = ANY($3::bigint[])) OR topic = ANY($6::text[]))
                  ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED)`
     : `id IN (SELECT id FROM outbox WHERE ${due} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)`;
   const params = options.only
-    ? [leaseUntil, now, options.only.map(String), new Date(now.getTime() - ORPHAN_AGE_SECONDS * 1000), options.orphans ?? 0]
+    ? [
+        leaseUntil,
+        now,
+        options.only.map(String),
+        new Date(now.getTime() - ORPHAN_AGE_SECONDS * 1000),
+        options.orphans ?? 0,
+        [...new Set((options.alsoTopicsOf ?? []).map((row) => row.topic))],
+      ]
     : [leaseUntil, now, options.limit ?? 100];
   // One statement, so no explicit transaction: the row locks are held only while it runs.
   const { rows: claimed } = await deps.db.query<OutboxRow>(
@@ -266,10 +393,33 @@ export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): 
       RETURNING id, message_id, topic, payload, attributes, original_message_id`,
     params,
   );
-  claimed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return publishAndMark(deps, claimed);
+}
 
+const DEFAULT_LEASE_SECONDS = 60;
+
+/** Publishes claimed rows concurrently (the Pub/Sub client sends them in parallel), then marks the sent and releases the failed. */
+async function publishAndMark(deps: RelayDeps, rows: OutboxRow[]): Promise<RelayReport> {
+  const { published, failed } = await publishRows(deps, rows);
+  if (published.length > 0) await deps.db.query(MARK_PUBLISHED_SQL, markPublishedParams(deps.clock.now(), published));
+  await releaseFailedRows(deps, failed);
+  return { published: published.length, failed: failed.length };
+}
+
+interface PublishedRow {
+  row: OutboxRow;
+  providerMessageId: string;
+}
+
+interface FailedRow {
+  row: OutboxRow;
+  error: unknown;
+}
+
+async function publishRows(deps: RelayDeps, rows: readonly OutboxRow[]): Promise<{ published: PublishedRow[]; failed: FailedRow[] }> {
+  const sorted = [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const outcomes = await Promise.all(
-    claimed.map(async (row) => {
+    sorted.map(async (row): Promise<PublishedRow | FailedRow> => {
       // A re-driven dead letter goes out under its original id (see sql/017); every other row under its own.
       const messageId = row.original_message_id ?? row.message_id;
       try {
@@ -284,27 +434,30 @@ export async function relayOutbox(deps: RelayDeps, options: RelayOptions = {}): 
       }
     }),
   );
+  return {
+    published: outcomes.filter((outcome): outcome is PublishedRow => 'providerMessageId' in outcome),
+    failed: outcomes.filter((outcome): outcome is FailedRow => 'error' in outcome),
+  };
+}
 
-  const published = outcomes.filter((outcome): outcome is { row: OutboxRow; providerMessageId: string } => 'providerMessageId' in outcome);
-  const failed = outcomes.filter((outcome): outcome is { row: OutboxRow; error: unknown } => 'error' in outcome);
-  if (published.length > 0) {
-    await deps.db.query(
-      `UPDATE outbox SET published_at = $1, provider_message_id = sent.provider_message_id, leased_until = NULL, last_error = NULL
+/** Marks published rows ($1 now, $2 ids, $3 provider message ids). */
+const MARK_PUBLISHED_SQL = `UPDATE outbox SET published_at = $1, provider_message_id = sent.provider_message_id, leased_until = NULL, last_error = NULL
          FROM unnest($2::bigint[], $3::text[]) AS sent (id, provider_message_id)
-        WHERE outbox.id = sent.id`,
-      [deps.clock.now(), published.map((outcome) => String(outcome.row.id)), published.map((outcome) => outcome.providerMessageId)],
-    );
-  }
-  if (failed.length > 0) {
-    // Release the leases so the next relay run retries them; the error stays on the row for operators.
-    await deps.db
-      .query(
-        `UPDATE outbox SET leased_until = NULL, last_error = failure.last_error
-           FROM unnest($1::bigint[], $2::text[]) AS failure (id, last_error)
-          WHERE outbox.id = failure.id`,
-        [failed.map((outcome) => String(outcome.row.id)), failed.map((outcome) => errorCode(outcome.error))],
-      )
-      .catch(() => undefined);
-  }
-  return { published: published.length, failed: failed.length };
+        WHERE outbox.id = sent.id`;
+
+function markPublishedParams(now: Date, published: readonly PublishedRow[]): unknown[] {
+  return [now, published.map((outcome) => String(outcome.row.id)), published.map((outcome) => outcome.providerMessageId)];
+}
+
+/** Releases the leases of rows whose publish failed, so the next relay run retries them; the error stays on the row for operators. */
+async function releaseFailedRows(deps: RelayDeps, failed: readonly FailedRow[]): Promise<void> {
+  if (failed.length === 0) return;
+  await deps.db
+    .query(
+      `UPDATE outbox SET leased_until = NULL, last_error = failure.last_error
+         FROM unnest($1::bigint[], $2::text[]) AS failure (id, last_error)
+        WHERE outbox.id = failure.id`,
+      [failed.map((outcome) => String(outcome.row.id)), failed.map((outcome) => errorCode(outcome.error))],
+    )
+    .catch(() => undefined);
 }

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { trackQueuedMessages } from '../bus/index.js';
+import { type QueuedOutboxRow, trackQueuedMessages } from '../bus/index.js';
 import type { ClientIpReader } from '../http-entry/index.js';
 import type { DashboardRouter } from './router.js';
 
@@ -34,7 +34,7 @@ export async function serveDashboardRequest(
   router: DashboardRouter,
   request: IncomingDashboardRequest,
   response: OutgoingDashboardResponse,
-  options: { isBehindGoogleFrontEnd: boolean; clientIp: ClientIpReader; afterResponse?: (queued: bigint[]) => Promise<void> },
+  options: { isBehindGoogleFrontEnd: boolean; clientIp: ClientIpReader; afterResponse?: (queued: QueuedOutboxRow[]) => Promise<void> },
 ): Promise<void> {
   const forwardedPrefix = request.headers['x-forwarded-prefix'];
   const prefix = !options.isBehindGoogleFrontEnd && typeof forwardedPrefix === 'string' && PREFIX.test(forwardedPrefix) ? forwardedPrefix : '';

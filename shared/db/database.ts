@@ -22,6 +22,12 @@ export interface Queryable {
 /** An open transaction. Functions that must run inside one take `tx: Tx` as their first parameter. */
 export interface Tx extends Queryable {
   readonly inTransaction: true;
+  /**
+   * Runs `callback` once this transaction has committed; never if it rolls back (an attempt that is
+   * retried included). For bookkeeping in memory about what the transaction wrote (the outbox rows a
+   * request owns, `enqueueMessages`): it runs before `transaction` resolves and must not throw.
+   */
+  onCommit(callback: () => void): void;
 }
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
@@ -193,6 +199,7 @@ export function createPostgresDatabase(options: PostgresOptions): Db {
           throw toDatabaseError(error);
         });
         let isBroken = false;
+        const committed: (() => void)[] = [];
         try {
           await client.query('BEGIN');
           const setIsolation = isolationStatement(txOptions?.isolation);
@@ -201,9 +208,11 @@ export function createPostgresDatabase(options: PostgresOptions): Db {
             inTransaction: true,
             query: (text, params) => query(client, text, params),
             exec: (script) => exec(client, script),
+            onCommit: (callback) => void committed.push(callback),
           };
           const result = await openTransaction.run({ label: 'postgres' }, () => work(tx));
           await client.query('COMMIT');
+          for (const callback of committed) callback();
           return result;
         } catch (error) {
           try {
@@ -252,18 +261,22 @@ export async function createEmbeddedDatabase(options: EmbeddedOptions = {}): Pro
     query: (text, params) => query(lite, text, params),
     exec: (script) => exec(lite, script),
     transaction: (work, txOptions) =>
-      withTransactionRetry(() =>
-        lite.transaction(async (liteTx) => {
+      withTransactionRetry(async () => {
+        const committed: (() => void)[] = [];
+        const result = await lite.transaction(async (liteTx) => {
           const setIsolation = isolationStatement(txOptions?.isolation);
           if (setIsolation) await liteTx.query(setIsolation);
           const tx: Tx = {
             inTransaction: true,
             query: (text, params) => query(liteTx, text, params),
             exec: (script) => exec(liteTx, script),
+            onCommit: (callback) => void committed.push(callback),
           };
           return openTransaction.run({ label: 'pglite' }, () => work(tx));
-        }),
-      ),
+        });
+        for (const callback of committed) callback(); // lite.transaction resolves once committed
+        return result;
+      }),
     close: () => lite.close(),
   };
 }

@@ -7,7 +7,7 @@ import { assertServicesConfigured, getServices, type Services } from '../runtime
 import { decodePubSubCloudEvent, type PubSubMessage } from '../bus/cloud-event.js';
 import { deadLetterAction, type RecordedDeadLetter, recordDeadLetter } from '../bus/dead-letters.js';
 import { claimMessage } from '../bus/handle-once.js';
-import { relayAfterCommit, trackQueuedMessages } from '../bus/outbox.js';
+import { type QueuedOutboxRow, relayAfterCommit, trackQueuedMessages } from '../bus/outbox.js';
 import { pubsubEntryError } from './errors.js';
 
 export interface Delivery<M> {
@@ -122,7 +122,7 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
             withLease(services.kv, `${options.consumer}:${typeof exclusiveKey === 'string' ? exclusiveKey : exclusiveKey(delivery)}`, EXCLUSIVE_LEASE_SECONDS, () =>
               options.handle(delivery, services),
             );
-    let queued: bigint[];
+    let queued: QueuedOutboxRow[];
     try {
       ({ queued } = await trackQueuedMessages(run));
     } catch (error) {

@@ -229,7 +229,7 @@ export function countStatements(db: Db, options: StatementCounterOptions = {}): 
           transactions++;
           control(attempt, 'BEGIN');
           if (txOptions?.isolation) control(attempt, `SET TRANSACTION ISOLATION LEVEL ${txOptions.isolation.toUpperCase()}`);
-          const countedTx: Tx = { inTransaction: true, ...counted(tx, attempt) };
+          const countedTx: Tx = { inTransaction: true, ...counted(tx, attempt), onCommit: (callback) => tx.onCommit(callback) };
           try {
             const value = await work(countedTx);
             committing = attempt; // its COMMIT is sent when this resolves
