@@ -194,13 +194,15 @@ export async function openCheckout(deps: CheckoutDeps, request: CheckoutRequest)
   return toCheckout(current[0] as CheckoutRow, true);
 }
 
-/** The checkout's payment settled (in the IPN's transaction): the checkout is paid, whatever it was. */
-export async function markCheckoutPaid(tx: Tx, checkoutId: string, now: Date): Promise<void> {
-  await tx.query(`UPDATE checkouts SET status = 'paid', paid_at = $2, closed_at = NULL, updated_at = $2 WHERE id = $1 AND status = ANY($3::text[])`, [
-    checkoutId,
-    now,
-    checkoutStatusesBefore('paid'),
-  ]);
+/**
+ * The UPDATE that marks a checkout paid (its payment settled), for the caller's statement to run as a
+ * CTE together with the settlement (`settlePaymentSql`): `checkoutId` and `at` are SQL. The checkout is
+ * paid whatever it was (`checkoutStatusesBefore('paid')`, constants of ours, inlined).
+ */
+export function markCheckoutPaidSql(checkoutId: string, at: string): string {
+  const before = checkoutStatusesBefore('paid').map((status) => `'${status}'`).join(', ');
+  return `UPDATE checkouts SET status = 'paid', paid_at = ${at}, closed_at = NULL, updated_at = ${at}
+           WHERE id = ${checkoutId} AND status IN (${before})`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/index.js';
-import { deadLetterAction, enqueueMessage, recordDeadLetter } from '../bus/index.js';
-import { markCheckoutPaid } from '../checkout/index.js';
+import { deadLetterAction, enqueueMessage, outboxInsert, outboxMessage, recordDeadLetter } from '../bus/index.js';
+import { markCheckoutPaidSql } from '../checkout/index.js';
 import type { Queryable, Tx } from '../db/index.js';
 import { parsePublicId } from '../ids/index.js';
 import type { Logger } from '../logging/index.js';
@@ -194,6 +194,30 @@ export async function recordPaymentProgress(
 }
 
 /**
+ * The first settling report, in ONE statement: the payment is stamped settled (the settling report's
+ * outcome is what settlement books; later increases are booked apart), and only if this statement
+ * stamped it, the checkout is marked paid and `payment-settled` queued. Returns whether it settled
+ * the payment now.
+ */
+async function settlePaymentNow(tx: Tx, paymentId: string, checkoutId: string, now: Date): Promise<boolean> {
+  const queue = outboxInsert([outboxMessage('payment-settled', { paymentId }, { at: now, dedupeKey: `payment-settled:${paymentId}` })], 4, {
+    when: 'EXISTS (SELECT 1 FROM settled)',
+  });
+  const { rows } = await tx.query<{ id: bigint | null; message_id: string | null }>(
+    `WITH settled AS (
+       UPDATE payments SET settled_at = $2, settled_outcome_units = outcome_units WHERE id = $1 AND settled_at IS NULL RETURNING id),
+     paid AS (${markCheckoutPaidSql('$3', '$2')} AND EXISTS (SELECT 1 FROM settled)),
+     queued AS (${queue.sql})
+     SELECT queued.id, queued.message_id FROM settled LEFT JOIN queued ON true`,
+    [paymentId, now, checkoutId, ...queue.params],
+  );
+  const settled = rows[0];
+  if (!settled) return false;
+  if (settled.id !== null && settled.message_id !== null) queue.inserted(tx, [{ id: settled.id, message_id: settled.message_id }]);
+  return true;
+}
+
+/**
  * Applies one authentic report of a NowPayments payment (an IPN, or a reconciliation read) inside
  * the caller's transaction: upserts the payment with a forward-only status (an older status that
  * arrives late changes nothing), and on the first transition to settled stamps `settled_at`, marks
@@ -265,13 +289,7 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
   if (row.settled_at !== null) {
     await queueBookingAfterSettlement(tx, row, now);
   } else if (isSettledStatus(payment, checkout.tolerance_bps)) {
-    // The settling report's outcome is what settlement books; later increases are booked apart.
-    const settled = await tx.query('UPDATE payments SET settled_at = $2, settled_outcome_units = outcome_units WHERE id = $1 AND settled_at IS NULL', [row.id, now]);
-    isSettledNow = settled.rowCount === 1;
-    if (isSettledNow) {
-      await markCheckoutPaid(tx, checkout.id, now);
-      await enqueueMessage(tx, 'payment-settled', { paymentId: row.id }, { at: now, dedupeKey: `payment-settled:${row.id}` });
-    }
+    isSettledNow = await settlePaymentNow(tx, row.id, checkout.id, now);
   }
   if (row.settled_at === null && !isSettledNow && FAILED_STATUSES.has(payment.status)) {
     await notePaymentFailure(tx, deps, { channelId: checkout.channel_id, paymentId: row.id, at: now });
