@@ -1,7 +1,7 @@
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import { AppError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
-import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt, toChainTransfer } from './chain-transfer-rows.js';
+import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, firstAttemptOf, retrieveChainTransfer, retrieveChainTransferAndAttempts, type TransferAttempt, toChainTransfer } from './chain-transfer-rows.js';
 import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
@@ -15,6 +15,12 @@ export interface BroadcastOptions {
    * conditional update: it runs again on every re-broadcast.
    */
   onBroadcast?: (tx: Tx, transfer: ChainTransfer) => Promise<void>;
+  /**
+   * The transfer as the caller has just stored it (`signAndStoreTransfer`, `isNew`): broadcast without
+   * reading it back. A new transfer has no replacement; should the node answer as if another attempt
+   * held the nonce, the attempts are read from the database before deciding.
+   */
+  justStored?: ChainTransfer;
 }
 
 export interface BroadcastResult {
@@ -45,10 +51,12 @@ export async function broadcastStoredTransfer(
   options: BroadcastOptions = {},
 ): Promise<BroadcastResult> {
   assertNoOpenTransaction('broadcastStoredTransfer');
-  const stored = await retrieveChainTransfer(deps.db, payoutId);
-  if (!stored) throw chainError('transfer_not_found', 'The payout has no signed transfer to broadcast.', { payoutId });
+  const found = options.justStored
+    ? { transfer: options.justStored, attempts: [firstAttemptOf(options.justStored)] }
+    : await retrieveChainTransferAndAttempts(deps.db, payoutId);
+  if (!found) throw chainError('transfer_not_found', 'The payout has no signed transfer to broadcast.', { payoutId });
+  const { transfer: stored, attempts } = found;
   if (stored.status === 'confirmed' || stored.status === 'failed') return { transfer: stored, outcome: 'settled' };
-  const attempts = await retrieveTransferAttempts(deps.db, stored);
   const latest = attempts[attempts.length - 1] as TransferAttempt;
   const signedTx = openSignedTransaction(payoutId, latest.attempt, latest.signedTx);
   if (transactionHash(signedTx) !== latest.txHash) {
@@ -66,7 +74,8 @@ export async function broadcastStoredTransfer(
       });
     }
     if (outcome === 'nonce_too_low' || outcome === 'replacement_underpriced') {
-      if (!(await isAnyAttemptKnown(deps, attempts))) {
+      const known = options.justStored ? ((await retrieveChainTransferAndAttempts(deps.db, payoutId))?.attempts ?? attempts) : attempts;
+      if (!(await isAnyAttemptKnown(deps, known))) {
         throw chainError('transfer_nonce_conflict', 'Another transaction holds this transfer’s nonce; an operator must review it.', {
           payoutId,
           txHash: latest.txHash,

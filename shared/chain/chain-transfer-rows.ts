@@ -117,29 +117,56 @@ export interface TransferAttempt {
   signedAt: Date;
 }
 
-/** Every attempt of the transfer, oldest first; the last one is what the node should have. */
-export async function retrieveTransferAttempts(q: Queryable, transfer: ChainTransfer): Promise<TransferAttempt[]> {
-  const { rows } = await q.query<{ attempt: number; signed_tx: string | null; signed_tx_ciphertext: string | null; tx_hash: string; max_fee_per_gas: string; max_priority_fee_per_gas: string; signed_at: Date }>(
-    `SELECT attempt, signed_tx, signed_tx_ciphertext, tx_hash, max_fee_per_gas::text, max_priority_fee_per_gas::text, signed_at
-       FROM chain_transfer_replacements WHERE payout_id = $1 ORDER BY attempt`,
-    [transfer.payoutId],
+/** Attempt 1: the transfer row's own bytes. */
+export function firstAttemptOf(transfer: ChainTransfer): TransferAttempt {
+  return {
+    attempt: 1,
+    signedTx: transfer.signedTx,
+    txHash: transfer.txHash,
+    maxFeePerGas: transfer.maxFeePerGas,
+    maxPriorityFeePerGas: transfer.maxPriorityFeePerGas,
+    signedAt: transfer.signedAt,
+  };
+}
+
+interface ReplacementRow {
+  attempt: number;
+  signed_tx: string | null;
+  signed_tx_ciphertext: string | null;
+  tx_hash: string;
+  max_fee_per_gas: string;
+  max_priority_fee_per_gas: string;
+  signed_at: Date | string;
+}
+
+/**
+ * The transfer stored under `payoutId` with every attempt of it, oldest first (the last one is what
+ * the node should have), in one statement; undefined when none was signed yet.
+ */
+export async function retrieveChainTransferAndAttempts(q: Queryable, payoutId: string): Promise<{ transfer: ChainTransfer; attempts: TransferAttempt[] } | undefined> {
+  const { rows } = await q.query<Record<string, unknown> & { replacements: ReplacementRow[] }>(
+    `SELECT ${CHAIN_TRANSFER_COLUMNS},
+            (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                      'attempt', r.attempt, 'signed_tx', r.signed_tx, 'signed_tx_ciphertext', r.signed_tx_ciphertext, 'tx_hash', r.tx_hash,
+                      'max_fee_per_gas', r.max_fee_per_gas::text, 'max_priority_fee_per_gas', r.max_priority_fee_per_gas::text, 'signed_at', r.signed_at)
+                    ORDER BY r.attempt), '[]'::jsonb)
+               FROM chain_transfer_replacements r WHERE r.payout_id = chain_transfers.payout_id) AS replacements
+       FROM chain_transfers WHERE payout_id = $1`,
+    [payoutId],
   );
-  return [
-    {
-      attempt: 1,
-      signedTx: transfer.signedTx,
-      txHash: transfer.txHash,
-      maxFeePerGas: transfer.maxFeePerGas,
-      maxPriorityFeePerGas: transfer.maxPriorityFeePerGas,
-      signedAt: transfer.signedAt,
-    },
-    ...rows.map((row) => ({
-      attempt: Number(row.attempt),
-      signedTx: storedText(row.signed_tx, row.signed_tx_ciphertext),
-      txHash: row.tx_hash,
-      maxFeePerGas: BigInt(row.max_fee_per_gas),
-      maxPriorityFeePerGas: BigInt(row.max_priority_fee_per_gas),
-      signedAt: new Date(row.signed_at),
-    })),
-  ];
+  const row = rows[0];
+  if (!row) return undefined;
+  const transfer = toChainTransfer(row);
+  return { transfer, attempts: [firstAttemptOf(transfer), ...row.replacements.map(toAttempt)] };
+}
+
+function toAttempt(row: ReplacementRow): TransferAttempt {
+  return {
+    attempt: Number(row.attempt),
+    signedTx: storedText(row.signed_tx, row.signed_tx_ciphertext),
+    txHash: row.tx_hash,
+    maxFeePerGas: BigInt(row.max_fee_per_gas),
+    maxPriorityFeePerGas: BigInt(row.max_priority_fee_per_gas),
+    signedAt: new Date(row.signed_at),
+  };
 }

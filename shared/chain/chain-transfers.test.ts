@@ -5,6 +5,7 @@ import { createLogger } from '../logging/index.js';
 import { type Anvil, fundedHotWallet, startAnvil } from '../testing/simulators/anvil.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { type TestDatabase, createTestDatabase } from '../testing/database.js';
+import { countStatements } from '../testing/statement-counter.js';
 import { payoutError } from '../payouts/errors.js';
 import { type PayoutFixture, insertChannel, insertPayout, randomEvmAddress } from '../testing/fixtures.js';
 import { USDT_LIKE_TOKEN_ABI, deployUsdtLikeToken } from '../testing/simulators/usdt-token.js';
@@ -203,6 +204,29 @@ describe('chain transfers on anvil', () => {
 
     expect((await confirmTransfer(deps, payout.id, { confirmations: 1 })).state).toBe('confirmed');
     expect((await broadcastStoredTransfer(deps, payout.id)).outcome).toBe('settled');
+  });
+
+  it('broadcasts a transfer it has just stored without reading it back, and still recognises its own bytes when the node already has them', async () => {
+    const { wallet } = await freshHotWallet();
+    const counter = countStatements(database.db);
+    const deps = depsFor(wallet, { db: counter.db });
+    const payout = await payoutToSend();
+    const { transfer, isNew } = await sign(deps, payout);
+    expect(isNew).toBe(true);
+
+    const reads = () => [...counter.counts().byLabel.entries()].filter(([label]) => label.startsWith('SELECT')).reduce((sum, [, count]) => sum + count, 0);
+    const before = reads();
+    const sent = await broadcastStoredTransfer(deps, payout.id, { justStored: transfer });
+    expect(sent).toMatchObject({ outcome: 'accepted', transfer: { status: 'broadcast', txHash: transfer.txHash } });
+    expect(reads()).toBe(before);
+
+    // The same bytes handed over again (a redelivery that raced the first): the node answers
+    // "nonce too low" or "already known"; the attempts are read back and the transfer is ours, not a conflict.
+    await untilMined(transfer.txHash);
+    const again = await broadcastStoredTransfer(deps, payout.id, { justStored: transfer });
+    expect(again.outcome).toBe('nonce_too_low');
+    expect(again.transfer.status).toBe('broadcast');
+    expect(await minedNonce(wallet.address)).toBe(1);
   });
 
   it('recognizes a rebroadcast of a transaction still in the mempool (already known)', async () => {

@@ -1,6 +1,6 @@
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import type { TransactionLookup } from './chain-provider.js';
-import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, toChainTransfer } from './chain-transfer-rows.js';
+import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveChainTransferAndAttempts, toChainTransfer } from './chain-transfer-rows.js';
 import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
@@ -39,13 +39,13 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   if (!Number.isInteger(options.confirmations) || options.confirmations < 1) {
     throw chainError('invalid_confirmations', 'Confirmations must be a whole number of at least 1.');
   }
-  const stored = await retrieveChainTransfer(deps.db, payoutId);
-  if (!stored) throw chainError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
+  const found = await retrieveChainTransferAndAttempts(deps.db, payoutId);
+  if (!found) throw chainError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
+  const { transfer: stored, attempts } = found;
   const settled = settledResult(stored);
   if (settled) return settled;
 
   // Any attempt may be the one mined (a replacement shares the nonce): the newest is the likeliest.
-  const attempts = await retrieveTransferAttempts(deps.db, stored);
   let mined: { txHash: string; lookup: Extract<TransactionLookup, { state: 'mined' }> } | undefined;
   let isKnownToNode = false;
   for (const attempt of [...attempts].reverse()) {

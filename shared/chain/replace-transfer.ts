@@ -2,7 +2,7 @@ import { assertNoOpenTransaction } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { type BroadcastOptions, broadcastStoredTransfer } from './broadcast-transfer.js';
-import { type ChainTransfer, retrieveChainTransfer, retrieveTransferAttempts, type TransferAttempt } from './chain-transfer-rows.js';
+import { type ChainTransfer, retrieveChainTransferAndAttempts, type TransferAttempt } from './chain-transfer-rows.js';
 import type { SigningDeps, TransferDeps } from './transfer-deps.js';
 import { openSignedTransaction, sealSignedTransaction } from './sealed-transfer.js';
 import { parseSignedEip1559, transactionHash } from './eip1559-transaction.js';
@@ -33,9 +33,9 @@ const bump = (wei: bigint) => wei + (wei + 7n) / 8n + 1n;
  */
 export async function checkTransferInMempool(deps: TransferDeps, payoutId: string, options: MempoolOptions = {}): Promise<MempoolStanding> {
   assertNoOpenTransaction('checkTransferInMempool');
-  const stored = await retrieveChainTransfer(deps.db, payoutId);
-  if (!stored || stored.status === 'confirmed' || stored.status === 'failed') return 'settled';
-  const attempts = await retrieveTransferAttempts(deps.db, stored);
+  const found = await retrieveChainTransferAndAttempts(deps.db, payoutId);
+  if (!found || found.transfer.status === 'confirmed' || found.transfer.status === 'failed') return 'settled';
+  const { transfer: stored, attempts } = found;
   const latest = attempts[attempts.length - 1] as TransferAttempt;
   let isLatestPending = false;
   let isAnyPending = false;
@@ -81,8 +81,7 @@ export async function checkTransferInMempool(deps: TransferDeps, payoutId: strin
 export async function replaceStoredTransfer(deps: SigningDeps, payoutId: string, options: MempoolOptions = {}): Promise<MempoolStanding | 'replaced' | 'fee_capped'> {
   const standing = await checkTransferInMempool(deps, payoutId, options);
   if (standing !== 'needs_replacement') return standing;
-  const stored = (await retrieveChainTransfer(deps.db, payoutId)) as ChainTransfer;
-  const attempts = await retrieveTransferAttempts(deps.db, stored);
+  const { transfer: stored, attempts } = (await retrieveChainTransferAndAttempts(deps.db, payoutId)) as { transfer: ChainTransfer; attempts: TransferAttempt[] };
   const latest = attempts[attempts.length - 1] as TransferAttempt;
   const cap = deps.settings.maxFeePerGasCapWei;
 

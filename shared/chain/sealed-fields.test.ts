@@ -5,7 +5,7 @@ import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../tes
 import { insertPayoutInClear } from '../testing/encrypted-fields.js';
 import { TEST_FIELD_BLIND_INDEX_KEY, TEST_FIELD_ENCRYPTION_KEY_OLD, TEST_FIELD_ENCRYPTION_KEYS } from '../testing/field-keys.js';
 import { FIXTURE_NOW, creditOwner, insertAccount, insertChannel, insertSwap, randomEvmAddress } from '../testing/fixtures.js';
-import { chainTransferSealedTables, openSignedTransaction, openTransferRecipient, retrieveChainTransfer, retrieveTransferAttempts, sealSignedTransaction } from './index.js';
+import { chainTransferSealedTables, openSignedTransaction, openTransferRecipient, retrieveChainTransfer, retrieveChainTransferAndAttempts, sealSignedTransaction } from './index.js';
 
 /** `before`: test0 current (rows are sealed under it); `during` a rotation: test1 current, test0 still listed. */
 const before = loadFieldCipher({ FIELD_ENCRYPTION_KEYS: `${TEST_FIELD_ENCRYPTION_KEY_OLD},${TEST_FIELD_ENCRYPTION_KEYS}`, FIELD_BLIND_INDEX_KEY: TEST_FIELD_BLIND_INDEX_KEY });
@@ -66,7 +66,7 @@ describe('sealing stored transfers (npm run reencrypt)', () => {
   it('reads rows still in clear as they are', async () => {
     const transfer = await retrieveChainTransfer(db(), directPayoutId);
     expect(openTransferRecipient(directPayoutId, transfer!.recipient)).toBe(wallet.toLowerCase());
-    const attempts = await retrieveTransferAttempts(db(), transfer!);
+    const attempts = (await retrieveChainTransferAndAttempts(db(), transfer!.payoutId))!.attempts;
     expect(attempts.map((attempt) => openSignedTransaction(directPayoutId, attempt.attempt, attempt.signedTx))).toEqual([bytes.direct, bytes.replacement]);
   });
 
@@ -82,7 +82,7 @@ describe('sealing stored transfers (npm run reencrypt)', () => {
     expect(before.decrypt(direct?.recipient.ciphertext ?? '', fieldContext.transferRecipient(directPayoutId))).toBe(wallet.toLowerCase());
     expect(direct?.toAddressIndex).toEqual(before.walletIndex(wallet));
     expect(before.decrypt(direct?.signedTx.ciphertext ?? '', fieldContext.signedTransaction(directPayoutId, 1))).toBe(bytes.direct);
-    const [, replacement] = await retrieveTransferAttempts(db(), direct!);
+    const [, replacement] = (await retrieveChainTransferAndAttempts(db(), direct!.payoutId))!.attempts;
     expect(before.decrypt(replacement?.signedTx.ciphertext ?? '', fieldContext.signedTransaction(directPayoutId, 2))).toBe(bytes.replacement);
     // Bound to its attempt: the replacement's bytes do not open as attempt 1's.
     expect(() => before.decrypt(replacement?.signedTx.ciphertext ?? '', fieldContext.signedTransaction(directPayoutId, 1))).toThrow();
@@ -103,7 +103,7 @@ describe('sealing stored transfers (npm run reencrypt)', () => {
     // The instance's keys (test1) now open everything, as send-transfer would.
     const direct = await retrieveChainTransfer(db(), directPayoutId);
     expect(openTransferRecipient(directPayoutId, direct!.recipient)).toBe(wallet.toLowerCase());
-    const attempts = await retrieveTransferAttempts(db(), direct!);
+    const attempts = (await retrieveChainTransferAndAttempts(db(), direct!.payoutId))!.attempts;
     expect(attempts.map((attempt) => openSignedTransaction(directPayoutId, attempt.attempt, attempt.signedTx))).toEqual([bytes.direct, bytes.replacement]);
     expect(openSignedTransaction(swapPayoutId, 1, (await retrieveChainTransfer(db(), swapPayoutId))!.signedTx)).toBe(bytes.swap);
   });

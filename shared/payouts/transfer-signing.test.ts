@@ -95,6 +95,17 @@ describe('sendTransfer on anvil', () => {
     expect(signatures()).toBe(0);
   });
 
+  it('never sends a swap payout\'s asset to the owner: one that reached swap_created with no exchange row is refused, nothing signed', async () => {
+    const { wallet, signatures } = await fundedHotWallet(provider, '10');
+    const payout = await quotedPayout({ isDirect: false });
+    await movePayout(database.db, payout.id, 'swap_created', { from: 'quoted', at: clock.now() }); // no swaps row: never made by the code
+
+    await expect(sendTransfer(depsFor(wallet), payout.id)).rejects.toMatchObject({ code: 'payout_not_ready_for_transfer' });
+    expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
+    expect(await provider.getBalance(payout.destinationWallet)).toBe(0n);
+    expect(signatures()).toBe(0);
+  });
+
   it('refuses a payout held while its transfer was prepared: the check under the row lock, nothing signed or stored', async () => {
     const { wallet, signatures } = await fundedHotWallet(provider, '10');
     const payout = await quotedPayout({ isDirect: true });

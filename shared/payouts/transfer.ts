@@ -43,7 +43,7 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
   if (!stored) {
     const isReady = payout.state === 'swap_created' || (payout.state === 'quoted' && isDirectPayout(payout));
     if (!isReady) return 'skipped';
-    await signAndStoreTransfer(deps, {
+    const signed = await signAndStoreTransfer(deps, {
       key: payoutId,
       isKnownUnsigned: true, // read above
       request: await transferRequestFor(deps.db, payout),
@@ -54,7 +54,7 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
         if (!isSigned) throw payoutError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
       },
     });
-    await broadcastPayoutTransfer(deps, payoutId);
+    await broadcastPayoutTransfer(deps, payoutId, signed.isNew ? signed.transfer : undefined);
     return 'broadcast';
   }
   if (payout.state !== 'transfer_signed' && payout.state !== 'transfer_broadcast') return 'skipped';
@@ -75,12 +75,19 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
 /** Payout states from which a transfer may be signed (the states that can advance to `transfer_signed`). */
 const SIGNABLE_STATES: ReadonlySet<PayoutState> = new Set(['quoted', 'swap_created']);
 
-/** What the payout's transfer sends: its amount, to the swap's deposit address when it has a swap, else to its destination. */
+/**
+ * What the payout's transfer sends: its amount, to its destination when the payout is direct (the
+ * owner takes the asset itself: no swap, nothing to read), else to its swap's deposit address. A
+ * payout that needs a swap and has none is refused: its asset must never go to the owner's wallet.
+ */
 async function transferRequestFor(q: Queryable, payout: PayoutRow): Promise<TransferRequest> {
+  if (isDirectPayout(payout)) {
+    return { asset: payout.asset, amountUnits: payout.amountUnits, to: payoutDestinationOf(payout).wallet, toIndex: payout.destination.index };
+  }
   const swaps = await q.query<{ deposit_address: string }>('SELECT deposit_address FROM swaps WHERE payout_id = $1', [payout.id]);
   const deposit = swaps.rows[0]?.deposit_address;
-  if (deposit !== undefined) return { asset: payout.asset, amountUnits: payout.amountUnits, to: deposit };
-  return { asset: payout.asset, amountUnits: payout.amountUnits, to: payoutDestinationOf(payout).wallet, toIndex: payout.destination.index };
+  if (deposit === undefined) throw payoutError('payout_not_ready_for_transfer', 'The payout needs a swap and has none to send to.', { payoutId: payout.id });
+  return { asset: payout.asset, amountUnits: payout.amountUnits, to: deposit };
 }
 
 /**
@@ -104,8 +111,11 @@ async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<() => Tr
  * `payout_funded` (payouts in flight → out of the hot wallet), once. When the transfer was already
  * settled on chain (we crashed after broadcasting), the same bookkeeping runs without sending anything.
  */
-async function broadcastPayoutTransfer(deps: TransferDeps, payoutId: string): Promise<void> {
-  const result = await broadcastStoredTransfer(deps, payoutId, { onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer) });
+async function broadcastPayoutTransfer(deps: TransferDeps, payoutId: string, justStored?: ChainTransfer): Promise<void> {
+  const result = await broadcastStoredTransfer(deps, payoutId, {
+    onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer),
+    ...(justStored ? { justStored } : {}),
+  });
   if (result.outcome === 'settled') await deps.db.transaction((tx) => recordBroadcast(deps, tx, result.transfer));
 }
 
