@@ -24,6 +24,9 @@ export const UNUSUAL_AMOUNT_FACTOR = 5n;
 const UNUSUAL_AMOUNT_MIN_HISTORY = 3;
 const HISTORY_MS = 30 * 86_400_000;
 
+/** The advisory lock (`hashtext` of this) that makes daily-cap checks take turns. */
+const DAILY_CAP_LOCK = 'payouts:daily_outflow_cap';
+
 // States in which a payout's value has left, or is committed to leave, the hot wallet. A payout
 // that ended otherwise (failed, refunded) counts too once it has a signed transfer: see the query.
 const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_broadcast', 'awaiting_swap', 'needs_attention', 'completed'];
@@ -37,7 +40,9 @@ const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_b
  */
 export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: OutflowLimits, now: Date): Promise<LimitVerdict> {
   // One statement: the payout, when its channel's destination last changed, and the channel's
-  // recent completed payouts' median (percentile_disc: an actual amount, exact cents).
+  // recent completed payouts' median (percentile_disc: an actual amount, exact cents). It also takes
+  // the daily cap's lock for a payout the cap may concern (below): the outflow is read by the NEXT
+  // statement, whose snapshot is taken after the lock is held.
   const { rows } = await tx.query<{
     kind: string;
     amount_usd_cents: bigint | null;
@@ -47,7 +52,9 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
     completed: number;
   }>(
     `SELECT p.kind, p.amount_usd_cents, p.approved_at, c.payout_destination_changed_at AS destination_changed_at,
-            h.median_usd_cents, coalesce(h.completed, 0) AS completed
+            h.median_usd_cents, coalesce(h.completed, 0) AS completed,
+            CASE WHEN p.approved_at IS NULL AND p.kind <> 'conversion' AND p.amount_usd_cents IS NOT NULL
+                 THEN pg_advisory_xact_lock(hashtext('${DAILY_CAP_LOCK}'))::text END AS cap_lock
        FROM payouts p
        LEFT JOIN channels c ON c.id = p.channel_id
        LEFT JOIN LATERAL (
@@ -75,10 +82,10 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
   ) {
     return { isWithinLimits: false, reason: 'unusual_amount' };
   }
-  // One checker at a time: two payouts checked concurrently would each miss the other's outflow and
-  // could pass the cap together. The lock lasts until the caller's transaction ends, so the final
-  // check belongs in the transaction that moves the payout to `quoted` (then it counts as outflow).
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('payouts:daily_outflow_cap'))`);
+  // One checker at a time (the lock taken by the statement above): two payouts checked concurrently
+  // would each miss the other's outflow and could pass the cap together. The lock lasts until the
+  // caller's transaction ends, so the final check belongs in the transaction that moves the payout
+  // to `quoted` (then it counts as outflow).
   // What went out, or is committed to: a payout in an outflow state, or any payout with a signed
   // transfer whatever it became (a reverted transfer was still signed and sent; a refunded or
   // failed exchange still took the funds). Each counts from the later of quoted_at (when this
