@@ -49,17 +49,23 @@ interface Composed {
   paymentId: string | null;
 }
 
-export async function channelFacts(deps: NotificationDeps, channelId: string): Promise<ChannelFacts> {
-  const { rows } = await deps.db.query<ChannelFacts>(
-    `SELECT c.open_title, c.closed_title, c.closed_chat_id, c.bot_rights, d.destination, u.language_code, c.notifications_enabled
+/**
+ * The SELECT of `ChannelFacts` for the channel `channelId` (SQL), for a stage that reads them with its
+ * other facts in one statement (`LEFT JOIN LATERAL (…) f ON true`). The owner's DM is the destination
+ * when notifications are off or no chat is set.
+ */
+export function channelFactsSql(channelId: string): string {
+  return `SELECT c.open_title, c.closed_title, c.closed_chat_id, c.bot_rights, d.destination, u.language_code, c.notifications_enabled
      FROM channels c
      JOIN accounts a ON a.id = c.owner_account_id
      CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN c.notifications_enabled THEN c.notification_chat_id END,
                                          a.telegram_user_id, c.notification_chat_id) AS destination) d
      LEFT JOIN telegram_users u ON u.id = d.destination
-     WHERE c.id = $1`,
-    [channelId],
-  );
+     WHERE c.id = ${channelId}`;
+}
+
+export async function channelFacts(deps: NotificationDeps, channelId: string): Promise<ChannelFacts> {
+  const { rows } = await deps.db.query<ChannelFacts>(channelFactsSql('$1'), [channelId]);
   const channel = rows[0];
   if (!channel) throw notificationError('unknown_channel', 'No channel has this id', { channelId });
   return channel;
@@ -159,8 +165,13 @@ export async function notifyOwnerAlert(deps: NotificationDeps, request: OwnerNot
 /** The outcome of a notification already sent or given up on; undefined while it is still to do. */
 export async function finishedOutcome(deps: NotificationDeps, dedupeKey: string): Promise<'skipped' | 'already_done' | undefined> {
   const { rows } = await deps.db.query<{ status: string }>('SELECT status FROM owner_notifications WHERE dedupe_key = $1', [dedupeKey]);
-  if (!rows[0] || rows[0].status === 'pending') return undefined;
-  return rows[0].status === 'skipped' ? 'skipped' : 'already_done';
+  return outcomeOfStatus(rows[0]?.status ?? null);
+}
+
+/** `finishedOutcome` of a notification's stored status (null: no row yet). */
+export function outcomeOfStatus(status: string | null): 'skipped' | 'already_done' | undefined {
+  if (status === null || status === 'pending') return undefined;
+  return status === 'skipped' ? 'skipped' : 'already_done';
 }
 
 /**

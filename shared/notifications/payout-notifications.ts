@@ -12,7 +12,7 @@ import {
   type ThresholdProgress,
 } from '../payouts/threshold-progress.js';
 import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, type ThresholdProgressFacts, translate } from '../texts/index.js';
-import { channelFacts, deliverOwnerMessage, finishedOutcome } from './owner-alerts.js';
+import { type ChannelFacts, channelFacts, channelFactsSql, deliverOwnerMessage, finishedOutcome, outcomeOfStatus } from './owner-alerts.js';
 import type { NotificationDeps } from './owner-notifications.js';
 import { notificationError } from './errors.js';
 
@@ -75,22 +75,27 @@ export async function notifyOwnerOfPayout(
   if (request.kind === 'balance_parked') return notifyOwnerOfParking(deps, request);
   if (request.kind === 'threshold_progress') return notifyOwnerOfThresholdProgress(deps, request);
   const dedupeKey = `${request.kind}:${request.subjectId}`;
-  const done = await finishedOutcome(deps, dedupeKey);
-  if (done) return done;
-  const { rows } = await deps.db.query<PayoutFacts>(
-    `SELECT p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.destination_wallet_hint, p.failure_code,
-            s.received_to_amount::text, s.payout_hash, coalesce(t.mined_tx_hash, t.tx_hash) AS tx_hash
-     FROM payouts p
+  // One statement: whether the notice is done already, the payout, and its channel's facts.
+  const { rows } = await deps.db.query<PayoutFacts & { notice_status: string | null } & (ChannelFacts | { [K in keyof ChannelFacts]: null })>(
+    `SELECT (SELECT status FROM owner_notifications WHERE dedupe_key = $2) AS notice_status,
+            p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.destination_wallet_hint, p.failure_code,
+            s.received_to_amount::text, s.payout_hash, coalesce(t.mined_tx_hash, t.tx_hash) AS tx_hash, f.*
+     FROM (SELECT 1) AS one
+     LEFT JOIN payouts p ON p.id = $1
      LEFT JOIN swaps s ON s.payout_id = p.id
      LEFT JOIN chain_transfers t ON t.payout_id = p.id
-     WHERE p.id = $1`,
-    [request.subjectId],
+     LEFT JOIN LATERAL (${channelFactsSql('p.channel_id')}) f ON true`,
+    [request.subjectId, dedupeKey],
   );
-  const payout = rows[0];
-  if (!payout || payout.channel_id !== request.channelId) {
+  const row = rows[0] as (typeof rows)[number];
+  const done = outcomeOfStatus(row.notice_status);
+  if (done) return done;
+  const payout = row;
+  if (payout.channel_id === null || payout.channel_id !== request.channelId) {
     throw notificationError('unknown_payout', 'No payout of this channel has this id', { payoutId: request.subjectId, channelId: request.channelId });
   }
-  const channel = await channelFacts(deps, request.channelId);
+  if (row.closed_title === null) throw notificationError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
+  const channel: ChannelFacts = row;
   const isWanted = request.kind !== 'payout_completed' || channel.notifications_enabled;
   if (!channel.destination) {
     deps.logger.warn('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
