@@ -100,6 +100,22 @@ export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
   };
 }
 
+/**
+ * `CHAIN_TRANSFER_COLUMNS` of the table aliased `alias`, each named `<prefix><column>`, for a caller
+ * that reads the transfer joined to its own row in one statement; `prefixedChainTransfer` reads them.
+ */
+export function prefixedChainTransferColumns(alias: string, prefix: string): string {
+  return CHAIN_TRANSFER_COLUMN_NAMES.map((column) => `${alias}.${column} AS "${prefix}${column}"`).join(', ');
+}
+
+/** The transfer in `row`'s `<prefix>` columns (`prefixedChainTransferColumns`); undefined when the join found none. */
+export function prefixedChainTransfer(row: Record<string, unknown>, prefix: string): ChainTransfer | undefined {
+  if (row[`${prefix}id`] === null || row[`${prefix}id`] === undefined) return undefined;
+  return toChainTransfer(Object.fromEntries(CHAIN_TRANSFER_COLUMN_NAMES.map((column) => [column, row[`${prefix}${column}`]])));
+}
+
+const CHAIN_TRANSFER_COLUMN_NAMES = CHAIN_TRANSFER_COLUMNS.split(',').map((column) => column.trim());
+
 /** The transfer stored under `payoutId` (the key), or undefined when none was signed yet. */
 export async function retrieveChainTransfer(q: Queryable, payoutId: string): Promise<ChainTransfer | undefined> {
   const { rows } = await q.query(`SELECT ${CHAIN_TRANSFER_COLUMNS} FROM chain_transfers WHERE payout_id = $1`, [payoutId]);

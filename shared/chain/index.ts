@@ -31,7 +31,7 @@ export {
   withGasMargin,
 } from './transfer-request.js';
 export { allocateNonce } from './wallet-nonces.js';
-export { type ChainTransfer, type TransferAttempt, retrieveChainTransfer, retrieveChainTransferAndAttempts } from './chain-transfer-rows.js';
+export { type ChainTransfer, type TransferAttempt, prefixedChainTransfer, prefixedChainTransferColumns, retrieveChainTransfer, retrieveChainTransferAndAttempts } from './chain-transfer-rows.js';
 export {
   type ChainTransferStatus,
   CHAIN_TRANSFER_STATUSES,
