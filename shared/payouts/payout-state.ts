@@ -1,3 +1,4 @@
+import { type InsertedOutboxRow, type OutboxMessage, outboxInsert } from '../bus/index.js';
 import type { Tx } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { type AssetCode, formatAmount, formatUsdCents } from '../money/index.js';
@@ -51,6 +52,8 @@ export interface PayoutTransitionFields {
   failureReason?: string | null;
   /** On a move to `quoted`: what the payout will deliver (decimal text), quoted at the move's time. */
   quotedToAmount?: string | null;
+  /** Follow-up messages, written to the outbox by the move's own statement and only if it moved the payout. */
+  queue?: readonly OutboxMessage[];
 }
 
 /** Finished states the owner's webhooks hear about: delivered, or not (failed, or the swap refunded to us). */
@@ -83,8 +86,8 @@ export async function transitionPayout(
   input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields,
 ): Promise<boolean> {
   if (!canTransitionPayout(input.from, input.to)) throw payoutError('payout_transition_refused', `payout cannot move from ${input.from} to ${input.to}`);
-  const { rows } = await tx.query<MovedPayout>(
-    `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
+  const queue = input.queue && input.queue.length > 0 ? outboxInsert(input.queue, 12, { when: 'EXISTS (SELECT 1 FROM moved)' }) : undefined;
+  const update = `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
        held_reason = CASE WHEN $3 = 'held' THEN $5 ELSE held_reason END,
        approved_by = CASE WHEN $6::text IS NOT NULL THEN $6 ELSE approved_by END,
        approved_at = CASE WHEN $6::text IS NOT NULL THEN $4 ELSE approved_at END,
@@ -98,7 +101,12 @@ export async function transitionPayout(
      WHERE id = $1 AND state = $2
      RETURNING kind, channel_id, owner_account_id, asset, amount_units::text AS amount_units, amount_usd_cents,
                destination_currency, destination_network,
-               CASE WHEN $3 IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`,
+               CASE WHEN $3 IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`;
+  const { rows } = await tx.query<MovedPayout & { queued?: { id: string; message_id: string }[] }>(
+    queue
+      ? `WITH moved AS (${update}), queued AS (${queue.sql})
+         SELECT moved.*, (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id)), '[]'::jsonb) FROM queued) AS queued FROM moved`
+      : update,
     [
       input.payoutId,
       input.from,
@@ -111,9 +119,11 @@ export async function transitionPayout(
       input.failureReason ?? null,
       input.deferredReason ?? null,
       input.quotedToAmount ?? null,
+      ...(queue?.params ?? []),
     ],
   );
   const moved = rows[0];
+  if (moved && queue) queue.inserted(tx, (moved.queued ?? []).map((row): InsertedOutboxRow => ({ id: BigInt(row.id), message_id: row.message_id })));
   const eventType = WEBHOOK_PAYOUT_EVENTS[input.to];
   if (moved?.has_webhooks && eventType && moved.owner_account_id !== null && moved.channel_id !== null) {
     await recordOwnerWebhookEvents(tx, [

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
+import { outboxMessage, trackQueuedMessages } from '../bus/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { insertPayout } from '../testing/fixtures.js';
 import { approvePayout, checkOutflowLimits, holdPayout, rejectPayout, transitionPayout } from './index.js';
@@ -21,6 +22,20 @@ describe('payouts', () => {
     expect(await move('quoted')).toBe(false);
     expect(await move('requested')).toBe(true);
     expect(await move('requested')).toBe(false);
+  });
+
+  it('writes the messages a move queues in the move\'s own statement, only when it moved the payout, and hands them to the request after commit', async () => {
+    const payout = await insertPayout(testDb.db);
+    const message = (key: string) => outboxMessage('transfer-requested', { payoutId: payout.id }, { at: NOW, dedupeKey: `${key}:${payout.id}` });
+    const move = (key: string) =>
+      trackQueuedMessages(() => testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at: NOW, queue: [message(key)] })));
+    const moved = await move('first-move');
+    expect(moved.result).toBe(true);
+    const repeat = await move('repeat-move'); // the payout is quoted already: no move, no message
+    expect(repeat).toEqual({ result: false, queued: [] });
+    expect(moved.queued).toEqual([{ id: expect.any(BigInt), leased: expect.objectContaining({ topic: 'transfer-requested', payload: { payoutId: payout.id } }) }]);
+    const { rows } = await testDb.db.query<{ dedupeKey: string; id: bigint }>(`SELECT dedupe_key AS "dedupeKey", id FROM outbox WHERE payload->>'payoutId' = $1`, [payout.id]);
+    expect(rows).toEqual([{ dedupeKey: `first-move:${payout.id}`, id: moved.queued[0]?.id }]);
   });
 
   it('holds a payout over the per-payout maximum, and one that would pass the daily cap', async () => {

@@ -1,4 +1,4 @@
-import { enqueueMessage } from '../bus/index.js';
+import { outboxMessage } from '../bus/index.js';
 import type { ChangeNowClient, SwapPair } from '../changenow/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db } from '../db/index.js';
@@ -215,9 +215,8 @@ async function markQuoted(
       if (isHeld) deps.logger.warn('payout.held', { payoutId: payout.id, reason: verdict.reason });
       return isHeld ? 'held' : 'skipped';
     }
-    const isQuoted = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at, quotedToAmount: toAmount });
-    if (!isQuoted) return 'skipped';
-    await enqueueMessage(tx, next, { payoutId: payout.id }, { at, dedupeKey: `${next}:${payout.id}` });
-    return 'quoted';
+    const queue = [outboxMessage(next, { payoutId: payout.id }, { at, dedupeKey: `${next}:${payout.id}` })];
+    const isQuoted = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at, quotedToAmount: toAmount, queue });
+    return isQuoted ? 'quoted' : 'skipped';
   });
 }

@@ -9,7 +9,7 @@ import { canTransitionPayout, type PayoutState, transitionPayout } from './payou
 import { canTransitionSwap, PAYOUT_STATE_AFTER_SWAP, type SwapStatus } from './swap-status.js';
 import { distributeConversion } from './conversion.js';
 import { failPayoutIn } from './fail-payout.js';
-import { queuePayoutNotice } from './payout-notices.js';
+import { payoutNotices, queuePayoutNotice } from './payout-notices.js';
 import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
 import { payoutError } from './errors.js';
 
@@ -107,8 +107,8 @@ async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTra
   await postNetworkFee(tx, transfer, at);
   if (transfer.status === 'confirmed') {
     const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
-    const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at });
-    if (isMoved && to === 'completed') await queuePayoutNotice(tx, payout, 'payout_completed', at);
+    const queue = to === 'completed' ? payoutNotices(payout, 'payout_completed', at) : [];
+    const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at, queue });
     return isMoved ? to : undefined;
   }
   if (transfer.status !== 'failed') throw payoutError('transfer_not_settled', 'bookSettledTransfer: the transfer is not settled', { payoutId: payout.id });
