@@ -24,6 +24,22 @@ export async function claimMessage(tx: Tx, key: MessageKey, at: Date): Promise<b
   return rowCount === 1;
 }
 
+/**
+ * `claimMessage` as a CTE for the effect's first statement (`WITH claim AS (${sql}) SELECT …,
+ * EXISTS (SELECT 1 FROM claim) AS is_first …`), its parameters numbered from `firstParam`: the
+ * same claim, one statement fewer. Run it inside the effect's transaction.
+ */
+export function messageClaimSql(key: MessageKey, at: Date, firstParam: number): { sql: string; params: unknown[] } {
+  const n = firstParam;
+  return {
+    sql: `INSERT INTO processed_messages (consumer, message_id, topic, processed_at)
+          VALUES ($${n}::text, $${n + 1}::text, $${n + 2}::text, $${n + 3}::timestamptz)
+          ON CONFLICT (consumer, message_id) DO NOTHING
+          RETURNING true AS claimed`,
+    params: [key.consumer, key.messageId, key.topic, at],
+  };
+}
+
 export type HandleOnceResult<R> = { isDuplicate: true } | { isDuplicate: false; result: R };
 
 /** Runs `effect` in a transaction that also claims the message; a duplicate runs nothing. */

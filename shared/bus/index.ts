@@ -8,7 +8,7 @@ export {
   decodePubSubCloudEvent,
 } from './cloud-event.js';
 export { type EnqueueOptions, type EnqueuedMessage, type RelayDeps, type RelayReport, enqueueMessage, enqueueMessages, outboxMessage, outboxInsert, outboxInsertSql, type InsertedOutboxRow, type OutboxInsert, type OutboxMessage, type QueuedOutboxRow, relayAfterCommit, relayOutbox, republishMessage, republishStuckMessages, runAndRelay, trackInsertedOutboxRows, trackQueuedMessages } from './outbox.js';
-export { type MessageKey, type HandleOnceResult, claimMessage, handleOnce } from './handle-once.js';
+export { type MessageKey, type HandleOnceResult, claimMessage, handleOnce, messageClaimSql } from './handle-once.js';
 export {
   type DeadLetter,
   type RecordedDeadLetter,

@@ -56,6 +56,27 @@ describe.skipIf(!hasPostgresServer)('settlePayment under concurrency [skipped: n
     expect(rows[0]).toEqual({ payouts: BigInt(PAYMENTS_PER_CHANNEL), balance: '0' });
   });
 
+  it('books once when one message is delivered four times at the same moment, and under another message id too', async () => {
+    retries.length = 0;
+    const { channelId, paymentIds } = await settledPaymentsOn('instant', 1);
+    const paymentId = paymentIds[0] as string;
+    const key = { consumer: 'settle-payment', messageId: randomUUID(), topic: 'payment-settled' };
+    const deliver = (messageKey = key) => settlePayment({ db, clock: h.clock, logger: h.logger, platformFeeBps: 300 }, messageKey, paymentId);
+    const results = await Promise.all([deliver(), deliver(), deliver(), deliver(), deliver({ ...key, messageId: randomUUID() })]);
+    // One books the settlement; the repeats of its message find the claim taken, the other id finds it booked.
+    expect(results.filter((result) => result?.booked.includes('settlement'))).toHaveLength(1);
+    expect(results.filter((result) => result === undefined).length).toBeGreaterThanOrEqual(3);
+    const { rows } = await db.query<{ payouts: bigint; settlements: bigint; claims: bigint; invites: bigint }>(
+      `SELECT (SELECT count(*) FROM payouts WHERE channel_id = $1) AS payouts,
+              (SELECT count(*) FROM ledger_transactions WHERE payment_id = $2 AND kind = 'payment_settled') AS settlements,
+              (SELECT count(*) FROM processed_messages WHERE consumer = 'settle-payment' AND message_id = $3) AS claims,
+              (SELECT count(*) FROM outbox WHERE dedupe_key = 'invite-requested:' || $2) AS invites`,
+      [channelId, paymentId, key.messageId],
+    );
+    expect(rows[0]).toEqual({ payouts: 1n, settlements: 1n, claims: 1n, invites: 1n });
+    expect(retries).toEqual([]);
+  });
+
   it('settles payments over four channels, instant and threshold, at once with no retry', async () => {
     retries.length = 0;
     const channels = await Promise.all([

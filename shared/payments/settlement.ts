@@ -1,5 +1,5 @@
 import { storedWalletColumns, storedWalletOf } from '../wallets/index.js';
-import { enqueueMessages, handleOnce, type MessageKey, type OutboxMessage, outboxMessage } from '../bus/index.js';
+import { enqueueMessages, type HandleOnceResult, type MessageKey, messageClaimSql, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import type { Db, Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
@@ -97,10 +97,13 @@ export interface SettlementResult {
  */
 export async function settlePayment(deps: SettlementDeps, key: MessageKey, paymentId: string): Promise<SettlementResult | undefined> {
   const now = deps.clock.now();
-  const outcome = await handleOnce(deps.db, key, now, async (tx) => {
-    // The progress lock rides in this statement (evaluated only for the channels that need it).
-    const { rows } = await tx.query<SettlementRow>(
-      `SELECT p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
+  const outcome = await deps.db.transaction(async (tx): Promise<HandleOnceResult<SettlementResult>> => {
+    // The handle-once claim and the progress lock (evaluated only for the channels that need it)
+    // ride in this statement: a repeat of this message finds the claim taken and books nothing.
+    const claim = messageClaimSql(key, now, 3);
+    const { rows } = await tx.query<SettlementRow & { is_first: boolean }>(
+      `WITH claim AS (${claim.sql})
+       SELECT EXISTS (SELECT 1 FROM claim) AS is_first, p.id, p.status, p.settled_at, p.outcome_asset, p.outcome_units::text AS outcome_units, p.price_amount_cents,
               p.settled_outcome_units::text AS settled_outcome_units, p.booked_outcome_units::text AS booked_outcome_units, p.refund_booked_at,
               k.price_cents, k.kind, k.is_gift, k.tier_id, k.duration_days, k.telegram_user_id, k.channel_id, k.promo_code_id,
               c.owner_account_id, c.payout_strategy, c.payout_currency, c.payout_network, ${storedWalletColumns('c.payout_wallet', 'c.payout_extra_id')},
@@ -109,10 +112,11 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
                    THEN pg_advisory_xact_lock(hashtext($2 || k.channel_id::text))::text END AS progress_lock
        FROM payments p JOIN checkouts k ON k.id = p.checkout_id JOIN channels c ON c.id = k.channel_id
        WHERE p.id = $1 FOR UPDATE OF p`,
-      [paymentId, THRESHOLD_PROGRESS_LOCK_PREFIX],
+      [paymentId, THRESHOLD_PROGRESS_LOCK_PREFIX, ...claim.params],
     );
     const payment = rows[0];
     if (!payment) throw paymentError('unknown_payment', 'No payment has this id', { paymentId });
+    if (!payment.is_first) return { isDuplicate: true };
     if (!payment.settled_at) throw paymentError('payment_not_settled', 'The payment is not settled', { paymentId });
     if (!payment.outcome_asset || payment.outcome_units === null || payment.settled_outcome_units === null) {
       throw paymentError('unsupported_outcome_currency', 'The payment outcome is in a currency the ledger does not book', { paymentId });
@@ -151,7 +155,7 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       followUps.push(...(await thresholdProgressMessages(tx, payment.channel_id, now, rate)));
     }
     await enqueueMessages(tx, followUps); // one statement for all of them, none when there are none
-    return result;
+    return { isDuplicate: false, result };
   });
   if (outcome.isDuplicate) {
     deps.logger.info('payment.settlement_duplicate', { paymentId });
