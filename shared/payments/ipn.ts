@@ -16,7 +16,7 @@ import {
 } from '../nowpayments/index.js';
 import { noteIpnSignatureFailure, type PaymentBurstLimits } from './payment-bursts.js';
 import { acceptedVersions, type RotatingSecret } from '../secrets/index.js';
-import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, recordPaymentProgress } from './payment-updates.js';
+import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, paymentEventInsertSql, recordPaymentProgress } from './payment-updates.js';
 import { paymentError } from './errors.js';
 
 /** NowPayments IPN bodies are a few KiB; anything near this is not one. */
@@ -194,14 +194,11 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
       if (await isRepeat()) return repeated(); // not recordable that way (a settled payment, say)
     }
 
-    const result = await deps.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
-         VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6, decode($7, 'hex'))`,
-        [...event, record.digest],
-      );
-      return payment ? applyPaymentUpdate(tx, deps, payment, 'ipn') : undefined;
-    });
+    // The event is stored in the transaction that applies it (with the checkout's read), or alone
+    // when the body is not a payment.
+    const result = payment
+      ? await deps.db.transaction((tx) => applyPaymentUpdate(tx, deps, payment, 'ipn', record))
+      : await deps.db.query(`INSERT INTO payment_events ${paymentEventInsertSql('$1')}`, [...event, record.digest]).then(() => undefined);
     if (!payment) {
       log.error('ipn.malformed', { error: parseError });
       return errorResult(parseError instanceof PermanentError ? parseError : paymentError('invalid_ipn', 'The IPN body is not a NowPayments payment'), requestId);

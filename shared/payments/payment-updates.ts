@@ -134,6 +134,17 @@ export interface PaymentEventRecord {
 }
 
 /**
+ * The columns and VALUES of a signed NowPayments event's row, its 7 parameters numbered from `first`
+ * (`$n`): received at, headers, body, provider payment id, order id, provider status, body digest (hex
+ * or null: a digest marks the body applied).
+ */
+export function paymentEventInsertSql(first: string): string {
+  const n = Number(first.slice(1));
+  return `(provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
+       VALUES ('nowpayments', $${n}::timestamptz, $${n + 1}::jsonb, $${n + 2}::text, true, $${n + 3}::text, $${n + 4}::text, $${n + 5}::text, decode($${n + 6}::text, 'hex'))`;
+}
+
+/**
  * An IPN that only says the payment is on its way (waiting … sending) for a known checkout and a
  * payment not yet settled, recorded in one statement with its event: the upsert is atomic and
  * forward-only on its own, and nothing else follows from it. Returns undefined, having written
@@ -227,7 +238,13 @@ async function settlePaymentNow(tx: Tx, paymentId: string, checkoutId: string, n
  * not exactly the checkout's in USD (`reportedPriceCents`) is **held**: the payment is neither
  * written nor settled, and an operator alert is raised once per provider payment (`holdPayment`).
  */
-export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, payment: NowPaymentsPayment, source: string): Promise<PaymentUpdateResult> {
+export async function applyPaymentUpdate(
+  tx: Tx,
+  deps: PaymentUpdateDeps,
+  payment: NowPaymentsPayment,
+  source: string,
+  event?: PaymentEventRecord,
+): Promise<PaymentUpdateResult> {
   const now = deps.clock.now();
   let checkoutId: string | undefined;
   try {
@@ -235,12 +252,16 @@ export async function applyPaymentUpdate(tx: Tx, deps: PaymentUpdateDeps, paymen
   } catch {
     checkoutId = undefined;
   }
+  // The report's event (an IPN's), stored with the checkout's read when there is one to read.
+  const eventValues = event ? [event.receivedAt, event.headers, event.body, event.providerPaymentId, event.orderId, event.providerStatus, event.digest] : [];
+  if (event && !checkoutId) await tx.query(`INSERT INTO payment_events ${paymentEventInsertSql('$1')}`, eventValues);
   const checkout = checkoutId
     ? (
         await tx.query<{ id: string; channel_id: string; telegram_user_id: bigint; price_cents: bigint; tolerance_bps: number }>(
-          `SELECT k.id, k.channel_id, k.telegram_user_id, k.price_cents, c.underpayment_tolerance_bps AS tolerance_bps
+          `${event ? `WITH recorded AS (INSERT INTO payment_events ${paymentEventInsertSql('$2')})` : ''}
+           SELECT k.id, k.channel_id, k.telegram_user_id, k.price_cents, c.underpayment_tolerance_bps AS tolerance_bps
            FROM checkouts k JOIN channels c ON c.id = k.channel_id WHERE k.id = $1 FOR UPDATE OF k`,
-          [checkoutId],
+          [checkoutId, ...eventValues],
         )
       ).rows[0]
     : undefined;
