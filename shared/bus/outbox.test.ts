@@ -4,7 +4,7 @@ import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { countStatements } from '../testing/statement-counter.js';
-import { enqueueMessage, MESSAGE_ID_ATTRIBUTE, type Publisher, relayAfterCommit, relayOutbox, trackInsertedOutboxRows, trackQueuedMessages } from './index.js';
+import { enqueueMessage, enqueueMessages, MESSAGE_ID_ATTRIBUTE, outboxMessage, type Publisher, relayAfterCommit, relayOutbox, trackInsertedOutboxRows, trackQueuedMessages } from './index.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
 const logger = createLogger({ write: () => undefined });
@@ -200,6 +200,22 @@ describe('outbox relay', () => {
       [[orphan, held, byId]],
     );
     expect(rows).toEqual([{ unpublished: 0 }]);
+  });
+
+  it('runs a caller\'s write in the statement that queues its messages, and alone when there is none', async () => {
+    const counter = countStatements(testDb.db);
+    await testDb.db.exec(`CREATE TABLE IF NOT EXISTS outbox_alongside_test (id text PRIMARY KEY, n int NOT NULL)`);
+    const ours = randomUUID();
+    const bump = (n: number) => ({ sql: 'INSERT INTO outbox_alongside_test (id, n) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET n = excluded.n', params: [ours, n] });
+    await counter.db.transaction((tx) =>
+      enqueueMessages(tx, [outboxMessage('payment-settled', { paymentId: ours }, { at: clock.now(), dedupeKey: `payment-settled:${ours}` })], { alongside: bump(1) }),
+    );
+    const queued = await testDb.db.query(`SELECT 1 FROM outbox WHERE dedupe_key = $1`, [`payment-settled:${ours}`]);
+    expect(queued.rows).toHaveLength(1);
+    await counter.db.transaction((tx) => enqueueMessages(tx, [], { alongside: bump(2) }));
+    const { rows } = await testDb.db.query<{ n: number }>(`SELECT n FROM outbox_alongside_test WHERE id = $1`, [ours]);
+    expect(rows).toEqual([{ n: 2 }]);
+    expect(counter.counts()).toMatchObject({ statements: 2 + 2 * 2, transactions: 2 }); // one statement each, in BEGIN … COMMIT
   });
 
   it('lets two relays running at once publish each row once', async () => {

@@ -59,11 +59,32 @@ export function outboxMessage<T extends TopicName>(topic: T, message: TopicMessa
  * together). Returns, in order, each message's row, or undefined for one whose `dedupeKey` was
  * already enqueued.
  */
-export async function enqueueMessages(tx: Tx, messages: readonly OutboxMessage[]): Promise<(EnqueuedMessage | undefined)[]> {
-  if (messages.length === 0) return [];
-  const insert = outboxInsert(messages);
-  const { rows } = await tx.query<InsertedOutboxRow>(insert.sql, insert.params);
+export async function enqueueMessages(
+  tx: Tx,
+  messages: readonly OutboxMessage[],
+  options: { alongside?: AlongsideWrite } = {},
+): Promise<(EnqueuedMessage | undefined)[]> {
+  const { alongside } = options;
+  if (messages.length === 0) {
+    if (alongside) await tx.query(alongside.sql, alongside.params);
+    return [];
+  }
+  const insert = outboxInsert(messages, 1 + (alongside?.params.length ?? 0));
+  const { rows } = await tx.query<InsertedOutboxRow>(
+    alongside ? `WITH alongside AS (${alongside.sql}) ${insert.sql}` : insert.sql,
+    [...(alongside?.params ?? []), ...insert.params],
+  );
   return insert.inserted(tx, rows);
+}
+
+/**
+ * A write of the caller's (an UPDATE or INSERT, parameters from `$1`) that `enqueueMessages` runs in
+ * the same statement as the messages' insert, as a CTE: a stage's last write and its follow-ups in
+ * one statement. It runs even when there is no message to queue.
+ */
+export interface AlongsideWrite {
+  sql: string;
+  params: unknown[];
 }
 
 /** What the outbox INSERT of `outboxInsert` returns per row it wrote. */

@@ -140,10 +140,14 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       result.booked.push('top_up');
       booked = reported;
     }
-    if (payment.booked_outcome_units === null || BigInt(payment.booked_outcome_units) !== booked) {
-      await tx.query('UPDATE payments SET booked_outcome_units = $2 WHERE id = $1', [paymentId, booked.toString()]);
-    }
-    if (payment.status === 'refunded' && payment.refund_booked_at === null) {
+    const isRefunding = payment.status === 'refunded' && payment.refund_booked_at === null;
+    const bookedUpdate =
+      payment.booked_outcome_units === null || BigInt(payment.booked_outcome_units) !== booked
+        ? { sql: 'UPDATE payments SET booked_outcome_units = $2 WHERE id = $1', params: [paymentId, booked.toString()] }
+        : undefined;
+    if (isRefunding) {
+      // A refund's row needs the booked units first (payments_refund_booked_check).
+      if (bookedUpdate) await tx.query(bookedUpdate.sql, bookedUpdate.params);
       await bookRefund(tx, deps, { ...booking, booked }, now);
       result.booked.push('refund');
     }
@@ -154,7 +158,8 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       const rate = booking.outcome_asset === 'ETH' && settledUnits > 0n ? { cents: BigInt(payment.price_amount_cents), units: settledUnits } : undefined;
       followUps.push(...(await thresholdProgressMessages(tx, payment.channel_id, now, rate)));
     }
-    await enqueueMessages(tx, followUps); // one statement for all of them, none when there are none
+    // One statement for all of them with the booked units' update; none when there is neither.
+    await enqueueMessages(tx, followUps, isRefunding || !bookedUpdate ? {} : { alongside: bookedUpdate });
     return { isDuplicate: false, result };
   });
   if (outcome.isDuplicate) {
