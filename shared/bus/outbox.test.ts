@@ -4,7 +4,7 @@ import { createLogger } from '../logging/index.js';
 import { createFakeClock } from '../testing/fakes/clock.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { countStatements } from '../testing/statement-counter.js';
-import { enqueueMessage, enqueueMessages, MESSAGE_ID_ATTRIBUTE, outboxMessage, type Publisher, relayAfterCommit, relayOutbox, trackInsertedOutboxRows, trackQueuedMessages } from './index.js';
+import { enqueueMessage, enqueueMessages, MESSAGE_ID_ATTRIBUTE, outboxMessage, type Publisher, relayAfterCommit, relayOutbox, runAndRelay, trackInsertedOutboxRows, trackQueuedMessages } from './index.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
 const logger = createLogger({ write: () => undefined });
@@ -216,6 +216,17 @@ describe('outbox relay', () => {
     const { rows } = await testDb.db.query<{ n: number }>(`SELECT n FROM outbox_alongside_test WHERE id = $1`, [ours]);
     expect(rows).toEqual([{ n: 2 }]);
     expect(counter.counts()).toMatchObject({ statements: 2 + 2 * 2, transactions: 2 }); // one statement each, in BEGIN … COMMIT
+  });
+
+  it('relays what a request committed before it failed, before the failure reaches the caller', async () => {
+    const ours = randomUUID();
+    const recording = recordingPublisher();
+    const failing = runAndRelay({ db: testDb.db, publisher: recording.publisher, clock, logger }, async () => {
+      await queue(ours);
+      throw new Error('a later step failed');
+    });
+    await expect(failing).rejects.toThrow('a later step failed');
+    expect(recording.published.map((entry) => entry.paymentId)).toEqual([ours]);
   });
 
   it('lets two relays running at once publish each row once', async () => {

@@ -214,8 +214,8 @@ export function trackInsertedOutboxRows(outboxIds: readonly bigint[]): void {
  * the caller publishes exactly those after commit (`relayAfterCommit`) instead of whatever else is
  * in the outbox: a request never waits on other requests' messages.
  */
-export async function trackQueuedMessages<T>(work: () => Promise<T>): Promise<{ result: T; queued: QueuedOutboxRow[] }> {
-  const queued: QueuedOutboxRow[] = [];
+export async function trackQueuedMessages<T>(work: () => Promise<T>, queued: QueuedOutboxRow[] = []): Promise<{ result: T; queued: QueuedOutboxRow[] }> {
+  // `queued` given by the caller keeps what committed even when `work` throws afterwards.
   const result = await queuedInScope.run(queued, work);
   return { result, queued };
 }
@@ -359,9 +359,12 @@ async function publishLeasedRows(deps: RelayDeps, rows: readonly OutboxRow[], or
 export async function runAndRelay<T>(deps: RelayDeps, work: () => Promise<T>): Promise<T> {
   // trackQueuedMessages inlined: one promise fewer on every request, most of which queue nothing.
   const queued: QueuedOutboxRow[] = [];
-  const result = await queuedInScope.run(queued, work);
-  if (queued.length > 0) await relayAfterCommit(deps, queued);
-  return result;
+  try {
+    return await queuedInScope.run(queued, work);
+  } finally {
+    // Also when `work` failed after a transaction committed: its rows go out now, not after their lease.
+    if (queued.length > 0) await relayAfterCommit(deps, queued);
+  }
 }
 
 export interface RelayOptions {

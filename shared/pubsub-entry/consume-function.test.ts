@@ -25,7 +25,7 @@ const FUNCTION = 'consume-function-test';
 describe('consume() behind the Functions Framework', () => {
   let h: StageHarness;
   let handler: (event: ff.CloudEvent<unknown>) => Promise<void>;
-  const behaviours = new Map<string, 'transient' | 'refuse'>();
+  const behaviours = new Map<string, 'transient' | 'refuse' | 'transient-after-commit'>();
   const runs = new Map<string, number>();
 
   beforeAll(async () => {
@@ -40,6 +40,13 @@ describe('consume() behind the Functions Framework', () => {
           runs.set(paymentId, (runs.get(paymentId) ?? 0) + 1);
           if (behaviours.get(paymentId) === 'transient') throw stageError('provider_unavailable', 'down for now');
           if (behaviours.get(paymentId) === 'refuse') throw stageError('unknown_payment', 'No payment has this id', { paymentId });
+          if (behaviours.get(paymentId) === 'transient-after-commit') {
+            // A first transaction commits its message, then a later step fails transiently.
+            await services.db.transaction((tx) =>
+              enqueueMessage(tx, 'invite-requested', { paymentId }, { at: services.clock.now(), dedupeKey: `invite-requested:${paymentId}` }),
+            );
+            throw stageError('provider_unavailable', 'down for now');
+          }
           await handleOnce(services.db, delivery, services.clock.now(), (tx) =>
             enqueueMessage(tx, 'invite-requested', { paymentId }, { at: services.clock.now(), dedupeKey: `invite-requested:${paymentId}` }),
           );
@@ -144,6 +151,20 @@ describe('consume() behind the Functions Framework', () => {
     behaviours.delete(paymentId);
     await deliver(request);
     expect(runs.get(paymentId)).toBe(3);
+    expect(await recordOf(paymentId, messageId)).toEqual({ processed: 1, invites: 1, deadLetters: 0, published: 1 });
+  });
+
+  it('publishes at once what a transaction committed before a transient failure, and the redelivery adds nothing', async () => {
+    const paymentId = randomUUID();
+    const messageId = randomUUID();
+    behaviours.set(paymentId, 'transient-after-commit');
+    const request = pushRequest(settled(paymentId), { messageId });
+    await expect(deliver(request)).rejects.toMatchObject({ code: 'provider_unavailable' });
+    // Not left leased for 30 s: the failing delivery relayed its committed row itself.
+    expect(await recordOf(paymentId, messageId)).toEqual({ processed: 0, invites: 1, deadLetters: 0, published: 1 });
+
+    behaviours.delete(paymentId);
+    await deliver(request);
     expect(await recordOf(paymentId, messageId)).toEqual({ processed: 1, invites: 1, deadLetters: 0, published: 1 });
   });
 

@@ -122,10 +122,12 @@ export function consume<T extends TopicName>(options: ConsumeOptions<T>): (event
             withLease(services.kv, `${options.consumer}:${typeof exclusiveKey === 'string' ? exclusiveKey : exclusiveKey(delivery)}`, EXCLUSIVE_LEASE_SECONDS, () =>
               options.handle(delivery, services),
             );
-    let queued: QueuedOutboxRow[];
+    const queued: QueuedOutboxRow[] = [];
     try {
-      ({ queued } = await trackQueuedMessages(run));
+      await trackQueuedMessages(run, queued);
     } catch (error) {
+      // What a transaction of this delivery committed before the failure goes out now, not after its lease.
+      await relayAfterCommit({ ...services, logger }, queued);
       if (isRetryable(error)) {
         logger.error('message.failed', { error, willRetry: true });
         throw error;
