@@ -103,6 +103,7 @@ describe('chain transfers on anvil', () => {
     const broadcast = await broadcastStoredTransfer(deps, payout.id);
     expect(broadcast.outcome).toBe('accepted');
     expect(broadcast.transfer.status).toBe('broadcast');
+    await untilMined(transfer.txHash);
 
     const confirmed = await confirmTransfer(deps, payout.id, { confirmations: 1 });
     expect(confirmed.state).toBe('confirmed');
@@ -130,6 +131,7 @@ describe('chain transfers on anvil', () => {
     expect(transfer.tokenContract).toBe(tokenAddress.toLowerCase());
     expect(openTransferRecipient(payout.id, transfer.recipient)).toBe(payout.destinationWallet);
     await broadcastStoredTransfer(deps, payout.id);
+    await untilMined(transfer.txHash);
     const confirmed = await confirmTransfer(deps, payout.id, { confirmations: 1 });
 
     expect(confirmed.state).toBe('confirmed');
@@ -152,8 +154,9 @@ describe('chain transfers on anvil', () => {
     const payout = await payoutToSend({ asset: 'USDT_ERC20', amountUnits: 1_000_000n });
     const before = await provider.getBalance(wallet.address);
 
-    await sign(deps, payout);
+    const { transfer } = await sign(deps, payout);
     await broadcastStoredTransfer(deps, payout.id);
+    await untilMined(transfer.txHash);
     const result = await confirmTransfer(deps, payout.id, { confirmations: 1 });
 
     expect(result.state).toBe('reverted');
@@ -180,6 +183,7 @@ describe('chain transfers on anvil', () => {
     const broadcast = await broadcastStoredTransfer(deps, payout.id);
     expect(broadcast.transfer.txHash).toBe(first.transfer.txHash);
     expect((await provider.getTransaction(first.transfer.txHash))?.nonce).toBe(Number(first.transfer.nonce));
+    await untilMined(first.transfer.txHash);
     expect(await minedNonce(wallet.address)).toBe(1);
   });
 
@@ -279,6 +283,7 @@ describe('chain transfers on anvil', () => {
     const payout = await payoutToSend();
     const { transfer } = await sign(deps, payout);
     await provider.send('eth_sendRawTransaction', [openSignedTransaction(payout.id, 1, transfer.signedTx)]);
+    await untilMined(transfer.txHash);
 
     const confirmed = await confirmTransfer(deps, payout.id, { confirmations: 1 });
     expect(confirmed.state).toBe('confirmed');
@@ -289,8 +294,9 @@ describe('chain transfers on anvil', () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet);
     const payout = await payoutToSend();
-    await sign(deps, payout);
+    const { transfer } = await sign(deps, payout);
     await broadcastStoredTransfer(deps, payout.id);
+    await untilMined(transfer.txHash); // on a busy machine automine may not have mined it yet
 
     const early = await confirmTransfer(deps, payout.id, { confirmations: 3 });
     expect(early).toMatchObject({ state: 'pending', confirmations: 1n });
@@ -431,6 +437,7 @@ describe('chain transfers on anvil', () => {
       const { rows } = await database.db.query('SELECT 1 FROM chain_transfers WHERE payout_id = $1', [payout.id]);
       expect(rows).toHaveLength(1);
       await broadcastStoredTransfer(deps, payout.id);
+      await untilMined(results[0]!.transfer.txHash);
       expect(await minedNonce(wallet.address)).toBe(1);
     });
 
@@ -442,6 +449,7 @@ describe('chain transfers on anvil', () => {
       expect(signed.map((result) => result.transfer.nonce).sort()).toEqual([0n, 1n, 2n, 3n]);
       // Broadcast out of order: the node queues the gap and mines all once it closes.
       for (const payout of [...payouts].reverse()) await broadcastStoredTransfer(deps, payout.id);
+      for (const result of signed) await untilMined(result.transfer.txHash);
       expect(await minedNonce(wallet.address)).toBe(4);
       for (const payout of payouts) {
         expect((await confirmTransfer(deps, payout.id, { confirmations: 1 })).state).toBe('confirmed');
