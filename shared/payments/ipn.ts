@@ -16,7 +16,7 @@ import {
 } from '../nowpayments/index.js';
 import { noteIpnSignatureFailure, type PaymentBurstLimits } from './payment-bursts.js';
 import { acceptedVersions, type RotatingSecret } from '../secrets/index.js';
-import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, paymentEventInsertSql, recordPaymentProgress } from './payment-updates.js';
+import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, paymentEventInsertSql, paymentEventValues, recordPaymentProgress } from './payment-updates.js';
 import { paymentError } from './errors.js';
 
 /** NowPayments IPN bodies are a few KiB; anything near this is not one. */
@@ -191,7 +191,6 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     // Marks the event applied; a body that is not a payment never is.
     digest: payment ? digest : null,
   };
-  const event = [record.receivedAt, record.headers, record.body, record.providerPaymentId, record.orderId, record.providerStatus];
   try {
     if (payment && isProgress) {
       // On its way (waiting … sending): recorded with its event in one statement, nothing follows.
@@ -204,7 +203,7 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     // when the body is not a payment.
     const result = payment
       ? await deps.db.transaction((tx) => applyPaymentUpdate(tx, deps, payment, 'ipn', record))
-      : await deps.db.query(`INSERT INTO payment_events ${paymentEventInsertSql('$1')}`, [...event, record.digest]).then(() => undefined);
+      : await deps.db.query(paymentEventInsertSql(1), paymentEventValues(record)).then(() => undefined);
     if (!payment) {
       log.error('ipn.malformed', { error: parseError });
       return errorResult(parseError instanceof PermanentError ? parseError : paymentError('invalid_ipn', 'The IPN body is not a NowPayments payment'), requestId);
@@ -216,11 +215,7 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
       // tell an operator, and answer 400 so the provider does not loop on it.
       const deadLetter = await deps.db.transaction(async (tx) => {
         // No digest: this body was refused, not applied, so a resend goes through the checks again.
-        await tx.query(
-          `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status)
-           VALUES ('nowpayments', $1, $2, $3, true, $4, $5, $6)`,
-          event,
-        );
+        await tx.query(paymentEventInsertSql(1), paymentEventValues({ ...record, digest: null }));
         return recordDeadLetter(tx, {
           source: 'nowpayments-ipn',
           messageId: `nowpayments:${text('payment_id') ?? 'unknown'}:${text('payment_status') ?? 'unknown'}`,

@@ -134,14 +134,19 @@ export interface PaymentEventRecord {
 }
 
 /**
- * The columns and VALUES of a signed NowPayments event's row, its 7 parameters numbered from `first`
- * (`$n`): received at, headers, body, provider payment id, order id, provider status, body digest (hex
- * or null: a digest marks the body applied).
+ * The INSERT of a signed NowPayments event's row, its 7 parameters numbered from `$firstParam`:
+ * received at, headers, body, provider payment id, order id, provider status, body digest (hex, or
+ * null: a digest marks the body applied, and only a body that was applied gets one).
  */
-export function paymentEventInsertSql(first: string): string {
-  const n = Number(first.slice(1));
-  return `(provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
+export function paymentEventInsertSql(firstParam: number): string {
+  const n = firstParam;
+  return `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
        VALUES ('nowpayments', $${n}::timestamptz, $${n + 1}::jsonb, $${n + 2}::text, true, $${n + 3}::text, $${n + 4}::text, $${n + 5}::text, decode($${n + 6}::text, 'hex'))`;
+}
+
+/** `paymentEventInsertSql`'s parameters for `event`. */
+export function paymentEventValues(event: PaymentEventRecord): unknown[] {
+  return [event.receivedAt, event.headers, event.body, event.providerPaymentId, event.orderId, event.providerStatus, event.digest];
 }
 
 /**
@@ -253,12 +258,12 @@ export async function applyPaymentUpdate(
     checkoutId = undefined;
   }
   // The report's event (an IPN's), stored with the checkout's read when there is one to read.
-  const eventValues = event ? [event.receivedAt, event.headers, event.body, event.providerPaymentId, event.orderId, event.providerStatus, event.digest] : [];
-  if (event && !checkoutId) await tx.query(`INSERT INTO payment_events ${paymentEventInsertSql('$1')}`, eventValues);
+  const eventValues = event ? paymentEventValues(event) : [];
+  if (event && !checkoutId) await tx.query(paymentEventInsertSql(1), eventValues);
   const checkout = checkoutId
     ? (
         await tx.query<{ id: string; channel_id: string; telegram_user_id: bigint; price_cents: bigint; tolerance_bps: number }>(
-          `${event ? `WITH recorded AS (INSERT INTO payment_events ${paymentEventInsertSql('$2')})` : ''}
+          `${event ? `WITH recorded AS (${paymentEventInsertSql(2)})` : ''}
            SELECT k.id, k.channel_id, k.telegram_user_id, k.price_cents, c.underpayment_tolerance_bps AS tolerance_bps
            FROM checkouts k JOIN channels c ON c.id = k.channel_id WHERE k.id = $1 FOR UPDATE OF k`,
           [checkoutId, ...eventValues],

@@ -52,12 +52,16 @@ export async function reconcilePayments(deps: ReconcileDeps): Promise<PaymentRec
     try {
       const payment = await deps.nowpayments.retrievePayment(stuck.provider_payment_id);
       const result = await deps.db.transaction(async (tx) => {
-        await tx.query(
-          `INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status)
-           VALUES ('nowpayments', $1, '{"source":"reconcile"}', $2, true, $3, $4, $5)`,
-          [deps.clock.now(), JSON.stringify(payment), payment.paymentId, payment.orderId, payment.rawStatus.slice(0, 64)],
-        );
-        const applied = await applyPaymentUpdate(tx, deps, payment, 'reconcile');
+        // The provider's answer is kept as the event, stored with the update that applies it.
+        const applied = await applyPaymentUpdate(tx, deps, payment, 'reconcile', {
+          receivedAt: deps.clock.now(),
+          headers: '{"source":"reconcile"}',
+          body: JSON.stringify(payment),
+          providerPaymentId: payment.paymentId,
+          orderId: payment.orderId,
+          providerStatus: payment.rawStatus.slice(0, 64),
+          digest: null,
+        });
         if (applied.outcome !== 'updated') {
           await tx.query('UPDATE payments SET updated_at = $2 WHERE id = $1', [stuck.id, deps.clock.now()]);
         }
