@@ -71,7 +71,7 @@ describe('chain transfers on anvil', () => {
   }
 
   /** Signs the payout's amount to its destination, keyed by its id. */
-  function sign(deps: SigningDeps, payout: PayoutFixture, options: Pick<SignTransferInput, 'lock' | 'onSigned'> = {}) {
+  function sign(deps: SigningDeps, payout: PayoutFixture, options: Pick<SignTransferInput, 'lock' | 'onSigned' | 'isKnownUnsigned'> = {}) {
     return signAndStoreTransfer(deps, { key: payout.id, request: requestFor(payout), ...options });
   }
 
@@ -370,9 +370,12 @@ describe('chain transfers on anvil', () => {
   it('signs nothing when the lock’s check refuses the request, and stores nothing', async () => {
     const { wallet, signatures } = await freshHotWallet();
     const payout = await payoutToSend();
-    const refuse = async () => () => {
-      throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.');
-    };
+    const refuse = async () => ({
+      showsUnsigned: false,
+      check: () => {
+        throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.');
+      },
+    });
     await expect(sign(depsFor(wallet), payout, { lock: refuse })).rejects.toMatchObject({ code: 'payout_not_ready_for_transfer', isRetryable: false });
     expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
     expect(signatures()).toBe(0);
@@ -381,10 +384,25 @@ describe('chain transfers on anvil', () => {
   it('retries with transfer_inputs_changed when the request changed between the network reads and the lock', async () => {
     const { wallet, signatures } = await freshHotWallet();
     const payout = await payoutToSend({ amountUnits: parseEther('0.5') });
-    const changed = async () => () => ({ ...requestFor(payout), amountUnits: parseEther('0.4') });
+    const changed = async () => ({ showsUnsigned: true, check: () => ({ ...requestFor(payout), amountUnits: parseEther('0.4') }) });
     await expect(sign(depsFor(wallet), payout, { lock: changed })).rejects.toMatchObject({ code: 'transfer_inputs_changed', isRetryable: true });
     expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
     expect(signatures()).toBe(0);
+  });
+
+  it('returns the stored transfer when a lock wrongly says none is stored: its unique key refuses the second, nothing else is stored', async () => {
+    const { wallet } = await freshHotWallet();
+    const deps = depsFor(wallet);
+    const payout = await payoutToSend();
+    const first = await sign(deps, payout);
+    const mistaken = async () => ({ showsUnsigned: true, check: () => requestFor(payout) });
+    const again = await sign(deps, payout, { lock: mistaken, isKnownUnsigned: true });
+    expect(again).toMatchObject({ isNew: false, transfer: { id: first.transfer.id, txHash: first.transfer.txHash, nonce: first.transfer.nonce } });
+    const { rows } = await database.db.query('SELECT 1 FROM chain_transfers WHERE payout_id = $1', [payout.id]);
+    expect(rows).toHaveLength(1);
+    // The refused row's nonce was rolled back with it: the next transfer takes the one after the first.
+    const next = await sign(deps, await payoutToSend());
+    expect(next.transfer.nonce).toBe(first.transfer.nonce + 1n);
   });
 
   it('runs onSigned in the signing transaction only for a new transfer', async () => {
@@ -428,7 +446,7 @@ describe('chain transfers on anvil', () => {
       // What a caller's lock does (payouts/ locks the payout row): signers of one key queue in their transactions.
       const lock: SignTransferInput['lock'] = async (tx) => {
         await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [payout.id]);
-        return () => requestFor(payout);
+        return { showsUnsigned: false, check: () => requestFor(payout) };
       };
       const results = await Promise.all(Array.from({ length: 5 }, () => sign(deps, payout, { lock })));
       expect(new Set(results.map((result) => result.transfer.txHash)).size).toBe(1);

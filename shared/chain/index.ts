@@ -40,7 +40,7 @@ export {
   assertChainTransferTransition,
 } from './chain-transfer-status.js';
 export { type ChainSettings, type TransferDeps, type SigningDeps } from './transfer-deps.js';
-export { type SignTransferInput, signAndStoreTransfer } from './sign-transfer.js';
+export { type SignTransferInput, signAndStoreTransfer, type TransferLock } from './sign-transfer.js';
 export { type BroadcastOptions, type BroadcastResult, broadcastStoredTransfer } from './broadcast-transfer.js';
 export { type ConfirmOptions, type ConfirmResult, confirmTransfer } from './confirm-transfer.js';
 export { type StoredText, openSignedTransaction, openTransferRecipient, sealSignedTransaction, sealTransferRecipient } from './sealed-transfer.js';

@@ -30,12 +30,10 @@ export interface SignTransferInput {
   request: TransferRequest;
   /**
    * Runs first in the signing transaction. It locks what the request was read from, so that signers
-   * of one key wait there and the second then finds the first's transfer, and returns a check that
-   * is called only when no transfer is stored yet: the check answers the request as it stands now
-   * (one that differs from `request` is retried: `transfer_inputs_changed`) or throws when it may no
-   * longer be sent. Without it, concurrent signers of one key may each sign; one row still wins.
+   * of one key wait there and the second then finds the first's transfer. Without it, concurrent
+   * signers of one key may each sign; one row still wins.
    */
-  lock?: (tx: Tx) => Promise<() => TransferRequest>;
+  lock?: (tx: Tx) => Promise<TransferLock>;
   /**
    * Runs in the signing transaction right after a NEW transfer row is inserted (not when an earlier
    * one is returned), e.g. to move the payout to `transfer_signed` atomically with the row.
@@ -46,6 +44,21 @@ export interface SignTransferInput {
    * node's calls when one is) is skipped. The signing transaction looks again under the lock either way.
    */
   isKnownUnsigned?: boolean;
+}
+
+/** What the caller's lock found (`SignTransferInput.lock`). */
+export interface TransferLock {
+  /**
+   * Called only when no transfer is stored yet: answers the request as it stands now (one that
+   * differs from `request` is retried: `transfer_inputs_changed`) or throws when it may no longer be sent.
+   */
+  check: () => TransferRequest;
+  /**
+   * The locked read itself shows that nothing is stored under the key (the caller's row is still in a
+   * state that storing a transfer leaves in the same transaction): the transaction does not look for
+   * a stored transfer. Were one there anyway, its unique key refuses the second row and it is returned.
+   */
+  showsUnsigned: boolean;
 }
 
 /**
@@ -141,11 +154,13 @@ async function signInTransaction(
   const { input, call, from, gasLimit, fees } = prepared;
   const { key: payoutId, request } = input;
   // The caller's lock serializes signers of one key: the second waits here, then sees the row.
-  const check = await input.lock?.(tx);
-  const existing = await retrieveChainTransfer(tx, payoutId);
-  if (existing) return { transfer: existing, isNew: false };
-  if (check) {
-    const current = callFor(deps, payoutId, check());
+  const lock = await input.lock?.(tx);
+  if (!lock?.showsUnsigned) {
+    const existing = await retrieveChainTransfer(tx, payoutId);
+    if (existing) return { transfer: existing, isNew: false };
+  }
+  if (lock) {
+    const current = callFor(deps, payoutId, lock.check());
     if (current.to !== call.to || current.data !== call.data || current.value !== call.value) {
       // What to send changed between our reads (e.g. a swap was created): estimate again on the next attempt.
       throw chainError('transfer_inputs_changed', 'The payout changed while its transfer was prepared; retry.', { payoutId });

@@ -7,6 +7,7 @@ import {
   signAndStoreTransfer,
   type SigningDeps,
   type TransferDeps,
+  type TransferLock,
   type TransferRequest,
 } from '../chain/index.js';
 import type { Queryable, Tx } from '../db/index.js';
@@ -106,16 +107,22 @@ async function transferRequestFor(q: Queryable, payout: PayoutRow): Promise<Tran
 /**
  * The signing transaction's first step: locks the payout row (signers of one payout wait here, then
  * find the first one's transfer) and re-reads what to send. The check it returns, run only when no
- * transfer was stored meanwhile, refuses a payout that left the states that may be sent.
+ * transfer was stored meanwhile, refuses a payout that left the states that may be sent. A payout
+ * still in a state that may be sent has no transfer: its transfer is stored in the transaction that
+ * moves it to `transfer_signed` (`onSigned`), and no state leads back.
  */
-async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<() => TransferRequest> {
+async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<TransferLock> {
   const payout = await retrievePayout(tx, payoutId, { lock: true });
-  const request = await transferRequestFor(tx, payout);
-  return () => {
-    if (!SIGNABLE_STATES.has(payout.state)) {
-      throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.', { payoutId, state: payout.state });
-    }
-    return request;
+  const isSignable = SIGNABLE_STATES.has(payout.state);
+  const request = isSignable ? await transferRequestFor(tx, payout) : undefined;
+  return {
+    showsUnsigned: isSignable,
+    check: () => {
+      if (!request) {
+        throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.', { payoutId, state: payout.state });
+      }
+      return request;
+    },
   };
 }
 
