@@ -100,20 +100,6 @@ export function toChainTransfer(row: Record<string, unknown>): ChainTransfer {
   };
 }
 
-/**
- * `CHAIN_TRANSFER_COLUMNS` of the table aliased `alias`, each named `<prefix><column>`, for a caller
- * that reads the transfer joined to its own row in one statement; `prefixedChainTransfer` reads them.
- */
-export function prefixedChainTransferColumns(alias: string, prefix: string): string {
-  return CHAIN_TRANSFER_COLUMN_NAMES.map((column) => `${alias}.${column} AS "${prefix}${column}"`).join(', ');
-}
-
-/** The transfer in `row`'s `<prefix>` columns (`prefixedChainTransferColumns`); undefined when the join found none. */
-export function prefixedChainTransfer(row: Record<string, unknown>, prefix: string): ChainTransfer | undefined {
-  if (row[`${prefix}id`] === null || row[`${prefix}id`] === undefined) return undefined;
-  return toChainTransfer(Object.fromEntries(CHAIN_TRANSFER_COLUMN_NAMES.map((column) => [column, row[`${prefix}${column}`]])));
-}
-
 const CHAIN_TRANSFER_COLUMN_NAMES = CHAIN_TRANSFER_COLUMNS.split(',').map((column) => column.trim());
 
 /** The transfer stored under `payoutId` (the key), or undefined when none was signed yet. */
@@ -155,25 +141,39 @@ interface ReplacementRow {
   signed_at: Date | string;
 }
 
+/** A stored transfer with every attempt of it, oldest first (the last one is what the node should have). */
+export interface StoredTransfer {
+  transfer: ChainTransfer;
+  attempts: TransferAttempt[];
+}
+
 /**
- * The transfer stored under `payoutId` with every attempt of it, oldest first (the last one is what
- * the node should have), in one statement; undefined when none was signed yet.
+ * The columns of the transfer aliased `alias` and of its replacement attempts, each named
+ * `<prefix><column>`, for a statement that reads a transfer (possibly joined to its owner's row, so
+ * the two come from one snapshot); `storedTransferOf` reads them back.
  */
-export async function retrieveChainTransferAndAttempts(q: Queryable, payoutId: string): Promise<{ transfer: ChainTransfer; attempts: TransferAttempt[] } | undefined> {
-  const { rows } = await q.query<Record<string, unknown> & { replacements: ReplacementRow[] }>(
-    `SELECT ${CHAIN_TRANSFER_COLUMNS},
-            (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                      'attempt', r.attempt, 'signed_tx', r.signed_tx, 'signed_tx_ciphertext', r.signed_tx_ciphertext, 'tx_hash', r.tx_hash,
-                      'max_fee_per_gas', r.max_fee_per_gas::text, 'max_priority_fee_per_gas', r.max_priority_fee_per_gas::text, 'signed_at', r.signed_at)
-                    ORDER BY r.attempt), '[]'::jsonb)
-               FROM chain_transfer_replacements r WHERE r.payout_id = chain_transfers.payout_id) AS replacements
-       FROM chain_transfers WHERE payout_id = $1`,
-    [payoutId],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  const transfer = toChainTransfer(row);
-  return { transfer, attempts: [firstAttemptOf(transfer), ...row.replacements.map(toAttempt)] };
+export function storedTransferColumns(alias: string, prefix: string): string {
+  const columns = CHAIN_TRANSFER_COLUMN_NAMES.map((column) => `${alias}.${column} AS "${prefix}${column}"`).join(', ');
+  return `${columns},
+          (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'attempt', r.attempt, 'signed_tx', r.signed_tx, 'signed_tx_ciphertext', r.signed_tx_ciphertext, 'tx_hash', r.tx_hash,
+                    'max_fee_per_gas', r.max_fee_per_gas::text, 'max_priority_fee_per_gas', r.max_priority_fee_per_gas::text, 'signed_at', r.signed_at)
+                  ORDER BY r.attempt), '[]'::jsonb)
+             FROM chain_transfer_replacements r WHERE r.payout_id = ${alias}.payout_id) AS "${prefix}replacements"`;
+}
+
+/** The transfer and attempts in `row`'s `<prefix>` columns (`storedTransferColumns`); undefined when there is none (a join found none). */
+export function storedTransferOf(row: Record<string, unknown>, prefix: string): StoredTransfer | undefined {
+  if (row[`${prefix}id`] === null || row[`${prefix}id`] === undefined) return undefined;
+  const transfer = toChainTransfer(Object.fromEntries(CHAIN_TRANSFER_COLUMN_NAMES.map((column) => [column, row[`${prefix}${column}`]])));
+  const replacements = (row[`${prefix}replacements`] ?? []) as ReplacementRow[];
+  return { transfer, attempts: [firstAttemptOf(transfer), ...replacements.map(toAttempt)] };
+}
+
+/** The transfer stored under `payoutId` with every attempt of it, in one statement; undefined when none was signed yet. */
+export async function retrieveChainTransferAndAttempts(q: Queryable, payoutId: string): Promise<StoredTransfer | undefined> {
+  const { rows } = await q.query(`SELECT ${storedTransferColumns('t', '')} FROM chain_transfers t WHERE t.payout_id = $1`, [payoutId]);
+  return rows[0] ? storedTransferOf(rows[0], '') : undefined;
 }
 
 function toAttempt(row: ReplacementRow): TransferAttempt {

@@ -1,6 +1,6 @@
 import { assertNoOpenTransaction, type Tx } from '../db/index.js';
 import type { TransactionLookup } from './chain-provider.js';
-import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveChainTransferAndAttempts, toChainTransfer } from './chain-transfer-rows.js';
+import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveChainTransferAndAttempts, type StoredTransfer, toChainTransfer } from './chain-transfer-rows.js';
 import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
@@ -21,6 +21,8 @@ export interface ConfirmOptions {
   confirmations: number;
   /** Runs in the transaction that records the final receipt, e.g. to post the ledger's gas entry. */
   onSettled?: (tx: Tx, transfer: ChainTransfer) => Promise<void>;
+  /** The transfer and its attempts as the caller has just read them (`storedTransferColumns`): not read again. */
+  justRead?: StoredTransfer;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   if (!Number.isInteger(options.confirmations) || options.confirmations < 1) {
     throw chainError('invalid_confirmations', 'Confirmations must be a whole number of at least 1.');
   }
-  const found = await retrieveChainTransferAndAttempts(deps.db, payoutId);
+  const found = options.justRead ?? (await retrieveChainTransferAndAttempts(deps.db, payoutId));
   if (!found) throw chainError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
   const { transfer: stored, attempts } = found;
   const settled = settledResult(stored);

@@ -31,7 +31,15 @@ export {
   withGasMargin,
 } from './transfer-request.js';
 export { allocateNonce } from './wallet-nonces.js';
-export { type ChainTransfer, type TransferAttempt, prefixedChainTransfer, prefixedChainTransferColumns, retrieveChainTransfer, retrieveChainTransferAndAttempts } from './chain-transfer-rows.js';
+export {
+  type ChainTransfer,
+  type StoredTransfer,
+  type TransferAttempt,
+  retrieveChainTransfer,
+  retrieveChainTransferAndAttempts,
+  storedTransferColumns,
+  storedTransferOf,
+} from './chain-transfer-rows.js';
 export {
   type ChainTransferStatus,
   CHAIN_TRANSFER_STATUSES,

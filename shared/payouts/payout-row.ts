@@ -1,3 +1,4 @@
+import { type StoredTransfer, storedTransferColumns, storedTransferOf } from '../chain/index.js';
 import type { Queryable, Tx } from '../db/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { type StoredWallet, openWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
@@ -100,6 +101,22 @@ export async function retrievePayout(q: Queryable, payoutId: string, options: { 
   const row = rows[0];
   if (!row) throw payoutError('payout_not_found', 'No payout has this id.', { payoutId });
   return toPayoutRow(row);
+}
+
+/**
+ * The payout and its stored transfer with the transfer's attempts, if any, in one statement: one
+ * snapshot, so the two agree (the transfer row and `transfer_signed` commit together; a payout never
+ * looks unsigned while its row exists, which would make a concurrent delivery skip it).
+ */
+export async function retrievePayoutAndTransfer(q: Queryable, payoutId: string): Promise<{ payout: PayoutRow; stored: StoredTransfer | undefined }> {
+  const { rows } = await q.query<PayoutColumns & Record<string, unknown>>(
+    `SELECT ${payoutColumns('p')}, ${storedTransferColumns('t', 'transfer_')}
+       FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1`,
+    [payoutId],
+  );
+  const row = rows[0];
+  if (!row) throw payoutError('payout_not_found', 'No payout has this id.', { payoutId });
+  return { payout: toPayoutRow(row), stored: storedTransferOf(row, 'transfer_') };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ChangeNowClient } from '../changenow/index.js';
-import { type ChainTransfer, confirmTransfer, type TransferDeps } from '../chain/index.js';
+import { type ChainTransfer, confirmTransfer, type StoredTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
@@ -10,7 +10,7 @@ import { canTransitionSwap, PAYOUT_STATE_AFTER_SWAP, type SwapStatus } from './s
 import { distributeConversion } from './conversion.js';
 import { failPayoutIn } from './fail-payout.js';
 import { payoutNotices, queuePayoutNotice } from './payout-notices.js';
-import { isDirectPayout, type PayoutRow, retrievePayout, returnToOwners } from './payout-row.js';
+import { isDirectPayout, type PayoutRow, retrievePayout, retrievePayoutAndTransfer, returnToOwners } from './payout-row.js';
 import { payoutError } from './errors.js';
 
 /** A pending transfer is checked for being priced out of blocks after this long. */
@@ -49,14 +49,15 @@ export interface TrackPayoutsDeps extends TransferDeps {
 
 /** One tracking step for one payout; returns the state it is left in. */
 export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Promise<string> {
-  let payout = await retrievePayout(deps.db, payoutId);
+  const read = await retrievePayoutAndTransfer(deps.db, payoutId);
+  let payout = read.payout;
   if (payout.state === 'transfer_signed') {
     // Signed but never broadcast (send-transfer stopped in between): it broadcasts the stored bytes.
     await requestTransferCheck(deps, payoutId, 'not_broadcast');
     return payout.state;
   }
   if (payout.state === 'transfer_broadcast') {
-    const movedTo = await confirmPayoutTransfer(deps, payout);
+    const movedTo = await confirmPayoutTransfer(deps, payout, read.stored);
     // A payout this run completed or failed needs nothing more; any other is read again.
     if (movedTo === 'completed' || movedTo === 'failed') return movedTo;
     payout = await retrievePayout(deps.db, payoutId);
@@ -73,12 +74,13 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
  * may be priced out of blocks, is handed to send-transfer: it re-broadcasts the stored bytes or
  * replaces them at the same nonce (`requestTransferCheck`).
  */
-async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow): Promise<PayoutState | undefined> {
+async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow, stored: StoredTransfer | undefined): Promise<PayoutState | undefined> {
   // The payout moves in the transaction that records the receipt; a receipt recorded earlier (by a
   // run that stopped before moving the payout) is booked here in a transaction of its own.
   let booked: { movedTo: PayoutState | undefined } | undefined;
   const result = await confirmTransfer(deps, payout.id, {
     confirmations: deps.confirmations,
+    ...(stored ? { justRead: stored } : {}),
     onSettled: async (tx, transfer) => {
       booked = { movedTo: await bookSettledTransfer(tx, payout, transfer, deps.clock.now()) };
     },

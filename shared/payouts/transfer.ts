@@ -2,8 +2,6 @@ import {
   broadcastStoredTransfer,
   type ChainTransfer,
   replaceStoredTransfer,
-  prefixedChainTransfer,
-  prefixedChainTransferColumns,
   signAndStoreTransfer,
   type SigningDeps,
   type TransferDeps,
@@ -14,7 +12,7 @@ import type { Queryable, Tx } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import { type PayoutState, transitionPayout } from './payout-state.js';
-import { isDirectPayout, type PayoutColumns, payoutColumns, type PayoutRow, payoutDestinationOf, retrievePayout, toPayoutRow } from './payout-row.js';
+import { isDirectPayout, type PayoutRow, payoutDestinationOf, retrievePayout, retrievePayoutAndTransfer } from './payout-row.js';
 import { payoutError } from './errors.js';
 
 export type SendTransferOutcome = 'skipped' | 'broadcast' | 'replaced' | 'fee_capped' | 'in_mempool';
@@ -68,22 +66,6 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
   if (standing === 'replaced' || standing === 'fee_capped') return standing;
   if (standing === 'rebroadcast') return 'broadcast';
   return 'in_mempool';
-}
-
-/**
- * The payout and its stored transfer, if any, in one statement: one snapshot, so the two agree (the
- * transfer row and `transfer_signed` commit together; a payout never looks unsigned while its row
- * exists, which would make a concurrent delivery skip it).
- */
-async function retrievePayoutAndTransfer(q: Queryable, payoutId: string): Promise<{ payout: PayoutRow; stored: ChainTransfer | undefined }> {
-  const { rows } = await q.query<PayoutColumns & Record<string, unknown>>(
-    `SELECT ${payoutColumns('p')}, ${prefixedChainTransferColumns('t', 'transfer_')}
-       FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1`,
-    [payoutId],
-  );
-  const row = rows[0];
-  if (!row) throw payoutError('payout_not_found', 'No payout has this id.', { payoutId });
-  return { payout: toPayoutRow(row), stored: prefixedChainTransfer(row, 'transfer_') };
 }
 
 /** Payout states from which a transfer may be signed (the states that can advance to `transfer_signed`). */
