@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock/index.js';
-import type { Db, Queryable, Tx } from '../db/index.js';
+import type { AlongsideWrite, Db, Queryable, Tx } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { TOPIC_SCHEMAS, type TopicMessage, type TopicName } from '../messages/index.js';
@@ -62,6 +62,7 @@ export function outboxMessage<T extends TopicName>(topic: T, message: TopicMessa
 export async function enqueueMessages(
   tx: Tx,
   messages: readonly OutboxMessage[],
+  /** `alongside`: a write run in the same statement as the messages' insert, even when there is no message. */
   options: { alongside?: AlongsideWrite } = {},
 ): Promise<(EnqueuedMessage | undefined)[]> {
   const { alongside } = options;
@@ -75,16 +76,6 @@ export async function enqueueMessages(
     [...(alongside?.params ?? []), ...insert.params],
   );
   return insert.inserted(tx, rows);
-}
-
-/**
- * A write of the caller's (an UPDATE or INSERT, parameters from `$1`) that `enqueueMessages` runs in
- * the same statement as the messages' insert, as a CTE: a stage's last write and its follow-ups in
- * one statement. It runs even when there is no message to queue.
- */
-export interface AlongsideWrite {
-  sql: string;
-  params: unknown[];
 }
 
 /** What the outbox INSERT of `outboxInsert` returns per row it wrote. */

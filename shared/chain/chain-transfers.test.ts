@@ -71,7 +71,7 @@ describe('chain transfers on anvil', () => {
   }
 
   /** Signs the payout's amount to its destination, keyed by its id. */
-  function sign(deps: SigningDeps, payout: PayoutFixture, options: Pick<SignTransferInput, 'lock' | 'onSigned' | 'isKnownUnsigned'> = {}) {
+  function sign(deps: SigningDeps, payout: PayoutFixture, options: Pick<SignTransferInput, 'lock' | 'storedWith' | 'isKnownUnsigned'> = {}) {
     return signAndStoreTransfer(deps, { key: payout.id, request: requestFor(payout), ...options });
   }
 
@@ -405,20 +405,34 @@ describe('chain transfers on anvil', () => {
     expect(next.transfer.nonce).toBe(first.transfer.nonce + 1n);
   });
 
-  it('runs onSigned in the signing transaction only for a new transfer', async () => {
+  it('makes the storedWith write in the statement that stores a new transfer, and only then', async () => {
     const { wallet } = await freshHotWallet();
     const deps = depsFor(wallet);
     const payout = await payoutToSend();
-    const seen: number[] = [];
-    const onSigned: SignTransferInput['onSigned'] = async (tx, transfer) => {
-      const { rows } = await tx.query('SELECT 1 FROM chain_transfers WHERE id = $1', [transfer.id]);
-      seen.push(rows.length);
-    };
-    const first = await sign(deps, payout, { onSigned });
-    const again = await sign(deps, payout, { onSigned });
-    expect(again.transfer.id).toBe(first.transfer.id);
-    expect(seen).toEqual([1]);
+    await database.db.exec('CREATE TABLE IF NOT EXISTS stored_with_test (payout_id text NOT NULL)');
+    const storedWith = { sql: 'INSERT INTO stored_with_test (payout_id) VALUES ($1) RETURNING 1', params: [payout.id] };
+    const counter = countStatements(database.db);
+    const first = await sign({ ...deps, db: counter.db }, payout, { storedWith });
+    const again = await sign(deps, payout, { storedWith, isKnownUnsigned: true });
+    expect(again).toMatchObject({ isNew: false, transfer: { id: first.transfer.id } });
+    const { rows } = await database.db.query('SELECT 1 FROM stored_with_test WHERE payout_id = $1', [payout.id]);
+    expect(rows).toHaveLength(1);
+    // One statement wrote both: the transfer's insert, with the write as its CTE.
+    const writers = [...counter.counts().sqlByLabel.values()].filter((sql) => sql.includes('stored_with_test'));
+    expect(writers).toHaveLength(1);
+    expect(writers[0]).toMatch(/^WITH alongside AS \(INSERT INTO stored_with_test .*\) INSERT INTO chain_transfers/s);
     await broadcastStoredTransfer(deps, payout.id);
+  });
+
+  it('stores nothing when the storedWith write changes no row, and its nonce goes to the next transfer', async () => {
+    const { wallet } = await freshHotWallet();
+    const deps = depsFor(wallet);
+    const payout = await payoutToSend();
+    const missed = { sql: "UPDATE chain_transfers SET updated_at = now() WHERE payout_id = $1 AND status = 'never' RETURNING 1", params: [payout.id] };
+    await expect(sign(deps, payout, { storedWith: missed })).rejects.toMatchObject({ code: 'transfer_invariant_broken' });
+    expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
+    const next = await sign(deps, payout);
+    expect(next.transfer.nonce).toBe(0n);
   });
 
   it('never puts the hot wallet key in logs or in the serialized wallet', async () => {

@@ -1,4 +1,4 @@
-import { assertNoOpenTransaction, isUniqueViolation, type Tx } from '../db/index.js';
+import { type AlongsideWrite, assertNoOpenTransaction, isUniqueViolation, type Tx } from '../db/index.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
 import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, type TransferRequest, withGasMargin } from './transfer-request.js';
 import type { SigningDeps } from './transfer-deps.js';
@@ -35,10 +35,12 @@ export interface SignTransferInput {
    */
   lock?: (tx: Tx) => Promise<TransferLock>;
   /**
-   * Runs in the signing transaction right after a NEW transfer row is inserted (not when an earlier
-   * one is returned), e.g. to move the payout to `transfer_signed` atomically with the row.
+   * A write made by the statement that inserts a NEW transfer row (not when an earlier one is
+   * returned), as its `alongside` CTE, e.g. the payout's move to `transfer_signed`: the two commit
+   * together. It must write one row; when it writes none, nothing is stored (`transfer_invariant_broken`:
+   * the `lock` is what keeps the row it writes where it expects it).
    */
-  onSigned?: (tx: Tx, transfer: ChainTransfer) => Promise<void>;
+  storedWith?: AlongsideWrite;
   /**
    * The caller has just read that no transfer is stored under `key`: the early look (which spares the
    * node's calls when one is) is skipped. The signing transaction looks again under the lock either way.
@@ -183,13 +185,18 @@ async function signInTransaction(
 
   // The owner's wallet (named by its index) is stored sealed, in the row and inside the signed bytes.
   const recipient = request.toIndex ? sealTransferRecipient(payoutId, call.recipient) : { clear: call.recipient, ciphertext: null };
-  const { rows } = await tx.query(
-    `INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, to_address_ciphertext, token_contract, asset, amount_units,
+  const alongside = input.storedWith;
+  const first = (alongside?.params.length ?? 0) + 1;
+  const $ = (n: number) => `$${first + n - 1}`;
+  const { rows } = await tx.query<Record<string, unknown> & { alongside_rows: number | null }>(
+    `${alongside ? `WITH alongside AS (${alongside.sql}) ` : ''}
+     INSERT INTO chain_transfers (payout_id, chain_id, from_address, to_address, to_address_ciphertext, token_contract, asset, amount_units,
                                   nonce, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, signed_tx_ciphertext, tx_hash, status,
                                   signed_at, created_at, updated_at, to_address_index)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'signed', $15, $15, $15, $16)
-     RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
+     VALUES (${[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].map($).join(', ')}, 'signed', ${$(15)}, ${$(15)}, ${$(15)}, ${$(16)})
+     RETURNING ${CHAIN_TRANSFER_COLUMNS}, ${alongside ? '(SELECT count(*) FROM alongside)::int' : 'NULL::int'} AS alongside_rows`,
     [
+      ...(alongside?.params ?? []),
       payoutId,
       deps.settings.chainId.toString(),
       from,
@@ -208,7 +215,9 @@ async function signInTransaction(
       request.toIndex ?? null,
     ],
   );
-  const transfer = toChainTransfer(rows[0] as Record<string, unknown>);
-  await input.onSigned?.(tx, transfer);
-  return { transfer, isNew: true };
+  const row = rows[0] as Record<string, unknown> & { alongside_rows: number | null };
+  if (alongside && row.alongside_rows !== 1) {
+    throw chainError('transfer_invariant_broken', 'The write stored with the transfer changed no row; nothing was stored.', { payoutId });
+  }
+  return { transfer: toChainTransfer(row), isNew: true };
 }

@@ -12,6 +12,16 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+/**
+ * A write of the caller's (an UPDATE or INSERT, parameters from `$1`) that another module's statement
+ * runs as a CTE named `alongside`, so that two writes with no decision between them are one statement
+ * (e.g. a stage's last write and its follow-up messages, `enqueueMessages`).
+ */
+export interface AlongsideWrite {
+  sql: string;
+  params: unknown[];
+}
+
 /** Anything that runs SQL: the database itself or an open transaction. */
 export interface Queryable {
   query<R = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;

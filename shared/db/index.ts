@@ -1,4 +1,5 @@
 export {
+  type AlongsideWrite,
   type Db,
   type Tx,
   type Queryable,

@@ -1,5 +1,5 @@
 import { type InsertedOutboxRow, type OutboxMessage, outboxInsert } from '../bus/index.js';
-import type { Tx } from '../db/index.js';
+import type { AlongsideWrite, Tx } from '../db/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { type AssetCode, formatAmount, formatUsdCents } from '../money/index.js';
 import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents } from '../owner-webhooks/webhook-events.js';
@@ -75,19 +75,11 @@ interface MovedPayout {
   has_webhooks: boolean;
 }
 
-/**
- * Moves one payout from `from` to `to` if, and only if, it is still in `from` (a redelivered or
- * forged message that finds it elsewhere changes nothing). Returns whether this call moved it.
- * A move to completed, failed or refunded records the owner's `payout.completed` / `payout.failed`
- * webhook event in the same transaction (one more statement only when the owner has an endpoint).
- */
-export async function transitionPayout(
-  tx: Tx,
-  input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields,
-): Promise<boolean> {
+/** The conditional UPDATE of a move, parameters from `$1`; returns the moved row (`MovedPayout`), or nothing. */
+function payoutMove(input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields): AlongsideWrite {
   if (!canTransitionPayout(input.from, input.to)) throw payoutError('payout_transition_refused', `payout cannot move from ${input.from} to ${input.to}`);
-  const queue = input.queue && input.queue.length > 0 ? outboxInsert(input.queue, 12, { when: 'EXISTS (SELECT 1 FROM moved)' }) : undefined;
-  const update = `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
+  return {
+    sql: `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
        held_reason = CASE WHEN $3 = 'held' THEN $5 ELSE held_reason END,
        approved_by = CASE WHEN $6::text IS NOT NULL THEN $6 ELSE approved_by END,
        approved_at = CASE WHEN $6::text IS NOT NULL THEN $4 ELSE approved_at END,
@@ -101,13 +93,8 @@ export async function transitionPayout(
      WHERE id = $1 AND state = $2
      RETURNING kind, channel_id, owner_account_id, asset, amount_units::text AS amount_units, amount_usd_cents,
                destination_currency, destination_network,
-               CASE WHEN $3 IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`;
-  const { rows } = await tx.query<MovedPayout & { queued?: { id: string; message_id: string }[] }>(
-    queue
-      ? `WITH moved AS (${update}), queued AS (${queue.sql})
-         SELECT moved.*, (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id)), '[]'::jsonb) FROM queued) AS queued FROM moved`
-      : update,
-    [
+               CASE WHEN $3 IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`,
+    params: [
       input.payoutId,
       input.from,
       input.to,
@@ -119,8 +106,38 @@ export async function transitionPayout(
       input.failureReason ?? null,
       input.deferredReason ?? null,
       input.quotedToAmount ?? null,
-      ...(queue?.params ?? []),
     ],
+  };
+}
+
+/**
+ * `transitionPayout` as a write for another module's statement (`AlongsideWrite`), e.g. the move to
+ * `transfer_signed` made by the statement that stores the transfer: it returns one row when it moved
+ * the payout. Only for a move that queues nothing and that owners' webhooks do not hear about.
+ */
+export function payoutMoveWrite(input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date }): AlongsideWrite {
+  if (WEBHOOK_PAYOUT_EVENTS[input.to]) throw payoutError('payout_transition_refused', `a move to ${input.to} records a webhook event: use transitionPayout`);
+  return payoutMove(input);
+}
+
+/**
+ * Moves one payout from `from` to `to` if, and only if, it is still in `from` (a redelivered or
+ * forged message that finds it elsewhere changes nothing). Returns whether this call moved it.
+ * A move to completed, failed or refunded records the owner's `payout.completed` / `payout.failed`
+ * webhook event in the same transaction (one more statement only when the owner has an endpoint).
+ */
+export async function transitionPayout(
+  tx: Tx,
+  input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields,
+): Promise<boolean> {
+  const move = payoutMove(input);
+  const queue = input.queue && input.queue.length > 0 ? outboxInsert(input.queue, move.params.length + 1, { when: 'EXISTS (SELECT 1 FROM moved)' }) : undefined;
+  const { rows } = await tx.query<MovedPayout & { queued?: { id: string; message_id: string }[] }>(
+    queue
+      ? `WITH moved AS (${move.sql}), queued AS (${queue.sql})
+         SELECT moved.*, (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id)), '[]'::jsonb) FROM queued) AS queued FROM moved`
+      : move.sql,
+    [...move.params, ...(queue?.params ?? [])],
   );
   const moved = rows[0];
   if (moved && queue) queue.inserted(tx, (moved.queued ?? []).map((row): InsertedOutboxRow => ({ id: BigInt(row.id), message_id: row.message_id })));

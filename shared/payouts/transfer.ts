@@ -11,7 +11,7 @@ import {
 import type { Queryable, Tx } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
-import { type PayoutState, transitionPayout } from './payout-state.js';
+import { type PayoutState, payoutMoveWrite, transitionPayout } from './payout-state.js';
 import { isDirectPayout, type PayoutRow, payoutDestinationOf, retrievePayout, retrievePayoutAndTransfer } from './payout-row.js';
 import { payoutError } from './errors.js';
 
@@ -44,11 +44,9 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
       isKnownUnsigned: true, // read above
       request: await transferRequestFor(deps.db, payout),
       lock: (tx) => lockPayoutForTransfer(tx, payoutId),
-      onSigned: async (tx) => {
-        const from = payout.state === 'swap_created' ? 'swap_created' : 'quoted';
-        const isSigned = await transitionPayout(tx, { payoutId, from, to: 'transfer_signed', at: deps.clock.now() });
-        if (!isSigned) throw payoutError('payout_not_ready_for_transfer', 'The payout changed state while its transfer was signed.', { payoutId });
-      },
+      // Under the lock, a payout that may still be sent is in the state read above (a direct payout
+      // never reaches swap_created, and swap_created never goes back); any other state fails the check first.
+      storedWith: payoutMoveWrite({ payoutId, from: payout.state, to: 'transfer_signed', at: deps.clock.now() }),
     });
     await broadcastPayoutTransfer(deps, payoutId, signed.isNew ? signed.transfer : undefined);
     return 'broadcast';
