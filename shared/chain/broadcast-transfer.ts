@@ -1,4 +1,4 @@
-import { assertNoOpenTransaction, type Tx } from '../db/index.js';
+import { assertNoOpenTransaction, type Queryable } from '../db/index.js';
 import { AppError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, firstAttemptOf, retrieveChainTransfer, retrieveChainTransferAndAttempts, type TransferAttempt, toChainTransfer } from './chain-transfer-rows.js';
@@ -10,11 +10,13 @@ import { transactionHash } from './eip1559-transaction.js';
 
 export interface BroadcastOptions {
   /**
-   * Runs in the transaction that records the broadcast (status `signed` → `broadcast`, or a repeat
-   * broadcast of a `broadcast` row), e.g. to move the payout to `transfer_broadcast`. Make it a
-   * conditional update: it runs again on every re-broadcast.
+   * Runs once the broadcast is recorded (status `signed` → `broadcast`, or a repeat broadcast of a
+   * `broadcast` row), outside any transaction, e.g. to move the payout to `transfer_broadcast` and
+   * book it in one statement. Make it conditional: it runs again on every re-broadcast, and that is
+   * also what repairs a stop between the two (the payout still shows the transfer unsent, so
+   * track-payouts asks for a broadcast again, and the node recognises the same bytes).
    */
-  onBroadcast?: (tx: Tx, transfer: ChainTransfer) => Promise<void>;
+  onBroadcast?: (q: Queryable, transfer: ChainTransfer) => Promise<void>;
   /**
    * The transfer as the caller has just stored it (`signAndStoreTransfer`, `isNew`): broadcast without
    * reading it back. A new transfer has no replacement; should the node answer as if another attempt
@@ -94,26 +96,24 @@ export async function broadcastStoredTransfer(
 
   const now = deps.clock.now();
   assertChainTransferTransition('signed', 'broadcast');
-  const transfer = await deps.db.transaction(async (tx) => {
-    if (latest.attempt > 1) {
-      await tx.query('UPDATE chain_transfer_replacements SET broadcast_at = $3 WHERE payout_id = $1 AND attempt = $2 AND broadcast_at IS NULL', [payoutId, latest.attempt, now]);
-    }
-    const { rows } = await tx.query(
-      `UPDATE chain_transfers
-          SET status = CASE WHEN status = 'signed' THEN 'broadcast' ELSE status END,
-              broadcast_at = coalesce(broadcast_at, $2),
-              broadcast_attempts = broadcast_attempts + 1,
-              last_broadcast_error = NULL,
-              updated_at = $2
-        WHERE payout_id = $1 AND status IN ('signed', 'broadcast')
-        RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
-      [payoutId, now],
-    );
-    if (!rows[0]) return undefined; // confirmed meanwhile by another worker
-    const updated = toChainTransfer(rows[0]);
-    await options.onBroadcast?.(tx, updated);
-    return updated;
-  });
+  // One statement records the broadcast (and the replacement's, for a later attempt); what the caller
+  // books follows in its own statement (see `onBroadcast`).
+  const { rows } = await deps.db.query(
+    `WITH replacement AS (
+       UPDATE chain_transfer_replacements SET broadcast_at = $2 WHERE payout_id = $1 AND attempt = $3 AND $3 > 1 AND broadcast_at IS NULL)
+     UPDATE chain_transfers
+        SET status = CASE WHEN status = 'signed' THEN 'broadcast' ELSE status END,
+            broadcast_at = coalesce(broadcast_at, $2),
+            broadcast_attempts = broadcast_attempts + 1,
+            last_broadcast_error = NULL,
+            updated_at = $2
+      WHERE payout_id = $1 AND status IN ('signed', 'broadcast')
+      RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
+    [payoutId, now, latest.attempt],
+  );
+  // No row: confirmed meanwhile by another worker.
+  const transfer = rows[0] ? toChainTransfer(rows[0]) : undefined;
+  if (transfer) await options.onBroadcast?.(deps.db, transfer);
   const final = transfer ?? (await retrieveChainTransfer(deps.db, payoutId));
   if (!final) throw chainError('transfer_invariant_broken', 'broadcastStoredTransfer: the transfer row disappeared');
   deps.logger.info('payout.transfer_broadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, nonce: final.nonce.toString(), answer: outcome });

@@ -12,9 +12,13 @@ export {
   LEDGER_TRANSACTION_KINDS,
 } from './ledger-types.js';
 export {
+  type LedgerPosting,
+  type PostingColumns,
   type PostLedgerTransactionInput,
   type ReverseLedgerTransactionInput,
+  ledgerPosting,
   postLedgerTransaction,
+  runWithLedgerPosting,
   reverseLedgerTransaction,
 } from './ledger-transaction.js';
 export { type ChannelLedgerAsset, listChannelLedgerAssets, retrieveLedgerTransaction } from './ledger-reads.js';

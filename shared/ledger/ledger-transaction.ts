@@ -1,4 +1,4 @@
-import type { Tx } from '../db/index.js';
+import type { Queryable, Tx } from '../db/index.js';
 import { type LedgerAccountSpec, normalSign } from './account-codes.js';
 import { findTransaction, retrieveLedgerTransaction } from './ledger-reads.js';
 import { ledgerError } from './errors.js';
@@ -51,17 +51,7 @@ export async function postLedgerTransaction(tx: Tx, input: PostLedgerTransaction
       idempotencyKey: input.idempotencyKey,
     });
   }
-  return insertTransaction(tx, {
-    kind: input.kind,
-    idempotencyKey: input.idempotencyKey,
-    occurredAt: input.occurredAt,
-    paymentId: input.paymentId ?? null,
-    payoutId: input.payoutId ?? null,
-    conversionBatchId: input.conversionBatchId ?? null,
-    reversesTransactionId: null,
-    description: input.description ?? null,
-    entries: input.entries,
-  });
+  return insertTransaction(tx, draftOf(input));
 }
 
 export interface ReverseLedgerTransactionInput {
@@ -152,8 +142,32 @@ async function postWithExistingAccounts(
   draft: TransactionDraft,
   specs: Map<string, LedgerAccountSpec>,
 ): Promise<{ accountsReady: boolean; id: string | null }> {
+  const posting = postingCtes(draft, specs, 1, {});
+  try {
+    const { rows } = await tx.query<{ accountsReady: boolean; id: string | null }>(
+      `WITH ${posting.checks}, ${posting.writes} SELECT ${posting.ready} AS "accountsReady", ${posting.postedId} AS id`,
+      posting.params,
+    );
+    return rows[0] ?? { accountsReady: false, id: null };
+  } catch (error) {
+    throw toLedgerError(error, draft);
+  }
+}
+
+/**
+ * A posting's CTEs, parameters from `$firstParam`: `ledger_locked` (the lowered no-overdraft accounts,
+ * when there are any), `ledger_accounts` and `ledger_ready` in `checks`; `ledger_posted` and
+ * `ledger_entries` in `writes`, which post only when every account is ready and `when` holds.
+ */
+function postingCtes(
+  draft: TransactionDraft,
+  specs: Map<string, LedgerAccountSpec>,
+  firstParam: number,
+  options: { when?: string },
+): { checks: string; writes: string; params: unknown[]; ready: string; postedId: string; locksAccounts: boolean } {
   const list = [...specs.values()];
-  const values: unknown[] = [
+  const lowered = loweredCodes(specs, draft.entries);
+  const params: unknown[] = [
     draft.kind,
     draft.idempotencyKey,
     draft.occurredAt,
@@ -163,49 +177,142 @@ async function postWithExistingAccounts(
     draft.conversionBatchId,
     draft.reversesTransactionId,
     draft.description,
-    loweredCodes(specs, draft.entries),
+    lowered,
     list.map((spec) => spec.code),
     list.map((spec) => spec.asset),
     list.map((spec) => spec.type),
   ];
+  const $ = (n: number) => `$${firstParam + n - 1}`;
   const lines = draft.entries.map((entry, index) => {
-    values.push(index + 1, entry.account, entry.asset, entry.amount.toString());
-    const at = values.length - 3;
-    return `($${at}::smallint, $${at + 1}::text, $${at + 2}::text, $${at + 3}::numeric)`;
+    params.push(index + 1, entry.account, entry.asset, entry.amount.toString());
+    const at = params.length - 3;
+    return `(${$(at)}::smallint, ${$(at + 1)}::text, ${$(at + 2)}::text, ${$(at + 3)}::numeric)`;
   });
-  try {
-    const { rows } = await tx.query<{ accountsReady: boolean; id: string | null }>(
-      `WITH locked AS (
-         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($10::text[]) ORDER BY code FOR NO KEY UPDATE),
-       accounts AS (
-         SELECT id, code, asset, type FROM locked
+  return {
+    checks: `ledger_locked AS (
+         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY(${$(10)}::text[]) ORDER BY code FOR NO KEY UPDATE),
+       ledger_used AS (
+         SELECT id, code, asset, type FROM ledger_locked
          UNION ALL
-         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY($11::text[]) AND NOT code = ANY($10::text[])),
-       ready AS (
-         SELECT count(*) = cardinality($11::text[]) AS ok
-           FROM unnest($11::text[], $12::text[], $13::text[]) AS wanted (code, asset, type)
-           JOIN accounts USING (code, asset, type)),
-       posted AS (
+         SELECT id, code, asset, type FROM ledger_accounts WHERE code = ANY(${$(11)}::text[]) AND NOT code = ANY(${$(10)}::text[])),
+       ledger_ready AS (
+         SELECT count(*) = cardinality(${$(11)}::text[]) AS ok
+           FROM unnest(${$(11)}::text[], ${$(12)}::text[], ${$(13)}::text[]) AS wanted (code, asset, type)
+           JOIN ledger_used USING (code, asset, type))`,
+    writes: `ledger_posted AS (
          INSERT INTO ledger_transactions
            (kind, idempotency_key, occurred_at, entry_count, payment_id, payout_id, conversion_batch_id,
             reverses_transaction_id, description)
-         SELECT $1::text, $2::text, $3::timestamptz, $4::smallint, $5::uuid, $6::uuid, $7::uuid, $8::uuid, $9::text
-          WHERE (SELECT ok FROM ready)
+         SELECT ${$(1)}::text, ${$(2)}::text, ${$(3)}::timestamptz, ${$(4)}::smallint, ${$(5)}::uuid, ${$(6)}::uuid, ${$(7)}::uuid, ${$(8)}::uuid, ${$(9)}::text
+          WHERE (SELECT ok FROM ledger_ready)${options.when ? ` AND ${options.when}` : ''}
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING id),
-       entries AS (
+       ledger_entries AS (
          INSERT INTO ledger_entries (transaction_id, line, account_id, asset, amount)
-         SELECT posted.id, line.number, accounts.id, line.asset, line.amount
-           FROM posted
+         SELECT ledger_posted.id, line.number, ledger_used.id, line.asset, line.amount
+           FROM ledger_posted
            CROSS JOIN (VALUES ${lines.join(', ')}) AS line (number, code, asset, amount)
-           JOIN accounts ON accounts.code = line.code)
-       SELECT (SELECT ok FROM ready) AS "accountsReady", (SELECT id FROM posted) AS id`,
-      values,
-    );
-    return rows[0] ?? { accountsReady: false, id: null };
-  } catch (error) {
-    throw toLedgerError(error, draft);
+           JOIN ledger_used ON ledger_used.code = line.code)`,
+    params,
+    ready: '(SELECT ok FROM ledger_ready)',
+    postedId: '(SELECT id FROM ledger_posted)',
+    locksAccounts: lowered.length > 0,
+  };
+}
+
+/**
+ * A posting made by a caller's statement, as CTEs of it, for a write and what it books with no
+ * decision between them (a payout's move and its ledger transaction): one statement, so the two
+ * commit together even outside a transaction. `ledgerPosting` builds it; `runWithLedgerPosting` runs
+ * the caller's statement.
+ */
+export interface LedgerPosting {
+  /** CTEs to define before the caller's write (the write must be gated on `ready`). */
+  checks: string;
+  /** CTEs to define after it (they may refer to the caller's CTEs through `when`). */
+  writes: string;
+  params: unknown[];
+  /** An SQL condition: every account exists as its code implies. The caller's write must hold on it. */
+  ready: string;
+  /** The select list the caller's statement must return in its one row (`PostingColumns`). */
+  columns: string;
+  input: PostLedgerTransactionInput;
+}
+
+/** What a statement with a `LedgerPosting` returns besides its own columns. */
+export interface PostingColumns {
+  ledger_ready: boolean;
+  ledger_due: boolean;
+  ledger_posted_id: string | null;
+}
+
+/**
+ * `input` as CTEs of a caller's statement, parameters from `$firstParam`, posted only when `when` (an
+ * SQL condition on the caller's CTEs, e.g. that its write wrote a row) holds. Only for a posting that
+ * lowers no owner balance: one that does locks the balance before anything else, in a statement of
+ * its own (`postLedgerTransaction`).
+ *
+ * @throws PermanentError the input errors of `postLedgerTransaction`.
+ */
+export function ledgerPosting(input: PostLedgerTransactionInput, firstParam: number, options: { when?: string } = {}): LedgerPosting {
+  const draft = draftOf(input);
+  const posting = postingCtes(draft, validateDraft(draft), firstParam, options);
+  if (posting.locksAccounts) {
+    throw ledgerError('ledger_invalid_transaction', 'A posting that lowers an owner balance goes in a statement of its own', { idempotencyKey: input.idempotencyKey });
   }
+  return {
+    checks: posting.checks,
+    writes: posting.writes,
+    params: posting.params,
+    ready: posting.ready,
+    columns: `${posting.ready} AS ledger_ready, ${options.when ?? 'true'} AS ledger_due, ${posting.postedId} AS ledger_posted_id`,
+    input,
+  };
+}
+
+/**
+ * Runs a caller's statement that carries `posting` (`ledgerPosting`) and returns its row. When an
+ * account was missing (its first use), the statement wrote nothing: the accounts are created and it
+ * runs again. When the posting was due but its key had been posted before, that transaction must be
+ * the same effect (`ledger_idempotency_conflict` otherwise).
+ *
+ * @throws PermanentError the errors of `postLedgerTransaction`, e.g. `ledger_duplicate_effect`.
+ */
+export async function runWithLedgerPosting<R extends PostingColumns>(q: Queryable, posting: LedgerPosting, sql: string, params: readonly unknown[]): Promise<R> {
+  const draft = draftOf(posting.input);
+  const run = async () => {
+    const { rows } = await q.query<R>(sql, params).catch((error: unknown) => {
+      throw toLedgerError(error, draft);
+    });
+    if (!rows[0]) throw ledgerError('ledger_invariant_broken', `the statement posting ${draft.idempotencyKey} returned no row`);
+    return rows[0];
+  };
+  let row = await run();
+  if (!row.ledger_ready) {
+    await ensureAccounts(q, validateDraft(draft));
+    row = await run();
+    if (!row.ledger_ready) throw ledgerError('ledger_invariant_broken', `ledger accounts of ${draft.idempotencyKey} cannot be read after creating them`);
+  }
+  if (row.ledger_due && row.ledger_posted_id === null) {
+    const existing = await findTransaction(q, 'idempotency_key', draft.idempotencyKey);
+    if (!existing) throw ledgerError('ledger_invariant_broken', `ledger transaction ${draft.idempotencyKey} conflicted but cannot be read`);
+    sameEffectOrThrow(existing, draft);
+  }
+  return row;
+}
+
+function draftOf(input: PostLedgerTransactionInput): TransactionDraft {
+  return {
+    kind: input.kind,
+    idempotencyKey: input.idempotencyKey,
+    occurredAt: input.occurredAt,
+    paymentId: input.paymentId ?? null,
+    payoutId: input.payoutId ?? null,
+    conversionBatchId: input.conversionBatchId ?? null,
+    reversesTransactionId: null,
+    description: input.description ?? null,
+    entries: input.entries,
+  };
 }
 
 /**
@@ -213,7 +320,7 @@ async function postWithExistingAccounts(
  * with the same values) and refuses a stored account that differs from what its code implies. The
  * posting statement that follows takes the locks.
  */
-async function ensureAccounts(tx: Tx, specs: Map<string, LedgerAccountSpec>): Promise<void> {
+async function ensureAccounts(tx: Queryable, specs: Map<string, LedgerAccountSpec>): Promise<void> {
   const list = [...specs.values()].sort((a, b) => (a.code < b.code ? -1 : 1));
   const values: unknown[] = [];
   const rows = list.map((spec) => {

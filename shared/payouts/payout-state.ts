@@ -1,5 +1,6 @@
 import { type InsertedOutboxRow, type OutboxMessage, outboxInsert } from '../bus/index.js';
-import type { AlongsideWrite, Tx } from '../db/index.js';
+import type { AlongsideWrite, Queryable, Tx } from '../db/index.js';
+import { ledgerPosting, type PostingColumns, type PostLedgerTransactionInput, runWithLedgerPosting } from '../ledger/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { type AssetCode, formatAmount, formatUsdCents } from '../money/index.js';
 import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents } from '../owner-webhooks/webhook-events.js';
@@ -75,8 +76,11 @@ interface MovedPayout {
   has_webhooks: boolean;
 }
 
+/** Parameters of `payoutMove`'s statement: `$1` … `$11`. */
+const PAYOUT_MOVE_PARAMS = 11;
+
 /** The conditional UPDATE of a move, parameters from `$1`; returns the moved row (`MovedPayout`), or nothing. */
-function payoutMove(input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields): AlongsideWrite {
+function payoutMove(input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields, alsoWhere?: string): AlongsideWrite {
   if (!canTransitionPayout(input.from, input.to)) throw payoutError('payout_transition_refused', `payout cannot move from ${input.from} to ${input.to}`);
   return {
     sql: `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
@@ -90,7 +94,7 @@ function payoutMove(input: { payoutId: string; from: PayoutState; to: PayoutStat
        completed_at = CASE WHEN $3 = 'completed' THEN $4 ELSE completed_at END,
        quoted_to_amount = CASE WHEN $3 = 'quoted' AND $11::numeric IS NOT NULL THEN $11::numeric ELSE quoted_to_amount END,
        quoted_at = CASE WHEN $3 = 'quoted' AND $11::numeric IS NOT NULL THEN $4 ELSE quoted_at END
-     WHERE id = $1 AND state = $2
+     WHERE id = $1 AND state = $2${alsoWhere ? ` AND ${alsoWhere}` : ''}
      RETURNING kind, channel_id, owner_account_id, asset, amount_units::text AS amount_units, amount_usd_cents,
                destination_currency, destination_network,
                CASE WHEN $3 IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`,
@@ -120,29 +124,57 @@ export function payoutMoveWrite(input: { payoutId: string; from: PayoutState; to
   return payoutMove(input);
 }
 
+/** A ledger transaction a move books in its own statement (`transitionPayout`'s `posting`). */
+export interface PayoutMovePosting {
+  transaction: PostLedgerTransactionInput;
+  /** `moved`: only when this call moves the payout (what the move itself means); `always`: also when another had moved it (an idempotent fact, e.g. gas paid). */
+  when: 'moved' | 'always';
+}
+
+type MoveInput = { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields & { posting?: PayoutMovePosting };
+
 /**
  * Moves one payout from `from` to `to` if, and only if, it is still in `from` (a redelivered or
  * forged message that finds it elsewhere changes nothing). Returns whether this call moved it.
  * A move to completed, failed or refunded records the owner's `payout.completed` / `payout.failed`
  * webhook event in the same transaction (one more statement only when the owner has an endpoint).
+ *
+ * With `posting`, the move's statement also posts that ledger transaction (one that lowers no owner
+ * balance), so the two commit together: such a move, queueing nothing and telling no webhook, may run
+ * outside a transaction (`q` the database itself).
  */
-export async function transitionPayout(
-  tx: Tx,
-  input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields,
-): Promise<boolean> {
-  const move = payoutMove(input);
-  const queue = input.queue && input.queue.length > 0 ? outboxInsert(input.queue, move.params.length + 1, { when: 'EXISTS (SELECT 1 FROM moved)' }) : undefined;
-  const { rows } = await tx.query<MovedPayout & { queued?: { id: string; message_id: string }[] }>(
-    queue
-      ? `WITH moved AS (${move.sql}), queued AS (${queue.sql})
-         SELECT moved.*, (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id)), '[]'::jsonb) FROM queued) AS queued FROM moved`
-      : move.sql,
-    [...move.params, ...(queue?.params ?? [])],
-  );
-  const moved = rows[0];
-  if (moved && queue) queue.inserted(tx, (moved.queued ?? []).map((row): InsertedOutboxRow => ({ id: BigInt(row.id), message_id: row.message_id })));
+export async function transitionPayout(q: Tx | Queryable, input: MoveInput): Promise<boolean> {
   const eventType = WEBHOOK_PAYOUT_EVENTS[input.to];
-  if (moved?.has_webhooks && eventType && moved.owner_account_id !== null && moved.channel_id !== null) {
+  const tx = 'inTransaction' in q ? (q as Tx) : undefined;
+  if (!tx && ((input.queue?.length ?? 0) > 0 || eventType)) {
+    throw payoutError('payout_transition_refused', `a move to ${input.to} that queues messages or tells webhooks runs in a transaction`);
+  }
+  const posting = input.posting
+    ? ledgerPosting(input.posting.transaction, PAYOUT_MOVE_PARAMS + 1, { when: input.posting.when === 'moved' ? 'EXISTS (SELECT 1 FROM moved)' : undefined })
+    : undefined;
+  const move = payoutMove(input, posting?.ready);
+  const afterMove = move.params.length + (posting?.params.length ?? 0) + 1;
+  const queue = input.queue && input.queue.length > 0 ? outboxInsert(input.queue, afterMove, { when: 'EXISTS (SELECT 1 FROM moved)' }) : undefined;
+  const queued = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id)), '[]'::jsonb) FROM queued) AS queued`;
+  const params = [...move.params, ...(posting?.params ?? []), ...(queue?.params ?? [])];
+  type Returned = MovedPayout & { queued?: { id: string; message_id: string }[] };
+  let moved: Returned | undefined;
+  if (posting) {
+    // One row whether or not the payout moved: the posting's columns say what it did.
+    const row = await runWithLedgerPosting<Partial<Returned> & PostingColumns>(
+      q,
+      posting,
+      `WITH ${posting.checks}, moved AS (${move.sql}), ${queue ? `queued AS (${queue.sql}), ` : ''}${posting.writes}
+       SELECT moved.*, ${queue ? `${queued}, ` : ''}${posting.columns} FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true`,
+      params,
+    );
+    moved = row.kind ? (row as Returned) : undefined;
+  } else {
+    const { rows } = await q.query<Returned>(queue ? `WITH moved AS (${move.sql}), queued AS (${queue.sql}) SELECT moved.*, ${queued} FROM moved` : move.sql, params);
+    moved = rows[0];
+  }
+  if (moved && queue && tx) queue.inserted(tx, (moved.queued ?? []).map((row): InsertedOutboxRow => ({ id: BigInt(row.id), message_id: row.message_id })));
+  if (tx && moved?.has_webhooks && eventType && moved.owner_account_id !== null && moved.channel_id !== null) {
     await recordOwnerWebhookEvents(tx, [
       {
         accountId: moved.owner_account_id,

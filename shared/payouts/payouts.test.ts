@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
+import { balanceOf, ledgerAccountCodes, postLedgerTransaction, type PostLedgerTransactionInput } from '../ledger/index.js';
 import { outboxMessage, trackQueuedMessages } from '../bus/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { insertPayout } from '../testing/fixtures.js';
+import { insertPayout, type PayoutFixture } from '../testing/fixtures.js';
+import { countStatements } from '../testing/statement-counter.js';
 import { approvePayout, checkOutflowLimits, holdPayout, rejectPayout, transitionPayout } from './index.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
@@ -36,6 +37,99 @@ describe('payouts', () => {
     expect(moved.queued).toEqual([{ id: expect.any(BigInt), leased: expect.objectContaining({ topic: 'transfer-requested', payload: { payoutId: payout.id } }) }]);
     const { rows } = await testDb.db.query<{ dedupeKey: string; id: bigint }>(`SELECT dedupe_key AS "dedupeKey", id FROM outbox WHERE payload->>'payoutId' = $1`, [payout.id]);
     expect(rows).toEqual([{ dedupeKey: `first-move:${payout.id}`, id: moved.queued[0]?.id }]);
+  });
+
+  describe('a move that books a ledger transaction in its own statement', () => {
+    const funded = (payout: PayoutFixture, amountUnits = payout.amountUnits): PostLedgerTransactionInput => ({
+      kind: 'payout_funded',
+      idempotencyKey: `funded:${payout.id}`,
+      occurredAt: NOW,
+      payoutId: payout.id,
+      description: 'Transfer sent',
+      entries: [
+        { account: ledgerAccountCodes.payoutsInFlight(payout.asset), asset: payout.asset, amount: amountUnits },
+        { account: ledgerAccountCodes.hotWallet(payout.asset), asset: payout.asset, amount: -amountUnits },
+      ],
+    });
+    const signedPayout = async (options: { asset?: string } = {}) => {
+      const payout = await insertPayout(testDb.db, { kind: 'instant', ...options });
+      await testDb.db.transaction(async (tx) => {
+        await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at: NOW });
+        await transitionPayout(tx, { payoutId: payout.id, from: 'quoted', to: 'transfer_signed', at: NOW });
+      });
+      return payout;
+    };
+    const stateOf = async (payoutId: string) => (await testDb.db.query<{ state: string }>('SELECT state FROM payouts WHERE id = $1', [payoutId])).rows[0]?.state;
+    const postingsOf = async (payoutId: string) =>
+      (await testDb.db.query<{ kind: string }>("SELECT kind FROM ledger_transactions WHERE payout_id = $1 AND kind <> 'payout_claimed' ORDER BY kind", [payoutId])).rows.map((row) => row.kind);
+
+    it('moves the payout and posts what the move means in one statement, without a transaction, once', async () => {
+      await signedPayout(); // the ETH accounts exist from here on
+      const payout = await signedPayout();
+      const counter = countStatements(testDb.db);
+      const broadcast = () => transitionPayout(counter.db, { payoutId: payout.id, from: 'transfer_signed', to: 'transfer_broadcast', at: NOW, posting: { when: 'moved', transaction: funded(payout) } });
+      const hotWalletBefore = await balanceOf(testDb.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH');
+      expect(await broadcast()).toBe(true);
+      expect(counter.counts()).toMatchObject({ statements: 1, transactions: 0 });
+      expect(await broadcast()).toBe(false); // a re-broadcast: moved already, nothing posted again
+      expect(await stateOf(payout.id)).toBe('transfer_broadcast');
+      expect(await postingsOf(payout.id)).toEqual(['payout_funded']);
+      expect(await balanceOf(testDb.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH')).toBe(hotWalletBefore - payout.amountUnits);
+    });
+
+    it('moves a payout whose posting uses an account for the first time only together with that posting', async () => {
+      const payout = await signedPayout();
+      // Accounts nothing in this database has used yet.
+      const firstUse = { ...funded(payout), idempotencyKey: `first-use:${payout.id}`, kind: 'adjustment' as const };
+      firstUse.entries = [
+        { account: ledgerAccountCodes.swapLosses('USDT_ERC20'), asset: 'USDT_ERC20', amount: 5n },
+        { account: ledgerAccountCodes.refundLosses('USDT_ERC20'), asset: 'USDT_ERC20', amount: -5n },
+      ];
+      const codes = firstUse.entries.map((entry) => entry.account);
+      expect((await testDb.db.query('SELECT 1 FROM ledger_accounts WHERE code = ANY($1::text[])', [codes])).rows).toHaveLength(0);
+      const counter = countStatements(testDb.db);
+      expect(await transitionPayout(counter.db, { payoutId: payout.id, from: 'transfer_signed', to: 'transfer_broadcast', at: NOW, posting: { when: 'moved', transaction: firstUse } })).toBe(true);
+      // The first run found the accounts missing and wrote nothing; they were created; the second run moved and posted.
+      const moves = [...counter.counts().byLabel].filter(([label]) => label.startsWith('WITH ledger_locked'));
+      expect(moves).toEqual([[expect.any(String), 2]]);
+      expect(await stateOf(payout.id)).toBe('transfer_broadcast');
+      expect(await postingsOf(payout.id)).toEqual(['adjustment']);
+    });
+
+    it("posts an 'always' posting also when the payout was moved by another", async () => {
+      const payout = await signedPayout();
+      const gas = { ...funded(payout, 21_000n), kind: 'network_fee' as const, idempotencyKey: `gas:${payout.id}` };
+      gas.entries = [
+        { account: ledgerAccountCodes.networkFees('ETH'), asset: 'ETH', amount: 21_000n },
+        { account: ledgerAccountCodes.hotWallet('ETH'), asset: 'ETH', amount: -21_000n },
+      ];
+      const moved = await testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from: 'quoted', to: 'transfer_signed', at: NOW, posting: { when: 'always', transaction: gas } }));
+      expect(moved).toBe(false);
+      expect(await postingsOf(payout.id)).toEqual(['network_fee']);
+    });
+
+    it('rolls the move back with the transaction when its key was posted before with other entries', async () => {
+      const payout = await signedPayout();
+      await testDb.db.transaction((tx) => postLedgerTransaction(tx, funded(payout, payout.amountUnits - 1n)));
+      await expect(
+        testDb.db.transaction((tx) => transitionPayout(tx, { payoutId: payout.id, from: 'transfer_signed', to: 'transfer_broadcast', at: NOW, posting: { when: 'moved', transaction: funded(payout) } })),
+      ).rejects.toMatchObject({ code: 'ledger_idempotency_conflict' });
+      expect(await stateOf(payout.id)).toBe('transfer_signed');
+    });
+
+    it('refuses a posting that lowers an owner balance (it locks the balance first, in its own statement), and outside a transaction a move that tells webhooks', async () => {
+      const payout = await signedPayout();
+      const claim = { ...funded(payout), idempotencyKey: `claim:${payout.id}` };
+      claim.entries = [
+        { account: ledgerAccountCodes.owner(payout.channelId ?? '', 'ETH'), asset: 'ETH', amount: 1n },
+        { account: ledgerAccountCodes.payoutsInFlight('ETH'), asset: 'ETH', amount: -1n },
+      ];
+      await expect(
+        transitionPayout(testDb.db, { payoutId: payout.id, from: 'transfer_signed', to: 'transfer_broadcast', at: NOW, posting: { when: 'moved', transaction: claim } }),
+      ).rejects.toMatchObject({ code: 'ledger_invalid_transaction' });
+      await expect(transitionPayout(testDb.db, { payoutId: payout.id, from: 'requested', to: 'failed', at: NOW })).rejects.toMatchObject({ code: 'payout_transition_refused' });
+      expect(await stateOf(payout.id)).toBe('transfer_signed');
+    });
   });
 
   it('holds a payout over the per-payout maximum, and one that would pass the daily cap', async () => {

@@ -94,9 +94,10 @@ describe('sendTransfer', () => {
    * until `first` has run: one delivery's reads interleaved with another's whole run, as two
    * instances reading at READ COMMITTED may interleave.
    */
-  function interleaved(db: Db, pattern: RegExp, first: () => Promise<unknown>): Db {
+  function interleaved(db: Db, pattern: RegExp, first: () => Promise<unknown>): Db & { hasInterleaved: () => boolean } {
     let isReleased = false;
     return {
+      hasInterleaved: () => isReleased,
       kind: db.kind,
       exec: (script) => db.exec(script),
       transaction: (work, options) => db.transaction(work, options),
@@ -110,13 +111,14 @@ describe('sendTransfer', () => {
       },
     };
   }
-  /** signAndStoreTransfer's check of the payout before it reads the chain (outside its transaction). */
-  const UNLOCKED_PAYOUT_READ = /^SELECT state, asset, amount_units, destination_wallet FROM payouts WHERE id = \$1$/;
+  /** send-transfer's first look at the payout and its transfer, before it reads the chain (outside any transaction). */
+  const UNLOCKED_PAYOUT_READ = /FROM payouts p LEFT JOIN chain_transfers t ON t\.payout_id = p\.id WHERE p\.id = \$1$/;
 
   it('pays once when a duplicate read "no transfer yet" just before the first delivery signed and broadcast', async () => {
     const payout = await quotedDirectPayout();
-    const duplicate = { ...deps, db: interleaved(h.db, UNLOCKED_PAYOUT_READ, () => sendTransfer(deps, payout.id)) };
-    await Promise.allSettled([sendTransfer(duplicate, payout.id)]);
+    const db = interleaved(h.db, UNLOCKED_PAYOUT_READ, () => sendTransfer(deps, payout.id));
+    await Promise.allSettled([sendTransfer({ ...deps, db }, payout.id)]);
+    expect(db.hasInterleaved()).toBe(true);
 
     const row = await recorded(payout);
     expect(row).toMatchObject({ state: 'transfer_broadcast', fundings: 1 });
@@ -127,8 +129,9 @@ describe('sendTransfer', () => {
   // The duplicate finds the stored transfer inside the payout's lock (payouts/transfer.ts), so it is a no-op, not a dead letter.
   it('acknowledges that duplicate quietly instead of refusing it (no dead letter)', async () => {
     const payout = await quotedDirectPayout();
-    const duplicate = { ...deps, db: interleaved(h.db, UNLOCKED_PAYOUT_READ, () => sendTransfer(deps, payout.id)) };
-    const outcome = await sendTransfer(duplicate, payout.id).catch((error: { code?: string }) => error.code);
+    const db = interleaved(h.db, UNLOCKED_PAYOUT_READ, () => sendTransfer(deps, payout.id));
+    const outcome = await sendTransfer({ ...deps, db }, payout.id).catch((error: { code?: string }) => error.code);
+    expect(db.hasInterleaved()).toBe(true);
     expect(['skipped', 'in_mempool', 'broadcast']).toContain(outcome);
   });
 
@@ -149,6 +152,26 @@ describe('sendTransfer', () => {
     expect(chain.transactions()).toEqual([expect.objectContaining({ raw: signed.signedTx, state: 'pending' })]);
     expect(wallet.signatures()).toBe(1);
     expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', signedTx: signed.signedTx, fundings: 1 });
+  });
+
+  it('after a stop between recording the broadcast and booking it, track-payouts asks again and the same bytes are booked once', async () => {
+    const payout = await quotedDirectPayout();
+    // The statement that moves the payout to transfer_broadcast with its funding never completes.
+    const db = interleaved(h.db, /^WITH ledger_locked AS/, () => Promise.reject(new Error('connection reset: the function instance was killed')));
+    await expect(sendTransfer({ ...deps, db }, payout.id)).rejects.toThrow('connection reset');
+    expect(db.hasInterleaved()).toBe(true);
+    const stopped = await recorded(payout);
+    expect(stopped).toMatchObject({ state: 'transfer_signed', status: 'broadcast', fundings: 0 });
+
+    const tracking = { ...h, chain, changenow: createChangeNowClient({ apiUrl: 'http://127.0.0.1:9', apiKey: 'unused' }), confirmations: 1 };
+    expect(await trackPayout(tracking, payout.id)).toBe('transfer_signed');
+    const { rows } = await h.db.query(`SELECT 1 FROM outbox WHERE topic = 'transfer-requested' AND payload->>'payoutId' = $1 AND dedupe_key LIKE 'transfer-check:%'`, [payout.id]);
+    expect(rows).toHaveLength(1);
+
+    expect(await sendTransfer(deps, payout.id)).toBe('broadcast');
+    expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', signedTx: stopped.signedTx, fundings: 1 });
+    expect(chain.sent).toEqual([stopped.signedTx, stopped.signedTx]);
+    expect(wallet.signatures()).toBe(1);
   });
 
   it('after a crash between signing and broadcast, track-payouts run twice at once asks send-transfer once, which sends the stored bytes', async () => {

@@ -10,7 +10,7 @@ import {
 } from '../chain/index.js';
 import type { Queryable, Tx } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
-import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { ledgerAccountCodes } from '../ledger/index.js';
 import { type PayoutState, payoutMoveWrite, transitionPayout } from './payout-state.js';
 import { isDirectPayout, type PayoutRow, payoutDestinationOf, retrievePayout, retrievePayoutAndTransfer } from './payout-row.js';
 import { payoutError } from './errors.js';
@@ -60,7 +60,7 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
       if (errorCode(error) !== 'transfer_fee_below_base_fee') throw error;
     }
   }
-  const standing = await replaceStoredTransfer(deps, payoutId, { onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer) });
+  const standing = await replaceStoredTransfer(deps, payoutId, { onBroadcast: (q, transfer) => recordBroadcast(deps, q, transfer) });
   if (standing === 'replaced' || standing === 'fee_capped') return standing;
   if (standing === 'rebroadcast') return 'broadcast';
   return 'in_mempool';
@@ -113,25 +113,37 @@ async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<Transfer
  */
 async function broadcastPayoutTransfer(deps: TransferDeps, payoutId: string, justStored?: ChainTransfer): Promise<void> {
   const result = await broadcastStoredTransfer(deps, payoutId, {
-    onBroadcast: (tx, transfer) => recordBroadcast(deps, tx, transfer),
+    onBroadcast: (q, transfer) => recordBroadcast(deps, q, transfer),
     ...(justStored ? { justStored } : {}),
   });
-  if (result.outcome === 'settled') await deps.db.transaction((tx) => recordBroadcast(deps, tx, result.transfer));
+  if (result.outcome === 'settled') await recordBroadcast(deps, deps.db, result.transfer);
 }
 
-async function recordBroadcast(deps: TransferDeps, tx: Tx, transfer: ChainTransfer): Promise<void> {
+/**
+ * The payout's move to `transfer_broadcast` and its `payout_funded` in one statement (no transaction
+ * around it): both or neither, once. A stop before it leaves the payout `transfer_signed` with the
+ * transfer recorded as broadcast; track-payouts then asks for the broadcast again, and this runs again.
+ */
+async function recordBroadcast(deps: TransferDeps, q: Queryable, transfer: ChainTransfer): Promise<void> {
   const at = deps.clock.now();
-  const isMoved = await transitionPayout(tx, { payoutId: transfer.payoutId, from: 'transfer_signed', to: 'transfer_broadcast', at });
-  if (!isMoved) return;
-  await postLedgerTransaction(tx, {
-    kind: 'payout_funded',
-    idempotencyKey: `funded:${transfer.payoutId}`,
-    occurredAt: at,
+  await transitionPayout(q, {
     payoutId: transfer.payoutId,
-    description: `Transfer ${transfer.txHash}`,
-    entries: [
-      { account: ledgerAccountCodes.payoutsInFlight(transfer.asset), asset: transfer.asset, amount: transfer.amountUnits },
-      { account: ledgerAccountCodes.hotWallet(transfer.asset), asset: transfer.asset, amount: -transfer.amountUnits },
-    ],
+    from: 'transfer_signed',
+    to: 'transfer_broadcast',
+    at,
+    posting: {
+      when: 'moved',
+      transaction: {
+        kind: 'payout_funded',
+        idempotencyKey: `funded:${transfer.payoutId}`,
+        occurredAt: at,
+        payoutId: transfer.payoutId,
+        description: `Transfer ${transfer.txHash}`,
+        entries: [
+          { account: ledgerAccountCodes.payoutsInFlight(transfer.asset), asset: transfer.asset, amount: transfer.amountUnits },
+          { account: ledgerAccountCodes.hotWallet(transfer.asset), asset: transfer.asset, amount: -transfer.amountUnits },
+        ],
+      },
+    },
   });
 }
