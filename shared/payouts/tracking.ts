@@ -2,7 +2,7 @@ import type { ChangeNowClient } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type StoredTransfer, type TransferDeps } from '../chain/index.js';
 import type { Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
-import { ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { ledgerAccountCodes, postLedgerTransaction, type PostLedgerTransactionInput } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
 import { canTransitionPayout, type PayoutState, transitionPayout } from './payout-state.js';
@@ -106,14 +106,16 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow, 
  * (undefined when another run had moved it).
  */
 async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTransfer, at: Date): Promise<PayoutState | undefined> {
-  await postNetworkFee(tx, transfer, at);
+  const gas = networkFeeOf(transfer, at);
   if (transfer.status === 'confirmed') {
     const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
     const queue = to === 'completed' ? payoutNotices(payout, 'payout_completed', at) : [];
-    const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at, queue });
+    // The gas is booked whether or not this run moves the payout (its key makes it once).
+    const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at, queue, ...(gas ? { posting: { when: 'always', transaction: gas } } : {}) });
     return isMoved ? to : undefined;
   }
   if (transfer.status !== 'failed') throw payoutError('transfer_not_settled', 'bookSettledTransfer: the transfer is not settled', { payoutId: payout.id });
+  if (gas) await postLedgerTransaction(tx, gas);
   // The asset never left the hot wallet: book it back there and owe it to the owner again.
   const isFailed = await failPayoutIn(tx, payout, {
     from: 'transfer_broadcast',
@@ -126,10 +128,11 @@ async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTra
   return isFailed ? 'failed' : undefined;
 }
 
-async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promise<void> {
-  if (transfer.feeUnits === null) throw payoutError('settled_transfer_without_fee', 'postNetworkFee: a settled transfer has no fee');
-  if (transfer.feeUnits === 0n) return;
-  await postLedgerTransaction(tx, {
+/** The gas a settled transfer paid, as its ledger transaction; undefined when it paid none. */
+function networkFeeOf(transfer: ChainTransfer, at: Date): PostLedgerTransactionInput | undefined {
+  if (transfer.feeUnits === null) throw payoutError('settled_transfer_without_fee', 'networkFeeOf: a settled transfer has no fee');
+  if (transfer.feeUnits === 0n) return undefined;
+  return {
     kind: 'network_fee',
     idempotencyKey: `gas:${transfer.payoutId}`,
     occurredAt: at,
@@ -139,7 +142,7 @@ async function postNetworkFee(tx: Tx, transfer: ChainTransfer, at: Date): Promis
       { account: ledgerAccountCodes.networkFees('ETH'), asset: 'ETH', amount: transfer.feeUnits },
       { account: ledgerAccountCodes.hotWallet('ETH'), asset: 'ETH', amount: -transfer.feeUnits },
     ],
-  });
+  };
 }
 
 /**
