@@ -236,6 +236,8 @@ export interface LedgerPosting {
   ready: string;
   /** The select list the caller's statement must return in its one row (`PostingColumns`). */
   columns: string;
+  /** SQL: the id of the transaction this statement posts, or of the one posted before under its key (the caller's write may name it). */
+  transactionId: string;
   input: PostLedgerTransactionInput;
 }
 
@@ -248,17 +250,20 @@ export interface PostingColumns {
 
 /**
  * `input` as CTEs of a caller's statement, parameters from `$firstParam`, posted only when `when` (an
- * SQL condition on the caller's CTEs, e.g. that its write wrote a row) holds. Only for a posting that
- * lowers no owner balance: one that does locks the balance before anything else, in a statement of
- * its own (`postLedgerTransaction`).
+ * SQL condition on the caller's CTEs, e.g. that its write wrote a row) holds.
+ *
+ * A posting that lowers an owner balance locks it first (`ledger_locked`), so that concurrent claims
+ * queue instead of deadlocking; the caller's write must then take no row lock before it, which only
+ * an INSERT of new rows can promise (its references are checked at the statement's end): say so with
+ * `locksBalancesFirst`. Without it such a posting is refused (post it with `postLedgerTransaction`).
  *
  * @throws PermanentError the input errors of `postLedgerTransaction`.
  */
-export function ledgerPosting(input: PostLedgerTransactionInput, firstParam: number, options: { when?: string } = {}): LedgerPosting {
+export function ledgerPosting(input: PostLedgerTransactionInput, firstParam: number, options: { when?: string; locksBalancesFirst?: boolean } = {}): LedgerPosting {
   const draft = draftOf(input);
   const posting = postingCtes(draft, validateDraft(draft), firstParam, options);
-  if (posting.locksAccounts) {
-    throw ledgerError('ledger_invalid_transaction', 'A posting that lowers an owner balance goes in a statement of its own', { idempotencyKey: input.idempotencyKey });
+  if (posting.locksAccounts && !options.locksBalancesFirst) {
+    throw ledgerError('ledger_invalid_transaction', 'A posting that lowers an owner balance locks it before any other write: only with a new row\'s INSERT', { idempotencyKey: input.idempotencyKey });
   }
   return {
     checks: posting.checks,
@@ -266,6 +271,7 @@ export function ledgerPosting(input: PostLedgerTransactionInput, firstParam: num
     params: posting.params,
     ready: posting.ready,
     columns: `${posting.ready} AS ledger_ready, ${options.when ?? 'true'} AS ledger_due, ${posting.postedId} AS ledger_posted_id`,
+    transactionId: `coalesce(${posting.postedId}, (SELECT id FROM ledger_transactions WHERE idempotency_key = $${firstParam + 1}::text))`,
     input,
   };
 }

@@ -12,6 +12,7 @@ export const payoutError = defineErrors({
   swap_not_found: 'not_found',
   unknown_payout: 'not_found',
   payout_transition_refused: 'conflict',
+  payout_invariant_broken: 'internal',
   settled_transfer_without_fee: 'internal',
   transfer_not_settled: 'internal',
   unknown_payout_asset: 'invalid',
