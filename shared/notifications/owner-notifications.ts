@@ -35,9 +35,9 @@ interface PaymentFacts {
   expires_at: Date | null;
 }
 
-async function paymentFacts(db: Db, paymentId: string): Promise<PaymentFacts | undefined> {
-  const { rows } = await db.query<PaymentFacts>(
-    `SELECT k.channel_id, c.closed_title, k.kind, t.tier_number, k.duration_days, p.price_amount_cents, p.pay_amount::text,
+/** What the owner's payment DM says, for the payment `$param` (a CTE of the statement that claims the DM). */
+function paymentFactsSql(param: string): string {
+  return `SELECT k.channel_id, c.closed_title, k.kind, t.tier_number, k.duration_days, p.price_amount_cents, p.pay_amount::text,
             p.actually_paid::text, p.pay_currency, p.outcome_asset, u.username, u.first_name, u.id AS telegram_user_id,
             sp.ends_at AS expires_at,
             (SELECT (-sum(e.amount))::text FROM ledger_entries e
@@ -50,10 +50,7 @@ async function paymentFacts(db: Db, paymentId: string): Promise<PaymentFacts | u
      JOIN telegram_users u ON u.id = k.telegram_user_id
      LEFT JOIN channel_tiers t ON t.id = k.tier_id
      LEFT JOIN subscription_periods sp ON sp.payment_id = p.id
-     WHERE p.id = $1`,
-    [paymentId],
-  );
-  return rows[0];
+     WHERE p.id = ${param}`;
 }
 
 function subscriberName(facts: PaymentFacts): string {
@@ -96,11 +93,15 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
   }
   const now = deps.clock.now();
   const dedupeKey = `${request.kind}:${request.subjectId}`;
-  // One statement: the channel's notification chat, and this event's row (created pending, or
-  // skipped when the owner turned notifications off; a redelivery finds the row already there).
-  const { rows: found } = await deps.db.query<{ isChannel: boolean; chatId: bigint | null; id: string | null; status: string | null; isClaimed: boolean }>(
+  // One statement: the channel's notification chat, this event's row (created pending, or skipped
+  // when the owner turned notifications off; a redelivery finds the row already there), and what the
+  // DM will say (read with the claim: the settlement that queued this committed before it).
+  const { rows: found } = await deps.db.query<
+    { isChannel: boolean; chatId: bigint | null; id: string | null; status: string | null; isClaimed: boolean } & ({ isPayment: true } & PaymentFacts | { isPayment: false })
+  >(
     `WITH channel AS (
        SELECT notifications_enabled, notification_chat_id FROM channels WHERE id = $1),
+     facts AS (${paymentFactsSql('$4::uuid')}),
      inserted AS (
        INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payment_id, status, created_at, updated_at, claimed_until)
        SELECT $1, $2, $3, notification_chat_id, $4, CASE WHEN notifications_enabled THEN 'pending' ELSE 'skipped' END, $5, $5,
@@ -111,7 +112,8 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
      SELECT EXISTS (SELECT 1 FROM channel) AS "isChannel", (SELECT notification_chat_id FROM channel) AS "chatId",
             coalesce((SELECT id FROM inserted), (SELECT id FROM owner_notifications WHERE dedupe_key = $3)) AS id,
             coalesce((SELECT status FROM inserted), (SELECT status FROM owner_notifications WHERE dedupe_key = $3)) AS status,
-            EXISTS (SELECT 1 FROM inserted) AS "isClaimed"`,
+            EXISTS (SELECT 1 FROM inserted) AS "isClaimed", facts.channel_id IS NOT NULL AS "isPayment", facts.*
+       FROM (VALUES (1)) AS one (x) LEFT JOIN facts ON true`,
     [request.channelId, request.kind, dedupeKey, request.subjectId, now, ownerNoticeClaimUntil(now)],
   );
   const channel = found[0];
@@ -127,9 +129,8 @@ export async function notifyOwner(deps: NotificationDeps, request: OwnerNotifica
   const notification = { id: channel.id, status: channel.status, chat_id: channel.chatId, isClaimed: channel.isClaimed };
   if (notification.status !== 'pending') return notification.status === 'skipped' ? 'skipped' : 'already_done';
 
-  const facts = await paymentFacts(deps.db, request.subjectId);
-  if (!facts) throw notificationError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
-  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id, isClaimed: notification.isClaimed }, ownerPaymentText(facts), {
+  if (!channel.isPayment) throw notificationError('unknown_payment', 'No payment has this id', { paymentId: request.subjectId });
+  return sendPendingOwnerNotification(deps, request, { id: notification.id, chatId: notification.chat_id, isClaimed: notification.isClaimed }, ownerPaymentText(channel), {
     isLinkPreviewShown: true,
   });
 }
