@@ -10,7 +10,7 @@ import { createBotApi } from '../telegram/index.js';
 import { type FakeClock, createFakeClock } from '../testing/fakes/clock.js';
 import { holdFirstCall } from '../testing/held-call.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
-import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
+import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertPayout, insertTelegramUser, insertTier, movePayout } from '../testing/fixtures.js';
 import { type TelegramSimulator, startTelegramSimulator } from '../testing/simulators/telegram-simulator.js';
 import { type NotificationDeps, notifyOwner } from './owner-notifications.js';
 
@@ -216,5 +216,47 @@ describe('notifyOwner: threshold progress', () => {
     expect(new Set(steps).size).toBe(3);
     for (const text of steps) expect(text).toContain('&lt;VIP&gt;');
     expect(translate(language, 'thresholdProgress', { ...facts, mark: 50, next: null })).toContain('$40.00');
+  });
+});
+
+describe('notifyOwner: payout news', () => {
+  const noticeStatus = async (kind: string, payoutId: string) =>
+    (await testDb.db.query<{ status: string }>('SELECT status FROM owner_notifications WHERE dedupe_key = $1', [`${kind}:${payoutId}`])).rows[0]?.status;
+
+  it('tells the owner once that a payout was sent, however many deliveries arrive at once', async () => {
+    const owned = await thresholdChannel();
+    const payout = await insertPayout(testDb.db, { channelId: owned.channelId });
+    await movePayout(testDb.db, payout.id, 'completed', { isDirect: true });
+    const request = { kind: 'payout_completed', channelId: owned.channelId, subjectId: payout.id } as const;
+    const settled = await Promise.allSettled([notifyOwner(deps, request), notifyOwner(deps, request), notifyOwner(deps, request)]);
+    const outcomes = settled.map((result) => (result.status === 'fulfilled' ? result.value : (result.reason as { code?: string }).code));
+    expect(outcomes.filter((outcome) => outcome === 'sent')).toHaveLength(1);
+    for (const outcome of outcomes) expect(['sent', 'already_done', 'owner_notification_in_progress']).toContain(outcome);
+    expect(await notifyOwner(deps, request)).toBe('already_done');
+    expect(texts(owned).filter((text) => text.includes('Payout sent'))).toHaveLength(1);
+    expect(await noticeStatus('payout_completed', payout.id)).toBe('sent');
+  });
+
+  it('records a sent payout as skipped for an owner with notifications off, but tells them of a held one', async () => {
+    const owned = await thresholdChannel({ notifications: false });
+    const sent = await insertPayout(testDb.db, { channelId: owned.channelId });
+    await movePayout(testDb.db, sent.id, 'completed', { isDirect: true });
+    expect(await notifyOwner(deps, { kind: 'payout_completed', channelId: owned.channelId, subjectId: sent.id })).toBe('skipped');
+    expect(await notifyOwner(deps, { kind: 'payout_completed', channelId: owned.channelId, subjectId: sent.id })).toBe('skipped');
+    expect(await noticeStatus('payout_completed', sent.id)).toBe('skipped');
+
+    const held = await insertPayout(testDb.db, { channelId: owned.channelId });
+    await movePayout(testDb.db, held.id, 'held');
+    expect(await notifyOwner(deps, { kind: 'payout_held', channelId: owned.channelId, subjectId: held.id })).toBe('sent');
+    expect(texts(owned)).toHaveLength(1);
+    expect(texts(owned)[0]).not.toContain('Payout sent');
+  });
+
+  it('refuses news of a payout that is not the channel\'s, and writes nothing for it', async () => {
+    const owned = await thresholdChannel();
+    const other = await thresholdChannel();
+    const payout = await insertPayout(testDb.db, { channelId: other.channelId });
+    await expect(notifyOwner(deps, { kind: 'payout_held', channelId: owned.channelId, subjectId: payout.id })).rejects.toMatchObject({ code: 'unknown_payout' });
+    expect(await noticeStatus('payout_held', payout.id)).toBeUndefined();
   });
 });

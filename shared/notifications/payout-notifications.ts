@@ -14,6 +14,7 @@ import {
 import { languageOf, type PayoutFailureReason, type PayoutNoticeFacts, type ThresholdProgressFacts, translate } from '../texts/index.js';
 import { type ChannelFacts, channelFacts, channelFactsSql, deliverOwnerMessage, finishedOutcome, outcomeOfStatus } from './owner-alerts.js';
 import type { NotificationDeps } from './owner-notifications.js';
+import { ownerNoticeClaimUntil, sendPendingOwnerNotification } from './owner-notification-delivery.js';
 import { notificationError } from './errors.js';
 
 export const PAYOUT_NOTICE_KINDS = ['payout_completed', 'payout_failed', 'payout_held', 'balance_parked', 'threshold_progress'] as const;
@@ -75,17 +76,36 @@ export async function notifyOwnerOfPayout(
   if (request.kind === 'balance_parked') return notifyOwnerOfParking(deps, request);
   if (request.kind === 'threshold_progress') return notifyOwnerOfThresholdProgress(deps, request);
   const dedupeKey = `${request.kind}:${request.subjectId}`;
-  // One statement: whether the notice is done already, the payout, and its channel's facts.
-  const { rows } = await deps.db.query<PayoutFacts & { notice_status: string | null } & (ChannelFacts | { [K in keyof ChannelFacts]: null })>(
-    `SELECT (SELECT status FROM owner_notifications WHERE dedupe_key = $2) AS notice_status,
-            p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.destination_wallet_hint, p.failure_code,
-            s.received_to_amount::text, s.payout_hash, coalesce(t.mined_tx_hash, t.tx_hash) AS tx_hash, f.*
-     FROM (SELECT 1) AS one
-     LEFT JOIN payouts p ON p.id = $1
-     LEFT JOIN swaps s ON s.payout_id = p.id
-     LEFT JOIN chain_transfers t ON t.payout_id = p.id
-     LEFT JOIN LATERAL (${channelFactsSql('p.channel_id')}) f ON true`,
-    [request.subjectId, dedupeKey],
+  const now = deps.clock.now();
+  // One statement: the payout, its channel's facts, and the notice's row: created (pending; skipped
+  // for a completed payout when the owner turned notifications off) when the payout is this
+  // channel's and there is someone to tell, or as an earlier delivery left it.
+  const { rows } = await deps.db.query<
+    PayoutFacts &
+      (ChannelFacts | { [K in keyof ChannelFacts]: null }) & { notice_id: string | null; notice_status: string | null; notice_chat_id: bigint | null; is_claimed: boolean }
+  >(
+    `WITH facts AS (
+       SELECT p.channel_id, p.state, p.asset, p.amount_units::text, p.destination_currency, p.destination_wallet, p.destination_wallet_hint, p.failure_code,
+              s.received_to_amount::text, s.payout_hash, coalesce(t.mined_tx_hash, t.tx_hash) AS tx_hash, f.*
+         FROM (SELECT 1) AS one
+         LEFT JOIN payouts p ON p.id = $1
+         LEFT JOIN swaps s ON s.payout_id = p.id
+         LEFT JOIN chain_transfers t ON t.payout_id = p.id
+         LEFT JOIN LATERAL (${channelFactsSql('p.channel_id')}) f ON true),
+     inserted AS (
+       INSERT INTO owner_notifications (channel_id, kind, dedupe_key, chat_id, payout_id, status, created_at, updated_at, claimed_until)
+       SELECT $3, $4, $2, destination, $1, CASE WHEN wanted THEN 'pending' ELSE 'skipped' END, $5, $5, CASE WHEN wanted THEN $6::timestamptz END
+         FROM facts CROSS JOIN LATERAL (SELECT $4 <> 'payout_completed' OR notifications_enabled AS wanted) w
+        WHERE channel_id = $3::uuid AND closed_title IS NOT NULL AND destination IS NOT NULL
+       ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING id, status, chat_id),
+     notice AS (
+       SELECT id, status, chat_id, true AS is_claimed FROM inserted
+       UNION ALL
+       SELECT id, status, chat_id, false FROM owner_notifications WHERE dedupe_key = $2 AND NOT EXISTS (SELECT 1 FROM inserted))
+     SELECT facts.*, notice.id AS notice_id, notice.status AS notice_status, notice.chat_id AS notice_chat_id, coalesce(notice.is_claimed, false) AS is_claimed
+       FROM facts LEFT JOIN notice ON true`,
+    [request.subjectId, dedupeKey, request.channelId, request.kind, now, ownerNoticeClaimUntil(now)],
   );
   const row = rows[0] as (typeof rows)[number];
   const done = outcomeOfStatus(row.notice_status);
@@ -96,10 +116,13 @@ export async function notifyOwnerOfPayout(
   }
   if (row.closed_title === null) throw notificationError('unknown_channel', 'No channel has this id', { channelId: request.channelId });
   const channel: ChannelFacts = row;
-  const isWanted = request.kind !== 'payout_completed' || channel.notifications_enabled;
   if (!channel.destination) {
     deps.logger.warn('owner_notification.no_chat', { channelId: request.channelId, kind: request.kind });
     return 'skipped';
+  }
+  if (row.notice_id === null || row.notice_chat_id === null) {
+    // A concurrent delivery inserted the row while this statement ran: its answer decides.
+    throw notificationError('owner_notification_in_progress', 'Another delivery of this notification is running', { dedupeKey });
   }
 
   const isSwap = payout.received_to_amount !== null || payout.payout_hash !== null;
@@ -112,14 +135,13 @@ export async function notifyOwnerOfPayout(
     txHash: isSwap ? payout.payout_hash : payout.tx_hash,
   };
   const language = languageOf(channel.language_code);
-  const text = !isWanted
-    ? undefined
-    : request.kind === 'payout_completed'
+  const text =
+    request.kind === 'payout_completed'
       ? translate(language, 'payoutCompleted', facts)
       : request.kind === 'payout_failed'
         ? translate(language, 'payoutFailed', facts, failureReasonOf(payout))
         : translate(language, 'payoutHeld', facts);
-  return deliverOwnerMessage(deps, request, { dedupeKey, chatId: channel.destination, text, payoutId: request.subjectId });
+  return sendPendingOwnerNotification(deps, request, { id: row.notice_id, chatId: row.notice_chat_id, isClaimed: row.is_claimed }, text, { isLinkPreviewShown: false });
 }
 
 /**

@@ -89,7 +89,7 @@ async function transferRequestFor(q: Queryable, payout: PayoutRow): Promise<Tran
  * find the first one's transfer) and re-reads what to send. The check it returns, run only when no
  * transfer was stored meanwhile, refuses a payout that left the states that may be sent. A payout
  * still in a state that may be sent has no transfer: its transfer is stored in the transaction that
- * moves it to `transfer_signed` (`onSigned`), and no state leads back.
+ * moves it to `transfer_signed` (`storedWith`), and no state leads back.
  */
 async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<TransferLock> {
   const payout = await retrievePayout(tx, payoutId, { lock: true });
