@@ -9,7 +9,7 @@ import { countStatements } from '../testing/statement-counter.js';
 import { payoutError } from '../payouts/errors.js';
 import { type PayoutFixture, insertChannel, insertPayout, randomEvmAddress } from '../testing/fixtures.js';
 import { USDT_LIKE_TOKEN_ABI, deployUsdtLikeToken } from '../testing/simulators/usdt-token.js';
-import { assertHotWalletAddress, type Chain, type HotWallet, type SignTransferInput, type SigningDeps, type TransferRequest, broadcastStoredTransfer, confirmTransfer, createChain, createHotWallet, createJsonRpc, openSignedTransaction, openTransferRecipient, retrieveChainTransfer, signAndStoreTransfer } from './index.js';
+import { assertHotWalletAddress, type Chain, type HotWallet, type SignTransferInput, type SigningDeps, type TransferLock, type TransferRequest, broadcastStoredTransfer, confirmTransfer, createChain, createHotWallet, createJsonRpc, openSignedTransaction, openTransferRecipient, retrieveChainTransfer, signAndStoreTransfer } from './index.js';
 import { createChainProvider } from '../testing/ethers-provider.js';
 
 const GWEI = 1_000_000_000n;
@@ -71,6 +71,11 @@ describe('chain transfers on anvil', () => {
   }
 
   /** Signs the payout's amount to its destination, keyed by its id. */
+  /** A lock on the payout's row (what payouts/ locks) that says `unsignedWhen` of it. */
+  function payoutRowLock(payoutId: string, unsignedWhen: string): Omit<TransferLock, 'check'> {
+    return { sql: 'SELECT id, state FROM payouts WHERE id = $1 FOR NO KEY UPDATE', params: [payoutId], unsignedWhen };
+  }
+
   function sign(deps: SigningDeps, payout: PayoutFixture, options: Pick<SignTransferInput, 'lock' | 'storedWith' | 'isKnownUnsigned'> = {}) {
     return signAndStoreTransfer(deps, { key: payout.id, request: requestFor(payout), ...options });
   }
@@ -370,12 +375,12 @@ describe('chain transfers on anvil', () => {
   it('signs nothing when the lock’s check refuses the request, and stores nothing', async () => {
     const { wallet, signatures } = await freshHotWallet();
     const payout = await payoutToSend();
-    const refuse = async () => ({
-      showsUnsigned: false,
+    const refuse: TransferLock = {
+      ...payoutRowLock(payout.id, 'false'),
       check: () => {
         throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.');
       },
-    });
+    };
     await expect(sign(depsFor(wallet), payout, { lock: refuse })).rejects.toMatchObject({ code: 'payout_not_ready_for_transfer', isRetryable: false });
     expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
     expect(signatures()).toBe(0);
@@ -384,10 +389,30 @@ describe('chain transfers on anvil', () => {
   it('retries with transfer_inputs_changed when the request changed between the network reads and the lock', async () => {
     const { wallet, signatures } = await freshHotWallet();
     const payout = await payoutToSend({ amountUnits: parseEther('0.5') });
-    const changed = async () => ({ showsUnsigned: true, check: () => ({ ...requestFor(payout), amountUnits: parseEther('0.4') }) });
+    const changed: TransferLock = { ...payoutRowLock(payout.id, 'true'), check: () => ({ ...requestFor(payout), amountUnits: parseEther('0.4') }) };
     await expect(sign(depsFor(wallet), payout, { lock: changed })).rejects.toMatchObject({ code: 'transfer_inputs_changed', isRetryable: true });
     expect(await retrieveChainTransfer(database.db, payout.id)).toBeUndefined();
     expect(signatures()).toBe(0);
+  });
+
+  it('takes the nonce in the statement that locks the row when the row shows nothing is stored, and not otherwise', async () => {
+    const { wallet } = await freshHotWallet();
+    const counter = countStatements(database.db);
+    const deps = depsFor(wallet, { db: counter.db });
+    const nonceStatements = () => [...counter.counts().sqlByLabel.values()].filter((sql) => sql.includes('wallet_nonces'));
+
+    const payout = await payoutToSend();
+    const signed = await sign(deps, payout, { lock: { ...payoutRowLock(payout.id, 'true'), check: () => requestFor(payout) } });
+    expect(signed.transfer.nonce).toBe(0n);
+    expect(nonceStatements()).toEqual([expect.stringMatching(/^WITH locked AS \(SELECT id, state FROM payouts .*nonce AS \(INSERT INTO wallet_nonces/s)]);
+
+    counter.reset();
+    const other = await payoutToSend();
+    const apart = await sign(deps, other, { lock: { ...payoutRowLock(other.id, 'false'), check: () => requestFor(other) } });
+    expect(apart.transfer.nonce).toBe(1n);
+    // The lock said nothing: the stored transfer was looked for, and the nonce taken by a statement of its own.
+    expect(nonceStatements()).toHaveLength(2);
+    expect(nonceStatements().some((sql) => sql.startsWith('INSERT INTO wallet_nonces'))).toBe(true);
   });
 
   it('returns the stored transfer when a lock wrongly says none is stored: its unique key refuses the second, nothing else is stored', async () => {
@@ -395,7 +420,7 @@ describe('chain transfers on anvil', () => {
     const deps = depsFor(wallet);
     const payout = await payoutToSend();
     const first = await sign(deps, payout);
-    const mistaken = async () => ({ showsUnsigned: true, check: () => requestFor(payout) });
+    const mistaken: TransferLock = { ...payoutRowLock(payout.id, 'true'), check: () => requestFor(payout) };
     const again = await sign(deps, payout, { lock: mistaken, isKnownUnsigned: true });
     expect(again).toMatchObject({ isNew: false, transfer: { id: first.transfer.id, txHash: first.transfer.txHash, nonce: first.transfer.nonce } });
     const { rows } = await database.db.query('SELECT 1 FROM chain_transfers WHERE payout_id = $1', [payout.id]);
@@ -458,9 +483,11 @@ describe('chain transfers on anvil', () => {
       const deps = depsFor(wallet);
       const payout = await payoutToSend();
       // What a caller's lock does (payouts/ locks the payout row): signers of one key queue in their transactions.
-      const lock: SignTransferInput['lock'] = async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [payout.id]);
-        return { showsUnsigned: false, check: () => requestFor(payout) };
+      const lock: TransferLock = {
+        sql: 'SELECT pg_advisory_xact_lock(hashtext($1))::text AS waited',
+        params: [payout.id],
+        unsignedWhen: 'false',
+        check: () => requestFor(payout),
       };
       const results = await Promise.all(Array.from({ length: 5 }, () => sign(deps, payout, { lock })));
       expect(new Set(results.map((result) => result.transfer.txHash)).size).toBe(1);

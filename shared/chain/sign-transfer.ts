@@ -1,8 +1,8 @@
-import { type AlongsideWrite, assertNoOpenTransaction, isUniqueViolation, type Tx } from '../db/index.js';
+import { type AlongsideWrite, assertNoOpenTransaction, isUniqueViolation, type Row, type Tx } from '../db/index.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
 import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, type TransferRequest, withGasMargin } from './transfer-request.js';
 import type { SigningDeps } from './transfer-deps.js';
-import { allocateNonce } from './wallet-nonces.js';
+import { allocateNonce, nonceAllocation } from './wallet-nonces.js';
 import { sealSignedTransaction, sealTransferRecipient } from './sealed-transfer.js';
 import { transactionHash } from './eip1559-transaction.js';
 import { chainError } from './errors.js';
@@ -29,11 +29,11 @@ export interface SignTransferInput {
   key: string;
   request: TransferRequest;
   /**
-   * Runs first in the signing transaction. It locks what the request was read from, so that signers
-   * of one key wait there and the second then finds the first's transfer. Without it, concurrent
-   * signers of one key may each sign; one row still wins.
+   * Runs first in the signing transaction (`TransferLock`). It locks what the request was read from,
+   * so that signers of one key wait there and the second then finds the first's transfer. Without it,
+   * concurrent signers of one key may each sign; one row still wins.
    */
-  lock?: (tx: Tx) => Promise<TransferLock>;
+  lock?: TransferLock;
   /**
    * A write made by the statement that inserts a NEW transfer row (not when an earlier one is
    * returned), as its `alongside` CTE, e.g. the payout's move to `transfer_signed`: the two commit
@@ -48,19 +48,28 @@ export interface SignTransferInput {
   isKnownUnsigned?: boolean;
 }
 
-/** What the caller's lock found (`SignTransferInput.lock`). */
+/**
+ * The caller's lock on what a transfer request was read from (`SignTransferInput.lock`): the signing
+ * transaction's first statement, which also takes the nonce when the locked row shows that nothing
+ * can be stored under the key yet.
+ */
 export interface TransferLock {
+  /** A SELECT of one row `FOR NO KEY UPDATE`, parameters from `$1`: signers of one key wait there. */
+  sql: string;
+  params: unknown[];
   /**
-   * Called only when no transfer is stored yet: answers the request as it stands now (one that
-   * differs from `request` is retried: `transfer_inputs_changed`) or throws when it may no longer be sent.
+   * An SQL condition on that row's columns: the row is in a state that storing a transfer leaves in
+   * the same transaction, so none is stored. Then the same statement takes the nonce and no stored
+   * transfer is looked for; were one there anyway, its unique key refuses the second row, and it is
+   * returned.
    */
-  check: () => TransferRequest;
+  unsignedWhen: string;
   /**
-   * The locked read itself shows that nothing is stored under the key (the caller's row is still in a
-   * state that storing a transfer leaves in the same transaction): the transaction does not look for
-   * a stored transfer. Were one there anyway, its unique key refuses the second row and it is returned.
+   * Called with the locked row (undefined: there is none) only when no transfer is stored: answers
+   * the request as it stands now (one that differs from `request` is retried:
+   * `transfer_inputs_changed`) or throws when it may no longer be sent.
    */
-  showsUnsigned: boolean;
+  check: (row: Row | undefined) => TransferRequest;
 }
 
 /**
@@ -155,22 +164,22 @@ async function signInTransaction(
 ): Promise<{ transfer: ChainTransfer; isNew: boolean }> {
   const { input, call, from, gasLimit, fees } = prepared;
   const { key: payoutId, request } = input;
+  const now = deps.clock.now();
+  const wallet = { chainId: deps.settings.chainId, address: from, networkNonce: prepared.networkNonce, now };
   // The caller's lock serializes signers of one key: the second waits here, then sees the row.
-  const lock = await input.lock?.(tx);
-  if (!lock?.showsUnsigned) {
+  const locked = input.lock ? await lockAndTakeNonce(tx, input.lock, wallet) : undefined;
+  if (!locked?.isUnsigned) {
     const existing = await retrieveChainTransfer(tx, payoutId);
     if (existing) return { transfer: existing, isNew: false };
   }
-  if (lock) {
-    const current = callFor(deps, payoutId, lock.check());
+  if (input.lock) {
+    const current = callFor(deps, payoutId, input.lock.check(locked?.row));
     if (current.to !== call.to || current.data !== call.data || current.value !== call.value) {
       // What to send changed between our reads (e.g. a swap was created): estimate again on the next attempt.
       throw chainError('transfer_inputs_changed', 'The payout changed while its transfer was prepared; retry.', { payoutId });
     }
   }
-
-  const now = deps.clock.now();
-  const nonce = await allocateNonce(tx, { chainId: deps.settings.chainId, address: from, networkNonce: prepared.networkNonce, now });
+  const nonce = locked?.nonce ?? (await allocateNonce(tx, wallet));
   const signedTx = await deps.wallet.signTransaction({
     chainId: deps.settings.chainId,
     nonce,
@@ -220,4 +229,28 @@ async function signInTransaction(
     throw chainError('transfer_invariant_broken', 'The write stored with the transfer changed no row; nothing was stored.', { payoutId });
   }
   return { transfer: toChainTransfer(row), isNew: true };
+}
+
+/**
+ * The caller's lock, and the wallet's next nonce when the locked row shows no transfer can be stored
+ * yet, in one statement: the payout's row lock first, then the wallet's, as when they were two.
+ */
+async function lockAndTakeNonce(
+  tx: Tx,
+  lock: TransferLock,
+  wallet: { chainId: bigint; address: string; networkNonce: bigint; now: Date },
+): Promise<{ row: Row | undefined; isUnsigned: boolean; nonce: bigint | undefined }> {
+  const isUnsigned = `EXISTS (SELECT 1 FROM locked WHERE ${lock.unsignedWhen})`;
+  const allocation = nonceAllocation(wallet, lock.params.length + 1, isUnsigned);
+  const { rows } = await tx.query(
+    `WITH locked AS (${lock.sql}), nonce AS (${allocation.sql})
+     SELECT locked.*, EXISTS (SELECT 1 FROM locked) AS transfer_lock_found, ${isUnsigned} AS transfer_lock_unsigned,
+            (SELECT nonce FROM nonce)::text AS transfer_lock_nonce
+       FROM (VALUES (1)) AS one (x) LEFT JOIN locked ON true`,
+    [...lock.params, ...allocation.params],
+  );
+  type Locked = Row & { transfer_lock_found: boolean; transfer_lock_unsigned: boolean; transfer_lock_nonce: string | null };
+  const { transfer_lock_found: isFound, transfer_lock_unsigned: isLockedUnsigned, transfer_lock_nonce: nonce, ...row } = rows[0] as Locked;
+  if (isLockedUnsigned && nonce === null) throw chainError('transfer_invariant_broken', 'The nonce was not taken with the lock');
+  return { row: isFound ? row : undefined, isUnsigned: isLockedUnsigned, nonce: nonce === null ? undefined : BigInt(nonce) };
 }

@@ -14,15 +14,29 @@ export async function allocateNonce(
   tx: Tx,
   input: { chainId: bigint; address: string; networkNonce: bigint; now: Date },
 ): Promise<bigint> {
-  const { rows } = await tx.query<{ nonce: unknown }>(
-    `INSERT INTO wallet_nonces (chain_id, address, next_nonce, updated_at)
-     VALUES ($1, $2, $3::bigint + 1, $4)
-     ON CONFLICT (chain_id, address) DO UPDATE
-       SET next_nonce = GREATEST(wallet_nonces.next_nonce, $3::bigint) + 1, updated_at = EXCLUDED.updated_at
-     RETURNING next_nonce - 1 AS nonce`,
-    [input.chainId.toString(), input.address.toLowerCase(), input.networkNonce.toString(), input.now],
-  );
+  const allocation = nonceAllocation(input, 1);
+  const { rows } = await tx.query<{ nonce: unknown }>(allocation.sql, allocation.params);
   const nonce = rows[0]?.nonce;
   if (nonce === undefined) throw chainError('transfer_invariant_broken', 'allocateNonce: the upsert returned no row');
   return BigInt(nonce as bigint | number | string);
+}
+
+/**
+ * `allocateNonce`'s upsert, parameters from `$firstParam`, for a statement that takes the nonce with
+ * another step (a CTE); with `when`, only when that SQL condition holds. Returns `nonce`.
+ */
+export function nonceAllocation(
+  input: { chainId: bigint; address: string; networkNonce: bigint; now: Date },
+  firstParam: number,
+  when?: string,
+): { sql: string; params: unknown[] } {
+  const $ = (n: number) => `$${firstParam + n - 1}`;
+  return {
+    sql: `INSERT INTO wallet_nonces (chain_id, address, next_nonce, updated_at)
+     SELECT ${$(1)}::bigint, ${$(2)}::text, ${$(3)}::bigint + 1, ${$(4)}::timestamptz${when ? ` WHERE ${when}` : ''}
+     ON CONFLICT (chain_id, address) DO UPDATE
+       SET next_nonce = GREATEST(wallet_nonces.next_nonce, ${$(3)}::bigint) + 1, updated_at = EXCLUDED.updated_at
+     RETURNING next_nonce - 1 AS nonce`,
+    params: [input.chainId.toString(), input.address.toLowerCase(), input.networkNonce.toString(), input.now],
+  };
 }

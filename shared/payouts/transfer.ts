@@ -8,11 +8,11 @@ import {
   type TransferLock,
   type TransferRequest,
 } from '../chain/index.js';
-import type { Queryable, Tx } from '../db/index.js';
+import type { Queryable } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes } from '../ledger/index.js';
 import { type PayoutState, payoutMoveWrite, transitionPayout } from './payout-state.js';
-import { isDirectPayout, type PayoutRow, payoutDestinationOf, retrievePayout, retrievePayoutAndTransfer } from './payout-row.js';
+import { isDirectPayout, type PayoutColumns, payoutColumns, type PayoutRow, payoutDestinationOf, retrievePayoutAndTransfer, toPayoutRow } from './payout-row.js';
 import { payoutError } from './errors.js';
 
 export type SendTransferOutcome = 'skipped' | 'broadcast' | 'replaced' | 'fee_capped' | 'in_mempool';
@@ -43,7 +43,7 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
       key: payoutId,
       isKnownUnsigned: true, // read above
       request: await transferRequestFor(deps.db, payout),
-      lock: (tx) => lockPayoutForTransfer(tx, payoutId),
+      lock: lockPayoutForTransfer(payoutId),
       // Under the lock, a payout that may still be sent is in the state read above (a direct payout
       // never reaches swap_created, and swap_created never goes back); any other state fails the check first.
       storedWith: payoutMoveWrite({ payoutId, from: payout.state, to: 'transfer_signed', at: deps.clock.now() }),
@@ -75,33 +75,42 @@ const SIGNABLE_STATES: ReadonlySet<PayoutState> = new Set(['quoted', 'swap_creat
  * payout that needs a swap and has none is refused: its asset must never go to the owner's wallet.
  */
 async function transferRequestFor(q: Queryable, payout: PayoutRow): Promise<TransferRequest> {
+  if (isDirectPayout(payout)) return transferRequestOf(payout, undefined);
+  const swaps = await q.query<{ deposit_address: string }>('SELECT deposit_address FROM swaps WHERE payout_id = $1', [payout.id]);
+  return transferRequestOf(payout, swaps.rows[0]?.deposit_address);
+}
+
+/** `transferRequestFor` of a payout whose swap's deposit address (if any) was read with it. */
+function transferRequestOf(payout: PayoutRow, depositAddress: string | null | undefined): TransferRequest {
   if (isDirectPayout(payout)) {
     return { asset: payout.asset, amountUnits: payout.amountUnits, to: payoutDestinationOf(payout).wallet, toIndex: payout.destination.index };
   }
-  const swaps = await q.query<{ deposit_address: string }>('SELECT deposit_address FROM swaps WHERE payout_id = $1', [payout.id]);
-  const deposit = swaps.rows[0]?.deposit_address;
-  if (deposit === undefined) throw payoutError('payout_not_ready_for_transfer', 'The payout needs a swap and has none to send to.', { payoutId: payout.id });
-  return { asset: payout.asset, amountUnits: payout.amountUnits, to: deposit };
+  if (depositAddress === undefined || depositAddress === null) {
+    throw payoutError('payout_not_ready_for_transfer', 'The payout needs a swap and has none to send to.', { payoutId: payout.id });
+  }
+  return { asset: payout.asset, amountUnits: payout.amountUnits, to: depositAddress };
 }
 
 /**
  * The signing transaction's first step: locks the payout row (signers of one payout wait here, then
- * find the first one's transfer) and re-reads what to send. The check it returns, run only when no
- * transfer was stored meanwhile, refuses a payout that left the states that may be sent. A payout
- * still in a state that may be sent has no transfer: its transfer is stored in the transaction that
- * moves it to `transfer_signed` (`storedWith`), and no state leads back.
+ * find the first one's transfer) and re-reads what to send, its swap's deposit address with it. A
+ * payout still in a state that may be sent has no transfer: its transfer is stored in the transaction
+ * that moves it to `transfer_signed` (`storedWith`), and no state leads back; the check, run only when
+ * no transfer is stored, refuses a payout that left those states.
  */
-async function lockPayoutForTransfer(tx: Tx, payoutId: string): Promise<TransferLock> {
-  const payout = await retrievePayout(tx, payoutId, { lock: true });
-  const isSignable = SIGNABLE_STATES.has(payout.state);
-  const request = isSignable ? await transferRequestFor(tx, payout) : undefined;
+function lockPayoutForTransfer(payoutId: string): TransferLock {
   return {
-    showsUnsigned: isSignable,
-    check: () => {
-      if (!request) {
+    sql: `SELECT ${payoutColumns('p')}, s.deposit_address AS swap_deposit_address
+            FROM payouts p LEFT JOIN swaps s ON s.payout_id = p.id WHERE p.id = $1 FOR NO KEY UPDATE OF p`,
+    params: [payoutId],
+    unsignedWhen: `state IN (${[...SIGNABLE_STATES].map((state) => `'${state}'`).join(', ')})`,
+    check: (row) => {
+      if (!row) throw payoutError('payout_not_found', 'No payout has this id.', { payoutId });
+      const payout = toPayoutRow(row as unknown as PayoutColumns);
+      if (!SIGNABLE_STATES.has(payout.state)) {
         throw payoutError('payout_not_ready_for_transfer', 'The payout is not in a state that may be sent.', { payoutId, state: payout.state });
       }
-      return request;
+      return transferRequestOf(payout, row.swap_deposit_address as string | null);
     },
   };
 }
