@@ -164,8 +164,7 @@ async function signInTransaction(
 ): Promise<{ transfer: ChainTransfer; isNew: boolean }> {
   const { input, call, from, gasLimit, fees } = prepared;
   const { key: payoutId, request } = input;
-  const now = deps.clock.now();
-  const wallet = { chainId: deps.settings.chainId, address: from, networkNonce: prepared.networkNonce, now };
+  const wallet = { chainId: deps.settings.chainId, address: from, networkNonce: prepared.networkNonce, now: deps.clock.now() };
   // The caller's lock serializes signers of one key: the second waits here, then sees the row.
   const locked = input.lock ? await lockAndTakeNonce(tx, input.lock, wallet) : undefined;
   if (!locked?.isUnsigned) {
@@ -180,6 +179,7 @@ async function signInTransaction(
     }
   }
   const nonce = locked?.nonce ?? (await allocateNonce(tx, wallet));
+  const now = deps.clock.now(); // after the lock's wait: when it was signed
   const signedTx = await deps.wallet.signTransaction({
     chainId: deps.settings.chainId,
     nonce,
