@@ -1,4 +1,5 @@
 import { type AlongsideWrite, assertNoOpenTransaction, isUniqueViolation, type Row, type Tx } from '../db/index.js';
+import { errorCode } from '../errors/index.js';
 import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, toChainTransfer } from './chain-transfer-rows.js';
 import { buildTransfer, chooseFees, isTransferAsset, type TransferCall, type TransferRequest, withGasMargin } from './transfer-request.js';
 import type { SigningDeps } from './transfer-deps.js';
@@ -118,10 +119,19 @@ export async function signAndStoreTransfer(
   if (call.tokenContract !== null && account.tokenBalanceUnits < request.amountUnits) {
     throw insufficient({ neededUnits: request.amountUnits.toString(), balanceUnits: account.tokenBalanceUnits.toString() });
   }
-  const gasLimit = withGasMargin(
-    await deps.chain.estimateGas({ from, to: call.to, data: call.data, value: call.value }),
-    deps.settings.gasLimitMarginBps ?? DEFAULT_GAS_MARGIN_BPS,
-  );
+  let estimatedGas: bigint;
+  try {
+    estimatedGas = await deps.chain.estimateGas({ from, to: call.to, data: call.data, value: call.value });
+  } catch (error) {
+    // A concurrent signer of this key may have stored and broadcast it since our look: the node then
+    // estimates ours after its pending spend, and a token transfer "would revert". That is its transfer.
+    if (errorCode(error) === 'transfer_would_revert') {
+      const stored = await retrieveChainTransfer(deps.db, payoutId);
+      if (stored) return { transfer: stored, isNew: false };
+    }
+    throw error;
+  }
+  const gasLimit = withGasMargin(estimatedGas, deps.settings.gasLimitMarginBps ?? DEFAULT_GAS_MARGIN_BPS);
   const worstCaseWei = call.value + gasLimit * fees.maxFeePerGas;
   if (account.balanceWei < worstCaseWei) {
     throw insufficient({ neededWei: worstCaseWei.toString(), balanceWei: account.balanceWei.toString() });

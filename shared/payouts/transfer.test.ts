@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { confirmTransfer, openSignedTransaction, type SigningDeps } from '../chain/index.js';
+import { chainError } from '../chain/errors.js';
 import type { Db } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { createCountingWallet, createMemoryChain, type MemoryChain } from '../testing/fakes/memory-chain.js';
@@ -124,6 +125,28 @@ describe('sendTransfer', () => {
     expect(row).toMatchObject({ state: 'transfer_broadcast', fundings: 1 });
     expect(wallet.signatures()).toBe(1);
     expect(chain.sent).toEqual([row.signedTx]);
+  });
+
+  it('takes a "would revert" estimate after that read as the first delivery\'s pending transfer, not as a refusal', async () => {
+    const payout = await quotedDirectPayout();
+    // The duplicate has read "no transfer yet"; the first delivery signs and broadcasts; then the node
+    // estimates the duplicate's token transfer after the first one's pending spend: it reverts.
+    let isFirstDone = false;
+    const afterFirst = {
+      ...chain,
+      estimateGas: async () => {
+        await sendTransfer(deps, payout.id);
+        isFirstDone = true;
+        throw chainError('transfer_would_revert', 'The node reports that this transfer would revert.');
+      },
+    };
+    const outcome = await sendTransfer({ ...deps, chain: afterFirst }, payout.id);
+    expect(isFirstDone).toBe(true);
+    expect(['broadcast', 'in_mempool']).toContain(outcome);
+    const row = await recorded(payout);
+    expect(row).toMatchObject({ state: 'transfer_broadcast', fundings: 1 });
+    expect(wallet.signatures()).toBe(1);
+    expect(new Set(chain.sent)).toEqual(new Set([row.signedTx]));
   });
 
   // The duplicate finds the stored transfer inside the payout's lock (payouts/transfer.ts), so it is a no-op, not a dead letter.
