@@ -156,7 +156,7 @@ async function postWithExistingAccounts(
 
 /**
  * A posting's CTEs, parameters from `$firstParam`: `ledger_locked` (the lowered no-overdraft accounts,
- * when there are any), `ledger_accounts` and `ledger_ready` in `checks`; `ledger_posted` and
+ * when there are any), `ledger_used` (every account it names) and `ledger_ready` in `checks`; `ledger_posted` and
  * `ledger_entries` in `writes`, which post only when every account is ready and `when` holds.
  */
 function postingCtes(
