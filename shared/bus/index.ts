@@ -7,7 +7,7 @@ export {
   buildPubSubCloudEvent,
   decodePubSubCloudEvent,
 } from './cloud-event.js';
-export { type EnqueueOptions, type EnqueuedMessage, type RelayDeps, type RelayReport, enqueueMessage, enqueueMessages, outboxMessage, outboxInsert, outboxInsertSql, type InsertedOutboxRow, type OutboxInsert, type OutboxMessage, type QueuedOutboxRow, relayAfterCommit, relayOutbox, republishMessage, republishStuckMessages, runAndRelay, trackInsertedOutboxRows, trackQueuedMessages } from './outbox.js';
+export { type EnqueueOptions, type EnqueuedMessage, type RelayDeps, type RelayReport, enqueueMessage, enqueueMessages, ID_FILLED_BY_SQL, outboxMessage, outboxInsert, outboxInsertSql, type InsertedOutboxRow, type OutboxInsert, type OutboxMessage, type QueuedOutboxRow, relayAfterCommit, relayOutbox, republishMessage, republishStuckMessages, runAndRelay, trackInsertedOutboxRows, trackQueuedMessages } from './outbox.js';
 export { type MessageKey, type HandleOnceResult, claimMessage, handleOnce, messageClaimSql } from './handle-once.js';
 export {
   type DeadLetter,

@@ -78,11 +78,19 @@ export async function enqueueMessages(
   return insert.inserted(tx, rows);
 }
 
-/** What the outbox INSERT of `outboxInsert` returns per row it wrote. */
+/** What the outbox INSERT of `outboxInsert` returns per row it wrote (`payload` only with `fillId`). */
 export interface InsertedOutboxRow {
   id: bigint;
   message_id: string;
+  payload?: unknown;
 }
+
+/**
+ * Stands in for an id that the statement queueing a message learns itself (the row it upserts): in
+ * a message's payload and dedupe key, `outboxInsert`'s `fillId` replaces it in SQL. A valid UUID, so
+ * the topic's schema checks the message as it will be.
+ */
+export const ID_FILLED_BY_SQL = '00000000-0000-4000-8000-0000000f111d';
 
 /** An outbox INSERT of known messages, to run alone (`enqueueMessages`) or as a CTE of the caller's statement. */
 export interface OutboxInsert {
@@ -90,11 +98,12 @@ export interface OutboxInsert {
   sql: string;
   params: unknown[];
   /**
-   * Call with the rows the INSERT returned, in the transaction that ran it: returns, per message in
-   * order, its row or undefined (its `dedupeKey` was already enqueued), and hands the rows to the
-   * request or delivery running (`trackQueuedMessages`) once the transaction commits.
+   * Call with the rows the INSERT returned, in the transaction that ran it (or with the database,
+   * when it ran as one statement of its own): returns, per message in order, its row or undefined
+   * (its `dedupeKey` was already enqueued), and hands the rows to the request or delivery running
+   * (`trackQueuedMessages`) once the transaction commits (at once for a statement of its own).
    */
-  inserted(tx: Tx, rows: readonly InsertedOutboxRow[]): (EnqueuedMessage | undefined)[];
+  inserted(q: Tx | Queryable, rows: readonly InsertedOutboxRow[]): (EnqueuedMessage | undefined)[];
 }
 
 /**
@@ -105,9 +114,10 @@ export interface OutboxInsert {
  * already leased to it (`OWNED_LEASE_SECONDS`): after commit it publishes the row from what it holds
  * in memory and marks it, with no claim statement (`relayAfterCommit`), and no other relay takes the
  * row meanwhile; if it never does (it crashed, its publish failed), the lease runs out and the row is
- * an orphan like any other.
+ * an orphan like any other. With `fillId` (SQL over the caller's CTEs, text), `ID_FILLED_BY_SQL` in
+ * the messages' payloads and dedupe keys is replaced by that id, and the INSERT returns the payload.
  */
-export function outboxInsert(messages: readonly OutboxMessage[], firstParam = 1, options: { when?: string } = {}): OutboxInsert {
+export function outboxInsert(messages: readonly OutboxMessage[], firstParam = 1, options: { when?: string; fillId?: string } = {}): OutboxInsert {
   const scope = queuedInScope.getStore();
   const params: unknown[] = [];
   const rows = messages.map((entry) => {
@@ -125,7 +135,8 @@ export function outboxInsert(messages: readonly OutboxMessage[], firstParam = 1,
       scope ? 1 : 0, // the publish it is leased for
     );
     const n = firstParam + params.length - PARAMS_PER_ROW;
-    return `($${n}::uuid, $${n + 1}::text, $${n + 2}::jsonb, $${n + 3}::jsonb, $${n + 4}::text, $${n + 5}::timestamptz, $${n + 6}::bigint, $${n + 7}::text, $${n + 8}::timestamptz, $${n + 9}::int)`;
+    const filled = (param: string) => (options.fillId ? `replace(${param}, '${ID_FILLED_BY_SQL}', ${options.fillId})` : param);
+    return `($${n}::uuid, $${n + 1}::text, ${filled(`$${n + 2}::text`)}::jsonb, $${n + 3}::jsonb, ${filled(`$${n + 4}::text`)}, $${n + 5}::timestamptz, $${n + 6}::bigint, $${n + 7}::text, $${n + 8}::timestamptz, $${n + 9}::int)`;
   });
   const columns = 'message_id, topic, payload, attributes, dedupe_key, created_at, dead_letter_id, original_message_id, leased_until, publish_attempts';
   const values = `VALUES ${rows.join(', ')}`;
@@ -133,20 +144,25 @@ export function outboxInsert(messages: readonly OutboxMessage[], firstParam = 1,
     sql: `INSERT INTO outbox (${columns})
      ${options.when ? `SELECT * FROM (${values}) AS queued (${columns}) WHERE ${options.when}` : values}
      ON CONFLICT (dedupe_key) DO NOTHING
-     RETURNING id, message_id::text AS message_id`,
+     RETURNING id, message_id::text AS message_id${options.fillId ? ', payload' : ''}`,
     params,
-    inserted: (tx, insertedRows) => {
-      const idByMessageId = new Map(insertedRows.map((row) => [row.message_id, BigInt(row.id)]));
+    inserted: (q, insertedRows) => {
+      const rowByMessageId = new Map(insertedRows.map((row) => [row.message_id, row]));
       const queued: QueuedOutboxRow[] = [];
       const enqueued = messages.map((entry, index) => {
         const messageId = params[index * PARAMS_PER_ROW] as string;
-        const outboxId = idByMessageId.get(messageId);
-        if (outboxId === undefined) return undefined;
+        const row = rowByMessageId.get(messageId);
+        if (row === undefined) return undefined;
+        const outboxId = BigInt(row.id);
         const publishedAs = entry.options.redrive?.originalMessageId ?? messageId;
-        queued.push({ id: outboxId, leased: { topic: entry.topic, payload: entry.payload, attributes: entry.options.attributes ?? {}, messageId: publishedAs } });
+        const payload = options.fillId ? row.payload : entry.payload;
+        queued.push({ id: outboxId, leased: { topic: entry.topic, payload, attributes: entry.options.attributes ?? {}, messageId: publishedAs } });
         return { outboxId, messageId: publishedAs };
       });
-      if (scope && queued.length > 0) tx.onCommit(() => scope.push(...queued));
+      if (scope && queued.length > 0) {
+        if ('inTransaction' in q) (q as Tx).onCommit(() => scope.push(...queued));
+        else scope.push(...queued);
+      }
       return enqueued;
     },
   };

@@ -10,6 +10,7 @@ import { type FakeSecretManager, secretManagerClientOptions, startFakeSecretMana
 import { insertCheckout } from '../testing/fixtures.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { countStatements } from '../testing/statement-counter.js';
+import { trackQueuedMessages } from '../bus/index.js';
 import { lookForRepeatedIpn, receiveIpn } from './ipn.js';
 import { rotatingSecret } from '../secrets/index.js';
 
@@ -216,7 +217,8 @@ describe('lookForRepeatedIpn: the first look, before the relay scope', () => {
       body: { outcome: 'updated' },
     });
     const applied = counter.counts();
-    expect(applied.transactions).toBe(1);
+    // A `finished` IPN of a checkout at its price: stored, settled and queued in one statement.
+    expect(applied).toMatchObject({ statements: 1, transactions: 0 });
     const repeatReads = [...applied.byLabel.keys()].filter((label) => applied.sqlByLabel.get(label)?.includes('body_digest = decode'));
     expect(repeatReads).toEqual([]); // not read again
 
@@ -328,5 +330,85 @@ describe('receiveIpn across a NOWPAYMENTS_IPN_SECRET rotation (Secret Manager, n
     expect(await receive(await ipn('7100000102', NEW))).toMatchObject({ status: 200, body: { outcome: 'updated' } });
     const stored = await h.db.query(`SELECT 1 FROM payment_events WHERE provider_payment_id = '7100000101'`);
     expect(stored.rows).toEqual([]);
+  });
+});
+
+describe('receiveIpn: a `finished` IPN settles in one statement', () => {
+  let h: StageHarness;
+
+  beforeAll(async () => {
+    h = await createStageHarness({ start: '2026-12-01T12:00:00Z' });
+  });
+  afterAll(() => h?.close());
+
+  const receive = (request: ReturnType<typeof ipnFor>) =>
+    receiveIpn({ db: h.db, clock: h.clock, logger: h.logger, ipnSecret: SECRET, isAllowedIp: () => true }, request);
+  const paymentOf = async (providerPaymentId: string) =>
+    (
+      await h.db.query<{ id: string; status: string; settled: boolean; settledUnits: string | null; outcomeUnits: string | null; checkoutStatus: string }>(
+        `SELECT p.id, p.status, p.settled_at IS NOT NULL AS settled, p.settled_outcome_units::text AS "settledUnits",
+                p.outcome_units::text AS "outcomeUnits", k.status AS "checkoutStatus"
+           FROM payments p JOIN checkouts k ON k.id = p.checkout_id WHERE p.provider_payment_id = $1`,
+        [providerPaymentId],
+      )
+    ).rows;
+  const settledMessagesOf = async (paymentId: string) =>
+    (await h.db.query<{ payload: unknown; leased: boolean }>(`SELECT payload, leased_until IS NOT NULL AS leased FROM outbox WHERE dedupe_key = $1`, [`payment-settled:${paymentId}`])).rows;
+
+  it('settles a payment its progress IPNs recorded: the checkout paid and payment-settled queued with the payment\'s own id, handed to the relay as written', async () => {
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+    expect(await receive(ipnFor(checkout.id, '7200000001', { payment_status: 'confirming', actually_paid: '0' }))).toMatchObject({ body: { outcome: 'updated' } });
+    const [before] = await paymentOf('7200000001');
+    expect(before).toMatchObject({ status: 'confirming', settled: false, checkoutStatus: 'open' });
+
+    const { result, queued } = await trackQueuedMessages(() => receive(ipnFor(checkout.id, '7200000001')));
+    expect(result).toMatchObject({ status: 200, body: { outcome: 'updated' } });
+    const [after] = await paymentOf('7200000001');
+    expect(after).toMatchObject({ id: before?.id, status: 'finished', settled: true, checkoutStatus: 'paid' });
+    expect(after?.settledUnits).toBe(after?.outcomeUnits);
+    expect(after?.settledUnits).toMatch(/^[1-9][0-9]*$/);
+    expect(await settledMessagesOf(before?.id ?? '')).toEqual([{ payload: { paymentId: before?.id }, leased: true }]);
+    // The relay publishes it from memory: the payload it holds is the stored one, id filled in.
+    expect(queued).toHaveLength(1);
+    expect(queued[0]?.leased).toMatchObject({ topic: 'payment-settled', payload: { paymentId: before?.id } });
+  });
+
+  it('settles a payment first heard of as `finished`, and leaves a `finished` of a settled payment to the full update (a repeat changes nothing)', async () => {
+    const checkout = await insertCheckout(h.db, { priceCents: 1999n });
+    expect(await receive(ipnFor(checkout.id, '7200000002'))).toMatchObject({ body: { outcome: 'updated' } });
+    const [payment] = await paymentOf('7200000002');
+    expect(payment).toMatchObject({ status: 'finished', settled: true, checkoutStatus: 'paid' });
+    // Another body (NowPayments' later updated_at), same facts: nothing new to book, one message in all.
+    expect(await receive(ipnFor(checkout.id, '7200000002', { updated_at: '2026-12-01T12:05:00.000Z' }))).toMatchObject({ status: 200 });
+    expect(await settledMessagesOf(payment?.id ?? '')).toHaveLength(1);
+  });
+
+  it('settles each payment once, with no deadlock, while its `finished`, `partially_paid` and a second `finished` body race, and while two payments of one checkout race', async () => {
+    const rounds = 12;
+    const checkouts = await Promise.all(Array.from({ length: rounds }, () => insertCheckout(h.db, { priceCents: 1999n })));
+    const answers = await Promise.all(
+      checkouts.flatMap((checkout, round) => {
+        const id = `73000000${String(round).padStart(2, '0')}`;
+        return [
+          receive(ipnFor(checkout.id, id)),
+          // The full update (a partial report within tolerance settles too), locking the checkout first.
+          receive(ipnFor(checkout.id, id, { payment_status: 'partially_paid', actually_paid: '0.0066' })),
+          receive(ipnFor(checkout.id, id, { updated_at: '2026-12-01T12:01:00.000Z' })),
+          // A second payment of the same checkout (paid twice): it settles too, as the full update settles it.
+          receive(ipnFor(checkout.id, `${id}9`)),
+        ];
+      }),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
+    for (const [round] of checkouts.entries()) {
+      const id = `73000000${String(round).padStart(2, '0')}`;
+      for (const providerPaymentId of [id, `${id}9`]) {
+        const [payment] = await paymentOf(providerPaymentId);
+        expect(payment).toMatchObject({ settled: true, checkoutStatus: 'paid' });
+        expect(await settledMessagesOf(payment?.id ?? '')).toHaveLength(1);
+      }
+    }
+    const failures = h.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.message === 'ipn.failed');
+    expect(failures).toEqual([]);
   });
 });

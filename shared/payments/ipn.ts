@@ -16,7 +16,7 @@ import {
 } from '../nowpayments/index.js';
 import { noteIpnSignatureFailure, type PaymentBurstLimits } from './payment-bursts.js';
 import { acceptedVersions, type RotatingSecret } from '../secrets/index.js';
-import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, paymentEventInsertSql, paymentEventValues, recordPaymentProgress } from './payment-updates.js';
+import { applyPaymentUpdate, isProgressStatus, type PaymentEventRecord, paymentEventInsertSql, paymentEventValues, recordPaymentReport } from './payment-updates.js';
 import { paymentError } from './errors.js';
 
 /** NowPayments IPN bodies are a few KiB; anything near this is not one. */
@@ -192,11 +192,12 @@ export async function receiveIpn(deps: IpnDeps, request: IpnRequest): Promise<Ht
     digest: payment ? digest : null,
   };
   try {
-    if (payment && isProgress) {
-      // On its way (waiting … sending): recorded with its event in one statement, nothing follows.
-      const progress = await recordPaymentProgress(deps.db, deps, payment, record);
-      if (progress) return { status: 200, body: { status: 'ok', outcome: progress.outcome } };
-      if (await isRepeat()) return repeated(); // not recordable that way (a settled payment, say)
+    if (payment) {
+      // On its way (waiting … sending), or `finished`: recorded with its event in one statement.
+      const recorded = await recordPaymentReport(deps.db, deps, payment, record);
+      if (recorded) return { status: 200, body: { status: 'ok', outcome: recorded.outcome } };
+      // Not recordable that way (a settled payment, say): a progress report was not checked for a repeat yet.
+      if (isProgress && (await isRepeat())) return repeated();
     }
 
     // The event is stored in the transaction that applies it (with the checkout's read), or alone

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/index.js';
-import { deadLetterAction, enqueueMessage, outboxInsert, outboxMessage, recordDeadLetter } from '../bus/index.js';
+import { deadLetterAction, enqueueMessage, ID_FILLED_BY_SQL, type InsertedOutboxRow, type OutboxInsert, outboxInsert, outboxMessage, recordDeadLetter } from '../bus/index.js';
 import { markCheckoutPaidSql } from '../checkout/index.js';
 import type { Queryable, Tx } from '../db/index.js';
 import { parsePublicId } from '../ids/index.js';
@@ -75,7 +75,13 @@ const PAYMENT_COLUMNS = `provider, provider_payment_id, checkout_id, status, pay
 // Typed, because in INSERT … SELECT the parameters have no column to take their type from.
 const PAYMENT_VALUES = `$2::text, $3::text, $4::numeric, $5::numeric, $6::numeric, $7::text, $8::bigint, 'usd',
   $9::text, $10::numeric, $11::text, $12::numeric, $13::timestamptz, $14::timestamptz, $15::timestamptz, $15::timestamptz`;
-const PAYMENT_CONFLICT = `ON CONFLICT (provider, provider_payment_id) DO UPDATE SET
+/**
+ * The upsert's conflict clause: forward-only. `unsettledOnly`: leaves a settled payment alone (the
+ * one-statement record, which hands such a payment to the full update); `settles`: stamps the
+ * payment settled as it updates it (the settling report's outcome is what settlement books).
+ */
+function paymentConflictSql(options: { unsettledOnly?: boolean; settles?: boolean } = {}): string {
+  return `ON CONFLICT (provider, provider_payment_id) DO UPDATE SET
        status = EXCLUDED.status,
        pay_currency = coalesce(EXCLUDED.pay_currency, payments.pay_currency),
        pay_amount = coalesce(EXCLUDED.pay_amount, payments.pay_amount),
@@ -87,11 +93,18 @@ const PAYMENT_CONFLICT = `ON CONFLICT (provider, provider_payment_id) DO UPDATE 
        outcome_asset = coalesce(EXCLUDED.outcome_asset, payments.outcome_asset),
        outcome_units = coalesce(EXCLUDED.outcome_units, payments.outcome_units),
        provider_updated_at = coalesce(EXCLUDED.provider_updated_at, payments.provider_updated_at),
-       updated_at = EXCLUDED.updated_at
-     WHERE payment_status_can_advance(payments.status, EXCLUDED.status)
+       updated_at = EXCLUDED.updated_at${
+         options.settles
+           ? `,
+       settled_at = EXCLUDED.settled_at,
+       settled_outcome_units = coalesce(EXCLUDED.outcome_units, payments.outcome_units)`
+           : ''
+       }
+     WHERE ${options.unsettledOnly ? 'payments.settled_at IS NULL AND ' : ''}(payment_status_can_advance(payments.status, EXCLUDED.status)
         -- A partial payment topped up: same status, more paid (it may now be within tolerance).
         OR (payments.status = 'partially_paid' AND EXCLUDED.status = 'partially_paid'
-            AND EXCLUDED.actually_paid > coalesce(payments.actually_paid, 0))`;
+            AND EXCLUDED.actually_paid > coalesce(payments.actually_paid, 0)))`;
+}
 
 function paymentParams(payment: NowPaymentsPayment, now: Date): unknown[] {
   const outcome = outcomeAmountOf(payment.outcomeCurrency, payment.outcomeAmount);
@@ -117,7 +130,7 @@ function paymentParams(payment: NowPaymentsPayment, now: Date): unknown[] {
 /** Statuses on the way to settlement: recorded, nothing else (no settlement, no notice). */
 const PROGRESS_STATUSES: ReadonlySet<string> = new Set(['waiting', 'confirming', 'confirmed', 'sending']);
 
-/** Whether an IPN's `payment_status` (as sent) only says the payment is on its way: `recordPaymentProgress` takes it. */
+/** Whether an IPN's `payment_status` (as sent) only says the payment is on its way: `recordPaymentReport` takes it before any other read. */
 export function isProgressStatus(rawStatus: unknown): boolean {
   return typeof rawStatus === 'string' && PROGRESS_STATUSES.has(rawStatus);
 }
@@ -150,64 +163,110 @@ export function paymentEventValues(event: PaymentEventRecord): unknown[] {
 }
 
 /**
- * An IPN that only says the payment is on its way (waiting … sending) for a known checkout and a
- * payment not yet settled, recorded in one statement with its event: the upsert is atomic and
- * forward-only on its own, and nothing else follows from it. Returns undefined, having written
- * nothing, when the IPN needs the full `applyPaymentUpdate` (another status, an unknown checkout,
- * a price other than the checkout's, a settled payment, whose later reports may need booking).
+ * The common reports of a payment of a known checkout at its price, recorded in ONE statement with
+ * their event, no transaction: one that says the payment is on its way (waiting … sending), which
+ * nothing follows; and `finished`, which settles a payment not yet settled (whatever the channel's
+ * tolerance: only `partially_paid` is weighed against it), marking the checkout paid and queueing
+ * `payment-settled` in the same statement. The upsert is atomic and forward-only on its own, and a
+ * payment settled meanwhile is left alone (its conflict clause looks at the row it locked), so the
+ * statement settles a payment at most once, like `settlePaymentNow`. The checkout is locked first,
+ * as `applyPaymentUpdate` locks it, so the two never wait on each other in opposite orders.
+ *
+ * Returns undefined, having written nothing, when the IPN needs the full `applyPaymentUpdate`
+ * (another status, an unknown checkout, a price other than the checkout's, a settled payment, whose
+ * later reports may need booking).
  */
-export async function recordPaymentProgress(
+export async function recordPaymentReport(
   db: Queryable,
   deps: PaymentUpdateDeps,
   payment: NowPaymentsPayment,
   event: PaymentEventRecord,
 ): Promise<PaymentUpdateResult | undefined> {
-  if (!PROGRESS_STATUSES.has(payment.status)) return undefined;
+  const settles = payment.status === 'finished';
+  if (!settles && !PROGRESS_STATUSES.has(payment.status)) return undefined;
   let checkoutId: string;
   try {
     checkoutId = parsePublicId('checkout', payment.orderId);
   } catch {
     return undefined;
   }
-  const { rows } = await db.query<{ isRecorded: boolean; updatedId: string | null; currentId: string | null; currentStatus: string | null }>(
-    `WITH current AS (
-       SELECT id, status, settled_at FROM payments WHERE provider = 'nowpayments' AND provider_payment_id = $1),
-     eligible AS (
-       SELECT id FROM checkouts WHERE id = $16::uuid AND price_cents = $24::bigint
-         AND NOT EXISTS (SELECT 1 FROM current WHERE settled_at IS NOT NULL)),
-     upserted AS (
-       INSERT INTO payments (${PAYMENT_COLUMNS})
-       SELECT 'nowpayments', $1, eligible.id, ${PAYMENT_VALUES} FROM eligible
-       ${PAYMENT_CONFLICT.replace('WHERE payment_status_can_advance', 'WHERE payments.settled_at IS NULL AND payment_status_can_advance')}
-       RETURNING id),
-     recorded AS (
-       INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
-       SELECT 'nowpayments', $17::timestamptz, $18::jsonb, $19::text, true, $20::text, $21::text, $22::text, decode($23::text, 'hex') FROM eligible)
-     SELECT EXISTS (SELECT 1 FROM eligible) AS "isRecorded", (SELECT id FROM upserted) AS "updatedId",
-            (SELECT id FROM current) AS "currentId", (SELECT status FROM current) AS "currentStatus"`,
-    [
-      ...paymentParams(payment, deps.clock.now()),
-      checkoutId,
-      event.receivedAt,
-      event.headers,
-      event.body,
-      event.providerPaymentId,
-      event.orderId,
-      event.providerStatus,
-      event.digest,
-      reportedPriceCents(payment),
-    ],
-  );
+  const now = deps.clock.now();
+  const params = [
+    ...paymentParams(payment, now),
+    checkoutId,
+    event.receivedAt,
+    event.headers,
+    event.body,
+    event.providerPaymentId,
+    event.orderId,
+    event.providerStatus,
+    event.digest,
+    reportedPriceCents(payment),
+  ];
+  const queue = settles ? settledMessage(params.length + 1, now, { from: 'upserted' }) : undefined;
+  const { rows } = await db.query<{
+    isRecorded: boolean;
+    updatedId: string | null;
+    currentId: string | null;
+    currentStatus: string | null;
+    queued: InsertedOutboxRow[] | null;
+  }>(queue ? paymentReportSql(queue) : PROGRESS_REPORT_SQL, [...params, ...(queue?.params ?? [])]);
   const row = rows[0];
   if (!row?.isRecorded) return undefined;
   if (row.updatedId) {
-    deps.logger.info('payment.updated', { paymentId: row.updatedId, providerPaymentId: payment.paymentId, status: payment.status, isSettledNow: false, source: 'ipn' });
-    return { outcome: 'updated', paymentId: row.updatedId, status: payment.status, isSettledNow: false };
+    if (queue && row.queued) queue.inserted(db, row.queued);
+    deps.logger.info('payment.updated', { paymentId: row.updatedId, providerPaymentId: payment.paymentId, status: payment.status, isSettledNow: settles, source: 'ipn' });
+    return { outcome: 'updated', paymentId: row.updatedId, status: payment.status, isSettledNow: settles };
   }
   const paymentId = row.currentId ?? '';
   deps.logger.info('payment.update_ignored', { paymentId, status: row.currentStatus, reported: payment.status, source: 'ipn' });
   return { outcome: 'unchanged', paymentId, status: row.currentStatus ?? payment.status };
 }
+
+/**
+ * `payment-settled` for the payment that the statement's CTE `from` returns, written only if it
+ * returned one; its id, when the caller has not read it, filled in by SQL. Parameters from `firstParam`.
+ */
+function settledMessage(firstParam: number, at: Date, settled: { from: string; paymentId?: string }): OutboxInsert {
+  const id = settled.paymentId ?? ID_FILLED_BY_SQL;
+  const message = outboxMessage('payment-settled', { paymentId: id }, { at, dedupeKey: `payment-settled:${id}` });
+  const when = `EXISTS (SELECT 1 FROM ${settled.from})`;
+  return outboxInsert([message], firstParam, settled.paymentId ? { when } : { when, fillId: `(SELECT id::text FROM ${settled.from})` });
+}
+
+/**
+ * `recordPaymentReport`'s statement, parameters `$1`…`$15` (`paymentParams`), the checkout `$16`, the
+ * event `$17`…`$23`, the reported price `$24`; settling, `payment-settled`'s from `$25`.
+ */
+function paymentReportSql(queue?: OutboxInsert): string {
+  const settledAt = queue ? '$15::timestamptz' : 'NULL::timestamptz';
+  return `WITH current AS (
+       SELECT id, status, settled_at FROM payments WHERE provider = 'nowpayments' AND provider_payment_id = $1),
+     eligible AS (
+       SELECT id FROM checkouts WHERE id = $16::uuid AND price_cents = $24::bigint
+         AND NOT EXISTS (SELECT 1 FROM current WHERE settled_at IS NOT NULL)
+       FOR UPDATE),
+     upserted AS (
+       INSERT INTO payments (${PAYMENT_COLUMNS}, settled_at, settled_outcome_units)
+       SELECT 'nowpayments', $1, eligible.id, ${PAYMENT_VALUES}, ${settledAt}, ${queue ? '$12::numeric' : 'NULL::numeric'} FROM eligible
+       ${paymentConflictSql({ unsettledOnly: true, settles: queue !== undefined })}
+       RETURNING id),
+     recorded AS (
+       INSERT INTO payment_events (provider, received_at, headers, body, signature_valid, provider_payment_id, order_id, provider_status, body_digest)
+       SELECT 'nowpayments', $17::timestamptz, $18::jsonb, $19::text, true, $20::text, $21::text, $22::text, decode($23::text, 'hex') FROM eligible)${
+         queue
+           ? `,
+     paid AS (${markCheckoutPaidSql('$16::uuid', '$15::timestamptz')} AND EXISTS (SELECT 1 FROM upserted)),
+     queued AS (${queue.sql})`
+           : ''
+       }
+     SELECT EXISTS (SELECT 1 FROM eligible) AS "isRecorded", (SELECT id FROM upserted) AS "updatedId",
+            (SELECT id FROM current) AS "currentId", (SELECT status FROM current) AS "currentStatus"${
+              queue ? `,
+            (SELECT jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id, 'payload', payload)) FROM queued) AS queued` : ''
+            }`;
+}
+const PROGRESS_REPORT_SQL = paymentReportSql();
 
 /**
  * The first settling report, in ONE statement: the payment is stamped settled (the settling report's
@@ -216,9 +275,7 @@ export async function recordPaymentProgress(
  * the payment now.
  */
 async function settlePaymentNow(tx: Tx, paymentId: string, checkoutId: string, now: Date): Promise<boolean> {
-  const queue = outboxInsert([outboxMessage('payment-settled', { paymentId }, { at: now, dedupeKey: `payment-settled:${paymentId}` })], 4, {
-    when: 'EXISTS (SELECT 1 FROM settled)',
-  });
+  const queue = settledMessage(4, now, { from: 'settled', paymentId });
   const { rows } = await tx.query<{ id: bigint | null; message_id: string | null }>(
     `WITH settled AS (
        UPDATE payments SET settled_at = $2, settled_outcome_units = outcome_units WHERE id = $1 AND settled_at IS NULL RETURNING id),
@@ -295,7 +352,7 @@ export async function applyPaymentUpdate(
   const { rows } = await tx.query<{ id: string; status: string; settled_at: Date | null; outcome_units: string | null; booked_or_settled_units: string | null }>(
     `INSERT INTO payments (${PAYMENT_COLUMNS})
      VALUES ('nowpayments', $1, $16, ${PAYMENT_VALUES})
-     ${PAYMENT_CONFLICT}
+     ${paymentConflictSql()}
      RETURNING id, status, settled_at, outcome_units::text AS outcome_units,
                coalesce(booked_outcome_units, settled_outcome_units)::text AS booked_or_settled_units`,
     [...paymentParams(payment, now), checkout.id],
