@@ -1,6 +1,6 @@
-import { assertNoOpenTransaction, type Tx } from '../db/index.js';
+import { type AlongsideWrite, assertNoOpenTransaction } from '../db/index.js';
 import type { TransactionLookup } from './chain-provider.js';
-import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, retrieveChainTransfer, retrieveChainTransferAndAttempts, type StoredTransfer, toChainTransfer } from './chain-transfer-rows.js';
+import { type ChainTransfer, retrieveChainTransfer, retrieveChainTransferAndAttempts, type StoredTransfer } from './chain-transfer-rows.js';
 import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
@@ -16,11 +16,20 @@ export type ConfirmResult =
   /** Mined but reverted: the asset did not move, the gas was still paid (`transfer.feeUnits`). */
   | { state: 'reverted'; transfer: ChainTransfer };
 
+/** What a receipt about to be recorded says: the transfer as it will read once recorded. */
+export type SettledTransfer = ChainTransfer & { status: 'confirmed' | 'failed'; feeUnits: bigint };
+
 export interface ConfirmOptions {
   /** Blocks required including the transaction's own (1 = mined). Configured per chain. */
   confirmations: number;
-  /** Runs in the transaction that records the final receipt, e.g. to post the ledger's gas entry. */
-  onSettled?: (tx: Tx, transfer: ChainTransfer) => Promise<void>;
+  /**
+   * Records the receipt with the caller's own writes (the payout's move, the gas posted), so the two
+   * commit together: called with the receipt's write (an UPDATE of one row, or of none when another
+   * run recorded it first) and the transfer as it reads once recorded, it runs that write in its
+   * statement or transaction and returns whether the write recorded it. Without it the receipt is
+   * recorded alone.
+   */
+  recordWith?: (receipt: AlongsideWrite, settled: SettledTransfer) => Promise<boolean>;
   /** The transfer and its attempts as the caller has just read them (`storedTransferColumns`): not read again. */
   justRead?: StoredTransfer;
 }
@@ -44,8 +53,8 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   const found = options.justRead ?? (await retrieveChainTransferAndAttempts(deps.db, payoutId));
   if (!found) throw chainError('transfer_not_found', 'The payout has no signed transfer.', { payoutId });
   const { transfer: stored, attempts } = found;
-  const settled = settledResult(stored);
-  if (settled) return settled;
+  const alreadySettled = settledResult(stored);
+  if (alreadySettled) return alreadySettled;
 
   // Any attempt may be the one mined (a replacement shares the nonce): the newest is the likeliest.
   let mined: { txHash: string; lookup: Extract<TransactionLookup, { state: 'mined' }> } | undefined;
@@ -69,37 +78,47 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
   const to = lookup.isSuccess ? 'confirmed' : 'failed';
   assertChainTransferTransition('signed', 'broadcast');
   assertChainTransferTransition('broadcast', to);
-  const recorded = await deps.db.transaction(async (tx) => {
-    // Only a transfer read as signed can still be (statuses only move forward).
-    if (stored.status === 'signed') {
-      await tx.query(
-        `UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2, updated_at = $2 WHERE payout_id = $1 AND status = 'signed'`,
-        [payoutId, now],
-      );
-    }
-    const { rows } = await tx.query(
-      `UPDATE chain_transfers
+  // Only a transfer read as signed can still be (statuses only move forward): it was broadcast, since
+  // it is mined; recorded so on its own first, the graph having no step from signed to settled.
+  if (stored.status === 'signed') {
+    await deps.db.query(
+      `UPDATE chain_transfers SET status = 'broadcast', broadcast_at = $2, updated_at = $2 WHERE payout_id = $1 AND status = 'signed'`,
+      [payoutId, now],
+    );
+  }
+  const receipt: AlongsideWrite = {
+    sql: `UPDATE chain_transfers
           SET status = $2, block_number = $3, gas_used = $4, effective_gas_price = $5, fee_units = $6,
               failure_reason = $7, confirmed_at = $8, updated_at = $8, mined_tx_hash = $9
         WHERE payout_id = $1 AND status = 'broadcast'
-        RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
-      [
-        payoutId,
-        to,
-        lookup.blockNumber.toString(),
-        lookup.gasUsed.toString(),
-        lookup.effectiveGasPrice.toString(),
-        feeUnits.toString(),
-        lookup.isSuccess ? null : 'reverted',
-        now,
-        mined.txHash,
-      ],
-    );
-    if (!rows[0]) return undefined; // another worker recorded it first
-    const transfer = toChainTransfer(rows[0]);
-    await options.onSettled?.(tx, transfer);
-    return transfer;
-  });
+        RETURNING payout_id`,
+    params: [
+      payoutId,
+      to,
+      lookup.blockNumber.toString(),
+      lookup.gasUsed.toString(),
+      lookup.effectiveGasPrice.toString(),
+      feeUnits.toString(),
+      lookup.isSuccess ? null : 'reverted',
+      now,
+      mined.txHash,
+    ],
+  };
+  const receiptFacts: SettledTransfer = {
+    ...stored,
+    status: to,
+    broadcastAt: stored.broadcastAt ?? now,
+    blockNumber: lookup.blockNumber,
+    gasUsed: lookup.gasUsed,
+    effectiveGasPrice: lookup.effectiveGasPrice,
+    feeUnits,
+    failureReason: lookup.isSuccess ? null : 'reverted',
+    confirmedAt: now,
+    minedTxHash: mined.txHash,
+  };
+  const isRecorded = options.recordWith ? await options.recordWith(receipt, receiptFacts) : (await deps.db.query(receipt.sql, receipt.params)).rowCount > 0;
+  // Undefined: another worker recorded it first.
+  const recorded = isRecorded ? receiptFacts : undefined;
   const transfer = recorded ?? (await retrieveChainTransfer(deps.db, payoutId));
   if (!transfer) throw chainError('transfer_invariant_broken', 'confirmTransfer: the transfer row disappeared');
   const result = settledResult(transfer);

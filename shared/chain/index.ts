@@ -50,7 +50,7 @@ export {
 export { type ChainSettings, type TransferDeps, type SigningDeps } from './transfer-deps.js';
 export { type SignTransferInput, signAndStoreTransfer, type TransferLock } from './sign-transfer.js';
 export { type BroadcastOptions, type BroadcastResult, broadcastStoredTransfer } from './broadcast-transfer.js';
-export { type ConfirmOptions, type ConfirmResult, confirmTransfer } from './confirm-transfer.js';
+export { type ConfirmOptions, type ConfirmResult, confirmTransfer, type SettledTransfer } from './confirm-transfer.js';
 export { type StoredText, openSignedTransaction, openTransferRecipient, sealSignedTransaction, sealTransferRecipient } from './sealed-transfer.js';
 export { chainTransferSealedTables } from './sealed-fields.js';
 export { type MempoolStanding, type MempoolOptions, checkTransferInMempool, replaceStoredTransfer } from './replace-transfer.js';

@@ -79,25 +79,26 @@ interface MovedPayout {
 /** Parameters of `payoutMove`'s statement: `$1` … `$11`. */
 const PAYOUT_MOVE_PARAMS = 11;
 
-/** The conditional UPDATE of a move, parameters from `$1`; returns the moved row (`MovedPayout`), or nothing. */
-function payoutMove(input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields, alsoWhere?: string): AlongsideWrite {
+/** The conditional UPDATE of a move, parameters from `$firstParam`; returns the moved row (`MovedPayout`), or nothing. */
+function payoutMove(input: { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields, alsoWhere?: string, firstParam = 1): AlongsideWrite {
   if (!canTransitionPayout(input.from, input.to)) throw payoutError('payout_transition_refused', `payout cannot move from ${input.from} to ${input.to}`);
+  const $ = (n: number) => `$${firstParam + n - 1}`;
   return {
-    sql: `UPDATE payouts SET state = $3, state_changed_at = $4, updated_at = $4,
-       held_reason = CASE WHEN $3 = 'held' THEN $5 ELSE held_reason END,
-       approved_by = CASE WHEN $6::text IS NOT NULL THEN $6 ELSE approved_by END,
-       approved_at = CASE WHEN $6::text IS NOT NULL THEN $4 ELSE approved_at END,
-       deferred_until = CASE WHEN $3 = 'deferred' THEN $7 ELSE deferred_until END,
-       deferred_reason = CASE WHEN $3 = 'deferred' THEN $10 ELSE deferred_reason END,
-       failure_code = CASE WHEN $3 = 'failed' THEN $8 ELSE failure_code END,
-       failure_reason = CASE WHEN $3 = 'failed' THEN $9 ELSE failure_reason END,
-       completed_at = CASE WHEN $3 = 'completed' THEN $4 ELSE completed_at END,
-       quoted_to_amount = CASE WHEN $3 = 'quoted' AND $11::numeric IS NOT NULL THEN $11::numeric ELSE quoted_to_amount END,
-       quoted_at = CASE WHEN $3 = 'quoted' AND $11::numeric IS NOT NULL THEN $4 ELSE quoted_at END
-     WHERE id = $1 AND state = $2${alsoWhere ? ` AND ${alsoWhere}` : ''}
+    sql: `UPDATE payouts SET state = ${$(3)}, state_changed_at = ${$(4)}, updated_at = ${$(4)},
+       held_reason = CASE WHEN ${$(3)} = 'held' THEN ${$(5)} ELSE held_reason END,
+       approved_by = CASE WHEN ${$(6)}::text IS NOT NULL THEN ${$(6)} ELSE approved_by END,
+       approved_at = CASE WHEN ${$(6)}::text IS NOT NULL THEN ${$(4)} ELSE approved_at END,
+       deferred_until = CASE WHEN ${$(3)} = 'deferred' THEN ${$(7)} ELSE deferred_until END,
+       deferred_reason = CASE WHEN ${$(3)} = 'deferred' THEN ${$(10)} ELSE deferred_reason END,
+       failure_code = CASE WHEN ${$(3)} = 'failed' THEN ${$(8)} ELSE failure_code END,
+       failure_reason = CASE WHEN ${$(3)} = 'failed' THEN ${$(9)} ELSE failure_reason END,
+       completed_at = CASE WHEN ${$(3)} = 'completed' THEN ${$(4)} ELSE completed_at END,
+       quoted_to_amount = CASE WHEN ${$(3)} = 'quoted' AND ${$(11)}::numeric IS NOT NULL THEN ${$(11)}::numeric ELSE quoted_to_amount END,
+       quoted_at = CASE WHEN ${$(3)} = 'quoted' AND ${$(11)}::numeric IS NOT NULL THEN ${$(4)} ELSE quoted_at END
+     WHERE id = ${$(1)} AND state = ${$(2)}${alsoWhere ? ` AND ${alsoWhere}` : ''}
      RETURNING kind, channel_id, owner_account_id, asset, amount_units::text AS amount_units, amount_usd_cents,
                destination_currency, destination_network,
-               CASE WHEN $3 IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`,
+               CASE WHEN ${$(3)} IN ('completed', 'failed', 'refunded') THEN ${hasLiveWebhookEndpointSql('owner_account_id')} ELSE false END AS has_webhooks`,
     params: [
       input.payoutId,
       input.from,
@@ -140,40 +141,68 @@ type MoveInput = { payoutId: string; from: PayoutState; to: PayoutState; at: Dat
  * webhook event in the same transaction (one more statement only when the owner has an endpoint).
  *
  * With `posting`, the move's statement also posts that ledger transaction (one that lowers no owner
- * balance), so the two commit together: such a move, queueing nothing and telling no webhook, may run
- * outside a transaction (`q` the database itself).
+ * balance), and with `queue` it writes the messages, so they commit together: such a move, telling no
+ * webhook, may run outside a transaction (`q` the database itself).
  */
 export async function transitionPayout(q: Tx | Queryable, input: MoveInput): Promise<boolean> {
+  if (!('inTransaction' in q) && WEBHOOK_PAYOUT_EVENTS[input.to]) {
+    throw payoutError('payout_transition_refused', `a move to ${input.to} tells webhooks: it runs in a transaction`);
+  }
+  return (await movePayoutWith(q, input)).moved;
+}
+
+/** What `movePayoutWith` did. */
+export interface PayoutMoveWithWrite {
+  moved: boolean;
+  /** How many rows the caller's write wrote. */
+  writtenRows: number;
+  /**
+   * Outside a transaction only: the move tells webhooks and the owner has a live endpoint, so it was
+   * left for a transaction (`transitionPayout` in one), which records the event with it.
+   */
+  needsTransaction: boolean;
+}
+
+/**
+ * `transitionPayout` with another module's write in the same statement (`write`, e.g. the transfer's
+ * receipt that the move follows from), run whether or not the payout moves: the two commit together.
+ * Outside a transaction a move that tells webhooks is made only for an owner without a live endpoint
+ * (checked by the move itself); for one with an endpoint it is left undone (`needsTransaction`).
+ */
+export async function movePayoutWith(q: Tx | Queryable, input: MoveInput, write?: AlongsideWrite): Promise<PayoutMoveWithWrite> {
   const eventType = WEBHOOK_PAYOUT_EVENTS[input.to];
   const tx = 'inTransaction' in q ? (q as Tx) : undefined;
-  if (!tx && ((input.queue?.length ?? 0) > 0 || eventType)) {
-    throw payoutError('payout_transition_refused', `a move to ${input.to} that queues messages or tells webhooks runs in a transaction`);
-  }
+  const first = (write?.params.length ?? 0) + 1;
   const posting = input.posting
-    ? ledgerPosting(input.posting.transaction, PAYOUT_MOVE_PARAMS + 1, { when: input.posting.when === 'moved' ? 'EXISTS (SELECT 1 FROM moved)' : undefined })
+    ? ledgerPosting(input.posting.transaction, first + PAYOUT_MOVE_PARAMS, { when: input.posting.when === 'moved' ? 'EXISTS (SELECT 1 FROM moved)' : undefined })
     : undefined;
-  const move = payoutMove(input, posting?.ready);
-  const afterMove = move.params.length + (posting?.params.length ?? 0) + 1;
+  const noEndpoint = `NOT ${hasLiveWebhookEndpointSql('owner_account_id')}`;
+  const guards = [posting?.ready, !tx && eventType ? noEndpoint : undefined].filter((guard) => guard !== undefined);
+  const move = payoutMove(input, guards.length > 0 ? guards.join(' AND ') : undefined, first);
+  const afterMove = first + move.params.length + (posting?.params.length ?? 0);
   const queue = input.queue && input.queue.length > 0 ? outboxInsert(input.queue, afterMove, { when: 'EXISTS (SELECT 1 FROM moved)' }) : undefined;
   const queued = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id)), '[]'::jsonb) FROM queued) AS queued`;
-  const params = [...move.params, ...(posting?.params ?? []), ...(queue?.params ?? [])];
-  type Returned = MovedPayout & { queued?: { id: string; message_id: string }[] };
-  let moved: Returned | undefined;
-  if (posting) {
-    // One row whether or not the payout moved: the posting's columns say what it did.
-    const row = await runWithLedgerPosting<Partial<Returned> & PostingColumns>(
-      q,
-      posting,
-      `WITH ${posting.checks}, moved AS (${move.sql}), ${queue ? `queued AS (${queue.sql}), ` : ''}${posting.writes}
-       SELECT moved.*, ${queue ? `${queued}, ` : ''}${posting.columns} FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true`,
-      params,
-    );
-    moved = row.kind ? (row as Returned) : undefined;
-  } else {
-    const { rows } = await q.query<Returned>(queue ? `WITH moved AS (${move.sql}), queued AS (${queue.sql}) SELECT moved.*, ${queued} FROM moved` : move.sql, params);
-    moved = rows[0];
-  }
-  if (moved && queue && tx) queue.inserted(tx, (moved.queued ?? []).map((row): InsertedOutboxRow => ({ id: BigInt(row.id), message_id: row.message_id })));
+  const extras = [
+    ...(queue ? [queued] : []),
+    ...(write ? ['(SELECT count(*) FROM alongside)::int AS written_rows'] : []),
+    ...(!tx && eventType ? [`(SELECT ${noEndpoint} FROM payouts WHERE id = $${first} AND state = $${first + 1}) IS FALSE AS needs_transaction`] : []),
+  ];
+  const ctes = [
+    ...(posting ? [posting.checks] : []),
+    ...(write ? [`alongside AS (${write.sql})`] : []),
+    `moved AS (${move.sql})`,
+    ...(queue ? [`queued AS (${queue.sql})`] : []),
+    ...(posting ? [posting.writes] : []),
+  ];
+  const params = [...(write?.params ?? []), ...move.params, ...(posting?.params ?? []), ...(queue?.params ?? [])];
+  const sql = `WITH ${ctes.join(', ')}
+       SELECT moved.*${extras.map((extra) => `, ${extra}`).join('')}${posting ? `, ${posting.columns}` : ''}
+         FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true`;
+  type Returned = MovedPayout & { queued?: { id: string; message_id: string }[]; written_rows?: number; needs_transaction?: boolean };
+  // One row whether or not the payout moved: `kind` (never null on a payout) says whether it did.
+  const row = posting ? await runWithLedgerPosting<Partial<Returned> & PostingColumns>(q, posting, sql, params) : (await q.query<Partial<Returned>>(sql, params)).rows[0];
+  const moved = row?.kind ? (row as Returned) : undefined;
+  if (moved && queue) queue.inserted(q, (moved.queued ?? []).map((queuedRow): InsertedOutboxRow => ({ id: BigInt(queuedRow.id), message_id: queuedRow.message_id })));
   if (tx && moved?.has_webhooks && eventType && moved.owner_account_id !== null && moved.channel_id !== null) {
     await recordOwnerWebhookEvents(tx, [
       {
@@ -197,5 +226,5 @@ export async function transitionPayout(q: Tx | Queryable, input: MoveInput): Pro
       },
     ]);
   }
-  return moved !== undefined;
+  return { moved: moved !== undefined, writtenRows: row?.written_rows ?? 0, needsTransaction: row?.needs_transaction === true };
 }

@@ -1,11 +1,11 @@
 import type { ChangeNowClient } from '../changenow/index.js';
 import { type ChainTransfer, confirmTransfer, type StoredTransfer, type TransferDeps } from '../chain/index.js';
-import type { Tx } from '../db/index.js';
+import type { AlongsideWrite, Db, Tx } from '../db/index.js';
 import { enqueueMessage } from '../bus/index.js';
 import { ledgerAccountCodes, postLedgerTransaction, type PostLedgerTransactionInput } from '../ledger/index.js';
 import { getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
-import { canTransitionPayout, type PayoutState, transitionPayout } from './payout-state.js';
+import { canTransitionPayout, movePayoutWith, type PayoutState, transitionPayout } from './payout-state.js';
 import { canTransitionSwap, PAYOUT_STATE_AFTER_SWAP, type SwapStatus } from './swap-status.js';
 import { distributeConversion } from './conversion.js';
 import { failPayoutIn } from './fail-payout.js';
@@ -75,14 +75,19 @@ export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Pro
  * replaces them at the same nonce (`requestTransferCheck`).
  */
 async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow, stored: StoredTransfer | undefined): Promise<PayoutState | undefined> {
-  // The payout moves in the transaction that records the receipt; a receipt recorded earlier (by a
-  // run that stopped before moving the payout) is booked here in a transaction of its own.
+  // The receipt is recorded by the statement (a transaction for a revert) that moves the payout; a
+  // receipt recorded without the move (by a run of an earlier version that stopped in between, or by
+  // a statement that left the move to a transaction for the owner's webhooks) is booked here in a
+  // transaction of its own.
   let booked: { movedTo: PayoutState | undefined } | undefined;
+  const at = deps.clock.now();
   const result = await confirmTransfer(deps, payout.id, {
     confirmations: deps.confirmations,
     ...(stored ? { justRead: stored } : {}),
-    onSettled: async (tx, transfer) => {
-      booked = { movedTo: await bookSettledTransfer(tx, payout, transfer, deps.clock.now()) };
+    recordWith: async (receipt, settled) => {
+      const recorded = await bookSettledTransfer(deps.db, payout, settled, at, receipt);
+      if (recorded.booked) booked = { movedTo: recorded.movedTo };
+      return recorded.isReceiptRecorded;
     },
   });
   if (result.state === 'pending') {
@@ -93,7 +98,7 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow, 
     await requestTransferCheck(deps, payout.id, result.isKnownToNode ? 'stalled' : 'not_in_mempool');
     return undefined;
   }
-  booked ??= { movedTo: await deps.db.transaction((tx) => bookSettledTransfer(tx, payout, result.transfer, deps.clock.now())) };
+  booked ??= { movedTo: await deps.db.transaction(async (tx) => (await bookSettledTransfer(tx, payout, result.transfer, deps.clock.now())).movedTo) };
   if (result.state === 'reverted') deps.logger.critical('payout.transfer_reverted', { payoutId: payout.id, txHash: result.transfer.txHash });
   else deps.logger.info('payout.transfer_confirmed', { payoutId: payout.id, txHash: result.transfer.txHash });
   return booked.movedTo;
@@ -102,30 +107,43 @@ async function confirmPayoutTransfer(deps: TrackPayoutsDeps, payout: PayoutRow, 
 /**
  * What a settled transfer does to its payout (idempotent: the fee's ledger key, the conditional move):
  * the gas booked; confirmed → completed (direct) or awaiting_swap; reverted → failed, the asset booked
- * back into the hot wallet and owed to its owners again. Returns the state it moved the payout to
- * (undefined when another run had moved it).
+ * back into the hot wallet and owed to its owners again. With `receipt` (the transfer's receipt, not
+ * yet recorded) the receipt is recorded with them: a confirmed transfer's in the move's own statement,
+ * outside any transaction (unless the owner's webhooks must hear of the move: then `booked` is false
+ * and the caller books it in a transaction), a reverted one's in the transaction that fails the payout.
+ * `movedTo`: the state it moved the payout to (undefined when another run had moved it).
  */
-async function bookSettledTransfer(tx: Tx, payout: PayoutRow, transfer: ChainTransfer, at: Date): Promise<PayoutState | undefined> {
+async function bookSettledTransfer(
+  q: Tx | Db,
+  payout: PayoutRow,
+  transfer: ChainTransfer,
+  at: Date,
+  receipt?: AlongsideWrite,
+): Promise<{ booked: boolean; movedTo: PayoutState | undefined; isReceiptRecorded: boolean }> {
   const gas = networkFeeOf(transfer, at);
   if (transfer.status === 'confirmed') {
     const to = isDirectPayout(payout) ? 'completed' : 'awaiting_swap';
     const queue = to === 'completed' ? payoutNotices(payout, 'payout_completed', at) : [];
     // The gas is booked whether or not this run moves the payout (its key makes it once).
-    const isMoved = await transitionPayout(tx, { payoutId: payout.id, from: 'transfer_broadcast', to, at, queue, ...(gas ? { posting: { when: 'always', transaction: gas } } : {}) });
-    return isMoved ? to : undefined;
+    const move = await movePayoutWith(q, { payoutId: payout.id, from: 'transfer_broadcast', to, at, queue, ...(gas ? { posting: { when: 'always', transaction: gas } } : {}) }, receipt);
+    return { booked: !move.needsTransaction, movedTo: move.moved ? to : undefined, isReceiptRecorded: move.writtenRows > 0 };
   }
   if (transfer.status !== 'failed') throw payoutError('transfer_not_settled', 'bookSettledTransfer: the transfer is not settled', { payoutId: payout.id });
-  if (gas) await postLedgerTransaction(tx, gas);
-  // The asset never left the hot wallet: book it back there and owe it to the owner again.
-  const isFailed = await failPayoutIn(tx, payout, {
-    from: 'transfer_broadcast',
-    code: 'transfer_reverted',
-    reason: `Transfer ${transfer.txHash} reverted on chain`,
-    description: 'Transfer reverted',
-    backInHotWallet: payout.amountUnits,
-    at,
-  });
-  return isFailed ? 'failed' : undefined;
+  const fail = async (tx: Tx) => {
+    const isReceiptRecorded = receipt ? ((await tx.query(receipt.sql, receipt.params)).rowCount ?? 0) > 0 : false;
+    if (gas) await postLedgerTransaction(tx, gas);
+    // The asset never left the hot wallet: book it back there and owe it to the owner again.
+    const isFailed = await failPayoutIn(tx, payout, {
+      from: 'transfer_broadcast',
+      code: 'transfer_reverted',
+      reason: `Transfer ${transfer.txHash} reverted on chain`,
+      description: 'Transfer reverted',
+      backInHotWallet: payout.amountUnits,
+      at,
+    });
+    return { booked: true, movedTo: isFailed ? ('failed' as const) : undefined, isReceiptRecorded };
+  };
+  return 'inTransaction' in q ? fail(q as Tx) : (q as Db).transaction(fail);
 }
 
 /** The gas a settled transfer paid, as its ledger transaction; undefined when it paid none. */

@@ -7,6 +7,7 @@ import { createCountingWallet, createMemoryChain, type MemoryChain } from '../te
 import type { PayoutFixture } from '../testing/fixtures.js';
 import { payoutAtStage } from '../testing/payout-steps.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
+import { countStatements } from '../testing/statement-counter.js';
 import { createChangeNowClient } from '../changenow/index.js';
 import { sendTransfer, trackPayout } from './index.js';
 
@@ -243,6 +244,51 @@ describe('sendTransfer', () => {
     const fee = (mined?.gasUsed ?? 0n) * (mined?.effectiveGasPrice ?? 0n);
     expect(fee).toBeGreaterThan(0n);
     expect(await balanceOf(h.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH')).toBe(hotWalletAfterFunding - fee + (isSuccess ? 0n : AMOUNT));
+  });
+
+  describe('track-payouts records a confirmed receipt with the payout\'s move', () => {
+    const trackingDeps = () => ({ ...h, chain, changenow: createChangeNowClient({ apiUrl: 'http://127.0.0.1:9', apiKey: 'unused' }), confirmations: 1 });
+    const facts = async (payoutId: string) =>
+      (
+        await h.db.query<{ state: string; status: string; fees: number; notices: number; events: number }>(
+          `SELECT p.state, t.status,
+                  (SELECT count(*) FROM ledger_transactions WHERE payout_id = p.id AND kind = 'network_fee')::int AS fees,
+                  (SELECT count(*) FROM outbox WHERE topic = 'owner-notification-requested' AND payload->>'subjectId' = p.id::text)::int AS notices,
+                  (SELECT count(*) FROM owner_webhook_events WHERE source_key = 'payout:' || p.id::text)::int AS events
+             FROM payouts p JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1`,
+          [payoutId],
+        )
+      ).rows[0];
+    const minedPayout = async () => {
+      const payout = await quotedDirectPayout();
+      expect(await sendTransfer(deps, payout.id)).toBe('broadcast');
+      chain.mine(chain.transactions().at(-1)?.hash ?? '', { isSuccess: true });
+      return payout;
+    };
+
+    it('in one statement for an owner without webhooks: receipt, completed, gas and notice, once under two runs at once', async () => {
+      const payout = await minedPayout();
+      const counter = countStatements(h.db);
+      expect(await trackPayout({ ...trackingDeps(), db: counter.db }, payout.id)).toBe('completed');
+      // The payout with its transfer read, then the receipt, the move, the gas and the notice written.
+      expect(counter.counts()).toMatchObject({ statements: 2, transactions: 0 });
+      expect(await facts(payout.id)).toEqual({ state: 'completed', status: 'confirmed', fees: 1, notices: 1, events: 0 });
+
+      const again = await minedPayout();
+      expect(await Promise.all([trackPayout(trackingDeps(), again.id), trackPayout(trackingDeps(), again.id)])).toEqual(['completed', 'completed']);
+      expect(await facts(again.id)).toEqual({ state: 'completed', status: 'confirmed', fees: 1, notices: 1, events: 0 });
+    });
+
+    it('for an owner with a live webhook endpoint: the receipt by that statement, the move in a transaction that records payout.completed once', async () => {
+      const payout = await minedPayout();
+      const { rows } = await h.db.query<{ owner: string }>('SELECT owner_account_id AS owner FROM payouts WHERE id = $1', [payout.id]);
+      await h.db.query(
+        `INSERT INTO owner_webhook_endpoints (account_id, url, events, created_at, updated_at) VALUES ($1, 'https://hooks.example.com/paygate', ARRAY['payout.completed'], $2, $2)`,
+        [rows[0]?.owner, h.clock.now()],
+      );
+      expect(await Promise.all([trackPayout(trackingDeps(), payout.id), trackPayout(trackingDeps(), payout.id)])).toEqual(['completed', 'completed']);
+      expect(await facts(payout.id)).toEqual({ state: 'completed', status: 'confirmed', fees: 1, notices: 1, events: 1 });
+    });
   });
 
   describe('a later transfer-requested for a broadcast payout, by what the chain did with it', () => {
