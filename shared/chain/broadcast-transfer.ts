@@ -1,7 +1,7 @@
-import { assertNoOpenTransaction, type Queryable } from '../db/index.js';
+import { type AlongsideWrite, assertNoOpenTransaction } from '../db/index.js';
 import { AppError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
-import { CHAIN_TRANSFER_COLUMNS, type ChainTransfer, firstAttemptOf, retrieveChainTransfer, retrieveChainTransferAndAttempts, type TransferAttempt, toChainTransfer } from './chain-transfer-rows.js';
+import { type ChainTransfer, firstAttemptOf, retrieveChainTransfer, retrieveChainTransferAndAttempts, type TransferAttempt } from './chain-transfer-rows.js';
 import { assertChainTransferTransition } from './chain-transfer-status.js';
 import type { TransferDeps } from './transfer-deps.js';
 import { chainError } from './errors.js';
@@ -10,13 +10,14 @@ import { transactionHash } from './eip1559-transaction.js';
 
 export interface BroadcastOptions {
   /**
-   * Runs once the broadcast is recorded (status `signed` → `broadcast`, or a repeat broadcast of a
-   * `broadcast` row), outside any transaction, e.g. to move the payout to `transfer_broadcast` and
-   * book it in one statement. Make it conditional: it runs again on every re-broadcast, and that is
-   * also what repairs a stop between the two (the payout still shows the transfer unsent, so
-   * track-payouts asks for a broadcast again, and the node recognises the same bytes).
+   * Records the broadcast (status `signed` → `broadcast`, or a repeat broadcast of a `broadcast`
+   * row) with the caller's own writes in one statement outside any transaction, e.g. the payout's
+   * move to `transfer_broadcast` and its booking: called with the broadcast's write (an UPDATE of one
+   * row, or of none when the transfer was confirmed meanwhile) and the transfer as stored, it runs
+   * that write in its statement and returns whether the write recorded it. Make its own writes
+   * conditional: it runs again on every re-broadcast. Without it the broadcast is recorded alone.
    */
-  onBroadcast?: (q: Queryable, transfer: ChainTransfer) => Promise<void>;
+  recordWith?: (broadcast: AlongsideWrite, transfer: ChainTransfer) => Promise<boolean>;
   /**
    * The transfer as the caller has just stored it (`signAndStoreTransfer`, `isNew`): broadcast without
    * reading it back. A new transfer has no replacement; should the node answer as if another attempt
@@ -96,25 +97,31 @@ export async function broadcastStoredTransfer(
 
   const now = deps.clock.now();
   assertChainTransferTransition('signed', 'broadcast');
-  // One statement records the broadcast (and the replacement's, for a later attempt); what the caller
-  // books follows in its own statement (see `onBroadcast`).
-  const { rows } = await deps.db.query(
-    `WITH replacement AS (
-       UPDATE chain_transfer_replacements SET broadcast_at = $2 WHERE payout_id = $1 AND attempt = $3 AND $3 > 1 AND broadcast_at IS NULL)
-     UPDATE chain_transfers
+  // A replacement's own row first (a later attempt only: fee bumps are rare), then the transfer's,
+  // with what the caller records of it (see `recordWith`).
+  if (latest.attempt > 1) {
+    await deps.db.query('UPDATE chain_transfer_replacements SET broadcast_at = $2 WHERE payout_id = $1 AND attempt = $3 AND broadcast_at IS NULL', [
+      payoutId,
+      now,
+      latest.attempt,
+    ]);
+  }
+  const broadcastWhere = (condition?: string) => `UPDATE chain_transfers
         SET status = CASE WHEN status = 'signed' THEN 'broadcast' ELSE status END,
             broadcast_at = coalesce(broadcast_at, $2),
             broadcast_attempts = broadcast_attempts + 1,
             last_broadcast_error = NULL,
             updated_at = $2
-      WHERE payout_id = $1 AND status IN ('signed', 'broadcast')
-      RETURNING ${CHAIN_TRANSFER_COLUMNS}`,
-    [payoutId, now, latest.attempt],
-  );
-  // No row: confirmed meanwhile by another worker.
-  const transfer = rows[0] ? toChainTransfer(rows[0]) : undefined;
-  if (transfer) await options.onBroadcast?.(deps.db, transfer);
-  const final = transfer ?? (await retrieveChainTransfer(deps.db, payoutId));
+      WHERE payout_id = $1 AND status IN ('signed', 'broadcast')${condition ? ` AND ${condition}` : ''}
+      RETURNING payout_id`;
+  const broadcast: AlongsideWrite = { sql: broadcastWhere(), onlyWhere: broadcastWhere, params: [payoutId, now] };
+  const isRecorded = options.recordWith
+    ? await options.recordWith(broadcast, stored)
+    : ((await deps.db.query(broadcast.sql, broadcast.params)).rowCount ?? 0) > 0;
+  // Not recorded: confirmed meanwhile by another worker.
+  const final: ChainTransfer | undefined = isRecorded
+    ? { ...stored, status: 'broadcast', broadcastAt: stored.broadcastAt ?? now, broadcastAttempts: stored.broadcastAttempts + 1, lastBroadcastError: null }
+    : await retrieveChainTransfer(deps.db, payoutId);
   if (!final) throw chainError('transfer_invariant_broken', 'broadcastStoredTransfer: the transfer row disappeared');
   deps.logger.info('payout.transfer_broadcast', { payoutId, txHash: latest.txHash, attempt: latest.attempt, nonce: final.nonce.toString(), answer: outcome });
   return { transfer: final, outcome };

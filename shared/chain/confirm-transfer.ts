@@ -86,12 +86,14 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
       [payoutId, now],
     );
   }
-  const receipt: AlongsideWrite = {
-    sql: `UPDATE chain_transfers
+  const receiptWhere = (condition?: string) => `UPDATE chain_transfers
           SET status = $2, block_number = $3, gas_used = $4, effective_gas_price = $5, fee_units = $6,
               failure_reason = $7, confirmed_at = $8, updated_at = $8, mined_tx_hash = $9
-        WHERE payout_id = $1 AND status = 'broadcast'
-        RETURNING payout_id`,
+        WHERE payout_id = $1 AND status = 'broadcast'${condition ? ` AND ${condition}` : ''}
+        RETURNING payout_id`;
+  const receipt: AlongsideWrite = {
+    sql: receiptWhere(),
+    onlyWhere: receiptWhere,
     params: [
       payoutId,
       to,

@@ -20,6 +20,12 @@ export interface QueryResult<R> {
 export interface AlongsideWrite {
   sql: string;
   params: unknown[];
+  /**
+   * The same write, made only where `condition` holds (SQL over the host statement's CTEs): for a
+   * host that may run its statement a second time, e.g. after creating a ledger posting's accounts,
+   * so that the first run writes nothing.
+   */
+  onlyWhere?: (condition: string) => string;
 }
 
 /** Anything that runs SQL: the database itself or an open transaction. */

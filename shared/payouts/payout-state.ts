@@ -166,6 +166,7 @@ export interface PayoutMoveWithWrite {
 /**
  * `transitionPayout` with another module's write in the same statement (`write`, e.g. the transfer's
  * receipt that the move follows from), run whether or not the payout moves: the two commit together.
+ * With a `posting`, the write is made only once the posting's accounts exist (`onlyWhere`), like the move.
  * Outside a transaction a move that tells webhooks is made only for an owner without a live endpoint
  * (checked by the move itself); for one with an endpoint it is left undone (`needsTransaction`).
  */
@@ -187,9 +188,12 @@ export async function movePayoutWith(q: Tx | Queryable, input: MoveInput, write?
     ...(write ? ['(SELECT count(*) FROM alongside)::int AS written_rows'] : []),
     ...(!tx && eventType ? [`(SELECT ${noEndpoint} FROM payouts WHERE id = $${first} AND state = $${first + 1}) IS FALSE AS needs_transaction`] : []),
   ];
+  // A posting's statement runs again after creating the accounts it lacked: the write waits for that run too.
+  if (write && posting && !write.onlyWhere) throw payoutError('payout_transition_refused', 'a write alongside a posting must be gated on it (onlyWhere)');
+  const writeSql = write && posting && write.onlyWhere ? write.onlyWhere(posting.ready) : write?.sql;
   const ctes = [
     ...(posting ? [posting.checks] : []),
-    ...(write ? [`alongside AS (${write.sql})`] : []),
+    ...(writeSql ? [`alongside AS (${writeSql})`] : []),
     `moved AS (${move.sql})`,
     ...(queue ? [`queued AS (${queue.sql})`] : []),
     ...(posting ? [posting.writes] : []),

@@ -67,6 +67,15 @@ describe('sendTransfer', () => {
     expect(await balanceOf(h.db, ledgerAccountCodes.hotWallet('ETH'), 'ETH')).toBe(hotWalletBefore - AMOUNT);
   });
 
+  it('records the broadcast, the payout\'s move and its funding in one statement after the signing transaction', async () => {
+    const payout = await quotedDirectPayout();
+    const counter = countStatements(h.db);
+    expect(await sendTransfer({ ...deps, db: counter.db }, payout.id)).toBe('broadcast');
+    // The payout read; BEGIN, the lock with the nonce, the transfer stored with the move to transfer_signed, COMMIT; then one statement.
+    expect(counter.counts()).toMatchObject({ statements: 6, transactions: 1 });
+    expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', fundings: 1 });
+  });
+
   it.each([
     ['twice in a row', 2, false],
     ['twice at the same moment', 2, true],
@@ -178,14 +187,15 @@ describe('sendTransfer', () => {
     expect(await recorded(payout)).toMatchObject({ state: 'transfer_broadcast', status: 'broadcast', signedTx: signed.signedTx, fundings: 1 });
   });
 
-  it('after a stop between recording the broadcast and booking it, track-payouts asks again and the same bytes are booked once', async () => {
+  it('after a stop between the node taking the bytes and the statement that records the broadcast with its booking, track-payouts asks again and the same bytes are booked once', async () => {
     const payout = await quotedDirectPayout();
-    // The statement that moves the payout to transfer_broadcast with its funding never completes.
+    // The statement that records the broadcast and moves the payout to transfer_broadcast with its funding never completes.
     const db = interleaved(h.db, /^WITH ledger_locked AS/, () => Promise.reject(new Error('connection reset: the function instance was killed')));
     await expect(sendTransfer({ ...deps, db }, payout.id)).rejects.toThrow('connection reset');
     expect(db.hasInterleaved()).toBe(true);
     const stopped = await recorded(payout);
-    expect(stopped).toMatchObject({ state: 'transfer_signed', status: 'broadcast', fundings: 0 });
+    // All or nothing: neither the broadcast nor the move nor the funding is recorded.
+    expect(stopped).toMatchObject({ state: 'transfer_signed', status: 'signed', fundings: 0 });
 
     const tracking = { ...h, chain, changenow: createChangeNowClient({ apiUrl: 'http://127.0.0.1:9', apiKey: 'unused' }), confirmations: 1 };
     expect(await trackPayout(tracking, payout.id)).toBe('transfer_signed');

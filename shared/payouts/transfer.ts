@@ -8,10 +8,10 @@ import {
   type TransferLock,
   type TransferRequest,
 } from '../chain/index.js';
-import type { Queryable } from '../db/index.js';
+import type { AlongsideWrite, Queryable } from '../db/index.js';
 import { errorCode } from '../errors/index.js';
 import { ledgerAccountCodes } from '../ledger/index.js';
-import { type PayoutState, payoutMoveWrite, transitionPayout } from './payout-state.js';
+import { movePayoutWith, type PayoutState, payoutMoveWrite } from './payout-state.js';
 import { isDirectPayout, type PayoutColumns, payoutColumns, type PayoutRow, payoutDestinationOf, retrievePayoutAndTransfer, toPayoutRow } from './payout-row.js';
 import { payoutError } from './errors.js';
 
@@ -60,7 +60,7 @@ export async function sendTransfer(deps: SigningDeps, payoutId: string): Promise
       if (errorCode(error) !== 'transfer_fee_below_base_fee') throw error;
     }
   }
-  const standing = await replaceStoredTransfer(deps, payoutId, { onBroadcast: (q, transfer) => recordBroadcast(deps, q, transfer) });
+  const standing = await replaceStoredTransfer(deps, payoutId, { recordWith: (broadcast, transfer) => recordBroadcast(deps, transfer, broadcast) });
   if (standing === 'replaced' || standing === 'fee_capped') return standing;
   if (standing === 'rebroadcast') return 'broadcast';
   return 'in_mempool';
@@ -122,20 +122,21 @@ function lockPayoutForTransfer(payoutId: string): TransferLock {
  */
 async function broadcastPayoutTransfer(deps: TransferDeps, payoutId: string, justStored?: ChainTransfer): Promise<void> {
   const result = await broadcastStoredTransfer(deps, payoutId, {
-    onBroadcast: (q, transfer) => recordBroadcast(deps, q, transfer),
+    recordWith: (broadcast, transfer) => recordBroadcast(deps, transfer, broadcast),
     ...(justStored ? { justStored } : {}),
   });
-  if (result.outcome === 'settled') await recordBroadcast(deps, deps.db, result.transfer);
+  if (result.outcome === 'settled') await recordBroadcast(deps, result.transfer);
 }
 
 /**
  * The payout's move to `transfer_broadcast` and its `payout_funded` in one statement (no transaction
- * around it): both or neither, once. A stop before it leaves the payout `transfer_signed` with the
- * transfer recorded as broadcast; track-payouts then asks for the broadcast again, and this runs again.
+ * around it), with the broadcast's own record when given (`broadcast`): all or nothing, once. Returns
+ * whether the broadcast's write recorded it. A stop before it leaves the payout `transfer_signed` and
+ * the transfer `signed`; track-payouts then asks for the broadcast again, and this runs again.
  */
-async function recordBroadcast(deps: TransferDeps, q: Queryable, transfer: ChainTransfer): Promise<void> {
+async function recordBroadcast(deps: TransferDeps, transfer: ChainTransfer, broadcast?: AlongsideWrite): Promise<boolean> {
   const at = deps.clock.now();
-  await transitionPayout(q, {
+  const recorded = await movePayoutWith(deps.db, {
     payoutId: transfer.payoutId,
     from: 'transfer_signed',
     to: 'transfer_broadcast',
@@ -154,5 +155,6 @@ async function recordBroadcast(deps: TransferDeps, q: Queryable, transfer: Chain
         ],
       },
     },
-  });
+  }, broadcast);
+  return recorded.writtenRows > 0;
 }
