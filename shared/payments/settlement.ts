@@ -1,13 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import { enqueueMessages, type HandleOnceResult, type MessageKey, messageClaimSql, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
-import type { Db, Tx } from '../db/index.js';
+import type { AlongsideWrite, Db, Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { type AssetCode, formatAmount, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
 import { hasLiveWebhookEndpointSql, recordOwnerWebhookEvents, subscriptionGrantEvent, type WebhookEventInput } from '../owner-webhooks/webhook-events.js';
-import { createPayout } from '../payouts/create-payout.js';
+import { createPayout, type CreatePayoutInput } from '../payouts/create-payout.js';
 import { THRESHOLD_PROGRESS_LOCK_PREFIX, thresholdProgressMessages } from '../payouts/threshold-progress.js';
 import { createGift, withdrawPendingGift } from '../gifts/index.js';
 import { extendSubscription, revokePaymentPeriod } from '../subscriptions/index.js';
@@ -129,8 +130,12 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       // The IPN holds such a payment before it settles (payment-updates.ts); a row settled some other way is refused here too.
       throw paymentError('price_mismatch', 'The payment is not for its checkout\'s price', { paymentId });
     }
+    // An instant channel's payout, written last with the follow-ups (one statement), unless a refund needs it first.
+    let payout: CreatePayoutInput | undefined;
     if (booked === null) {
-      Object.assign(result, await settleInTransaction(tx, deps, booking, now, followUps));
+      const { payout: settledPayout, ...settled } = await settleInTransaction(tx, deps, booking, now, followUps);
+      Object.assign(result, settled);
+      payout = settledPayout;
       result.booked.push('settlement');
       booked = BigInt(booking.settled_outcome_units);
     }
@@ -141,11 +146,15 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       booked = reported;
     }
     const isRefunding = payment.status === 'refunded' && payment.refund_booked_at === null;
-    const bookedUpdate =
+    const bookedWhere = (condition?: string) => `UPDATE payments SET booked_outcome_units = $2 WHERE id = $1${condition ? ` AND ${condition}` : ''}`;
+    const bookedUpdate: AlongsideWrite | undefined =
       payment.booked_outcome_units === null || BigInt(payment.booked_outcome_units) !== booked
-        ? { sql: 'UPDATE payments SET booked_outcome_units = $2 WHERE id = $1', params: [paymentId, booked.toString()] }
+        ? { sql: bookedWhere(), onlyWhere: bookedWhere, params: [paymentId, booked.toString()] }
         : undefined;
     if (isRefunding) {
+      // The refund returns what the payment's payouts did not send: the payout exists first.
+      if (payout) await createPayout(tx, payout);
+      payout = undefined;
       // A refund's row needs the booked units first (payments_refund_booked_check).
       if (bookedUpdate) await tx.query(bookedUpdate.sql, bookedUpdate.params);
       await bookRefund(tx, deps, { ...booking, booked }, now);
@@ -158,8 +167,10 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       const rate = booking.outcome_asset === 'ETH' && settledUnits > 0n ? { cents: BigInt(payment.price_amount_cents), units: settledUnits } : undefined;
       followUps.push(...(await thresholdProgressMessages(tx, payment.channel_id, now, rate)));
     }
-    // One statement for all of them with the booked units' update; none when there is neither.
-    await enqueueMessages(tx, followUps, isRefunding || !bookedUpdate ? {} : { alongside: bookedUpdate });
+    // One statement for all of them with the booked units' update (and the payout); none when there is nothing.
+    const alongside = isRefunding || !bookedUpdate ? {} : { alongside: bookedUpdate };
+    if (payout) await createPayout(tx, { ...payout, queue: followUps, ...alongside });
+    else await enqueueMessages(tx, followUps, alongside);
     return { isDuplicate: false, result };
   });
   if (outcome.isDuplicate) {
@@ -183,7 +194,7 @@ async function settleInTransaction(
   payment: BookablePayment,
   now: Date,
   followUps: OutboxMessage[],
-): Promise<Omit<SettlementResult, 'booked'>> {
+): Promise<Omit<SettlementResult, 'booked'> & { payout?: CreatePayoutInput }> {
   const asset = payment.outcome_asset;
   const gross = BigInt(payment.settled_outcome_units);
   const { fee, net } = splitFee(gross, deps.platformFeeBps);
@@ -203,7 +214,7 @@ async function settleInTransaction(
     });
   }
 
-  const result: Omit<SettlementResult, 'booked'> = { paymentId: payment.id, feeUnits: fee, netUnits: net };
+  const result: Omit<SettlementResult, 'booked'> & { payout?: CreatePayoutInput } = { paymentId: payment.id, feeUnits: fee, netUnits: net };
   // A discounted checkout's code counts one use per settled payment.
   if (payment.promo_code_id !== null) await redeemPromoCode(tx, payment.id, now);
   const webhookEvents: WebhookEventInput[] = [];
@@ -277,9 +288,11 @@ async function settleInTransaction(
   if (payment.payout_strategy === 'instant' && net > 0n) {
     // The owner's share of the invoice, in USD, for outflow limits and display.
     const netUsdCents = mulDiv(payment.price_amount_cents, net, gross, 'floor');
-    // The net moves into a payout (claimed from the owner's balance, queued with the other
+    // The net moves into a payout (claimed from the owner's balance, written by the caller with the
     // follow-ups), to the destination set on the channel now. One instant payout per payment.
-    result.payoutId = await createPayout(tx, {
+    result.payoutId = randomUUID();
+    result.payout = {
+      id: result.payoutId,
       kind: 'instant',
       channelId: payment.channel_id,
       ownerAccountId: payment.owner_account_id,
@@ -289,11 +302,10 @@ async function settleInTransaction(
       amountUsdCents: netUsdCents,
       destination: { currency: payment.payout_currency, network: payment.payout_network, stored: storedWalletOf(payment as unknown as Record<string, unknown>, 'payout_wallet', 'payout_extra_id') },
       at: now,
-      followUps,
-    });
+    };
   }
   await recordOwnerWebhookEvents(tx, webhookEvents); // one statement, none when the owner has no endpoint
-  return result; // the caller queues `followUps`
+  return result; // the caller queues `followUps` and writes the payout
 }
 
 /**

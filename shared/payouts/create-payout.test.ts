@@ -2,7 +2,8 @@ import { withDestinationWallets } from '../testing/encrypted-fields.js';
 import { clearWallet, sealWallet } from '../wallets/index.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboxMessage } from '../bus/index.js';
+import { outboxMessage } from '../bus/index.js';
+import { countStatements } from '../testing/statement-counter.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { creditOwner, insertChannel, insertCheckout, insertPayment, insertTier, randomEvmAddress } from '../testing/fixtures.js';
@@ -40,14 +41,16 @@ describe('createPayout', () => {
     (await db().query('SELECT 1 FROM outbox WHERE dedupe_key = $1 AND topic = $2', [`payout-requested:${id}`, 'payout-requested'])).rows.length;
   const inFlight = (asset: string) => balanceOf(db(), ledgerAccountCodes.payoutsInFlight(asset), asset);
 
-  it('claims one settled payment’s net into an instant payout, its message left to the caller’s follow-ups', async () => {
+  it('claims one settled payment’s net into an instant payout, and queues its message with the caller’s follow-ups and write in the same statement', async () => {
     const channel = await insertChannel(db(), { payoutStrategy: 'instant' });
     const tier = await insertTier(db(), { channelId: channel.id });
     const checkout = await insertCheckout(db(), { channelId: channel.id, tierId: tier.id, status: 'paid' });
     const payment = await insertPayment(db(), { checkoutId: checkout.id, status: 'finished', isSettled: true });
     await creditOwner(db(), channel.id, 'ETH', 1_000n);
-    const followUps: OutboxMessage[] = [];
-    const id = await db().transaction((tx) =>
+    const followUp = outboxMessage('invite-requested', { paymentId: payment.id }, { at: AT, dedupeKey: `invite-requested:${payment.id}` });
+    const bookedWhere = (condition?: string) => `UPDATE payments SET booked_outcome_units = 700 WHERE id = $1${condition ? ` AND ${condition}` : ''} RETURNING id`;
+    const counter = countStatements(db());
+    const id = await counter.db.transaction((tx) =>
       createPayout(tx, {
         kind: 'instant',
         channelId: channel.id,
@@ -58,9 +61,12 @@ describe('createPayout', () => {
         amountUsdCents: 1_234n,
         destination: { currency: 'ETH', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
         at: AT,
-        followUps,
+        queue: [followUp],
+        alongside: { sql: bookedWhere(), onlyWhere: bookedWhere, params: [payment.id] },
       }),
     );
+    // The database's first payout: the statement finds payouts:in_flight missing, writes nothing, and
+    // runs again once the account exists; the caller's write and messages are made once (below).
     expect(await rowOf(id)).toEqual({
       kind: 'instant',
       state: 'requested',
@@ -89,10 +95,34 @@ describe('createPayout', () => {
       occurred_at: AT,
     });
     expect(await balanceOf(db(), ledgerAccountCodes.owner(channel.id, 'ETH'), 'ETH')).toBe(300n);
-    expect(followUps.map((message) => [message.topic, message.payload, message.options.dedupeKey])).toEqual([
-      ['payout-requested', { payoutId: id }, `payout-requested:${id}`],
-    ]);
-    expect(await requestedMessages(id)).toBe(0);
+    expect(await requestedMessages(id)).toBe(1);
+    const { rows } = await db().query<{ queued: number; booked: string }>(
+      `SELECT (SELECT count(*) FROM outbox WHERE dedupe_key = $2)::int AS queued, (SELECT booked_outcome_units::text FROM payments WHERE id = $1) AS booked`,
+      [payment.id, `invite-requested:${payment.id}`],
+    );
+    expect(rows[0]).toEqual({ queued: 1, booked: '700' });
+
+    // Once the accounts exist: BEGIN, one statement, COMMIT.
+    const next = await insertPayment(db(), { checkoutId: (await insertCheckout(db(), { channelId: channel.id, tierId: tier.id, status: 'paid' })).id, status: 'finished', isSettled: true });
+    await creditOwner(db(), channel.id, 'ETH', 700n);
+    counter.reset();
+    const nextId = await counter.db.transaction((tx) =>
+      createPayout(tx, {
+        kind: 'instant',
+        channelId: channel.id,
+        ownerAccountId: channel.ownerAccountId,
+        paymentId: next.id,
+        asset: 'ETH',
+        amountUnits: 700n,
+        amountUsdCents: 1_234n,
+        destination: { currency: 'ETH', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
+        at: AT,
+        queue: [outboxMessage('invite-requested', { paymentId: next.id }, { at: AT, dedupeKey: `invite-requested:${next.id}` })],
+        alongside: { sql: bookedWhere(), onlyWhere: bookedWhere, params: [next.id] },
+      }),
+    );
+    expect(counter.counts()).toMatchObject({ statements: 3, transactions: 1 });
+    expect(await requestedMessages(nextId)).toBe(1);
   });
 
   it.each(['threshold', 'balance'] as const)('claims a channel’s balance into a %s payout and queues its message', async (kind) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { enqueueMessages, type OutboxMessage, outboxMessage } from '../bus/index.js';
-import type { Tx } from '../db/index.js';
+import { type InsertedOutboxRow, type OutboxMessage, outboxInsert, outboxMessage } from '../bus/index.js';
+import type { AlongsideWrite, Tx } from '../db/index.js';
 import { ledgerAccountCodes, ledgerPosting, type PostingColumns, runWithLedgerPosting } from '../ledger/index.js';
 import { payoutError } from './errors.js';
 import { type StoredWallet, storedWalletValues } from '../wallets/index.js';
@@ -40,22 +40,29 @@ export type CreatePayoutInput = PayoutOrigin & {
   claimDescription?: string;
   at: Date;
   /**
-   * Where the `payout-requested` message goes: given, it is appended for the caller to queue with its
-   * other follow-ups in one statement; absent, it is queued here.
+   * The caller's follow-up messages, queued with `payout-requested` by the payout's own statement
+   * (only when it writes the payout).
    */
-  followUps?: OutboxMessage[];
+  queue?: readonly OutboxMessage[];
+  /** A write of the caller's that the payout's statement makes too, once the claim's accounts exist (`onlyWhere` required). */
+  alongside?: AlongsideWrite;
 };
 
 /**
  * Creates a payout, the one way a `payouts` row is written: in the caller's transaction, its claim
  * (`payout_claimed`: the owners' balances → `payouts:in_flight`, the claim naming the payout) and the
- * row in `requested` with the destination snapshot, in one statement (the owners' balances locked
- * first), and the `payout-requested` message that starts the stages, queued here or appended to
- * `followUps`. Returns the payout's id.
+ * row in `requested` with the destination snapshot and the `payout-requested` message that starts
+ * the stages (with the caller's `queue` and `alongside` write), in one statement, the owners'
+ * balances locked first. Returns the payout's id.
  */
 export async function createPayout(tx: Tx, input: CreatePayoutInput): Promise<string> {
   const id = input.id ?? randomUUID();
   const { asset, amountUnits, at } = input;
+  // The caller's write goes first in the statement, its parameters from $1 (`AlongsideWrite`).
+  const alongside = input.alongside;
+  if (alongside && !alongside.onlyWhere) throw payoutError('payout_invariant_broken', 'createPayout: a write alongside the claim must be gated on it (onlyWhere)');
+  const first = (alongside?.params.length ?? 0) + 1;
+  const $ = (n: number) => `$${first + n - 1}`;
   const owners = input.kind === 'conversion' ? input.shares : [{ channelId: input.channelId, units: amountUnits }];
   const channel = input.kind === 'conversion' ? { channelId: null, ownerAccountId: null } : input;
   const values = [
@@ -86,10 +93,12 @@ export async function createPayout(tx: Tx, input: CreatePayoutInput): Promise<st
         { account: ledgerAccountCodes.payoutsInFlight(asset), asset, amount: -amountUnits },
       ],
     },
-    values.length + 1,
+    first + values.length,
     { locksBalancesFirst: true },
   );
-  const row = await runWithLedgerPosting<PostingColumns & { payout_id: string | null }>(
+  const requested = outboxMessage('payout-requested', { payoutId: id }, { at, dedupeKey: `payout-requested:${id}` });
+  const queue = outboxInsert([requested, ...(input.queue ?? [])], first + values.length + claim.params.length, { when: 'EXISTS (SELECT 1 FROM payout)' });
+  const row = await runWithLedgerPosting<PostingColumns & { payout_id: string | null; queued: InsertedOutboxRow[] }>(
     tx,
     claim,
     `WITH ${claim.checks}, ${claim.writes},
@@ -98,17 +107,17 @@ export async function createPayout(tx: Tx, input: CreatePayoutInput): Promise<st
                             destination_currency, destination_network, destination_wallet, destination_extra_id,
                             destination_wallet_ciphertext, destination_wallet_index, destination_wallet_hint, destination_extra_id_ciphertext,
                             destination_extra_id_index, claim_transaction_id, requested_at, state_changed_at, created_at, updated_at)
-       SELECT $1::uuid, $2::text, $3::uuid, $4::uuid, $5::uuid, 'requested', $6::text, $7::numeric, $8::bigint, $9::text, $10::text,
-              $11::text, $12::text, $13::text, $14::bytea, $15::text, $16::text, $17::bytea, ${claim.transactionId}, $18::timestamptz, $18, $18, $18
+       SELECT ${$(1)}::uuid, ${$(2)}::text, ${$(3)}::uuid, ${$(4)}::uuid, ${$(5)}::uuid, 'requested', ${$(6)}::text, ${$(7)}::numeric, ${$(8)}::bigint, ${$(9)}::text, ${$(10)}::text,
+              ${$(11)}::text, ${$(12)}::text, ${$(13)}::text, ${$(14)}::bytea, ${$(15)}::text, ${$(16)}::text, ${$(17)}::bytea, ${claim.transactionId}, ${$(18)}::timestamptz, ${$(18)}, ${$(18)}, ${$(18)}
         WHERE ${claim.ready}
-       RETURNING id)
-     SELECT ${claim.columns}, (SELECT id FROM payout) AS payout_id`,
-    [...values, ...claim.params],
+       RETURNING id),
+     queued AS (${queue.sql})${alongside?.onlyWhere ? `, alongside AS (${alongside.onlyWhere(claim.ready)})` : ''}
+     SELECT ${claim.columns}, (SELECT id FROM payout) AS payout_id,
+            (SELECT coalesce(jsonb_agg(jsonb_build_object('id', id::text, 'message_id', message_id)), '[]'::jsonb) FROM queued) AS queued`,
+    [...(alongside?.params ?? []), ...values, ...claim.params, ...queue.params],
   );
   if (row.payout_id === null) throw payoutError('payout_invariant_broken', 'createPayout: the payout row was not written with its claim', { payoutId: id });
-  const requested = outboxMessage('payout-requested', { payoutId: id }, { at, dedupeKey: `payout-requested:${id}` });
-  if (input.followUps) input.followUps.push(requested);
-  else await enqueueMessages(tx, [requested]);
+  queue.inserted(tx, row.queued);
   return id;
 }
 

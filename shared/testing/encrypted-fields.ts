@@ -1,6 +1,7 @@
 import { accountEmailOf } from '../accounts/index.js';
 import type { Db, Queryable } from '../db/index.js';
 import { createPayout } from '../payouts/create-payout.js';
+import { dropPayoutRequest } from './fixtures.js';
 import { loadFieldCipher } from '../field-crypto/index.js';
 import { clearWallet, openWallet, sealWallet, storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 
@@ -60,8 +61,8 @@ export async function withDestinationWallets<Row extends { id: string }>(q: Quer
 
 /** A threshold payout of the channel written as before migration 029: its destination in clear. */
 export async function insertPayoutInClear(db: Db, input: { channelId: string; ownerAccountId: string; wallet: string; at: Date }): Promise<string> {
-  return db.transaction((tx) =>
-    createPayout(tx, {
+  return db.transaction(async (tx) => {
+    const id = await createPayout(tx, {
       kind: 'threshold',
       channelId: input.channelId,
       ownerAccountId: input.ownerAccountId,
@@ -70,7 +71,8 @@ export async function insertPayoutInClear(db: Db, input: { channelId: string; ow
       amountUsdCents: null,
       destination: { currency: 'ETH', network: 'ETH', stored: clearWallet(input.wallet) },
       at: input.at,
-      followUps: [],
-    }),
-  );
+    });
+    await dropPayoutRequest(tx, id);
+    return id;
+  });
 }

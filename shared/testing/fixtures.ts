@@ -32,6 +32,14 @@ function decimalText(units: bigint, decimals: number): string {
   return fraction ? `${whole}.${fraction}` : whole;
 }
 
+/**
+ * A fixture payout rests where the test puts it: the `payout-requested` message its creation queued
+ * is removed, so nothing starts its stages unless the test does.
+ */
+export async function dropPayoutRequest(tx: Tx, payoutId: string): Promise<void> {
+  await tx.query('DELETE FROM outbox WHERE dedupe_key = $1', [`payout-requested:${payoutId}`]);
+}
+
 function inTransaction<T>(q: Db | Tx, work: (tx: Tx) => Promise<T>): Promise<T> {
   return 'transaction' in q ? q.transaction(work) : work(q);
 }
@@ -467,8 +475,8 @@ export async function insertPayout(
       amountUsdCents: overrides.amountUsdCents ?? null,
       destination: { currency: channel.payout_currency, network: channel.payout_network, stored },
       at: FIXTURE_NOW,
-      followUps: [],
     });
+    await dropPayoutRequest(tx, id);
     return {
       id,
       kind,
@@ -693,8 +701,8 @@ export async function insertConversionBatch(
       amountUsdCents: null,
       destination: { currency: destination.currency, network: destination.network, stored: clearWallet(destination.wallet) },
       at: FIXTURE_NOW,
-      followUps: [],
     });
+    await dropPayoutRequest(tx, payoutId);
     const payout: PayoutFixture = {
       id: payoutId,
       kind: 'conversion',
