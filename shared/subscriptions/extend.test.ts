@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
+import { countStatements } from '../testing/statement-counter.js';
 import { extendSubscription } from './extend.js';
 
 const DAY_MS = 86_400_000;
@@ -85,6 +86,21 @@ describe('extendSubscription', () => {
     const subscriptions = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
     expect(subscriptions).toHaveLength(1);
     expect(subscriptions[0]).toMatchObject({ status: 'active', expires_at: daysAfter(FIXTURE_NOW, 120), last_payment_id: paymentId });
+  });
+
+  it('stacks two first payments settled at once, each in one statement: neither period is lost', async () => {
+    const subscriber = await subscriberOfChannel();
+    const [a, b] = [await subscriber.pay(), await subscriber.pay()];
+    const counter = countStatements(testDb.db);
+    const extensions = await Promise.all([a, b].map((paymentId) => counter.db.transaction((tx) => extendSubscription(tx, { ...subscriber, paymentId, durationDays: 30, now: FIXTURE_NOW }))));
+    expect(counter.counts()).toMatchObject({ statements: 6, transactions: 2 }); // BEGIN, one statement, COMMIT each
+    expect(extensions.map((extension) => extension.isRenewal).sort()).toEqual([false, true]);
+    const [subscription] = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+    expect(subscription?.expires_at).toEqual(daysAfter(FIXTURE_NOW, 60));
+    expect((await periodsOf(subscription?.id ?? '')).map((period) => [period.starts_at, period.ends_at])).toEqual([
+      [FIXTURE_NOW, daysAfter(FIXTURE_NOW, 30)],
+      [daysAfter(FIXTURE_NOW, 30), daysAfter(FIXTURE_NOW, 60)],
+    ]);
   });
 
   it('starts a renewal made after the expiry now, even before the expiry job has run', async () => {

@@ -1,7 +1,5 @@
 import type { Tx } from '../db/index.js';
 
-const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 
 /**
  * What grants a period of access: a settled payment, a free trial or a claimed gift. Each grants
@@ -23,12 +21,16 @@ export interface SubscriptionExtension {
 }
 
 /**
- * Grants `durationDays` of access for one access grant (a settled payment, a trial, a gift claim). A renewal while the subscription is
- * still running stacks on its current expiry, and so does one in the channel's grace period (the
- * member was never removed: the new period continues the lapsed one); otherwise the period starts
- * now. Runs in the settlement transaction, holding the subscription row lock; the payment's period
- * is recorded once (subscription_periods.payment_id is unique), so a repeated settlement cannot
- * extend twice.
+ * Grants `durationDays` of access for one access grant (a settled payment, a trial, a gift claim), in
+ * ONE statement of the settlement transaction. A renewal while the subscription is still running
+ * stacks on its current expiry, and so does one in the channel's grace period (the member was never
+ * removed: the new period continues the lapsed one), unless the stacked period would already be over
+ * (1 day bought late in a 72-hour grace); otherwise the period starts now. The upsert decides that on
+ * the row it holds locked (`subscriptions` as the conflict left it: a concurrent first payment of the
+ * same subscriber is stacked on, not overwritten), so two settlements of one subscriber serialize on
+ * it. The grant's period is recorded once (subscription_periods has a unique column per grant), so a
+ * repeated settlement cannot extend twice. `isRenewal`: the period starts at the earlier expiry, not
+ * now (a lapsed period ending exactly now gives the same period either way and reads as a start).
  */
 export async function extendSubscription(
   tx: Tx,
@@ -37,34 +39,28 @@ export async function extendSubscription(
   const grant: AccessGrant = 'grant' in input ? input.grant : { kind: 'payment', id: input.paymentId };
   // A trial or a gift claim is not a payment: last_payment_id (the tier Renew offers) stays as it was.
   const paymentId = grant.kind === 'payment' ? grant.id : null;
-  // Created on first payment; either way returned locked (the no-op update takes the row lock that
-  // serializes two settlements of one subscriber), in one statement.
-  const { rows } = await tx.query<{ id: string; status: string; expires_at: Date; grace_period_hours: number }>(
-    `INSERT INTO subscriptions (telegram_user_id, channel_id, status, expires_at, created_at, updated_at, expired_at)
-     VALUES ($1, $2, 'expired', $3, $3, $3, $3)
-     ON CONFLICT (telegram_user_id, channel_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
-     RETURNING id, status, expires_at, (SELECT grace_period_hours FROM channels WHERE id = $2) AS grace_period_hours`,
-    [input.telegramUserId, input.channelId, input.now],
-  );
-  const current = rows[0] as { id: string; status: string; expires_at: Date; grace_period_hours: number };
-  // Access runs until expires_at plus the grace period. Past that (or with no grace period) an active
-  // row is only awaiting removal and the period starts now, as before. A stacked period that would
-  // already be over (1 day bought late in a 72-hour grace) starts now as well.
-  const now = input.now.getTime();
-  const durationMs = input.durationDays * DAY_MS;
-  const expiresMs = current.expires_at.getTime();
-  const isRenewal = current.status === 'active' && expiresMs + Number(current.grace_period_hours) * HOUR_MS > now && expiresMs + durationMs > now;
-  const startsAt = isRenewal ? current.expires_at : input.now;
-  const expiresAt = new Date(startsAt.getTime() + durationMs);
-  await tx.query(
-    `WITH period AS (
+  // Days of 86,400 s, as everywhere else (an interval of days would follow the session's time zone).
+  const duration = 'make_interval(secs => $5::int * 86400)';
+  const { rows } = await tx.query<{ id: string; starts_at: Date; expires_at: Date; is_renewal: boolean }>(
+    `WITH extended AS (
+       INSERT INTO subscriptions AS s (telegram_user_id, channel_id, status, expires_at, last_payment_id, created_at, updated_at)
+       VALUES ($1, $2, 'active', $3::timestamptz + ${duration}, $4, $3, $3)
+       ON CONFLICT (telegram_user_id, channel_id) DO UPDATE SET
+         status = 'active',
+         expires_at = CASE
+           WHEN s.status = 'active'
+            AND s.expires_at + make_interval(hours => (SELECT grace_period_hours FROM channels WHERE id = $2)) > $3
+            AND s.expires_at + ${duration} > $3
+           THEN s.expires_at ELSE $3 END + ${duration},
+         last_payment_id = coalesce($4, s.last_payment_id), expired_at = NULL, removed_at = NULL,
+         removal_attempts = 0, last_removal_error = NULL, next_removal_attempt_at = NULL, updated_at = $3
+       RETURNING id, expires_at - ${duration} AS starts_at, expires_at),
+     period AS (
        INSERT INTO subscription_periods (subscription_id, ${grantColumn(grant)}, starts_at, ends_at, duration_days, created_at)
-       VALUES ($1, $7, $5, $2, $6, $4)
-       RETURNING subscription_id)
-     UPDATE subscriptions SET status = 'active', expires_at = $2, last_payment_id = coalesce($3, last_payment_id), expired_at = NULL, removed_at = NULL,
-       removal_attempts = 0, last_removal_error = NULL, next_removal_attempt_at = NULL, updated_at = $4
-     WHERE id = (SELECT subscription_id FROM period)`,
-    [current.id, expiresAt, paymentId, input.now, startsAt, input.durationDays, grant.id],
+       SELECT id, $6, starts_at, expires_at, $5, $3 FROM extended)
+     SELECT id, starts_at, expires_at, starts_at <> $3 AS is_renewal FROM extended`,
+    [input.telegramUserId, input.channelId, input.now, paymentId, input.durationDays, grant.id],
   );
-  return { subscriptionId: current.id, startsAt, expiresAt, isRenewal };
+  const extended = rows[0] as { id: string; starts_at: Date; expires_at: Date; is_renewal: boolean };
+  return { subscriptionId: extended.id, startsAt: extended.starts_at, expiresAt: extended.expires_at, isRenewal: extended.is_renewal };
 }
