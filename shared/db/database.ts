@@ -15,7 +15,8 @@ export interface QueryResult<R> {
 /**
  * A write of the caller's (an UPDATE or INSERT, parameters from `$1`) that another module's statement
  * runs as a CTE named `alongside`, so that two writes with no decision between them are one statement
- * (e.g. a stage's last write and its follow-up messages, `enqueueMessages`).
+ * (e.g. a stage's last write and its follow-up messages, `enqueueMessages`); or a read that the host's
+ * write depends on (the daily cap's, which a payout's move to `quoted` makes as its condition).
  */
 export interface AlongsideWrite {
   sql: string;

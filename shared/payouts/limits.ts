@@ -1,6 +1,6 @@
 import { recordAuditEvent } from '../audit/index.js';
 import { enqueueMessage } from '../bus/index.js';
-import type { Db, Tx } from '../db/index.js';
+import type { AlongsideWrite, Db, Tx } from '../db/index.js';
 import { queuePayoutNotice } from './payout-notices.js';
 import { retrievePayout, returnToOwners } from './payout-row.js';
 import { transitionPayout } from './payout-state.js';
@@ -36,9 +36,17 @@ const OUTFLOW_STATES = ['quoted', 'swap_created', 'transfer_signed', 'transfer_b
  * destination changed in the last 24 hours; more than the per-payout maximum; more than
  * `UNUSUAL_AMOUNT_FACTOR` × the channel's median completed payout of the last 30 days; or, with
  * everything sent in the last 24 hours, over the daily cap. A payout an operator approved is not
- * checked again; parking swaps (our own hot wallet) are not outflow.
+ * checked again; parking swaps (our own hot wallet) are not outflow. With `dailyCapWithTheMove`,
+ * the daily cap is not read here but returned as `dailyCap`: a read for the statement that moves the
+ * payout to `quoted` (`movePayoutWith`, `onlyIf` its `within`), which then moves it only within the cap.
  */
-export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: OutflowLimits, now: Date): Promise<LimitVerdict> {
+export async function checkOutflowLimits(
+  tx: Tx,
+  payoutId: string,
+  limits: OutflowLimits,
+  now: Date,
+  options: { dailyCapWithTheMove?: boolean } = {},
+): Promise<LimitVerdict | { isWithinLimits: true; dailyCap: AlongsideWrite }> {
   // One statement: the payout, when its channel's destination last changed, and the channel's
   // recent completed payouts' median (percentile_disc: an actual amount, exact cents). It also takes
   // the daily cap's lock for a payout the cap may concern (below): the outflow is read by the NEXT
@@ -82,26 +90,38 @@ export async function checkOutflowLimits(tx: Tx, payoutId: string, limits: Outfl
   ) {
     return { isWithinLimits: false, reason: 'unusual_amount' };
   }
-  // One checker at a time (the lock taken by the statement above): two payouts checked concurrently
-  // would each miss the other's outflow and could pass the cap together. The lock lasts until the
-  // caller's transaction ends, so the final check belongs in the transaction that moves the payout
-  // to `quoted` (then it counts as outflow).
-  // What went out, or is committed to: a payout in an outflow state, or any payout with a signed
-  // transfer whatever it became (a reverted transfer was still signed and sent; a refunded or
-  // failed exchange still took the funds). Each counts from the later of quoted_at (when this
-  // check admitted it, under this lock) and its transfer's signed_at (the bytes can go out from
-  // then on; broadcast_at may still be null), never from its last state change, which a slow
-  // exchange or a late revert moves forward. A row without quoted_at (not quoted by quote-payout)
-  // falls back to state_changed_at.
-  const { rows: sent } = await tx.query<{ total: bigint | null }>(
-    `SELECT sum(p.amount_usd_cents)::int8 AS total
-       FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id
-      WHERE p.id <> $1 AND p.kind <> 'conversion' AND (p.state = ANY($2) OR t.payout_id IS NOT NULL)
-        AND coalesce(greatest(p.quoted_at, t.signed_at), p.state_changed_at) > $3`,
-    [payoutId, OUTFLOW_STATES, new Date(now.getTime() - 86_400_000)],
-  );
-  if ((sent[0]?.total ?? 0n) + payout.amount_usd_cents > limits.dailyCapUsdCents) return { isWithinLimits: false, reason: 'over_daily_limit' };
+  if (options.dailyCapWithTheMove) return { isWithinLimits: true, dailyCap: dailyCapCheck(payoutId, limits, now) };
+  const cap = dailyCapCheck(payoutId, limits, now);
+  const { rows: checked } = await tx.query<{ within: boolean }>(cap.sql, cap.params);
+  if (checked[0]?.within !== true) return { isWithinLimits: false, reason: 'over_daily_limit' };
   return { isWithinLimits: true };
+}
+
+/**
+ * The daily cap's rule, one SELECT of one row (`within`), parameters from `$1`: the payout's own USD
+ * value and everything sent in the last 24 hours stay within the cap.
+ *
+ * One checker at a time (the lock taken by `checkOutflowLimits`' first statement): two payouts checked
+ * concurrently would each miss the other's outflow and could pass the cap together. The lock lasts
+ * until the caller's transaction ends, so the final check belongs in the transaction that moves the
+ * payout to `quoted` (then it counts as outflow), in a later statement than the lock, whose snapshot
+ * is taken after the lock is held: its own, or the move's (`dailyCapWithTheMove`).
+ * What went out, or is committed to: a payout in an outflow state, or any payout with a signed
+ * transfer whatever it became (a reverted transfer was still signed and sent; a refunded or failed
+ * exchange still took the funds). Each counts from the later of quoted_at (when this check admitted
+ * it, under this lock) and its transfer's signed_at (the bytes can go out from then on; broadcast_at
+ * may still be null), never from its last state change, which a slow exchange or a late revert moves
+ * forward. A row without quoted_at (not quoted by quote-payout) falls back to state_changed_at.
+ */
+function dailyCapCheck(payoutId: string, limits: OutflowLimits, now: Date): AlongsideWrite {
+  return {
+    sql: `SELECT coalesce((SELECT sum(p.amount_usd_cents)
+                             FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id
+                            WHERE p.id <> $1 AND p.kind <> 'conversion' AND (p.state = ANY($2) OR t.payout_id IS NOT NULL)
+                              AND coalesce(greatest(p.quoted_at, t.signed_at), p.state_changed_at) > $3), 0)
+                 + (SELECT amount_usd_cents FROM payouts WHERE id = $1) <= $4::int8 AS within`,
+    params: [payoutId, OUTFLOW_STATES, new Date(now.getTime() - 86_400_000), limits.dailyCapUsdCents.toString()],
+  };
 }
 
 /** Holds a requested payout for an operator, with an audit entry. */

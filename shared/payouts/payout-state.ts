@@ -132,7 +132,11 @@ export interface PayoutMovePosting {
   when: 'moved' | 'always';
 }
 
-type MoveInput = { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields & { posting?: PayoutMovePosting };
+type MoveInput = { payoutId: string; from: PayoutState; to: PayoutState; at: Date } & PayoutTransitionFields & {
+  posting?: PayoutMovePosting;
+  /** `movePayoutWith` only: SQL over the statement's CTEs (`alongside`) that the move also needs, e.g. `(SELECT within FROM alongside)`. */
+  onlyIf?: string;
+};
 
 /**
  * Moves one payout from `from` to `to` if, and only if, it is still in `from` (a redelivered or
@@ -178,7 +182,8 @@ export async function movePayoutWith(q: Tx | Queryable, input: MoveInput, write?
     ? ledgerPosting(input.posting.transaction, first + PAYOUT_MOVE_PARAMS, { when: input.posting.when === 'moved' ? 'EXISTS (SELECT 1 FROM moved)' : undefined })
     : undefined;
   const noEndpoint = `NOT ${hasLiveWebhookEndpointSql('owner_account_id')}`;
-  const guards = [posting?.ready, !tx && eventType ? noEndpoint : undefined].filter((guard) => guard !== undefined);
+  if (input.onlyIf && !write) throw payoutError('payout_transition_refused', 'a move onlyIf names the alongside it needs');
+  const guards = [posting?.ready, !tx && eventType ? noEndpoint : undefined, input.onlyIf].filter((guard) => guard !== undefined);
   const move = payoutMove(input, guards.length > 0 ? guards.join(' AND ') : undefined, first);
   const afterMove = first + move.params.length + (posting?.params.length ?? 0);
   const queue = input.queue && input.queue.length > 0 ? outboxInsert(input.queue, afterMove, { when: 'EXISTS (SELECT 1 FROM moved)' }) : undefined;

@@ -5,6 +5,7 @@ import { createMemoryChain } from '../testing/fakes/memory-chain.js';
 import { countingChangeNowClient, type PayoutAtStage, payoutAtStage, payoutMessages } from '../testing/payout-steps.js';
 import { type ChangeNowSimulator, startChangeNowSimulator } from '../testing/simulators/changenow-simulator.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
+import { countStatements } from '../testing/statement-counter.js';
 import { DEFERRAL_MS, type QuotePayoutDeps, quotePayout } from './index.js';
 
 const API_KEY = 'quote-test-key';
@@ -158,6 +159,26 @@ describe('quotePayout', () => {
     expect(await quotePayout(deps, second.id)).toBe('held');
     expect(await payoutRow(second.id)).toMatchObject({ state: 'held', heldReason: 'over_daily_limit' });
     expect(await payoutMessages(h.db, second.id)).toEqual([]);
+  });
+
+  it('quotes one and holds the other of two payouts quoted at once that only fit the daily cap one at a time (the move reads the cap after its lock)', async () => {
+    const payouts = [
+      await payoutAtStage(h.db, { destination: 'ETH', amountUnits: ETH / 10n, usdCents: 90_000n }),
+      await payoutAtStage(h.db, { destination: 'ETH', amountUnits: ETH / 10n, usdCents: 90_000n }),
+    ];
+    const outcomes = await Promise.all(payouts.map((payout) => quotePayout(deps, payout.id)));
+    expect([...outcomes].sort()).toEqual(['direct', 'held']);
+    const held = payouts[outcomes.indexOf('held')];
+    expect(await payoutRow(held?.id ?? '')).toMatchObject({ state: 'held', heldReason: 'over_daily_limit' });
+  });
+
+  it('quotes a direct payout within the limits in one transaction of 3 statements: the limits and the cap lock, then the move that reads the cap', async () => {
+    const payout = await payoutAtStage(h.db, { destination: 'ETH', amountUnits: ETH / 10n, usdCents: 10_000n });
+    const counter = countStatements(h.db);
+    expect(await quotePayout({ ...deps, db: counter.db }, payout.id)).toBe('direct');
+    // The payout's read (before the node's fee estimate); BEGIN, the limits, the move, COMMIT.
+    expect(counter.counts()).toMatchObject({ statements: 5, transactions: 1 });
+    expect(await payoutMessages(h.db, payout.id)).toEqual(['transfer-requested']);
   });
 
   it.each([

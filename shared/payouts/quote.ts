@@ -6,8 +6,8 @@ import { AppError, errorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { BPS_PER_WHOLE, formatUnits, getAsset, isAssetCode, parseUnits } from '../money/index.js';
 import { assertPayoutAddress } from '../wallets/index.js';
-import { checkOutflowLimits, holdPayout, type OutflowLimits } from './limits.js';
-import { transitionPayout } from './payout-state.js';
+import { checkOutflowLimits, type HoldReason, holdPayout, type OutflowLimits } from './limits.js';
+import { movePayoutWith, transitionPayout } from './payout-state.js';
 import { failPayout, failPayoutIn } from './fail-payout.js';
 import { isDirectPayout, type PayoutRow, payoutDestinationOf, retrievePayout } from './payout-row.js';
 import { raiseOperatorAlert } from '../watchdog/index.js';
@@ -208,15 +208,26 @@ async function markQuoted(
   next: 'transfer-requested' | 'payout-quoted',
 ): Promise<'quoted' | 'held' | 'skipped'> {
   return deps.db.transaction(async (tx) => {
-    // Again, under the cap's lock: another payout may have been quoted since the first check.
-    const verdict = await checkOutflowLimits(tx, payout.id, deps.limits, at);
-    if (!verdict.isWithinLimits) {
-      const isHeld = await holdPayout(tx, payout.id, verdict.reason, at);
-      if (isHeld) deps.logger.warn('payout.held', { payoutId: payout.id, reason: verdict.reason });
-      return isHeld ? 'held' : 'skipped';
-    }
+    // Again, under the cap's lock: another payout may have been quoted since the first check. The
+    // daily cap is read by the move itself, in the statement after the lock.
+    const hold = async (reason: HoldReason) => {
+      const isHeld = await holdPayout(tx, payout.id, reason, at);
+      if (isHeld) deps.logger.warn('payout.held', { payoutId: payout.id, reason });
+      return isHeld ? ('held' as const) : ('skipped' as const);
+    };
+    const verdict = await checkOutflowLimits(tx, payout.id, deps.limits, at, { dailyCapWithTheMove: true });
+    if (!verdict.isWithinLimits) return hold(verdict.reason);
+    const dailyCap = 'dailyCap' in verdict ? verdict.dailyCap : undefined;
     const queue = [outboxMessage(next, { payoutId: payout.id }, { at, dedupeKey: `${next}:${payout.id}` })];
-    const isQuoted = await transitionPayout(tx, { payoutId: payout.id, from: 'requested', to: 'quoted', at, quotedToAmount: toAmount, queue });
-    return isQuoted ? 'quoted' : 'skipped';
+    const move = await movePayoutWith(
+      tx,
+      { payoutId: payout.id, from: 'requested', to: 'quoted', at, quotedToAmount: toAmount, queue, ...(dailyCap ? { onlyIf: '(SELECT within FROM alongside)' } : {}) },
+      dailyCap,
+    );
+    if (move.moved) return 'quoted';
+    if (!dailyCap) return 'skipped';
+    // Not moved: over the cap, or moved by another delivery meanwhile. The full check tells which.
+    const again = await checkOutflowLimits(tx, payout.id, deps.limits, at);
+    return again.isWithinLimits ? 'skipped' : hold(again.reason);
   });
 }
