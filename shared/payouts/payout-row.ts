@@ -108,14 +108,27 @@ export async function retrievePayout(q: Queryable, payoutId: string, options: { 
  * snapshot, so the two agree (the transfer row and `transfer_signed` commit together; a payout never
  * looks unsigned while its row exists, which would make a concurrent delivery skip it).
  */
-export async function retrievePayoutAndTransfer(q: Queryable, payoutId: string): Promise<{ payout: PayoutRow; stored: StoredTransfer | undefined }> {
+export async function retrievePayoutAndTransfer(q: Queryable, payoutId: string): Promise<PayoutAndTransfer> {
   const { rows } = await q.query<PayoutColumns & Record<string, unknown>>(
-    `SELECT ${payoutColumns('p')}, ${storedTransferColumns('t', 'transfer_')}
-       FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1`,
+    `SELECT ${PAYOUT_AND_TRANSFER_COLUMNS} FROM payouts p LEFT JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1`,
     [payoutId],
   );
   const row = rows[0];
   if (!row) throw payoutError('payout_not_found', 'No payout has this id.', { payoutId });
+  return payoutAndTransferOf(row);
+}
+
+/** A payout with its stored transfer and that transfer's attempts, as one statement reads them. */
+export interface PayoutAndTransfer {
+  payout: PayoutRow;
+  stored: StoredTransfer | undefined;
+}
+
+/** The columns of `PayoutAndTransfer` for a statement over `payouts p` LEFT JOINed with `chain_transfers t`. */
+export const PAYOUT_AND_TRANSFER_COLUMNS = `${payoutColumns('p')}, ${storedTransferColumns('t', 'transfer_')}`;
+
+/** A row of `PAYOUT_AND_TRANSFER_COLUMNS`. */
+export function payoutAndTransferOf(row: PayoutColumns & Record<string, unknown>): PayoutAndTransfer {
   return { payout: toPayoutRow(row), stored: storedTransferOf(row, 'transfer_') };
 }
 

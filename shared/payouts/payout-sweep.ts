@@ -4,7 +4,7 @@ import { errorCode, isRetryable } from '../errors/index.js';
 import { ownedState } from '../watchdog/index.js';
 import { transitionPayout } from './payout-state.js';
 import type { PayoutState } from './payout-state.js';
-import { isDirectPayout } from './payout-row.js';
+import { isDirectPayout, PAYOUT_AND_TRANSFER_COLUMNS, type PayoutAndTransfer, payoutAndTransferOf, type PayoutColumns } from './payout-row.js';
 import { trackPayout, type TrackPayoutsDeps } from './tracking.js';
 
 export interface TrackPayoutsReport {
@@ -42,6 +42,8 @@ interface DuePayout {
   asset: string;
   destination_currency: string;
   destination_network: string;
+  /** The payout with its transfer and attempts, read by the claim for the tracking step. */
+  read: PayoutAndTransfer;
 }
 
 /**
@@ -77,18 +79,21 @@ export async function trackPayouts(deps: TrackPayoutsDeps & { timeBudgetMs?: num
 /**
  * Claims up to a page of due payouts: checked before this tick started (a payout this tick already
  * looked at, or moved, waits for the next tick), oldest check first, skipping rows another tick holds.
- * One statement, so its own transaction: the row locks last until the lease is written.
+ * One statement, so its own transaction: the row locks last until the lease is written. It returns
+ * each payout with its transfer and attempts for the tracking step, which reads nothing again (what
+ * it then writes is conditional on the state it read, so a row moved meanwhile only waits a tick).
  */
 async function claimDuePayouts(deps: TrackPayoutsDeps, tickStart: Date): Promise<DuePayout[]> {
   const leaseUntil = new Date(deps.clock.now().getTime() + CLAIM_LEASE_MS);
-  const { rows } = await deps.db.query<DuePayout>(
+  const { rows } = await deps.db.query<Omit<DuePayout, 'read'> & PayoutColumns & Record<string, unknown>>(
     `UPDATE payouts p SET next_check_at = $2
        FROM (SELECT id FROM payouts WHERE next_check_at < $1 ORDER BY next_check_at, id LIMIT ${PAGE_SIZE} FOR NO KEY UPDATE SKIP LOCKED) due
+            LEFT JOIN chain_transfers t ON t.payout_id = due.id
       WHERE p.id = due.id
-      RETURNING p.id, p.state, p.state_changed_at, p.deferred_until, p.last_redriven_at, p.asset, p.destination_currency, p.destination_network`,
+      RETURNING p.state_changed_at, p.deferred_until, p.last_redriven_at, ${PAYOUT_AND_TRANSFER_COLUMNS}`,
     [tickStart, leaseUntil],
   );
-  return rows;
+  return rows.map((row) => ({ ...row, read: payoutAndTransferOf(row) }));
 }
 
 /** When the payout is due again, unless its state changed meanwhile (then it is due at once). */
@@ -106,7 +111,7 @@ async function sweepPayout(deps: TrackPayoutsDeps, payout: DuePayout, report: Tr
   try {
     if (TRACKED_STATES.has(payout.state)) {
       report.checked += 1;
-      const state = await trackPayout(deps, payout.id);
+      const state = await trackPayout(deps, payout.id, payout.read);
       if (state === 'completed') report.completed += 1;
       if (state === 'failed' || state === 'refunded') report.failed += 1;
       // A payout that moved is due as its new state says (sql/015's trigger sets next_check_at).

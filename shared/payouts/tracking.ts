@@ -10,7 +10,7 @@ import { canTransitionSwap, PAYOUT_STATE_AFTER_SWAP, type SwapStatus } from './s
 import { distributeConversion } from './conversion.js';
 import { failPayoutIn } from './fail-payout.js';
 import { payoutNotices, queuePayoutNotice } from './payout-notices.js';
-import { isDirectPayout, type PayoutRow, retrievePayout, retrievePayoutAndTransfer, returnToOwners } from './payout-row.js';
+import { isDirectPayout, type PayoutAndTransfer, type PayoutRow, retrievePayout, retrievePayoutAndTransfer, returnToOwners } from './payout-row.js';
 import { payoutError } from './errors.js';
 
 /** A pending transfer is checked for being priced out of blocks after this long. */
@@ -47,9 +47,9 @@ export interface TrackPayoutsDeps extends TransferDeps {
   confirmations: number;
 }
 
-/** One tracking step for one payout; returns the state it is left in. */
-export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string): Promise<string> {
-  const read = await retrievePayoutAndTransfer(deps.db, payoutId);
+/** One tracking step for one payout (`justRead`: the payout and its transfer as the caller just read them); returns the state it is left in. */
+export async function trackPayout(deps: TrackPayoutsDeps, payoutId: string, justRead?: PayoutAndTransfer): Promise<string> {
+  const read = justRead ?? (await retrievePayoutAndTransfer(deps.db, payoutId));
   let payout = read.payout;
   if (payout.state === 'transfer_signed') {
     // Signed but never broadcast (send-transfer stopped in between): it broadcasts the stored bytes.

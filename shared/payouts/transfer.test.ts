@@ -9,7 +9,7 @@ import { payoutAtStage } from '../testing/payout-steps.js';
 import { createStageHarness, type StageHarness } from '../testing/stage-harness.js';
 import { countStatements } from '../testing/statement-counter.js';
 import { createChangeNowClient } from '../changenow/index.js';
-import { sendTransfer, trackPayout } from './index.js';
+import { sendTransfer, trackPayout, trackPayouts } from './index.js';
 
 const GWEI = 1_000_000_000n;
 const AMOUNT = 250_000_000_000_000_000n; // 0.25 ETH
@@ -287,6 +287,18 @@ describe('sendTransfer', () => {
       const again = await minedPayout();
       expect(await Promise.all([trackPayout(trackingDeps(), again.id), trackPayout(trackingDeps(), again.id)])).toEqual(['completed', 'completed']);
       expect(await facts(again.id)).toEqual({ state: 'completed', status: 'confirmed', fees: 1, notices: 1, events: 0 });
+    });
+
+    it('from the sweep: the claim reads the payout with its transfer and attempts, so the tick does not read it again', async () => {
+      const payout = await minedPayout();
+      await h.db.query('UPDATE payouts SET next_check_at = $2 WHERE id = $1', [payout.id, new Date(h.clock.now().getTime() - 1000)]);
+      const counter = countStatements(h.db);
+      await trackPayouts({ ...trackingDeps(), db: counter.db });
+      expect(await facts(payout.id)).toEqual({ state: 'completed', status: 'confirmed', fees: 1, notices: 1, events: 0 });
+      const counts = counter.counts();
+      const reads = [...counts.byLabel.keys()].filter((label) => (counts.sqlByLabel.get(label) ?? '').includes('LEFT JOIN chain_transfers t ON t.payout_id = p.id WHERE p.id = $1'));
+      expect(reads).toEqual([]);
+      expect([...counts.byLabel.keys()].some((label) => (counts.sqlByLabel.get(label) ?? '').includes('LEFT JOIN chain_transfers t ON t.payout_id = due.id'))).toBe(true);
     });
 
     it('for an owner with a live webhook endpoint: the receipt by that statement, the move in a transaction that records payout.completed once', async () => {
