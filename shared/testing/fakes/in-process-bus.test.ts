@@ -178,16 +178,16 @@ describe('in-process bus with a state file', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
-  it('delivers after a restart what the last run had not delivered, with the same message id and the attempt count going on', async () => {
+  it('delivers after a restart what the last run had not delivered, with the same message id, the attempt count and the retry schedule going on', async () => {
     const stateFile = path.join(folder, 'bus.json');
     const topology = loadTopology();
-    const seen: { function: string; messageId: string | undefined; attempt: number }[] = [];
+    const seen: { function: string; messageId: string | undefined; attempt: number; atMs: number }[] = [];
     const first = createInProcessBus({
       topology,
       stateFile,
-      backoffScale: 1, // the retry waits 10 s: the run stops before it
+      backoffScale: 0.05, // the retry waits 10 s × 0.05 = 500 ms: the run stops before it
       invoke: async (name, request) => {
-        seen.push({ function: name, messageId: request.headers['ce-id'], attempt: 1 });
+        seen.push({ function: name, messageId: request.headers['ce-id'], attempt: 1, atMs: Date.now() });
         return 503; // the function is down
       },
     });
@@ -195,21 +195,24 @@ describe('in-process bus with a state file', () => {
     await vi.waitFor(() => expect(seen).toHaveLength(1));
     await first.close();
 
+    // A restart does not hurry the retry (Pub/Sub keeps its own schedule whatever the subscriber does):
+    // a crash loop must not burn through the attempts while a stopped delivery's claim still stands.
     const second = createInProcessBus({
       topology,
       stateFile,
       backoffScale: 0,
       invoke: async (name, request) => {
-        seen.push({ function: name, messageId: request.headers['ce-id'], attempt: 2 });
+        seen.push({ function: name, messageId: request.headers['ce-id'], attempt: 2, atMs: Date.now() });
         return 204;
       },
     });
     expect(second.resume()).toBe(1);
     await second.drain();
-    expect(seen).toEqual([
+    expect(seen.map(({ atMs: _atMs, ...delivery }) => delivery)).toEqual([
       { function: 'track-payouts', messageId, attempt: 1 },
       { function: 'track-payouts', messageId, attempt: 2 },
     ]);
+    expect((seen[1]?.atMs ?? 0) - (seen[0]?.atMs ?? 0)).toBeGreaterThanOrEqual(490);
     expect(second.events).toEqual([expect.objectContaining({ type: 'delivered', pubsubMessageId: messageId, attempt: 2, isAck: true })]);
 
     // Acked: a third run has nothing left to deliver.

@@ -124,6 +124,12 @@ const PendingDeliverySchema = z.object({
   attributes: z.record(z.string(), z.string()),
   /** Attempts already made. */
   attempts: z.number().int().nonnegative(),
+  /**
+   * When the next attempt is due (epoch ms): the last attempt's start plus its backoff, set before it
+   * is made. A run that stopped mid-attempt resumes on that schedule, as Pub/Sub keeps retrying on
+   * its own schedule whatever happens to the subscriber (absent in older state files: at once).
+   */
+  nextAttemptAtMs: z.number().int().nonnegative().optional(),
 });
 type PendingDelivery = z.infer<typeof PendingDeliverySchema>;
 
@@ -210,11 +216,13 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
     return isAck;
   };
 
-  const deliver = async (subscription: Subscription, message: Published, attemptsMade = 0) => {
+  const deliver = async (subscription: Subscription, message: Published, attemptsMade = 0, resumeAtMs?: number) => {
     const key = `${subscription.function}/${message.pubsubMessageId}`;
-    const record = pending.get(key) ?? { ...message, function: subscription.function, attempts: attemptsMade };
+    const record: PendingDelivery = pending.get(key) ?? { ...message, function: subscription.function, attempts: attemptsMade };
     pending.set(key, record);
     save();
+    // Resumed after a stop: the retry it was waiting for (or the one it was making) keeps its time.
+    if (resumeAtMs !== undefined && resumeAtMs > Date.now()) await sleep(resumeAtMs - Date.now());
     const finish = () => {
       pending.delete(key);
       save();
@@ -222,6 +230,7 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
     for (let attempt = attemptsMade + 1; attempt <= subscription.maxDeliveryAttempts; attempt++) {
       if (isClosed) return;
       record.attempts = attempt;
+      record.nextAttemptAtMs = Date.now() + backoffMs(subscription, attempt);
       save();
       const fault = options.faults?.onDelivery?.({ topic: message.topic, function: subscription.function, attempt, maxAttempts: subscription.maxDeliveryAttempts }) ?? {};
       if (fault.lose) {
@@ -316,8 +325,8 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
           options.logger?.warn('bus.resumed_delivery_dropped', { topic: delivery.topic, function: delivery.function, pubsubMessageId: delivery.pubsubMessageId });
           continue;
         }
-        const { function: _function, attempts, ...message } = delivery;
-        track(deliver(subscription, message, Math.min(attempts, subscription.maxDeliveryAttempts - 1)));
+        const { function: _function, attempts, nextAttemptAtMs, ...message } = delivery;
+        track(deliver(subscription, message, Math.min(attempts, subscription.maxDeliveryAttempts - 1), nextAttemptAtMs));
         resumed += 1;
       }
       leftOver.length = 0;
