@@ -1,4 +1,4 @@
-import { type AlongsideWrite, assertNoOpenTransaction } from '../db/index.js';
+import { type AlongsideWrite, assertNoOpenTransaction, gatedWrite } from '../db/index.js';
 import { AppError, errorCode } from '../errors/index.js';
 import type { SendRawOutcome } from './chain-provider.js';
 import { type ChainTransfer, firstAttemptOf, retrieveChainTransfer, retrieveChainTransferAndAttempts, type TransferAttempt } from './chain-transfer-rows.js';
@@ -106,15 +106,17 @@ export async function broadcastStoredTransfer(
       latest.attempt,
     ]);
   }
-  const broadcastWhere = (condition?: string) => `UPDATE chain_transfers
+  const broadcast = gatedWrite(
+    (and) => `UPDATE chain_transfers
         SET status = CASE WHEN status = 'signed' THEN 'broadcast' ELSE status END,
             broadcast_at = coalesce(broadcast_at, $2),
             broadcast_attempts = broadcast_attempts + 1,
             last_broadcast_error = NULL,
             updated_at = $2
-      WHERE payout_id = $1 AND status IN ('signed', 'broadcast')${condition ? ` AND ${condition}` : ''}
-      RETURNING payout_id`;
-  const broadcast: AlongsideWrite = { sql: broadcastWhere(), onlyWhere: broadcastWhere, params: [payoutId, now] };
+      WHERE payout_id = $1 AND status IN ('signed', 'broadcast')${and}
+      RETURNING payout_id`,
+    [payoutId, now],
+  );
   const isRecorded = options.recordWith
     ? await options.recordWith(broadcast, stored)
     : ((await deps.db.query(broadcast.sql, broadcast.params)).rowCount ?? 0) > 0;

@@ -1,4 +1,4 @@
-import { type AlongsideWrite, assertNoOpenTransaction } from '../db/index.js';
+import { type AlongsideWrite, assertNoOpenTransaction, gatedWrite } from '../db/index.js';
 import type { TransactionLookup } from './chain-provider.js';
 import { type ChainTransfer, retrieveChainTransfer, retrieveChainTransferAndAttempts, type StoredTransfer } from './chain-transfer-rows.js';
 import { assertChainTransferTransition } from './chain-transfer-status.js';
@@ -86,15 +86,13 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
       [payoutId, now],
     );
   }
-  const receiptWhere = (condition?: string) => `UPDATE chain_transfers
+  const receipt = gatedWrite(
+    (and) => `UPDATE chain_transfers
           SET status = $2, block_number = $3, gas_used = $4, effective_gas_price = $5, fee_units = $6,
               failure_reason = $7, confirmed_at = $8, updated_at = $8, mined_tx_hash = $9
-        WHERE payout_id = $1 AND status = 'broadcast'${condition ? ` AND ${condition}` : ''}
-        RETURNING payout_id`;
-  const receipt: AlongsideWrite = {
-    sql: receiptWhere(),
-    onlyWhere: receiptWhere,
-    params: [
+        WHERE payout_id = $1 AND status = 'broadcast'${and}
+        RETURNING payout_id`,
+    [
       payoutId,
       to,
       lookup.blockNumber.toString(),
@@ -105,7 +103,7 @@ export async function confirmTransfer(deps: TransferDeps, payoutId: string, opti
       now,
       mined.txHash,
     ],
-  };
+  );
   const receiptFacts: SettledTransfer = {
     ...stored,
     status: to,

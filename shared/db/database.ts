@@ -29,6 +29,14 @@ export interface AlongsideWrite {
   onlyWhere?: (condition: string) => string;
 }
 
+/**
+ * An `AlongsideWrite` that can be gated: `sqlWhere(and)` is the write with `and` at the end of its
+ * WHERE clause (empty as given, ` AND <condition>` when its host gates it).
+ */
+export function gatedWrite(sqlWhere: (and: string) => string, params: unknown[]): AlongsideWrite {
+  return { sql: sqlWhere(''), onlyWhere: (condition) => sqlWhere(` AND ${condition}`), params };
+}
+
 /** Anything that runs SQL: the database itself or an open transaction. */
 export interface Queryable {
   query<R = Row>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;

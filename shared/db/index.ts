@@ -1,5 +1,6 @@
 export {
   type AlongsideWrite,
+  gatedWrite,
   type Db,
   type Tx,
   type Queryable,

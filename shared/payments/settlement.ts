@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import { enqueueMessages, type HandleOnceResult, type MessageKey, messageClaimSql, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
-import type { AlongsideWrite, Db, Tx } from '../db/index.js';
+import { type AlongsideWrite, type Db, gatedWrite, type Tx } from '../db/index.js';
 import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatPublicId } from '../ids/index.js';
@@ -146,10 +146,9 @@ export async function settlePayment(deps: SettlementDeps, key: MessageKey, payme
       booked = reported;
     }
     const isRefunding = payment.status === 'refunded' && payment.refund_booked_at === null;
-    const bookedWhere = (condition?: string) => `UPDATE payments SET booked_outcome_units = $2 WHERE id = $1${condition ? ` AND ${condition}` : ''}`;
     const bookedUpdate: AlongsideWrite | undefined =
       payment.booked_outcome_units === null || BigInt(payment.booked_outcome_units) !== booked
-        ? { sql: bookedWhere(), onlyWhere: bookedWhere, params: [paymentId, booked.toString()] }
+        ? gatedWrite((and) => `UPDATE payments SET booked_outcome_units = $2 WHERE id = $1${and}`, [paymentId, booked.toString()])
         : undefined;
     if (isRefunding) {
       // The refund returns what the payment's payouts did not send: the payout exists first.

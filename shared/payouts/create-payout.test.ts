@@ -3,6 +3,7 @@ import { clearWallet, sealWallet } from '../wallets/index.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outboxMessage } from '../bus/index.js';
+import { gatedWrite } from '../db/index.js';
 import { countStatements } from '../testing/statement-counter.js';
 import { balanceOf, ledgerAccountCodes } from '../ledger/index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/database.js';
@@ -48,7 +49,7 @@ describe('createPayout', () => {
     const payment = await insertPayment(db(), { checkoutId: checkout.id, status: 'finished', isSettled: true });
     await creditOwner(db(), channel.id, 'ETH', 1_000n);
     const followUp = outboxMessage('invite-requested', { paymentId: payment.id }, { at: AT, dedupeKey: `invite-requested:${payment.id}` });
-    const bookedWhere = (condition?: string) => `UPDATE payments SET booked_outcome_units = 700 WHERE id = $1${condition ? ` AND ${condition}` : ''} RETURNING id`;
+    const booked = (paymentId: string) => gatedWrite((and) => `UPDATE payments SET booked_outcome_units = 700 WHERE id = $1${and} RETURNING id`, [paymentId]);
     const counter = countStatements(db());
     const id = await counter.db.transaction((tx) =>
       createPayout(tx, {
@@ -62,7 +63,7 @@ describe('createPayout', () => {
         destination: { currency: 'ETH', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
         at: AT,
         queue: [followUp],
-        alongside: { sql: bookedWhere(), onlyWhere: bookedWhere, params: [payment.id] },
+        alongside: booked(payment.id),
       }),
     );
     // The database's first payout: the statement finds payouts:in_flight missing, writes nothing, and
@@ -118,7 +119,7 @@ describe('createPayout', () => {
         destination: { currency: 'ETH', network: 'ETH', stored: sealWallet(channel.ownerAccountId, channel.payoutWallet, null) },
         at: AT,
         queue: [outboxMessage('invite-requested', { paymentId: next.id }, { at: AT, dedupeKey: `invite-requested:${next.id}` })],
-        alongside: { sql: bookedWhere(), onlyWhere: bookedWhere, params: [next.id] },
+        alongside: booked(next.id),
       }),
     );
     expect(counter.counts()).toMatchObject({ statements: 3, transactions: 1 });
