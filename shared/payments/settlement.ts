@@ -3,7 +3,7 @@ import { storedWalletColumns, storedWalletOf } from '../wallets/index.js';
 import { enqueueMessages, type HandleOnceResult, type MessageKey, messageClaimSql, type OutboxMessage, outboxMessage } from '../bus/index.js';
 import type { Clock } from '../clock/index.js';
 import { type AlongsideWrite, type Db, gatedWrite, type Tx } from '../db/index.js';
-import { balanceOf, ledgerAccountCodes, postLedgerTransaction } from '../ledger/index.js';
+import { balanceOf, ledgerAccountCodes, postLedgerTransaction, type PostLedgerTransactionInput } from '../ledger/index.js';
 import type { Logger } from '../logging/index.js';
 import { formatPublicId } from '../ids/index.js';
 import { type AssetCode, formatAmount, formatUsdCents, mulDiv, splitFee } from '../money/index.js';
@@ -202,16 +202,20 @@ async function settleInTransaction(
     { account: ledgerAccountCodes.platformFees(asset), asset, amount: -fee },
     { account: ledgerAccountCodes.owner(payment.channel_id, asset), asset, amount: -net },
   ].filter((entry) => entry.amount !== 0n);
-  if (gross > 0n) {
-    await postLedgerTransaction(tx, {
-      kind: 'payment_settled',
-      idempotencyKey: `settle:${payment.id}`,
-      occurredAt: now,
-      paymentId: payment.id,
-      description: `${payment.kind} paid, invoice $${formatUsdCents(payment.price_amount_cents)}`,
-      entries,
-    });
-  }
+  const booking: PostLedgerTransactionInput | undefined =
+    gross > 0n
+      ? {
+          kind: 'payment_settled',
+          idempotencyKey: `settle:${payment.id}`,
+          occurredAt: now,
+          paymentId: payment.id,
+          description: `${payment.kind} paid, invoice $${formatUsdCents(payment.price_amount_cents)}`,
+          entries,
+        }
+      : undefined;
+  // A subscriber's own access is granted by the statement that posts it (extendSubscription); any other settlement posts it here.
+  const isGrantedToPayer = payment.kind === 'subscription' && !payment.is_gift;
+  if (booking && !isGrantedToPayer) await postLedgerTransaction(tx, booking);
 
   const result: Omit<SettlementResult, 'booked'> & { payout?: CreatePayoutInput } = { paymentId: payment.id, feeUnits: fee, netUnits: net };
   // A discounted checkout's code counts one use per settled payment.
@@ -255,6 +259,7 @@ async function settleInTransaction(
       paymentId: payment.id,
       durationDays: payment.duration_days,
       now,
+      ...(booking ? { booking } : {}),
     });
     result.expiresAt = extension.expiresAt;
     if (payment.has_webhooks) {

@@ -5,5 +5,6 @@ export const subscriptionError = defineErrors({
   unknown_payment: 'not_found',
   invite_link_missing: 'internal',
   invite_in_progress: 'unavailable',
+  subscription_invariant_broken: 'internal',
 });
 export type SubscriptionErrorCode = ErrorCodeOf<typeof subscriptionError>;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseRefusalOf, type TestDatabase } from '../testing/database.js';
 import { FIXTURE_NOW, insertChannel, insertCheckout, insertPayment, insertTelegramUser, insertTier } from '../testing/fixtures.js';
+import { balanceOf, ledgerAccountCodes, postLedgerTransaction, type PostLedgerTransactionInput } from '../ledger/index.js';
 import { countStatements } from '../testing/statement-counter.js';
 import { extendSubscription } from './extend.js';
 
@@ -239,5 +240,61 @@ describe('extendSubscription', () => {
     expect(elsewhere.isRenewal).toBe(false);
     expect((await subscriptionOf(subscriber.telegramUserId, subscriber.channelId))[0]?.expires_at).toEqual(daysAfter(FIXTURE_NOW, 30));
     expect((await subscriptionOf(subscriber.telegramUserId, other.id))[0]?.expires_at).toEqual(daysAfter(FIXTURE_NOW, 12));
+  });
+
+  describe('with the payment\'s booking', () => {
+    /** A settlement's posting: the gross into the hot wallet, the fee and the owner's net out of it. */
+    const bookingOf = (paymentId: string, channelId: string, units = { gross: 1_000n, fee: 50n }): PostLedgerTransactionInput => ({
+      kind: 'payment_settled',
+      idempotencyKey: `settle:${paymentId}`,
+      occurredAt: FIXTURE_NOW,
+      paymentId,
+      entries: [
+        { account: ledgerAccountCodes.hotWallet('ETH'), asset: 'ETH', amount: units.gross },
+        { account: ledgerAccountCodes.platformFees('ETH'), asset: 'ETH', amount: -units.fee },
+        { account: ledgerAccountCodes.owner(channelId, 'ETH'), asset: 'ETH', amount: -(units.gross - units.fee) },
+      ],
+    });
+    const postingsOf = async (paymentId: string) =>
+      (await testDb.db.query<{ kind: string }>('SELECT kind FROM ledger_transactions WHERE payment_id = $1', [paymentId])).rows.map((row) => row.kind);
+
+    it('posts it in the extension\'s statement; a channel\'s first payment creates its account and writes everything once', async () => {
+      const subscriber = await subscriberOfChannel();
+      const first = await subscriber.pay();
+      const counter = countStatements(testDb.db);
+
+      const extension = await counter.db.transaction((tx) => extendSubscription(tx, { ...subscriber, paymentId: first, durationDays: 30, now: FIXTURE_NOW, booking: bookingOf(first, subscriber.channelId) }));
+
+      // The statement wrote nothing the first time (the owner's account is new), and ran again once it was created.
+      const counts = counter.counts();
+      const extensionRuns = [...counts.sqlByLabel].filter(([, sql]) => sql.includes('INSERT INTO subscriptions')).map(([label]) => counts.byLabel.get(label));
+      expect(extensionRuns).toEqual([2]);
+      expect(extension).toMatchObject({ startsAt: FIXTURE_NOW, expiresAt: daysAfter(FIXTURE_NOW, 30), isRenewal: false });
+      expect(await periodsOf(extension.subscriptionId)).toHaveLength(1);
+      expect(await postingsOf(first)).toEqual(['payment_settled']);
+      expect(await balanceOf(testDb.db, ledgerAccountCodes.owner(subscriber.channelId, 'ETH'), 'ETH')).toBe(950n);
+
+      const second = await subscriber.pay();
+      const again = countStatements(testDb.db);
+      const renewal = await again.db.transaction((tx) => extendSubscription(tx, { ...subscriber, paymentId: second, durationDays: 30, now: FIXTURE_NOW, booking: bookingOf(second, subscriber.channelId) }));
+      expect(again.counts()).toMatchObject({ statements: 3, transactions: 1 }); // BEGIN, one statement, COMMIT
+      expect(renewal).toMatchObject({ subscriptionId: extension.subscriptionId, expiresAt: daysAfter(FIXTURE_NOW, 60), isRenewal: true });
+      expect(await balanceOf(testDb.db, ledgerAccountCodes.owner(subscriber.channelId, 'ETH'), 'ETH')).toBe(1_900n);
+    });
+
+    it('refuses a booking whose key was posted for other entries, and extends nothing then', async () => {
+      const subscriber = await subscriberOfChannel();
+      const paid = await subscriber.pay();
+      await extend({ ...subscriber, paymentId: await subscriber.pay(), durationDays: 30, now: FIXTURE_NOW }); // the subscription exists
+      await testDb.db.transaction((tx) => postLedgerTransaction(tx, bookingOf(paid, subscriber.channelId)));
+      const [before] = await subscriptionOf(subscriber.telegramUserId, subscriber.channelId);
+
+      const attempt = testDb.db.transaction((tx) =>
+        extendSubscription(tx, { ...subscriber, paymentId: paid, durationDays: 30, now: FIXTURE_NOW, booking: bookingOf(paid, subscriber.channelId, { gross: 2_000n, fee: 100n }) }),
+      );
+
+      await expect(attempt).rejects.toMatchObject({ code: 'ledger_idempotency_conflict' });
+      expect((await subscriptionOf(subscriber.telegramUserId, subscriber.channelId))[0]?.expires_at).toEqual(before?.expires_at);
+    });
   });
 });

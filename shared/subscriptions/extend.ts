@@ -1,4 +1,6 @@
 import type { Tx } from '../db/index.js';
+import { subscriptionError } from './errors.js';
+import { ledgerPosting, type PostingColumns, type PostLedgerTransactionInput, runWithLedgerPosting } from '../ledger/index.js';
 
 
 /**
@@ -31,20 +33,29 @@ export interface SubscriptionExtension {
  * it. The grant's period is recorded once (subscription_periods has a unique column per grant), so a
  * repeated settlement cannot extend twice. `isRenewal`: the period starts at the earlier expiry, not
  * now (a lapsed period ending exactly now gives the same period either way and reads as a start).
+ *
+ * `booking`: the ledger transaction of what bought the grant (a settlement's `payment_settled`),
+ * posted by the same statement: nothing is decided between the two, so they need no second round
+ * trip under the settlement's locks. Only a posting that lowers no owner balance (one that does locks
+ * it first, which an upsert cannot promise: `ledgerPosting`). On an account's first use the statement
+ * writes nothing, the accounts are created and it runs again (`runWithLedgerPosting`).
  */
 export async function extendSubscription(
   tx: Tx,
-  input: { telegramUserId: bigint; channelId: string; durationDays: number; now: Date } & ({ paymentId: string } | { grant: AccessGrant }),
+  input: { telegramUserId: bigint; channelId: string; durationDays: number; now: Date; booking?: PostLedgerTransactionInput } & ({ paymentId: string } | { grant: AccessGrant }),
 ): Promise<SubscriptionExtension> {
   const grant: AccessGrant = 'grant' in input ? input.grant : { kind: 'payment', id: input.paymentId };
   // A trial or a gift claim is not a payment: last_payment_id (the tier Renew offers) stays as it was.
   const paymentId = grant.kind === 'payment' ? grant.id : null;
   // Days of 86,400 s, as everywhere else (an interval of days would follow the session's time zone).
   const duration = 'make_interval(secs => $5::int * 86400)';
-  const { rows } = await tx.query<{ id: string; starts_at: Date; expires_at: Date; is_renewal: boolean }>(
-    `WITH extended AS (
+  const params = [input.telegramUserId, input.channelId, input.now, paymentId, input.durationDays, grant.id];
+  const posting = input.booking ? ledgerPosting(input.booking, params.length + 1) : undefined;
+  // Typed parameters: a SELECT (gated on the posting's accounts) does not take its types from the columns as VALUES does.
+  const sql = `WITH ${posting ? `${posting.checks},` : ''}
+     extended AS (
        INSERT INTO subscriptions AS s (telegram_user_id, channel_id, status, expires_at, last_payment_id, created_at, updated_at)
-       VALUES ($1, $2, 'active', $3::timestamptz + ${duration}, $4, $3, $3)
+       SELECT $1::bigint, $2::uuid, 'active', $3::timestamptz + ${duration}, $4::uuid, $3, $3${posting ? ` WHERE ${posting.ready}` : ''}
        ON CONFLICT (telegram_user_id, channel_id) DO UPDATE SET
          status = 'active',
          expires_at = CASE
@@ -57,10 +68,14 @@ export async function extendSubscription(
        RETURNING id, expires_at - ${duration} AS starts_at, expires_at),
      period AS (
        INSERT INTO subscription_periods (subscription_id, ${grantColumn(grant)}, starts_at, ends_at, duration_days, created_at)
-       SELECT id, $6, starts_at, expires_at, $5, $3 FROM extended)
-     SELECT id, starts_at, expires_at, starts_at <> $3 AS is_renewal FROM extended`,
-    [input.telegramUserId, input.channelId, input.now, paymentId, input.durationDays, grant.id],
-  );
-  const extended = rows[0] as { id: string; starts_at: Date; expires_at: Date; is_renewal: boolean };
+       SELECT id, $6::uuid, starts_at, expires_at, $5::int, $3 FROM extended)${posting ? `, ${posting.writes}` : ''}
+     SELECT id, starts_at, expires_at, starts_at <> $3 AS is_renewal${posting ? `, ${posting.columns}` : ''}
+       FROM (VALUES (1)) AS one (x) LEFT JOIN extended ON true`;
+  type Extended = { id: string | null; starts_at: Date; expires_at: Date; is_renewal: boolean };
+  const rows = posting
+    ? [await runWithLedgerPosting<Extended & PostingColumns>(tx, posting, sql, [...params, ...posting.params])]
+    : (await tx.query<Extended>(sql, params)).rows;
+  const extended = rows[0];
+  if (!extended?.id) throw subscriptionError('subscription_invariant_broken', 'extendSubscription wrote no subscription row', { grantKind: grant.kind, grantId: grant.id });
   return { subscriptionId: extended.id, startsAt: extended.starts_at, expiresAt: extended.expires_at, isRenewal: extended.is_renewal };
 }
