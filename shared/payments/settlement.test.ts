@@ -76,6 +76,27 @@ describe('settle-payment', () => {
   });
   const ownerBalance = (channelId: string) => balanceOf(h.db, ledgerAccountCodes.owner(channelId, 'ETH'), 'ETH');
 
+  it.each(['donation', 'gift'] as const)('books a %s once, with no access for the payer, its message delivered twice at the same moment', async (kind) => {
+    const seeded = await channelPaying('threshold');
+    const checkout = await insertCheckout(h.db, {
+      channelId: seeded.channel.id,
+      priceCents: REPORT_PRICE_CENTS,
+      ...(kind === 'donation' ? { kind: 'donation' as const } : { tierId: seeded.tier.id }),
+    });
+    if (kind === 'gift') await h.db.query('UPDATE checkouts SET is_gift = true WHERE id = $1', [checkout.id]);
+    const result = await applyReport(h, paymentReport(checkout.id, String(nextProviderId++), 'finished', { paid: '1', outcome: '1', at: h.clock.now() }));
+    const paymentId = paymentIdOf(result);
+
+    expect(await deliver({ deliveries: 2, concurrently: true })).toBe(1);
+
+    // The settlement is posted on its own here: no subscription statement carries it.
+    // (A donation's owner notice is `donation_received`, which effectsOf does not count.)
+    expect(await effectsOf(paymentId)).toMatchObject({ settlements: 1, extensions: 0, invites: 0, ownerNotices: kind === 'gift' ? 1 : 0, payouts: 0 });
+    expect(await ownerBalance(seeded.channel.id)).toBe(NET_OF_ONE_ETH);
+    const { rows } = await h.db.query<{ gifts: number }>('SELECT count(*)::int AS gifts FROM gifts WHERE payment_id = $1', [paymentId]);
+    expect(rows[0]?.gifts).toBe(kind === 'gift' ? 1 : 0);
+  });
+
   describe('books a settled payment once, however its message is delivered', () => {
     const deliveries = [
       ['twice in a row', { deliveries: 2 }],

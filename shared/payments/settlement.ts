@@ -202,7 +202,8 @@ async function settleInTransaction(
     { account: ledgerAccountCodes.platformFees(asset), asset, amount: -fee },
     { account: ledgerAccountCodes.owner(payment.channel_id, asset), asset, amount: -net },
   ].filter((entry) => entry.amount !== 0n);
-  const booking: PostLedgerTransactionInput | undefined =
+  // Posted by the subscriber's grant when there is one (extendSubscription's statement), else at the end.
+  let unposted: PostLedgerTransactionInput | undefined =
     gross > 0n
       ? {
           kind: 'payment_settled',
@@ -213,9 +214,6 @@ async function settleInTransaction(
           entries,
         }
       : undefined;
-  // A subscriber's own access is granted by the statement that posts it (extendSubscription); any other settlement posts it here.
-  const isGrantedToPayer = payment.kind === 'subscription' && !payment.is_gift;
-  if (booking && !isGrantedToPayer) await postLedgerTransaction(tx, booking);
 
   const result: Omit<SettlementResult, 'booked'> & { payout?: CreatePayoutInput } = { paymentId: payment.id, feeUnits: fee, netUnits: net };
   // A discounted checkout's code counts one use per settled payment.
@@ -259,8 +257,9 @@ async function settleInTransaction(
       paymentId: payment.id,
       durationDays: payment.duration_days,
       now,
-      ...(booking ? { booking } : {}),
+      ...(unposted ? { booking: unposted } : {}),
     });
+    unposted = undefined;
     result.expiresAt = extension.expiresAt;
     if (payment.has_webhooks) {
       webhookEvents.push(
@@ -308,6 +307,7 @@ async function settleInTransaction(
       at: now,
     };
   }
+  if (unposted) await postLedgerTransaction(tx, unposted);
   await recordOwnerWebhookEvents(tx, webhookEvents); // one statement, none when the owner has no endpoint
   return result; // the caller queues `followUps` and writes the payout
 }

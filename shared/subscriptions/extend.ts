@@ -1,7 +1,6 @@
 import type { Tx } from '../db/index.js';
-import { subscriptionError } from './errors.js';
 import { ledgerPosting, type PostingColumns, type PostLedgerTransactionInput, runWithLedgerPosting } from '../ledger/index.js';
-
+import { subscriptionError } from './errors.js';
 
 /**
  * What grants a period of access: a settled payment, a free trial or a claimed gift. Each grants
